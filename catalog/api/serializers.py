@@ -1,0 +1,176 @@
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.choices import Lifecycle, SourceFormat
+from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
+from governance.choices import Sensitivity
+from governance.models import Ownership
+
+# Printable text on one line: identities end up in URLs, logs and OpenLineage events.
+_single_line = RegexValidator(r"^[^\x00-\x1f\x7f]+$", "Control characters (such as newlines) are not allowed.")
+# SPDX expressions: license ids, LicenseRef-/DocumentRef- ids, AND/OR/WITH, parentheses, "+".
+_license_expression = RegexValidator(
+    r"^[A-Za-z0-9.+:() -]*$",
+    "A license is an SPDX expression such as 'CC-BY-4.0' or 'MIT OR Apache-2.0'.",
+)
+
+
+class OwnerSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["user", "group"], source="principal_type", read_only=True)
+    name = serializers.CharField(source="principal_name", read_only=True)
+    role = serializers.CharField(read_only=True)
+
+
+class VersionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatasetVersion
+        fields = ["id", "number", "status"]
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    tags = serializers.SerializerMethodField()
+    owners = serializers.SerializerMethodField()
+    latest_version = VersionRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id",
+            "namespace",
+            "name",
+            "description",
+            "license",
+            "tags",
+            "sensitivity",
+            "lifecycle",
+            "owners",
+            "latest_version",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, dataset: Dataset) -> list[str]:
+        return sorted(tag.name for tag in dataset.tags.all())
+
+    @extend_schema_field(OwnerSerializer(many=True))
+    def get_owners(self, dataset: Dataset) -> list[dict]:
+        ownerships: list[Ownership] = list(dataset.ownerships.all())
+        return OwnerSerializer(ownerships, many=True).data
+
+
+class SourceSerializer(serializers.Serializer):
+    uri = serializers.CharField(
+        max_length=2048,
+        validators=[_single_line],
+        help_text="A path under a storage root (relative, absolute or file://, a glob allowed) or an https:// URL.",
+    )
+    format = serializers.ChoiceField(
+        choices=SourceFormat.choices, required=False, help_text="Detected from the file names when omitted."
+    )
+    label_column = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="")
+
+
+class _DatasetFieldsSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
+    license = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[_license_expression])
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=64, validators=[tag_name_validator]),
+        required=False,
+        max_length=100,
+        help_text="Lower-case tags; letters, digits and . _ : / + -.",
+    )
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        # Tags are case-insensitive: normalise before the per-tag validator sees them.
+        if isinstance(data, dict) and isinstance(data.get("tags"), list):
+            data = {
+                **data,
+                "tags": [tag.strip().lower() if isinstance(tag, str) else tag for tag in data["tags"]],
+            }
+        return super().to_internal_value(data)
+
+
+class DatasetRegisterSerializer(_DatasetFieldsSerializer):
+    namespace = serializers.CharField(
+        max_length=255, validators=[_single_line], help_text="e.g. `file`, `s3://bucket` or a team name."
+    )
+    name = serializers.CharField(max_length=512, validators=[_single_line])
+    source = SourceSerializer(required=False, help_text="Give a source to create version 1 at once.")
+
+
+class DatasetUpdateSerializer(_DatasetFieldsSerializer):
+    lifecycle = serializers.ChoiceField(
+        choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")],
+        required=False,
+        help_text="Retire a dataset with DELETE.",
+    )
+
+
+class FeatureStatisticsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(required=False)
+    null_count = serializers.IntegerField(required=False)
+    distinct_count = serializers.IntegerField(required=False)
+    distinct_is_approximate = serializers.BooleanField(required=False)
+    min = serializers.JSONField(required=False)
+    max = serializers.JSONField(required=False)
+    mean = serializers.FloatField(required=False, allow_null=True)
+    std = serializers.FloatField(required=False, allow_null=True)
+    quantiles = serializers.DictField(child=serializers.FloatField(allow_null=True), required=False)
+    histogram = serializers.JSONField(required=False)
+    top_values = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class FeatureSerializer(serializers.ModelSerializer):
+    statistics = FeatureStatisticsSerializer(read_only=True)
+
+    class Meta:
+        model = Feature
+        fields = ["name", "position", "dtype", "logical_type", "role", "description", "pii", "statistics"]
+
+
+class ManifestEntrySerializer(serializers.Serializer):
+    path = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    dataset = serializers.UUIDField(source="dataset_id", read_only=True)
+
+    class Meta:
+        model = DatasetVersion
+        fields = [
+            "id",
+            "dataset",
+            "number",
+            "uri",
+            "format",
+            "label_column",
+            "status",
+            "error",
+            "fingerprint",
+            "size_bytes",
+            "file_count",
+            "row_count",
+            "created_at",
+            "updated_at",
+            "profiled_at",
+        ]
+        read_only_fields = fields
+
+
+class VersionSerializer(VersionSummarySerializer):
+    features = FeatureSerializer(many=True, read_only=True)
+    manifest = ManifestEntrySerializer(many=True, read_only=True)
+    quality = serializers.DictField(read_only=True)
+
+    class Meta(VersionSummarySerializer.Meta):
+        fields = [*VersionSummarySerializer.Meta.fields, "manifest", "features", "quality"]
+        read_only_fields = fields
+
+
+class VersionCreateSerializer(SourceSerializer):
+    pass

@@ -1,0 +1,138 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog import selectors, services
+from catalog.api.filters import DatasetFilter
+from catalog.api.permissions import CanWriteDataset
+from catalog.api.serializers import (
+    DatasetRegisterSerializer,
+    DatasetSerializer,
+    DatasetUpdateSerializer,
+    VersionCreateSerializer,
+    VersionSerializer,
+    VersionSummarySerializer,
+)
+from catalog.models import Dataset, DatasetVersion
+from catalog.sources import SourceRejected
+from config.api.exceptions import Conflict
+from config.api.schema import ConflictProblemSerializer
+
+CONFLICT_RESPONSE = OpenApiResponse(
+    ConflictProblemSerializer, description="A dataset with this namespace and name exists; see `existing_id`."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List datasets", description="Retired datasets are not listed."),
+    retrieve=extend_schema(summary="Read a dataset", description="Retired datasets stay readable by id."),
+    create=extend_schema(
+        summary="Register a dataset",
+        description=(
+            "Registers a dataset; the caller becomes its first owner. With `source`, version 1 is created "
+            "and queued for profiling: it answers at once with the version `pending`."
+        ),
+        request=DatasetRegisterSerializer,
+        responses={201: DatasetSerializer, 409: CONFLICT_RESPONSE},
+    ),
+    partial_update=extend_schema(
+        summary="Change a dataset", request=DatasetUpdateSerializer, responses=DatasetSerializer
+    ),
+    destroy=extend_schema(
+        summary="Retire a dataset",
+        description="Hides it from lists; it stays readable by id with its versions and history.",
+    ),
+)
+class DatasetViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DatasetSerializer
+    filterset_class = DatasetFilter
+    permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if self.action == "list":
+            return selectors.dataset_list(user=self.request.user)
+        return selectors.with_list_relations(selectors.datasets_visible_to(self.request.user))
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        payload = DatasetRegisterSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        source = data.pop("source", None)
+        try:
+            dataset = services.dataset_register(
+                actor=request.user,
+                source=services.SourceSpec(**source) if source else None,
+                **data,
+            )
+        except services.DatasetAlreadyExists as exc:
+            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        except SourceRejected as exc:
+            raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
+        dataset = self.get_queryset().get(pk=dataset.pk)
+        headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_object()
+        payload = DatasetUpdateSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        services.dataset_update(actor=request.user, dataset=dataset, **payload.validated_data)
+        return Response(DatasetSerializer(self.get_queryset().get(pk=dataset.pk)).data)
+
+    def perform_destroy(self, instance: Dataset) -> None:
+        services.dataset_retire(actor=self.request.user, dataset=instance)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List a dataset's versions", responses=VersionSummarySerializer(many=True)),
+    post=extend_schema(
+        summary="Register a new version",
+        description="Answers at once with the version `pending`; a worker profiles it.",
+        request=VersionCreateSerializer,
+        responses={201: VersionSerializer},
+    ),
+)
+class DatasetVersionsView(generics.ListCreateAPIView):
+    serializer_class = VersionSummarySerializer
+    queryset = DatasetVersion.objects.none()  # for the schema; requests use get_queryset()
+    permission_classes = [*generics.ListCreateAPIView.permission_classes, CanWriteDataset]
+
+    def get_dataset(self) -> Dataset:
+        dataset = get_object_or_404(selectors.datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
+        self.check_object_permissions(self.request, dataset)
+        return dataset
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        payload = VersionCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            version = services.version_create(actor=request.user, dataset=dataset, **payload.validated_data)
+        except SourceRejected as exc:
+            raise serializers.ValidationError({"uri": [str(exc)]}) from None
+        version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
+        headers = {"Location": request.build_absolute_uri(f"/api/v1/versions/{version.pk}/")}
+        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+@extend_schema_view(retrieve=extend_schema(summary="Read a version with its features and quality"))
+class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = VersionSerializer
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.version_detail_queryset(self.request.user)

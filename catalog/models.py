@@ -1,0 +1,124 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from catalog.choices import FeatureRole, Lifecycle, LogicalType, SourceFormat, VersionStatus
+from governance.choices import Sensitivity
+
+tag_name_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9._:/+-]*$",
+    "A tag is lower-case letters, digits and . _ : / + - (starting with a letter or digit).",
+)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=64, unique=True, validators=[tag_name_validator])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dataset(models.Model):
+    """A dataset, identified like OpenLineage does by (namespace, name)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    namespace = models.CharField(max_length=255)
+    name = models.CharField(max_length=512)
+    description = models.TextField(blank=True)
+    license = models.CharField(max_length=255, blank=True, help_text="An SPDX license expression; empty means unknown.")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="datasets")
+    sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    latest_version = models.ForeignKey(
+        "DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["namespace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["namespace", "name"], name="dataset_unique_identity"),
+        ]
+        indexes = [
+            models.Index(fields=["updated_at"], name="dataset_updated_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class DatasetVersion(models.Model):
+    """One immutable snapshot of a dataset's source, and what profiling found in it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    uri = models.CharField(max_length=2048, help_text="Where the bytes are: a file:// URI or an https:// URL.")
+    format = models.CharField(max_length=16, choices=SourceFormat.choices)
+    label_column = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.PENDING)
+    error = models.TextField(blank=True)
+    fingerprint = models.CharField(max_length=71, blank=True, help_text="sha256:<hex> over the manifest.")
+    manifest = models.JSONField(default=list, blank=True, help_text="Every file: path, size, sha256.")
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    file_count = models.PositiveIntegerField(null=True, blank=True)
+    row_count = models.BigIntegerField(null=True, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField()
+    # Set when a worker claims the version; only the holder of the current claim may store results,
+    # so a redelivered or re-queued task can never overwrite a newer outcome.
+    profiling_claim = models.UUIDField(null=True, blank=True, editable=False)
+    profile_attempts = models.PositiveIntegerField(default=0)
+    profiled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dataset", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "number"], name="version_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="version_number_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"], name="version_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} v{self.number}"
+
+
+class Feature(models.Model):
+    """A column (or an implicit one, such as an image's label) of a dataset version."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="features")
+    name = models.CharField(max_length=1024)
+    position = models.PositiveIntegerField()
+    dtype = models.CharField(max_length=128)
+    logical_type = models.CharField(max_length=16, choices=LogicalType.choices, blank=True)
+    role = models.CharField(max_length=16, choices=FeatureRole.choices, default=FeatureRole.FEATURE)
+    description = models.TextField(blank=True)
+    pii = models.BooleanField(default=False)
+    statistics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"], name="feature_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

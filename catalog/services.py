@@ -1,0 +1,262 @@
+"""Writes to the catalog. Views, serializers and tasks call these; nothing else changes catalog rows."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from catalog.choices import Lifecycle, VersionStatus
+from catalog.models import Dataset, DatasetVersion, Tag
+from catalog.profiling.files import SourceError, build_manifest, manifest_fingerprint
+from catalog.sources import source_files, source_resolve
+from governance.choices import OwnershipRole
+from governance.services import ownership_add
+
+logger = logging.getLogger(__name__)
+
+
+class DatasetAlreadyExists(Exception):
+    def __init__(self, existing: Dataset) -> None:
+        super().__init__(f"A dataset named {existing.name!r} already exists in the namespace {existing.namespace!r}.")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    uri: str
+    format: str | None = None
+    label_column: str = ""
+
+
+def _tags_for(names: Iterable[str]) -> list[Tag]:
+    unique = sorted({name.strip().lower() for name in names if name.strip()})
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=unique)}
+    missing = [Tag(name=name) for name in unique if name not in existing]
+    # ignore_conflicts: another request may create the same tag at the same moment.
+    Tag.objects.bulk_create(missing, ignore_conflicts=True)
+    if missing:
+        existing = {tag.name: tag for tag in Tag.objects.filter(name__in=unique)}
+    return list(existing.values())
+
+
+def dataset_register(
+    *,
+    actor: AbstractBaseUser,
+    namespace: str,
+    name: str,
+    description: str = "",
+    license: str = "",
+    tags: Sequence[str] = (),
+    sensitivity: str | None = None,
+    source: SourceSpec | None = None,
+) -> Dataset:
+    """Register a dataset; the actor becomes its first owner. With a source, version 1 is created.
+
+    Raises DatasetAlreadyExists for a (namespace, name) already taken, and SourceRejected for a
+    source that may not be read; in both cases nothing is written.
+    """
+    resolved = source_resolve(source.uri, format=source.format) if source is not None else None
+    fields: dict[str, Any] = {"description": description, "license": license, "created_by": actor}
+    if sensitivity:
+        fields["sensitivity"] = sensitivity
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                dataset = Dataset.objects.create(namespace=namespace, name=name, **fields)
+        except IntegrityError:
+            existing = Dataset.objects.filter(namespace=namespace, name=name).first()
+            if existing is None:
+                raise
+            raise DatasetAlreadyExists(existing) from None
+        if tags:
+            dataset.tags.set(_tags_for(tags))
+        ownership_add(dataset_id=dataset.pk, user=actor, role=OwnershipRole.OWNER)
+        if resolved is not None and source is not None:
+            _version_insert(
+                dataset=dataset,
+                actor=actor,
+                uri=resolved.uri,
+                format=resolved.format,
+                label_column=source.label_column,
+            )
+    return dataset
+
+
+def version_create(
+    *, actor: AbstractBaseUser, dataset: Dataset, uri: str, format: str | None = None, label_column: str = ""
+) -> DatasetVersion:
+    """Register a new version of a dataset from a source; it is profiled by a worker once committed."""
+    resolved = source_resolve(uri, format=format)
+    with transaction.atomic():
+        return _version_insert(
+            dataset=dataset, actor=actor, uri=resolved.uri, format=resolved.format, label_column=label_column
+        )
+
+
+def _version_insert(
+    *, dataset: Dataset, actor: AbstractBaseUser, uri: str, format: str, label_column: str
+) -> DatasetVersion:
+    # The dataset row lock serialises version numbering: two registrations never get the same number.
+    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    version = DatasetVersion.objects.create(
+        dataset=locked,
+        number=number,
+        uri=uri,
+        format=format,
+        label_column=label_column,
+        status=VersionStatus.PENDING,
+        status_changed_at=timezone.now(),
+        created_by=actor,
+    )
+    Dataset.objects.filter(pk=locked.pk).update(latest_version=version, updated_at=timezone.now())
+    dataset.latest_version = version
+    transaction.on_commit(lambda: version_dispatch(version_id=version.pk))
+    return version
+
+
+def version_dispatch(*, version_id: UUID) -> None:
+    """Queue a version for profiling. Called after commit; a broker outage is survived, not raised."""
+    from catalog.tasks import version_profile_task
+
+    try:
+        version_profile_task.delay(str(version_id))
+    except Exception:
+        # The registration is committed; the periodic re-queue sends it once the broker is back.
+        logger.exception("Could not queue version %s for profiling; it will be re-queued", version_id)
+
+
+def dataset_update(*, actor: AbstractBaseUser, dataset: Dataset, **changes: Any) -> Dataset:
+    """Change a dataset's descriptive fields (description, license, tags, sensitivity, lifecycle)."""
+    allowed = {"description", "license", "sensitivity", "lifecycle"}
+    unknown = set(changes) - allowed - {"tags"}
+    if unknown:
+        raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a dataset.")
+    if changes.get("lifecycle") == Lifecycle.RETIRED:
+        raise ValueError("Retire a dataset by deleting it.")
+    with transaction.atomic():
+        for field in allowed & set(changes):
+            setattr(dataset, field, changes[field])
+        dataset.save()
+        if "tags" in changes:
+            dataset.tags.set(_tags_for(changes["tags"]))
+    return dataset
+
+
+def dataset_retire(*, actor: AbstractBaseUser, dataset: Dataset) -> Dataset:
+    """Hide a dataset from lists; it stays resolvable by id, with its versions and history."""
+    if dataset.lifecycle != Lifecycle.RETIRED:
+        dataset.lifecycle = Lifecycle.RETIRED
+        dataset.retired_at = timezone.now()
+        dataset.save(update_fields=["lifecycle", "retired_at", "updated_at"])
+    return dataset
+
+
+# --- Profiling (run by workers) -------------------------------------------------------------------
+
+
+def _claim(version_id: UUID, claim: UUID) -> bool:
+    """Take a version for profiling if it is waiting, if its previous claim went stale, or if the
+    claim is already ours (the same task retried, or redelivered after its worker died)."""
+    now = timezone.now()
+    stale_before = now - settings.CATALOG_PROFILING_STUCK_AFTER
+    taken = DatasetVersion.objects.filter(
+        Q(status=VersionStatus.PENDING)
+        | Q(status=VersionStatus.PROFILING, status_changed_at__lt=stale_before)
+        | Q(status=VersionStatus.PROFILING, profiling_claim=claim),
+        pk=version_id,
+    ).update(
+        status=VersionStatus.PROFILING,
+        status_changed_at=now,
+        profiling_claim=claim,
+        profile_attempts=F("profile_attempts") + 1,
+        updated_at=now,
+    )
+    return bool(taken)
+
+
+def _finish(version_id: UUID, claim: UUID, **fields: Any) -> bool:
+    now = timezone.now()
+    return bool(
+        DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING, profiling_claim=claim).update(
+            status_changed_at=now, updated_at=now, profiling_claim=None, **fields
+        )
+    )
+
+
+def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | None:
+    """Read a version's source and store what it holds. Returns the final status, or None when the
+    version was not this call's to profile (already done, or being profiled by another worker).
+
+    `claim` identifies this attempt (the task id, which survives retries and redelivery)."""
+    claim = claim or uuid.uuid4()
+    if not _claim(version_id, claim):
+        logger.info("Version %s is not waiting for profiling; skipped", version_id)
+        return None
+    version = DatasetVersion.objects.get(pk=version_id)
+    try:
+        if version.uri.lower().startswith("https://"):
+            raise SourceError(
+                "Reading https:// sources is not enabled on this service yet; register a copy "
+                "under a storage root instead."
+            )
+        manifest = build_manifest(source_files(version.uri))
+    except SourceError as exc:
+        _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
+        logger.info("Version %s failed: %s", version_id, exc)
+        return VersionStatus.FAILED
+
+    finished = _finish(
+        version_id,
+        claim,
+        status=VersionStatus.READY,
+        error="",
+        manifest=[entry.as_dict() for entry in manifest],
+        fingerprint=manifest_fingerprint(manifest),
+        size_bytes=sum(entry.size for entry in manifest),
+        file_count=len(manifest),
+        profiled_at=timezone.now(),
+    )
+    return VersionStatus.READY if finished else None
+
+
+def version_fail(*, version_id: UUID, error: str) -> None:
+    """Record that profiling gave up on a version (a time limit, retries exhausted)."""
+    now = timezone.now()
+    DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING).update(
+        status=VersionStatus.FAILED, error=error, status_changed_at=now, updated_at=now, profiling_claim=None
+    )
+
+
+def versions_requeue_stuck() -> list[UUID]:
+    """Queue again every version left waiting or half-profiled past the timeout (a lost message,
+    a broker that was down at registration, a worker killed mid-profile)."""
+    now = timezone.now()
+    stuck = list(
+        DatasetVersion.objects.filter(
+            Q(
+                status=VersionStatus.PENDING,
+                status_changed_at__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
+            )
+            | Q(
+                status=VersionStatus.PROFILING,
+                status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
+            )
+        ).values_list("pk", flat=True)
+    )
+    for version_id in stuck:
+        version_dispatch(version_id=version_id)
+    if stuck:
+        logger.warning("Re-queued %d version(s) stuck in pending or profiling", len(stuck))
+    return stuck

@@ -1,0 +1,202 @@
+"""Where a version's bytes may come from: local paths confined to the storage roots, or public URLs.
+
+Everything here treats the URI as untrusted input: it is checked when the version is registered
+and again when a worker reads it, because the file system may have changed in between.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from django.conf import settings
+
+from catalog.profiling.files import (
+    SourceError,
+    SourceFile,
+    expand,
+    format_from_name,
+    glob_base,
+    is_glob,
+)
+
+# How many directory entries registration looks at to detect a format: registration must answer
+# in constant time whatever the size of the dataset.
+_FORMAT_SCAN_LIMIT = 1000
+
+
+class SourceRejected(ValueError):
+    """The source cannot be registered; the message says why, for the person who sent it."""
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    uri: str
+    format: str
+
+
+def storage_roots() -> list[Path]:
+    return list(settings.CATALOG_STORAGE_ROOTS)
+
+
+def _roots_text() -> str:
+    return os.pathsep.join(str(root) for root in storage_roots())
+
+
+def source_resolve(uri: str, *, format: str | None = None) -> ResolvedSource:
+    """Check a source URI and put it in canonical form (`file:///abs/path` or the https URL)."""
+    uri = uri.strip()
+    if not uri:
+        raise SourceRejected("The source URI is empty.")
+    if "\x00" in uri:
+        raise SourceRejected("The source URI contains a NUL character.")
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme == "https":
+        return _resolve_url(uri, format)
+    if scheme in ("", "file"):
+        return _resolve_local(uri, format)
+    if scheme == "http":
+        raise SourceRejected("Plain http:// sources are not accepted; use https://.")
+    raise SourceRejected(
+        f"Sources with the scheme {scheme!r} are not supported: give a path under a storage root, "
+        "a file:// URI or an https:// URL."
+    )
+
+
+def local_path(uri: str) -> str:
+    """The local path (or glob pattern) a `file://` URI or a plain path names."""
+    if uri[:7].lower() != "file://":
+        return uri
+    # Not urlsplit: a glob's "?" and "#" belong to the path, not to a query or fragment.
+    rest = uri[7:]
+    host, slash, path = rest.partition("/")
+    if host not in ("", "localhost"):
+        raise SourceRejected(f"file:// URIs must name a local path, not the host {host!r}.")
+    return unquote(slash + path)
+
+
+def _within_roots(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def _resolve_local(uri: str, format: str | None) -> ResolvedSource:
+    path_text = local_path(uri)
+    if path_text.startswith("~"):
+        raise SourceRejected("Home-directory paths (~) are not accepted; give a path under a storage root.")
+    if ".." in Path(path_text).parts:
+        raise SourceRejected("Paths may not contain '..'.")
+
+    roots = storage_roots()
+    outside = SourceRejected(
+        f"{path_text} is outside the allowed storage roots ({_roots_text()}); "
+        "symbolic links may not lead out of them either."
+    )
+    if Path(path_text).is_absolute():
+        # Refused before looking at the file system, so answers reveal nothing about other paths.
+        if not _within_roots(Path(path_text), roots):
+            raise outside
+        candidates = [Path(path_text)]
+    else:
+        candidates = [root / path_text for root in roots]
+
+    for candidate in candidates:
+        pattern = is_glob(str(candidate))
+        anchor = glob_base(str(candidate)) if pattern else candidate
+        if not os.path.lexists(anchor):
+            continue
+        resolved = anchor.resolve()
+        if not _within_roots(resolved, roots):
+            raise outside
+        # The stored URI names the resolved location, never a symbolic link of the caller's choosing.
+        canonical = str(resolved / candidate.relative_to(anchor)) if pattern else str(resolved)
+        detected = format or _detect_local_format(canonical)
+        return ResolvedSource(uri="file://" + quote(canonical), format=detected)
+
+    if Path(path_text).is_absolute():
+        raise SourceRejected(f"{path_text} does not exist.")
+    raise SourceRejected(f"{path_text} was not found under any storage root ({_roots_text()}).")
+
+
+def _detect_local_format(path_text: str) -> str:
+    if is_glob(path_text):
+        detected = format_from_name(path_text)
+        if detected:
+            return detected
+        base = glob_base(path_text)
+        return _detect_in_directory(base, path_text)
+    path = Path(path_text)
+    if path.is_dir():
+        return _detect_in_directory(path, path_text)
+    detected = format_from_name(path.name)
+    if detected is None:
+        raise SourceRejected(
+            f"The format of {path.name} cannot be told from its name; give source.format "
+            "(csv, tsv, parquet, jsonl, images or text)."
+        )
+    return detected
+
+
+def _detect_in_directory(directory: Path, shown: str) -> str:
+    seen = 0
+    for _dirpath, _dirnames, filenames in os.walk(directory, followlinks=False):
+        for filename in filenames:
+            detected = format_from_name(filename)
+            if detected is not None:
+                return detected
+            seen += 1
+            if seen >= _FORMAT_SCAN_LIMIT:
+                break
+        if seen >= _FORMAT_SCAN_LIMIT:
+            break
+    raise SourceRejected(
+        f"No file in {shown} has a name that tells its format; give source.format "
+        "(csv, tsv, parquet, jsonl, images or text)."
+    )
+
+
+def _resolve_url(uri: str, format: str | None) -> ResolvedSource:
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        raise SourceRejected("The URL has no host.")
+    if parts.username or parts.password:
+        raise SourceRejected("URLs with credentials in them are not accepted.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise SourceRejected("The URL's port is not a number between 0 and 65535.") from None
+    check_public_host(parts.hostname, port or 443)
+    detected = format or format_from_name(unquote(parts.path))
+    if detected is None:
+        raise SourceRejected(
+            "The format cannot be told from the URL; give source.format (csv, tsv, parquet, jsonl, images or text)."
+        )
+    return ResolvedSource(uri=uri, format=detected)
+
+
+def check_public_host(hostname: str, port: int) -> list[str]:
+    """Resolve a host and refuse it unless every address is public (or private ones are allowed)."""
+    try:
+        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise SourceRejected(f"The host {hostname!r} cannot be resolved.") from None
+    addresses = sorted({str(info[4][0]) for info in infos})
+    if not settings.CATALOG_ALLOW_PRIVATE_URLS:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+                raise SourceRejected(
+                    f"The host {hostname!r} resolves to a private, loopback or reserved address "
+                    f"({address}); such URLs are refused unless CATALOG_ALLOW_PRIVATE_URLS is set."
+                )
+    return addresses
+
+
+def source_files(uri: str) -> list[SourceFile]:
+    """The files of a registered local source, confined again to the storage roots."""
+    try:
+        return expand(local_path(uri), confine_to=storage_roots())
+    except SourceRejected as exc:
+        raise SourceError(str(exc)) from exc

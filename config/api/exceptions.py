@@ -1,0 +1,135 @@
+"""One shape for every error: RFC 9457 problem details (`type`, `title`, `status`, `detail`, `errors`)."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:catalog:problem:"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.extra = extra
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this service accepts."
+    default_code = "payload_too_large"
+
+
+def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn DRF's nested error detail into {"source.uri": ["message", ...]}."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(detail, Mapping):
+        for key, value in detail.items():
+            flat.update(_flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(detail, list) and any(isinstance(item, Mapping | list) for item in detail):
+        for index, value in enumerate(detail):
+            flat.update(_flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+    elif isinstance(detail, list):
+        flat[prefix or "non_field_errors"] = [str(item) for item in detail]
+    else:
+        flat[prefix or "non_field_errors"] = [str(detail)]
+    return flat
+
+
+def _title(status_code: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem(status_code: int, detail: str, code: str, **members: Any) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": _title(status_code),
+        "status": status_code,
+        "detail": detail,
+        **members,
+    }
+
+
+def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
+    if isinstance(exc, exceptions.APIException):
+        return exc
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(detail=as_serializer_error(exc))
+    return None
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    api_exc = _as_api_exception(exc)
+    if api_exc is None:
+        return None  # a real fault: Django logs it and answers 500 (see config.urls.handler500)
+
+    headers: dict[str, str] = {}
+    if auth_header := getattr(api_exc, "auth_header", None):
+        headers["WWW-Authenticate"] = auth_header
+    if wait := getattr(api_exc, "wait", None):
+        headers["Retry-After"] = str(int(wait))
+
+    if isinstance(api_exc, exceptions.ValidationError):
+        errors = _flatten_errors(api_exc.detail)
+        fields = ", ".join(sorted(errors))
+        body = problem(
+            api_exc.status_code,
+            f"The request has invalid input in: {fields}." if fields else "The request is invalid.",
+            "invalid",
+            errors=errors,
+        )
+    else:
+        detail = api_exc.detail
+        code = api_exc.get_codes() if isinstance(detail, str) else api_exc.default_code
+        body = problem(api_exc.status_code, str(detail), str(code), **getattr(api_exc, "extra", {}))
+
+    set_rollback()
+    response = Response(body, status=api_exc.status_code, headers=headers)
+    request = context.get("request")
+    renderer = getattr(request, "accepted_renderer", None)
+    if renderer is None or getattr(renderer, "format", "json") == "json":
+        response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def _wants_problem_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    body = problem(404, f"There is nothing at {request.path}.", "not_found")
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    request_id = getattr(request, "id", None)
+    body = problem(
+        500,
+        "The service failed to answer this request; the fault is logged"
+        + (f" under request id {request_id}." if request_id else "."),
+        "server_error",
+    )
+    return JsonResponse(body, status=500, content_type=PROBLEM_CONTENT_TYPE)

@@ -1,0 +1,81 @@
+"""OpenAPI generation: every operation documents the problem-details errors it can answer."""
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions, serializers
+
+from config.api.exceptions import PROBLEM_CONTENT_TYPE
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem document."""
+
+    type = serializers.CharField(help_text="A URI reference naming the kind of problem.")
+    title = serializers.CharField(help_text="The HTTP status phrase.")
+    status = serializers.IntegerField(help_text="The HTTP status code.")
+    detail = serializers.CharField(help_text="What went wrong, in a sentence a person can act on.")
+
+    class Meta:
+        ref_name = "Problem"
+
+
+class ValidationProblemSerializer(ProblemSerializer):
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Messages per field; nested fields are dotted ("source.uri").',
+    )
+
+    class Meta:
+        ref_name = "ValidationProblem"
+
+
+class ConflictProblemSerializer(ProblemSerializer):
+    existing_id = serializers.UUIDField(required=False, help_text="The id of the resource the request conflicts with.")
+
+    class Meta:
+        ref_name = "ConflictProblem"
+
+
+_ERROR_DESCRIPTIONS = {
+    "400": "The request is invalid; `errors` names each field and what is wrong with it.",
+    "401": "No valid credentials: send `Authorization: Token <key>` (or `Bearer <key>`).",
+    "403": "The credentials are valid but do not allow this.",
+    "404": "No such resource, or not visible to you.",
+    "406": "None of the media types in `Accept` can be produced.",
+    "409": "The request conflicts with an existing resource.",
+    "413": "The request body is too large.",
+    "415": "The request body's media type is not supported; send application/json.",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _error_codes(self) -> list[str]:
+        codes = ["400", "406"]
+        allows_anyone = any(isinstance(permission, permissions.AllowAny) for permission in self.view.get_permissions())
+        if not allows_anyone:
+            codes += ["401", "403"]
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes += ["413", "415"]
+        return codes
+
+    def _error_serializer(self, code: str) -> type[serializers.Serializer]:
+        if code == "400":
+            return ValidationProblemSerializer
+        if code == "409":
+            return ConflictProblemSerializer
+        return ProblemSerializer
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code in responses:
+                continue
+            response = OpenApiResponse(response=self._error_serializer(code), description=_ERROR_DESCRIPTIONS[code])
+            responses[code] = self._get_response_for_code(
+                response, code, media_types=[PROBLEM_CONTENT_TYPE], direction=direction
+            )
+        return responses

@@ -1,0 +1,57 @@
+"""Health endpoints for orchestrators: /healthz (the process answers) and /readyz (its dependencies do)."""
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.celery_app import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def _database_problem() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        # A broken connection is dropped so the next check (and request) opens a fresh one.
+        connection.close_if_unusable_or_obsolete()
+        return f"database unreachable: {str(exc).strip() or type(exc).__name__}"
+    return None
+
+
+def _broker_problem() -> str | None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=3)
+    except Exception as exc:  # kombu raises transport-specific errors
+        return f"broker unreachable: {str(exc).strip() or type(exc).__name__}"
+    return None
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {"database": _database_problem(), "broker": _broker_problem()}
+    problems = {name: problem for name, problem in checks.items() if problem}
+    body = {
+        "status": "unavailable" if problems else "ok",
+        "checks": {name: problem or "ok" for name, problem in checks.items()},
+        "tasks": "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else "broker",
+    }
+    if problems:
+        logger.warning("Not ready: %s", "; ".join(problems.values()))
+    return JsonResponse(body, status=503 if problems else 200)
