@@ -6,6 +6,7 @@ and again when a worker reads it, because the file system may have changed in be
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
 import socket
@@ -113,6 +114,8 @@ def _resolve_local(uri: str, format: str | None) -> ResolvedSource:
             raise outside
         # The stored URI names the resolved location, never a symbolic link of the caller's choosing.
         canonical = str(resolved / candidate.relative_to(anchor)) if pattern else str(resolved)
+        if pattern and next(glob.iglob(canonical, recursive=True), None) is None:
+            raise SourceRejected(f"{path_text} matches no files.")
         detected = format or _detect_local_format(canonical)
         return ResolvedSource(uri="file://" + quote(canonical), format=detected)
 

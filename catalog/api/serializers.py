@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from catalog.choices import Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
+from config.api.fields import StrictCharField
 from governance.choices import Sensitivity
 from governance.models import Ownership
 
@@ -61,7 +62,7 @@ class DatasetSerializer(serializers.ModelSerializer):
 
 
 class SourceSerializer(serializers.Serializer):
-    uri = serializers.CharField(
+    uri = StrictCharField(
         max_length=2048,
         validators=[_single_line],
         help_text="A path under a storage root (relative, absolute or file://, a glob allowed) or an https:// URL.",
@@ -69,14 +70,14 @@ class SourceSerializer(serializers.Serializer):
     format = serializers.ChoiceField(
         choices=SourceFormat.choices, required=False, help_text="Detected from the file names when omitted."
     )
-    label_column = serializers.CharField(max_length=1024, required=False, allow_blank=True, default="")
+    label_column = StrictCharField(max_length=1024, required=False, allow_blank=True, default="")
 
 
 class _DatasetFieldsSerializer(serializers.Serializer):
-    description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
-    license = serializers.CharField(required=False, allow_blank=True, max_length=255, validators=[_license_expression])
+    description = StrictCharField(required=False, allow_blank=True, max_length=100_000)
+    license = StrictCharField(required=False, allow_blank=True, max_length=255, validators=[_license_expression])
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=64, validators=[tag_name_validator]),
+        child=StrictCharField(max_length=64, validators=[tag_name_validator]),
         required=False,
         max_length=100,
         help_text="Lower-case tags; letters, digits and . _ : / + -.",
@@ -94,10 +95,10 @@ class _DatasetFieldsSerializer(serializers.Serializer):
 
 
 class DatasetRegisterSerializer(_DatasetFieldsSerializer):
-    namespace = serializers.CharField(
+    namespace = StrictCharField(
         max_length=255, validators=[_single_line], help_text="e.g. `file`, `s3://bucket` or a team name."
     )
-    name = serializers.CharField(max_length=512, validators=[_single_line])
+    name = StrictCharField(max_length=512, validators=[_single_line])
     source = SourceSerializer(required=False, help_text="Give a source to create version 1 at once.")
 
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
@@ -71,6 +72,11 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
+        for code, response in responses.items():
+            # Errors a view declares itself are problem documents too.
+            content = response.get("content", {})
+            if code.startswith("4") and "application/json" in content:
+                content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
         for code in self._error_codes():
             if code in responses:
                 continue
@@ -79,3 +85,19 @@ class AutoSchema(openapi.AutoSchema):
                 response, code, media_types=[PROBLEM_CONTENT_TYPE], direction=direction
             )
         return responses
+
+
+class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "config.api.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "`Token <key>` or `Bearer <key>`. Get a key from POST /api/v1/auth/token/ "
+                "or `python manage.py issue_token USERNAME`."
+            ),
+        }

@@ -1,0 +1,259 @@
+import hashlib
+import os
+
+import pytest
+
+from catalog.models import Dataset, DatasetVersion
+from governance.models import Ownership
+
+URL = "/api/v1/datasets/"
+
+
+def expected_fingerprint(files: dict[str, bytes]) -> str:
+    """The fingerprint recipe of DESIGN §4, written out independently of the engine."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        data = files[path]
+        digest.update(f"{path}\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+@pytest.mark.django_db
+def test_it_registers_a_dataset_and_makes_the_caller_its_owner(owner_client, owner):
+    response = owner_client.post(
+        URL,
+        {
+            "namespace": "team-vision",
+            "name": "street-signs",
+            "description": "Photos of street signs",
+            "license": "CC-BY-4.0",
+            "tags": ["Vision", "signs"],
+            "sensitivity": "internal",
+        },
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["namespace"] == "team-vision"
+    assert body["name"] == "street-signs"
+    assert body["license"] == "CC-BY-4.0"
+    assert body["tags"] == ["signs", "vision"]
+    assert body["owners"] == [{"type": "user", "name": owner.username, "role": "owner"}]
+    assert body["latest_version"] is None
+    assert response["Location"].endswith(f"/api/v1/datasets/{body['id']}/")
+    assert Ownership.objects.filter(dataset_id=body["id"], user=owner, role="owner").exists()
+
+
+@pytest.mark.django_db
+def test_it_needs_only_namespace_and_name(owner_client):
+    response = owner_client.post(URL, {"namespace": "file", "name": "/data/minimal.csv"})
+
+    assert response.status_code == 201
+    assert response.json()["sensitivity"] == "internal"
+    assert response.json()["license"] == ""
+
+
+@pytest.mark.django_db
+def test_it_creates_version_1_from_a_source_and_profiles_it(owner_client, iris_csv, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = owner_client.post(
+            URL,
+            {
+                "namespace": "team-tabular",
+                "name": "flowers",
+                "source": {"uri": "flowers/train.csv", "label_column": "species"},
+            },
+        )
+
+    assert response.status_code == 201, response.json()
+    latest = response.json()["latest_version"]
+    assert latest["number"] == 1
+    assert latest["status"] == "pending"  # the answer does not wait for the worker
+    assert len(callbacks) == 1
+
+    version = DatasetVersion.objects.get(pk=latest["id"])
+    assert version.status == "ready"
+    assert version.format == "csv"
+    assert version.label_column == "species"
+    assert version.uri == iris_csv.as_uri()
+    assert version.size_bytes == iris_csv.stat().st_size
+    assert version.file_count == 1
+    assert version.fingerprint == expected_fingerprint({"train.csv": iris_csv.read_bytes()})
+
+
+@pytest.mark.django_db
+def test_it_answers_409_with_the_existing_id(owner_client, stranger_client, dataset):
+    response = stranger_client.post(URL, {"namespace": dataset.namespace, "name": dataset.name})
+
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["existing_id"] == str(dataset.pk)
+    assert body["status"] == 409
+    assert dataset.name in body["detail"]
+    assert Dataset.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_writes_nothing_when_the_source_is_rejected(owner_client, storage_root):
+    response = owner_client.post(URL, {"namespace": "team", "name": "broken", "source": {"uri": "missing/file.csv"}})
+
+    assert response.status_code == 400
+    assert "source.uri" in response.json()["errors"]
+    assert not Dataset.objects.exists()
+    assert not Ownership.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"name": "no-namespace"}, "namespace"),
+        ({"namespace": "team"}, "name"),
+        ({"namespace": "", "name": "x"}, "namespace"),
+        ({"namespace": "team", "name": "x" * 513}, "name"),
+        ({"namespace": "team\nother", "name": "x"}, "namespace"),
+        ({"namespace": "team", "name": "nul\x00byte"}, "name"),
+        ({"namespace": "team", "name": "x", "sensitivity": "top-secret"}, "sensitivity"),
+        ({"namespace": "team", "name": "x", "tags": "vision"}, "tags"),
+        ({"namespace": "team", "name": "x", "tags": ["has space"]}, "tags.0"),
+        ({"namespace": "team", "name": "x", "tags": [1, {"a": 1}]}, "tags.1"),
+        ({"namespace": "team", "name": "x", "license": "MIT; rm -rf /"}, "license"),
+        ({"namespace": "team", "name": "x", "description": 12}, "description"),
+        ({"namespace": "team", "name": "x", "source": "data.csv"}, "source.non_field_errors"),
+        ({"namespace": "team", "name": "x", "source": {}}, "source.uri"),
+        ({"namespace": "team", "name": "x", "source": {"uri": "a.csv", "format": "xlsx"}}, "source.format"),
+        ({"namespace": ["team"], "name": "x"}, "namespace"),
+    ],
+)
+def test_it_rejects_a_bad_field_naming_it(owner_client, storage_root, payload, field):
+    response = owner_client.post(URL, payload)
+
+    assert response.status_code == 400, response.json()
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert field in body["errors"], body
+    assert body["status"] == 400
+    assert field in body["detail"]
+    assert not Dataset.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("/etc/passwd", "outside the allowed storage roots"),
+        ("file:///etc/passwd", "outside the allowed storage roots"),
+        ("../outside.csv", "'..'"),
+        ("flowers/../../outside.csv", "'..'"),
+        ("~/data.csv", "Home-directory"),
+        ("missing.csv", "not found under any storage root"),
+        ("*.parquet", "matches no files"),
+        ("ftp://example.org/data.csv", "not supported"),
+        ("http://example.org/data.csv", "https://"),
+        ("s3x://bucket/key.csv", "not supported"),
+        ("file://otherhost/data.csv", "local path"),
+        ("https://127.0.0.1/data.csv", "private, loopback or reserved"),
+        ("https://10.1.2.3/data.csv", "private, loopback or reserved"),
+        ("https://[::1]/data.csv", "private, loopback or reserved"),
+        ("https://user:secret@example.org/data.csv", "credentials"),
+        ("https://example.org:99999/data.csv", "port"),
+        ("   ", "may not be blank"),
+    ],
+)
+def test_it_rejects_a_source_it_may_not_read(owner_client, storage_root, uri, message):
+    response = owner_client.post(URL, {"namespace": "team", "name": "x", "source": {"uri": uri}})
+
+    assert response.status_code == 400, response.json()
+    errors = response.json()["errors"]["source.uri"]
+    assert any(message in error for error in errors), errors
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_symlink_that_leads_out_of_the_storage_roots(owner_client, storage_root, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a,b\n1,2\n")
+    os.symlink(secret, storage_root / "innocent.csv")
+
+    response = owner_client.post(URL, {"namespace": "team", "name": "x", "source": {"uri": "innocent.csv"}})
+
+    assert response.status_code == 400
+    assert "outside the allowed storage roots" in response.json()["errors"]["source.uri"][0]
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_source_whose_format_cannot_be_told(owner_client, storage_root):
+    (storage_root / "blob.bin").write_bytes(b"\x00\x01")
+
+    response = owner_client.post(URL, {"namespace": "team", "name": "x", "source": {"uri": "blob.bin"}})
+
+    assert response.status_code == 400
+    assert "source.format" in response.json()["errors"]["source.uri"][0]
+
+
+@pytest.mark.django_db
+def test_it_accepts_an_explicit_format_for_an_unnamed_file(owner_client, storage_root):
+    (storage_root / "export").write_text("a,b\n1,2\n")
+
+    response = owner_client.post(URL, {"namespace": "team", "name": "x", "source": {"uri": "export", "format": "csv"}})
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db
+def test_it_registers_a_directory_and_a_glob(owner_client, storage_root):
+    shards = storage_root / "shards"
+    shards.mkdir()
+    for index in range(3):
+        (shards / f"part-{index}.jsonl").write_text(f'{{"x": {index}}}\n')
+
+    directory = owner_client.post(URL, {"namespace": "team", "name": "dir", "source": {"uri": "shards"}})
+    pattern = owner_client.post(URL, {"namespace": "team", "name": "glob", "source": {"uri": "shards/*.jsonl"}})
+
+    assert directory.status_code == 201, directory.json()
+    assert pattern.status_code == 201, pattern.json()
+    assert DatasetVersion.objects.get(dataset__name="dir").format == "jsonl"
+    assert DatasetVersion.objects.get(dataset__name="glob").uri == "file://" + str(shards) + "/%2A.jsonl"
+
+
+@pytest.mark.django_db
+def test_it_rejects_anonymous_requests_with_401(anonymous_client):
+    response = anonymous_client.post(URL, {"namespace": "team", "name": "x"})
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
+    assert response.json()["status"] == 401
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_body_that_is_not_json(owner_client):
+    response = owner_client.generic("POST", URL, "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "JSON parse error" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_it_rejects_a_json_array_body(owner_client):
+    response = owner_client.post(URL, [1, 2], format="json")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_it_rejects_other_media_types_with_415(owner_client):
+    response = owner_client.generic("POST", URL, "namespace=a&name=b", content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert response.json()["status"] == 415
+
+
+@pytest.mark.django_db
+def test_it_rejects_an_oversized_body_with_413(owner_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = owner_client.post(URL, {"namespace": "team", "name": "x", "description": "d" * 5000})
+
+    assert response.status_code == 413
+    assert response.json()["status"] == 413

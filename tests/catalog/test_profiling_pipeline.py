@@ -1,0 +1,130 @@
+"""The worker side of a version: claiming it, storing results, failing clearly, re-queueing."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog import services
+from catalog.models import Dataset, DatasetVersion
+from tests.factories import VersionFactory
+
+
+@pytest.fixture
+def pending_version(dataset, iris_csv, owner):
+    return services.version_create(actor=owner, dataset=dataset, uri=str(iris_csv))
+
+
+@pytest.mark.django_db
+def test_it_profiles_a_pending_version_once(pending_version):
+    assert services.version_profile(version_id=pending_version.pk) == "ready"
+    assert services.version_profile(version_id=pending_version.pk) is None  # already done
+
+    pending_version.refresh_from_db()
+    assert pending_version.status == "ready"
+    assert pending_version.profile_attempts == 1
+    assert pending_version.profiling_claim is None
+
+
+@pytest.mark.django_db
+def test_it_leaves_a_version_another_worker_holds(pending_version):
+    DatasetVersion.objects.filter(pk=pending_version.pk).update(
+        status="profiling", profiling_claim=uuid.uuid4(), status_changed_at=timezone.now()
+    )
+
+    assert services.version_profile(version_id=pending_version.pk) is None
+    pending_version.refresh_from_db()
+    assert pending_version.status == "profiling"
+
+
+@pytest.mark.django_db
+def test_the_same_task_may_resume_its_own_claim(pending_version):
+    claim = uuid.uuid4()
+    DatasetVersion.objects.filter(pk=pending_version.pk).update(
+        status="profiling", profiling_claim=claim, status_changed_at=timezone.now()
+    )
+
+    assert services.version_profile(version_id=pending_version.pk, claim=claim) == "ready"
+
+
+@pytest.mark.django_db
+def test_it_takes_over_a_stale_claim(pending_version, settings):
+    DatasetVersion.objects.filter(pk=pending_version.pk).update(
+        status="profiling",
+        profiling_claim=uuid.uuid4(),
+        status_changed_at=timezone.now() - settings.CATALOG_PROFILING_STUCK_AFTER - timedelta(seconds=1),
+    )
+
+    assert services.version_profile(version_id=pending_version.pk) == "ready"
+
+
+@pytest.mark.django_db
+def test_a_stale_claim_cannot_overwrite_the_newer_result(pending_version):
+    old_claim = uuid.uuid4()
+    DatasetVersion.objects.filter(pk=pending_version.pk).update(status="profiling", profiling_claim=old_claim)
+    DatasetVersion.objects.filter(pk=pending_version.pk).update(status="ready", profiling_claim=None)
+
+    assert services._finish(pending_version.pk, old_claim, status="failed", error="late") is False
+    pending_version.refresh_from_db()
+    assert pending_version.status == "ready"
+
+
+@pytest.mark.django_db
+def test_a_vanished_source_fails_the_version_with_a_reason(pending_version, iris_csv):
+    iris_csv.unlink()
+
+    assert services.version_profile(version_id=pending_version.pk) == "failed"
+
+    pending_version.refresh_from_db()
+    assert pending_version.status == "failed"
+    assert "does not exist" in pending_version.error
+    assert pending_version.fingerprint == ""
+    assert Dataset.objects.filter(pk=pending_version.dataset_id).exists()
+
+
+@pytest.mark.django_db
+def test_a_source_moved_out_of_the_roots_fails_the_version(pending_version, iris_csv, settings, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    settings.CATALOG_STORAGE_ROOTS = [elsewhere]
+
+    assert services.version_profile(version_id=pending_version.pk) == "failed"
+    pending_version.refresh_from_db()
+    assert "outside the allowed storage roots" in pending_version.error
+
+
+@pytest.mark.django_db
+def test_it_requeues_versions_left_pending_or_half_profiled(settings, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    fresh = VersionFactory(status="pending", status_changed_at=now)
+    lost = VersionFactory(status="pending", status_changed_at=now - settings.CATALOG_PENDING_REQUEUE_AFTER * 2)
+    killed = VersionFactory(status="profiling", status_changed_at=now - settings.CATALOG_PROFILING_STUCK_AFTER * 2)
+    running = VersionFactory(status="profiling", status_changed_at=now)
+    VersionFactory(status="ready", status_changed_at=now - timedelta(days=3))
+
+    requeued = services.versions_requeue_stuck()
+
+    assert set(requeued) == {lost.pk, killed.pk}
+    assert fresh.pk not in requeued
+    assert running.pk not in requeued
+
+
+@pytest.mark.django_db
+def test_registration_survives_a_broker_that_is_down(
+    owner_client, iris_csv, monkeypatch, django_capture_on_commit_callbacks
+):
+    from catalog import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(tasks.version_profile_task, "delay", broker_down)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            "/api/v1/datasets/", {"namespace": "t", "name": "n", "source": {"uri": "flowers/train.csv"}}
+        )
+
+    assert response.status_code == 201
+    assert DatasetVersion.objects.get().status == "pending"  # the periodic re-queue will send it

@@ -1,0 +1,117 @@
+import csv
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from config.celery_app import app as celery_app
+from governance.choices import OwnershipRole
+from tests.factories import DatasetFactory, OwnershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def tasks_in_process(request):
+    """Unit tests run tasks in-process; tests marked e2e talk to a real worker over the broker."""
+    eager = "e2e" not in request.keywords
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def storage_root(tmp_path, settings) -> Path:
+    root = tmp_path / "storage"
+    root.mkdir()
+    settings.CATALOG_STORAGE_ROOTS = [root.resolve()]
+    return root.resolve()
+
+
+@pytest.fixture
+def iris_csv(storage_root) -> Path:
+    """A small labelled CSV under the storage root."""
+    path = storage_root / "flowers" / "train.csv"
+    path.parent.mkdir(parents=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["petal length", "petal width", "species"])
+        for index in range(30):
+            writer.writerow([1.0 + index / 10, 0.2 + index / 50, ("setosa", "versicolor", "virginica")[index % 3]])
+    return path
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def client_for(db):
+    """An API client authenticated with a given user's token."""
+    return _client_for
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="olivia-owner")
+
+
+@pytest.fixture
+def steward(db):
+    return UserFactory(username="sam-steward")
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(username="simon-stranger")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="stella-staff", is_staff=True)
+
+
+@pytest.fixture
+def owner_client(owner) -> APIClient:
+    return _client_for(owner)
+
+
+@pytest.fixture
+def steward_client(steward) -> APIClient:
+    return _client_for(steward)
+
+
+@pytest.fixture
+def stranger_client(stranger) -> APIClient:
+    return _client_for(stranger)
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    return _client_for(staff)
+
+
+@pytest.fixture
+def anonymous_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def dataset(owner, steward):
+    """A dataset owned by `owner` and stewarded by `steward`."""
+    dataset = DatasetFactory(namespace="team-vision", name="street-signs")
+    OwnershipFactory(dataset=dataset, user=owner, role=OwnershipRole.OWNER)
+    OwnershipFactory(dataset=dataset, user=steward, role=OwnershipRole.STEWARD)
+    return dataset
+
+
+@pytest.fixture
+def group_member(db):
+    user = UserFactory(username="gina-group")
+    group, _ = Group.objects.get_or_create(name="vision-team")
+    user.groups.add(group)
+    return user
