@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
@@ -14,7 +14,7 @@ from governance.models import Ownership
 from governance.permissions import answers_for_dataset
 
 
-def datasets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Dataset]:
+def datasets_visible_to(user: User | AnonymousUser) -> QuerySet[Dataset]:
     """Every dataset the user may read, retired ones included (they stay resolvable by id).
 
     Restricted datasets are visible only to staff and to those who answer for them.
@@ -22,9 +22,9 @@ def datasets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Data
     datasets = Dataset.objects.all()
     if not user.is_authenticated:
         return datasets.none()
-    if user.is_staff:  # type: ignore[union-attr]
+    if user.is_staff:
         return datasets
-    return datasets.filter(~Q(sensitivity=Sensitivity.RESTRICTED) | answers_for_dataset(user))  # type: ignore[arg-type]
+    return datasets.filter(~Q(sensitivity=Sensitivity.RESTRICTED) | answers_for_dataset(user))
 
 
 def with_list_relations(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
@@ -35,7 +35,7 @@ def with_list_relations(datasets: QuerySet[Dataset]) -> QuerySet[Dataset]:
     )
 
 
-def dataset_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Dataset]:
+def dataset_list(*, user: User | AnonymousUser) -> QuerySet[Dataset]:
     """The datasets a user may list: visible to them and not retired."""
     return with_list_relations(datasets_visible_to(user).exclude(lifecycle=Lifecycle.RETIRED))
 
@@ -61,11 +61,11 @@ def dataset_search(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
     return datasets.filter(Q(name__icontains=text) | Q(namespace__icontains=text) | Q(description__icontains=text))
 
 
-def versions_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[DatasetVersion]:
+def versions_visible_to(user: User | AnonymousUser) -> QuerySet[DatasetVersion]:
     return DatasetVersion.objects.filter(dataset__in=datasets_visible_to(user))
 
 
-def version_detail_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[DatasetVersion]:
+def version_detail_queryset(user: User | AnonymousUser) -> QuerySet[DatasetVersion]:
     return (
         versions_visible_to(user)
         .select_related("dataset")

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.choices import Lifecycle, VersionStatus
 from catalog.models import Dataset, DatasetVersion, Tag
 from catalog.profiling.files import SourceError, build_manifest, manifest_fingerprint
-from catalog.sources import source_files, source_resolve
+from catalog.sources import source_opened, source_resolve
 from governance.choices import OwnershipRole
 from governance.services import ownership_add
 
@@ -51,7 +51,7 @@ def _tags_for(names: Iterable[str]) -> list[Tag]:
 
 def dataset_register(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     namespace: str,
     name: str,
     description: str = "",
@@ -94,7 +94,7 @@ def dataset_register(
 
 
 def version_create(
-    *, actor: AbstractBaseUser, dataset: Dataset, uri: str, format: str | None = None, label_column: str = ""
+    *, actor: User, dataset: Dataset, uri: str, format: str | None = None, label_column: str = ""
 ) -> DatasetVersion:
     """Register a new version of a dataset from a source; it is profiled by a worker once committed."""
     resolved = source_resolve(uri, format=format)
@@ -104,9 +104,7 @@ def version_create(
         )
 
 
-def _version_insert(
-    *, dataset: Dataset, actor: AbstractBaseUser, uri: str, format: str, label_column: str
-) -> DatasetVersion:
+def _version_insert(*, dataset: Dataset, actor: User, uri: str, format: str, label_column: str) -> DatasetVersion:
     # The dataset row lock serialises version numbering: two registrations never get the same number.
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
     number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
@@ -137,7 +135,7 @@ def version_dispatch(*, version_id: UUID) -> None:
         logger.exception("Could not queue version %s for profiling; it will be re-queued", version_id)
 
 
-def dataset_update(*, actor: AbstractBaseUser, dataset: Dataset, **changes: Any) -> Dataset:
+def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
     """Change a dataset's descriptive fields (description, license, tags, sensitivity, lifecycle)."""
     allowed = {"description", "license", "sensitivity", "lifecycle"}
     unknown = set(changes) - allowed - {"tags"}
@@ -154,7 +152,7 @@ def dataset_update(*, actor: AbstractBaseUser, dataset: Dataset, **changes: Any)
     return dataset
 
 
-def dataset_retire(*, actor: AbstractBaseUser, dataset: Dataset) -> Dataset:
+def dataset_retire(*, actor: User, dataset: Dataset) -> Dataset:
     """Hide a dataset from lists; it stays resolvable by id, with its versions and history."""
     if dataset.lifecycle != Lifecycle.RETIRED:
         dataset.lifecycle = Lifecycle.RETIRED
@@ -206,12 +204,8 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
         return None
     version = DatasetVersion.objects.get(pk=version_id)
     try:
-        if version.uri.lower().startswith("https://"):
-            raise SourceError(
-                "Reading https:// sources is not enabled on this service yet; register a copy "
-                "under a storage root instead."
-            )
-        manifest = build_manifest(source_files(version.uri))
+        with source_opened(version.uri) as files:
+            manifest = build_manifest(files)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)

@@ -7,11 +7,13 @@ and again when a worker reads it, because the file system may have changed in be
 from __future__ import annotations
 
 import glob
-import ipaddress
 import os
 import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
@@ -24,6 +26,7 @@ from catalog.profiling.files import (
     glob_base,
     is_glob,
 )
+from catalog.remote import fetch_url, is_public_address
 
 # How many directory entries registration looks at to detect a format: registration must answer
 # in constant time whatever the size of the dataset.
@@ -189,7 +192,7 @@ def check_public_host(hostname: str, port: int) -> list[str]:
     addresses = sorted({str(info[4][0]) for info in infos})
     if not settings.CATALOG_ALLOW_PRIVATE_URLS:
         for address in addresses:
-            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            if not is_public_address(address):
                 raise SourceRejected(
                     f"The host {hostname!r} resolves to a private, loopback or reserved address "
                     f"({address}); such URLs are refused unless CATALOG_ALLOW_PRIVATE_URLS is set."
@@ -197,9 +200,29 @@ def check_public_host(hostname: str, port: int) -> list[str]:
     return addresses
 
 
-def source_files(uri: str) -> list[SourceFile]:
-    """The files of a registered local source, confined again to the storage roots."""
-    try:
-        return expand(local_path(uri), confine_to=storage_roots())
-    except SourceRejected as exc:
-        raise SourceError(str(exc)) from exc
+@contextmanager
+def source_opened(uri: str) -> Iterator[list[SourceFile]]:
+    """The files of a registered source, readable locally while the context lasts.
+
+    A local source is confined again to the storage roots; an https:// source is downloaded (under
+    the size and time limits, to a vetted public address) into a temporary directory.
+    """
+    if uri[:8].lower() != "https://":
+        try:
+            yield expand(local_path(uri), confine_to=storage_roots())
+        except SourceRejected as exc:
+            raise SourceError(str(exc)) from exc
+        return
+    with tempfile.TemporaryDirectory(prefix="catalog-download-", dir=settings.CATALOG_DOWNLOAD_DIR) as workdir:
+        name = PurePosixPath(unquote(urlsplit(uri).path)).name or "download"
+        destination = Path(workdir) / name
+        fetch_url(
+            uri,
+            destination,
+            max_bytes=settings.CATALOG_MAX_DOWNLOAD_BYTES,
+            timeout=settings.CATALOG_DOWNLOAD_TIMEOUT,
+            total_timeout=settings.CATALOG_DOWNLOAD_TOTAL_TIMEOUT,
+            allow_private=settings.CATALOG_ALLOW_PRIVATE_URLS,
+            ca_certs=settings.CATALOG_URL_CA_BUNDLE,
+        )
+        yield [SourceFile(name, destination)]

@@ -195,6 +195,14 @@ CATALOG_STORAGE_ROOTS = [
     if root
 ]
 CATALOG_ALLOW_PRIVATE_URLS = env.bool("CATALOG_ALLOW_PRIVATE_URLS", default=False)
+# https:// sources are downloaded by workers: at most this many bytes, each wait for data at most
+# CATALOG_DOWNLOAD_TIMEOUT seconds, the whole download at most CATALOG_DOWNLOAD_TOTAL_TIMEOUT.
+CATALOG_MAX_DOWNLOAD_BYTES = env.int("CATALOG_MAX_DOWNLOAD_BYTES", default=10 * 1024**3)
+CATALOG_DOWNLOAD_TIMEOUT = env.float("CATALOG_DOWNLOAD_TIMEOUT", default=30.0)
+CATALOG_DOWNLOAD_TOTAL_TIMEOUT = env.float("CATALOG_DOWNLOAD_TOTAL_TIMEOUT", default=CELERY_TASK_SOFT_TIME_LIMIT / 2)
+CATALOG_DOWNLOAD_DIR = env.str("CATALOG_DOWNLOAD_DIR", default="") or None
+# A PEM bundle of CAs to trust for https:// sources instead of the system's (a private PKI).
+CATALOG_URL_CA_BUNDLE = env.str("CATALOG_URL_CA_BUNDLE", default="") or None
 # Beat re-queues a version still pending this long after registration (a lost message, a broker
 # that was down), and one still profiling this long after it was claimed (a killed worker).
 CATALOG_PENDING_REQUEUE_AFTER = timedelta(seconds=env.int("CATALOG_PENDING_REQUEUE_AFTER", default=300))

@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import views
 from config.api import exceptions
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("catalog.api.urls")),
     path("", include("governance.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -21,7 +21,7 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception=None):  # type: ignore[no-untyped-def]
+def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return exceptions.json_page_not_found(request, exception)
     from django.views.defaults import page_not_found
@@ -29,7 +29,7 @@ def handler404(request, exception=None):  # type: ignore[no-untyped-def]
     return page_not_found(request, exception)
 
 
-def handler500(request):  # type: ignore[no-untyped-def]
+def handler500(request):
     if request.path.startswith("/api/"):
         return exceptions.json_server_error(request)
     from django.views.defaults import server_error

@@ -2,25 +2,25 @@
 
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from governance.choices import WRITING_ROLES
 from governance.models import Ownership
 
 
-def _ownerships_of(user: AbstractBaseUser) -> QuerySet[Ownership]:
-    return Ownership.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))  # type: ignore[attr-defined]
+def _ownerships_of(user: User) -> QuerySet[Ownership]:
+    return Ownership.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
 
 
-def user_can_write_dataset(user: AbstractBaseUser | AnonymousUser, dataset_id: UUID) -> bool:
+def user_can_write_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool:
     if not user.is_authenticated:
         return False
-    if user.is_staff:  # type: ignore[union-attr]
+    if user.is_staff:
         return True
-    return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()  # type: ignore[arg-type]
+    return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()
 
 
-def answers_for_dataset(user: AbstractBaseUser, dataset_ref: str = "pk") -> Exists:
+def answers_for_dataset(user: User, dataset_ref: str = "pk") -> Exists:
     """An `Exists` to annotate or filter a dataset queryset: the user (or a group of theirs) owns it."""
     return Exists(_ownerships_of(user).filter(dataset_id=OuterRef(dataset_ref)))

@@ -1,7 +1,7 @@
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 
 from governance.choices import OwnershipRole
 from governance.models import Ownership
@@ -10,7 +10,7 @@ from governance.models import Ownership
 def ownership_add(
     *,
     dataset_id: UUID,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     group: Group | None = None,
     role: str = OwnershipRole.OWNER,
 ) -> Ownership:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -100,6 +100,7 @@ def expand(source: str | os.PathLike[str], *, confine_to: Sequence[Path] | None 
     With `confine_to`, every file must resolve (symlinks followed) inside one of those directories.
     """
     text = os.fspath(source)
+    candidates: Iterable[Path]
     if is_glob(text):
         base = glob_base(text)
         candidates = (Path(match) for match in sorted(glob.glob(text, recursive=True)))

@@ -95,5 +95,7 @@ def test_a_folder_is_fingerprinted_and_a_file_escaping_the_roots_fails_it(
     assert failed["status"] == "failed", failed
     assert failed["error"] == "escape.jsonl resolves to a location outside the allowed storage roots."
     assert failed["fingerprint"] == ""
-    dataset = requests.get(f"{live_catalog.url}/api/v1/datasets/{registered['id']}/", headers=token_headers).json()
+    dataset = requests.get(
+        f"{live_catalog.url}/api/v1/datasets/{registered['id']}/", headers=token_headers, timeout=10
+    ).json()
     assert dataset["latest_version"]["status"] == "failed"

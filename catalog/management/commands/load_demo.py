@@ -41,10 +41,10 @@ def write_demo_csv(path: Path, rows: int = 500, seed: int = 7) -> None:
 class Command(BaseCommand):
     help = "Create a demo user and register a small demo dataset; print the user's API token."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
 
-    def handle(self, *args, username: str, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, username: str, **options) -> None:
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(username=username, defaults={"is_staff": True})
         password = None

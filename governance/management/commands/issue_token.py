@@ -6,13 +6,13 @@ from rest_framework.authtoken.models import Token
 class Command(BaseCommand):
     help = "Print the API token of an existing user (creating it on first use)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument(
             "--rotate", action="store_true", help="Replace the user's token; the old one stops working."
         )
 
-    def handle(self, *args, username: str, rotate: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, username: str, rotate: bool, **options) -> None:
         user_model = get_user_model()
         try:
             user = user_model.objects.get(**{user_model.USERNAME_FIELD: username})
