@@ -2,11 +2,11 @@ from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog import selectors
 from catalog.choices import Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
 from config.api.fields import StrictCharField
 from governance.choices import Sensitivity
-from governance.models import Ownership
 
 # Printable text on one line: identities end up in URLs, logs and OpenLineage events.
 _single_line = RegexValidator(r"^[^\x00-\x1f\x7f]+$", "Control characters (such as newlines) are not allowed.")
@@ -53,12 +53,15 @@ class DatasetSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, dataset: Dataset) -> list[str]:
-        return sorted(tag.name for tag in dataset.tags.all())
+        if not hasattr(dataset, "tag_names"):
+            selectors.datasets_attach_relations([dataset])
+        return dataset.tag_names  # type: ignore[attr-defined]
 
     @extend_schema_field(OwnerSerializer(many=True))
-    def get_owners(self, dataset: Dataset) -> list[dict]:
-        ownerships: list[Ownership] = list(dataset.ownerships.all())
-        return OwnerSerializer(ownerships, many=True).data
+    def get_owners(self, dataset: Dataset) -> list[dict[str, str]]:
+        if not hasattr(dataset, "owner_entries"):
+            selectors.datasets_attach_relations([dataset])
+        return dataset.owner_entries  # type: ignore[attr-defined]
 
 
 class SourceSerializer(serializers.Serializer):

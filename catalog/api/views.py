@@ -62,7 +62,17 @@ class DatasetViewSet(
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if self.action == "list":
             return selectors.dataset_list(user=self.request.user)
-        return selectors.with_list_relations(selectors.datasets_visible_to(self.request.user))
+        return selectors.with_latest_version(selectors.datasets_visible_to(self.request.user))
+
+    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        selectors.datasets_attach_relations(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def _representation(self, dataset_id) -> dict:  # type: ignore[no-untyped-def]
+        dataset = self.get_queryset().get(pk=dataset_id)
+        selectors.datasets_attach_relations([dataset])
+        return DatasetSerializer(dataset).data
 
     def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         payload = DatasetRegisterSerializer(data=request.data)
@@ -79,16 +89,15 @@ class DatasetViewSet(
             raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
-        dataset = self.get_queryset().get(pk=dataset.pk)
         headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
-        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(self._representation(dataset.pk), status=status.HTTP_201_CREATED, headers=headers)
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_object()
         payload = DatasetUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         services.dataset_update(actor=request.user, dataset=dataset, **payload.validated_data)
-        return Response(DatasetSerializer(self.get_queryset().get(pk=dataset.pk)).data)
+        return Response(self._representation(dataset.pk))
 
     def perform_destroy(self, instance: Dataset) -> None:
         services.dataset_retire(actor=self.request.user, dataset=instance)

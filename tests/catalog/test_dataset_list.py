@@ -25,8 +25,8 @@ def test_it_lists_in_a_constant_number_of_queries(owner_client, owner, count, dj
     make_datasets(count, owner)
 
     # 1 token and its user, 2 count, 3 the page of datasets with their latest versions,
-    # 4 their tags, 5 their ownerships with users and groups.
-    with django_assert_num_queries(5):
+    # 4 their tags and owners (users and groups).
+    with django_assert_num_queries(4):
         response = owner_client.get(URL, {"limit": 50})
 
     assert response.status_code == 200

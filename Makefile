@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` (the service with a demo) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The tests run against a real PostgreSQL and a real Redis (the e2e tests start a Celery worker).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/catalog
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench bench-smoke clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Embedded mode unless DATABASE_URL / CELERY_BROKER_URL are set: SQLite, tasks in-process.
+run: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_demo
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	scripts/ensure-services
+	SECRET_KEY=test-only-not-a-secret DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(BIN)/python -m pytest $(PYTEST_ARGS); \
+	status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
+	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+	DEBUG=1 $(BIN)/python manage.py check
+
+bench: install
+	scripts/ensure-services
+	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks
+
+bench-smoke: install
+	scripts/ensure-services
+	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks --smoke
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles test-artifacts
