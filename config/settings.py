@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.versions_requeue_stuck",
         "schedule": timedelta(seconds=env.int("CATALOG_REQUEUE_INTERVAL", default=300)),
     },
+    "purge-idempotency-records": {
+        "task": "governance.tasks.idempotency_records_purge",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Catalog ----------------------------------------------------------------------------------

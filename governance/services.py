@@ -1,10 +1,15 @@
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
 from governance.choices import OwnershipRole
-from governance.models import Ownership
+from governance.models import IdempotencyRecord, Ownership
+
+# How long the first answer to a POST with an Idempotency-Key is kept for replay.
+IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
 
 def ownership_add(
@@ -24,3 +29,9 @@ def ownership_add(
         lookup["group"] = group
     ownership, _ = Ownership.objects.get_or_create(**lookup)
     return ownership
+
+
+def idempotency_records_purge() -> int:
+    """Forget answers older than the retention period; their keys may be used again."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_RETENTION).delete()
+    return deleted

@@ -18,8 +18,12 @@ from catalog.api.serializers import (
 from catalog.models import Dataset, DatasetVersion
 from catalog.sources import SourceRejected
 from config.api.exceptions import Conflict
-from config.api.schema import ConflictProblemSerializer
+from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 
+KEY_REUSED_RESPONSE = OpenApiResponse(
+    ProblemSerializer, description="The Idempotency-Key was already used with a different request."
+)
 CONFLICT_RESPONSE = OpenApiResponse(
     ConflictProblemSerializer, description="A dataset with this namespace and name exists; see `existing_id`."
 )
@@ -35,7 +39,8 @@ CONFLICT_RESPONSE = OpenApiResponse(
             "and queued for profiling: it answers at once with the version `pending`."
         ),
         request=DatasetRegisterSerializer,
-        responses={201: DatasetSerializer, 409: CONFLICT_RESPONSE},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: DatasetSerializer, 409: CONFLICT_RESPONSE, 422: KEY_REUSED_RESPONSE},
     ),
     partial_update=extend_schema(
         summary="Change a dataset", request=DatasetUpdateSerializer, responses=DatasetSerializer
@@ -74,6 +79,7 @@ class DatasetViewSet(
         selectors.datasets_attach_relations([dataset])
         return DatasetSerializer(dataset).data
 
+    @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         payload = DatasetRegisterSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -109,7 +115,8 @@ class DatasetViewSet(
         summary="Register a new version",
         description="Answers at once with the version `pending`; a worker profiles it.",
         request=VersionCreateSerializer,
-        responses={201: VersionSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: VersionSerializer, 422: KEY_REUSED_RESPONSE},
     ),
 )
 class DatasetVersionsView(generics.ListCreateAPIView):
@@ -125,6 +132,7 @@ class DatasetVersionsView(generics.ListCreateAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
 
+    @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_dataset()
         payload = VersionCreateSerializer(data=request.data)
