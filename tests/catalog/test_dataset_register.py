@@ -1,21 +1,12 @@
-import hashlib
 import os
 
 import pytest
 
 from catalog.models import Dataset, DatasetVersion
 from governance.models import Ownership
+from tests.fingerprints import independent_fingerprint
 
 URL = "/api/v1/datasets/"
-
-
-def expected_fingerprint(files: dict[str, bytes]) -> str:
-    """The fingerprint recipe of DESIGN §4, written out independently of the engine."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        data = files[path]
-        digest.update(f"{path}\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode())
-    return "sha256:" + digest.hexdigest()
 
 
 @pytest.mark.django_db
@@ -78,7 +69,7 @@ def test_it_creates_version_1_from_a_source_and_profiles_it(owner_client, iris_c
     assert version.uri == iris_csv.as_uri()
     assert version.size_bytes == iris_csv.stat().st_size
     assert version.file_count == 1
-    assert version.fingerprint == expected_fingerprint({"train.csv": iris_csv.read_bytes()})
+    assert version.fingerprint == independent_fingerprint({"train.csv": iris_csv.read_bytes()})
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from tests.factories import UserFactory
+from tests.fingerprints import independent_fingerprint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,14 +20,6 @@ def wait_for_version(base_url: str, headers: dict, version_id: str, timeout: flo
         if body["status"] not in ("pending", "profiling") or time.monotonic() > deadline:
             return body
         time.sleep(0.2)
-
-
-def independent_fingerprint(files: dict[str, bytes]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        data = files[path]
-        digest.update(f"{path}\0{len(data)}\0{hashlib.sha256(data).hexdigest()}\n".encode())
-    return "sha256:" + digest.hexdigest()
 
 
 @pytest.fixture
