@@ -1,0 +1,68 @@
+"""Settings come from the environment; each case runs in a fresh interpreter with a clean environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)"
+)
+
+
+def run_settings(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=tmp_path,
+        env={
+            **keep,
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # No .env of a developer's may take part.
+            "CATALOG_ENV_FILE": str(tmp_path / "no.env"),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_without_servers_it_runs_on_sqlite_with_tasks_in_process(tmp_path):
+    result = run_settings({"DEBUG": "1"}, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "True", "memory://localhost/"]
+
+
+def test_with_urls_it_uses_postgresql_and_the_broker(tmp_path):
+    result = run_settings(
+        {
+            "DEBUG": "1",
+            "DATABASE_URL": "postgres://catalog@db.internal:5432/catalog",
+            "CELERY_BROKER_URL": "redis://broker.internal:6379/0",
+        },
+        tmp_path,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "False", "redis://broker.internal:6379/0"]
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
+    result = run_settings({"DEBUG": "0"}, tmp_path)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_it_refuses_a_visibility_timeout_below_the_hard_time_limit(tmp_path):
+    result = run_settings(
+        {"DEBUG": "1", "CELERY_TASK_TIME_LIMIT": "4000", "CELERY_BROKER_VISIBILITY_TIMEOUT": "3600"}, tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "CELERY_BROKER_VISIBILITY_TIMEOUT must be greater than CELERY_TASK_TIME_LIMIT" in result.stderr
