@@ -75,6 +75,9 @@ class DatasetVersion(models.Model):
     file_count = models.PositiveIntegerField(null=True, blank=True)
     row_count = models.BigIntegerField(null=True, blank=True)
     quality = models.JSONField(default=dict, blank=True)
+    profile = models.JSONField(
+        default=dict, blank=True, help_text="Correlations, label association, the row sample, engine facts."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -119,6 +122,26 @@ class Feature(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["version", "position"], name="feature_unique_position"),
         ]
+        indexes = [models.Index(fields=["name"], name="feature_name_idx")]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProfilePart(models.Model):
+    """The partial profile of one partition of a version, waiting to be merged (a chord's result)."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="profile_parts")
+    claim = models.UUIDField()
+    index = models.PositiveIntegerField()
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "claim", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "claim", "index"], name="profile_part_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id} part {self.index}"

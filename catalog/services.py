@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from celery import chord as celery_chord
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -16,13 +17,21 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from catalog.choices import Lifecycle, VersionStatus
-from catalog.models import Dataset, DatasetVersion, Tag
-from catalog.profiling.files import SourceError, build_manifest, manifest_fingerprint
+from catalog.models import Dataset, DatasetVersion, Feature, ProfilePart, Tag
+from catalog.profiling import engine
+from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
+from catalog.profiling.state import PartialProfile
 from catalog.sources import source_opened, source_resolve
 from governance.choices import OwnershipRole
 from governance.services import ownership_add
 
 logger = logging.getLogger(__name__)
+
+
+class VersionBusy(Exception):
+    def __init__(self, version: DatasetVersion) -> None:
+        super().__init__(f"Version {version.number} is {version.status}; it can be profiled again once it is done.")
+        self.version = version
 
 
 class DatasetAlreadyExists(Exception):
@@ -194,8 +203,9 @@ def _finish(version_id: UUID, claim: UUID, **fields: Any) -> bool:
 
 
 def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | None:
-    """Read a version's source and store what it holds. Returns the final status, or None when the
-    version was not this call's to profile (already done, or being profiled by another worker).
+    """Read a version's source and store what it holds. Returns the final status ("profiling" when
+    the work was handed to a chord of partition tasks), or None when the version was not this
+    call's to profile (already done, or being profiled by another worker).
 
     `claim` identifies this attempt (the task id, which survives retries and redelivery)."""
     claim = claim or uuid.uuid4()
@@ -206,30 +216,207 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
     try:
         with source_opened(version.uri) as files:
             manifest = build_manifest(files)
+            if version.format not in engine.TABULAR_FORMATS:
+                return _store_unprofiled(version_id, claim, manifest, version.format)
+            partitions, _, _ = engine.plan(files, version.format, version.label_column or None)
+            if len(partitions) > 1 and _spread_over_workers(version.uri):
+                _store_manifest(version_id, claim, manifest)
+                dispatch_chord(version_id=version_id, claim=claim, parts=len(partitions))
+                return VersionStatus.PROFILING
+            profile = engine.profile_files(
+                files, version.format, options=engine.Options(label_column=version.label_column or None), workers=1
+            )
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
         return VersionStatus.FAILED
+    return VersionStatus.READY if _store_profile(version_id, claim, profile, manifest) else None
 
+
+def _spread_over_workers(uri: str) -> bool:
+    # Parts run on other workers, which read local sources from the shared storage roots; a
+    # downloaded source exists only where it was downloaded, and in-process tasks gain nothing.
+    return not settings.CELERY_TASK_ALWAYS_EAGER and not uri.lower().startswith("https://")
+
+
+def dispatch_chord(*, version_id: UUID, claim: UUID, parts: int) -> None:
+    from catalog.tasks import version_merge_parts_task, version_profile_part_task
+
+    header = [version_profile_part_task.s(str(version_id), str(claim), index) for index in range(parts)]
+    celery_chord(header)(version_merge_parts_task.s(str(version_id), str(claim), parts))
+
+
+def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
+    """Profile one partition of a version for a chord; the part is stored for the merge."""
+    version = DatasetVersion.objects.filter(
+        pk=version_id, status=VersionStatus.PROFILING, profiling_claim=claim
+    ).first()
+    if version is None:
+        return False  # superseded, or failed by another part
+    try:
+        with source_opened(version.uri) as files:
+            partitions, label, declared = engine.plan(files, version.format, version.label_column or None)
+            if index >= len(partitions):
+                raise SourceError("The source changed while it was being profiled; profile it again.")
+            order = {
+                file.relative_path: position
+                for position, file in enumerate(sorted(files, key=lambda f: f.relative_path))
+            }
+            partition = partitions[index]
+            part = engine.profile_partition(
+                partition,
+                file_index=order[partition.relative_path],
+                label_column=label,
+                declared=declared,
+                options=engine.Options(label_column=version.label_column or None),
+            )
+    except SourceError as exc:
+        _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
+        return False
+    ProfilePart.objects.update_or_create(
+        version_id=version_id, claim=claim, index=index, defaults={"data": part.to_bytes()}
+    )
+    return True
+
+
+def version_merge_parts(*, version_id: UUID, claim: UUID, parts: int) -> str | None:
+    """The chord's end: merge the stored partial profiles of a version and store its profile."""
+    stored = list(ProfilePart.objects.filter(version_id=version_id, claim=claim).order_by("index"))
+    try:
+        if len(stored) != parts:
+            if not DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).exists():
+                return None  # a part failed the version, or a newer attempt took over
+            raise SourceError(f"Only {len(stored)} of {parts} parts of the source were profiled; profile it again.")
+        profile = engine.merge_and_build([PartialProfile.from_bytes(bytes(part.data)) for part in stored])
+    except SourceError as exc:
+        _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
+        return VersionStatus.FAILED
+    finally:
+        ProfilePart.objects.filter(version_id=version_id, claim=claim).delete()
+    manifest = DatasetVersion.objects.values_list("manifest", flat=True).get(pk=version_id)
+    stored_ok = _store_profile(version_id, claim, profile, None)
+    logger.info("Version %s merged from %d parts (%d files in manifest)", version_id, parts, len(manifest))
+    return VersionStatus.READY if stored_ok else None
+
+
+def _manifest_fields(manifest: Sequence[ManifestEntry]) -> dict[str, Any]:
+    return {
+        "manifest": [entry.as_dict() for entry in manifest],
+        "fingerprint": manifest_fingerprint(manifest),
+        "size_bytes": sum(entry.size for entry in manifest),
+        "file_count": len(manifest),
+    }
+
+
+def _store_manifest(version_id: UUID, claim: UUID, manifest: Sequence[ManifestEntry]) -> None:
+    DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(**_manifest_fields(manifest))
+
+
+def _store_unprofiled(version_id: UUID, claim: UUID, manifest: Sequence[ManifestEntry], format: str) -> str | None:
+    quality = {
+        "findings": [
+            {
+                "severity": "info",
+                "code": "statistics_unavailable",
+                "feature": None,
+                "message": f"Statistics for {format} sources are not computed yet; the manifest and fingerprint are.",
+            }
+        ]
+    }
     finished = _finish(
         version_id,
         claim,
         status=VersionStatus.READY,
         error="",
-        manifest=[entry.as_dict() for entry in manifest],
-        fingerprint=manifest_fingerprint(manifest),
-        size_bytes=sum(entry.size for entry in manifest),
-        file_count=len(manifest),
+        quality=quality,
         profiled_at=timezone.now(),
+        **_manifest_fields(manifest),
     )
     return VersionStatus.READY if finished else None
 
 
-def version_fail(*, version_id: UUID, error: str) -> None:
-    """Record that profiling gave up on a version (a time limit, retries exhausted)."""
+def _store_profile(
+    version_id: UUID, claim: UUID, profile: dict[str, Any], manifest: Sequence[ManifestEntry] | None
+) -> bool:
+    """Store a finished profile, its features included, if the claim still holds."""
+    profile = json_safe(profile)
+    fields: dict[str, Any] = {
+        "status": VersionStatus.READY,
+        "error": "",
+        "row_count": profile["row_count"],
+        "quality": profile["quality"],
+        "profile": {
+            "correlations": profile["correlations"],
+            "label_association": profile["label_association"],
+            "sample": profile["sample"],
+            "column_count": profile["column_count"],
+        },
+        "profiled_at": timezone.now(),
+    }
+    if manifest is not None:
+        fields.update(_manifest_fields(manifest))
+    with transaction.atomic():
+        locked = (
+            DatasetVersion.objects.select_for_update()
+            .filter(pk=version_id, status=VersionStatus.PROFILING, profiling_claim=claim)
+            .first()
+        )
+        if locked is None:
+            return False
+        Feature.objects.filter(version_id=version_id).delete()
+        Feature.objects.bulk_create(
+            Feature(
+                version_id=version_id,
+                name=feature["name"],
+                position=feature["position"],
+                dtype=feature["dtype"][:128],
+                logical_type=feature["logical_type"],
+                role=feature["role"],
+                pii=feature["pii"],
+                statistics=feature["statistics"],
+            )
+            for feature in profile["features"]
+        )
+        return _finish(version_id, claim, **fields)
+
+
+def json_safe(value: Any) -> Any:
+    """PostgreSQL's jsonb refuses NUL characters; data may hold them. They become U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {json_safe(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def version_reprofile(*, actor: User, version: DatasetVersion) -> DatasetVersion:
+    """Queue a finished version to be profiled again (after a fix to its source or to the engine)."""
     now = timezone.now()
-    DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING).update(
-        status=VersionStatus.FAILED, error=error, status_changed_at=now, updated_at=now, profiling_claim=None
+    updated = DatasetVersion.objects.filter(
+        pk=version.pk, status__in=[VersionStatus.READY, VersionStatus.FAILED]
+    ).update(status=VersionStatus.PENDING, status_changed_at=now, updated_at=now, error="", profiling_claim=None)
+    if not updated:
+        raise VersionBusy(version)
+    transaction.on_commit(lambda: version_dispatch(version_id=version.pk))
+    version.refresh_from_db()
+    return version
+
+
+def version_fail(*, version_id: UUID, error: str, claim: UUID | None = None) -> None:
+    """Record that profiling gave up on a version (a time limit, a fault, attempts exhausted)."""
+    now = timezone.now()
+    versions = DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING)
+    if claim is not None:
+        versions = versions.filter(profiling_claim=claim)
+    versions.update(
+        status=VersionStatus.FAILED,
+        error=error,
+        status_changed_at=now,
+        updated_at=now,
+        profiling_claim=None,
+        profiled_at=now,
     )
 
 
@@ -237,6 +424,18 @@ def versions_requeue_stuck() -> list[UUID]:
     """Queue again every version left waiting or half-profiled past the timeout (a lost message,
     a broker that was down at registration, a worker killed mid-profile)."""
     now = timezone.now()
+    # A version that keeps killing its worker (or outlasting the time limit) is given up on.
+    exhausted = DatasetVersion.objects.filter(
+        status=VersionStatus.PROFILING,
+        status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
+        profile_attempts__gte=settings.CATALOG_MAX_PROFILE_ATTEMPTS,
+    )
+    for version_id in exhausted.values_list("pk", flat=True):
+        version_fail(
+            version_id=version_id,
+            error=f"Profiling was attempted {settings.CATALOG_MAX_PROFILE_ATTEMPTS} times without finishing "
+            "(a worker died or the time limit passed each time); the source may be too large for the workers.",
+        )
     stuck = list(
         DatasetVersion.objects.filter(
             Q(

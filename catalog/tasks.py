@@ -12,27 +12,15 @@ from catalog import services
 
 logger = logging.getLogger(__name__)
 
-
-@shared_task(
-    name="catalog.tasks.version_profile",
-    bind=True,
-    # Only transient faults are retried: a database that blinked. A bad source fails the version.
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
-)
-def version_profile_task(self, version_id: str) -> str | None:  # type: ignore[no-untyped-def]
-    try:
-        return services.version_profile(version_id=UUID(version_id), claim=_claim_of(self.request.id))
-    except SoftTimeLimitExceeded:
-        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
-        services.version_fail(
-            version_id=UUID(version_id),
-            error=f"Profiling took longer than the {limit} s limit (CELERY_TASK_SOFT_TIME_LIMIT).",
-        )
-        return "failed"
+# Only transient faults are retried: a database that blinked. A bad source fails the version.
+TRANSIENT = (OperationalError, InterfaceError)
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 def _claim_of(task_id: str | None) -> UUID | None:
@@ -40,6 +28,73 @@ def _claim_of(task_id: str | None) -> UUID | None:
         return UUID(task_id) if task_id else None
     except ValueError:
         return None
+
+
+def _fail_on_fault(version_id: str, claim: UUID | None, exc: BaseException) -> str:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        error = f"Profiling took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit (CELERY_TASK_SOFT_TIME_LIMIT)."
+    else:
+        logger.exception("Profiling version %s failed unexpectedly", version_id)
+        error = f"The profiler failed unexpectedly ({type(exc).__name__}); the fault is logged for the operators."
+    services.version_fail(version_id=UUID(version_id), error=error, claim=claim)
+    return "failed"
+
+
+@shared_task(
+    name="catalog.tasks.version_profile",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def version_profile_task(self, version_id: str) -> str | None:  # type: ignore[no-untyped-def]
+    claim = _claim_of(self.request.id)
+    try:
+        return services.version_profile(version_id=UUID(version_id), claim=claim)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        return _fail_on_fault(version_id, claim, exc)
+
+
+@shared_task(
+    name="catalog.tasks.version_profile_part",
+    bind=True,
+    ignore_result=False,  # a chord counts its parts' results
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def version_profile_part_task(self, version_id: str, claim: str, index: int) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return services.version_profile_part(version_id=UUID(version_id), claim=UUID(claim), index=index)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        _fail_on_fault(version_id, UUID(claim), exc)
+        return False
+
+
+@shared_task(
+    name="catalog.tasks.version_merge_parts",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def version_merge_parts_task(self, results: list[bool], version_id: str, claim: str, parts: int) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        return services.version_merge_parts(version_id=UUID(version_id), claim=UUID(claim), parts=parts)
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        return _fail_on_fault(version_id, UUID(claim), exc)
 
 
 @shared_task(name="catalog.tasks.versions_requeue_stuck")

@@ -162,6 +162,11 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
+# Chords (a large source profiled in parts on many workers) count their parts in a result backend.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
+)
+CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="catalog")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -215,6 +220,7 @@ CATALOG_PENDING_REQUEUE_AFTER = timedelta(seconds=env.int("CATALOG_PENDING_REQUE
 CATALOG_PROFILING_STUCK_AFTER = timedelta(
     seconds=env.int("CATALOG_PROFILING_STUCK_AFTER", default=CELERY_TASK_TIME_LIMIT + 300)
 )
+CATALOG_MAX_PROFILE_ATTEMPTS = env.int("CATALOG_MAX_PROFILE_ATTEMPTS", default=3)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

@@ -3,7 +3,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog import selectors
 from catalog.choices import Lifecycle, VersionStatus
-from catalog.models import Dataset
+from catalog.models import Dataset, Feature
 from governance.choices import Sensitivity
 from governance.models import Ownership
 
@@ -24,6 +24,9 @@ class DatasetFilter(django_filters.FilterSet):
         choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")]
     )
     license = django_filters.CharFilter(help_text="Exact SPDX license expression.")
+    feature = django_filters.CharFilter(
+        method="filter_feature", help_text="Datasets whose latest version has a feature (column) of this exact name."
+    )
     search = django_filters.CharFilter(
         method="filter_search",
         help_text="Full-text search over names, namespaces and descriptions; results ranked best first.",
@@ -42,6 +45,9 @@ class DatasetFilter(django_filters.FilterSet):
             Q(user__username=value) | Q(group__name=value)
         )
         return queryset.filter(Exists(owned))
+
+    def filter_feature(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
+        return queryset.filter(Exists(Feature.objects.filter(version_id=OuterRef("latest_version_id"), name=value)))
 
     def filter_search(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
         return selectors.dataset_search(queryset, value) if value.strip() else queryset

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from catalog import selectors
 from catalog.choices import Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
+from catalog.profiling.pii import mask
 from config.api.fields import StrictCharField
 from governance.choices import Sensitivity
 
@@ -113,26 +114,75 @@ class DatasetUpdateSerializer(_DatasetFieldsSerializer):
     )
 
 
+class TopValueSerializer(serializers.Serializer):
+    value = serializers.JSONField()
+    count = serializers.IntegerField()
+
+
 class FeatureStatisticsSerializer(serializers.Serializer):
-    count = serializers.IntegerField(required=False)
-    null_count = serializers.IntegerField(required=False)
-    distinct_count = serializers.IntegerField(required=False)
-    distinct_is_approximate = serializers.BooleanField(required=False)
-    min = serializers.JSONField(required=False)
-    max = serializers.JSONField(required=False)
-    mean = serializers.FloatField(required=False, allow_null=True)
-    std = serializers.FloatField(required=False, allow_null=True)
-    quantiles = serializers.DictField(child=serializers.FloatField(allow_null=True), required=False)
-    histogram = serializers.JSONField(required=False)
-    top_values = serializers.ListField(child=serializers.DictField(), required=False)
+    """Documents the statistics object; which keys appear depends on the feature's kind."""
+
+    count = serializers.IntegerField(help_text="Values present (not null, not NaN).")
+    null_count = serializers.IntegerField()
+    null_fraction = serializers.FloatField()
+    distinct_count = serializers.IntegerField()
+    distinct_is_approximate = serializers.BooleanField(help_text="True above 10,000 distinct values (HyperLogLog).")
+    distinct_relative_error = serializers.FloatField(help_text="Standard error of an approximate distinct count.")
+    min = serializers.JSONField(allow_null=True)
+    max = serializers.JSONField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+    std = serializers.FloatField(allow_null=True, help_text="Sample standard deviation (n - 1).")
+    quantiles = serializers.DictField(
+        child=serializers.JSONField(), allow_null=True, help_text="p1, p5, p25, p50, p75, p95, p99 (KLL sketch)."
+    )
+    quantiles_are_approximate = serializers.BooleanField(required=False)
+    quantile_rank_error = serializers.FloatField(required=False)
+    histogram = serializers.JSONField(
+        allow_null=True,
+        help_text='Numeric and dates: {"kind": "equal_width", "edges", "counts"}; '
+        'categorical: {"kind": "categorical", "values", "other_count"}.',
+    )
+    top_values = TopValueSerializer(many=True)
+    top_values_are_approximate = serializers.BooleanField()
+    zeros = serializers.IntegerField(required=False)
+    negatives = serializers.IntegerField(required=False)
+    empty_strings = serializers.IntegerField(required=False)
+    string_length = serializers.DictField(child=serializers.FloatField(allow_null=True), required=False)
+    outliers = serializers.DictField(child=serializers.JSONField(), required=False, help_text="Beyond 1.5 IQR.")
+    true_count = serializers.IntegerField(required=False)
+    pii_shares = serializers.DictField(child=serializers.FloatField(), required=False)
+    pii_kinds = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def _masked_statistics(statistics: dict) -> dict:
+    """Values of a feature suspected or confirmed as personal data, masked for display."""
+    kinds = statistics.get("pii_kinds") or ["email", "phone", "ip_address", "card_number"]
+    masked = dict(statistics)
+    for key in ("min", "max"):
+        if isinstance(masked.get(key), str):
+            masked[key] = mask(masked[key], kinds)
+    masked["top_values"] = [
+        {"value": mask(str(item["value"]), kinds), "count": item["count"]}
+        for item in statistics.get("top_values") or []
+    ]
+    histogram = statistics.get("histogram")
+    if isinstance(histogram, dict) and histogram.get("kind") == "categorical":
+        masked["histogram"] = {**histogram, "values": masked["top_values"]}
+    return masked
 
 
 class FeatureSerializer(serializers.ModelSerializer):
-    statistics = FeatureStatisticsSerializer(read_only=True)
+    statistics = serializers.SerializerMethodField()
 
     class Meta:
         model = Feature
         fields = ["name", "position", "dtype", "logical_type", "role", "description", "pii", "statistics"]
+
+    @extend_schema_field(FeatureStatisticsSerializer)
+    def get_statistics(self, feature: Feature) -> dict:
+        if feature.pii and not self.context.get("show_pii", False):
+            return _masked_statistics(feature.statistics)
+        return feature.statistics
 
 
 class ManifestEntrySerializer(serializers.Serializer):
@@ -178,3 +228,15 @@ class VersionSerializer(VersionSummarySerializer):
 
 class VersionCreateSerializer(SourceSerializer):
     pass
+
+
+class SampleRowSerializer(serializers.Serializer):
+    row = serializers.CharField(help_text="file:row (1-based, data rows) the values come from.")
+    values = serializers.DictField(child=serializers.JSONField(allow_null=True))
+
+
+class VersionSampleSerializer(serializers.Serializer):
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = SampleRowSerializer(many=True)
+    masked = serializers.BooleanField(help_text="Whether values of personal-data features are masked for you.")
+    pii_columns = serializers.ListField(child=serializers.CharField())

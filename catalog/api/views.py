@@ -1,6 +1,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,6 +13,7 @@ from catalog.api.serializers import (
     DatasetSerializer,
     DatasetUpdateSerializer,
     VersionCreateSerializer,
+    VersionSampleSerializer,
     VersionSerializer,
     VersionSummarySerializer,
 )
@@ -20,6 +22,7 @@ from catalog.sources import SourceRejected
 from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from governance.permissions import user_can_write_dataset
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
@@ -149,7 +152,60 @@ class DatasetVersionsView(generics.ListCreateAPIView):
 @extend_schema_view(retrieve=extend_schema(summary="Read a version with its features and quality"))
 class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = VersionSerializer
+    permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
     lookup_value_converter = "uuid"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.version_detail_queryset(self.request.user)
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if "pk" in self.kwargs:
+            dataset_id = self.get_queryset().filter(pk=self.kwargs["pk"]).values_list("dataset_id", flat=True).first()
+            # Owners, stewards and staff see the values of personal-data features; others see them masked.
+            context["show_pii"] = dataset_id is not None and user_can_write_dataset(self.request.user, dataset_id)
+        return context
+
+    @extend_schema(
+        summary="A random sample of the version's rows",
+        description="Kept with the profile for manual inspection. Values of features suspected or confirmed "
+        "as personal data are masked except for the dataset's owners and stewards.",
+        responses=VersionSampleSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def sample(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        sample = (version.profile or {}).get("sample") or {
+            "columns": [],
+            "rows": [],
+            "masked_rows": [],
+            "pii_columns": [],
+        }
+        show = self.get_serializer_context()["show_pii"]
+        return Response(
+            {
+                "columns": sample["columns"],
+                "rows": sample["rows"] if show else sample["masked_rows"],
+                "masked": not show and bool(sample["pii_columns"]),
+                "pii_columns": sample["pii_columns"],
+            }
+        )
+
+    @extend_schema(
+        summary="Profile a version again",
+        description="Queues a ready or failed version for profiling (after its source or the engine changed).",
+        request=None,
+        responses={
+            202: VersionSerializer,
+            409: OpenApiResponse(ProblemSerializer, description="Already being profiled."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reprofile(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        try:
+            services.version_reprofile(actor=request.user, version=version)
+        except services.VersionBusy as exc:
+            raise Conflict(str(exc)) from None
+        version = self.get_queryset().get(pk=version.pk)
+        return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)

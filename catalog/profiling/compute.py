@@ -1,0 +1,452 @@
+"""Profile Arrow record batches into a PartialProfile.
+
+DuckDB computes what is exact and vectorises well (aggregates, value counts, 64-bit hashes), on the
+batch in place (zero copy); numpy turns hashes into HyperLogLog registers and duplicate-detection
+keys; KLL sketches take whole numpy arrays. No Python loop runs per row.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.profiling import hll, pii
+from catalog.profiling.state import (
+    PII_SAMPLE,
+    SAMPLE_ROWS,
+    ColumnState,
+    CoMoments,
+    Moments,
+    PartialProfile,
+    jsonable,
+)
+
+# Above this many distinct values in a batch, a string column's counts are kept only for its most
+# frequent values (the rest feed the frequent-items error bound), and other columns' not at all.
+BATCH_TOP_VALUES = 1_000
+# Label values beyond this many are not a classification label; association is not computed.
+LABEL_CLASSES_LIMIT = 1_000
+# Categorical features with more values than this are left out of label association (Cramér's V).
+ASSOCIATION_VALUES_LIMIT = 200
+# Pairwise correlations are computed for at most this many numeric columns.
+CORRELATION_COLUMNS = 20
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def kind_of(data_type: pa.DataType) -> str:
+    if pa.types.is_dictionary(data_type):
+        return kind_of(data_type.value_type)
+    if pa.types.is_boolean(data_type):
+        return "boolean"
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+        return "numeric"
+    if pa.types.is_timestamp(data_type) or pa.types.is_date(data_type):
+        return "temporal"
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+        return "string"
+    return "other"
+
+
+def new_profile(schema: pa.Schema, label_column: str | None, *, declared: bool) -> PartialProfile:
+    columns = [
+        ColumnState(name=column.name, position=index, dtype=str(column.type), kind=kind_of(column.type))
+        for index, column in enumerate(schema)
+    ]
+    return PartialProfile(columns=columns, label_column=label_column, label_declared=declared)
+
+
+class BatchProfiler:
+    """Feeds the batches of one partition into a PartialProfile."""
+
+    def __init__(
+        self,
+        profile: PartialProfile,
+        *,
+        file_index: int,
+        relative_path: str,
+        first_row: int = 0,
+        threads: int | None = None,
+        memory_limit: str = "1GB",
+        seed: int | None = None,
+    ) -> None:
+        self.profile = profile
+        self.file_index = file_index
+        self.relative_path = relative_path
+        self.next_row = first_row
+        self.random = np.random.default_rng(seed)
+        self.connection = duckdb.connect(
+            config={"threads": threads or os.cpu_count() or 1, "memory_limit": memory_limit}
+        )
+        if relative_path not in profile.files:
+            profile.files.append(relative_path)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        table = pa.Table.from_batches([self._normalised(batch)])
+        self.connection.register("batch", table)
+        try:
+            self._aggregates(table)
+            self._hashes(table)
+            self._value_counts(table)
+            self._sketches(table)
+            self._label_association(table)
+            self._correlations(table)
+            self._sample(table)
+            self._pii(table)
+        finally:
+            self.connection.unregister("batch")
+        self.profile.rows += batch.num_rows
+        self.next_row += batch.num_rows
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    def _normalised(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Dictionary-encoded columns are decoded and decimals made float, so SQL treats them plainly."""
+        arrays = []
+        changed = False
+        for array in batch.columns:
+            if pa.types.is_dictionary(array.type):
+                array = array.dictionary_decode()
+                changed = True
+            if pa.types.is_decimal(array.type):
+                array = pc.cast(array, pa.float64())
+                changed = True
+            arrays.append(array)
+        return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names) if changed else batch
+
+    def _column_states(self, table: pa.Table) -> list[tuple[int, ColumnState]]:
+        states = []
+        for index, name in enumerate(table.column_names):
+            state = self.profile.column(name)
+            if state is None:
+                # A column first seen in this batch (JSON Lines, files with differing columns).
+                state = ColumnState(
+                    name=name,
+                    position=len(self.profile.columns),
+                    dtype=str(table.schema.field(index).type),
+                    kind=kind_of(table.schema.field(index).type),
+                    count=self.profile.rows,
+                    null_count=self.profile.rows,
+                )
+                self.profile.columns.append(state)
+            states.append((index, state))
+        return states
+
+    def _aggregates(self, table: pa.Table) -> None:
+        expressions: list[str] = ["count(*)"]
+        plan: list[tuple[ColumnState, list[str]]] = []
+        for index, state in self._column_states(table):
+            column = quote(table.column_names[index])
+            data_type = table.schema.field(index).type
+            is_float = pa.types.is_floating(data_type)
+            valid = f"{column} IS NOT NULL" + (f" AND NOT isnan({column})" if is_float else "")
+            fields = ["nulls", "nans"]
+            parts = [f"count(*) - count({column})", f"count_if(isnan({column}))" if is_float else "0"]
+            if state.kind == "numeric":
+                value = f"{column}::DOUBLE"
+                parts += [
+                    f"min({column}) FILTER (WHERE {valid})",
+                    f"max({column}) FILTER (WHERE {valid})",
+                    f"avg({value}) FILTER (WHERE {valid})",
+                    f"var_pop({value}) FILTER (WHERE {valid})",
+                    f"count_if({column} = 0)",
+                    f"count_if({column} < 0)",
+                ]
+                fields += ["min", "max", "mean", "var", "zeros", "negatives"]
+            elif state.kind == "boolean":
+                parts += [f"count_if({column})"]
+                fields += ["true"]
+            elif state.kind == "temporal":
+                parts += [f"min({column})", f"max({column})"]
+                fields += ["min", "max"]
+            elif state.kind == "string":
+                parts += [
+                    f"min({column})",
+                    f"max({column})",
+                    f"count_if({column} = '')",
+                    f"min(length({column}))",
+                    f"max(length({column}))",
+                    f"sum(length({column}))",
+                ]
+                fields += ["min", "max", "empty", "len_min", "len_max", "len_sum"]
+            expressions += parts
+            plan.append((state, fields))
+        # fetchall: DuckDB counts a result fetched with fetchone() as unfinished.
+        [row] = self.connection.execute(f"SELECT {', '.join(expressions)} FROM batch").fetchall()
+        cursor = 1
+        for state, fields in plan:
+            values = dict(zip(fields, row[cursor : cursor + len(fields)], strict=True))
+            cursor += len(fields)
+            state.count += table.num_rows
+            state.null_count += int(values["nulls"])
+            state.nan_count += int(values["nans"] or 0)
+            if state.kind == "numeric":
+                non_null = table.num_rows - int(values["nulls"]) - int(values["nans"] or 0)
+                state.minimum = _smaller(state.minimum, _number(values["min"]))
+                state.maximum = _larger(state.maximum, _number(values["max"]))
+                state.moments = state.moments.merge(Moments.of(non_null, values["mean"], values["var"]))
+                state.zeros += int(values["zeros"])
+                state.negatives += int(values["negatives"])
+            elif state.kind == "boolean":
+                state.true_count += int(values["true"])
+            elif state.kind == "temporal":
+                state.minimum = _smaller(state.minimum, jsonable(values["min"]))
+                state.maximum = _larger(state.maximum, jsonable(values["max"]))
+            elif state.kind == "string":
+                state.minimum = _smaller(state.minimum, values["min"])
+                state.maximum = _larger(state.maximum, values["max"])
+                state.empty_strings += int(values["empty"])
+                state.length_min = _smaller(state.length_min, values["len_min"])
+                state.length_max = _larger(state.length_max, values["len_max"])
+                state.length_sum += int(values["len_sum"] or 0)
+
+    def _hashes(self, table: pa.Table) -> None:
+        """Distinct-count registers per column, and the row keys for duplicates and conflicts."""
+        names = table.column_names
+        label = self.profile.label_column if self.profile.label_column in names else None
+        features = [name for name in names if name != label]
+        selects = []
+        for index, name in enumerate(names):
+            column = quote(name)
+            missing = f"{column} IS NULL"
+            if pa.types.is_floating(table.schema.field(index).type):
+                missing += f" OR isnan({column})"
+            selects.append(f"CASE WHEN {missing} THEN 0::UBIGINT ELSE hash({column}) END")
+        feature_hash = f"hash({', '.join(quote(name) for name in features)})" if features else "0::UBIGINT"
+        label_hash = f"hash({quote(label)})" if label else "0::UBIGINT"
+        selects += [feature_hash, label_hash]
+        result = self.connection.execute(
+            "SELECT "
+            + ", ".join(f"{expression} AS h{index}" for index, expression in enumerate(selects))
+            + " FROM batch"
+        ).fetchnumpy()
+        for index, name in enumerate(names):
+            state = self.profile.column(name)
+            assert state is not None
+            hashes = np.asarray(result[f"h{index}"], dtype=np.uint64)
+            hll.add_hashes(state.registers, hashes[hashes != 0])
+        rows = np.arange(self.next_row, self.next_row + table.num_rows, dtype=np.uint64)
+        row_ids = (np.uint64(self.file_index) << np.uint64(40)) | rows
+        self.profile.hashes.add(
+            np.asarray(result[f"h{len(names)}"], dtype=np.uint64),
+            np.asarray(result[f"h{len(names) + 1}"], dtype=np.uint64),
+            row_ids,
+        )
+
+    def _value_counts(self, table: pa.Table) -> None:
+        for index, name in enumerate(table.column_names):
+            state = self.profile.column(name)
+            assert state is not None
+            if state.kind == "other":
+                continue
+            exact = state.values is not None
+            if not exact and state.kind != "string":
+                continue
+            column = quote(name)
+            not_missing = f"{column} IS NOT NULL"
+            if pa.types.is_floating(table.schema.field(index).type):
+                not_missing += f" AND NOT isnan({column})"
+            limit = "" if exact else f" LIMIT {BATCH_TOP_VALUES + 1}"
+            rows = self.connection.execute(
+                f"SELECT {column}, count(*) AS n FROM batch WHERE {not_missing} GROUP BY 1 ORDER BY n DESC{limit}"
+            ).fetchall()
+            if exact:
+                state.add_values([(jsonable(value), int(count)) for value, count in rows])
+            if state.values is None and state.kind == "string":
+                if exact:
+                    continue  # add_values overflowed: the sketch already holds this batch's counts
+                kept = rows[:BATCH_TOP_VALUES]
+                if len(rows) > BATCH_TOP_VALUES:
+                    # Values below the kept ones each occur at most this often in the batch.
+                    state.frequent_error += int(rows[BATCH_TOP_VALUES][1])
+                for value, count in kept:
+                    state.frequent.update(str(value), int(count))
+
+    def _sketches(self, table: pa.Table) -> None:
+        for index, name in enumerate(table.column_names):
+            state = self.profile.column(name)
+            assert state is not None
+            if state.kind == "numeric":
+                values = pc.cast(table.column(index), pa.float64()).drop_null().to_numpy()
+                values = values[~np.isnan(values)]
+            elif state.kind == "temporal":
+                seconds = self.connection.execute(
+                    f"SELECT epoch({quote(name)})::DOUBLE AS s FROM batch WHERE {quote(name)} IS NOT NULL"
+                ).fetchnumpy()["s"]
+                values = np.asarray(seconds, dtype=np.float64)
+            else:
+                continue
+            if values.size:
+                # The sketch's binding takes only a writable, contiguous float64 array.
+                state.kll.update(np.array(values, dtype=np.float64, copy=True))
+
+    def _label_association(self, table: pa.Table) -> None:
+        label = self.profile.label_column
+        if label is None or label not in table.column_names:
+            return
+        label_state = self.profile.column(label)
+        if label_state is None or label_state.values is None or len(label_state.values) > LABEL_CLASSES_LIMIT:
+            return
+        numeric = [
+            name
+            for name in table.column_names
+            if name != label and (state := self.profile.column(name)) is not None and state.kind == "numeric"
+        ]
+        if numeric:
+            parts = []
+            for name in numeric:
+                value = f"{quote(name)}::DOUBLE"
+                valid = f"{quote(name)} IS NOT NULL AND NOT isnan({value})"
+                parts += [
+                    f"count(*) FILTER (WHERE {valid})",
+                    f"avg({value}) FILTER (WHERE {valid})",
+                    f"var_pop({value}) FILTER (WHERE {valid})",
+                ]
+            rows = self.connection.execute(
+                f"SELECT {quote(label)}, {', '.join(parts)} FROM batch WHERE {quote(label)} IS NOT NULL GROUP BY 1"
+            ).fetchall()
+            for row in rows:
+                key = jsonable(row[0])
+                for offset, name in enumerate(numeric):
+                    n, mean, variance = row[1 + 3 * offset : 4 + 3 * offset]
+                    state = self.profile.column(name)
+                    assert state is not None
+                    previous = state.by_label.get(key, Moments())
+                    state.by_label[key] = previous.merge(Moments.of(int(n), mean, variance))
+        for name in table.column_names:
+            state = self.profile.column(name)
+            if (
+                name == label
+                or state is None
+                or state.kind not in ("string", "boolean", "numeric")
+                or state.values is None
+                or len(state.values) > ASSOCIATION_VALUES_LIMIT
+                or (state.kind == "numeric" and len(state.values) > 20)
+            ):
+                continue
+            rows = self.connection.execute(
+                f"SELECT {quote(label)}, {quote(name)}, count(*) FROM batch "
+                f"WHERE {quote(label)} IS NOT NULL AND {quote(name)} IS NOT NULL GROUP BY 1, 2"
+            ).fetchall()
+            for label_value, value, count in rows:
+                key = jsonable(label_value)
+                counts = state.by_label.setdefault(key, {})
+                if isinstance(counts, dict):
+                    counts[jsonable(value)] = counts.get(jsonable(value), 0) + int(count)
+
+    def _correlations(self, table: pa.Table) -> None:
+        numeric = [
+            name
+            for name in table.column_names
+            if (state := self.profile.column(name)) is not None
+            and state.kind == "numeric"
+            and name != self.profile.label_column
+        ][:CORRELATION_COLUMNS]
+        pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i + 1 :]]
+        if not pairs:
+            return
+        parts = []
+        for a, b in pairs:
+            x, y = f"{quote(a)}::DOUBLE", f"{quote(b)}::DOUBLE"
+            both = f"{x} IS NOT NULL AND {y} IS NOT NULL AND NOT isnan({x}) AND NOT isnan({y})"
+            parts += [
+                f"count(*) FILTER (WHERE {both})",
+                f"avg({x}) FILTER (WHERE {both})",
+                f"avg({y}) FILTER (WHERE {both})",
+                f"var_pop({x}) FILTER (WHERE {both})",
+                f"var_pop({y}) FILTER (WHERE {both})",
+                f"covar_pop({x}, {y}) FILTER (WHERE {both})",
+            ]
+        [row] = self.connection.execute(f"SELECT {', '.join(parts)} FROM batch").fetchall()
+        for offset, pair in enumerate(pairs):
+            n, mean_x, mean_y, var_x, var_y, cov = row[6 * offset : 6 * offset + 6]
+            if not n:
+                continue
+            part = CoMoments(int(n), mean_x, mean_y, (var_x or 0.0) * n, (var_y or 0.0) * n, (cov or 0.0) * n)
+            self.profile.pairs[pair] = self.profile.pairs.get(pair, CoMoments()).merge(part)
+
+    def _sample(self, table: pa.Table) -> None:
+        """Keep the rows with the smallest random keys: a uniform sample that merges exactly."""
+        keys = self.random.random(table.num_rows)
+        if table.num_rows > SAMPLE_ROWS:
+            positions = np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS]
+        else:
+            positions = np.arange(table.num_rows)
+        worst_kept = self.profile.sample[-1][0] if len(self.profile.sample) >= SAMPLE_ROWS else 2.0
+        positions = positions[keys[positions] < worst_kept]
+        if positions.size == 0:
+            return
+        rows = table.take(pa.array(positions, type=pa.int64())).to_pylist()
+        for position, row in zip(positions.tolist(), rows, strict=True):
+            row_id = f"{self.relative_path}:{self.next_row + position + 1}"
+            values = [jsonable(row[name]) for name in table.column_names]
+            self.profile.sample.append((float(keys[position]), row_id, values))
+        self.profile.sample.sort(key=lambda entry: entry[0])
+        del self.profile.sample[SAMPLE_ROWS:]
+
+    def _pii(self, table: pa.Table) -> None:
+        for index, name in enumerate(table.column_names):
+            state = self.profile.column(name)
+            if state is None or state.kind != "string" or state.pii_sampled >= PII_SAMPLE:
+                continue
+            values = table.column(index).drop_null().slice(0, PII_SAMPLE - state.pii_sampled)
+            scan = pii.scan_values(values)
+            state.pii_sampled += scan.sampled
+            for kind, matches in scan.matches.items():
+                state.pii_matches[kind] = state.pii_matches.get(kind, 0) + matches
+
+
+def _number(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return value if not math.isnan(value) else None
+    if isinstance(value, int | bool):
+        return value
+    return float(value)
+
+
+def _smaller(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _larger(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def profile_batches(
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    *,
+    label_column: str | None,
+    declared: bool,
+    relative_path: str,
+    file_index: int = 0,
+    first_row: int = 0,
+    threads: int | None = None,
+    seed: int | None = None,
+) -> PartialProfile:
+    profile = new_profile(schema, label_column, declared=declared)
+    profiler = BatchProfiler(
+        profile, file_index=file_index, relative_path=relative_path, first_row=first_row, threads=threads, seed=seed
+    )
+    try:
+        for batch in batches:
+            profiler.add(batch)
+    finally:
+        profiler.close()
+    return profile

@@ -1,0 +1,190 @@
+"""Which string columns look like personal data: e-mail addresses, phone numbers, IP addresses, card numbers.
+
+A sample of a column's values is matched with RE2 regular expressions through ``pyarrow.compute``, so the
+cost does not grow with a Python loop over the sample; only card-number candidates are checked one by one,
+with the Luhn checksum.
+
+Design choices, all on the side of fewer false positives (flagging ids, dates or amounts as personal data
+is worse than missing an unusual phone format):
+
+* A value counts for a kind only if the *whole* value has its shape (surrounding whitespace tolerated). A
+  free-text column that mentions an address here and there is not an e-mail column; finding personal data
+  inside prose is a different problem.
+* A value counts for at most one kind: the shapes are disjoint, and a card number is never also a phone.
+* ``email``: ``local@domain.tld``, the local part in the dot-atom form of RFC 5322 (so plus-addressing
+  works), any number of subdomains, an alphabetic top-level domain. Quoted local parts and unencoded
+  international domains are not recognised.
+* ``phone``: 7 to 15 digits (the E.164 maximum), and either
+
+  - international: ``+``, a 1-3 digit country code, then digit groups separated by at most one space,
+    dash or dot, any of them possibly in parentheses (``+44 (0)20 7946 0958``, ``+14155552671``); or
+  - national: at least three digit groups separated by a space, dash or dot (``020 7946 0958``,
+    ``555-123-4567``, ``06.12.34.56.78``), or a parenthesised area code and at least two groups
+    (``(555) 123-4567``). Groups after the first have 2-5 digits.
+
+  Never a phone: a plain integer (``12345678``, no separator), anything shaped like a date
+  (``2024-01-05``, ``05.01.2024``), a decimal (``+1234567.89``), a number with thousands separators
+  (``1 234 567``), an IPv4 address, a card-number candidate, a ZIP+4 code (only two groups). A timestamp
+  has colons, which no phone shape allows.
+* ``ip_address``: a dotted-quad IPv4 address with octets 0-255 and no leading zeros (``1.2.3.4`` is a
+  valid address even when it is really a version number, and it counts), or an IPv6 address in any of
+  the RFC 4291 text forms, including ``::`` compression and a trailing dotted quad. Zone ids are not.
+* ``card_number``: 13 to 19 digits, optionally separated by single spaces or dashes, starting with 2-6
+  (the industry digits of payment cards) and passing the Luhn checksum. About one random digit string in
+  ten passes Luhn, so a column of long numeric ids can score up to about 0.1 here; the default threshold of
+  :meth:`PiiScan.suspected` sits well above that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+PII_KINDS = ("email", "phone", "ip_address", "card_number")
+
+
+def _whole(pattern: str) -> str:
+    return rf"^\s*(?:{pattern})\s*$"
+
+
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = _whole(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}")
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_BODY = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_IPV4 = _whole(_IPV4_BODY)
+_H = r"[0-9A-Fa-f]{1,4}"
+_IPV6 = _whole(
+    "|".join(
+        (
+            rf"(?:{_H}:){{7}}{_H}",
+            rf"(?:{_H}:){{1,7}}:",
+            rf"(?:{_H}:){{1,6}}:{_H}",
+            rf"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+            rf"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+            rf"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}",
+            rf"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+            rf"{_H}:(?::{_H}){{1,6}}",
+            rf":(?:(?::{_H}){{1,7}}|:)",
+            rf"(?:{_H}:){{6}}{_IPV4_BODY}",
+            rf"(?:(?:{_H}:){{1,5}}|:):(?:{_H}:){{0,4}}{_IPV4_BODY}",
+        )
+    )
+)
+
+_PHONE_SHAPE = _whole(
+    r"\+[0-9]{1,3}(?:[-. ]?(?:\([0-9]{1,5}\)|[0-9]{1,5}))+"
+    r"|[0-9]{1,5}(?:[-. ][0-9]{2,5}){2,}"
+    r"|\([0-9]{2,5}\) ?[0-9]{2,5}(?:[-. ][0-9]{2,5})+"
+)
+# Shapes that fit a phone pattern but are far more often something else.
+_NOT_PHONE = (
+    _whole(r"[0-9]{4}[-./ ][0-9]{1,2}[-./ ][0-9]{1,2}|[0-9]{1,2}[-./ ][0-9]{1,2}[-./ ][0-9]{2,4}"),
+    _whole(r"[0-9]{1,3}(?:[ .][0-9]{3})+"),
+    _whole(r"[+-]?[0-9]+\.[0-9]+"),
+    _IPV4,
+)
+_PHONE_DIGITS = (7, 15)
+
+_CARD_CANDIDATE = _whole(r"[2-6](?:[ -]?[0-9]){12,18}")
+
+
+@dataclass(frozen=True)
+class PiiScan:
+    """How many of ``sampled`` values look like each kind of :data:`PII_KINDS`."""
+
+    sampled: int
+    matches: dict[str, int]
+
+    def shares(self) -> dict[str, float]:
+        """The fraction of sampled values of each kind; all 0.0 for an empty sample."""
+        return {kind: self.matches.get(kind, 0) / self.sampled if self.sampled else 0.0 for kind in PII_KINDS}
+
+    def suspected(self, threshold: float = 0.3) -> list[str]:
+        """The kinds whose share reaches ``threshold``, sorted by name."""
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], not {threshold!r}")
+        return sorted(kind for kind, share in self.shares().items() if share >= threshold)
+
+
+def scan_values(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> PiiScan:
+    """Count the values of a string sample that look like each kind of personal data; nulls are skipped."""
+    array = _as_strings(values).drop_null()
+
+    def matching(pattern: str) -> pa.Array:
+        return pc.match_substring_regex(array, pattern)
+
+    is_card_candidate = matching(_CARD_CANDIDATE)
+    digits = pc.count_substring_regex(array, "[0-9]")
+    is_phone = pc.and_(
+        matching(_PHONE_SHAPE),
+        pc.and_(pc.greater_equal(digits, _PHONE_DIGITS[0]), pc.less_equal(digits, _PHONE_DIGITS[1])),
+    )
+    for excluded in (*_NOT_PHONE, _CARD_CANDIDATE):
+        is_phone = pc.and_not(is_phone, matching(excluded))
+
+    candidates = pc.filter(array, is_card_candidate).to_pylist()
+    return PiiScan(
+        sampled=len(array),
+        matches={
+            "email": _count(matching(_EMAIL)),
+            "phone": _count(is_phone),
+            "ip_address": _count(pc.or_(matching(_IPV4), matching(_IPV6))),
+            "card_number": sum(_luhn_valid(candidate) for candidate in candidates),
+        },
+    )
+
+
+def mask(value: str, kinds: Sequence[str]) -> str:
+    """Render ``value`` of a column suspected of ``kinds`` for display, hiding all but a hint.
+
+    The first kind of ``kinds`` the value itself looks like decides the rendering: ``j***@e***.org`` for
+    an e-mail address, ``***-**42`` (the last two digits) for a phone or card number,
+    ``***.***.***.12`` (the last octet) for an IPv4 address. IPv6 addresses, where the last groups often
+    encode the device, and values of none of ``kinds`` become ``***``.
+    """
+    unknown = set(kinds) - set(PII_KINDS)
+    if unknown:
+        raise ValueError(f"unknown PII kinds: {sorted(unknown)}")
+    matches = scan_values([value]).matches
+    kind = next((kind for kind in kinds if matches[kind]), None)
+    stripped = value.strip()
+    if kind == "email":
+        local, domain = stripped.rsplit("@", 1)
+        top_level = domain.rsplit(".", 1)[1]
+        return f"{local[0]}***@{domain[0]}***.{top_level}"
+    if kind in ("phone", "card_number"):
+        return "***-**" + "".join(char for char in stripped if char.isdigit())[-2:]
+    if kind == "ip_address" and ":" not in stripped:
+        return "***.***.***." + stripped.rsplit(".", 1)[1]
+    return "***"
+
+
+def _as_strings(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array | pa.ChunkedArray:
+    if isinstance(values, str):
+        raise TypeError("a PII scan needs a sample of values, not a single string")
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
+        return pa.array(values, type=pa.string())
+    if pa.types.is_string_view(values.type):
+        # The regex kernels have no string_view implementation.
+        return values.cast(pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise TypeError(f"a PII scan needs string values, not {values.type}")
+    return values
+
+
+def _count(flags: pa.Array) -> int:
+    return int(pc.sum(flags).as_py() or 0)
+
+
+def _luhn_valid(candidate: str) -> bool:
+    digits = [int(char) for char in candidate if char.isdigit()]
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        # Every second digit from the right is doubled, and a two-digit product counts as its digit sum.
+        total += (digit * 2 - 9 if digit > 4 else digit * 2) if position % 2 else digit
+    return total % 10 == 0

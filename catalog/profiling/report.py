@@ -1,0 +1,549 @@
+"""Turn the merged state of a source into its profile: features, quality, findings, sample.
+
+Field names follow DESIGN §8. Every approximate figure says so and carries its error bound.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from datasketches import frequent_items_error_type
+
+from catalog.profiling import hll
+from catalog.profiling.pii import mask
+from catalog.profiling.state import HASH_BUCKETS, ColumnState, Moments, PartialProfile, jsonable
+
+QUANTILES = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
+HISTOGRAM_BINS = 20
+TOP_VALUES = 10
+SAMPLE_SHOWN = 20
+CONFLICT_EXAMPLES = 5
+PII_THRESHOLD = 0.3
+LEAKAGE_THRESHOLD = 0.95
+CORRELATION_THRESHOLD = 0.98
+IMBALANCE_THRESHOLD = 10.0
+RARE_CLASS_SHARE = 0.01
+
+
+def build(profile: PartialProfile) -> dict[str, Any]:
+    columns = sorted(profile.columns, key=lambda column: column.position)
+    label = profile.label_column
+    features = [_feature(column, profile) for column in columns]
+    quality = _quality(profile, features)
+    correlations = _correlations(profile)
+    association = _label_association(profile)
+    quality["findings"] += _association_findings(association, correlations, label)
+    quality["findings"].sort(key=lambda finding: {"error": 0, "warning": 1, "info": 2}[finding["severity"]])
+    pii_columns = {feature["name"]: feature["pii_kinds"] for feature in features if feature["pii"]}
+    return {
+        "row_count": profile.rows,
+        "column_count": len(columns),
+        "file_count": len(profile.files),
+        "features": features,
+        "quality": quality,
+        "correlations": correlations,
+        "label_association": association,
+        "sample": _sample(profile, columns, pii_columns),
+    }
+
+
+# --- Features -------------------------------------------------------------------------------------
+
+
+def _feature(column: ColumnState, profile: PartialProfile) -> dict[str, Any]:
+    statistics = _statistics(column)
+    logical_type = _logical_type(column, statistics)
+    pii_shares = {
+        kind: round(matches / column.pii_sampled, 4)
+        for kind, matches in column.pii_matches.items()
+        if column.pii_sampled and matches
+    }
+    pii_kinds = sorted(kind for kind, share in pii_shares.items() if share >= PII_THRESHOLD)
+    statistics["pii_shares"] = pii_shares
+    statistics["pii_kinds"] = pii_kinds
+    return {
+        "name": column.name,
+        "position": column.position,
+        "dtype": column.dtype,
+        "logical_type": logical_type,
+        "role": _role(column, logical_type, profile.label_column),
+        "pii": bool(pii_kinds),
+        "pii_kinds": pii_kinds,
+        "statistics": statistics,
+    }
+
+
+def _distinct(column: ColumnState) -> tuple[int, bool]:
+    if column.values is not None and column.kind != "other":
+        return len(column.values), False
+    return round(hll.estimate(column.registers)), True
+
+
+def _statistics(column: ColumnState) -> dict[str, Any]:
+    count = column.non_null
+    nulls = column.null_count + column.nan_count
+    distinct, approximate = _distinct(column)
+    stats: dict[str, Any] = {
+        "count": count,
+        "null_count": nulls,
+        "null_fraction": round(nulls / column.count, 6) if column.count else 0.0,
+        "distinct_count": min(distinct, count),
+        "distinct_is_approximate": approximate,
+        "distinct_relative_error": round(hll.STANDARD_ERROR, 4) if approximate else 0.0,
+        "min": column.minimum,
+        "max": column.maximum,
+        "mean": None,
+        "std": None,
+        "quantiles": None,
+        "histogram": None,
+        "top_values": _top_values(column),
+        "top_values_are_approximate": column.values is None,
+    }
+    if column.values is None and column.frequent is not None:
+        stats["top_values_error_bound"] = int(
+            column.frequent_error + column.frequent.get_epsilon_for_lg_size(12) * column.frequent.total_weight
+        )
+    if column.kind == "numeric" and count:
+        variance = column.moments.variance(sample=True)
+        stats.update(
+            mean=column.moments.mean,
+            std=math.sqrt(variance) if variance is not None else None,
+            zeros=column.zeros,
+            negatives=column.negatives,
+        )
+        stats.update(_distribution(column, to_value=float))
+    elif column.kind == "temporal" and count:
+        stats.update(_distribution(column, to_value=_iso_from_seconds))
+    elif column.kind == "string":
+        stats.update(
+            empty_strings=column.empty_strings,
+            string_length={
+                "min": column.length_min,
+                "max": column.length_max,
+                "mean": (column.length_sum / count) if count else None,
+            },
+        )
+        stats["histogram"] = _categorical_histogram(column, stats["top_values"], count)
+    elif column.kind == "boolean":
+        stats["true_count"] = column.true_count
+        stats["min"] = (column.true_count < count) if count else None  # False when any value is False
+        stats["max"] = column.true_count > 0 if count else None
+        stats["histogram"] = _categorical_histogram(column, stats["top_values"], count)
+    return stats
+
+
+def _top_values(column: ColumnState) -> list[dict[str, Any]]:
+    if column.values is not None:
+        ranked = sorted(column.values.items(), key=lambda item: (-item[1], str(item[0])))
+        return [{"value": value, "count": count} for value, count in ranked[:TOP_VALUES]]
+    if column.frequent is not None:
+        items = column.frequent.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
+        return [{"value": item, "count": int(estimate)} for item, estimate, _, _ in items[:TOP_VALUES]]
+    return []
+
+
+def _categorical_histogram(column: ColumnState, top: list[dict[str, Any]], count: int) -> dict[str, Any]:
+    shown = sum(entry["count"] for entry in top)
+    return {"kind": "categorical", "values": top, "other_count": max(count - shown, 0)}
+
+
+def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
+    """Quantiles, an equal-width histogram and IQR outliers, all read from the KLL sketch."""
+    sketch = column.kll
+    if sketch is None or sketch.is_empty():
+        return {}
+    n = sketch.n
+    approximate = bool(sketch.is_estimation_mode())
+    rank_error = float(sketch.normalized_rank_error(False)) if approximate else 0.0
+    quantiles = {key: to_value(sketch.get_quantile(rank)) for key, rank in QUANTILES.items()}
+    low, high = float(sketch.get_min_value()), float(sketch.get_max_value())
+    if high > low:
+        edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+        cumulative = [0.0, *sketch.get_cdf(list(edges[1:-1]), False)]
+        counts = np.diff(np.round(np.array(cumulative) * n)).astype(int).tolist()
+        counts.append(n - sum(counts))
+        histogram = {
+            "kind": "equal_width",
+            "edges": [to_value(edge) for edge in edges],
+            "counts": counts,
+            "approximate": approximate,
+        }
+    else:
+        histogram = {
+            "kind": "equal_width",
+            "edges": [to_value(low), to_value(high)],
+            "counts": [n],
+            "approximate": False,
+        }
+    q1, q3 = sketch.get_quantile(0.25), sketch.get_quantile(0.75)
+    spread = q3 - q1
+    lower, upper = q1 - 1.5 * spread, q3 + 1.5 * spread
+    below, at_or_below_upper = sketch.get_cdf([lower, upper], False)[:2] if upper > lower else (0.0, 1.0)
+    outliers = round(below * n + (1.0 - at_or_below_upper) * n) if upper > lower else 0
+    return {
+        "quantiles": quantiles,
+        "quantiles_are_approximate": approximate,
+        "quantile_rank_error": round(rank_error, 6),
+        "histogram": histogram,
+        "outliers": {"count": int(outliers), "lower_fence": to_value(lower), "upper_fence": to_value(upper)},
+    }
+
+
+def _iso_from_seconds(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
+
+
+def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
+    count, distinct = stats["count"], stats["distinct_count"]
+    if column.kind == "boolean":
+        return "boolean"
+    if count and distinct == 1:
+        return "constant"
+    if column.kind == "temporal":
+        return "datetime"
+    unique = count >= 20 and distinct >= count and not stats["distinct_is_approximate"]
+    unique = unique or (stats["distinct_is_approximate"] and distinct >= count * (1 - 3 * hll.STANDARD_ERROR))
+    if column.kind == "numeric":
+        integral = "int" in column.dtype
+        if integral and unique:
+            return "identifier"
+        if integral and distinct <= 10:
+            return "categorical"
+        return "numeric"
+    if column.kind == "string":
+        mean_length = (stats.get("string_length") or {}).get("mean") or 0
+        if mean_length >= 50:
+            return "text"
+        if unique:
+            return "identifier"
+        if count and distinct > 0.5 * count and mean_length >= 20:
+            return "text"
+        return "categorical"
+    return "text"
+
+
+def _role(column: ColumnState, logical_type: str, label: str | None) -> str:
+    if column.name == label:
+        return "label"
+    if logical_type == "identifier":
+        return "id"
+    if logical_type == "datetime":
+        return "timestamp"
+    if column.name.lower() in ("weight", "sample_weight", "weights"):
+        return "weight"
+    return "feature"
+
+
+# --- Dataset quality ------------------------------------------------------------------------------
+
+
+def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[str, Any]:
+    label = profile.label_column
+    label_state = profile.column(label) if label else None
+    duplicates, conflict_groups, conflict_rows, examples = _duplicates_and_conflicts(profile, bool(label_state))
+    findings: list[dict[str, Any]] = []
+    rows = profile.rows
+
+    if duplicates:
+        findings.append(
+            _finding(
+                "warning",
+                "duplicate_rows",
+                None,
+                f"{duplicates:,} rows ({_share(duplicates, rows)}) repeat an earlier row exactly.",
+            )
+        )
+    class_counts: dict[str, int] = {}
+    imbalance = None
+    if label_state is not None and label_state.values is not None:
+        class_counts = {
+            str(value): count
+            for value, count in sorted(label_state.values.items(), key=lambda item: (-item[1], str(item[0])))
+        }
+        if class_counts:
+            largest, smallest = max(class_counts.values()), min(class_counts.values())
+            imbalance = round(largest / smallest, 4)
+            rarest = min(class_counts, key=lambda name: (class_counts[name], name))
+            labelled = sum(class_counts.values())
+            if imbalance >= IMBALANCE_THRESHOLD or class_counts[rarest] / labelled < RARE_CLASS_SHARE:
+                findings.append(
+                    _finding(
+                        "warning",
+                        "class_imbalance",
+                        label,
+                        f"label {rarest!r} has {_share(class_counts[rarest], labelled)} of rows; the largest class is "
+                        f"{imbalance:g} times as frequent.",
+                    )
+                )
+        if label_state.null_count + label_state.nan_count:
+            missing = label_state.null_count + label_state.nan_count
+            findings.append(
+                _finding(
+                    "warning", "label_missing", label, f"{missing:,} rows ({_share(missing, rows)}) have no label."
+                )
+            )
+    if conflict_groups:
+        shown = ", ".join(" and ".join(group) for group in examples[:2])
+        findings.append(
+            _finding(
+                "error",
+                "label_conflicts",
+                label,
+                f"{conflict_groups:,} groups of rows ({conflict_rows:,} rows) have identical features but different labels, "
+                f"e.g. rows {shown}.",
+            )
+        )
+    for feature in features:
+        findings += _feature_findings(feature, rows)
+    return {
+        "row_count": rows,
+        "duplicate_rows": duplicates,
+        "label_column": label,
+        "label_inferred": bool(label) and not profile.label_declared,
+        "class_counts": class_counts,
+        "imbalance_ratio": imbalance,
+        "label_conflicts": {"groups": conflict_groups, "rows": conflict_rows, "examples": examples},
+        "findings": findings,
+    }
+
+
+def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]]:
+    name, stats = feature["name"], feature["statistics"]
+    findings = []
+    if rows and stats["null_count"] == rows:
+        findings.append(_finding("warning", "all_missing", name, f"{name!r} has no values at all."))
+    elif rows and stats["null_fraction"] >= 0.5:
+        findings.append(
+            _finding(
+                "warning",
+                "mostly_missing",
+                name,
+                f"{name!r} is missing in {_share(stats['null_count'], rows)} of rows.",
+            )
+        )
+    if feature["logical_type"] == "constant":
+        findings.append(
+            _finding(
+                "warning", "constant", name, f"{name!r} has the same value in every row: it carries no information."
+            )
+        )
+    if feature["logical_type"] == "identifier" and feature["role"] != "label":
+        findings.append(
+            _finding("info", "likely_identifier", name, f"{name!r} is unique in every row: likely an identifier.")
+        )
+    if feature["pii"]:
+        kinds = ", ".join(kind.replace("_", " ") for kind in feature["pii_kinds"])
+        share = max(stats["pii_shares"].values())
+        findings.append(
+            _finding(
+                "warning",
+                "pii_suspected",
+                name,
+                f"{name!r} looks like personal data ({kinds}) in {share:.0%} of sampled values.",
+            )
+        )
+    outliers = (stats.get("outliers") or {}).get("count", 0)
+    if stats["count"] and outliers / stats["count"] > 0.05:
+        findings.append(
+            _finding(
+                "info",
+                "outliers",
+                name,
+                f"{name!r} has {outliers:,} values ({_share(outliers, stats['count'])}) beyond 1.5 IQR.",
+            )
+        )
+    return findings
+
+
+def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple[int, int, int, list[list[str]]]:
+    duplicates = groups = conflict_rows = 0
+    examples: list[list[str]] = []
+    for index in range(HASH_BUCKETS):
+        block = profile.hashes.bucket(index)
+        if block.size == 0:
+            continue
+        order = np.lexsort((block[:, 2], block[:, 1], block[:, 0]))
+        block = block[order]
+        same_row = (block[1:, 0] == block[:-1, 0]) & (block[1:, 1] == block[:-1, 1])
+        duplicates += int(np.count_nonzero(same_row))
+        if not has_label:
+            continue
+        starts = np.flatnonzero(np.r_[True, block[1:, 0] != block[:-1, 0]])
+        ends = np.r_[starts[1:], len(block)]
+        label_changes = np.r_[False, (block[1:, 1] != block[:-1, 1]) & (block[1:, 0] == block[:-1, 0])]
+        conflicting = np.add.reduceat(label_changes.astype(np.int64), starts) > 0
+        groups += int(np.count_nonzero(conflicting))
+        conflict_rows += int(np.sum((ends - starts)[conflicting]))
+        for start, end in zip(starts[conflicting], ends[conflicting], strict=True):
+            if len(examples) >= CONFLICT_EXAMPLES:
+                break
+            ids = sorted(block[start:end, 2].tolist())[:4]
+            examples.append([_row_name(profile, row_id) for row_id in ids])
+    profile.hashes.discard()
+    return duplicates, groups, conflict_rows, examples
+
+
+def _row_name(profile: PartialProfile, row_id: int) -> str:
+    file_index, row = row_id >> 40, row_id & ((1 << 40) - 1)
+    name = profile.files[file_index] if file_index < len(profile.files) else f"file{file_index}"
+    return f"{name}:{row + 1}"
+
+
+# --- Across features ------------------------------------------------------------------------------
+
+
+def _correlations(profile: PartialProfile) -> dict[str, Any]:
+    pearson = [
+        {"a": a, "b": b, "r": round(r, 6), "n": moments.n}
+        for (a, b), moments in profile.pairs.items()
+        if (r := moments.pearson()) is not None
+    ]
+    spearman = []
+    names = [column.name for column in sorted(profile.columns, key=lambda c: c.position)]
+    sample = np.array([entry[2] for entry in profile.sample], dtype=object) if profile.sample else None
+    if sample is not None and sample.ndim == 2:
+        for item in pearson:
+            x = _numeric(sample[:, names.index(item["a"])]) if item["a"] in names else None
+            y = _numeric(sample[:, names.index(item["b"])]) if item["b"] in names else None
+            if x is None or y is None:
+                continue
+            both = ~(np.isnan(x) | np.isnan(y))
+            if both.sum() >= 10:
+                rho = np.corrcoef(_ranks(x[both]), _ranks(y[both]))[0, 1]
+                if not np.isnan(rho):
+                    spearman.append({"a": item["a"], "b": item["b"], "rho": round(float(rho), 4), "n": int(both.sum())})
+    return {
+        "pearson": pearson,
+        "spearman": spearman,
+        "spearman_is_approximate": True,
+        "spearman_sample_rows": len(profile.sample),
+    }
+
+
+def _numeric(values: np.ndarray) -> np.ndarray | None:
+    try:
+        return np.array([np.nan if value is None else float(value) for value in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(len(values), dtype=np.float64)
+    # Ties share their average rank.
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / counts)[inverse]
+
+
+def _label_association(profile: PartialProfile) -> list[dict[str, Any]]:
+    label = profile.label_column
+    if not label:
+        return []
+    results = []
+    for column in profile.columns:
+        if column.name == label or not column.by_label:
+            continue
+        parts = list(column.by_label.values())
+        if all(isinstance(part, Moments) for part in parts):
+            total = Moments()
+            for part in parts:
+                total = total.merge(part)
+            if total.n < 2 or total.m2 <= 0:
+                continue
+            between = sum(part.n * (part.mean - total.mean) ** 2 for part in parts)
+            value = math.sqrt(max(0.0, min(1.0, between / total.m2)))
+            results.append(
+                {"feature": column.name, "measure": "correlation_ratio", "value": round(value, 4), "n": total.n}
+            )
+        elif all(isinstance(part, dict) for part in parts):
+            cramers_v, n, cells = _cramers_v(column.by_label)
+            if cramers_v is not None:
+                results.append(
+                    {"feature": column.name, "measure": "cramers_v", "value": round(cramers_v, 4), "n": n, "values": cells}
+                )
+    return sorted(results, key=lambda item: -item["value"])
+
+
+def _cramers_v(table: dict[Any, Any]) -> tuple[float | None, int, int]:
+    labels = list(table)
+    values = sorted({value for counts in table.values() for value in counts}, key=str)
+    if len(labels) < 2 or len(values) < 2:
+        return None, 0, len(values)
+    matrix = np.array([[table[label].get(value, 0) for value in values] for label in labels], dtype=np.float64)
+    n = matrix.sum()
+    expected = np.outer(matrix.sum(axis=1), matrix.sum(axis=0)) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi2 = np.nansum((matrix - expected) ** 2 / expected)
+    return math.sqrt(chi2 / (n * (min(matrix.shape) - 1))), int(n), len(values)
+
+
+def _association_findings(
+    association: list[dict[str, Any]], correlations: dict[str, Any], label: str | None
+) -> list[dict[str, Any]]:
+    findings = []
+    for item in association:
+        # Many distinct values on few rows tie to the label by chance; require ten rows per value.
+        too_sparse = item["measure"] == "cramers_v" and item["values"] * 10 > item["n"]
+        if item["value"] >= LEAKAGE_THRESHOLD and not too_sparse:
+            measure = "Cramér's V" if item["measure"] == "cramers_v" else "correlation ratio"
+            findings.append(
+                _finding(
+                    "error",
+                    "label_leakage",
+                    item["feature"],
+                    f"{item['feature']!r} predicts the label {label!r} almost perfectly ({measure} {item['value']:.2f}): "
+                    "possible leakage.",
+                )
+            )
+    for item in correlations["pearson"]:
+        if abs(item["r"]) >= CORRELATION_THRESHOLD:
+            findings.append(
+                _finding(
+                    "info",
+                    "high_correlation",
+                    item["a"],
+                    f"{item['a']!r} and {item['b']!r} are almost perfectly correlated (r = {item['r']:.3f}).",
+                )
+            )
+    return findings
+
+
+# --- Sample ---------------------------------------------------------------------------------------
+
+
+def _sample(profile: PartialProfile, columns: list[ColumnState], pii_columns: dict[str, list[str]]) -> dict[str, Any]:
+    names = [column.name for column in columns]
+    rows: list[dict[str, Any]] = [
+        {"row": row_id, "values": dict(zip(names, values, strict=False))}
+        for _, row_id, values in profile.sample[:SAMPLE_SHOWN]
+    ]
+    masked = [
+        {
+            "row": entry["row"],
+            "values": {
+                name: mask(str(value), pii_columns[name]) if name in pii_columns and value is not None else value
+                for name, value in entry["values"].items()
+            },
+        }
+        for entry in rows
+    ]
+    return {"columns": names, "rows": rows, "masked_rows": masked, "pii_columns": sorted(pii_columns)}
+
+
+def _finding(severity: str, code: str, feature: str | None, message: str) -> dict[str, Any]:
+    return {"severity": severity, "code": code, "feature": feature, "message": message}
+
+
+def _share(part: int, whole: int) -> str:
+    if not whole:
+        return "0%"
+    share = 100.0 * part / whole
+    return f"{share:.1f}%" if share >= 0.1 else f"{share:.2g}%"
+
+
+__all__ = ["build", "jsonable"]

@@ -1,0 +1,485 @@
+"""The mergeable state of a profile: what one slice of the data contributes, and how slices combine.
+
+Every field merges: counts add, minima and maxima compare, means and variances combine with Chan's
+formulas, value tables add while they stay small, sketches (KLL, frequent items, HyperLogLog
+registers) merge as their libraries define, and row hashes for duplicate and conflict detection
+are kept in buckets that spill to disk. So a profile of parts merged equals the profile of the
+whole: exact statistics exactly, approximate ones within their sketches' error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from datasketches import frequent_strings_sketch, kll_doubles_sketch
+
+from catalog.profiling import hll
+
+# k = 4000: a rank error bound of 0.072% at 99% confidence (k = 1000 is 0.28%, which can exceed the
+# 0.1% target); about 90 KB a column and 25% more update time than k = 1000, measured here.
+KLL_K = 4000
+EXACT_VALUES_LIMIT = 10_000  # distinct values kept exactly per column; above it, sketches
+FREQUENT_LG_MAP = 12  # frequent-items sketch with 3,072 counters
+SAMPLE_ROWS = 2_000  # rows kept for inspection and rank correlations (a uniform sample)
+PII_SAMPLE = 10_000  # string values looked at for personal data, per column
+HASH_BUCKETS = 16
+SPILL_BYTES = 128 * 1024 * 1024
+
+
+@dataclass
+class Moments:
+    """Count, mean and sum of squared deviations, merged with Chan's parallel formulas."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    @classmethod
+    def of(cls, n: int, mean: float | None, variance_pop: float | None) -> Moments:
+        if not n or mean is None:
+            return cls()
+        return cls(n, float(mean), float(variance_pop or 0.0) * n)
+
+    def merge(self, other: Moments) -> Moments:
+        if not other.n:
+            return Moments(self.n, self.mean, self.m2)
+        if not self.n:
+            return Moments(other.n, other.mean, other.m2)
+        n = self.n + other.n
+        delta = other.mean - self.mean
+        return Moments(n, self.mean + delta * other.n / n, self.m2 + other.m2 + delta * delta * self.n * other.n / n)
+
+    def variance(self, sample: bool = True) -> float | None:
+        if self.n < (2 if sample else 1):
+            return None
+        return self.m2 / (self.n - 1 if sample else self.n)
+
+    def as_list(self) -> list[float]:
+        return [self.n, self.mean, self.m2]
+
+
+@dataclass
+class CoMoments:
+    """Pairwise-complete moments of two columns, for Pearson's r; merged like Moments."""
+
+    n: int = 0
+    mean_x: float = 0.0
+    mean_y: float = 0.0
+    m2_x: float = 0.0
+    m2_y: float = 0.0
+    c_xy: float = 0.0
+
+    def merge(self, other: CoMoments) -> CoMoments:
+        if not other.n:
+            return CoMoments(**vars(self))
+        if not self.n:
+            return CoMoments(**vars(other))
+        n = self.n + other.n
+        dx = other.mean_x - self.mean_x
+        dy = other.mean_y - self.mean_y
+        weight = self.n * other.n / n
+        return CoMoments(
+            n,
+            self.mean_x + dx * other.n / n,
+            self.mean_y + dy * other.n / n,
+            self.m2_x + other.m2_x + dx * dx * weight,
+            self.m2_y + other.m2_y + dy * dy * weight,
+            self.c_xy + other.c_xy + dx * dy * weight,
+        )
+
+    def pearson(self) -> float | None:
+        if self.n < 2 or self.m2_x <= 0 or self.m2_y <= 0:
+            return None
+        return max(-1.0, min(1.0, self.c_xy / math.sqrt(self.m2_x * self.m2_y)))
+
+
+def _min(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: Any, b: Any) -> Any:
+    return b if a is None else a if b is None else max(a, b)
+
+
+@dataclass
+class ColumnState:
+    name: str
+    position: int
+    dtype: str
+    kind: str  # numeric, boolean, temporal, string, other
+    count: int = 0
+    null_count: int = 0
+    nan_count: int = 0
+    minimum: Any = None
+    maximum: Any = None
+    moments: Moments = field(default_factory=Moments)
+    zeros: int = 0
+    negatives: int = 0
+    true_count: int = 0
+    empty_strings: int = 0
+    length_min: int | None = None
+    length_max: int | None = None
+    length_sum: int = 0
+    # Exact value -> count while the column has at most EXACT_VALUES_LIMIT distinct values.
+    values: dict[Any, int] | None = field(default_factory=dict)
+    frequent: Any = None  # frequent_strings_sketch once `values` overflowed (string columns)
+    frequent_error: int = 0  # counts left out of `frequent` by per-batch truncation, summed
+    registers: np.ndarray = field(default_factory=hll.empty)
+    kll: Any = None  # kll_doubles_sketch (numeric and temporal columns)
+    pii_sampled: int = 0
+    pii_matches: dict[str, int] = field(default_factory=dict)
+    pii_examples: list[str] = field(default_factory=list)
+    # Per label value: Moments of this (numeric) column, or value counts of this (categorical) one.
+    by_label: dict[Any, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kll is None and self.kind in ("numeric", "temporal"):
+            self.kll = kll_doubles_sketch(KLL_K)
+
+    @property
+    def non_null(self) -> int:
+        return self.count - self.null_count - self.nan_count
+
+    def add_values(self, pairs: list[tuple[Any, int]]) -> None:
+        if self.values is None:
+            return
+        for value, count in pairs:
+            self.values[value] = self.values.get(value, 0) + count
+        if len(self.values) > EXACT_VALUES_LIMIT:
+            self.overflow_values()
+
+    def overflow_values(self) -> None:
+        """Give up exact value counts: string columns keep their heavy hitters in a sketch."""
+        if self.values is None:
+            return
+        if self.kind == "string":
+            self.frequent = frequent_strings_sketch(FREQUENT_LG_MAP)
+            for value, count in self.values.items():
+                self.frequent.update(str(value), count)
+        self.values = None
+
+    def merge(self, other: ColumnState) -> None:
+        if other.dtype != self.dtype:
+            # Files of one source that disagree on a column's type: keep the wider description.
+            self.dtype = f"{self.dtype} | {other.dtype}" if other.dtype not in self.dtype else self.dtype
+        self.count += other.count
+        self.null_count += other.null_count
+        self.nan_count += other.nan_count
+        self.minimum = _min(self.minimum, other.minimum)
+        self.maximum = _max(self.maximum, other.maximum)
+        self.moments = self.moments.merge(other.moments)
+        self.zeros += other.zeros
+        self.negatives += other.negatives
+        self.true_count += other.true_count
+        self.empty_strings += other.empty_strings
+        self.length_min = _min(self.length_min, other.length_min)
+        self.length_max = _max(self.length_max, other.length_max)
+        self.length_sum += other.length_sum
+        if self.values is not None and other.values is not None:
+            self.add_values(list(other.values.items()))
+        elif self.values is not None or other.values is not None:
+            # One side overflowed: fold the other's exact table into the sketch.
+            exact = self.values if self.values is not None else other.values
+            self.values = None
+            if self.frequent is None and other.frequent is not None:
+                self.frequent, other_sketch = other.frequent, None
+            else:
+                other_sketch = other.frequent
+            if self.kind == "string":
+                if self.frequent is None:
+                    self.frequent = frequent_strings_sketch(FREQUENT_LG_MAP)
+                for value, count in (exact or {}).items():
+                    self.frequent.update(str(value), count)
+                if other_sketch is not None:
+                    self.frequent.merge(other_sketch)
+        elif self.frequent is not None and other.frequent is not None:
+            self.frequent.merge(other.frequent)
+        elif other.frequent is not None:
+            self.frequent = other.frequent
+        self.frequent_error += other.frequent_error
+        self.registers = hll.merge(self.registers, other.registers)
+        if self.kll is not None and other.kll is not None:
+            self.kll.merge(other.kll)
+        self.pii_sampled += other.pii_sampled
+        for kind, matches in other.pii_matches.items():
+            self.pii_matches[kind] = self.pii_matches.get(kind, 0) + matches
+        self.pii_examples = (self.pii_examples + other.pii_examples)[:5]
+        for label, part in other.by_label.items():
+            mine = self.by_label.get(label)
+            if isinstance(part, Moments):
+                self.by_label[label] = part if mine is None else mine.merge(part)
+            elif isinstance(part, dict):
+                merged = dict(mine or {})
+                for value, count in part.items():
+                    merged[value] = merged.get(value, 0) + count
+                self.by_label[label] = merged
+
+
+class HashStore:
+    """Per-row (feature hash, label hash, row id) triples for duplicates and label conflicts.
+
+    24 bytes a row, kept in buckets by the top bits of the feature hash; past SPILL_BYTES the
+    buckets go to files, so memory holds at most one bucket when they are finally counted.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[list[np.ndarray]] = [[] for _ in range(HASH_BUCKETS)]
+        self.in_memory = 0
+        self.spill_dir: str | None = None
+        self.spilled: list[list[str]] = [[] for _ in range(HASH_BUCKETS)]
+
+    def add(self, feature_hash: np.ndarray, label_hash: np.ndarray, row_ids: np.ndarray) -> None:
+        block = np.empty((feature_hash.size, 3), dtype=np.uint64)
+        block[:, 0] = feature_hash
+        block[:, 1] = label_hash
+        block[:, 2] = row_ids
+        bucket = (feature_hash >> np.uint64(60)).astype(np.int64)
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(HASH_BUCKETS + 1))
+        for index in range(HASH_BUCKETS):
+            part = block[order[bounds[index] : bounds[index + 1]]]
+            if part.size:
+                self.chunks[index].append(part)
+        self.in_memory += block.nbytes
+        if self.in_memory > SPILL_BYTES:
+            self.spill()
+
+    def spill(self) -> None:
+        if self.spill_dir is None:
+            self.spill_dir = tempfile.mkdtemp(prefix="catalog-profile-hashes-")
+        for index, chunks in enumerate(self.chunks):
+            if chunks:
+                path = os.path.join(self.spill_dir, f"{index:02d}-{len(self.spilled[index]):05d}.npy")
+                np.save(path, np.concatenate(chunks), allow_pickle=False)
+                self.spilled[index].append(path)
+        self.chunks = [[] for _ in range(HASH_BUCKETS)]
+        self.in_memory = 0
+
+    def bucket(self, index: int) -> np.ndarray:
+        parts = [np.load(path, allow_pickle=False) for path in self.spilled[index]] + self.chunks[index]
+        return np.concatenate(parts) if parts else np.empty((0, 3), dtype=np.uint64)
+
+    def merge(self, other: HashStore) -> None:
+        for index in range(HASH_BUCKETS):
+            for path in other.spilled[index]:
+                self.chunks[index].append(np.load(path, allow_pickle=False))
+            self.chunks[index].extend(other.chunks[index])
+        self.in_memory += sum(chunk.nbytes for chunks in other.chunks for chunk in chunks)
+        other.discard()
+        if self.in_memory > SPILL_BYTES:
+            self.spill()
+
+    def discard(self) -> None:
+        for paths in self.spilled:
+            for path in paths:
+                if os.path.exists(path):
+                    os.unlink(path)
+        if self.spill_dir and os.path.isdir(self.spill_dir):
+            os.rmdir(self.spill_dir)
+        self.spilled = [[] for _ in range(HASH_BUCKETS)]
+        self.spill_dir = None
+
+
+@dataclass
+class PartialProfile:
+    """What a slice of a source contributes to its profile."""
+
+    columns: list[ColumnState]
+    label_column: str | None = None
+    label_declared: bool = False
+    rows: int = 0
+    files: list[str] = field(default_factory=list)
+    hashes: HashStore = field(default_factory=HashStore)
+    # Uniform sample: the SAMPLE_ROWS rows with the smallest random keys, as (key, row id, values).
+    sample: list[tuple[float, str, list[Any]]] = field(default_factory=list)
+    pairs: dict[tuple[str, str], CoMoments] = field(default_factory=dict)
+
+    def column(self, name: str) -> ColumnState | None:
+        return next((column for column in self.columns if column.name == name), None)
+
+    def merge(self, other: PartialProfile) -> PartialProfile:
+        names = [column.name for column in self.columns]
+        for theirs in other.columns:
+            mine = self.column(theirs.name)
+            if mine is None:
+                theirs.position = len(names)
+                names.append(theirs.name)
+                # A column this part never saw: its rows there were all missing.
+                theirs.count += self.rows
+                theirs.null_count += self.rows
+                self.columns.append(theirs)
+            else:
+                mine.merge(theirs)
+        for mine in self.columns:
+            if other.column(mine.name) is None:
+                mine.count += other.rows
+                mine.null_count += other.rows
+        self.rows += other.rows
+        self.files.extend(file for file in other.files if file not in self.files)
+        self.hashes.merge(other.hashes)
+        self.sample = sorted(self.sample + other.sample, key=lambda entry: entry[0])[:SAMPLE_ROWS]
+        for pair, moments in other.pairs.items():
+            self.pairs[pair] = self.pairs.get(pair, CoMoments()).merge(moments)
+        return self
+
+    # --- Serialisation: JSON for the plain parts, sketches' own bytes, numpy for the arrays; no pickle.
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+            header = {
+                "label_column": self.label_column,
+                "label_declared": self.label_declared,
+                "rows": self.rows,
+                "files": self.files,
+                "sample": [[key, row_id, _jsonable_list(values)] for key, row_id, values in self.sample],
+                "pairs": [[a, b, vars(moments)] for (a, b), moments in self.pairs.items()],
+                "columns": [_column_header(column) for column in self.columns],
+            }
+            archive.writestr("header.json", json.dumps(header))
+            for index, column in enumerate(self.columns):
+                archive.writestr(f"c{index}.hll", column.registers.tobytes())
+                if column.kll is not None:
+                    archive.writestr(f"c{index}.kll", column.kll.serialize())
+                if column.frequent is not None:
+                    archive.writestr(f"c{index}.freq", column.frequent.serialize())
+            for index in range(HASH_BUCKETS):
+                bucket = self.hashes.bucket(index)
+                if bucket.size:
+                    archive.writestr(f"h{index:02d}.bin", bucket.tobytes())
+        self.hashes.discard()
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PartialProfile:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            header = json.loads(archive.read("header.json"))
+            columns = []
+            for index, spec in enumerate(header["columns"]):
+                column = _column_from_header(spec)
+                column.registers = np.frombuffer(archive.read(f"c{index}.hll"), dtype=np.uint8).copy()
+                if f"c{index}.kll" in names:
+                    column.kll = kll_doubles_sketch.deserialize(archive.read(f"c{index}.kll"))
+                if f"c{index}.freq" in names:
+                    column.frequent = frequent_strings_sketch.deserialize(archive.read(f"c{index}.freq"))
+                columns.append(column)
+            profile = cls(
+                columns=columns,
+                label_column=header["label_column"],
+                label_declared=header["label_declared"],
+                rows=header["rows"],
+                files=header["files"],
+                sample=[(key, row_id, values) for key, row_id, values in header["sample"]],
+                pairs={(a, b): CoMoments(**moments) for a, b, moments in header["pairs"]},
+            )
+            for index in range(HASH_BUCKETS):
+                if f"h{index:02d}.bin" in names:
+                    block = np.frombuffer(archive.read(f"h{index:02d}.bin"), dtype=np.uint64).reshape(-1, 3)
+                    profile.hashes.chunks[index].append(block.copy())
+                    profile.hashes.in_memory += block.nbytes
+        return profile
+
+
+def jsonable(value: Any) -> Any:
+    """A value as JSON can carry it (dates and times as ISO 8601, bytes as hex, NaN as None)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return None if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, bytes):
+        return value.hex()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(item) for item in value]
+    return str(value)
+
+
+def _jsonable_list(values: list[Any]) -> list[Any]:
+    return [jsonable(value) for value in values]
+
+
+def _column_header(column: ColumnState) -> dict[str, Any]:
+    return {
+        "name": column.name,
+        "position": column.position,
+        "dtype": column.dtype,
+        "kind": column.kind,
+        "count": column.count,
+        "null_count": column.null_count,
+        "nan_count": column.nan_count,
+        "minimum": jsonable(column.minimum),
+        "maximum": jsonable(column.maximum),
+        "moments": column.moments.as_list(),
+        "zeros": column.zeros,
+        "negatives": column.negatives,
+        "true_count": column.true_count,
+        "empty_strings": column.empty_strings,
+        "length_min": column.length_min,
+        "length_max": column.length_max,
+        "length_sum": column.length_sum,
+        # Keys keep their JSON type (int, float, str, bool) as the first item of each pair.
+        "values": None if column.values is None else [[jsonable(k), v] for k, v in column.values.items()],
+        "frequent_error": column.frequent_error,
+        "pii_sampled": column.pii_sampled,
+        "pii_matches": column.pii_matches,
+        "pii_examples": column.pii_examples,
+        "by_label": [
+            [jsonable(label), "moments", part.as_list()]
+            if isinstance(part, Moments)
+            else [jsonable(label), "counts", [[jsonable(k), v] for k, v in part.items()]]
+            for label, part in column.by_label.items()
+        ],
+    }
+
+
+def _column_from_header(spec: dict[str, Any]) -> ColumnState:
+    n, mean, m2 = spec["moments"]
+    column = ColumnState(
+        name=spec["name"],
+        position=spec["position"],
+        dtype=spec["dtype"],
+        kind=spec["kind"],
+        count=spec["count"],
+        null_count=spec["null_count"],
+        nan_count=spec["nan_count"],
+        minimum=spec["minimum"],
+        maximum=spec["maximum"],
+        moments=Moments(int(n), mean, m2),
+        zeros=spec["zeros"],
+        negatives=spec["negatives"],
+        true_count=spec["true_count"],
+        empty_strings=spec["empty_strings"],
+        length_min=spec["length_min"],
+        length_max=spec["length_max"],
+        length_sum=spec["length_sum"],
+        values=None if spec["values"] is None else {_key(k): v for k, v in spec["values"]},
+        frequent_error=spec["frequent_error"],
+        pii_sampled=spec["pii_sampled"],
+        pii_matches=spec["pii_matches"],
+        pii_examples=spec["pii_examples"],
+    )
+    for label, form, part in spec["by_label"]:
+        if form == "moments":
+            column.by_label[_key(label)] = Moments(int(part[0]), part[1], part[2])
+        else:
+            column.by_label[_key(label)] = {_key(k): v for k, v in part}
+    return column
+
+
+def _key(value: Any) -> Any:
+    # JSON lists (from tuple keys) are not hashable; nothing else needs converting.
+    return tuple(value) if isinstance(value, list) else value
