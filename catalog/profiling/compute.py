@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from catalog.profiling import hll, pii
 from catalog.profiling.state import (
+    EXACT_VALUES_LIMIT,
     PII_SAMPLE,
     SAMPLE_ROWS,
     ColumnState,
@@ -83,6 +84,7 @@ class BatchProfiler:
         self.file_index = file_index
         self.relative_path = relative_path
         self.next_row = first_row
+        self.batch_distinct: dict[str, float] = {}
         self.random = np.random.default_rng(seed)
         self.connection = duckdb.connect(
             config={"threads": threads or os.cpu_count() or 1, "memory_limit": memory_limit}
@@ -158,15 +160,18 @@ class BatchProfiler:
             parts = [f"count(*) - count({column})", f"count_if(isnan({column}))" if is_float else "0"]
             if state.kind == "numeric":
                 value = f"{column}::DOUBLE"
+                # Mean and variance of the finite values; infinities are counted on their own.
+                finite = f"{valid} AND NOT isinf({value})" if is_float else valid
                 parts += [
                     f"min({column}) FILTER (WHERE {valid})",
                     f"max({column}) FILTER (WHERE {valid})",
-                    f"avg({value}) FILTER (WHERE {valid})",
-                    f"var_pop({value}) FILTER (WHERE {valid})",
+                    f"avg({value}) FILTER (WHERE {finite})",
+                    f"var_pop({value}) FILTER (WHERE {finite})",
                     f"count_if({column} = 0)",
                     f"count_if({column} < 0)",
+                    f"count_if(isinf({column}))" if is_float else "0",
                 ]
-                fields += ["min", "max", "mean", "var", "zeros", "negatives"]
+                fields += ["min", "max", "mean", "var", "zeros", "negatives", "infinities"]
             elif state.kind == "boolean":
                 parts += [f"count_if({column})"]
                 fields += ["true"]
@@ -192,27 +197,29 @@ class BatchProfiler:
             values = dict(zip(fields, row[cursor : cursor + len(fields)], strict=True))
             cursor += len(fields)
             state.count += table.num_rows
-            state.null_count += int(values["nulls"])
-            state.nan_count += int(values["nans"] or 0)
+            state.null_count += _count(values["nulls"])
+            state.nan_count += _count(values["nans"])
             if state.kind == "numeric":
-                non_null = table.num_rows - int(values["nulls"]) - int(values["nans"] or 0)
+                infinities = _count(values["infinities"])
+                state.infinities += infinities
+                non_null = table.num_rows - _count(values["nulls"]) - _count(values["nans"]) - infinities
                 state.minimum = _smaller(state.minimum, _number(values["min"]))
                 state.maximum = _larger(state.maximum, _number(values["max"]))
                 state.moments = state.moments.merge(Moments.of(non_null, values["mean"], values["var"]))
-                state.zeros += int(values["zeros"])
-                state.negatives += int(values["negatives"])
+                state.zeros += _count(values["zeros"])
+                state.negatives += _count(values["negatives"])
             elif state.kind == "boolean":
-                state.true_count += int(values["true"])
+                state.true_count += _count(values["true"])
             elif state.kind == "temporal":
                 state.minimum = _smaller(state.minimum, jsonable(values["min"]))
                 state.maximum = _larger(state.maximum, jsonable(values["max"]))
             elif state.kind == "string":
                 state.minimum = _smaller(state.minimum, values["min"])
                 state.maximum = _larger(state.maximum, values["max"])
-                state.empty_strings += int(values["empty"])
+                state.empty_strings += _count(values["empty"])
                 state.length_min = _smaller(state.length_min, values["len_min"])
                 state.length_max = _larger(state.length_max, values["len_max"])
-                state.length_sum += int(values["len_sum"] or 0)
+                state.length_sum += _count(values["len_sum"])
 
     def _hashes(self, table: pa.Table) -> None:
         """Distinct-count registers per column, and the row keys for duplicates and conflicts."""
@@ -234,11 +241,18 @@ class BatchProfiler:
             + ", ".join(f"{expression} AS h{index}" for index, expression in enumerate(selects))
             + " FROM batch"
         ).fetchnumpy()
+        self.batch_distinct = {}
         for index, name in enumerate(names):
             state = self.profile.column(name)
             assert state is not None
             hashes = np.asarray(result[f"h{index}"], dtype=np.uint64)
-            hll.add_hashes(state.registers, hashes[hashes != 0])
+            registers = hll.empty()
+            hll.add_hashes(registers, hashes[hashes != 0])
+            self.batch_distinct[name] = hll.estimate(registers)
+            np.maximum(state.registers, registers, out=state.registers)
+            if state.values is not None and hll.estimate(state.registers) > EXACT_VALUES_LIMIT * 1.1:
+                # Well past the exact limit: counting every value would only be thrown away.
+                state.overflow_values()
         rows = np.arange(self.next_row, self.next_row + table.num_rows, dtype=np.uint64)
         row_ids = (np.uint64(self.file_index) << np.uint64(40)) | rows
         self.profile.hashes.add(
@@ -255,6 +269,10 @@ class BatchProfiler:
                 continue
             exact = state.values is not None
             if not exact and state.kind != "string":
+                continue
+            non_null = max(table.num_rows - table.column(index).null_count, 1)
+            if not exact and self.batch_distinct.get(name, 0) > 0.5 * non_null:
+                # Nearly every value is new (an identifier): there are no frequent values to find.
                 continue
             column = quote(name)
             not_missing = f"{column} IS NOT NULL"
@@ -349,35 +367,48 @@ class BatchProfiler:
                     counts[jsonable(value)] = counts.get(jsonable(value), 0) + int(count)
 
     def _correlations(self, table: pa.Table) -> None:
+        """Pairwise-complete co-moments of the numeric columns, from a few matrix products."""
         numeric = [
-            name
-            for name in table.column_names
+            (index, name)
+            for index, name in enumerate(table.column_names)
             if (state := self.profile.column(name)) is not None
             and state.kind == "numeric"
             and name != self.profile.label_column
         ][:CORRELATION_COLUMNS]
-        pairs = [(a, b) for i, a in enumerate(numeric) for b in numeric[i + 1 :]]
-        if not pairs:
+        if len(numeric) < 2:
             return
-        parts = []
-        for a, b in pairs:
-            x, y = f"{quote(a)}::DOUBLE", f"{quote(b)}::DOUBLE"
-            both = f"{x} IS NOT NULL AND {y} IS NOT NULL AND NOT isnan({x}) AND NOT isnan({y})"
-            parts += [
-                f"count(*) FILTER (WHERE {both})",
-                f"avg({x}) FILTER (WHERE {both})",
-                f"avg({y}) FILTER (WHERE {both})",
-                f"var_pop({x}) FILTER (WHERE {both})",
-                f"var_pop({y}) FILTER (WHERE {both})",
-                f"covar_pop({x}, {y}) FILTER (WHERE {both})",
-            ]
-        [row] = self.connection.execute(f"SELECT {', '.join(parts)} FROM batch").fetchall()
-        for offset, pair in enumerate(pairs):
-            n, mean_x, mean_y, var_x, var_y, cov = row[6 * offset : 6 * offset + 6]
-            if not n:
-                continue
-            part = CoMoments(int(n), mean_x, mean_y, (var_x or 0.0) * n, (var_y or 0.0) * n, (cov or 0.0) * n)
-            self.profile.pairs[pair] = self.profile.pairs.get(pair, CoMoments()).merge(part)
+        matrix = np.column_stack(
+            [pc.cast(table.column(index), pa.float64()).to_numpy(zero_copy_only=False) for index, _ in numeric]
+        )
+        valid = np.isfinite(matrix)  # nulls arrive as NaN from Arrow; infinities have no moments
+        weights = valid.astype(np.float64)
+        # Centre each column on its batch mean first: raw sums of heavy-tailed values lose precision.
+        centre = np.array([matrix[valid[:, k], k].mean() if valid[:, k].any() else 0.0 for k in range(len(numeric))])
+        values = (
+            np.where(valid, matrix - centre, 0.0)
+            if valid.all()
+            else np.where(valid, np.nan_to_num(matrix) - centre, 0.0)
+        )
+        n = weights.T @ weights  # n[i, j]: rows where both are present
+        sums = values.T @ weights  # sums[i, j]: sum of column i over rows where j is present too
+        squares = (values * values).T @ weights
+        products = values.T @ values
+        for a in range(len(numeric)):
+            for b in range(a + 1, len(numeric)):
+                count = n[a, b]
+                if not count:
+                    continue
+                mean_x, mean_y = sums[a, b] / count, sums[b, a] / count
+                part = CoMoments(
+                    int(count),
+                    mean_x + centre[a],
+                    mean_y + centre[b],
+                    max(squares[a, b] - count * mean_x * mean_x, 0.0),
+                    max(squares[b, a] - count * mean_y * mean_y, 0.0),
+                    products[a, b] - count * mean_x * mean_y,
+                )
+                pair = (numeric[a][1], numeric[b][1])
+                self.profile.pairs[pair] = self.profile.pairs.get(pair, CoMoments()).merge(part)
 
     def _sample(self, table: pa.Table) -> None:
         """Keep the rows with the smallest random keys: a uniform sample that merges exactly."""
@@ -408,6 +439,11 @@ class BatchProfiler:
             state.pii_sampled += scan.sampled
             for kind, matches in scan.matches.items():
                 state.pii_matches[kind] = state.pii_matches.get(kind, 0) + matches
+
+
+def _count(value: Any) -> int:
+    # DuckDB's count_if over only NULLs is NULL, not 0.
+    return int(value or 0)
 
 
 def _number(value: Any) -> Any:

@@ -37,6 +37,10 @@ def add_hashes(registers: np.ndarray, hashes: np.ndarray) -> None:
     lowest = low & (~low + np.uint64(1))
     with np.errstate(divide="ignore"):
         rank = np.where(low == 0, _MAX_RANK, np.log2(lowest.astype(np.float64)).astype(np.int64) + 1)
+    if hashes.size < REGISTERS * 4:
+        # Few hashes: an unbuffered maximum is cheaper than counting a million (bucket, rank) cells.
+        np.maximum.at(registers, bucket, rank.astype(np.uint8))
+        return
     counts = np.bincount(bucket * 64 + rank, minlength=REGISTERS * 64).reshape(REGISTERS, 64)
     present = counts > 0
     batch = np.where(present.any(axis=1), 63 - np.argmax(present[:, ::-1], axis=1), 0).astype(np.uint8)

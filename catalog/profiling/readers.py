@@ -8,7 +8,8 @@ CSV and TSV:
 
 * The delimiter, quoting, header and column types are detected by DuckDB's sniffer from a sample of rows (a
   TSV is always split on tabs). `NA`, `N/A`, `null`, `NULL`, `NaN`, `nan`, `None` and the empty field are
-  nulls, so a numeric column with such gaps is still numeric. Gzip-compressed files are read as they are.
+  nulls, so a numeric column with such gaps is still numeric. A CSV honours double quotes even when the
+  sample has none, since a quoted field may come later. Gzip-compressed files are read as they are.
 * The header, or the first row of a file without one (its columns are then named column0, column1, ...),
   fixes the number of columns. A shorter row is padded with nulls; a longer row is an error naming its line,
   wherever it is in the file.
@@ -16,11 +17,15 @@ CSV and TSV:
   file, and read as text if that does not convert either. This happens while no batch has been handed out
   yet, which covers at least the first `batch_rows` rows; after that the type cannot change without breaking
   the one schema of a partition's batches, so a later conversion failure is an error naming the line.
-* Text that is not UTF-8 (nor UTF-16 with a byte order mark) is decoded with the encoding charset-normalizer
-  finds most plausible among common legacy ones, Windows-1252 winning ties; such a file is first copied as
-  UTF-8 into a temporary directory, because DuckDB itself reads only UTF-8, UTF-16 and Latin-1. Bytes that
-  are invalid UTF-8 beyond the first megabytes are read as replacement characters when the start of the
-  file was UTF-8 with non-ASCII text, as Latin-1 when it was plain ASCII.
+* Text is taken as UTF-8 (its byte order mark dropped) when its first 4 MiB are, as UTF-16 when it starts
+  with a byte order mark for it. Other text is Windows-1252 (a superset of Latin-1's letters) unless
+  charset-normalizer finds a non-Latin legacy encoding (Cyrillic, Greek, Hebrew, Arabic, Chinese, Japanese,
+  Korean) more plausible; Central European code pages cannot be told from it reliably and are read as
+  Windows-1252 too. DuckDB decodes only UTF-8, UTF-16LE and Latin-1, so such a file is first copied as UTF-8
+  into the temporary directory. Invalid UTF-8 further on restarts the read past the rows already handed out:
+  as Windows-1252 when the first 4 MiB were ASCII, otherwise with the invalid bytes replaced by U+FFFD.
+* DuckDB 2.0 rounds a decimal value beyond the sample in a column sniffed as integer (duckdb/duckdb#25824)
+  rather than failing; that value is not caught.
 
 JSON Lines must be UTF-8; nested objects and arrays become STRUCT and LIST columns, a malformed line is an
 error naming its line. Parquet partitions read only their row groups.
@@ -61,24 +66,10 @@ _NAMES_ACCEPTED: dict[str, frozenset[str | None]] = {
 
 _HEAD_BYTES = 4 * 1024 * 1024
 
-# Candidates for text that is not UTF-8, in order of preference when equally plausible. Detection over every
-# code page picks obscure ones (cp775, mac_latin2) for plain Western text.
-_LEGACY_ENCODINGS = (
-    "cp1252",
-    "cp1250",
-    "cp1251",
-    "koi8_r",
-    "cp1253",
-    "cp1254",
-    "cp1255",
-    "cp1256",
-    "cp1257",
-    "gb18030",
-    "cp932",
-    "big5",
-    "cp949",
-    "euc_jp",
-)
+# Encodings of text that is not UTF-8 told apart by charset-normalizer, in order of preference when equally
+# plausible. Latin-script code pages other than Windows-1252 are left out: on Western text they often score
+# better (cp1257 for French) and garble its accents.
+_LEGACY_ENCODINGS = ("cp1252", "cp1251", "koi8_r", "cp1253", "cp1255", "cp1256", "gb18030", "cp932", "big5", "cp949")
 
 # A null string no text field holds, so that reading a row, an empty field is '' and only padding is NULL.
 _NO_NULL = "\x00"
@@ -150,8 +141,9 @@ def read_partition(
 def read_schema(partition: Partition) -> pa.Schema:
     """The column names and types of the partition's batches, from metadata or a sample of rows.
 
-    For CSV the types are the sniffed ones; in the rare file where a value beyond the sample does not convert,
-    read_partition's batches carry the re-detected type instead (see the module's description).
+    For CSV the types are the sniffed ones: in the rare file where a value beyond the sample does not convert,
+    read_partition's batches carry the re-detected type instead. A text file in a legacy encoding is copied as
+    UTF-8 first, which reads all of it.
     """
     if partition.format == "parquet":
         with _parquet_file(partition.path, partition.relative_path) as parquet:
@@ -440,17 +432,12 @@ def _text_of(partition: Partition, scratch: Path) -> _Text:
         text.encoding = "utf-16"
         return text
     encoding = "utf-16" if head.startswith(codecs.BOM_UTF16_BE) else _legacy_encoding(head)
-    if encoding == "latin-1":
-        text.encoding = encoding
-        return text
     return _utf8_copy(partition, text, encoding, scratch)
 
 
 def _past_invalid_utf8(partition: Partition, text: _Text, scratch: Path) -> _Text:
     """The file re-read after DuckDB met invalid UTF-8 beyond the head that looked like UTF-8."""
-    if text.ascii_head:
-        return _Text(text.path, "latin-1", text.compression, text.ascii_head)
-    return _utf8_copy(partition, text, "utf-8-sig", scratch)
+    return _utf8_copy(partition, text, "cp1252" if text.ascii_head else "utf-8-sig", scratch)
 
 
 def _utf8_copy(partition: Partition, text: _Text, encoding: str, scratch: Path) -> _Text:
@@ -486,12 +473,11 @@ def _is_utf8(head: bytes, *, complete: bool) -> bool:
 
 
 def _legacy_encoding(head: bytes) -> str:
+    # Its default threshold of chaos rejects every candidate for some plain Western text.
     matches = charset_normalizer.from_bytes(head, cp_isolation=list(_LEGACY_ENCODINGS), threshold=0.6)
-    if not matches:
-        return "latin-1"
-    least = min(match.chaos for match in matches)
+    least = min((match.chaos for match in matches), default=0.0)
     plausible = {name for match in matches if match.chaos == least for name in match.could_be_from_charset}
-    return next((name for name in _LEGACY_ENCODINGS if name in plausible), "latin-1")
+    return next((name for name in _LEGACY_ENCODINGS if name in plausible), "cp1252")
 
 
 def _options(options: dict[str, Any]) -> str:
@@ -525,7 +511,7 @@ def _source_error(
     reason = re.sub(r' in file "[^"]*",?|,? (?:at byte \d+ )?in line \d+', "", reason).rstrip(". ")
     found = _LINE_NUMBER.search(message)
     line = int(found.group(1) or found.group(2)) if found else None
-    if line is not None and text is not None and message.count("Malformed JSON"):
+    if line is not None and text is not None and "Malformed JSON" in message:
         line = _malformed_json_line(text, line)
     too_many = _TOO_MANY_FIELDS.search(message)
     if too_many:

@@ -113,6 +113,7 @@ def _statistics(column: ColumnState) -> dict[str, Any]:
             std=math.sqrt(variance) if variance is not None else None,
             zeros=column.zeros,
             negatives=column.negatives,
+            infinite_count=column.infinities,
         )
         stats.update(_distribution(column, to_value=float))
     elif column.kind == "temporal" and count:
@@ -132,7 +133,8 @@ def _statistics(column: ColumnState) -> dict[str, Any]:
         stats["min"] = (column.true_count < count) if count else None  # False when any value is False
         stats["max"] = column.true_count > 0 if count else None
         stats["histogram"] = _categorical_histogram(column, stats["top_values"], count)
-    return stats
+    # The profile is stored as JSON: infinities become "Infinity", NaN null.
+    return jsonable(stats)
 
 
 def _top_values(column: ColumnState) -> list[dict[str, Any]]:
@@ -160,8 +162,13 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
     rank_error = float(sketch.normalized_rank_error(False)) if approximate else 0.0
     quantiles = {key: to_value(sketch.get_quantile(rank)) for key, rank in QUANTILES.items()}
     low, high = float(sketch.get_min_value()), float(sketch.get_max_value())
-    if high > low:
-        edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        # Infinite values: bins span the finite part, and the infinities fall in the end bins.
+        finite = [float(sketch.get_quantile(rank)) for rank in np.linspace(0, 1, 201)]
+        finite = [value for value in finite if math.isfinite(value)]
+        low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    edges = np.unique(np.linspace(low, high, HISTOGRAM_BINS + 1))
+    if high > low and len(edges) == HISTOGRAM_BINS + 1:
         cumulative = [0.0, *sketch.get_cdf(list(edges[1:-1]), False)]
         counts = np.diff(np.round(np.array(cumulative) * n)).astype(int).tolist()
         counts.append(n - sum(counts))
@@ -181,8 +188,9 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
     q1, q3 = sketch.get_quantile(0.25), sketch.get_quantile(0.75)
     spread = q3 - q1
     lower, upper = q1 - 1.5 * spread, q3 + 1.5 * spread
-    below, at_or_below_upper = sketch.get_cdf([lower, upper], False)[:2] if upper > lower else (0.0, 1.0)
-    outliers = round(below * n + (1.0 - at_or_below_upper) * n) if upper > lower else 0
+    fences_usable = math.isfinite(lower) and math.isfinite(upper) and upper > lower
+    below, at_or_below_upper = sketch.get_cdf([lower, upper], False)[:2] if fences_usable else (0.0, 1.0)
+    outliers = round(below * n + (1.0 - at_or_below_upper) * n) if fences_usable else 0
     return {
         "quantiles": quantiles,
         "quantiles_are_approximate": approximate,
@@ -464,7 +472,13 @@ def _label_association(profile: PartialProfile) -> list[dict[str, Any]]:
             cramers_v, n, cells = _cramers_v(column.by_label)
             if cramers_v is not None:
                 results.append(
-                    {"feature": column.name, "measure": "cramers_v", "value": round(cramers_v, 4), "n": n, "values": cells}
+                    {
+                        "feature": column.name,
+                        "measure": "cramers_v",
+                        "value": round(cramers_v, 4),
+                        "n": n,
+                        "values": cells,
+                    }
                 )
     return sorted(results, key=lambda item: -item["value"])
 

@@ -118,6 +118,7 @@ class ColumnState:
     count: int = 0
     null_count: int = 0
     nan_count: int = 0
+    infinities: int = 0
     minimum: Any = None
     maximum: Any = None
     moments: Moments = field(default_factory=Moments)
@@ -173,6 +174,7 @@ class ColumnState:
         self.count += other.count
         self.null_count += other.null_count
         self.nan_count += other.nan_count
+        self.infinities += other.infinities
         self.minimum = _min(self.minimum, other.minimum)
         self.maximum = _max(self.maximum, other.maximum)
         self.moments = self.moments.merge(other.moments)
@@ -421,8 +423,10 @@ def _column_header(column: ColumnState) -> dict[str, Any]:
         "count": column.count,
         "null_count": column.null_count,
         "nan_count": column.nan_count,
-        "minimum": jsonable(column.minimum),
-        "maximum": jsonable(column.maximum),
+        "infinities": column.infinities,
+        # Numbers stay numbers (json writes and reads inf); other extremes are already JSON values.
+        "minimum": column.minimum if column.kind == "numeric" else jsonable(column.minimum),
+        "maximum": column.maximum if column.kind == "numeric" else jsonable(column.maximum),
         "moments": column.moments.as_list(),
         "zeros": column.zeros,
         "negatives": column.negatives,
@@ -456,6 +460,7 @@ def _column_from_header(spec: dict[str, Any]) -> ColumnState:
         count=spec["count"],
         null_count=spec["null_count"],
         nan_count=spec["nan_count"],
+        infinities=spec["infinities"],
         minimum=spec["minimum"],
         maximum=spec["maximum"],
         moments=Moments(int(n), mean, m2),

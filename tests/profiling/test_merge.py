@@ -1,0 +1,97 @@
+"""Merging the partial profiles of any split of the data gives the profile of the whole."""
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from catalog.profiling import compute, report
+from catalog.profiling.state import PartialProfile
+
+SCHEMA = pa.schema(
+    [("x", pa.float64()), ("n", pa.int64()), ("s", pa.string()), ("flag", pa.bool_()), ("label", pa.string())]
+)
+
+rows = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=False, width=32), st.just(float("inf"))),
+        st.one_of(st.none(), st.integers(-5, 5)),
+        st.one_of(st.none(), st.sampled_from(["", "a", "b", "c", "é", "a b"])),
+        st.one_of(st.none(), st.booleans()),
+        st.sampled_from(["cat", "dog", "bird"]),
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+def batch_of(part):
+    columns = list(zip(*part, strict=True)) if part else [[] for _ in SCHEMA]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(list(values), type=f.type) for values, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
+    )
+
+
+def profile_of(parts, roundtrip):
+    partials = []
+    offset = 0
+    for part in parts:
+        partial = compute.profile_batches(
+            [batch_of(part)],
+            SCHEMA,
+            label_column="label",
+            declared=True,
+            relative_path="data.csv",
+            first_row=offset,
+            threads=1,
+            seed=offset,
+        )
+        offset += len(part)
+        partials.append(PartialProfile.from_bytes(partial.to_bytes()) if roundtrip else partial)
+    merged = partials[0]
+    for partial in partials[1:]:
+        merged.merge(partial)
+    return report.build(merged)
+
+
+EXACT = (
+    "count",
+    "null_count",
+    "distinct_count",
+    "min",
+    "max",
+    "top_values",
+    "zeros",
+    "negatives",
+    "empty_strings",
+    "true_count",
+    "string_length",
+    "quantiles",
+    "histogram",
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=rows, cuts=st.lists(st.integers(0, 60), max_size=3), roundtrip=st.booleans())
+def test_merged_parts_equal_the_whole(data, cuts, roundtrip):
+    points = sorted({cut for cut in cuts if 0 < cut < len(data)})
+    parts = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+    whole = profile_of([data], roundtrip=False)
+    merged = profile_of(parts, roundtrip=roundtrip)
+
+    assert merged["row_count"] == whole["row_count"] == len(data)
+    for mine, theirs in zip(merged["features"], whole["features"], strict=True):
+        for key in EXACT:
+            assert mine["statistics"].get(key) == theirs["statistics"].get(key), (mine["name"], key)
+        for key in ("mean", "std"):
+            a, b = mine["statistics"].get(key), theirs["statistics"].get(key)
+            if not (isinstance(a, float) and isinstance(b, float)):
+                assert a == b, (mine["name"], key)  # None, or "Infinity" from infinite values
+            else:
+                assert a == pytest.approx(b, rel=1e-9, abs=1e-9), (mine["name"], key)
+    for key in ("duplicate_rows", "class_counts", "imbalance_ratio", "label_conflicts"):
+        assert merged["quality"][key] == whole["quality"][key], key
+    for a, b in zip(merged["correlations"]["pearson"], whole["correlations"]["pearson"], strict=True):
+        assert a["n"] == b["n"]
+        assert a["r"] == pytest.approx(b["r"], abs=1e-6)

@@ -1,0 +1,365 @@
+"""The engine's readers: source files as Arrow record batches, with their columns as the source names them."""
+
+import gzip
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.profiling.files import SourceError, SourceFile
+from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema
+
+
+def partition_of(path, format="csv") -> Partition:
+    [partition] = plan_partitions([SourceFile(path.name, path)], format)
+    return partition
+
+
+def read_table(path, format="csv", **kwargs) -> pa.Table:
+    partition = partition_of(path, format)
+    batches = list(read_partition(partition, **kwargs))
+    return pa.Table.from_batches(batches, schema=batches[0].schema if batches else read_schema(partition))
+
+
+def numbered_rows(count, bad_row=None, bad_value="oops"):
+    return "".join(f"{index},{bad_value if index == bad_row else index}\n" for index in range(count))
+
+
+def test_it_reads_the_null_tokens_of_a_numeric_column_as_nulls(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text("id,score\n1,1.5\n2,NA\n3,N/A\n4,null\n5,\n6,NULL\n7,NaN\n8,nan\n9,None\n10,2.5\n")
+
+    table = read_table(path)
+
+    assert pa.types.is_floating(table.schema.field("score").type)
+    assert table.column("score").to_pylist() == [1.5, None, None, None, None, None, None, None, None, 2.5]
+
+
+def test_it_keeps_a_dash_as_a_value(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text("id,score\n1,1.5\n2,-\n")
+
+    table = read_table(path)
+
+    assert table.column("score").to_pylist() == ["1.5", "-"]
+
+
+def test_it_reads_a_tsv_with_commas_in_its_fields(tmp_path):
+    path = tmp_path / "reviews.tsv"
+    path.write_text("id\ttext\tstars\n1\tgood, cheap\t5\n2\tslow, loud\t2\n")
+
+    table = read_table(path, "tsv")
+
+    assert table.column_names == ["id", "text", "stars"]
+    assert table.column("text").to_pylist() == ["good, cheap", "slow, loud"]
+    assert table.column("stars").to_pylist() == [5, 2]
+
+
+def test_it_detects_a_semicolon_delimiter(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("item;price;note\napple;3;red, sweet\npear;4;green\n")
+
+    table = read_table(path)
+
+    assert table.column_names == ["item", "price", "note"]
+    assert table.column("price").to_pylist() == [3, 4]
+    assert table.column("note").to_pylist() == ["red, sweet", "green"]
+
+
+def test_it_names_the_columns_of_a_file_without_header_column0_onwards(tmp_path):
+    path = tmp_path / "raw.csv"
+    path.write_text("1,x,2.5\n2,y,3.5\n3,z,4.5\n")
+
+    table = read_table(path)
+
+    assert table.column_names == ["column0", "column1", "column2"]
+    assert table.num_rows == 3
+    assert table.column("column1").to_pylist() == ["x", "y", "z"]
+
+
+def test_it_keeps_column_names_exactly_as_written(tmp_path):
+    names = [" padded ", "Weight (kg)", "naïve é", "名前", "CamelCase", "a.b", "x-y", "100%", "semi;colon", 'quote"d']
+    path = tmp_path / "names.csv"
+    header = ",".join('"' + name.replace('"', '""') + '"' for name in names)
+    path.write_text(header + "\n" + ",".join(str(index) for index in range(len(names))) + "\n", encoding="utf-8")
+    partition = partition_of(path)
+
+    assert read_schema(partition).names == names
+    assert [batch.schema.names for batch in read_partition(partition)] == [names]
+
+
+def test_it_renames_duplicate_column_names_as_duckdb_does(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("a,a,A\n1,2,3\n")
+
+    assert read_table(path).column_names == ["a", "a_1", "A_2"]
+
+
+def test_it_drops_a_utf8_byte_order_mark(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffPrénom,âge\nZoë,31\n".encode())
+
+    table = read_table(path)
+
+    assert table.column_names == ["Prénom", "âge"]
+    assert table.to_pylist() == [{"Prénom": "Zoë", "âge": 31}]
+
+
+def test_it_reads_accented_latin1_text(tmp_path):
+    people = [("José", "Zürich", "très bien"), ("Françoise", "Besançon", "à côté"), ("Noël", "Malmö", "déjà vu")]
+    lines = ["Prénom,Ville,Remarque"] + [",".join(person) for person in people * 20]
+    path = tmp_path / "legacy.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+
+    table = read_table(path)
+
+    assert table.column_names == ["Prénom", "Ville", "Remarque"]
+    assert [tuple(row.values()) for row in table.to_pylist()[:3]] == people
+
+
+def test_it_reads_windows_1252_text(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_bytes("item,price,note\ncafé,€ 3,“fresh”\nthé,€ 2,it\u2019s hot\n".encode("cp1252"))
+
+    table = read_table(path)
+
+    assert table.to_pydict() == {"item": ["café", "thé"], "price": ["€ 3", "€ 2"], "note": ["“fresh”", "it\u2019s hot"]}
+
+
+def test_it_reads_cyrillic_windows_1251_text(tmp_path):
+    words = ["Привет", "мир", "Москва", "молоко", "хлеб", "книга", "дом", "улица"]
+    path = tmp_path / "words.csv"
+    rows = [f"{index},{words[index % 8]} {words[index * 3 % 8]}" for index in range(300)]
+    path.write_bytes(("id,текст\n" + "\n".join(rows) + "\n").encode("cp1251"))
+
+    table = read_table(path)
+
+    assert table.column_names == ["id", "текст"]
+    assert table.column("текст")[1].as_py() == "мир молоко"
+
+
+def test_it_reads_invalid_utf8_beyond_an_ascii_start_as_windows_1252(tmp_path):
+    path = tmp_path / "late.csv"
+    rows = "".join(f"{index},name {index}\n" for index in range(400_000))
+    assert len(rows) > 4 * 1024 * 1024
+    path.write_bytes(b"id,name\n" + rows.encode() + "400000,José\n".encode("cp1252"))
+
+    table = read_table(path, batch_rows=100_000)
+
+    assert table.num_rows == 400_001
+    assert table.column("name")[-1].as_py() == "José"
+
+
+def test_it_replaces_invalid_bytes_beyond_a_utf8_start(tmp_path):
+    path = tmp_path / "late.csv"
+    rows = "".join(f"{index},Zoë {index}\n" for index in range(400_000))
+    path.write_bytes(b"id,name\n" + rows.encode() + b"400000,bad \xff byte\n400001,Zo\xc3\xab\n")
+
+    table = read_table(path, batch_rows=100_000)
+
+    assert table.num_rows == 400_002
+    assert table.column("name").to_pylist()[-3:] == ["Zoë 399999", "bad \ufffd byte", "Zoë"]
+
+
+def test_it_reads_gzip(tmp_path):
+    path = tmp_path / "train.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("id,label\n1,cat\n2,dog\n")
+
+    assert read_table(path).to_pylist() == [{"id": 1, "label": "cat"}, {"id": 2, "label": "dog"}]
+
+
+def test_it_keeps_newlines_inside_quoted_fields(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text('id,note\n1,"first line\nsecond line"\n2,"say ""hi"""\n')
+
+    assert read_table(path).column("note").to_pylist() == ["first line\nsecond line", 'say "hi"']
+
+
+def test_it_keeps_a_quoted_newline_long_after_the_sample_in_a_ragged_file(tmp_path):
+    path = tmp_path / "late.csv"
+    rows = "".join(f"{index},n{index},e\n" for index in range(100_000))
+    path.write_text("id,name,extra\n" + rows + '100000,"two\nlines"\n100001,short\n')
+
+    table = read_table(path, batch_rows=10_000)
+
+    assert table.num_rows == 100_002
+    assert table.slice(100_000).to_pylist() == [
+        {"id": 100_000, "name": "two\nlines", "extra": None},
+        {"id": 100_001, "name": "short", "extra": None},
+    ]
+
+
+def test_it_pads_short_rows_with_nulls(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6\n")
+
+    table = read_table(path)
+
+    assert table.to_pydict() == {"a": [1, 4, 6], "b": [2, 5, None], "c": [3, None, None]}
+
+
+@pytest.mark.parametrize("row", [2, 30_000])
+def test_it_rejects_a_row_with_more_fields_than_the_header(tmp_path, row):
+    path = tmp_path / "wide.csv"
+    rows = [f"{index},{index},{index}" for index in range(1, 40_000)]
+    rows[row - 1] += ",9"
+    path.write_text("a,b,c\n" + "\n".join(rows) + "\n")
+
+    with pytest.raises(SourceError, match=rf"^wide\.csv, line {row + 1}: the row has 4 fields, more than the 3 col"):
+        list(read_partition(partition_of(path)))
+
+
+def test_it_reads_a_numeric_looking_column_as_text_when_row_30000_is_not_a_number(tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("id,code\n" + numbered_rows(40_000, bad_row=30_000, bad_value="A12"))
+
+    table = read_table(path)
+
+    assert table.num_rows == 40_000
+    assert pa.types.is_string(table.schema.field("code").type)
+    assert table.column("code")[30_000].as_py() == "A12"
+    assert table.column("code")[29_999].as_py() == "29999"
+
+
+@pytest.mark.xfail(reason="DuckDB 2.0 rounds 2.5 into the sniffed BIGINT (duckdb/duckdb#25824)", strict=True)
+def test_it_widens_an_integer_column_to_float_from_a_full_sniff(tmp_path):
+    path = tmp_path / "sizes.csv"
+    path.write_text("id,size\n" + numbered_rows(40_000, bad_row=30_000, bad_value="2.5"))
+
+    table = read_table(path)
+
+    assert pa.types.is_floating(table.schema.field("size").type)
+    assert table.column("size")[30_000].as_py() == 2.5
+
+
+def test_it_rejects_a_value_that_does_not_convert_after_batches_went_out(tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("id,code\n" + numbered_rows(400_000, bad_row=300_000))
+    partition = partition_of(path)
+
+    with pytest.raises(SourceError, match=r'^codes\.csv, line 300002: .*column "code".*"oops".*correct the value'):
+        list(read_partition(partition, batch_rows=1_000))
+    assert read_table(path).column("code")[300_000].as_py() == "oops"
+
+
+def test_it_rejects_an_empty_file(tmp_path):
+    path = tmp_path / "nothing.csv"
+    path.write_bytes(b"")
+
+    with pytest.raises(SourceError, match=r"^nothing\.csv is empty\.$"):
+        list(read_partition(partition_of(path)))
+    with pytest.raises(SourceError, match="is empty"):
+        read_schema(partition_of(path))
+
+
+def test_it_reads_the_columns_of_a_header_only_file(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("id,first name,score\n")
+    partition = partition_of(path)
+
+    assert read_schema(partition).names == ["id", "first name", "score"]
+    assert sum(batch.num_rows for batch in read_partition(partition)) == 0
+
+
+def test_it_reads_json_lines_with_nested_fields(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"id": 1, "User Name": "ann", "meta": {"tags": ["a", "b"], "score": 0.5}}\n'
+        '{"id": 2, "User Name": null, "meta": {"tags": [], "score": null}}\n'
+    )
+
+    table = read_table(path, "jsonl")
+
+    assert table.column_names == ["id", "User Name", "meta"]
+    assert pa.types.is_struct(table.schema.field("meta").type)
+    assert pa.types.is_list(table.schema.field("meta").type.field("tags").type)
+    assert table.column("meta").to_pylist() == [{"tags": ["a", "b"], "score": 0.5}, {"tags": [], "score": None}]
+
+
+def test_it_rejects_a_malformed_json_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"id": 1}\n{"id": 2}\n{"id": 3,,}\n{"id": 4}\n')
+
+    with pytest.raises(SourceError, match=r"^events\.jsonl, line 3: Malformed JSON"):
+        list(read_partition(partition_of(path, "jsonl")))
+
+
+def write_parquet(path, row_group_sizes):
+    start = 0
+    with pq.ParquetWriter(path, pa.schema([("row id", pa.int64()), ("Label", pa.string())])) as writer:
+        for size in row_group_sizes:
+            ids = list(range(start, start + size))
+            writer.write_table(pa.table({"row id": ids, "Label": [f"l{index % 3}" for index in ids]}))
+            start += size
+
+
+def test_it_groups_parquet_row_groups_by_target_rows(tmp_path):
+    path = tmp_path / "train.parquet"
+    write_parquet(path, [100, 100, 100])
+
+    partitions = plan_partitions([SourceFile("train.parquet", path)], "parquet", target_rows=200)
+
+    assert [(partition.row_groups, partition.rows_hint) for partition in partitions] == [((0, 1), 200), ((2,), 100)]
+    first, second = (pa.Table.from_batches(list(read_partition(partition))) for partition in partitions)
+    assert first.column("row id").to_pylist() == list(range(200))
+    assert second.column("row id").to_pylist() == list(range(200, 300))
+    assert first.column_names == ["row id", "Label"]
+
+
+def test_it_reads_a_small_parquet_file_as_one_partition(tmp_path):
+    path = tmp_path / "train.parquet"
+    write_parquet(path, [100, 100, 100])
+
+    [partition] = plan_partitions([SourceFile("train.parquet", path)], "parquet")
+
+    assert (partition.row_groups, partition.rows_hint) == (None, 300)
+    assert read_schema(partition).names == ["row id", "Label"]
+    assert sum(batch.num_rows for batch in read_partition(partition)) == 300
+
+
+@pytest.mark.parametrize("format", ["csv", "parquet"])
+def test_it_respects_batch_rows(tmp_path, format):
+    path = tmp_path / f"rows.{format}"
+    if format == "parquet":
+        write_parquet(path, [2_500, 2_500])
+    else:
+        path.write_text("id,value\n" + numbered_rows(5_000))
+    partition = partition_of(path, format)
+
+    batches = list(read_partition(partition, batch_rows=1_000))
+
+    assert all(0 < batch.num_rows <= 1_000 for batch in batches)
+    assert sum(batch.num_rows for batch in batches) == 5_000
+    assert all(batch.schema.equals(read_schema(partition)) for batch in batches)
+
+
+def test_it_rejects_a_corrupt_parquet_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 this is not really parquet")
+
+    with pytest.raises(SourceError, match=r"^broken\.parquet is not a readable Parquet file"):
+        plan_partitions([SourceFile("broken.parquet", path)], "parquet")
+    with pytest.raises(SourceError, match=r"^broken\.parquet is not a readable Parquet file"):
+        list(read_partition(Partition(str(path), "broken.parquet", "parquet")))
+
+
+def test_it_rejects_a_file_named_as_another_format(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    write_parquet(tmp_path / "b.parquet", [10])
+    files = [SourceFile("a.csv", tmp_path / "a.csv"), SourceFile("b.parquet", tmp_path / "b.parquet")]
+
+    with pytest.raises(SourceError, match=r"^b\.parquet is named like a parquet file, but the source is csv"):
+        plan_partitions(files, "csv")
+
+
+def test_it_releases_duckdb_when_the_iterator_is_closed_early(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text("id,value\n" + numbered_rows(5_000))
+    batches = read_partition(partition_of(path), batch_rows=1_000)
+
+    assert next(batches).num_rows == 1_000
+    batches.close()
+
+    with pytest.raises(StopIteration):
+        next(batches)
