@@ -18,6 +18,7 @@ checked against the values the generator planted; those checks are exact and enf
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -259,6 +260,7 @@ class Measurement:
     stdout: bytes
     stderr: str
     timed_out: bool = False
+    leftover: int = 0  # processes still running when the child exited
 
     @property
     def peak_rss(self) -> int:
@@ -266,18 +268,20 @@ class Measurement:
 
     @property
     def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.leftover
 
     def failure(self) -> str:
         if self.timed_out:
             return f"timed out after {self.seconds:.0f} s"
+        if self.returncode == 0 and self.leftover:
+            return f"left {self.leftover} process(es) running after it exited"
         tail = self.stderr.strip().splitlines()[-3:]
         return f"exit {self.returncode}: " + " | ".join(tail)
 
 
-def _session_usage(session: int) -> tuple[int, int]:
-    """(bytes resident, process count) over the processes of a session: RSS for one process, PSS for several
-    (so pages that forked workers share are counted once)."""
+def _session_members(session: int) -> list[tuple[int, int]]:
+    """(pid, bytes resident) of the live processes of a session: the child started in a session of its own and
+    whatever it started, even once reparented."""
     page = os.sysconf("SC_PAGE_SIZE")
     members: list[tuple[int, int]] = []
     for entry in os.listdir("/proc"):
@@ -291,8 +295,13 @@ def _session_usage(session: int) -> tuple[int, int]:
         # fields[0] is stat's field 3 (state): the session is field 6, rss (pages) field 24.
         if int(fields[3]) == session and fields[0] != b"Z":
             members.append((int(entry), int(fields[21]) * page))
+    return members
+
+
+def _resident(members: list[tuple[int, int]]) -> int:
+    """Bytes resident over processes: RSS for one, PSS for several (pages forked workers share count once)."""
     if len(members) <= 1:
-        return sum(rss for _, rss in members), len(members)
+        return sum(rss for _, rss in members)
     total = 0
     for pid, rss in members:
         try:
@@ -301,11 +310,20 @@ def _session_usage(session: int) -> tuple[int, int]:
             total += int(pss.split()[1]) * 1024
         except (OSError, StopIteration):
             total += rss
-    return total, len(members)
+    return total
+
+
+def _kill_session(session: int) -> int:
+    """Kill what is left of a child's session; how many processes that was."""
+    members = _session_members(session)
+    for pid, _ in members:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(members)
 
 
 class _Watcher(threading.Thread):
-    """Samples the child's session until stopped; kills the session (the child's own group) past the deadline."""
+    """Samples the child's session until stopped; kills the session past the deadline."""
 
     def __init__(self, pid: int, timeout: float) -> None:
         super().__init__(daemon=True)
@@ -318,16 +336,17 @@ class _Watcher(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(SAMPLE_INTERVAL):
-            resident, count = _session_usage(self.pid)
-            self.tree_rss = max(self.tree_rss, resident)
-            self.processes = max(self.processes, count)
+            members = _session_members(self.pid)
+            self.tree_rss = max(self.tree_rss, _resident(members))
+            self.processes = max(self.processes, len(members))
             if time.monotonic() > self.deadline and not self.timed_out:
                 self.timed_out = True
-                os.killpg(self.pid, signal.SIGKILL)
+                _kill_session(self.pid)
 
 
 def measure(command: Sequence[str], timeout: float = CHILD_TIMEOUT) -> Measurement:
-    """Run `command` as a child in a session of its own; wall time, peak RSS, exit status and output."""
+    """Run `command` as a child in a session of its own; wall time, peak RSS, exit status and output.
+    Processes it leaves running after it exits are killed, and the run counts as failed."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, start_new_session=True)
@@ -337,6 +356,7 @@ def measure(command: Sequence[str], timeout: float = CHILD_TIMEOUT) -> Measureme
         seconds = time.perf_counter() - start
         watcher.done.set()
         watcher.join()
+        leftover = _kill_session(child.pid)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -350,6 +370,7 @@ def measure(command: Sequence[str], timeout: float = CHILD_TIMEOUT) -> Measureme
             stdout=out.read(),
             stderr=err.read().decode(errors="replace"),
             timed_out=watcher.timed_out,
+            leftover=leftover,
         )
 
 

