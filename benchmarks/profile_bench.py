@@ -229,7 +229,7 @@ def write_dataset(rows: str, seed: str, workdir: str, formats: str) -> None:
         "label_conflicts": {"groups": generator.conflicts, "rows": 2 * generator.conflicts},
         "class_counts": class_counts,
         "null_counts": null_counts,
-        "files": {fmt: {"path": str(path), "bytes": path.stat().st_size} for fmt, path in paths.items()},
+        "files": {fmt: {"name": path.name, "bytes": path.stat().st_size} for fmt, path in paths.items()},
         "pyarrow": pa.__version__,
     }
     meta_path = directory / f"{stem}.json"
@@ -455,32 +455,41 @@ def pandas_profile(path: str, label: str) -> None:
 
 @dataclass
 class DataSet:
+    directory: Path
     rows: int
     meta: dict[str, Any]
     generated_seconds: float | None  # None: taken from the cache
     generated_rss: int
 
     def path(self, fmt: str) -> Path:
-        return Path(self.meta["files"][fmt]["path"])
+        return self.directory / self.meta["files"][fmt]["name"]
 
     def size(self, fmt: str) -> int:
         return int(self.meta["files"][fmt]["bytes"])
 
 
 def ensure_dataset(workdir: Path, rows: int, formats: tuple[str, ...]) -> DataSet:
-    meta_path = workdir / f"{dataset_stem(rows, SEED)}.json"
+    """The table of `rows` rows in each of `formats`, from the cache when it holds them whole."""
+    stem = dataset_stem(rows, SEED)
+    meta_path = workdir / f"{stem}.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         files = meta.get("files", {})
-        if all(fmt in files and Path(files[fmt]["path"]).stat().st_size == files[fmt]["bytes"] for fmt in formats):
-            return DataSet(rows, meta, None, 0)
+        paths = {fmt: workdir / f"{stem}.{fmt}" for fmt in formats}
+
+        def whole(fmt: str, path: Path) -> bool:
+            recorded = files.get(fmt, {})
+            return recorded.get("name") == path.name and path.exists() and path.stat().st_size == recorded.get("bytes")
+
+        if all(whole(fmt, path) for fmt, path in paths.items()):
+            return DataSet(workdir, rows, meta, None, 0)
         meta_path.unlink()
     print(f"generating {rows:,} rows ({', '.join(formats)}) in {workdir} ...", flush=True)
     run = measure(python_call(write_dataset, rows, SEED, workdir, ",".join(formats)))
     if not run.ok:
         raise SystemExit(f"generating the table failed: {run.failure()}")
     os.sync()  # write back now, not during the timed runs
-    return DataSet(rows, json.loads(meta_path.read_text()), run.seconds, run.peak_rss)
+    return DataSet(workdir, rows, json.loads(meta_path.read_text()), run.seconds, run.peak_rss)
 
 
 def warm(path: Path) -> None:

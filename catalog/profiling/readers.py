@@ -314,6 +314,9 @@ class _TextScan:
             "compression": text.compression,
             "null_padding": True,
             "nullstr": list(NULL_TOKENS),
+            # No BOOLEAN: DuckDB reads "yes"/"no" as true/false, and a label's values must stay as written.
+            # The profile still calls a column of only true/false values boolean.
+            "auto_type_candidates": ["BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR"],
         }
         if self.partition.format == "tsv":
             base["delim"] = "\t"

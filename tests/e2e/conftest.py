@@ -2,9 +2,9 @@
 the test database. Tests using it are marked `e2e` and commit their data (transactional_db)."""
 
 import os
+import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,62 +28,108 @@ def e2e_storage_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-storage").resolve()
 
 
+class Workers:
+    """Celery worker processes against the test database, which a test may kill and restart."""
+
+    def __init__(self, env: dict[str, str], count: int) -> None:
+        self.env = env
+        self.count = count
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+        self.generation = 0
+
+    def start(self) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.generation += 1
+        for index in range(self.count):
+            log_path = ARTIFACTS / f"e2e-worker-{self.generation}-{index}.log"
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel=INFO",
+                    "--concurrency=1",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"e2e-{uuid.uuid4().hex[:8]}@%h",
+                ],
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=log_path.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            self.processes.append(process)
+            self.logs.append(log_path)
+        deadline = time.monotonic() + 60
+        for process, log_path in zip(self.processes, self.logs, strict=True):
+            while " ready." not in log_path.read_text():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"A Celery worker did not become ready:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+
+    def kill(self) -> None:
+        """SIGKILL every worker and its pool children, as a crash or an OOM kill would."""
+        for process in self.processes:
+            for child in _children(process.pid):
+                os.kill(child, signal.SIGKILL)
+            process.kill()
+            process.wait()
+        self.processes, self.logs = [], []
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes, self.logs = [], []
+
+
+def _children(pid: int) -> list[int]:
+    result = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return [int(line) for line in result.stdout.split()]
+
+
+# Short limits, so that a killed worker's task comes back within seconds in these tests: Redis
+# hands an unacknowledged message out again after the visibility timeout.
+E2E_LIMITS = {
+    "CELERY_TASK_SOFT_TIME_LIMIT": "40",
+    "CELERY_TASK_TIME_LIMIT": "45",
+    "CELERY_BROKER_VISIBILITY_TIMEOUT": "50",
+}
+
+
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, e2e_storage_root):
-    """Start `celery -A config worker` against the test database; stop it before the database goes."""
+def celery_workers(django_db_setup, django_db_blocker, e2e_storage_root):
+    """Two `celery -A config worker` processes on the test database; stopped before it is dropped."""
     _require_real_services()
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    name = f"e2e-{uuid.uuid4().hex[:8]}@%h"
     env = {
         **os.environ,
+        **E2E_LIMITS,
         "DATABASE_URL": database_url,
         "CATALOG_STORAGE_ROOTS": str(e2e_storage_root),
         "CONN_MAX_AGE": "0",
     }
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "e2e-worker.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            name,
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    ready = threading.Event()
+    workers = Workers(env, count=2)
+    workers.start()
+    yield workers
+    workers.stop()
 
-    def watch() -> None:
-        while worker.poll() is None and not ready.is_set():
-            if " ready." in log_path.read_text():
-                ready.set()
-            time.sleep(0.2)
 
-    threading.Thread(target=watch, daemon=True).start()
-    if not ready.wait(timeout=60):
-        worker.kill()
-        pytest.fail(f"The Celery worker did not become ready:\n{log_path.read_text()[-3000:]}")
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait()
-    log.close()
+@pytest.fixture(scope="session")
+def celery_worker_process(celery_workers):
+    return celery_workers
 
 
 @pytest.fixture
