@@ -48,9 +48,10 @@ def choose_label(names: Sequence[str], declared: str | None) -> tuple[str | None
 
 def _first_row(partition: Partition) -> int:
     if partition.format != "parquet" or not partition.row_groups:
-        return 0
+        return partition.skip_rows
     metadata = pq.ParquetFile(partition.path).metadata
-    return sum(metadata.row_group(index).num_rows for index in range(min(partition.row_groups)))
+    before = sum(metadata.row_group(index).num_rows for index in range(min(partition.row_groups)))
+    return before + partition.skip_rows
 
 
 def profile_partition(
@@ -69,7 +70,10 @@ def profile_partition(
         file_index=file_index,
         first_row=_first_row(partition),
         threads=options.threads,
-        seed=options.seed + file_index * 1_000_003 + (min(partition.row_groups) if partition.row_groups else 0),
+        seed=options.seed
+        + file_index * 1_000_003
+        + (min(partition.row_groups) if partition.row_groups else 0) * 1_009
+        + partition.skip_rows,
     )
 
 

@@ -375,22 +375,28 @@ def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple
         block = profile.hashes.bucket(index)
         if block.size == 0:
             continue
-        order = np.lexsort((block[:, 2], block[:, 1], block[:, 0]))
-        block = block[order]
-        same_row = (block[1:, 0] == block[:-1, 0]) & (block[1:, 1] == block[:-1, 1])
-        duplicates += int(np.count_nonzero(same_row))
+        features, labels = block[:, 0], block[:, 1]
+        # A row repeats another when its feature key and its label key both do: one 64-bit key for the pair.
+        rows = np.sort(features ^ (labels * np.uint64(0x9E3779B97F4A7C15)))
+        duplicates += int(np.count_nonzero(rows[1:] == rows[:-1]))
         if not has_label:
             continue
-        starts = np.flatnonzero(np.r_[True, block[1:, 0] != block[:-1, 0]])
-        ends = np.r_[starts[1:], len(block)]
-        label_changes = np.r_[False, (block[1:, 1] != block[:-1, 1]) & (block[1:, 0] == block[:-1, 0])]
-        conflicting = np.add.reduceat(label_changes.astype(np.int64), starts) > 0
+        order = np.argsort(features)
+        features, labels = features[order], labels[order]
+        starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
+        label_changes = np.r_[False, (labels[1:] != labels[:-1]) & (features[1:] == features[:-1])]
+        # Within a group the labels are not sorted: a change between neighbours is enough to see two labels,
+        # and a group of one label never shows one.
+        first_label = np.repeat(labels[starts], np.diff(np.r_[starts, len(labels)]))
+        differs = labels != first_label
+        conflicting = np.add.reduceat((label_changes | differs).astype(np.int64), starts) > 0
+        ends = np.r_[starts[1:], len(features)]
         groups += int(np.count_nonzero(conflicting))
         conflict_rows += int(np.sum((ends - starts)[conflicting]))
         for start, end in zip(starts[conflicting], ends[conflicting], strict=True):
             if len(examples) >= CONFLICT_EXAMPLES:
                 break
-            ids = sorted(block[start:end, 2].tolist())[:4]
+            ids = sorted(block[order[start:end], 2].tolist())[:4]
             examples.append([_row_name(profile, row_id) for row_id in ids])
     profile.hashes.discard()
     return duplicates, groups, conflict_rows, examples
