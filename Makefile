@@ -43,10 +43,12 @@ lint: install
 bench: install
 	scripts/ensure-services
 	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.profile_bench
 
 bench-smoke: install
 	scripts/ensure-services
 	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks --smoke
+	$(BIN)/python -m benchmarks.profile_bench --smoke --workdir $${TMPDIR:-/tmp}/profile-bench-smoke
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles test-artifacts
