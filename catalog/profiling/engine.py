@@ -48,10 +48,9 @@ def choose_label(names: Sequence[str], declared: str | None) -> tuple[str | None
 
 def _first_row(partition: Partition) -> int:
     if partition.format != "parquet" or not partition.row_groups:
-        return partition.skip_rows
+        return 0
     metadata = pq.ParquetFile(partition.path).metadata
-    before = sum(metadata.row_group(index).num_rows for index in range(min(partition.row_groups)))
-    return before + partition.skip_rows
+    return sum(metadata.row_group(index).num_rows for index in range(min(partition.row_groups)))
 
 
 def profile_partition(
@@ -72,8 +71,7 @@ def profile_partition(
         threads=options.threads,
         seed=options.seed
         + file_index * 1_000_003
-        + (min(partition.row_groups) if partition.row_groups else 0) * 1_009
-        + partition.skip_rows,
+        + (min(partition.row_groups) if partition.row_groups else 0) * 1_009,
     )
 
 

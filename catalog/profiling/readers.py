@@ -95,10 +95,6 @@ class Partition:
     format: str
     row_groups: tuple[int, ...] | None = None
     rows_hint: int | None = None
-    # Parquet only: a slice of the row groups' rows, so parts of one large row group can go to
-    # different processes (the rows before the slice are still decoded, then dropped).
-    skip_rows: int = 0
-    max_rows: int | None = None
 
 
 def plan_partitions(files: Sequence[SourceFile], format: str, *, target_rows: int = 1_000_000) -> list[Partition]:
@@ -194,22 +190,7 @@ def _parquet_batches(partition: Partition, batch_rows: int, threads: int | None)
     with _parquet_file(partition.path, partition.relative_path) as parquet:
         try:
             batches = parquet.iter_batches(batch_size=batch_rows, row_groups=row_groups, use_threads=threads != 1)
-            if partition.skip_rows == 0 and partition.max_rows is None:
-                yield from batches
-                return
-            start, left = partition.skip_rows, partition.max_rows
-            for batch in batches:
-                if start >= batch.num_rows:
-                    start -= batch.num_rows
-                    continue
-                piece = batch.slice(start, left)
-                start = 0
-                if piece.num_rows:
-                    yield piece
-                if left is not None:
-                    left -= piece.num_rows
-                    if left <= 0:
-                        return
+            yield from batches
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(f"{partition.relative_path} is not a readable Parquet file ({exc}).") from exc
 

@@ -113,6 +113,8 @@ E2E_LIMITS = {
     "CELERY_TASK_SOFT_TIME_LIMIT": "40",
     "CELERY_TASK_TIME_LIMIT": "45",
     "CELERY_BROKER_VISIBILITY_TIMEOUT": "50",
+    # The sweeper re-queues a version left pending this long (a lost message, a broker that was down).
+    "CATALOG_PENDING_REQUEUE_AFTER": "2",
 }
 
 

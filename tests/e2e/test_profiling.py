@@ -259,3 +259,43 @@ def test_a_worker_killed_mid_profile_leaves_the_version_to_be_finished(api, e2e_
     assert finished["status"] == "ready", finished["error"]
     assert finished["row_count"] == rows
     assert os.path.exists(e2e_storage_root / "slow.parquet")
+
+
+def test_the_sweeper_profiles_a_version_whose_message_never_left(api, e2e_storage_root, monkeypatch):
+    from catalog import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionRefusedError("the broker is down")
+
+    (e2e_storage_root / "lost.csv").write_text("a,b\n1,2\n")
+    monkeypatch.setattr(tasks.version_profile_task, "delay", broker_down)
+    registered = api.register("lost-message", {"uri": "lost.csv"})
+    monkeypatch.undo()
+    assert api.get(f"/api/v1/versions/{registered['latest_version']['id']}/").json()["status"] == "pending"
+
+    time.sleep(2.5)  # past the workers' CATALOG_PENDING_REQUEUE_AFTER
+    tasks.versions_requeue_stuck_task.delay()  # what beat sends every CATALOG_REQUEUE_INTERVAL
+    version = api.wait(registered["latest_version"]["id"])
+
+    assert version["status"] == "ready"
+    assert version["row_count"] == 1
+
+
+def test_a_version_queued_twice_is_profiled_once(api, e2e_storage_root):
+    from catalog import tasks
+    from catalog.models import DatasetVersion
+
+    rng = np.random.default_rng(5)
+    pd.DataFrame({"v": rng.normal(size=400_000)}).to_parquet(e2e_storage_root / "twice.parquet")
+    version_id = api.register("twice", {"uri": "twice.parquet"})["latest_version"]["id"]
+    # A re-queued copy of the message, as the sweeper or a redelivery could send, while the first runs.
+    tasks.version_profile_task.delay(version_id)
+    tasks.version_profile_task.delay(version_id)
+    version = api.wait(version_id)
+
+    assert version["status"] == "ready"
+    time.sleep(1)  # let the copies reach the workers and be turned away
+    stored = DatasetVersion.objects.get(pk=version_id)
+    assert stored.profile_attempts == 1
+    logs = "".join(path.read_text() for path in api_logs())
+    assert f"Version {version_id} is not waiting for profiling; skipped" in logs
