@@ -3,7 +3,7 @@
 import logging
 from uuid import UUID
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -12,15 +12,18 @@ from catalog import services
 
 logger = logging.getLogger(__name__)
 
-# Only transient faults are retried: a database that blinked. A bad source fails the version.
 TRANSIENT = (OperationalError, InterfaceError)
-RETRY = {
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
+
+
+class ProfilingTask(Task):
+    """Retried with backoff on transient faults only: a database that blinked. A bad source fails
+    the version instead, and other faults are recorded on it (see _fail_on_fault)."""
+
+    autoretry_for = TRANSIENT
+    retry_backoff = 5
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 5
 
 
 def _claim_of(task_id: str | None) -> UUID | None:
@@ -43,11 +46,7 @@ def _fail_on_fault(version_id: str, claim: UUID | None, exc: BaseException) -> s
 @shared_task(
     name="catalog.tasks.version_profile",
     bind=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    base=ProfilingTask,
 )
 def version_profile_task(self, version_id: str) -> str | None:  # type: ignore[no-untyped-def]
     claim = _claim_of(self.request.id)
@@ -63,11 +62,7 @@ def version_profile_task(self, version_id: str) -> str | None:  # type: ignore[n
     name="catalog.tasks.version_profile_part",
     bind=True,
     ignore_result=False,  # a chord counts its parts' results
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    base=ProfilingTask,
 )
 def version_profile_part_task(self, version_id: str, claim: str, index: int) -> bool:  # type: ignore[no-untyped-def]
     try:
@@ -82,11 +77,7 @@ def version_profile_part_task(self, version_id: str, claim: str, index: int) -> 
 @shared_task(
     name="catalog.tasks.version_merge_parts",
     bind=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    base=ProfilingTask,
 )
 def version_merge_parts_task(self, results: list[bool], version_id: str, claim: str, parts: int) -> str | None:  # type: ignore[no-untyped-def]
     try:
