@@ -69,9 +69,7 @@ def profile_partition(
         file_index=file_index,
         first_row=_first_row(partition),
         threads=options.threads,
-        seed=options.seed
-        + file_index * 1_000_003
-        + (min(partition.row_groups) if partition.row_groups else 0) * 1_009,
+        seed=options.seed + file_index * 1_000_003 + (min(partition.row_groups) if partition.row_groups else 0) * 1_009,
     )
 
 
