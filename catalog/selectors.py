@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
+from django.db.models.functions import Coalesce
 
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, Feature
@@ -94,13 +96,25 @@ def datasets_attach_relations(datasets: Sequence[Dataset]) -> Sequence[Dataset]:
 
 
 def dataset_search(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
-    """Datasets matching `text`; on PostgreSQL ranked best first by full-text relevance."""
+    """Datasets matching `text` in their names, descriptions or the feature names of their latest
+    version; on PostgreSQL ranked best first by full-text relevance."""
     if connection.vendor == "postgresql":
+        feature_names = (
+            Feature.objects.filter(version_id=OuterRef("latest_version_id"))
+            # No default ordering: its joins would shadow the outer dataset table.
+            .order_by()
+            .values("version_id")
+            .annotate(names=StringAgg("name", delimiter=" "))
+            .values("names")
+        )
         # Names are matched without stemming ("simple"), prose with English stemming.
         vector = (
             SearchVector("name", weight="A", config="simple")
             + SearchVector("namespace", weight="A", config="simple")
             + SearchVector("description", weight="B", config="english")
+            + SearchVector(
+                Coalesce(Subquery(feature_names), Value(""), output_field=TextField()), weight="C", config="simple"
+            )
         )
         query = SearchQuery(text, search_type="websearch", config="simple") | SearchQuery(
             text, search_type="websearch", config="english"
@@ -111,7 +125,10 @@ def dataset_search(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
             .order_by("-search_rank", "namespace", "name")
         )
     # SQLite: no full-text engine configured; a plain case-insensitive contains-match.
-    return datasets.filter(Q(name__icontains=text) | Q(namespace__icontains=text) | Q(description__icontains=text))
+    features = Feature.objects.filter(version_id=OuterRef("latest_version_id"), name__icontains=text).order_by()
+    return datasets.filter(
+        Q(name__icontains=text) | Q(namespace__icontains=text) | Q(description__icontains=text) | Exists(features)
+    )
 
 
 def versions_visible_to(user: User | AnonymousUser) -> QuerySet[DatasetVersion]:

@@ -29,7 +29,7 @@ class DatasetFilter(django_filters.FilterSet):
     )
     search = django_filters.CharFilter(
         method="filter_search",
-        help_text="Full-text search over names, namespaces and descriptions; results ranked best first.",
+        help_text="Full-text search over names, namespaces, descriptions and feature names; best matches first.",
     )
 
     class Meta:
@@ -47,7 +47,9 @@ class DatasetFilter(django_filters.FilterSet):
         return queryset.filter(Exists(owned))
 
     def filter_feature(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
-        return queryset.filter(Exists(Feature.objects.filter(version_id=OuterRef("latest_version_id"), name=value)))
+        return queryset.filter(
+            Exists(Feature.objects.filter(version_id=OuterRef("latest_version_id"), name=value).order_by())
+        )
 
     def filter_search(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
         return selectors.dataset_search(queryset, value) if value.strip() else queryset

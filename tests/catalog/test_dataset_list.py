@@ -146,3 +146,28 @@ def test_it_shows_restricted_datasets_only_to_those_who_answer_for_them(
     assert names(client_for(group_member)) == ["hr-records", "open-data"]
     assert names(staff_client) == ["hr-records", "medical-scans", "open-data"]
     assert stranger_client.get(f"{URL}{restricted.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_searches_the_feature_names_of_the_latest_version(owner_client):
+    from catalog.models import Feature
+
+    flowers = DatasetFactory(name="flowers", description="Measurements")
+    version = VersionFactory(dataset=flowers)
+    Feature.objects.create(version=version, name="petal_length", position=0, dtype="double")
+    DatasetFactory(name="cars", description="Measurements")
+
+    response = owner_client.get(URL, {"search": "petal"})
+
+    assert [item["name"] for item in response.json()["results"]] == ["flowers"]
+
+
+@pytest.mark.django_db
+def test_a_search_page_costs_the_same_queries(owner_client, owner, django_assert_num_queries):
+    make_datasets(20, owner)
+
+    # 1 token, 2 count, 3 the page (ranked, with latest versions), 4 tags and owners.
+    with django_assert_num_queries(4):
+        response = owner_client.get(URL, {"search": "bulk"})
+
+    assert response.status_code == 200
