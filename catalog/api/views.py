@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -89,17 +90,21 @@ class DatasetViewSet(
         data = dict(payload.validated_data)
         source = data.pop("source", None)
         try:
-            dataset = services.dataset_register(
-                actor=request.user,
-                source=services.SourceSpec(**source) if source else None,
-                **data,
-            )
+            # The answer is read inside the transaction: it shows the registration as committed
+            # (version 1 pending), before the worker it is handed to on commit can change it.
+            with transaction.atomic():
+                dataset = services.dataset_register(
+                    actor=request.user,
+                    source=services.SourceSpec(**source) if source else None,
+                    **data,
+                )
+                body = self._representation(dataset.pk)
         except services.DatasetAlreadyExists as exc:
             raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
         headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
-        return Response(self._representation(dataset.pk), status=status.HTTP_201_CREATED, headers=headers)
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_object()
@@ -141,12 +146,14 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         payload = VersionCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            version = services.version_create(actor=request.user, dataset=dataset, **payload.validated_data)
+            with transaction.atomic():  # the answer shows the version as registered: pending
+                version = services.version_create(actor=request.user, dataset=dataset, **payload.validated_data)
+                version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
+                body = VersionSerializer(version).data
         except SourceRejected as exc:
             raise serializers.ValidationError({"uri": [str(exc)]}) from None
-        version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
         headers = {"Location": request.build_absolute_uri(f"/api/v1/versions/{version.pk}/")}
-        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
 @extend_schema_view(retrieve=extend_schema(summary="Read a version with its features and quality"))
