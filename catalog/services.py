@@ -293,9 +293,8 @@ def version_merge_parts(*, version_id: UUID, claim: UUID, parts: int) -> str | N
         return VersionStatus.FAILED
     finally:
         ProfilePart.objects.filter(version_id=version_id, claim=claim).delete()
-    manifest = DatasetVersion.objects.values_list("manifest", flat=True).get(pk=version_id)
     stored_ok = _store_profile(version_id, claim, profile, None)
-    logger.info("Version %s merged from %d parts (%d files in manifest)", version_id, parts, len(manifest))
+    logger.info("Version %s merged from %d parts", version_id, parts)
     return VersionStatus.READY if stored_ok else None
 
 

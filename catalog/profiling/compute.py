@@ -27,6 +27,8 @@ from catalog.profiling.state import (
     Moments,
     PartialProfile,
     jsonable,
+    larger,
+    smaller,
 )
 
 # Above this many distinct values in a batch, a string column's counts are kept only for its most
@@ -203,22 +205,22 @@ class BatchProfiler:
                 infinities = _count(values["infinities"])
                 state.infinities += infinities
                 non_null = table.num_rows - _count(values["nulls"]) - _count(values["nans"]) - infinities
-                state.minimum = _smaller(state.minimum, _number(values["min"]))
-                state.maximum = _larger(state.maximum, _number(values["max"]))
+                state.minimum = smaller(state.minimum, _number(values["min"]))
+                state.maximum = larger(state.maximum, _number(values["max"]))
                 state.moments = state.moments.merge(Moments.of(non_null, values["mean"], values["var"]))
                 state.zeros += _count(values["zeros"])
                 state.negatives += _count(values["negatives"])
             elif state.kind == "boolean":
                 state.true_count += _count(values["true"])
             elif state.kind == "temporal":
-                state.minimum = _smaller(state.minimum, jsonable(values["min"]))
-                state.maximum = _larger(state.maximum, jsonable(values["max"]))
+                state.minimum = smaller(state.minimum, jsonable(values["min"]))
+                state.maximum = larger(state.maximum, jsonable(values["max"]))
             elif state.kind == "string":
-                state.minimum = _smaller(state.minimum, values["min"])
-                state.maximum = _larger(state.maximum, values["max"])
+                state.minimum = smaller(state.minimum, values["min"])
+                state.maximum = larger(state.maximum, values["max"])
                 state.empty_strings += _count(values["empty"])
-                state.length_min = _smaller(state.length_min, values["len_min"])
-                state.length_max = _larger(state.length_max, values["len_max"])
+                state.length_min = smaller(state.length_min, values["len_min"])
+                state.length_max = larger(state.length_max, values["len_max"])
                 state.length_sum += _count(values["len_sum"])
 
     def _hashes(self, table: pa.Table) -> None:
@@ -483,14 +485,6 @@ def _number(value: Any) -> Any:
     if isinstance(value, int | bool):
         return value
     return float(value)
-
-
-def _smaller(a: Any, b: Any) -> Any:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _larger(a: Any, b: Any) -> Any:
-    return b if a is None else a if b is None else max(a, b)
 
 
 def profile_batches(

@@ -101,11 +101,13 @@ class CoMoments:
         return max(-1.0, min(1.0, self.c_xy / math.sqrt(self.m2_x * self.m2_y)))
 
 
-def _min(a: Any, b: Any) -> Any:
+def smaller(a: Any, b: Any) -> Any:
+    """The smaller of two values, either of which may be missing (None)."""
     return b if a is None else a if b is None else min(a, b)
 
 
-def _max(a: Any, b: Any) -> Any:
+def larger(a: Any, b: Any) -> Any:
+    """The larger of two values, either of which may be missing (None)."""
     return b if a is None else a if b is None else max(a, b)
 
 
@@ -175,15 +177,15 @@ class ColumnState:
         self.null_count += other.null_count
         self.nan_count += other.nan_count
         self.infinities += other.infinities
-        self.minimum = _min(self.minimum, other.minimum)
-        self.maximum = _max(self.maximum, other.maximum)
+        self.minimum = smaller(self.minimum, other.minimum)
+        self.maximum = larger(self.maximum, other.maximum)
         self.moments = self.moments.merge(other.moments)
         self.zeros += other.zeros
         self.negatives += other.negatives
         self.true_count += other.true_count
         self.empty_strings += other.empty_strings
-        self.length_min = _min(self.length_min, other.length_min)
-        self.length_max = _max(self.length_max, other.length_max)
+        self.length_min = smaller(self.length_min, other.length_min)
+        self.length_max = larger(self.length_max, other.length_max)
         self.length_sum += other.length_sum
         if self.values is not None and other.values is not None:
             self.add_values(list(other.values.items()))
