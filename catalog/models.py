@@ -44,6 +44,8 @@ class Dataset(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deprecated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deprecation_reason = models.TextField(blank=True, help_text="Why the dataset is deprecated; what to use instead.")
 
     class Meta:
         ordering = ["namespace", "name"]
@@ -89,6 +91,17 @@ class DatasetVersion(models.Model):
     profiling_claim = models.UUIDField(null=True, blank=True, editable=False)
     profile_attempts = models.PositiveIntegerField(default=0)
     profiled_at = models.DateTimeField(null=True, blank=True)
+    # Set when profiling finds the bytes identical to the version before (same fingerprint).
+    unchanged_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    notes = models.TextField(blank=True)
+    deprecated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deprecation_reason = models.TextField(blank=True)
+    # Re-hashing the source: when it last matched the manifest, and when it was first found changed.
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    source_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verification = models.JSONField(default=dict, blank=True, help_text="The outcome of the last re-hash.")
 
     class Meta:
         ordering = ["dataset", "-number"]
@@ -116,6 +129,12 @@ class Feature(models.Model):
     description = models.TextField(blank=True)
     pii = models.BooleanField(default=False)
     statistics = models.JSONField(default=dict, blank=True)
+    # The fields (description, role, pii) a person set; they carry over to the next version by name.
+    curated = models.JSONField(default=list, blank=True)
+    curated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    curated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["version", "position"]
@@ -145,3 +164,21 @@ class ProfilePart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version_id} part {self.index}"
+
+
+class DriftReport(models.Model):
+    """How a version differs from another (by default the one before it), from their stored profiles."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="drift_reports")
+    against = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="+")
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "against"], name="drift_report_unique_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} against {self.against}"

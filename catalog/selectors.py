@@ -46,6 +46,8 @@ _DATASET_COLUMNS = (
     "created_at",
     "updated_at",
     "retired_at",
+    "deprecated_at",
+    "deprecation_reason",
     "latest_version__id",
     "latest_version__number",
     "latest_version__status",
@@ -139,5 +141,7 @@ def version_detail_queryset(user: User | AnonymousUser) -> QuerySet[DatasetVersi
     return (
         versions_visible_to(user)
         .select_related("dataset")
-        .prefetch_related(Prefetch("features", queryset=Feature.objects.order_by("position")))
+        .prefetch_related(
+            Prefetch("features", queryset=Feature.objects.select_related("curated_by").order_by("position"))
+        )
     )

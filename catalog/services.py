@@ -17,8 +17,8 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from catalog.choices import Lifecycle, VersionStatus
-from catalog.models import Dataset, DatasetVersion, Feature, ProfilePart, Tag
-from catalog.profiling import engine
+from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, ProfilePart, Tag
+from catalog.profiling import drift, engine
 from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
 from catalog.profiling.state import PartialProfile
 from catalog.sources import source_opened, source_resolve
@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 class VersionBusy(Exception):
     def __init__(self, version: DatasetVersion) -> None:
         super().__init__(f"Version {version.number} is {version.status}; it can be profiled again once it is done.")
+        self.version = version
+
+
+class VersionNotProfiled(Exception):
+    def __init__(self, version: DatasetVersion) -> None:
+        super().__init__(
+            f"Version {version.number} of {version.dataset} is {version.status}; drift needs both versions profiled."
+        )
         self.version = version
 
 
@@ -145,8 +153,9 @@ def version_dispatch(*, version_id: UUID) -> None:
 
 
 def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
-    """Change a dataset's descriptive fields (description, license, tags, sensitivity, lifecycle)."""
-    allowed = {"description", "license", "sensitivity", "lifecycle"}
+    """Change a dataset's descriptive fields (description, license, tags, sensitivity, lifecycle: a
+    deprecated dataset stays readable and listed, marked, with the reason)."""
+    allowed = {"description", "license", "sensitivity", "lifecycle", "deprecation_reason"}
     unknown = set(changes) - allowed - {"tags"}
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a dataset.")
@@ -155,6 +164,11 @@ def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
     with transaction.atomic():
         for field in allowed & set(changes):
             setattr(dataset, field, changes[field])
+        if changes.get("lifecycle") == Lifecycle.DEPRECATED:
+            dataset.deprecated_at = dataset.deprecated_at or timezone.now()
+        elif changes.get("lifecycle") == Lifecycle.ACTIVE:
+            dataset.deprecated_at = None
+            dataset.deprecation_reason = ""
         dataset.save()
         if "tags" in changes:
             dataset.tags.set(_tags_for(changes["tags"]))
@@ -349,6 +363,7 @@ def _store_profile(
             "label_association": profile["label_association"],
             "sample": profile["sample"],
             "column_count": profile["column_count"],
+            "distributions": profile.get("distributions", {}),
         },
         "profiled_at": timezone.now(),
     }
@@ -362,21 +377,124 @@ def _store_profile(
         )
         if locked is None:
             return False
+        if manifest is not None:
+            locked.fingerprint = fields["fingerprint"]
+        previous = _previous_versions(locked)
+        curated = _curated_annotations(locked, previous)
         Feature.objects.filter(version_id=version_id).delete()
         Feature.objects.bulk_create(
-            Feature(
-                version_id=version_id,
-                name=feature["name"],
-                position=feature["position"],
-                dtype=feature["dtype"][:128],
-                logical_type=feature["logical_type"],
-                role=feature["role"],
-                pii=feature["pii"],
-                statistics=feature["statistics"],
-            )
+            _feature_with_annotations(version_id, feature, curated.get(feature["name"]))
             for feature in profile["features"]
         )
+        fields["unchanged_from"] = next((version for version in previous if version.fingerprint), None)
+        if fields["unchanged_from"] is not None and fields["unchanged_from"].fingerprint != locked.fingerprint:
+            fields["unchanged_from"] = None
+        against = next((version for version in previous if version.status == VersionStatus.READY), None)
+        if against is not None:
+            fields["quality"] = _with_drift(locked, profile, against)
         return _finish(version_id, claim, **fields)
+
+
+def _previous_versions(version: DatasetVersion) -> list[DatasetVersion]:
+    """The dataset's earlier versions, newest first."""
+    return list(
+        DatasetVersion.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
+        .only("id", "number", "status", "fingerprint")
+        .order_by("-number")[:50]
+    )
+
+
+CURATED_FIELDS = ("description", "role", "pii")
+
+
+def _curated_annotations(version: DatasetVersion, previous: Sequence[DatasetVersion]) -> dict[str, Feature]:
+    """What people decided about each feature, by name: kept from this version's own features when it
+    is profiled again, else carried over from the latest earlier version that has features."""
+    own = [feature for feature in Feature.objects.filter(version=version) if feature.curated]
+    if own:
+        return {feature.name: feature for feature in own}
+    source = next((earlier for earlier in previous if earlier.status == VersionStatus.READY), None)
+    if source is None:
+        return {}
+    return {feature.name: feature for feature in Feature.objects.filter(version=source) if feature.curated}
+
+
+def _feature_with_annotations(version_id: UUID, feature: dict[str, Any], curated: Feature | None) -> Feature:
+    row = Feature(
+        version_id=version_id,
+        name=feature["name"],
+        position=feature["position"],
+        dtype=feature["dtype"][:128],
+        logical_type=feature["logical_type"],
+        role=feature["role"],
+        pii=feature["pii"],
+        statistics=feature["statistics"],
+    )
+    if curated is not None:
+        for field in curated.curated:
+            if field in CURATED_FIELDS:
+                setattr(row, field, getattr(curated, field))
+        row.curated = [field for field in curated.curated if field in CURATED_FIELDS]
+        row.curated_by_id = curated.curated_by_id
+        row.curated_at = curated.curated_at
+    return row
+
+
+def _with_drift(version: DatasetVersion, profile: dict[str, Any], against: DatasetVersion) -> dict[str, Any]:
+    """Compare a freshly profiled version with the one before it: store the report, and return its
+    quality with the drift findings and a summary added."""
+    quality = dict(profile["quality"])
+    try:
+        current = drift.profile_view(
+            row_count=profile["row_count"],
+            features=profile["features"],
+            distributions=profile.get("distributions"),
+            quality=profile["quality"],
+        )
+        result = drift.compare(current, drift_view(against))
+    except Exception:
+        # Drift is a comparison on top of the profile; a fault in it must not lose the profile.
+        logger.exception("Drift of version %s against %s failed", version.pk, against.pk)
+        return quality
+    DriftReport.objects.update_or_create(version_id=version.pk, against_id=against.pk, defaults={"result": result})
+    findings = drift.findings(result, f"version {against.number}")
+    quality["findings"] = sorted(
+        [*quality.get("findings", []), *findings],
+        key=lambda finding: {"error": 0, "warning": 1, "info": 2}.get(finding["severity"], 3),
+    )
+    quality["drift"] = {
+        "against": str(against.pk),
+        "against_number": against.number,
+        "drifted_features": result["drifted_features"],
+        "label_drifted": bool(result["label"] and result["label"]["drifted"]),
+        "schema_changed": any(result["schema"][key] for key in ("added", "removed", "changed", "renamed")),
+    }
+    return quality
+
+
+def drift_view(version: DatasetVersion) -> drift.ProfileView:
+    """A stored version as drift reads it: its features' statistics and its stored distributions."""
+    stored = DatasetVersion.objects.only("row_count", "quality", "profile").get(pk=version.pk)
+    features = [
+        {"name": name, "dtype": dtype, "logical_type": logical_type, "statistics": statistics}
+        for name, dtype, logical_type, statistics in Feature.objects.filter(version_id=version.pk).values_list(
+            "name", "dtype", "logical_type", "statistics"
+        )
+    ]
+    return drift.profile_view(
+        row_count=stored.row_count or 0,
+        features=features,
+        distributions=(stored.profile or {}).get("distributions"),
+        quality=stored.quality,
+    )
+
+
+def version_drift(*, version: DatasetVersion, against: DatasetVersion) -> dict[str, Any]:
+    """Drift of one profiled version from another (of the same dataset or any other)."""
+    for item in (version, against):
+        if item.status != VersionStatus.READY:
+            raise VersionNotProfiled(item)
+    return drift.compare(drift_view(version), drift_view(against))
 
 
 def json_safe(value: Any) -> Any:
@@ -452,3 +570,134 @@ def versions_requeue_stuck() -> list[UUID]:
     if stuck:
         logger.warning("Re-queued %d version(s) stuck in pending or profiling", len(stuck))
     return stuck
+
+
+# --- Annotations, deprecation, verification ---------------------------------------------------------
+
+
+def version_update(*, actor: User, version: DatasetVersion, **changes: Any) -> DatasetVersion:
+    """Change what people say about a version: its notes, and whether it is deprecated (with a reason).
+
+    Its source, format, fingerprint and statistics never change here: a version means the bytes it was
+    registered with."""
+    allowed = {"notes", "deprecated", "deprecation_reason"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a version.")
+    with transaction.atomic():
+        locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+        if "notes" in changes:
+            locked.notes = changes["notes"]
+        if "deprecation_reason" in changes:
+            locked.deprecation_reason = changes["deprecation_reason"]
+        if changes.get("deprecated") is True and locked.deprecated_at is None:
+            locked.deprecated_at = timezone.now()
+        elif changes.get("deprecated") is False:
+            locked.deprecated_at = None
+            locked.deprecation_reason = ""
+        locked.save(update_fields=["notes", "deprecated_at", "deprecation_reason", "updated_at"])
+    return locked
+
+
+def feature_curate(*, actor: User, feature: Feature, **changes: Any) -> Feature:
+    """Record a person's decision about a feature (its description, role, or whether it is personal
+    data). Profiling never overrides it, and it carries over to later versions by feature name."""
+    unknown = set(changes) - set(CURATED_FIELDS)
+    if unknown:
+        raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a feature.")
+    with transaction.atomic():
+        locked = Feature.objects.select_for_update().get(pk=feature.pk)
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.curated = sorted(set(locked.curated) | set(changes))
+        locked.curated_by = actor
+        locked.curated_at = timezone.now()
+        locked.save(update_fields=[*changes, "curated", "curated_by", "curated_at"])
+    return locked
+
+
+class VersionNotVerifiable(Exception):
+    def __init__(self, version: DatasetVersion) -> None:
+        super().__init__(
+            f"Version {version.number} has no manifest yet ({version.status}); it can be verified once profiled."
+        )
+        self.version = version
+
+
+def version_verify_request(*, actor: User, version: DatasetVersion) -> None:
+    """Queue a re-hash of a version's source (answered at once; the worker records the outcome)."""
+    if not version.manifest:
+        raise VersionNotVerifiable(version)
+    transaction.on_commit(lambda: version_verify_dispatch(version_id=version.pk))
+
+
+def version_verify_dispatch(*, version_id: UUID) -> None:
+    from catalog.tasks import version_verify_task
+
+    try:
+        version_verify_task.delay(str(version_id))
+    except Exception:
+        logger.exception("Could not queue version %s for verification; the schedule will retry it", version_id)
+
+
+def version_verify(*, version_id: UUID) -> dict[str, Any]:
+    """Re-hash a version's source and compare it with the manifest it was registered with. A source
+    whose bytes differ (or that is gone) marks the version `source_changed`, with when it was found."""
+    version = DatasetVersion.objects.get(pk=version_id)
+    recorded = {entry["path"]: entry for entry in version.manifest}
+    now = timezone.now()
+    outcome: dict[str, Any] = {"checked_at": now.isoformat()}
+    try:
+        with source_opened(version.uri) as files:
+            current_entries = {entry.path: entry for entry in build_manifest(files)}
+            current = {path: entry.as_dict() for path, entry in current_entries.items()}
+    except SourceError as exc:
+        outcome.update(status="unreadable", detail=str(exc))
+    else:
+        changed = sorted(
+            path
+            for path in recorded.keys() & current.keys()
+            if (recorded[path]["sha256"], recorded[path]["size"]) != (current[path]["sha256"], current[path]["size"])
+        )
+        added = sorted(current.keys() - recorded.keys())
+        removed = sorted(recorded.keys() - current.keys())
+        matches = not (changed or added or removed)
+        outcome.update(
+            status="unchanged" if matches else "changed",
+            changed=changed[:100],
+            added=added[:100],
+            removed=removed[:100],
+            fingerprint=manifest_fingerprint(list(current_entries.values())),
+        )
+        if not matches:
+            outcome["detail"] = (
+                f"{len(changed)} file(s) changed, {len(added)} added, {len(removed)} removed since registration."
+            )
+    fields: dict[str, Any] = {"verification": outcome, "updated_at": now}
+    if outcome["status"] == "unchanged":
+        # The bytes are those of the registration (again): the version means what it meant.
+        fields.update(verified_at=now, source_changed_at=None)
+    DatasetVersion.objects.filter(pk=version_id).update(**fields)
+    if outcome["status"] != "unchanged":
+        # Kept from the first time the bytes were found different.
+        DatasetVersion.objects.filter(pk=version_id, source_changed_at__isnull=True).update(source_changed_at=now)
+        logger.warning("Version %s: source %s (%s)", version_id, outcome["status"], outcome.get("detail", ""))
+    return outcome
+
+
+def versions_verify_due() -> list[UUID]:
+    """Queue a re-hash of every profiled version not verified within CATALOG_VERIFY_EVERY."""
+    every = settings.CATALOG_VERIFY_EVERY
+    if not every:
+        return []
+    due_before = timezone.now() - every
+    due = list(
+        DatasetVersion.objects.filter(status=VersionStatus.READY)
+        .exclude(fingerprint="")
+        .filter(Q(verified_at__lt=due_before) | Q(verified_at__isnull=True, profiled_at__lt=due_before))
+        .order_by("verified_at", "profiled_at")
+        .values_list("pk", flat=True)[: settings.CATALOG_VERIFY_BATCH]
+    )
+    for version_id in due:
+        version_verify_dispatch(version_id=version_id)
+    return due

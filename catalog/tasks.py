@@ -91,3 +91,13 @@ def version_merge_parts_task(self, results: list[bool], version_id: str, claim: 
 @shared_task(name="catalog.tasks.versions_requeue_stuck")
 def versions_requeue_stuck_task() -> int:
     return len(services.versions_requeue_stuck())
+
+
+@shared_task(name="catalog.tasks.version_verify", autoretry_for=TRANSIENT, retry_backoff=5, max_retries=5)
+def version_verify_task(version_id: str) -> str:
+    return services.version_verify(version_id=UUID(version_id))["status"]
+
+
+@shared_task(name="catalog.tasks.versions_verify_due")
+def versions_verify_due_task() -> int:
+    return len(services.versions_verify_due())

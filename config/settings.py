@@ -196,6 +196,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.versions_requeue_stuck",
         "schedule": timedelta(seconds=env.int("CATALOG_REQUEUE_INTERVAL", default=300)),
     },
+    "verify-version-sources": {
+        "task": "catalog.tasks.versions_verify_due",
+        "schedule": timedelta(seconds=env.int("CATALOG_VERIFY_INTERVAL", default=3600)),
+    },
     "purge-idempotency-records": {
         "task": "governance.tasks.idempotency_records_purge",
         "schedule": timedelta(hours=1),
@@ -224,6 +228,10 @@ CATALOG_PROFILING_STUCK_AFTER = timedelta(
     seconds=env.int("CATALOG_PROFILING_STUCK_AFTER", default=CELERY_TASK_TIME_LIMIT + 300)
 )
 CATALOG_MAX_PROFILE_ATTEMPTS = env.int("CATALOG_MAX_PROFILE_ATTEMPTS", default=3)
+# Every profiled version's source is re-hashed when its last check is older than this (0: never);
+# the schedule looks every CATALOG_VERIFY_INTERVAL seconds and queues at most CATALOG_VERIFY_BATCH.
+CATALOG_VERIFY_EVERY = timedelta(seconds=env.int("CATALOG_VERIFY_EVERY", default=7 * 24 * 3600))
+CATALOG_VERIFY_BATCH = env.int("CATALOG_VERIFY_BATCH", default=100)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import selectors
-from catalog.choices import Lifecycle, SourceFormat
+from catalog.choices import FeatureRole, Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
 from catalog.profiling.pii import mask
 from config.api.fields import StrictCharField
@@ -46,6 +46,8 @@ class DatasetSerializer(serializers.ModelSerializer):
             "tags",
             "sensitivity",
             "lifecycle",
+            "deprecation_reason",
+            "deprecated_at",
             "owners",
             "latest_version",
             "created_at",
@@ -110,8 +112,18 @@ class DatasetUpdateSerializer(_DatasetFieldsSerializer):
     lifecycle = serializers.ChoiceField(
         choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")],
         required=False,
-        help_text="Retire a dataset with DELETE.",
+        help_text="Deprecate with a `deprecation_reason`; retire with DELETE.",
     )
+    deprecation_reason = StrictCharField(
+        required=False, allow_blank=True, max_length=10_000, help_text="Why, and what to use instead."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("lifecycle") == Lifecycle.DEPRECATED and not attrs.get("deprecation_reason", "").strip():
+            raise serializers.ValidationError(
+                {"deprecation_reason": ["Say why the dataset is deprecated (and what to use instead)."]}
+            )
+        return attrs
 
 
 class TopValueSerializer(serializers.Serializer):
@@ -173,10 +185,27 @@ def _masked_statistics(statistics: dict) -> dict:
 
 class FeatureSerializer(serializers.ModelSerializer):
     statistics = serializers.SerializerMethodField()
+    curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Feature
-        fields = ["name", "position", "dtype", "logical_type", "role", "description", "pii", "statistics"]
+        fields = [
+            "name",
+            "position",
+            "dtype",
+            "logical_type",
+            "role",
+            "description",
+            "pii",
+            "curated",
+            "curated_by",
+            "curated_at",
+            "statistics",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "curated": {"help_text": "The fields a person set; profiling keeps them, later versions inherit them."}
+        }
 
     @extend_schema_field(FeatureStatisticsSerializer)
     def get_statistics(self, feature: Feature) -> dict:
@@ -193,6 +222,14 @@ class ManifestEntrySerializer(serializers.Serializer):
 
 class VersionSummarySerializer(serializers.ModelSerializer):
     dataset = serializers.UUIDField(source="dataset_id", read_only=True)
+    unchanged_from = serializers.UUIDField(
+        source="unchanged_from_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The earlier version with the same fingerprint: this one holds the same bytes.",
+    )
+    deprecated = serializers.SerializerMethodField()
+    source_changed = serializers.SerializerMethodField()
 
     class Meta:
         model = DatasetVersion
@@ -206,14 +243,28 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "status",
             "error",
             "fingerprint",
+            "unchanged_from",
             "size_bytes",
             "file_count",
             "row_count",
+            "notes",
+            "deprecated",
+            "deprecated_at",
+            "deprecation_reason",
+            "source_changed",
+            "source_changed_at",
+            "verified_at",
             "created_at",
             "updated_at",
             "profiled_at",
         ]
         read_only_fields = fields
+
+    def get_deprecated(self, version: DatasetVersion) -> bool:
+        return version.deprecated_at is not None
+
+    def get_source_changed(self, version: DatasetVersion) -> bool:
+        return version.source_changed_at is not None
 
 
 class VersionSerializer(VersionSummarySerializer):
@@ -221,9 +272,147 @@ class VersionSerializer(VersionSummarySerializer):
     manifest = ManifestEntrySerializer(many=True, read_only=True)
     quality = serializers.DictField(read_only=True)
 
+    verification = serializers.DictField(
+        read_only=True, help_text="The last re-hash of the source: status (unchanged, changed, unreadable), when, what."
+    )
+
     class Meta(VersionSummarySerializer.Meta):
-        fields = [*VersionSummarySerializer.Meta.fields, "manifest", "features", "quality"]
+        fields = [*VersionSummarySerializer.Meta.fields, "verification", "manifest", "features", "quality"]
         read_only_fields = fields
+
+
+# What a version's registration fixed for good; PATCH refuses them with this advice.
+_IMMUTABLE_VERSION_FIELDS = {
+    "uri": "its source",
+    "source": "its source",
+    "format": "its format",
+    "label_column": "its label column",
+    "fingerprint": "its fingerprint",
+    "manifest": "its manifest",
+    "number": "its number",
+    "dataset": "its dataset",
+}
+
+
+class VersionUpdateSerializer(serializers.Serializer):
+    notes = StrictCharField(required=False, allow_blank=True, max_length=100_000)
+    deprecated = serializers.BooleanField(required=False, help_text="Deprecate (with a reason), or undo it.")
+    deprecation_reason = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict):
+            errors = {
+                field: [
+                    f"A version's {field} cannot change: {what} is what it was registered with. "
+                    "Register a new version (POST /api/v1/datasets/{id}/versions/) instead."
+                ]
+                for field, what in _IMMUTABLE_VERSION_FIELDS.items()
+                if field in data
+            }
+            unknown = set(data) - set(self.fields) - set(_IMMUTABLE_VERSION_FIELDS)
+            errors.update({field: ["Not a field that can be changed on a version."] for field in sorted(unknown)})
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("deprecated") and not attrs.get("deprecation_reason", "").strip():
+            raise serializers.ValidationError(
+                {"deprecation_reason": ["Say why the version is deprecated (and what to use instead)."]}
+            )
+        return attrs
+
+
+class FeatureUpdateSerializer(serializers.Serializer):
+    description = StrictCharField(required=False, allow_blank=True, max_length=100_000)
+    role = serializers.ChoiceField(choices=FeatureRole.choices, required=False)
+    pii = serializers.BooleanField(required=False, help_text="A person's decision; profiling will not override it.")
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {field: ["Only description, role and pii of a feature can be changed."] for field in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class SchemaFeatureSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    dtype = serializers.CharField()
+    logical_type = serializers.CharField()
+
+
+class SchemaChangeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    before = SchemaFeatureSerializer()
+    after = SchemaFeatureSerializer()
+
+
+class RenameSerializer(serializers.Serializer):
+    from_ = serializers.CharField()
+    to = serializers.CharField()
+    distance = serializers.FloatField(help_text="KS or L-infinity distance between the two (small: the same data).")
+
+    def get_fields(self):  # type: ignore[no-untyped-def]
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class SchemaDiffSerializer(serializers.Serializer):
+    added = SchemaFeatureSerializer(many=True)
+    removed = SchemaFeatureSerializer(many=True)
+    changed = SchemaChangeSerializer(many=True, help_text="Same name, another dtype or logical type.")
+    renamed = RenameSerializer(many=True)
+
+
+class MetricSerializer(serializers.Serializer):
+    value = serializers.FloatField()
+    threshold = serializers.FloatField()
+    drifted = serializers.BooleanField()
+
+
+class FeatureDriftSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    previous_name = serializers.CharField(required=False, help_text="When the feature was renamed.")
+    kind = serializers.ChoiceField(choices=["numeric", "categorical", "other"])
+    metrics = serializers.DictField(
+        child=MetricSerializer(), help_text="psi, js, ks (numeric); linf, js (categorical); null_fraction (all)."
+    )
+    drifted = serializers.BooleanField()
+    judged = serializers.BooleanField(help_text="False when either side has too few values to flag drift.")
+
+
+class LabelDriftSerializer(serializers.Serializer):
+    column = serializers.CharField(allow_null=True)
+    against_column = serializers.CharField(allow_null=True)
+    metrics = serializers.DictField(child=MetricSerializer())
+    added_classes = serializers.ListField(child=serializers.CharField())
+    removed_classes = serializers.ListField(child=serializers.CharField())
+    shares = serializers.DictField(child=serializers.FloatField())
+    against_shares = serializers.DictField(child=serializers.FloatField())
+    drifted = serializers.BooleanField()
+
+
+class RowCountChangeSerializer(serializers.Serializer):
+    before = serializers.IntegerField()
+    after = serializers.IntegerField()
+    change = serializers.IntegerField()
+    relative = serializers.FloatField(allow_null=True)
+
+
+class DriftSerializer(serializers.Serializer):
+    version = serializers.UUIDField()
+    against = serializers.UUIDField()
+    schema = SchemaDiffSerializer()
+    features = FeatureDriftSerializer(many=True)
+    drifted_features = serializers.ListField(child=serializers.CharField())
+    label = LabelDriftSerializer(allow_null=True)
+    row_count_change = RowCountChangeSerializer()
+    thresholds = serializers.DictField(child=serializers.FloatField())
+    min_values = serializers.IntegerField(help_text="Fewer values than this on either side: measured, not flagged.")
 
 
 class VersionCreateSerializer(SourceSerializer):

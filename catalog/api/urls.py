@@ -9,5 +9,10 @@ router.register("versions", views.VersionViewSet, basename="version")
 
 urlpatterns = [
     path("datasets/<uuid:dataset_id>/versions/", views.DatasetVersionsView.as_view(), name="dataset-versions"),
+    path(
+        "versions/<uuid:version_id>/features/<int:position>/",
+        views.VersionFeatureView.as_view(),
+        name="version-feature",
+    ),
     *router.urls,
 ]

@@ -1,6 +1,12 @@
+import uuid
+from datetime import UTC, date, datetime, time
+
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -13,12 +19,17 @@ from catalog.api.serializers import (
     DatasetRegisterSerializer,
     DatasetSerializer,
     DatasetUpdateSerializer,
+    DriftSerializer,
+    FeatureSerializer,
+    FeatureUpdateSerializer,
     VersionCreateSerializer,
     VersionSampleSerializer,
     VersionSerializer,
     VersionSummarySerializer,
+    VersionUpdateSerializer,
 )
-from catalog.models import Dataset, DatasetVersion
+from catalog.choices import VersionStatus
+from catalog.models import Dataset, DatasetVersion, Feature
 from catalog.sources import SourceRejected
 from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -117,8 +128,34 @@ class DatasetViewSet(
         services.dataset_retire(actor=self.request.user, dataset=instance)
 
 
+def _parse_moment(value: str) -> datetime:
+    moment = parse_datetime(value.strip())
+    if moment is None:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise serializers.ValidationError(
+                {"as_of": [f"{value!r} is not a timestamp; use ISO 8601, e.g. 2026-01-31T12:00:00Z."]}
+            ) from None
+        moment = datetime.combine(day, time.max)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
+
+
+AS_OF_PARAMETER = OpenApiParameter(
+    "as_of",
+    OpenApiTypes.DATETIME,
+    description="Answer only the version that was current at this moment (ISO 8601; a date means its end, UTC).",
+)
+
+
 @extend_schema_view(
-    get=extend_schema(summary="List a dataset's versions", responses=VersionSummarySerializer(many=True)),
+    get=extend_schema(
+        summary="List a dataset's versions",
+        parameters=[AS_OF_PARAMETER],
+        responses=VersionSummarySerializer(many=True),
+    ),
     post=extend_schema(
         summary="Register a new version",
         description="Answers at once with the version `pending`; a worker profiles it.",
@@ -138,7 +175,14 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         return dataset
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
+        versions = DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
+        as_of = self.request.query_params.get("as_of")
+        if as_of is not None and self.request.method == "GET":
+            moment = _parse_moment(as_of)
+            # The version that was current then: the last one registered at or before that moment.
+            current = versions.filter(created_at__lte=moment).values_list("pk", flat=True)[:1]
+            versions = versions.filter(pk__in=list(current))
+        return versions
 
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
@@ -156,11 +200,98 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
-@extend_schema_view(retrieve=extend_schema(summary="Read a version with its features and quality"))
-class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+@extend_schema_view(
+    retrieve=extend_schema(summary="Read a version with its features and quality"),
+    partial_update=extend_schema(
+        summary="Annotate or deprecate a version",
+        description="Only notes and deprecation change; a version's source, format and fingerprint never do.",
+        request=VersionUpdateSerializer,
+        responses=VersionSerializer,
+    ),
+)
+class VersionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = VersionSerializer
     permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
     lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        payload = VersionUpdateSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        services.version_update(actor=request.user, version=version, **payload.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
+
+    @extend_schema(
+        summary="List a version's features with their statistics",
+        responses=FeatureSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def features(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        features = version.features.all()  # prefetched, in position order
+        return Response(FeatureSerializer(features, many=True, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="How this version differs from another",
+        description="Schema diff, per-feature drift metrics flagged against their thresholds, label shift and "
+        "row-count change, computed from the two stored profiles. `against` defaults to the latest earlier "
+        "profiled version of the same dataset; it may be a version of any dataset you can read.",
+        parameters=[OpenApiParameter("against", OpenApiTypes.UUID, description="The reference version.")],
+        responses={
+            200: DriftSerializer,
+            409: OpenApiResponse(ProblemSerializer, description="A version is not profiled (yet)."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def drift(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        against_id = request.query_params.get("against")
+        if against_id:
+            try:
+                against_key = uuid.UUID(against_id)
+            except ValueError:
+                raise serializers.ValidationError({"against": [f"{against_id!r} is not a version id."]}) from None
+            against = get_object_or_404(selectors.versions_visible_to(request.user), pk=against_key)
+        else:
+            against = (
+                DatasetVersion.objects.filter(
+                    dataset_id=version.dataset_id, number__lt=version.number, status=VersionStatus.READY
+                )
+                .order_by("-number")
+                .first()
+            )
+            if against is None:
+                raise serializers.ValidationError(
+                    {"against": [f"Version {version.number} has no earlier profiled version; name one with ?against=."]}
+                )
+        try:
+            result = services.version_drift(version=version, against=against)
+        except services.VersionNotProfiled as exc:
+            raise Conflict(str(exc)) from None
+        return Response({"version": str(version.pk), "against": str(against.pk), **result})
+
+    @extend_schema(
+        summary="Check that the source still holds the registered bytes",
+        description="Queues a re-hash of every file of the source against the version's manifest. If the bytes "
+        "changed (or the source is gone), the version is marked `source_changed`, with when that was found. "
+        "The outcome is in `verification`.",
+        request=None,
+        responses={
+            202: VersionSerializer,
+            409: OpenApiResponse(ProblemSerializer, description="The version has no manifest yet."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        try:
+            services.version_verify_request(actor=request.user, version=version)
+        except services.VersionNotVerifiable as exc:
+            raise Conflict(str(exc)) from None
+        # With in-process tasks the re-hash has run by now; with workers, the answer shows the last outcome.
+        version = self.get_queryset().get(pk=version.pk)
+        return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.version_detail_queryset(self.request.user)
@@ -216,3 +347,40 @@ class VersionViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             raise Conflict(str(exc)) from None
         version = self.get_queryset().get(pk=version.pk)
         return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read one feature of a version"),
+    patch=extend_schema(
+        summary="Describe a feature, set its role, or decide whether it is personal data",
+        description="A person's decision: profiling the version again keeps it, and later versions of the "
+        "dataset inherit it for the feature of the same name.",
+        request=FeatureUpdateSerializer,
+        responses=FeatureSerializer,
+    ),
+)
+class VersionFeatureView(generics.RetrieveUpdateAPIView):
+    serializer_class = FeatureSerializer
+    queryset = Feature.objects.none()  # for the schema; requests use get_object()
+    permission_classes = [*generics.RetrieveUpdateAPIView.permission_classes, CanWriteDataset]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self) -> Feature:
+        version = get_object_or_404(selectors.versions_visible_to(self.request.user), pk=self.kwargs["version_id"])
+        self.check_object_permissions(self.request, version)
+        return get_object_or_404(
+            Feature.objects.select_related("curated_by"), version=version, position=self.kwargs["position"]
+        )
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        version = DatasetVersion.objects.filter(pk=self.kwargs["version_id"]).only("dataset_id").first()
+        context["show_pii"] = version is not None and user_can_write_dataset(self.request.user, version.dataset_id)
+        return context
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        feature = self.get_object()
+        payload = FeatureUpdateSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        services.feature_curate(actor=request.user, feature=feature, **payload.validated_data)
+        return Response(self.get_serializer(self.get_object()).data)

@@ -22,6 +22,10 @@ TOP_VALUES = 10
 SAMPLE_SHOWN = 20
 CONFLICT_EXAMPLES = 5
 PII_THRESHOLD = 0.3
+# What drift comparisons read later: a quantile grid (every half percent of rank) of each numeric or
+# date column, and the counts of a categorical column's most frequent values.
+DISTRIBUTION_RANKS = 200
+DISTRIBUTION_VALUES = 1_000
 LEAKAGE_THRESHOLD = 0.95
 CORRELATION_THRESHOLD = 0.98
 IMBALANCE_THRESHOLD = 10.0
@@ -47,6 +51,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
         "correlations": correlations,
         "label_association": association,
         "sample": _sample(profile, columns, pii_columns),
+        "distributions": {column.name: _stored_distribution(column) for column in columns},
     }
 
 
@@ -198,6 +203,29 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
         "histogram": histogram,
         "outliers": {"count": int(outliers), "lower_fence": to_value(lower), "upper_fence": to_value(upper)},
     }
+
+
+def _stored_distribution(column: ColumnState) -> dict[str, Any]:
+    """The compact form of a column's distribution that drift is computed from, without the data."""
+    stored: dict[str, Any] = {"count": column.non_null, "nulls": column.null_count + column.nan_count}
+    sketch = column.kll
+    if sketch is not None and not sketch.is_empty():
+        ranks = [index / DISTRIBUTION_RANKS for index in range(DISTRIBUTION_RANKS + 1)]
+        stored["quantiles"] = jsonable([float(value) for value in sketch.get_quantiles(ranks)])
+        stored["quantiles_approximate"] = bool(sketch.is_estimation_mode())
+    if column.values is not None and column.kind != "other":
+        ranked = sorted(column.values.items(), key=lambda item: (-item[1], str(item[0])))
+        kept = ranked[:DISTRIBUTION_VALUES]
+        stored["counts"] = [[jsonable(value), count] for value, count in kept]
+        stored["other_count"] = sum(count for _, count in ranked[DISTRIBUTION_VALUES:])
+        stored["counts_approximate"] = False
+    elif column.frequent is not None:
+        items = column.frequent.get_frequent_items(frequent_items_error_type.NO_FALSE_NEGATIVES)
+        frequent = [[item, int(estimate)] for item, estimate, _, _ in items[:DISTRIBUTION_VALUES]]
+        stored["counts"] = frequent
+        stored["other_count"] = max(column.non_null - sum(count for _, count in frequent), 0)
+        stored["counts_approximate"] = True
+    return stored
 
 
 def _iso_from_seconds(seconds: float) -> str:

@@ -38,14 +38,42 @@ def test_it_answers_404_for_an_unknown_or_malformed_id(stranger_client):
 def test_it_lets_owners_stewards_and_staff_change_a_dataset(request, dataset, client_name):
     client = request.getfixturevalue(client_name)
 
-    response = client.patch(url(dataset), {"description": "Better words", "tags": ["Signs"], "lifecycle": "deprecated"})
+    response = client.patch(
+        url(dataset),
+        {
+            "description": "Better words",
+            "tags": ["Signs"],
+            "lifecycle": "deprecated",
+            "deprecation_reason": "Use signs-v2.",
+        },
+    )
 
     assert response.status_code == 200, response.json()
     assert response.json()["description"] == "Better words"
     assert response.json()["tags"] == ["signs"]
     assert response.json()["lifecycle"] == "deprecated"
+    assert response.json()["deprecation_reason"] == "Use signs-v2."
+    assert response.json()["deprecated_at"] is not None
     dataset.refresh_from_db()
     assert dataset.description == "Better words"
+
+
+@pytest.mark.django_db
+def test_deprecating_a_dataset_needs_a_reason_and_undoing_it_clears_it(owner_client, dataset):
+    refused = owner_client.patch(url(dataset), {"lifecycle": "deprecated"})
+    deprecated = owner_client.patch(url(dataset), {"lifecycle": "deprecated", "deprecation_reason": "Superseded."})
+    listed = owner_client.get("/api/v1/datasets/")
+    active = owner_client.patch(url(dataset), {"lifecycle": "active"})
+
+    assert refused.status_code == 400
+    assert "deprecation_reason" in refused.json()["errors"]
+    assert deprecated.status_code == 200
+    # Deprecated datasets stay listed, marked.
+    [entry] = [item for item in listed.json()["results"] if item["id"] == str(dataset.pk)]
+    assert entry["lifecycle"] == "deprecated"
+    assert entry["deprecation_reason"] == "Superseded."
+    assert active.json()["deprecation_reason"] == ""
+    assert active.json()["deprecated_at"] is None
 
 
 @pytest.mark.django_db
