@@ -14,8 +14,11 @@ untouched column of a 5M-row table shows a KS distance of about 0.01 between two
     linf           L-infinity distance: the largest change in any one value's share.
     null_fraction  the change in the share of missing values.
 
-Metrics are computed for features with at least MIN_VALUES values on both sides; below that,
-chance alone moves them past the thresholds, and they are reported without a flag.
+On small samples chance alone moves every metric, so a metric is flagged only when it also passes
+what two samples of that size from one distribution would reach in 99 of 100 comparisons (its
+noise floor, from the metrics' chi-square and Kolmogorov limits); the threshold reported is the
+larger of the two. Features with fewer than MIN_VALUES values on either side are measured but not
+flagged.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ class FeatureView:
     @property
     def count(self) -> int:
         return int(self.statistics.get("count") or 0)
+
+    @property
+    def rows(self) -> int:
+        return self.count + int(self.statistics.get("null_count") or 0)
 
     @property
     def null_fraction(self) -> float:
@@ -221,35 +228,74 @@ def js_distance(p: np.ndarray, q: np.ndarray) -> float:
     return math.sqrt(max(0.0, (kl(p) + kl(q)) / 2))
 
 
-def numeric_metrics(current: Grid, against: Grid) -> dict[str, float]:
+def numeric_metrics(current: Grid, against: Grid) -> tuple[dict[str, float], dict[str, int]]:
+    """The metrics, and the number of bins each was computed over."""
     psi_edges = np.unique(against.quantiles(PSI_BINS))
     js_edges = np.unique(np.concatenate((against.quantiles(JS_BINS), current.quantiles(JS_BINS))))
     points = np.unique(np.concatenate((current.values, against.values)))
     points = points[np.isfinite(points)]
     ks = float(np.max(np.abs(current.cdf(points) - against.cdf(points)))) if points.size else 0.0
-    return {
+    metrics = {
         "psi": psi(against.masses(psi_edges), current.masses(psi_edges)),
         "js": js_distance(against.masses(js_edges), current.masses(js_edges)),
         "ks": ks,
     }
+    return metrics, {"psi": len(psi_edges) + 1, "js": len(js_edges) + 1}
 
 
-def categorical_metrics(current: dict[str, float], against: dict[str, float]) -> dict[str, float]:
+def categorical_metrics(
+    current: dict[str, float], against: dict[str, float]
+) -> tuple[dict[str, float], dict[str, int]]:
     keys = sorted(set(current) | set(against))
     p = np.array([against.get(key, 0.0) for key in keys])
     q = np.array([current.get(key, 0.0) for key in keys])
-    return {"linf": float(np.max(np.abs(p - q))) if keys else 0.0, "js": js_distance(p, q)}
+    metrics = {"linf": float(np.max(np.abs(p - q))) if keys else 0.0, "js": js_distance(p, q)}
+    return metrics, {"js": len(keys)}
 
 
-def _flagged(values: dict[str, float], judged: bool) -> dict[str, dict[str, Any]]:
-    return {
-        name: {
+def _chi2_quantile(degrees: int, z: float = 2.326) -> float:
+    """The chi-square quantile for a standard-normal z (2.326: the 99th percentile), by Wilson-Hilferty."""
+    k = max(degrees, 1)
+    return float(k * (1 - 2 / (9 * k) + z * math.sqrt(2 / (9 * k))) ** 3)
+
+
+def noise_floor(metric: str, n_current: int, n_against: int, bins: int) -> float:
+    """What the metric reaches by chance between two samples of these sizes from one distribution
+    (99th percentile). PSI and Jensen-Shannon divergence are, for large samples, chi-square with
+    bins - 1 degrees of freedom scaled by 1/n1 + 1/n2; KS follows Kolmogorov's limit; the largest
+    change of a share is bounded through the variance of a share of one half."""
+    if n_current <= 0 or n_against <= 0:
+        return math.inf
+    scale = 1 / n_current + 1 / n_against
+    if metric == "psi":
+        return _chi2_quantile(bins - 1) * scale
+    if metric == "js":
+        return math.sqrt(_chi2_quantile(bins - 1) * scale / (8 * math.log(2)))
+    if metric == "ks":
+        return 1.63 * math.sqrt(scale)
+    return 1.5 * math.sqrt(scale)  # linf, null_fraction: three standard deviations at a share of 0.5
+
+
+def _flagged(
+    values: dict[str, float],
+    judged: bool,
+    sizes: tuple[int, int],
+    bins: dict[str, int],
+    *,
+    rows: tuple[int, int] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Each metric with its threshold and whether it passes it. `sizes` are the values compared;
+    `rows` (values and missing ones) what the null fraction is a share of."""
+    flagged = {}
+    for name, value in values.items():
+        n = rows if name == "null_fraction" and rows is not None else sizes
+        threshold = max(THRESHOLDS[name], noise_floor(name, n[0], n[1], bins.get(name, 2)))
+        flagged[name] = {
             "value": round(value, 6),
-            "threshold": THRESHOLDS[name],
-            "drifted": judged and value >= THRESHOLDS[name],
+            "threshold": round(threshold, 6),
+            "drifted": judged and value >= threshold,
         }
-        for name, value in values.items()
-    }
+    return flagged
 
 
 # --- Comparison ---------------------------------------------------------------------------------
@@ -267,16 +313,19 @@ def comparison_kind(current: FeatureView, against: FeatureView) -> str | None:
 def feature_drift(current: FeatureView, against: FeatureView) -> dict[str, Any]:
     judged = current.count >= MIN_VALUES and against.count >= MIN_VALUES
     values: dict[str, float] = {"null_fraction": abs(current.null_fraction - against.null_fraction)}
+    bins: dict[str, int] = {}
     kind = comparison_kind(current, against)
     if kind == "numeric":
         grids = current.grid(), against.grid()
         if grids[0] is not None and grids[1] is not None and current.count and against.count:
-            values.update(numeric_metrics(grids[0], grids[1]))
+            measured, bins = numeric_metrics(grids[0], grids[1])
+            values.update(measured)
     elif kind == "categorical":
         shares = current.shares(), against.shares()
         if shares[0] is not None and shares[1] is not None:
-            values.update(categorical_metrics(shares[0], shares[1]))
-    metrics = _flagged(values, judged)
+            measured, bins = categorical_metrics(shares[0], shares[1])
+            values.update(measured)
+    metrics = _flagged(values, judged, (current.count, against.count), bins, rows=(current.rows, against.rows))
     entry: dict[str, Any] = {
         "name": current.name,
         "kind": kind or "other",
@@ -303,12 +352,12 @@ def _distance(current: FeatureView, against: FeatureView) -> float | None:
         grids = current.grid(), against.grid()
         if grids[0] is None or grids[1] is None:
             return None
-        return numeric_metrics(grids[0], grids[1])["ks"]
+        return numeric_metrics(grids[0], grids[1])[0]["ks"]
     if kind == "categorical":
         shares = current.shares(), against.shares()
         if shares[0] is None or shares[1] is None:
             return None
-        return categorical_metrics(shares[0], shares[1])["linf"]
+        return categorical_metrics(shares[0], shares[1])[0]["linf"]
     now, before = ((feature.statistics.get("string_length") or {}).get("mean") for feature in (current, against))
     if now is None or before is None or max(now, before) <= 0:
         return None
@@ -353,7 +402,8 @@ def label_drift(current: ProfileView, against: ProfileView) -> dict[str, Any] | 
     now = {str(key): count / totals[0] for key, count in current.class_counts.items()}
     before = {str(key): count / totals[1] for key, count in against.class_counts.items()}
     judged = min(totals) >= MIN_VALUES
-    metrics = _flagged(categorical_metrics(now, before), judged)
+    measured, bins = categorical_metrics(now, before)
+    metrics = _flagged(measured, judged, totals, bins)
     added = sorted(set(now) - set(before))
     removed = sorted(set(before) - set(now))
     return {
