@@ -10,7 +10,6 @@ from django.utils import timezone
 from catalog import services
 from catalog.models import DatasetVersion, DriftReport
 
-
 # Registration hands the version to profiling when its transaction commits: these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
 

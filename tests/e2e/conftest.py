@@ -10,8 +10,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -147,3 +151,48 @@ def live_catalog(live_server, celery_worker_process, e2e_storage_root, settings)
     """The catalog served over HTTP by a live server, with its tasks consumed by the real worker."""
     settings.CATALOG_STORAGE_ROOTS = [e2e_storage_root]
     return live_server
+
+
+@pytest.fixture
+def api(live_catalog):
+    owner = UserFactory(username="profile-owner")
+    stranger = UserFactory(username="profile-stranger")
+
+    class Api:
+        url = live_catalog.url
+
+        def headers(self, user=owner):
+            return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+
+        def register(self, name, source, **extra):
+            response = requests.post(
+                f"{self.url}/api/v1/datasets/",
+                json={"namespace": "e2e", "name": name, "source": source, **extra},
+                headers=self.headers(),
+                timeout=10,
+            )
+            assert response.status_code == 201, response.text
+            return response.json()
+
+        def get(self, path, user=owner, **params):
+            return requests.get(f"{self.url}{path}", headers=self.headers(user), params=params, timeout=10)
+
+        def post(self, path, body=None, user=owner):
+            return requests.post(f"{self.url}{path}", json=body, headers=self.headers(user), timeout=10)
+
+        def patch(self, path, body, user=owner):
+            return requests.patch(f"{self.url}{path}", json=body, headers=self.headers(user), timeout=10)
+
+        def wait(self, version_id, timeout=90, statuses=("ready", "failed")):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                body = self.get(f"/api/v1/versions/{version_id}/").json()
+                if body["status"] in statuses:
+                    return body
+                time.sleep(0.3)
+            raise AssertionError(f"version {version_id} still {body['status']} after {timeout} s")
+
+    api = Api()
+    api.owner = owner
+    api.stranger = stranger
+    return api

@@ -7,51 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import expand
-from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def api(live_catalog):
-    owner = UserFactory(username="profile-owner")
-    stranger = UserFactory(username="profile-stranger")
-
-    class Api:
-        url = live_catalog.url
-
-        def headers(self, user=owner):
-            return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
-
-        def register(self, name, source, **extra):
-            response = requests.post(
-                f"{self.url}/api/v1/datasets/",
-                json={"namespace": "e2e", "name": name, "source": source, **extra},
-                headers=self.headers(),
-                timeout=10,
-            )
-            assert response.status_code == 201, response.text
-            return response.json()
-
-        def get(self, path, user=owner):
-            return requests.get(f"{self.url}{path}", headers=self.headers(user), timeout=10)
-
-        def wait(self, version_id, timeout=90, statuses=("ready", "failed")):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                body = self.get(f"/api/v1/versions/{version_id}/").json()
-                if body["status"] in statuses:
-                    return body
-                time.sleep(0.3)
-            raise AssertionError(f"version {version_id} still {body['status']} after {timeout} s")
-
-    api = Api()
-    api.stranger = stranger
-    return api
 
 
 def by_name(version):
