@@ -16,8 +16,9 @@ DEMO_NAME = "sensor-faults"
 SPECIES = ("normal", "bearing_wear", "misalignment", "imbalance")
 
 
-def write_demo_csv(path: Path, rows: int = 500, seed: int = 7) -> None:
-    """A small, synthetic, labelled table: vibration readings of machines and the fault they had."""
+def write_demo_csv(path: Path, rows: int = 500, seed: int = 7, warmer: float = 0.0) -> None:
+    """A small, synthetic, labelled table: vibration readings of machines and the fault they had
+    (`warmer`: degrees added to every temperature, for a later version that drifted)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
@@ -31,7 +32,7 @@ def write_demo_csv(path: Path, rows: int = 500, seed: int = 7) -> None:
                     f"M{row % 60:03d}",
                     rng.choice((900, 1200, 1500, 1800, 3600)),
                     round(rng.gauss(0.8 + 0.6 * shift, 0.2), 3),
-                    "NA" if rng.random() < 0.03 else round(rng.gauss(55 + 4 * shift, 5), 1),
+                    "NA" if rng.random() < 0.03 else round(rng.gauss(55 + 4 * shift, 5) + warmer, 1),
                     rng.choice(("plant-a", "plant-b", "plant-c")),
                     fault,
                 ]
@@ -71,6 +72,15 @@ class Command(BaseCommand):
                 tags=["demo", "tabular", "predictive-maintenance"],
                 sensitivity="internal",
                 source=services.SourceSpec(uri="demo/sensor-faults.csv", label_column="fault"),
+            )
+
+        # A second month of readings, from a hotter summer: version 2, whose drift report flags temperature.
+        later_path = root / "demo" / "sensor-faults-2026-07.csv"
+        if not later_path.exists():
+            write_demo_csv(later_path, seed=8, warmer=12.0)
+        if not dataset.versions.filter(number__gte=2).exists():
+            services.version_create(
+                actor=user, dataset=dataset, uri="demo/sensor-faults-2026-07.csv", label_column="fault"
             )
 
         self.stdout.write(f"Demo dataset: {DEMO_NAMESPACE}/{DEMO_NAME}  id={dataset.pk}  file={csv_path}")
