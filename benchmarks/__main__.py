@@ -40,12 +40,12 @@ def main() -> int:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
     failed = False
-    print(f"\n{'benchmark':<46} {'measured':>22} {'reference':>22} {'ratio':>8}  target")
+    print(f"\n{'benchmark':<60} {'measured':>22} {'reference':>22} {'ratio':>8}  target")
     for result in results:
         mark = "ok" if result["ok"] else "MISSED"
         failed |= not result["ok"]
         print(
-            f"{result['name']:<46} {result['measured']:>22} {result['reference']:>22} "
+            f"{result['name']:<60} {result['measured']:>22} {result['reference']:>22} "
             f"{result['ratio']:>8.2f}  {result['target']} {mark}"
         )
     return 1 if failed and not args.smoke else 0

@@ -69,6 +69,9 @@ class DatasetVersion(models.Model):
     uri = models.CharField(max_length=2048, help_text="Where the bytes are: a file:// URI or an https:// URL.")
     format = models.CharField(max_length=16, choices=SourceFormat.choices)
     label_column = models.CharField(max_length=1024, blank=True)
+    splits = models.JSONField(
+        default=dict, blank=True, help_text="Split name -> the files of the source it holds (path, glob or folder/)."
+    )
     status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.PENDING)
     error = models.TextField(blank=True)
     fingerprint = models.CharField(max_length=71, blank=True, help_text="sha256:<hex> over the manifest.")

@@ -53,6 +53,7 @@ class SourceSpec:
     uri: str
     format: str | None = None
     label_column: str = ""
+    splits: dict[str, str] | None = None
 
 
 def _tags_for(names: Iterable[str]) -> list[Tag]:
@@ -106,22 +107,36 @@ def dataset_register(
                 uri=resolved.uri,
                 format=resolved.format,
                 label_column=source.label_column,
+                splits=source.splits or {},
             )
     return dataset
 
 
 def version_create(
-    *, actor: User, dataset: Dataset, uri: str, format: str | None = None, label_column: str = ""
+    *,
+    actor: User,
+    dataset: Dataset,
+    uri: str,
+    format: str | None = None,
+    label_column: str = "",
+    splits: dict[str, str] | None = None,
 ) -> DatasetVersion:
     """Register a new version of a dataset from a source; it is profiled by a worker once committed."""
     resolved = source_resolve(uri, format=format)
     with transaction.atomic():
         return _version_insert(
-            dataset=dataset, actor=actor, uri=resolved.uri, format=resolved.format, label_column=label_column
+            dataset=dataset,
+            actor=actor,
+            uri=resolved.uri,
+            format=resolved.format,
+            label_column=label_column,
+            splits=splits or {},
         )
 
 
-def _version_insert(*, dataset: Dataset, actor: User, uri: str, format: str, label_column: str) -> DatasetVersion:
+def _version_insert(
+    *, dataset: Dataset, actor: User, uri: str, format: str, label_column: str, splits: dict[str, str]
+) -> DatasetVersion:
     # The dataset row lock serialises version numbering: two registrations never get the same number.
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
     number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
@@ -131,6 +146,7 @@ def _version_insert(*, dataset: Dataset, actor: User, uri: str, format: str, lab
         uri=uri,
         format=format,
         label_column=label_column,
+        splits=splits,
         status=VersionStatus.PENDING,
         status_changed_at=timezone.now(),
         created_by=actor,
@@ -233,13 +249,14 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
             if version.format not in engine.TABULAR_FORMATS:
                 return _store_unprofiled(version_id, claim, manifest, version.format)
             partitions, _, _ = engine.plan(files, version.format, version.label_column or None)
+            if version.splits:
+                engine.split_names(partitions, version.splits)  # every split holds files, none overlap
             if len(partitions) > 1 and _spread_over_workers(version.uri):
                 _store_manifest(version_id, claim, manifest)
                 dispatch_chord(version_id=version_id, claim=claim, parts=len(partitions))
                 return VersionStatus.PROFILING
-            profile = engine.profile_files(
-                files, version.format, options=engine.Options(label_column=version.label_column or None), workers=1
-            )
+            options = engine.Options(label_column=version.label_column or None, splits=version.splits or None)
+            profile = engine.profile_files(files, version.format, options=options, workers=1)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
@@ -301,7 +318,15 @@ def version_merge_parts(*, version_id: UUID, claim: UUID, parts: int) -> str | N
             if not DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).exists():
                 return None  # a part failed the version, or a newer attempt took over
             raise SourceError(f"Only {len(stored)} of {parts} parts of the source were profiled; profile it again.")
-        profile = engine.merge_and_build([PartialProfile.from_bytes(bytes(part.data)) for part in stored])
+        splits = DatasetVersion.objects.values_list("splits", flat=True).get(pk=version_id)
+        data = [bytes(part.data) for part in stored]
+        if splits:
+            covered = [PartialProfile.files_of(part) for part in data]
+            names = [engine.split_of(files[0], splits) if files else None for files in covered]
+            file_names = sorted({name for files in covered for name in files})
+            profile = engine.build_with_splits(data, names, file_names)
+        else:
+            profile = engine.merge_and_build([PartialProfile.from_bytes(part) for part in data])
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         return VersionStatus.FAILED
@@ -364,6 +389,7 @@ def _store_profile(
             "sample": profile["sample"],
             "column_count": profile["column_count"],
             "distributions": profile.get("distributions", {}),
+            "splits": profile.get("splits", {}),
         },
         "profiled_at": timezone.now(),
     }

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -67,6 +68,37 @@ class DatasetSerializer(serializers.ModelSerializer):
         return dataset.owner_entries  # type: ignore[attr-defined]
 
 
+_split_name = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "A split name is letters, digits and _ . - (such as train, validation, test)."
+)
+
+
+class SplitsField(serializers.DictField):
+    """Split name -> the files of the source it holds."""
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(child=StrictCharField(max_length=1024, validators=[_single_line]), **kwargs)
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        splits = super().to_internal_value(data)
+        if len(splits) > 20:
+            raise serializers.ValidationError("At most 20 splits.")
+        errors = []
+        for name, pattern in splits.items():
+            try:
+                _split_name(name)
+            except DjangoValidationError as exc:
+                errors.append(f"{name!r}: {exc.messages[0]}")
+            cleaned = pattern.strip()
+            if not cleaned or cleaned.startswith("/") or ".." in cleaned.split("/"):
+                errors.append(
+                    f"{name!r}: {pattern!r} must name files inside the source, relative to it (no leading / or ..)."
+                )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {name: pattern.strip() for name, pattern in splits.items()}
+
+
 class SourceSerializer(serializers.Serializer):
     uri = StrictCharField(
         max_length=2048,
@@ -77,6 +109,11 @@ class SourceSerializer(serializers.Serializer):
         choices=SourceFormat.choices, required=False, help_text="Detected from the file names when omitted."
     )
     label_column = StrictCharField(max_length=1024, required=False, allow_blank=True, default="")
+    splits = SplitsField(
+        required=False,
+        help_text='Name the splits, e.g. {"train": "train/", "test": "test-*.csv"}: a path, a glob or a folder/ '
+        "relative to the source. Each split gets its own statistics; rows found in two splits are a leakage finding.",
+    )
 
 
 class _DatasetFieldsSerializer(serializers.Serializer):
@@ -220,6 +257,15 @@ class ManifestEntrySerializer(serializers.Serializer):
     sha256 = serializers.CharField()
 
 
+class SplitStatisticsSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.CharField())
+    row_count = serializers.IntegerField()
+    quality = serializers.DictField(help_text="duplicate_rows, class_counts, imbalance_ratio, label_conflicts.")
+    features = serializers.ListField(
+        child=serializers.DictField(), help_text="name, logical_type and the main statistics of each feature."
+    )
+
+
 class VersionSummarySerializer(serializers.ModelSerializer):
     dataset = serializers.UUIDField(source="dataset_id", read_only=True)
     unchanged_from = serializers.UUIDField(
@@ -240,6 +286,7 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "uri",
             "format",
             "label_column",
+            "splits",
             "status",
             "error",
             "fingerprint",
@@ -276,9 +323,36 @@ class VersionSerializer(VersionSummarySerializer):
         read_only=True, help_text="The last re-hash of the source: status (unchanged, changed, unreadable), when, what."
     )
 
+    split_statistics = serializers.SerializerMethodField()
+
     class Meta(VersionSummarySerializer.Meta):
-        fields = [*VersionSummarySerializer.Meta.fields, "verification", "manifest", "features", "quality"]
+        fields = [
+            *VersionSummarySerializer.Meta.fields,
+            "verification",
+            "manifest",
+            "features",
+            "quality",
+            "split_statistics",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=SplitStatisticsSerializer()))
+    def get_split_statistics(self, version: DatasetVersion) -> dict:
+        splits = (version.profile or {}).get("splits") or {}
+        show = self.context.get("show_pii", False)
+        pii = set() if show else {feature.name for feature in version.features.all() if feature.pii}
+        return {
+            name: {
+                **{key: value for key, value in split.items() if key != "distributions"},
+                "features": [
+                    {**feature, "statistics": _masked_statistics(feature["statistics"])}
+                    if feature["name"] in pii
+                    else feature
+                    for feature in split.get("features", [])
+                ],
+            }
+            for name, split in splits.items()
+        }
 
 
 # What a version's registration fixed for good; PATCH refuses them with this advice.

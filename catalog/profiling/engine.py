@@ -7,18 +7,20 @@ as a Celery chord, so a large source spreads over many machines.
 
 from __future__ import annotations
 
+import fnmatch
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from catalog.profiling import compute, report
 from catalog.profiling.files import SourceError, SourceFile
 from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema
-from catalog.profiling.state import PartialProfile
+from catalog.profiling.state import HASH_BUCKETS, PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 # Column names taken as the label when none is declared (compared case-insensitively).
@@ -32,6 +34,46 @@ class Options:
     threads: int | None = None
     memory_limit: str = "1GB"
     seed: int = 0
+    # Split name -> the files of the source it holds: a relative path, a glob (`*` also crosses
+    # folders), or a folder ending in "/".
+    splits: Mapping[str, str] | None = None
+
+
+def split_of(relative_path: str, splits: Mapping[str, str]) -> str | None:
+    """The split a file of the source belongs to, if any; a file in two splits is an error."""
+    found = [name for name, pattern in splits.items() if _matches(relative_path, pattern)]
+    if len(found) > 1:
+        raise SourceError(
+            f"{relative_path} is in more than one split ({', '.join(found)}): make the splits' patterns exclusive."
+        )
+    return found[0] if found else None
+
+
+def _matches(relative_path: str, pattern: str) -> bool:
+    pattern = pattern.strip().removeprefix("./")
+    if pattern.endswith("/"):
+        return relative_path.startswith(pattern)
+    return relative_path == pattern or fnmatch.fnmatchcase(relative_path, pattern)
+
+
+SPLIT_ORDER = ("train", "training", "validation", "valid", "val", "dev", "test", "testing", "holdout")
+
+
+def split_order(names: Iterable[str]) -> list[str]:
+    """Splits in the order people read them: training, then validation, then test; others by name."""
+    known = {name: position for position, name in enumerate(SPLIT_ORDER)}
+    return sorted(names, key=lambda name: (known.get(name.lower(), len(SPLIT_ORDER)), name))
+
+
+def split_names(partitions: Sequence[Partition], splits: Mapping[str, str]) -> list[str | None]:
+    """The split of each partition; every split must hold at least one file."""
+    names = [split_of(partition.relative_path, splits) for partition in partitions]
+    empty = [name for name in splits if name not in names]
+    if empty:
+        shown = ", ".join(f"{name!r} ({splits[name]})" for name in empty)
+        files = ", ".join(sorted({partition.relative_path for partition in partitions})[:10])
+        raise SourceError(f"No file of the source is in the split(s) {shown}; the source holds {files}.")
+    return names
 
 
 def choose_label(names: Sequence[str], declared: str | None) -> tuple[str | None, bool]:
@@ -81,6 +123,45 @@ def _profile_to_bytes(
     ).to_bytes()
 
 
+def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> dict[str, Any]:
+    """The profile of the whole source, with the statistics of each split and the rows (by their
+    features) found in more than one split. `parts` are serialised partial profiles, `names` the
+    split of each, `file_names` the source's files in the order their row ids number them."""
+    declared = split_order({name for name in names if name is not None})
+    summaries: dict[str, Any] = {}
+    keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in declared:
+        members = [PartialProfile.from_bytes(part) for part, owner in zip(parts, names, strict=True) if owner == name]
+        merged = members[0]
+        for member in members[1:]:
+            merged.merge(member)
+        keys[name] = _feature_keys(merged)  # read before the report discards the hashes
+        summaries[name] = report.split_summary(merged, report.build(merged) if merged.rows else None)
+    profile = merge_and_build([PartialProfile.from_bytes(part) for part in parts])
+    profile["splits"] = summaries
+    leakage = report.split_leakage(keys, file_names)
+    profile["quality"]["split_leakage"] = leakage
+    if leakage["rows"]:
+        profile["quality"]["findings"].insert(0, report.split_leakage_finding(leakage))
+    return profile
+
+
+def _feature_keys(profile: PartialProfile) -> tuple[np.ndarray, np.ndarray]:
+    """A split's distinct feature keys, sorted, and the row id of each one's first row."""
+    keys, rows = [], []
+    for index in range(HASH_BUCKETS):
+        block = profile.hashes.bucket(index)
+        if block.size:
+            unique, first = np.unique(block[:, 0], return_index=True)
+            keys.append(unique)
+            rows.append(block[first, 2])
+    if not keys:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.uint64)
+    key_array, row_array = np.concatenate(keys), np.concatenate(rows)
+    order = np.argsort(key_array, kind="stable")
+    return key_array[order], row_array[order]
+
+
 def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
     if not parts:
         raise SourceError("The source has no files to profile.")
@@ -109,7 +190,9 @@ def profile_files(
     profiled in that many processes (each DuckDB then gets an equal share of the cores)."""
     options = options or Options()
     partitions, label, declared = plan(files, format, options.label_column)
-    order = {file.relative_path: index for index, file in enumerate(sorted(files, key=lambda f: f.relative_path))}
+    file_names = sorted(file.relative_path for file in files)
+    order = {name: index for index, name in enumerate(file_names)}
+    names = split_names(partitions, options.splits) if options.splits else None
     workers = min(workers or os.cpu_count() or 1, len(partitions))
     if workers <= 1:
         parts = [
@@ -122,18 +205,16 @@ def profile_files(
             )
             for partition in partitions
         ]
+        if names is not None:
+            return build_with_splits([part.to_bytes() for part in parts], names, file_names)
         return merge_and_build(parts)
-    shared = Options(
-        label_column=options.label_column,
-        batch_rows=options.batch_rows,
-        threads=max(1, (os.cpu_count() or 1) // workers),
-        memory_limit=options.memory_limit,
-        seed=options.seed,
-    )
+    shared = replace(options, threads=max(1, (os.cpu_count() or 1) // workers))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [
             pool.submit(_profile_to_bytes, partition, order[partition.relative_path], label, declared, shared)
             for partition in partitions
         ]
-        parts = [PartialProfile.from_bytes(future.result()) for future in futures]
-    return merge_and_build(parts)
+        serialised = [future.result() for future in futures]
+    if names is not None:
+        return build_with_splits(serialised, names, file_names)
+    return merge_and_build([PartialProfile.from_bytes(part) for part in serialised])

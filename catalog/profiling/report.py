@@ -6,6 +6,7 @@ Field names follow DESIGN §8. Every approximate figure says so and carries its 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -583,6 +584,84 @@ def _sample(profile: PartialProfile, columns: list[ColumnState], pii_columns: di
         for entry in rows
     ]
     return {"columns": names, "rows": rows, "masked_rows": masked, "pii_columns": sorted(pii_columns)}
+
+
+# --- Splits -----------------------------------------------------------------------------------------
+
+SPLIT_STATISTICS = ("count", "null_count", "null_fraction", "distinct_count", "min", "max", "mean", "std", "quantiles")
+LEAKAGE_EXAMPLES = 5
+
+
+def split_summary(profile: PartialProfile, built: dict[str, Any] | None) -> dict[str, Any]:
+    """What a split's own profile says, in brief: its files and rows, its label balance and
+    quality, and each feature's main statistics."""
+    if built is None:
+        return {"files": list(profile.files), "row_count": 0, "features": [], "quality": {}}
+    quality = built["quality"]
+    return {
+        "files": list(profile.files),
+        "row_count": built["row_count"],
+        "quality": {
+            "duplicate_rows": quality["duplicate_rows"],
+            "class_counts": quality["class_counts"],
+            "imbalance_ratio": quality["imbalance_ratio"],
+            "label_conflicts": {key: quality["label_conflicts"][key] for key in ("groups", "rows")},
+        },
+        "features": [
+            {
+                "name": feature["name"],
+                "logical_type": feature["logical_type"],
+                "statistics": {key: feature["statistics"].get(key) for key in SPLIT_STATISTICS},
+            }
+            for feature in built["features"]
+        ],
+        "distributions": built["distributions"],
+    }
+
+
+def split_leakage(keys: dict[str, tuple[np.ndarray, np.ndarray]], file_names: Sequence[str]) -> dict[str, Any]:
+    """Rows whose features occur in more than one split: per pair of splits, how many distinct rows
+    they share, and a few examples of each."""
+    names = list(keys)
+    between: dict[str, int] = {}
+    examples: list[dict[str, Any]] = []
+    shared_keys: list[np.ndarray] = []
+    for position, first in enumerate(names):
+        for second in names[position + 1 :]:
+            (a_keys, a_rows), (b_keys, b_rows) = keys[first], keys[second]
+            shared, in_a, in_b = np.intersect1d(a_keys, b_keys, assume_unique=True, return_indices=True)
+            if not shared.size:
+                continue
+            between[f"{first}/{second}"] = int(shared.size)
+            shared_keys.append(shared)
+            for a, b in list(zip(in_a, in_b, strict=True))[: max(LEAKAGE_EXAMPLES - len(examples), 0)]:
+                examples.append(
+                    {
+                        "splits": [first, second],
+                        "rows": [_row_in(file_names, int(a_rows[a])), _row_in(file_names, int(b_rows[b]))],
+                    }
+                )
+    rows = int(np.unique(np.concatenate(shared_keys)).size) if shared_keys else 0
+    return {"rows": rows, "between": between, "examples": examples}
+
+
+def split_leakage_finding(leakage: dict[str, Any]) -> dict[str, Any]:
+    pairs = ", ".join(f"{pair.replace('/', ' and ')}: {count:,}" for pair, count in leakage["between"].items())
+    example = leakage["examples"][0]["rows"] if leakage["examples"] else []
+    shown = f", e.g. {' and '.join(example)}" if example else ""
+    return _finding(
+        "error",
+        "split_leakage",
+        None,
+        f"{leakage['rows']:,} distinct rows have the same features in more than one split ({pairs}){shown}: "
+        "a model would be evaluated on rows it was trained on.",
+    )
+
+
+def _row_in(file_names: Sequence[str], row_id: int) -> str:
+    file_index, row = row_id >> 40, row_id & ((1 << 40) - 1)
+    name = file_names[file_index] if file_index < len(file_names) else f"file{file_index}"
+    return f"{name}:{row + 1}"
 
 
 def _finding(severity: str, code: str, feature: str | None, message: str) -> dict[str, Any]:

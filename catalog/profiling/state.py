@@ -362,6 +362,12 @@ class PartialProfile:
         self.hashes.discard()
         return buffer.getvalue()
 
+    @staticmethod
+    def files_of(data: bytes) -> list[str]:
+        """The files a serialised partial profile covers, without loading the rest of it."""
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return list(json.loads(archive.read("header.json"))["files"])
+
     @classmethod
     def from_bytes(cls, data: bytes) -> PartialProfile:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -271,3 +271,51 @@ def test_verify_of_a_version_not_profiled_yet_is_a_conflict(owner_client, datase
         dataset=dataset, number=1, uri="file:///x.csv", format="csv", status_changed_at=timezone.now()
     )
     assert owner_client.post(f"/api/v1/versions/{version.pk}/verify/").status_code == 409
+
+
+def write_splits(root, *, leak=True):
+    train = write_table(root / "train" / "part-1.csv", seed=1, rows=300)
+    write_table(root / "test.csv", seed=2, rows=100)
+    if leak:
+        with train.open(newline="") as source, (root / "test.csv").open("a", newline="") as target:
+            target.writelines(source.readlines()[1:4])  # three training rows reappear in test
+    return root
+
+
+def test_a_version_with_splits_has_statistics_per_split_and_a_leakage_finding(owner_client, dataset, storage_root):
+    write_splits(storage_root / "splits")
+    version = register(
+        owner_client,
+        dataset,
+        storage_root / "splits",
+        label_column="label",
+        splits={"train": "train/", "test": "test.csv"},
+    )
+
+    body = owner_client.get(f"/api/v1/versions/{version['id']}/").json()
+
+    assert body["status"] == "ready", body["error"]
+    assert body["splits"] == {"train": "train/", "test": "test.csv"}
+    assert {name: split["row_count"] for name, split in body["split_statistics"].items()} == {"train": 300, "test": 103}
+    assert body["quality"]["split_leakage"]["between"] == {"train/test": 3}
+    leak = next(finding for finding in body["quality"]["findings"] if finding["code"] == "split_leakage")
+    assert leak["severity"] == "error"
+    assert "train/part-1.csv:" in leak["message"]
+
+
+def test_splits_are_checked_at_registration_and_against_the_files(owner_client, dataset, storage_root):
+    write_splits(storage_root / "splits", leak=False)
+    refused = owner_client.post(
+        versions_url(dataset),
+        {"uri": str(storage_root / "splits"), "splits": {"train set": "train/", "test": "../elsewhere.csv"}},
+        format="json",
+    )
+    nothing = register(owner_client, dataset, storage_root / "splits", splits={"holdout": "holdout/"})
+
+    assert refused.status_code == 400
+    messages = " ".join(refused.json()["errors"]["splits"])
+    assert "'train set'" in messages
+    assert "../elsewhere.csv" in messages
+    failed = owner_client.get(f"/api/v1/versions/{nothing['id']}/").json()
+    assert failed["status"] == "failed"
+    assert "holdout" in failed["error"]

@@ -74,16 +74,46 @@ def test_verification_by_a_worker_marks_changed_bytes(api, e2e_storage_root):
     transactions(3).head(1000).to_csv(path, index=False)
     dataset = api.register("verify-me", {"uri": path.name})
     version = api.wait(dataset["latest_version"]["id"])
+    assert version["status"] == "ready", version["error"]
     transactions(4).head(1000).to_csv(path, index=False)
 
     accepted = api.post(f"/api/v1/versions/{version['id']}/verify/")
 
-    assert accepted.status_code == 202
+    assert accepted.status_code == 202, accepted.text
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         body = api.get(f"/api/v1/versions/{version['id']}/").json()
         if body["verification"]:
             break
         time.sleep(0.2)
-    assert body["verification"]["status"] == "changed"
+    assert body["verification"].get("status") == "changed", body["verification"]
     assert body["source_changed"] is True
+
+
+def test_splits_profiled_as_a_chord_on_two_workers(api, e2e_storage_root):
+    root = e2e_storage_root / "split-source"
+    (root / "train").mkdir(parents=True)
+    frames = {
+        "train/part-1.csv": transactions(5).head(20_000),
+        "train/part-2.csv": transactions(6).head(20_000),
+        "test.csv": pd.concat([transactions(7).head(5_000), transactions(5).head(4)], ignore_index=True),
+    }
+    for name, frame in frames.items():
+        frame.to_csv(root / name, index=False)
+
+    dataset = api.register(
+        "split-source",
+        {
+            "uri": "split-source/",
+            "format": "csv",
+            "label_column": "label",
+            "splits": {"train": "train/", "test": "test.csv"},
+        },
+    )
+    version = api.wait(dataset["latest_version"]["id"])
+
+    assert version["status"] == "ready", version["error"]
+    assert version["split_statistics"]["train"]["row_count"] == 40_000
+    assert version["split_statistics"]["test"]["row_count"] == 5_004
+    assert version["quality"]["split_leakage"]["between"] == {"train/test": 4}
+    assert version["row_count"] == 45_004
