@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import Dataset, DatasetVersion, Feature, Tag
+from catalog import services
+from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
 from governance.models import Ownership
 
 
@@ -92,6 +95,13 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         "status_changed_at",
         "profile_attempts",
         "profiled_at",
+        "splits",
+        "unchanged_from",
+        "deprecated_at",
+        "deprecation_reason",
+        "verified_at",
+        "source_changed_at",
+        "verification",
     )
     inlines = (FeatureInline,)
 
@@ -100,6 +110,34 @@ class DatasetVersionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DatasetVersion]:
         return super().get_queryset(request).select_related("dataset")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Feature:
+            super().save_formset(request, form, formset, change)
+            return
+        # A person's edits to a feature are decisions: recorded as curated, so they carry over.
+        formset.save(commit=False)  # what changed, for the admin's history; the service writes it
+        for feature, changed_fields in formset.changed_objects:
+            changed = [field for field in services.CURATED_FIELDS if field in changed_fields]
+            if changed:
+                services.feature_curate(
+                    actor=request.user,  # type: ignore[arg-type]  # the admin has only signed-in staff
+                    feature=feature,
+                    **{field: getattr(feature, field) for field in changed},
+                )
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(admin.ModelAdmin):
+    list_display = ("version", "against", "created_at")
+    list_select_related = ("version__dataset", "against__dataset")
+    readonly_fields = ("version", "against", "result", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Tag)

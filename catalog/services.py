@@ -361,6 +361,9 @@ def _store_unprofiled(version_id: UUID, claim: UUID, manifest: Sequence[Manifest
             }
         ]
     }
+    fields = _manifest_fields(manifest)
+    version = DatasetVersion.objects.only("dataset_id", "number").get(pk=version_id)
+    earlier = next((item for item in _previous_versions(version) if item.fingerprint), None)
     finished = _finish(
         version_id,
         claim,
@@ -368,7 +371,8 @@ def _store_unprofiled(version_id: UUID, claim: UUID, manifest: Sequence[Manifest
         error="",
         quality=quality,
         profiled_at=timezone.now(),
-        **_manifest_fields(manifest),
+        unchanged_from=earlier if earlier is not None and earlier.fingerprint == fields["fingerprint"] else None,
+        **fields,
     )
     return VersionStatus.READY if finished else None
 

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from catalog.models import Tag
+from catalog.models import Feature, Tag
 from tests.factories import UserFactory, VersionFactory
 
 
@@ -19,7 +19,10 @@ def catalog_rows(dataset):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", ["catalog_dataset", "catalog_datasetversion", "catalog_tag", "governance_ownership"])
+@pytest.mark.parametrize(
+    "model",
+    ["catalog_dataset", "catalog_datasetversion", "catalog_tag", "catalog_driftreport", "governance_ownership"],
+)
 def test_every_changelist_renders_with_search_and_filters(admin_client, catalog_rows, model):
     response = admin_client.get(reverse(f"admin:{model}_changelist"), {"q": "street"})
 
@@ -49,6 +52,33 @@ def test_a_versions_source_cannot_be_edited_in_the_admin(admin_client, catalog_r
     catalog_rows.refresh_from_db()
     assert catalog_rows.uri == "file:///nowhere/data.csv"
     assert admin_client.get(reverse("admin:catalog_datasetversion_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_feature_edited_in_the_admin_is_recorded_as_a_person_s_decision(admin_client, catalog_rows):
+    feature = Feature.objects.create(version=catalog_rows, name="email", position=0, dtype="string")
+    url = reverse("admin:catalog_datasetversion_change", args=[catalog_rows.pk])
+    prefix = "features"
+    form = {
+        "notes": "",
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "1",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+        f"{prefix}-0-id": str(feature.pk),
+        f"{prefix}-0-version": str(catalog_rows.pk),
+        f"{prefix}-0-role": "feature",
+        f"{prefix}-0-pii": "on",
+        f"{prefix}-0-description": "",
+    }
+
+    response = admin_client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    feature.refresh_from_db()
+    assert feature.pii is True
+    assert feature.curated == ["pii"]
+    assert feature.curated_by.username == "ada-admin"
 
 
 @pytest.mark.django_db
