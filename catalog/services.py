@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog.choices import Lifecycle, VersionStatus
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, ProfilePart, Tag
-from catalog.profiling import drift, engine
+from catalog.profiling import drift, engine, report
 from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
 from catalog.profiling.state import PartialProfile
 from catalog.sources import source_opened, source_resolve
@@ -363,7 +363,6 @@ def _store_unprofiled(version_id: UUID, claim: UUID, manifest: Sequence[Manifest
     }
     fields = _manifest_fields(manifest)
     version = DatasetVersion.objects.only("dataset_id", "number").get(pk=version_id)
-    earlier = next((item for item in _previous_versions(version) if item.fingerprint), None)
     finished = _finish(
         version_id,
         claim,
@@ -371,7 +370,7 @@ def _store_unprofiled(version_id: UUID, claim: UUID, manifest: Sequence[Manifest
         error="",
         quality=quality,
         profiled_at=timezone.now(),
-        unchanged_from=earlier if earlier is not None and earlier.fingerprint == fields["fingerprint"] else None,
+        unchanged_from=_unchanged_from(version, fields["fingerprint"]),
         **fields,
     )
     return VersionStatus.READY if finished else None
@@ -407,43 +406,53 @@ def _store_profile(
         )
         if locked is None:
             return False
-        if manifest is not None:
-            locked.fingerprint = fields["fingerprint"]
-        previous = _previous_versions(locked)
-        curated = _curated_annotations(locked, previous)
+        against = version_previous_profiled(locked)
+        curated = _curated_annotations(locked, against)
         Feature.objects.filter(version_id=version_id).delete()
         Feature.objects.bulk_create(
             _feature_with_annotations(version_id, feature, curated.get(feature["name"]))
             for feature in profile["features"]
         )
-        fields["unchanged_from"] = next((version for version in previous if version.fingerprint), None)
-        if fields["unchanged_from"] is not None and fields["unchanged_from"].fingerprint != locked.fingerprint:
-            fields["unchanged_from"] = None
-        against = next((version for version in previous if version.status == VersionStatus.READY), None)
+        fingerprint = fields["fingerprint"] if manifest is not None else locked.fingerprint
+        fields["unchanged_from"] = _unchanged_from(locked, fingerprint)
         if against is not None:
             fields["quality"] = _with_drift(locked, profile, against)
         return _finish(version_id, claim, **fields)
 
 
-def _previous_versions(version: DatasetVersion) -> list[DatasetVersion]:
-    """The dataset's earlier versions, newest first."""
-    return list(
-        DatasetVersion.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
-        .only("id", "number", "status", "fingerprint")
-        .order_by("-number")[:50]
+def version_previous_profiled(version: DatasetVersion) -> DatasetVersion | None:
+    """The latest earlier version of the same dataset that was profiled: what drift compares with by
+    default, and where people's decisions on features are carried over from."""
+    return (
+        DatasetVersion.objects.filter(
+            dataset_id=version.dataset_id, number__lt=version.number, status=VersionStatus.READY
+        )
+        .order_by("-number")
+        .first()
     )
+
+
+def _unchanged_from(version: DatasetVersion, fingerprint: str) -> DatasetVersion | None:
+    """The version before this one, if it holds the same bytes (the latest earlier fingerprint)."""
+    earlier = (
+        DatasetVersion.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
+        .exclude(fingerprint="")
+        .order_by("-number")
+        .only("id", "fingerprint")
+        .first()
+    )
+    return earlier if earlier is not None and earlier.fingerprint == fingerprint else None
 
 
 CURATED_FIELDS = ("description", "role", "pii")
 
 
-def _curated_annotations(version: DatasetVersion, previous: Sequence[DatasetVersion]) -> dict[str, Feature]:
+def _curated_annotations(version: DatasetVersion, source: DatasetVersion | None) -> dict[str, Feature]:
     """What people decided about each feature, by name: kept from this version's own features when it
-    is profiled again, else carried over from the latest earlier version that has features."""
+    is profiled again, else carried over from `source` (the latest earlier profiled version)."""
     own = [feature for feature in Feature.objects.filter(version=version) if feature.curated]
     if own:
         return {feature.name: feature for feature in own}
-    source = next((earlier for earlier in previous if earlier.status == VersionStatus.READY), None)
     if source is None:
         return {}
     return {feature.name: feature for feature in Feature.objects.filter(version=source) if feature.curated}
@@ -488,10 +497,7 @@ def _with_drift(version: DatasetVersion, profile: dict[str, Any], against: Datas
         return quality
     DriftReport.objects.update_or_create(version_id=version.pk, against_id=against.pk, defaults={"result": result})
     findings = drift.findings(result, f"version {against.number}")
-    quality["findings"] = sorted(
-        [*quality.get("findings", []), *findings],
-        key=lambda finding: {"error": 0, "warning": 1, "info": 2}.get(finding["severity"], 3),
-    )
+    quality["findings"] = report.sort_findings([*quality.get("findings", []), *findings])
     quality["drift"] = {
         "against": str(against.pk),
         "against_number": against.number,
@@ -504,7 +510,9 @@ def _with_drift(version: DatasetVersion, profile: dict[str, Any], against: Datas
 
 def drift_view(version: DatasetVersion) -> drift.ProfileView:
     """A stored version as drift reads it: its features' statistics and its stored distributions."""
-    stored = DatasetVersion.objects.only("row_count", "quality", "profile").get(pk=version.pk)
+    needed = {"row_count", "quality", "profile"}
+    loaded = not (needed & version.get_deferred_fields())
+    stored = version if loaded else DatasetVersion.objects.only(*needed).get(pk=version.pk)
     features = [
         {"name": name, "dtype": dtype, "logical_type": logical_type, "statistics": statistics}
         for name, dtype, logical_type, statistics in Feature.objects.filter(version_id=version.pk).values_list(

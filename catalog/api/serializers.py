@@ -343,7 +343,7 @@ class VersionSerializer(VersionSummarySerializer):
         pii = set() if show else {feature.name for feature in version.features.all() if feature.pii}
         return {
             name: {
-                **{key: value for key, value in split.items() if key != "distributions"},
+                **split,
                 "features": [
                     {**feature, "statistics": _masked_statistics(feature["statistics"])}
                     if feature["name"] in pii
@@ -368,26 +368,38 @@ _IMMUTABLE_VERSION_FIELDS = {
 }
 
 
-class VersionUpdateSerializer(serializers.Serializer):
+class _ChangesOnlySerializer(serializers.Serializer):
+    """A PATCH body that names nothing but the fields it declares: anything else is a 400, not
+    silently ignored, so a client that believes it changed something learns it did not."""
+
+    unknown_message = "Not a field that can be changed here."
+
+    def refusal(self, field: str) -> str:
+        return self.unknown_message
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict):
+            refused = sorted(set(data) - set(self.fields))
+            if refused:
+                raise serializers.ValidationError({field: [self.refusal(field)] for field in refused})
+        return super().to_internal_value(data)
+
+
+class VersionUpdateSerializer(_ChangesOnlySerializer):
     notes = StrictCharField(required=False, allow_blank=True, max_length=100_000)
     deprecated = serializers.BooleanField(required=False, help_text="Deprecate (with a reason), or undo it.")
     deprecation_reason = StrictCharField(required=False, allow_blank=True, max_length=10_000)
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            errors = {
-                field: [
-                    f"A version's {field} cannot change: {what} is what it was registered with. "
-                    "Register a new version (POST /api/v1/datasets/{id}/versions/) instead."
-                ]
-                for field, what in _IMMUTABLE_VERSION_FIELDS.items()
-                if field in data
-            }
-            unknown = set(data) - set(self.fields) - set(_IMMUTABLE_VERSION_FIELDS)
-            errors.update({field: ["Not a field that can be changed on a version."] for field in sorted(unknown)})
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+    unknown_message = "Not a field that can be changed on a version."
+
+    def refusal(self, field: str) -> str:
+        what = _IMMUTABLE_VERSION_FIELDS.get(field)
+        if what is None:
+            return self.unknown_message
+        return (
+            f"A version's {field} cannot change: {what} is what it was registered with. "
+            "Register a new version (POST /api/v1/datasets/{id}/versions/) instead."
+        )
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("deprecated") and not attrs.get("deprecation_reason", "").strip():
@@ -397,19 +409,12 @@ class VersionUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class FeatureUpdateSerializer(serializers.Serializer):
+class FeatureUpdateSerializer(_ChangesOnlySerializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=100_000)
     role = serializers.ChoiceField(choices=FeatureRole.choices, required=False)
     pii = serializers.BooleanField(required=False, help_text="A person's decision; profiling will not override it.")
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {field: ["Only description, role and pii of a feature can be changed."] for field in unknown}
-                )
-        return super().to_internal_value(data)
+    unknown_message = "Only description, role and pii of a feature can be changed."
 
 
 class SchemaFeatureSerializer(serializers.Serializer):

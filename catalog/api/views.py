@@ -28,7 +28,6 @@ from catalog.api.serializers import (
     VersionSummarySerializer,
     VersionUpdateSerializer,
 )
-from catalog.choices import VersionStatus
 from catalog.models import Dataset, DatasetVersion, Feature
 from catalog.sources import SourceRejected
 from config.api.exceptions import Conflict
@@ -254,13 +253,7 @@ class VersionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewset
                 raise serializers.ValidationError({"against": [f"{against_id!r} is not a version id."]}) from None
             against = get_object_or_404(selectors.versions_visible_to(request.user), pk=against_key)
         else:
-            against = (
-                DatasetVersion.objects.filter(
-                    dataset_id=version.dataset_id, number__lt=version.number, status=VersionStatus.READY
-                )
-                .order_by("-number")
-                .first()
-            )
+            against = services.version_previous_profiled(version)
             if against is None:
                 raise serializers.ValidationError(
                     {"against": [f"Version {version.number} has no earlier profiled version; name one with ?against=."]}

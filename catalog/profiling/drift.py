@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from catalog.profiling.report import finding
+
 THRESHOLDS = {"psi": 0.2, "js": 0.1, "ks": 0.1, "linf": 0.1, "null_fraction": 0.05}
 MIN_VALUES = 30
 PSI_BINS = 10
@@ -466,50 +468,29 @@ def findings(result: dict[str, Any], against_label: str) -> list[dict[str, Any]]
     for entry in result["features"]:
         if not entry["drifted"] or (label and entry["name"] == label["column"]):
             continue  # the label's shift has a finding of its own
-        flagged = [
-            f"{name} {metric['value']:.3g} (threshold {metric['threshold']:g})"
-            for name, metric in entry["metrics"].items()
-            if metric["drifted"]
-        ]
-        found.append(
-            {
-                "severity": "warning",
-                "code": "feature_drift",
-                "feature": entry["name"],
-                "message": f"{entry['name']!r} drifted from {against_label}: {', '.join(flagged)}.",
-            }
-        )
+        message = f"{entry['name']!r} drifted from {against_label}: {', '.join(_flagged_text(entry['metrics']))}."
+        found.append(finding("warning", "feature_drift", entry["name"], message))
     if label and label["drifted"]:
         parts = []
         if label["removed_classes"]:
             parts.append("classes gone: " + ", ".join(repr(name) for name in label["removed_classes"]))
         if label["added_classes"]:
             parts.append("new classes: " + ", ".join(repr(name) for name in label["added_classes"]))
-        parts += [
-            f"{name} {metric['value']:.3g} (threshold {metric['threshold']:g})"
-            for name, metric in label["metrics"].items()
-            if metric["drifted"]
-        ]
-        found.append(
-            {
-                "severity": "warning",
-                "code": "label_drift",
-                "feature": label["column"],
-                "message": f"The label distribution moved from {against_label}: {'; '.join(parts)}.",
-            }
-        )
-    schema = result["schema"]
-    changes = _schema_sentence(schema)
+        parts += _flagged_text(label["metrics"])
+        message = f"The label distribution moved from {against_label}: {'; '.join(parts)}."
+        found.append(finding("warning", "label_drift", label["column"], message))
+    changes = _schema_sentence(result["schema"])
     if changes:
-        found.append(
-            {
-                "severity": "info",
-                "code": "schema_change",
-                "feature": None,
-                "message": f"The schema changed from {against_label}: {changes}.",
-            }
-        )
+        found.append(finding("info", "schema_change", None, f"The schema changed from {against_label}: {changes}."))
     return found
+
+
+def _flagged_text(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    return [
+        f"{name} {metric['value']:.3g} (threshold {metric['threshold']:g})"
+        for name, metric in metrics.items()
+        if metric["drifted"]
+    ]
 
 
 def _schema_sentence(schema: dict[str, Any]) -> str:

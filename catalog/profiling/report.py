@@ -41,7 +41,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
     correlations = _correlations(profile)
     association = _label_association(profile)
     quality["findings"] += _association_findings(association, correlations, label)
-    quality["findings"].sort(key=lambda finding: {"error": 0, "warning": 1, "info": 2}[finding["severity"]])
+    sort_findings(quality["findings"])
     pii_columns = {feature["name"]: feature["pii_kinds"] for feature in features if feature["pii"]}
     return {
         "row_count": profile.rows,
@@ -288,7 +288,7 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
 
     if duplicates:
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "duplicate_rows",
                 None,
@@ -309,7 +309,7 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
             labelled = sum(class_counts.values())
             if imbalance >= IMBALANCE_THRESHOLD or class_counts[rarest] / labelled < RARE_CLASS_SHARE:
                 findings.append(
-                    _finding(
+                    finding(
                         "warning",
                         "class_imbalance",
                         label,
@@ -320,14 +320,12 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
         if label_state.null_count + label_state.nan_count:
             missing = label_state.null_count + label_state.nan_count
             findings.append(
-                _finding(
-                    "warning", "label_missing", label, f"{missing:,} rows ({_share(missing, rows)}) have no label."
-                )
+                finding("warning", "label_missing", label, f"{missing:,} rows ({_share(missing, rows)}) have no label.")
             )
     if conflict_groups:
         shown = ", ".join(" and ".join(group) for group in examples[:2])
         findings.append(
-            _finding(
+            finding(
                 "error",
                 "label_conflicts",
                 label,
@@ -353,10 +351,10 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
     name, stats = feature["name"], feature["statistics"]
     findings = []
     if rows and stats["null_count"] == rows:
-        findings.append(_finding("warning", "all_missing", name, f"{name!r} has no values at all."))
+        findings.append(finding("warning", "all_missing", name, f"{name!r} has no values at all."))
     elif rows and stats["null_fraction"] >= 0.5:
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "mostly_missing",
                 name,
@@ -365,19 +363,19 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
         )
     if feature["logical_type"] == "constant":
         findings.append(
-            _finding(
+            finding(
                 "warning", "constant", name, f"{name!r} has the same value in every row: it carries no information."
             )
         )
     if feature["logical_type"] == "identifier" and feature["role"] != "label":
         findings.append(
-            _finding("info", "likely_identifier", name, f"{name!r} is unique in every row: likely an identifier.")
+            finding("info", "likely_identifier", name, f"{name!r} is unique in every row: likely an identifier.")
         )
     if feature["pii"]:
         kinds = ", ".join(kind.replace("_", " ") for kind in feature["pii_kinds"])
         share = max(stats["pii_shares"].values())
         findings.append(
-            _finding(
+            finding(
                 "warning",
                 "pii_suspected",
                 name,
@@ -387,7 +385,7 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
     outliers = (stats.get("outliers") or {}).get("count", 0)
     if stats["count"] and outliers / stats["count"] > 0.05:
         findings.append(
-            _finding(
+            finding(
                 "info",
                 "outliers",
                 name,
@@ -543,7 +541,7 @@ def _association_findings(
         if item["value"] >= LEAKAGE_THRESHOLD and not too_sparse:
             measure = "Cramér's V" if item["measure"] == "cramers_v" else "correlation ratio"
             findings.append(
-                _finding(
+                finding(
                     "error",
                     "label_leakage",
                     item["feature"],
@@ -554,7 +552,7 @@ def _association_findings(
     for item in correlations["pearson"]:
         if abs(item["r"]) >= CORRELATION_THRESHOLD:
             findings.append(
-                _finding(
+                finding(
                     "info",
                     "high_correlation",
                     item["a"],
@@ -615,7 +613,6 @@ def split_summary(profile: PartialProfile, built: dict[str, Any] | None) -> dict
             }
             for feature in built["features"]
         ],
-        "distributions": built["distributions"],
     }
 
 
@@ -649,7 +646,7 @@ def split_leakage_finding(leakage: dict[str, Any]) -> dict[str, Any]:
     pairs = ", ".join(f"{pair.replace('/', ' and ')}: {count:,}" for pair, count in leakage["between"].items())
     example = leakage["examples"][0]["rows"] if leakage["examples"] else []
     shown = f", e.g. {' and '.join(example)}" if example else ""
-    return _finding(
+    return finding(
         "error",
         "split_leakage",
         None,
@@ -664,7 +661,16 @@ def _row_in(file_names: Sequence[str], row_id: int) -> str:
     return f"{name}:{row + 1}"
 
 
-def _finding(severity: str, code: str, feature: str | None, message: str) -> dict[str, Any]:
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most severe first (in place, stable); also returns the list."""
+    findings.sort(key=lambda finding: SEVERITY_ORDER.get(finding["severity"], len(SEVERITY_ORDER)))
+    return findings
+
+
+def finding(severity: str, code: str, feature: str | None, message: str) -> dict[str, Any]:
     return {"severity": severity, "code": code, "feature": feature, "message": message}
 
 
