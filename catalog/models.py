@@ -4,9 +4,13 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Left
 
 from catalog.choices import FeatureRole, Lifecycle, LogicalType, SourceFormat, VersionStatus
 from governance.choices import Sensitivity
+
+# Source URIs are indexed by their start: a whole 2048-character URI may not fit in an index entry.
+URI_PREFIX_LENGTH = 512
 
 tag_name_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9._:/+-]*$",
@@ -114,6 +118,7 @@ class DatasetVersion(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "status_changed_at"], name="version_status_idx"),
+            models.Index(Left("uri", URI_PREFIX_LENGTH), name="version_uri_prefix_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -11,10 +11,10 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle
-from catalog.models import Dataset, DatasetVersion, Feature
+from catalog.models import URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
 from governance.choices import Sensitivity
 from governance.permissions import answers_for_dataset
 
@@ -145,3 +145,18 @@ def version_detail_queryset(user: User | AnonymousUser) -> QuerySet[DatasetVersi
             Prefetch("features", queryset=Feature.objects.select_related("curated_by").order_by("position"))
         )
     )
+
+
+def datasets_at_locations(uris: Iterable[str]) -> dict[str, Dataset]:
+    """The dataset each source URI was registered as a version of (the newest registration wins)."""
+    wanted = sorted(set(uris))
+    if not wanted:
+        return {}
+    prefixes = sorted({uri[:URI_PREFIX_LENGTH] for uri in wanted})
+    versions = (
+        DatasetVersion.objects.annotate(uri_prefix=Left("uri", URI_PREFIX_LENGTH))
+        .filter(uri_prefix__in=prefixes, uri__in=wanted)
+        .select_related("dataset")
+        .order_by("created_at")
+    )
+    return {version.uri: version.dataset for version in versions}

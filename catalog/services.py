@@ -13,7 +13,8 @@ from celery import chord as celery_chord
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.choices import Lifecycle, VersionStatus
@@ -198,6 +199,32 @@ def dataset_retire(*, actor: User, dataset: Dataset) -> Dataset:
         dataset.retired_at = timezone.now()
         dataset.save(update_fields=["lifecycle", "retired_at", "updated_at"])
     return dataset
+
+
+def datasets_discover(*, identities: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Dataset]:
+    """The datasets with these (namespace, name) identities, creating those the catalog lacks.
+
+    Lineage reports name datasets nobody registered; they enter the catalog without an owner, which
+    audits report, rather than with the reporting pipeline's account as a made-up one.
+    """
+    wanted = set(identities)
+    if not wanted:
+        return {}
+    # ignore_conflicts: two reports may name the same new dataset at the same moment.
+    Dataset.objects.bulk_create(
+        [Dataset(namespace=namespace, name=name) for namespace, name in sorted(wanted)], ignore_conflicts=True
+    )
+    query = Q()
+    for namespace, name in wanted:
+        query |= Q(namespace=namespace, name=name)
+    return {(dataset.namespace, dataset.name): dataset for dataset in Dataset.objects.filter(query)}
+
+
+def dataset_describe(*, dataset_id: UUID, description: str) -> bool:
+    """Give a dataset a description reported from elsewhere, unless people already wrote one."""
+    if not description.strip():
+        return False
+    return Dataset.objects.filter(pk=dataset_id, description="").update(description=description.strip()) > 0
 
 
 # --- Profiling (run by workers) -------------------------------------------------------------------
@@ -715,11 +742,12 @@ def version_verify(*, version_id: UUID) -> dict[str, Any]:
     if outcome["status"] == "unchanged":
         # The bytes are those of the registration (again): the version means what it meant.
         fields.update(verified_at=now, source_changed_at=None)
-    DatasetVersion.objects.filter(pk=version_id).update(**fields)
-    if outcome["status"] != "unchanged":
-        # Kept from the first time the bytes were found different.
-        DatasetVersion.objects.filter(pk=version_id, source_changed_at__isnull=True).update(source_changed_at=now)
+    else:
+        # Kept from the first time the bytes were found different; one UPDATE, so no reader sees
+        # the outcome without the mark.
+        fields.update(source_changed_at=Coalesce(F("source_changed_at"), Value(now)))
         logger.warning("Version %s: source %s (%s)", version_id, outcome["status"], outcome.get("detail", ""))
+    DatasetVersion.objects.filter(pk=version_id).update(**fields)
     return outcome
 
 

@@ -1,0 +1,206 @@
+"""Walks rendered in Marquez's graph format: `{"graph": [{"id", "type", "data", "inEdges", "outEdges"}]}`.
+
+Unlike Marquez the graph is directed: an upstream read holds only what flowed into the start.
+Edges through a job pass by the job's node (dataset -> job -> dataset); declared edges join datasets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import AnonymousUser, User
+
+from catalog.models import Dataset, Feature
+from catalog.selectors import datasets_visible_to
+from governance.choices import Sensitivity
+from lineage.models import ColumnLineage, Job
+from lineage.selectors import ColumnWalk, Walk
+
+
+def dataset_node_id(dataset: Dataset) -> str:
+    return f"dataset:{dataset.namespace}:{dataset.name}"
+
+
+def _hidden_from(user: User | AnonymousUser, datasets: dict[UUID, Dataset]) -> set[UUID]:
+    restricted = {pk for pk, dataset in datasets.items() if dataset.sensitivity == Sensitivity.RESTRICTED}
+    if not restricted:
+        return set()
+    visible = set(datasets_visible_to(user).filter(pk__in=restricted).values_list("pk", flat=True))
+    return restricted - visible
+
+
+class _Graph:
+    def __init__(self) -> None:
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.edges: set[tuple[str, str]] = set()
+        self.extra: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def node(self, node_id: str, kind: str, data: dict[str, Any]) -> None:
+        self.nodes.setdefault(node_id, {"id": node_id, "type": kind, "data": data})
+
+    def edge(self, origin: str, destination: str, **extra: Any) -> None:
+        self.edges.add((origin, destination))
+        if any(value is not None for value in extra.values()):
+            self.extra.setdefault((origin, destination), {}).update(
+                {key: value for key, value in extra.items() if value is not None}
+            )
+
+    def render(self) -> dict[str, Any]:
+        into: dict[str, list[dict[str, Any]]] = {node_id: [] for node_id in self.nodes}
+        out: dict[str, list[dict[str, Any]]] = {node_id: [] for node_id in self.nodes}
+        for origin, destination in sorted(self.edges):
+            entry = {"origin": origin, "destination": destination, **self.extra.get((origin, destination), {})}
+            out[origin].append(entry)
+            into[destination].append(entry)
+        return {
+            "graph": [
+                {**self.nodes[node_id], "inEdges": into[node_id], "outEdges": out[node_id]}
+                for node_id in sorted(self.nodes)
+            ]
+        }
+
+
+def _dataset_data(dataset: Dataset, depth: int) -> dict[str, Any]:
+    report = getattr(dataset, "lineage_report", None)
+    latest = dataset.latest_version
+    return {
+        "type": "DATASET",
+        "id": {"namespace": dataset.namespace, "name": dataset.name},
+        "namespace": dataset.namespace,
+        "name": dataset.name,
+        "dataset_id": str(dataset.pk),
+        "description": dataset.description,
+        "license": dataset.license,
+        "sensitivity": dataset.sensitivity,
+        "lifecycle": dataset.lifecycle,
+        "dataset_type": report.dataset_type if report else "",
+        "source_uri": report.source_uri if report else "",
+        "fields": report.fields if report else [],
+        "latest_version": (
+            {"id": str(latest.pk), "number": latest.number, "status": latest.status} if latest is not None else None
+        ),
+        "depth": depth,
+    }
+
+
+def _job_data(job: Job) -> dict[str, Any]:
+    run = job.latest_run
+    return {
+        "type": "JOB",
+        "id": {"namespace": job.namespace, "name": job.name},
+        "namespace": job.namespace,
+        "name": job.name,
+        "job_id": str(job.pk),
+        "job_type": job.job_type,
+        "description": job.description,
+        "latest_run": (
+            {"id": str(run.pk), "state": run.state, "started_at": run.started_at, "ended_at": run.ended_at}
+            if run is not None
+            else None
+        ),
+    }
+
+
+def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
+    """The graph of a dataset walk; datasets the reader may not see are shown without their identity."""
+    datasets = {
+        dataset.pk: dataset
+        for dataset in Dataset.objects.filter(pk__in=walk.depths).select_related("lineage_report", "latest_version")
+    }
+    job_ids = {edge.job_id for edge in walk.edges if edge.job_id is not None}
+    jobs = {job.pk: job for job in Job.objects.filter(pk__in=job_ids).select_related("latest_run")} if job_ids else {}
+    hidden = _hidden_from(user, datasets)
+
+    graph = _Graph()
+    names: dict[UUID, str] = {}
+    for pk, dataset in datasets.items():
+        if pk in hidden:
+            names[pk] = f"dataset:restricted:{pk}"
+            graph.node(names[pk], "DATASET", {"type": "DATASET", "restricted": True, "depth": walk.depths[pk]})
+        else:
+            names[pk] = dataset_node_id(dataset)
+            graph.node(names[pk], "DATASET", _dataset_data(dataset, walk.depths[pk]))
+    for edge in walk.edges:
+        source, target = names[edge.source_id], names[edge.target_id]
+        run_id = str(edge.run_id) if edge.run_id else None
+        if edge.job_id is None:
+            graph.edge(source, target, declared=True)
+            continue
+        job = jobs[edge.job_id]
+        job_node = f"job:{job.namespace}:{job.name}"
+        graph.node(job_node, "JOB", _job_data(job))
+        graph.edge(source, job_node, run_id=run_id, version_id=_str(edge.source_version_id))
+        graph.edge(job_node, target, run_id=run_id, version_id=_str(edge.target_version_id))
+    return graph.render()
+
+
+def _str(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str, Any]:
+    """The graph of a column-lineage walk: one node per dataset field, edges from input to output field."""
+    dataset_ids = {key[0] for key in walk.depths}
+    datasets = {
+        dataset.pk: dataset for dataset in Dataset.objects.filter(pk__in=dataset_ids).select_related("lineage_report")
+    }
+    hidden = _hidden_from(user, datasets)
+    rows = {row.pk: row for row in ColumnLineage.objects.filter(pk__in=[edge.id for edge in walk.edges])}
+
+    def node_id(dataset_id: UUID, field: str) -> str:
+        if dataset_id in hidden:
+            return f"datasetField:restricted:{dataset_id}:{field}"
+        dataset = datasets[dataset_id]
+        return f"datasetField:{dataset.namespace}:{dataset.name}:{field}"
+
+    # A field's type as a pipeline reported it, else as profiling found it in the latest version.
+    profiled = {
+        (feature.version_id, feature.name): feature.dtype
+        for feature in Feature.objects.filter(
+            version_id__in={d.latest_version_id for d in datasets.values() if d.latest_version_id},
+            name__in={key[1] for key in walk.depths},
+        ).only("version_id", "name", "dtype")
+    }
+
+    def field_type(dataset: Dataset, field: str) -> str:
+        report = getattr(dataset, "lineage_report", None)
+        for entry in report.fields if report else []:
+            if entry.get("name") == field:
+                return str(entry.get("type", ""))
+        return profiled.get((dataset.latest_version_id, field), "")
+
+    inputs: dict[tuple[UUID, str], list[dict[str, Any]]] = {}
+    graph = _Graph()
+    for edge in walk.edges:
+        row = rows[edge.id]
+        source = node_id(edge.input_dataset_id, edge.input_field)
+        target = node_id(edge.output_dataset_id, edge.output_field)
+        graph.edge(source, target)
+        inputs.setdefault((edge.output_dataset_id, edge.output_field), []).append(
+            {
+                "namespace": datasets[edge.input_dataset_id].namespace if edge.input_dataset_id not in hidden else "",
+                "name": datasets[edge.input_dataset_id].name if edge.input_dataset_id not in hidden else "",
+                "field": edge.input_field,
+                "transformations": row.transformations,
+                "transformation_type": row.transformation_type,
+                "transformation_description": row.transformation_description,
+            }
+        )
+    for (dataset_id, field), depth in walk.depths.items():
+        dataset = datasets[dataset_id]
+        if dataset_id in hidden:
+            data: dict[str, Any] = {"type": "DATASET_FIELD", "restricted": True, "field": field, "depth": depth}
+        else:
+            data = {
+                "type": "DATASET_FIELD",
+                "namespace": dataset.namespace,
+                "dataset": dataset.name,
+                "dataset_id": str(dataset.pk),
+                "field": field,
+                "field_type": field_type(dataset, field),
+                "input_fields": inputs.get((dataset_id, field), []),
+                "depth": depth,
+            }
+        graph.node(node_id(dataset_id, field), "DATASET_FIELD", data)
+    return graph.render()

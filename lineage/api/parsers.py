@@ -1,0 +1,33 @@
+import gzip
+import zlib
+from io import BytesIO
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
+
+from config.api.exceptions import PayloadTooLarge
+
+
+class OpenLineageParser(JSONParser):
+    """JSON, optionally sent with `Content-Encoding: gzip` as OpenLineage's HTTP transport may."""
+
+    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        request = (parser_context or {}).get("request")
+        encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() if request is not None else ""
+        if encoding in ("", "identity"):
+            return super().parse(stream, media_type, parser_context)
+        if encoding not in ("gzip", "x-gzip"):
+            raise exceptions.UnsupportedMediaType(
+                media_type, detail=f"Content-Encoding {encoding!r} is not supported; send JSON, gzip-compressed or not."
+            )
+        limit = settings.CATALOG_LINEAGE_MAX_EVENT_BYTES
+        try:
+            # A bounded read of the decompressed stream: a small body may inflate without end.
+            with gzip.GzipFile(fileobj=stream) as unzipped:
+                body = unzipped.read(limit + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise exceptions.ParseError(f"The body is not valid gzip: {exc}") from None
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The decompressed event is larger than {limit} bytes.")
+        return super().parse(BytesIO(body), media_type, parser_context)

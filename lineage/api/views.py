@@ -1,0 +1,310 @@
+from django.conf import settings
+from django.db.models import Q
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, status, views, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.models import Dataset
+from catalog.selectors import datasets_visible_to
+from config.api.exceptions import Conflict
+from governance.permissions import user_can_write_dataset
+from lineage import selectors, services
+from lineage.api.graph import render_column_walk, render_walk
+from lineage.api.parsers import OpenLineageParser
+from lineage.api.serializers import (
+    EdgeDeclareSerializer,
+    EdgeSerializer,
+    GraphSerializer,
+    IngestResultSerializer,
+    JobSerializer,
+    RunSerializer,
+)
+from lineage.choices import EdgeOrigin, RunState
+from lineage.models import Job, LineageEdge, Run
+from lineage.openlineage import InvalidEvent
+
+DEFAULT_DEPTH = 20
+
+NODE_ID = OpenApiParameter(
+    "nodeId",
+    str,
+    required=True,
+    description="`dataset:{namespace}:{name}`, for instance `dataset:s3://bucket:raw/clicks.parquet`.",
+)
+DEPTH = OpenApiParameter("depth", int, description=f"How many edges away to walk (default {DEFAULT_DEPTH}).")
+DIRECTION = OpenApiParameter(
+    "direction",
+    str,
+    enum=list(selectors.DIRECTIONS),
+    description="upstream: where the node came from; downstream: what was made from it; both (default).",
+)
+
+
+def _depth(request: Request) -> int:
+    text = request.query_params.get("depth", str(DEFAULT_DEPTH))
+    limit = settings.CATALOG_LINEAGE_MAX_DEPTH
+    if not text.isdigit() or not 0 <= int(text) <= limit:
+        raise exceptions.ValidationError({"depth": [f"depth must be a whole number from 0 to {limit}."]})
+    return int(text)
+
+
+def _direction(request: Request, default: str) -> str:
+    direction = request.query_params.get("direction", default)
+    if direction not in selectors.DIRECTIONS:
+        raise exceptions.ValidationError(
+            {"direction": [f"direction must be one of {', '.join(selectors.DIRECTIONS)}."]}
+        )
+    return direction
+
+
+def _node_dataset(request: Request, node_id: str, prefix: str, parts: int) -> tuple[Dataset, tuple[str, ...]]:
+    """The dataset a node id names (through its identity or an alias) and the reading of the id."""
+    if not node_id.startswith(prefix + ":"):
+        raise exceptions.ValidationError({"nodeId": [f"nodeId must look like {prefix}:{{namespace}}:{{name}}..."]})
+    readings = selectors.node_id_candidates(node_id[len(prefix) + 1 :], parts=parts)
+    resolved = selectors.datasets_resolve({(reading[0], reading[1]) for reading in readings})
+    visible = datasets_visible_to(request.user)
+    matches = [
+        (reading, resolved[(reading[0], reading[1])]) for reading in readings if (reading[0], reading[1]) in resolved
+    ]
+    # A dataset's own identity is a better reading than an alias; then the longest namespace.
+    matches.sort(key=lambda item: ((item[1].namespace, item[1].name) != (item[0][0], item[0][1]), -len(item[0][0])))
+    if matches and visible.filter(pk=matches[0][1].pk).exists():
+        reading, dataset = matches[0]
+        return dataset, reading
+    raise exceptions.NotFound(f"No dataset is known as {node_id!r}.")
+
+
+class LineageView(views.APIView):
+    parser_classes = [OpenLineageParser]
+
+    @extend_schema(
+        summary="Send an OpenLineage event",
+        description=(
+            "Accepts an OpenLineage 2-0-2 `RunEvent`, `DatasetEvent` or `JobEvent` as the official clients send it "
+            "(JSON, optionally `Content-Encoding: gzip`; `Authorization: Bearer <token>`), validated against the "
+            "OpenLineage JSON schemas and projected into the catalog before the answer: jobs, runs, dataset edges, "
+            "column lineage, and the facets `schema`, `documentation`, `ownership`, `symlinks`, `version`, "
+            "`storage`, `dataSource`, `datasetType`. A dataset is found by its identity, an alias or the location "
+            "of a registered source, or created. The same event sent again changes nothing (answered 200)."
+        ),
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        examples=[
+            OpenApiExample(
+                "A run that read one dataset and wrote another",
+                request_only=True,
+                value={
+                    "eventType": "COMPLETE",
+                    "eventTime": "2026-11-01T12:00:00Z",
+                    "producer": "https://example.com/trainer",
+                    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+                    "run": {"runId": "0195c2a8-6a2b-7d7e-9d62-5a0f8c9d2b11"},
+                    "job": {"namespace": "ml", "name": "features.build"},
+                    "inputs": [{"namespace": "s3://raw", "name": "clicks.parquet"}],
+                    "outputs": [{"namespace": "ml", "name": "clicks_features"}],
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            result = services.lineage_event_ingest(actor=request.user, payload=request.data)
+        except InvalidEvent as exc:
+            errors: dict[str, list[str]] = {}
+            for error in exc.errors:
+                errors.setdefault(error["path"] or "event", []).append(error["message"])
+            raise exceptions.ValidationError(errors) from None
+        body = {
+            "event_id": result.event.pk,
+            "kind": result.event.kind,
+            "duplicate": not result.created,
+            "datasets": [
+                {"namespace": namespace, "name": name, "id": dataset.pk}
+                for (namespace, name), dataset in result.datasets.items()
+            ],
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Read the lineage graph around a dataset",
+        description=(
+            "Walks the graph from a dataset, upstream, downstream or both, at most `depth` edges away, in one "
+            "recursive query; the answer is in Marquez's graph format. Datasets are linked through the job "
+            "nodes that moved the data (declared edges link datasets directly)."
+        ),
+        parameters=[NODE_ID, DEPTH, DIRECTION],
+        responses=GraphSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        node_id = request.query_params.get("nodeId", "")
+        if not node_id:
+            raise exceptions.ValidationError(
+                {"nodeId": ["Give the node to start from: nodeId=dataset:{namespace}:{name}."]}
+            )
+        depth, direction = _depth(request), _direction(request, selectors.BOTH)
+        dataset, _ = _node_dataset(request, node_id, "dataset", 2)
+        walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
+        return Response(render_walk(walk, request.user))
+
+
+class ColumnLineageView(views.APIView):
+    @extend_schema(
+        summary="Read the column lineage of a field",
+        description=(
+            "Walks column lineage from one field: the fields it was computed from (upstream, the default), "
+            "or the fields computed from it (downstream), with the transformations reported for each."
+        ),
+        parameters=[
+            OpenApiParameter("nodeId", str, required=True, description="`datasetField:{namespace}:{name}:{field}`."),
+            DEPTH,
+            OpenApiParameter("direction", str, enum=list(selectors.DIRECTIONS), description="Default upstream."),
+        ],
+        responses=GraphSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        node_id = request.query_params.get("nodeId", "")
+        if not node_id:
+            raise exceptions.ValidationError(
+                {"nodeId": ["Give the field: nodeId=datasetField:{namespace}:{name}:{field}."]}
+            )
+        depth, direction = _depth(request), _direction(request, selectors.UPSTREAM)
+        dataset, reading = _node_dataset(request, node_id, "datasetField", 3)
+        walk = selectors.column_lineage_walk(dataset.pk, reading[2], depth=depth, direction=direction)
+        return Response(render_column_walk(walk, request.user))
+
+
+class EdgeFilter(filters.FilterSet):
+    dataset = filters.UUIDFilter(method="filter_dataset", help_text="Edges into or out of this dataset.")
+    source = filters.UUIDFilter(field_name="source_id")
+    target = filters.UUIDFilter(field_name="target_id")
+    origin = filters.ChoiceFilter(choices=EdgeOrigin.choices)
+    job = filters.UUIDFilter(field_name="job_id")
+
+    class Meta:
+        model = LineageEdge
+        fields = ["dataset", "source", "target", "origin", "job"]
+
+    def filter_dataset(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return queryset.filter(Q(source_id=value) | Q(target_id=value))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List lineage edges", description="Edges reported by events and declared by people."),
+    retrieve=extend_schema(summary="Read a lineage edge"),
+    create=extend_schema(
+        summary="Declare a lineage edge",
+        description=(
+            "For tools that send no OpenLineage events: declare that `target` was made from `source`. You must "
+            "be able to change the target dataset (an owner or steward of it, or staff)."
+        ),
+        request=EdgeDeclareSerializer,
+        responses={201: EdgeSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Remove a declared edge",
+        description="Only declared edges can be removed; edges reported by events record what pipelines did.",
+    ),
+)
+class LineageEdgeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = EdgeSerializer
+    filterset_class = EdgeFilter
+    queryset = LineageEdge.objects.none()
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        visible = datasets_visible_to(self.request.user)
+        return LineageEdge.objects.filter(source__in=visible, target__in=visible).select_related("job").order_by("id")
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        payload = EdgeDeclareSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        visible = datasets_visible_to(request.user)
+        found = {
+            dataset.pk: dataset
+            for dataset in visible.filter(pk__in=[payload.validated_data["source"], payload.validated_data["target"]])
+        }
+        missing = {
+            key: ["No such dataset."] for key in ("source", "target") if payload.validated_data[key] not in found
+        }
+        if missing:
+            raise exceptions.ValidationError(missing)
+        target = found[payload.validated_data["target"]]
+        if not user_can_write_dataset(request.user, target.pk):
+            raise exceptions.PermissionDenied(
+                "Only the target dataset's owners and stewards (or staff) may declare where it came from."
+            )
+        try:
+            edge = services.edge_declare(
+                actor=request.user,
+                source=found[payload.validated_data["source"]],
+                target=target,
+                description=payload.validated_data["description"],
+            )
+        except services.EdgeAlreadyDeclared as exc:
+            raise Conflict(str(exc), existing_id=exc.edge.pk) from None
+        return Response(EdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: LineageEdge) -> None:
+        if instance.origin != EdgeOrigin.MANUAL:
+            raise Conflict("Only declared edges can be removed; edges reported by OpenLineage events stay.")
+        if not user_can_write_dataset(self.request.user, instance.target_id):
+            raise exceptions.PermissionDenied(
+                "Only the target dataset's owners and stewards (or staff) may remove this edge."
+            )
+        services.edge_remove(actor=self.request.user, edge=instance)
+
+
+class JobFilter(filters.FilterSet):
+    namespace = filters.CharFilter()
+    name = filters.CharFilter()
+    job_type = filters.CharFilter()
+
+    class Meta:
+        model = Job
+        fields = ["namespace", "name", "job_type"]
+
+
+@extend_schema_view(list=extend_schema(summary="List jobs"), retrieve=extend_schema(summary="Read a job"))
+class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+    queryset = Job.objects.select_related("latest_run").order_by("namespace", "name")
+
+
+class RunFilter(filters.FilterSet):
+    job = filters.UUIDFilter(field_name="job_id")
+    namespace = filters.CharFilter(field_name="job__namespace", help_text="The job's namespace.")
+    job_name = filters.CharFilter(field_name="job__name", help_text="The job's name.")
+    state = filters.ChoiceFilter(choices=RunState.choices)
+    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    dataset = filters.UUIDFilter(
+        field_name="datasets__dataset_id", distinct=True, help_text="Runs that read or wrote it."
+    )
+
+    class Meta:
+        model = Run
+        fields = ["job", "namespace", "job_name", "state", "started_after", "started_before", "dataset"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List runs", description="Newest first; each with its facets, inputs and outputs."),
+    retrieve=extend_schema(summary="Read a run"),
+)
+class RunViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = RunSerializer
+    filterset_class = RunFilter
+    queryset = (
+        Run.objects.select_related("job")
+        .prefetch_related("datasets__dataset", "datasets__version")
+        .order_by("-started_at", "id")
+    )

@@ -1,0 +1,46 @@
+from django.db import models
+
+
+class RunState(models.TextChoices):
+    """OpenLineage's eventType, as the state of a run."""
+
+    START = "START", "Started"
+    RUNNING = "RUNNING", "Running"
+    COMPLETE = "COMPLETE", "Complete"
+    ABORT = "ABORT", "Aborted"
+    FAIL = "FAIL", "Failed"
+    OTHER = "OTHER", "Other"
+
+
+# Events of one run may arrive in any order: a run's state is the one of highest rank seen, the
+# later event time breaking ties, so a late START never reopens a finished run.
+RUN_STATE_RANK = {
+    RunState.OTHER: 0,
+    RunState.START: 1,
+    RunState.RUNNING: 2,
+    RunState.COMPLETE: 3,
+    RunState.ABORT: 3,
+    RunState.FAIL: 3,
+}
+FINISHED_STATES = (RunState.COMPLETE, RunState.ABORT, RunState.FAIL)
+
+
+class EventKind(models.TextChoices):
+    RUN = "RunEvent", "Run event"
+    DATASET = "DatasetEvent", "Dataset event"
+    JOB = "JobEvent", "Job event"
+
+
+class AliasKind(models.TextChoices):
+    SYMLINK = "symlink", "Symlinks facet"
+    LOCATION = "location", "The location of a registered source"
+
+
+class Direction(models.TextChoices):
+    INPUT = "input", "Input"
+    OUTPUT = "output", "Output"
+
+
+class EdgeOrigin(models.TextChoices):
+    OPENLINEAGE = "openlineage", "OpenLineage event"
+    MANUAL = "manual", "Declared through the API"

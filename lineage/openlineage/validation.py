@@ -1,0 +1,381 @@
+"""Validation of incoming OpenLineage events against the specification's own JSON schemas.
+
+Pure Python: no Django. The schemas ship in ``spec/`` and every ``$ref`` between them resolves through a
+``referencing.Registry`` built from those files, so nothing is ever fetched over the network.
+"""
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any, TypedDict, cast
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from lineage.openlineage.compiled import Check, Compiler
+from lineage.openlineage.formats import FORMATS
+
+SPEC_VERSION = "2-0-2"
+MAX_ERRORS = 50
+# A jsonschema message quotes the offending value, which may be a whole facet or a megabyte string.
+MAX_MESSAGE_LENGTH = 300
+
+SPEC_DIR = Path(__file__).resolve().parent / "spec"
+CORE_SCHEMA_ID = f"https://openlineage.io/spec/{SPEC_VERSION}/OpenLineage.json"
+
+
+class EventKind(StrEnum):
+    RUN = "RunEvent"
+    DATASET = "DatasetEvent"
+    JOB = "JobEvent"
+
+
+class FacetLevel(StrEnum):
+    """Where a facet sits in an event; the values name the core schema's base definition for that place."""
+
+    RUN = "RunFacet"  # run.facets
+    JOB = "JobFacet"  # job.facets
+    DATASET = "DatasetFacet"  # facets of inputs[], outputs[] and a DatasetEvent's dataset
+    INPUT = "InputDatasetFacet"  # inputs[].inputFacets
+    OUTPUT = "OutputDatasetFacet"  # outputs[].outputFacets
+
+
+# The core schema declares `_deleted` on DatasetFacet and JobFacet only: deleting a facet is a change to the
+# static metadata of a dataset or a job, which a run's facets and the per-run input/output facets never carry.
+DELETABLE_LEVELS = frozenset({FacetLevel.DATASET, FacetLevel.JOB})
+
+
+class ErrorDetail(TypedDict):
+    path: str
+    message: str
+
+
+class InvalidEvent(Exception):
+    """The payload is not an OpenLineage event: `errors` says where and why, in document order, at most 50.
+
+    `total` counts them all; the message summarises them. Whoever raises it may pass errors in any order.
+    """
+
+    def __init__(self, errors: Iterable[ErrorDetail]) -> None:
+        unique = {(error["path"], error["message"]): error for error in errors}
+        ordered = [unique[key] for key in sorted(unique, key=_in_document_order)]
+        self.errors: list[ErrorDetail] = ordered[:MAX_ERRORS]
+        self.total = len(ordered)
+        super().__init__(_summary(self.errors, self.total))
+
+
+InstancePath = tuple[str | int, ...]
+Found = tuple[InstancePath, str]
+
+
+def event_kind(payload: object) -> EventKind:
+    """The kind of event, decided by its members: an event with a run is a RunEvent whatever else it carries.
+
+    The core schema's top-level `oneOf` is not used for this. It does accept the project's full example (run,
+    job and dataset: DatasetEvent's `not` excludes it), but an event with a job and a dataset and no run is
+    both a valid DatasetEvent and a valid JobEvent, so that `oneOf` refuses it; here it is a JobEvent.
+    """
+    if not isinstance(payload, dict):
+        raise _invalid([((), f"An OpenLineage event must be a JSON object, not {_json_type(payload)}.")])
+    if "run" in payload:
+        return EventKind.RUN
+    if "dataset" in payload and "job" not in payload:
+        return EventKind.DATASET
+    if "job" in payload:
+        return EventKind.JOB
+    message = "Not an OpenLineage event: a RunEvent has 'run' and 'job', a DatasetEvent 'dataset', a JobEvent 'job'."
+    raise _invalid([((), message)])
+
+
+def validate_event(payload: object) -> EventKind:
+    """Validate an event against the 2-0-2 schema of its kind and each known facet against its own schema.
+
+    Facets with a key no shipped facet schema defines at that place are custom facets: only the base facet
+    schema applies to them. A dataset or job facet whose `_deleted` is true deletes that facet, and its other
+    members are ignored. Raises InvalidEvent.
+    """
+    kind = event_kind(payload)
+    event = cast(dict[str, Any], payload)  # event_kind refuses anything but an object
+    try:
+        found = _check(event, kind)
+    except RecursionError:
+        # Both validators recurse with the instance: struct fields nested a few hundred deep would be a 500.
+        raise _invalid([((), "The event is nested too deeply to validate.")]) from None
+    if found:
+        raise _invalid(found)
+    return kind
+
+
+def _check(event: dict[str, Any], kind: EventKind) -> list[Found]:
+    spec = _spec()
+    found: list[Found] = []
+    deleted: list[InstancePath] = []
+    for path, level, facets in _facet_maps(event, kind):
+        schemas = spec.facets[level]
+        for key, facet in facets.items():
+            if level in DELETABLE_LEVELS and isinstance(facet, dict) and facet.get("_deleted") is True:
+                deleted.append((*path, key))
+                continue
+            schema = schemas.get(key)
+            if schema is not None:
+                found.extend(((*path, key, *where), message) for where, message in schema.errors(facet))
+    found.extend(
+        (where, message)
+        for where, message in spec.events[kind].errors(event)
+        if not any(where[: len(marker)] == marker for marker in deleted)
+    )
+    return found
+
+
+def known_facets(level: FacetLevel) -> frozenset[str]:
+    """The facet keys a shipped facet schema defines at this place in an event."""
+    return frozenset(_spec().facets[level])
+
+
+def _format_checker() -> FormatChecker:
+    """Checks exactly the formats of formats.py, whatever optional extras jsonschema finds installed."""
+    checker = FormatChecker(formats=())
+    for name, check in FORMATS.items():
+        checker.checks(name)(check)
+    return checker
+
+
+FORMAT_CHECKER = _format_checker()
+
+
+@dataclass(frozen=True)
+class _Schema:
+    accepts: Check  # the compiled fast path: most events are valid, and it says so in a fraction of the time
+    validator: Draft202012Validator  # the authority, and the source of every error shown
+
+    def errors(self, instance: object) -> Iterator[Found]:
+        if self.accepts(instance):
+            return
+        for error in self.validator.iter_errors(instance):
+            for leaf in _leaves(error):
+                yield tuple(leaf.absolute_path), leaf.message
+
+
+@dataclass(frozen=True)
+class _Spec:
+    events: Mapping[EventKind, _Schema]
+    facets: Mapping[FacetLevel, Mapping[str, _Schema]]
+
+
+@cache
+def _spec() -> _Spec:
+    """Validators for every event kind and every (place, facet key), built once per process."""
+    documents = _load_documents()
+    registry: Registry[Any] = Registry().with_resources(
+        (uri, DRAFT202012.create_resource(contents)) for uri, contents in documents.items()
+    )
+    registry = registry.crawl()
+
+    compiler = Compiler(documents, FORMATS)
+
+    def schema(uri: str) -> _Schema:
+        validator = Draft202012Validator({"$ref": uri}, registry=registry, format_checker=FORMAT_CHECKER)
+        return _Schema(accepts=compiler.compile(uri), validator=validator)
+
+    facets: dict[FacetLevel, dict[str, _Schema]] = {level: {} for level in FacetLevel}
+    for (level, key), uri in _facet_schema_uris(documents).items():
+        facets[level][key] = schema(uri)
+    return _Spec(events={kind: schema(f"{CORE_SCHEMA_ID}#/$defs/{kind.value}") for kind in EventKind}, facets=facets)
+
+
+def _load_documents() -> dict[str, dict[str, Any]]:
+    documents: dict[str, dict[str, Any]] = {}
+    for path in [SPEC_DIR / "OpenLineage.json", *sorted((SPEC_DIR / "facets").glob("*.json"))]:
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        uri = contents["$id"]
+        if uri in documents:
+            raise RuntimeError(f"Two shipped schemas have the $id {uri}; the second is {path.name}.")
+        documents[uri] = contents
+    if CORE_SCHEMA_ID not in documents:
+        raise RuntimeError(f"spec/OpenLineage.json is not the {SPEC_VERSION} core schema.")
+    return documents
+
+
+_LEVEL_BY_BASE = {level.value: level for level in FacetLevel}
+
+
+def _facet_schema_uris(documents: Mapping[str, Mapping[str, Any]]) -> dict[tuple[FacetLevel, str], str]:
+    """Which schema validates a facet, by place and key, read off each facet file's own base definitions.
+
+    Key alone is ambiguous (`tags` is a dataset, a job and a run facet; `dataQualityMetrics` a dataset and an
+    input facet), and so are two files: LineageFacet.json is a dataset or a job facet and
+    BaseSubsetDatasetFacet.json an input or an output facet. Those are split into their branches, so that an
+    input facet is not accepted for being valid as an output facet.
+    """
+    uris: dict[tuple[FacetLevel, str], str] = {}
+    for document_uri, document in documents.items():
+        if document_uri == CORE_SCHEMA_ID:
+            continue
+        for key in document.get("properties", {}):
+            for level, pointer in _levels(document, f"/properties/{_escape(key)}").items():
+                if (level, key) in uris:
+                    raise RuntimeError(
+                        f"Two facet schemas define {key!r} as a {level}: {uris[level, key]}, {document_uri}."
+                    )
+                uris[level, key] = f"{document_uri}#{pointer}"
+    return uris
+
+
+def _levels(document: Mapping[str, Any], pointer: str) -> dict[FacetLevel, str]:
+    """The places the subschema at `pointer` applies to, each with the narrowest subschema for that place."""
+    node = _resolve(document, pointer)
+    bases = _bases(document, node)
+    if len(bases) == 1:
+        return {bases.pop(): pointer}
+    while isinstance(node.get("$ref"), str) and node["$ref"].startswith("#"):
+        pointer = node["$ref"][1:]
+        node = _resolve(document, pointer)
+    levels: dict[FacetLevel, str] = {}
+    for keyword in ("anyOf", "oneOf"):
+        for index, branch in enumerate(node.get(keyword, ())):
+            ref = branch.get("$ref")
+            branch_pointer = ref[1:] if isinstance(ref, str) and ref.startswith("#") else f"{pointer}/{keyword}/{index}"
+            for level, narrowest in _levels(document, branch_pointer).items():
+                if level in levels:
+                    raise RuntimeError(f"{document['$id']}#{pointer} has two {level} branches.")
+                levels[level] = narrowest
+    if not levels:
+        raise RuntimeError(f"{document['$id']}#{pointer} extends none of the core schema's facet definitions.")
+    return levels
+
+
+def _bases(document: Mapping[str, Any], node: Mapping[str, Any], depth: int = 0) -> set[FacetLevel]:
+    """The core facet definitions a subschema extends, through $ref and allOf/anyOf/oneOf (not properties)."""
+    if depth > 32:
+        raise RuntimeError(f"{document['$id']}: $ref chain too deep or cyclic.")
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        if ref.startswith("#"):
+            return _bases(document, _resolve(document, ref[1:]), depth + 1)
+        target, _, fragment = ref.partition("#")
+        base = _LEVEL_BY_BASE.get(fragment.rsplit("/", 1)[-1]) if target == CORE_SCHEMA_ID else None
+        return {base} if base is not None else set()
+    found: set[FacetLevel] = set()
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for branch in node.get(keyword, ()):
+            found |= _bases(document, branch, depth + 1)
+    return found
+
+
+def _resolve(document: Mapping[str, Any], pointer: str) -> Mapping[str, Any]:
+    node: Any = document
+    for token in pointer.split("/")[1:]:
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _facet_maps(
+    payload: Mapping[str, Any], kind: EventKind
+) -> Iterator[tuple[InstancePath, FacetLevel, Mapping[str, Any]]]:
+    """Every facets object of the event with its place. Wrongly typed members are the base schema's to report."""
+
+    def facets(
+        path: InstancePath, owner: object, member: str, level: FacetLevel
+    ) -> Iterator[tuple[InstancePath, FacetLevel, Mapping[str, Any]]]:
+        if isinstance(owner, dict) and isinstance(value := owner.get(member), dict):
+            yield (*path, member), level, value
+
+    if kind is EventKind.DATASET:
+        yield from facets(("dataset",), payload.get("dataset"), "facets", FacetLevel.DATASET)
+        return
+    if kind is EventKind.RUN:
+        yield from facets(("run",), payload.get("run"), "facets", FacetLevel.RUN)
+    yield from facets(("job",), payload.get("job"), "facets", FacetLevel.JOB)
+    for side, member, level in (
+        ("inputs", "inputFacets", FacetLevel.INPUT),
+        ("outputs", "outputFacets", FacetLevel.OUTPUT),
+    ):
+        datasets = payload.get(side)
+        if isinstance(datasets, list):
+            for index, dataset in enumerate(datasets):
+                yield from facets((side, index), dataset, "facets", FacetLevel.DATASET)
+                yield from facets((side, index), dataset, member, level)
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """The errors worth showing: an anyOf/oneOf failure by itself says only that no branch matched.
+
+    The core schema wraps every facets object in a one-branch anyOf, whose errors are simply the facet's. Where
+    there are several branches (subset conditions, lineage entries and inputs), they are told apart by a `type`
+    constant: the branches whose constant the instance meets are the ones it was meant for, and of those the
+    one whose errors reach deepest into the instance came closest. jsonschema's best_match() prefers shallow
+    errors, and so blames a binary condition for lacking `locations`.
+    """
+    if not error.context:
+        return [error]
+    branches: dict[int, list[ValidationError]] = {}
+    for sub_error in error.context:
+        branches.setdefault(sub_error.relative_schema_path[0], []).extend(_leaves(sub_error))
+    if len(branches) == 1:
+        (only,) = branches.values()
+        return only
+    depth = len(error.absolute_path)
+
+    def discriminates(leaf: ValidationError) -> bool:
+        return leaf.validator in ("const", "enum") and len(leaf.absolute_path) <= depth + 1
+
+    meant = [leaves for leaves in branches.values() if not any(discriminates(leaf) for leaf in leaves)]
+    if not meant:  # the constant itself is wrong: say which values each branch takes
+        return [leaf for leaves in branches.values() for leaf in leaves if discriminates(leaf)] or [error]
+    return max(meant, key=lambda leaves: (max(len(leaf.absolute_path) for leaf in leaves), -len(leaves)))
+
+
+def _invalid(found: Iterable[Found]) -> InvalidEvent:
+    return InvalidEvent(ErrorDetail(path=_render(path), message=_shorten(message)) for path, message in found)
+
+
+def _in_document_order(error: tuple[str, str]) -> tuple[tuple[tuple[int, int, str], ...], str]:
+    """inputs/2 before inputs/10: indexes compare as numbers, members as strings."""
+    path, message = error
+    tokens = path.split("/") if path else []
+    return tuple(
+        (0, int(token), "") if token.isascii() and token.isdigit() else (1, 0, token) for token in tokens
+    ), message
+
+
+def _render(path: InstancePath) -> str:
+    return "/".join(_escape(str(part)) for part in path)
+
+
+def _escape(token: str) -> str:
+    """A JSON pointer token (RFC 6901): a facet or field name may itself hold a slash."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE_LENGTH else message[: MAX_MESSAGE_LENGTH - 1] + "…"
+
+
+def _summary(errors: list[ErrorDetail], total: int) -> str:
+    if not errors:
+        return "Invalid OpenLineage event."
+    first = errors[0]
+    where = first["path"] or "the event"
+    if total == 1:
+        return f"Invalid OpenLineage event: {where}: {first['message']}"
+    listed = f", the first {len(errors)} listed" if total > len(errors) else ""
+    return f"Invalid OpenLineage event: {total} errors{listed}; first at {where}: {first['message']}"
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__

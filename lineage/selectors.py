@@ -1,0 +1,247 @@
+"""Reads of the lineage graph: each walk is one recursive SQL query with a depth cap, on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Q
+
+from catalog.models import Dataset
+from catalog.selectors import datasets_at_locations
+from lineage.models import ColumnLineage, DatasetAlias, LineageEdge
+
+UPSTREAM = "upstream"
+DOWNSTREAM = "downstream"
+BOTH = "both"
+DIRECTIONS = (UPSTREAM, DOWNSTREAM, BOTH)
+
+Identity = tuple[str, str]
+
+
+def location_uris(identity: Identity) -> list[str]:
+    """The source URIs a registered version would carry for this OpenLineage identity (naming spec:
+    local files are `file` + absolute path; object stores and web servers are `scheme://authority` + path)."""
+    namespace, name = identity
+    lowered = namespace.lower().rstrip("/")
+    if lowered in ("file", "file:", "file://localhost", "file:/"):
+        path = "/" + name.strip("/")
+        return ["file://" + quote(path)]
+    if lowered.startswith(("s3://", "s3a://", "gs://", "https://", "http://")):
+        return [namespace.rstrip("/") + "/" + name.strip("/")]
+    return []
+
+
+def datasets_resolve(identities: Iterable[Identity]) -> dict[Identity, Dataset]:
+    """The catalog datasets these OpenLineage identities name: a dataset's own (namespace, name), one
+    of its aliases, or the location of one of its registered sources. Unknown identities are absent."""
+    wanted = set(identities)
+    if not wanted:
+        return {}
+    own = Q()
+    for namespace, name in wanted:
+        own |= Q(namespace=namespace, name=name)
+    resolved: dict[Identity, Dataset] = {(d.namespace, d.name): d for d in Dataset.objects.filter(own)}
+    missing = wanted - resolved.keys()
+    if missing:
+        aliased = Q()
+        for namespace, name in missing:
+            aliased |= Q(namespace=namespace, name=name)
+        for alias in DatasetAlias.objects.filter(aliased).select_related("dataset"):
+            resolved[(alias.namespace, alias.name)] = alias.dataset
+        missing = wanted - resolved.keys()
+    if missing:
+        uris = {identity: location_uris(identity) for identity in missing}
+        located = datasets_at_locations(uri for candidates in uris.values() for uri in candidates)
+        for identity, candidates in uris.items():
+            for uri in candidates:
+                if uri in located:
+                    resolved[identity] = located[uri]
+                    break
+    return resolved
+
+
+@dataclass(frozen=True)
+class Edge:
+    id: int
+    source_id: UUID
+    target_id: UUID
+    job_id: UUID | None
+    origin: str
+    run_id: UUID | None
+    source_version_id: UUID | None
+    target_version_id: UUID | None
+
+
+@dataclass
+class Walk:
+    """What a walk reached: each dataset with its distance from the start, and the edges followed."""
+
+    start: UUID
+    depths: dict[UUID, int] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+
+    def paths(self) -> dict[UUID, list[UUID]]:
+        """The shortest path of datasets from the start to each dataset reached (upstream walks read
+        it as: the start was derived, through these, from that dataset)."""
+        forward: dict[UUID, list[UUID]] = {}
+        for edge in self.edges:
+            forward.setdefault(edge.target_id, []).append(edge.source_id)
+            forward.setdefault(edge.source_id, []).append(edge.target_id)
+        paths = {self.start: [self.start]}
+        frontier = [self.start]
+        while frontier:
+            following = []
+            for node in frontier:
+                for neighbour in forward.get(node, []):
+                    if neighbour not in paths and neighbour in self.depths:
+                        paths[neighbour] = [*paths[node], neighbour]
+                        following.append(neighbour)
+            frontier = following
+        return paths
+
+
+def _uuid(value: Any) -> UUID:
+    # PostgreSQL answers UUIDs; SQLite the hex text Django stores.
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _maybe_uuid(value: Any) -> UUID | None:
+    return None if value is None else _uuid(value)
+
+
+def _db_uuid(value: UUID) -> Any:
+    return Dataset._meta.pk.get_db_prep_value(value, connection)
+
+
+def _walk_sql(direction: str) -> str:
+    """Datasets reachable from the start within the depth cap, and the edges between them.
+
+    UNION (not UNION ALL) keeps each (dataset, depth) once, so cycles end at the cap; the outer
+    query keeps each dataset at its shortest distance and the edges that lead one step further.
+    """
+    table = connection.ops.quote_name(LineageEdge._meta.db_table)
+    near, far = ("target_id", "source_id") if direction == UPSTREAM else ("source_id", "target_id")
+    # Only our own table and column names enter the text; values are parameters.
+    return f"""
+        WITH RECURSIVE walk(node, depth) AS (
+            SELECT %s, 0
+            UNION
+            SELECT e.{far}, w.depth + 1 FROM {table} e JOIN walk w ON e.{near} = w.node WHERE w.depth < %s
+        ),
+        reached(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)
+        SELECT r.node, r.depth, e.id, e.source_id, e.target_id, e.job_id, e.origin, e.run_id,
+               e.source_version_id, e.target_version_id
+        FROM reached r LEFT JOIN {table} e ON e.{near} = r.node AND r.depth < %s
+    """
+
+
+def lineage_walk(dataset_id: UUID, *, depth: int, direction: str = UPSTREAM) -> Walk:
+    """Walk the dataset graph from one dataset, upstream (where it came from), downstream (what was
+    made from it) or both, at most `depth` edges away. One SQL query per direction."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
+    walk = Walk(start=dataset_id, depths={dataset_id: 0})
+    seen_edges: set[int] = set()
+    for way in (UPSTREAM, DOWNSTREAM) if direction == BOTH else (direction,):
+        with connection.cursor() as cursor:
+            cursor.execute(_walk_sql(way), [_db_uuid(dataset_id), depth, depth])
+            rows = cursor.fetchall()
+        for node, node_depth, edge_id, source, target, job, origin, run, source_version, target_version in rows:
+            node_id = _uuid(node)
+            walk.depths[node_id] = min(node_depth, walk.depths.get(node_id, node_depth))
+            if edge_id is not None and edge_id not in seen_edges:
+                seen_edges.add(edge_id)
+                walk.edges.append(
+                    Edge(
+                        id=edge_id,
+                        source_id=_uuid(source),
+                        target_id=_uuid(target),
+                        job_id=_maybe_uuid(job),
+                        origin=origin,
+                        run_id=_maybe_uuid(run),
+                        source_version_id=_maybe_uuid(source_version),
+                        target_version_id=_maybe_uuid(target_version),
+                    )
+                )
+    walk.edges.sort(key=lambda edge: edge.id)
+    return walk
+
+
+def lineage_upstream(dataset_ids: Iterable[UUID], *, depth: int = 50) -> dict[UUID, Walk]:
+    """Everything each dataset was derived from, with the path to it: what an audit must check."""
+    return {dataset_id: lineage_walk(dataset_id, depth=depth, direction=UPSTREAM) for dataset_id in dataset_ids}
+
+
+# --- Column lineage --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnEdge:
+    id: int
+    input_dataset_id: UUID
+    input_field: str
+    output_dataset_id: UUID
+    output_field: str
+
+
+@dataclass
+class ColumnWalk:
+    start: tuple[UUID, str]
+    depths: dict[tuple[UUID, str], int] = field(default_factory=dict)
+    edges: list[ColumnEdge] = field(default_factory=list)
+
+
+def _column_walk_sql(direction: str) -> str:
+    table = connection.ops.quote_name(ColumnLineage._meta.db_table)
+    if direction == UPSTREAM:
+        near_ds, near_f, far_ds, far_f = "output_dataset_id", "output_field", "input_dataset_id", "input_field"
+    else:
+        near_ds, near_f, far_ds, far_f = "input_dataset_id", "input_field", "output_dataset_id", "output_field"
+    return f"""
+        WITH RECURSIVE walk(ds, fld, depth) AS (
+            SELECT %s, CAST(%s AS VARCHAR(1024)), 0
+            UNION
+            SELECT c.{far_ds}, c.{far_f}, w.depth + 1
+            FROM {table} c JOIN walk w ON c.{near_ds} = w.ds AND c.{near_f} = w.fld
+            WHERE w.depth < %s
+        ),
+        reached(ds, fld, depth) AS (SELECT ds, fld, MIN(depth) FROM walk GROUP BY ds, fld)
+        SELECT r.ds, r.fld, r.depth, c.id, c.input_dataset_id, c.input_field, c.output_dataset_id, c.output_field
+        FROM reached r LEFT JOIN {table} c ON c.{near_ds} = r.ds AND c.{near_f} = r.fld AND r.depth < %s
+    """
+
+
+def column_lineage_walk(dataset_id: UUID, field_name: str, *, depth: int, direction: str = UPSTREAM) -> ColumnWalk:
+    """Walk column lineage from one field of a dataset: the fields it was computed from (upstream)
+    or the fields computed from it (downstream). One SQL query per direction."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
+    start = (dataset_id, field_name)
+    walk = ColumnWalk(start=start, depths={start: 0})
+    seen: set[int] = set()
+    for way in (UPSTREAM, DOWNSTREAM) if direction == BOTH else (direction,):
+        with connection.cursor() as cursor:
+            cursor.execute(_column_walk_sql(way), [_db_uuid(dataset_id), field_name, depth, depth])
+            rows = cursor.fetchall()
+        for ds, fld, node_depth, edge_id, in_ds, in_f, out_ds, out_f in rows:
+            key = (_uuid(ds), fld)
+            walk.depths[key] = min(node_depth, walk.depths.get(key, node_depth))
+            if edge_id is not None and edge_id not in seen:
+                seen.add(edge_id)
+                walk.edges.append(ColumnEdge(edge_id, _uuid(in_ds), in_f, _uuid(out_ds), out_f))
+    walk.edges.sort(key=lambda edge: edge.id)
+    return walk
+
+
+def node_id_candidates(text: str, *, parts: int) -> list[tuple[str, ...]]:
+    """Every way to read `a:b:c` as `parts` pieces: namespaces (`s3://bucket`, `postgres://host:5432`)
+    hold colons, so a node id alone is ambiguous; the caller keeps the reading that names a dataset."""
+    colons = [index for index, char in enumerate(text) if char == ":"]
+    if parts == 2:
+        return [(text[:i], text[i + 1 :]) for i in colons]
+    return [(text[:i], text[i + 1 : j], text[j + 1 :]) for n, i in enumerate(colons) for j in colons[n + 1 :]]

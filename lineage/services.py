@@ -1,0 +1,623 @@
+"""Writes to the lineage graph: OpenLineage events projected into jobs, runs and edges, and declared edges."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import Group, User
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from catalog.models import Dataset, DatasetVersion
+from catalog.services import dataset_describe, datasets_discover
+from governance.choices import OwnershipRole
+from governance.models import Ownership
+from governance.permissions import user_can_write_dataset
+from governance.services import ownership_add
+from lineage.choices import RUN_STATE_RANK, AliasKind, Direction, EdgeOrigin, EventKind, RunState
+from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run, RunDataset
+from lineage.openlineage import ErrorDetail, InvalidEvent, validate_event
+from lineage.selectors import Identity, datasets_resolve, location_uris
+
+logger = logging.getLogger(__name__)
+
+# The widest identities and field names the catalog stores; longer ones are refused, never cut.
+MAX_NAMESPACE = 255
+MAX_NAME = 512
+MAX_FIELD = 1024
+
+# OpenLineage ownership types (free text) mapped to the catalog's roles; anything else is an owner.
+OWNERSHIP_ROLES = {
+    "steward": OwnershipRole.STEWARD,
+    "data_steward": OwnershipRole.STEWARD,
+    "maintainer": OwnershipRole.STEWARD,
+    "custodian": OwnershipRole.CUSTODIAN,
+    "technical_owner": OwnershipRole.CUSTODIAN,
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    event: LineageEvent
+    created: bool
+    datasets: dict[Identity, Dataset] = field(default_factory=dict)
+
+
+@dataclass
+class _EventDataset:
+    """One dataset as an event names it, with the facets it carries at its level."""
+
+    identity: Identity
+    direction: str | None
+    facets: dict[str, Any]
+    io_facets: dict[str, Any]
+
+    @property
+    def symlinks(self) -> list[tuple[Identity, str]]:
+        facet = self.facets.get("symlinks") or {}
+        return [
+            ((item["namespace"], item["name"]), str(item.get("type", "")))
+            for item in facet.get("identifiers", [])
+            if isinstance(item, dict) and "namespace" in item and "name" in item
+        ]
+
+
+def _canonical(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _event_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _time_key(moment: datetime) -> str:
+    # One fixed UTC format, so stored times compare as strings.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse_datasets(kind: str, payload: Mapping[str, Any]) -> list[_EventDataset]:
+    found: list[_EventDataset] = []
+    if kind == EventKind.DATASET:
+        item = payload["dataset"]
+        found.append(_EventDataset((item["namespace"], item["name"]), None, dict(item.get("facets") or {}), {}))
+        return found
+    for key, direction, io_key in (
+        ("inputs", Direction.INPUT, "inputFacets"),
+        ("outputs", Direction.OUTPUT, "outputFacets"),
+    ):
+        for item in payload.get(key) or []:
+            found.append(
+                _EventDataset(
+                    (item["namespace"], item["name"]),
+                    direction,
+                    dict(item.get("facets") or {}),
+                    dict(item.get(io_key) or {}),
+                )
+            )
+    return found
+
+
+def _column_lineage_identities(datasets: Sequence[_EventDataset]) -> set[Identity]:
+    found: set[Identity] = set()
+    for item in datasets:
+        facet = item.facets.get("columnLineage") or {}
+        for spec in (facet.get("fields") or {}).values():
+            for source in spec.get("inputFields") or []:
+                found.add((source["namespace"], source["name"]))
+    return found
+
+
+def _check_sizes(payload: Mapping[str, Any], datasets: Sequence[_EventDataset], extra: Iterable[Identity]) -> None:
+    errors: list[ErrorDetail] = []
+
+    def check(identity: Identity, where: str) -> None:
+        namespace, name = identity
+        if len(namespace) > MAX_NAMESPACE:
+            errors.append(ErrorDetail(path=where, message=f"namespace is longer than {MAX_NAMESPACE} characters"))
+        if len(name) > MAX_NAME:
+            errors.append(ErrorDetail(path=where, message=f"name is longer than {MAX_NAME} characters"))
+
+    job = payload.get("job")
+    if isinstance(job, dict):
+        check((job["namespace"], job["name"]), "job")
+    for item in datasets:
+        check(item.identity, f"dataset {item.identity[0]}:{item.identity[1]}"[:200])
+        for alias, _ in item.symlinks:
+            check(alias, "facets/symlinks")
+        facet = item.facets.get("columnLineage") or {}
+        for output_field, spec in (facet.get("fields") or {}).items():
+            names = [output_field, *(source.get("field", "") for source in spec.get("inputFields") or [])]
+            if any(len(name) > MAX_FIELD for name in names):
+                errors.append(
+                    ErrorDetail(path="facets/columnLineage", message=f"a field name is longer than {MAX_FIELD}")
+                )
+    for identity in extra:
+        check(identity, "facets/columnLineage/inputFields")
+    if errors:
+        raise InvalidEvent(errors)
+
+
+# --- Resolving identities to catalog datasets ------------------------------------------------------
+
+
+def _resolve_event_datasets(datasets: Sequence[_EventDataset], extra: set[Identity]) -> dict[Identity, Dataset]:
+    """Every identity the event names, resolved; datasets nobody registered are created.
+
+    An event's dataset is the catalog dataset named by its own identity or, failing that, by one of
+    its symlinks; whatever identities it carries that name no dataset yet become aliases of it.
+    """
+    identities = {item.identity for item in datasets} | extra
+    symlinked = {alias for item in datasets for alias, _ in item.symlinks}
+    resolved = datasets_resolve(identities | symlinked)
+
+    aliases: list[DatasetAlias] = []
+    for item in datasets:
+        if item.identity in resolved:
+            dataset = resolved[item.identity]
+            if (dataset.namespace, dataset.name) != item.identity:
+                aliases.append(DatasetAlias(dataset=dataset, namespace=item.identity[0], name=item.identity[1]))
+                aliases[-1].kind = AliasKind.LOCATION if location_uris(item.identity) else AliasKind.SYMLINK
+            continue
+        via = next((resolved[alias] for alias, _ in item.symlinks if alias in resolved), None)
+        if via is not None:
+            resolved[item.identity] = via
+            aliases.append(
+                DatasetAlias(dataset=via, namespace=item.identity[0], name=item.identity[1], kind=AliasKind.SYMLINK)
+            )
+
+    created = datasets_discover(identities=identities - resolved.keys())
+    resolved.update(created)
+
+    for item in datasets:
+        dataset = resolved[item.identity]
+        for alias, alias_type in item.symlinks:
+            if alias not in resolved:
+                aliases.append(
+                    DatasetAlias(
+                        dataset=dataset,
+                        namespace=alias[0],
+                        name=alias[1],
+                        kind=AliasKind.SYMLINK,
+                        alias_type=alias_type[:64],
+                    )
+                )
+                resolved[alias] = dataset
+    if aliases:
+        # ignore_conflicts: an identity already taken keeps naming the dataset it named first.
+        DatasetAlias.objects.bulk_create(aliases, ignore_conflicts=True)
+    return resolved
+
+
+# --- Facets ----------------------------------------------------------------------------------------
+
+
+def _merge_facets(facets: dict[str, Any], times: dict[str, str], incoming: Mapping[str, Any], moment: datetime) -> bool:
+    """Keep, for each facet, the value of the latest event that carried it, whatever the arrival order."""
+    stamp = _time_key(moment)
+    changed = False
+    for key, value in incoming.items():
+        if times.get(key, "") > stamp:
+            continue
+        if isinstance(value, dict) and value.get("_deleted") is True:
+            changed |= facets.pop(key, None) is not None
+        elif facets.get(key) != value:
+            facets[key] = value
+            changed = True
+        times[key] = stamp
+    return changed
+
+
+def _reported_fields(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
+    fields = []
+    for position, item in enumerate(schema.get("fields") or [], start=1):
+        entry: dict[str, Any] = {"name": item["name"], "type": item.get("type", ""), "position": position}
+        if item.get("description"):
+            entry["description"] = item["description"]
+        if item.get("fields"):
+            entry["fields"] = _reported_fields(item)
+        fields.append(entry)
+    return fields
+
+
+def _project_dataset_facets(
+    *, actor: User, dataset: Dataset, facets: Mapping[str, Any], moment: datetime, may_govern: bool
+) -> None:
+    if not facets:
+        return
+    ReportedDataset.objects.get_or_create(dataset=dataset)
+    report = ReportedDataset.objects.select_for_update().get(dataset=dataset)
+    times = dict(report.facets.get("_times", {})) if isinstance(report.facets.get("_times"), dict) else {}
+    current = {key: value for key, value in report.facets.items() if key != "_times"}
+    if not _merge_facets(current, times, facets, moment):
+        return
+    report.facets = {**current, "_times": times}
+    report.fields = _reported_fields(current["schema"]) if "schema" in current else []
+    report.dataset_type = str((current.get("datasetType") or {}).get("datasetType", ""))[:64]
+    source = current.get("dataSource") or {}
+    report.source_name = str(source.get("name", ""))[:512]
+    report.source_uri = str(source.get("uri", ""))[:2048]
+    storage = current.get("storage") or {}
+    report.storage_layer = str(storage.get("storageLayer", ""))[:64]
+    report.file_format = str(storage.get("fileFormat", ""))[:64]
+    report.reported_version = str((current.get("version") or {}).get("datasetVersion", ""))[:255]
+    report.save()
+
+    if not may_govern:
+        return
+    documentation = facets.get("documentation") or {}
+    if isinstance(documentation.get("description"), str):
+        dataset_describe(dataset_id=dataset.pk, description=documentation["description"])
+    ownership = facets.get("ownership") or {}
+    for owner in ownership.get("owners") or []:
+        _owner_add(dataset=dataset, name=str(owner.get("name", "")), kind=str(owner.get("type", "")))
+
+
+def _owner_add(*, dataset: Dataset, name: str, kind: str) -> None:
+    """An ownership facet's owner, when it names a user (username or email) or a group of the catalog."""
+    role = OWNERSHIP_ROLES.get(kind.strip().lower().replace(" ", "_"), OwnershipRole.OWNER)
+    prefix, _, rest = name.partition(":")
+    wants_user = prefix.lower() == "user"
+    wants_group = prefix.lower() in ("group", "team")
+    principal = rest if (wants_user or wants_group) else name
+    if not principal:
+        return
+    if not wants_group:
+        user = User.objects.filter(Q(username=principal) | Q(email__iexact=principal), is_active=True).first()
+        if user is not None:
+            ownership_add(dataset_id=dataset.pk, user=user, role=role)
+            return
+    if not wants_user:
+        group = Group.objects.filter(name=principal).first()
+        if group is not None:
+            ownership_add(dataset_id=dataset.pk, group=group, role=role)
+            return
+    logger.info("Ownership facet names %r, who is neither a user nor a group of the catalog", name)
+
+
+def _may_govern(actor: User, dataset: Dataset) -> bool:
+    """Events may describe a dataset and name its owners only where the sender could do so by hand,
+    or where nobody answers for the dataset yet (a dataset first seen in lineage)."""
+    if user_can_write_dataset(actor, dataset.pk):
+        return True
+    return not Ownership.objects.filter(dataset=dataset).exists()
+
+
+# --- Jobs and runs ---------------------------------------------------------------------------------
+
+
+def _job_project(payload: Mapping[str, Any], moment: datetime) -> Job:
+    spec = payload["job"]
+    Job.objects.get_or_create(namespace=spec["namespace"], name=spec["name"])
+    job = Job.objects.select_for_update().get(namespace=spec["namespace"], name=spec["name"])
+    facets = spec.get("facets") or {}
+    times = dict(job.facets.get("_times", {})) if isinstance(job.facets.get("_times"), dict) else {}
+    current = {key: value for key, value in job.facets.items() if key != "_times"}
+    if _merge_facets(current, times, facets, moment):
+        job.facets = {**current, "_times": times}
+        documentation = current.get("documentation") or {}
+        job.description = str(documentation.get("description", ""))
+        job_type = current.get("jobType") or {}
+        job.job_type = str(job_type.get("jobType", ""))[:64]
+        job.integration = str(job_type.get("integration", ""))[:64]
+        job.processing_type = str(job_type.get("processingType", ""))[:16]
+        job.save()
+    return job
+
+
+def _run_project(payload: Mapping[str, Any], job: Job, moment: datetime) -> Run:
+    spec = payload["run"]
+    run_id = UUID(spec["runId"])
+    state = payload.get("eventType") or RunState.OTHER
+    if state not in RunState.values:
+        state = RunState.OTHER
+    Run.objects.get_or_create(id=run_id, defaults={"job": job, "state": state, "state_event_time": moment})
+    run = Run.objects.select_for_update().get(pk=run_id)
+    if run.job_id != job.pk:
+        raise InvalidEvent([{"path": "run/runId", "message": f"run {run_id} belongs to the job {run.job}, not {job}"}])
+    if (RUN_STATE_RANK[RunState(state)], moment) > (RUN_STATE_RANK[RunState(run.state)], run.state_event_time):
+        run.state, run.state_event_time = state, moment
+    run.started_at = min(run.started_at or moment, moment)
+    if state in (RunState.COMPLETE, RunState.ABORT, RunState.FAIL):
+        run.ended_at = max(run.ended_at or moment, moment)
+    facets = spec.get("facets") or {}
+    times = dict(run.facets.get("_times", {})) if isinstance(run.facets.get("_times"), dict) else {}
+    current = {key: value for key, value in run.facets.items() if key != "_times"}
+    _merge_facets(current, times, facets, moment)
+    run.facets = {**current, "_times": times}
+    nominal = current.get("nominalTime") or {}
+    if nominal.get("nominalStartTime"):
+        run.nominal_start_time = _event_time(nominal["nominalStartTime"])
+    if nominal.get("nominalEndTime"):
+        run.nominal_end_time = _event_time(nominal["nominalEndTime"])
+    parent = (current.get("parent") or {}).get("run") or {}
+    if parent.get("runId"):
+        run.parent_run_id = UUID(parent["runId"])
+    run.save()
+    # The job's latest run is the one that started last, whichever run's events arrive last.
+    other = None if job.latest_run_id in (None, run.pk) else job.latest_run_id
+    latest_start = Run.objects.filter(pk=other).values_list("started_at", flat=True).first() if other else None
+    if latest_start is None or run.started_at >= latest_start:
+        Job.objects.filter(pk=job.pk).update(latest_run=run)
+    return run
+
+
+def _versions_reported(
+    datasets: Sequence[_EventDataset], resolved: Mapping[Identity, Dataset]
+) -> dict[Identity, DatasetVersion]:
+    """The catalog versions the event's version facets name: a fingerprint, a version number or an id."""
+    reported: dict[Identity, str] = {}
+    for item in datasets:
+        text = str((item.facets.get("version") or {}).get("datasetVersion", "")).strip()
+        if text:
+            reported[item.identity] = text
+    if not reported:
+        return {}
+    dataset_ids = {resolved[identity].pk for identity in reported}
+    texts = set(reported.values())
+    numbers = {int(text) for text in texts if text.isdigit() and len(text) < 10}
+    ids = set()
+    for text in texts:
+        with contextlib.suppress(ValueError):
+            ids.add(UUID(text))
+    versions = DatasetVersion.objects.filter(
+        Q(fingerprint__in=texts) | Q(number__in=numbers) | Q(id__in=ids), dataset_id__in=dataset_ids
+    )
+    by_dataset: dict[UUID, list[DatasetVersion]] = {}
+    for version in versions:
+        by_dataset.setdefault(version.dataset_id, []).append(version)
+    found: dict[Identity, DatasetVersion] = {}
+    for identity, text in reported.items():
+        for version in by_dataset.get(resolved[identity].pk, []):
+            if text in (version.fingerprint, str(version.number), str(version.pk)):
+                found[identity] = version
+                break
+    return found
+
+
+def _run_datasets_record(
+    run: Run,
+    datasets: Sequence[_EventDataset],
+    resolved: Mapping[Identity, Dataset],
+    versions: Mapping[Identity, DatasetVersion],
+) -> None:
+    rows = {}
+    for item in datasets:
+        if item.direction is None:
+            continue
+        dataset = resolved[item.identity]
+        rows[(dataset.pk, item.direction)] = RunDataset(
+            run=run,
+            dataset=dataset,
+            direction=item.direction,
+            version=versions.get(item.identity),
+            reported_version=str((item.facets.get("version") or {}).get("datasetVersion", ""))[:255],
+            facets=item.io_facets,
+        )
+    if not rows:
+        return
+    RunDataset.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    existing = RunDataset.objects.select_for_update().filter(run=run, dataset_id__in={key[0] for key in rows})
+    changed = []
+    for row in existing.order_by("id"):
+        new = rows.get((row.dataset_id, row.direction))
+        if new is None:
+            continue
+        updates = {
+            "version_id": row.version_id or (new.version.pk if new.version else None),
+            "reported_version": row.reported_version or new.reported_version,
+            "facets": {**row.facets, **new.facets},
+        }
+        if any(getattr(row, name) != value for name, value in updates.items()):
+            for name, value in updates.items():
+                setattr(row, name, value)
+            changed.append(row)
+    if changed:
+        RunDataset.objects.bulk_update(changed, ["version_id", "reported_version", "facets"])
+
+
+def _edges_record(
+    *,
+    job: Job,
+    run: Run | None,
+    moment: datetime,
+    datasets: Sequence[_EventDataset],
+    resolved: Mapping[Identity, Dataset],
+    versions: Mapping[Identity, DatasetVersion],
+) -> None:
+    inputs = {resolved[item.identity].pk: item.identity for item in datasets if item.direction == Direction.INPUT}
+    outputs = {resolved[item.identity].pk: item.identity for item in datasets if item.direction == Direction.OUTPUT}
+    if not inputs or not outputs:
+        return
+    LineageEdge.objects.bulk_create(
+        [
+            LineageEdge(source_id=source, target_id=target, job=job, origin=EdgeOrigin.OPENLINEAGE)
+            for source in sorted(inputs)
+            for target in sorted(outputs)
+        ],
+        ignore_conflicts=True,
+    )
+    if run is None:
+        return
+    edges = LineageEdge.objects.select_for_update().filter(job=job, source_id__in=inputs, target_id__in=outputs)
+    changed = []
+    for edge in edges.order_by("id"):
+        if edge.run_event_time is not None and edge.run_event_time > moment:
+            continue
+        source_version = versions.get(inputs[edge.source_id])
+        target_version = versions.get(outputs[edge.target_id])
+        edge.run, edge.run_event_time = run, moment
+        edge.source_version = source_version
+        edge.target_version = target_version
+        changed.append(edge)
+    if changed:
+        LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])
+
+
+def _column_lineage_record(
+    *,
+    job: Job | None,
+    run: Run | None,
+    moment: datetime,
+    datasets: Sequence[_EventDataset],
+    resolved: Mapping[Identity, Dataset],
+) -> None:
+    reported: dict[tuple[UUID, str, UUID, str], dict[str, Any]] = {}
+    for item in datasets:
+        facet = item.facets.get("columnLineage") or {}
+        output = resolved[item.identity]
+        for output_field, spec in (facet.get("fields") or {}).items():
+            for source in spec.get("inputFields") or []:
+                key = (output.pk, output_field, resolved[(source["namespace"], source["name"])].pk, source["field"])
+                entry = reported.setdefault(
+                    key,
+                    {
+                        "transformations": [],
+                        "transformation_type": str(spec.get("transformationType", ""))[:32],
+                        "transformation_description": str(spec.get("transformationDescription", "")),
+                    },
+                )
+                entry["transformations"].extend(source.get("transformations") or [])
+    if not reported:
+        return
+    ColumnLineage.objects.bulk_create(
+        [
+            ColumnLineage(
+                output_dataset_id=key[0],
+                output_field=key[1],
+                input_dataset_id=key[2],
+                input_field=key[3],
+                job=job,
+                run=run,
+                event_time=moment,
+                **values,
+            )
+            for key, values in reported.items()
+        ],
+        ignore_conflicts=True,
+    )
+    outputs = {key[0] for key in reported}
+    existing = ColumnLineage.objects.select_for_update().filter(
+        output_dataset_id__in=outputs, output_field__in={key[1] for key in reported}
+    )
+    changed = []
+    for row in existing.order_by("id"):
+        values = reported.get((row.output_dataset_id, row.output_field, row.input_dataset_id, row.input_field))
+        if values is None or (row.event_time is not None and row.event_time > moment):
+            continue
+        if row.event_time == moment and all(getattr(row, name) == value for name, value in values.items()):
+            continue
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.job, row.run, row.event_time = job, run, moment
+        changed.append(row)
+    if changed:
+        ColumnLineage.objects.bulk_update(
+            changed,
+            ["transformations", "transformation_type", "transformation_description", "job", "run", "event_time"],
+        )
+
+
+# --- Ingestion -------------------------------------------------------------------------------------
+
+
+def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
+    """Record an OpenLineage event and project it into the catalog, in one transaction.
+
+    Raises InvalidEvent (nothing written) for an event the OpenLineage schema refuses. The same
+    event delivered again is recognised by its digest and changes nothing.
+    """
+    kind = validate_event(payload)
+    canonical = _canonical(payload)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    existing = LineageEvent.objects.filter(digest=digest).first()
+    if existing is not None:
+        return IngestResult(event=existing, created=False)
+
+    moment = _event_time(payload["eventTime"])
+    datasets = _parse_datasets(kind, payload)
+    extra = _column_lineage_identities(datasets)
+    _check_sizes(payload, datasets, extra)
+    job_spec = payload.get("job") if kind != EventKind.DATASET else None
+    run_spec = payload.get("run") if kind == EventKind.RUN else None
+
+    try:
+        with transaction.atomic():
+            event = LineageEvent.objects.create(
+                digest=digest,
+                kind=kind,
+                event_type=str(payload.get("eventType") or "")[:16],
+                event_time=moment,
+                run_id=UUID(run_spec["runId"]) if run_spec else None,
+                job_namespace=job_spec["namespace"] if job_spec else "",
+                job_name=job_spec["name"] if job_spec else "",
+                producer=str(payload.get("producer", ""))[:2048],
+                payload=payload,
+                received_by=actor,
+            )
+            resolved = _resolve_event_datasets(datasets, extra)
+            for item in sorted(datasets, key=lambda entry: str(resolved[entry.identity].pk)):
+                dataset = resolved[item.identity]
+                if item.facets:
+                    _project_dataset_facets(
+                        actor=actor,
+                        dataset=dataset,
+                        facets=item.facets,
+                        moment=moment,
+                        may_govern=_may_govern(actor, dataset),
+                    )
+            job = _job_project(payload, moment) if job_spec else None
+            run = _run_project(payload, job, moment) if run_spec and job is not None else None
+            versions = _versions_reported(datasets, resolved)
+            if run is not None:
+                _run_datasets_record(run, datasets, resolved, versions)
+            if job is not None:
+                _edges_record(job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, versions=versions)
+            _column_lineage_record(job=job, run=run, moment=moment, datasets=datasets, resolved=resolved)
+    except IntegrityError:
+        # The same event, delivered twice at once: the other delivery recorded it.
+        existing = LineageEvent.objects.filter(digest=digest).first()
+        if existing is None:
+            raise
+        return IngestResult(event=existing, created=False)
+    return IngestResult(
+        event=event, created=True, datasets={item.identity: resolved[item.identity] for item in datasets}
+    )
+
+
+# --- Declared edges --------------------------------------------------------------------------------
+
+
+class EdgeAlreadyDeclared(Exception):
+    def __init__(self, edge: LineageEdge) -> None:
+        super().__init__("This edge is already declared.")
+        self.edge = edge
+
+
+def edge_declare(*, actor: User, source: Dataset, target: Dataset, description: str = "") -> LineageEdge:
+    """Declare that data flowed from one dataset into another, for tools that send no events."""
+    try:
+        with transaction.atomic():
+            return LineageEdge.objects.create(
+                source=source, target=target, origin=EdgeOrigin.MANUAL, description=description, created_by=actor
+            )
+    except IntegrityError:
+        existing = LineageEdge.objects.filter(source=source, target=target, job__isnull=True).first()
+        if existing is None:
+            raise
+        raise EdgeAlreadyDeclared(existing) from None
+
+
+def edge_remove(*, actor: User, edge: LineageEdge) -> None:
+    """Remove a declared edge. Edges reported by events stay: they are what the pipelines said happened."""
+    if edge.origin != EdgeOrigin.MANUAL:
+        raise ValueError("Only declared edges can be removed; edges reported by OpenLineage events stay.")
+    edge.delete()
