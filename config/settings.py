@@ -233,8 +233,9 @@ CATALOG_MAX_PROFILE_ATTEMPTS = env.int("CATALOG_MAX_PROFILE_ATTEMPTS", default=3
 CATALOG_VERIFY_EVERY = timedelta(seconds=env.int("CATALOG_VERIFY_EVERY", default=7 * 24 * 3600))
 CATALOG_VERIFY_BATCH = env.int("CATALOG_VERIFY_BATCH", default=100)
 
-# Lineage: the largest OpenLineage event accepted (after gzip), and how far a graph read may walk.
-CATALOG_LINEAGE_MAX_EVENT_BYTES = env.int("CATALOG_LINEAGE_MAX_EVENT_BYTES", default=8 * 1024**2)
+# Lineage: the largest OpenLineage event accepted once decompressed (a plain body is bounded by
+# DATA_UPLOAD_MAX_MEMORY_SIZE like any request), and how far a graph read may walk.
+CATALOG_LINEAGE_MAX_EVENT_BYTES = env.int("CATALOG_LINEAGE_MAX_EVENT_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
 CATALOG_LINEAGE_MAX_DEPTH = env.int("CATALOG_LINEAGE_MAX_DEPTH", default=100)
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -301,3 +301,13 @@ def test_it_refuses_names_longer_than_the_catalog_stores(owner_client):
 
     assert response.status_code == 400
     assert "512" in json.dumps(response.json()["errors"])
+
+
+def test_it_refuses_a_plain_body_over_the_request_limit(owner_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    event = run_event(outputs=[dataset("w", "big", documentation=facet(description="x" * 20_000))])
+
+    response = owner_client.post("/api/v1/lineage", event, format="json")
+
+    assert response.status_code == 413
+    assert not LineageEvent.objects.exists()
