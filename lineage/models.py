@@ -18,7 +18,7 @@ class Job(models.Model):
     integration = models.CharField(max_length=64, blank=True, help_text="The jobType facet's integration.")
     processing_type = models.CharField(max_length=16, blank=True, help_text="BATCH or STREAMING.")
     facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each job facet.")
-    facets_event_time = models.DateTimeField(null=True, blank=True)
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     latest_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -46,7 +46,7 @@ class Run(models.Model):
     facets = models.JSONField(
         default=dict, blank=True, help_text="The latest value of each run facet: parameters, engine, errors."
     )
-    facets_event_time = models.DateTimeField(null=True, blank=True)
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,7 +110,7 @@ class ReportedDataset(models.Model):
         "catalog.Dataset", primary_key=True, on_delete=models.CASCADE, related_name="lineage_report"
     )
     facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each dataset facet.")
-    facets_event_time = models.DateTimeField(null=True, blank=True)
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     fields = models.JSONField(
         default=list, blank=True, help_text="The schema facet's fields: name, type, description, position."
     )

@@ -235,11 +235,10 @@ def _project_dataset_facets(
         return
     ReportedDataset.objects.get_or_create(dataset=dataset)
     report = ReportedDataset.objects.select_for_update().get(dataset=dataset)
-    times = dict(report.facets.get("_times", {})) if isinstance(report.facets.get("_times"), dict) else {}
-    current = {key: value for key, value in report.facets.items() if key != "_times"}
+    current, times = dict(report.facets), dict(report.facet_times)
     if not _merge_facets(current, times, facets, moment):
         return
-    report.facets = {**current, "_times": times}
+    report.facets, report.facet_times = current, times
     report.fields = _reported_fields(current["schema"]) if "schema" in current else []
     report.dataset_type = str((current.get("datasetType") or {}).get("datasetType", ""))[:64]
     source = current.get("dataSource") or {}
@@ -299,10 +298,9 @@ def _job_project(payload: Mapping[str, Any], moment: datetime) -> Job:
     Job.objects.get_or_create(namespace=spec["namespace"], name=spec["name"])
     job = Job.objects.select_for_update().get(namespace=spec["namespace"], name=spec["name"])
     facets = spec.get("facets") or {}
-    times = dict(job.facets.get("_times", {})) if isinstance(job.facets.get("_times"), dict) else {}
-    current = {key: value for key, value in job.facets.items() if key != "_times"}
+    current, times = dict(job.facets), dict(job.facet_times)
     if _merge_facets(current, times, facets, moment):
-        job.facets = {**current, "_times": times}
+        job.facets, job.facet_times = current, times
         documentation = current.get("documentation") or {}
         job.description = str(documentation.get("description", ""))
         job_type = current.get("jobType") or {}
@@ -329,10 +327,9 @@ def _run_project(payload: Mapping[str, Any], job: Job, moment: datetime) -> Run:
     if state in (RunState.COMPLETE, RunState.ABORT, RunState.FAIL):
         run.ended_at = max(run.ended_at or moment, moment)
     facets = spec.get("facets") or {}
-    times = dict(run.facets.get("_times", {})) if isinstance(run.facets.get("_times"), dict) else {}
-    current = {key: value for key, value in run.facets.items() if key != "_times"}
+    current, times = dict(run.facets), dict(run.facet_times)
     _merge_facets(current, times, facets, moment)
-    run.facets = {**current, "_times": times}
+    run.facets, run.facet_times = current, times
     nominal = current.get("nominalTime") or {}
     if nominal.get("nominalStartTime"):
         run.nominal_start_time = _event_time(nominal["nominalStartTime"])

@@ -53,7 +53,6 @@ class RunSummarySerializer(serializers.ModelSerializer):
 
 class JobSerializer(serializers.ModelSerializer):
     latest_run = RunSummarySerializer(read_only=True, allow_null=True)
-    facets = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -71,9 +70,6 @@ class JobSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
-    def get_facets(self, job: Job) -> dict:
-        return {key: value for key, value in job.facets.items() if key != "_times"}
-
 
 class RunDatasetSerializer(serializers.ModelSerializer):
     namespace = serializers.CharField(source="dataset.namespace")
@@ -87,7 +83,6 @@ class RunDatasetSerializer(serializers.ModelSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     job = JobRefSerializer(read_only=True)
-    facets = serializers.SerializerMethodField()
     inputs = serializers.SerializerMethodField()
     outputs = serializers.SerializerMethodField()
 
@@ -108,9 +103,6 @@ class RunSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-    def get_facets(self, run: Run) -> dict:
-        return {key: value for key, value in run.facets.items() if key != "_times"}
 
     def _datasets(self, run: Run, direction: str) -> list[dict]:
         rows = [row for row in run.datasets.all() if row.direction == direction]
