@@ -1,4 +1,4 @@
-"""OpenLineage events: validation against the specification's JSON schemas. Pure Python, no Django."""
+"""OpenLineage events: validation against the specification's JSON schemas, by jsonschema-rs. No Django."""
 
 from lineage.openlineage.validation import (
     SPEC_VERSION,

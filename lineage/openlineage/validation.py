@@ -1,7 +1,8 @@
 """Validation of incoming OpenLineage events against the specification's own JSON schemas.
 
-Pure Python: no Django. The schemas ship in ``spec/`` and every ``$ref`` between them resolves through a
-``referencing.Registry`` built from those files, so nothing is ever fetched over the network.
+No Django. Validation is jsonschema-rs's: the schemas ship in ``spec/``, every ``$ref`` between them resolves
+through a ``jsonschema_rs.Registry`` built from those files, and the validators are built offline, so nothing is
+ever fetched over the network.
 """
 
 import json
@@ -12,18 +13,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
-
-from lineage.openlineage.compiled import Check, Compiler
-from lineage.openlineage.formats import FORMATS
+from jsonschema_rs import Draft202012, Draft202012Validator, Registry, ValidationError, ValidationErrorKind
 
 SPEC_VERSION = "2-0-2"
 MAX_ERRORS = 50
-# A jsonschema message quotes the offending value, which may be a whole facet or a megabyte string.
+# A message quotes the offending value, which may be a whole facet or a megabyte string.
 MAX_MESSAGE_LENGTH = 300
+# Objects and arrays nested deeper than this are refused before jsonschema-rs sees them. It recurses with the
+# instance on the native stack and overflows it some ten thousand levels down (a segfault, not an exception);
+# it raises ValueError for an error whose instance nests deeper than 255; and it collects the errors of an
+# anyOf or oneOf by validating the failing branch again, so an invalid chain of nested subset conditions costs
+# the square of its depth: 0.4 s at this limit, twice what the jsonschema-based code took at its own. The
+# project's examples nest 14 levels at most in an event; a schema facet can hold 46 levels of nested structs.
+MAX_DEPTH = 100
+# The formats checked: RFC 3339 `date-time` (eventTime) and RFC 4122's hyphenated `uuid` (runId), by
+# jsonschema-rs's own checks. Any other format the schemas name (`uri`) is an annotation only, as it has been.
+CHECKED_FORMATS = frozenset({"date-time", "uuid"})
 
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
 CORE_SCHEMA_ID = f"https://openlineage.io/spec/{SPEC_VERSION}/OpenLineage.json"
@@ -101,11 +106,9 @@ def validate_event(payload: object) -> EventKind:
     """
     kind = event_kind(payload)
     event = cast(dict[str, Any], payload)  # event_kind refuses anything but an object
-    try:
-        found = _check(event, kind)
-    except RecursionError:
-        # Both validators recurse with the instance: struct fields nested a few hundred deep would be a 500.
-        raise _invalid([((), "The event is nested too deeply to validate.")]) from None
+    if _deeper_than(event, MAX_DEPTH):
+        raise _invalid([((), "The event is nested too deeply to validate.")])
+    found = _check(event, kind)
     if found:
         raise _invalid(found)
     return kind
@@ -116,17 +119,17 @@ def _check(event: dict[str, Any], kind: EventKind) -> list[Found]:
     found: list[Found] = []
     deleted: list[InstancePath] = []
     for path, level, facets in _facet_maps(event, kind):
-        schemas = spec.facets[level]
+        validators = spec.facets[level]
         for key, facet in facets.items():
             if level in DELETABLE_LEVELS and isinstance(facet, dict) and facet.get("_deleted") is True:
                 deleted.append((*path, key))
                 continue
-            schema = schemas.get(key)
-            if schema is not None:
-                found.extend(((*path, key, *where), message) for where, message in schema.errors(facet))
+            validator = validators.get(key)
+            if validator is not None:
+                found.extend(((*path, key, *where), message) for where, message in _errors(validator, facet))
     found.extend(
         (where, message)
-        for where, message in spec.events[kind].errors(event)
+        for where, message in _errors(spec.events[kind], event)
         if not any(where[: len(marker)] == marker for marker in deleted)
     )
     return found
@@ -137,55 +140,55 @@ def known_facets(level: FacetLevel) -> frozenset[str]:
     return frozenset(_spec().facets[level])
 
 
-def _format_checker() -> FormatChecker:
-    """Checks exactly the formats of formats.py, whatever optional extras jsonschema finds installed."""
-    checker = FormatChecker(formats=())
-    for name, check in FORMATS.items():
-        checker.checks(name)(check)
-    return checker
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether objects and arrays nest more than `limit` deep; level by level, so without recursion of its own."""
+    level = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list | tuple) else ())
+            if type(child) not in _SCALARS  # by exact type, so fast; containers' subclasses are still walked
+        ]
+        if not level:
+            return False
+    return True
 
 
-FORMAT_CHECKER = _format_checker()
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-@dataclass(frozen=True)
-class _Schema:
-    accepts: Check  # the compiled fast path: most events are valid, and it says so in a fraction of the time
-    validator: Draft202012Validator  # the authority, and the source of every error shown
-
-    def errors(self, instance: object) -> Iterator[Found]:
-        if self.accepts(instance):
-            return
-        for error in self.validator.iter_errors(instance):
-            for leaf in _leaves(error):
-                yield tuple(leaf.absolute_path), leaf.message
+def _errors(validator: Draft202012Validator, instance: object) -> Iterator[Found]:
+    for error in validator.iter_errors(instance):
+        for leaf in _leaves(error):
+            yield tuple(leaf.instance_path), leaf.message
 
 
 @dataclass(frozen=True)
 class _Spec:
-    events: Mapping[EventKind, _Schema]
-    facets: Mapping[FacetLevel, Mapping[str, _Schema]]
+    events: Mapping[EventKind, Draft202012Validator]
+    facets: Mapping[FacetLevel, Mapping[str, Draft202012Validator]]
 
 
 @cache
 def _spec() -> _Spec:
     """Validators for every event kind and every (place, facet key), built once per process."""
     documents = _load_documents()
-    registry: Registry[Any] = Registry().with_resources(
-        (uri, DRAFT202012.create_resource(contents)) for uri, contents in documents.items()
-    )
-    registry = registry.crawl()
+    # Resolves every $ref between the shipped documents now; one to anything else fails here.
+    registry = Registry(documents.items(), draft=Draft202012)
+    unchecked = dict.fromkeys(_format_names(documents) - CHECKED_FORMATS, _any_string)
 
-    compiler = Compiler(documents, FORMATS)
+    def validator(uri: str) -> Draft202012Validator:
+        # A subschema of a registered document, through a $ref to it: `…/OpenLineage.json#/$defs/RunEvent`.
+        return Draft202012Validator(
+            {"$ref": uri}, registry=registry, validate_formats=True, formats=unchecked, offline=True
+        )
 
-    def schema(uri: str) -> _Schema:
-        validator = Draft202012Validator({"$ref": uri}, registry=registry, format_checker=FORMAT_CHECKER)
-        return _Schema(accepts=compiler.compile(uri), validator=validator)
-
-    facets: dict[FacetLevel, dict[str, _Schema]] = {level: {} for level in FacetLevel}
+    facets: dict[FacetLevel, dict[str, Draft202012Validator]] = {level: {} for level in FacetLevel}
     for (level, key), uri in _facet_schema_uris(documents).items():
-        facets[level][key] = schema(uri)
-    return _Spec(events={kind: schema(f"{CORE_SCHEMA_ID}#/$defs/{kind.value}") for kind in EventKind}, facets=facets)
+        facets[level][key] = validator(uri)
+    events = {kind: validator(f"{CORE_SCHEMA_ID}#/$defs/{kind.value}") for kind in EventKind}
+    return _Spec(events=events, facets=facets)
 
 
 def _load_documents() -> dict[str, dict[str, Any]]:
@@ -199,6 +202,21 @@ def _load_documents() -> dict[str, dict[str, Any]]:
     if CORE_SCHEMA_ID not in documents:
         raise RuntimeError(f"spec/OpenLineage.json is not the {SPEC_VERSION} core schema.")
     return documents
+
+
+def _format_names(schema: object) -> set[str]:
+    if isinstance(schema, list):
+        return {name for item in schema for name in _format_names(item)}
+    if not isinstance(schema, dict):
+        return set()
+    names = {name for value in schema.values() for name in _format_names(value)}
+    if isinstance(schema.get("format"), str):
+        names.add(schema["format"])
+    return names
+
+
+def _any_string(value: str) -> bool:
+    return True
 
 
 _LEVEL_BY_BASE = {level.value: level for level in FacetLevel}
@@ -308,26 +326,24 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     The core schema wraps every facets object in a one-branch anyOf, whose errors are simply the facet's. Where
     there are several branches (subset conditions, lineage entries and inputs), they are told apart by a `type`
     constant: the branches whose constant the instance meets are the ones it was meant for, and of those the
-    one whose errors reach deepest into the instance came closest. jsonschema's best_match() prefers shallow
-    errors, and so blames a binary condition for lacking `locations`.
+    one whose errors reach deepest into the instance came closest. Preferring the shallowest error instead
+    would blame a binary condition for lacking `locations`.
     """
-    if not error.context:
-        return [error]
-    branches: dict[int, list[ValidationError]] = {}
-    for sub_error in error.context:
-        branches.setdefault(sub_error.relative_schema_path[0], []).extend(_leaves(sub_error))
+    if not isinstance(error.kind, ValidationErrorKind.AnyOf | ValidationErrorKind.OneOfNotValid):
+        return [error]  # oneOf matched by several branches says so itself, and its branches have no errors
+    branches = [[leaf for sub_error in branch for leaf in _leaves(sub_error)] for branch in error.kind.context]
+    branches = [leaves for leaves in branches if leaves]
     if len(branches) == 1:
-        (only,) = branches.values()
-        return only
-    depth = len(error.absolute_path)
+        return branches[0]
+    depth = len(error.instance_path)
 
     def discriminates(leaf: ValidationError) -> bool:
-        return leaf.validator in ("const", "enum") and len(leaf.absolute_path) <= depth + 1
+        return leaf.kind.name in ("const", "enum") and len(leaf.instance_path) <= depth + 1
 
-    meant = [leaves for leaves in branches.values() if not any(discriminates(leaf) for leaf in leaves)]
+    meant = [leaves for leaves in branches if not any(discriminates(leaf) for leaf in leaves)]
     if not meant:  # the constant itself is wrong: say which values each branch takes
-        return [leaf for leaves in branches.values() for leaf in leaves if discriminates(leaf)] or [error]
-    return max(meant, key=lambda leaves: (max(len(leaf.absolute_path) for leaf in leaves), -len(leaves)))
+        return [leaf for leaves in branches for leaf in leaves if discriminates(leaf)] or [error]
+    return max(meant, key=lambda leaves: (max(len(leaf.instance_path) for leaf in leaves), -len(leaves)))
 
 
 def _invalid(found: Iterable[Found]) -> InvalidEvent:
