@@ -33,9 +33,9 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, drift
+        from benchmarks import api, drift, lineage
 
-        results = api.run(smoke=args.smoke) + drift.run(smoke=args.smoke)
+        results = api.run(smoke=args.smoke) + drift.run(smoke=args.smoke) + lineage.run(smoke=args.smoke)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -156,8 +156,9 @@ class LineageEdge(models.Model):
     """Data flowed from one dataset into another, through a job (or as declared by a person)."""
 
     id = models.BigAutoField(primary_key=True)
-    source = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_out")
-    target = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_in")
+    # Indexed by the two composite indexes below, which lead with each.
+    source = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_out", db_index=False)
+    target = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_in", db_index=False)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="edges")
     origin = models.CharField(max_length=16, choices=EdgeOrigin.choices)
     # The most recent run that moved data along the edge, and the versions it read and wrote.
@@ -205,9 +206,14 @@ class ColumnLineage(models.Model):
     """An output field derived from an input field, as a columnLineage facet reported it."""
 
     id = models.BigAutoField(primary_key=True)
-    output_dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="column_lineage_in")
+    # Indexed by the unique constraint and the input index below, which lead with each.
+    output_dataset = models.ForeignKey(
+        "catalog.Dataset", on_delete=models.CASCADE, related_name="column_lineage_in", db_index=False
+    )
     output_field = models.CharField(max_length=1024)
-    input_dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="column_lineage_out")
+    input_dataset = models.ForeignKey(
+        "catalog.Dataset", on_delete=models.CASCADE, related_name="column_lineage_out", db_index=False
+    )
     input_field = models.CharField(max_length=1024)
     transformations = models.JSONField(
         default=list, blank=True, help_text="Each transformation: type (DIRECT, INDIRECT), subtype, description."

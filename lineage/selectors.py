@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 from uuid import UUID
 
@@ -65,13 +65,13 @@ def datasets_resolve(identities: Iterable[Identity]) -> dict[Identity, Dataset]:
     return resolved
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
+    """A dataset-to-dataset edge; without a job, one a person declared."""
+
     id: int
     source_id: UUID
     target_id: UUID
     job_id: UUID | None
-    origin: str
     run_id: UUID | None
     source_version_id: UUID | None
     target_version_id: UUID | None
@@ -114,11 +114,15 @@ def _maybe_uuid(value: Any) -> UUID | None:
     return None if value is None else _uuid(value)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _db_uuid(value: UUID) -> Any:
     return Dataset._meta.pk.get_db_prep_value(value, connection)
 
 
-def _walk_sql(direction: str) -> str:
+def walk_sql(direction: str) -> str:
     """Datasets reachable from the start within the depth cap, and the edges between them.
 
     UNION (not UNION ALL) keeps each (dataset, depth) once, so cycles end at the cap; the outer
@@ -134,8 +138,7 @@ def _walk_sql(direction: str) -> str:
             SELECT e.{far}, w.depth + 1 FROM {table} e JOIN walk w ON e.{near} = w.node WHERE w.depth < %s
         ),
         reached(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)
-        SELECT r.node, r.depth, e.id, e.source_id, e.target_id, e.job_id, e.origin, e.run_id,
-               e.source_version_id, e.target_version_id
+        SELECT r.node, r.depth, e.id, e.{far}, e.job_id, e.run_id, e.source_version_id, e.target_version_id
         FROM reached r LEFT JOIN {table} e ON e.{near} = r.node AND r.depth < %s
     """
 
@@ -146,29 +149,28 @@ def lineage_walk(dataset_id: UUID, *, depth: int, direction: str = UPSTREAM) -> 
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}")
     walk = Walk(start=dataset_id, depths={dataset_id: 0})
-    seen_edges: set[int] = set()
+    depths = walk.depths
+    # PostgreSQL answers UUIDs; SQLite the hex text Django stores, converted here.
+    as_uuid = _uuid if connection.vendor != "postgresql" else _same
+    maybe = _maybe_uuid if connection.vendor != "postgresql" else _same
+    edges: dict[int, Edge] = {}
     for way in (UPSTREAM, DOWNSTREAM) if direction == BOTH else (direction,):
         with connection.cursor() as cursor:
-            cursor.execute(_walk_sql(way), [_db_uuid(dataset_id), depth, depth])
+            cursor.execute(walk_sql(way), [_db_uuid(dataset_id), depth, depth])
             rows = cursor.fetchall()
-        for node, node_depth, edge_id, source, target, job, origin, run, source_version, target_version in rows:
-            node_id = _uuid(node)
-            walk.depths[node_id] = min(node_depth, walk.depths.get(node_id, node_depth))
-            if edge_id is not None and edge_id not in seen_edges:
-                seen_edges.add(edge_id)
-                walk.edges.append(
-                    Edge(
-                        id=edge_id,
-                        source_id=_uuid(source),
-                        target_id=_uuid(target),
-                        job_id=_maybe_uuid(job),
-                        origin=origin,
-                        run_id=_maybe_uuid(run),
-                        source_version_id=_maybe_uuid(source_version),
-                        target_version_id=_maybe_uuid(target_version),
-                    )
-                )
-    walk.edges.sort(key=lambda edge: edge.id)
+        upstream = way == UPSTREAM
+        for node, node_depth, edge_id, far, job, run, source_version, target_version in rows:
+            near = as_uuid(node)
+            if node_depth < depths.get(near, node_depth + 1):
+                depths[near] = node_depth
+            if edge_id is None or edge_id in edges:
+                continue
+            far = as_uuid(far)
+            source, target = (far, near) if upstream else (near, far)
+            edges[edge_id] = Edge(
+                edge_id, source, target, maybe(job), maybe(run), maybe(source_version), maybe(target_version)
+            )
+    walk.edges = sorted(edges.values())
     return walk
 
 

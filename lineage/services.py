@@ -503,7 +503,9 @@ def _column_lineage_record(
     )
     outputs = {key[0] for key in reported}
     existing = ColumnLineage.objects.select_for_update().filter(
-        output_dataset_id__in=outputs, output_field__in={key[1] for key in reported}
+        output_dataset_id__in=outputs,
+        output_field__in={key[1] for key in reported},
+        input_dataset_id__in={key[2] for key in reported},
     )
     changed = []
     for row in existing.order_by("id"):
