@@ -164,8 +164,10 @@ def _resolve_event_datasets(datasets: Sequence[_EventDataset], extra: set[Identi
         if item.identity in resolved:
             dataset = resolved[item.identity]
             if (dataset.namespace, dataset.name) != item.identity:
-                aliases.append(DatasetAlias(dataset=dataset, namespace=item.identity[0], name=item.identity[1]))
-                aliases[-1].kind = AliasKind.LOCATION if location_uris(item.identity) else AliasKind.SYMLINK
+                kind = AliasKind.LOCATION if location_uris(item.identity) else AliasKind.SYMLINK
+                aliases.append(
+                    DatasetAlias(dataset=dataset, namespace=item.identity[0], name=item.identity[1], kind=kind)
+                )
             continue
         via = next((resolved[alias] for alias, _ in item.symlinks if alias in resolved), None)
         if via is not None:
@@ -228,9 +230,7 @@ def _reported_fields(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
     return fields
 
 
-def _project_dataset_facets(
-    *, actor: User, dataset: Dataset, facets: Mapping[str, Any], moment: datetime, may_govern: bool
-) -> None:
+def _project_dataset_facets(*, actor: User, dataset: Dataset, facets: Mapping[str, Any], moment: datetime) -> None:
     if not facets:
         return
     ReportedDataset.objects.get_or_create(dataset=dataset)
@@ -250,7 +250,8 @@ def _project_dataset_facets(
     report.reported_version = str((current.get("version") or {}).get("datasetVersion", ""))[:255]
     report.save()
 
-    if not may_govern:
+    governing = "documentation" in facets or "ownership" in facets
+    if not governing or not _may_govern(actor, dataset):
         return
     documentation = facets.get("documentation") or {}
     if isinstance(documentation.get("description"), str):
@@ -571,7 +572,6 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                         dataset=dataset,
                         facets=item.facets,
                         moment=moment,
-                        may_govern=_may_govern(actor, dataset),
                     )
             job = _job_project(payload, moment) if job_spec else None
             run = _run_project(payload, job, moment) if run_spec and job is not None else None
@@ -615,8 +615,13 @@ def edge_declare(*, actor: User, source: Dataset, target: Dataset, description: 
         raise EdgeAlreadyDeclared(existing) from None
 
 
+class EdgeNotDeclared(Exception):
+    def __init__(self) -> None:
+        super().__init__("Only declared edges can be removed; edges reported by OpenLineage events stay.")
+
+
 def edge_remove(*, actor: User, edge: LineageEdge) -> None:
     """Remove a declared edge. Edges reported by events stay: they are what the pipelines said happened."""
     if edge.origin != EdgeOrigin.MANUAL:
-        raise ValueError("Only declared edges can be removed; edges reported by OpenLineage events stay.")
+        raise EdgeNotDeclared()
     edge.delete()

@@ -254,13 +254,14 @@ class LineageEdgeViewSet(
         return Response(EdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: LineageEdge) -> None:
-        if instance.origin != EdgeOrigin.MANUAL:
-            raise Conflict("Only declared edges can be removed; edges reported by OpenLineage events stay.")
         if not user_can_write_dataset(self.request.user, instance.target_id):
             raise exceptions.PermissionDenied(
                 "Only the target dataset's owners and stewards (or staff) may remove this edge."
             )
-        services.edge_remove(actor=self.request.user, edge=instance)
+        try:
+            services.edge_remove(actor=self.request.user, edge=instance)
+        except services.EdgeNotDeclared as exc:
+            raise Conflict(str(exc)) from None
 
 
 class JobFilter(filters.FilterSet):
