@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Left
 
 from catalog.choices import FeatureRole, Lifecycle, LogicalType, SourceFormat, VersionStatus
-from governance.choices import Sensitivity
+from governance.choices import Origin, Sensitivity
 
 # Source URIs are indexed by their start: a whole 2048-character URI may not fit in an index entry.
 URI_PREFIX_LENGTH = 512
@@ -38,6 +38,12 @@ class Dataset(models.Model):
     license = models.CharField(max_length=255, blank=True, help_text="An SPDX license expression; empty means unknown.")
     tags = models.ManyToManyField(Tag, blank=True, related_name="datasets")
     sensitivity = models.CharField(max_length=16, choices=Sensitivity.choices, default=Sensitivity.INTERNAL)
+    origin = models.CharField(
+        max_length=16, choices=Origin.choices, blank=True, help_text="How the data was obtained; empty means unknown."
+    )
+    origin_terms = models.TextField(
+        blank=True, help_text="The terms of service, contract or agreement the data came under (text or a link)."
+    )
     lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
     latest_version = models.ForeignKey(
         "DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False

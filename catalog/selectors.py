@@ -16,20 +16,21 @@ from django.db.models.functions import Coalesce, Left
 from catalog.choices import Lifecycle
 from catalog.models import URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
 from governance.choices import Sensitivity
-from governance.permissions import answers_for_dataset
+from governance.permissions import may_read_restricted
 
 
 def datasets_visible_to(user: User | AnonymousUser) -> QuerySet[Dataset]:
     """Every dataset the user may read, retired ones included (they stay resolvable by id).
 
-    Restricted datasets are visible only to staff and to those who answer for them.
+    Restricted datasets are visible only to staff, to those who answer for them (owners, stewards,
+    custodians) and to users and groups granted read.
     """
     datasets = Dataset.objects.all()
     if not user.is_authenticated:
         return datasets.none()
     if user.is_staff:
         return datasets
-    return datasets.filter(~Q(sensitivity=Sensitivity.RESTRICTED) | answers_for_dataset(user))
+    return datasets.filter(~Q(sensitivity=Sensitivity.RESTRICTED) | may_read_restricted(user))
 
 
 # What a dataset representation shows of its latest version; the rest (manifest, quality) can be large.
@@ -40,6 +41,8 @@ _DATASET_COLUMNS = (
     "description",
     "license",
     "sensitivity",
+    "origin",
+    "origin_terms",
     "lifecycle",
     "latest_version",
     "created_by",

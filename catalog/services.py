@@ -13,7 +13,7 @@ from celery import chord as celery_chord
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q, Value
+from django.db.models import F, Max, ProtectedError, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -23,8 +23,9 @@ from catalog.profiling import drift, engine, report
 from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
 from catalog.profiling.state import PartialProfile
 from catalog.sources import source_opened, source_resolve
-from governance.choices import OwnershipRole
-from governance.services import ownership_add
+from governance.choices import ChangeAction, ObjectType, OwnershipRole
+from governance.licensing import license_expression_parse
+from governance.services import ChangeSpec, change_record, change_record_many, changed_values, ownership_add
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,25 @@ def _tags_for(names: Iterable[str]) -> list[Tag]:
     return list(existing.values())
 
 
+def dataset_values(dataset: Dataset, tags: Iterable[str] | None = None) -> dict[str, Any]:
+    """What the change log records of a dataset: the fields people set."""
+    values = {field: getattr(dataset, field) for field in DATASET_FIELDS}
+    values["tags"] = sorted(tags if tags is not None else dataset.tags.values_list("name", flat=True))
+    return values
+
+
+# The fields of a dataset people change (PATCH /datasets/{id}/), besides its tags.
+DATASET_FIELDS = (
+    "description",
+    "license",
+    "sensitivity",
+    "origin",
+    "origin_terms",
+    "lifecycle",
+    "deprecation_reason",
+)
+
+
 def dataset_register(
     *,
     actor: User,
@@ -77,15 +97,25 @@ def dataset_register(
     license: str = "",
     tags: Sequence[str] = (),
     sensitivity: str | None = None,
+    origin: str = "",
+    origin_terms: str = "",
     source: SourceSpec | None = None,
 ) -> Dataset:
     """Register a dataset; the actor becomes its first owner. With a source, version 1 is created.
 
-    Raises DatasetAlreadyExists for a (namespace, name) already taken, and SourceRejected for a
-    source that may not be read; in both cases nothing is written.
+    Raises DatasetAlreadyExists for a (namespace, name) already taken, LicenseExpressionInvalid for a
+    license that is not a valid SPDX expression of known ids, and SourceRejected for a source that
+    may not be read; in each case nothing is written.
     """
+    expression = license_expression_parse(license).expression
     resolved = source_resolve(source.uri, format=source.format) if source is not None else None
-    fields: dict[str, Any] = {"description": description, "license": license, "created_by": actor}
+    fields: dict[str, Any] = {
+        "description": description,
+        "license": expression,
+        "origin": origin,
+        "origin_terms": origin_terms,
+        "created_by": actor,
+    }
     if sensitivity:
         fields["sensitivity"] = sensitivity
 
@@ -98,9 +128,23 @@ def dataset_register(
             if existing is None:
                 raise
             raise DatasetAlreadyExists(existing) from None
-        if tags:
-            dataset.tags.set(_tags_for(tags))
-        ownership_add(dataset_id=dataset.pk, user=actor, role=OwnershipRole.OWNER)
+        tag_rows = _tags_for(tags) if tags else []
+        if tag_rows:
+            dataset.tags.set(tag_rows)
+        change_record(
+            actor=actor,
+            action=ChangeAction.CREATE,
+            object_type=ObjectType.DATASET,
+            object_id=dataset.pk,
+            dataset_id=dataset.pk,
+            after={
+                "namespace": namespace,
+                "name": name,
+                **dataset_values(dataset, tags=[tag.name for tag in tag_rows]),
+            },
+            object_repr=str(dataset),
+        )
+        ownership_add(dataset_id=dataset.pk, user=actor, role=OwnershipRole.OWNER, actor=actor)
         if resolved is not None and source is not None:
             _version_insert(
                 dataset=dataset,
@@ -154,6 +198,15 @@ def _version_insert(
     )
     Dataset.objects.filter(pk=locked.pk).update(latest_version=version, updated_at=timezone.now())
     dataset.latest_version = version
+    change_record(
+        actor=actor,
+        action=ChangeAction.CREATE,
+        object_type=ObjectType.VERSION,
+        object_id=version.pk,
+        dataset_id=locked.pk,
+        after={"number": number, "uri": uri, "format": format, "label_column": label_column, "splits": splits},
+        object_repr=str(version),
+    )
     transaction.on_commit(lambda: version_dispatch(version_id=version.pk))
     return version
 
@@ -170,38 +223,109 @@ def version_dispatch(*, version_id: UUID) -> None:
 
 
 def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
-    """Change a dataset's descriptive fields (description, license, tags, sensitivity, lifecycle: a
-    deprecated dataset stays readable and listed, marked, with the reason)."""
-    allowed = {"description", "license", "sensitivity", "lifecycle", "deprecation_reason"}
+    """Change a dataset's descriptive fields (description, license, tags, sensitivity, origin,
+    lifecycle: a deprecated dataset stays readable and listed, marked, with the reason).
+
+    The license is checked and normalised as at registration (LicenseExpressionInvalid)."""
+    allowed = set(DATASET_FIELDS)
     unknown = set(changes) - allowed - {"tags"}
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a dataset.")
     if changes.get("lifecycle") == Lifecycle.RETIRED:
         raise ValueError("Retire a dataset by deleting it.")
+    if "license" in changes:
+        changes["license"] = license_expression_parse(changes["license"]).expression
     with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        before = dataset_values(locked)
         for field in allowed & set(changes):
-            setattr(dataset, field, changes[field])
+            setattr(locked, field, changes[field])
         if changes.get("lifecycle") == Lifecycle.DEPRECATED:
-            dataset.deprecated_at = dataset.deprecated_at or timezone.now()
+            locked.deprecated_at = locked.deprecated_at or timezone.now()
         elif changes.get("lifecycle") == Lifecycle.ACTIVE:
-            dataset.deprecated_at = None
-            dataset.deprecation_reason = ""
-        dataset.save()
+            locked.deprecated_at = None
+            locked.deprecation_reason = ""
+        tag_names = before["tags"]
         if "tags" in changes:
-            dataset.tags.set(_tags_for(changes["tags"]))
-    return dataset
+            tag_rows = _tags_for(changes["tags"])
+            locked.tags.set(tag_rows)
+            tag_names = sorted(tag.name for tag in tag_rows)
+        old, new = changed_values(before, dataset_values(locked, tags=tag_names))
+        if new:
+            locked.save()
+            change_record(
+                actor=actor,
+                action=ChangeAction.UPDATE,
+                object_type=ObjectType.DATASET,
+                object_id=locked.pk,
+                dataset_id=locked.pk,
+                before=old,
+                after=new,
+                object_repr=str(locked),
+            )
+    return locked
 
 
 def dataset_retire(*, actor: User, dataset: Dataset) -> Dataset:
-    """Hide a dataset from lists; it stays resolvable by id, with its versions and history."""
+    """Hide a dataset from lists; it stays resolvable by id, with its versions, audits and history."""
+    with transaction.atomic():
+        locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        if locked.lifecycle != Lifecycle.RETIRED:
+            before = locked.lifecycle
+            locked.lifecycle = Lifecycle.RETIRED
+            locked.retired_at = timezone.now()
+            locked.save(update_fields=["lifecycle", "retired_at", "updated_at"])
+            change_record(
+                actor=actor,
+                action=ChangeAction.RETIRE,
+                object_type=ObjectType.DATASET,
+                object_id=locked.pk,
+                dataset_id=locked.pk,
+                before={"lifecycle": before},
+                after={"lifecycle": Lifecycle.RETIRED},
+                object_repr=str(locked),
+            )
+    return locked
+
+
+class DatasetNotPurgeable(Exception):
+    pass
+
+
+def dataset_purge(*, actor: User, dataset: Dataset) -> None:
+    """Delete a retired dataset for good, with its versions, features and ownership. Refused while
+    lineage (or an audit) references it: those foreign keys PROTECT it. The change log keeps its
+    history, and records the purge."""
     if dataset.lifecycle != Lifecycle.RETIRED:
-        dataset.lifecycle = Lifecycle.RETIRED
-        dataset.retired_at = timezone.now()
-        dataset.save(update_fields=["lifecycle", "retired_at", "updated_at"])
-    return dataset
+        raise DatasetNotPurgeable(
+            f"{dataset} is {dataset.lifecycle}; retire it (DELETE /api/v1/datasets/{dataset.pk}/) before purging it."
+        )
+    try:
+        with transaction.atomic():
+            locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+            values = {"namespace": locked.namespace, "name": locked.name, **dataset_values(locked)}
+            versions = list(locked.versions.values("id", "number", "fingerprint"))
+            # latest_version points into the versions being deleted; unhook it first.
+            Dataset.objects.filter(pk=locked.pk).update(latest_version=None)
+            locked.delete()
+            change_record(
+                actor=actor,
+                action=ChangeAction.PURGE,
+                object_type=ObjectType.DATASET,
+                object_id=dataset.pk,
+                dataset_id=dataset.pk,
+                before={**values, "versions": versions},
+                object_repr=str(dataset),
+            )
+    except ProtectedError as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise DatasetNotPurgeable(
+            f"{dataset} cannot be purged: it is referenced by {', '.join(kinds)}. "
+            "Retired, it stays out of lists; its history must remain resolvable."
+        ) from None
 
 
-def datasets_discover(*, identities: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Dataset]:
+def datasets_discover(*, actor: User, identities: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Dataset]:
     """The datasets with these (namespace, name) identities, creating those the catalog lacks.
 
     Lineage reports name datasets nobody registered; they enter the catalog without an owner, which
@@ -210,21 +334,53 @@ def datasets_discover(*, identities: Iterable[tuple[str, str]]) -> dict[tuple[st
     wanted = set(identities)
     if not wanted:
         return {}
+    new = [Dataset(namespace=namespace, name=name) for namespace, name in sorted(wanted)]
     # ignore_conflicts: two reports may name the same new dataset at the same moment.
-    Dataset.objects.bulk_create(
-        [Dataset(namespace=namespace, name=name) for namespace, name in sorted(wanted)], ignore_conflicts=True
-    )
+    Dataset.objects.bulk_create(new, ignore_conflicts=True)
     query = Q()
     for namespace, name in wanted:
         query |= Q(namespace=namespace, name=name)
-    return {(dataset.namespace, dataset.name): dataset for dataset in Dataset.objects.filter(query)}
+    found = {(dataset.namespace, dataset.name): dataset for dataset in Dataset.objects.filter(query)}
+    # Ids are made here, so the rows this call inserted are those whose id is the one it made.
+    created = [found[(row.namespace, row.name)] for row in new if found[(row.namespace, row.name)].pk == row.pk]
+    change_record_many(
+        actor=actor,
+        changes=[
+            ChangeSpec(
+                action=ChangeAction.CREATE,
+                object_type=ObjectType.DATASET,
+                object_id=dataset.pk,
+                dataset_id=dataset.pk,
+                after={"namespace": dataset.namespace, "name": dataset.name, "reported_by": "lineage"},
+                object_repr=str(dataset),
+            )
+            for dataset in created
+        ],
+    )
+    return found
 
 
-def dataset_describe(*, dataset_id: UUID, description: str) -> bool:
+def dataset_describe(*, actor: User, dataset_id: UUID, description: str) -> bool:
     """Give a dataset a description reported from elsewhere, unless people already wrote one."""
     if not description.strip():
         return False
-    return Dataset.objects.filter(pk=dataset_id, description="").update(description=description.strip()) > 0
+    described = (
+        Dataset.objects.filter(pk=dataset_id, description="").update(
+            description=description.strip(), updated_at=timezone.now()
+        )
+        > 0
+    )
+    if described:
+        change_record(
+            actor=actor,
+            action=ChangeAction.UPDATE,
+            object_type=ObjectType.DATASET,
+            object_id=dataset_id,
+            dataset_id=dataset_id,
+            before={"description": ""},
+            after={"description": description.strip(), "reported_by": "lineage"},
+        )
+    return described
 
 
 # --- Profiling (run by workers) -------------------------------------------------------------------
@@ -581,6 +737,16 @@ def version_reprofile(*, actor: User, version: DatasetVersion) -> DatasetVersion
     ).update(status=VersionStatus.PENDING, status_changed_at=now, updated_at=now, error="", profiling_claim=None)
     if not updated:
         raise VersionBusy(version)
+    change_record(
+        actor=actor,
+        action=ChangeAction.UPDATE,
+        object_type=ObjectType.VERSION,
+        object_id=version.pk,
+        dataset_id=version.dataset_id,
+        before={"status": version.status},
+        after={"status": VersionStatus.PENDING, "reprofile": True},
+        object_repr=str(version),
+    )
     transaction.on_commit(lambda: version_dispatch(version_id=version.pk))
     version.refresh_from_db()
     return version
@@ -651,6 +817,7 @@ def version_update(*, actor: User, version: DatasetVersion, **changes: Any) -> D
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a version.")
     with transaction.atomic():
         locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
+        before = _version_values(locked)
         if "notes" in changes:
             locked.notes = changes["notes"]
         if "deprecation_reason" in changes:
@@ -660,8 +827,28 @@ def version_update(*, actor: User, version: DatasetVersion, **changes: Any) -> D
         elif changes.get("deprecated") is False:
             locked.deprecated_at = None
             locked.deprecation_reason = ""
-        locked.save(update_fields=["notes", "deprecated_at", "deprecation_reason", "updated_at"])
+        old, new = changed_values(before, _version_values(locked))
+        if new:
+            locked.save(update_fields=["notes", "deprecated_at", "deprecation_reason", "updated_at"])
+            change_record(
+                actor=actor,
+                action=ChangeAction.UPDATE,
+                object_type=ObjectType.VERSION,
+                object_id=locked.pk,
+                dataset_id=locked.dataset_id,
+                before=old,
+                after=new,
+                object_repr=str(locked),
+            )
     return locked
+
+
+def _version_values(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "notes": version.notes,
+        "deprecated": version.deprecated_at is not None,
+        "deprecation_reason": version.deprecation_reason,
+    }
 
 
 def feature_curate(*, actor: User, feature: Feature, **changes: Any) -> Feature:
@@ -671,13 +858,26 @@ def feature_curate(*, actor: User, feature: Feature, **changes: Any) -> Feature:
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a feature.")
     with transaction.atomic():
-        locked = Feature.objects.select_for_update().get(pk=feature.pk)
+        locked = Feature.objects.select_for_update().select_related("version").get(pk=feature.pk)
+        before = {field: getattr(locked, field) for field in changes}
         for field, value in changes.items():
             setattr(locked, field, value)
         locked.curated = sorted(set(locked.curated) | set(changes))
         locked.curated_by = actor
         locked.curated_at = timezone.now()
         locked.save(update_fields=[*changes, "curated", "curated_by", "curated_at"])
+        # A confirmation of what profiling suggested is a decision too, so it is recorded even when
+        # the value stays the same.
+        change_record(
+            actor=actor,
+            action=ChangeAction.UPDATE,
+            object_type=ObjectType.FEATURE,
+            object_id=locked.pk,
+            dataset_id=locked.version.dataset_id,
+            before=before,
+            after={field: getattr(locked, field) for field in changes},
+            object_repr=f"{locked.version}: {locked.name}",
+        )
     return locked
 
 
@@ -747,7 +947,20 @@ def version_verify(*, version_id: UUID) -> dict[str, Any]:
         # the outcome without the mark.
         fields.update(source_changed_at=Coalesce(F("source_changed_at"), Value(now)))
         logger.warning("Version %s: source %s (%s)", version_id, outcome["status"], outcome.get("detail", ""))
-    DatasetVersion.objects.filter(pk=version_id).update(**fields)
+    with transaction.atomic():
+        DatasetVersion.objects.filter(pk=version_id).update(**fields)
+        # Recorded when the mark comes or goes, not at every weekly check that finds the same.
+        if (outcome["status"] != "unchanged") != (version.source_changed_at is not None):
+            change_record(
+                actor=None,
+                action=ChangeAction.UPDATE,
+                object_type=ObjectType.VERSION,
+                object_id=version_id,
+                dataset_id=version.dataset_id,
+                before={"source_changed": version.source_changed_at is not None},
+                after={"source_changed": outcome["status"] != "unchanged", "verification": outcome},
+                object_repr=str(version),
+            )
     return outcome
 
 

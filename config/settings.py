@@ -137,7 +137,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Requests per user (or per address, before logging in) in the rate's period; empty turns it off.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("CATALOG_THROTTLE_ANON", default="120/min") or None,
+        "user": env.str("CATALOG_THROTTLE_USER", default="6000/min") or None,
+    },
+    # How many proxies in front of the service append to X-Forwarded-For (anonymous rates key on it).
+    "NUM_PROXIES": env.int("CATALOG_NUM_PROXIES", default=None),
 }
+
+# Throttle counts (and anything else cached) live here; shared by every web process when it is Redis.
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Training-data catalog API",
@@ -155,6 +169,12 @@ SPECTACULAR_SETTINGS = {
         "LifecycleEnum": "catalog.choices.Lifecycle",
         "SourceFormatEnum": "catalog.choices.SourceFormat",
         "OwnershipRoleEnum": "governance.choices.OwnershipRole",
+        "PrincipalTypeEnum": "governance.choices.PrincipalType",
+        "DatasetOriginEnum": "governance.choices.Origin",
+        "EdgeOriginEnum": "lineage.choices.EdgeOrigin",
+        "FeatureRoleEnum": "catalog.choices.FeatureRole",
+        "ChangeActionEnum": "governance.choices.ChangeAction",
+        "ObjectTypeEnum": "governance.choices.ObjectType",
     },
 }
 

@@ -1,6 +1,10 @@
-from django.contrib import admin
+from typing import Any
 
-from governance.models import Ownership
+from django.contrib import admin
+from django.http import HttpRequest
+
+from governance import services
+from governance.models import AccessGrant, Change, License, Ownership
 
 
 @admin.register(Ownership)
@@ -10,3 +14,80 @@ class OwnershipAdmin(admin.ModelAdmin):
     search_fields = ("dataset__namespace", "dataset__name", "user__username", "group__name")
     list_select_related = ("dataset", "user", "group")
     autocomplete_fields = ("dataset", "user", "group")
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(admin.ModelAdmin):
+    list_display = ("dataset", "user", "group", "granted_by", "created_at")
+    search_fields = ("dataset__namespace", "dataset__name", "user__username", "group__name")
+    list_select_related = ("dataset", "user", "group", "granted_by")
+    autocomplete_fields = ("dataset", "user", "group")
+    readonly_fields = ("granted_by", "created_at")
+
+
+@admin.register(License)
+class LicenseAdmin(admin.ModelAdmin):
+    list_display = (
+        "spdx_id",
+        "name",
+        "commercial_use",
+        "share_alike",
+        "non_commercial",
+        "no_derivatives",
+        "reviewed",
+        "is_custom",
+        "is_deprecated",
+    )
+    list_filter = ("reviewed", "is_custom", "is_deprecated", "commercial_use", "share_alike", "attribution")
+    search_fields = ("spdx_id", "name")
+    readonly_fields = (
+        "is_deprecated",
+        "superseded_by",
+        "is_osi_approved",
+        "is_fsf_libre",
+        "terms_curated_by",
+        "terms_curated_at",
+        "created_at",
+        "updated_at",
+    )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: License | None = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("spdx_id")
+            if not obj.is_custom:
+                fields += ["name", "url", "is_custom"]
+        return fields
+
+    def save_model(self, request: HttpRequest, obj: License, form: Any, change: bool) -> None:
+        # Through the services, so the change log records it and the terms count as a person's.
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if change:
+            fields = {name: value for name, value in fields.items() if name not in ("spdx_id", "is_custom")}
+            services.license_update(actor=request.user, license=obj, **fields)  # type: ignore[arg-type]
+        else:
+            fields.pop("is_custom", None)
+            fields.pop("spdx_id", None)
+            services.license_create(actor=request.user, spdx_id=obj.spdx_id, **fields)  # type: ignore[arg-type]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Change)
+class ChangeAdmin(admin.ModelAdmin):
+    """The change log, to read: nothing here can be added, edited or deleted."""
+
+    list_display = ("created_at", "actor_name", "action", "object_type", "object_repr", "request_id")
+    list_filter = ("action", "object_type")
+    search_fields = ("object_id", "object_repr", "actor_name", "request_id")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

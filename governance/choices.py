@@ -16,3 +16,55 @@ class OwnershipRole(models.TextChoices):
 
 # Roles that may change a dataset, its versions, its card and its owners.
 WRITING_ROLES = (OwnershipRole.OWNER, OwnershipRole.STEWARD)
+
+
+class Origin(models.TextChoices):
+    """How a dataset was obtained; web-crawled data with no known license is an audit blocker."""
+
+    INTERNAL = "internal", "Internal"
+    CROWDSOURCED = "crowdsourced", "Crowdsourced"
+    WEB_CRAWLED = "web_crawled", "Web-crawled"
+    PURCHASED = "purchased", "Purchased"
+    SYNTHETIC = "synthetic", "Synthetic"
+    PUBLIC_DATASET = "public_dataset", "Public dataset"
+    PARTNER = "partner", "Partner"
+
+
+class ChangeAction(models.TextChoices):
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+    RETIRE = "retire", "Retire"
+    PURGE = "purge", "Purge"
+
+
+class ObjectType(models.TextChoices):
+    """What a change-log entry is about."""
+
+    DATASET = "dataset", "Dataset"
+    VERSION = "version", "Version"
+    FEATURE = "feature", "Feature"
+    CARD = "card", "Data card"
+    OWNERSHIP = "ownership", "Ownership"
+    ACCESS_GRANT = "access_grant", "Access grant"
+    LICENSE = "license", "License"
+    EDGE = "edge", "Lineage edge"
+
+
+# The terms a license states, in the order they are shown.
+LICENSE_TERMS = (
+    "commercial_use",
+    "modification",
+    "redistribution",
+    "attribution",
+    "share_alike",
+    "non_commercial",
+    "no_derivatives",
+)
+
+
+class PrincipalType(models.TextChoices):
+    """Who an ownership or a grant names."""
+
+    USER = "user", "User"
+    GROUP = "group", "Group"

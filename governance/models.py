@@ -1,10 +1,21 @@
 import uuid
+from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from governance.choices import OwnershipRole
+from governance.choices import ChangeAction, ObjectType, OwnershipRole
+
+# An SPDX license id, or a custom one (LicenseRef-...): letters, digits, "." and "-" (SPDX 2.3, annex D).
+license_id_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9.+-]*$", "A license id is letters, digits, '.', '+' and '-', such as CC-BY-4.0."
+)
+custom_license_id_validator = RegexValidator(
+    r"^LicenseRef-[A-Za-z0-9.-]+$", "A custom license id is LicenseRef- followed by letters, digits, '.' and '-'."
+)
 
 
 class Ownership(models.Model):
@@ -69,3 +80,153 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
+
+
+class AccessGrant(models.Model):
+    """Read access to a restricted dataset for a user or a group that does not answer for it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="access_grants")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="access_grants"
+    )
+    group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="access_grants"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="access_grant_user_xor_group",
+            ),
+            models.UniqueConstraint(
+                fields=["dataset", "user"], condition=Q(user__isnull=False), name="access_grant_unique_user"
+            ),
+            models.UniqueConstraint(
+                fields=["dataset", "group"], condition=Q(group__isnull=False), name="access_grant_unique_group"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"read: {self.principal_name}"
+
+    @property
+    def principal_type(self) -> str:
+        return "user" if self.user_id else "group"
+
+    @property
+    def principal_name(self) -> str:
+        if self.user_id:
+            return self.user.get_username()  # type: ignore[union-attr]
+        return self.group.name  # type: ignore[union-attr]
+
+
+class License(models.Model):
+    """A license from the SPDX list, or a custom `LicenseRef-*` one, with what it allows and requires.
+
+    A term is `None` when nobody has stated it; the audit never reads an unstated term as permission.
+    """
+
+    spdx_id = models.CharField(primary_key=True, max_length=128, validators=[license_id_validator])
+    name = models.CharField(max_length=255)
+    url = models.URLField(max_length=1024, blank=True, help_text="Where the license text is.")
+    is_custom = models.BooleanField(default=False, help_text="A LicenseRef-* license, not on the SPDX list.")
+    is_deprecated = models.BooleanField(default=False, help_text="SPDX deprecated this id.")
+    superseded_by = models.CharField(max_length=128, blank=True, help_text="The id SPDX replaced a deprecated id by.")
+    is_osi_approved = models.BooleanField(default=False)
+    is_fsf_libre = models.BooleanField(default=False)
+
+    commercial_use = models.BooleanField(null=True, blank=True, help_text="May be used for commercial purposes.")
+    modification = models.BooleanField(null=True, blank=True, help_text="Adapted material may be made and shared.")
+    redistribution = models.BooleanField(null=True, blank=True, help_text="Copies may be redistributed.")
+    attribution = models.BooleanField(null=True, blank=True, help_text="Credit is required.")
+    share_alike = models.BooleanField(
+        null=True, blank=True, help_text="Shared adaptations must carry the same (or a compatible) license."
+    )
+    non_commercial = models.BooleanField(null=True, blank=True, help_text="Use is limited to non-commercial purposes.")
+    no_derivatives = models.BooleanField(null=True, blank=True, help_text="Adapted material may not be shared.")
+    use_restrictions = models.JSONField(default=list, blank=True, help_text="Restrictions on how it may be used.")
+    summary = models.TextField(blank=True)
+    attribution_requirements = models.TextField(blank=True, help_text="What the credit must contain.")
+    share_alike_scope = models.TextField(blank=True, help_text="What must carry the same license.")
+    terms_source = models.JSONField(
+        default=dict, blank=True, help_text='Where the terms were read: {"url", "sections": {term: section}}.'
+    )
+    reviewed = models.BooleanField(default=False, help_text="The terms were checked against the legal text.")
+    # Set when a person edits the terms; the bundled terms never overwrite them afterwards.
+    terms_curated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    terms_curated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["spdx_id"]
+
+    def __str__(self) -> str:
+        return self.spdx_id
+
+    @property
+    def has_terms(self) -> bool:
+        return self.commercial_use is not None
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise PermissionError("The change log is append-only: entries are never updated.")
+
+    def delete(self) -> NoReturn:
+        raise PermissionError("The change log is append-only: entries are never deleted.")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("The change log is append-only: entries are never updated.")
+
+
+class Change(models.Model):
+    """One change to a governed object: who, when, what, and the values before and after.
+
+    Append-only: the model refuses updates and deletes, and on PostgreSQL a trigger refuses them too.
+    `dataset_id` is a plain column, not a foreign key: a purged dataset keeps its history.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="The username at the time of the change.")
+    action = models.CharField(max_length=16, choices=ChangeAction.choices)
+    object_type = models.CharField(max_length=16, choices=ObjectType.choices)
+    object_id = models.CharField(max_length=255)
+    object_repr = models.CharField(max_length=512, blank=True)
+    dataset_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="The dataset the object belongs to.")
+    before = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    request_id = models.CharField(max_length=128, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="change_object_idx"),
+            models.Index(fields=["actor_name", "created_at"], name="change_actor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_repr or self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("The change log is append-only: entries are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("The change log is append-only: entries are never deleted.")

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from governance.choices import WRITING_ROLES
-from governance.models import Ownership
+from governance.models import AccessGrant, Ownership
 
 
 def _ownerships_of(user: User) -> QuerySet[Ownership]:
@@ -15,6 +15,7 @@ def _ownerships_of(user: User) -> QuerySet[Ownership]:
 
 
 def user_can_write_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool:
+    """Owners and stewards (themselves or through a group) and staff change a dataset."""
     if not user.is_authenticated:
         return False
     if user.is_staff:
@@ -22,6 +23,21 @@ def user_can_write_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool
     return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()
 
 
+def user_sees_personal_data(user: User | AnonymousUser, dataset_id: UUID) -> bool:
+    """Values of personal-data features are shown to the dataset's owners and stewards only: staff
+    govern the catalog, they are not thereby entitled to the people in it."""
+    if not user.is_authenticated:
+        return False
+    return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()
+
+
 def answers_for_dataset(user: User, dataset_ref: str = "pk") -> Exists:
     """An `Exists` to annotate or filter a dataset queryset: the user (or a group of theirs) owns it."""
     return Exists(_ownerships_of(user).filter(dataset_id=OuterRef(dataset_ref)))
+
+
+def may_read_restricted(user: User, dataset_ref: str = "pk") -> Q:
+    """A filter on a dataset queryset: the user answers for the dataset, or was granted read on it
+    (themselves or through a group)."""
+    granted = AccessGrant.objects.filter(Q(user=user) | Q(group__user=user)).filter(dataset_id=OuterRef(dataset_ref))
+    return Q(answers_for_dataset(user, dataset_ref)) | Q(Exists(granted))

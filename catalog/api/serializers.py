@@ -8,7 +8,7 @@ from catalog.choices import FeatureRole, Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
 from catalog.profiling.pii import mask
 from config.api.fields import StrictCharField
-from governance.choices import Sensitivity
+from governance.choices import Origin, PrincipalType, Sensitivity
 
 # Printable text on one line: identities end up in URLs, logs and OpenLineage events.
 _single_line = RegexValidator(r"^[^\x00-\x1f\x7f]+$", "Control characters (such as newlines) are not allowed.")
@@ -20,7 +20,7 @@ _license_expression = RegexValidator(
 
 
 class OwnerSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["user", "group"], source="principal_type", read_only=True)
+    type = serializers.ChoiceField(choices=PrincipalType.choices, source="principal_type", read_only=True)
     name = serializers.CharField(source="principal_name", read_only=True)
     role = serializers.CharField(read_only=True)
 
@@ -46,6 +46,8 @@ class DatasetSerializer(serializers.ModelSerializer):
             "license",
             "tags",
             "sensitivity",
+            "origin",
+            "origin_terms",
             "lifecycle",
             "deprecation_reason",
             "deprecated_at",
@@ -118,7 +120,14 @@ class SourceSerializer(serializers.Serializer):
 
 class _DatasetFieldsSerializer(serializers.Serializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=100_000)
-    license = StrictCharField(required=False, allow_blank=True, max_length=255, validators=[_license_expression])
+    license = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        validators=[_license_expression],
+        help_text="An SPDX license expression (`CC-BY-4.0`, `MIT OR Apache-2.0`, `LicenseRef-...`), normalised; "
+        "empty or `unknown` when the license is not known, which audits never treat as permissive.",
+    )
     tags = serializers.ListField(
         child=StrictCharField(max_length=64, validators=[tag_name_validator]),
         required=False,
@@ -126,6 +135,15 @@ class _DatasetFieldsSerializer(serializers.Serializer):
         help_text="Lower-case tags; letters, digits and . _ : / + -.",
     )
     sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+    origin = serializers.ChoiceField(
+        choices=Origin.choices, required=False, allow_blank=True, help_text="How the data was obtained."
+    )
+    origin_terms = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=100_000,
+        help_text="The terms of service, contract or agreement the data came under (text or a link).",
+    )
 
     def to_internal_value(self, data):  # type: ignore[no-untyped-def]
         # Tags are case-insensitive: normalise before the per-tag validator sees them.
@@ -223,6 +241,9 @@ def _masked_statistics(statistics: dict) -> dict:
 class FeatureSerializer(serializers.ModelSerializer):
     statistics = serializers.SerializerMethodField()
     curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    pii_status = serializers.SerializerMethodField(
+        help_text="suggested (by profiling), confirmed or dismissed (by a person), or none."
+    )
 
     class Meta:
         model = Feature
@@ -234,6 +255,7 @@ class FeatureSerializer(serializers.ModelSerializer):
             "role",
             "description",
             "pii",
+            "pii_status",
             "curated",
             "curated_by",
             "curated_at",
@@ -243,6 +265,13 @@ class FeatureSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "curated": {"help_text": "The fields a person set; profiling keeps them, later versions inherit them."}
         }
+
+    @extend_schema_field(serializers.ChoiceField(choices=["none", "suggested", "confirmed", "dismissed"]))
+    def get_pii_status(self, feature: Feature) -> str:
+        decided = "pii" in feature.curated
+        if feature.pii:
+            return "confirmed" if decided else "suggested"
+        return "dismissed" if decided else "none"
 
     @extend_schema_field(FeatureStatisticsSerializer)
     def get_statistics(self, feature: Feature) -> dict:

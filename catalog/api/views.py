@@ -30,10 +30,13 @@ from catalog.api.serializers import (
 )
 from catalog.models import Dataset, DatasetVersion, Feature
 from catalog.sources import SourceRejected
+from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
-from governance.permissions import user_can_write_dataset
+from governance.licensing import LicenseExpressionInvalid
+from governance.permissions import user_sees_personal_data
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
@@ -65,6 +68,7 @@ CONFLICT_RESPONSE = OpenApiResponse(
     ),
 )
 class DatasetViewSet(
+    ConditionalMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -93,6 +97,9 @@ class DatasetViewSet(
         selectors.datasets_attach_relations([dataset])
         return DatasetSerializer(dataset).data
 
+    def representation(self, obj: Dataset) -> dict:
+        return self._representation(obj.pk)
+
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         payload = DatasetRegisterSerializer(data=request.data)
@@ -111,6 +118,8 @@ class DatasetViewSet(
                 body = self._representation(dataset.pk)
         except services.DatasetAlreadyExists as exc:
             raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        except LicenseExpressionInvalid as exc:
+            raise serializers.ValidationError({"license": [str(exc)]}) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
         headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
@@ -120,11 +129,34 @@ class DatasetViewSet(
         dataset = self.get_object()
         payload = DatasetUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        services.dataset_update(actor=request.user, dataset=dataset, **payload.validated_data)
+        try:
+            with self.conditional_write(dataset):
+                services.dataset_update(actor=request.user, dataset=dataset, **payload.validated_data)
+        except LicenseExpressionInvalid as exc:
+            raise serializers.ValidationError({"license": [str(exc)]}) from None
         return Response(self._representation(dataset.pk))
 
     def perform_destroy(self, instance: Dataset) -> None:
         services.dataset_retire(actor=self.request.user, dataset=instance)
+
+    @extend_schema(
+        summary="Purge a retired dataset (staff)",
+        description="Deletes a retired dataset for good, with its versions and features. Refused (409) while "
+        "lineage or an audit references it; the change log keeps its history and records the purge.",
+        request=None,
+        responses={
+            204: None,
+            409: OpenApiResponse(ProblemSerializer, description="Not retired, or still referenced."),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def purge(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_object()
+        try:
+            services.dataset_purge(actor=request.user, dataset=dataset)
+        except services.DatasetNotPurgeable as exc:
+            raise Conflict(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _parse_moment(value: str) -> datetime:
@@ -208,7 +240,7 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         responses=VersionSerializer,
     ),
 )
-class VersionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = VersionSerializer
     permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
     lookup_value_converter = "uuid"
@@ -218,7 +250,8 @@ class VersionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewset
         version = self.get_object()
         payload = VersionUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        services.version_update(actor=request.user, version=version, **payload.validated_data)
+        with self.conditional_write(version):
+            services.version_update(actor=request.user, version=version, **payload.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
 
     @extend_schema(
@@ -293,8 +326,8 @@ class VersionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewset
         context = super().get_serializer_context()
         if "pk" in self.kwargs:
             dataset_id = self.get_queryset().filter(pk=self.kwargs["pk"]).values_list("dataset_id", flat=True).first()
-            # Owners, stewards and staff see the values of personal-data features; others see them masked.
-            context["show_pii"] = dataset_id is not None and user_can_write_dataset(self.request.user, dataset_id)
+            # Owners and stewards see the values of personal-data features; everyone else sees them masked.
+            context["show_pii"] = dataset_id is not None and user_sees_personal_data(self.request.user, dataset_id)
         return context
 
     @extend_schema(
@@ -352,7 +385,8 @@ class VersionViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewset
         responses=FeatureSerializer,
     ),
 )
-class VersionFeatureView(generics.RetrieveUpdateAPIView):
+class VersionFeatureView(ConditionalMixin, generics.RetrieveUpdateAPIView):
+    conditional_actions = None  # the view is only about one feature
     serializer_class = FeatureSerializer
     queryset = Feature.objects.none()  # for the schema; requests use get_object()
     permission_classes = [*generics.RetrieveUpdateAPIView.permission_classes, CanWriteDataset]
@@ -368,12 +402,13 @@ class VersionFeatureView(generics.RetrieveUpdateAPIView):
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
         version = DatasetVersion.objects.filter(pk=self.kwargs["version_id"]).only("dataset_id").first()
-        context["show_pii"] = version is not None and user_can_write_dataset(self.request.user, version.dataset_id)
+        context["show_pii"] = version is not None and user_sees_personal_data(self.request.user, version.dataset_id)
         return context
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         feature = self.get_object()
         payload = FeatureUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        services.feature_curate(actor=request.user, feature=feature, **payload.validated_data)
+        with self.conditional_write(feature):
+            services.feature_curate(actor=request.user, feature=feature, **payload.validated_data)
         return Response(self.get_serializer(self.get_object()).data)

@@ -26,6 +26,15 @@ class Conflict(exceptions.APIException):
         self.extra = extra
 
 
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = (
+        "The resource changed since you read it (its ETag no longer matches If-Match). "
+        "Read it again, reapply your change, and send it with the new ETag."
+    )
+    default_code = "precondition_failed"
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than this service accepts."

@@ -7,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
+from config.api.conditional import ETAG_HEADER, IF_MATCH_PARAMETER, IF_NONE_MATCH_PARAMETER, ConditionalMixin
 from config.api.exceptions import PROBLEM_CONTENT_TYPE
 
 
@@ -47,11 +48,25 @@ _ERROR_DESCRIPTIONS = {
     "406": "None of the media types in `Accept` can be produced.",
     "409": "The request conflicts with an existing resource.",
     "413": "The request body is too large.",
+    "412": "The resource changed since you read it: its ETag no longer matches If-Match.",
     "415": "The request body's media type is not supported; send application/json.",
+    "429": "Too many requests; wait the number of seconds in Retry-After.",
 }
 
 
 class AutoSchema(openapi.AutoSchema):
+    def _is_conditional(self) -> bool:
+        return isinstance(self.view, ConditionalMixin) and self.view._is_conditional()
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        if self._is_conditional():
+            if self.method in ("GET", "HEAD"):
+                parameters += [IF_NONE_MATCH_PARAMETER, ETAG_HEADER]
+            elif self.method in ("PUT", "PATCH"):
+                parameters += [IF_MATCH_PARAMETER, ETAG_HEADER]
+        return parameters
+
     def _error_codes(self) -> list[str]:
         codes = ["400", "406"]
         allows_anyone = any(isinstance(permission, permissions.AllowAny) for permission in self.view.get_permissions())
@@ -61,6 +76,10 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
+        if self.method in ("PUT", "PATCH") and self._is_conditional():
+            codes.append("412")
+        if self.view.get_throttles():
+            codes.append("429")
         return codes
 
     def _error_serializer(self, code: str) -> type[serializers.Serializer]:
@@ -77,6 +96,8 @@ class AutoSchema(openapi.AutoSchema):
             content = response.get("content", {})
             if code.startswith("4") and "application/json" in content:
                 content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        if self.method in ("GET", "HEAD") and self._is_conditional() and "304" not in responses:
+            responses["304"] = {"description": "Not modified: the ETag in If-None-Match is still current."}
         for code in self._error_codes():
             if code in responses:
                 continue

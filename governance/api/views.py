@@ -1,10 +1,35 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, views
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, serializers, status, views, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from catalog.api.permissions import CanWriteDataset
+from catalog.models import Dataset
+from catalog.selectors import datasets_visible_to
+from config.api.conditional import ConditionalMixin
+from config.api.exceptions import Conflict
+from config.api.permissions import StaffWrites
+from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from governance import services
+from governance.api.filters import ChangeFilter, LicenseFilter
+from governance.api.serializers import (
+    AccessGrantCreateSerializer,
+    AccessGrantSerializer,
+    ChangeSerializer,
+    LicenseCreateSerializer,
+    LicenseSerializer,
+    LicenseUpdateSerializer,
+    OwnershipCreateSerializer,
+    OwnershipSerializer,
+)
+from governance.choices import OwnershipRole
+from governance.models import AccessGrant, Change, License, Ownership
 
 
 class TokenSerializer(serializers.Serializer):
@@ -23,3 +48,240 @@ class TokenCreateView(views.APIView):
         payload.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=payload.validated_data["user"])
         return Response({"token": token.key})
+
+
+# --- Licenses --------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List licenses",
+        description="The SPDX license list and the custom `LicenseRef-*` licenses, with the terms the catalog "
+        "knows: what each allows and requires, and where that was read.",
+    ),
+    retrieve=extend_schema(summary="Read a license and its terms", description="The id is matched ignoring case."),
+    create=extend_schema(
+        summary="Add a custom license (staff)",
+        description="Only `LicenseRef-*` ids: SPDX licenses come from the SPDX list.",
+        request=LicenseCreateSerializer,
+        responses={201: LicenseSerializer, 409: ConflictProblemSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="State or review a license's terms (staff)",
+        description="Terms set here are kept when the SPDX list is loaded again.",
+        request=LicenseUpdateSerializer,
+        responses=LicenseSerializer,
+    ),
+)
+class LicenseViewSet(
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = License.objects.select_related("terms_curated_by")
+    serializer_class = LicenseSerializer
+    filterset_class = LicenseFilter
+    permission_classes = [StaffWrites]
+    lookup_field = "spdx_id"
+    lookup_value_converter = "str"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_object(self) -> License:
+        license = get_object_or_404(self.get_queryset(), spdx_id__iexact=self.kwargs["spdx_id"])
+        self.check_object_permissions(self.request, license)
+        return license
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        payload = LicenseCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            license = services.license_create(actor=request.user, **payload.validated_data)
+        except services.LicenseExists as exc:
+            raise Conflict(str(exc), existing_id=exc.existing.spdx_id) from None
+        headers = {"Location": request.build_absolute_uri(f"/api/v1/licenses/{license.spdx_id}/")}
+        return Response(self.get_serializer(license).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        license = self.get_object()
+        payload = LicenseUpdateSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        try:
+            with self.conditional_write(license):
+                license = services.license_update(actor=request.user, license=license, **payload.validated_data)
+        except ValueError as exc:
+            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+# --- Owners and read grants of a dataset -----------------------------------------------------------
+
+
+class _DatasetScopedView(generics.GenericAPIView):
+    """A view of something that belongs to one dataset: read by whoever can see the dataset,
+    changed by its owners and stewards (or staff)."""
+
+    permission_classes = [*generics.GenericAPIView.permission_classes, CanWriteDataset]
+    pagination_class = None
+
+    def get_dataset(self) -> Dataset:
+        dataset = get_object_or_404(datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
+        self.check_object_permissions(self.request, dataset)
+        return dataset
+
+
+OWNER_QUERY = [
+    OpenApiParameter("user", OpenApiTypes.STR, description="The username of the ownership to remove."),
+    OpenApiParameter("group", OpenApiTypes.STR, description="The group name of the ownership to remove."),
+    OpenApiParameter("role", OpenApiTypes.STR, enum=OwnershipRole.values, description="Its role (default owner)."),
+]
+LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The dataset's last owner cannot be removed.")
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List who answers for a dataset", responses=OwnershipSerializer(many=True)),
+    post=extend_schema(
+        summary="Add an owner, steward or custodian",
+        description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing.",
+        request=OwnershipCreateSerializer,
+        responses={200: OwnershipSerializer, 201: OwnershipSerializer},
+    ),
+    delete=extend_schema(
+        operation_id="datasets_owners_remove_by_principal",
+        summary="Remove an ownership named by user or group and role",
+        parameters=OWNER_QUERY,
+        responses={204: None, 409: LAST_OWNER_RESPONSE},
+    ),
+)
+class DatasetOwnersView(_DatasetScopedView):
+    serializer_class = OwnershipSerializer
+    queryset = Ownership.objects.none()  # for the schema
+
+    def get_queryset(self) -> QuerySet[Ownership]:
+        return Ownership.objects.filter(dataset=self.get_dataset()).select_related("user", "group")
+
+    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        return Response(OwnershipSerializer(self.get_queryset(), many=True).data)
+
+    def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        payload = OwnershipCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        ownership, created = services.ownership_add(actor=request.user, dataset_id=dataset.pk, **payload.validated_data)
+        return Response(
+            OwnershipSerializer(ownership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def delete(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        user, group = request.query_params.get("user"), request.query_params.get("group")
+        if (user is None) == (group is None):
+            raise serializers.ValidationError({"user": ["Name exactly one of ?user= or ?group= (and ?role=)."]})
+        role = request.query_params.get("role", OwnershipRole.OWNER)
+        if role not in OwnershipRole.values:
+            raise serializers.ValidationError({"role": [f"role is one of {', '.join(OwnershipRole.values)}."]})
+        principal = Q(user__username=user) if user is not None else Q(group__name=group)
+        ownership = get_object_or_404(
+            Ownership.objects.select_related("user", "group").filter(principal), dataset=dataset, role=role
+        )
+        return _ownership_remove(request, ownership)
+
+
+def _ownership_remove(request: Request, ownership: Ownership) -> Response:
+    try:
+        services.ownership_remove(actor=request.user, ownership=ownership)
+    except services.LastOwner as exc:
+        raise Conflict(str(exc)) from None
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read one ownership", responses=OwnershipSerializer),
+    delete=extend_schema(summary="Remove an ownership", responses={204: None, 409: LAST_OWNER_RESPONSE}),
+)
+class DatasetOwnerView(_DatasetScopedView):
+    serializer_class = OwnershipSerializer
+    queryset = Ownership.objects.none()  # for the schema
+
+    def get_ownership(self) -> Ownership:
+        return get_object_or_404(
+            Ownership.objects.select_related("user", "group"), dataset=self.get_dataset(), pk=self.kwargs["pk"]
+        )
+
+    def get(self, request: Request, dataset_id, pk) -> Response:  # type: ignore[no-untyped-def]
+        return Response(OwnershipSerializer(self.get_ownership()).data)
+
+    def delete(self, request: Request, dataset_id, pk) -> Response:  # type: ignore[no-untyped-def]
+        return _ownership_remove(request, self.get_ownership())
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="List who was granted read on a dataset",
+        description="A restricted dataset is visible only to staff, those who answer for it, and these.",
+        responses=AccessGrantSerializer(many=True),
+    ),
+    post=extend_schema(
+        summary="Grant a user or a group read access",
+        request=AccessGrantCreateSerializer,
+        responses={200: AccessGrantSerializer, 201: AccessGrantSerializer},
+    ),
+)
+class DatasetGrantsView(_DatasetScopedView):
+    serializer_class = AccessGrantSerializer
+    queryset = AccessGrant.objects.none()  # for the schema
+
+    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        grants = AccessGrant.objects.filter(dataset=self.get_dataset()).select_related("user", "group", "granted_by")
+        return Response(AccessGrantSerializer(grants, many=True).data)
+
+    def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        payload = AccessGrantCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        grant, created = services.access_grant_add(actor=request.user, dataset_id=dataset.pk, **payload.validated_data)
+        return Response(
+            AccessGrantSerializer(grant).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema_view(delete=extend_schema(summary="Withdraw a read grant", responses={204: None}))
+class DatasetGrantView(_DatasetScopedView):
+    serializer_class = AccessGrantSerializer
+    queryset = AccessGrant.objects.none()  # for the schema
+    http_method_names = ["delete", "options"]
+
+    def delete(self, request: Request, dataset_id, pk) -> Response:  # type: ignore[no-untyped-def]
+        grant = get_object_or_404(
+            AccessGrant.objects.select_related("user", "group"), dataset=self.get_dataset(), pk=pk
+        )
+        services.access_grant_remove(actor=request.user, grant=grant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- The change log --------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Read the change log",
+        description="Every change to a dataset, version, feature, card, owner, grant, license or lineage edge, "
+        "newest first: who, when, what, and the values before and after. Append-only: entries are never "
+        "changed or removed. Entries about datasets you cannot see are not listed.",
+    ),
+    retrieve=extend_schema(summary="Read one change-log entry"),
+)
+class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ChangeSerializer
+    filterset_class = ChangeFilter
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self) -> QuerySet[Change]:
+        changes = Change.objects.all()
+        user = self.request.user
+        if user.is_staff:
+            return changes
+        visible = datasets_visible_to(user).values("pk")
+        return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))

@@ -1,0 +1,165 @@
+from django.contrib.auth.models import Group, User
+from rest_framework import serializers
+
+from config.api.fields import StrictCharField
+from governance.choices import OwnershipRole, PrincipalType
+from governance.models import AccessGrant, Change, License, custom_license_id_validator
+
+
+class LicenseSourceSerializer(serializers.Serializer):
+    url = serializers.URLField(help_text="The legal text the terms were read from.")
+    sections = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="Term -> the section of the text that states it."
+    )
+
+
+class LicenseTermsSerializer(serializers.Serializer):
+    commercial_use = serializers.BooleanField(allow_null=True, help_text="May be used for commercial purposes.")
+    modification = serializers.BooleanField(allow_null=True, help_text="Adapted material may be made and shared.")
+    redistribution = serializers.BooleanField(allow_null=True, help_text="Copies may be redistributed.")
+    attribution = serializers.BooleanField(allow_null=True, help_text="Credit is required.")
+    share_alike = serializers.BooleanField(
+        allow_null=True, help_text="Shared adaptations must carry the same or a compatible license."
+    )
+    non_commercial = serializers.BooleanField(allow_null=True, help_text="Use is limited to non-commercial purposes.")
+    no_derivatives = serializers.BooleanField(allow_null=True, help_text="Adapted material may not be shared.")
+    use_restrictions = serializers.ListField(child=serializers.CharField(), help_text="Restrictions on use.")
+
+
+class LicenseSerializer(serializers.ModelSerializer):
+    terms = LicenseTermsSerializer(
+        read_only=True, source="*", help_text="A null term is one nobody has stated; it is never read as allowed."
+    )
+    terms_source = LicenseSourceSerializer(read_only=True, allow_null=True)
+    terms_curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = License
+        fields = [
+            "spdx_id",
+            "name",
+            "url",
+            "is_custom",
+            "is_deprecated",
+            "superseded_by",
+            "is_osi_approved",
+            "is_fsf_libre",
+            "terms",
+            "summary",
+            "attribution_requirements",
+            "share_alike_scope",
+            "terms_source",
+            "reviewed",
+            "terms_curated_by",
+            "terms_curated_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class _LicenseTermsInput(serializers.Serializer):
+    """What staff may state about a license; anything else in the body is refused."""
+
+    commercial_use = serializers.BooleanField(required=False, allow_null=True)
+    modification = serializers.BooleanField(required=False, allow_null=True)
+    redistribution = serializers.BooleanField(required=False, allow_null=True)
+    attribution = serializers.BooleanField(required=False, allow_null=True)
+    share_alike = serializers.BooleanField(required=False, allow_null=True)
+    non_commercial = serializers.BooleanField(required=False, allow_null=True)
+    no_derivatives = serializers.BooleanField(required=False, allow_null=True)
+    use_restrictions = serializers.ListField(child=StrictCharField(max_length=1000), required=False, max_length=100)
+    summary = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+    attribution_requirements = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+    share_alike_scope = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+    terms_source = LicenseSourceSerializer(required=False)
+    reviewed = serializers.BooleanField(required=False, help_text="The terms were checked against the legal text.")
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict):
+            refused = sorted(set(data) - set(self.fields))
+            if refused:
+                raise serializers.ValidationError({field: ["Not a field that can be set here."] for field in refused})
+        return super().to_internal_value(data)
+
+
+class LicenseCreateSerializer(_LicenseTermsInput):
+    spdx_id = StrictCharField(max_length=128, validators=[custom_license_id_validator])
+    name = StrictCharField(max_length=255)
+    url = serializers.URLField(max_length=1024, required=False, allow_blank=True)
+
+
+class LicenseUpdateSerializer(_LicenseTermsInput):
+    name = StrictCharField(max_length=255, required=False, help_text="Custom licenses only.")
+    url = serializers.URLField(max_length=1024, required=False, allow_blank=True, help_text="Custom licenses only.")
+
+
+class OwnershipSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    type = serializers.ChoiceField(choices=PrincipalType.choices, source="principal_type", read_only=True)
+    name = serializers.CharField(source="principal_name", read_only=True)
+    role = serializers.ChoiceField(choices=OwnershipRole.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class _PrincipalSerializer(serializers.Serializer):
+    user = StrictCharField(required=False, max_length=150, help_text="A username.")
+    group = StrictCharField(required=False, max_length=150, help_text="A group name.")
+
+    def validate(self, attrs: dict) -> dict:
+        if ("user" in attrs) == ("group" in attrs):
+            raise serializers.ValidationError({"user": ["Name exactly one of a user or a group."]})
+        if "user" in attrs:
+            user = User.objects.filter(username=attrs["user"], is_active=True).first()
+            if user is None:
+                raise serializers.ValidationError({"user": [f"There is no active user {attrs['user']!r}."]})
+            return {**attrs, "user": user}
+        group = Group.objects.filter(name=attrs["group"]).first()
+        if group is None:
+            raise serializers.ValidationError({"group": [f"There is no group {attrs['group']!r}."]})
+        return {**attrs, "group": group}
+
+
+class OwnershipCreateSerializer(_PrincipalSerializer):
+    role = serializers.ChoiceField(choices=OwnershipRole.choices, default=OwnershipRole.OWNER)
+
+
+class AccessGrantSerializer(serializers.ModelSerializer):
+    type = serializers.ChoiceField(choices=PrincipalType.choices, source="principal_type", read_only=True)
+    name = serializers.CharField(source="principal_name", read_only=True)
+    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = AccessGrant
+        fields = ["id", "type", "name", "granted_by", "created_at"]
+        read_only_fields = fields
+
+
+class AccessGrantCreateSerializer(_PrincipalSerializer):
+    pass
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(
+        source="actor_name", read_only=True, help_text="The username; empty for the system (workers, loaders)."
+    )
+    dataset = serializers.UUIDField(source="dataset_id", read_only=True, allow_null=True)
+    before = serializers.JSONField(read_only=True, allow_null=True, help_text="The changed fields before.")
+    after = serializers.JSONField(read_only=True, allow_null=True, help_text="The changed fields after.")
+
+    class Meta:
+        model = Change
+        fields = [
+            "id",
+            "actor",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "dataset",
+            "before",
+            "after",
+            "request_id",
+            "created_at",
+        ]
+        read_only_fields = fields

