@@ -1,12 +1,55 @@
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from catalog import services
+from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
+from governance import services as governance_services
+from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import Ownership
+
+
+class DatasetAdminForm(forms.ModelForm):
+    class Meta:
+        model = Dataset
+        fields = (
+            "namespace",
+            "name",
+            "description",
+            "license",
+            "tags",
+            "sensitivity",
+            "origin",
+            "origin_terms",
+            "lifecycle",
+            "deprecation_reason",
+        )
+
+    lifecycle = forms.ChoiceField(
+        choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")],
+        help_text="Retire a dataset through the API (DELETE); it then stays readable by id.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.lifecycle == Lifecycle.RETIRED:
+            del self.fields["lifecycle"]  # retired stays retired; shown read-only
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("lifecycle") == Lifecycle.DEPRECATED and not cleaned.get("deprecation_reason", "").strip():
+            self.add_error("deprecation_reason", "Say why the dataset is deprecated (and what to use instead).")
+        return cleaned
+
+    def clean_license(self) -> str:
+        try:
+            return license_expression_parse(self.cleaned_data.get("license", "")).expression
+        except LicenseExpressionInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
 
 
 class OwnershipInline(admin.TabularInline):
@@ -46,6 +89,78 @@ class DatasetAdmin(admin.ModelAdmin):
     filter_horizontal = ("tags",)
     readonly_fields = ("id", "latest_version", "created_by", "created_at", "updated_at", "retired_at")
     inlines = (OwnershipInline, VersionInline)
+    form = DatasetAdminForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Dataset | None = None) -> Any:
+        # A dataset's identity is fixed once registered: lineage and audits name it by it.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        return (*fields, "namespace", "name", *(("lifecycle",) if obj.lifecycle == Lifecycle.RETIRED else ()))
+
+    # Changes go through the services, which check them and write the change log.
+    def save_model(self, request: HttpRequest, obj: Dataset, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        tags = [tag.name for tag in data.get("tags", [])]
+        if not change:
+            created = services.dataset_register(
+                actor=request.user,  # type: ignore[arg-type]  # the admin has only signed-in staff
+                namespace=data["namespace"],
+                name=data["name"],
+                description=data.get("description", ""),
+                license=data.get("license", ""),
+                tags=tags,
+                sensitivity=data.get("sensitivity"),
+                origin=data.get("origin", ""),
+                origin_terms=data.get("origin_terms", ""),
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+            return
+        changes = {field: data[field] for field in form.changed_data if field in services.DATASET_FIELDS}
+        if "tags" in form.changed_data:
+            changes["tags"] = tags
+        if changes:
+            services.dataset_update(actor=request.user, dataset=obj, **changes)  # type: ignore[arg-type]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Tags were set by the service; only the inlines are saved here.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Ownership:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        actor = request.user
+        for ownership in formset.new_objects:
+            governance_services.ownership_add(
+                actor=actor,  # type: ignore[arg-type]
+                dataset_id=form.instance.pk,
+                user=ownership.user,
+                group=ownership.group,
+                role=ownership.role,
+            )
+        for ownership, _ in formset.changed_objects:
+            # An ownership's principal and role are what it is: a change is a removal and an addition.
+            previous = Ownership.objects.get(pk=ownership.pk)
+            governance_services.ownership_add(
+                actor=actor,  # type: ignore[arg-type]
+                dataset_id=form.instance.pk,
+                user=ownership.user,
+                group=ownership.group,
+                role=ownership.role,
+            )
+            try:
+                governance_services.ownership_remove(actor=actor, ownership=previous)  # type: ignore[arg-type]
+            except governance_services.LastOwner as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
+        for ownership in formset.deleted_objects:
+            try:
+                governance_services.ownership_remove(actor=actor, ownership=ownership)  # type: ignore[arg-type]
+            except governance_services.LastOwner as exc:
+                self.message_user(request, str(exc), level=messages.ERROR)
 
     @admin.display(description="Latest version", ordering="latest_version__number")
     def latest_version_number(self, dataset: Dataset) -> int | None:
@@ -110,6 +225,11 @@ class DatasetVersionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DatasetVersion]:
         return super().get_queryset(request).select_related("dataset")
+
+    def save_model(self, request: HttpRequest, obj: DatasetVersion, form: Any, change: bool) -> None:
+        # Only the notes are editable here; the service records the change.
+        if "notes" in form.changed_data:
+            services.version_update(actor=request.user, version=obj, notes=form.cleaned_data["notes"])  # type: ignore[arg-type]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not Feature:

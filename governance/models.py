@@ -1,3 +1,4 @@
+import re
 import uuid
 from typing import Any, NoReturn
 
@@ -14,7 +15,9 @@ license_id_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9.+-]*$", "A license id is letters, digits, '.', '+' and '-', such as CC-BY-4.0."
 )
 custom_license_id_validator = RegexValidator(
-    r"^LicenseRef-[A-Za-z0-9.-]+$", "A custom license id is LicenseRef- followed by letters, digits, '.' and '-'."
+    r"^LicenseRef-[A-Za-z0-9.-]+$",
+    "A custom license id is LicenseRef- followed by letters, digits, '.' and '-'.",
+    flags=re.IGNORECASE,
 )
 
 

@@ -225,6 +225,9 @@ def license_create(*, actor: User, spdx_id: str, **fields: Any) -> License:
     unknown = set(fields) - {*CUSTOM_FIELDS, *TERM_FIELDS}
     if unknown:
         raise ValueError(f"Cannot set {', '.join(sorted(unknown))} of a license.")
+    prefix, _, rest = spdx_id.partition("-")
+    if prefix.lower() == "licenseref":
+        spdx_id = f"LicenseRef-{rest}"  # ids match ignoring case; the prefix is written as SPDX writes it
     with transaction.atomic():
         existing = License.objects.filter(spdx_id__iexact=spdx_id).first()
         if existing is not None:

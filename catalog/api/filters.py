@@ -5,6 +5,7 @@ from catalog import selectors
 from catalog.choices import Lifecycle, VersionStatus
 from catalog.models import Dataset, Feature
 from governance.choices import Sensitivity
+from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import Ownership
 
 
@@ -23,7 +24,9 @@ class DatasetFilter(django_filters.FilterSet):
     lifecycle = django_filters.ChoiceFilter(
         choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")]
     )
-    license = django_filters.CharFilter(help_text="Exact SPDX license expression.")
+    license = django_filters.CharFilter(
+        method="filter_license", help_text="An SPDX license expression, matched in its normal form."
+    )
     feature = django_filters.CharFilter(
         method="filter_feature", help_text="Datasets whose latest version has a feature (column) of this exact name."
     )
@@ -39,6 +42,13 @@ class DatasetFilter(django_filters.FilterSet):
     def filter_tag(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
         tagged = Dataset.tags.through.objects.filter(dataset_id=OuterRef("pk"), tag__name=value.strip().lower())
         return queryset.filter(Exists(tagged))
+
+    def filter_license(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
+        try:
+            expression = license_expression_parse(value).expression
+        except LicenseExpressionInvalid:
+            return queryset.none()  # no dataset holds an expression the catalog would refuse
+        return queryset.filter(license=expression)
 
     def filter_owner(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
         owned = Ownership.objects.filter(dataset_id=OuterRef("pk")).filter(

@@ -1,5 +1,6 @@
 """One shape for every error: RFC 9457 problem details (`type`, `title`, `status`, `detail`, `errors`)."""
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import set_rollback
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -90,16 +92,31 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     return None
 
 
+def _unauthenticated_throttled(context: dict[str, Any]) -> exceptions.Throttled | None:
+    """DRF checks throttles after permissions, so a request refused for want of credentials would
+    never count. Refusals are counted here against the anonymous rate (per address), so guessing
+    tokens or flooding without them is limited like any anonymous use."""
+    request, view = context.get("request"), context.get("view")
+    if request is None or view is None:
+        return None
+    throttle = AnonRateThrottle()
+    if throttle.rate is None or throttle.allow_request(request, view):
+        return None
+    return exceptions.Throttled(wait=throttle.wait())
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     api_exc = _as_api_exception(exc)
     if api_exc is None:
         return None  # a real fault: Django logs it and answers 500 (see config.urls.handler500)
+    if isinstance(api_exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        api_exc = _unauthenticated_throttled(context) or api_exc
 
     headers: dict[str, str] = {}
     if auth_header := getattr(api_exc, "auth_header", None):
         headers["WWW-Authenticate"] = auth_header
     if wait := getattr(api_exc, "wait", None):
-        headers["Retry-After"] = str(int(wait))
+        headers["Retry-After"] = str(math.ceil(wait))
 
     if isinstance(api_exc, exceptions.ValidationError):
         errors = _flatten_errors(api_exc.detail)

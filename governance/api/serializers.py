@@ -1,4 +1,5 @@
 from django.contrib.auth.models import Group, User
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import StrictCharField
@@ -30,7 +31,7 @@ class LicenseSerializer(serializers.ModelSerializer):
     terms = LicenseTermsSerializer(
         read_only=True, source="*", help_text="A null term is one nobody has stated; it is never read as allowed."
     )
-    terms_source = LicenseSourceSerializer(read_only=True, allow_null=True)
+    terms_source = serializers.SerializerMethodField()
     terms_curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
@@ -56,6 +57,11 @@ class LicenseSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(LicenseSourceSerializer(allow_null=True))
+    def get_terms_source(self, license: License) -> dict | None:
+        """Where the terms were read; null for a license whose terms nobody stated."""
+        return license.terms_source or None
 
 
 class _LicenseTermsInput(serializers.Serializer):
