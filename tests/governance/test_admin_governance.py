@@ -76,9 +76,7 @@ def test_the_admin_refuses_an_unknown_license(staff_admin, dataset):
 def test_an_owner_removed_in_the_admin_is_recorded_and_the_last_stays(staff_admin, dataset):
     url = reverse("admin:catalog_dataset_change", args=[dataset.pk])
     form = _dataset_form(dataset)
-    steward_index = next(
-        index for index in range(2) if form[f"ownerships-{index}-role"] == "steward"
-    )
+    steward_index = next(index for index in range(2) if form[f"ownerships-{index}-role"] == "steward")
     owner_index = 1 - steward_index
     form[f"ownerships-{steward_index}-DELETE"] = "on"
     form[f"ownerships-{owner_index}-DELETE"] = "on"
