@@ -168,11 +168,13 @@ def _generate_graph(pipelines: int) -> dict[str, float]:
             "created_at",
             "updated_at",
             "deprecation_reason",
+            "origin",
+            "origin_terms",
         ],
         f"""
         SELECT {_dataset_index_sql("i")}, %s,
                'pipe-' || lpad((i / {PIPELINE})::text, 4, '0') || '/ds-' || lpad(mod(i, {PIPELINE})::text, 3, '0'),
-               '', '', %s, %s, now(), now(), ''
+               '', '', %s, %s, now(), now(), '', '', ''
         FROM generate_series(0, %s) AS i
         """,  # noqa: S608 - only this module's constants enter the text; values are parameters
         [NAMESPACE, Sensitivity.INTERNAL, Lifecycle.ACTIVE, datasets - 1],

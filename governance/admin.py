@@ -2,9 +2,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from governance import services
-from governance.models import AccessGrant, Change, License, Ownership
+from governance.audits.report import audit_markdown
+from governance.models import AccessGrant, Audit, Change, License, Ownership
 
 
 @admin.register(Ownership)
@@ -82,6 +84,40 @@ class ChangeAdmin(admin.ModelAdmin):
     list_filter = ("action", "object_type")
     search_fields = ("object_id", "object_repr", "actor_name", "request_id")
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Audit)
+class AuditAdmin(admin.ModelAdmin):
+    """Audit reports, to read: an audit is never edited; running it again makes a new one."""
+
+    list_display = ("created_at", "created_by", "verdict", "blockers", "datasets_checked")
+    list_filter = ("verdict",)
+    list_select_related = ("created_by",)
+    search_fields = ("id", "created_by__username")
+    date_hierarchy = "created_at"
+    fields = ("id", "created_at", "created_by", "rerun_of", "verdict", "report")
+    readonly_fields = fields
+
+    @admin.display(description="Blockers")
+    def blockers(self, audit: Audit) -> int:
+        return audit.counts.get("blocker", 0)
+
+    @admin.display(description="Datasets checked")
+    def datasets_checked(self, audit: Audit) -> int:
+        return audit.counts.get("datasets", 0)
+
+    @admin.display(description="Report")
+    def report(self, audit: Audit) -> str:
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>', audit_markdown(audit))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -68,3 +68,22 @@ class PrincipalType(models.TextChoices):
 
     USER = "user", "User"
     GROUP = "group", "Group"
+
+
+class Verdict(models.TextChoices):
+    PASS = "pass", "Pass"
+    CONDITIONAL = "conditional", "Conditional: obligations or warnings"
+    FAIL = "fail", "Fail: at least one blocker"
+
+
+class FindingSeverity(models.TextChoices):
+    BLOCKER = "blocker", "Blocker"
+    OBLIGATION = "obligation", "Obligation"
+    WARNING = "warning", "Warning"
+
+
+class AuditRole(models.TextChoices):
+    """How a dataset entered an audit."""
+
+    AUDITED = "audited", "Audited (read by the training run)"
+    UPSTREAM = "upstream", "Upstream (derived from)"

@@ -8,6 +8,7 @@ at once, and a deprecated SPDX id becomes the id SPDX replaced it by.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,3 +99,39 @@ def license_expression_parse(text: str) -> LicenseExpression:
         return LicenseExpression(expression="", ids=())
     ids = tuple(sorted({symbol.key for symbol in licensing.license_symbols(parsed, decompose=True)}))
     return LicenseExpression(expression=parsed.render("{symbol.key}"), ids=ids)
+
+
+# An OR of many ANDs of ORs multiplies out; beyond this many alternatives the expression is refused.
+MAX_ALTERNATIVES = 256
+
+
+def license_alternatives(expressions: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
+    """The ways each expression may be complied with: each a set of licenses whose terms all apply.
+
+    `A AND (B OR C)` is [(A, B), (A, C)]: AND means every term applies, OR lets the licensee choose.
+    A `WITH` exception is read as its license alone (an exception grants more; ignoring it never
+    makes a use look allowed that is not). An unknown (empty) expression has no alternative.
+    """
+    wanted = set(expressions)
+    licensing = _licensing() if any(wanted) else None
+    return {expression: _alternatives(licensing, expression) if expression else [] for expression in wanted}
+
+
+def _alternatives(licensing: Any, expression: str) -> list[tuple[str, ...]]:
+    parsed = licensing.parse(expression, validate=True, strict=True)
+
+    def expand(node: Any) -> list[frozenset[str]]:
+        if isinstance(node, licensing.AND):
+            options: list[frozenset[str]] = [frozenset()]
+            for child in node.args:
+                options = [option | extra for option in options for extra in expand(child)]
+                if len(options) > MAX_ALTERNATIVES:
+                    raise LicenseExpressionInvalid(f"{expression!r} has too many alternatives to evaluate.")
+            return options
+        if isinstance(node, licensing.OR):
+            return [option for child in node.args for option in expand(child)]
+        symbol = getattr(node, "license_symbol", node)  # LicenseWithExceptionSymbol -> its license
+        return [frozenset({symbol.key})]
+
+    unique = {tuple(sorted(option)) for option in expand(parsed)}
+    return sorted(unique, key=lambda option: (len(option), option))

@@ -8,7 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from governance.choices import ChangeAction, ObjectType, OwnershipRole
+from governance.choices import AuditRole, ChangeAction, ObjectType, OwnershipRole, Verdict
 
 # An SPDX license id, or a custom one (LicenseRef-...): letters, digits, "." and "-" (SPDX 2.3, annex D).
 license_id_validator = RegexValidator(
@@ -233,3 +233,63 @@ class Change(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise PermissionError("The change log is append-only: entries are never deleted.")
+
+
+class Audit(models.Model):
+    """A pre-training audit: what a training run will read, for what use, and what that requires.
+
+    The report is stored whole, with the exact versions, fingerprints and licenses it saw, and is
+    never changed afterwards (the model refuses it; on PostgreSQL a trigger too): running it again
+    makes a new audit.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reruns")
+    purpose = models.JSONField(help_text="commercial, distribute_model, distribute_data.")
+    requested = models.JSONField(help_text="What was asked for: each dataset and the version, if pinned.")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    findings = models.JSONField(default=list)
+    attributions = models.JSONField(default=list)
+    obligations = models.JSONField(default=list)
+    checked = models.JSONField(default=list, help_text="Every dataset and version seen, as it was then.")
+    counts = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=128, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"audit {self.created_at:%Y-%m-%d %H:%M} ({self.verdict})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("An audit report is immutable; run it again to get a new one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("An audit report is immutable; it is never deleted.")
+
+
+class AuditSubject(models.Model):
+    """A dataset (and version) an audit checked: what keeps the dataset from being purged, and how
+    the audits that included a dataset are found."""
+
+    audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="subjects")
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="audit_subjects")
+    version = models.ForeignKey(
+        "catalog.DatasetVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_subjects"
+    )
+    role = models.CharField(max_length=16, choices=AuditRole.choices)
+
+    class Meta:
+        ordering = ["audit", "role", "id"]
+        constraints = [models.UniqueConstraint(fields=["audit", "dataset"], name="audit_subject_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.audit_id}: {self.dataset_id} ({self.role})"

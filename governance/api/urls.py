@@ -6,6 +6,7 @@ from governance.api import views
 router = SimpleRouter(use_regex_path=False)
 router.register("licenses", views.LicenseViewSet, basename="license")
 router.register("changes", views.ChangeViewSet, basename="change")
+router.register("audits", views.AuditViewSet, basename="audit")
 
 urlpatterns = [
     path("auth/token/", views.TokenCreateView.as_view(), name="auth-token"),
@@ -13,5 +14,6 @@ urlpatterns = [
     path("datasets/<uuid:dataset_id>/owners/<uuid:pk>/", views.DatasetOwnerView.as_view(), name="dataset-owner"),
     path("datasets/<uuid:dataset_id>/grants/", views.DatasetGrantsView.as_view(), name="dataset-grants"),
     path("datasets/<uuid:dataset_id>/grants/<uuid:pk>/", views.DatasetGrantView.as_view(), name="dataset-grant"),
+    path("audits/<uuid:pk>/markdown", views.AuditMarkdownView.as_view(), name="audit-markdown"),
     *router.urls,
 ]

@@ -1,10 +1,13 @@
+import json
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, serializers, status, views, viewsets
+from rest_framework import generics, mixins, renderers, serializers, status, views, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +24,9 @@ from governance.api.filters import ChangeFilter, LicenseFilter
 from governance.api.serializers import (
     AccessGrantCreateSerializer,
     AccessGrantSerializer,
+    AuditCreateSerializer,
+    AuditSerializer,
+    AuditSummarySerializer,
     ChangeSerializer,
     LicenseCreateSerializer,
     LicenseSerializer,
@@ -28,8 +34,11 @@ from governance.api.serializers import (
     OwnershipCreateSerializer,
     OwnershipSerializer,
 )
+from governance.audits import rules as audit_rules
+from governance.audits import services as audit_services
+from governance.audits.report import audit_markdown
 from governance.choices import OwnershipRole
-from governance.models import AccessGrant, Change, License, Ownership
+from governance.models import AccessGrant, Audit, Change, License, Ownership
 
 
 class TokenSerializer(serializers.Serializer):
@@ -285,3 +294,98 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
             return changes
         visible = datasets_visible_to(user).values("pk")
         return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))
+
+
+# --- Pre-training audits ---------------------------------------------------------------------------
+
+
+class MarkdownRenderer(renderers.BaseRenderer):
+    media_type = "text/markdown"
+    format = "md"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
+        if isinstance(data, str):
+            return data.encode(self.charset)
+        # An error answered to a Markdown request: its problem document, as JSON.
+        return json.dumps(data).encode(self.charset)
+
+
+def _audits_for(user) -> QuerySet[Audit]:  # type: ignore[no-untyped-def]
+    """Staff read every audit; others the audits they ran."""
+    audits = Audit.objects.select_related("created_by", "rerun_of")
+    return audits if user.is_staff else audits.filter(created_by=user)
+
+
+AUDIT_INVALID = OpenApiResponse(ProblemSerializer, description="A dataset or version is unknown or not readable.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List audits", description="Your audits (staff: everyone's), newest first."),
+    retrieve=extend_schema(summary="Read an audit report"),
+    create=extend_schema(
+        summary="Audit what a training run will read",
+        description="Walks the upstream lineage of every dataset (or exact version) named, checks each dataset "
+        "reached against the intended use (licenses and their terms, owners, origin, sensitivity, personal data, "
+        "deprecation, changed sources, profiling, label conflicts, leakage, class imbalance) and stores the report "
+        "with the versions, fingerprints and licenses it saw. `verdict` is `fail` with any blocker, `conditional` "
+        "with only obligations and warnings, `pass` otherwise.",
+        request=AuditCreateSerializer,
+        responses={201: AuditSerializer},
+    ),
+)
+class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    queryset = Audit.objects.none()  # for the schema; requests use get_queryset()
+    lookup_value_converter = "uuid"
+
+    def get_queryset(self) -> QuerySet[Audit]:
+        return _audits_for(self.request.user)
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return AuditSummarySerializer if self.action == "list" else AuditSerializer
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        payload = AuditCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            audit = audit_services.audit_run(
+                actor=request.user,
+                datasets=payload.validated_data["datasets"],
+                purpose=audit_rules.Purpose(**payload.validated_data["purpose"]),
+            )
+        except audit_services.AuditInputInvalid as exc:
+            raise serializers.ValidationError({"datasets": [str(exc)]}) from None
+        headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
+        return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    @extend_schema(
+        summary="Run an audit again",
+        description="The same datasets (and pinned versions) for the same purpose, checked as they are now; the "
+        "earlier report stays as it was. `comparison` says what changed.",
+        request=None,
+        responses={201: AuditSerializer, 400: AUDIT_INVALID},
+    )
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        earlier = self.get_object()
+        try:
+            audit = audit_services.audit_rerun(actor=request.user, audit=earlier)
+        except audit_services.AuditInputInvalid as exc:
+            raise serializers.ValidationError({"datasets": [str(exc)]}) from None
+        headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
+        return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class AuditMarkdownView(generics.GenericAPIView):
+    renderer_classes = [MarkdownRenderer]
+    queryset = Audit.objects.none()  # for the schema
+
+    @extend_schema(
+        summary="An audit report as Markdown",
+        description="Readable by someone who never saw the API: verdict, findings with their lineage, attributions "
+        "owed, and every dataset checked with its version, fingerprint and license.",
+        responses={(200, "text/markdown"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, pk) -> Response:  # type: ignore[no-untyped-def]
+        audit = get_object_or_404(_audits_for(request.user), pk=pk)
+        return Response(audit_markdown(audit), content_type="text/markdown; charset=utf-8")

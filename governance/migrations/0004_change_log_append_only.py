@@ -6,7 +6,7 @@ from django.db import migrations
 FORWARD = """
 CREATE FUNCTION governance_change_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'The change log is append-only: % is not allowed on governance_change', TG_OP
+    RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$;

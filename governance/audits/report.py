@@ -1,0 +1,72 @@
+"""An audit report as Markdown, for a person who never saw the API (an auditor, a lawyer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from governance.audits.rules import RULES, Purpose
+
+VERDICTS = {
+    "pass": "PASS: nothing found that stands in the way of this training.",
+    "conditional": "CONDITIONAL: the training may go ahead if the obligations below are met; read the warnings.",
+    "fail": "FAIL: at least one blocker; the training may not go ahead on these datasets as they stand.",
+}
+
+
+def _cell(text: Any) -> str:
+    return str(text if text not in (None, "") else "—").replace("|", "\\|").replace("\n", " ")
+
+
+def audit_markdown(audit: Any) -> str:
+    purpose = Purpose(**audit.purpose)
+    lines = [
+        f"# Pre-training audit {audit.pk}",
+        "",
+        f"- **Run**: {audit.created_at:%Y-%m-%d %H:%M:%S} UTC by {audit.created_by.get_username() if audit.created_by else 'the system'}",
+        f"- **Intended use**: {purpose.describe()}",
+        f"- **Verdict**: {VERDICTS[audit.verdict]}",
+        f"- **Datasets checked**: {audit.counts.get('datasets', len(audit.checked))} "
+        f"({audit.counts.get('blocker', 0)} blockers, {audit.counts.get('obligation', 0)} obligations, "
+        f"{audit.counts.get('warning', 0)} warnings)",
+    ]
+    if audit.rerun_of_id:
+        lines.append(f"- **Re-run of**: audit {audit.rerun_of_id}")
+    for severity, title in (("blocker", "Blockers"), ("obligation", "Obligations"), ("warning", "Warnings")):
+        selected = [finding for finding in audit.findings if finding["severity"] == severity]
+        lines += ["", f"## {title}", ""]
+        if not selected:
+            lines.append("None.")
+            continue
+        for finding in selected:
+            chain = " ← ".join(step["name"] for step in finding["path"])
+            lines.append(f"- **{finding['code']}** ({RULES[finding['code']][1]}) {finding['message']}")
+            if len(finding["path"]) > 1:
+                lines.append(f"  - Lineage: {chain}")
+    lines += ["", "## Attributions owed", ""]
+    if audit.attributions:
+        for attribution in audit.attributions:
+            lines.append(f"- {attribution['credit']}")
+            if attribution.get("requirements"):
+                lines.append(f"  - What the credit must contain: {attribution['requirements']}")
+    else:
+        lines.append("None.")
+    restrictions = [item for item in audit.obligations if item["code"] == "use_restrictions"]
+    if restrictions:
+        lines += ["", "## Use restrictions to pass on", ""]
+        for item in restrictions:
+            lines.append(f"- Under {item['license']}:")
+            lines += [f"  - {restriction}" for restriction in item["restrictions"]]
+    lines += [
+        "",
+        "## What was checked",
+        "",
+        "| dataset | role | depth | version | fingerprint | license |",
+        "|---|---|---|---|---|---|",
+    ]
+    for entry in audit.checked:
+        lines.append(
+            f"| {_cell(entry['name'])} | {entry['role']} | {entry['depth']} | {_cell(entry['version_number'])} "
+            f"| {_cell(entry['fingerprint'])} | {_cell(entry['license'] or 'unknown')} |"
+        )
+    lines.append("")
+    return "\n".join(lines)

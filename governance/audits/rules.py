@@ -1,0 +1,333 @@
+"""The rules of the pre-training audit, on plain facts: no database, no Django models.
+
+Each rule is a finding code with a severity. Blockers fail the audit; obligations (credit owed,
+share-alike, use restrictions passed on) and warnings make it conditional. Licenses are judged on
+their stated terms only: a term nobody stated, an unknown license or an unreviewed one is never
+read as permission.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+BLOCKER, OBLIGATION, WARNING = "blocker", "obligation", "warning"
+
+# Every code the audit can report: its severity, and what it means (the README lists them too).
+RULES: dict[str, tuple[str, str]] = {
+    "license_unknown": (BLOCKER, "The dataset has no known license."),
+    "web_crawled_unlicensed": (BLOCKER, "Web-crawled data with no known license."),
+    "license_terms_unknown": (BLOCKER, "The license's terms are not stated in the catalog."),
+    "license_not_reviewed": (BLOCKER, "The license's terms were not reviewed against its text."),
+    "non_commercial": (BLOCKER, "Non-commercial terms, and the use is commercial."),
+    "no_derivatives": (BLOCKER, "No-derivatives terms: a trained model is a derivative."),
+    "no_redistribution": (BLOCKER, "The license forbids redistribution, and the data will be distributed."),
+    "no_owner": (BLOCKER, "Nobody answers for the dataset."),
+    "attribution": (OBLIGATION, "Credit is owed."),
+    "share_alike": (OBLIGATION, "What is distributed must carry the same license."),
+    "use_restrictions": (OBLIGATION, "Use restrictions apply, and must be passed on."),
+    "sensitivity_restricted": (WARNING, "Restricted data."),
+    "sensitivity_confidential": (WARNING, "Confidential data."),
+    "personal_data": (WARNING, "Features confirmed as personal data."),
+    "dataset_deprecated": (WARNING, "The dataset is deprecated."),
+    "dataset_retired": (WARNING, "The dataset is retired."),
+    "version_deprecated": (WARNING, "The version is deprecated."),
+    "source_changed": (WARNING, "The version's source bytes changed after registration."),
+    "profiling_missing": (WARNING, "The version is not profiled, or there is no version."),
+    "profiling_failed": (WARNING, "Profiling the version failed."),
+    "label_conflicts": (WARNING, "Rows with identical features and different labels."),
+    "split_leakage": (WARNING, "The same rows in more than one split."),
+    "label_leakage": (WARNING, "A feature predicts the label almost perfectly."),
+    "class_imbalance": (WARNING, "Severe class imbalance."),
+}
+
+# Quality findings of profiling that an audit passes on as warnings.
+QUALITY_RULES = ("label_conflicts", "split_leakage", "label_leakage", "class_imbalance")
+
+
+@dataclass(frozen=True)
+class Purpose:
+    commercial: bool = False
+    distribute_model: bool = False
+    distribute_data: bool = False
+
+    @property
+    def distributes(self) -> bool:
+        return self.distribute_model or self.distribute_data
+
+    def describe(self) -> str:
+        uses = [
+            name
+            for name, wanted in (
+                ("commercial use", self.commercial),
+                ("distributing the model", self.distribute_model),
+                ("distributing the data", self.distribute_data),
+            )
+            if wanted
+        ]
+        return ", ".join(uses) if uses else "research (no commercial use, nothing distributed)"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the catalog states of one license."""
+
+    spdx_id: str
+    name: str
+    url: str
+    is_custom: bool
+    reviewed: bool
+    commercial_use: bool | None
+    modification: bool | None
+    redistribution: bool | None
+    attribution: bool | None
+    share_alike: bool | None
+    non_commercial: bool | None
+    no_derivatives: bool | None
+    use_restrictions: tuple[str, ...] = ()
+    attribution_requirements: str = ""
+    share_alike_scope: str = ""
+
+    @property
+    def stated(self) -> bool:
+        return self.commercial_use is not None
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One dataset an audit reached, with the version it checked, and how it was reached."""
+
+    dataset_id: str
+    label: str  # namespace/name, or "a restricted dataset" for a reader who may not see it
+    license: str  # the normalised SPDX expression; empty when unknown
+    alternatives: tuple[tuple[str, ...], ...]
+    origin: str
+    sensitivity: str
+    lifecycle: str
+    owners: tuple[str, ...]
+    version_id: str | None
+    version_number: int | None
+    version_status: str | None
+    version_deprecated: bool
+    source_changed: bool
+    quality_codes: tuple[str, ...]
+    personal_features: tuple[str, ...]
+    path: tuple[dict[str, Any], ...]  # from the audited dataset to this one, each {"dataset", "name", "version"}
+
+
+@dataclass
+class Outcome:
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    attributions: list[dict[str, Any]] = field(default_factory=list)
+    obligations: list[dict[str, Any]] = field(default_factory=list)
+    licenses_applied: tuple[str, ...] = ()
+
+
+def _chain(subject: Subject) -> str:
+    names = [step["name"] for step in subject.path]
+    return " ← ".join(names) if len(names) > 1 else names[0]
+
+
+def _finding(subject: Subject, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    severity = RULES[code][0]
+    where = "" if len(subject.path) <= 1 else f" (reached through {_chain(subject)})"
+    return {
+        "severity": severity,
+        "code": code,
+        "dataset": subject.dataset_id,
+        "dataset_name": subject.label,
+        "version": subject.version_id,
+        "path": list(subject.path),
+        "message": f"{subject.label}: {message}{where}",
+        **extra,
+    }
+
+
+def _license_outcome(
+    subject: Subject, licenses: Sequence[Terms | None], ids: Sequence[str], purpose: Purpose
+) -> Outcome:
+    """The findings one alternative of a license expression gives: every license in it applies."""
+    outcome = Outcome(licenses_applied=tuple(ids))
+    for spdx_id, terms in zip(ids, licenses, strict=True):
+        if terms is None or not terms.stated:
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "license_terms_unknown",
+                    f"the terms of {spdx_id} are not stated in the catalog; staff must state and review them "
+                    f"(PATCH /api/v1/licenses/{spdx_id}/) before the data can be cleared.",
+                    license=spdx_id,
+                )
+            )
+            continue
+        if not terms.reviewed:
+            kind = "the custom license" if terms.is_custom else "the license"
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "license_not_reviewed",
+                    f"the terms of {kind} {spdx_id} have not been reviewed against its text; "
+                    "staff must review them before the data can be cleared.",
+                    license=spdx_id,
+                )
+            )
+        if purpose.commercial and (terms.non_commercial or terms.commercial_use is False):
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "non_commercial",
+                    f"{spdx_id} allows non-commercial use only, and this training is for commercial use.",
+                    license=spdx_id,
+                )
+            )
+        if terms.no_derivatives:
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "no_derivatives",
+                    f"{spdx_id} forbids sharing adapted material, and a model trained on the data is derived from it.",
+                    license=spdx_id,
+                )
+            )
+        if purpose.distribute_data and terms.redistribution is False:
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "no_redistribution",
+                    f"{spdx_id} does not allow redistribution, and the data will be distributed.",
+                    license=spdx_id,
+                )
+            )
+        if terms.attribution:
+            credit = f'"{subject.label}"' + (f" by {', '.join(subject.owners)}" if subject.owners else "")
+            credit += f", licensed under {spdx_id}" + (f" ({terms.url})" if terms.url else "")
+            outcome.attributions.append(
+                {
+                    "dataset": subject.dataset_id,
+                    "dataset_name": subject.label,
+                    "license": spdx_id,
+                    "credit": credit,
+                    "requirements": terms.attribution_requirements,
+                }
+            )
+            outcome.findings.append(
+                _finding(subject, "attribution", f"credit is owed under {spdx_id}: {credit}.", license=spdx_id)
+            )
+        if terms.share_alike and purpose.distributes:
+            scope = terms.share_alike_scope or "adapted material"
+            outcome.obligations.append(
+                {"code": "share_alike", "dataset": subject.dataset_id, "license": spdx_id, "scope": scope}
+            )
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "share_alike",
+                    f"{spdx_id} is share-alike: what is distributed must carry {spdx_id} or a compatible license "
+                    f"({scope}).",
+                    license=spdx_id,
+                )
+            )
+        if terms.use_restrictions:
+            outcome.obligations.append(
+                {
+                    "code": "use_restrictions",
+                    "dataset": subject.dataset_id,
+                    "license": spdx_id,
+                    "restrictions": list(terms.use_restrictions),
+                }
+            )
+            outcome.findings.append(
+                _finding(
+                    subject,
+                    "use_restrictions",
+                    f"{spdx_id} restricts how the data and what is made from it may be used "
+                    f"({len(terms.use_restrictions)} restrictions), and they must be passed on.",
+                    license=spdx_id,
+                )
+            )
+    return outcome
+
+
+def _rank(outcome: Outcome) -> tuple[int, int, int]:
+    blockers = sum(finding["severity"] == BLOCKER for finding in outcome.findings)
+    obligations = sum(finding["severity"] == OBLIGATION for finding in outcome.findings)
+    return blockers, obligations, len(outcome.licenses_applied)
+
+
+def evaluate(subject: Subject, terms: dict[str, Terms], purpose: Purpose) -> Outcome:
+    """Every finding for one dataset. Of a license expression's alternatives (OR), the one that fits
+    the purpose best is taken: fewest blockers, then fewest obligations."""
+    if not subject.alternatives:
+        code = "web_crawled_unlicensed" if subject.origin == "web_crawled" else "license_unknown"
+        message = (
+            "the data was crawled from the web and its license is unknown: the rights of every site's owner apply."
+            if code == "web_crawled_unlicensed"
+            else "its license is unknown; an unknown license is never taken as permission to train."
+        )
+        outcome = Outcome(findings=[_finding(subject, code, message)])
+    else:
+        options = [
+            _license_outcome(subject, [terms.get(spdx_id) for spdx_id in ids], ids, purpose)
+            for ids in subject.alternatives
+        ]
+        outcome = min(options, key=_rank)
+    findings = outcome.findings
+    if not subject.owners:
+        findings.append(_finding(subject, "no_owner", "nobody answers for it (no owner); name one before training."))
+    if subject.sensitivity in ("restricted", "confidential"):
+        findings.append(
+            _finding(
+                subject,
+                f"sensitivity_{subject.sensitivity}",
+                f"it is {subject.sensitivity}; check that this training may use it.",
+            )
+        )
+    if subject.personal_features:
+        findings.append(
+            _finding(
+                subject,
+                "personal_data",
+                f"features confirmed as personal data: {', '.join(subject.personal_features)}.",
+                features=list(subject.personal_features),
+            )
+        )
+    if subject.lifecycle in ("deprecated", "retired"):
+        findings.append(_finding(subject, f"dataset_{subject.lifecycle}", f"the dataset is {subject.lifecycle}."))
+    if subject.version_id is None:
+        findings.append(_finding(subject, "profiling_missing", "it has no version: nothing was profiled."))
+    else:
+        version = f"version {subject.version_number}"
+        if subject.version_deprecated:
+            findings.append(_finding(subject, "version_deprecated", f"{version} is deprecated."))
+        if subject.source_changed:
+            findings.append(
+                _finding(
+                    subject,
+                    "source_changed",
+                    f"the source bytes of {version} changed after it was registered: a model trained now would "
+                    "not see what the version records.",
+                )
+            )
+        if subject.version_status == "failed":
+            findings.append(_finding(subject, "profiling_failed", f"profiling {version} failed."))
+        elif subject.version_status != "ready":
+            findings.append(_finding(subject, "profiling_missing", f"{version} is not profiled yet."))
+        for code in QUALITY_RULES:
+            if code in subject.quality_codes:
+                findings.append(_finding(subject, code, f"profiling of {version} found: {RULES[code][1].lower()}"))
+    return outcome
+
+
+def verdict(findings: Sequence[dict[str, Any]]) -> str:
+    severities = {finding["severity"] for finding in findings}
+    if BLOCKER in severities:
+        return "fail"
+    return "conditional" if severities else "pass"
+
+
+SEVERITY_ORDER = {BLOCKER: 0, OBLIGATION: 1, WARNING: 2}
+
+
+def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f["severity"]], len(f["path"]), f["dataset_name"], f["code"]))

@@ -1,0 +1,278 @@
+"""Run a pre-training audit: walk the upstream lineage of what a training run will read, check every
+dataset reached, and store the report as it was, immutably.
+
+The cost is a fixed number of queries whatever the size of the upstream graph: one recursive walk
+for all the audited datasets, then one query each for the datasets, their owners, the versions,
+personal-data features, licenses and visibility.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Dataset, DatasetVersion, Feature
+from catalog.selectors import datasets_visible_to
+from config.middleware import current_request_id
+from governance.audits import rules
+from governance.choices import AuditRole
+from governance.licensing import license_alternatives
+from governance.models import Audit, AuditSubject, License, Ownership
+from lineage.selectors import Walk, lineage_upstream
+
+HIDDEN = "a restricted dataset"
+
+
+class AuditInputInvalid(ValueError):
+    def __init__(self, message: str, unknown: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.unknown = list(unknown)
+
+
+def _targets(user: User, ids: Sequence[UUID]) -> list[tuple[Dataset, DatasetVersion | None]]:
+    """Each id, a dataset or a version of one, that the user may read; in the order given."""
+    datasets = {dataset.pk: dataset for dataset in datasets_visible_to(user).filter(pk__in=ids)}
+    versions = {
+        version.pk: version
+        for version in DatasetVersion.objects.filter(
+            pk__in=set(ids) - datasets.keys(), dataset__in=datasets_visible_to(user)
+        )
+        .select_related("dataset")
+        .only("id", "dataset")
+    }
+    unknown = [str(value) for value in ids if value not in datasets and value not in versions]
+    if unknown:
+        raise AuditInputInvalid(f"No dataset or version you can read has the id {', '.join(unknown)}.", unknown=unknown)
+    targets: dict[UUID, tuple[Dataset, DatasetVersion | None]] = {}
+    for value in ids:
+        if value in datasets:
+            targets.setdefault(value, (datasets[value], None))
+        else:
+            version = versions[value]
+            targets[version.dataset_id] = (version.dataset, version)
+    return list(targets.values())
+
+
+def _label(dataset: Dataset, hidden: set[UUID]) -> str:
+    return HIDDEN if dataset.pk in hidden else f"{dataset.namespace}/{dataset.name}"
+
+
+def _pinned_versions(walk: Walk, root_version: UUID | None, latest: dict[UUID, UUID | None]) -> dict[UUID, UUID | None]:
+    """The version of each dataset the audited one was made from, where lineage recorded it: the
+    source version of the edge by which it was reached, when that edge's target version is the one
+    checked below it (or unrecorded). Otherwise the dataset's latest version."""
+    paths = walk.upstream_paths()
+    checked: dict[UUID, UUID | None] = {walk.start: root_version or latest.get(walk.start)}
+    for node, path in sorted(paths.items(), key=lambda item: len(item[1])):
+        if not path:
+            continue
+        edge = path[-1]
+        below = checked.get(edge.target_id)
+        if edge.source_version_id and (edge.target_version_id is None or below in (None, edge.target_version_id)):
+            checked[node] = edge.source_version_id
+        else:
+            checked[node] = latest.get(node)
+    return checked
+
+
+def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, rerun_of: Audit | None = None) -> Audit:
+    """Audit the datasets (or exact versions) a training run will read, for a purpose.
+
+    Raises AuditInputInvalid for ids the actor cannot read; nothing is stored then."""
+    if not datasets:
+        raise AuditInputInvalid("Name at least one dataset or version to audit.")
+    targets = _targets(actor, datasets)
+    roots = [dataset.pk for dataset, _ in targets]
+    walks = lineage_upstream(roots, depth=settings.CATALOG_LINEAGE_MAX_DEPTH)
+
+    # Each dataset once, at its shortest distance from any audited dataset.
+    reached: dict[UUID, tuple[int, UUID]] = {}
+    for root in roots:
+        for node, depth in walks[root].depths.items():
+            if node not in reached or depth < reached[node][0]:
+                reached[node] = (depth, root)
+
+    rows = {
+        dataset.pk: dataset
+        for dataset in Dataset.objects.filter(pk__in=reached).only(
+            "id", "namespace", "name", "license", "origin", "sensitivity", "lifecycle", "latest_version"
+        )
+    }
+    owners: dict[UUID, list[str]] = defaultdict(list)
+    for dataset_id, username, group_name, role in Ownership.objects.filter(dataset_id__in=reached).values_list(
+        "dataset_id", "user__username", "group__name", "role"
+    ):
+        if role != "custodian":
+            owners[dataset_id].append(username or group_name)
+    hidden = set(reached) - set(datasets_visible_to(actor).filter(pk__in=reached).values_list("pk", flat=True))
+
+    latest = {pk: dataset.latest_version_id for pk, dataset in rows.items()}
+    pinned_roots = {dataset.pk: version.pk if version else None for dataset, version in targets}
+    checked_version: dict[UUID, UUID | None] = {}
+    paths_of: dict[UUID, list[Any]] = {}
+    for root in roots:
+        pinned = _pinned_versions(walks[root], pinned_roots[root], latest)
+        paths = walks[root].upstream_paths()
+        for node, (_, nearest) in reached.items():
+            if nearest == root and node in paths:
+                checked_version[node] = pinned.get(node, latest.get(node))
+                paths_of[node] = [root, *(edge.source_id for edge in paths[node])]
+
+    version_ids = {version for version in checked_version.values() if version is not None}
+    versions = {
+        version.pk: version
+        for version in DatasetVersion.objects.filter(pk__in=version_ids).only(
+            "id", "dataset_id", "number", "status", "fingerprint", "deprecated_at", "source_changed_at", "quality"
+        )
+    }
+    personal: dict[UUID, list[str]] = defaultdict(list)
+    for version_id, name, curated in Feature.objects.filter(version_id__in=version_ids, pii=True).values_list(
+        "version_id", "name", "curated"
+    ):
+        if "pii" in curated:  # confirmed by a person, not only suggested by profiling
+            personal[version_id].append(name)
+
+    by_expression = license_alternatives(dataset.license for dataset in rows.values())
+    alternatives = {pk: by_expression[dataset.license] for pk, dataset in rows.items()}
+    wanted = {spdx_id for options in by_expression.values() for option in options for spdx_id in option}
+    terms = {
+        license.spdx_id: rules.Terms(
+            spdx_id=license.spdx_id,
+            name=license.name,
+            url=license.url,
+            is_custom=license.is_custom,
+            reviewed=license.reviewed,
+            commercial_use=license.commercial_use,
+            modification=license.modification,
+            redistribution=license.redistribution,
+            attribution=license.attribution,
+            share_alike=license.share_alike,
+            non_commercial=license.non_commercial,
+            no_derivatives=license.no_derivatives,
+            use_restrictions=tuple(license.use_restrictions or ()),
+            attribution_requirements=license.attribution_requirements,
+            share_alike_scope=license.share_alike_scope,
+        )
+        for license in License.objects.filter(spdx_id__in=wanted)
+    }
+
+    findings: list[dict[str, Any]] = []
+    attributions: list[dict[str, Any]] = []
+    obligations: list[dict[str, Any]] = []
+    checked: list[dict[str, Any]] = []
+    subjects: list[AuditSubject] = []
+    for node in sorted(paths_of, key=lambda pk: (reached[pk][0], _label(rows[pk], hidden))):
+        dataset = rows[node]
+        checked_id = checked_version[node]
+        version = versions.get(checked_id) if checked_id is not None else None
+        quality = (version.quality or {}) if version else {}
+        subject = rules.Subject(
+            dataset_id=str(node),
+            label=_label(dataset, hidden),
+            license=dataset.license,
+            alternatives=tuple(alternatives[node]),
+            origin=dataset.origin,
+            sensitivity=dataset.sensitivity,
+            lifecycle=dataset.lifecycle,
+            # Who answers for a dataset the reader may not see is not shown; that someone does, is.
+            owners=tuple(sorted(owners[node])) if node not in hidden else ("(not shown)",) * len(owners[node]),
+            version_id=str(version.pk) if version else None,
+            version_number=version.number if version else None,
+            version_status=version.status if version else None,
+            version_deprecated=bool(version and version.deprecated_at),
+            source_changed=bool(version and version.source_changed_at),
+            quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
+            personal_features=tuple(sorted(personal.get(version.pk, []))) if version else (),
+            path=tuple(
+                {
+                    "dataset": str(step),
+                    "name": _label(rows[step], hidden),
+                    "version": str(checked_version[step]) if checked_version.get(step) else None,
+                }
+                for step in paths_of[node]
+            ),
+        )
+        outcome = rules.evaluate(subject, terms, purpose)
+        findings += outcome.findings
+        attributions += outcome.attributions
+        obligations += outcome.obligations
+        role = AuditRole.AUDITED if node in pinned_roots else AuditRole.UPSTREAM
+        checked.append(
+            {
+                "dataset": str(node),
+                "name": subject.label,
+                "role": role,
+                "depth": reached[node][0],
+                "version": subject.version_id,
+                "version_number": subject.version_number,
+                "fingerprint": version.fingerprint if version else "",
+                "license": dataset.license,
+                "licenses_applied": list(outcome.licenses_applied),
+                "origin": dataset.origin,
+                "sensitivity": dataset.sensitivity,
+                "owners": list(subject.owners),
+            }
+        )
+        subjects.append(AuditSubject(dataset_id=node, version_id=version.pk if version else None, role=role))
+
+    findings = rules.sort_findings(findings)
+    counts = {severity: sum(f["severity"] == severity for f in findings) for severity in rules.SEVERITY_ORDER}
+    counts["datasets"] = len(checked)
+    with transaction.atomic():
+        audit = Audit.objects.create(
+            created_at=timezone.now(),
+            created_by=actor,
+            rerun_of=rerun_of,
+            purpose=asdict(purpose),
+            requested=[
+                {"dataset": str(dataset.pk), "version": str(version.pk) if version else None}
+                for dataset, version in targets
+            ],
+            verdict=rules.verdict(findings),
+            findings=findings,
+            attributions=attributions,
+            obligations=obligations,
+            checked=checked,
+            counts=counts,
+            request_id=current_request_id() or "",
+        )
+        for subject_row in subjects:
+            subject_row.audit = audit
+        AuditSubject.objects.bulk_create(subjects)
+    return audit
+
+
+def audit_rerun(*, actor: User, audit: Audit) -> Audit:
+    """Run an audit again on what it asked for (the same pinned versions), for the same purpose; the
+    earlier report stays as it was."""
+    ids = [UUID(item["version"] or item["dataset"]) for item in audit.requested]
+    return audit_run(actor=actor, datasets=ids, purpose=rules.Purpose(**audit.purpose), rerun_of=audit)
+
+
+def audit_compare(*, audit: Audit, earlier: Audit) -> dict[str, Any]:
+    """What changed between two reports: the verdict, and findings that appeared or went away."""
+
+    def keys(report: Audit) -> set[tuple[str, str, str]]:
+        return {(f["code"], f["dataset"], f.get("license", "")) for f in report.findings}
+
+    def as_dicts(items: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        return [
+            {"code": code, "dataset": dataset, "license": license or None} for code, dataset, license in sorted(items)
+        ]
+
+    before, after = keys(earlier), keys(audit)
+    return {
+        "earlier": str(earlier.pk),
+        "earlier_verdict": earlier.verdict,
+        "verdict": audit.verdict,
+        "findings_added": as_dicts(after - before),
+        "findings_removed": as_dicts(before - after),
+    }
