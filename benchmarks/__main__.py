@@ -2,6 +2,7 @@
 
     python -m benchmarks            full size
     python -m benchmarks --smoke    a small size, for CI
+    python -m benchmarks --only audit lineage    some of them
 
 Runs on its own throw-away database (`<NAME>_bench`) of the configured DATABASE_URL.
 """
@@ -16,6 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="small sizes, for CI")
+    parser.add_argument("--only", nargs="+", choices=["api", "drift", "lineage", "audit"], help="run only these")
     args = parser.parse_args()
 
     import django
@@ -33,9 +35,15 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, drift, lineage
+        from benchmarks import api, audit, drift, lineage
 
-        results = api.run(smoke=args.smoke) + drift.run(smoke=args.smoke) + lineage.run(smoke=args.smoke)
+        suites = {"api": api, "drift": drift, "lineage": lineage, "audit": audit}
+        results = [
+            result
+            for name, suite in suites.items()
+            if not args.only or name in args.only
+            for result in suite.run(smoke=args.smoke)
+        ]
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

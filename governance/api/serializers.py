@@ -200,7 +200,6 @@ class AuditCreateSerializer(serializers.Serializer):
 class PathStepSerializer(serializers.Serializer):
     dataset = serializers.UUIDField()
     name = serializers.CharField(help_text="namespace/name, or 'a restricted dataset' when you may not see it.")
-    version = serializers.UUIDField(allow_null=True)
 
 
 class AuditFindingSerializer(serializers.Serializer):

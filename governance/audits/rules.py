@@ -24,6 +24,7 @@ RULES: dict[str, tuple[str, str]] = {
     "no_derivatives": (BLOCKER, "No-derivatives terms: a trained model is a derivative."),
     "no_redistribution": (BLOCKER, "The license forbids redistribution, and the data will be distributed."),
     "no_owner": (BLOCKER, "Nobody answers for the dataset."),
+    "lineage_incomplete": (BLOCKER, "The lineage goes further up than the audit may walk."),
     "attribution": (OBLIGATION, "Credit is owed."),
     "share_alike": (OBLIGATION, "What is distributed must carry the same license."),
     "use_restrictions": (OBLIGATION, "Use restrictions apply, and must be passed on."),
@@ -113,7 +114,8 @@ class Subject:
     source_changed: bool
     quality_codes: tuple[str, ...]
     personal_features: tuple[str, ...]
-    path: tuple[dict[str, Any], ...]  # from the audited dataset to this one, each {"dataset", "name", "version"}
+    path: tuple[dict[str, Any], ...]  # from the audited dataset to this one, each {"dataset", "name"}
+    beyond_reach: bool = False  # made from datasets further up than the walk's depth limit
 
 
 @dataclass
@@ -124,9 +126,15 @@ class Outcome:
     licenses_applied: tuple[str, ...] = ()
 
 
+# A chain longer than this is named by its ends in a message (the finding's path has every step).
+CHAIN_NAMES = 6
+
+
 def _chain(subject: Subject) -> str:
     names = [step["name"] for step in subject.path]
-    return " ← ".join(names) if len(names) > 1 else names[0]
+    if len(names) > CHAIN_NAMES:
+        names = [*names[:3], f"… {len(names) - 5} more …", *names[-2:]]
+    return " ← ".join(names)
 
 
 def _finding(subject: Subject, code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -273,6 +281,15 @@ def evaluate(subject: Subject, terms: dict[str, Terms], purpose: Purpose) -> Out
         ]
         outcome = min(options, key=_rank)
     findings = outcome.findings
+    if subject.beyond_reach:
+        findings.append(
+            _finding(
+                subject,
+                "lineage_incomplete",
+                f"it was made from datasets more than {len(subject.path) - 1} hops up, beyond the depth the audit "
+                "walks (CATALOG_LINEAGE_MAX_DEPTH); what they are and allow is not known.",
+            )
+        )
     if not subject.owners:
         findings.append(_finding(subject, "no_owner", "nobody answers for it (no owner); name one before training."))
     if subject.sensitivity in ("restricted", "confidential"):

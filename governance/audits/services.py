@@ -26,6 +26,7 @@ from governance.audits import rules
 from governance.choices import AuditRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
+from lineage.models import LineageEdge
 from lineage.selectors import Walk, lineage_upstream
 
 HIDDEN = "a restricted dataset"
@@ -126,6 +127,15 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
                 checked_version[node] = pinned.get(node, latest.get(node))
                 paths_of[node] = [root, *(edge.source_id for edge in paths[node])]
 
+    # Datasets at the depth limit that were made from others: the walk stopped short of those.
+    limit = settings.CATALOG_LINEAGE_MAX_DEPTH
+    at_limit = [node for node, (depth, _) in reached.items() if depth >= limit]
+    beyond = (
+        set(LineageEdge.objects.filter(target_id__in=at_limit).values_list("target_id", flat=True))
+        if at_limit
+        else set()
+    )
+
     version_ids = {version for version in checked_version.values() if version is not None}
     versions = {
         version.pk: version
@@ -169,14 +179,17 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
     obligations: list[dict[str, Any]] = []
     checked: list[dict[str, Any]] = []
     subjects: list[AuditSubject] = []
-    for node in sorted(paths_of, key=lambda pk: (reached[pk][0], _label(rows[pk], hidden))):
+    labels = {pk: _label(dataset, hidden) for pk, dataset in rows.items()}
+    # One step per dataset, shared by every path through it.
+    steps = {pk: {"dataset": str(pk), "name": labels[pk]} for pk in paths_of}
+    for node in sorted(paths_of, key=lambda pk: (reached[pk][0], labels[pk])):
         dataset = rows[node]
         checked_id = checked_version[node]
         version = versions.get(checked_id) if checked_id is not None else None
         quality = (version.quality or {}) if version else {}
         subject = rules.Subject(
             dataset_id=str(node),
-            label=_label(dataset, hidden),
+            label=labels[node],
             license=dataset.license,
             alternatives=tuple(alternatives[node]),
             origin=dataset.origin,
@@ -191,14 +204,8 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             source_changed=bool(version and version.source_changed_at),
             quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
             personal_features=tuple(sorted(personal.get(version.pk, []))) if version else (),
-            path=tuple(
-                {
-                    "dataset": str(step),
-                    "name": _label(rows[step], hidden),
-                    "version": str(checked_version[step]) if checked_version.get(step) else None,
-                }
-                for step in paths_of[node]
-            ),
+            path=tuple(steps[step] for step in paths_of[node]),
+            beyond_reach=node in beyond,
         )
         outcome = rules.evaluate(subject, terms, purpose)
         findings += outcome.findings

@@ -442,3 +442,15 @@ def test_the_admin_shows_a_report_read_only(admin_client, owner_client, make):
     assert "FAIL" in text
     assert "non_commercial" in text
     assert 'name="_save"' not in text
+
+
+def test_lineage_beyond_the_depth_limit_blocks(owner_client, make, settings):
+    settings.CATALOG_LINEAGE_MAX_DEPTH = 2
+    chain = [make(f"hop-{index}") for index in range(4)]
+    for upper, lower in itertools.pairwise(chain):
+        edge(upper, lower)
+
+    report = run(owner_client, [chain[-1]], RESEARCH)
+
+    assert codes(report) == {("lineage_incomplete", "audit/hop-1")}
+    assert "audit/hop-0" not in {entry["name"] for entry in report["checked"]}
