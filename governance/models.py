@@ -21,7 +21,25 @@ custom_license_id_validator = RegexValidator(
 )
 
 
-class Ownership(models.Model):
+class NamesPrincipal:
+    """For a row that names exactly one of a user or a group."""
+
+    user_id: int | None
+    user: Any
+    group: Any
+
+    @property
+    def principal_type(self) -> str:
+        return "user" if self.user_id else "group"
+
+    @property
+    def principal_name(self) -> str:
+        if self.user_id:
+            return self.user.get_username()
+        return self.group.name
+
+
+class Ownership(NamesPrincipal, models.Model):
     """Who answers for a dataset: a user or a group, in a role."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -55,16 +73,6 @@ class Ownership(models.Model):
     def __str__(self) -> str:
         return f"{self.principal_name} ({self.role})"
 
-    @property
-    def principal_type(self) -> str:
-        return "user" if self.user_id else "group"
-
-    @property
-    def principal_name(self) -> str:
-        if self.user_id:
-            return self.user.get_username()  # type: ignore[union-attr]
-        return self.group.name  # type: ignore[union-attr]
-
 
 class IdempotencyRecord(models.Model):
     """The first answer to a POST sent with an `Idempotency-Key`, replayed when the client retries."""
@@ -85,7 +93,7 @@ class IdempotencyRecord(models.Model):
         return f"{self.key} ({self.user_id})"
 
 
-class AccessGrant(models.Model):
+class AccessGrant(NamesPrincipal, models.Model):
     """Read access to a restricted dataset for a user or a group that does not answer for it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -118,16 +126,6 @@ class AccessGrant(models.Model):
 
     def __str__(self) -> str:
         return f"read: {self.principal_name}"
-
-    @property
-    def principal_type(self) -> str:
-        return "user" if self.user_id else "group"
-
-    @property
-    def principal_name(self) -> str:
-        if self.user_id:
-            return self.user.get_username()  # type: ignore[union-attr]
-        return self.group.name  # type: ignore[union-attr]
 
 
 class License(models.Model):
