@@ -97,8 +97,10 @@ def license_expression_parse(text: str) -> LicenseExpression:
         ) from None
     if parsed is None:
         return LicenseExpression(expression="", ids=())
+    expression = parsed.render("{symbol.key}")
+    _alternatives(licensing, expression)  # refuses one with more alternatives than an audit weighs
     ids = tuple(sorted({symbol.key for symbol in licensing.license_symbols(parsed, decompose=True)}))
-    return LicenseExpression(expression=parsed.render("{symbol.key}"), ids=ids)
+    return LicenseExpression(expression=expression, ids=ids)
 
 
 # An OR of many ANDs of ORs multiplies out; beyond this many alternatives the expression is refused.
@@ -126,7 +128,10 @@ def _alternatives(licensing: Any, expression: str) -> list[tuple[str, ...]]:
             for child in node.args:
                 options = [option | extra for option in options for extra in expand(child)]
                 if len(options) > MAX_ALTERNATIVES:
-                    raise LicenseExpressionInvalid(f"{expression!r} has too many alternatives to evaluate.")
+                    raise LicenseExpressionInvalid(
+                        f"{expression!r} has more than {MAX_ALTERNATIVES} ways to comply with it (ORs inside ANDs "
+                        "multiply); write it more simply."
+                    )
             return options
         if isinstance(node, licensing.OR):
             return [option for child in node.args for option in expand(child)]

@@ -119,3 +119,11 @@ def test_a_deprecated_id_without_a_replacement_stays_itself():
     deprecated = License.objects.filter(is_deprecated=True, superseded_by="").first()
 
     assert license_expression_parse(deprecated.spdx_id).expression == deprecated.spdx_id
+
+
+def test_it_rejects_an_expression_with_too_many_alternatives():
+    clause = "(MIT OR Apache-2.0)"
+
+    with pytest.raises(LicenseExpressionInvalid, match="ways to comply"):
+        license_expression_parse(" AND ".join([clause] * 9))
+    assert len(license_expression_parse(" AND ".join([clause] * 8)).ids) == 2
