@@ -196,3 +196,62 @@ class DriftReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} against {self.against}"
+
+
+# The sections of a data card, in the order a card shows them (DESIGN §5 and §8).
+CARD_SECTIONS = (
+    "summary",
+    "citation",
+    "people",
+    "motivation",
+    "intended_uses",
+    "out_of_scope_uses",
+    "composition",
+    "collection",
+    "preprocessing",
+    "labeling",
+    "personal_information",
+    "biases_and_limitations",
+    "distribution",
+    "maintenance",
+)
+
+
+class DataCard(models.Model):
+    """What people wrote about a dataset, one Markdown field per section. Facts the catalog knows
+    (rows, features, class balance, license, owners, fingerprint) are added when it is rendered."""
+
+    dataset = models.OneToOneField(Dataset, primary_key=True, on_delete=models.CASCADE, related_name="card")
+    summary = models.TextField(blank=True, help_text="Identity: what the dataset is, in a paragraph.")
+    citation = models.TextField(blank=True, help_text="How to cite it (BibTeX or a sentence).")
+    people = models.TextField(blank=True, help_text="Creators, curators, funders, contact.")
+    motivation = models.TextField(blank=True, help_text="Why it was made.")
+    intended_uses = models.TextField(blank=True, help_text="What it is for.")
+    out_of_scope_uses = models.TextField(blank=True, help_text="What it must not be used for.")
+    composition = models.TextField(blank=True, help_text="What the instances are; the catalog adds the statistics.")
+    collection = models.TextField(blank=True, help_text="How and when the data was collected.")
+    preprocessing = models.TextField(blank=True, help_text="Preprocessing and cleaning.")
+    labeling = models.TextField(blank=True, help_text="Labeling instructions, who labeled, agreement.")
+    personal_information = models.TextField(blank=True, help_text="Personal and sensitive information.")
+    biases_and_limitations = models.TextField(blank=True, help_text="Biases, risks and limitations.")
+    distribution = models.TextField(blank=True, help_text="How it is distributed; the catalog adds the license.")
+    maintenance = models.TextField(blank=True, help_text="Who maintains it, how, and how to report problems.")
+    task_categories = models.JSONField(default=list, blank=True, help_text="Hugging Face task categories.")
+    # The share of sections people wrote, kept with the card so lists can filter on it.
+    completeness = models.FloatField(default=0.0)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["dataset"]
+        indexes = [models.Index(fields=["completeness"], name="card_completeness_idx")]
+
+    def __str__(self) -> str:
+        return f"card of {self.dataset_id}"
+
+    @property
+    def missing_sections(self) -> list[str]:
+        return [section for section in CARD_SECTIONS if not getattr(self, section).strip()]

@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle
-from catalog.models import URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.models import CARD_SECTIONS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
 from governance.choices import Sensitivity
 from governance.permissions import may_read_restricted
 
@@ -101,8 +101,8 @@ def datasets_attach_relations(datasets: Sequence[Dataset]) -> Sequence[Dataset]:
 
 
 def dataset_search(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
-    """Datasets matching `text` in their names, descriptions or the feature names of their latest
-    version; on PostgreSQL ranked best first by full-text relevance."""
+    """Datasets matching `text` in their names, descriptions, data cards or the feature names of their
+    latest version; on PostgreSQL ranked best first by full-text relevance."""
     if connection.vendor == "postgresql":
         feature_names = (
             Feature.objects.filter(version_id=OuterRef("latest_version_id"))
@@ -117,6 +117,7 @@ def dataset_search(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
             SearchVector("name", weight="A", config="simple")
             + SearchVector("namespace", weight="A", config="simple")
             + SearchVector("description", weight="B", config="english")
+            + SearchVector(*(f"card__{section}" for section in CARD_SECTIONS), weight="B", config="english")
             + SearchVector(
                 Coalesce(Subquery(feature_names), Value(""), output_field=TextField()), weight="C", config="simple"
             )
@@ -131,8 +132,15 @@ def dataset_search(datasets: QuerySet[Dataset], text: str) -> QuerySet[Dataset]:
         )
     # SQLite: no full-text engine configured; a plain case-insensitive contains-match.
     features = Feature.objects.filter(version_id=OuterRef("latest_version_id"), name__icontains=text).order_by()
+    in_card = Q()
+    for section in CARD_SECTIONS:
+        in_card |= Q(**{f"card__{section}__icontains": text})
     return datasets.filter(
-        Q(name__icontains=text) | Q(namespace__icontains=text) | Q(description__icontains=text) | Exists(features)
+        Q(name__icontains=text)
+        | Q(namespace__icontains=text)
+        | Q(description__icontains=text)
+        | in_card
+        | Exists(features)
     )
 
 

@@ -30,9 +30,14 @@ class DatasetFilter(django_filters.FilterSet):
     feature = django_filters.CharFilter(
         method="filter_feature", help_text="Datasets whose latest version has a feature (column) of this exact name."
     )
+    card_completeness_lt = django_filters.NumberFilter(
+        method="filter_card_completeness_lt",
+        help_text="Datasets whose data card is less complete than this (0 to 1); no card counts as 0.",
+    )
     search = django_filters.CharFilter(
         method="filter_search",
-        help_text="Full-text search over names, namespaces, descriptions and feature names; best matches first.",
+        help_text="Full-text search over names, namespaces, descriptions, data cards and feature names; best "
+        "matches first.",
     )
 
     class Meta:
@@ -60,6 +65,9 @@ class DatasetFilter(django_filters.FilterSet):
         return queryset.filter(
             Exists(Feature.objects.filter(version_id=OuterRef("latest_version_id"), name=value).order_by())
         )
+
+    def filter_card_completeness_lt(self, queryset: QuerySet[Dataset], name: str, value: float) -> QuerySet[Dataset]:
+        return queryset.filter(Q(card__completeness__lt=value) | Q(card__isnull=True))
 
     def filter_search(self, queryset: QuerySet[Dataset], name: str, value: str) -> QuerySet[Dataset]:
         return selectors.dataset_search(queryset, value) if value.strip() else queryset

@@ -537,3 +537,68 @@ class VersionSampleSerializer(serializers.Serializer):
     rows = SampleRowSerializer(many=True)
     masked = serializers.BooleanField(help_text="Whether values of personal-data features are masked for you.")
     pii_columns = serializers.ListField(child=serializers.CharField())
+
+
+class DataCardSerializer(serializers.Serializer):
+    """A dataset's card: the sections people wrote, and the facts the catalog fills in."""
+
+    dataset = serializers.UUIDField(read_only=True)
+    summary = serializers.CharField(read_only=True)
+    citation = serializers.CharField(read_only=True)
+    people = serializers.CharField(read_only=True)
+    motivation = serializers.CharField(read_only=True)
+    intended_uses = serializers.CharField(read_only=True)
+    out_of_scope_uses = serializers.CharField(read_only=True)
+    composition = serializers.CharField(read_only=True)
+    collection = serializers.CharField(read_only=True)
+    preprocessing = serializers.CharField(read_only=True)
+    labeling = serializers.CharField(read_only=True)
+    personal_information = serializers.CharField(read_only=True)
+    biases_and_limitations = serializers.CharField(read_only=True)
+    distribution = serializers.CharField(read_only=True)
+    maintenance = serializers.CharField(read_only=True)
+    task_categories = serializers.ListField(child=serializers.CharField(), read_only=True)
+    completeness = serializers.FloatField(read_only=True, help_text="The share of sections written, 0 to 1.")
+    missing_sections = serializers.ListField(child=serializers.CharField(), read_only=True)
+    facts = serializers.DictField(
+        read_only=True,
+        help_text="What the catalog knows, filled in at every read: the latest version (rows, features, class "
+        "balance, splits, fingerprint), the license and its terms, the owners.",
+    )
+    updated_by = serializers.CharField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+_section = {"required": False, "allow_blank": True, "max_length": 100_000}
+
+
+class DataCardUpdateSerializer(_ChangesOnlySerializer):
+    summary = StrictCharField(**_section)
+    citation = StrictCharField(**_section)
+    people = StrictCharField(**_section)
+    motivation = StrictCharField(**_section)
+    intended_uses = StrictCharField(**_section)
+    out_of_scope_uses = StrictCharField(**_section)
+    composition = StrictCharField(**_section)
+    collection = StrictCharField(**_section)
+    preprocessing = StrictCharField(**_section)
+    labeling = StrictCharField(**_section)
+    personal_information = StrictCharField(**_section)
+    biases_and_limitations = StrictCharField(**_section)
+    distribution = StrictCharField(**_section)
+    maintenance = StrictCharField(**_section)
+    task_categories = serializers.ListField(
+        child=StrictCharField(max_length=100, validators=[tag_name_validator]),
+        required=False,
+        max_length=50,
+        help_text="Hugging Face task categories, e.g. text-classification.",
+    )
+
+    unknown_message = "Not a section of a data card."
+
+
+class DataCardImportSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["huggingface", "croissant"])
+    content = serializers.JSONField(
+        help_text="A Hugging Face README.md as a string, or a Croissant JSON-LD document as an object."
+    )

@@ -9,6 +9,18 @@ router.register("versions", views.VersionViewSet, basename="version")
 
 urlpatterns = [
     path("datasets/<uuid:dataset_id>/versions/", views.DatasetVersionsView.as_view(), name="dataset-versions"),
+    path("datasets/<uuid:dataset_id>/card/", views.DatasetCardView.as_view(), name="dataset-card"),
+    path(
+        "datasets/<uuid:dataset_id>/card/markdown",
+        views.DatasetCardMarkdownView.as_view(),
+        name="dataset-card-markdown",
+    ),
+    path(
+        "datasets/<uuid:dataset_id>/card/croissant",
+        views.DatasetCardCroissantView.as_view(),
+        name="dataset-card-croissant",
+    ),
+    path("datasets/<uuid:dataset_id>/card/import", views.DatasetCardImportView.as_view(), name="dataset-card-import"),
     path(
         "versions/<uuid:version_id>/features/<int:position>/",
         views.VersionFeatureView.as_view(),

@@ -1,3 +1,4 @@
+import json
 import uuid
 from datetime import UTC, date, datetime, time
 
@@ -7,7 +8,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,9 @@ from catalog import selectors, services
 from catalog.api.filters import DatasetFilter
 from catalog.api.permissions import CanWriteDataset
 from catalog.api.serializers import (
+    DataCardImportSerializer,
+    DataCardSerializer,
+    DataCardUpdateSerializer,
     DatasetRegisterSerializer,
     DatasetSerializer,
     DatasetUpdateSerializer,
@@ -28,7 +32,10 @@ from catalog.api.serializers import (
     VersionSummarySerializer,
     VersionUpdateSerializer,
 )
-from catalog.models import Dataset, DatasetVersion, Feature
+from catalog.cards.croissant import card_croissant
+from catalog.cards.facts import card_facts
+from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
+from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature
 from catalog.sources import SourceRejected
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
@@ -412,3 +419,140 @@ class VersionFeatureView(ConditionalMixin, generics.RetrieveUpdateAPIView):
         with self.conditional_write(feature):
             services.feature_curate(actor=request.user, feature=feature, **payload.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
+
+
+# --- Data cards ------------------------------------------------------------------------------------
+
+
+class _DatasetCardBase(generics.GenericAPIView):
+    permission_classes = [*generics.GenericAPIView.permission_classes, CanWriteDataset]
+    queryset = Dataset.objects.none()  # for the schema; requests use get_dataset()
+    pagination_class = None
+
+    def get_dataset(self) -> Dataset:
+        dataset = get_object_or_404(selectors.datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
+        self.check_object_permissions(self.request, dataset)
+        return dataset
+
+    def card_of(self, dataset: Dataset) -> DataCard | None:
+        return DataCard.objects.select_related("updated_by").filter(dataset=dataset).first()
+
+
+def _card_body(dataset: Dataset, card: DataCard | None) -> dict:
+    sections = {section: getattr(card, section) if card else "" for section in CARD_SECTIONS}
+    return {
+        "dataset": str(dataset.pk),
+        **sections,
+        "task_categories": list(card.task_categories) if card else [],
+        "completeness": card.completeness if card else 0.0,
+        "missing_sections": card.missing_sections if card else list(CARD_SECTIONS),
+        "facts": card_facts(dataset),
+        "updated_by": card.updated_by.get_username() if card and card.updated_by else None,
+        "updated_at": card.updated_at if card else None,
+    }
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read a dataset's data card", responses=DataCardSerializer),
+    put=extend_schema(
+        summary="Write a dataset's data card",
+        description="Every section; those left out become empty. Owners, stewards and staff only.",
+        request=DataCardUpdateSerializer,
+        responses=DataCardSerializer,
+    ),
+    patch=extend_schema(
+        summary="Change sections of a dataset's data card",
+        request=DataCardUpdateSerializer,
+        responses=DataCardSerializer,
+    ),
+)
+class DatasetCardView(ConditionalMixin, _DatasetCardBase):
+    conditional_actions = None  # the view is only about one card
+    serializer_class = DataCardSerializer
+    http_method_names = ["get", "put", "patch", "head", "options"]
+
+    def get_object(self) -> Dataset:
+        return self.get_dataset()
+
+    def representation(self, obj: Dataset) -> dict:
+        return DataCardSerializer(_card_body(obj, self.card_of(obj))).data
+
+    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        return Response(self.representation(self.get_dataset()))
+
+    def _write(self, request: Request, *, replace: bool) -> Response:
+        dataset = self.get_dataset()
+        payload = DataCardUpdateSerializer(data=request.data, partial=not replace)
+        payload.is_valid(raise_exception=True)
+        with self.conditional_write(dataset):
+            services.card_update(actor=request.user, dataset=dataset, replace=replace, **payload.validated_data)
+        return Response(self.representation(dataset))
+
+    def put(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        return self._write(request, replace=True)
+
+    def patch(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        return self._write(request, replace=False)
+
+
+class MarkdownRenderer(renderers.BaseRenderer):
+    media_type = "text/markdown"
+    format = "md"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
+        return data.encode(self.charset) if isinstance(data, str) else json.dumps(data).encode(self.charset)
+
+
+class JsonLdRenderer(renderers.JSONRenderer):
+    media_type = "application/ld+json"
+    format = "jsonld"
+
+
+class DatasetCardMarkdownView(_DatasetCardBase):
+    renderer_classes = [MarkdownRenderer]
+
+    @extend_schema(
+        summary="The data card as a Hugging Face dataset card",
+        description="Markdown with YAML front matter (license as the hub's slug, pretty_name, size_categories, "
+        "task_categories, dataset_info with features and splits), then the sections people wrote and the facts "
+        "the catalog knows, between <!-- catalog:facts --> markers.",
+        responses={(200, "text/markdown"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        text = card_markdown(card_facts(dataset), self.card_of(dataset))
+        return Response(text, content_type="text/markdown; charset=utf-8")
+
+
+class DatasetCardCroissantView(_DatasetCardBase):
+    renderer_classes = [JsonLdRenderer, renderers.JSONRenderer]
+
+    @extend_schema(
+        summary="The data card as Croissant 1.1 JSON-LD",
+        description="With the Responsible AI fields filled from the card, every file of the latest version with "
+        "its sha256 in `distribution`, and a `recordSet` with one field per feature.",
+        responses={(200, "application/ld+json"): OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        url = request.build_absolute_uri(f"/api/v1/datasets/{dataset.pk}/")
+        return Response(card_croissant(card_facts(dataset), self.card_of(dataset), url=url))
+
+
+class DatasetCardImportView(_DatasetCardBase):
+    @extend_schema(
+        summary="Fill the data card from a Hugging Face README or a Croissant document",
+        description="The sections the document states replace the card's; the others stay.",
+        request=DataCardImportSerializer,
+        responses=DataCardSerializer,
+    )
+    def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+        dataset = self.get_dataset()
+        payload = DataCardImportSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            services.card_import(actor=request.user, dataset=dataset, **payload.validated_data)
+        except CardDocumentInvalid as exc:
+            raise serializers.ValidationError({"content": [str(exc)]}) from None
+        return Response(DataCardSerializer(_card_body(dataset, self.card_of(dataset))).data)

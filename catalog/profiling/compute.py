@@ -240,7 +240,8 @@ class BatchProfiler:
             column = quote(name)
             selects.append(f"CASE WHEN {column} IS NULL THEN 0::UBIGINT ELSE hash({column}) END AS h{index}")
         if selects:
-            result.update(self.connection.execute(f"SELECT {', '.join(selects)} FROM batch").fetchnumpy())
+            hashed = self.connection.execute(f"SELECT {', '.join(selects)} FROM batch").fetchnumpy()
+            result.update({key: np.asarray(values) for key, values in hashed.items()})  # UBIGINT: plain arrays
         rows = table.num_rows
         feature_key = np.full(rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
         label_key = np.zeros(rows, dtype=np.uint64)

@@ -116,6 +116,7 @@ class Subject:
     personal_features: tuple[str, ...]
     path: tuple[dict[str, Any], ...]  # from the audited dataset to this one, each {"dataset", "name"}
     beyond_reach: bool = False  # made from datasets further up than the walk's depth limit
+    citation: str = ""  # how the data card says to cite the dataset
 
 
 @dataclass
@@ -208,7 +209,9 @@ def _license_outcome(
                 )
             )
         if terms.attribution:
-            credit = f'"{subject.label}"' + (f" by {', '.join(subject.owners)}" if subject.owners else "")
+            credit = subject.citation.rstrip(". ") or (
+                f'"{subject.label}"' + (f" by {', '.join(subject.owners)}" if subject.owners else "")
+            )
             credit += f", licensed under {spdx_id}" + (f" ({terms.url})" if terms.url else "")
             outcome.attributions.append(
                 {

@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Dataset, DatasetVersion, Feature
+from catalog.models import DataCard, Dataset, DatasetVersion, Feature
 from catalog.selectors import datasets_visible_to
 from config.middleware import current_request_id
 from governance.audits import rules
@@ -150,6 +150,9 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
         if "pii" in curated:  # confirmed by a person, not only suggested by profiling
             personal[version_id].append(name)
 
+    citations = dict(
+        DataCard.objects.filter(dataset_id__in=reached).exclude(citation="").values_list("dataset_id", "citation")
+    )
     by_expression = license_alternatives(dataset.license for dataset in rows.values())
     alternatives = {pk: by_expression[dataset.license] for pk, dataset in rows.items()}
     wanted = {spdx_id for options in by_expression.values() for option in options for spdx_id in option}
@@ -206,6 +209,7 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             personal_features=tuple(sorted(personal.get(version.pk, []))) if version else (),
             path=tuple(steps[step] for step in paths_of[node]),
             beyond_reach=node in beyond,
+            citation="" if node in hidden else citations.get(node, "").strip(),
         )
         outcome = rules.evaluate(subject, terms, purpose)
         findings += outcome.findings

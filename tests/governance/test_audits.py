@@ -336,8 +336,9 @@ def test_an_audit_costs_the_same_queries_whatever_the_graph(owner, make, size, d
 
     # the audited datasets (all ids name datasets: no version lookup); the walk; the datasets reached;
     # their owners; which the actor may see; the versions checked; their personal-data features;
-    # the license table's stamp; the licenses named; savepoint, audit, subjects, release
-    with django_assert_num_queries(13):
+    # their cards' citations; the license table's stamp; the licenses named; savepoint, audit,
+    # subjects, release
+    with django_assert_num_queries(14):
         audit = audit_run(actor=owner, datasets=[datasets[-1].pk], purpose=Purpose(commercial=True))
     assert audit.counts["datasets"] == size
 
@@ -454,3 +455,12 @@ def test_lineage_beyond_the_depth_limit_blocks(owner_client, make, settings):
 
     assert codes(report) == {("lineage_incomplete", "audit/hop-1")}
     assert "audit/hop-0" not in {entry["name"] for entry in report["checked"]}
+
+
+def test_the_credit_owed_is_the_card_s_citation_when_it_has_one(owner_client, make):
+    cited = make("cited", license="CC-BY-4.0")
+    owner_client.patch(f"/api/v1/datasets/{cited.pk}/card/", {"citation": "Ada Lovelace (2026). Cited data."})
+
+    (attribution,) = run(owner_client, [cited], RESEARCH)["attributions"]
+
+    assert attribution["credit"].startswith("Ada Lovelace (2026). Cited data, licensed under CC-BY-4.0")

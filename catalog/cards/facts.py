@@ -1,0 +1,90 @@
+"""What the catalog knows about a dataset, as a card shows it: filled in, never retyped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.models import Dataset, DatasetVersion
+from governance.choices import LICENSE_TERMS
+from governance.licensing import LicenseExpressionInvalid, license_expression_parse
+from governance.models import License, Ownership
+
+
+def card_facts(dataset: Dataset) -> dict[str, Any]:
+    """The latest version (its fingerprint, size, features, class balance, splits), the license with
+    its terms, and who answers for the dataset."""
+    version = (
+        DatasetVersion.objects.filter(pk=dataset.latest_version_id).prefetch_related("features").first()
+        if dataset.latest_version_id
+        else None
+    )
+    try:
+        ids = license_expression_parse(dataset.license).ids if dataset.license else ()
+    except LicenseExpressionInvalid:
+        ids = ()
+    licenses = {license.spdx_id: license for license in License.objects.filter(spdx_id__in=ids)}
+    owners = [
+        {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
+        for ownership in Ownership.objects.filter(dataset=dataset).select_related("user", "group")
+    ]
+    facts: dict[str, Any] = {
+        "namespace": dataset.namespace,
+        "name": dataset.name,
+        "description": dataset.description,
+        "created_at": dataset.created_at,
+        "sensitivity": dataset.sensitivity,
+        "origin": dataset.origin,
+        "origin_terms": dataset.origin_terms,
+        "owners": owners,
+        "license": {
+            "expression": dataset.license,
+            "licenses": [
+                {
+                    "spdx_id": spdx_id,
+                    "name": licenses[spdx_id].name,
+                    "url": licenses[spdx_id].url,
+                    "terms": {term: getattr(licenses[spdx_id], term) for term in LICENSE_TERMS},
+                    "use_restrictions": licenses[spdx_id].use_restrictions,
+                }
+                for spdx_id in ids
+                if spdx_id in licenses
+            ],
+        },
+        "version": None,
+    }
+    if version is None:
+        return facts
+    quality = version.quality or {}
+    splits = (version.profile or {}).get("splits") or {}
+    facts["version"] = {
+        "id": str(version.pk),
+        "number": version.number,
+        "status": version.status,
+        "uri": version.uri,
+        "format": version.format,
+        "fingerprint": version.fingerprint,
+        "size_bytes": version.size_bytes,
+        "file_count": version.file_count,
+        "row_count": version.row_count,
+        "manifest": version.manifest,
+        "created_at": version.created_at,
+        "features": [
+            {
+                "name": feature.name,
+                "dtype": feature.dtype,
+                "logical_type": feature.logical_type,
+                "role": feature.role,
+                "pii": feature.pii,
+                "description": feature.description,
+            }
+            for feature in version.features.all()
+        ],
+        "label_column": quality.get("label_column") or version.label_column or None,
+        "class_counts": quality.get("class_counts") or {},
+        "imbalance_ratio": quality.get("imbalance_ratio"),
+        "splits": {
+            name: {"row_count": split.get("row_count"), "files": split.get("files", [])}
+            for name, split in splits.items()
+        },
+    }
+    return facts

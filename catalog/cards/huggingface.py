@@ -1,0 +1,295 @@
+"""A data card as a Hugging Face dataset card: YAML front matter (license, pretty_name,
+size_categories, task_categories, dataset_info), then one Markdown section per card section.
+
+What the catalog adds (statistics, license terms, owners, fingerprint) sits between
+`<!-- catalog:facts -->` markers, so reading an exported card back gives the card people wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from catalog.models import CARD_SECTIONS
+
+HEADINGS = {
+    "summary": "Dataset Summary",
+    "citation": "Citation",
+    "people": "People",
+    "motivation": "Motivation",
+    "intended_uses": "Intended Uses",
+    "out_of_scope_uses": "Out-of-Scope Uses",
+    "composition": "Composition",
+    "collection": "Collection Process",
+    "preprocessing": "Preprocessing and Cleaning",
+    "labeling": "Labeling",
+    "personal_information": "Personal and Sensitive Information",
+    "biases_and_limitations": "Bias, Risks, and Limitations",
+    "distribution": "Distribution and License",
+    "maintenance": "Maintenance",
+}
+
+# Headings of the Hugging Face dataset card template (and common variants), read into our sections.
+READ_AS = {
+    **{heading.lower(): section for section, heading in HEADINGS.items()},
+    "dataset description": "summary",
+    "dataset card for": "summary",
+    "citation information": "citation",
+    "bibtex": "citation",
+    "dataset card authors": "people",
+    "dataset card contact": "people",
+    "dataset curators": "people",
+    "curation rationale": "motivation",
+    "uses": "intended_uses",
+    "direct use": "intended_uses",
+    "out-of-scope use": "out_of_scope_uses",
+    "dataset structure": "composition",
+    "data instances": "composition",
+    "data fields": "composition",
+    "data splits": "composition",
+    "source data": "collection",
+    "data collection and processing": "collection",
+    "who are the source data producers?": "collection",
+    "annotations": "labeling",
+    "annotation process": "labeling",
+    "who are the annotators?": "labeling",
+    "personal and sensitive information": "personal_information",
+    "bias, risks, and limitations": "biases_and_limitations",
+    "recommendations": "biases_and_limitations",
+    "discussion of biases": "biases_and_limitations",
+    "other known limitations": "biases_and_limitations",
+    "licensing information": "distribution",
+    "maintenance": "maintenance",
+}
+
+FACTS_START, FACTS_END = "<!-- catalog:facts -->", "<!-- /catalog:facts -->"
+# What the Hugging Face template writes where nothing was said.
+PLACEHOLDERS = re.compile(r"\[More Information Needed\]\s*")
+
+# SPDX ids whose Hugging Face hub license slug is not the id in lower case.
+HUB_LICENSES = {
+    "ODbL-1.0": "odbl",
+    "ODC-By-1.0": "odc-by",
+    "PDDL-1.0": "pddl",
+    "C-UDA-1.0": "c-uda",
+    "GPL-2.0-only": "gpl-2.0",
+    "GPL-2.0-or-later": "gpl-2.0",
+    "GPL-3.0-only": "gpl-3.0",
+    "GPL-3.0-or-later": "gpl-3.0",
+    "LGPL-2.1-only": "lgpl-2.1",
+    "LGPL-2.1-or-later": "lgpl-2.1",
+    "LGPL-3.0-only": "lgpl-3.0",
+    "LGPL-3.0-or-later": "lgpl-3.0",
+    "AGPL-3.0-only": "agpl-3.0",
+    "AGPL-3.0-or-later": "agpl-3.0",
+    "LicenseRef-OpenRAIL": "openrail",
+    "LicenseRef-BigScience-OpenRAIL-M": "bigscience-openrail-m",
+    "LicenseRef-CreativeML-OpenRAIL-M": "creativeml-openrail-m",
+    "LicenseRef-BigScience-BLOOM-RAIL-1.0": "bigscience-bloom-rail-1.0",
+    "LicenseRef-BigCode-OpenRAIL-M": "bigcode-openrail-m",
+    "LicenseRef-OpenRAIL-PlusPlus": "openrail++",
+}
+# Slugs the hub knows that are an SPDX id in lower case (https://huggingface.co/docs/hub/repositories-licenses).
+HUB_LOWERCASE = {
+    "apache-2.0", "mit", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd-2-clause", "bsd-3-clause",
+    "bsd-3-clause-clear", "cc0-1.0", "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0",
+    "cc-by-sa-4.0", "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0",
+    "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "cdla-sharing-1.0",
+    "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0", "eupl-1.1",
+    "isc", "lppl-1.3c", "ms-pl", "mpl-2.0", "osl-3.0", "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib",
+}  # fmt: skip
+
+SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"),
+    (100_000_000_000, "10B<n<100B"),
+    (1_000_000_000_000, "100B<n<1T"),
+]
+
+
+def hub_license(spdx_id: str) -> str | None:
+    if spdx_id in HUB_LICENSES:
+        return HUB_LICENSES[spdx_id]
+    return spdx_id.lower() if spdx_id.lower() in HUB_LOWERCASE else None
+
+
+def size_category(rows: int) -> str:
+    return next((name for limit, name in SIZE_CATEGORIES if rows < limit), "n>1T")
+
+
+def hub_dtype(dtype: str) -> str:
+    """An Arrow type as the `datasets` library names it."""
+    lowered = dtype.lower()
+    if lowered in ("double", "float64"):
+        return "float64"
+    if lowered in ("float", "float32", "halffloat", "float16"):
+        return "float32" if "16" not in lowered else "float16"
+    if lowered.startswith(("int", "uint")) or lowered == "bool":
+        return lowered
+    if lowered.startswith("date32"):
+        return "date32"
+    if lowered.startswith("timestamp"):
+        return lowered
+    return "string"
+
+
+def front_matter(facts: dict[str, Any], card: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"pretty_name": facts["name"]}
+    licenses = [entry["spdx_id"] for entry in facts["license"]["licenses"]]
+    slugs = [hub_license(spdx_id) for spdx_id in licenses]
+    if not licenses:
+        data["license"] = "unknown"
+    elif all(slugs):
+        data["license"] = slugs[0] if len(slugs) == 1 else slugs
+    else:
+        data["license"] = "other"
+        data["license_name"] = facts["license"]["expression"]
+        data["license_link"] = facts["license"]["licenses"][0]["url"]
+    if card is not None and card.task_categories:
+        data["task_categories"] = list(card.task_categories)
+    version = facts["version"]
+    if version and version["row_count"] is not None:
+        data["size_categories"] = [size_category(version["row_count"])]
+        info: dict[str, Any] = {
+            "features": [
+                {"name": feature["name"], "dtype": hub_dtype(feature["dtype"])} for feature in version["features"]
+            ],
+            "dataset_size": version["size_bytes"],
+        }
+        splits = version["splits"] or {"train": {"row_count": version["row_count"]}}
+        info["splits"] = [{"name": name, "num_examples": split["row_count"]} for name, split in splits.items()]
+        data["dataset_info"] = info
+    return data
+
+
+def _facts_block(section: str, facts: dict[str, Any]) -> str:
+    version = facts["version"]
+    lines: list[str] = []
+    if section == "composition" and version:
+        lines.append(
+            f"Version {version['number']}: {version['row_count'] if version['row_count'] is not None else 'unknown'} "
+            f"rows, {len(version['features'])} features, {version['file_count'] or 0} file(s), "
+            f"{version['size_bytes'] or 0} bytes ({version['status']})."
+        )
+        if version["features"]:
+            lines += ["", "| feature | type | logical type | role |", "|---|---|---|---|"]
+            lines += [
+                f"| {feature['name']} | {feature['dtype']} | {feature['logical_type'] or '—'} | {feature['role']} |"
+                for feature in version["features"]
+            ]
+        if version["class_counts"]:
+            total = sum(version["class_counts"].values()) or 1
+            lines += ["", f"Class balance of `{version['label_column']}`:", ""]
+            lines += [
+                f"- {label}: {count} ({count / total:.1%})"
+                for label, count in sorted(version["class_counts"].items(), key=lambda item: -item[1])
+            ]
+        if version["splits"]:
+            lines += [
+                "",
+                "Splits: " + ", ".join(f"{name} ({s['row_count']} rows)" for name, s in version["splits"].items()),
+            ]
+    elif section == "distribution":
+        expression = facts["license"]["expression"] or "unknown (never treated as permissive)"
+        lines.append(f"License: {expression}.")
+        for entry in facts["license"]["licenses"]:
+            allowed = [term for term, value in entry["terms"].items() if value]
+            lines.append(
+                f"- {entry['spdx_id']} ({entry['name']}, {entry['url']}): {', '.join(allowed) or 'terms not stated'}."
+            )
+        if version:
+            lines.append(
+                f"Fingerprint of version {version['number']}: `{version['fingerprint'] or 'not computed yet'}`."
+            )
+    elif section == "people" and facts["owners"]:
+        lines.append("Answering for it: " + ", ".join(f"{o['name']} ({o['role']})" for o in facts["owners"]) + ".")
+    if not lines:
+        return ""
+    return "\n".join([FACTS_START, *lines, FACTS_END])
+
+
+def card_markdown(facts: dict[str, Any], card: Any) -> str:
+    """The card as a Hugging Face README.md."""
+    yaml_text = yaml.safe_dump(front_matter(facts, card), sort_keys=False, allow_unicode=True)
+    parts = [f"---\n{yaml_text}---", "", f"# {facts['name']}", ""]
+    if facts["description"]:
+        parts += [facts["description"], ""]
+    for section in CARD_SECTIONS:
+        text = getattr(card, section, "").strip() if card is not None else ""
+        block = _facts_block(section, facts)
+        if not text and not block:
+            continue
+        parts += [f"## {HEADINGS[section]}", ""]
+        if text:
+            parts += [text, ""]
+        if block:
+            parts += [block, ""]
+    return "\n".join(parts)
+
+
+class CardDocumentInvalid(ValueError):
+    pass
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    if not text.startswith("---"):
+        return {}, text
+    match = re.match(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, flags=re.DOTALL)
+    if match is None:
+        raise CardDocumentInvalid("The front matter opened with --- is never closed by a --- line.")
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise CardDocumentInvalid(f"The YAML front matter does not parse: {exc}") from None
+    if not isinstance(data, dict):
+        raise CardDocumentInvalid("The YAML front matter is not a mapping of keys to values.")
+    return data, text[match.end() :]
+
+
+def card_from_markdown(text: str) -> dict[str, Any]:
+    """The card sections (and task categories) of a Hugging Face dataset card."""
+    meta, body = _split_front_matter(text)
+    body = re.sub(re.escape(FACTS_START) + r".*?" + re.escape(FACTS_END), "", body, flags=re.DOTALL)
+    chunks: dict[str, list[str]] = {section: [] for section in CARD_SECTIONS}
+    current: str | None = None
+    current_level = 0
+    for line in body.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            level = len(heading.group(1))
+            title = heading.group(2).strip().lower().rstrip(":")
+            mapped = READ_AS.get(title) or next(
+                (
+                    section
+                    for prefix, section in READ_AS.items()
+                    if prefix.endswith(" for") and title.startswith(prefix)
+                ),
+                None,
+            )
+            if level == 1:  # the title of the card: the dataset's name, not a section
+                current = None
+                continue
+            if mapped is not None:
+                current, current_level = mapped, level
+                continue
+            if level <= current_level:  # an unknown heading beside the section's own ends it
+                current = None
+                continue
+        if current is not None:
+            chunks[current].append(line)
+    sections = {section: PLACEHOLDERS.sub("", "\n".join(lines)).strip() for section, lines in chunks.items()}
+    categories = meta.get("task_categories") or []
+    if isinstance(categories, str):
+        categories = [categories]
+    return {**sections, "task_categories": [str(category) for category in categories][:50]}
