@@ -2,13 +2,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from catalog import services
+from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
 from governance import services as governance_services
+from governance.choices import OwnershipRole
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import Ownership
 
@@ -71,21 +75,78 @@ class VersionInline(admin.TabularInline):
         return False
 
 
+class OwnerFilter(admin.SimpleListFilter):
+    title = "owner"
+    parameter_name = "owner"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        users = Ownership.objects.filter(user__isnull=False).values_list("user__username", flat=True)
+        groups = Ownership.objects.filter(group__isnull=False).values_list("group__name", flat=True)
+        names = sorted(set(users) | {f"group:{name}" for name in groups})
+        return [(name, name) for name in names]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
+        value = self.value()
+        if not value:
+            return queryset
+        if value.startswith("group:"):
+            return queryset.filter(ownerships__group__name=value.removeprefix("group:")).distinct()
+        return queryset.filter(ownerships__user__username=value).distinct()
+
+
+class CardCompletenessFilter(admin.SimpleListFilter):
+    title = "card completeness"
+    parameter_name = "card"
+    BANDS = {"none": (None, None), "lt50": (0.0, 0.5), "lt100": (0.5, 1.0), "complete": (1.0, None)}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("none", "No card"), ("lt50", "Under half"), ("lt100", "Half or more"), ("complete", "Complete")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> QuerySet[Dataset]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(card__isnull=True)
+        if value == "lt50":
+            return queryset.filter(card__completeness__lt=0.5)
+        if value == "lt100":
+            return queryset.filter(card__completeness__gte=0.5, card__completeness__lt=1)
+        if value == "complete":
+            return queryset.filter(card__completeness__gte=1)
+        return queryset
+
+
+class DeprecateForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea, help_text="Why, and what to use instead.")
+
+
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
     list_display = (
         "namespace",
         "name",
         "license",
-        "sensitivity",
-        "lifecycle",
+        "owner_names",
         "latest_version_number",
         "latest_version_status",
+        "rows",
+        "card_completeness",
+        "sensitivity",
+        "lifecycle",
         "updated_at",
     )
-    list_filter = ("sensitivity", "lifecycle", "latest_version__status", "namespace", "tags")
-    search_fields = ("namespace", "name", "description")
-    list_select_related = ("latest_version",)
+    list_filter = (
+        "license",
+        "tags",
+        OwnerFilter,
+        "sensitivity",
+        "latest_version__status",
+        "namespace",
+        CardCompletenessFilter,
+        "lifecycle",
+    )
+    search_fields = ("namespace", "name", "description", "card__summary")
+    list_select_related = ("latest_version", "card")
+    actions = ("reprofile_latest", "deprecate")
     filter_horizontal = ("tags",)
     readonly_fields = ("id", "latest_version", "created_by", "created_at", "updated_at", "retired_at")
     inlines = (OwnershipInline, VersionInline)
@@ -161,6 +222,73 @@ class DatasetAdmin(admin.ModelAdmin):
                 governance_services.ownership_remove(actor=actor, ownership=ownership)  # type: ignore[arg-type]
             except governance_services.LastOwner as exc:
                 self.message_user(request, str(exc), level=messages.ERROR)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Dataset]:
+        # One query for every owner of the page's datasets, whatever the page size.
+        owners = Prefetch("ownerships", queryset=Ownership.objects.select_related("user", "group"))
+        return super().get_queryset(request).prefetch_related(owners)
+
+    @admin.display(description="Owners")
+    def owner_names(self, dataset: Dataset) -> str:
+        owners = [o.principal_name for o in dataset.ownerships.all() if o.role == OwnershipRole.OWNER]
+        return ", ".join(owners) or "—"
+
+    @admin.display(description="Rows", ordering="latest_version__row_count")
+    def rows(self, dataset: Dataset) -> int | None:
+        return dataset.latest_version.row_count if dataset.latest_version else None
+
+    @admin.display(description="Card", ordering="card__completeness")
+    def card_completeness(self, dataset: Dataset) -> str:
+        card = getattr(dataset, "card", None)
+        return f"{card.completeness:.0%}" if card is not None else "none"
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> Any:
+        dataset = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if dataset is not None:
+            context["overview"] = dataset_overview(dataset, request.user)
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @admin.action(description="Profile the latest version again")
+    def reprofile_latest(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        queued, busy = 0, []
+        for dataset in queryset.select_related("latest_version"):
+            if dataset.latest_version is None:
+                continue
+            try:
+                services.version_reprofile(actor=request.user, version=dataset.latest_version)  # type: ignore[arg-type]
+                queued += 1
+            except services.VersionBusy:
+                busy.append(str(dataset))
+        self.message_user(request, f"{queued} version(s) queued for profiling.")
+        if busy:
+            self.message_user(request, f"Still being profiled: {', '.join(busy)}.", level=messages.WARNING)
+
+    @admin.action(description="Deprecate (with a reason)")
+    def deprecate(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> Any:
+        form = DeprecateForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            for dataset in queryset:
+                services.dataset_update(
+                    actor=request.user,  # type: ignore[arg-type]
+                    dataset=dataset,
+                    lifecycle=Lifecycle.DEPRECATED,
+                    deprecation_reason=form.cleaned_data["reason"],
+                )
+            self.message_user(request, f"{queryset.count()} dataset(s) deprecated.")
+            return None
+        return TemplateResponse(
+            request,
+            "admin/catalog/dataset/deprecate.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Deprecate datasets",
+                "datasets": queryset,
+                "form": form,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "opts": self.model._meta,
+            },
+        )
 
     @admin.display(description="Latest version", ordering="latest_version__number")
     def latest_version_number(self, dataset: Dataset) -> int | None:

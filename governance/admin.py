@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from catalog.cards.html import markdown_html
 from governance import services
 from governance.audits.report import audit_markdown
 from governance.models import AccessGrant, Audit, Change, License, Ownership
@@ -117,7 +118,10 @@ class AuditAdmin(admin.ModelAdmin):
 
     @admin.display(description="Report")
     def report(self, audit: Audit) -> str:
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', audit_markdown(audit))
+        return format_html(
+            '<div class="audit-report" style="overflow-wrap: anywhere; max-width: 100%">{}</div>',
+            markdown_html(audit_markdown(audit)),
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from catalog import selectors
 from catalog.choices import FeatureRole, Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
-from catalog.profiling.pii import mask
+from catalog.profiling.pii import masked_statistics
 from config.api.fields import StrictCharField
 from governance.choices import Origin, PrincipalType, Sensitivity
 
@@ -221,23 +221,6 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     pii_kinds = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-def _masked_statistics(statistics: dict) -> dict:
-    """Values of a feature suspected or confirmed as personal data, masked for display."""
-    kinds = statistics.get("pii_kinds") or ["email", "phone", "ip_address", "card_number"]
-    masked = dict(statistics)
-    for key in ("min", "max"):
-        if isinstance(masked.get(key), str):
-            masked[key] = mask(masked[key], kinds)
-    masked["top_values"] = [
-        {"value": mask(str(item["value"]), kinds), "count": item["count"]}
-        for item in statistics.get("top_values") or []
-    ]
-    histogram = statistics.get("histogram")
-    if isinstance(histogram, dict) and histogram.get("kind") == "categorical":
-        masked["histogram"] = {**histogram, "values": masked["top_values"]}
-    return masked
-
-
 class FeatureSerializer(serializers.ModelSerializer):
     statistics = serializers.SerializerMethodField()
     curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -276,7 +259,7 @@ class FeatureSerializer(serializers.ModelSerializer):
     @extend_schema_field(FeatureStatisticsSerializer)
     def get_statistics(self, feature: Feature) -> dict:
         if feature.pii and not self.context.get("show_pii", False):
-            return _masked_statistics(feature.statistics)
+            return masked_statistics(feature.statistics)
         return feature.statistics
 
 
@@ -374,7 +357,7 @@ class VersionSerializer(VersionSummarySerializer):
             name: {
                 **split,
                 "features": [
-                    {**feature, "statistics": _masked_statistics(feature["statistics"])}
+                    {**feature, "statistics": masked_statistics(feature["statistics"])}
                     if feature["name"] in pii
                     else feature
                     for feature in split.get("features", [])

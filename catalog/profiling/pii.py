@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -188,3 +189,21 @@ def _luhn_valid(candidate: str) -> bool:
         # Every second digit from the right is doubled, and a two-digit product counts as its digit sum.
         total += (digit * 2 - 9 if digit > 4 else digit * 2) if position % 2 else digit
     return total % 10 == 0
+
+
+def masked_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
+    """A feature's statistics with its values masked (string min/max, top values, categorical
+    histogram), for a reader who may not see the personal data they hold."""
+    kinds = statistics.get("pii_kinds") or ["email", "phone", "ip_address", "card_number"]
+    masked = dict(statistics)
+    for key in ("min", "max"):
+        if isinstance(masked.get(key), str):
+            masked[key] = mask(masked[key], kinds)
+    masked["top_values"] = [
+        {"value": mask(str(item["value"]), kinds), "count": item["count"]}
+        for item in statistics.get("top_values") or []
+    ]
+    histogram = statistics.get("histogram")
+    if isinstance(histogram, dict) and histogram.get("kind") == "categorical":
+        masked["histogram"] = {**histogram, "values": masked["top_values"]}
+    return masked

@@ -1,0 +1,150 @@
+"""What the admin's dataset page shows besides the form: the card, the license at a glance, the
+features with their histograms, the sample, class balance, findings, versions, lineage one edge
+away, the change log and the audits that included the dataset.
+
+This is a composition surface like the API: it reads lineage and audits, which the catalog's
+domain code never does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.urls import reverse
+
+from catalog import charts
+from catalog.cards.facts import card_facts
+from catalog.cards.html import markdown_html
+from catalog.cards.huggingface import HEADINGS
+from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature
+from catalog.profiling.pii import masked_statistics
+from governance.models import AuditSubject, Change
+from governance.permissions import user_sees_personal_data
+from lineage.models import LineageEdge
+
+TERM_LABELS = {
+    "commercial_use": "commercial use",
+    "modification": "share adaptations",
+    "redistribution": "redistribute",
+    "attribution": "credit required",
+    "share_alike": "share-alike",
+    "non_commercial": "non-commercial only",
+    "no_derivatives": "no derivatives",
+}
+
+
+def _pii_status(feature: Feature) -> str:
+    decided = "pii" in feature.curated
+    if feature.pii:
+        return "confirmed" if decided else "suggested"
+    return "dismissed" if decided else ""
+
+
+def _dataset_link(dataset: Dataset) -> str:
+    return reverse("admin:catalog_dataset_change", args=[dataset.pk])
+
+
+def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, Any]:
+    facts = card_facts(dataset)
+    card = DataCard.objects.filter(dataset=dataset).first()
+    shows_personal = user_sees_personal_data(user, dataset.pk)
+    overview: dict[str, Any] = {
+        "facts": facts,
+        "card_sections": [
+            {"title": HEADINGS[section], "html": markdown_html(getattr(card, section))}
+            for section in CARD_SECTIONS
+            if card is not None and getattr(card, section).strip()
+        ],
+        "card_percent": f"{card.completeness if card else 0.0:.0%}",
+        "card_missing": [HEADINGS[section] for section in (card.missing_sections if card else CARD_SECTIONS)],
+        "licenses": [
+            {
+                **entry,
+                "allows": [TERM_LABELS[term] for term, value in entry["terms"].items() if value is True],
+                "stated": any(value is not None for value in entry["terms"].values()),
+            }
+            for entry in facts["license"]["licenses"]
+        ],
+        "shows_personal": shows_personal,
+        "exports": {
+            "markdown": f"/api/v1/datasets/{dataset.pk}/card/markdown",
+            "croissant": f"/api/v1/datasets/{dataset.pk}/card/croissant",
+        },
+    }
+    version = (
+        DatasetVersion.objects.filter(pk=dataset.latest_version_id).prefetch_related("features").first()
+        if dataset.latest_version_id
+        else None
+    )
+    overview["version"] = version
+    if version is not None:
+        features = []
+        for feature in version.features.all():
+            statistics = feature.statistics or {}
+            if feature.pii and not shows_personal:
+                statistics = masked_statistics(statistics)
+            features.append(
+                {
+                    "feature": feature,
+                    "pii_status": _pii_status(feature),
+                    "statistics": statistics,
+                    "histogram": charts.histogram_svg(statistics.get("histogram")),
+                }
+            )
+        overview["features"] = features
+        sample = (version.profile or {}).get("sample") or {}
+        rows = sample.get("rows" if shows_personal else "masked_rows") or []
+        columns = sample.get("columns") or []
+        overview["sample"] = {
+            "columns": columns,
+            "rows": [[row.get("values", {}).get(column) for column in columns] for row in rows[:25]],
+            "masked": not shows_personal and bool(sample.get("pii_columns")),
+        }
+        quality = version.quality or {}
+        overview["class_balance"] = charts.class_balance_svg(quality.get("class_counts") or {})
+        overview["findings"] = quality.get("findings") or []
+    overview["versions"] = [
+        {
+            "version": entry,
+            "drift": (entry.quality or {}).get("drift"),
+            "link": reverse("admin:catalog_datasetversion_change", args=[entry.pk]),
+        }
+        for entry in DatasetVersion.objects.filter(dataset=dataset)
+        .only(
+            "id",
+            "number",
+            "status",
+            "row_count",
+            "fingerprint",
+            "created_at",
+            "quality",
+            "deprecated_at",
+            "source_changed_at",
+        )
+        .order_by("-number")[:20]
+    ]
+    upstream = [
+        (f"{edge.source.namespace}/{edge.source.name}", _dataset_link(edge.source))
+        for edge in LineageEdge.objects.filter(target=dataset).select_related("source").order_by("id")[:12]
+    ]
+    downstream = [
+        (f"{edge.target.namespace}/{edge.target.name}", _dataset_link(edge.target))
+        for edge in LineageEdge.objects.filter(source=dataset).select_related("target").order_by("id")[:12]
+    ]
+    overview["lineage"] = charts.lineage_svg(
+        (f"{dataset.namespace}/{dataset.name}", _dataset_link(dataset)),
+        sorted(set(upstream)),
+        sorted(set(downstream)),
+    )
+    overview["changes"] = list(Change.objects.filter(dataset_id=dataset.pk)[:25])
+    overview["audits"] = [
+        {
+            "audit": subject.audit,
+            "role": subject.role,
+            "link": reverse("admin:governance_audit_change", args=[subject.audit_id]),
+        }
+        for subject in AuditSubject.objects.filter(dataset=dataset)
+        .select_related("audit", "audit__created_by")
+        .order_by("-audit__created_at")[:10]
+    ]
+    return overview
