@@ -1,4 +1,3 @@
-import json
 import uuid
 from datetime import UTC, date, datetime, time
 
@@ -41,6 +40,7 @@ from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.permissions import IsStaff
+from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from governance.licensing import LicenseExpressionInvalid
 from governance.permissions import user_sees_personal_data
@@ -495,20 +495,6 @@ class DatasetCardView(ConditionalMixin, _DatasetCardBase):
         return self._write(request, replace=False)
 
 
-class MarkdownRenderer(renderers.BaseRenderer):
-    media_type = "text/markdown"
-    format = "md"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
-        return data.encode(self.charset) if isinstance(data, str) else json.dumps(data).encode(self.charset)
-
-
-class JsonLdRenderer(renderers.JSONRenderer):
-    media_type = "application/ld+json"
-    format = "jsonld"
-
-
 class DatasetCardMarkdownView(_DatasetCardBase):
     renderer_classes = [MarkdownRenderer]
 
@@ -532,7 +518,7 @@ class DatasetCardCroissantView(_DatasetCardBase):
         summary="The data card as Croissant 1.1 JSON-LD",
         description="With the Responsible AI fields filled from the card, every file of the latest version with "
         "its sha256 in `distribution`, and a `recordSet` with one field per feature.",
-        responses={(200, "application/ld+json"): OpenApiTypes.OBJECT},
+        responses={(200, "application/ld+json"): OpenApiTypes.OBJECT, (200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_dataset()

@@ -136,7 +136,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response = Response(body, status=api_exc.status_code, headers=headers)
     request = context.get("request")
     renderer = getattr(request, "accepted_renderer", None)
-    if renderer is None or getattr(renderer, "format", "json") == "json":
+    # Every renderer but the browsable API's HTML answers an error as a problem document (JSON).
+    if renderer is None or getattr(renderer, "format", "json") != "api":
         response.content_type = PROBLEM_CONTENT_TYPE
     return response
 

@@ -26,7 +26,9 @@ class ProblemSerializer(serializers.Serializer):
 class ValidationProblemSerializer(ProblemSerializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
-        help_text='Messages per field; nested fields are dotted ("source.uri").',
+        required=False,
+        help_text='Messages per field; nested fields are dotted ("source.uri"). Absent when the body is not '
+        "JSON at all.",
     )
 
     class Meta:
@@ -34,7 +36,9 @@ class ValidationProblemSerializer(ProblemSerializer):
 
 
 class ConflictProblemSerializer(ProblemSerializer):
-    existing_id = serializers.UUIDField(required=False, help_text="The id of the resource the request conflicts with.")
+    existing_id = serializers.CharField(
+        required=False, help_text="The id of the resource the request conflicts with (a UUID, or a license id)."
+    )
 
     class Meta:
         ref_name = "ConflictProblem"

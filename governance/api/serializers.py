@@ -29,6 +29,7 @@ class LicenseTermsSerializer(serializers.Serializer):
 
 
 class LicenseSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(read_only=True, help_text="Where the license text is; empty when not known.")
     terms = LicenseTermsSerializer(
         read_only=True, source="*", help_text="A null term is one nobody has stated; it is never read as allowed."
     )

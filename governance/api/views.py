@@ -1,10 +1,8 @@
-import json
-
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, renderers, serializers, status, views, viewsets
+from rest_framework import generics, mixins, serializers, status, views, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
@@ -18,6 +16,7 @@ from catalog.selectors import datasets_visible_to
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.permissions import StaffWrites
+from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from governance import services
 from governance.api.filters import ChangeFilter, LicenseFilter
@@ -297,18 +296,6 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 # --- Pre-training audits ---------------------------------------------------------------------------
-
-
-class MarkdownRenderer(renderers.BaseRenderer):
-    media_type = "text/markdown"
-    format = "md"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
-        if isinstance(data, str):
-            return data.encode(self.charset)
-        # An error answered to a Markdown request: its problem document, as JSON.
-        return json.dumps(data).encode(self.charset)
 
 
 def _audits_for(user) -> QuerySet[Audit]:  # type: ignore[no-untyped-def]

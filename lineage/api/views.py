@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, views, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
 from config.api.exceptions import Conflict
+from config.api.schema import ProblemSerializer
 from governance.permissions import user_can_write_dataset
 from lineage import selectors, services
 from lineage.api.graph import render_column_walk, render_walk
@@ -207,6 +208,10 @@ class EdgeFilter(filters.FilterSet):
     destroy=extend_schema(
         summary="Remove a declared edge",
         description="Only declared edges can be removed; edges reported by events record what pipelines did.",
+        responses={
+            204: None,
+            409: OpenApiResponse(ProblemSerializer, description="The edge was reported by an OpenLineage event."),
+        },
     ),
 )
 class LineageEdgeViewSet(

@@ -1,0 +1,21 @@
+import json
+
+from rest_framework import renderers
+
+
+class MarkdownRenderer(renderers.BaseRenderer):
+    """Text documents (a data card, an audit report); an error is still its problem document, as JSON."""
+
+    media_type = "text/markdown"
+    format = "md"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
+        if isinstance(data, str):
+            return data.encode(self.charset)
+        return json.dumps(data).encode(self.charset)
+
+
+class JsonLdRenderer(renderers.JSONRenderer):
+    media_type = "application/ld+json"
+    format = "jsonld"
