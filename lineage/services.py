@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from catalog.models import Dataset, DatasetVersion
 from catalog.services import dataset_describe, datasets_discover
+from config.moments import moment_in_utc
 from governance.choices import ChangeAction, ObjectType, OwnershipRole
 from governance.models import Ownership
 from governance.permissions import user_can_write_dataset
@@ -74,9 +75,11 @@ def _canonical(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _event_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _event_time(text: str, path: str = "eventTime") -> datetime:
+    try:
+        return moment_in_utc(datetime.fromisoformat(text))
+    except ValueError as exc:  # MomentOutOfRange included
+        raise InvalidEvent([{"path": path, "message": f"{text!r} is not a usable date-time: {exc}"}]) from None
 
 
 def _time_key(moment: datetime) -> str:
@@ -335,9 +338,9 @@ def _run_project(payload: Mapping[str, Any], job: Job, moment: datetime) -> Run:
     run.facets, run.facet_times = current, times
     nominal = current.get("nominalTime") or {}
     if nominal.get("nominalStartTime"):
-        run.nominal_start_time = _event_time(nominal["nominalStartTime"])
+        run.nominal_start_time = _event_time(nominal["nominalStartTime"], "run.facets.nominalTime.nominalStartTime")
     if nominal.get("nominalEndTime"):
-        run.nominal_end_time = _event_time(nominal["nominalEndTime"])
+        run.nominal_end_time = _event_time(nominal["nominalEndTime"], "run.facets.nominalTime.nominalEndTime")
     parent = (current.get("parent") or {}).get("run") or {}
     if parent.get("runId"):
         run.parent_run_id = UUID(parent["runId"])

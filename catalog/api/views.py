@@ -1,9 +1,8 @@
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -42,6 +41,7 @@ from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.permissions import IsStaff
 from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from config.moments import MomentOutOfRange, moment_in_utc
 from governance.licensing import LicenseExpressionInvalid
 from governance.permissions import user_sees_personal_data
 
@@ -176,9 +176,10 @@ def _parse_moment(value: str) -> datetime:
                 {"as_of": [f"{value!r} is not a timestamp; use ISO 8601, e.g. 2026-01-31T12:00:00Z."]}
             ) from None
         moment = datetime.combine(day, time.max)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, UTC)
-    return moment
+    try:
+        return moment_in_utc(moment)
+    except MomentOutOfRange as exc:
+        raise serializers.ValidationError({"as_of": [str(exc)]}) from None
 
 
 AS_OF_PARAMETER = OpenApiParameter(

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from config.api.filters import UTCDateTimeFilter
 from governance.choices import ChangeAction, ObjectType
 from governance.models import Change, License
 
@@ -33,8 +34,8 @@ class ChangeFilter(django_filters.FilterSet):
     )
     actor = django_filters.CharFilter(field_name="actor_name", help_text="The username of who made the change.")
     action = django_filters.ChoiceFilter(choices=ChangeAction.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="At or after.")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Before.")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="At or after.")
+    until = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Before.")
     request_id = django_filters.CharFilter()
 
     class Meta:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
 from config.api.exceptions import Conflict
+from config.api.filters import UTCDateTimeFilter
 from config.api.schema import ProblemSerializer
 from governance.permissions import user_can_write_dataset
 from lineage import selectors, services
@@ -291,8 +292,8 @@ class RunFilter(filters.FilterSet):
     namespace = filters.CharFilter(field_name="job__namespace", help_text="The job's namespace.")
     job_name = filters.CharFilter(field_name="job__name", help_text="The job's name.")
     state = filters.ChoiceFilter(choices=RunState.choices)
-    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
     dataset = filters.UUIDFilter(
         field_name="datasets__dataset_id", distinct=True, help_text="Runs that read or wrote it."
     )

@@ -319,3 +319,10 @@ def test_splits_are_checked_at_registration_and_against_the_files(owner_client, 
     failed = owner_client.get(f"/api/v1/versions/{nothing['id']}/").json()
     assert failed["status"] == "failed"
     assert "holdout" in failed["error"]
+
+
+@pytest.mark.parametrize(("moment", "status"), [("2026-11-30T10:00:00+21:12", 200), ("0001-01-01T00:00:00+05:00", 400)])
+def test_as_of_takes_any_offset_and_refuses_instants_before_the_year_1(owner_client, dataset, moment, status):
+    response = owner_client.get(versions_url(dataset), {"as_of": moment})
+
+    assert response.status_code == status

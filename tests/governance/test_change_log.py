@@ -207,3 +207,14 @@ def test_the_admin_shows_the_log_read_only(admin_client, owner_client, dataset):
     assert b'name="_save"' not in page.content
     assert admin_client.post(f"/admin/governance/change/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Change.objects.filter(pk=entry.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "moment", ["0304-03-18T19:50:51+21:12", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"]
+)
+def test_it_takes_any_instant_python_reads_without_failing(owner_client, moment):
+    response = owner_client.get("/api/v1/changes/", {"since": moment})
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert "since" in response.json()["errors"]

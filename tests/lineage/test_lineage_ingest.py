@@ -311,3 +311,21 @@ def test_it_refuses_a_plain_body_over_the_request_limit(owner_client, settings):
 
     assert response.status_code == 413
     assert not LineageEvent.objects.exists()
+
+
+@pytest.mark.parametrize("moment", ["2026-11-30T10:00:00+21:12", "0001-01-01T00:00:00+05:00"])
+def test_it_stores_or_refuses_an_event_time_out_of_the_database_s_range(owner_client, moment):
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": moment,
+        "producer": "https://example.com/pipeline",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0193a2f0-0000-7000-8000-00000000000a"},
+        "job": {"namespace": "etl", "name": "time"},
+        "inputs": [],
+        "outputs": [],
+    }
+
+    response = owner_client.post("/api/v1/lineage", event, format="json")
+
+    assert response.status_code in (201, 400), response.content
