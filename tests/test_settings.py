@@ -66,3 +66,31 @@ def test_it_refuses_a_visibility_timeout_below_the_hard_time_limit(tmp_path):
 
     assert result.returncode != 0
     assert "CELERY_BROKER_VISIBILITY_TIMEOUT must be greater than CELERY_TASK_TIME_LIMIT" in result.stderr
+
+
+def test_the_deploy_checks_pass_with_production_settings(tmp_path):
+    keep = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    production = {
+        "SECRET_KEY": "a-production-secret-that-is-long-and-random-" + "x" * 30,
+        "ALLOWED_HOSTS": "catalog.example.com",
+        "SESSION_COOKIE_SECURE": "1",
+        "CSRF_COOKIE_SECURE": "1",
+        "SECURE_SSL_REDIRECT": "1",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+        "SECURE_HSTS_PRELOAD": "1",
+        "USE_X_FORWARDED_PROTO": "1",
+        "CATALOG_ENV_FILE": str(tmp_path / "no.env"),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**keep, **production},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
