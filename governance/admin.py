@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from catalog.cards.html import markdown_html
+from config.admin import ReadOnlyAdmin
 from governance import services
 from governance.audits.report import audit_markdown
 from governance.models import AccessGrant, Audit, Change, License, Ownership
@@ -78,7 +79,7 @@ class LicenseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Change)
-class ChangeAdmin(admin.ModelAdmin):
+class ChangeAdmin(ReadOnlyAdmin):
     """The change log, to read: nothing here can be added, edited or deleted."""
 
     list_display = ("created_at", "actor_name", "action", "object_type", "object_repr", "request_id")
@@ -86,18 +87,9 @@ class ChangeAdmin(admin.ModelAdmin):
     search_fields = ("object_id", "object_repr", "actor_name", "request_id")
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(Audit)
-class AuditAdmin(admin.ModelAdmin):
+class AuditAdmin(ReadOnlyAdmin):
     """Audit reports, to read: an audit is never edited; running it again makes a new one."""
 
     list_display = ("created_at", "created_by", "verdict", "blockers", "datasets_checked")
@@ -122,12 +114,3 @@ class AuditAdmin(admin.ModelAdmin):
             '<div class="audit-report" style="overflow-wrap: anywhere; max-width: 100%">{}</div>',
             markdown_html(audit_markdown(audit)),
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -1,20 +1,7 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, Run
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Lineage is what pipelines reported: browsable here, changed only through the API's services."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Job)
