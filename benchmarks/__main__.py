@@ -17,7 +17,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="small sizes, for CI")
-    parser.add_argument("--only", nargs="+", choices=["api", "drift", "lineage", "audit"], help="run only these")
+    parser.add_argument(
+        "--only", nargs="+", choices=["api", "drift", "lineage", "audit", "load"], help="run only these"
+    )
     args = parser.parse_args()
 
     import django
@@ -35,9 +37,9 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, audit, drift, lineage
+        from benchmarks import api, audit, drift, lineage, load
 
-        suites = {"api": api, "drift": drift, "lineage": lineage, "audit": audit}
+        suites = {"api": api, "drift": drift, "lineage": lineage, "audit": audit, "load": load}
         results = [
             result
             for name, suite in suites.items()

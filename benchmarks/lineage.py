@@ -527,19 +527,20 @@ def _database_url() -> str:
 class _Server:
     """`gunicorn config.wsgi:application` on the benchmark database, on a free local port."""
 
-    def __init__(self, workers: int, log: Path) -> None:
+    def __init__(self, workers: int, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
+        base = {key: value for key, value in os.environ.items() if key != "CELERY_BROKER_URL"}
         env = {
-            **os.environ,
+            **base,
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": _database_url(),
             "SECRET_KEY": "bench-only",
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
+            **(env or {}),
         }
-        env.pop("CELERY_BROKER_URL", None)
         with log.open("wb") as output:
             self.process = subprocess.Popen(
                 [
