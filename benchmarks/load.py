@@ -161,7 +161,9 @@ def run(*, smoke: bool) -> list[dict]:
         worker = _worker(worker_env, root / "worker.log")
         try:
             server.wait_ready({"Authorization": f"Token {fixture['tokens'][0]}"})
-            print(f"load: 1 client for {max(seconds // 3, 5)} s, then {clients} clients for {seconds} s ...", flush=True)
+            print(
+                f"load: 1 client for {max(seconds // 3, 5)} s, then {clients} clients for {seconds} s ...", flush=True
+            )
             single = _locust(server.url, fixture_path, 1, max(seconds // 3, 5), root / "single")
             loaded = _locust(server.url, fixture_path, clients, seconds, root / "loaded")
             deadline = time.monotonic() + 120

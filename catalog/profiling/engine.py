@@ -173,13 +173,24 @@ def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
     return report.build(merged)
 
 
+# Per-column work (aggregates, sketches, correlations) grows past what a worker finishes in its time
+# limit well before 10,000 columns; such a table is refused with the reason instead.
+MAX_COLUMNS = 2_000
+
+
 def plan(
     files: Sequence[SourceFile], format: str, label_column: str | None
 ) -> tuple[list[Partition], str | None, bool]:
     partitions = plan_partitions(files, format)
     if not partitions:
         raise SourceError("The source has no files to profile.")
-    label, declared = choose_label(read_schema(partitions[0]).names, label_column)
+    names = read_schema(partitions[0]).names
+    if len(names) > MAX_COLUMNS:
+        raise SourceError(
+            f"{partitions[0].relative_path} has {len(names):,} columns; the profiler reads at most {MAX_COLUMNS:,}. "
+            "Register the columns a model uses (a narrower export), or split the table into several datasets."
+        )
+    label, declared = choose_label(names, label_column)
     return partitions, label, declared
 
 

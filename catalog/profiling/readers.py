@@ -148,7 +148,8 @@ def read_schema(partition: Partition) -> pa.Schema:
     if partition.format == "parquet":
         with _parquet_file(partition.path, partition.relative_path) as parquet:
             return parquet.schema_arrow
-    with _duckdb(memory_limit="256MB", threads=1) as (connection, scratch):
+    # The sniff holds a sample of rows in memory: a file of 10,000 columns needs more than 256 MB.
+    with _duckdb(memory_limit="1GB", threads=1) as (connection, scratch):
         return _TextScan(connection, scratch, partition).schema()
 
 
