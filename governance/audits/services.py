@@ -27,7 +27,7 @@ from governance.choices import AuditRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
 from lineage.models import LineageEdge
-from lineage.selectors import Walk, lineage_upstream
+from lineage.selectors import Edge, lineage_upstream
 
 HIDDEN = "a restricted dataset"
 
@@ -66,12 +66,14 @@ def _label(dataset: Dataset, hidden: set[UUID]) -> str:
     return HIDDEN if dataset.pk in hidden else f"{dataset.namespace}/{dataset.name}"
 
 
-def _pinned_versions(walk: Walk, root_version: UUID | None, latest: dict[UUID, UUID | None]) -> dict[UUID, UUID | None]:
+def _pinned_versions(
+    start: UUID, paths: dict[UUID, list[Edge]], root_version: UUID | None, latest: dict[UUID, UUID | None]
+) -> dict[UUID, UUID | None]:
     """The version of each dataset the audited one was made from, where lineage recorded it: the
-    source version of the edge by which it was reached, when that edge's target version is the one
-    checked below it (or unrecorded). Otherwise the dataset's latest version."""
-    paths = walk.upstream_paths()
-    checked: dict[UUID, UUID | None] = {walk.start: root_version or latest.get(walk.start)}
+    source version of the edge by which it was reached (`paths`, the walk's upstream paths), when
+    that edge's target version is the one checked below it (or unrecorded). Otherwise the dataset's
+    latest version."""
+    checked: dict[UUID, UUID | None] = {start: root_version or latest.get(start)}
     for node, path in sorted(paths.items(), key=lambda item: len(item[1])):
         if not path:
             continue
@@ -120,8 +122,8 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
     checked_version: dict[UUID, UUID | None] = {}
     paths_of: dict[UUID, list[Any]] = {}
     for root in roots:
-        pinned = _pinned_versions(walks[root], pinned_roots[root], latest)
         paths = walks[root].upstream_paths()
+        pinned = _pinned_versions(root, paths, pinned_roots[root], latest)
         for node, (_, nearest) in reached.items():
             if nearest == root and node in paths:
                 checked_version[node] = pinned.get(node, latest.get(node))

@@ -6,7 +6,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling import engine
 from catalog.profiling.files import SourceError, SourceFile
 from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema
 
@@ -364,12 +363,3 @@ def test_it_releases_duckdb_when_the_iterator_is_closed_early(tmp_path):
 
     with pytest.raises(StopIteration):
         next(batches)
-
-
-def test_it_refuses_a_table_wider_than_it_profiles_with_the_reason(tmp_path):
-    path = tmp_path / "wide.csv"
-    columns = engine.MAX_COLUMNS + 1
-    path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" for _ in range(columns)) + "\n")
-
-    with pytest.raises(SourceError, match=f"has {columns:,} columns; the profiler reads at most"):
-        engine.plan([SourceFile(path.name, path)], "csv", None)
