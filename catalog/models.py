@@ -180,6 +180,26 @@ class ProfilePart(models.Model):
         return f"{self.version_id} part {self.index}"
 
 
+class Thumbnail(models.Model):
+    """A small picture of one image of a version's folder, re-encoded when it was profiled (the
+    original bytes are never served), a few per class for people browsing the dataset."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="thumbnails")
+    label = models.CharField(max_length=1024, blank=True)
+    path = models.CharField(max_length=2048)
+    position = models.PositiveIntegerField()
+    content = models.BinaryField(help_text="JPEG bytes, at most 128 pixels a side.")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [models.UniqueConstraint(fields=["version", "position"], name="thumbnail_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.label or 'no label'})"
+
+
 class DriftReport(models.Model):
     """How a version differs from another (by default the one before it), from their stored profiles."""
 

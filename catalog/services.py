@@ -20,7 +20,17 @@ from django.utils import timezone
 from catalog.cards.croissant import card_from_croissant
 from catalog.cards.huggingface import CardDocumentInvalid, card_from_markdown
 from catalog.choices import Lifecycle, VersionStatus
-from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, DriftReport, Feature, ProfilePart, Tag
+from catalog.models import (
+    CARD_SECTIONS,
+    DataCard,
+    Dataset,
+    DatasetVersion,
+    DriftReport,
+    Feature,
+    ProfilePart,
+    Tag,
+    Thumbnail,
+)
 from catalog.profiling import drift, engine, report
 from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
 from catalog.profiling.state import PartialProfile
@@ -431,10 +441,8 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
     try:
         with source_opened(version.uri) as files:
             manifest = build_manifest(files)
-            if version.format not in engine.TABULAR_FORMATS:
-                return _store_unprofiled(version_id, claim, manifest, version.format)
-            partitions, _, _ = engine.plan(files, version.format, version.label_column or None)
-            if version.splits:
+            partitions, _, _ = engine.plan(files, version.format, version.label_column or None, version.splits or None)
+            if version.splits and version.format in engine.TABULAR_FORMATS:
                 engine.split_names(partitions, version.splits)  # every split holds files, none overlap
             if len(partitions) > 1 and _spread_over_workers(version.uri):
                 _store_manifest(version_id, claim, manifest)
@@ -471,7 +479,9 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
         return False  # superseded, or failed by another part
     try:
         with source_opened(version.uri) as files:
-            partitions, label, declared = engine.plan(files, version.format, version.label_column or None)
+            partitions, label, declared = engine.plan(
+                files, version.format, version.label_column or None, version.splits or None
+            )
             if index >= len(partitions):
                 raise SourceError("The source changed while it was being profiled; profile it again.")
             order = {
@@ -503,9 +513,9 @@ def version_merge_parts(*, version_id: UUID, claim: UUID, parts: int) -> str | N
             if not DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).exists():
                 return None  # a part failed the version, or a newer attempt took over
             raise SourceError(f"Only {len(stored)} of {parts} parts of the source were profiled; profile it again.")
-        splits = DatasetVersion.objects.values_list("splits", flat=True).get(pk=version_id)
+        splits, format = DatasetVersion.objects.values_list("splits", "format").get(pk=version_id)
         data = [bytes(part.data) for part in stored]
-        if splits:
+        if splits and format in engine.TABULAR_FORMATS:  # a folder of media knows its splits per item
             covered = [PartialProfile.files_of(part) for part in data]
             names = [engine.split_of(files[0], splits) if files else None for files in covered]
             file_names = sorted({name for files in covered for name in files})
@@ -535,36 +545,11 @@ def _store_manifest(version_id: UUID, claim: UUID, manifest: Sequence[ManifestEn
     DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(**_manifest_fields(manifest))
 
 
-def _store_unprofiled(version_id: UUID, claim: UUID, manifest: Sequence[ManifestEntry], format: str) -> str | None:
-    quality = {
-        "findings": [
-            {
-                "severity": "info",
-                "code": "statistics_unavailable",
-                "feature": None,
-                "message": f"Statistics for {format} sources are not computed yet; the manifest and fingerprint are.",
-            }
-        ]
-    }
-    fields = _manifest_fields(manifest)
-    version = DatasetVersion.objects.only("dataset_id", "number").get(pk=version_id)
-    finished = _finish(
-        version_id,
-        claim,
-        status=VersionStatus.READY,
-        error="",
-        quality=quality,
-        profiled_at=timezone.now(),
-        unchanged_from=_unchanged_from(version, fields["fingerprint"]),
-        **fields,
-    )
-    return VersionStatus.READY if finished else None
-
-
 def _store_profile(
     version_id: UUID, claim: UUID, profile: dict[str, Any], manifest: Sequence[ManifestEntry] | None
 ) -> bool:
-    """Store a finished profile, its features included, if the claim still holds."""
+    """Store a finished profile, its features and thumbnails included, if the claim still holds."""
+    thumbnails = profile.pop("thumbnails", [])
     profile = json_safe(profile)
     fields: dict[str, Any] = {
         "status": VersionStatus.READY,
@@ -578,6 +563,7 @@ def _store_profile(
             "column_count": profile["column_count"],
             "distributions": profile.get("distributions", {}),
             "splits": profile.get("splits", {}),
+            **({"media": profile["media"]} if "media" in profile else {}),
         },
         "profiled_at": timezone.now(),
     }
@@ -593,6 +579,11 @@ def _store_profile(
             return False
         against = version_previous_profiled(locked)
         curated = _curated_annotations(locked, against)
+        Thumbnail.objects.filter(version_id=version_id).delete()
+        Thumbnail.objects.bulk_create(
+            Thumbnail(version_id=version_id, position=position, **{**thumbnail, "label": thumbnail["label"] or ""})
+            for position, thumbnail in enumerate(thumbnails)
+        )
         Feature.objects.filter(version_id=version_id).delete()
         Feature.objects.bulk_create(
             _feature_with_annotations(version_id, feature, curated.get(feature["name"]))

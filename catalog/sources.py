@@ -147,17 +147,26 @@ def _detect_local_format(path_text: str) -> str:
 
 
 def _detect_in_directory(directory: Path, shown: str) -> str:
+    """The format of a folder from the names of its first files: a folder holding images is an
+    image dataset (a CSV beside them is its manifest), else the first table, else documents."""
     seen = 0
-    for _dirpath, _dirnames, filenames in os.walk(directory, followlinks=False):
-        for filename in filenames:
+    found: set[str] = set()
+    for _dirpath, dirnames, filenames in os.walk(directory, followlinks=False):
+        dirnames.sort()
+        for filename in sorted(filenames):
             detected = format_from_name(filename)
-            if detected is not None:
+            if detected == "images":
                 return detected
+            if detected is not None:
+                found.add(detected)
             seen += 1
             if seen >= _FORMAT_SCAN_LIMIT:
                 break
         if seen >= _FORMAT_SCAN_LIMIT:
             break
+    for format in ("csv", "tsv", "parquet", "jsonl", "text"):
+        if format in found:
+            return format
     raise SourceRejected(
         f"No file in {shown} has a name that tells its format; give source.format "
         "(csv, tsv, parquet, jsonl, images or text)."

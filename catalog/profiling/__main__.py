@@ -1,4 +1,4 @@
-"""python -m catalog.profiling FILE [--format csv|tsv|parquet|jsonl] [--label-column NAME]
+"""python -m catalog.profiling FILE [--format csv|tsv|parquet|jsonl|images|text] [--label-column NAME]
 
 Prints the profile of a file, a directory or a glob as JSON, with its manifest and fingerprint.
 """
@@ -16,7 +16,9 @@ from catalog.profiling.files import SourceError, build_manifest, expand, format_
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m catalog.profiling", description=__doc__.splitlines()[2])
     parser.add_argument("source", help="a file, a directory or a glob")
-    parser.add_argument("--format", choices=["csv", "tsv", "parquet", "jsonl"], help="detected from names if omitted")
+    parser.add_argument(
+        "--format", choices=["csv", "tsv", "parquet", "jsonl", "images", "text"], help="detected from names if omitted"
+    )
     parser.add_argument("--label-column", help="the label; inferred from common names if omitted")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--indent", type=int, default=None)
@@ -25,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         files = expand(args.source)
-        format = args.format or next((f for f in (format_from_name(file.relative_path) for file in files) if f), None)
+        named = [name for name in (format_from_name(file.relative_path) for file in files) if name]
+        # A folder holding images is an image dataset (a CSV beside them is its manifest).
+        format = args.format or ("images" if "images" in named else next(iter(named), None))
         if format is None:
             raise SourceError("The format cannot be told from the file names; pass --format.")
         with ThreadPoolExecutor(max_workers=1) as hashing:
@@ -38,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    # Thumbnails are for the catalog's pages; the command says which images they show.
+    thumbnails = [
+        {key: value for key, value in entry.items() if key != "content"} for entry in profile.pop("thumbnails", [])
+    ]
     output = {
         "row_count": profile["row_count"],
         "format": format,
@@ -45,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "size_bytes": sum(entry.size for entry in entries),
         "manifest": [entry.as_dict() for entry in entries],
         **profile,
+        **({"thumbnails": thumbnails} if thumbnails else {}),
         "elapsed_seconds": round(time.perf_counter() - started, 3),
     }
     json.dump(output, sys.stdout, indent=args.indent, ensure_ascii=False, allow_nan=False)

@@ -7,9 +7,8 @@ as a Celery chord, so a large source spreads over many machines.
 
 from __future__ import annotations
 
-import fnmatch
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -17,14 +16,13 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from catalog.profiling import compute, report
+from catalog.profiling import compute, media, report
 from catalog.profiling.files import SourceError, SourceFile
+from catalog.profiling.layout import LABEL_NAMES, split_of, split_order
 from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema
 from catalog.profiling.state import HASH_BUCKETS, PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-# Column names taken as the label when none is declared (compared case-insensitively).
-LABEL_NAMES = ("label", "labels", "target", "class", "y", "category", "outcome")
 
 
 @dataclass(frozen=True)
@@ -39,33 +37,7 @@ class Options:
     splits: Mapping[str, str] | None = None
 
 
-def split_of(relative_path: str, splits: Mapping[str, str]) -> str | None:
-    """The split a file of the source belongs to, if any; a file in two splits is an error."""
-    found = [name for name, pattern in splits.items() if _matches(relative_path, pattern)]
-    if len(found) > 1:
-        raise SourceError(
-            f"{relative_path} is in more than one split ({', '.join(found)}): make the splits' patterns exclusive."
-        )
-    return found[0] if found else None
-
-
-def _matches(relative_path: str, pattern: str) -> bool:
-    pattern = pattern.strip().removeprefix("./")
-    if pattern.endswith("/"):
-        return relative_path.startswith(pattern)
-    return relative_path == pattern or fnmatch.fnmatchcase(relative_path, pattern)
-
-
-SPLIT_ORDER = ("train", "training", "validation", "valid", "val", "dev", "test", "testing", "holdout")
-
-
-def split_order(names: Iterable[str]) -> list[str]:
-    """Splits in the order people read them: training, then validation, then test; others by name."""
-    known = {name: position for position, name in enumerate(SPLIT_ORDER)}
-    return sorted(names, key=lambda name: (known.get(name.lower(), len(SPLIT_ORDER)), name))
-
-
-def split_names(partitions: Sequence[Partition], splits: Mapping[str, str]) -> list[str | None]:
+def split_names(partitions: Sequence[Partition | media.MediaPartition], splits: Mapping[str, str]) -> list[str | None]:
     """The split of each partition; every split must hold at least one file."""
     names = [split_of(partition.relative_path, splits) for partition in partitions]
     empty = [name for name in splits if name not in names]
@@ -96,8 +68,15 @@ def _first_row(partition: Partition) -> int:
 
 
 def profile_partition(
-    partition: Partition, *, file_index: int, label_column: str | None, declared: bool, options: Options
+    partition: Partition | media.MediaPartition,
+    *,
+    file_index: int,
+    label_column: str | None,
+    declared: bool,
+    options: Options,
 ) -> PartialProfile:
+    if isinstance(partition, media.MediaPartition):
+        return media.profile_partition(partition, file_index=file_index, seed=options.seed + file_index * 1_000_003)
     schema = read_schema(partition)
     batches = read_partition(
         partition, batch_rows=options.batch_rows, memory_limit=options.memory_limit, threads=options.threads
@@ -116,7 +95,11 @@ def profile_partition(
 
 
 def _profile_to_bytes(
-    partition: Partition, file_index: int, label_column: str | None, declared: bool, options: Options
+    partition: Partition | media.MediaPartition,
+    file_index: int,
+    label_column: str | None,
+    declared: bool,
+    options: Options,
 ) -> bytes:
     return profile_partition(
         partition, file_index=file_index, label_column=label_column, declared=declared, options=options
@@ -168,6 +151,12 @@ def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
     merged = parts[0]
     for part in parts[1:]:
         merged.merge(part)
+    if merged.media is not None:
+        kind = merged.media.kind
+        if merged.rows == 0 or (kind == "images" and merged.media.unreadable_count >= merged.rows):
+            shown = "; ".join(f"{path} {reason}" for path, reason in merged.media.unreadable[:3])
+            raise SourceError(f"No {'image' if kind == 'images' else 'document'} of the source can be read ({shown}).")
+        return media.build(merged)
     if merged.rows == 0:
         raise SourceError("The source has no data rows (the files are empty or hold only a header).")
     return report.build(merged)
@@ -179,8 +168,15 @@ MAX_COLUMNS = 2_000
 
 
 def plan(
-    files: Sequence[SourceFile], format: str, label_column: str | None
-) -> tuple[list[Partition], str | None, bool]:
+    files: Sequence[SourceFile], format: str, label_column: str | None, splits: Mapping[str, str] | None = None
+) -> tuple[Sequence[Partition | media.MediaPartition], str | None, bool]:
+    """The units of work of a source, its label column and whether the label was declared. A folder
+    of media is split into groups of items (each knowing its split, so `splits` are applied here); a
+    table into files or row groups (its splits are matched to partitions by `split_names`)."""
+    if format in media.MEDIA_FORMATS:
+        items = media.plan(files, format, label_column, splits)
+        labelled = items[0].labelled
+        return items, ("label" if labelled else None), items[0].label_declared
     partitions = plan_partitions(files, format)
     if not partitions:
         raise SourceError("The source has no files to profile.")
@@ -200,10 +196,11 @@ def profile_files(
     """The profile of a source's files. With several partitions and workers > 1, they are
     profiled in that many processes (each DuckDB then gets an equal share of the cores)."""
     options = options or Options()
-    partitions, label, declared = plan(files, format, options.label_column)
+    partitions, label, declared = plan(files, format, options.label_column, options.splits)
     file_names = sorted(file.relative_path for file in files)
     order = {name: index for index, name in enumerate(file_names)}
-    names = split_names(partitions, options.splits) if options.splits else None
+    tabular = format not in media.MEDIA_FORMATS
+    names = split_names(partitions, options.splits) if options.splits and tabular else None
     workers = min(workers or os.cpu_count() or 1, len(partitions))
     if workers <= 1:
         parts = [

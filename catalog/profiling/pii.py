@@ -140,6 +140,27 @@ def scan_values(values: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> Pi
     )
 
 
+# Inside prose, only shapes that are rarely anything else: an e-mail address, an IPv4 address between
+# non-digits, an international phone number (a "+", a country code, then 7 to 15 digits in groups), a
+# payment card number (checked with Luhn). National phone formats are too like other numbers in text.
+_IN_TEXT = {
+    "email": rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}\b",
+    "ip_address": rf"(?:^|[^0-9.]){_IPV4_BODY}(?:$|[^0-9.])",
+    "phone": r"(?:^|[^0-9+])\+[1-9][0-9]{0,2}(?:[ .-]?(?:\([0-9]{1,4}\)|[0-9]{2,4})){2,5}(?:$|[^0-9])",
+}
+_CARD_IN_TEXT = r"(?:^|[^0-9])(?P<card>[2-6](?:[ -]?[0-9]){12,18})(?:$|[^0-9])"
+
+
+def scan_contained(texts: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> dict[str, int]:
+    """How many documents contain something that looks like each kind of personal data (one match is
+    enough; a card number counts only if it passes Luhn)."""
+    array = _as_strings(texts).drop_null()
+    counts = {kind: _count(pc.match_substring_regex(array, pattern)) for kind, pattern in _IN_TEXT.items()}
+    candidates = pc.extract_regex(pc.filter(array, pc.match_substring_regex(array, _CARD_IN_TEXT)), _CARD_IN_TEXT)
+    counts["card_number"] = sum(_luhn_valid(match["card"]) for match in candidates.to_pylist() if match is not None)
+    return counts
+
+
 def mask(value: str, kinds: Sequence[str]) -> str:
     """Render ``value`` of a column suspected of ``kinds`` for display, hiding all but a hint.
 

@@ -436,7 +436,7 @@ def _text_of(partition: Partition, scratch: Path) -> _Text:
     if head.startswith(codecs.BOM_UTF16_LE):
         text.encoding = "utf-16"
         return text
-    encoding = "utf-16" if head.startswith(codecs.BOM_UTF16_BE) else _legacy_encoding(head)
+    encoding = "utf-16" if head.startswith(codecs.BOM_UTF16_BE) else legacy_encoding(head)
     return _utf8_copy(partition, text, encoding, scratch)
 
 
@@ -477,7 +477,7 @@ def _is_utf8(head: bytes, *, complete: bool) -> bool:
     return True
 
 
-def _legacy_encoding(head: bytes) -> str:
+def legacy_encoding(head: bytes) -> str:
     # Its default threshold of chaos rejects every candidate for some plain Western text.
     matches = charset_normalizer.from_bytes(head, cp_isolation=list(_LEGACY_ENCODINGS), threshold=0.6)
     least = min((match.chaos for match in matches), default=0.0)

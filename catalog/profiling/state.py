@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from datasketches import frequent_strings_sketch, kll_doubles_sketch
 
 from catalog.profiling import hll
@@ -293,6 +294,113 @@ class HashStore:
 
 
 @dataclass
+class MediaState:
+    """What a folder of images or documents adds to the profile of the table it implies: one record
+    per item (for duplicates, conflicts and leakage), the unreadable items, a few thumbnails per
+    class, and how many documents hold what looks like personal data."""
+
+    EXAMPLES_KEPT = 100
+
+    kind: str
+    records: pa.Table | None = None
+    file_count: int = 0
+    unreadable_count: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    ignored_count: int = 0
+    ignored: list[str] = field(default_factory=list)
+    missing_count: int = 0
+    missing: list[str] = field(default_factory=list)
+    # Label ("" for none) -> (path, JPEG bytes, width, height), the first paths of each class.
+    thumbnails: dict[str, list[tuple[str, bytes, int, int]]] = field(default_factory=dict)
+    pii_documents: dict[str, int] = field(default_factory=dict)
+
+    THUMBNAILS_KEPT = 4
+    THUMBNAIL_LABELS_KEPT = 200
+
+    def add_unreadable(self, path: str, reason: str) -> None:
+        self.unreadable_count += 1
+        if len(self.unreadable) < self.EXAMPLES_KEPT:
+            self.unreadable.append((path, reason))
+
+    def add_thumbnail(self, label: str | None, path: str, content: bytes, width: int, height: int) -> None:
+        key = label or ""
+        kept = self.thumbnails.get(key)
+        if kept is None:
+            if len(self.thumbnails) >= self.THUMBNAIL_LABELS_KEPT:
+                return
+            kept = self.thumbnails[key] = []
+        if len(kept) < self.THUMBNAILS_KEPT:
+            kept.append((path, content, width, height))
+
+    def merge(self, other: MediaState) -> None:
+        if self.records is None:
+            self.records = other.records
+        elif other.records is not None:
+            self.records = pa.concat_tables([self.records, other.records])
+        self.file_count += other.file_count
+        self.unreadable_count += other.unreadable_count
+        self.unreadable = sorted(self.unreadable + other.unreadable)[: self.EXAMPLES_KEPT]
+        self.ignored_count += other.ignored_count
+        self.ignored = sorted(self.ignored + other.ignored)[: self.EXAMPLES_KEPT]
+        self.missing_count += other.missing_count
+        self.missing = sorted(self.missing + other.missing)[: self.EXAMPLES_KEPT]
+        for label, theirs in other.thumbnails.items():
+            mine = self.thumbnails.get(label, [])
+            self.thumbnails[label] = sorted(mine + theirs)[: self.THUMBNAILS_KEPT]
+        for kind, count in other.pii_documents.items():
+            self.pii_documents[kind] = self.pii_documents.get(kind, 0) + count
+
+    def write(self, archive: zipfile.ZipFile) -> None:
+        header = {
+            "kind": self.kind,
+            "file_count": self.file_count,
+            "unreadable_count": self.unreadable_count,
+            "unreadable": self.unreadable,
+            "ignored_count": self.ignored_count,
+            "ignored": self.ignored,
+            "missing_count": self.missing_count,
+            "missing": self.missing,
+            "pii_documents": self.pii_documents,
+            "thumbnails": [
+                [label, path, width, height]
+                for label, kept in self.thumbnails.items()
+                for path, _, width, height in kept
+            ],
+        }
+        archive.writestr("media.json", json.dumps(header))
+        if self.records is not None:
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_file(sink, self.records.schema) as writer:
+                writer.write_table(self.records)
+            archive.writestr("media.arrow", sink.getvalue().to_pybytes())
+        index = 0
+        for kept in self.thumbnails.values():
+            for _, content, _, _ in kept:
+                archive.writestr(f"thumb{index:05d}.jpg", content)
+                index += 1
+
+    @classmethod
+    def read(cls, archive: zipfile.ZipFile) -> MediaState:
+        header = json.loads(archive.read("media.json"))
+        state = cls(
+            kind=header["kind"],
+            file_count=header["file_count"],
+            unreadable_count=header["unreadable_count"],
+            unreadable=[(path, reason) for path, reason in header["unreadable"]],
+            ignored_count=header["ignored_count"],
+            ignored=header["ignored"],
+            missing_count=header["missing_count"],
+            missing=header["missing"],
+            pii_documents=header["pii_documents"],
+        )
+        if "media.arrow" in archive.namelist():
+            state.records = pa.ipc.open_file(pa.py_buffer(archive.read("media.arrow"))).read_all()
+        for index, (label, path, width, height) in enumerate(header["thumbnails"]):
+            state.thumbnails.setdefault(label, []).append((path, archive.read(f"thumb{index:05d}.jpg"), width, height))
+        return state
+
+
+@dataclass
 class PartialProfile:
     """What a slice of a source contributes to its profile."""
 
@@ -305,6 +413,8 @@ class PartialProfile:
     # Uniform sample: the SAMPLE_ROWS rows with the smallest random keys, as (key, row id, values).
     sample: list[tuple[float, str, list[Any]]] = field(default_factory=list)
     pairs: dict[tuple[str, str], CoMoments] = field(default_factory=dict)
+    # Set for folders of images or documents.
+    media: MediaState | None = None
 
     def column(self, name: str) -> ColumnState | None:
         return next((column for column in self.columns if column.name == name), None)
@@ -332,6 +442,11 @@ class PartialProfile:
         self.sample = sorted(self.sample + other.sample, key=lambda entry: entry[0])[:SAMPLE_ROWS]
         for pair, moments in other.pairs.items():
             self.pairs[pair] = self.pairs.get(pair, CoMoments()).merge(moments)
+        if other.media is not None:
+            if self.media is None:
+                self.media = other.media
+            else:
+                self.media.merge(other.media)
         return self
 
     # --- Serialisation: JSON for the plain parts, sketches' own bytes, numpy for the arrays; no pickle.
@@ -359,6 +474,8 @@ class PartialProfile:
                 bucket = self.hashes.bucket(index)
                 if bucket.size:
                     archive.writestr(f"h{index:02d}.bin", bucket.tobytes())
+            if self.media is not None:
+                self.media.write(archive)
         self.hashes.discard()
         return buffer.getvalue()
 
@@ -396,6 +513,8 @@ class PartialProfile:
                     block = np.frombuffer(archive.read(f"h{index:02d}.bin"), dtype=np.uint64).reshape(-1, 3)
                     profile.hashes.chunks[index].append(block.copy())
                     profile.hashes.in_memory += block.nbytes
+            if "media.json" in names:
+                profile.media = MediaState.read(archive)
         return profile
 
 
