@@ -7,6 +7,7 @@ domain code never does."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -16,7 +17,7 @@ from catalog import charts
 from catalog.cards.facts import card_facts
 from catalog.cards.html import markdown_html
 from catalog.cards.huggingface import HEADINGS
-from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature
+from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
 from catalog.profiling.pii import masked_statistics
 from governance.models import AuditSubject, Change
 from governance.permissions import user_sees_personal_data
@@ -42,6 +43,21 @@ def _pii_status(feature: Feature) -> str:
 
 def _dataset_link(dataset: Dataset) -> str:
     return reverse("admin:catalog_dataset_change", args=[dataset.pk])
+
+
+def _thumbnails_by_class(version: DatasetVersion) -> list[dict[str, Any]]:
+    """A few pictures of each class, as the worker re-encoded them (inline, never the originals)."""
+    classes: dict[str, list[dict[str, Any]]] = {}
+    for thumbnail in Thumbnail.objects.filter(version=version).order_by("position"):
+        classes.setdefault(thumbnail.label, []).append(
+            {
+                "src": "data:image/jpeg;base64," + base64.b64encode(bytes(thumbnail.content)).decode("ascii"),
+                "path": thumbnail.path,
+                "width": thumbnail.width,
+                "height": thumbnail.height,
+            }
+        )
+    return [{"label": label or "(no label)", "images": images} for label, images in classes.items()]
 
 
 def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, Any]:
@@ -102,6 +118,7 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
         }
         quality = version.quality or {}
         overview["class_balance"] = charts.class_balance_svg(quality.get("class_counts") or {})
+        overview["thumbnails"] = _thumbnails_by_class(version)
         overview["findings"] = quality.get("findings") or []
     overview["versions"] = [
         {
