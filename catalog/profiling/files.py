@@ -115,8 +115,15 @@ def expand(source: str | os.PathLike[str], *, confine_to: Sequence[Path] | None 
         else:
             raise SourceError(f"{text} does not exist.")
 
+    walked = not is_glob(text)
+    if walked and confine_to is not None and not _is_within(base.resolve(), confine_to):
+        raise SourceError(f"{text} resolves to a location outside the allowed storage roots.")
     files = [
-        _confined(SourceFile(candidate.relative_to(base).as_posix(), candidate), confine_to)
+        # A walk never descends into a linked folder, so below a confined folder only a link to a
+        # file can lead out; a glob may follow links anywhere, so each of its matches is resolved.
+        SourceFile(candidate.relative_to(base).as_posix(), candidate)
+        if walked and not candidate.is_symlink()
+        else _confined(SourceFile(candidate.relative_to(base).as_posix(), candidate), confine_to)
         for candidate in candidates
         if candidate.is_file()
     ]

@@ -167,15 +167,16 @@ def plan(
     has_splits = any(item.split is not None for item in items)
     label_field = label_column if format == "text" else None
     partitions: list[MediaPartition] = []
-    plain = [item for item in items if PurePosixPath(item.relative_path).suffix.lower() not in JSONL_SUFFIXES]
+    plain, corpora = [], []
+    for item in items:
+        jsonl = PurePosixPath(item.relative_path).suffix.lower() in JSONL_SUFFIXES
+        (corpora if jsonl else plain).append(item)
     for start in range(0, len(plain), size):
         partitions.append(
             MediaPartition(format, tuple(plain[start : start + size]), labelled, has_splits, declared, label_field)
         )
-    for item in items:
-        if item not in plain:
-            # A JSON Lines corpus is read a file at a time; its documents carry their own labels.
-            partitions.append(MediaPartition(format, (item,), True, has_splits, declared, label_field))
+    # A JSON Lines corpus is read a file at a time; its documents carry their own labels.
+    partitions += [MediaPartition(format, (item,), True, has_splits, declared, label_field) for item in corpora]
     partitions.sort(key=lambda partition: partition.relative_path)
     first = partitions[0]
     partitions[0] = MediaPartition(
@@ -354,7 +355,7 @@ def _profile_images(partition: MediaPartition, file_index: int, seed: int) -> Pa
     records: dict[str, list[Any]] = {name: [] for name in IMAGE_RECORDS.names}
     state = MediaState(kind="images")
     for item in partition.items:
-        described = _image(item)
+        described = _image(item, thumbnail=state.wants_thumbnail(item.label))
         rows["path"].append(item.relative_path)
         if partition.labelled:
             rows["label"].append(item.label)
@@ -376,7 +377,7 @@ def _profile_images(partition: MediaPartition, file_index: int, seed: int) -> Pa
     return _with_state(partition, pa.Table.from_pydict(rows, schema=schema), state, file_index, seed)
 
 
-def _image(item: Item) -> dict[str, Any]:
+def _image(item: Item, *, thumbnail: bool) -> dict[str, Any]:
     """What one image file is: its shape, its hashes and a thumbnail; or why it cannot be read."""
     try:
         with open(item.path, "rb") as handle:
@@ -408,7 +409,8 @@ def _image(item: Item) -> dict[str, Any]:
                 image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
                 image.load()
                 described["near"] = int(str(imagehash.phash(image)), 16)
-                described["thumbnail"] = _thumbnail(image)
+                if thumbnail:
+                    described["thumbnail"] = _thumbnail(image)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, Warning) as exc:
         # UnidentifiedImageError is an OSError: not an image Pillow knows, or a truncated/corrupt one.
         reason = "is not an image Pillow can read" if isinstance(exc, UnidentifiedImageError) else f"is corrupt: {exc}"

@@ -322,6 +322,13 @@ class MediaState:
         if len(self.unreadable) < self.EXAMPLES_KEPT:
             self.unreadable.append((path, reason))
 
+    def wants_thumbnail(self, label: str | None) -> bool:
+        """Whether the next image of `label` (in path order) would be kept as a thumbnail."""
+        kept = self.thumbnails.get(label or "")
+        if kept is None:
+            return len(self.thumbnails) < self.THUMBNAIL_LABELS_KEPT
+        return len(kept) < self.THUMBNAILS_KEPT
+
     def add_thumbnail(self, label: str | None, path: str, content: bytes, width: int, height: int) -> None:
         key = label or ""
         kept = self.thumbnails.get(key)

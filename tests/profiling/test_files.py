@@ -124,3 +124,23 @@ def test_it_explains_an_unusable_source(tmp_path, make, message):
 )
 def test_it_tells_the_format_from_a_name(name, expected):
     assert format_from_name(name) == expected
+
+
+def test_a_confined_walk_refuses_links_that_lead_out_and_never_follows_linked_folders(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "set" / "inner").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not yours")
+    (root / "set" / "a.txt").write_text("a")
+    (root / "set" / "inner" / "b.txt").write_text("b")
+    (root / "set" / "same.txt").symlink_to(root / "set" / "a.txt")  # a link that stays inside
+    (root / "set" / "away").symlink_to(outside, target_is_directory=True)  # a linked folder: not walked
+    names = [file.relative_path for file in expand(root / "set", confine_to=[root])]
+    assert names == ["a.txt", "same.txt", "inner/b.txt"]
+
+    (root / "set" / "leak.txt").symlink_to(outside / "secret.txt")
+    with pytest.raises(SourceError, match="leak.txt resolves to a location outside"):
+        expand(root / "set", confine_to=[root])
+    (root / "elsewhere").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SourceError, match="outside the allowed storage roots"):
+        expand(root / "elsewhere", confine_to=[root])
