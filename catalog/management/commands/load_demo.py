@@ -39,6 +39,35 @@ def write_demo_csv(path: Path, rows: int = 500, seed: int = 7, warmer: float = 0
             )
 
 
+SHAPES = ("circle", "square", "triangle")
+
+
+def write_demo_images(folder: Path, seed: int = 11) -> None:
+    """A small folder of drawn shapes, a class folder per shape under train/ and test/; one training
+    picture is also in test/, so the profile shows a leak."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
+    for split, count in (("train", 12), ("test", 4)):
+        for shape in SHAPES:
+            (folder / split / shape).mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                image = Image.new("RGB", (64, 64), tuple(rng.randrange(160, 256) for _ in range(3)))
+                canvas = ImageDraw.Draw(image)
+                x, y, size = rng.randrange(4, 24), rng.randrange(4, 24), rng.randrange(20, 36)
+                colour = tuple(rng.randrange(0, 120) for _ in range(3))
+                if shape == "circle":
+                    canvas.ellipse([x, y, x + size, y + size], fill=colour)
+                elif shape == "square":
+                    canvas.rectangle([x, y, x + size, y + size], fill=colour)
+                else:
+                    canvas.polygon([(x, y + size), (x + size, y + size), (x + size // 2, y)], fill=colour)
+                image.save(folder / split / shape / f"{index:03d}.png")
+    (folder / "test" / "circle" / "copied-from-train.png").write_bytes(
+        (folder / "train" / "circle" / "000.png").read_bytes()
+    )
+
+
 class Command(BaseCommand):
     help = "Create a demo user and register a small demo dataset; print the user's API token."
 
@@ -98,7 +127,23 @@ class Command(BaseCommand):
                 task_categories=["tabular-classification"],
             )
 
+        images = root / "demo" / "shapes"
+        if not images.exists():
+            write_demo_images(images)
+        shapes = Dataset.objects.filter(namespace=DEMO_NAMESPACE, name="shapes").first()
+        if shapes is None:
+            shapes = services.dataset_register(
+                actor=user,
+                namespace=DEMO_NAMESPACE,
+                name="shapes",
+                description="Drawn circles, squares and triangles in class folders, with a train/test split.",
+                license="CC0-1.0",
+                tags=["demo", "images"],
+                source=services.SourceSpec(uri="demo/shapes"),
+            )
+
         self.stdout.write(f"Demo dataset: {DEMO_NAMESPACE}/{DEMO_NAME}  id={dataset.pk}  file={csv_path}")
+        self.stdout.write(f"Demo images: {DEMO_NAMESPACE}/shapes  id={shapes.pk}  folder={images}")
         if password:
             self.stdout.write(f"Demo user: {username}  password: {password}  (admin at /admin/)")
         else:
