@@ -167,7 +167,8 @@ def plan(
     has_splits = any(item.split is not None for item in items)
     label_field = label_column if format == "text" else None
     partitions: list[MediaPartition] = []
-    plain, corpora = [], []
+    plain: list[Item] = []
+    corpora: list[Item] = []
     for item in items:
         jsonl = PurePosixPath(item.relative_path).suffix.lower() in JSONL_SUFFIXES
         (corpora if jsonl else plain).append(item)

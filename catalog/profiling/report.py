@@ -399,27 +399,23 @@ def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple
     duplicates = groups = conflict_rows = 0
     examples: list[list[str]] = []
     for index in range(HASH_BUCKETS):
-        block = profile.hashes.bucket(index)
+        block = profile.hashes.bucket(index)  # one entry per (features, label) pair, with its rows
         if block.size == 0:
             continue
-        features, labels = block[:, 0], block[:, 1]
-        # A row repeats another when its feature key and its label key both do: one 64-bit key for the pair.
-        rows = np.sort(features ^ (labels * np.uint64(0x9E3779B97F4A7C15)))
-        duplicates += int(np.count_nonzero(rows[1:] == rows[:-1]))
+        # A row repeats another when its feature key and its label key both do.
+        duplicates += int(block[:, 3].sum()) - len(block)
         if not has_label:
             continue
-        order = np.argsort(features)
-        features, labels = features[order], labels[order]
+        order = np.argsort(block[:, 0], kind="stable")
+        features, counts = block[order, 0], block[order, 3]
         starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
-        label_changes = np.r_[False, (labels[1:] != labels[:-1]) & (features[1:] == features[:-1])]
-        # Within a group the labels are not sorted: a change between neighbours is enough to see two labels,
-        # and a group of one label never shows one.
-        first_label = np.repeat(labels[starts], np.diff(np.r_[starts, len(labels)]))
-        differs = labels != first_label
-        conflicting = np.add.reduceat((label_changes | differs).astype(np.int64), starts) > 0
-        ends = np.r_[starts[1:], len(features)]
+        # A group of one feature key conflicts when it holds more than one pair: two labels.
+        sizes = np.diff(np.r_[starts, len(features)])
+        conflicting = sizes > 1
+        rows = np.add.reduceat(counts, starts)
         groups += int(np.count_nonzero(conflicting))
-        conflict_rows += int(np.sum((ends - starts)[conflicting]))
+        conflict_rows += int(rows[conflicting].sum())
+        ends = np.r_[starts[1:], len(features)]
         for start, end in zip(starts[conflicting], ends[conflicting], strict=True):
             if len(examples) >= CONFLICT_EXAMPLES:
                 break

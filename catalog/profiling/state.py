@@ -229,11 +229,16 @@ class ColumnState:
 
 
 class HashStore:
-    """Per-row (feature hash, label hash, row id) triples for duplicates and label conflicts.
+    """Row keys for duplicates and label conflicts: (feature hash, label hash, row id, rows) blocks.
 
-    24 bytes a row, kept in buckets by the top bits of the feature hash; past SPILL_BYTES the
-    buckets go to files, so memory holds at most one bucket when they are finally counted.
+    32 bytes a row, kept in buckets by the top bits of the feature hash; past SPILL_BYTES the buckets
+    go to files, so memory holds at most one bucket when they are finally counted. Before a bucket is
+    written, rows with the same feature and label hashes are folded into one entry (the first row id,
+    the number of rows): a source of one line repeated millions of times, a gzip bomb, costs a few
+    entries, not its rows.
     """
+
+    COLUMNS = 4
 
     def __init__(self) -> None:
         self.chunks: list[list[np.ndarray]] = [[] for _ in range(HASH_BUCKETS)]
@@ -242,10 +247,11 @@ class HashStore:
         self.spilled: list[list[str]] = [[] for _ in range(HASH_BUCKETS)]
 
     def add(self, feature_hash: np.ndarray, label_hash: np.ndarray, row_ids: np.ndarray) -> None:
-        block = np.empty((feature_hash.size, 3), dtype=np.uint64)
+        block = np.empty((feature_hash.size, self.COLUMNS), dtype=np.uint64)
         block[:, 0] = feature_hash
         block[:, 1] = label_hash
         block[:, 2] = row_ids
+        block[:, 3] = 1
         bucket = (feature_hash >> np.uint64(60)).astype(np.int64)
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(HASH_BUCKETS + 1))
@@ -263,14 +269,14 @@ class HashStore:
         for index, chunks in enumerate(self.chunks):
             if chunks:
                 path = os.path.join(self.spill_dir, f"{index:02d}-{len(self.spilled[index]):05d}.npy")
-                np.save(path, np.concatenate(chunks), allow_pickle=False)
+                np.save(path, folded(np.concatenate(chunks)), allow_pickle=False)
                 self.spilled[index].append(path)
         self.chunks = [[] for _ in range(HASH_BUCKETS)]
         self.in_memory = 0
 
     def bucket(self, index: int) -> np.ndarray:
         parts = [np.load(path, allow_pickle=False) for path in self.spilled[index]] + self.chunks[index]
-        return np.concatenate(parts) if parts else np.empty((0, 3), dtype=np.uint64)
+        return folded(np.concatenate(parts)) if parts else np.empty((0, self.COLUMNS), dtype=np.uint64)
 
     def merge(self, other: HashStore) -> None:
         for index in range(HASH_BUCKETS):
@@ -291,6 +297,32 @@ class HashStore:
             os.rmdir(self.spill_dir)
         self.spilled = [[] for _ in range(HASH_BUCKETS)]
         self.spill_dir = None
+
+
+# Mixes a label hash into a feature hash: rows repeat one another when this pair key does.
+PAIR_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def pair_keys(block: np.ndarray) -> np.ndarray:
+    return block[:, 0] ^ (block[:, 1] * PAIR_MIX)
+
+
+def folded(block: np.ndarray) -> np.ndarray:
+    """A hash block with the entries of one (feature, label) pair made one: the first row id and
+    the sum of their rows. Unchanged when no pair repeats."""
+    if len(block) < 2:
+        return block
+    keys = pair_keys(block)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    if len(starts) == len(block):
+        return block
+    rows = block[order]
+    result = rows[starts].copy()
+    result[:, 2] = np.minimum.reduceat(rows[:, 2], starts)
+    result[:, 3] = np.add.reduceat(rows[:, 3], starts)
+    return result
 
 
 @dataclass
@@ -517,7 +549,9 @@ class PartialProfile:
             )
             for index in range(HASH_BUCKETS):
                 if f"h{index:02d}.bin" in names:
-                    block = np.frombuffer(archive.read(f"h{index:02d}.bin"), dtype=np.uint64).reshape(-1, 3)
+                    block = np.frombuffer(archive.read(f"h{index:02d}.bin"), dtype=np.uint64).reshape(
+                        -1, HashStore.COLUMNS
+                    )
                     profile.hashes.chunks[index].append(block.copy())
                     profile.hashes.in_memory += block.nbytes
             if "media.json" in names:

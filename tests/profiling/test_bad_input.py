@@ -1,11 +1,14 @@
 """Odd and hostile files, generated here: each gives a correct profile or a SourceError a person can
 act on, in bounded time, never a crash."""
 
+import gzip
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling import engine
+from catalog.profiling import engine, state
 from catalog.profiling.files import SourceError, SourceFile
 
 
@@ -97,3 +100,40 @@ def test_a_table_wider_than_the_profiler_finishes_is_refused(tmp_path):
 
     with pytest.raises(SourceError, match="10,000 columns"):
         profile(path)
+
+
+def _gzip_bomb(path, expanded_bytes):
+    """A gzip file of one line repeated: a few hundred kilobytes that expand to `expanded_bytes`."""
+    line = b"1,2.5,hello,world,0\n"
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(b"a,b,c,d,label\n")
+        block = line * 50_000
+        for _ in range(expanded_bytes // len(block)):
+            handle.write(block)
+    return path
+
+
+def test_a_gzip_bomb_is_profiled_with_its_repeats_folded(tmp_path, monkeypatch):
+    monkeypatch.setattr(state, "SPILL_BYTES", 4 * 1024 * 1024)  # spill, and so fold, many times
+    path = _gzip_bomb(tmp_path / "bomb.csv.gz", 48 * 1024 * 1024)
+    assert path.stat().st_size < 200_000
+    rows = 48 * 1024 * 1024 // (len(b"1,2.5,hello,world,0\n") * 50_000) * 50_000
+
+    result = profile(path)
+
+    assert result["row_count"] == rows
+    assert result["quality"]["duplicate_rows"] == rows - 1
+    assert result["quality"]["class_counts"] == {"0": rows}
+
+
+def test_repeated_rows_cost_one_entry_per_spill_not_one_per_row(monkeypatch):
+    monkeypatch.setattr(state, "SPILL_BYTES", 1024 * 1024)
+    store = state.HashStore()
+    same = np.full(100_000, 0xF00D, dtype=np.uint64)
+    for batch in range(20):
+        store.add(same, same, np.arange(batch * 100_000, (batch + 1) * 100_000, dtype=np.uint64))
+    spilled = sum(len(paths) for paths in store.spilled)
+    bucket = store.bucket(0)
+    assert spilled >= 5
+    assert bucket.tolist() == [[0xF00D, 0xF00D, 0, 2_000_000]]
+    store.discard()
