@@ -1,9 +1,11 @@
 """One shape for every error: RFC 9457 problem details (`type`, `title`, `status`, `detail`, `errors`)."""
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:catalog:problem:"
@@ -41,6 +45,16 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than this service accepts."
     default_code = "payload_too_large"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """The database could not be reached or dropped the connection: nothing was written, and the
+    same request may succeed in a moment (the next request opens a new connection)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The catalog's database cannot be reached just now; nothing was changed. Try again shortly."
+    default_code = "database_unavailable"
+    wait = 5
 
 
 def _flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -89,6 +103,9 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return PayloadTooLarge()
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(detail=as_serializer_error(exc))
+    if isinstance(exc, db.OperationalError | db.InterfaceError):
+        logger.warning("The database is unavailable: %s", exc)
+        return DatabaseUnavailable()
     return None
 
 

@@ -55,6 +55,7 @@ _ERROR_DESCRIPTIONS = {
     "412": "The resource changed since you read it: its ETag no longer matches If-Match.",
     "415": "The request body's media type is not supported; send application/json.",
     "429": "Too many requests; wait the number of seconds in Retry-After.",
+    "503": "The database cannot be reached just now; nothing was changed. Retry after the seconds in Retry-After.",
 }
 
 
@@ -84,6 +85,7 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("412")
         if self.view.get_throttles():
             codes.append("429")
+        codes.append("503")
         return codes
 
     def _error_serializer(self, code: str) -> type[serializers.Serializer]:

@@ -377,6 +377,7 @@ def test_a_restarted_database_is_reported_by_readyz_and_served_again_by_the_same
 
         own_postgres.stop()
         down = [readyz(service.url) for _ in range(4)]
+        refused = [requests.get(datasets, headers=headers, timeout=10) for _ in range(3)]
         own_postgres.start()
         deadline = time.monotonic() + 15
         while (back := readyz(service.url))[0].status_code != 200 and time.monotonic() < deadline:
@@ -389,6 +390,10 @@ def test_a_restarted_database_is_reported_by_readyz_and_served_again_by_the_same
             assert response.json()["checks"]["database"].startswith("database unreachable")
             assert response.json()["checks"]["broker"] == "ok"
             assert took < 3, f"/readyz took {took:.1f} s with the database down"
+        for response in refused:  # an API request meanwhile: a 503 to retry, never a 500
+            assert response.status_code == 503, response.text
+            assert response.headers["Retry-After"] == "5"
+            assert response.json()["type"] == "urn:catalog:problem:database_unavailable"
         assert back[0].status_code == 200, back[0].text
         assert back[0].json()["checks"] == {"database": "ok", "broker": "ok"}
         assert after_outage == [200] * 6
