@@ -36,7 +36,7 @@ import re
 import unicodedata
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import PurePosixPath
@@ -90,6 +90,9 @@ MINHASH_SCHEME = "affine32"  # 32-bit hash values; named, so stored signatures r
 SHINGLE_WORDS = 5
 # The characters of each document kept in the `text` column (sample rows, top values, PII suspicion).
 TEXT_PREVIEW = 1_000
+# Documents profiled at a time: memory holds at most this many, or this many characters of text.
+TEXT_BATCH_DOCUMENTS = 2_000
+TEXT_BATCH_CHARACTERS = 64 * 1024 * 1024
 LANGUAGE_SAMPLE = 2_000
 LANGUAGE_MIN_LETTERS = 20
 LANGUAGE_MIN_PROBABILITY = 0.5
@@ -375,7 +378,7 @@ def _profile_images(partition: MediaPartition, file_index: int, seed: int) -> Pa
             state.add_thumbnail(item.label, item.relative_path, *described["thumbnail"])
     schema = _implicit_schema(partition, IMAGE_SCHEMA_BASE)
     state.records = pa.Table.from_pydict(records, schema=IMAGE_RECORDS)
-    return _with_state(partition, pa.Table.from_pydict(rows, schema=schema), state, file_index, seed)
+    return _with_state(partition, [pa.RecordBatch.from_pydict(rows, schema=schema)], schema, state, file_index, seed)
 
 
 def _image(item: Item, *, thumbnail: bool) -> dict[str, Any]:
@@ -468,11 +471,22 @@ class _Document:
 
 def _profile_text(partition: MediaPartition, file_index: int, seed: int) -> PartialProfile:
     schema = _implicit_schema(partition, TEXT_SCHEMA_BASE)
-    rows: dict[str, list[Any]] = {name: [] for name in schema.names}
     records: dict[str, list[Any]] = {name: [] for name in TEXT_RECORDS.names}
     state = MediaState(kind="text")
-    texts: list[str] = []
+    profile = _with_state(partition, _text_batches(partition, schema, records, state), schema, state, file_index, seed)
+    state.records = pa.Table.from_pydict(records, schema=TEXT_RECORDS)
+    return profile
+
+
+def _text_batches(
+    partition: MediaPartition, schema: pa.Schema, records: dict[str, list[Any]], state: MediaState
+) -> Iterator[pa.RecordBatch]:
+    """The implicit table of a partition's documents, a batch at a time, so memory holds at most a
+    batch of texts (a JSON Lines corpus may hold millions); the records of every document are kept."""
     identifier = _language_identifier()
+    rows: dict[str, list[Any]] = {name: [] for name in schema.names}
+    texts: list[str] = []
+    held = 0
     for document in _documents(partition):
         if document.error is not None:
             state.add_unreadable(document.path, document.error)
@@ -503,10 +517,19 @@ def _profile_text(partition: MediaPartition, file_index: int, seed: int) -> Part
         records["signature"].append(_signature(words) if words else None)
         if text:
             texts.append(text)
+            held += len(text)
+        if len(rows["path"]) >= TEXT_BATCH_DOCUMENTS or held >= TEXT_BATCH_CHARACTERS:
+            yield _text_batch(rows, texts, schema, state)
+            rows = {name: [] for name in schema.names}
+            texts, held = [], 0
+    if rows["path"]:
+        yield _text_batch(rows, texts, schema, state)
+
+
+def _text_batch(rows: dict[str, list[Any]], texts: list[str], schema: pa.Schema, state: MediaState) -> pa.RecordBatch:
     for kind, count in pii.scan_contained(texts).items():
         state.pii_documents[kind] = state.pii_documents.get(kind, 0) + count
-    state.records = pa.Table.from_pydict(records, schema=TEXT_RECORDS)
-    return _with_state(partition, pa.Table.from_pydict(rows, schema=schema), state, file_index, seed)
+    return pa.RecordBatch.from_pydict(rows, schema=schema)
 
 
 def _signature(words: list[str]) -> bytes:
@@ -646,12 +669,17 @@ def profile_partition(partition: MediaPartition, *, file_index: int, seed: int =
 
 
 def _with_state(
-    partition: MediaPartition, table: pa.Table, state: MediaState, file_index: int, seed: int
+    partition: MediaPartition,
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    state: MediaState,
+    file_index: int,
+    seed: int,
 ) -> PartialProfile:
     label = "label" if partition.labelled else None
     profile = compute.profile_batches(
-        table.to_batches(),
-        table.schema,
+        batches,
+        schema,
         label_column=label,
         declared=partition.label_declared,
         relative_path=partition.relative_path,

@@ -318,3 +318,19 @@ def test_many_documents_spread_over_partitions_merge(tmp_path, monkeypatch):
     split = engine.profile_files(expand(tmp_path), "text", workers=2)
     assert split["quality"]["duplicates"] == whole["quality"]["duplicates"]
     assert split["row_count"] == whole["row_count"] == 42
+
+
+def test_documents_are_profiled_a_batch_at_a_time_with_the_same_result(tmp_path, monkeypatch):
+    lines = [json.dumps({"text": document(index % 9), "label": str(index % 3)}) for index in range(30)]
+    lines.append(json.dumps({"text": "reach me at someone@example.com please", "label": "0"}))
+    (tmp_path / "corpus.jsonl").write_text("\n".join(lines) + "\n")
+    whole = profile(tmp_path, "text")
+    monkeypatch.setattr(media, "TEXT_BATCH_DOCUMENTS", 4)
+    batched = profile(tmp_path, "text")
+    for key in ("duplicate_rows", "duplicates", "class_counts", "label_conflicts", "pii_documents", "empty_documents"):
+        assert batched["quality"][key] == whole["quality"][key], key
+    assert batched["quality"]["pii_documents"]["email"] == 1
+    by_name = {feature["name"]: feature["statistics"] for feature in whole["features"]}
+    for feature in batched["features"]:
+        assert feature["statistics"]["count"] == by_name[feature["name"]]["count"]
+        assert feature["statistics"]["max"] == by_name[feature["name"]]["max"]
