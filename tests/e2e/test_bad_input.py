@@ -1,0 +1,96 @@
+"""The bad-input corpus through the real workers: every file, generated here, ends `ready` with a
+correct profile or `failed` with a reason a person can act on, within the time limit; no worker
+hangs or dies, and the next registration is profiled as usual."""
+
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.profiling.media_folders import image_folder
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BOMB_LINE = b"1,2.5,hello,world,0\n"
+
+
+def _corpus(root):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "ragged.csv").write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n")
+    (root / "bom.csv").write_bytes("\ufeffname,value\nx,1\ny,2\n".encode())
+    (root / "mixed-encodings.csv").write_bytes(
+        "name,city\nJosé,Zürich\n".encode() + "Renée,Köln\n".encode("latin-1") + b"Bob,Oslo\n"
+    )
+    (root / "quoted-newlines.csv").write_text('id,text\n1,"hello\nworld"\n2,plain\n')
+    (root / "empty.csv").write_text("")
+    (root / "header-only.csv").write_text("a,b,c\n")
+    (root / "one-long-line.csv").write_text("a,b\n" + "x" * 50_000_000 + ",1\ny,2\n")
+    columns = 10_000
+    (root / "wide.csv").write_text(
+        ",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" for _ in range(columns)) + "\n"
+    )
+    with gzip.open(root / "bomb.csv.gz", "wb", compresslevel=9) as handle:
+        handle.write(b"a,b,c,d,label\n")
+        for _ in range(128):  # 128 MiB of one line repeated, from a few hundred kilobytes
+            handle.write(BOMB_LINE * (1024 * 1024 // len(BOMB_LINE)))
+    pq.write_table(
+        pa.table(
+            {
+                "nested": pa.array([{"x": 1, "y": [1, 2]}, {"x": 2, "y": []}, None]),
+                "attributes": pa.array([[("k", 1)], [], None], type=pa.map_(pa.string(), pa.int64())),
+                "price": pa.array([1, None, 3], type=pa.decimal128(10, 2)),
+                "seen": pa.array([1, 2, None], type=pa.timestamp("ns", tz="Europe/Berlin")),
+            }
+        ),
+        root / "nested.parquet",
+    )
+    (root / "broken.jsonl").write_text(json.dumps({"a": 1}) + "\n{not json\n")
+    image_folder(root / "pets-with-a-broken-file")
+    return root
+
+
+EXPECTED = {
+    "ragged.csv": ("failed", "line 4"),
+    "bom.csv": ("ready", None),
+    "mixed-encodings.csv": ("ready", None),
+    "quoted-newlines.csv": ("ready", None),
+    "empty.csv": ("failed", "is empty"),
+    "header-only.csv": ("failed", "no data rows"),
+    "one-long-line.csv": ("failed", "line size"),
+    "wide.csv": ("failed", "10,000 columns"),
+    "bomb.csv.gz": ("ready", None),
+    "nested.parquet": ("ready", None),
+    "broken.jsonl": ("failed", "line 2"),
+    "pets-with-a-broken-file": ("ready", None),
+}
+
+
+def test_every_bad_file_ends_ready_or_failed_with_its_reason_and_the_workers_live_on(
+    api, e2e_storage_root, celery_workers
+):
+    root = _corpus(e2e_storage_root / "bad-input")
+    registered = {
+        name: api.register(f"bad-{index}", {"uri": str(root / name)})["latest_version"]["id"]
+        for index, name in enumerate(EXPECTED)
+    }
+    outcomes = {name: api.wait(version, timeout=240) for name, version in registered.items()}
+
+    for name, (status, reason) in EXPECTED.items():
+        version = outcomes[name]
+        assert version["status"] == status, (name, version["error"])
+        if reason is not None:
+            assert reason in version["error"], (name, version["error"])
+    bomb = outcomes["bomb.csv.gz"]
+    rows = 128 * (1024 * 1024 // len(BOMB_LINE))
+    assert bomb["row_count"] == rows
+    assert bomb["quality"]["duplicate_rows"] == rows - 1
+    assert {feature["name"] for feature in outcomes["bom.csv"]["features"]} == {"name", "value"}
+    pets = outcomes["pets-with-a-broken-file"]
+    assert pets["quality"]["unreadable"]["examples"][0][0] == "train/cat/broken.png"
+
+    assert all(process.poll() is None for process in celery_workers.processes), "a worker died"
+    (root / "after.csv").write_text("x,label\n1,a\n2,b\n")
+    after = api.wait(api.register("bad-after", {"uri": str(root / "after.csv")})["latest_version"]["id"])
+    assert after["status"] == "ready"
