@@ -121,3 +121,41 @@ def test_a_steward_finds_a_dataset_reads_its_histograms_and_an_audit(live_server
     assert "FAIL" in report
     assert "non_commercial" in report
     page.screenshot(path=str(ARTIFACTS / "admin-audit.png"), full_page=True)
+
+
+@pytest.fixture
+def images_to_browse(catalog_to_browse, storage_root):
+    from tests.profiling.media_folders import image_folder
+
+    steward = get_user_model().objects.get(username="stew")
+    image_folder(storage_root / "pets")
+    dataset = services.dataset_register(
+        actor=steward, namespace="vision", name="pets", source=services.SourceSpec(uri="pets")
+    )
+    assert services.version_profile(version_id=dataset.latest_version.pk) == "ready"
+    return dataset
+
+
+def test_an_image_dataset_shows_its_thumbnails_decoded_beside_the_class_balance(live_server, images_to_browse, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "stew")
+    page.fill("#id_password", "a long and good password")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/catalog/dataset/{images_to_browse.pk}/change/")
+    page.wait_for_selector(".thumbnails img")
+
+    pictures = page.evaluate(
+        """() => [...document.querySelectorAll('.thumbnails img')]
+               .map(img => [img.complete, img.naturalWidth, img.naturalHeight, img.title])"""
+    )
+    assert len(pictures) == 8
+    for complete, width, height, title in pictures:
+        assert complete, title
+        assert 0 < width <= 128, title  # decoded by the browser, and small
+        assert 0 < height <= 128, title
+    captions = page.locator(".thumbnail-class figcaption").all_inner_texts()
+    assert captions == ["cat", "dog"]
+    assert page.locator("svg.class-balance rect").count() == 2
+    page.screenshot(path=str(ARTIFACTS / "admin-images.png"), full_page=True)
