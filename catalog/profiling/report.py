@@ -15,7 +15,7 @@ from datasketches import frequent_items_error_type
 
 from catalog.profiling import hll
 from catalog.profiling.pii import mask
-from catalog.profiling.state import HASH_BUCKETS, ColumnState, Moments, PartialProfile, jsonable
+from catalog.profiling.state import HASH_BUCKETS, ColumnState, Moments, PartialProfile, jsonable, pair_keys
 
 QUANTILES = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 HISTOGRAM_BINS = 20
@@ -399,23 +399,26 @@ def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple
     duplicates = groups = conflict_rows = 0
     examples: list[list[str]] = []
     for index in range(HASH_BUCKETS):
-        block = profile.hashes.bucket(index)  # one entry per (features, label) pair, with its rows
+        block = profile.hashes.bucket(index)
         if block.size == 0:
             continue
+        surplus = profile.hashes.surplus_of(index)  # rows folded into their pair's first entry
+        pairs = pair_keys(block)
+        order = np.lexsort((pairs, block[:, 0]))  # by features, then by (features, label)
+        features, pairs = block[order, 0], pairs[order]
+        new_pair = np.r_[True, (features[1:] != features[:-1]) | (pairs[1:] != pairs[:-1])]
         # A row repeats another when its feature key and its label key both do.
-        duplicates += int(block[:, 3].sum()) - len(block)
+        duplicates += len(block) - int(np.count_nonzero(new_pair)) + int(surplus[:, 1].sum())
         if not has_label:
             continue
-        order = np.argsort(block[:, 0], kind="stable")
-        features, counts = block[order, 0], block[order, 3]
         starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
-        # A group of one feature key conflicts when it holds more than one pair: two labels.
-        sizes = np.diff(np.r_[starts, len(features)])
-        conflicting = sizes > 1
-        rows = np.add.reduceat(counts, starts)
-        groups += int(np.count_nonzero(conflicting))
-        conflict_rows += int(rows[conflicting].sum())
         ends = np.r_[starts[1:], len(features)]
+        # A group of one feature key conflicts when it holds more than one (features, label) pair.
+        conflicting = np.add.reduceat(new_pair.astype(np.int64), starts) > 1
+        groups += int(np.count_nonzero(conflicting))
+        conflict_rows += int(np.sum((ends - starts)[conflicting]))
+        if surplus.size and conflicting.any():
+            conflict_rows += int(surplus[np.isin(surplus[:, 0], features[starts[conflicting]]), 1].sum())
         for start, end in zip(starts[conflicting], ends[conflicting], strict=True):
             if len(examples) >= CONFLICT_EXAMPLES:
                 break

@@ -229,19 +229,20 @@ class ColumnState:
 
 
 class HashStore:
-    """Row keys for duplicates and label conflicts: (feature hash, label hash, row id, rows) blocks.
+    """Per-row (feature hash, label hash, row id) triples for duplicates and label conflicts.
 
-    32 bytes a row, kept in buckets by the top bits of the feature hash; past SPILL_BYTES the buckets
+    24 bytes a row, kept in buckets by the top bits of the feature hash; past SPILL_BYTES the buckets
     go to files, so memory holds at most one bucket when they are finally counted. Before a bucket is
-    written, rows with the same feature and label hashes are folded into one entry (the first row id,
-    the number of rows): a source of one line repeated millions of times, a gzip bomb, costs a few
-    entries, not its rows.
+    written, if a sample of it repeats, the rows of one (feature, label) pair are folded into their
+    first, and how many more there were is kept beside it (`surplus`: feature hash, further rows): a
+    source of one line repeated millions of times, a gzip bomb, costs a few entries, not its rows.
     """
 
-    COLUMNS = 4
+    COLUMNS = 3
 
     def __init__(self) -> None:
         self.chunks: list[list[np.ndarray]] = [[] for _ in range(HASH_BUCKETS)]
+        self.surplus: list[list[np.ndarray]] = [[] for _ in range(HASH_BUCKETS)]
         self.in_memory = 0
         self.spill_dir: str | None = None
         self.spilled: list[list[str]] = [[] for _ in range(HASH_BUCKETS)]
@@ -251,7 +252,6 @@ class HashStore:
         block[:, 0] = feature_hash
         block[:, 1] = label_hash
         block[:, 2] = row_ids
-        block[:, 3] = 1
         bucket = (feature_hash >> np.uint64(60)).astype(np.int64)
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(HASH_BUCKETS + 1))
@@ -268,21 +268,31 @@ class HashStore:
             self.spill_dir = tempfile.mkdtemp(prefix="catalog-profile-hashes-")
         for index, chunks in enumerate(self.chunks):
             if chunks:
+                block = np.concatenate(chunks)
+                if _repeating(block):
+                    block, surplus = folded(block)
+                    self.surplus[index].append(surplus)
                 path = os.path.join(self.spill_dir, f"{index:02d}-{len(self.spilled[index]):05d}.npy")
-                np.save(path, folded(np.concatenate(chunks)), allow_pickle=False)
+                np.save(path, block, allow_pickle=False)
                 self.spilled[index].append(path)
         self.chunks = [[] for _ in range(HASH_BUCKETS)]
         self.in_memory = 0
 
     def bucket(self, index: int) -> np.ndarray:
         parts = [np.load(path, allow_pickle=False) for path in self.spilled[index]] + self.chunks[index]
-        return folded(np.concatenate(parts)) if parts else np.empty((0, self.COLUMNS), dtype=np.uint64)
+        return np.concatenate(parts) if parts else np.empty((0, self.COLUMNS), dtype=np.uint64)
+
+    def surplus_of(self, index: int) -> np.ndarray:
+        """(feature hash, further rows) of the pairs folded in a bucket."""
+        parts = self.surplus[index]
+        return np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.uint64)
 
     def merge(self, other: HashStore) -> None:
         for index in range(HASH_BUCKETS):
             for path in other.spilled[index]:
                 self.chunks[index].append(np.load(path, allow_pickle=False))
             self.chunks[index].extend(other.chunks[index])
+            self.surplus[index].extend(other.surplus[index])
         self.in_memory += sum(chunk.nbytes for chunks in other.chunks for chunk in chunks)
         other.discard()
         if self.in_memory > SPILL_BYTES:
@@ -296,6 +306,7 @@ class HashStore:
         if self.spill_dir and os.path.isdir(self.spill_dir):
             os.rmdir(self.spill_dir)
         self.spilled = [[] for _ in range(HASH_BUCKETS)]
+        self.surplus = [[] for _ in range(HASH_BUCKETS)]
         self.spill_dir = None
 
 
@@ -307,22 +318,32 @@ def pair_keys(block: np.ndarray) -> np.ndarray:
     return block[:, 0] ^ (block[:, 1] * PAIR_MIX)
 
 
-def folded(block: np.ndarray) -> np.ndarray:
-    """A hash block with the entries of one (feature, label) pair made one: the first row id and
-    the sum of their rows. Unchanged when no pair repeats."""
-    if len(block) < 2:
-        return block
+# Folding costs a sort; it is done before a spill when a sample of the block repeats this much.
+FOLD_SAMPLE = 4_096
+FOLD_WHEN_REPEATED = 0.1
+
+
+def _repeating(block: np.ndarray) -> bool:
+    if len(block) <= FOLD_SAMPLE:
+        return False
+    sample = pair_keys(block[:: len(block) // FOLD_SAMPLE])
+    return 1 - len(np.unique(sample)) / len(sample) >= FOLD_WHEN_REPEATED
+
+
+def folded(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A hash block with each (feature, label) pair's rows folded into its first (the smallest row
+    id), and (feature hash, further rows) of the pairs that had more than one."""
     keys = pair_keys(block)
-    order = np.argsort(keys, kind="stable")
+    order = np.lexsort((block[:, 2], keys))  # by pair, then by row id: the first of each pair leads
     ordered = keys[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    if len(starts) == len(block):
-        return block
-    rows = block[order]
-    result = rows[starts].copy()
-    result[:, 2] = np.minimum.reduceat(rows[:, 2], starts)
-    result[:, 3] = np.add.reduceat(rows[:, 3], starts)
-    return result
+    rows = np.diff(np.r_[starts, len(block)]).astype(np.uint64)
+    first = block[order[starts]]
+    repeated = rows > 1
+    surplus = np.empty((int(np.count_nonzero(repeated)), 2), dtype=np.uint64)
+    surplus[:, 0] = first[repeated, 0]
+    surplus[:, 1] = rows[repeated] - np.uint64(1)
+    return first, surplus
 
 
 @dataclass
@@ -513,6 +534,9 @@ class PartialProfile:
                 bucket = self.hashes.bucket(index)
                 if bucket.size:
                     archive.writestr(f"h{index:02d}.bin", bucket.tobytes())
+                surplus = self.hashes.surplus_of(index)
+                if surplus.size:
+                    archive.writestr(f"s{index:02d}.bin", surplus.tobytes())
             if self.media is not None:
                 self.media.write(archive)
         self.hashes.discard()
@@ -554,6 +578,9 @@ class PartialProfile:
                     )
                     profile.hashes.chunks[index].append(block.copy())
                     profile.hashes.in_memory += block.nbytes
+                if f"s{index:02d}.bin" in names:
+                    surplus = np.frombuffer(archive.read(f"s{index:02d}.bin"), dtype=np.uint64).reshape(-1, 2)
+                    profile.hashes.surplus[index].append(surplus.copy())
             if "media.json" in names:
                 profile.media = MediaState.read(archive)
         return profile

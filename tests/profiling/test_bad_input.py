@@ -133,7 +133,25 @@ def test_repeated_rows_cost_one_entry_per_spill_not_one_per_row(monkeypatch):
     for batch in range(20):
         store.add(same, same, np.arange(batch * 100_000, (batch + 1) * 100_000, dtype=np.uint64))
     spilled = sum(len(paths) for paths in store.spilled)
-    bucket = store.bucket(0)
+    bucket, surplus = store.bucket(0), store.surplus_of(0)
+    unspilled = sum(len(chunk) for chunk in store.chunks[0])
     assert spilled >= 5
-    assert bucket.tolist() == [[0xF00D, 0xF00D, 0, 2_000_000]]
+    # One entry a spill, and what is still in memory; the rows folded away are counted beside them.
+    assert len(bucket) == spilled + unspilled
+    assert set(bucket[:, 0].tolist()) == {0xF00D}
+    assert int(bucket[:, 2].min()) == 0
+    assert len(bucket) + int(surplus[:, 1].sum()) == 2_000_000
     store.discard()
+
+
+def test_folded_repeats_still_count_as_conflicting_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(state, "SPILL_BYTES", 1024 * 1024)
+    path = tmp_path / "two-labels.csv.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(b"a,b,label\n" + b"1,2,cat\n1,2,dog\n" * 200_000 + b"3,4,cat\n")
+
+    quality = profile(path)["quality"]
+
+    assert quality["duplicate_rows"] == 400_001 - 3
+    assert quality["label_conflicts"]["groups"] == 1
+    assert quality["label_conflicts"]["rows"] == 400_000
