@@ -76,7 +76,8 @@ def _fixture(root: Path, clients: int) -> dict[str, Any]:
     }
 
 
-def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+def celery_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen:
+    """`celery -A config worker`, one process, started and ready (its output in `log`)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -90,7 +91,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen:
             "--without-gossip",
             "--without-mingle",
             "-n",
-            f"load-{os.getpid()}@%h",
+            f"{name}-{os.getpid()}@%h",
         ],
         cwd=settings.BASE_DIR,
         env=env,
@@ -158,7 +159,7 @@ def run(*, smoke: bool) -> list[dict]:
         env = {"CELERY_BROKER_URL": BROKER, "CATALOG_STORAGE_ROOTS": str(root)}
         server = _Server(2, root / "gunicorn.log", env=env)
         worker_env = {**os.environ, **env, "DATABASE_URL": _database_url(), "SECRET_KEY": "bench-only", "DEBUG": "0"}
-        worker = _worker(worker_env, root / "worker.log")
+        worker = celery_worker(worker_env, root / "worker.log", "load")
         try:
             server.wait_ready({"Authorization": f"Token {fixture['tokens'][0]}"})
             print(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from django.contrib.auth import get_user_model
 from PIL import Image
 
 from benchmarks.lineage import _database_url
+from benchmarks.load import celery_worker
 from catalog import services
 from catalog.models import DatasetVersion
 from catalog.profiling import engine
@@ -47,37 +47,10 @@ def generate(root: Path, count: int, seed: int = 0) -> None:
 
 
 def _workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen]:
-    processes = []
-    for index in range(count):
-        log = logs / f"media-worker-{count}-{index}.log"
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--loglevel=INFO",
-                    "--concurrency=1",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "-n",
-                    f"media-{count}-{index}-{os.getpid()}@%h",
-                ],
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=log.open("w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        deadline = time.monotonic() + 60
-        while " ready." not in log.read_text():
-            if processes[-1].poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"a Celery worker did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-    return processes
+    return [
+        celery_worker(env, logs / f"media-worker-{count}-{index}.log", f"media-{count}-{index}")
+        for index in range(count)
+    ]
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from tests.e2e.processes import children
 from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -80,7 +81,7 @@ class Workers:
     def kill(self) -> None:
         """SIGKILL every worker and its pool children, as a crash or an OOM kill would."""
         for process in self.processes:
-            for child in _children(process.pid):
+            for child in children(process.pid):
                 os.kill(child, signal.SIGKILL)
             process.kill()
             process.wait()
@@ -96,19 +97,6 @@ class Workers:
                 process.kill()
                 process.wait()
         self.processes, self.logs = [], []
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid`, read from /proc (no procps needed)."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
 
 
 # Short limits, so that a killed worker's task comes back within seconds in these tests: Redis

@@ -78,14 +78,19 @@ def catalog_to_browse(storage_root):
     return {"dataset": dataset, "audit": audit}
 
 
-def test_a_steward_finds_a_dataset_reads_its_histograms_and_an_audit(live_server, browser):
+def _logged_in(browser, live_server):
+    """A page of the admin, logged in as the steward."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "stew")
     page.fill("#id_password", "a long and good password")
     page.click("input[type=submit]")
+    return page
+
+
+def test_a_steward_finds_a_dataset_reads_its_histograms_and_an_audit(live_server, browser):
+    page = _logged_in(browser, live_server)
     page.goto(f"{live_server.url}/admin/catalog/dataset/")
     page.fill("#searchbar", "road")
     page.press("#searchbar", "Enter")
@@ -137,12 +142,7 @@ def images_to_browse(catalog_to_browse, storage_root):
 
 
 def test_an_image_dataset_shows_its_thumbnails_decoded_beside_the_class_balance(live_server, images_to_browse, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "stew")
-    page.fill("#id_password", "a long and good password")
-    page.click("input[type=submit]")
+    page = _logged_in(browser, live_server)
     page.goto(f"{live_server.url}/admin/catalog/dataset/{images_to_browse.pk}/change/")
     page.wait_for_selector(".thumbnails img")
 
