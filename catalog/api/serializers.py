@@ -1,3 +1,5 @@
+import base64
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
@@ -520,6 +522,17 @@ class VersionSampleSerializer(serializers.Serializer):
     rows = SampleRowSerializer(many=True)
     masked = serializers.BooleanField(help_text="Whether values of personal-data features are masked for you.")
     pii_columns = serializers.ListField(child=serializers.CharField())
+
+
+class ThumbnailSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="The class it shows; empty for unlabelled images.")
+    path = serializers.CharField(help_text="The image's path in the source.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    src = serializers.SerializerMethodField(help_text="The thumbnail as a data: URI (JPEG, at most 128 pixels a side).")
+
+    def get_src(self, thumbnail) -> str:  # type: ignore[no-untyped-def]
+        return "data:image/jpeg;base64," + base64.b64encode(bytes(thumbnail.content)).decode("ascii")
 
 
 class DataCardSerializer(serializers.Serializer):

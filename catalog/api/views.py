@@ -24,6 +24,7 @@ from catalog.api.serializers import (
     DriftSerializer,
     FeatureSerializer,
     FeatureUpdateSerializer,
+    ThumbnailSerializer,
     VersionCreateSerializer,
     VersionSampleSerializer,
     VersionSerializer,
@@ -33,7 +34,7 @@ from catalog.api.serializers import (
 from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
-from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature
+from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
 from catalog.sources import SourceRejected
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
@@ -362,6 +363,18 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
                 "pii_columns": sample["pii_columns"],
             }
         )
+
+    @extend_schema(
+        summary="A few thumbnails of each class of a folder of images",
+        description="Four per class, the first images of each by path, re-encoded by the worker when it "
+        "profiled the folder (never the original files); the largest classes first. Empty for tables and "
+        "documents.",
+        responses=ThumbnailSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def thumbnails(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+        version = self.get_object()
+        return Response(ThumbnailSerializer(Thumbnail.objects.filter(version=version), many=True).data)
 
     @extend_schema(
         summary="Profile a version again",

@@ -10,7 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from catalog import services
-from catalog.models import DatasetVersion, ProfilePart, Thumbnail
+from catalog.models import Dataset, DatasetVersion, ProfilePart, Thumbnail
 from catalog.profiling import media
 from tests.factories import UserFactory
 from tests.profiling.media_folders import image_folder, text_corpus
@@ -118,3 +118,24 @@ def test_the_admin_page_shows_a_few_thumbnails_beside_the_class_balance(client, 
     assert base64.b64encode(bytes(thumbnail.content)).decode() in page
     # The originals are never in the page.
     assert base64.b64encode((pets / thumbnail.path).read_bytes()).decode() not in page
+
+
+def test_the_api_answers_the_thumbnails_to_those_who_may_read_the_version(
+    owner_client, stranger_client, owner, dataset, pets
+):
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
+    assert services.version_profile(version_id=version.pk) == "ready"
+
+    thumbnails = owner_client.get(f"/api/v1/versions/{version.pk}/thumbnails/").json()
+
+    assert [(entry["label"], entry["path"]) for entry in thumbnails[:2]] == [
+        ("cat", "test/cat/000.png"),
+        ("cat", "test/cat/001.png"),
+    ]
+    assert len(thumbnails) == 8
+    prefix = "data:image/jpeg;base64,"
+    assert thumbnails[0]["src"].startswith(prefix)
+    picture = Image.open(io.BytesIO(base64.b64decode(thumbnails[0]["src"].removeprefix(prefix))))
+    assert picture.size == (thumbnails[0]["width"], thumbnails[0]["height"])
+    Dataset.objects.filter(pk=dataset.pk).update(sensitivity="restricted")
+    assert stranger_client.get(f"/api/v1/versions/{version.pk}/thumbnails/").status_code == 404
