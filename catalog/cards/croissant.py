@@ -8,9 +8,12 @@ catalog and its workers read it); a remote one's, its URL.
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+from catalog.profiling.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -144,6 +147,7 @@ def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, A
     document["version"] = f"{version['number']}.0.0"
     document["sha256"] = version["fingerprint"].removeprefix("sha256:") if version["fingerprint"] else None
     encoding = ENCODINGS.get(version["format"], "application/octet-stream")
+    media = version["format"] in ("images", "text")
     files = []
     for entry in version["manifest"]:
         files.append(
@@ -153,11 +157,17 @@ def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, A
                 "name": entry["path"],
                 "contentUrl": _location(version["uri"], entry["path"]),
                 "contentSize": f"{entry['size']} B",
-                "encodingFormat": encoding,
+                "encodingFormat": _file_encoding(entry["path"]) if media else encoding,
                 "sha256": entry["sha256"],
             }
         )
     document["distribution"] = files
+    if files and media:
+        file_set, record_set = _folder_records(version)
+        if file_set is not None:
+            document["distribution"].append(file_set)
+        document["recordSet"] = [record_set] if record_set is not None else []
+        return document
     if not files or version["format"] not in ("csv", "tsv", "parquet", "jsonl"):
         document["recordSet"] = []
         return document
@@ -191,6 +201,88 @@ def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, A
         }
     ]
     return document
+
+
+def _file_encoding(path: str) -> str:
+    guessed, _ = mimetypes.guess_type(path)
+    if PurePosixPath(path).suffix.lower() in JSONL_SUFFIXES:
+        return "application/jsonlines"
+    return guessed or "application/octet-stream"
+
+
+def _folder_records(version: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A file set of a folder's images or `.txt` documents, and its records: the picture or text
+    of each, its path, and its label and split when folders name them (as the profile reads them).
+    A manifest's labels, or documents in JSON Lines, are not described (the records would need a join)."""
+    paths = [entry["path"] for entry in version["manifest"]]
+    suffixes = IMAGE_SUFFIXES if version["format"] == "images" else TEXT_SUFFIXES
+    items = [path for path in paths if PurePosixPath(path).suffix.lower() in suffixes]
+    if not items:
+        return None, None
+    found = sorted({PurePosixPath(path).suffix.lower() for path in items})
+    file_set = {
+        "@type": "cr:FileSet",
+        "@id": "item-files",
+        "name": "item-files",
+        "description": f"The {version['format'] if version['format'] == 'images' else 'documents'} of the folder, "
+        "read relative to where this document sits (put it at the top of the folder).",
+        "encodingFormat": sorted({_file_encoding(f"x{suffix}") for suffix in found}),
+        "includes": [f"**/*{suffix}" for suffix in found],
+    }
+
+    def field(name: str, data_type: str, description: str, extract: dict[str, Any], **more: Any) -> dict[str, Any]:
+        return {
+            "@type": "cr:Field",
+            "@id": f"items/{name}",
+            "name": name,
+            "description": description,
+            "dataType": data_type,
+            "source": {"fileSet": {"@id": "item-files"}, "extract": extract, **more},
+        }
+
+    content = "sc:ImageObject" if version["format"] == "images" else "sc:Text"
+    fields = [
+        field(
+            "content",
+            content,
+            "The picture." if content == "sc:ImageObject" else "The text.",
+            {"fileProperty": "content"},
+        ),
+        field("path", "sc:Text", "The file's path in the folder.", {"fileProperty": "fullpath"}),
+    ]
+    has_manifest = any(path.lower() in MANIFEST_NAMES for path in paths)
+    splits = "|".join(sorted(SPLIT_FOLDERS, key=len, reverse=True))
+    in_splits = all(path.split("/")[0].lower() in SPLIT_FOLDERS and path.count("/") >= 2 for path in items)
+    in_classes = all(path.count("/") >= (2 if in_splits else 1) for path in items)
+    if in_classes and not has_manifest:
+        label = rf"^(?:(?i:{splits})/)?([^/]+)/.*$" if in_splits else r"^([^/]+)/.*$"
+        fields.append(
+            field(
+                "label",
+                "sc:Text",
+                "The class: the first folder below the split.",
+                {"fileProperty": "fullpath"},
+                transform={"regex": label},
+            )
+        )
+    if in_splits:
+        fields.append(
+            field(
+                "split",
+                "sc:Text",
+                "The split: the folder at the top.",
+                {"fileProperty": "fullpath"},
+                transform={"regex": r"^([^/]+)/.*$"},
+            )
+        )
+    record_set = {
+        "@type": "cr:RecordSet",
+        "@id": "items",
+        "name": "items",
+        "description": f"One record per item of version {version['number']} ({version['row_count']} items).",
+        "field": fields,
+    }
+    return file_set, record_set
 
 
 def card_from_croissant(document: dict[str, Any]) -> dict[str, Any]:

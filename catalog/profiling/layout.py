@@ -12,6 +12,15 @@ from catalog.profiling.files import SourceError
 LABEL_NAMES = ("label", "labels", "target", "class", "y", "category", "outcome")
 
 SPLIT_ORDER = ("train", "training", "validation", "valid", "val", "dev", "test", "testing", "holdout")
+SPLIT_FOLDERS = frozenset(SPLIT_ORDER)
+
+# The files of folders of media, by suffix, and the names a manifest of one has at its top.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
+TEXT_SUFFIXES = frozenset({".txt"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+MANIFEST_NAMES = frozenset(
+    f"{stem}{suffix}" for stem in ("metadata", "manifest", "labels") for suffix in (".csv", ".jsonl")
+)
 
 
 def split_of(relative_path: str, splits: Mapping[str, str]) -> str | None:

@@ -53,20 +53,22 @@ from scipy.sparse.csgraph import connected_components
 
 from catalog.profiling import compute, pii, report
 from catalog.profiling.files import SourceError, SourceFile
-from catalog.profiling.layout import LABEL_NAMES, SPLIT_ORDER, split_of, split_order
+from catalog.profiling.layout import (
+    IMAGE_SUFFIXES,
+    JSONL_SUFFIXES,
+    LABEL_NAMES,
+    MANIFEST_NAMES,
+    SPLIT_FOLDERS,
+    TEXT_SUFFIXES,
+    split_of,
+    split_order,
+)
 from catalog.profiling.readers import legacy_encoding
 from catalog.profiling.state import MediaState, PartialProfile
 
 MEDIA_FORMATS = ("images", "text")
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
-TEXT_SUFFIXES = frozenset({".txt"})
-JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
-MANIFEST_NAMES = frozenset(
-    f"{stem}{suffix}" for stem in ("metadata", "manifest", "labels") for suffix in (".csv", ".jsonl")
-)
 PATH_FIELDS = ("file_name", "path", "filename", "file", "image", "image_path", "file_path")
 TEXT_FIELDS = ("text", "content", "document", "body", "sentence", "review", "passage")
-SPLIT_FOLDERS = frozenset(SPLIT_ORDER)
 
 # Items per unit of work: one worker's share of a large folder.
 IMAGES_PER_PARTITION = 2_000

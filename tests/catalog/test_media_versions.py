@@ -3,8 +3,13 @@ thumbnails, the parts of a large folder merged, and the admin page."""
 
 import base64
 import io
+import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
+import mlcroissant as mlc
 import pytest
 from django.urls import reverse
 from PIL import Image
@@ -13,7 +18,7 @@ from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart, Thumbnail
 from catalog.profiling import media
 from tests.factories import UserFactory
-from tests.profiling.media_folders import image_folder, text_corpus
+from tests.profiling.media_folders import draw, image_folder, text_corpus
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +144,61 @@ def test_the_api_answers_the_thumbnails_to_those_who_may_read_the_version(
     assert picture.size == (thumbnails[0]["width"], thumbnails[0]["height"])
     Dataset.objects.filter(pk=dataset.pk).update(sensitivity="restricted")
     assert stranger_client.get(f"/api/v1/versions/{version.pk}/thumbnails/").status_code == 404
+
+
+def test_the_croissant_export_of_a_folder_describes_its_items_and_mlcroissant_reads_them(
+    owner_client, owner, dataset, storage_root
+):
+    folder = storage_root / "shapes"
+    for split, count in (("train", 3), ("test", 2)):
+        for label in ("circle", "square"):
+            for index in range(count):
+                draw(folder / split / label / f"{index}.png", hash((split, label, index)) % 10_000)
+    draw(folder / "train" / "circle" / "extra.jpg", 77, format="JPEG")
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(folder), format="images")
+    assert services.version_profile(version_id=version.pk) == "ready"
+
+    document = owner_client.get(f"/api/v1/datasets/{dataset.pk}/card/croissant").json()
+    file_set = next(item for item in document["distribution"] if item["@type"] == "cr:FileSet")
+    assert file_set["includes"] == ["**/*.jpg", "**/*.png"]
+    assert {item["encodingFormat"] for item in document["distribution"] if item["@type"] == "cr:FileObject"} == {
+        "image/png",
+        "image/jpeg",
+    }
+    (records,) = document["recordSet"]
+    assert [field["name"] for field in records["field"]] == ["content", "path", "label", "split"]
+    path = folder / "croissant.json"  # a file set is read relative to the document
+    path.write_text(json.dumps(document))
+    validation = subprocess.run(
+        [str(Path(sys.executable).parent / "mlcroissant"), "validate", "--jsonld", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert validation.returncode == 0, validation.stderr[-2000:]
+    read = {
+        record["items/path"].decode(): record for record in mlc.Dataset(jsonld=str(path)).records(record_set="items")
+    }
+    assert len(read) == 11
+    extra = read["train/circle/extra.jpg"]
+    assert extra["items/label"].decode() == "circle"
+    assert extra["items/split"].decode() == "train"
+    assert extra["items/content"].size == (48, 40)
+    assert read["test/square/1.png"]["items/label"].decode() == "square"
+
+
+def test_the_croissant_export_of_a_text_corpus_reads_its_documents(owner_client, owner, dataset, storage_root):
+    corpus = text_corpus(storage_root / "reviews")
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(corpus), format="text")
+    assert services.version_profile(version_id=version.pk) == "ready"
+    document = owner_client.get(f"/api/v1/datasets/{dataset.pk}/card/croissant").json()
+    path = corpus / "croissant.json"
+    path.write_text(json.dumps(document))
+
+    read = {
+        record["items/path"].decode(): record for record in mlc.Dataset(jsonld=str(path)).records(record_set="items")
+    }
+
+    assert len(read) == 25
+    assert read["pos/contact.txt"]["items/label"].decode() == "pos"
+    assert read["pos/contact.txt"]["items/content"].decode() == (corpus / "pos/contact.txt").read_text()
