@@ -25,6 +25,7 @@ from catalog import services
 from catalog.models import DatasetVersion
 from catalog.profiling import engine
 from catalog.profiling.files import expand
+from catalog.tasks import version_profile_task
 from config.celery_app import app
 
 BROKER = os.environ.get("CATALOG_MEDIA_BROKER", "redis://127.0.0.1:6379/8")
@@ -70,6 +71,10 @@ def _profiled_by_workers(root: Path, count: int, workers: int, env: dict[str, st
         )
         started = time.perf_counter()
         version = services.version_create(actor=owner, dataset=dataset, uri=str(root), format="images")
+        # Queued as registration queues it, on the workers' broker: this process's own Celery
+        # configuration (in-process tasks, or a broker another suite connected to) is not theirs.
+        with app.connection_for_write(BROKER) as connection:
+            version_profile_task.apply_async(args=[str(version.pk)], connection=connection)
         deadline = time.monotonic() + 1800
         while True:
             status, error = DatasetVersion.objects.values_list("status", "error").get(pk=version.pk)
@@ -94,10 +99,11 @@ def run(*, smoke: bool) -> list[dict]:
         print(f"media: generating {count:,} images ...", flush=True)
         generate(root, count)
         settings.CATALOG_STORAGE_ROOTS = [root.parent]
-        # Registration here publishes to the workers' broker, as the web process would.
+        # Registration here must not profile in this process; the task goes to the workers below.
         settings.CELERY_TASK_ALWAYS_EAGER = False
-        app.conf.update(broker_url=BROKER, result_backend=BROKER, task_always_eager=False)
-        app.control.purge()  # what an interrupted run left in this benchmark's queue
+        app.conf.task_always_eager = False
+        with app.connection_for_write(BROKER) as connection:
+            app.control.purge(connection=connection)  # what an interrupted run left in this queue
         env = {
             **os.environ,
             "CELERY_BROKER_URL": BROKER,
