@@ -202,3 +202,21 @@ def test_the_croissant_export_of_a_text_corpus_reads_its_documents(owner_client,
     assert len(read) == 25
     assert read["pos/contact.txt"]["items/label"].decode() == "pos"
     assert read["pos/contact.txt"]["items/content"].decode() == (corpus / "pos/contact.txt").read_text()
+
+
+def test_drift_between_two_versions_of_an_image_folder_flags_the_changed_sizes(owner, dataset, storage_root):
+    for index in range(30):
+        draw(storage_root / "v1" / ("cat" if index % 2 else "dog") / f"{index}.png", index, size=(48, 40))
+        draw(storage_root / "v2" / ("cat" if index % 3 else "dog") / f"{index}.png", index, size=(96, 80))
+    first = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "v1"), format="images")
+    assert services.version_profile(version_id=first.pk) == "ready"
+    second = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "v2"), format="images")
+    assert services.version_profile(version_id=second.pk) == "ready"
+    first.refresh_from_db()
+    second.refresh_from_db()
+
+    report = services.version_drift(version=second, against=first)
+
+    drifted = {feature["name"] for feature in report["features"] if feature["drifted"]}
+    assert {"width", "height", "bytes"} <= drifted
+    assert "format" not in drifted
