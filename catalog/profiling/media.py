@@ -28,6 +28,7 @@ Unreadable items are listed and counted, never fatal; files that are neither ite
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -37,7 +38,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import PurePosixPath
 from typing import Any
@@ -184,18 +185,7 @@ def plan(
     # A JSON Lines corpus is read a file at a time; its documents carry their own labels.
     partitions += [MediaPartition(format, (item,), True, has_splits, declared, label_field) for item in corpora]
     partitions.sort(key=lambda partition: partition.relative_path)
-    first = partitions[0]
-    partitions[0] = MediaPartition(
-        first.format,
-        first.items,
-        first.labelled,
-        first.has_splits,
-        first.label_declared,
-        first.label_field,
-        ignored=tuple(ignored),
-        missing=tuple(missing),
-        manifest=manifest,
-    )
+    partitions[0] = replace(partitions[0], ignored=tuple(ignored), missing=tuple(missing), manifest=manifest)
     return partitions
 
 
@@ -416,7 +406,9 @@ def _image(item: Item, *, thumbnail: bool) -> dict[str, Any]:
                 image.load()
                 described["near"] = int(str(imagehash.phash(image)), 16)
                 if thumbnail:
-                    described["thumbnail"] = _thumbnail(image)
+                    # A picture that decodes is not corrupt for want of a thumbnail.
+                    with contextlib.suppress(OSError, ValueError):
+                        described["thumbnail"] = _thumbnail(image)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, Warning) as exc:
         # UnidentifiedImageError is an OSError: not an image Pillow knows, or a truncated/corrupt one.
         reason = "is not an image Pillow can read" if isinstance(exc, UnidentifiedImageError) else f"is corrupt: {exc}"
@@ -428,14 +420,10 @@ def _image(item: Item, *, thumbnail: bool) -> dict[str, Any]:
 
 def _thumbnail(image: Image.Image) -> tuple[bytes, int, int]:
     """A small JPEG re-encoded from the decoded pixels: never the original bytes."""
-    small = ImageOps.exif_transpose(image.copy()) or image.copy()
+    small = ImageOps.exif_transpose(image)  # a copy, turned upright
     small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
     if small.mode not in ("RGB", "L"):
-        small = (
-            small.convert("RGBA").convert("RGB")
-            if "A" in small.getbands() or small.mode == "P"
-            else small.convert("RGB")
-        )
+        small = small.convert("RGBA").convert("RGB")  # through RGBA, so palettes with transparency convert
     buffer = io.BytesIO()
     small.save(buffer, format="JPEG", quality=80)
     return buffer.getvalue(), small.width, small.height
@@ -923,6 +911,19 @@ def _similar_groups(kind: str, records: pa.Table, exact: list[list[int]]) -> lis
 _BAND_RUN_PAIRS = 64
 
 
+def _keep_close(
+    hashes: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    distance: int,
+    found_a: list[np.ndarray],
+    found_b: list[np.ndarray],
+) -> None:
+    close = np.bitwise_count(hashes[a] ^ hashes[b]) <= distance
+    found_a.append(np.minimum(a, b)[close])
+    found_b.append(np.maximum(a, b)[close])
+
+
 def hamming_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i < j) of 64-bit hashes at most `distance` bits apart.
 
@@ -941,20 +942,25 @@ def hamming_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.nda
         sorted_keys = keys[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         ends = np.r_[starts[1:], len(sorted_keys)]
-        for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+        lengths = ends - starts
+        # Runs up to _BAND_RUN_PAIRS long: every pair, as (position, position + step) for each step,
+        # so the loop is over steps (a few), not runs (thousands).
+        short = np.repeat(lengths <= _BAND_RUN_PAIRS, lengths)
+        run_end = np.repeat(ends, lengths)
+        positions = np.flatnonzero(short)
+        for step in range(1, int(lengths[lengths <= _BAND_RUN_PAIRS].max(initial=1))):
+            positions = positions[positions + step < run_end[positions]]
+            if not positions.size:
+                break
+            _keep_close(hashes, order[positions], order[positions + step], distance, found_a, found_b)
+        for start, end in zip(starts[lengths > _BAND_RUN_PAIRS], ends[lengths > _BAND_RUN_PAIRS], strict=True):
+            # A long run (many near-identical pictures): each joined to its neighbours in hash order.
             run = order[start:end]
-            if len(run) <= _BAND_RUN_PAIRS:
-                left, right = np.triu_indices(len(run), k=1)
-            else:
-                run = run[np.argsort(hashes[run], kind="stable")]
-                left = np.repeat(np.arange(len(run)), _BAND_RUN_PAIRS)
-                right = left + np.tile(np.arange(1, _BAND_RUN_PAIRS + 1), len(run))
-                keep = right < len(run)
-                left, right = left[keep], right[keep]
-            a, b = run[left], run[right]
-            close = np.bitwise_count(hashes[a] ^ hashes[b]) <= distance
-            found_a.append(np.minimum(a, b)[close])
-            found_b.append(np.maximum(a, b)[close])
+            run = run[np.argsort(hashes[run], kind="stable")]
+            left = np.repeat(np.arange(len(run)), _BAND_RUN_PAIRS)
+            right = left + np.tile(np.arange(1, _BAND_RUN_PAIRS + 1), len(run))
+            keep = right < len(run)
+            _keep_close(hashes, run[left[keep]], run[right[keep]], distance, found_a, found_b)
     if not found_a:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     pairs = np.unique(np.stack([np.concatenate(found_a), np.concatenate(found_b)], axis=1), axis=0)
