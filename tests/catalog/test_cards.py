@@ -2,9 +2,6 @@
 
 import csv
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import mlcroissant as mlc
 import pytest
@@ -13,6 +10,7 @@ import yaml
 from catalog.models import CARD_SECTIONS, DataCard, Dataset
 from governance.choices import OwnershipRole
 from governance.models import Change
+from tests.croissant import mlcroissant_validate
 from tests.factories import OwnershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -308,12 +306,7 @@ def test_mlcroissant_validates_the_export_and_reads_every_record(owner_client, f
     path = tmp_path / "croissant.json"
     path.write_text(json.dumps(document))
 
-    validation = subprocess.run(
-        [str(Path(sys.executable).parent / "mlcroissant"), "validate", "--jsonld", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    validation = mlcroissant_validate(path)
     dataset = mlc.Dataset(jsonld=str(path))
     records = list(dataset.records(record_set="records"))
 

@@ -4,10 +4,7 @@ thumbnails, the parts of a large folder merged, and the admin page."""
 import base64
 import io
 import json
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import mlcroissant as mlc
 import pytest
@@ -17,6 +14,7 @@ from PIL import Image
 from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart, Thumbnail
 from catalog.profiling import media
+from tests.croissant import mlcroissant_validate
 from tests.factories import UserFactory
 from tests.profiling.media_folders import draw, image_folder, text_corpus
 
@@ -169,12 +167,7 @@ def test_the_croissant_export_of_a_folder_describes_its_items_and_mlcroissant_re
     assert [field["name"] for field in records["field"]] == ["content", "path", "label", "split"]
     path = folder / "croissant.json"  # a file set is read relative to the document
     path.write_text(json.dumps(document))
-    validation = subprocess.run(
-        [str(Path(sys.executable).parent / "mlcroissant"), "validate", "--jsonld", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    validation = mlcroissant_validate(path)
     assert validation.returncode == 0, validation.stderr[-2000:]
     read = {
         record["items/path"].decode(): record for record in mlc.Dataset(jsonld=str(path)).records(record_set="items")

@@ -1,13 +1,12 @@
 """Data cards over HTTP, on a dataset the real worker profiled."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import mlcroissant as mlc
 import pytest
 import yaml
+
+from tests.croissant import mlcroissant_validate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -39,12 +38,7 @@ def test_a_profiled_dataset_s_card_exports_as_croissant_and_markdown(api, e2e_st
     assert croissant.status_code == 200
     path = tmp_path / "loans.json"
     path.write_text(croissant.text)
-    validation = subprocess.run(
-        [str(Path(sys.executable).parent / "mlcroissant"), "validate", "--jsonld", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    validation = mlcroissant_validate(path)
     assert validation.returncode == 0, validation.stderr[-2000:]
     document = json.loads(croissant.text)
     (records,) = document["recordSet"]
