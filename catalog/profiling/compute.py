@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -68,8 +69,37 @@ def new_profile(schema: pa.Schema, label_column: str | None, *, declared: bool) 
     return PartialProfile(columns=columns, label_column=label_column, label_declared=declared)
 
 
+@dataclass
+class _Encoded:
+    """A column of a batch as dictionary codes: each distinct value once, each row its code."""
+
+    dictionary: pa.Array  # the distinct values present, nulls excepted
+    codes: np.ndarray  # intp per row; -1 where the value is missing
+    counts: np.ndarray  # rows per dictionary entry
+    _values: list[Any] | None = None
+
+    def values(self) -> list[Any]:
+        """The dictionary as JSON values."""
+        if self._values is None:
+            self._values = [jsonable(value) for value in self.dictionary.to_pylist()]
+        return self._values
+
+
+# A string column whose sample of this many values is more than half distinct is taken for an
+# identifier: it is hashed value by value instead of dictionary-encoded, and has no frequent values.
+IDENTIFIER_SAMPLE = 20_000
+IDENTIFIER_SHARE = 0.5
+
+_SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
+
+
 class BatchProfiler:
-    """Feeds the batches of one partition into a PartialProfile."""
+    """Feeds the batches of one partition into a PartialProfile.
+
+    Each batch's columns are converted once (numbers to float64 arrays, categorical columns to
+    dictionary codes) and every piece of the profile reads those: aggregates, hashes, value counts,
+    sketches, label association and correlations.
+    """
 
     def __init__(
         self,
@@ -86,13 +116,22 @@ class BatchProfiler:
         self.file_index = file_index
         self.relative_path = relative_path
         self.next_row = first_row
-        self.batch_distinct: dict[str, float] = {}
         self.random = np.random.default_rng(seed)
         self.connection = duckdb.connect(
             config={"threads": threads or os.cpu_count() or 1, "memory_limit": memory_limit}
         )
+        # Per column name: whether its last batch looked like an identifier (mostly distinct values).
+        self.identifiers: dict[str, bool] = {}
+        self._reset()
         if relative_path not in profile.files:
             profile.files.append(relative_path)
+
+    def _reset(self) -> None:
+        self.batch: pa.RecordBatch | None = None
+        self.states: list[tuple[int, ColumnState]] = []
+        self.floats: dict[int, np.ndarray] = {}  # numeric columns: float64, NaN where missing
+        self.present: dict[int, np.ndarray] = {}  # numeric columns: the values that are not NaN
+        self.encoded: dict[int, _Encoded | None] = {}
 
     def close(self) -> None:
         self.connection.close()
@@ -100,26 +139,26 @@ class BatchProfiler:
     def add(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        table = pa.Table.from_batches([self._normalised(batch)])
-        self.connection.register("batch", table)
+        self.batch = self._normalised(batch)
+        self.states = self._column_states(self.batch)
         try:
-            self._aggregates(table)
-            self._hashes(table)
-            self._value_counts(table)
-            self._sketches(table)
-            self._label_association(table)
-            self._correlations(table)
-            self._sample(table)
-            self._pii(table)
+            self._aggregates()
+            self._hashes()
+            self._value_counts()
+            self._sketches()
+            self._label_association()
+            self._correlations()
+            self._sample()
+            self._pii()
         finally:
-            self.connection.unregister("batch")
+            self._reset()
         self.profile.rows += batch.num_rows
         self.next_row += batch.num_rows
 
-    # --- pieces -------------------------------------------------------------------------------
+    # --- the batch's columns, converted once -----------------------------------------------------
 
     def _normalised(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Dictionary-encoded columns are decoded and decimals made float, so SQL treats them plainly."""
+        """Dictionary-encoded columns are decoded and decimals made float, so they are treated plainly."""
         arrays = []
         changed = False
         for array in batch.columns:
@@ -132,17 +171,17 @@ class BatchProfiler:
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names) if changed else batch
 
-    def _column_states(self, table: pa.Table) -> list[tuple[int, ColumnState]]:
+    def _column_states(self, batch: pa.RecordBatch) -> list[tuple[int, ColumnState]]:
         states = []
-        for index, name in enumerate(table.column_names):
+        for index, name in enumerate(batch.schema.names):
             state = self.profile.column(name)
             if state is None:
                 # A column first seen in this batch (JSON Lines, files with differing columns).
                 state = ColumnState(
                     name=name,
                     position=len(self.profile.columns),
-                    dtype=str(table.schema.field(index).type),
-                    kind=kind_of(table.schema.field(index).type),
+                    dtype=str(batch.schema.field(index).type),
+                    kind=kind_of(batch.schema.field(index).type),
                     count=self.profile.rows,
                     null_count=self.profile.rows,
                 )
@@ -150,114 +189,149 @@ class BatchProfiler:
             states.append((index, state))
         return states
 
-    def _aggregates(self, table: pa.Table) -> None:
-        expressions: list[str] = ["count(*)"]
-        plan: list[tuple[ColumnState, list[str]]] = []
-        for index, state in self._column_states(table):
-            column = quote(table.column_names[index])
-            data_type = table.schema.field(index).type
-            is_float = pa.types.is_floating(data_type)
-            valid = f"{column} IS NOT NULL" + (f" AND NOT isnan({column})" if is_float else "")
-            fields = ["nulls", "nans"]
-            parts = [f"count(*) - count({column})", f"count_if(isnan({column}))" if is_float else "0"]
-            if state.kind == "numeric":
-                value = f"{column}::DOUBLE"
-                # Mean and variance of the finite values; infinities are counted on their own.
-                finite = f"{valid} AND NOT isinf({value})" if is_float else valid
-                parts += [
-                    f"min({column}) FILTER (WHERE {valid})",
-                    f"max({column}) FILTER (WHERE {valid})",
-                    f"avg({value}) FILTER (WHERE {finite})",
-                    f"var_pop({value}) FILTER (WHERE {finite})",
-                    f"count_if({column} = 0)",
-                    f"count_if({column} < 0)",
-                    f"count_if(isinf({column}))" if is_float else "0",
-                ]
-                fields += ["min", "max", "mean", "var", "zeros", "negatives", "infinities"]
-            elif state.kind == "boolean":
-                parts += [f"count_if({column})"]
-                fields += ["true"]
-            elif state.kind == "temporal":
-                parts += [f"min({column})", f"max({column})"]
-                fields += ["min", "max"]
-            elif state.kind == "string":
-                parts += [
-                    f"min({column})",
-                    f"max({column})",
-                    f"count_if({column} = '')",
-                    f"min(length({column}))",
-                    f"max(length({column}))",
-                    f"sum(length({column}))",
-                ]
-                fields += ["min", "max", "empty", "len_min", "len_max", "len_sum"]
-            expressions += parts
-            plan.append((state, fields))
-        # fetchall: DuckDB counts a result fetched with fetchone() as unfinished.
-        [row] = self.connection.execute(f"SELECT {', '.join(expressions)} FROM batch").fetchall()
-        cursor = 1
-        for state, fields in plan:
-            values = dict(zip(fields, row[cursor : cursor + len(fields)], strict=True))
-            cursor += len(fields)
-            state.count += table.num_rows
-            state.null_count += _count(values["nulls"])
-            state.nan_count += _count(values["nans"])
-            if state.kind == "numeric":
-                infinities = _count(values["infinities"])
-                state.infinities += infinities
-                non_null = table.num_rows - _count(values["nulls"]) - _count(values["nans"]) - infinities
-                state.minimum = smaller(state.minimum, _number(values["min"]))
-                state.maximum = larger(state.maximum, _number(values["max"]))
-                state.moments = state.moments.merge(Moments.of(non_null, values["mean"], values["var"]))
-                state.zeros += _count(values["zeros"])
-                state.negatives += _count(values["negatives"])
-            elif state.kind == "boolean":
-                state.true_count += _count(values["true"])
-            elif state.kind == "temporal":
-                state.minimum = smaller(state.minimum, jsonable(values["min"]))
-                state.maximum = larger(state.maximum, jsonable(values["max"]))
-            elif state.kind == "string":
-                state.minimum = smaller(state.minimum, values["min"])
-                state.maximum = larger(state.maximum, values["max"])
-                state.empty_strings += _count(values["empty"])
-                state.length_min = smaller(state.length_min, values["len_min"])
-                state.length_max = larger(state.length_max, values["len_max"])
-                state.length_sum += _count(values["len_sum"])
+    def _column(self, index: int) -> pa.Array:
+        assert self.batch is not None
+        return self.batch.column(index)
 
-    def _hashes(self, table: pa.Table) -> None:
+    def _floats(self, index: int) -> np.ndarray:
+        """A numeric column as float64, NaN where it is missing (read-only when it is Arrow's buffer)."""
+        values = self.floats.get(index)
+        if values is None:
+            array = self._column(index)
+            if array.type != pa.float64() or array.null_count:
+                # Unchecked: an integer beyond 2**53 becomes the nearest float, which is what moments,
+                # sketches and correlations use; its exact minimum and maximum come from the integers.
+                array = pc.fill_null(pc.cast(array, pa.float64(), safe=False), np.nan)
+            values = array.to_numpy(zero_copy_only=False)
+            self.floats[index] = values
+        return values
+
+    def _encoding(self, index: int, state: ColumnState, *, force: bool = False) -> _Encoded | None:
+        """The column as dictionary codes: string and boolean columns that are not identifiers, the
+        label, and (when `force`) any column a piece of the profile needs codes of."""
+        if index in self.encoded and (self.encoded[index] is not None or not force):
+            return self.encoded[index]
+        array = self._column(index)
+        wanted = force or state.name == self.profile.label_column
+        if not wanted and state.kind == "boolean":
+            wanted = True
+        elif not wanted and state.kind == "string":
+            wanted = not self._looks_like_identifier(state.name, array)
+        encoded = None
+        if wanted and state.kind != "other":
+            dictionary_array = pc.dictionary_encode(array)
+            codes = pc.fill_null(dictionary_array.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+            dictionary = dictionary_array.dictionary
+            counts = np.bincount(codes[codes >= 0], minlength=len(dictionary))
+            encoded = _Encoded(dictionary=dictionary, codes=codes, counts=counts)
+        self.encoded[index] = encoded
+        return encoded
+
+    def _looks_like_identifier(self, name: str, array: pa.Array) -> bool:
+        known = self.identifiers.get(name)
+        if known is not None:
+            return known
+        sample = array.slice(0, IDENTIFIER_SAMPLE)
+        present = len(sample) - sample.null_count
+        if present < 1_000:
+            return False
+        return int(pc.count_distinct(sample).as_py()) > IDENTIFIER_SHARE * present
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    def _aggregates(self) -> None:
+        rows = self.batch.num_rows if self.batch is not None else 0
+        for index, state in self.states:
+            array = self._column(index)
+            state.count += rows
+            state.null_count += array.null_count
+            if state.kind == "numeric":
+                self._numeric_aggregates(index, state, array)
+            elif state.kind == "boolean":
+                state.true_count += int(pc.sum(array).as_py() or 0)
+            elif state.kind == "temporal":
+                extremes = pc.min_max(array).as_py()
+                state.minimum = smaller(state.minimum, jsonable(extremes["min"]))
+                state.maximum = larger(state.maximum, jsonable(extremes["max"]))
+            elif state.kind == "string":
+                self._string_aggregates(index, state, array)
+
+    def _numeric_aggregates(self, index: int, state: ColumnState, array: pa.Array) -> None:
+        values = self._floats(index)
+        if pa.types.is_floating(array.type):
+            missing = np.isnan(values)
+            missing_count = int(np.count_nonzero(missing))
+            present = values[~missing] if missing_count else values
+            state.nan_count += missing_count - array.null_count
+            infinite = int(np.count_nonzero(np.isinf(present)))
+            finite = present[np.isfinite(present)] if infinite else present
+            state.infinities += infinite
+            if present.size:
+                state.minimum = smaller(state.minimum, float(np.min(present)))
+                state.maximum = larger(state.maximum, float(np.max(present)))
+        else:
+            present = values[~np.isnan(values)] if array.null_count else values
+            finite = present
+            extremes = pc.min_max(array).as_py()  # exact, even beyond 2**53
+            state.minimum = smaller(state.minimum, extremes["min"])
+            state.maximum = larger(state.maximum, extremes["max"])
+        self.present[index] = present
+        if finite.size:
+            # Mean and variance of the finite values; infinities are counted on their own.
+            state.moments = state.moments.merge(Moments.of(int(finite.size), float(finite.mean()), float(finite.var())))
+        state.zeros += int(np.count_nonzero(present == 0))
+        state.negatives += int(np.count_nonzero(present < 0))
+
+    def _string_aggregates(self, index: int, state: ColumnState, array: pa.Array) -> None:
+        encoded = self._encoding(index, state)
+        # Lengths in characters (code points), as len() counts them.
+        if encoded is not None:
+            if not len(encoded.dictionary):
+                return
+            extremes = pc.min_max(encoded.dictionary).as_py()
+            lengths = pc.utf8_length(encoded.dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
+            empty = int(encoded.counts[lengths == 0].sum())
+            length_min, length_max = int(lengths.min()), int(lengths.max())
+            length_sum = int(lengths @ encoded.counts)
+        else:
+            if array.null_count == len(array):
+                return
+            extremes = pc.min_max(array).as_py()
+            lengths = pc.utf8_length(array.drop_null()).to_numpy(zero_copy_only=False)
+            empty = int(np.count_nonzero(lengths == 0))
+            length_min, length_max, length_sum = int(lengths.min()), int(lengths.max()), int(lengths.sum())
+        state.minimum = smaller(state.minimum, extremes["min"])
+        state.maximum = larger(state.maximum, extremes["max"])
+        state.empty_strings += empty
+        state.length_min = smaller(state.length_min, length_min)
+        state.length_max = larger(state.length_max, length_max)
+        state.length_sum += length_sum
+
+    def _hashes(self) -> None:
         """Distinct-count registers per column, and the row keys for duplicates and conflicts.
 
-        DuckDB hashes each column once (missing values as 0); numpy folds the feature columns'
-        hashes into one key per row, so no value is hashed twice."""
-        names = table.column_names
-        label = self.profile.label_column if self.profile.label_column in names else None
-        selects = []
-        result: dict[str, np.ndarray] = {}
-        for index, name in enumerate(names):
-            data_type = table.schema.field(index).type
-            if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
-                result[f"h{index}"] = _number_hashes(table.column(index))
-                continue
-            column = quote(name)
-            selects.append(f"CASE WHEN {column} IS NULL THEN 0::UBIGINT ELSE hash({column}) END AS h{index}")
-        if selects:
-            hashed = self.connection.execute(f"SELECT {', '.join(selects)} FROM batch").fetchnumpy()
-            result.update({key: np.asarray(values) for key, values in hashed.items()})  # UBIGINT: plain arrays
-        rows = table.num_rows
+        Each column is hashed once (missing values as 0): numbers and times by numpy over their bits,
+        dictionary-encoded columns through their dictionary, the rest by DuckDB. The feature columns'
+        hashes fold into one key per row, so no value is hashed twice."""
+        assert self.batch is not None
+        rows = self.batch.num_rows
+        label = self.profile.label_column
         feature_key = np.full(rows, 0x9E3779B97F4A7C15, dtype=np.uint64)
         label_key = np.zeros(rows, dtype=np.uint64)
-        self.batch_distinct = {}
-        for index, name in enumerate(names):
-            state = self.profile.column(name)
-            assert state is not None
-            hashes = np.asarray(result[f"h{index}"], dtype=np.uint64)
+        for index, state in self.states:
+            hashes, distinct = self._column_hashes(index, state)
             registers = hll.empty()
-            hll.add_hashes(registers, hashes[hashes != 0])
-            self.batch_distinct[name] = hll.estimate(registers)
+            hll.add_hashes(registers, distinct)
             np.maximum(state.registers, registers, out=state.registers)
+            if state.kind == "string":
+                present = rows - self._column(index).null_count
+                encoded = self.encoded.get(index)
+                batch_distinct = len(encoded.dictionary) if encoded is not None else hll.estimate(registers)
+                self.identifiers[state.name] = present >= 1_000 and batch_distinct > IDENTIFIER_SHARE * present
             if state.values is not None and hll.estimate(state.registers) > EXACT_VALUES_LIMIT * 1.1:
                 # Well past the exact limit: counting every value would only be thrown away.
                 state.overflow_values()
-            if name == label:
+            if state.name == label:
                 label_key = hashes
             else:
                 # Order-dependent mixing (multiply-xor-rotate), so equal rows, and only they, share a key.
@@ -268,80 +342,125 @@ class BatchProfiler:
         row_ids = (np.uint64(self.file_index) << np.uint64(40)) | first
         self.profile.hashes.add(feature_key, label_key, row_ids)
 
-    def _value_counts(self, table: pa.Table) -> None:
-        for index, name in enumerate(table.column_names):
-            state = self.profile.column(name)
-            assert state is not None
+    def _column_hashes(self, index: int, state: ColumnState) -> tuple[np.ndarray, np.ndarray]:
+        """64-bit hashes of a column's values, 0 where missing, and the hashes of its distinct (or
+        all) present values, for the distinct-count registers. Which way a column is hashed depends
+        only on its type, so every batch and partition hashes a value alike."""
+        array = self._column(index)
+        data_type = array.type
+        if state.kind in ("string", "boolean"):
+            encoded = self._encoding(index, state)
+            if encoded is not None:
+                distinct = self._duckdb_hashes(encoded.dictionary)
+                # Code -1 (missing) takes the 0 appended at the end.
+                return np.append(distinct, np.uint64(0))[encoded.codes], distinct
+            hashes = self._duckdb_hashes(array)
+        elif pa.types.is_floating(data_type):
+            values = self._floats(index)
+            hashes = _mix(_float_bits(values))
+            hashes[np.isnan(values)] = 0
+        elif pa.types.is_integer(data_type) or _is_time(data_type):
+            bits = array if pa.types.is_int64(data_type) else pc.cast(array, pa.int64(), safe=False)
+            # Unchecked: a uint64 above 2**63 keeps its bits, which is all a hash needs.
+            hashes = _mix(pc.fill_null(bits, 0).to_numpy(zero_copy_only=False).view(np.uint64))
+            if array.null_count:
+                hashes[array.is_null().to_numpy(zero_copy_only=False)] = 0
+        else:
+            hashes = self._duckdb_hashes(array)
+        return hashes, hashes[hashes != 0]
+
+    def _duckdb_hashes(self, array: pa.Array) -> np.ndarray:
+        self.connection.register("hashed", pa.table({"v": array}))
+        try:
+            result = self.connection.execute(
+                "SELECT CASE WHEN v IS NULL THEN 0::UBIGINT ELSE hash(v) END AS h FROM hashed"
+            ).fetchnumpy()["h"]
+        finally:
+            self.connection.unregister("hashed")
+        return np.asarray(result, dtype=np.uint64)  # UBIGINT: a plain array
+
+    def _value_counts(self) -> None:
+        for index, state in self.states:
             if state.kind == "other":
                 continue
             exact = state.values is not None
             if not exact and state.kind != "string":
                 continue
-            non_null = max(table.num_rows - table.column(index).null_count, 1)
-            if not exact and self.batch_distinct.get(name, 0) > 0.5 * non_null:
-                # Nearly every value is new (an identifier): there are no frequent values to find.
+            encoded = self.encoded.get(index)
+            if encoded is None and state.kind == "string" and not exact:
+                continue  # an identifier: nearly every value is new, there are no frequent values to find
+            if encoded is None:
+                counted = pc.value_counts(self._column(index))
+                pairs = [
+                    (jsonable(value), int(count))
+                    for value, count in zip(
+                        counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+                    )
+                    if value is not None and value == value  # neither missing nor NaN
+                ]
+                state.add_values(pairs)
                 continue
-            column = quote(name)
-            not_missing = f"{column} IS NOT NULL"
-            if pa.types.is_floating(table.schema.field(index).type):
-                not_missing += f" AND NOT isnan({column})"
-            limit = "" if exact else f" LIMIT {BATCH_TOP_VALUES + 1}"
-            rows = self.connection.execute(
-                f"SELECT {column}, count(*) AS n FROM batch WHERE {not_missing} GROUP BY 1 ORDER BY n DESC{limit}"
-            ).fetchall()
             if exact:
-                state.add_values([(jsonable(value), int(count)) for value, count in rows])
-            if state.values is None and state.kind == "string":
-                if exact:
-                    continue  # add_values overflowed: the sketch already holds this batch's counts
-                kept = rows[:BATCH_TOP_VALUES]
-                if len(rows) > BATCH_TOP_VALUES:
-                    # Values below the kept ones each occur at most this often in the batch.
-                    state.frequent_error += int(rows[BATCH_TOP_VALUES][1])
-                for value, count in kept:
-                    state.frequent.update(str(value), int(count))
+                if len(encoded.dictionary) > EXACT_VALUES_LIMIT:
+                    state.overflow_values()
+                else:
+                    state.add_values(list(zip(encoded.values(), encoded.counts.tolist(), strict=True)))
+                    continue
+                if state.kind != "string":
+                    continue
+            self._frequent(state, encoded)
 
-    def _sketches(self, table: pa.Table) -> None:
-        for index, name in enumerate(table.column_names):
-            state = self.profile.column(name)
-            assert state is not None
+    def _frequent(self, state: ColumnState, encoded: _Encoded) -> None:
+        """A batch's most frequent values into the column's frequent-items sketch."""
+        counts = encoded.counts
+        if len(counts) > BATCH_TOP_VALUES:
+            order = np.argpartition(-counts, BATCH_TOP_VALUES)
+            kept = order[:BATCH_TOP_VALUES]
+            # Values below the kept ones each occur at most this often in the batch.
+            state.frequent_error += int(counts[order[BATCH_TOP_VALUES]])
+        else:
+            kept = np.arange(len(counts))
+        values = encoded.dictionary.take(pa.array(kept, type=pa.int64())).to_pylist()
+        for value, count in zip(values, counts[kept].tolist(), strict=True):
+            state.frequent.update(str(value), int(count))
+
+    def _sketches(self) -> None:
+        for index, state in self.states:
             if state.kind == "numeric":
-                values = pc.cast(table.column(index), pa.float64()).drop_null().to_numpy()
-                values = values[~np.isnan(values)]
+                values = self.present[index]
             elif state.kind == "temporal":
-                seconds = self.connection.execute(
-                    f"SELECT epoch({quote(name)})::DOUBLE AS s FROM batch WHERE {quote(name)} IS NOT NULL"
-                ).fetchnumpy()["s"]
-                values = np.asarray(seconds, dtype=np.float64)
+                values = _seconds(self._column(index))
             else:
                 continue
             if values.size:
                 # The sketch's binding takes only a writable, contiguous float64 array.
-                state.kll.update(np.array(values, dtype=np.float64, copy=True))
+                if not (values.flags.writeable and values.flags.c_contiguous):
+                    values = np.array(values, dtype=np.float64)
+                state.kll.update(values)
 
-    def _label_association(self, table: pa.Table) -> None:
+    def _label_association(self) -> None:
         """Per label value: moments of each numeric feature, value counts of each categorical one.
 
-        Computed from dictionary codes with numpy bincounts: one pass per feature, no SQL grouping."""
+        Computed from dictionary codes with numpy bincounts: one pass per feature, no grouping."""
         label = self.profile.label_column
-        if label is None or label not in table.column_names:
+        positions = {state.name: index for index, state in self.states}
+        if label is None or label not in positions:
             return
         label_state = self.profile.column(label)
         if label_state is None or label_state.values is None or len(label_state.values) > LABEL_CLASSES_LIMIT:
             return
-        encoded = pc.dictionary_encode(table.column(label).combine_chunks())
-        label_values = [jsonable(value) for value in encoded.dictionary.to_pylist()]
-        if not label_values:
+        label_encoded = self._encoding(positions[label], label_state, force=True)
+        if label_encoded is None or not len(label_encoded.dictionary):
             return
-        labelled = ~encoded.indices.is_null().to_numpy(zero_copy_only=False)
-        codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False).astype(np.intp)
+        label_values = label_encoded.values()
+        codes = label_encoded.codes
+        labelled = codes >= 0
         classes = len(label_values)
-        for index, name in enumerate(table.column_names):
-            state = self.profile.column(name)
-            if name == label or state is None:
+        for index, state in self.states:
+            if state.name == label:
                 continue
             if state.kind == "numeric":
-                values = pc.fill_null(pc.cast(table.column(index), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+                values = self._floats(index)
                 present = labelled & np.isfinite(values)
                 group = codes[present]
                 x = values[present]
@@ -359,14 +478,13 @@ class BatchProfiler:
                 and state.values is not None
                 and len(state.values) <= ASSOCIATION_VALUES_LIMIT
             ):
-                feature = pc.dictionary_encode(table.column(index).combine_chunks())
-                feature_values = [jsonable(value) for value in feature.dictionary.to_pylist()]
-                if not feature_values:
+                feature = self._encoding(index, state, force=True)
+                if feature is None or not len(feature.dictionary):
                     continue
-                present = labelled & ~feature.indices.is_null().to_numpy(zero_copy_only=False)
-                feature_codes = pc.fill_null(feature.indices, 0).to_numpy(zero_copy_only=False).astype(np.intp)
+                feature_values = feature.values()
+                present = labelled & (feature.codes >= 0)
                 width = len(feature_values)
-                cells = np.bincount(codes[present] * width + feature_codes[present], minlength=classes * width).reshape(
+                cells = np.bincount(codes[present] * width + feature.codes[present], minlength=classes * width).reshape(
                     classes, width
                 )
                 for code in np.flatnonzero(cells.any(axis=1)):
@@ -376,33 +494,32 @@ class BatchProfiler:
                             value = feature_values[value_code]
                             counts[value] = counts.get(value, 0) + int(cells[code, value_code])
 
-    def _correlations(self, table: pa.Table) -> None:
+    def _correlations(self) -> None:
         """Pairwise-complete co-moments of the numeric columns, from a few matrix products."""
+        assert self.batch is not None
         numeric = [
-            (index, name)
-            for index, name in enumerate(table.column_names)
-            if (state := self.profile.column(name)) is not None
-            and state.kind == "numeric"
-            and name != self.profile.label_column
+            (index, state.name)
+            for index, state in self.states
+            if state.kind == "numeric" and state.name != self.profile.label_column
         ][:CORRELATION_COLUMNS]
         if len(numeric) < 2:
             return
-        values = np.empty((table.num_rows, len(numeric)), dtype=np.float64)
+        # One row per column, so each is copied in contiguously.
+        values = np.empty((len(numeric), self.batch.num_rows), dtype=np.float64)
         for k, (index, _) in enumerate(numeric):
-            column = pc.fill_null(pc.cast(table.column(index), pa.float64()), np.nan)
-            values[:, k] = column.to_numpy(zero_copy_only=False)
+            values[k] = self._floats(index)
         valid = np.isfinite(values)  # nulls became NaN; infinities have no moments
         weights = valid.astype(np.float64)
-        values[~valid] = 0.0
+        np.copyto(values, 0.0, where=~valid)
         # Centre each column on its batch mean first: raw sums of heavy-tailed values lose precision.
-        present = weights.sum(axis=0)
-        centre = np.divide(values.sum(axis=0), present, out=np.zeros(len(numeric)), where=present > 0)
-        values -= centre
+        present = weights.sum(axis=1)
+        centre = np.divide(values.sum(axis=1), present, out=np.zeros(len(numeric)), where=present > 0)
+        values -= centre[:, None]
         values *= weights
-        n = weights.T @ weights  # n[i, j]: rows where both are present
-        sums = values.T @ weights  # sums[i, j]: sum of column i over rows where j is present too
-        squares = (values * values).T @ weights
-        products = values.T @ values
+        n = weights @ weights.T  # n[i, j]: rows where both are present
+        sums = values @ weights.T  # sums[i, j]: sum of column i over rows where j is present too
+        squares = (values * values) @ weights.T
+        products = values @ values.T
         for a in range(len(numeric)):
             for b in range(a + 1, len(numeric)):
                 count = n[a, b]
@@ -420,56 +537,71 @@ class BatchProfiler:
                 pair = (numeric[a][1], numeric[b][1])
                 self.profile.pairs[pair] = self.profile.pairs.get(pair, CoMoments()).merge(part)
 
-    def _sample(self, table: pa.Table) -> None:
+    def _sample(self) -> None:
         """Keep the rows with the smallest random keys: a uniform sample that merges exactly."""
-        keys = self.random.random(table.num_rows)
-        if table.num_rows > SAMPLE_ROWS:
-            positions = np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS]
-        else:
-            positions = np.arange(table.num_rows)
+        assert self.batch is not None
+        rows = self.batch.num_rows
+        keys = self.random.random(rows)
+        positions = np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS] if rows > SAMPLE_ROWS else np.arange(rows)
         worst_kept = self.profile.sample[-1][0] if len(self.profile.sample) >= SAMPLE_ROWS else 2.0
         positions = positions[keys[positions] < worst_kept]
         if positions.size == 0:
             return
-        rows = table.take(pa.array(positions, type=pa.int64())).to_pylist()
-        for position, row in zip(positions.tolist(), rows, strict=True):
+        taken = self.batch.take(pa.array(positions, type=pa.int64()))
+        columns = []
+        for index, column in enumerate(taken.columns):
+            values = column.to_pylist()
+            if not (self.states[index][1].kind in ("string", "boolean") or pa.types.is_integer(column.type)):
+                values = [jsonable(value) for value in values]  # strings, integers and booleans already are
+            columns.append(values)
+        for position, values in zip(positions.tolist(), zip(*columns, strict=True), strict=True):
             row_id = f"{self.relative_path}:{self.next_row + position + 1}"
-            values = [jsonable(row[name]) for name in table.column_names]
-            self.profile.sample.append((float(keys[position]), row_id, values))
+            self.profile.sample.append((float(keys[position]), row_id, list(values)))
         self.profile.sample.sort(key=lambda entry: entry[0])
         del self.profile.sample[SAMPLE_ROWS:]
 
-    def _pii(self, table: pa.Table) -> None:
-        for index, name in enumerate(table.column_names):
-            state = self.profile.column(name)
-            if state is None or state.kind != "string" or state.pii_sampled >= PII_SAMPLE:
+    def _pii(self) -> None:
+        for index, state in self.states:
+            if state.kind != "string" or state.pii_sampled >= PII_SAMPLE:
                 continue
-            values = table.column(index).drop_null().slice(0, PII_SAMPLE - state.pii_sampled)
+            values = self._column(index).drop_null().slice(0, PII_SAMPLE - state.pii_sampled)
             scan = pii.scan_values(values)
             state.pii_sampled += scan.sampled
             for kind, matches in scan.matches.items():
                 state.pii_matches[kind] = state.pii_matches.get(kind, 0) + matches
 
 
-def _number_hashes(column: pa.ChunkedArray) -> np.ndarray:
-    """64-bit hashes of a numeric column's values (splitmix64 over their bits), 0 where missing.
+def _is_time(data_type: pa.DataType) -> bool:
+    return pa.types.is_timestamp(data_type) or pa.types.is_date(data_type)
 
-    numpy does in milliseconds what a SQL hash() per value costs tenths of a second for."""
-    if pa.types.is_floating(column.type):
-        values = pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(zero_copy_only=False)
-        missing = np.isnan(values)
-        bits = (values + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0: equal values, equal hashes
-    else:
-        missing = column.is_null().to_numpy(zero_copy_only=False)
-        # Unchecked: a uint64 above 2**63 keeps its bits, which is all a hash needs.
-        bits = pc.fill_null(pc.cast(column, pa.int64(), safe=False), 0).to_numpy(zero_copy_only=False).view(np.uint64)
+
+def _seconds(array: pa.Array) -> np.ndarray:
+    """A temporal column's present values as seconds since the epoch (UTC)."""
+    present = array.drop_null()
+    data_type = array.type
+    if pa.types.is_timestamp(data_type):
+        ticks = pc.cast(present, pa.int64()).to_numpy(zero_copy_only=False)
+        return ticks / _SECONDS_PER_UNIT[data_type.unit]
+    if pa.types.is_date32(data_type):
+        return pc.cast(present, pa.int32()).to_numpy(zero_copy_only=False) * 86_400.0
+    return pc.cast(present, pa.int64()).to_numpy(zero_copy_only=False) / 1e3  # date64: milliseconds
+
+
+def _float_bits(values: np.ndarray) -> np.ndarray:
+    """The bits of float64 values, -0.0 as 0.0 (equal values, equal hashes)."""
+    return (values + 0.0).view(np.uint64)
+
+
+def _mix(bits: np.ndarray) -> np.ndarray:
+    """splitmix64 of 64-bit words, in place where numpy allows; 0 (which marks a missing value) never results."""
     with np.errstate(over="ignore"):
         z = bits + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
         z ^= z >> np.uint64(31)
-    z[z == 0] = 1  # 0 marks a missing value
-    z[missing] = 0
+    z[z == 0] = 1
     return z
 
 

@@ -19,10 +19,13 @@ import pyarrow.parquet as pq
 from catalog.profiling import compute, media, report
 from catalog.profiling.files import SourceError, SourceFile
 from catalog.profiling.layout import LABEL_NAMES, split_of, split_order
-from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema
+from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema, row_ranges
 from catalog.profiling.state import HASH_BUCKETS, PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
+
+# A Parquet source is shared among worker processes only in parts of at least this many rows.
+MIN_SHARE_ROWS = 250_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def choose_label(names: Sequence[str], declared: str | None) -> tuple[str | None
 
 
 def _first_row(partition: Partition) -> int:
+    if partition.rows is not None:
+        return partition.rows[0]
     if partition.format != "parquet" or not partition.row_groups:
         return 0
     metadata = pq.ParquetFile(partition.path).metadata
@@ -90,7 +95,10 @@ def profile_partition(
         file_index=file_index,
         first_row=_first_row(partition),
         threads=options.threads,
-        seed=options.seed + file_index * 1_000_003 + (min(partition.row_groups) if partition.row_groups else 0) * 1_009,
+        seed=options.seed
+        + file_index * 1_000_003
+        + (min(partition.row_groups) if partition.row_groups else 0) * 1_009
+        + (partition.rows[0] if partition.rows else 0),
     )
 
 
@@ -104,6 +112,27 @@ def _profile_to_bytes(
     return profile_partition(
         partition, file_index=file_index, label_column=label_column, declared=declared, options=options
     ).to_bytes()
+
+
+def _profile_share_to_bytes(
+    share: Sequence[Partition], order: Mapping[str, int], label_column: str | None, declared: bool, options: Options
+) -> bytes:
+    """One worker's share of a source's rows, its partitions merged where they were profiled."""
+    merged: PartialProfile | None = None
+    for partition in share:
+        part = profile_partition(
+            partition,
+            file_index=order[partition.relative_path],
+            label_column=label_column,
+            declared=declared,
+            options=options,
+        )
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    assert merged is not None
+    return merged.to_bytes()
 
 
 def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> dict[str, Any]:
@@ -201,7 +230,22 @@ def profile_files(
     order = {name: index for index, name in enumerate(file_names)}
     tabular = format not in media.MEDIA_FORMATS
     names = split_names(partitions, options.splits) if options.splits and tabular else None
-    workers = min(workers or os.cpu_count() or 1, len(partitions))
+    workers = workers or os.cpu_count() or 1
+    if format == "parquet" and names is None and workers > 1:
+        # Row groups rarely divide evenly among the workers (5 among 2 leaves one idle for a fifth of
+        # the time): each worker gets an equal share of the rows instead, cut inside row groups.
+        tables = [partition for partition in partitions if isinstance(partition, Partition)]
+        rows = sum(partition.rows_hint or 0 for partition in tables)
+        shares = row_ranges(tables, min(workers, max(1, rows // MIN_SHARE_ROWS)))
+        if len(shares) > 1:
+            shared = replace(options, threads=max(1, (os.cpu_count() or 1) // len(shares)))
+            with ProcessPoolExecutor(max_workers=len(shares)) as pool:
+                futures = [
+                    pool.submit(_profile_share_to_bytes, share, order, label, declared, shared) for share in shares
+                ]
+                serialised = [future.result() for future in futures]
+            return merge_and_build([PartialProfile.from_bytes(part) for part in serialised])
+    workers = min(workers, len(partitions))
     if workers <= 1:
         parts = [
             profile_partition(

@@ -32,11 +32,11 @@ def add_hashes(registers: np.ndarray, hashes: np.ndarray) -> None:
     hashes = hashes.astype(np.uint64, copy=False)
     bucket = (hashes >> np.uint64(_LOW_BITS)).astype(np.intp)
     low = hashes & np.uint64((1 << _LOW_BITS) - 1)
-    # Rank = 1 + trailing zeros of the low bits; the lowest set bit is a power of two, so its
-    # float64 log2 is exact.
-    lowest = low & (~low + np.uint64(1))
-    with np.errstate(divide="ignore"):
-        rank = np.where(low == 0, _MAX_RANK, np.log2(lowest.astype(np.float64)) + 1).astype(np.uint8)
+    # Rank = 1 + trailing zeros of the low bits = the bits set in low ^ (low - 1); a low part of 0
+    # wraps to all 64 bits set, capped at the largest rank.
+    with np.errstate(over="ignore"):
+        marker = low ^ (low - np.uint64(1))
+    rank = np.minimum(np.bitwise_count(marker), _MAX_RANK).astype(np.uint8)
     # numpy 2's ufunc.at is fast: three times quicker here than counting (bucket, rank) cells.
     np.maximum.at(registers, bucket, rank)
 

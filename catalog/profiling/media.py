@@ -41,16 +41,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import imagehash
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 from PIL import Image, ImageOps, UnidentifiedImageError
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from catalog.profiling import compute, pii, report
 from catalog.profiling.files import SourceError, SourceFile
@@ -66,6 +62,12 @@ from catalog.profiling.layout import (
 )
 from catalog.profiling.readers import legacy_encoding
 from catalog.profiling.state import MediaState, PartialProfile
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
+# imagehash, datasketch and scipy are imported where they are used: loading them takes over half a
+# second, which every profile of a table would otherwise pay at start.
 
 MEDIA_FORMATS = ("images", "text")
 PATH_FIELDS = ("file_name", "path", "filename", "file", "image", "image_path", "file_path")
@@ -404,6 +406,8 @@ def _image(item: Item, *, thumbnail: bool) -> dict[str, Any]:
                 # file still fails); the perceptual hash looks at 32x32 pixels.
                 image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
                 image.load()
+                import imagehash
+
                 described["near"] = int(str(imagehash.phash(image)), 16)
                 if thumbnail:
                     # A picture that decodes is not corrupt for want of a thumbnail.
@@ -528,6 +532,8 @@ def _signature(words: list[str]) -> bytes:
         if len(words) >= SHINGLE_WORDS
         else [" ".join(words)]
     )
+    from datasketch import MinHash
+
     minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
     minhash.update_batch([shingle.encode() for shingle in shingles])
     return np.asarray(minhash.hashvalues, dtype=np.uint32).tobytes()
@@ -898,6 +904,9 @@ def _similar_groups(kind: str, records: pa.Table, exact: list[list[int]]) -> lis
         second += pairs[1]
     if not first:
         return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(size, size))
     _, component = connected_components(graph, directed=False)
     counts = np.bincount(component)
@@ -968,6 +977,8 @@ def hamming_pairs(hashes: np.ndarray, distance: int) -> tuple[np.ndarray, np.nda
 
 
 def _minhash_pairs(records: pa.Table) -> tuple[list[int], list[int]]:
+    from datasketch import LeanMinHash, MinHashLSH
+
     signatures = records.column("signature").to_pylist()
     contents = records.column("content").to_pylist()
     index = MinHashLSH(threshold=NEAR_TEXT_JACCARD, num_perm=MINHASH_PERMUTATIONS)

@@ -95,6 +95,9 @@ class Partition:
     format: str
     row_groups: tuple[int, ...] | None = None
     rows_hint: int | None = None
+    # Rows [start, stop) of a Parquet file, when a partition ends inside a row group; `row_groups`
+    # are then the groups those rows are in.
+    rows: tuple[int, int] | None = None
 
 
 def plan_partitions(files: Sequence[SourceFile], format: str, *, target_rows: int = 1_000_000) -> list[Partition]:
@@ -191,9 +194,62 @@ def _parquet_batches(partition: Partition, batch_rows: int, threads: int | None)
     with _parquet_file(partition.path, partition.relative_path) as parquet:
         try:
             batches = parquet.iter_batches(batch_size=batch_rows, row_groups=row_groups, use_threads=threads != 1)
-            yield from batches
+            if partition.rows is None:
+                yield from batches
+                return
+            start, stop = partition.rows
+            metadata = parquet.metadata
+            position = sum(metadata.row_group(index).num_rows for index in range(min(row_groups or [0])))
+            for batch in batches:
+                end = position + batch.num_rows
+                if end > start:
+                    yield batch.slice(max(start - position, 0), min(stop, end) - max(start, position))
+                position = end
+                if position >= stop:
+                    break
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(f"{partition.relative_path} is not a readable Parquet file ({exc}).") from exc
+
+
+def row_ranges(partitions: Sequence[Partition], parts: int) -> list[list[Partition]]:
+    """Parquet partitions recut into `parts` shares of (nearly) equal rows, a share's rows being
+    whole row groups or ranges within them. A row group cut in two is decoded by both shares that
+    hold part of it, which costs less than one worker waiting for another."""
+    files: dict[str, tuple[Partition, int]] = {}
+    for partition in partitions:
+        if partition.format != "parquet" or partition.rows is not None:
+            raise ValueError("only whole Parquet row groups are recut")
+        first, rows = files.get(partition.path, (partition, 0))
+        files[partition.path] = (first, rows + (partition.rows_hint or 0))
+    total = sum(rows for _, rows in files.values())
+    parts = max(1, min(parts, total))
+    shares: list[list[Partition]] = [[] for _ in range(parts)]
+    cursor = 0  # rows handed out so far, over all files
+    for path, (first, rows) in files.items():
+        if rows == 0:
+            shares[-1].append(first)  # no rows to share, but still a file of the source
+            continue
+        with _parquet_file(path, first.relative_path) as parquet:
+            metadata = parquet.metadata
+            bounds = [0]
+            for index in range(metadata.num_row_groups):
+                bounds.append(bounds[-1] + metadata.row_group(index).num_rows)
+        start = 0
+        while start < rows:
+            share = min(cursor * parts // total, parts - 1)
+            share_end = -(-(share + 1) * total // parts)  # the first row, over all files, of the next share
+            stop = min(rows, start + share_end - cursor)
+            groups = tuple(
+                index for index in range(metadata.num_row_groups) if bounds[index] < stop and bounds[index + 1] > start
+            )
+            shares[share].append(
+                Partition(
+                    path, first.relative_path, "parquet", row_groups=groups, rows_hint=stop - start, rows=(start, stop)
+                )
+            )
+            cursor += stop - start
+            start = stop
+    return [share for share in shares if share]
 
 
 def _held_back(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:

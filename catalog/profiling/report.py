@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -398,33 +399,55 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
 def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple[int, int, int, list[list[str]]]:
     duplicates = groups = conflict_rows = 0
     examples: list[list[str]] = []
-    for index in range(HASH_BUCKETS):
-        block = profile.hashes.bucket(index)
-        if block.size == 0:
-            continue
-        surplus = profile.hashes.surplus_of(index)  # rows folded into their pair's first entry
-        pairs = pair_keys(block)
-        order = np.lexsort((pairs, block[:, 0]))  # by features, then by (features, label)
-        features, pairs = block[order, 0], pairs[order]
-        new_pair = np.r_[True, (features[1:] != features[:-1]) | (pairs[1:] != pairs[:-1])]
-        # A row repeats another when its feature key and its label key both do.
-        duplicates += len(block) - int(np.count_nonzero(new_pair)) + int(surplus[:, 1].sum())
-        if not has_label:
-            continue
-        starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
-        ends = np.r_[starts[1:], len(features)]
-        # A group of one feature key conflicts when it holds more than one (features, label) pair.
-        conflicting = np.add.reduceat(new_pair.astype(np.int64), starts) > 1
-        groups += int(np.count_nonzero(conflicting))
-        conflict_rows += int(np.sum((ends - starts)[conflicting]))
-        if surplus.size and conflicting.any():
-            conflict_rows += int(surplus[np.isin(surplus[:, 0], features[starts[conflicting]]), 1].sum())
-        for start, end in zip(starts[conflicting], ends[conflicting], strict=True):
-            if len(examples) >= CONFLICT_EXAMPLES:
-                break
-            ids = sorted(block[order[start:end], 2].tolist())[:4]
-            examples.append([_row_name(profile, row_id) for row_id in ids])
+    # numpy sorts without the GIL: two buckets are counted at once, in the order of their results.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counted = pool.map(lambda index: _count_bucket(profile, index, has_label), range(HASH_BUCKETS))
+        for bucket_duplicates, bucket_groups, bucket_rows, bucket_examples in counted:
+            duplicates += bucket_duplicates
+            groups += bucket_groups
+            conflict_rows += bucket_rows
+            for ids in bucket_examples[: CONFLICT_EXAMPLES - len(examples)]:
+                examples.append([_row_name(profile, row_id) for row_id in ids])
     profile.hashes.discard()
+    return duplicates, groups, conflict_rows, examples
+
+
+def _count_bucket(profile: PartialProfile, index: int, has_label: bool) -> tuple[int, int, int, list[list[int]]]:
+    """Duplicate rows, conflicting groups, conflicting rows and example row ids of one hash bucket."""
+    block = profile.hashes.bucket(index)
+    if block.size == 0:
+        return 0, 0, 0, []
+    surplus = profile.hashes.surplus_of(index)  # rows folded into their pair's first entry
+    # Only rows whose feature key occurs more than once can repeat another or conflict with it.
+    order = np.argsort(block[:, 0])
+    ordered = block[order, 0]
+    repeated = ordered[1:] == ordered[:-1]
+    shared = np.r_[repeated, False] | np.r_[False, repeated]
+    block = block[order[shared]]
+    if not len(block):
+        return int(surplus[:, 1].sum()), 0, 0, []
+    pairs = pair_keys(block)
+    order = np.lexsort((pairs, block[:, 0]))  # by features, then by (features, label)
+    features, pairs = block[order, 0], pairs[order]
+    new_pair = np.r_[True, (features[1:] != features[:-1]) | (pairs[1:] != pairs[:-1])]
+    # A row repeats another when its feature key and its label key both do.
+    duplicates = len(block) - int(np.count_nonzero(new_pair)) + int(surplus[:, 1].sum())
+    if not has_label:
+        return duplicates, 0, 0, []
+    starts = np.flatnonzero(np.r_[True, features[1:] != features[:-1]])
+    ends = np.r_[starts[1:], len(features)]
+    # A group of one feature key conflicts when it holds more than one (features, label) pair.
+    conflicting = np.add.reduceat(new_pair.astype(np.int64), starts) > 1
+    groups = int(np.count_nonzero(conflicting))
+    conflict_rows = int(np.sum((ends - starts)[conflicting]))
+    if surplus.size and conflicting.any():
+        conflict_rows += int(surplus[np.isin(surplus[:, 0], features[starts[conflicting]]), 1].sum())
+    examples = [
+        sorted(block[order[start:end], 2].tolist())[:4]
+        for start, end in zip(
+            starts[conflicting][:CONFLICT_EXAMPLES], ends[conflicting][:CONFLICT_EXAMPLES], strict=True
+        )
+    ]
     return duplicates, groups, conflict_rows, examples
 
 

@@ -252,11 +252,12 @@ class HashStore:
         block[:, 0] = feature_hash
         block[:, 1] = label_hash
         block[:, 2] = row_ids
-        bucket = (feature_hash >> np.uint64(60)).astype(np.int64)
-        order = np.argsort(bucket, kind="stable")
-        bounds = np.searchsorted(bucket[order], np.arange(HASH_BUCKETS + 1))
+        bucket = (feature_hash >> np.uint64(60)).astype(np.uint8)
+        # A stable sort of 8-bit keys is a radix sort: one gather puts each bucket's rows together.
+        ordered = block[np.argsort(bucket, kind="stable")]
+        bounds = np.cumsum(np.bincount(bucket, minlength=HASH_BUCKETS))
         for index in range(HASH_BUCKETS):
-            part = block[order[bounds[index] : bounds[index + 1]]]
+            part = ordered[(bounds[index - 1] if index else 0) : bounds[index]]
             if part.size:
                 self.chunks[index].append(part)
         self.in_memory += block.nbytes

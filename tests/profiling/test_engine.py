@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from catalog.profiling import engine
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import SourceError, expand
 
@@ -240,6 +241,49 @@ def test_a_folder_of_files_profiles_as_one_source_in_parallel(tmp_path):
         if a.get("mean") is not None:
             assert a["mean"] == pytest.approx(b["mean"], rel=1e-12)
             assert a["std"] == pytest.approx(b["std"], rel=1e-9)
+
+
+def test_a_parquet_file_shared_among_processes_inside_its_row_groups_profiles_as_in_one(tmp_path, monkeypatch):
+    frame = dirty_frame()
+    # Nearly unique (an identifier, hashed value by value), yet equal in the repeated rows.
+    customer = "c-" + frame["age"].astype(str) + "-" + frame["income"].astype(str)
+    frame["customer"] = customer.where(frame["age"] % 7 > 0, "")
+    path = tmp_path / "dirty.parquet"
+    frame.to_parquet(path, row_group_size=500)  # 5 row groups, none of which 2 processes share evenly
+    monkeypatch.setattr(engine, "MIN_SHARE_ROWS", 100)
+
+    parallel = profile(path, "parquet", label="label", workers=2)
+    single = profile(path, "parquet", label="label", workers=1)
+
+    assert parallel["quality"]["duplicate_rows"] == single["quality"]["duplicate_rows"] == 40
+    assert parallel["quality"]["label_conflicts"] == single["quality"]["label_conflicts"]
+    for name in frame.columns:
+        a, b = feature(parallel, name)["statistics"], feature(single, name)["statistics"]
+        for key in ("count", "null_count", "distinct_count", "min", "max", "top_values", "quantiles"):
+            assert a.get(key) == b.get(key), (name, key)
+    assert_matches_pandas(parallel, frame.drop(columns="customer"))
+
+
+def test_an_identifier_column_is_profiled_exactly_without_a_dictionary(tmp_path):
+    rng = np.random.default_rng(5)
+    ids = [f"id-{value}-é" if value % 3 else f"{value}" for value in rng.permutation(60_000)]
+    ids[::97] = [""] * len(ids[::97])
+    ids[5::101] = [None] * len(ids[5::101])
+    frame = pd.DataFrame({"id": ids, "kind": rng.choice(["a", "b"], len(ids))})
+    path = tmp_path / "ids.parquet"
+    frame.to_parquet(path, row_group_size=20_000)
+
+    stats = feature(profile(path, "parquet"), "id")["statistics"]
+
+    present = frame["id"].dropna()
+    assert stats["null_count"] == frame["id"].isna().sum()
+    assert (stats["min"], stats["max"]) == (present.min(), present.max())
+    assert stats["empty_strings"] == (present == "").sum()
+    lengths = present.str.len()
+    assert stats["string_length"]["min"] == lengths.min()
+    assert stats["string_length"]["max"] == lengths.max()
+    assert stats["string_length"]["mean"] == pytest.approx(lengths.mean())
+    assert abs(stats["distinct_count"] - present.nunique()) / present.nunique() < 0.02
 
 
 @pytest.mark.parametrize(

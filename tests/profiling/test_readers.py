@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.profiling.files import SourceError, SourceFile
-from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema
+from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema, row_ranges
 
 
 def partition_of(path, format="csv") -> Partition:
@@ -305,6 +305,33 @@ def test_it_groups_parquet_row_groups_by_target_rows(tmp_path):
     assert first.column("row id").to_pylist() == list(range(200))
     assert second.column("row id").to_pylist() == list(range(200, 300))
     assert first.column_names == ["row id", "Label"]
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4])
+def test_it_recuts_parquet_row_groups_into_equal_shares_of_rows(tmp_path, parts):
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    write_parquet(first, [100, 100, 100, 100, 100])
+    write_parquet(second, [70])
+    files = [SourceFile("a.parquet", first), SourceFile("b.parquet", second)]
+
+    shares = row_ranges(plan_partitions(files, "parquet", target_rows=100), parts)
+
+    assert len(shares) == parts
+    sizes = [sum(partition.rows_hint for partition in share) for share in shares]
+    assert max(sizes) - min(sizes) <= 1
+    assert sum(sizes) == 570
+    read = {"a.parquet": [], "b.parquet": []}
+    for share in shares:
+        for partition in share:
+            start, stop = partition.rows
+            rows = [
+                value
+                for batch in read_partition(partition, batch_rows=64)
+                for value in batch.column("row id").to_pylist()
+            ]
+            assert rows == list(range(start, stop))
+            read[partition.relative_path] += rows
+    assert read == {"a.parquet": list(range(500)), "b.parquet": list(range(70))}
 
 
 def test_it_reads_a_small_parquet_file_as_one_partition(tmp_path):
