@@ -132,7 +132,7 @@ def _profile_share_to_bytes(
         else:
             merged.merge(part)
     assert merged is not None
-    return merged.to_bytes()
+    return merged.to_bytes(hash_files=True)
 
 
 def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> dict[str, Any]:

@@ -31,12 +31,11 @@ def add_hashes(registers: np.ndarray, hashes: np.ndarray) -> None:
         return
     hashes = hashes.astype(np.uint64, copy=False)
     bucket = (hashes >> np.uint64(_LOW_BITS)).astype(np.intp)
-    low = hashes & np.uint64((1 << _LOW_BITS) - 1)
-    # Rank = 1 + trailing zeros of the low bits = the bits set in low ^ (low - 1); a low part of 0
-    # wraps to all 64 bits set, capped at the largest rank.
+    # Rank = 1 + trailing zeros of the low bits = the bits set in h ^ (h - 1). When the low bits are
+    # all 0 that count passes the largest rank, and is capped at it.
     with np.errstate(over="ignore"):
-        marker = low ^ (low - np.uint64(1))
-    rank = np.minimum(np.bitwise_count(marker), _MAX_RANK).astype(np.uint8)
+        marker = hashes ^ (hashes - np.uint64(1))
+    rank = np.minimum(np.bitwise_count(marker), np.uint8(_MAX_RANK))
     # numpy 2's ufunc.at is fast: three times quicker here than counting (bucket, rank) cells.
     np.maximum.at(registers, bucket, rank)
 

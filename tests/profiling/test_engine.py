@@ -264,6 +264,33 @@ def test_a_parquet_file_shared_among_processes_inside_its_row_groups_profiles_as
     assert_matches_pandas(parallel, frame.drop(columns="customer"))
 
 
+def test_pearson_correlations_over_pairwise_complete_rows_match_pandas(tmp_path):
+    rng = np.random.default_rng(8)
+    rows = 50_000  # several batches, each several blocks of rows
+    x = rng.normal(size=rows)
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "tail": np.exp(3 * x + rng.normal(size=rows)) * 1e6,
+            "count": rng.poisson(4, rows) + (x > 1),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.1, "x"] = np.nan
+    frame.loc[rng.random(rows) < 0.2, "tail"] = np.nan
+    frame["count"] = frame["count"].astype("Int64").mask(rng.random(rows) < 0.05)
+    path = tmp_path / "numbers.parquet"
+    frame.to_parquet(path, row_group_size=20_000)
+
+    pearson = profile(path, "parquet")["correlations"]["pearson"]
+
+    expected = frame.astype(float).corr()
+    assert len(pearson) == 3
+    for item in pearson:
+        both = frame[[item["a"], item["b"]]].dropna()
+        assert item["n"] == len(both)
+        assert item["r"] == pytest.approx(expected.loc[item["a"], item["b"]], abs=1e-6)
+
+
 def test_an_identifier_column_is_profiled_exactly_without_a_dictionary(tmp_path):
     rng = np.random.default_rng(5)
     ids = [f"id-{value}-é" if value % 3 else f"{value}" for value in rng.permutation(60_000)]

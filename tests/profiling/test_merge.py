@@ -95,3 +95,17 @@ def test_merged_parts_equal_the_whole(data, cuts, roundtrip):
     for a, b in zip(merged["correlations"]["pearson"], whole["correlations"]["pearson"], strict=True):
         assert a["n"] == b["n"]
         assert a["r"] == pytest.approx(b["r"], abs=1e-6)
+
+
+def test_a_correlation_keeps_its_digits_when_an_outlier_sits_where_the_other_column_is_missing():
+    # x's batch mean is about 46 million, set by a row where n is missing; the pair's two rows are 0 and 1.
+    data = [(None, None, None, None, "cat")] * 7 + [
+        (137685264.0, None, None, None, "cat"),
+        (0.0, 0, None, None, "cat"),
+        (1.0, 1, None, None, "cat"),
+    ]
+
+    [pair] = profile_of([data], roundtrip=False)["correlations"]["pearson"]
+
+    assert (pair["a"], pair["b"], pair["n"]) == ("x", "n", 2)
+    assert pair["r"] == pytest.approx(1.0, abs=1e-9)
