@@ -398,13 +398,15 @@ class BatchProfiler:
             if encoded is None and state.kind == "string" and not exact:
                 continue  # an identifier: nearly every value is new, there are no frequent values to find
             if encoded is None:
-                state.add_values(_counted_values(self._column(index)))
+                pairs = _counted_values(self._column(index))
+                if not state.add_values(pairs) and state.kind == "string":
+                    for value, count in pairs:
+                        state.frequent.update(str(value), count)
                 continue
             if exact:
                 if len(encoded.dictionary) > EXACT_VALUES_LIMIT:
                     state.overflow_values()
-                else:
-                    state.add_values(list(zip(encoded.values(), encoded.counts.tolist(), strict=True)))
+                elif state.add_values(list(zip(encoded.values(), encoded.counts.tolist(), strict=True))):
                     continue
                 if state.kind != "string":
                     continue
@@ -427,6 +429,8 @@ class BatchProfiler:
     def _sketches(self) -> None:
         for index, state in self.states:
             if state.kind == "numeric":
+                if state.values is not None:
+                    continue  # its exact value counts hold its distribution
                 values = self.present[index]
             elif state.kind == "temporal":
                 values = _seconds(self._column(index))

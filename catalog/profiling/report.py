@@ -160,8 +160,9 @@ def _categorical_histogram(column: ColumnState, top: list[dict[str, Any]], count
 
 
 def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
-    """Quantiles, an equal-width histogram and IQR outliers, all read from the KLL sketch."""
-    sketch = column.kll
+    """Quantiles, an equal-width histogram and IQR outliers, all read from the KLL sketch (or the
+    exact counts of a numeric column with few values)."""
+    sketch = column.distribution()
     if sketch is None or sketch.is_empty():
         return {}
     n = sketch.n
@@ -210,7 +211,7 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
 def _stored_distribution(column: ColumnState) -> dict[str, Any]:
     """The compact form of a column's distribution that drift is computed from, without the data."""
     stored: dict[str, Any] = {"count": column.non_null, "nulls": column.null_count + column.nan_count}
-    sketch = column.kll
+    sketch = column.distribution()
     if sketch is not None and not sketch.is_empty():
         ranks = [index / DISTRIBUTION_RANKS for index in range(DISTRIBUTION_RANKS + 1)]
         stored["quantiles"] = jsonable([float(value) for value in sketch.get_quantiles(ranks)])

@@ -113,6 +113,58 @@ def larger(a: Any, b: Any) -> Any:
     return b if a is None else a if b is None else max(a, b)
 
 
+def _number_of(value: Any) -> float:
+    """A numeric column's counted value (infinities are counted as JSON spells them) as a float."""
+    if value == "Infinity":
+        return math.inf
+    if value == "-Infinity":
+        return -math.inf
+    return float(value)
+
+
+class ExactDistribution:
+    """Exact value counts read the way the KLL sketch is read (its methods and their rank
+    conventions), for a numeric column that has few enough distinct values to count them all."""
+
+    def __init__(self, values: dict[Any, int]) -> None:
+        numbers = np.array([_number_of(value) for value in values], dtype=np.float64)
+        counts = np.fromiter(values.values(), dtype=np.int64, count=len(values))
+        order = np.argsort(numbers, kind="stable")
+        self.items = numbers[order]
+        self.cumulative = np.cumsum(counts[order])
+        self.n = int(self.cumulative[-1]) if len(self.cumulative) else 0
+
+    def is_empty(self) -> bool:
+        return self.n == 0
+
+    def is_estimation_mode(self) -> bool:
+        return False
+
+    def normalized_rank_error(self, pmf: bool) -> float:
+        return 0.0
+
+    def get_min_value(self) -> float:
+        return float(self.items[0])
+
+    def get_max_value(self) -> float:
+        return float(self.items[-1])
+
+    def get_quantile(self, rank: float) -> float:
+        """The smallest value with more than `rank` of the values at or below it (the sketch's
+        default, exclusive reading); the largest value for rank 1."""
+        index = int(np.searchsorted(self.cumulative, rank * self.n, side="right"))
+        return float(self.items[min(index, len(self.items) - 1)])
+
+    def get_quantiles(self, ranks: list[float]) -> list[float]:
+        return [self.get_quantile(rank) for rank in ranks]
+
+    def get_cdf(self, points: list[float], inclusive: bool = False) -> list[float]:
+        """The share of values below each point (at or below it when `inclusive`), then 1.0."""
+        positions = np.searchsorted(self.items, points, side="right" if inclusive else "left")
+        below = np.where(positions > 0, self.cumulative[np.maximum(positions - 1, 0)], 0)
+        return [*(below / self.n).tolist(), 1.0]
+
+
 @dataclass
 class ColumnState:
     name: str
@@ -153,23 +205,41 @@ class ColumnState:
     def non_null(self) -> int:
         return self.count - self.null_count - self.nan_count
 
-    def add_values(self, pairs: list[tuple[Any, int]]) -> None:
-        if self.values is None:
-            return
-        for value, count in pairs:
-            self.values[value] = self.values.get(value, 0) + count
-        if len(self.values) > EXACT_VALUES_LIMIT:
+    def add_values(self, pairs: list[tuple[Any, int]]) -> bool:
+        """Count (value, rows) pairs exactly. When that would pass EXACT_VALUES_LIMIT distinct values
+        the column overflows instead and the pairs are not counted (False): the caller puts them
+        in the sketches."""
+        values = self.values
+        if values is None:
+            return False
+        if len(values) + sum(1 for value, _ in pairs if value not in values) > EXACT_VALUES_LIMIT:
             self.overflow_values()
+            return False
+        for value, count in pairs:
+            values[value] = values.get(value, 0) + count
+        return True
 
     def overflow_values(self) -> None:
-        """Give up exact value counts: string columns keep their heavy hitters in a sketch."""
+        """Give up exact value counts for sketches: string columns keep their heavy hitters in a
+        frequent-items sketch; a numeric column's quantile sketch, fed nothing while its values were
+        counted, takes them now."""
         if self.values is None:
             return
         if self.kind == "string":
             self.frequent = frequent_strings_sketch(FREQUENT_LG_MAP)
             for value, count in self.values.items():
                 self.frequent.update(str(value), count)
+        elif self.kind == "numeric" and self.kll is not None and self.values:
+            numbers = np.array([_number_of(value) for value in self.values], dtype=np.float64)
+            self.kll.update(np.repeat(numbers, np.fromiter(self.values.values(), dtype=np.int64)))
         self.values = None
+
+    def distribution(self) -> Any:
+        """What quantiles, histograms and CDFs are read from: a numeric column's exact value counts
+        while it has them, else its KLL sketch (None for columns without one)."""
+        if self.kind == "numeric" and self.values is not None:
+            return ExactDistribution(self.values)
+        return self.kll
 
     def merge(self, other: ColumnState) -> None:
         if other.dtype != self.dtype:
@@ -189,27 +259,21 @@ class ColumnState:
         self.length_min = smaller(self.length_min, other.length_min)
         self.length_max = larger(self.length_max, other.length_max)
         self.length_sum += other.length_sum
-        if self.values is not None and other.values is not None:
-            self.add_values(list(other.values.items()))
-        elif self.values is not None or other.values is not None:
-            # One side overflowed: fold the other's exact table into the sketch.
-            exact = self.values if self.values is not None else other.values
-            self.values = None
-            if self.frequent is None and other.frequent is not None:
-                self.frequent, other_sketch = other.frequent, None
-            else:
-                other_sketch = other.frequent
-            if self.kind == "string":
-                if self.frequent is None:
-                    self.frequent = frequent_strings_sketch(FREQUENT_LG_MAP)
-                for value, count in (exact or {}).items():
-                    self.frequent.update(str(value), count)
-                if other_sketch is not None:
-                    self.frequent.merge(other_sketch)
-        elif self.frequent is not None and other.frequent is not None:
-            self.frequent.merge(other.frequent)
-        elif other.frequent is not None:
-            self.frequent = other.frequent
+        if (
+            self.values is not None
+            and other.values is not None
+            and len(self.values.keys() | other.values.keys()) <= EXACT_VALUES_LIMIT
+        ):
+            for value, count in other.values.items():
+                self.values[value] = self.values.get(value, 0) + count
+        else:
+            # Either side past exact counting: both turn to sketches, which merge.
+            self.overflow_values()
+            other.overflow_values()
+            if self.frequent is None:
+                self.frequent = other.frequent
+            elif other.frequent is not None:
+                self.frequent.merge(other.frequent)
         self.frequent_error += other.frequent_error
         self.registers = hll.merge(self.registers, other.registers)
         if self.kll is not None and other.kll is not None:

@@ -218,6 +218,29 @@ def test_quantiles_of_a_heavy_tail_are_within_a_tenth_of_a_percent_in_rank(tmp_p
     assert sum(stats["histogram"]["counts"]) == len(values)
 
 
+def test_a_numeric_column_counted_exactly_keeps_exact_quantiles_and_hands_them_on_when_it_overflows(tmp_path):
+    rng = np.random.default_rng(21)
+    few = rng.integers(0, 50, 30_000).astype(float)  # counted exactly: exact quantiles, no sketch
+    many = rng.lognormal(3, 1, 200_000)  # past the exact limit in the second file
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pd.DataFrame({"amount": few}).to_parquet(folder / "a.parquet", row_group_size=10_000)
+    pd.DataFrame({"amount": many}).to_parquet(folder / "b.parquet", row_group_size=50_000)
+
+    alone = feature(profile(folder / "a.parquet", "parquet"), "amount")["statistics"]
+    both = feature(profile(folder, "parquet"), "amount")["statistics"]
+
+    assert alone["quantiles_are_approximate"] is False
+    assert alone["quantiles"]["p50"] == np.quantile(few, 0.5, method="higher")
+    assert sum(alone["histogram"]["counts"]) == len(few)
+    assert both["quantiles_are_approximate"] is True
+    assert sum(both["histogram"]["counts"]) == len(few) + len(many)
+    ordered = np.sort(np.concatenate([few, many]))
+    for key, rank in {"p1": 0.01, "p25": 0.25, "p50": 0.5, "p95": 0.95, "p99": 0.99}.items():
+        found = np.searchsorted(ordered, both["quantiles"][key], side="right") / len(ordered)
+        assert abs(found - rank) < 0.001, (key, found)
+
+
 def test_a_folder_of_files_profiles_as_one_source_in_parallel(tmp_path):
     frame = dirty_frame()
     folder = tmp_path / "parts"

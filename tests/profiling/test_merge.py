@@ -1,12 +1,14 @@
 """Merging the partial profiles of any split of the data gives the profile of the whole."""
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from datasketches import kll_doubles_sketch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.profiling import compute, report
-from catalog.profiling.state import PartialProfile
+from catalog.profiling.state import KLL_K, ExactDistribution, PartialProfile
 
 SCHEMA = pa.schema(
     [("x", pa.float64()), ("n", pa.int64()), ("s", pa.string()), ("flag", pa.bool_()), ("label", pa.string())]
@@ -109,3 +111,28 @@ def test_a_correlation_keeps_its_digits_when_an_outlier_sits_where_the_other_col
 
     assert (pair["a"], pair["b"], pair["n"]) == ("x", "n", 2)
     assert pair["r"] == pytest.approx(1.0, abs=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.integers(-20, 20), st.sampled_from([0.5, -1.25, 1e9, float("inf")])), min_size=1),
+    ranks=st.lists(st.floats(0, 1), max_size=5),
+    points=st.lists(st.floats(-30, 30), max_size=5),
+)
+def test_exact_counts_are_read_as_the_quantile_sketch_reads_its_values(values, ranks, points):
+    sketch = kll_doubles_sketch(KLL_K)  # exact while it holds fewer than k values
+    sketch.update(np.array(values, dtype=np.float64))
+    counts: dict = {}
+    for value in values:
+        key = "Infinity" if value == float("inf") else value
+        counts[key] = counts.get(key, 0) + 1
+
+    exact = ExactDistribution(counts)
+    points = sorted(set(points))  # the sketch takes split points in increasing order only
+
+    assert exact.n == sketch.n
+    assert (exact.get_min_value(), exact.get_max_value()) == (sketch.get_min_value(), sketch.get_max_value())
+    for rank in [0.0, 0.25, 0.5, 1.0, *ranks]:
+        assert exact.get_quantile(rank) == sketch.get_quantile(rank), rank
+    for inclusive in (False, True):
+        assert exact.get_cdf(points, inclusive) == pytest.approx(sketch.get_cdf(points, inclusive), abs=1e-12)
