@@ -1,8 +1,13 @@
 """Profile Arrow record batches into a PartialProfile.
 
-DuckDB computes what is exact and vectorises well (aggregates, value counts, 64-bit hashes), on the
-batch in place (zero copy); numpy turns hashes into HyperLogLog registers and duplicate-detection
-keys; KLL sketches take whole numpy arrays. No Python loop runs per row.
+Each column of a batch is converted once: a number to a float64 array, a categorical string or
+boolean to Arrow dictionary codes (its distinct values once, a code per row). Arrow and numpy
+compute the exact parts from those (extremes, moments, lengths, value counts by bincount, label
+association, correlations over cache-sized blocks); numbers and times are hashed by numpy over
+their bits, categories through their dictionary, identifiers and nested values by DuckDB; numpy
+turns hashes into HyperLogLog registers and duplicate-detection keys; KLL sketches take whole
+numpy arrays. No Python loop runs per row. Measured on the benchmark's 5M-row table, this is half
+the time of computing the same with one DuckDB query per piece over the batch.
 """
 
 from __future__ import annotations
