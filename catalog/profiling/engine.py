@@ -232,7 +232,7 @@ def profile_files(
     names = split_names(partitions, options.splits) if options.splits and tabular else None
     workers = workers or os.cpu_count() or 1
     if format == "parquet" and names is None and workers > 1:
-        # Row groups rarely divide evenly among the workers (5 among 2 leaves one idle for a fifth of
+        # Row groups rarely divide evenly among the workers (5 among 2 leaves one idle for a third of
         # the time): each worker gets an equal share of the rows instead, cut inside row groups.
         tables = [partition for partition in partitions if isinstance(partition, Partition)]
         rows = sum(partition.rows_hint or 0 for partition in tables)
