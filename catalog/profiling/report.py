@@ -197,7 +197,9 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
     spread = q3 - q1
     lower, upper = q1 - 1.5 * spread, q3 + 1.5 * spread
     fences_usable = math.isfinite(lower) and math.isfinite(upper) and upper > lower
-    below, at_or_below_upper = sketch.get_cdf([lower, upper], False)[:2] if fences_usable else (0.0, 1.0)
+    # Outliers lie strictly beyond a fence: below the lower one, or above the upper one.
+    below = sketch.get_cdf([lower], False)[0] if fences_usable else 0.0
+    at_or_below_upper = sketch.get_cdf([upper], True)[0] if fences_usable else 1.0
     outliers = round(below * n + (1.0 - at_or_below_upper) * n) if fences_usable else 0
     return {
         "quantiles": quantiles,

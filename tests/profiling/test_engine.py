@@ -241,6 +241,24 @@ def test_a_numeric_column_counted_exactly_keeps_exact_quantiles_and_hands_them_o
         assert abs(found - rank) < 0.001, (key, found)
 
 
+def test_outliers_are_the_values_strictly_beyond_the_iqr_fences(tmp_path):
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"visits": rng.poisson(3, 100_000), "spend": rng.lognormal(2, 1, 100_000)})
+    path = tmp_path / "visits.parquet"
+    frame.to_parquet(path)
+
+    result = profile(path, "parquet")
+
+    for name, tolerance in (("visits", 0), ("spend", 0.001 * len(frame))):
+        outliers = feature(result, name)["statistics"]["outliers"]
+        values = frame[name]
+        beyond = ((values < outliers["lower_fence"]) | (values > outliers["upper_fence"])).sum()
+        assert abs(outliers["count"] - beyond) <= tolerance, name
+    visits = feature(result, "visits")["statistics"]
+    q1, q3 = np.quantile(frame["visits"], [0.25, 0.75], method="higher")
+    assert visits["outliers"]["upper_fence"] == q3 + 1.5 * (q3 - q1)
+
+
 def test_a_folder_of_files_profiles_as_one_source_in_parallel(tmp_path):
     frame = dirty_frame()
     folder = tmp_path / "parts"
