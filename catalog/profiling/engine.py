@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -243,8 +243,17 @@ def profile_files(
                 futures = [
                     pool.submit(_profile_share_to_bytes, share, order, label, declared, shared) for share in shares
                 ]
-                serialised = [future.result() for future in futures]
-            return merge_and_build([PartialProfile.from_bytes(part) for part in serialised])
+                wait(futures)
+            failed = [error for future in futures if (error := future.exception()) is not None]
+            # The shares' row hashes are files now: whatever happens next, they are deleted.
+            parts = [PartialProfile.from_bytes(future.result()) for future in futures if future.exception() is None]
+            try:
+                if failed:
+                    raise failed[0]
+                return merge_and_build(parts)
+            finally:
+                for part in parts:
+                    part.hashes.discard()
     workers = min(workers, len(partitions))
     if workers <= 1:
         parts = [

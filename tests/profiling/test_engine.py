@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -303,6 +304,27 @@ def test_a_parquet_file_shared_among_processes_inside_its_row_groups_profiles_as
         for key in ("count", "null_count", "distinct_count", "min", "max", "top_values", "quantiles"):
             assert a.get(key) == b.get(key), (name, key)
     assert_matches_pandas(parallel, frame.drop(columns="customer"))
+
+
+def test_a_share_that_fails_leaves_no_row_hash_files_behind(tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # inherited by the forked processes
+    monkeypatch.setattr(engine, "MIN_SHARE_ROWS", 100)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for name in ("a", "b"):
+        frame = pd.DataFrame({"x": rng.normal(size=2_000), "label": rng.choice(["u", "v"], 2_000)})
+        frame.to_parquet(folder / f"{name}.parquet", compression=None)
+    broken = bytearray((folder / "b.parquet").read_bytes())
+    broken[4:400] = b"\xff" * 396  # the first page's header, not the footer: the file plans but does not read
+    (folder / "b.parquet").write_bytes(bytes(broken))
+
+    with pytest.raises(SourceError, match=r"b\.parquet"):
+        profile(folder, "parquet", label="label", workers=2)
+
+    assert list(scratch.iterdir()) == []
 
 
 def test_pearson_correlations_over_pairwise_complete_rows_match_pandas(tmp_path):
