@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import psycopg
+import psycopg.sql
 from celery import chord as celery_chord
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, ProtectedError, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -499,22 +501,57 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         return False
-    ProfilePart.objects.update_or_create(
-        version_id=version_id, claim=claim, index=index, defaults={"data": part.to_bytes()}
-    )
+    _part_store(version_id, claim, index, part.to_bytes())
     return True
+
+
+# A partial profile holds its rows' duplicate-detection hashes (24 bytes a row: 25 MB for a million
+# rows). Django binds parameters into the SQL text, so a bytea travels as hex and is parsed back by
+# the server (0.8 s to store a million rows' part); on PostgreSQL parts go as binary parameters and
+# come back as binary results instead (0.2 s, and a quarter of the time to read).
+
+
+def _part_store(version_id: UUID, claim: UUID, index: int, data: bytes) -> None:
+    if connection.vendor != "postgresql":
+        ProfilePart.objects.update_or_create(version_id=version_id, claim=claim, index=index, defaults={"data": data})
+        return
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            psycopg.sql.SQL(
+                "INSERT INTO {table} (version_id, claim, index, data, created_at) VALUES (%s, %s, %s, %b, now()) "
+                "ON CONFLICT (version_id, claim, index) DO UPDATE SET data = EXCLUDED.data"
+            ).format(table=psycopg.sql.Identifier(ProfilePart._meta.db_table)),
+            [version_id, claim, index, data],
+        )
+
+
+def _parts_stored(version_id: UUID, claim: UUID) -> list[bytes]:
+    """The stored parts of a version's profiling attempt, in their order."""
+    if connection.vendor != "postgresql":
+        parts = ProfilePart.objects.filter(version_id=version_id, claim=claim).order_by("index")
+        return [bytes(part.data) for part in parts]
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            psycopg.sql.SQL("SELECT data FROM {table} WHERE version_id = %s AND claim = %s ORDER BY index").format(
+                table=psycopg.sql.Identifier(ProfilePart._meta.db_table)
+            ),
+            [version_id, claim],
+            binary=True,
+        )
+        return [bytes(data) for (data,) in cursor.fetchall()]
 
 
 def version_merge_parts(*, version_id: UUID, claim: UUID, parts: int) -> str | None:
     """The chord's end: merge the stored partial profiles of a version and store its profile."""
-    stored = list(ProfilePart.objects.filter(version_id=version_id, claim=claim).order_by("index"))
+    data = _parts_stored(version_id, claim)
     try:
-        if len(stored) != parts:
+        if len(data) != parts:
             if not DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).exists():
                 return None  # a part failed the version, or a newer attempt took over
-            raise SourceError(f"Only {len(stored)} of {parts} parts of the source were profiled; profile it again.")
+            raise SourceError(f"Only {len(data)} of {parts} parts of the source were profiled; profile it again.")
         splits, format = DatasetVersion.objects.values_list("splits", "format").get(pk=version_id)
-        data = [bytes(part.data) for part in stored]
         if splits and format in engine.TABULAR_FORMATS:  # a folder of media knows its splits per item
             covered = [PartialProfile.files_of(part) for part in data]
             names = [engine.split_of(files[0], splits) if files else None for files in covered]

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from catalog import services
-from catalog.models import Dataset, DatasetVersion
+from catalog.models import Dataset, DatasetVersion, ProfilePart
 from tests.factories import VersionFactory
 
 
@@ -128,3 +128,42 @@ def test_registration_survives_a_broker_that_is_down(
 
     assert response.status_code == 201
     assert DatasetVersion.objects.get().status == "pending"  # the periodic re-queue will send it
+
+
+@pytest.mark.django_db
+def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(owner, dataset, storage_root, settings):
+    """What a chord of workers does with a folder of files: each part stored (a redelivered part
+    again, in place of the first), then merged into the profile one process gives."""
+    folder = storage_root / "shards"
+    folder.mkdir()
+    for shard in range(3):
+        rows = [f"{shard * 100 + row},{(shard * 100 + row) % 7},{'spam' if row % 4 else 'ham'}" for row in range(100)]
+        rows += rows[:5]  # duplicates inside the shard
+        (folder / f"part-{shard}.csv").write_text("id,score,label\n" + "\n".join(rows) + "\n")
+    whole = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # in-process tasks: profiled in this one process, no chord
+    assert services.version_profile(version_id=whole.pk) == "ready"
+    whole.refresh_from_db()
+    split = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
+    claim = uuid.uuid4()
+    DatasetVersion.objects.filter(pk=split.pk).update(status="profiling", profiling_claim=claim)
+
+    for index in (0, 1, 1, 2):
+        assert services.version_profile_part(version_id=split.pk, claim=claim, index=index)
+    assert list(ProfilePart.objects.filter(version=split).values_list("index", flat=True)) == [0, 1, 2]
+    assert services.version_merge_parts(version_id=split.pk, claim=claim, parts=3) == "ready"
+
+    split.refresh_from_db()
+    assert split.row_count == whole.row_count == 315
+    assert split.quality["duplicate_rows"] == whole.quality["duplicate_rows"] == 15
+    assert split.quality["class_counts"] == whole.quality["class_counts"]
+    assert not ProfilePart.objects.filter(version=split).exists()  # merged parts are deleted
+
+
+@pytest.mark.django_db
+def test_a_stored_part_comes_back_byte_for_byte(pending_version):
+    claim = uuid.uuid4()
+    data = bytes(range(256)) * 4096 + b"\x00\\x00'\""
+    services._part_store(pending_version.pk, claim, 0, data)
+    services._part_store(pending_version.pk, claim, 1, b"")
+    assert services._parts_stored(pending_version.pk, claim) == [data, b""]
