@@ -18,7 +18,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="small sizes, for CI")
     parser.add_argument(
-        "--only", nargs="+", choices=["api", "drift", "lineage", "audit", "load", "media"], help="run only these"
+        "--only",
+        nargs="+",
+        choices=["api", "drift", "lineage", "audit", "load", "media", "tables"],
+        help="run only these",
     )
     args = parser.parse_args()
 
@@ -37,9 +40,17 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, audit, drift, lineage, load, media
+        from benchmarks import api, audit, drift, lineage, load, media, tables
 
-        suites = {"api": api, "drift": drift, "lineage": lineage, "audit": audit, "load": load, "media": media}
+        suites = {
+            "api": api,
+            "drift": drift,
+            "lineage": lineage,
+            "audit": audit,
+            "load": load,
+            "media": media,
+            "tables": tables,
+        }
         results = [
             result
             for name, suite in suites.items()
