@@ -516,7 +516,8 @@ def _part_store(version_id: UUID, claim: UUID, index: int, data: bytes) -> None:
         ProfilePart.objects.update_or_create(version_id=version_id, claim=claim, index=index, defaults={"data": data})
         return
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    # Django's own exceptions, so a database that blinked is retried like any other query's fault.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             psycopg.sql.SQL(
                 "INSERT INTO {table} (version_id, claim, index, data, created_at) VALUES (%s, %s, %s, %b, now()) "
@@ -532,7 +533,7 @@ def _parts_stored(version_id: UUID, claim: UUID) -> list[bytes]:
         parts = ProfilePart.objects.filter(version_id=version_id, claim=claim).order_by("index")
         return [bytes(part.data) for part in parts]
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             psycopg.sql.SQL("SELECT data FROM {table} WHERE version_id = %s AND claim = %s ORDER BY index").format(
                 table=psycopg.sql.Identifier(ProfilePart._meta.db_table)

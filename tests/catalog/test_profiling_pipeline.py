@@ -3,7 +3,9 @@
 import uuid
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from catalog import services
@@ -167,3 +169,17 @@ def test_a_stored_part_comes_back_byte_for_byte(pending_version):
     services._part_store(pending_version.pk, claim, 0, data)
     services._part_store(pending_version.pk, claim, 1, b"")
     assert services._parts_stored(pending_version.pk, claim) == [data, b""]
+
+
+@pytest.mark.django_db
+def test_a_database_fault_while_storing_a_part_is_a_django_error(pending_version, monkeypatch):
+    """The part tasks retry on Django's OperationalError; the binary path must raise it too."""
+
+    def broken(self, *args, **kwargs):
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", broken)
+    with pytest.raises(OperationalError):
+        services._part_store(pending_version.pk, uuid.uuid4(), 0, b"part")
+    with pytest.raises(OperationalError):
+        services._parts_stored(pending_version.pk, uuid.uuid4())
