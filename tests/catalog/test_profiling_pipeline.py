@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from catalog import services
@@ -183,3 +183,10 @@ def test_a_database_fault_while_storing_a_part_is_a_django_error(pending_version
         services._part_store(pending_version.pk, uuid.uuid4(), 0, b"part")
     with pytest.raises(OperationalError):
         services._parts_stored(pending_version.pk, uuid.uuid4())
+
+
+@pytest.mark.django_db
+def test_partial_profiles_stay_out_of_the_write_ahead_log():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [ProfilePart._meta.db_table])
+        assert cursor.fetchone() == ("u",)  # unlogged: scratch, not shipped to replicas
