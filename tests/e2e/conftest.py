@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from tests.e2e.processes import children
+from tests.e2e.processes import Service, children
 from tests.factories import UserFactory
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -111,19 +111,24 @@ E2E_LIMITS = {
 
 
 @pytest.fixture(scope="session")
-def celery_workers(django_db_setup, django_db_blocker, e2e_storage_root):
-    """Two `celery -A config worker` processes on the test database; stopped before it is dropped."""
+def e2e_env(django_db_setup, e2e_storage_root) -> dict[str, str]:
+    """The environment of the processes the e2e tests start: the test database and storage root."""
     _require_real_services()
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
+    return {
         **os.environ,
         **E2E_LIMITS,
         "DATABASE_URL": database_url,
         "CATALOG_STORAGE_ROOTS": str(e2e_storage_root),
         "CONN_MAX_AGE": "0",
     }
-    workers = Workers(env, count=2)
+
+
+@pytest.fixture(scope="session")
+def celery_workers(e2e_env, django_db_blocker):
+    """Two `celery -A config worker` processes on the test database; stopped before it is dropped."""
+    workers = Workers(e2e_env, count=2)
     workers.start()
     yield workers
     workers.stop()
@@ -184,3 +189,71 @@ def api(live_catalog):
     api.owner = owner
     api.stranger = stranger
     return api
+
+
+@pytest.fixture(scope="session")
+def gunicorn_catalog(e2e_env, celery_workers):
+    """The service as the image runs it (gunicorn, 2 workers, 2 threads) on the test database, with
+    its tasks consumed by the session's real workers. Its settings are those of its environment:
+    a test cannot change them with the `settings` fixture."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = Service(e2e_env, ARTIFACTS / "e2e-gunicorn.log", workers=2, threads=2)
+    server.start()
+    yield server
+    server.stop()
+
+
+class Caller:
+    """One person calling the service over HTTP with their own token."""
+
+    def __init__(self, url: str, user) -> None:
+        self.url = url
+        self.user = user
+        self.token = Token.objects.get_or_create(user=user)[0].key
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token}"}
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return requests.request(
+            method, f"{self.url}{path}", headers=headers, timeout=kwargs.pop("timeout", 30), **kwargs
+        )
+
+    def get(self, path: str, **params) -> requests.Response:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body=None, **kwargs) -> requests.Response:
+        return self.request("POST", path, json=body, **kwargs)
+
+    def patch(self, path: str, body, **kwargs) -> requests.Response:
+        return self.request("PATCH", path, json=body, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def wait(self, version_id: str, timeout: float = 90, statuses=("ready", "failed")) -> dict:
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        while time.monotonic() < deadline:
+            body = self.get(f"/api/v1/versions/{version_id}/").json()
+            if body.get("status") in statuses:
+                return body
+            time.sleep(0.3)
+        raise AssertionError(f"version {version_id} still {body.get('status')} after {timeout} s")
+
+
+@pytest.fixture
+def people(gunicorn_catalog):
+    """An owner, another ordinary user and a staff member, each calling gunicorn with their own
+    token: the cast of the attack tests (`people.owner.post(...)`, `people.other.get(...)`)."""
+    suffix = uuid.uuid4().hex[:6]
+
+    class People:
+        url = gunicorn_catalog.url
+        owner = Caller(gunicorn_catalog.url, UserFactory(username=f"owner-{suffix}"))
+        other = Caller(gunicorn_catalog.url, UserFactory(username=f"other-{suffix}"))
+        staff = Caller(gunicorn_catalog.url, UserFactory(username=f"staff-{suffix}", is_staff=True))
+
+    return People
