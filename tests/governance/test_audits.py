@@ -410,7 +410,7 @@ def test_it_reports_a_restricted_upstream_dataset_by_a_placeholder_with_the_seve
 
 
 def test_it_names_the_restricted_upstream_dataset_to_its_owner(owner_client, secret_upstream):
-    secret, public = secret_upstream
+    _secret, public = secret_upstream
 
     report = run(owner_client, [public], COMMERCIAL)
 
