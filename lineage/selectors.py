@@ -101,6 +101,24 @@ def jobs_visible_to(user: User | AnonymousUser) -> QuerySet[Job]:
     return jobs.filter(~Exists(touched) | Exists(readable))
 
 
+def jobs_touching_hidden(user: User | AnonymousUser, job_ids: Iterable[UUID]) -> set[UUID]:
+    """Which of these jobs ran on a dataset the user may not read: their facets and description,
+    written by whoever ran them (a query's text, a documentation facet), may name it."""
+    wanted = set(job_ids)
+    if not wanted or (user.is_authenticated and user.is_staff):
+        return set()
+    touched = RunDataset.objects.filter(run__job_id__in=wanted).exclude(dataset__in=datasets_visible_to(user))
+    return set(touched.values_list("run__job_id", flat=True).distinct())
+
+
+def runs_hidden_from(user: User | AnonymousUser, run_ids: Iterable[UUID]) -> set[UUID]:
+    """Which of these runs `runs_visible_to` does not list to the user."""
+    wanted = set(run_ids)
+    if not wanted:
+        return set()
+    return wanted - set(runs_visible_to(user).filter(pk__in=wanted).values_list("pk", flat=True))
+
+
 class Edge(NamedTuple):
     """A dataset-to-dataset edge; without a job, one a person declared."""
 

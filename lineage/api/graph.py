@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Dataset, Feature
 from lineage.models import ColumnLineage, Job
-from lineage.selectors import ColumnWalk, Walk, datasets_hidden_from, jobs_visible_to
+from lineage.selectors import ColumnWalk, Walk, datasets_hidden_from, jobs_touching_hidden, jobs_visible_to
 
 
 def dataset_node_id(dataset: Dataset) -> str:
@@ -84,8 +84,10 @@ def _dataset_data(dataset: Dataset, depth: int) -> dict[str, Any]:
     }
 
 
-def _job_data(job: Job) -> dict[str, Any]:
-    run = job.latest_run
+def _job_data(job: Job, *, withheld: bool = False) -> dict[str, Any]:
+    # A job that ran on a dataset the reader may not read: its description may name it, and its
+    # latest run may be one they may not see.
+    run = None if withheld else job.latest_run
     return {
         "type": "JOB",
         "id": {"namespace": job.namespace, "name": job.name},
@@ -93,7 +95,7 @@ def _job_data(job: Job) -> dict[str, Any]:
         "name": job.name,
         "job_id": str(job.pk),
         "job_type": job.job_type,
-        "description": job.description,
+        "description": "" if withheld else job.description,
         "latest_run": (
             {"id": str(run.pk), "state": run.state, "started_at": run.started_at, "ended_at": run.ended_at}
             if run is not None
@@ -128,6 +130,7 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
         jobs_visible_to(user).filter(pk__in=between_hidden).values_list("pk", flat=True) if between_hidden else ()
     )
     job_placeholders = {pk: index for index, pk in enumerate(sorted(hidden_jobs, key=str), 1)}
+    withheld = jobs_touching_hidden(user, jobs.keys() - hidden_jobs)
     for edge in walk.edges:
         source, target = names[edge.source_id], names[edge.target_id]
         both_hidden = edge.source_id in hidden and edge.target_id in hidden
@@ -141,7 +144,7 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
             graph.node(job_node, "JOB", {"type": "JOB", "restricted": True})
         else:
             job_node = f"job:{job.namespace}:{job.name}"
-            graph.node(job_node, "JOB", _job_data(job))
+            graph.node(job_node, "JOB", _job_data(job, withheld=job.pk in withheld))
         # The version an edge read or wrote is as much the dataset's identity as its id.
         source_version = None if edge.source_id in hidden else _str(edge.source_version_id)
         target_version = None if edge.target_id in hidden else _str(edge.target_version_id)

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lineage.models import Job, LineageEdge, Run, RunDataset
-from lineage.selectors import datasets_hidden_from
+from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -60,7 +60,14 @@ class RunSummarySerializer(serializers.ModelSerializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    latest_run = RunSummarySerializer(read_only=True, allow_null=True)
+    """A job. The context's `withheld` holds the jobs that ran on a dataset the reader may not read
+    (their facets and description are not shown) and `hidden_runs` the runs not listed to them."""
+
+    latest_run = serializers.SerializerMethodField()
+    facets_withheld = serializers.SerializerMethodField(
+        help_text="True when the job ran on a restricted dataset you may not read: its facets and description, "
+        "which may name it, are not shown."
+    )
 
     class Meta:
         model = Job
@@ -73,10 +80,39 @@ class JobSerializer(serializers.ModelSerializer):
             "integration",
             "processing_type",
             "facets",
+            "facets_withheld",
             "latest_run",
             "created_at",
             "updated_at",
         ]
+
+    def _withheld(self, job: Job) -> bool:
+        withheld = self.context.get("withheld")
+        if withheld is None:
+            request = self.context.get("request")
+            return request is None or bool(jobs_touching_hidden(request.user, [job.pk]))
+        return job.pk in withheld
+
+    def to_representation(self, job: Job) -> dict[str, Any]:
+        data = super().to_representation(job)
+        if data["facets_withheld"]:
+            data["facets"], data["description"] = {}, ""
+        return data
+
+    def get_facets_withheld(self, job: Job) -> bool:
+        return self._withheld(job)
+
+    @extend_schema_field(RunSummarySerializer(allow_null=True))
+    def get_latest_run(self, job: Job) -> dict[str, Any] | None:
+        run = job.latest_run
+        hidden = self.context.get("hidden_runs")
+        if run is None or (hidden is not None and run.pk in hidden):
+            return None
+        if hidden is None:
+            request = self.context.get("request")
+            if request is None or runs_hidden_from(request.user, [run.pk]):
+                return None
+        return RunSummarySerializer(run).data
 
 
 class RunDatasetSerializer(serializers.ModelSerializer):
@@ -129,6 +165,10 @@ class RunSerializer(serializers.ModelSerializer):
     job = JobRefSerializer(read_only=True)
     inputs = serializers.SerializerMethodField()
     outputs = serializers.SerializerMethodField()
+    facets_withheld = serializers.SerializerMethodField(
+        help_text="True when the run read or wrote a restricted dataset you may not read: its facets, which may "
+        "name it, are not shown."
+    )
 
     class Meta:
         model = Run
@@ -142,6 +182,7 @@ class RunSerializer(serializers.ModelSerializer):
             "nominal_end_time",
             "parent_run_id",
             "facets",
+            "facets_withheld",
             "inputs",
             "outputs",
             "created_at",
@@ -157,6 +198,16 @@ class RunSerializer(serializers.ModelSerializer):
         if request is None:
             return ids  # no reader known: show no dataset's identity
         return datasets_hidden_from(request.user, ids)
+
+    def get_facets_withheld(self, run: Run) -> bool:
+        hidden = self._hidden(run)
+        return any(row.dataset_id in hidden for row in run.datasets.all())
+
+    def to_representation(self, run: Run) -> dict[str, Any]:
+        data = super().to_representation(run)
+        if data["facets_withheld"]:
+            data["facets"] = {}
+        return data
 
     def _datasets(self, run: Run, direction: str) -> list[dict]:
         hidden = self._hidden(run)

@@ -298,6 +298,17 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.jobs_visible_to(self.request.user).select_related("latest_run").order_by("namespace", "name")
 
+    def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Which jobs of the page ran on what the reader may not read, and which latest runs they may
+        # not see: two queries for the whole page.
+        if args:
+            jobs = args[0] if kwargs.get("many") else [args[0]]
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["withheld"] = selectors.jobs_touching_hidden(self.request.user, [job.pk for job in jobs])
+            runs = [job.latest_run_id for job in jobs if job.latest_run_id is not None]
+            context["hidden_runs"] = selectors.runs_hidden_from(self.request.user, runs)
+        return super().get_serializer(*args, **kwargs)
+
 
 class RunFilter(filters.FilterSet):
     job = filters.UUIDFilter(field_name="job_id")

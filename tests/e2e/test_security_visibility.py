@@ -82,7 +82,16 @@ def scene(people, e2e_storage_root):
     # The owner reports a run from their dataset into the other's; the other reports one of their
     # own reading it; the owner also runs a job that touches their dataset alone.
     events = [
-        (people.owner, run_event(inputs=[secret_identity], outputs=[output], job=("etl", f"join-{suffix}"))),
+        (
+            people.owner,
+            run_event(
+                inputs=[secret_identity],
+                outputs=[output],
+                job=("etl", f"join-{suffix}"),
+                job_facets={"sql": facet(query=" ".join(["SELECT * FROM", secret["name"]]))},
+                run_facets={"processing_engine": facet(name=secret["name"], version="1")},
+            ),
+        ),
         (people.other, run_event(inputs=[secret_identity], outputs=[output], job=("mine", f"train-{suffix}"))),
         (
             people.owner,

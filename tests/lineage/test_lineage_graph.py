@@ -178,7 +178,7 @@ def test_a_graph_read_costs_the_same_queries_whatever_the_graph_size(owner_clien
 
     small, big = queries("dataset:small:b"), queries("dataset:big:n39")
     # Authentication, resolving the node id (own identity, alias, location), visibility, the walk,
-    # the datasets, the jobs.
+    # the datasets, the jobs, which jobs ran on datasets the reader may not read.
     assert small == big
     assert big <= 9
 

@@ -7,7 +7,7 @@ import pytest
 from catalog.models import Dataset
 from governance.choices import Sensitivity
 from tests.factories import VersionFactory
-from tests.lineage.events import dataset, run_event
+from tests.lineage.events import dataset, facet, run_event
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,16 @@ def secret_run(send):
     of another job that touched the restricted dataset alone."""
     run_id, private_id = uuid.uuid4(), uuid.uuid4()
     send(
-        run_event(inputs=[dataset("w", "zebra-secret")], outputs=[dataset("w", "public")], run_id=run_id),
+        run_event(
+            inputs=[dataset("w", "zebra-secret")],
+            outputs=[dataset("w", "public")],
+            run_id=run_id,
+            run_facets={"processing_engine": facet(name="zebra-engine", version="1")},
+            job_facets={
+                "sql": facet(query="SELECT * FROM w.zebra-secret"),
+                "documentation": facet(description="Reads zebra-secret"),
+            },
+        ),
         run_event(outputs=[dataset("w", "zebra-secret")], job=("zebra", "refresh"), run_id=private_id),
     )
     secret = Dataset.objects.get(name="zebra-secret")
@@ -52,6 +61,8 @@ def test_it_shows_a_run_without_the_restricted_dataset_it_read(client_for, stran
     }
     assert response.json()["outputs"][0]["name"] == "public"
     assert response.json()["outputs"][0]["restricted"] is False
+    # What the pipeline said of the run may name what it read.
+    assert (response.json()["facets"], response.json()["facets_withheld"]) == ({}, True)
 
 
 def test_it_lists_neither_runs_nor_jobs_that_touched_only_a_restricted_dataset(client_for, stranger, secret_run):
@@ -63,6 +74,9 @@ def test_it_lists_neither_runs_nor_jobs_that_touched_only_a_restricted_dataset(c
 
     assert [run["id"] for run in runs.json()["results"]] == [str(run_id)]
     assert [job["name"] for job in jobs.json()["results"]] == ["build-features"]
+    (job,) = jobs.json()["results"]
+    assert (job["facets"], job["description"], job["facets_withheld"]) == ({}, "", True)
+    assert job["latest_run"]["id"] == str(run_id)
     assert _leaks(runs.content.decode() + jobs.content.decode(), secret, version) == []
     assert client.get(f"/api/v1/runs/{private_id}/").status_code == 404
     # Asking for the runs of the restricted dataset by its id tells nothing.
@@ -76,6 +90,8 @@ def test_it_shows_the_restricted_dataset_to_its_readers(staff_client, secret_run
 
     assert body["inputs"][0]["dataset"] == str(secret.pk)
     assert body["inputs"][0]["version"] == str(version.pk)
+    assert "sql" in staff_client.get("/api/v1/jobs/", {"name": "build-features"}).json()["results"][0]["facets"]
+    assert body["facets_withheld"] is False
     assert {run["id"] for run in staff_client.get("/api/v1/runs/").json()["results"]} == {str(run_id), str(private_id)}
     assert staff_client.get("/api/v1/runs/", {"dataset": str(secret.pk)}).json()["count"] == 2
 
