@@ -533,3 +533,19 @@ def test_the_credit_owed_is_the_card_s_citation_when_it_has_one(owner_client, ma
     (attribution,) = run(owner_client, [cited], RESEARCH)["attributions"]
 
     assert attribution["credit"].startswith("Ada Lovelace (2026). Cited data, licensed under CC-BY-4.0")
+
+
+def test_use_restrictions_of_a_restricted_upstream_dataset_are_owed_without_naming_its_license(stranger_client, make):
+    secret = make("zebra-rail", sensitivity="restricted", license="LicenseRef-BigScience-OpenRAIL-M")
+    public = make("public")
+    edge(secret, public)
+
+    report = run(stranger_client, [public], COMMERCIAL)
+    markdown = stranger_client.get(f"/api/v1/audits/{report['id']}/markdown").content.decode()
+
+    assert report["obligations"] == [{"code": "use_restrictions", "dataset": None, "license": None, "restricted": True}]
+    assert "Under the license of a restricted upstream dataset you may not read: ask its owners." in markdown
+    for text in (str(report), markdown):
+        assert "OpenRAIL" not in text
+        assert "zebra" not in text
+        assert str(secret.pk) not in text
