@@ -50,7 +50,8 @@ KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
 )
 CONFLICT_RESPONSE = OpenApiResponse(
-    ConflictProblemSerializer, description="A dataset with this namespace and name exists; see `existing_id`."
+    ConflictProblemSerializer,
+    description="A dataset with this namespace and name exists; see `existing_id` (given only when you may read it).",
 )
 
 
@@ -125,7 +126,12 @@ class DatasetViewSet(
                 )
                 body = self._representation(dataset.pk)
         except services.DatasetAlreadyExists as exc:
-            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+            # The id only to who may read the dataset: a restricted one is not named by a 409 either.
+            if selectors.datasets_visible_to(request.user).filter(pk=exc.existing.pk).exists():
+                raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+            raise Conflict(
+                f"{exc} It is not one you may read; choose another name or ask its owners for access."
+            ) from None
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
         except SourceRejected as exc:

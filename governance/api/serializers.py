@@ -199,14 +199,18 @@ class AuditCreateSerializer(serializers.Serializer):
 
 
 class PathStepSerializer(serializers.Serializer):
-    dataset = serializers.UUIDField()
-    name = serializers.CharField(help_text="namespace/name, or 'a restricted dataset' when you may not see it.")
+    dataset = serializers.UUIDField(allow_null=True, help_text="Null for a restricted dataset you may not read.")
+    name = serializers.CharField(
+        help_text="namespace/name, or 'a restricted upstream dataset you may not read' when you may not see it."
+    )
 
 
 class AuditFindingSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=["blocker", "obligation", "warning"])
-    code = serializers.CharField()
-    dataset = serializers.UUIDField()
+    code = serializers.CharField(
+        help_text="`restricted_upstream` stands for the findings, of this severity, of a dataset you may not read."
+    )
+    dataset = serializers.UUIDField(allow_null=True, help_text="Null for a restricted dataset you may not read.")
     dataset_name = serializers.CharField()
     version = serializers.UUIDField(allow_null=True)
     path = PathStepSerializer(many=True, help_text="From the audited dataset to the one this is about.")
@@ -218,15 +222,15 @@ class AuditFindingSerializer(serializers.Serializer):
 
 
 class AttributionSerializer(serializers.Serializer):
-    dataset = serializers.UUIDField()
+    dataset = serializers.UUIDField(allow_null=True, help_text="Null for a restricted dataset you may not read.")
     dataset_name = serializers.CharField()
-    license = serializers.CharField()
+    license = serializers.CharField(allow_null=True)
     credit = serializers.CharField(help_text="The credit line owed.")
     requirements = serializers.CharField(help_text="What the license says the credit must contain.")
 
 
 class CheckedSerializer(serializers.Serializer):
-    dataset = serializers.UUIDField()
+    dataset = serializers.UUIDField(allow_null=True, help_text="Null for a restricted dataset you may not read.")
     name = serializers.CharField()
     role = serializers.ChoiceField(choices=["audited", "upstream"])
     depth = serializers.IntegerField()
@@ -240,6 +244,9 @@ class CheckedSerializer(serializers.Serializer):
     origin = serializers.CharField()
     sensitivity = serializers.CharField()
     owners = serializers.ListField(child=serializers.CharField())
+    restricted = serializers.BooleanField(
+        required=False, help_text="True for a restricted dataset you may not read: only that it was checked is shown."
+    )
 
 
 class AuditComparisonSerializer(serializers.Serializer):

@@ -1,3 +1,9 @@
+import re
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.api.permissions import CanWriteDataset
-from catalog.models import Dataset
+from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_visible_to
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
@@ -293,6 +299,73 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
             return changes
         visible = datasets_visible_to(user).values("pk")
         return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))
+
+    def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # An entry about a dataset the reader may read can still name one they may not (an edge into
+        # theirs from a restricted dataset): such ids are redacted, so the entry stays, saying less.
+        if args and not self.request.user.is_staff:
+            entries = list(args[0]) if kwargs.get("many") else [args[0]]
+            return _RedactedChanges(entries, _ids_hidden_in(entries, self.request.user), many=kwargs.get("many", False))
+        return super().get_serializer(*args, **kwargs)
+
+
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+RESTRICTED_REF = "a restricted dataset you may not read"
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _ids_hidden_in(entries: list[Change], user: User) -> set[str]:
+    """The ids, as text, of datasets (and their versions) named in these entries that the user may not
+    read: two queries for a page, however many entries."""
+    named: set[UUID] = set()
+    for entry in entries:
+        # The entry's own object belongs to its dataset, which the reader may read (or it is not listed).
+        for text in _strings([entry.object_repr, entry.before, entry.after]):
+            for match in _UUID_TEXT.findall(text):
+                named.add(UUID(match))
+        named.discard(entry.dataset_id)  # type: ignore[arg-type]
+    if not named:
+        return set()
+    visible = datasets_visible_to(user).values("pk")
+    hidden: set[UUID] = set(Dataset.objects.filter(pk__in=named).exclude(pk__in=visible).values_list("pk", flat=True))
+    hidden |= set(
+        DatasetVersion.objects.filter(pk__in=named - hidden).exclude(dataset__in=visible).values_list("pk", flat=True)
+    )
+    return {str(pk) for pk in hidden} | {pk.hex for pk in hidden}
+
+
+def _redact(value: Any, hidden: set[str]) -> Any:
+    if isinstance(value, str):
+        return _UUID_TEXT.sub(lambda m: RESTRICTED_REF if m.group(0).lower() in hidden else m.group(0), value)
+    if isinstance(value, dict):
+        return {key: _redact(item, hidden) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, hidden) for item in value]
+    return value
+
+
+class _RedactedChanges:
+    """Change-log entries serialized with the ids of datasets the reader may not read taken out."""
+
+    def __init__(self, entries: list[Change], hidden: set[str], *, many: bool) -> None:
+        self.entries, self.hidden, self.many = entries, hidden, many
+
+    @property
+    def data(self) -> Any:
+        rows = [ChangeSerializer(entry).data for entry in self.entries]
+        if self.hidden:
+            rows = [_redact(dict(row), self.hidden) for row in rows]
+        return rows if self.many else rows[0]
 
 
 # --- Pre-training audits ---------------------------------------------------------------------------

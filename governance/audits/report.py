@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.audits.rules import RULES, Purpose
+from governance.audits.rules import RESTRICTED_LABEL, RULES, Purpose
 
 VERDICTS = {
     "pass": "PASS: nothing found that stands in the way of this training.",
@@ -54,6 +54,9 @@ def audit_markdown(audit: Any) -> str:
     if restrictions:
         lines += ["", "## Use restrictions to pass on", ""]
         for item in restrictions:
+            if item.get("restricted"):
+                lines.append(f"- Under the license of {RESTRICTED_LABEL}: ask its owners.")
+                continue
             lines.append(f"- Under {item['license']}:")
             lines += [f"  - {restriction}" for restriction in item["restrictions"]]
     lines += [
@@ -64,6 +67,9 @@ def audit_markdown(audit: Any) -> str:
         "|---|---|---|---|---|---|",
     ]
     for entry in audit.checked:
+        if entry.get("restricted"):
+            lines.append(f"| {_cell(entry['name'])} | {entry['role']} | {entry['depth']} | — | — | — |")
+            continue
         lines.append(
             f"| {_cell(entry['name'])} | {entry['role']} | {entry['depth']} | {_cell(entry['version_number'])} "
             f"| {_cell(entry['fingerprint'])} | {_cell(entry['license'] or 'unknown')} |"

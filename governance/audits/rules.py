@@ -41,7 +41,15 @@ RULES: dict[str, tuple[str, str]] = {
     "split_leakage": (WARNING, "The same rows in more than one split."),
     "label_leakage": (WARNING, "A feature predicts the label almost perfectly."),
     "class_imbalance": (WARNING, "Severe class imbalance."),
+    # Its severity is that of the hidden findings it stands for (see `restricted_findings`).
+    "restricted_upstream": (
+        BLOCKER,
+        "A restricted upstream dataset you may not read has findings of this severity; its owners know which.",
+    ),
 }
+
+# How a dataset the reader may not read is named in a report: that it is there, not what it is.
+RESTRICTED_LABEL = "a restricted upstream dataset you may not read"
 
 # Quality findings of profiling that an audit passes on as warnings.
 QUALITY_RULES = ("label_conflicts", "split_leakage", "label_leakage", "class_imbalance")
@@ -100,7 +108,7 @@ class Subject:
     """One dataset an audit reached, with the version it checked, and how it was reached."""
 
     dataset_id: str
-    label: str  # namespace/name, or "a restricted dataset" for a reader who may not see it
+    label: str  # namespace/name, or RESTRICTED_LABEL for a reader who may not see it
     license: str  # the normalised SPDX expression; empty when unknown
     alternatives: tuple[tuple[str, ...], ...]
     origin: str
@@ -337,6 +345,46 @@ def evaluate(subject: Subject, terms: dict[str, Terms], purpose: Purpose) -> Out
             if code in subject.quality_codes:
                 findings.append(_finding(subject, code, f"profiling of {version} found: {RULES[code][1].lower()}"))
     return outcome
+
+
+def restricted_findings(subject: Subject, outcome: Outcome) -> Outcome:
+    """What a report shows of a dataset the reader may not read: one placeholder finding per severity
+    of its real findings, so the verdict stays what the facts make it (a blocker stays a blocker),
+    and nothing of the dataset itself: no id, version, license, feature names, credit or count of
+    findings. `subject` must already carry RESTRICTED_LABEL and the placeholder path."""
+    severities = sorted({finding["severity"] for finding in outcome.findings}, key=SEVERITY_ORDER.__getitem__)
+    where = "" if len(subject.path) <= 1 else f" (reached through {_chain(subject)})"
+    findings = [
+        {
+            "severity": severity,
+            "code": "restricted_upstream",
+            "dataset": None,
+            "dataset_name": subject.label,
+            "version": None,
+            "path": list(subject.path),
+            "message": f"{subject.label}: it has at least one {severity} finding; you may not read the dataset, "
+            f"its owners can tell you what stands in the way{where}.",
+        }
+        for severity in severities
+    ]
+    obligations = [
+        {"code": code, "dataset": None, "license": None, "restricted": True}
+        for code in sorted({item["code"] for item in outcome.obligations})
+    ]
+    attributions = (
+        [
+            {
+                "dataset": None,
+                "dataset_name": subject.label,
+                "license": None,
+                "credit": f"credit is owed to {subject.label}; ask its owners for the credit line",
+                "requirements": "",
+            }
+        ]
+        if outcome.attributions
+        else []
+    )
+    return Outcome(findings=findings, attributions=attributions, obligations=obligations)
 
 
 def verdict(findings: Sequence[dict[str, Any]]) -> str:

@@ -29,7 +29,7 @@ from governance.models import Audit, AuditSubject, License, Ownership
 from lineage.models import LineageEdge
 from lineage.selectors import Edge, lineage_upstream
 
-HIDDEN = "a restricted dataset"
+HIDDEN = rules.RESTRICTED_LABEL
 
 
 class AuditInputInvalid(ValueError):
@@ -186,7 +186,7 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
     subjects: list[AuditSubject] = []
     labels = {pk: _label(dataset, hidden) for pk, dataset in rows.items()}
     # One step per dataset, shared by every path through it.
-    steps = {pk: {"dataset": str(pk), "name": labels[pk]} for pk in paths_of}
+    steps = {pk: {"dataset": None if pk in hidden else str(pk), "name": labels[pk]} for pk in paths_of}
     for node in sorted(paths_of, key=lambda pk: (reached[pk][0], labels[pk])):
         dataset = rows[node]
         checked_id = checked_version[node]
@@ -213,27 +213,49 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             beyond_reach=node in beyond,
             citation="" if node in hidden else citations.get(node, "").strip(),
         )
+        # Judged on the real facts, so that the verdict is honest; a dataset the actor may not read is
+        # then reported by placeholders alone.
         outcome = rules.evaluate(subject, terms, purpose)
+        role = AuditRole.AUDITED if node in pinned_roots else AuditRole.UPSTREAM
+        if node in hidden:
+            outcome = rules.restricted_findings(subject, outcome)
+            checked.append(
+                {
+                    "dataset": None,
+                    "name": subject.label,
+                    "role": role,
+                    "depth": reached[node][0],
+                    "version": None,
+                    "version_number": None,
+                    "fingerprint": "",
+                    "license": "",
+                    "licenses_applied": [],
+                    "origin": "",
+                    "sensitivity": dataset.sensitivity,
+                    "owners": [],
+                    "restricted": True,
+                }
+            )
+        else:
+            checked.append(
+                {
+                    "dataset": str(node),
+                    "name": subject.label,
+                    "role": role,
+                    "depth": reached[node][0],
+                    "version": subject.version_id,
+                    "version_number": subject.version_number,
+                    "fingerprint": version.fingerprint if version else "",
+                    "license": dataset.license,
+                    "licenses_applied": list(outcome.licenses_applied),
+                    "origin": dataset.origin,
+                    "sensitivity": dataset.sensitivity,
+                    "owners": list(subject.owners),
+                }
+            )
         findings += outcome.findings
         attributions += outcome.attributions
         obligations += outcome.obligations
-        role = AuditRole.AUDITED if node in pinned_roots else AuditRole.UPSTREAM
-        checked.append(
-            {
-                "dataset": str(node),
-                "name": subject.label,
-                "role": role,
-                "depth": reached[node][0],
-                "version": subject.version_id,
-                "version_number": subject.version_number,
-                "fingerprint": version.fingerprint if version else "",
-                "license": dataset.license,
-                "licenses_applied": list(outcome.licenses_applied),
-                "origin": dataset.origin,
-                "sensitivity": dataset.sensitivity,
-                "owners": list(subject.owners),
-            }
-        )
         subjects.append(AuditSubject(dataset_id=node, version_id=version.pk if version else None, role=role))
 
     findings = rules.sort_findings(findings)
@@ -273,12 +295,18 @@ def audit_rerun(*, actor: User, audit: Audit) -> Audit:
 def audit_compare(*, audit: Audit, earlier: Audit) -> dict[str, Any]:
     """What changed between two reports: the verdict, and findings that appeared or went away."""
 
-    def keys(report: Audit) -> set[tuple[str, str, str]]:
-        return {(f["code"], f["dataset"], f.get("license", "")) for f in report.findings}
+    def keys(report: Audit) -> set[tuple[str, str, str, str]]:
+        # A restricted upstream dataset's placeholder findings name no dataset: told apart by severity.
+        return {
+            (f["code"], f["dataset"] or "", f.get("license") or "", f["severity"] if f["dataset"] is None else "")
+            for f in report.findings
+        }
 
-    def as_dicts(items: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    def as_dicts(items: set[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
         return [
-            {"code": code, "dataset": dataset, "license": license or None} for code, dataset, license in sorted(items)
+            {"code": code, "dataset": dataset or None, "license": license or None}
+            | ({"severity": severity} if severity else {})
+            for code, dataset, license, severity in sorted(items)
         ]
 
     before, after = keys(earlier), keys(audit)

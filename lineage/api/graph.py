@@ -12,10 +12,8 @@ from uuid import UUID
 from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Dataset, Feature
-from catalog.selectors import datasets_visible_to
-from governance.choices import Sensitivity
 from lineage.models import ColumnLineage, Job
-from lineage.selectors import ColumnWalk, Walk
+from lineage.selectors import ColumnWalk, Walk, datasets_hidden_from, jobs_touching_hidden, jobs_visible_to
 
 
 def dataset_node_id(dataset: Dataset) -> str:
@@ -23,11 +21,13 @@ def dataset_node_id(dataset: Dataset) -> str:
 
 
 def _hidden_from(user: User | AnonymousUser, datasets: dict[UUID, Dataset]) -> set[UUID]:
-    restricted = {pk for pk, dataset in datasets.items() if dataset.sensitivity == Sensitivity.RESTRICTED}
-    if not restricted:
-        return set()
-    visible = set(datasets_visible_to(user).filter(pk__in=restricted).values_list("pk", flat=True))
-    return restricted - visible
+    return datasets_hidden_from(user, datasets)
+
+
+def _placeholders(hidden: set[UUID], order: dict[UUID, int]) -> dict[UUID, int]:
+    """A number for each dataset the reader may not read, standing in for its identity in node ids:
+    the graph keeps its shape (something is there, joined to these nodes) and names nothing."""
+    return {pk: index for index, pk in enumerate(sorted(hidden, key=lambda pk: (order.get(pk, 0), str(pk))), 1)}
 
 
 class _Graph:
@@ -84,8 +84,10 @@ def _dataset_data(dataset: Dataset, depth: int) -> dict[str, Any]:
     }
 
 
-def _job_data(job: Job) -> dict[str, Any]:
-    run = job.latest_run
+def _job_data(job: Job, *, withheld: bool = False) -> dict[str, Any]:
+    # A job that ran on a dataset the reader may not read: its description may name it, and its
+    # latest run may be one they may not see.
+    run = None if withheld else job.latest_run
     return {
         "type": "JOB",
         "id": {"namespace": job.namespace, "name": job.name},
@@ -93,7 +95,7 @@ def _job_data(job: Job) -> dict[str, Any]:
         "name": job.name,
         "job_id": str(job.pk),
         "job_type": job.job_type,
-        "description": job.description,
+        "description": "" if withheld else job.description,
         "latest_run": (
             {"id": str(run.pk), "state": run.state, "started_at": run.started_at, "ended_at": run.ended_at}
             if run is not None
@@ -111,27 +113,43 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
     job_ids = {edge.job_id for edge in walk.edges if edge.job_id is not None}
     jobs = {job.pk: job for job in Job.objects.filter(pk__in=job_ids).select_related("latest_run")} if job_ids else {}
     hidden = _hidden_from(user, datasets)
+    placeholders = _placeholders(hidden, walk.depths)
 
     graph = _Graph()
     names: dict[UUID, str] = {}
     for pk, dataset in datasets.items():
         if pk in hidden:
-            names[pk] = f"dataset:restricted:{pk}"
+            names[pk] = f"dataset:restricted:#{placeholders[pk]}"
             graph.node(names[pk], "DATASET", {"type": "DATASET", "restricted": True, "depth": walk.depths[pk]})
         else:
             names[pk] = dataset_node_id(dataset)
             graph.node(names[pk], "DATASET", _dataset_data(dataset, walk.depths[pk]))
+    # A job between hidden datasets only, that ran on nothing the reader may read, is about them too.
+    between_hidden = {e.job_id for e in walk.edges if e.job_id and e.source_id in hidden and e.target_id in hidden}
+    hidden_jobs = between_hidden - set(
+        jobs_visible_to(user).filter(pk__in=between_hidden).values_list("pk", flat=True) if between_hidden else ()
+    )
+    job_placeholders = {pk: index for index, pk in enumerate(sorted(hidden_jobs, key=str), 1)}
+    withheld = jobs_touching_hidden(user, jobs.keys() - hidden_jobs)
     for edge in walk.edges:
         source, target = names[edge.source_id], names[edge.target_id]
-        run_id = str(edge.run_id) if edge.run_id else None
+        both_hidden = edge.source_id in hidden and edge.target_id in hidden
+        run_id = str(edge.run_id) if edge.run_id and not both_hidden else None
         if edge.job_id is None:
             graph.edge(source, target, declared=True)
             continue
         job = jobs[edge.job_id]
-        job_node = f"job:{job.namespace}:{job.name}"
-        graph.node(job_node, "JOB", _job_data(job))
-        graph.edge(source, job_node, run_id=run_id, version_id=_str(edge.source_version_id))
-        graph.edge(job_node, target, run_id=run_id, version_id=_str(edge.target_version_id))
+        if job.pk in hidden_jobs:
+            job_node = f"job:restricted:#{job_placeholders[job.pk]}"
+            graph.node(job_node, "JOB", {"type": "JOB", "restricted": True})
+        else:
+            job_node = f"job:{job.namespace}:{job.name}"
+            graph.node(job_node, "JOB", _job_data(job, withheld=job.pk in withheld))
+        # The version an edge read or wrote is as much the dataset's identity as its id.
+        source_version = None if edge.source_id in hidden else _str(edge.source_version_id)
+        target_version = None if edge.target_id in hidden else _str(edge.target_version_id)
+        graph.edge(source, job_node, run_id=run_id, version_id=source_version)
+        graph.edge(job_node, target, run_id=run_id, version_id=target_version)
     return graph.render()
 
 
@@ -147,10 +165,15 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
     }
     hidden = _hidden_from(user, datasets)
     rows = {row.pk: row for row in ColumnLineage.objects.filter(pk__in=[edge.id for edge in walk.edges])}
+    # One placeholder per field of a hidden dataset, numbered without its dataset's id or its name.
+    hidden_fields = sorted(
+        (key for key in walk.depths if key[0] in hidden), key=lambda key: (walk.depths[key], str(key[0]), key[1])
+    )
+    placeholders = {key: index for index, key in enumerate(hidden_fields, 1)}
 
     def node_id(dataset_id: UUID, field: str) -> str:
         if dataset_id in hidden:
-            return f"datasetField:restricted:{dataset_id}:{field}"
+            return f"datasetField:restricted:#{placeholders[(dataset_id, field)]}"
         dataset = datasets[dataset_id]
         return f"datasetField:{dataset.namespace}:{dataset.name}:{field}"
 
@@ -177,20 +200,31 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         source = node_id(edge.input_dataset_id, edge.input_field)
         target = node_id(edge.output_dataset_id, edge.output_field)
         graph.edge(source, target)
-        inputs.setdefault((edge.output_dataset_id, edge.output_field), []).append(
-            {
-                "namespace": datasets[edge.input_dataset_id].namespace if edge.input_dataset_id not in hidden else "",
-                "name": datasets[edge.input_dataset_id].name if edge.input_dataset_id not in hidden else "",
+        if edge.input_dataset_id in hidden:
+            # Neither the field's name nor how it was transformed: both describe the hidden dataset.
+            entry: dict[str, Any] = {
+                "namespace": "",
+                "name": "",
+                "field": "",
+                "restricted": True,
+                "transformations": [],
+                "transformation_type": "",
+                "transformation_description": "",
+            }
+        else:
+            entry = {
+                "namespace": datasets[edge.input_dataset_id].namespace,
+                "name": datasets[edge.input_dataset_id].name,
                 "field": edge.input_field,
                 "transformations": row.transformations,
                 "transformation_type": row.transformation_type,
                 "transformation_description": row.transformation_description,
             }
-        )
+        inputs.setdefault((edge.output_dataset_id, edge.output_field), []).append(entry)
     for (dataset_id, field), depth in walk.depths.items():
         dataset = datasets[dataset_id]
         if dataset_id in hidden:
-            data: dict[str, Any] = {"type": "DATASET_FIELD", "restricted": True, "field": field, "depth": depth}
+            data: dict[str, Any] = {"type": "DATASET_FIELD", "restricted": True, "depth": depth}
         else:
             data = {
                 "type": "DATASET_FIELD",

@@ -1,7 +1,11 @@
+from typing import Any
+from uuid import UUID
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lineage.models import Job, LineageEdge, Run, RunDataset
+from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
 
 
 class IdentitySerializer(serializers.Serializer):
@@ -10,7 +14,11 @@ class IdentitySerializer(serializers.Serializer):
 
 
 class IngestDatasetSerializer(IdentitySerializer):
-    id = serializers.UUIDField(help_text="The catalog dataset the identity landed on (found by alias or created).")
+    id = serializers.UUIDField(
+        allow_null=True,
+        help_text="The catalog dataset the identity landed on (found by alias or created); null when it is a "
+        "restricted dataset you may not read.",
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):
@@ -52,7 +60,14 @@ class RunSummarySerializer(serializers.ModelSerializer):
 
 
 class JobSerializer(serializers.ModelSerializer):
-    latest_run = RunSummarySerializer(read_only=True, allow_null=True)
+    """A job. The context's `withheld` holds the jobs that ran on a dataset the reader may not read
+    (their facets and description are not shown) and `hidden_runs` the runs not listed to them."""
+
+    latest_run = serializers.SerializerMethodField()
+    facets_withheld = serializers.SerializerMethodField(
+        help_text="True when the job ran on a restricted dataset you may not read: its facets and description, "
+        "which may name it, are not shown."
+    )
 
     class Meta:
         model = Job
@@ -65,26 +80,95 @@ class JobSerializer(serializers.ModelSerializer):
             "integration",
             "processing_type",
             "facets",
+            "facets_withheld",
             "latest_run",
             "created_at",
             "updated_at",
         ]
 
+    def _withheld(self, job: Job) -> bool:
+        withheld = self.context.get("withheld")
+        if withheld is None:
+            request = self.context.get("request")
+            return request is None or bool(jobs_touching_hidden(request.user, [job.pk]))
+        return job.pk in withheld
+
+    def to_representation(self, job: Job) -> dict[str, Any]:
+        data = super().to_representation(job)
+        if data["facets_withheld"]:
+            data["facets"], data["description"] = {}, ""
+        return data
+
+    def get_facets_withheld(self, job: Job) -> bool:
+        return self._withheld(job)
+
+    @extend_schema_field(RunSummarySerializer(allow_null=True))
+    def get_latest_run(self, job: Job) -> dict[str, Any] | None:
+        run = job.latest_run
+        hidden = self.context.get("hidden_runs")
+        if run is None or (hidden is not None and run.pk in hidden):
+            return None
+        if hidden is None:
+            request = self.context.get("request")
+            if request is None or runs_hidden_from(request.user, [run.pk]):
+                return None
+        return RunSummarySerializer(run).data
+
 
 class RunDatasetSerializer(serializers.ModelSerializer):
-    namespace = serializers.CharField(source="dataset.namespace")
-    name = serializers.CharField(source="dataset.name")
+    dataset = serializers.UUIDField(source="dataset_id", allow_null=True, help_text="Null when you may not read it.")
+    namespace = serializers.CharField(source="dataset.namespace", allow_null=True)
+    name = serializers.CharField(source="dataset.name", allow_null=True)
+    version = serializers.UUIDField(source="version_id", allow_null=True)
     version_number = serializers.IntegerField(source="version.number", allow_null=True, default=None)
+    reported_version = serializers.CharField(allow_null=True)
+    restricted = serializers.SerializerMethodField(
+        help_text="True for a restricted dataset you may not read: the run read or wrote it, and nothing more is shown."
+    )
 
     class Meta:
         model = RunDataset
-        fields = ["dataset", "namespace", "name", "direction", "version", "version_number", "reported_version"]
+        fields = [
+            "dataset",
+            "namespace",
+            "name",
+            "direction",
+            "version",
+            "version_number",
+            "reported_version",
+            "restricted",
+        ]
+
+    def get_restricted(self, row: RunDataset) -> bool:
+        return False
+
+
+def restricted_run_dataset(direction: str) -> dict[str, Any]:
+    """What a run shows of a dataset it read or wrote that the reader may not read: that there was
+    one, in which direction; not its id, name, namespace or version."""
+    return {
+        "dataset": None,
+        "namespace": None,
+        "name": None,
+        "direction": direction,
+        "version": None,
+        "version_number": None,
+        "reported_version": None,
+        "restricted": True,
+    }
 
 
 class RunSerializer(serializers.ModelSerializer):
+    """A run. The context's `hidden` holds the ids of the datasets the reader may not read (the view
+    computes it once per page); without it, every dataset of the run is checked here."""
+
     job = JobRefSerializer(read_only=True)
     inputs = serializers.SerializerMethodField()
     outputs = serializers.SerializerMethodField()
+    facets_withheld = serializers.SerializerMethodField(
+        help_text="True when the run read or wrote a restricted dataset you may not read: its facets, which may "
+        "name it, are not shown."
+    )
 
     class Meta:
         model = Run
@@ -98,15 +182,40 @@ class RunSerializer(serializers.ModelSerializer):
             "nominal_end_time",
             "parent_run_id",
             "facets",
+            "facets_withheld",
             "inputs",
             "outputs",
             "created_at",
             "updated_at",
         ]
 
+    def _hidden(self, run: Run) -> set[UUID]:
+        hidden = self.context.get("hidden")
+        if hidden is not None:
+            return hidden
+        request = self.context.get("request")
+        ids = {row.dataset_id for row in run.datasets.all()}
+        if request is None:
+            return ids  # no reader known: show no dataset's identity
+        return datasets_hidden_from(request.user, ids)
+
+    def get_facets_withheld(self, run: Run) -> bool:
+        hidden = self._hidden(run)
+        return any(row.dataset_id in hidden for row in run.datasets.all())
+
+    def to_representation(self, run: Run) -> dict[str, Any]:
+        data = super().to_representation(run)
+        if data["facets_withheld"]:
+            data["facets"] = {}
+        return data
+
     def _datasets(self, run: Run, direction: str) -> list[dict]:
-        rows = [row for row in run.datasets.all() if row.direction == direction]
-        return RunDatasetSerializer(rows, many=True).data
+        hidden = self._hidden(run)
+        return [
+            restricted_run_dataset(direction) if row.dataset_id in hidden else RunDatasetSerializer(row).data
+            for row in run.datasets.all()
+            if row.direction == direction
+        ]
 
     @extend_schema_field(RunDatasetSerializer(many=True))
     def get_inputs(self, run: Run) -> list[dict]:

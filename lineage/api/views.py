@@ -120,12 +120,15 @@ class LineageView(views.APIView):
             for error in exc.errors:
                 errors.setdefault(error["path"] or "event", []).append(error["message"])
             raise exceptions.ValidationError(errors) from None
+        # The sender named these identities; where one landed on a dataset they may not read, its id
+        # is not theirs to learn.
+        hidden = selectors.datasets_hidden_from(request.user, (d.pk for d in result.datasets.values()))
         body = {
             "event_id": result.event.pk,
             "kind": result.event.kind,
             "duplicate": not result.created,
             "datasets": [
-                {"namespace": namespace, "name": name, "id": dataset.pk}
+                {"namespace": namespace, "name": name, "id": None if dataset.pk in hidden else dataset.pk}
                 for (namespace, name), dataset in result.datasets.items()
             ],
         }
@@ -280,11 +283,31 @@ class JobFilter(filters.FilterSet):
         fields = ["namespace", "name", "job_type"]
 
 
-@extend_schema_view(list=extend_schema(summary="List jobs"), retrieve=extend_schema(summary="Read a job"))
+@extend_schema_view(
+    list=extend_schema(
+        summary="List jobs",
+        description="Jobs whose runs read or wrote only restricted datasets you may not read are not listed.",
+    ),
+    retrieve=extend_schema(summary="Read a job"),
+)
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
     filterset_class = JobFilter
-    queryset = Job.objects.select_related("latest_run").order_by("namespace", "name")
+    queryset = Job.objects.none()  # for the schema; requests use get_queryset()
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.jobs_visible_to(self.request.user).select_related("latest_run").order_by("namespace", "name")
+
+    def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Which jobs of the page ran on what the reader may not read, and which latest runs they may
+        # not see: two queries for the whole page.
+        if args:
+            jobs = args[0] if kwargs.get("many") else [args[0]]
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["withheld"] = selectors.jobs_touching_hidden(self.request.user, [job.pk for job in jobs])
+            runs = [job.latest_run_id for job in jobs if job.latest_run_id is not None]
+            context["hidden_runs"] = selectors.runs_hidden_from(self.request.user, runs)
+        return super().get_serializer(*args, **kwargs)
 
 
 class RunFilter(filters.FilterSet):
@@ -294,24 +317,45 @@ class RunFilter(filters.FilterSet):
     state = filters.ChoiceFilter(choices=RunState.choices)
     started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
-    dataset = filters.UUIDFilter(
-        field_name="datasets__dataset_id", distinct=True, help_text="Runs that read or wrote it."
-    )
+    dataset = filters.UUIDFilter(method="filter_dataset", help_text="Runs that read or wrote it.")
 
     class Meta:
         model = Run
         fields = ["job", "namespace", "job_name", "state", "started_after", "started_before", "dataset"]
 
+    def filter_dataset(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        # Only a dataset the caller may read: asking by a restricted dataset's id tells nothing.
+        readable = datasets_visible_to(self.request.user).filter(pk=value)
+        return queryset.filter(datasets__dataset__in=readable).distinct()
+
 
 @extend_schema_view(
-    list=extend_schema(summary="List runs", description="Newest first; each with its facets, inputs and outputs."),
+    list=extend_schema(
+        summary="List runs",
+        description="Newest first; each with its facets, inputs and outputs. A restricted dataset you may not read "
+        "is shown as `restricted: true`, without its id, name or version; runs that read or wrote only such "
+        "datasets are not listed.",
+    ),
     retrieve=extend_schema(summary="Read a run"),
 )
 class RunViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = RunSerializer
     filterset_class = RunFilter
-    queryset = (
-        Run.objects.select_related("job")
-        .prefetch_related("datasets__dataset", "datasets__version")
-        .order_by("-started_at", "id")
-    )
+    queryset = Run.objects.none()  # for the schema; requests use get_queryset()
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return (
+            selectors.runs_visible_to(self.request.user)
+            .select_related("job")
+            .prefetch_related("datasets__dataset", "datasets__version")
+            .order_by("-started_at", "id")
+        )
+
+    def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Which datasets of the page the reader may not read, in one query for the whole page.
+        if args:
+            runs = args[0] if kwargs.get("many") else [args[0]]
+            ids = {row.dataset_id for run in runs for row in run.datasets.all()}
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["hidden"] = selectors.datasets_hidden_from(self.request.user, ids)
+        return super().get_serializer(*args, **kwargs)

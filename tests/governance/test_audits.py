@@ -14,7 +14,7 @@ from governance.choices import OwnershipRole
 from governance.licensing import license_expression_parse
 from governance.models import Audit, License
 from lineage.models import LineageEdge
-from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
+from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -355,15 +355,84 @@ def test_it_refuses_datasets_the_caller_cannot_read(stranger_client, make):
     assert not Audit.objects.exists()
 
 
-def test_restricted_upstream_datasets_are_checked_without_their_names(stranger_client, make):
-    secret = make("secret", sensitivity="restricted", license="CC-BY-NC-4.0")
+@pytest.fixture
+def secret_upstream(make):
+    """A restricted dataset, non-commercial, with a confirmed personal-data feature, two owners and a
+    web-crawled origin, from which a public dataset was made."""
+    secret = make("zebra-secret", sensitivity="restricted", license="CC-BY-NC-4.0", origin="web_crawled")
+    OwnershipFactory(dataset=secret, user=UserFactory(username="second-owner"), role=OwnershipRole.OWNER)
+    Feature.objects.create(
+        version=secret.latest_version, name="zebra_email", position=0, dtype="string", pii=True, curated=["pii"]
+    )
     public = make("public")
-    edge(secret, public)
+    edge(secret, public, source_version=secret.latest_version)
+    return secret, public
+
+
+def test_it_reports_a_restricted_upstream_dataset_by_a_placeholder_with_the_severity_of_its_findings(
+    stranger_client, secret_upstream
+):
+    secret, public = secret_upstream
 
     report = run(stranger_client, [public], COMMERCIAL)
 
-    assert ("non_commercial", "a restricted dataset") in codes(report)
-    assert "secret" not in str(report)
+    # The verdict is what the facts make it: the non-commercial license stays a blocker.
+    assert report["verdict"] == "fail"
+    hidden = [f for f in report["findings"] if f["dataset"] is None]
+    assert {(f["code"], f["severity"]) for f in hidden} == {
+        ("restricted_upstream", "blocker"),
+        ("restricted_upstream", "obligation"),
+        ("restricted_upstream", "warning"),
+    }
+    (attribution,) = report["attributions"]
+    assert (attribution["dataset"], attribution["license"]) == (None, None)
+    assert all(f["dataset_name"] == "a restricted upstream dataset you may not read" for f in hidden)
+    assert [step["dataset"] for step in hidden[0]["path"]] == [str(public.pk), None]
+    (checked,) = [entry for entry in report["checked"] if entry["dataset"] is None]
+    assert checked["restricted"] is True
+    assert (checked["license"], checked["fingerprint"], checked["origin"], checked["owners"]) == ("", "", "", [])
+    markdown = stranger_client.get(f"/api/v1/audits/{report['id']}/markdown").content.decode()
+    for text in (str(report), markdown):
+        for secret_text in (
+            str(secret.pk),
+            secret.pk.hex,
+            str(secret.latest_version.pk),
+            "zebra",
+            "CC-BY-NC",
+            fingerprint("zebra-secret"),
+            "web_crawled",
+            "second-owner",
+            "non_commercial",
+            "personal_data",
+        ):
+            assert secret_text not in text, secret_text
+    assert "(not shown)" not in str(report)
+
+
+def test_it_names_the_restricted_upstream_dataset_to_its_owner(owner_client, secret_upstream):
+    _secret, public = secret_upstream
+
+    report = run(owner_client, [public], COMMERCIAL)
+
+    assert ("non_commercial", "audit/zebra-secret") in codes(report)
+    assert ("personal_data", "audit/zebra-secret") in codes(report)
+
+
+def test_it_compares_a_rerun_with_a_restricted_upstream_dataset_by_severity(stranger_client, secret_upstream):
+    secret, public = secret_upstream
+    report = run(stranger_client, [public], COMMERCIAL)
+    Dataset.objects.filter(pk=secret.pk).update(license="CC0-1.0")
+
+    rerun = stranger_client.post(f"/api/v1/audits/{report['id']}/rerun/")
+
+    assert rerun.status_code == 201, rerun.content
+    assert rerun.json()["verdict"] != "fail"
+    # CC0 owes no credit either: both placeholders went away, told apart by their severity.
+    assert rerun.json()["comparison"]["findings_removed"] == [
+        {"code": "restricted_upstream", "dataset": None, "license": None, "severity": "blocker"},
+        {"code": "restricted_upstream", "dataset": None, "license": None, "severity": "obligation"},
+    ]
+    assert str(secret.pk) not in str(rerun.json())
 
 
 @pytest.mark.parametrize(
@@ -464,3 +533,19 @@ def test_the_credit_owed_is_the_card_s_citation_when_it_has_one(owner_client, ma
     (attribution,) = run(owner_client, [cited], RESEARCH)["attributions"]
 
     assert attribution["credit"].startswith("Ada Lovelace (2026). Cited data, licensed under CC-BY-4.0")
+
+
+def test_use_restrictions_of_a_restricted_upstream_dataset_are_owed_without_naming_its_license(stranger_client, make):
+    secret = make("zebra-rail", sensitivity="restricted", license="LicenseRef-BigScience-OpenRAIL-M")
+    public = make("public")
+    edge(secret, public)
+
+    report = run(stranger_client, [public], COMMERCIAL)
+    markdown = stranger_client.get(f"/api/v1/audits/{report['id']}/markdown").content.decode()
+
+    assert report["obligations"] == [{"code": "use_restrictions", "dataset": None, "license": None, "restricted": True}]
+    assert "Under the license of a restricted upstream dataset you may not read: ask its owners." in markdown
+    for text in (str(report), markdown):
+        assert "OpenRAIL" not in text
+        assert "zebra" not in text
+        assert str(secret.pk) not in text

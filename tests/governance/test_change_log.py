@@ -218,3 +218,30 @@ def test_it_takes_any_instant_python_reads_without_failing(owner_client, moment)
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert "since" in response.json()["errors"]
+
+
+def test_it_redacts_a_restricted_dataset_from_the_edge_entries_of_a_dataset_the_reader_may_read(
+    owner_client, stranger_client, owner
+):
+    secret = DatasetFactory(namespace="w", name="zebra-secret", sensitivity="restricted")
+    OwnershipFactory(dataset=secret, user=owner)
+    public = DatasetFactory(namespace="w", name="public")
+    OwnershipFactory(dataset=public, user=owner)
+    declared = owner_client.post(
+        "/api/v1/lineage/edges/", {"source": str(secret.pk), "target": str(public.pk)}, format="json"
+    )
+    assert declared.status_code == 201, declared.content
+
+    seen = stranger_client.get("/api/v1/changes/", {"object_type": "edge"})
+    one = stranger_client.get(f"/api/v1/changes/{seen.json()['results'][0]['id']}/")
+
+    (entry,) = seen.json()["results"]
+    assert entry["dataset"] == str(public.pk)
+    assert entry["after"]["source"] == "a restricted dataset you may not read"
+    assert entry["after"]["target"] == str(public.pk)
+    for response in (seen, one):
+        assert str(secret.pk) not in response.content.decode()
+        assert secret.pk.hex not in response.content.decode()
+    assert stranger_client.get("/api/v1/changes/", {"dataset": str(secret.pk)}).json()["results"] == []
+    owned = owner_client.get("/api/v1/changes/", {"object_type": "edge"}).json()["results"]
+    assert owned[0]["after"]["source"] == str(secret.pk)

@@ -112,18 +112,57 @@ def test_it_answers_bad_reads_with_4xx(owner_client, chain, params, status, fiel
 
 
 def test_restricted_datasets_are_shown_without_their_identity(client_for, stranger, send):
-    send(run_event(inputs=[dataset("w", "secret")], outputs=[dataset("w", "public")]))
+    from catalog.models import Dataset
+    from lineage.models import LineageEdge
+    from tests.factories import VersionFactory
+
+    send(
+        run_event(inputs=[dataset("w", "feed")], outputs=[dataset("w", "secret-raw")], job=("p", "ingest")),
+        run_event(inputs=[dataset("w", "secret-raw")], outputs=[dataset("w", "secret")], job=("p", "hidden")),
+        run_event(inputs=[dataset("w", "secret")], outputs=[dataset("w", "public")]),
+    )
+    secret = Dataset.objects.get(name="secret")
+    Dataset.objects.filter(name__startswith="secret").update(sensitivity=Sensitivity.RESTRICTED)
+    version = VersionFactory(dataset=secret)
+    LineageEdge.objects.filter(source=secret).update(source_version=version)
+    LineageEdge.objects.filter(target=secret).update(target_version=version)
+
+    response = client_for(stranger).get("/api/v1/lineage", {"nodeId": "dataset:w:public", "direction": "upstream"})
+
+    assert response.status_code == 200, response.content
+    nodes = {node["id"]: node for node in response.json()["graph"]}
+    for text in ("secret", str(secret.pk), secret.pk.hex, str(version.pk), "p:hidden"):
+        assert text not in response.content.decode(), text
+    hidden = [node for node in nodes.values() if node["data"].get("restricted")]
+    assert [node["id"] for node in hidden] == ["dataset:restricted:#1", "dataset:restricted:#2", "job:restricted:#1"]
+    assert hidden[0]["data"] == {"type": "DATASET", "restricted": True, "depth": 1}
+    # The shape stays: the public dataset's job read something, and what fed it is still there.
+    assert nodes["job:pipelines:build-features"]["inEdges"][0]["origin"] == "dataset:restricted:#1"
+    assert "version_id" not in nodes["job:pipelines:build-features"]["inEdges"][0]
+    assert "dataset:w:feed" in nodes
+    assert "job:p:ingest" in nodes
+    assert client_for(stranger).get("/api/v1/lineage", {"nodeId": "dataset:w:secret"}).status_code == 404
+
+
+def test_column_lineage_shows_a_restricted_field_without_its_name_or_transformation(client_for, stranger, send):
     from catalog.models import Dataset
 
-    Dataset.objects.filter(name="secret").update(sensitivity=Sensitivity.RESTRICTED)
+    mapping = column_lineage({"score": [("w", "secret", "zebra_diagnosis")]})
+    mapping["fields"]["score"]["inputFields"][0]["transformations"][0]["description"] = "zebra formula"
+    send(run_event(inputs=[dataset("w", "secret")], outputs=[dataset("w", "public", columnLineage=mapping)]))
+    secret = Dataset.objects.get(name="secret")
+    Dataset.objects.filter(pk=secret.pk).update(sensitivity=Sensitivity.RESTRICTED)
 
-    nodes = graph(client_for(stranger), "dataset:w:public", direction="upstream")
+    response = client_for(stranger).get("/api/v1/column-lineage", {"nodeId": "datasetField:w:public:score"})
 
-    assert not any("secret" in node_id for node_id in nodes)
-    hidden = [node for node in nodes.values() if node["data"].get("restricted")]
-    assert len(hidden) == 1
-    assert "name" not in hidden[0]["data"]
-    assert client_for(stranger).get("/api/v1/lineage", {"nodeId": "dataset:w:secret"}).status_code == 404
+    assert response.status_code == 200, response.content
+    for text in ("secret", "zebra", str(secret.pk), secret.pk.hex):
+        assert text not in response.content.decode(), text
+    nodes = {node["id"]: node for node in response.json()["graph"]}
+    assert sorted(nodes) == ["datasetField:restricted:#1", "datasetField:w:public:score"]
+    (entry,) = nodes["datasetField:w:public:score"]["data"]["input_fields"]
+    assert entry["restricted"] is True
+    assert entry["transformations"] == []
 
 
 def test_a_graph_read_costs_the_same_queries_whatever_the_graph_size(owner_client, send):
@@ -139,7 +178,7 @@ def test_a_graph_read_costs_the_same_queries_whatever_the_graph_size(owner_clien
 
     small, big = queries("dataset:small:b"), queries("dataset:big:n39")
     # Authentication, resolving the node id (own identity, alias, location), visibility, the walk,
-    # the datasets, the jobs.
+    # the datasets, the jobs, which jobs ran on datasets the reader may not read.
     assert small == big
     assert big <= 9
 
