@@ -49,9 +49,7 @@ def test_it_lets_staff_create_read_change_and_remove_a_location_each_in_the_chan
     assert staff_client.get(LOCATIONS).json()["results"][0]["id"] == body["id"]
 
     detail = staff_client.get(f"{LOCATIONS}{body['id']}/")
-    changed = staff_client.patch(
-        f"{LOCATIONS}{body['id']}/", {"groups": ["vision-team"]}, HTTP_IF_MATCH=detail["ETag"]
-    )
+    changed = staff_client.patch(f"{LOCATIONS}{body['id']}/", {"groups": ["vision-team"]}, HTTP_IF_MATCH=detail["ETag"])
     assert changed.status_code == 200, changed.json()
     assert changed.json()["users"] == [owner.username]
     assert changed.json()["groups"] == ["vision-team"]
