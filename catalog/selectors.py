@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 from uuid import UUID
@@ -21,7 +22,7 @@ from catalog.profiling.files import glob_base, is_glob
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from governance.choices import Sensitivity
 from governance.models import StorageLocation
-from governance.permissions import may_read_restricted
+from governance.permissions import may_read_restricted, user_sees_personal_data
 
 
 def datasets_visible_to(user: User | AnonymousUser) -> QuerySet[Dataset]:
@@ -242,9 +243,10 @@ def _sources_overlap(first: str, second: str) -> bool:
 _QUOTED_WILDCARDS = ("%2A", "%3F", "%5B")
 
 
-def datasets_sharing_source(uri: str) -> QuerySet[Dataset]:
+def datasets_sharing_source(uri: str, *, registered_before: datetime | None = None) -> QuerySet[Dataset]:
     """The datasets with a version registered on bytes a canonical local source URI takes in: the
-    same path, a folder or pattern containing it, or a path or pattern inside it."""
+    same path, a folder or pattern containing it, or a path or pattern inside it (with
+    `registered_before`, only versions registered before then count)."""
     if uri[:7].lower() != "file://":
         return Dataset.objects.none()
     path = local_path(uri)
@@ -255,8 +257,11 @@ def datasets_sharing_source(uri: str) -> QuerySet[Dataset]:
     patterns = Q()
     for wildcard in _QUOTED_WILDCARDS:
         patterns |= Q(uri__contains=wildcard)
+    versions = DatasetVersion.objects.all()
+    if registered_before is not None:
+        versions = versions.filter(created_at__lt=registered_before)
     candidates = (
-        DatasetVersion.objects.filter(
+        versions.filter(
             Q(uri__in=containing)
             | Q(uri__startswith=below)
             | (Q(uri__startswith=f"file://{quote(str(outermost)).rstrip('/')}/") & patterns)
@@ -267,3 +272,18 @@ def datasets_sharing_source(uri: str) -> QuerySet[Dataset]:
     )
     sharing = {dataset_id for dataset_id, other in candidates if _sources_overlap(path, local_path(other))}
     return Dataset.objects.filter(pk__in=sharing)
+
+
+def personal_data_visible_to(*, user: User | AnonymousUser, dataset_id: UUID) -> bool:
+    """Whether the user sees the values of a dataset's personal-data features: as one who answers
+    for it, and for every other dataset that registered the bytes its versions take in before
+    them. Registering another dataset's bytes again makes one its owner, never entitled to more
+    than that dataset's masking allows; the first dataset's owners keep seeing their own data."""
+    if not user_sees_personal_data(user, dataset_id):
+        return False
+    versions = DatasetVersion.objects.filter(dataset_id=dataset_id, uri__startswith="file://")
+    others: set[UUID] = set()
+    for uri, created_at in versions.values_list("uri", "created_at"):
+        earlier = datasets_sharing_source(uri, registered_before=created_at).exclude(pk=dataset_id)
+        others.update(earlier.values_list("pk", flat=True))
+    return all(user_sees_personal_data(user, other) for other in others)

@@ -427,3 +427,20 @@ def test_it_refuses_a_pattern_whose_first_match_lies_beyond_the_folder_budget(ow
     assert broad.status_code == 400
     assert "too broad" in broad.json()["errors"]["source.uri"][0]
     assert near.status_code == 201, near.json()
+
+
+@pytest.mark.django_db
+def test_it_keeps_personal_data_masked_for_a_reader_who_registers_the_bytes_again(
+    owner_client, owner, stranger, client_for, storage_root
+):
+    from catalog.selectors import personal_data_visible_to
+
+    secret = _restricted_patients(owner_client, storage_root)
+    owner_client.post(f"/api/v1/datasets/{secret['id']}/grants/", {"user": stranger.username})
+    copy = client_for(stranger).post(URL, {"namespace": "mine", "name": "copy", "source": {"uri": "clinic"}}).json()
+    unrelated = client_for(stranger).post(URL, {"namespace": "mine", "name": "unrelated"}).json()
+
+    assert not personal_data_visible_to(user=stranger, dataset_id=UUID(copy["id"]))
+    assert not personal_data_visible_to(user=stranger, dataset_id=UUID(secret["id"]))
+    assert personal_data_visible_to(user=stranger, dataset_id=UUID(unrelated["id"]))
+    assert personal_data_visible_to(user=owner, dataset_id=UUID(secret["id"]))

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 
 from catalog.models import Dataset
 from governance.models import Change, StorageLocation
+from tests.factories import UserFactory
 
 LOCATIONS = "/api/v1/storage-locations/"
 DATASETS = "/api/v1/datasets/"
@@ -252,3 +253,47 @@ def test_it_grants_through_a_group_added_later(staff_client, group_member, clien
     staff_client.patch(f"{LOCATIONS}{location['id']}/", {"groups": [Group.objects.get().name]})
 
     assert _register(client_for(group_member), "after", "team/a.csv").status_code == 201
+
+
+# --- The admin ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(UserFactory(username="ada-admin", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.django_db
+def test_it_lets_the_admin_add_change_and_delete_a_location_each_in_the_change_log(admin_client, owner, storage_root):
+    (storage_root / "team").mkdir()
+    added = admin_client.post(
+        "/admin/governance/storagelocation/add/",
+        {"uri": f"{storage_root}/team/", "users": [owner.pk], "_continue": "1"},
+    )
+    assert added.status_code == 302, added.content
+    location = StorageLocation.objects.get()
+    assert location.uri == f"file://{storage_root}/team"
+    assert list(location.users.all()) == [owner]
+    assert added["Location"].endswith(f"/admin/governance/storagelocation/{location.pk}/change/")
+
+    changed = admin_client.post(
+        f"/admin/governance/storagelocation/{location.pk}/change/", {"uri": location.uri, "users": []}
+    )
+    assert changed.status_code == 302, changed.content
+    assert not location.users.exists()
+
+    deleted = admin_client.post(f"/admin/governance/storagelocation/{location.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302
+    assert not StorageLocation.objects.exists()
+    entries = Change.objects.filter(object_type="storage_location", object_id=str(location.pk))
+    assert sorted(entry.action for entry in entries) == ["create", "delete", "update"]
+
+
+@pytest.mark.django_db
+def test_it_shows_the_admin_why_a_location_is_refused(admin_client, storage_root):
+    response = admin_client.post("/admin/governance/storagelocation/add/", {"uri": "/elsewhere"})
+
+    assert response.status_code == 200
+    assert "outside the storage roots" in response.content.decode()
+    assert not StorageLocation.objects.exists()
