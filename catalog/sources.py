@@ -243,28 +243,33 @@ def _glob_matches_something(pattern: str) -> bool:
     while pending:
         directory, states = pending.pop()
         budget -= 1
-        if budget < 0 or time.monotonic() > deadline:
-            raise SourceRejected(
-                "The pattern is too broad: finding its files would look through too many folders. "
-                "Name the folders the files are in, with fewer wildcards, or register a folder."
-            )
+        if budget < 0:
+            raise _too_broad()
         try:
-            entries = sorted(os.scandir(directory), key=lambda entry: entry.name, reverse=True)
+            with os.scandir(directory) as entries:
+                # Entries in the order the file system gives them: sorting would read a huge
+                # folder whole before the clock is looked at.
+                for seen, entry in enumerate(entries):
+                    if seen % 256 == 0 and time.monotonic() > deadline:
+                        raise _too_broad()
+                    following = _step(states, segments, entry.name)
+                    if not following:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if min(following) < len(segments):  # something of the pattern is left for below
+                            pending.append((Path(entry.path), following))
+                    elif len(segments) in following and entry.is_file():
+                        return True
         except OSError:
             continue
-        for entry in entries:
-            following = _step(states, segments, entry.name)
-            if not following:
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if min(following) < len(segments):  # something of the pattern is left for below
-                        pending.append((Path(entry.path), following))
-                elif len(segments) in following and entry.is_file():
-                    return True
-            except OSError:
-                continue
     return False
+
+
+def _too_broad() -> SourceRejected:
+    return SourceRejected(
+        "The pattern is too broad: finding its files would look through too many folders. "
+        "Name the folders the files are in, with fewer wildcards, or register a folder."
+    )
 
 
 def _detect_local_format(path_text: str) -> str:

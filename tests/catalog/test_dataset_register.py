@@ -415,9 +415,11 @@ def test_it_refuses_a_deep_recursive_pattern_at_once(owner_client, storage_root)
 @pytest.mark.django_db
 def test_it_refuses_a_pattern_whose_first_match_lies_beyond_the_folder_budget(owner_client, storage_root, settings):
     settings.CATALOG_GLOB_MAX_DIRECTORIES = 20
-    for index in range(40):
-        (storage_root / "wide" / f"f{index:02}").mkdir(parents=True)
-    (storage_root / "wide" / "f39" / "late.csv").write_text("a\n1\n")
+    folder = storage_root / "wide"
+    for depth in range(40):
+        folder = folder / f"d{depth:02}"
+    folder.mkdir(parents=True)
+    (folder / "late.csv").write_text("a\n1\n")
     (storage_root / "near").mkdir()
     (storage_root / "near" / "x.csv").write_text("a\n1\n")
 
@@ -444,3 +446,34 @@ def test_it_keeps_personal_data_masked_for_a_reader_who_registers_the_bytes_agai
     assert not personal_data_visible_to(user=stranger, dataset_id=UUID(secret["id"]))
     assert personal_data_visible_to(user=stranger, dataset_id=UUID(unrelated["id"]))
     assert personal_data_visible_to(user=owner, dataset_id=UUID(secret["id"]))
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_pattern_it_cannot_look_through_in_time(owner_client, storage_root, monkeypatch):
+    monkeypatch.setattr("catalog.sources._GLOB_SCAN_SECONDS", -1.0)
+    (storage_root / "a").mkdir()
+    (storage_root / "a" / "x.csv").write_text("a\n1\n")
+
+    response = owner_client.post(URL, {"namespace": "team", "name": "slow", "source": {"uri": "a/*.csv"}})
+
+    assert response.status_code == 400
+    assert "too broad" in response.json()["errors"]["source.uri"][0]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["*.csv", "*/*.csv", "**/*.csv", "**", "a/**", "a/**/c/*.csv", "**/b/**/*.csv", "[ab]/*", "?/x.csv", "*/.h*", "z*"],
+)
+def test_it_finds_a_first_match_exactly_when_glob_does(tmp_path, settings, pattern):
+    import glob
+
+    from catalog.sources import _glob_matches_something
+
+    settings.CATALOG_GLOB_MAX_DIRECTORIES = 1000
+    for relative in ("a/x.csv", "a/b/c/y.csv", "b/.hidden.csv", ".git/z.csv", "top.txt"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("1\n")
+    full = f"{tmp_path}/{pattern}"
+    expected = any(os.path.isfile(match) for match in glob.glob(full, recursive=True))
+
+    assert _glob_matches_something(full) is expected
