@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -15,8 +18,11 @@ from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle
 from catalog.models import CARD_SECTIONS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.profiling.files import glob_base, is_glob
+from catalog.sources import local_path, pattern_reaches, storage_roots
 from governance.choices import Sensitivity
-from governance.permissions import may_read_restricted
+from governance.models import StorageLocation
+from governance.permissions import may_read_restricted, user_sees_personal_data
 
 
 def datasets_visible_to(user: User | AnonymousUser) -> QuerySet[Dataset]:
@@ -159,7 +165,11 @@ def version_detail_queryset(user: User | AnonymousUser) -> QuerySet[DatasetVersi
 
 
 def datasets_at_locations(uris: Iterable[str]) -> dict[str, Dataset]:
-    """The dataset each source URI was registered as a version of (the newest registration wins)."""
+    """The dataset each source URI was registered as a version of.
+
+    The first registration keeps the location's identity: registering the same bytes again (which
+    only someone who may read the first dataset can) never moves the lineage reported for them.
+    """
     wanted = sorted(set(uris))
     if not wanted:
         return {}
@@ -168,6 +178,112 @@ def datasets_at_locations(uris: Iterable[str]) -> dict[str, Dataset]:
         DatasetVersion.objects.annotate(uri_prefix=Left("uri", URI_PREFIX_LENGTH))
         .filter(uri_prefix__in=prefixes, uri__in=wanted)
         .select_related("dataset")
-        .order_by("created_at")
+        .order_by("created_at", "id")
     )
-    return {version.uri: version.dataset for version in versions}
+    located: dict[str, Dataset] = {}
+    for version in versions:
+        located.setdefault(version.uri, version.dataset)
+    return located
+
+
+# --- Who may register what -------------------------------------------------------------------------
+
+
+def _covers(location: Path, path: Path) -> bool:
+    # Whole path segments: /data/a covers /data/a/b, never /data/ab.
+    return path == location or path.is_relative_to(location)
+
+
+def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
+    """Whether the user may register the local path or glob pattern `path` (absolute, inside the roots).
+
+    The most specific location covering the path (or the folder a pattern starts from) decides;
+    each storage root is a location open to every authenticated user unless staff made one for it.
+    A folder or pattern must also not take in a narrower location that does not grant the user.
+    Staff may register anywhere inside the roots.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    pattern = is_glob(path)
+    anchor = glob_base(path) if pattern else Path(path)
+    grants: dict[Path, bool] = {root: True for root in storage_roots()}
+    granted = set(
+        StorageLocation.objects.filter(Q(users=user) | Q(groups__user=user)).values_list("pk", flat=True).distinct()
+    )
+    for pk, uri in StorageLocation.objects.filter(uri__startswith="file://").values_list("pk", "uri"):
+        grants[Path(uri.removeprefix("file://"))] = pk in granted
+    covering = [location for location in grants if _covers(location, anchor)]
+    if not covering or not grants[max(covering, key=lambda location: len(location.parts))]:
+        return False
+    return not any(
+        location != anchor
+        and location.is_relative_to(anchor)
+        and not allowed
+        and (not pattern or pattern_reaches(path, location))
+        for location, allowed in grants.items()
+    )
+
+
+def _sources_overlap(first: str, second: str) -> bool:
+    """Whether two local sources (paths or glob patterns) may take in a file in common. A plain
+    path stands for itself and everything below it; two patterns are compared by where they may
+    reach (erring towards an overlap)."""
+    first_glob, second_glob = is_glob(first), is_glob(second)
+    if not first_glob and not second_glob:
+        return _covers(Path(first), Path(second)) or _covers(Path(second), Path(first))
+    if first_glob and second_glob:
+        return pattern_reaches(first, glob_base(second)) and pattern_reaches(second, glob_base(first))
+    pattern, plain = (first, second) if first_glob else (second, first)
+    return glob_base(pattern).is_relative_to(Path(plain)) or pattern_reaches(pattern, Path(plain))
+
+
+# How a registered glob pattern's wildcards look in a stored (percent-encoded) URI.
+_QUOTED_WILDCARDS = ("%2A", "%3F", "%5B")
+
+
+def datasets_sharing_source(uri: str, *, registered_before: datetime | None = None) -> QuerySet[Dataset]:
+    """The datasets with a version registered on bytes a canonical local source URI takes in: the
+    same path, a folder or pattern containing it, or a path or pattern inside it (with
+    `registered_before`, only versions registered before then count)."""
+    if uri[:7].lower() != "file://":
+        return Dataset.objects.none()
+    path = local_path(uri)
+    anchor = glob_base(path) if is_glob(path) else Path(path)
+    outermost = next((root for root in storage_roots() if _covers(root, anchor)), Path(anchor.anchor or "/"))
+    containing = [f"file://{quote(str(folder))}" for folder in (anchor, *anchor.parents)]
+    below = f"file://{quote(str(anchor)).rstrip('/')}/"
+    patterns = Q()
+    for wildcard in _QUOTED_WILDCARDS:
+        patterns |= Q(uri__contains=wildcard)
+    versions = DatasetVersion.objects.all()
+    if registered_before is not None:
+        versions = versions.filter(created_at__lt=registered_before)
+    candidates = (
+        versions.filter(
+            Q(uri__in=containing)
+            | Q(uri__startswith=below)
+            | (Q(uri__startswith=f"file://{quote(str(outermost)).rstrip('/')}/") & patterns)
+        )
+        .order_by()
+        .values_list("dataset_id", "uri")
+        .distinct()
+    )
+    sharing = {dataset_id for dataset_id, other in candidates if _sources_overlap(path, local_path(other))}
+    return Dataset.objects.filter(pk__in=sharing)
+
+
+def personal_data_visible_to(*, user: User | AnonymousUser, dataset_id: UUID) -> bool:
+    """Whether the user sees the values of a dataset's personal-data features: as one who answers
+    for it, and for every other dataset that registered the bytes its versions take in before
+    them. Registering another dataset's bytes again makes one its owner, never entitled to more
+    than that dataset's masking allows; the first dataset's owners keep seeing their own data."""
+    if not user_sees_personal_data(user, dataset_id):
+        return False
+    versions = DatasetVersion.objects.filter(dataset_id=dataset_id, uri__startswith="file://")
+    others: set[UUID] = set()
+    for uri, created_at in versions.values_list("uri", "created_at"):
+        earlier = datasets_sharing_source(uri, registered_before=created_at).exclude(pk=dataset_id)
+        others.update(earlier.values_list("pk", flat=True))
+    return all(user_sees_personal_data(user, other) for other in others)

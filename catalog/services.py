@@ -36,8 +36,9 @@ from catalog.models import (
 from catalog.profiling import drift, engine, report
 from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
 from catalog.profiling.state import PartialProfile
-from catalog.sources import source_opened, source_resolve
-from governance.choices import ChangeAction, ObjectType, OwnershipRole
+from catalog.selectors import datasets_sharing_source, datasets_visible_to, storage_may_register
+from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_opened, source_resolve
+from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.services import ChangeSpec, change_record, change_record_many, changed_values, ownership_add
 
@@ -102,6 +103,37 @@ DATASET_FIELDS = (
 )
 
 
+# Why a dataset's sensitivity is higher than the one asked for; the change log says so.
+SENSITIVITY_FROM_SHARED_BYTES = (
+    "raised to the strictest sensitivity of the datasets already registered on the same bytes"
+)
+
+
+def _registration_permit(actor: User) -> Permit:
+    return lambda path: storage_may_register(user=actor, path=path)
+
+
+def _shared_bytes_sensitivity(*, actor: User, resolved: ResolvedSource) -> str | None:
+    """The strictest sensitivity among the datasets already registered on bytes this source takes
+    in, or None when there are none. Raises SourceForbidden when the actor may not read one of
+    them: registering those bytes again would show them what that dataset hides. The message
+    names no dataset and no file."""
+    sharing = list(datasets_sharing_source(resolved.uri).values_list("pk", "sensitivity"))
+    if not sharing:
+        return None
+    readable = set(datasets_visible_to(actor).filter(pk__in=[pk for pk, _ in sharing]).values_list("pk", flat=True))
+    if any(pk not in readable for pk, _ in sharing):
+        raise SourceForbidden(
+            "This source takes in data already registered by a dataset you may not read, so you may not "
+            "register it. Ask that dataset's owners for access, or name a path that leaves it out."
+        )
+    return max((sensitivity for _, sensitivity in sharing), key=_sensitivity_rank)
+
+
+def _sensitivity_rank(sensitivity: str) -> int:
+    return Sensitivity.values.index(sensitivity)
+
+
 def dataset_register(
     *,
     actor: User,
@@ -122,7 +154,12 @@ def dataset_register(
     may not be read; in each case nothing is written.
     """
     expression = license_expression_parse(license).expression
-    resolved = source_resolve(source.uri, format=source.format) if source is not None else None
+    resolved = (
+        source_resolve(source.uri, format=source.format, permit=_registration_permit(actor))
+        if source is not None
+        else None
+    )
+    shared = _shared_bytes_sensitivity(actor=actor, resolved=resolved) if resolved is not None else None
     fields: dict[str, Any] = {
         "description": description,
         "license": expression,
@@ -132,6 +169,10 @@ def dataset_register(
     }
     if sensitivity:
         fields["sensitivity"] = sensitivity
+    asked = fields.get("sensitivity") or Dataset._meta.get_field("sensitivity").get_default()
+    raised = shared is not None and _sensitivity_rank(shared) > _sensitivity_rank(asked)
+    if raised:
+        fields["sensitivity"] = shared
 
     with transaction.atomic():
         try:
@@ -155,6 +196,7 @@ def dataset_register(
                 "namespace": namespace,
                 "name": name,
                 **dataset_values(dataset, tags=[tag.name for tag in tag_rows]),
+                **({"sensitivity_reason": SENSITIVITY_FROM_SHARED_BYTES} if raised else {}),
             },
             object_repr=str(dataset),
         )
@@ -180,9 +222,17 @@ def version_create(
     label_column: str = "",
     splits: dict[str, str] | None = None,
 ) -> DatasetVersion:
-    """Register a new version of a dataset from a source; it is profiled by a worker once committed."""
-    resolved = source_resolve(uri, format=format)
+    """Register a new version of a dataset from a source; it is profiled by a worker once committed.
+
+    The source follows the rules of a registration: a storage location that grants the actor, and
+    bytes other datasets registered only if the actor may read them; the dataset then takes the
+    strictest sensitivity of those datasets.
+    """
+    resolved = source_resolve(uri, format=format, permit=_registration_permit(actor))
+    shared = _shared_bytes_sensitivity(actor=actor, resolved=resolved)
     with transaction.atomic():
+        if shared is not None:
+            _sensitivity_raise(actor=actor, dataset=dataset, sensitivity=shared)
         return _version_insert(
             dataset=dataset,
             actor=actor,
@@ -191,6 +241,24 @@ def version_create(
             label_column=label_column,
             splits=splits or {},
         )
+
+
+def _sensitivity_raise(*, actor: User, dataset: Dataset, sensitivity: str) -> None:
+    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if _sensitivity_rank(sensitivity) <= _sensitivity_rank(locked.sensitivity):
+        return
+    Dataset.objects.filter(pk=locked.pk).update(sensitivity=sensitivity, updated_at=timezone.now())
+    dataset.sensitivity = sensitivity
+    change_record(
+        actor=actor,
+        action=ChangeAction.UPDATE,
+        object_type=ObjectType.DATASET,
+        object_id=locked.pk,
+        dataset_id=locked.pk,
+        before={"sensitivity": locked.sensitivity},
+        after={"sensitivity": sensitivity, "sensitivity_reason": SENSITIVITY_FROM_SHARED_BYTES},
+        object_repr=str(locked),
+    )
 
 
 def _version_insert(

@@ -6,11 +6,12 @@ and again when a worker reads it, because the file system may have changed in be
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,10 +32,24 @@ from catalog.remote import fetch_url, is_public_address
 # How many directory entries registration looks at to detect a format: registration must answer
 # in constant time whatever the size of the dataset.
 _FORMAT_SCAN_LIMIT = 1000
+# A glob is looked at in the web request only to see that it matches something; past this budget
+# it is refused as too broad rather than holding a web worker (the worker expands it later).
+_GLOB_SCAN_SECONDS = 0.5
+# Each `**` of a pattern multiplies the work of expanding it by the number of folders below it.
+_MAX_RECURSIVE_WILDCARDS = 2
 
 
 class SourceRejected(ValueError):
     """The source cannot be registered; the message says why, for the person who sent it."""
+
+
+class SourceForbidden(SourceRejected):
+    """The source is well formed, but the caller may not register it (storage locations, or bytes
+    another dataset registered that the caller may not read)."""
+
+
+# Asked with an absolute path or glob pattern under a storage root: may the caller register it?
+Permit = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -51,8 +66,13 @@ def _roots_text() -> str:
     return os.pathsep.join(str(root) for root in storage_roots())
 
 
-def source_resolve(uri: str, *, format: str | None = None) -> ResolvedSource:
-    """Check a source URI and put it in canonical form (`file:///abs/path` or the https URL)."""
+def source_resolve(uri: str, *, format: str | None = None, permit: Permit | None = None) -> ResolvedSource:
+    """Check a source URI and put it in canonical form (`file:///abs/path` or the https URL).
+
+    With `permit`, a local source must also be one the caller may register from: asked of the path
+    as written before the file system is looked at (so a refusal tells nothing of what is there),
+    and again of the resolved path (a symbolic link may lead into a location that does not grant it).
+    """
     uri = uri.strip()
     if not uri:
         raise SourceRejected("The source URI is empty.")
@@ -62,7 +82,7 @@ def source_resolve(uri: str, *, format: str | None = None) -> ResolvedSource:
     if scheme == "https":
         return _resolve_url(uri, format)
     if scheme in ("", "file"):
-        return _resolve_local(uri, format)
+        return _resolve_local(uri, format, permit)
     if scheme == "http":
         raise SourceRejected("Plain http:// sources are not accepted; use https://.")
     raise SourceRejected(
@@ -87,12 +107,25 @@ def _within_roots(path: Path, roots: list[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
 
-def _resolve_local(uri: str, format: str | None) -> ResolvedSource:
+def _forbidden(path_text: str) -> SourceForbidden:
+    return SourceForbidden(
+        f"You may not register sources from {path_text}: no storage location there grants you (or a group "
+        "of yours) registration, or the path takes in a narrower location that does not. Ask staff to add "
+        "you to the storage location, or name a path inside a location that grants you."
+    )
+
+
+def _resolve_local(uri: str, format: str | None, permit: Permit | None = None) -> ResolvedSource:
     path_text = local_path(uri)
     if path_text.startswith("~"):
         raise SourceRejected("Home-directory paths (~) are not accepted; give a path under a storage root.")
     if ".." in Path(path_text).parts:
         raise SourceRejected("Paths may not contain '..'.")
+    if sum(part == "**" for part in Path(path_text).parts) > _MAX_RECURSIVE_WILDCARDS:
+        raise SourceRejected(
+            f"The pattern is too broad: at most {_MAX_RECURSIVE_WILDCARDS} '**' parts are accepted; "
+            "name the folders the files are in."
+        )
 
     roots = storage_roots()
     outside = SourceRejected(
@@ -107,7 +140,11 @@ def _resolve_local(uri: str, format: str | None) -> ResolvedSource:
     else:
         candidates = [root / path_text for root in roots]
 
+    refused = False
     for candidate in candidates:
+        if permit is not None and not permit(str(candidate)):
+            refused = True
+            continue
         pattern = is_glob(str(candidate))
         anchor = glob_base(str(candidate)) if pattern else candidate
         if not os.path.lexists(anchor):
@@ -117,14 +154,122 @@ def _resolve_local(uri: str, format: str | None) -> ResolvedSource:
             raise outside
         # The stored URI names the resolved location, never a symbolic link of the caller's choosing.
         canonical = str(resolved / candidate.relative_to(anchor)) if pattern else str(resolved)
-        if pattern and next(glob.iglob(canonical, recursive=True), None) is None:
+        if permit is not None and canonical != str(candidate) and not permit(canonical):
+            raise _forbidden(path_text)
+        if pattern and not _glob_matches_something(canonical):
             raise SourceRejected(f"{path_text} matches no files.")
         detected = format or _detect_local_format(canonical)
         return ResolvedSource(uri="file://" + quote(canonical), format=detected)
 
+    if refused:
+        raise _forbidden(path_text)
     if Path(path_text).is_absolute():
         raise SourceRejected(f"{path_text} does not exist.")
     raise SourceRejected(f"{path_text} was not found under any storage root ({_roots_text()}).")
+
+
+# --- Glob patterns, matched a path segment at a time -------------------------------------------------
+#
+# A pattern is matched like glob.glob(recursive=True): `**` as a whole segment is any number of
+# folders, other wildcards stay within one segment, and wildcards do not match names starting with
+# ".". Matching keeps the set of pattern positions reachable so far (never backtracks), so a pattern
+# costs its length per segment, however many `**` it has.
+
+
+def _segment_matches(name: str, segment: str) -> bool:
+    if name.startswith(".") and not segment.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, segment)
+
+
+def _closure(states: set[int], segments: Sequence[str]) -> set[int]:
+    # `**` may match no folder at all: being before it is also being after it.
+    result = set(states)
+    for index in sorted(states):
+        while index < len(segments) and segments[index] == "**":
+            index += 1
+            result.add(index)
+    return result
+
+
+def _step(states: set[int], segments: Sequence[str], name: str) -> set[int]:
+    following: set[int] = set()
+    for index in states:
+        if index >= len(segments):
+            continue
+        segment = segments[index]
+        if segment == "**":
+            if not name.startswith("."):
+                following.add(index)
+        elif _segment_matches(name, segment):
+            following.add(index + 1)
+    return _closure(following, segments)
+
+
+def pattern_segments(pattern: str) -> tuple[Path, tuple[str, ...]]:
+    """A glob pattern as the folder it starts from and the segments after it."""
+    base = glob_base(pattern)
+    return base, Path(pattern).relative_to(base).parts
+
+
+def pattern_states(segments: Sequence[str], names: Sequence[str]) -> set[int]:
+    """Where in the pattern one can be after matching `names`: empty when no match goes through
+    them; holding len(segments) when they are a match themselves."""
+    states = _closure({0}, segments)
+    for name in names:
+        states = _step(states, segments, name)
+        if not states:
+            break
+    return states
+
+
+def pattern_reaches(pattern: str, path: Path) -> bool:
+    """Whether `path`, or something below it, may match the glob `pattern` (both absolute)."""
+    base, segments = pattern_segments(pattern)
+    if path == base or base.is_relative_to(path):
+        return True
+    if not path.is_relative_to(base):
+        return False
+    return bool(pattern_states(segments, path.relative_to(base).parts))
+
+
+def _glob_matches_something(pattern: str) -> bool:
+    """Whether the pattern matches at least one file, found by walking from its base within a budget
+    of folders and time: a pattern that would take longer is refused as too broad."""
+    base, segments = pattern_segments(pattern)
+    budget = settings.CATALOG_GLOB_MAX_DIRECTORIES
+    deadline = time.monotonic() + _GLOB_SCAN_SECONDS
+    pending: list[tuple[Path, set[int]]] = [(base, _closure({0}, segments))]
+    while pending:
+        directory, states = pending.pop()
+        budget -= 1
+        if budget < 0:
+            raise _too_broad()
+        try:
+            with os.scandir(directory) as entries:
+                # Entries in the order the file system gives them: sorting would read a huge
+                # folder whole before the clock is looked at.
+                for seen, entry in enumerate(entries):
+                    if seen % 256 == 0 and time.monotonic() > deadline:
+                        raise _too_broad()
+                    following = _step(states, segments, entry.name)
+                    if not following:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if min(following) < len(segments):  # something of the pattern is left for below
+                            pending.append((Path(entry.path), following))
+                    elif len(segments) in following and entry.is_file():
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def _too_broad() -> SourceRejected:
+    return SourceRejected(
+        "The pattern is too broad: finding its files would look through too many folders. "
+        "Name the folders the files are in, with fewer wildcards, or register a folder."
+    )
 
 
 def _detect_local_format(path_text: str) -> str:

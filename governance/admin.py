@@ -1,6 +1,8 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -8,7 +10,7 @@ from catalog.cards.html import markdown_html
 from config.admin import ReadOnlyAdmin
 from governance import services
 from governance.audits.report import audit_markdown
-from governance.models import AccessGrant, Audit, Change, License, Ownership
+from governance.models import AccessGrant, Audit, Change, License, Ownership, StorageLocation
 
 
 @admin.register(Ownership)
@@ -114,3 +116,57 @@ class AuditAdmin(ReadOnlyAdmin):
             '<div class="audit-report" style="overflow-wrap: anywhere; max-width: 100%">{}</div>',
             markdown_html(audit_markdown(audit)),
         )
+
+
+class StorageLocationForm(forms.ModelForm):
+    class Meta:
+        model = StorageLocation
+        fields = ("uri", "users", "groups")
+
+    def clean_uri(self) -> str:
+        try:
+            uri = services.storage_location_uri(self.cleaned_data["uri"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if StorageLocation.objects.filter(uri=uri).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(f"A storage location for {uri} exists already; change that one.")
+        return uri
+
+
+@admin.register(StorageLocation)
+class StorageLocationAdmin(admin.ModelAdmin):
+    """Who may register sources under a prefix; a root with no location here is open to everyone."""
+
+    form = StorageLocationForm
+    list_display = ("uri", "created_by", "created_at", "updated_at")
+    search_fields = ("uri", "users__username", "groups__name")
+    list_select_related = ("created_by",)
+    filter_horizontal = ("users", "groups")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: StorageLocation, form: Any, change: bool) -> None:
+        # Saved in save_related, once the users and groups are known: through the services, so the
+        # change log records the location with who it grants.
+        pass
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {"uri": data["uri"], "users": data["users"], "groups": data["groups"]}
+        if change:
+            location = services.storage_location_update(
+                actor=request.user,  # type: ignore[arg-type]
+                location=form.instance,
+                **fields,
+            )
+        else:
+            location = services.storage_location_create(actor=request.user, **fields)  # type: ignore[arg-type]
+        form.instance.pk = location.pk
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: StorageLocation) -> None:
+        services.storage_location_delete(actor=request.user, location=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StorageLocation]) -> None:
+        for location in queryset:
+            services.storage_location_delete(actor=request.user, location=location)  # type: ignore[arg-type]

@@ -49,6 +49,7 @@ class ObjectType(models.TextChoices):
     ACCESS_GRANT = "access_grant", "Access grant"
     LICENSE = "license", "License"
     EDGE = "edge", "Lineage edge"
+    STORAGE_LOCATION = "storage_location", "Storage location"
 
 
 # The terms a license states, in the order they are shown.

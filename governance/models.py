@@ -291,3 +291,38 @@ class AuditSubject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.audit_id}: {self.dataset_id} ({self.role})"
+
+
+class StorageLocation(models.Model):
+    """A place sources are registered from (a storage root, a prefix under one, or an object-store
+    prefix) and who may register from it.
+
+    Each storage root is a location open to every authenticated user until staff create one for it;
+    a location for a prefix narrows who may register under it: the most specific location covering
+    a path decides. Staff may register anywhere inside the roots.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    uri = models.CharField(
+        max_length=1024,
+        unique=True,
+        help_text="`file:///abs/path` (a storage root or a folder under one) or an object-store prefix "
+        "such as `s3://bucket/prefix`; matched on whole path segments.",
+    )
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="storage_locations", help_text="Who may register here."
+    )
+    groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="storage_locations", help_text="Groups whose members may register here."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["uri"]
+
+    def __str__(self) -> str:
+        return self.uri

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, renderers, serializers, status, viewsets
+from rest_framework import exceptions, generics, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,7 +35,7 @@ from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.sources import SourceRejected
+from catalog.sources import SourceForbidden, SourceRejected
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -62,7 +62,10 @@ CONFLICT_RESPONSE = OpenApiResponse(
         summary="Register a dataset",
         description=(
             "Registers a dataset; the caller becomes its first owner. With `source`, version 1 is created "
-            "and queued for profiling: it answers at once with the version `pending`."
+            "and queued for profiling: it answers at once with the version `pending`. A local source needs a "
+            "storage location that grants the caller, and bytes another dataset registered may be registered "
+            "again only by those who may read it (else 403); the new dataset then takes the strictest "
+            "sensitivity of those datasets."
         ),
         request=DatasetRegisterSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
@@ -134,6 +137,8 @@ class DatasetViewSet(
             ) from None
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
+        except SourceForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
         headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
@@ -204,7 +209,8 @@ AS_OF_PARAMETER = OpenApiParameter(
     ),
     post=extend_schema(
         summary="Register a new version",
-        description="Answers at once with the version `pending`; a worker profiles it.",
+        description="Answers at once with the version `pending`; a worker profiles it. The source follows the "
+        "rules of a registration (storage locations, bytes other datasets registered: else 403).",
         request=VersionCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: VersionSerializer, 422: KEY_REUSED_RESPONSE},
@@ -240,6 +246,8 @@ class DatasetVersionsView(generics.ListCreateAPIView):
                 version = services.version_create(actor=request.user, dataset=dataset, **payload.validated_data)
                 version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
                 body = VersionSerializer(version).data
+        except SourceForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"uri": [str(exc)]}) from None
         headers = {"Location": request.build_absolute_uri(f"/api/v1/versions/{version.pk}/")}

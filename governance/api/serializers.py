@@ -5,7 +5,7 @@ from rest_framework import serializers
 from config.api.fields import StrictCharField
 from governance.audits.services import audit_compare
 from governance.choices import OwnershipRole, PrincipalType
-from governance.models import AccessGrant, Audit, Change, License, custom_license_id_validator
+from governance.models import AccessGrant, Audit, Change, License, StorageLocation, custom_license_id_validator
 
 
 class LicenseSourceSerializer(serializers.Serializer):
@@ -307,3 +307,46 @@ class AuditSummarySerializer(serializers.ModelSerializer):
         model = Audit
         fields = ["id", "created_at", "created_by", "rerun_of", "purpose", "verdict", "counts"]
         read_only_fields = fields
+
+
+class StorageLocationSerializer(serializers.ModelSerializer):
+    users = serializers.SlugRelatedField(
+        slug_field="username", many=True, read_only=True, help_text="Who may register sources here."
+    )
+    groups = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True, help_text="Groups whose members may register sources here."
+    )
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = StorageLocation
+        fields = ["id", "uri", "users", "groups", "created_by", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class StorageLocationWriteSerializer(serializers.Serializer):
+    uri = StrictCharField(
+        max_length=1024,
+        help_text="A storage root or a folder under one (`/srv/data/team`, `file:///srv/data/team`), or an "
+        "object-store prefix (`s3://bucket/prefix`). Matched on whole path segments.",
+    )
+    users = serializers.ListField(
+        child=StrictCharField(max_length=150), required=False, max_length=1000, help_text="Usernames."
+    )
+    groups = serializers.ListField(
+        child=StrictCharField(max_length=150), required=False, max_length=1000, help_text="Group names."
+    )
+
+    def validate_users(self, names: list[str]) -> list[User]:
+        found = {user.username: user for user in User.objects.filter(username__in=names, is_active=True)}
+        missing = sorted(set(names) - set(found))
+        if missing:
+            raise serializers.ValidationError(f"There is no active user {', '.join(map(repr, missing))}.")
+        return list(found.values())
+
+    def validate_groups(self, names: list[str]) -> list[Group]:
+        found = {group.name: group for group in Group.objects.filter(name__in=names)}
+        missing = sorted(set(names) - set(found))
+        if missing:
+            raise serializers.ValidationError(f"There is no group {', '.join(map(repr, missing))}.")
+        return list(found.values())

@@ -7,6 +7,7 @@ router = SimpleRouter(use_regex_path=False)
 router.register("licenses", views.LicenseViewSet, basename="license")
 router.register("changes", views.ChangeViewSet, basename="change")
 router.register("audits", views.AuditViewSet, basename="audit")
+router.register("storage-locations", views.StorageLocationViewSet, basename="storage-location")
 
 urlpatterns = [
     path("auth/token/", views.TokenCreateView.as_view(), name="auth-token"),

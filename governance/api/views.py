@@ -21,7 +21,7 @@ from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_visible_to
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
-from config.api.permissions import StaffWrites
+from config.api.permissions import IsStaff, StaffWrites
 from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from governance import services
@@ -38,12 +38,14 @@ from governance.api.serializers import (
     LicenseUpdateSerializer,
     OwnershipCreateSerializer,
     OwnershipSerializer,
+    StorageLocationSerializer,
+    StorageLocationWriteSerializer,
 )
 from governance.audits import rules as audit_rules
 from governance.audits import services as audit_services
 from governance.audits.report import audit_markdown
 from governance.choices import OwnershipRole
-from governance.models import AccessGrant, Audit, Change, License, Ownership
+from governance.models import AccessGrant, Audit, Change, License, Ownership, StorageLocation
 
 
 class TokenSerializer(serializers.Serializer):
@@ -449,3 +451,76 @@ class AuditMarkdownView(generics.GenericAPIView):
     def get(self, request: Request, pk) -> Response:  # type: ignore[no-untyped-def]
         audit = get_object_or_404(_audits_for(request.user), pk=pk)
         return Response(audit_markdown(audit), content_type="text/markdown; charset=utf-8")
+
+
+# --- Storage locations -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List storage locations (staff)",
+        description="The prefixes staff narrowed registration under. A storage root without a location here is "
+        "open to every authenticated user; the most specific location covering a path decides who may register it.",
+    ),
+    retrieve=extend_schema(summary="Read a storage location (staff)"),
+    create=extend_schema(
+        summary="Add a storage location (staff)",
+        description="From then on only its users, the members of its groups and staff may register sources under it "
+        "(unless a more specific location says otherwise). It must lie inside a storage root.",
+        request=StorageLocationWriteSerializer,
+        responses={201: StorageLocationSerializer, 409: ConflictProblemSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a storage location (staff)",
+        description="`users` and `groups` replace the lists they name; what is left out stays.",
+        request=StorageLocationWriteSerializer,
+        responses={200: StorageLocationSerializer, 409: ConflictProblemSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Remove a storage location (staff)",
+        description="Its paths fall back to the next location covering them, in the end the open storage root.",
+    ),
+)
+class StorageLocationViewSet(
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = StorageLocation.objects.select_related("created_by").prefetch_related("users", "groups")
+    serializer_class = StorageLocationSerializer
+    permission_classes = [IsStaff]
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        payload = StorageLocationWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            location = services.storage_location_create(actor=request.user, **payload.validated_data)
+        except services.StorageLocationExists as exc:
+            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        except ValueError as exc:
+            raise serializers.ValidationError({"uri": [str(exc)]}) from None
+        headers = {"Location": request.build_absolute_uri(f"/api/v1/storage-locations/{location.pk}/")}
+        body = self.get_serializer(self.get_queryset().get(pk=location.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        location = self.get_object()
+        payload = StorageLocationWriteSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        try:
+            with self.conditional_write(location):
+                services.storage_location_update(actor=request.user, location=location, **payload.validated_data)
+        except services.StorageLocationExists as exc:
+            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        except ValueError as exc:
+            raise serializers.ValidationError({"uri": [str(exc)]}) from None
+        return Response(self.get_serializer(self.get_queryset().get(pk=location.pk)).data)
+
+    def perform_destroy(self, instance: StorageLocation) -> None:
+        services.storage_location_delete(actor=self.request.user, location=instance)

@@ -1,9 +1,11 @@
 import os
+import time
+from uuid import UUID
 
 import pytest
 
 from catalog.models import Dataset, DatasetVersion
-from governance.models import Ownership
+from governance.models import Change, Ownership
 from tests.fingerprints import independent_fingerprint
 
 URL = "/api/v1/datasets/"
@@ -248,3 +250,230 @@ def test_it_rejects_an_oversized_body_with_413(owner_client, settings):
 
     assert response.status_code == 413
     assert response.json()["status"] == 413
+
+
+# --- Bytes another dataset registered ----------------------------------------------------------------
+
+
+def _patients(storage_root):
+    path = storage_root / "clinic" / "patients.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("email,diagnosis\na@example.org,flu\nb@example.org,cold\n")
+    return path
+
+
+def _restricted_patients(owner_client, storage_root, sensitivity="restricted"):
+    _patients(storage_root)
+    response = owner_client.post(
+        URL,
+        {
+            "namespace": "clinic",
+            "name": "patients-secret",
+            "sensitivity": sensitivity,
+            "source": {"uri": "clinic/patients.csv"},
+        },
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "clinic/patients.csv",
+        "{root}/clinic/patients.csv",
+        "file://{root}/clinic/patients.csv",
+        "clinic",
+        "{root}",
+        "*/**",
+        "c*/*.csv",
+        "**/patients.csv",
+    ],
+)
+def test_it_refuses_bytes_of_a_dataset_the_caller_may_not_read(owner_client, stranger_client, storage_root, uri):
+    secret = _restricted_patients(owner_client, storage_root)
+
+    response = stranger_client.post(
+        URL, {"namespace": "mine", "name": "copy", "source": {"uri": uri.format(root=storage_root), "format": "csv"}}
+    )
+
+    assert response.status_code == 403, response.json()
+    detail = response.json()["detail"]
+    assert "may not read" in detail
+    assert "patients-secret" not in detail
+    assert secret["id"] not in detail
+    assert "patients.csv" not in detail
+    assert not Dataset.objects.filter(name="copy").exists()
+
+
+@pytest.mark.django_db
+def test_it_registers_next_to_a_restricted_dataset_what_does_not_take_it_in(
+    owner_client, stranger_client, storage_root
+):
+    _restricted_patients(owner_client, storage_root)
+    (storage_root / "clinic" / "public.jsonl").write_text('{"x": 1}\n')
+    (storage_root / "clinical-trials").mkdir()
+    (storage_root / "clinical-trials" / "t.csv").write_text("a\n1\n")
+
+    pattern = stranger_client.post(URL, {"namespace": "mine", "name": "a", "source": {"uri": "clinic/*.jsonl"}})
+    sibling = stranger_client.post(URL, {"namespace": "mine", "name": "b", "source": {"uri": "clinical-trials"}})
+
+    assert pattern.status_code == 201, pattern.json()
+    assert sibling.status_code == 201, sibling.json()
+
+
+@pytest.mark.django_db
+def test_it_lets_a_reader_register_the_bytes_again_at_the_strictest_sensitivity(
+    owner_client, stranger, client_for, storage_root
+):
+    secret = _restricted_patients(owner_client, storage_root)
+    owner_client.post(f"/api/v1/datasets/{secret['id']}/grants/", {"user": stranger.username})
+
+    response = client_for(stranger).post(
+        URL,
+        {"namespace": "mine", "name": "copy", "sensitivity": "public", "source": {"uri": "clinic/patients.csv"}},
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["sensitivity"] == "restricted"
+    entry = Change.objects.get(object_type="dataset", object_id=response.json()["id"], action="create")
+    assert entry.after["sensitivity"] == "restricted"
+    assert "strictest sensitivity" in entry.after["sensitivity_reason"]
+    assert "patients-secret" not in str(entry.after)
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_stricter_sensitivity_asked_for(owner_client, stranger_client, storage_root):
+    _restricted_patients(owner_client, storage_root, sensitivity="public")
+
+    response = stranger_client.post(
+        URL, {"namespace": "mine", "name": "copy", "sensitivity": "confidential", "source": {"uri": "clinic"}}
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["sensitivity"] == "confidential"
+    entry = Change.objects.get(object_type="dataset", object_id=response.json()["id"], action="create")
+    assert "sensitivity_reason" not in entry.after
+
+
+@pytest.mark.django_db
+def test_it_applies_the_bytes_rule_to_new_versions(owner_client, stranger, client_for, storage_root):
+    secret = _restricted_patients(owner_client, storage_root)
+    mine = client_for(stranger).post(URL, {"namespace": "mine", "name": "mine"}).json()
+    versions = f"/api/v1/datasets/{mine['id']}/versions/"
+
+    refused = client_for(stranger).post(versions, {"uri": "clinic/patients.csv"})
+    assert refused.status_code == 403
+    assert "patients-secret" not in refused.json()["detail"]
+    assert not DatasetVersion.objects.filter(dataset_id=mine["id"]).exists()
+
+    owner_client.post(f"/api/v1/datasets/{secret['id']}/grants/", {"user": stranger.username})
+    accepted = client_for(stranger).post(versions, {"uri": "clinic/patients.csv"})
+
+    assert accepted.status_code == 201, accepted.json()
+    assert Dataset.objects.get(pk=mine["id"]).sensitivity == "restricted"
+    raised = Change.objects.get(object_type="dataset", object_id=mine["id"], action="update")
+    assert raised.before == {"sensitivity": "internal"}
+    assert raised.after["sensitivity"] == "restricted"
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_paths_identity_with_the_first_registration(owner_client, stranger, client_for, storage_root):
+    from catalog.selectors import datasets_at_locations
+
+    first = _restricted_patients(owner_client, storage_root, sensitivity="public")
+    second = client_for(stranger).post(URL, {"namespace": "mine", "name": "copy", "source": {"uri": "clinic"}})
+    third = client_for(stranger).post(
+        URL, {"namespace": "mine", "name": "again", "source": {"uri": "clinic/patients.csv"}}
+    )
+    assert second.status_code == third.status_code == 201
+
+    uri = (storage_root / "clinic" / "patients.csv").as_uri()
+
+    assert datasets_at_locations([uri])[uri].pk == UUID(first["id"])
+
+
+# --- Globs are looked at within a bound --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_deep_recursive_pattern_at_once(owner_client, storage_root):
+    folder = storage_root
+    for depth in range(30):
+        folder = folder / f"d{depth}"
+    folder.mkdir(parents=True)
+
+    started = time.monotonic()
+    response = owner_client.post(URL, {"namespace": "team", "name": "deep", "source": {"uri": "**/" * 40 + "*.csv"}})
+
+    assert time.monotonic() - started < 1
+    assert response.status_code == 400
+    assert "too broad" in response.json()["errors"]["source.uri"][0]
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_pattern_whose_first_match_lies_beyond_the_folder_budget(owner_client, storage_root, settings):
+    settings.CATALOG_GLOB_MAX_DIRECTORIES = 20
+    folder = storage_root / "wide"
+    for depth in range(40):
+        folder = folder / f"d{depth:02}"
+    folder.mkdir(parents=True)
+    (folder / "late.csv").write_text("a\n1\n")
+    (storage_root / "near").mkdir()
+    (storage_root / "near" / "x.csv").write_text("a\n1\n")
+
+    broad = owner_client.post(URL, {"namespace": "team", "name": "broad", "source": {"uri": "wide/**/*.csv"}})
+    near = owner_client.post(URL, {"namespace": "team", "name": "near", "source": {"uri": "near/**/*.csv"}})
+
+    assert broad.status_code == 400
+    assert "too broad" in broad.json()["errors"]["source.uri"][0]
+    assert near.status_code == 201, near.json()
+
+
+@pytest.mark.django_db
+def test_it_keeps_personal_data_masked_for_a_reader_who_registers_the_bytes_again(
+    owner_client, owner, stranger, client_for, storage_root
+):
+    from catalog.selectors import personal_data_visible_to
+
+    secret = _restricted_patients(owner_client, storage_root)
+    owner_client.post(f"/api/v1/datasets/{secret['id']}/grants/", {"user": stranger.username})
+    copy = client_for(stranger).post(URL, {"namespace": "mine", "name": "copy", "source": {"uri": "clinic"}}).json()
+    unrelated = client_for(stranger).post(URL, {"namespace": "mine", "name": "unrelated"}).json()
+
+    assert not personal_data_visible_to(user=stranger, dataset_id=UUID(copy["id"]))
+    assert not personal_data_visible_to(user=stranger, dataset_id=UUID(secret["id"]))
+    assert personal_data_visible_to(user=stranger, dataset_id=UUID(unrelated["id"]))
+    assert personal_data_visible_to(user=owner, dataset_id=UUID(secret["id"]))
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_pattern_it_cannot_look_through_in_time(owner_client, storage_root, monkeypatch):
+    monkeypatch.setattr("catalog.sources._GLOB_SCAN_SECONDS", -1.0)
+    (storage_root / "a").mkdir()
+    (storage_root / "a" / "x.csv").write_text("a\n1\n")
+
+    response = owner_client.post(URL, {"namespace": "team", "name": "slow", "source": {"uri": "a/*.csv"}})
+
+    assert response.status_code == 400
+    assert "too broad" in response.json()["errors"]["source.uri"][0]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["*.csv", "*/*.csv", "**/*.csv", "**", "a/**", "a/**/c/*.csv", "**/b/**/*.csv", "[ab]/*", "?/x.csv", "*/.h*", "z*"],
+)
+def test_it_finds_a_first_match_exactly_when_glob_does(tmp_path, settings, pattern):
+    import glob
+
+    from catalog.sources import _glob_matches_something
+
+    settings.CATALOG_GLOB_MAX_DIRECTORIES = 1000
+    for relative in ("a/x.csv", "a/b/c/y.csv", "b/.hidden.csv", ".git/z.csv", "top.txt"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("1\n")
+    full = f"{tmp_path}/{pattern}"
+    expected = any(os.path.isfile(match) for match in glob.glob(full, recursive=True))
+
+    assert _glob_matches_something(full) is expected
