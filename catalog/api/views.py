@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, renderers, serializers, status, viewsets
+from rest_framework import exceptions, generics, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -126,6 +126,8 @@ class DatasetViewSet(
                 body = self._representation(dataset.pk)
         except services.DatasetAlreadyExists as exc:
             raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        except services.NamespaceClosed as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
         except SourceRejected as exc:

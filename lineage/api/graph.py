@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from catalog.models import Dataset, Feature
 from catalog.selectors import datasets_visible_to
 from governance.choices import Sensitivity
+from lineage.choices import EdgeStatus
 from lineage.models import ColumnLineage, Job
 from lineage.selectors import ColumnWalk, Walk
 
@@ -42,9 +43,11 @@ class _Graph:
     def edge(self, origin: str, destination: str, **extra: Any) -> None:
         self.edges.add((origin, destination))
         if any(value is not None for value in extra.values()):
-            self.extra.setdefault((origin, destination), {}).update(
-                {key: value for key, value in extra.items() if value is not None}
-            )
+            current = self.extra.setdefault((origin, destination), {})
+            # A dataset -> job hop stands for every edge through the job: it counts if one of them does.
+            if current.get("status") == EdgeStatus.CONFIRMED:
+                extra = {**extra, "status": EdgeStatus.CONFIRMED}
+            current.update({key: value for key, value in extra.items() if value is not None})
 
     def render(self) -> dict[str, Any]:
         into: dict[str, list[dict[str, Any]]] = {node_id: [] for node_id in self.nodes}
@@ -125,13 +128,14 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
         source, target = names[edge.source_id], names[edge.target_id]
         run_id = str(edge.run_id) if edge.run_id else None
         if edge.job_id is None:
-            graph.edge(source, target, declared=True)
+            graph.edge(source, target, declared=True, status=edge.status)
             continue
         job = jobs[edge.job_id]
         job_node = f"job:{job.namespace}:{job.name}"
         graph.node(job_node, "JOB", _job_data(job))
-        graph.edge(source, job_node, run_id=run_id, version_id=_str(edge.source_version_id))
-        graph.edge(job_node, target, run_id=run_id, version_id=_str(edge.target_version_id))
+        # Unconfirmed: reported by someone who may not write the target; audits do not follow it.
+        graph.edge(source, job_node, run_id=run_id, version_id=_str(edge.source_version_id), status=edge.status)
+        graph.edge(job_node, target, run_id=run_id, version_id=_str(edge.target_version_id), status=edge.status)
     return graph.render()
 
 
@@ -176,7 +180,7 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         row = rows[edge.id]
         source = node_id(edge.input_dataset_id, edge.input_field)
         target = node_id(edge.output_dataset_id, edge.output_field)
-        graph.edge(source, target)
+        graph.edge(source, target, status=edge.status)
         inputs.setdefault((edge.output_dataset_id, edge.output_field), []).append(
             {
                 "namespace": datasets[edge.input_dataset_id].namespace if edge.input_dataset_id not in hidden else "",
@@ -185,6 +189,7 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
                 "transformations": row.transformations,
                 "transformation_type": row.transformation_type,
                 "transformation_description": row.transformation_description,
+                "status": row.status,
             }
         )
     for (dataset_id, field), depth in walk.depths.items():

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, RunDataset
 
 
@@ -11,6 +12,10 @@ class IdentitySerializer(serializers.Serializer):
 
 class IngestDatasetSerializer(IdentitySerializer):
     id = serializers.UUIDField(help_text="The catalog dataset the identity landed on (found by alias or created).")
+    status = serializers.ChoiceField(
+        choices=EdgeStatus.choices,
+        help_text="unconfirmed: you may not write this dataset, so what the event said of it waits for its owners.",
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):
@@ -129,6 +134,7 @@ class EdgeSerializer(serializers.ModelSerializer):
             "source",
             "target",
             "origin",
+            "status",
             "job",
             "run",
             "source_version",
@@ -149,3 +155,11 @@ class EdgeDeclareSerializer(serializers.Serializer):
         if attrs["source"] == attrs["target"]:
             raise serializers.ValidationError({"target": ["A dataset cannot be declared derived from itself."]})
         return attrs
+
+
+class TrustedProducersSerializer(serializers.Serializer):
+    groups = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        max_length=100,
+        help_text="Names of the groups whose members' lineage events the dataset accepts as its writers' own.",
+    )
