@@ -8,7 +8,7 @@ from catalog.cards.html import markdown_html
 from config.admin import ReadOnlyAdmin
 from governance import services
 from governance.audits.report import audit_markdown
-from governance.models import AccessGrant, Audit, Change, License, Ownership
+from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership
 
 
 @admin.register(Ownership)
@@ -114,3 +114,10 @@ class AuditAdmin(ReadOnlyAdmin):
             '<div class="audit-report" style="overflow-wrap: anywhere; max-width: 100%">{}</div>',
             markdown_html(audit_markdown(audit)),
         )
+
+
+@admin.register(Namespace)
+class NamespaceAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at", "updated_at")
+    search_fields = ("name", "users__username", "groups__name")
+    filter_horizontal = ("users", "groups")

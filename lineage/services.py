@@ -560,7 +560,7 @@ def _edges_record(
         _edges_log(actor, between.filter(_pairs(new)).select_related("job"))
     # A writer of the target reporting an edge someone else left unconfirmed vouches for it.
     vouched = list(
-        between.select_for_update()
+        between.select_for_update(of=("self",))
         .filter(status=EdgeStatus.UNCONFIRMED, target_id__in=writable)
         .select_related("job")
         .order_by("id")
@@ -864,7 +864,7 @@ def edge_confirm(*, actor: User, edge: LineageEdge) -> LineageEdge:
     """The target's owners accept reported lineage: audits follow it from now on, and the column
     lineage the same reports held between the two datasets counts too."""
     with transaction.atomic():
-        edge = LineageEdge.objects.select_for_update().select_related("job").get(pk=edge.pk)
+        edge = LineageEdge.objects.select_for_update(of=("self",)).select_related("job").get(pk=edge.pk)
         if edge.status == EdgeStatus.CONFIRMED:
             return edge
         _edges_status_log(actor, [edge], EdgeStatus.CONFIRMED)
@@ -878,7 +878,7 @@ def edge_reject(*, actor: User, edge: LineageEdge) -> None:
     """The target's owners refuse reported lineage: the edge goes (the raw event stays), with the
     column lineage held unconfirmed between the two datasets when no other edge joins them."""
     with transaction.atomic():
-        edge = LineageEdge.objects.select_for_update().select_related("job").get(pk=edge.pk)
+        edge = LineageEdge.objects.select_for_update(of=("self",)).select_related("job").get(pk=edge.pk)
         if edge.status == EdgeStatus.CONFIRMED:
             raise EdgeAlreadyConfirmed()
         _edge_delete(actor=actor, edge=edge, reason="rejected")

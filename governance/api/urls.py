@@ -7,6 +7,7 @@ router = SimpleRouter(use_regex_path=False)
 router.register("licenses", views.LicenseViewSet, basename="license")
 router.register("changes", views.ChangeViewSet, basename="change")
 router.register("audits", views.AuditViewSet, basename="audit")
+router.register("namespaces", views.NamespaceViewSet, basename="namespace")
 
 urlpatterns = [
     path("auth/token/", views.TokenCreateView.as_view(), name="auth-token"),
