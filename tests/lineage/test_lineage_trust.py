@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Group
+from django.urls import reverse
 
 from catalog.models import Dataset
 from governance.choices import OwnershipRole
@@ -297,3 +298,37 @@ def test_an_owned_namespace_takes_no_dataset_from_a_stranger_s_lineage(client_fo
     planted = Dataset.objects.get(namespace="team")
     assert Ownership.objects.get(dataset=planted).user == owner
     assert Ownership.objects.get(dataset=planted).role == OwnershipRole.OWNER
+
+
+def test_staff_confirm_and_reject_reported_edges_in_the_admin(client, client_for, stranger, dataset, scraped):
+    other_source = DatasetFactory(namespace="vendor", name="other")
+    post(client_for(stranger), run_event(inputs=[ref(scraped), ref(other_source)], outputs=[ref(dataset)]))
+    kept, dropped = LineageEdge.objects.order_by("source__name")
+    admin = UserFactory(username="ada-admin", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = reverse("admin:lineage_lineageedge_changelist")
+    assert client.get(url, {"status": "unconfirmed"}).status_code == 200
+
+    client.post(url, {"action": "confirm", "_selected_action": [kept.pk]})
+    client.post(url, {"action": "reject", "_selected_action": [dropped.pk]})
+
+    assert list(LineageEdge.objects.values_list("pk", "status")) == [(kept.pk, "confirmed")]
+    assert set(Change.objects.filter(object_type="edge", actor=admin).values_list("action", flat=True)) == {
+        "update",
+        "delete",
+    }
+
+
+def test_column_lineage_shows_what_waits_for_confirmation(client_for, stranger, owner, dataset, scraped):
+    output = ref(dataset, columnLineage=column_lineage({"label": [(scraped.namespace, scraped.name, "stars")]}))
+    post(client_for(stranger), run_event(inputs=[ref(scraped)], outputs=[output]))
+
+    graph = client_for(owner).get(
+        "/api/v1/column-lineage", {"nodeId": f"datasetField:{dataset.namespace}:{dataset.name}:label"}
+    )
+
+    node = {item["id"]: item for item in graph.json()["graph"]}[
+        f"datasetField:{dataset.namespace}:{dataset.name}:label"
+    ]
+    assert [entry["status"] for entry in node["inEdges"]] == ["unconfirmed"]
+    assert [entry["status"] for entry in node["data"]["input_fields"]] == ["unconfirmed"]
