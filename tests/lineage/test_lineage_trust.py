@@ -1,9 +1,11 @@
 """Lineage from those who may write it: what an event from someone who may not write a dataset,
 job or run changes (nothing but the raw event and unconfirmed edges), and how owners decide."""
 
+import importlib
 import uuid
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -13,7 +15,7 @@ from governance.models import Change, Namespace, Ownership
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run
 from lineage.selectors import lineage_upstream
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
-from tests.lineage.events import column_lineage, dataset, facet, run_event, schema
+from tests.lineage.events import BASE_TIME, column_lineage, dataset, facet, run_event, schema
 
 
 def ref(record, **facets):
@@ -332,3 +334,25 @@ def test_column_lineage_shows_what_waits_for_confirmation(client_for, stranger, 
     ]
     assert [entry["status"] for entry in node["inEdges"]] == ["unconfirmed"]
     assert [entry["status"] for entry in node["data"]["input_fields"]] == ["unconfirmed"]
+
+
+def test_jobs_and_runs_reported_before_owners_existed_belong_to_their_first_sender(send, owner, stranger):
+    backfill = importlib.import_module("lineage.migrations.0004_job_run_owners").owners_from_events
+    run_id = uuid.uuid4()
+    send(run_event(run_id=run_id))
+    LineageEvent.objects.create(
+        digest="later",
+        kind="RunEvent",
+        event_time=BASE_TIME,
+        job_namespace="pipelines",
+        job_name="build-features",
+        run_id=run_id,
+        payload={},
+        received_by=stranger,
+    )
+    Job.objects.update(owner=None)
+    Run.objects.update(owner=None)
+
+    backfill(apps, None)
+
+    assert (Job.objects.get().owner, Run.objects.get().owner) == (owner, owner)
