@@ -14,6 +14,7 @@ import psycopg.sql
 from celery import chord as celery_chord
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, ProtectedError, Q, Value
 from django.db.models.functions import Coalesce
@@ -40,6 +41,7 @@ from catalog.selectors import datasets_sharing_source, datasets_visible_to, stor
 from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_opened, source_resolve
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
+from governance.models import Namespace
 from governance.services import ChangeSpec, change_record, change_record_many, changed_values, ownership_add
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,15 @@ class VersionNotProfiled(Exception):
             f"Version {version.number} of {version.dataset} is {version.status}; drift needs both versions profiled."
         )
         self.version = version
+
+
+class NamespaceClosed(PermissionDenied):
+    def __init__(self, namespace: str) -> None:
+        super().__init__(
+            f"The namespace {namespace!r} has owners: only they and staff create datasets in it. "
+            "Ask one of them, or staff, to register it or to add you."
+        )
+        self.namespace = namespace
 
 
 class DatasetAlreadyExists(Exception):
@@ -150,9 +161,12 @@ def dataset_register(
     """Register a dataset; the actor becomes its first owner. With a source, version 1 is created.
 
     Raises DatasetAlreadyExists for a (namespace, name) already taken, LicenseExpressionInvalid for a
-    license that is not a valid SPDX expression of known ids, and SourceRejected for a source that
-    may not be read; in each case nothing is written.
+    license that is not a valid SPDX expression of known ids, SourceRejected for a source that
+    may not be read, and NamespaceClosed in a namespace whose owners do not include the actor; in
+    each case nothing is written.
     """
+    if Namespace.objects.closed_to(actor, [namespace]):
+        raise NamespaceClosed(namespace)
     expression = license_expression_parse(license).expression
     resolved = (
         source_resolve(source.uri, format=source.format, permit=_registration_permit(actor))
@@ -410,13 +424,16 @@ def dataset_purge(*, actor: User, dataset: Dataset) -> None:
 def datasets_discover(*, actor: User, identities: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Dataset]:
     """The datasets with these (namespace, name) identities, creating those the catalog lacks.
 
-    Lineage reports name datasets nobody registered; they enter the catalog without an owner, which
-    audits report, rather than with the reporting pipeline's account as a made-up one.
+    Lineage reports name datasets nobody registered; the sender who first reported one owns it (so
+    its later events keep describing it, and nobody else's can). Identities in a namespace whose
+    owners do not include the actor are neither created nor answered.
     """
     wanted = set(identities)
+    closed = Namespace.objects.closed_to(actor, {namespace for namespace, _ in wanted})
+    wanted = {identity for identity in wanted if identity[0] not in closed}
     if not wanted:
         return {}
-    new = [Dataset(namespace=namespace, name=name) for namespace, name in sorted(wanted)]
+    new = [Dataset(namespace=namespace, name=name, created_by=actor) for namespace, name in sorted(wanted)]
     # ignore_conflicts: two reports may name the same new dataset at the same moment.
     Dataset.objects.bulk_create(new, ignore_conflicts=True)
     query = Q()
@@ -439,6 +456,8 @@ def datasets_discover(*, actor: User, identities: Iterable[tuple[str, str]]) -> 
             for dataset in created
         ],
     )
+    for dataset in created:
+        ownership_add(dataset_id=dataset.pk, user=actor, role=OwnershipRole.OWNER, actor=actor)
     return found
 
 

@@ -179,6 +179,7 @@ SPECTACULAR_SETTINGS = {
         "PrincipalTypeEnum": "governance.choices.PrincipalType",
         "DatasetOriginEnum": "governance.choices.Origin",
         "EdgeOriginEnum": "lineage.choices.EdgeOrigin",
+        "EdgeStatusEnum": "lineage.choices.EdgeStatus",
         "FeatureRoleEnum": "catalog.choices.FeatureRole",
         "ChangeActionEnum": "governance.choices.ChangeAction",
         "ObjectTypeEnum": "governance.choices.ObjectType",
@@ -274,6 +275,10 @@ CATALOG_VERIFY_BATCH = env.int("CATALOG_VERIFY_BATCH", default=100)
 # DATA_UPLOAD_MAX_MEMORY_SIZE like any request), and how far a graph read may walk.
 CATALOG_LINEAGE_MAX_EVENT_BYTES = env.int("CATALOG_LINEAGE_MAX_EVENT_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
 CATALOG_LINEAGE_MAX_DEPTH = env.int("CATALOG_LINEAGE_MAX_DEPTH", default=100)
+# One event joins each input to each output: inputs x outputs is bounded (413 above it), as are the
+# input fields its columnLineage facets list.
+CATALOG_LINEAGE_MAX_EDGES = env.int("CATALOG_LINEAGE_MAX_EDGES", default=1000)
+CATALOG_LINEAGE_MAX_COLUMN_EDGES = env.int("CATALOG_LINEAGE_MAX_COLUMN_EDGES", default=10000)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

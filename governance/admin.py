@@ -10,7 +10,7 @@ from catalog.cards.html import markdown_html
 from config.admin import ReadOnlyAdmin
 from governance import services
 from governance.audits.report import audit_markdown
-from governance.models import AccessGrant, Audit, Change, License, Ownership, StorageLocation
+from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
 @admin.register(Ownership)
@@ -170,3 +170,10 @@ class StorageLocationAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StorageLocation]) -> None:
         for location in queryset:
             services.storage_location_delete(actor=request.user, location=location)  # type: ignore[arg-type]
+
+
+@admin.register(Namespace)
+class NamespaceAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at", "updated_at")
+    search_fields = ("name", "users__username", "groups__name")
+    filter_horizontal = ("users", "groups")

@@ -1,5 +1,6 @@
 import re
 import uuid
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -326,3 +327,37 @@ class StorageLocation(models.Model):
 
     def __str__(self) -> str:
         return self.uri
+
+
+class NamespaceQuerySet(models.QuerySet["Namespace"]):
+    def closed_to(self, user: Any, names: Iterable[str]) -> set[str]:
+        """Those of these namespace names in which the user may not create datasets: the ones staff
+        gave a record (and so owners) that does not name the user or a group of theirs. Namespaces
+        without a record stay open to everyone."""
+        wanted = set(names)
+        if not wanted or getattr(user, "is_staff", False):
+            return set()
+        governed = set(self.filter(name__in=wanted).values_list("name", flat=True))
+        if not governed or not getattr(user, "is_authenticated", False):
+            return governed
+        mine = self.filter(Q(users=user) | Q(groups__user=user), name__in=governed).values_list("name", flat=True)
+        return governed - set(mine)
+
+
+class Namespace(models.Model):
+    """A namespace with owners: only they (and staff) create datasets in it, by registration or lineage."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=255, unique=True)
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_namespaces")
+    groups = models.ManyToManyField("auth.Group", blank=True, related_name="owned_namespaces")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NamespaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

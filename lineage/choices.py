@@ -44,3 +44,10 @@ class Direction(models.TextChoices):
 class EdgeOrigin(models.TextChoices):
     OPENLINEAGE = "openlineage", "OpenLineage event"
     MANUAL = "manual", "Declared through the API"
+
+
+class EdgeStatus(models.TextChoices):
+    """Whether lineage counts: reported by someone who may write its target, or held for the target's owners."""
+
+    CONFIRMED = "confirmed", "Confirmed"
+    UNCONFIRMED = "unconfirmed", "Unconfirmed: reported by someone who may not write the target"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lineage.choices import AliasKind, Direction, EdgeOrigin, EventKind, RunState
+from lineage.choices import AliasKind, Direction, EdgeOrigin, EdgeStatus, EventKind, RunState
 
 
 class Job(models.Model):
@@ -20,6 +20,14 @@ class Job(models.Model):
     facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each job facet.")
     facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     latest_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who first reported the job; only they (and staff) change its facets and description.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,6 +55,14 @@ class Run(models.Model):
         default=dict, blank=True, help_text="The latest value of each run facet: parameters, engine, errors."
     )
     facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who first reported the run; only they (and staff) change its state, times and facets.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,6 +179,8 @@ class LineageEdge(models.Model):
     target = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="lineage_in", db_index=False)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="edges")
     origin = models.CharField(max_length=16, choices=EdgeOrigin.choices)
+    # Unconfirmed edges are shown but not audited until the target's owners confirm them.
+    status = models.CharField(max_length=16, choices=EdgeStatus.choices, default=EdgeStatus.CONFIRMED)
     # The most recent run that moved data along the edge, and the versions it read and wrote.
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     run_event_time = models.DateTimeField(null=True, blank=True)
@@ -225,6 +243,7 @@ class ColumnLineage(models.Model):
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_time = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=EdgeStatus.choices, default=EdgeStatus.CONFIRMED)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -243,3 +262,23 @@ class ColumnLineage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.input_dataset_id}.{self.input_field} -> {self.output_dataset_id}.{self.output_field}"
+
+
+class TrustedProducer(models.Model):
+    """A group whose members' lineage events a dataset's owners accept as if they wrote it themselves:
+    their edges into it count at once, and their facets describe it."""
+
+    id = models.BigAutoField(primary_key=True)
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="trusted_producers")
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, related_name="trusted_for")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["dataset", "group__name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "group"], name="trusted_producer_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} produces {self.dataset_id}"

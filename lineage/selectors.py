@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog.models import Dataset
 from catalog.selectors import datasets_at_locations, datasets_visible_to
+from lineage.choices import AliasKind, EdgeStatus
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, Run, RunDataset
 
 UPSTREAM = "upstream"
@@ -39,7 +40,10 @@ def location_uris(identity: Identity) -> list[str]:
 
 def datasets_resolve(identities: Iterable[Identity]) -> dict[Identity, Dataset]:
     """The catalog datasets these OpenLineage identities name: a dataset's own (namespace, name), one
-    of its aliases, or the location of one of its registered sources. Unknown identities are absent."""
+    of its aliases, or the location of one of its registered sources. Unknown identities are absent.
+
+    A storage location is named by the dataset registered there before any symlinks facet that
+    named it: a pipeline may call a path its own before anyone registers it, not after."""
     wanted = set(identities)
     if not wanted:
         return {}
@@ -48,12 +52,17 @@ def datasets_resolve(identities: Iterable[Identity]) -> dict[Identity, Dataset]:
         own |= Q(namespace=namespace, name=name)
     resolved: dict[Identity, Dataset] = {(d.namespace, d.name): d for d in Dataset.objects.filter(own)}
     missing = wanted - resolved.keys()
+    symlinked: dict[Identity, Dataset] = {}
     if missing:
         aliased = Q()
         for namespace, name in missing:
             aliased |= Q(namespace=namespace, name=name)
         for alias in DatasetAlias.objects.filter(aliased).select_related("dataset"):
-            resolved[(alias.namespace, alias.name)] = alias.dataset
+            identity = (alias.namespace, alias.name)
+            if alias.kind == AliasKind.SYMLINK and location_uris(identity):
+                symlinked[identity] = alias.dataset
+            else:
+                resolved[identity] = alias.dataset
         missing = wanted - resolved.keys()
     if missing:
         uris = {identity: location_uris(identity) for identity in missing}
@@ -63,6 +72,8 @@ def datasets_resolve(identities: Iterable[Identity]) -> dict[Identity, Dataset]:
                 if uri in located:
                     resolved[identity] = located[uri]
                     break
+    for identity, dataset in symlinked.items():
+        resolved.setdefault(identity, dataset)
     return resolved
 
 
@@ -129,6 +140,7 @@ class Edge(NamedTuple):
     run_id: UUID | None
     source_version_id: UUID | None
     target_version_id: UUID | None
+    status: str = EdgeStatus.CONFIRMED
 
 
 @dataclass
@@ -210,7 +222,8 @@ def walk_sql(direction: str) -> str:
             SELECT e.{far}, w.depth + 1 FROM {table} e JOIN walk w ON e.{near} = w.node WHERE w.depth < %s
         ),
         reached(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)
-        SELECT r.node, r.depth, e.id, e.{far}, e.job_id, e.run_id, e.source_version_id, e.target_version_id
+        SELECT r.node, r.depth, e.id, e.{far}, e.job_id, e.run_id, e.source_version_id, e.target_version_id,
+            e.status
         FROM reached r LEFT JOIN {table} e ON e.{near} = r.node AND r.depth < %s
     """
 
@@ -231,7 +244,7 @@ def lineage_walk(dataset_id: UUID, *, depth: int, direction: str = UPSTREAM) -> 
             cursor.execute(walk_sql(way), [_db_uuid(dataset_id), depth, depth])
             rows = cursor.fetchall()
         upstream = way == UPSTREAM
-        for node, node_depth, edge_id, far, job, run, source_version, target_version in rows:
+        for node, node_depth, edge_id, far, job, run, source_version, target_version, status in rows:
             near = as_uuid(node)
             if node_depth < depths.get(near, node_depth + 1):
                 depths[near] = node_depth
@@ -240,14 +253,15 @@ def lineage_walk(dataset_id: UUID, *, depth: int, direction: str = UPSTREAM) -> 
             far = as_uuid(far)
             source, target = (far, near) if upstream else (near, far)
             edges[edge_id] = Edge(
-                edge_id, source, target, maybe(job), maybe(run), maybe(source_version), maybe(target_version)
+                edge_id, source, target, maybe(job), maybe(run), maybe(source_version), maybe(target_version), status
             )
     walk.edges = sorted(edges.values())
     return walk
 
 
 def _upstream_many_sql(roots: int) -> str:
-    """The upstream walk of several datasets at once, each row tagged with the walk (root) it is of."""
+    """The upstream walk of several datasets at once, each row tagged with the walk (root) it is of,
+    along edges of the status given (the parameter after the seeds, and again after the depth)."""
     edges = connection.ops.quote_name(LineageEdge._meta.db_table)
     datasets = connection.ops.quote_name(Dataset._meta.db_table)
     seeds = ", ".join(["%s"] * roots)
@@ -256,18 +270,20 @@ def _upstream_many_sql(roots: int) -> str:
             SELECT d.id, d.id, 0 FROM {datasets} d WHERE d.id IN ({seeds})
             UNION
             SELECT w.root, e.source_id, w.depth + 1 FROM {edges} e JOIN walk w ON e.target_id = w.node
-            WHERE w.depth < %s
+            WHERE e.status = %s AND w.depth < %s
         ),
         reached(root, node, depth) AS (SELECT root, node, MIN(depth) FROM walk GROUP BY root, node)
         SELECT r.root, r.node, r.depth, e.id, e.source_id, e.job_id, e.run_id, e.source_version_id, e.target_version_id
-        FROM reached r LEFT JOIN {edges} e ON e.target_id = r.node AND r.depth < %s
+        FROM reached r LEFT JOIN {edges} e ON e.target_id = r.node AND e.status = %s AND r.depth < %s
     """
 
 
 def lineage_upstream(dataset_ids: Iterable[UUID], *, depth: int = 50) -> dict[UUID, Walk]:
     """Everything each dataset was derived from, with the paths to it: what an audit must check.
 
-    One recursive query for all the datasets, whatever the size of the graph above them."""
+    Only confirmed edges are followed: lineage reported by someone who may not write its target
+    counts once the target's owners confirm it. One recursive query for all the datasets, whatever
+    the size of the graph above them."""
     roots = sorted(set(dataset_ids))
     walks = {root: Walk(start=root, depths={root: 0}) for root in roots}
     if not roots:
@@ -275,7 +291,10 @@ def lineage_upstream(dataset_ids: Iterable[UUID], *, depth: int = 50) -> dict[UU
     as_uuid = _uuid if connection.vendor != "postgresql" else _same
     maybe = _maybe_uuid if connection.vendor != "postgresql" else _same
     with connection.cursor() as cursor:
-        cursor.execute(_upstream_many_sql(len(roots)), [*(_db_uuid(root) for root in roots), depth, depth])
+        cursor.execute(
+            _upstream_many_sql(len(roots)),
+            [*(_db_uuid(root) for root in roots), EdgeStatus.CONFIRMED.value, depth, EdgeStatus.CONFIRMED.value, depth],
+        )
         rows = cursor.fetchall()
     seen: dict[UUID, set[int]] = {root: set() for root in roots}
     for root, node, node_depth, edge_id, source, job, run, source_version, target_version in rows:
@@ -303,6 +322,7 @@ class ColumnEdge:
     input_field: str
     output_dataset_id: UUID
     output_field: str
+    status: str = EdgeStatus.CONFIRMED
 
 
 @dataclass
@@ -327,7 +347,8 @@ def _column_walk_sql(direction: str) -> str:
             WHERE w.depth < %s
         ),
         reached(ds, fld, depth) AS (SELECT ds, fld, MIN(depth) FROM walk GROUP BY ds, fld)
-        SELECT r.ds, r.fld, r.depth, c.id, c.input_dataset_id, c.input_field, c.output_dataset_id, c.output_field
+        SELECT r.ds, r.fld, r.depth, c.id, c.input_dataset_id, c.input_field, c.output_dataset_id, c.output_field,
+            c.status
         FROM reached r LEFT JOIN {table} c ON c.{near_ds} = r.ds AND c.{near_f} = r.fld AND r.depth < %s
     """
 
@@ -344,12 +365,12 @@ def column_lineage_walk(dataset_id: UUID, field_name: str, *, depth: int, direct
         with connection.cursor() as cursor:
             cursor.execute(_column_walk_sql(way), [_db_uuid(dataset_id), field_name, depth, depth])
             rows = cursor.fetchall()
-        for ds, fld, node_depth, edge_id, in_ds, in_f, out_ds, out_f in rows:
+        for ds, fld, node_depth, edge_id, in_ds, in_f, out_ds, out_f, status in rows:
             key = (_uuid(ds), fld)
             walk.depths[key] = min(node_depth, walk.depths.get(key, node_depth))
             if edge_id is not None and edge_id not in seen:
                 seen.add(edge_id)
-                walk.edges.append(ColumnEdge(edge_id, _uuid(in_ds), in_f, _uuid(out_ds), out_f))
+                walk.edges.append(ColumnEdge(edge_id, _uuid(in_ds), in_f, _uuid(out_ds), out_f, status))
     walk.edges.sort(key=lambda edge: edge.id)
     return walk
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -19,12 +20,21 @@ from django.db.models import Q
 from catalog.models import Dataset, DatasetVersion
 from catalog.services import dataset_describe, datasets_discover
 from config.moments import moment_in_utc
-from governance.choices import ChangeAction, ObjectType, OwnershipRole
-from governance.models import Ownership
-from governance.permissions import user_can_write_dataset
+from governance.choices import WRITING_ROLES, ChangeAction, ObjectType, OwnershipRole
+from governance.models import Namespace, Ownership
 from governance.services import ChangeSpec, change_record, change_record_many, ownership_add
-from lineage.choices import RUN_STATE_RANK, AliasKind, Direction, EdgeOrigin, EventKind, RunState
-from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run, RunDataset
+from lineage.choices import RUN_STATE_RANK, AliasKind, Direction, EdgeOrigin, EdgeStatus, EventKind, RunState
+from lineage.models import (
+    ColumnLineage,
+    DatasetAlias,
+    Job,
+    LineageEdge,
+    LineageEvent,
+    ReportedDataset,
+    Run,
+    RunDataset,
+    TrustedProducer,
+)
 from lineage.openlineage import ErrorDetail, InvalidEvent, validate_event
 from lineage.selectors import Identity, datasets_resolve, location_uris
 
@@ -50,6 +60,8 @@ class IngestResult:
     event: LineageEvent
     created: bool
     datasets: dict[Identity, Dataset] = field(default_factory=dict)
+    # The identities whose dataset the sender may not write: what the event said of them waits.
+    unconfirmed: set[Identity] = field(default_factory=set)
 
 
 @dataclass
@@ -149,6 +161,76 @@ def _check_sizes(payload: Mapping[str, Any], datasets: Sequence[_EventDataset], 
         raise InvalidEvent(errors)
 
 
+class EventTooLarge(Exception):
+    """An event that would write more lineage than one event may: refused whole, nothing written."""
+
+    def __init__(self, message: str, **counts: int) -> None:
+        super().__init__(message)
+        self.counts = counts
+
+
+def _check_bounds(datasets: Sequence[_EventDataset]) -> None:
+    """Every input of an event is joined to every output, so a few hundred names make tens of
+    thousands of edges (and change-log rows): the product is bounded, as are column-lineage entries."""
+    inputs = len({item.identity for item in datasets if item.direction == Direction.INPUT})
+    outputs = len({item.identity for item in datasets if item.direction == Direction.OUTPUT})
+    limit = settings.CATALOG_LINEAGE_MAX_EDGES
+    if inputs * outputs > limit:
+        raise EventTooLarge(
+            f"The event joins {inputs} inputs to {outputs} outputs, {inputs * outputs} edges; one event may "
+            f"report at most {limit} (CATALOG_LINEAGE_MAX_EDGES). Split it into several events.",
+            inputs=inputs,
+            outputs=outputs,
+            edges=inputs * outputs,
+            limit=limit,
+        )
+    entries = 0
+    for item in datasets:
+        facet = item.facets.get("columnLineage") or {}
+        for spec in (facet.get("fields") or {}).values():
+            entries += len(spec.get("inputFields") or [])
+    column_limit = settings.CATALOG_LINEAGE_MAX_COLUMN_EDGES
+    if entries > column_limit:
+        raise EventTooLarge(
+            f"The event's columnLineage facets hold {entries} input fields; one event may report at most "
+            f"{column_limit} (CATALOG_LINEAGE_MAX_COLUMN_EDGES). Split it into several events.",
+            column_entries=entries,
+            limit=column_limit,
+        )
+
+
+# --- Who may change what ---------------------------------------------------------------------------
+
+
+def _governed_by(actor: User, dataset_ids: Iterable[UUID]) -> set[UUID]:
+    """The datasets whose owners and stewards include the actor (or staff): who may name owners."""
+    wanted = set(dataset_ids)
+    if actor.is_staff:
+        return wanted
+    owned = Ownership.objects.filter(Q(user=actor) | Q(group__user=actor), role__in=WRITING_ROLES)
+    return set(owned.filter(dataset_id__in=wanted).values_list("dataset_id", flat=True))
+
+
+def datasets_writable_by_events(actor: User, dataset_ids: Iterable[UUID]) -> set[UUID]:
+    """The datasets an event from the actor may change: owned or stewarded by them (or a group of
+    theirs), staff, or trusting a group of theirs as a producer. Lineage into the others waits for
+    their owners to confirm it."""
+    wanted = set(dataset_ids)
+    if not wanted:
+        return set()
+    governed = _governed_by(actor, wanted)
+    rest = wanted - governed
+    if not rest:
+        return governed
+    trusted = TrustedProducer.objects.filter(group__user=actor, dataset_id__in=rest)
+    return governed | set(trusted.values_list("dataset_id", flat=True))
+
+
+def _may_change(actor: User, owner_id: int | None) -> bool:
+    """A job or run is changed by the sender who first reported it, or by staff."""
+    return actor.is_staff or (owner_id is not None and owner_id == actor.pk)
+
+
 # --- Resolving identities to catalog datasets ------------------------------------------------------
 
 
@@ -158,11 +240,16 @@ def _resolve_event_datasets(
     """Every identity the event names, resolved; datasets nobody registered are created.
 
     An event's dataset is the catalog dataset named by its own identity or, failing that, by one of
-    its symlinks; whatever identities it carries that name no dataset yet become aliases of it.
+    its symlinks; whatever identities it carries that name no dataset yet become aliases of it. An
+    identity only ever becomes an alias of a dataset the sender may write, in a namespace open to
+    them: a sender cannot make others' names land on a dataset, nor their own on others'. Identities
+    in a namespace closed to the sender are not created and are absent from the answer.
     """
     identities = {item.identity for item in datasets} | extra
     symlinked = {alias for item in datasets for alias, _ in item.symlinks}
     resolved = datasets_resolve(identities | symlinked)
+    closed = Namespace.objects.closed_to(actor, {namespace for namespace, _ in identities | symlinked})
+    writable = datasets_writable_by_events(actor, {dataset.pk for dataset in resolved.values()})
 
     aliases: list[DatasetAlias] = []
     for item in datasets:
@@ -175,7 +262,7 @@ def _resolve_event_datasets(
                 )
             continue
         via = next((resolved[alias] for alias, _ in item.symlinks if alias in resolved), None)
-        if via is not None:
+        if via is not None and via.pk in writable and item.identity[0] not in closed:
             resolved[item.identity] = via
             aliases.append(
                 DatasetAlias(dataset=via, namespace=item.identity[0], name=item.identity[1], kind=AliasKind.SYMLINK)
@@ -183,21 +270,24 @@ def _resolve_event_datasets(
 
     created = datasets_discover(actor=actor, identities=identities - resolved.keys())
     resolved.update(created)
+    writable |= datasets_writable_by_events(actor, {dataset.pk for dataset in created.values()})
 
     for item in datasets:
-        dataset = resolved[item.identity]
+        named = resolved.get(item.identity)
+        if named is None or named.pk not in writable:
+            continue
         for alias, alias_type in item.symlinks:
-            if alias not in resolved:
+            if alias not in resolved and alias[0] not in closed:
                 aliases.append(
                     DatasetAlias(
-                        dataset=dataset,
+                        dataset=named,
                         namespace=alias[0],
                         name=alias[1],
                         kind=AliasKind.SYMLINK,
                         alias_type=alias_type[:64],
                     )
                 )
-                resolved[alias] = dataset
+                resolved[alias] = named
     if aliases:
         # ignore_conflicts: an identity already taken keeps naming the dataset it named first.
         DatasetAlias.objects.bulk_create(aliases, ignore_conflicts=True)
@@ -235,7 +325,12 @@ def _reported_fields(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
     return fields
 
 
-def _project_dataset_facets(*, actor: User, dataset: Dataset, facets: Mapping[str, Any], moment: datetime) -> None:
+def _project_dataset_facets(
+    *, actor: User, dataset: Dataset, facets: Mapping[str, Any], moment: datetime, governs: bool
+) -> None:
+    """Apply a dataset's facets (called only for datasets the sender may write); `ownership` only
+    from its owners, stewards or staff: a trusted producer describes a dataset, it does not name
+    who answers for it."""
     if not facets:
         return
     ReportedDataset.objects.get_or_create(dataset=dataset)
@@ -255,12 +350,11 @@ def _project_dataset_facets(*, actor: User, dataset: Dataset, facets: Mapping[st
     report.reported_version = str((current.get("version") or {}).get("datasetVersion", ""))[:255]
     report.save()
 
-    governing = "documentation" in facets or "ownership" in facets
-    if not governing or not _may_govern(actor, dataset):
-        return
     documentation = facets.get("documentation") or {}
     if isinstance(documentation.get("description"), str):
         dataset_describe(actor=actor, dataset_id=dataset.pk, description=documentation["description"])
+    if not governs:
+        return
     ownership = facets.get("ownership") or {}
     for owner in ownership.get("owners") or []:
         _owner_add(actor=actor, dataset=dataset, name=str(owner.get("name", "")), kind=str(owner.get("type", "")))
@@ -288,21 +382,15 @@ def _owner_add(*, actor: User, dataset: Dataset, name: str, kind: str) -> None:
     logger.info("Ownership facet names %r, who is neither a user nor a group of the catalog", name)
 
 
-def _may_govern(actor: User, dataset: Dataset) -> bool:
-    """Events may describe a dataset and name its owners only where the sender could do so by hand,
-    or where nobody answers for the dataset yet (a dataset first seen in lineage)."""
-    if user_can_write_dataset(actor, dataset.pk):
-        return True
-    return not Ownership.objects.filter(dataset=dataset).exists()
-
-
 # --- Jobs and runs ---------------------------------------------------------------------------------
 
 
-def _job_project(payload: Mapping[str, Any], moment: datetime) -> Job:
+def _job_project(actor: User, payload: Mapping[str, Any], moment: datetime) -> Job:
     spec = payload["job"]
-    Job.objects.get_or_create(namespace=spec["namespace"], name=spec["name"])
+    Job.objects.get_or_create(namespace=spec["namespace"], name=spec["name"], defaults={"owner": actor})
     job = Job.objects.select_for_update().get(namespace=spec["namespace"], name=spec["name"])
+    if not _may_change(actor, job.owner_id):
+        return job
     facets = spec.get("facets") or {}
     current, times = dict(job.facets), dict(job.facet_times)
     if _merge_facets(current, times, facets, moment):
@@ -317,16 +405,22 @@ def _job_project(payload: Mapping[str, Any], moment: datetime) -> Job:
     return job
 
 
-def _run_project(payload: Mapping[str, Any], job: Job, moment: datetime) -> Run:
+def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: datetime) -> Run | None:
+    """The event's run, brought up to date; None when the sender may not change it (the run is
+    another sender's): such an event changes neither the run nor what it read and wrote."""
     spec = payload["run"]
     run_id = UUID(spec["runId"])
     state = payload.get("eventType") or RunState.OTHER
     if state not in RunState.values:
         state = RunState.OTHER
-    Run.objects.get_or_create(id=run_id, defaults={"job": job, "state": state, "state_event_time": moment})
+    Run.objects.get_or_create(
+        id=run_id, defaults={"job": job, "state": state, "state_event_time": moment, "owner": actor}
+    )
     run = Run.objects.select_for_update().get(pk=run_id)
     if run.job_id != job.pk:
         raise InvalidEvent([{"path": "run/runId", "message": f"run {run_id} belongs to the job {run.job}, not {job}"}])
+    if not _may_change(actor, run.owner_id):
+        return None
     if (RUN_STATE_RANK[RunState(state)], moment) > (RUN_STATE_RANK[RunState(run.state)], run.state_event_time):
         run.state, run.state_event_time = state, moment
     run.started_at = min(run.started_at or moment, moment)
@@ -436,7 +530,11 @@ def _edges_record(
     datasets: Sequence[_EventDataset],
     resolved: Mapping[Identity, Dataset],
     versions: Mapping[Identity, DatasetVersion],
+    writable: set[UUID],
 ) -> None:
+    """Each input joined to each output through the job. An edge into a dataset the sender may not
+    write is held unconfirmed; such a sender never moves the run and versions an edge records
+    (what audits pin upstream versions by), except on the unconfirmed edges they reported."""
     inputs = {resolved[item.identity].pk: item.identity for item in datasets if item.direction == Direction.INPUT}
     outputs = {resolved[item.identity].pk: item.identity for item in datasets if item.direction == Direction.OUTPUT}
     if not inputs or not outputs:
@@ -447,18 +545,38 @@ def _edges_record(
     if new:
         LineageEdge.objects.bulk_create(
             [
-                LineageEdge(source_id=source, target_id=target, job=job, origin=EdgeOrigin.OPENLINEAGE)
+                LineageEdge(
+                    source_id=source,
+                    target_id=target,
+                    job=job,
+                    origin=EdgeOrigin.OPENLINEAGE,
+                    status=EdgeStatus.CONFIRMED if target in writable else EdgeStatus.UNCONFIRMED,
+                    created_by=actor,
+                )
                 for source, target in new
             ],
             ignore_conflicts=True,  # the same edge, reported by another event at the same moment
         )
         _edges_log(actor, between.filter(_pairs(new)).select_related("job"))
+    # A writer of the target reporting an edge someone else left unconfirmed vouches for it.
+    vouched = list(
+        between.select_for_update(of=("self",))
+        .filter(status=EdgeStatus.UNCONFIRMED, target_id__in=writable)
+        .select_related("job")
+        .order_by("id")
+    )
+    if vouched:
+        LineageEdge.objects.filter(pk__in=[edge.pk for edge in vouched]).update(status=EdgeStatus.CONFIRMED)
+        _edges_status_log(actor, vouched, EdgeStatus.CONFIRMED)
     if run is None:
         return
     edges = LineageEdge.objects.select_for_update().filter(job=job, source_id__in=inputs, target_id__in=outputs)
     changed = []
     for edge in edges.order_by("id"):
         if edge.run_event_time is not None and edge.run_event_time > moment:
+            continue
+        own_report = edge.status == EdgeStatus.UNCONFIRMED and edge.created_by_id == actor.pk
+        if edge.target_id not in writable and not own_report:
             continue
         source_version = versions.get(inputs[edge.source_id])
         target_version = versions.get(outputs[edge.target_id])
@@ -483,8 +601,27 @@ def _edge_values(edge: LineageEdge) -> dict[str, Any]:
         "target": str(edge.target_id),
         "job": f"{edge.job.namespace}:{edge.job.name}" if edge.job is not None else None,
         "origin": edge.origin,
+        "status": edge.status,
         "description": edge.description,
     }
+
+
+def _edges_status_log(actor: User, edges: Iterable[LineageEdge], status: str) -> None:
+    change_record_many(
+        actor=actor,
+        changes=[
+            ChangeSpec(
+                action=ChangeAction.UPDATE,
+                object_type=ObjectType.EDGE,
+                object_id=edge.pk,
+                dataset_id=edge.target_id,
+                before={"status": edge.status},
+                after={"status": status},
+                object_repr=str(edge),
+            )
+            for edge in edges
+        ],
+    )
 
 
 def _edges_log(actor: User, edges: Iterable[LineageEdge]) -> None:
@@ -511,14 +648,20 @@ def _column_lineage_record(
     moment: datetime,
     datasets: Sequence[_EventDataset],
     resolved: Mapping[Identity, Dataset],
+    writable: set[UUID],
 ) -> None:
+    """Output fields from input fields. Into a dataset the sender may not write, new entries are held
+    unconfirmed and existing ones are left as they are."""
     reported: dict[tuple[UUID, str, UUID, str], dict[str, Any]] = {}
     for item in datasets:
         facet = item.facets.get("columnLineage") or {}
         output = resolved[item.identity]
         for output_field, spec in (facet.get("fields") or {}).items():
             for source in spec.get("inputFields") or []:
-                key = (output.pk, output_field, resolved[(source["namespace"], source["name"])].pk, source["field"])
+                source_dataset = resolved.get((source["namespace"], source["name"]))
+                if source_dataset is None:  # in a namespace closed to the sender
+                    continue
+                key = (output.pk, output_field, source_dataset.pk, source["field"])
                 entry = reported.setdefault(
                     key,
                     {
@@ -540,12 +683,16 @@ def _column_lineage_record(
                 job=job,
                 run=run,
                 event_time=moment,
+                status=EdgeStatus.CONFIRMED if key[0] in writable else EdgeStatus.UNCONFIRMED,
                 **values,
             )
             for key, values in reported.items()
         ],
         ignore_conflicts=True,
     )
+    reported = {key: values for key, values in reported.items() if key[0] in writable}
+    if not reported:
+        return
     outputs = {key[0] for key in reported}
     existing = ColumnLineage.objects.select_for_update().filter(
         output_dataset_id__in=outputs,
@@ -557,16 +704,28 @@ def _column_lineage_record(
         values = reported.get((row.output_dataset_id, row.output_field, row.input_dataset_id, row.input_field))
         if values is None or (row.event_time is not None and row.event_time > moment):
             continue
-        if row.event_time == moment and all(getattr(row, name) == value for name, value in values.items()):
+        if (
+            row.event_time == moment
+            and row.status == EdgeStatus.CONFIRMED
+            and all(getattr(row, name) == value for name, value in values.items())
+        ):
             continue
         for name, value in values.items():
             setattr(row, name, value)
-        row.job, row.run, row.event_time = job, run, moment
+        row.job, row.run, row.event_time, row.status = job, run, moment, EdgeStatus.CONFIRMED
         changed.append(row)
     if changed:
         ColumnLineage.objects.bulk_update(
             changed,
-            ["transformations", "transformation_type", "transformation_description", "job", "run", "event_time"],
+            [
+                "transformations",
+                "transformation_type",
+                "transformation_description",
+                "job",
+                "run",
+                "event_time",
+                "status",
+            ],
         )
 
 
@@ -576,8 +735,13 @@ def _column_lineage_record(
 def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
     """Record an OpenLineage event and project it into the catalog, in one transaction.
 
-    Raises InvalidEvent (nothing written) for an event the OpenLineage schema refuses. The same
-    event delivered again is recognised by its digest and changes nothing.
+    Raises InvalidEvent (nothing written) for an event the OpenLineage schema refuses, EventTooLarge
+    for one that would write more edges than one event may. The same event delivered again is
+    recognised by its digest and changes nothing.
+
+    The raw event is always kept; its projection changes only what the sender may write: facets of
+    datasets they own, steward or produce for (as a trusted group), jobs and runs they first
+    reported. Edges into other datasets are held unconfirmed for those datasets' owners.
     """
     kind = validate_event(payload)
     canonical = _canonical(payload)
@@ -590,6 +754,7 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
     datasets = _parse_datasets(kind, payload)
     extra = _column_lineage_identities(datasets)
     _check_sizes(payload, datasets, extra)
+    _check_bounds(datasets)
     job_spec = payload.get("job") if kind != EventKind.DATASET else None
     run_spec = payload.get("run") if kind == EventKind.RUN else None
 
@@ -608,17 +773,26 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                 received_by=actor,
             )
             resolved = _resolve_event_datasets(actor, datasets, extra)
+            # Identities in namespaces closed to the sender name nothing: the raw event keeps them.
+            datasets = [item for item in datasets if item.identity in resolved]
+            named = {resolved[item.identity].pk for item in datasets}
+            writable = datasets_writable_by_events(actor, named)
+            governed = _governed_by(actor, writable)
             for item in sorted(datasets, key=lambda entry: str(resolved[entry.identity].pk)):
                 dataset = resolved[item.identity]
-                if item.facets:
+                if item.facets and dataset.pk in writable:
                     _project_dataset_facets(
                         actor=actor,
                         dataset=dataset,
                         facets=item.facets,
                         moment=moment,
+                        governs=dataset.pk in governed,
                     )
-            job = _job_project(payload, moment) if job_spec else None
-            run = _run_project(payload, job, moment) if run_spec and job is not None else None
+            job = _job_project(actor, payload, moment) if job_spec else None
+            # Runs of another sender's job are theirs to report.
+            run = None
+            if run_spec and job is not None and _may_change(actor, job.owner_id):
+                run = _run_project(actor, payload, job, moment)
             versions = _versions_reported(datasets, resolved)
             if run is not None:
                 _run_datasets_record(run, datasets, resolved, versions)
@@ -631,8 +805,11 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                     datasets=datasets,
                     resolved=resolved,
                     versions=versions,
+                    writable=writable,
                 )
-            _column_lineage_record(job=job, run=run, moment=moment, datasets=datasets, resolved=resolved)
+            _column_lineage_record(
+                job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
+            )
     except IntegrityError:
         # The same event, delivered twice at once: the other delivery recorded it.
         existing = LineageEvent.objects.filter(digest=digest).first()
@@ -640,7 +817,10 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
             raise
         return IngestResult(event=existing, created=False)
     return IngestResult(
-        event=event, created=True, datasets={item.identity: resolved[item.identity] for item in datasets}
+        event=event,
+        created=True,
+        datasets={item.identity: resolved[item.identity] for item in datasets},
+        unconfirmed={item.identity for item in datasets if resolved[item.identity].pk not in writable},
     )
 
 
@@ -669,24 +849,94 @@ def edge_declare(*, actor: User, source: Dataset, target: Dataset, description: 
         raise EdgeAlreadyDeclared(existing) from None
 
 
-class EdgeNotDeclared(Exception):
+class EdgeAlreadyConfirmed(Exception):
     def __init__(self) -> None:
-        super().__init__("Only declared edges can be removed; edges reported by OpenLineage events stay.")
+        super().__init__("This edge is confirmed already; remove it with DELETE if it is wrong.")
+
+
+def _column_lineage_between(edge: LineageEdge) -> Any:
+    return ColumnLineage.objects.filter(
+        input_dataset_id=edge.source_id, output_dataset_id=edge.target_id, status=EdgeStatus.UNCONFIRMED
+    )
+
+
+def edge_confirm(*, actor: User, edge: LineageEdge) -> LineageEdge:
+    """The target's owners accept reported lineage: audits follow it from now on, and the column
+    lineage the same reports held between the two datasets counts too."""
+    with transaction.atomic():
+        edge = LineageEdge.objects.select_for_update(of=("self",)).select_related("job").get(pk=edge.pk)
+        if edge.status == EdgeStatus.CONFIRMED:
+            return edge
+        _edges_status_log(actor, [edge], EdgeStatus.CONFIRMED)
+        edge.status = EdgeStatus.CONFIRMED
+        edge.save(update_fields=["status", "updated_at"])
+        _column_lineage_between(edge).update(status=EdgeStatus.CONFIRMED)
+    return edge
+
+
+def edge_reject(*, actor: User, edge: LineageEdge) -> None:
+    """The target's owners refuse reported lineage: the edge goes (the raw event stays), with the
+    column lineage held unconfirmed between the two datasets when no other edge joins them."""
+    with transaction.atomic():
+        edge = LineageEdge.objects.select_for_update(of=("self",)).select_related("job").get(pk=edge.pk)
+        if edge.status == EdgeStatus.CONFIRMED:
+            raise EdgeAlreadyConfirmed()
+        _edge_delete(actor=actor, edge=edge, reason="rejected")
+        if not LineageEdge.objects.filter(source_id=edge.source_id, target_id=edge.target_id).exists():
+            _column_lineage_between(edge).delete()
 
 
 def edge_remove(*, actor: User, edge: LineageEdge) -> None:
-    """Remove a declared edge. Edges reported by events stay: they are what the pipelines said happened."""
-    if edge.origin != EdgeOrigin.MANUAL:
-        raise EdgeNotDeclared()
+    """Remove an edge, declared or reported: the target's owners answer for where it came from. The
+    raw events stay, so what the pipelines said remains on record."""
     with transaction.atomic():
-        values, pk = _edge_values(edge), edge.pk
-        edge.delete()
+        _edge_delete(actor=actor, edge=edge, reason="removed")
+
+
+def _edge_delete(*, actor: User, edge: LineageEdge, reason: str) -> None:
+    values, pk = _edge_values(edge), edge.pk
+    edge.delete()
+    change_record(
+        actor=actor,
+        action=ChangeAction.DELETE,
+        object_type=ObjectType.EDGE,
+        object_id=pk,
+        dataset_id=values["target"],
+        before=values,
+        after={"reason": reason},
+        object_repr=f"{values['source']} -> {values['target']}",
+    )
+
+
+# --- Trusted producers -----------------------------------------------------------------------------
+
+
+def trusted_producers_set(*, actor: User, dataset: Dataset, groups: Sequence[Group]) -> list[Group]:
+    """Replace the groups whose members' events may change the dataset as its writers' would."""
+    with transaction.atomic():
+        # The dataset row is locked so two writers setting the list at once end with one of them.
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()
+        current = {row.group_id: row for row in TrustedProducer.objects.filter(dataset=dataset).select_related("group")}
+        wanted = {group.pk: group for group in groups}
+        if set(current) == set(wanted):
+            return list(wanted.values())
+        before = sorted(row.group.name for row in current.values())
+        TrustedProducer.objects.filter(dataset=dataset).exclude(group_id__in=wanted).delete()
+        TrustedProducer.objects.bulk_create(
+            [
+                TrustedProducer(dataset=dataset, group=group, created_by=actor)
+                for pk, group in wanted.items()
+                if pk not in current
+            ]
+        )
         change_record(
             actor=actor,
-            action=ChangeAction.DELETE,
-            object_type=ObjectType.EDGE,
-            object_id=pk,
-            dataset_id=values["target"],
-            before=values,
-            object_repr=f"{values['source']} -> {values['target']}",
+            action=ChangeAction.UPDATE,
+            object_type=ObjectType.DATASET,
+            object_id=dataset.pk,
+            dataset_id=dataset.pk,
+            before={"trusted_producers": before},
+            after={"trusted_producers": sorted(group.name for group in wanted.values())},
+            object_repr=str(dataset),
         )
+    return list(wanted.values())

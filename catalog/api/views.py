@@ -135,6 +135,8 @@ class DatasetViewSet(
             raise Conflict(
                 f"{exc} It is not one you may read; choose another name or ask its owners for access."
             ) from None
+        except services.NamespaceClosed as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
         except SourceForbidden as exc:

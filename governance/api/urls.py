@@ -8,6 +8,7 @@ router.register("licenses", views.LicenseViewSet, basename="license")
 router.register("changes", views.ChangeViewSet, basename="change")
 router.register("audits", views.AuditViewSet, basename="audit")
 router.register("storage-locations", views.StorageLocationViewSet, basename="storage-location")
+router.register("namespaces", views.NamespaceViewSet, basename="namespace")
 
 urlpatterns = [
     path("auth/token/", views.TokenCreateView.as_view(), name="auth-token"),

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +12,7 @@ from rest_framework import generics, mixins, serializers, status, views, viewset
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -45,7 +45,7 @@ from governance.audits import rules as audit_rules
 from governance.audits import services as audit_services
 from governance.audits.report import audit_markdown
 from governance.choices import OwnershipRole
-from governance.models import AccessGrant, Audit, Change, License, Ownership, StorageLocation
+from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
 class TokenSerializer(serializers.Serializer):
@@ -524,3 +524,47 @@ class StorageLocationViewSet(
 
     def perform_destroy(self, instance: StorageLocation) -> None:
         services.storage_location_delete(actor=self.request.user, location=instance)
+
+
+# --- Namespaces with owners ------------------------------------------------------------------------
+
+
+class NamespaceSerializer(serializers.ModelSerializer):
+    users = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        many=True,
+        required=False,
+        help_text="Usernames of the namespace's owners.",
+    )
+    groups = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Group.objects.all(),
+        many=True,
+        required=False,
+        help_text="Names of the groups whose members own the namespace.",
+    )
+
+    class Meta:
+        model = Namespace
+        fields = ["id", "name", "users", "groups", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List namespaces with owners",
+        description="Staff only. A namespace listed here takes new datasets (registered, or first seen in lineage) "
+        "only from its owners and staff; namespaces not listed stay open to everyone.",
+    ),
+    retrieve=extend_schema(summary="Read a namespace"),
+    create=extend_schema(summary="Give a namespace owners"),
+    partial_update=extend_schema(summary="Change a namespace's owners"),
+    destroy=extend_schema(summary="Open a namespace to everyone again"),
+)
+class NamespaceViewSet(viewsets.ModelViewSet):
+    queryset = Namespace.objects.prefetch_related("users", "groups").order_by("name")
+    serializer_class = NamespaceSerializer
+    permission_classes = [IsAdminUser]
+    lookup_value_converter = "int"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]

@@ -12,6 +12,7 @@ from uuid import UUID
 from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Dataset, Feature
+from lineage.choices import EdgeStatus
 from lineage.models import ColumnLineage, Job
 from lineage.selectors import ColumnWalk, Walk, datasets_hidden_from, jobs_touching_hidden, jobs_visible_to
 
@@ -42,9 +43,11 @@ class _Graph:
     def edge(self, origin: str, destination: str, **extra: Any) -> None:
         self.edges.add((origin, destination))
         if any(value is not None for value in extra.values()):
-            self.extra.setdefault((origin, destination), {}).update(
-                {key: value for key, value in extra.items() if value is not None}
-            )
+            current = self.extra.setdefault((origin, destination), {})
+            # A dataset -> job hop stands for every edge through the job: it counts if one of them does.
+            if current.get("status") == EdgeStatus.CONFIRMED:
+                extra = {**extra, "status": EdgeStatus.CONFIRMED}
+            current.update({key: value for key, value in extra.items() if value is not None})
 
     def render(self) -> dict[str, Any]:
         into: dict[str, list[dict[str, Any]]] = {node_id: [] for node_id in self.nodes}
@@ -136,7 +139,7 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
         both_hidden = edge.source_id in hidden and edge.target_id in hidden
         run_id = str(edge.run_id) if edge.run_id and not both_hidden else None
         if edge.job_id is None:
-            graph.edge(source, target, declared=True)
+            graph.edge(source, target, declared=True, status=edge.status)
             continue
         job = jobs[edge.job_id]
         if job.pk in hidden_jobs:
@@ -145,11 +148,12 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
         else:
             job_node = f"job:{job.namespace}:{job.name}"
             graph.node(job_node, "JOB", _job_data(job, withheld=job.pk in withheld))
+        # Unconfirmed: reported by someone who may not write the target; audits do not follow it.
         # The version an edge read or wrote is as much the dataset's identity as its id.
         source_version = None if edge.source_id in hidden else _str(edge.source_version_id)
         target_version = None if edge.target_id in hidden else _str(edge.target_version_id)
-        graph.edge(source, job_node, run_id=run_id, version_id=source_version)
-        graph.edge(job_node, target, run_id=run_id, version_id=target_version)
+        graph.edge(source, job_node, run_id=run_id, version_id=source_version, status=edge.status)
+        graph.edge(job_node, target, run_id=run_id, version_id=target_version, status=edge.status)
     return graph.render()
 
 
@@ -199,7 +203,7 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         row = rows[edge.id]
         source = node_id(edge.input_dataset_id, edge.input_field)
         target = node_id(edge.output_dataset_id, edge.output_field)
-        graph.edge(source, target)
+        graph.edge(source, target, status=edge.status)
         if edge.input_dataset_id in hidden:
             # Neither the field's name nor how it was transformed: both describe the hidden dataset.
             entry: dict[str, Any] = {
@@ -210,6 +214,7 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
                 "transformations": [],
                 "transformation_type": "",
                 "transformation_description": "",
+                "status": row.status,
             }
         else:
             entry = {
@@ -219,6 +224,7 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
                 "transformations": row.transformations,
                 "transformation_type": row.transformation_type,
                 "transformation_description": row.transformation_description,
+                "status": row.status,
             }
         inputs.setdefault((edge.output_dataset_id, edge.output_field), []).append(entry)
     for (dataset_id, field), depth in walk.depths.items():

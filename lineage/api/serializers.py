@@ -4,6 +4,7 @@ from uuid import UUID
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, RunDataset
 from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
 
@@ -18,6 +19,10 @@ class IngestDatasetSerializer(IdentitySerializer):
         allow_null=True,
         help_text="The catalog dataset the identity landed on (found by alias or created); null when it is a "
         "restricted dataset you may not read.",
+    )
+    status = serializers.ChoiceField(
+        choices=EdgeStatus.choices,
+        help_text="unconfirmed: you may not write this dataset, so what the event said of it waits for its owners.",
     )
 
 
@@ -238,6 +243,7 @@ class EdgeSerializer(serializers.ModelSerializer):
             "source",
             "target",
             "origin",
+            "status",
             "job",
             "run",
             "source_version",
@@ -258,3 +264,11 @@ class EdgeDeclareSerializer(serializers.Serializer):
         if attrs["source"] == attrs["target"]:
             raise serializers.ValidationError({"target": ["A dataset cannot be declared derived from itself."]})
         return attrs
+
+
+class TrustedProducersSerializer(serializers.Serializer):
+    groups = serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        max_length=100,
+        help_text="Names of the groups whose members' lineage events the dataset accepts as its writers' own.",
+    )

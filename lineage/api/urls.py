@@ -11,5 +11,10 @@ router.register("runs", views.RunViewSet, basename="run")
 urlpatterns = [
     path("lineage", views.LineageView.as_view(), name="lineage"),
     path("column-lineage", views.ColumnLineageView.as_view(), name="column-lineage"),
+    path(
+        "datasets/<uuid:dataset_id>/trusted-producers/",
+        views.TrustedProducersView.as_view(),
+        name="dataset-trusted-producers",
+    ),
     *router.urls,
 ]

@@ -1,17 +1,23 @@
+from uuid import UUID
+
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, views, viewsets
+from rest_framework import exceptions, generics, mixins, status, views, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
-from config.api.exceptions import Conflict
+from config.api.exceptions import Conflict, PayloadTooLarge
 from config.api.filters import UTCDateTimeFilter
 from config.api.schema import ProblemSerializer
+from governance.choices import OwnershipRole
+from governance.models import Ownership
 from governance.permissions import user_can_write_dataset
 from lineage import selectors, services
 from lineage.api.graph import render_column_walk, render_walk
@@ -23,9 +29,10 @@ from lineage.api.serializers import (
     IngestResultSerializer,
     JobSerializer,
     RunSerializer,
+    TrustedProducersSerializer,
 )
-from lineage.choices import EdgeOrigin, RunState
-from lineage.models import Job, LineageEdge, Run
+from lineage.choices import EdgeOrigin, EdgeStatus, RunState
+from lineage.models import Job, LineageEdge, Run, TrustedProducer
 from lineage.openlineage import InvalidEvent
 
 DEFAULT_DEPTH = 20
@@ -80,6 +87,14 @@ def _node_dataset(request: Request, node_id: str, prefix: str, parts: int) -> tu
     raise exceptions.NotFound(f"No dataset is known as {node_id!r}.")
 
 
+class TooMuchLineage(PayloadTooLarge):
+    default_code = "too_much_lineage"
+
+    def __init__(self, detail: str, **counts: int) -> None:
+        super().__init__(detail)
+        self.extra = counts
+
+
 class LineageView(views.APIView):
     parser_classes = [OpenLineageParser]
 
@@ -91,10 +106,20 @@ class LineageView(views.APIView):
             "OpenLineage JSON schemas and projected into the catalog before the answer: jobs, runs, dataset edges, "
             "column lineage, and the facets `schema`, `documentation`, `ownership`, `symlinks`, `version`, "
             "`storage`, `dataSource`, `datasetType`. A dataset is found by its identity, an alias or the location "
-            "of a registered source, or created. The same event sent again changes nothing (answered 200)."
+            "of a registered source, or created (owned by the sender; in a namespace with owners, only if the sender "
+            "is one of them). The same event sent again changes nothing (answered 200).\n\n"
+            "An event changes only what its sender may write: datasets they own or steward, or whose owners trust a "
+            "group of theirs as a producer (`/datasets/{id}/trusted-producers/`), and jobs and runs they first "
+            "reported. Edges into other datasets are kept `unconfirmed` (shown in graphs, not audited) until the "
+            "target's owners confirm or reject them; their facets are not applied. An event may report at most "
+            "`CATALOG_LINEAGE_MAX_EDGES` edges (inputs x outputs): above it, 413 and nothing is written."
         ),
         request={"application/json": OpenApiTypes.OBJECT},
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        responses={
+            201: IngestResultSerializer,
+            200: IngestResultSerializer,
+            413: OpenApiResponse(ProblemSerializer, description="More edges than one event may report."),
+        },
         examples=[
             OpenApiExample(
                 "A run that read one dataset and wrote another",
@@ -120,6 +145,8 @@ class LineageView(views.APIView):
             for error in exc.errors:
                 errors.setdefault(error["path"] or "event", []).append(error["message"])
             raise exceptions.ValidationError(errors) from None
+        except services.EventTooLarge as exc:
+            raise TooMuchLineage(str(exc), **exc.counts) from None
         # The sender named these identities; where one landed on a dataset they may not read, its id
         # is not theirs to learn.
         hidden = selectors.datasets_hidden_from(request.user, (d.pk for d in result.datasets.values()))
@@ -128,7 +155,14 @@ class LineageView(views.APIView):
             "kind": result.event.kind,
             "duplicate": not result.created,
             "datasets": [
-                {"namespace": namespace, "name": name, "id": None if dataset.pk in hidden else dataset.pk}
+                {
+                    "namespace": namespace,
+                    "name": name,
+                    "id": None if dataset.pk in hidden else dataset.pk,
+                    "status": EdgeStatus.UNCONFIRMED
+                    if (namespace, name) in result.unconfirmed
+                    else EdgeStatus.CONFIRMED,
+                }
                 for (namespace, name), dataset in result.datasets.items()
             ],
         }
@@ -187,11 +221,12 @@ class EdgeFilter(filters.FilterSet):
     source = filters.UUIDFilter(field_name="source_id")
     target = filters.UUIDFilter(field_name="target_id")
     origin = filters.ChoiceFilter(choices=EdgeOrigin.choices)
+    status = filters.ChoiceFilter(choices=EdgeStatus.choices)
     job = filters.UUIDFilter(field_name="job_id")
 
     class Meta:
         model = LineageEdge
-        fields = ["dataset", "source", "target", "origin", "job"]
+        fields = ["dataset", "source", "target", "origin", "status", "job"]
 
     def filter_dataset(self, queryset, name, value):  # type: ignore[no-untyped-def]
         return queryset.filter(Q(source_id=value) | Q(target_id=value))
@@ -210,11 +245,32 @@ class EdgeFilter(filters.FilterSet):
         responses={201: EdgeSerializer},
     ),
     destroy=extend_schema(
-        summary="Remove a declared edge",
-        description="Only declared edges can be removed; edges reported by events record what pipelines did.",
+        summary="Remove an edge",
+        description=(
+            "The target dataset's owners and stewards (and staff) remove any edge into it, declared or reported; "
+            "the change log records it, and the raw events stay."
+        ),
+        responses={204: None},
+    ),
+    confirm=extend_schema(
+        summary="Confirm a reported edge",
+        description=(
+            "The target dataset's owners (and staff) accept an edge reported by someone who may not write the "
+            "target: from now on audits follow it. Confirming a confirmed edge changes nothing."
+        ),
+        request=None,
+        responses={200: EdgeSerializer},
+    ),
+    reject=extend_schema(
+        summary="Reject a reported edge",
+        description=(
+            "The target dataset's owners (and staff) refuse an unconfirmed edge: it is removed (the raw event "
+            "stays). A confirmed edge is removed with DELETE instead."
+        ),
+        request=None,
         responses={
             204: None,
-            409: OpenApiResponse(ProblemSerializer, description="The edge was reported by an OpenLineage event."),
+            409: OpenApiResponse(ProblemSerializer, description="The edge is confirmed."),
         },
     ),
 )
@@ -267,10 +323,40 @@ class LineageEdgeViewSet(
             raise exceptions.PermissionDenied(
                 "Only the target dataset's owners and stewards (or staff) may remove this edge."
             )
+        services.edge_remove(actor=self.request.user, edge=instance)
+
+    def _owned_edge(self) -> LineageEdge:
+        edge = self.get_object()
+        if not user_owns_dataset(self.request.user, edge.target_id):
+            raise exceptions.PermissionDenied(
+                "Only the target dataset's owners (or staff) decide whether reported lineage counts."
+            )
+        return edge
+
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str | None = None) -> Response:
+        edge = services.edge_confirm(actor=request.user, edge=self._owned_edge())
+        return Response(EdgeSerializer(edge).data)
+
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
         try:
-            services.edge_remove(actor=self.request.user, edge=instance)
-        except services.EdgeNotDeclared as exc:
+            services.edge_reject(actor=request.user, edge=self._owned_edge())
+        except services.EdgeAlreadyConfirmed as exc:
             raise Conflict(str(exc)) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def user_owns_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool:
+    """Owners (themselves or through a group) and staff: stewards keep a dataset, owners decide what
+    it is made from."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return Ownership.objects.filter(
+        Q(user=user) | Q(group__user=user), dataset_id=dataset_id, role=OwnershipRole.OWNER
+    ).exists()
 
 
 class JobFilter(filters.FilterSet):
@@ -359,3 +445,54 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
             context = kwargs.setdefault("context", self.get_serializer_context())
             context["hidden"] = selectors.datasets_hidden_from(self.request.user, ids)
         return super().get_serializer(*args, **kwargs)
+
+
+class TrustedProducersView(generics.GenericAPIView):
+    serializer_class = TrustedProducersSerializer
+
+    def _dataset(self) -> Dataset:
+        dataset = datasets_visible_to(self.request.user).filter(pk=self.kwargs["dataset_id"]).first()
+        if dataset is None:
+            raise exceptions.NotFound("No such dataset.")
+        return dataset
+
+    def _answer(self, dataset: Dataset) -> Response:
+        names = (
+            TrustedProducer.objects.filter(dataset=dataset)
+            .order_by("group__name")
+            .values_list("group__name", flat=True)
+        )
+        return Response({"groups": list(names)})
+
+    @extend_schema(
+        summary="Read a dataset's trusted producers",
+        description=(
+            "The groups whose members' OpenLineage events change the dataset as its owners' would: their edges "
+            "into it count at once and their facets describe it (they do not name its owners)."
+        ),
+        responses=TrustedProducersSerializer,
+    )
+    def get(self, request: Request, dataset_id: UUID) -> Response:
+        return self._answer(self._dataset())
+
+    @extend_schema(
+        summary="Set a dataset's trusted producers",
+        description="The dataset's owners and stewards (and staff) replace the list; the change log records it.",
+        request=TrustedProducersSerializer,
+        responses=TrustedProducersSerializer,
+    )
+    def put(self, request: Request, dataset_id: UUID) -> Response:
+        dataset = self._dataset()
+        if not user_can_write_dataset(request.user, dataset.pk):
+            raise exceptions.PermissionDenied(
+                "Only the dataset's owners and stewards (or staff) choose whose lineage it trusts."
+            )
+        payload = TrustedProducersSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        names = set(payload.validated_data["groups"])
+        groups = list(Group.objects.filter(name__in=names))
+        unknown = names - {group.name for group in groups}
+        if unknown:
+            raise exceptions.ValidationError({"groups": [f"No group is named {name!r}." for name in sorted(unknown)]})
+        services.trusted_producers_set(actor=request.user, dataset=dataset, groups=groups)
+        return self._answer(dataset)

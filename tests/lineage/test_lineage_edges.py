@@ -1,5 +1,6 @@
 import pytest
 
+from governance.models import Change
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory
 from tests.lineage.events import dataset, facet, run_event
@@ -32,7 +33,12 @@ def test_an_owner_declares_where_their_dataset_came_from(owner_client, dataset, 
     )
     node = {item["id"]: item for item in upstream.json()["graph"]}["dataset:team-vision:street-signs"]
     assert node["inEdges"] == [
-        {"origin": "dataset:vendor:labels-export", "destination": "dataset:team-vision:street-signs", "declared": True}
+        {
+            "origin": "dataset:vendor:labels-export",
+            "destination": "dataset:team-vision:street-signs",
+            "declared": True,
+            "status": "confirmed",
+        }
     ]
 
 
@@ -71,16 +77,25 @@ def test_it_refuses_bad_edges(owner_client, dataset, payload, field):
     assert field in response.json()["errors"]
 
 
-def test_declared_edges_can_be_removed_reported_ones_cannot(owner_client, dataset, source, send):
+def test_declared_and_reported_edges_are_removed_by_the_target_s_writers(
+    owner_client, steward_client, stranger_client, dataset, source, send
+):
+    # Reported edges used to stay whatever happened: a wrong report had no remedy but the database.
     declared = owner_client.post(
         "/api/v1/lineage/edges/", {"source": str(source.pk), "target": str(dataset.pk)}, format="json"
     ).json()
     send(run_event(inputs=[dataset_ref(source)], outputs=[dataset_ref(dataset)]))
     reported = LineageEdge.objects.get(origin="openlineage")
 
-    assert owner_client.delete(f"/api/v1/lineage/edges/{reported.pk}/").status_code == 409
+    assert stranger_client.delete(f"/api/v1/lineage/edges/{reported.pk}/").status_code == 403
+    assert steward_client.delete(f"/api/v1/lineage/edges/{reported.pk}/").status_code == 204
     assert owner_client.delete(f"/api/v1/lineage/edges/{declared['id']}/").status_code == 204
-    assert list(LineageEdge.objects.values_list("origin", flat=True)) == ["openlineage"]
+    assert not LineageEdge.objects.exists()
+    removed = Change.objects.filter(object_type="edge", action="delete").order_by("created_at", "id")
+    assert [(change.object_id, change.after) for change in removed] == [
+        (str(reported.pk), {"reason": "removed"}),
+        (str(declared["id"]), {"reason": "removed"}),
+    ]
 
 
 def dataset_ref(record):

@@ -35,7 +35,12 @@ def test_upstream_holds_only_what_flowed_into_the_node(owner_client, chain):
     assert datasets_in(nodes) == ["a", "b", "c", "d", "f"]
     d = nodes["dataset:w:d"]
     assert d["inEdges"] == [
-        {"origin": "job:p:make-d", "destination": "dataset:w:d", "run_id": d["inEdges"][0]["run_id"]}
+        {
+            "origin": "job:p:make-d",
+            "destination": "dataset:w:d",
+            "run_id": d["inEdges"][0]["run_id"],
+            "status": "confirmed",
+        }
     ]
     assert d["outEdges"] == []
     assert nodes["job:p:make-d"]["type"] == "JOB"

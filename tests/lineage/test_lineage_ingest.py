@@ -10,7 +10,7 @@ from catalog.models import Dataset
 from governance.choices import OwnershipRole
 from governance.models import Ownership
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run, RunDataset
-from tests.factories import DatasetFactory, UserFactory, VersionFactory
+from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
 from tests.lineage.events import column_lineage, dataset, facet, run_event, schema
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +51,13 @@ def test_it_records_a_run_its_job_and_edges_from_each_input_to_each_output(send)
         ("features", "output"),
         ("users", "input"),
     ]
-    # Datasets first seen in lineage have no owner: nobody registered them.
-    assert not Ownership.objects.exists()
+    # Datasets first seen in lineage are owned by the sender who reported them (so their later
+    # events keep describing them, and nobody else's can); the job and run are theirs too.
+    assert set(Ownership.objects.values_list("dataset__name", "user", "role")) == {
+        (name, run.owner_id, "owner") for name in ("clicks", "users", "features")
+    }
+    assert Job.objects.get().owner_id == run.owner_id is not None
+    assert set(LineageEdge.objects.values_list("status", flat=True)) == {"confirmed"}
 
 
 def test_it_changes_nothing_when_an_event_is_delivered_again(send):
@@ -215,12 +220,16 @@ def test_dataset_facets_feed_the_catalog(send, owner):
         "iceberg",
         "parquet",
     )
-    ownership = Ownership.objects.get(dataset=features)
-    assert (ownership.user.username, ownership.role) == ("dana", OwnershipRole.STEWARD)
+    # The sender owns what it first reported; the facet adds the steward it names.
+    assert sorted(Ownership.objects.filter(dataset=features).values_list("user__username", "role")) == [
+        ("dana", OwnershipRole.STEWARD),
+        (owner.username, OwnershipRole.OWNER),
+    ]
 
 
-def test_events_never_overwrite_a_description_people_wrote(send):
-    DatasetFactory(namespace="w", name="features", description="Written by a person.")
+def test_events_never_overwrite_a_description_people_wrote(send, owner):
+    written = DatasetFactory(namespace="w", name="features", description="Written by a person.")
+    OwnershipFactory(dataset=written, user=owner)
     send(run_event(outputs=[dataset("w", "features", documentation=facet(description="From a pipeline."))]))
 
     assert Dataset.objects.get(name="features").description == "Written by a person."
