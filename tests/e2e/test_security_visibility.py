@@ -213,6 +213,9 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("edges", "id"): my_edges,
         ("owners", "id"): [my_owner],
         ("licenses", "spdx_id"): ["CC0-1.0", scene["secret_license"]],
+        # Staff-only collections: the stranger is refused whatever the id.
+        ("namespaces", "id"): ["1"],
+        ("storage-locations", "id"): [str(uuid.uuid4())],
     }
     probes = {
         "dataset_id": [secret["id"]],
