@@ -4,12 +4,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config.celery_app import app as celery_app
 from governance.choices import OwnershipRole
-from tests.factories import DatasetFactory, OwnershipFactory, UserFactory
+from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, token_for
 
 
 @pytest.fixture(autouse=True)
@@ -54,8 +53,7 @@ def iris_csv(storage_root) -> Path:
 
 def _client_for(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 
