@@ -70,7 +70,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Overrides of third-party templates (the API docs pages).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -176,7 +177,9 @@ def _duration(name: str, value: str) -> timedelta | None:
         return None
     match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", value)
     if not match or int(match.group(1)) == 0:
-        raise ImproperlyConfigured(f"{name} is a positive duration such as 30d, 12h, 90m or 3600s (or empty), not {value!r}.")
+        raise ImproperlyConfigured(
+            f"{name} is a positive duration such as 30d, 12h, 90m or 3600s (or empty), not {value!r}."
+        )
     unit = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
     return timedelta(**{unit: int(match.group(1))})
 

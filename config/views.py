@@ -7,7 +7,6 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
 from rest_framework.exceptions import AuthenticationFailed
 
 from config.api.authentication import TokenAuthentication

@@ -151,7 +151,9 @@ class AccessTokenAdmin(admin.ModelAdmin):
         obj._state.adding = False
         request.issued_token_key = issued.key  # type: ignore[attr-defined]
 
-    def response_add(self, request: HttpRequest, obj: AccessToken, post_url_continue: str | None = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: AccessToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
         key = getattr(request, "issued_token_key", None)
         if key is None:
             return super().response_add(request, obj, post_url_continue)

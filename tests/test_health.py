@@ -59,7 +59,8 @@ def test_readyz_tells_anonymous_and_ordinary_callers_nothing_of_a_failure(client
     for response in (anonymous, ordinary, bad_token):
         assert response.status_code == 503
         assert response.json() == {"status": "unavailable"}
-        assert b"6379" not in response.content and b"127.0.0.1" not in response.content
+        assert b"6379" not in response.content
+        assert b"127.0.0.1" not in response.content
 
 
 def test_unknown_api_paths_answer_problem_json(client):
