@@ -44,7 +44,11 @@ class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(
-        max_length=100, required=False, default="", help_text="What the token is for, to tell your tokens apart."
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the token is for, to tell your tokens apart.",
     )
 
 

@@ -233,3 +233,40 @@ def test_the_admin_lists_no_key_and_shows_a_new_one_once(alice, client):
     assert key not in detail
     assert key not in client.get("/admin/governance/accesstoken/").content.decode()
     assert _client(key).get(LIST).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_former_plaintext_tokens_working_as_digests_and_deletes_the_plaintext():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    user = UserFactory(username="legacy")
+    legacy_key = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
+    executor = MigrationExecutor(connection)
+    target = next(
+        key for key in executor.loader.graph.nodes if key[0] == "governance" and key[1].endswith("_access_tokens")
+    )
+    before = [parent for parent in executor.loader.graph.node_map[target].parents if parent.key[0] == "governance"]
+    executor.migrate([before[0].key])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, created timestamp with time zone NOT NULL, "
+            "user_id integer NOT NULL)"
+        )
+        cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [legacy_key, user.pk])
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate([target])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM authtoken_token")
+            remaining = cursor.fetchone()[0]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS authtoken_token")
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert remaining == 0
+    stored = AccessToken.objects.get(user=user)
+    assert stored.digest == _digest(legacy_key)
+    assert _client(legacy_key).get(LIST).status_code == 200
