@@ -78,7 +78,7 @@ class TokenCreateView(views.APIView):
         payload = TokenRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         username = payload.validated_data["username"]
-        user = authenticate(request=request._request, username=username, password=payload.validated_data["password"])
+        user = authenticate(request=request, username=username, password=payload.validated_data["password"])
         if user is None or not user.is_active:
             login_failure_record(address=client_address(request), username=username)
             raise serializers.ValidationError(
