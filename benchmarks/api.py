@@ -12,12 +12,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
 from catalog.models import Dataset, Tag
 from config.celery_app import app as celery_app
 from governance.choices import OwnershipRole
 from governance.models import Ownership
+from governance.services import access_token_issue
 
 
 def _populate(count: int, owner) -> None:
@@ -83,7 +83,7 @@ def _registration_seconds(client: Client, headers: dict, uri: str, name: str, re
 def run(*, smoke: bool) -> list[dict]:
     rows, requests, page = (300, 60, 50) if smoke else (10_000, 400, 50)
     owner = get_user_model().objects.create_user("bench-owner")
-    token = Token.objects.create(user=owner)
+    token = access_token_issue(user=owner)
     headers = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
     _populate(rows, owner)
     client = Client()

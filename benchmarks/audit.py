@@ -22,12 +22,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from catalog.models import Dataset, DatasetVersion
 from governance.audits.rules import Purpose
 from governance.audits.services import audit_run
 from governance.models import Ownership
+from governance.services import access_token_issue
 from lineage.models import LineageEdge
 from lineage.selectors import lineage_upstream
 
@@ -113,7 +113,7 @@ def run(*, smoke: bool) -> list[dict]:
     walk_ms = _median_ms(lambda: lineage_upstream([training.pk], depth=100), repeat)
     audit_ms = _median_ms(lambda: audit_run(actor=owner, datasets=[training.pk], purpose=purpose), repeat)
     client = Client()
-    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=owner).key}"}
+    headers = {"HTTP_AUTHORIZATION": f"Token {access_token_issue(user=owner).key}"}
     body = {"datasets": [str(training.pk)], "purpose": {"commercial": True}}
 
     def post() -> None:

@@ -20,12 +20,12 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from benchmarks.profile_bench import TableGenerator
 from catalog import services
 from catalog.models import DatasetVersion
 from config.celery_app import app as celery_app
+from governance.services import access_token_issue
 
 TARGET_MS = 100.0
 
@@ -59,7 +59,7 @@ def run(*, smoke: bool) -> list[dict]:
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = "memory://localhost/"
     owner = get_user_model().objects.create_user("drift-bench-owner")
-    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=owner).key}"}
+    headers = {"HTTP_AUTHORIZATION": f"Token {access_token_issue(user=owner).key}"}
     with tempfile.TemporaryDirectory() as root:
         settings.CATALOG_STORAGE_ROOTS = [Path(root).resolve()]
         print(f"drift: writing two versions of {rows:,} rows ...", flush=True)

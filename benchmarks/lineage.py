@@ -55,11 +55,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from catalog.choices import Lifecycle
 from catalog.models import Dataset
 from governance.choices import Sensitivity
+from governance.services import access_token_issue
 from lineage.choices import EdgeOrigin, RunState
 from lineage.models import Job, LineageEdge, Run
 from lineage.selectors import DOWNSTREAM, UPSTREAM, lineage_walk, walk_sql
@@ -671,6 +671,6 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
 
 def run(*, smoke: bool) -> list[dict]:
     user = get_user_model().objects.create_user("lineage-bench")
-    token, _ = Token.objects.get_or_create(user=user)
+    token = access_token_issue(user=user)
     results = _graph_reads(smoke=smoke, headers={"HTTP_AUTHORIZATION": f"Token {token.key}"})
     return results + _ingestion(smoke=smoke, token=token.key)

@@ -24,11 +24,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from benchmarks.lineage import _database_url, _Server
 from catalog import services
 from catalog.models import DatasetVersion
+from governance.services import access_token_issue
 from lineage.models import LineageEdge
 
 BROKER = os.environ.get("CATALOG_LOAD_BROKER", "redis://127.0.0.1:6379/7")
@@ -37,7 +37,7 @@ BROKER = os.environ.get("CATALOG_LOAD_BROKER", "redis://127.0.0.1:6379/7")
 def _fixture(root: Path, clients: int) -> dict[str, Any]:
     """Users, datasets with a profiled-looking version each, and a lineage chain to query."""
     users = [get_user_model().objects.create_user(f"load-{index}") for index in range(clients)]
-    tokens = [Token.objects.create(user=user).key for user in users]
+    tokens = [access_token_issue(user=user).key for user in users]
     source = root / "load" / "sample.csv"
     source.parent.mkdir(parents=True)
     source.write_text(

@@ -42,7 +42,15 @@ from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_open
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.models import Namespace
-from governance.services import ChangeSpec, change_record, change_record_many, changed_values, ownership_add
+from governance.services import (
+    ChangeSpec,
+    OwnersOnly,
+    actor_owns_dataset,
+    change_record,
+    change_record_many,
+    changed_values,
+    ownership_add,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -334,6 +342,14 @@ def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
     with transaction.atomic():
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         before = dataset_values(locked)
+        # `restricted` decides who may see the dataset at all: lifting it shows the data to everyone
+        # the owners kept it from, setting it hides the dataset from those who rely on it. Either is
+        # the owners' decision; moving between the other levels (labels) is a steward's too.
+        crosses = "sensitivity" in changes and (locked.sensitivity == Sensitivity.RESTRICTED) != (
+            changes["sensitivity"] == Sensitivity.RESTRICTED
+        )
+        if crosses and not actor_owns_dataset(actor, locked.pk):
+            raise OwnersOnly("make a dataset restricted or lift the restriction")
         for field in allowed & set(changes):
             setattr(locked, field, changes[field])
         if changes.get("lifecycle") == Lifecycle.DEPRECATED:

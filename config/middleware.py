@@ -1,4 +1,5 @@
-"""Give every request an id, echo it back, and stamp it on every log line written while serving it."""
+"""Give every request an id, echo it back, and stamp it on every log line written while serving it;
+and bound failed logins to the admin."""
 
 import logging
 import re
@@ -7,11 +8,18 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from config.api.throttling import client_address, login_failure_record, login_wait
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+client_request_id_var: ContextVar[str] = ContextVar("client_request_id", default="-")
 
-# A caller's id is kept only when it is short and plain, so a header cannot forge log lines.
-_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# The id a caller sends is kept beside ours, never in its place: the change log is append-only
+# evidence, and its request ids must be ones the service made. What is kept of the caller's id is
+# bounded and printable, so a header cannot forge log lines.
+CLIENT_REQUEST_ID_MAX_LENGTH = 128
+_UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 
 
 def current_request_id() -> str | None:
@@ -19,26 +27,70 @@ def current_request_id() -> str | None:
     return None if value == "-" else value
 
 
+def current_client_request_id() -> str | None:
+    value = client_request_id_var.get()
+    return None if value == "-" else value
+
+
+def client_request_id_clean(value: str) -> str:
+    return _UNPRINTABLE.sub("", value)[:CLIENT_REQUEST_ID_MAX_LENGTH]
+
+
 class RequestIdMiddleware:
     header = "X-Request-ID"
+    client_header = "X-Client-Request-ID"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get(self.header, "")
-        request_id = incoming if _ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = uuid.uuid4().hex
+        client_request_id = client_request_id_clean(request.headers.get(self.header, ""))
         request.id = request_id  # type: ignore[attr-defined]
+        request.client_request_id = client_request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
+        client_token = client_request_id_var.set(client_request_id or "-")
         try:
             response = self.get_response(request)
         finally:
             request_id_var.reset(token)
+            client_request_id_var.reset(client_token)
         response[self.header] = request_id
+        if client_request_id:
+            response[self.client_header] = client_request_id
         return response
 
 
 class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.client_request_id = client_request_id_var.get()
         return True
+
+
+class AdminLoginThrottleMiddleware:
+    """Refuses admin logins (429) once the client address or the username failed too often lately,
+    by the same counts as the API's token endpoint. Placed after the authentication middleware: a
+    login form answered again with the caller still anonymous is a failed attempt."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST" or request.path_info != reverse("admin:login"):
+            return self.get_response(request)
+        address, username = client_address(request), request.POST.get("username", "")
+        wait = login_wait(address=address, username=username)
+        if wait is not None:
+            response = HttpResponse(
+                f"Too many failed logins. Try again in {wait} seconds.",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        response = self.get_response(request)
+        # 200 is the form shown again (a wrong password); a success redirects, a CSRF failure is 403.
+        if response.status_code == 200 and not request.user.is_authenticated:
+            login_failure_record(address=address, username=username)
+        return response

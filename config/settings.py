@@ -5,6 +5,7 @@ in-process. Everything a deployment may change is listed in `.env.example`.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,9 +43,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "governance",
     "catalog",
     "lineage",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AdminLoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -68,7 +70,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Overrides of third-party templates (the API docs pages).
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -126,6 +129,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 # --- API --------------------------------------------------------------------------------------
+# How many proxies in front of the service append to X-Forwarded-For: the client address is the
+# Nth from the right. 0 (or unset): the address the request came from, X-Forwarded-For ignored.
+CATALOG_NUM_PROXIES = int(env.str("CATALOG_NUM_PROXIES", default="") or 0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: its WWW-Authenticate header is what turns an anonymous request into a 401.
@@ -145,17 +152,40 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Requests per user (or per address, before logging in) in the rate's period; empty turns it off.
+    # The classes key anonymous requests on the client address as CATALOG_NUM_PROXIES says, never on
+    # an X-Forwarded-For the client wrote itself.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.api.throttling.AnonRateThrottle",
+        "config.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("CATALOG_THROTTLE_ANON", default="120/min") or None,
         "user": env.str("CATALOG_THROTTLE_USER", default="6000/min") or None,
     },
-    # How many proxies in front of the service append to X-Forwarded-For (anonymous rates key on it).
-    "NUM_PROXIES": env.int("CATALOG_NUM_PROXIES", default=None),
+    "NUM_PROXIES": CATALOG_NUM_PROXIES,
 }
+
+# Failed password logins (the token endpoint and the admin) allowed per client address and per
+# username in the rate's period; once reached, further attempts are refused (429) until it ends.
+CATALOG_LOGIN_FAILURES_PER_ADDRESS = env.str("CATALOG_LOGIN_FAILURES_PER_ADDRESS", default="20/hour")
+CATALOG_LOGIN_FAILURES_PER_USERNAME = env.str("CATALOG_LOGIN_FAILURES_PER_USERNAME", default="10/hour")
+
+
+def _duration(name: str, value: str) -> timedelta | None:
+    """`30d`, `12h`, `90m`, `3600s` (or plain seconds); empty: none."""
+    if not value.strip():
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", value)
+    if not match or int(match.group(1)) == 0:
+        raise ImproperlyConfigured(
+            f"{name} is a positive duration such as 30d, 12h, 90m or 3600s (or empty), not {value!r}."
+        )
+    unit = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+# How long an API token works after it is issued; empty: until revoked.
+CATALOG_TOKEN_TTL = _duration("CATALOG_TOKEN_TTL", env.str("CATALOG_TOKEN_TTL", default="30d"))
 
 # Throttle counts (and anything else cached) live here; shared by every web process when it is Redis.
 CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
@@ -168,6 +198,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc are served from this application's static files, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
@@ -286,7 +320,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s client:%(client_request_id)s] %(message)s"
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},

@@ -7,7 +7,9 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import AuthenticationFailed
 
+from config.api.authentication import TokenAuthentication
 from config.celery_app import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -42,16 +44,29 @@ def _broker_problem() -> str | None:
     return None
 
 
+def _caller_is_staff(request: HttpRequest) -> bool:
+    """Staff signed in to the admin, or calling with their API token. With the database down nobody
+    can be told apart: then everyone gets the short answer."""
+    try:
+        if request.user.is_authenticated:
+            return request.user.is_staff
+        found = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+    except (AuthenticationFailed, DatabaseError):
+        return False
+    return found is not None and found[0].is_staff
+
+
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready or not, to anyone (the status code says it); what failed, and how, only to staff: error
+    texts name database users, hosts and broker ports."""
     checks = {"database": _database_problem(), "broker": _broker_problem()}
     problems = {name: problem for name, problem in checks.items() if problem}
-    body = {
-        "status": "unavailable" if problems else "ok",
-        "checks": {name: problem or "ok" for name, problem in checks.items()},
-        "tasks": "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else "broker",
-    }
+    body: dict[str, object] = {"status": "unavailable" if problems else "ok"}
     if problems:
         logger.warning("Not ready: %s", "; ".join(problems.values()))
+    if _caller_is_staff(request):
+        body["checks"] = {name: problem or "ok" for name, problem in checks.items()}
+        body["tasks"] = "in-process" if settings.CELERY_TASK_ALWAYS_EAGER else "broker"
     return JsonResponse(body, status=503 if problems else 200)

@@ -3,14 +3,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
 from catalog.cards.html import markdown_html
 from config.admin import ReadOnlyAdmin
 from governance import services
 from governance.audits.report import audit_markdown
-from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
+from governance.models import AccessGrant, AccessToken, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
 @admin.register(Ownership)
@@ -177,3 +180,56 @@ class NamespaceAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at", "updated_at")
     search_fields = ("name", "users__username", "groups__name")
     filter_horizontal = ("users", "groups")
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    """API tokens: listed by prefix, never by key (only a digest is kept). A token added here is shown
+    once, on the page that follows."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "name", "prefix")
+    autocomplete_fields = ("user",)
+    date_hierarchy = "created_at"
+
+    def get_fields(self, request: HttpRequest, obj: AccessToken | None = None) -> Any:
+        if obj is None:
+            return ("user", "name")
+        return ("user", "name", "prefix", "created_at", "expires_at", "last_used_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AccessToken | None = None) -> Any:
+        if obj is None:
+            return ()
+        # Shortening a token's life is a change; moving it to another user is not.
+        return ("user", "prefix", "created_at", "last_used_at")
+
+    def save_model(self, request: HttpRequest, obj: AccessToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = services.access_token_issue(user=obj.user, name=obj.name)
+        for field in AccessToken._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(issued.token, field.attname))
+        obj._state.adding = False
+        request.issued_token_key = issued.key  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: AccessToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        key = getattr(request, "issued_token_key", None)
+        if key is None:
+            return super().response_add(request, obj, post_url_continue)
+        response = TemplateResponse(
+            request,
+            "admin/governance/accesstoken/issued.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Token issued",
+                "token": obj,
+                "key": key,
+                "changelist_url": reverse("admin:governance_accesstoken_changelist"),
+            },
+        )
+        add_never_cache_headers(response)
+        return response

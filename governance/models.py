@@ -361,3 +361,29 @@ class Namespace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AccessToken(models.Model):
+    """An API key of a user, kept only as its SHA-256 digest: the key itself is shown once, when it is
+    issued. `prefix` (the key's first characters) finds the candidate rows; the digest decides.
+
+    `password_digest` is a digest of the user's password hash when the token was issued: a changed
+    password no longer matches it, and the token stops working (as Django does for sessions)."""
+
+    PREFIX_LENGTH = 12
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the token is for, to tell tokens apart.")
+    prefix = models.CharField(max_length=PREFIX_LENGTH, db_index=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    password_digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: the token does not expire.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        label = f" ({self.name})" if self.name else ""
+        return f"{self.prefix}…{label}"

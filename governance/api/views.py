@@ -3,14 +3,13 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, serializers, status, views, viewsets
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
@@ -24,6 +23,7 @@ from config.api.exceptions import Conflict
 from config.api.permissions import IsStaff, StaffWrites
 from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from config.api.throttling import LoginThrottle, client_address, login_failure_record
 from governance import services
 from governance.api.filters import ChangeFilter, LicenseFilter
 from governance.api.serializers import (
@@ -48,22 +48,52 @@ from governance.choices import OwnershipRole
 from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the token is for, to tell your tokens apart.",
+    )
+
+
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(read_only=True, help_text="Send as `Authorization: Token <token>`.")
+    token = serializers.CharField(
+        read_only=True, help_text="Send as `Authorization: Token <token>`. Shown only now: it is stored as a digest."
+    )
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null: it does not expire.")
 
 
 class TokenCreateView(views.APIView):
-    """Exchange a username and password for the user's API token."""
+    """Exchange a username and password for a new API token, shown once."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    throttle_classes = [*views.APIView.throttle_classes, LoginThrottle]
 
-    @extend_schema(summary="Obtain an API token", request=AuthTokenSerializer, responses={200: TokenSerializer})
+    @extend_schema(
+        summary="Obtain an API token",
+        description="Each call issues a new token, valid for the deployment's token lifetime and until the "
+        "password changes. Failed logins are counted per client address and per username; past the limit "
+        "the endpoint answers 429 until the period ends.",
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer},
+    )
     def post(self, request: Request) -> Response:
-        payload = AuthTokenSerializer(data=request.data, context={"request": request})
+        payload = TokenRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=payload.validated_data["user"])
-        return Response({"token": token.key})
+        username = payload.validated_data["username"]
+        user = authenticate(request=request, username=username, password=payload.validated_data["password"])
+        if user is None or not user.is_active:
+            login_failure_record(address=client_address(request), username=username)
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Unable to log in with provided credentials."]}, code="authorization"
+            )
+        issued = services.access_token_issue(user=user, name=payload.validated_data["name"])
+        return Response(TokenSerializer({"token": issued.key, "expires_at": issued.token.expires_at}).data)
 
 
 # --- Licenses --------------------------------------------------------------------------------------

@@ -13,10 +13,9 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from tests.e2e.processes import Service, children
-from tests.factories import UserFactory
+from tests.factories import UserFactory, token_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -151,11 +150,15 @@ def api(live_catalog):
     owner = UserFactory(username="profile-owner")
     stranger = UserFactory(username="profile-stranger")
 
+    tokens: dict[int, str] = {}
+
     class Api:
         url = live_catalog.url
 
         def headers(self, user=owner):
-            return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+            if user.pk not in tokens:
+                tokens[user.pk] = token_for(user)
+            return {"Authorization": f"Token {tokens[user.pk]}"}
 
         def register(self, name, source, **extra):
             response = requests.post(
@@ -209,7 +212,7 @@ class Caller:
     def __init__(self, url: str, user) -> None:
         self.url = url
         self.user = user
-        self.token = Token.objects.get_or_create(user=user)[0].key
+        self.token = token_for(user)
 
     @property
     def headers(self) -> dict[str, str]:

@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from catalog.models import DatasetVersion
 from governance.choices import ChangeAction, ObjectType
 from governance.models import Change
 from tests.e2e.conftest import ARTIFACTS, E2E_LIMITS
 from tests.e2e.processes import Postgres, Redis, Service, beat, manage, worker
-from tests.factories import UserFactory
+from tests.factories import UserFactory, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -84,8 +83,8 @@ def consumers(stack_env, tmp_path_factory) -> Iterator[None]:
 
 @pytest.fixture
 def headers() -> dict[str, str]:
-    token = Token.objects.create(user=UserFactory(username=f"faults-{uuid.uuid4().hex[:6]}"))
-    return {"Authorization": f"Token {token.key}"}
+    token = token_for(UserFactory(username=f"faults-{uuid.uuid4().hex[:6]}"))
+    return {"Authorization": f"Token {token}"}
 
 
 def register(service: Service, headers: dict[str, str], name: str, **body) -> tuple[requests.Response, float]:
@@ -359,8 +358,8 @@ def test_a_restarted_database_is_reported_by_readyz_and_served_again_by_the_same
         "-v",
         "0",
         "-c",
-        "from django.contrib.auth.models import User; from rest_framework.authtoken.models import Token; "
-        "print(Token.objects.create(user=User.objects.create_user('restart')).key)",
+        "from django.contrib.auth.models import User; from governance.services import access_token_issue; "
+        "print(access_token_issue(user=User.objects.create_user('restart')).key)",
     ).strip()
     headers = {"Authorization": f"Token {token}"}
     service = Service(env, ARTIFACTS / "faults-restart-gunicorn.log", workers=2)

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from tests.factories import token_for
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +25,7 @@ def test_the_api_answers_every_generated_request_as_documented(live_server, stor
         monkeypatch.setattr(throttle, "THROTTLE_RATES", {"user": None, "anon": None})
     call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115  # real datasets to find
     call_command("load_lineage_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    token = Token.objects.get(user__username="demo").key
+    token = token_for(User.objects.get(username="demo"))
 
     result = subprocess.run(
         [

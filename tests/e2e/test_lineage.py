@@ -17,13 +17,14 @@ from openlineage.client.facet_v2 import (
     schema_dataset,
 )
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
-from rest_framework.authtoken.models import Token
+
+from tests.factories import token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _client(api, compression=None):
-    token = Token.objects.get_or_create(user=api.owner)[0].key
+    token = token_for(api.owner)
     config = HttpConfig(url=api.url, auth=ApiKeyTokenProvider({"apiKey": token}), compression=compression, timeout=10)
     return OpenLineageClient(transport=HttpTransport(config))
 

@@ -5,9 +5,8 @@ import time
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, token_for
 from tests.fingerprints import independent_fingerprint
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -24,8 +23,7 @@ def wait_for_version(base_url: str, headers: dict, version_id: str, timeout: flo
 
 @pytest.fixture
 def token_headers() -> dict:
-    token = Token.objects.create(user=UserFactory(username="e2e-user"))
-    return {"Authorization": f"Bearer {token.key}"}
+    return {"Authorization": f"Bearer {token_for(UserFactory(username='e2e-user'))}"}
 
 
 def test_a_registered_file_is_fingerprinted_by_the_worker(live_catalog, e2e_storage_root, token_headers):

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Dataset, DatasetVersion, Feature
 from governance.models import License
-from tests.factories import VersionFactory
+from tests.factories import VersionFactory, token_for
 
 ETAG = re.compile(r'^"[0-9a-f]+"$')
 
@@ -203,12 +203,10 @@ def test_it_changes_the_dataset_etag_when_something_shown_with_it_changes(owner_
 
 @pytest.mark.django_db(transaction=True)
 def test_it_lets_exactly_one_of_two_concurrent_changes_with_the_same_etag_win(owner, dataset):
-    from rest_framework.authtoken.models import Token
-
     url = f"/api/v1/datasets/{dataset.pk}/"
-    token, _ = Token.objects.get_or_create(user=owner)
+    token = token_for(owner)
     reader = APIClient()
-    reader.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    reader.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     current = reader.get(url)["ETag"]
     barrier = threading.Barrier(2, timeout=30)
     answers: dict[str, int] = {}
@@ -217,7 +215,7 @@ def test_it_lets_exactly_one_of_two_concurrent_changes_with_the_same_etag_win(ow
     def change(description: str) -> None:
         try:
             client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
             barrier.wait()
             response = client.patch(url, {"description": description}, format="json", headers={"If-Match": current})
             answers[description] = response.status_code

@@ -117,3 +117,135 @@ def test_it_does_not_count_anonymous_requests_against_a_user(low_rates, owner_cl
     answers = [owner_client.get(LIST) for _ in range(3)]
 
     assert [response.status_code for response in answers] == [200, 200, 200]
+
+
+# --- The client address ----------------------------------------------------------------------------
+
+
+def test_it_keys_anonymous_requests_on_the_connection_not_on_x_forwarded_for(low_rates, settings):
+    settings.CATALOG_NUM_PROXIES = 0
+    client = APIClient()
+    refused = [client.get(LIST, HTTP_X_FORWARDED_FOR=f"203.0.113.{index}") for index in range(2)]
+
+    throttled = client.get(LIST, HTTP_X_FORWARDED_FOR="203.0.113.99")
+
+    assert [response.status_code for response in refused] == [401, 401]
+    assert_throttled(throttled)
+
+
+def test_it_keys_on_the_address_the_trusted_proxy_saw(low_rates, settings):
+    settings.CATALOG_NUM_PROXIES = 1
+    client = APIClient()
+    # What a client writes to the left of the proxy's entry is ignored: same address three times.
+    for forged in ("10.0.0.1", "10.0.0.2"):
+        client.get(LIST, HTTP_X_FORWARDED_FOR=f"{forged}, 198.51.100.7")
+
+    throttled = client.get(LIST, HTTP_X_FORWARDED_FOR="10.0.0.3, 198.51.100.7")
+    another_client = client.get(LIST, HTTP_X_FORWARDED_FOR="10.0.0.3, 198.51.100.8")
+
+    assert_throttled(throttled)
+    assert another_client.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("num_proxies", "forwarded", "expected"),
+    [
+        (0, "1.1.1.1, 2.2.2.2", "127.0.0.1"),
+        (1, "1.1.1.1, 2.2.2.2", "2.2.2.2"),
+        (2, "1.1.1.1, 2.2.2.2", "1.1.1.1"),
+        (3, "1.1.1.1, 2.2.2.2", "1.1.1.1"),
+        (1, None, "127.0.0.1"),
+    ],
+)
+def test_it_reads_the_client_address_as_drf_num_proxies_does(settings, rf, num_proxies, forwarded, expected):
+    from config.api.throttling import client_address
+
+    settings.CATALOG_NUM_PROXIES = num_proxies
+    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
+
+    assert client_address(rf.get("/", REMOTE_ADDR="127.0.0.1", **extra)) == expected
+
+
+# --- Failed logins ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def login_limits(settings):
+    settings.CATALOG_LOGIN_FAILURES_PER_ADDRESS = "5/hour"
+    settings.CATALOG_LOGIN_FAILURES_PER_USERNAME = "3/hour"
+
+
+@pytest.fixture
+def victim(db):
+    user = UserFactory(username="victor")
+    user.set_password("the right one, long enough")
+    user.save()
+    return user
+
+
+def _login(username: str, password: str, address: str = "192.0.2.1"):  # type: ignore[no-untyped-def]
+    return APIClient().post("/api/v1/auth/token/", {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def test_it_refuses_logins_for_a_username_after_its_failures_from_any_address(login_limits, victim):
+    failures = [_login("victor", f"guess-{index}", address=f"192.0.2.{index}") for index in range(3)]
+
+    refused = _login("victor", "the right one, long enough", address="192.0.2.50")
+
+    assert [response.status_code for response in failures] == [400, 400, 400]
+    assert refused.status_code == 429
+    assert refused["Content-Type"] == "application/problem+json"
+    assert 0 < int(refused["Retry-After"]) <= 3600
+    assert _login("Victor ", "guess", address="192.0.2.51").status_code == 429
+
+
+def test_it_refuses_logins_from_an_address_after_its_failures_for_any_username(login_limits, victim):
+    failures = [_login(f"someone-{index}", "guess") for index in range(5)]
+
+    refused = _login("victor", "the right one, long enough")
+    elsewhere = _login("victor", "the right one, long enough", address="192.0.2.77")
+
+    assert [response.status_code for response in failures] == [400] * 5
+    assert refused.status_code == 429
+    assert elsewhere.status_code == 200
+
+
+def test_it_does_not_count_successful_logins(login_limits, victim):
+    answers = [_login("victor", "the right one, long enough") for _ in range(6)]
+
+    assert [response.status_code for response in answers] == [200] * 6
+
+
+def test_it_counts_admin_login_failures_and_refuses_past_the_limit(login_limits, victim, client):
+    victim.is_staff = True
+    victim.save()
+    failures = [
+        client.post("/admin/login/", {"username": "victor", "password": f"guess-{index}"}) for index in range(3)
+    ]
+
+    refused = client.post("/admin/login/", {"username": "victor", "password": "the right one, long enough"})
+
+    assert [response.status_code for response in failures] == [200, 200, 200]
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_shares_the_failure_counts_between_the_admin_and_the_token_endpoint(login_limits, victim, client):
+    for index in range(3):
+        _login("victor", f"guess-{index}", address="127.0.0.1")
+
+    refused = client.post("/admin/login/", {"username": "victor", "password": "the right one, long enough"})
+
+    assert refused.status_code == 429
+
+
+def test_it_lets_a_staff_member_log_in_to_the_admin_below_the_limit(login_limits, victim, client):
+    victim.is_staff = True
+    victim.save()
+    client.post("/admin/login/", {"username": "victor", "password": "wrong"})
+
+    answer = client.post("/admin/login/", {"username": "victor", "password": "the right one, long enough"})
+
+    assert answer.status_code == 302
+    assert client.session["_auth_user_id"] == str(victim.pk)

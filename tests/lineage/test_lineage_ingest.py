@@ -3,14 +3,13 @@ import json
 import uuid
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import Dataset
 from governance.choices import OwnershipRole
 from governance.models import Ownership
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run, RunDataset
-from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
+from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory, token_for
 from tests.lineage.events import column_lineage, dataset, facet, run_event, schema
 
 pytestmark = pytest.mark.django_db
@@ -126,9 +125,8 @@ def test_it_refuses_what_is_not_an_event(owner_client, body, content_type):
 
 
 def test_it_accepts_gzip_compressed_events_with_a_bearer_token(owner):
-    token, _ = Token.objects.get_or_create(user=owner)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(owner)}")
     event = run_event(inputs=[dataset("w", "a")], outputs=[dataset("w", "b")])
 
     response = client.generic(

@@ -6,10 +6,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
 
 from catalog import services
 from catalog.models import DataCard, Dataset
+from governance.services import access_token_issue
 
 DEMO_NAMESPACE = "demo"
 DEMO_NAME = "sensor-faults"
@@ -69,7 +69,7 @@ def write_demo_images(folder: Path, seed: int = 11) -> None:
 
 
 class Command(BaseCommand):
-    help = "Create a demo user and register a small demo dataset; print the user's API token."
+    help = "Create a demo user and register a small demo dataset; print a new API token of the user."
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
@@ -83,7 +83,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.is_superuser = True
             user.save()
-        token, _ = Token.objects.get_or_create(user=user)
+        token = access_token_issue(user=user, name="load_demo")
 
         root = settings.CATALOG_STORAGE_ROOTS[0]
         csv_path = root / "demo" / "sensor-faults.csv"
@@ -148,4 +148,4 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo user: {username}  password: {password}  (admin at /admin/)")
         else:
             self.stdout.write(f"Demo user: {username}  (password unchanged since it was created)")
-        self.stdout.write(f"API token: {token.key}")
+        self.stdout.write(f"API token (shown once): {token.key}")
