@@ -247,6 +247,9 @@ CATALOG_STORAGE_ROOTS = [
     if root
 ]
 CATALOG_ALLOW_PRIVATE_URLS = env.bool("CATALOG_ALLOW_PRIVATE_URLS", default=False)
+# A local file with other hard links is refused: its other names may lie outside the storage roots,
+# and nothing tells where. Allow them only where no one outside the roots can link into them.
+CATALOG_ALLOW_HARD_LINKS = env.bool("CATALOG_ALLOW_HARD_LINKS", default=False)
 # https:// sources are downloaded by workers: at most this many bytes, each wait for data at most
 # CATALOG_DOWNLOAD_TIMEOUT seconds, the whole download at most CATALOG_DOWNLOAD_TOTAL_TIMEOUT.
 CATALOG_MAX_DOWNLOAD_BYTES = env.int("CATALOG_MAX_DOWNLOAD_BYTES", default=10 * 1024**3)

@@ -133,7 +133,9 @@ def test_registration_survives_a_broker_that_is_down(
 
 
 @pytest.mark.django_db
-def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(owner, dataset, storage_root, settings):
+def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(
+    owner, dataset, storage_root, settings, monkeypatch
+):
     """What a chord of workers does with a folder of files: each part stored (a redelivered part
     again, in place of the first), then merged into the profile one process gives."""
     folder = storage_root / "shards"
@@ -147,12 +149,17 @@ def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(own
     assert services.version_profile(version_id=whole.pk) == "ready"
     whole.refresh_from_db()
     split = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dispatched = []
+    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: dispatched.append(kwargs))
     claim = uuid.uuid4()
-    DatasetVersion.objects.filter(pk=split.pk).update(status="profiling", profiling_claim=claim)
+    assert services.version_profile(version_id=split.pk, claim=claim) == "profiling"
+    assert dispatched == [{"version_id": split.pk, "claim": claim, "parts": 3}]
 
     for index in (0, 1, 1, 2):
         assert services.version_profile_part(version_id=split.pk, claim=claim, index=index)
-    assert list(ProfilePart.objects.filter(version=split).values_list("index", flat=True)) == [0, 1, 2]
+    stored = ProfilePart.objects.filter(version=split).values_list("index", flat=True)
+    assert list(stored) == [0, 1, 2, services._FILES_INDEX]  # the parts, and the files they were to read
     assert services.version_merge_parts(version_id=split.pk, claim=claim, parts=3) == "ready"
 
     split.refresh_from_db()
