@@ -219,10 +219,11 @@ def open_file(file: SourceFile) -> int:
         if not stat.S_ISREG(status.st_mode):
             raise SourceError(f"{file.relative_path} is not a regular file.")
         if status.st_nlink > 1 and not file.hard_links_allowed:
+            others = status.st_nlink - 1
             raise SourceError(
-                f"{file.relative_path} has other hard links ({status.st_nlink - 1} more names for the same bytes, "
-                "possibly outside the storage roots, which cannot be told); it is refused unless "
-                "CATALOG_ALLOW_HARD_LINKS is set. Copy the file instead of linking it."
+                f"{file.relative_path} has other hard links ({others} other name{'s' if others > 1 else ''} for "
+                "the same bytes, possibly outside the storage roots, and nothing tells where); it is refused "
+                "unless CATALOG_ALLOW_HARD_LINKS is set. Copy the file instead of linking it."
             )
         if file.identity is not None and FileIdentity.of(status) != file.identity:
             recorded = file.identity
