@@ -240,12 +240,19 @@ def open_file(file: SourceFile) -> int:
 
 
 def _open_beneath(file: SourceFile) -> int:
-    def refused(exc: OSError, *, folder: bool) -> SourceError:
-        if exc.errno == errno.ELOOP or (folder and exc.errno == errno.ENOTDIR):
+    def refused(exc: OSError, *, folder: bool, name: str = "", within: int | None = None) -> SourceError:
+        # Opening a link as a folder without following it fails with ENOTDIR, like opening a file as one.
+        if folder and exc.errno == errno.ENOTDIR and within is not None and _is_link(name, within):
+            exc = OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+        if exc.errno == errno.ELOOP:
             where = "a folder on its path" if folder else "it"
             return SourceError(
                 f"{file.relative_path} was replaced by a symbolic link while it was being read "
                 f"({where} is now a link); links are not followed."
+            )
+        if folder and exc.errno == errno.ENOTDIR:
+            return SourceError(
+                f"{file.relative_path} was moved while it was being read (a folder on its path is no longer a folder)."
             )
         if exc.errno == errno.ENOENT:
             return SourceError(f"{file.relative_path} was removed while it was being read.")
@@ -257,6 +264,8 @@ def _open_beneath(file: SourceFile) -> int:
         except OSError as exc:
             raise refused(exc, folder=False) from exc
     parts = file.path.relative_to(file.root).parts
+    if not parts:
+        raise SourceError(f"{file.relative_path} is a storage root, not a file.")
     try:
         # The root itself is the operator's configuration, trusted as it is.
         folder = os.open(file.root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
@@ -267,7 +276,7 @@ def _open_beneath(file: SourceFile) -> int:
             try:
                 inner = os.open(part, _FOLDER_FLAGS, dir_fd=folder)
             except OSError as exc:
-                raise refused(exc, folder=True) from exc
+                raise refused(exc, folder=True, name=part, within=folder) from exc
             os.close(folder)
             folder = inner
         try:
@@ -276,6 +285,13 @@ def _open_beneath(file: SourceFile) -> int:
             raise refused(exc, folder=False) from exc
     finally:
         os.close(folder)
+
+
+def _is_link(name: str, folder: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=folder).st_mode)
+    except OSError:
+        return False
 
 
 def descriptor_path(descriptor: int) -> str:
