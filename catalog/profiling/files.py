@@ -11,12 +11,12 @@ path below the pattern's fixed leading directory.
 
 A file is opened without following symbolic links: below its storage root, every folder on its path
 is opened relative to the one before it with O_NOFOLLOW, then the file itself, so a name swapped for
-a link after the source was expanded leads nowhere. Each file's identity (device, inode, size and
-modification time) is taken when the source is expanded, and every later opening, for hashing and
-for profiling alike, must find the same file: so the bytes hashed are the bytes profiled, and a name
-pointed at other bytes in between fails the read with the file's name. A file with several hard
-links is refused unless allowed: its other names may be anywhere on the same file system, and
-nothing tells where.
+a link after the source was expanded leads nowhere. Each file's identity (device, inode, size,
+modification and change times) is taken when the source is expanded, and every later opening, for
+hashing and for profiling alike, must find the same file: so the bytes hashed are the bytes
+profiled, and a name pointed at other bytes in between fails the read with the file's name. A file
+with several hard links is refused unless allowed: its other names may be anywhere on the same file
+system, and nothing tells where.
 """
 
 from __future__ import annotations
@@ -59,19 +59,22 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class FileIdentity:
-    """Which file a name led to when the source was expanded, and its state then."""
+    """Which file a name led to when the source was expanded, and its state then. The change time is
+    kept beside the modification time because no one can set it back: bytes rewritten in place with
+    the old modification time restored still show."""
 
     device: int
     inode: int
     size: int
     mtime_ns: int
+    ctime_ns: int
 
     @classmethod
     def of(cls, status: os.stat_result) -> FileIdentity:
-        return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+        return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
     def as_list(self) -> list[int]:
-        return [self.device, self.inode, self.size, self.mtime_ns]
+        return [self.device, self.inode, self.size, self.mtime_ns, self.ctime_ns]
 
 
 @dataclass(frozen=True)

@@ -327,3 +327,26 @@ def test_a_hard_linked_file_is_refused_unless_the_setting_allows_it(
     assert services.version_profile(version_id=allowed.pk) == "ready"
     allowed.refresh_from_db()
     assert allowed.row_count == 30
+
+
+@pytest.mark.django_db
+def test_a_document_swapped_for_a_link_between_hashing_and_profiling_fails_the_version(
+    owner, dataset, storage_root, secret_outside, monkeypatch
+):
+    folder = storage_root / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The first note, about flowers and their petals.")
+    (folder / "b.txt").write_text("The second note, about leaves and their colours.")
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(folder), format="text")
+
+    def hash_then_swap(files):
+        manifest = build_manifest(files)
+        swap_for_link(folder / "b.txt", secret_outside)
+        return manifest
+
+    monkeypatch.setattr(services, "build_manifest", hash_then_swap)
+
+    assert services.version_profile(version_id=version.pk) == "failed"
+    version.refresh_from_db()
+    assert version.error.startswith("b.txt was replaced by a symbolic link while it was being read")
+    assert SECRET not in stored_text(version)

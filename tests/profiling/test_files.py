@@ -247,3 +247,15 @@ def test_a_link_that_stays_inside_is_read_from_the_file_it_leads_to(rooted):
         ("inner/data.csv", root / "set" / "inner" / "data.csv"),
     ]
     assert {entry.sha256 for entry in build_manifest(files)} == {hashlib.sha256(b"x\n1\n").hexdigest()}
+
+
+def test_bytes_rewritten_in_place_with_the_old_modification_time_are_still_caught(rooted):
+    root, _ = rooted
+    data = root / "set" / "inner" / "data.csv"
+    before = data.stat()
+    [file] = expand(root / "set", confine_to=[root])
+    data.write_bytes(b"x\n9\n")  # same size
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    with pytest.raises(SourceError, match=r"inner/data\.csv was modified while it was being read"):
+        build_manifest([file])
