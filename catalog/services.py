@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,7 +37,14 @@ from catalog.models import (
     Thumbnail,
 )
 from catalog.profiling import drift, engine, report
-from catalog.profiling.files import ManifestEntry, SourceError, build_manifest, manifest_fingerprint
+from catalog.profiling.files import (
+    ManifestEntry,
+    SourceError,
+    SourceFile,
+    build_manifest,
+    check_identities,
+    manifest_fingerprint,
+)
 from catalog.profiling.state import PartialProfile
 from catalog.selectors import datasets_sharing_source, datasets_visible_to, storage_may_register
 from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_opened, source_resolve
@@ -550,7 +559,7 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
             if version.splits and version.format in engine.TABULAR_FORMATS:
                 engine.split_names(partitions, version.splits)  # every split holds files, none overlap
             if len(partitions) > 1 and _spread_over_workers(version.uri):
-                _store_manifest(version_id, claim, manifest)
+                _store_manifest(version_id, claim, manifest, files)
                 dispatch_chord(version_id=version_id, claim=claim, parts=len(partitions))
                 return VersionStatus.PROFILING
             options = engine.Options(label_column=version.label_column or None, splits=version.splits or None)
@@ -583,7 +592,9 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
     if version is None:
         return False  # superseded, or failed by another part
     try:
-        with source_opened(version.uri) as files:
+        with source_opened(version.uri) as opened:
+            # Every file read here must be the one hashed for the manifest, by whichever worker did it.
+            files = _recorded_files(version_id, claim, opened)
             partitions, label, declared = engine.plan(
                 files, version.format, version.label_column or None, version.splits or None
             )
@@ -606,6 +617,34 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
         return False
     _part_store(version_id, claim, index, part.to_bytes())
     return True
+
+
+# The files a chord's parts may read: their identities when the manifest was made, kept beside the parts
+# (in the same scratch table, at an index no part has) rather than in the manifest people see.
+_FILES_INDEX = 2**31 - 1
+
+
+def _host() -> str:
+    """This machine while it runs: device numbers mean the same file only on the same one."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return socket.gethostname()
+
+
+def _record_files(version_id: UUID, claim: UUID, files: Sequence[SourceFile]) -> None:
+    identities = {file.relative_path: file.identity.as_list() for file in files if file.identity is not None}
+    record = {"host": _host(), "files": identities}
+    _part_store(version_id, claim, _FILES_INDEX, json.dumps(record, separators=(",", ":")).encode())
+
+
+def _recorded_files(version_id: UUID, claim: UUID, files: Sequence[SourceFile]) -> list[SourceFile]:
+    stored = ProfilePart.objects.filter(version_id=version_id, claim=claim, index=_FILES_INDEX).first()
+    if stored is None:
+        raise SourceError("The files of the source were not recorded when it was hashed; profile it again.")
+    record = json.loads(bytes(stored.data))
+    return check_identities(files, record["files"], same_device_numbers=record["host"] == _host())
 
 
 # A partial profile holds its rows' duplicate-detection hashes (24 bytes a row: 25 MB for a million
@@ -633,15 +672,15 @@ def _part_store(version_id: UUID, claim: UUID, index: int, data: bytes) -> None:
 def _parts_stored(version_id: UUID, claim: UUID) -> list[bytes]:
     """The stored parts of a version's profiling attempt, in their order."""
     if connection.vendor != "postgresql":
-        parts = ProfilePart.objects.filter(version_id=version_id, claim=claim).order_by("index")
+        parts = ProfilePart.objects.filter(version_id=version_id, claim=claim, index__lt=_FILES_INDEX).order_by("index")
         return [bytes(part.data) for part in parts]
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            psycopg.sql.SQL("SELECT data FROM {table} WHERE version_id = %s AND claim = %s ORDER BY index").format(
-                table=psycopg.sql.Identifier(ProfilePart._meta.db_table)
-            ),
-            [version_id, claim],
+            psycopg.sql.SQL(
+                "SELECT data FROM {table} WHERE version_id = %s AND claim = %s AND index < %s ORDER BY index"
+            ).format(table=psycopg.sql.Identifier(ProfilePart._meta.db_table)),
+            [version_id, claim, _FILES_INDEX],
             binary=True,
         )
         return [bytes(data) for (data,) in cursor.fetchall()]
@@ -682,7 +721,11 @@ def _manifest_fields(manifest: Sequence[ManifestEntry]) -> dict[str, Any]:
     }
 
 
-def _store_manifest(version_id: UUID, claim: UUID, manifest: Sequence[ManifestEntry]) -> None:
+def _store_manifest(
+    version_id: UUID, claim: UUID, manifest: Sequence[ManifestEntry], files: Sequence[SourceFile]
+) -> None:
+    """The manifest, before a chord profiles the files; and, for its parts, which files were hashed."""
+    _record_files(version_id, claim, files)
     DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(**_manifest_fields(manifest))
 
 

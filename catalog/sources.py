@@ -25,6 +25,7 @@ from catalog.profiling.files import (
     expand,
     format_from_name,
     glob_base,
+    identify,
     is_glob,
 )
 from catalog.remote import fetch_url, is_public_address
@@ -358,12 +359,15 @@ def check_public_host(hostname: str, port: int) -> list[str]:
 def source_opened(uri: str) -> Iterator[list[SourceFile]]:
     """The files of a registered source, readable locally while the context lasts.
 
-    A local source is confined again to the storage roots; an https:// source is downloaded (under
-    the size and time limits, to a vetted public address) into a temporary directory.
+    A local source is confined again to the storage roots, each of its files identified and later
+    opened from its root without following links (see catalog.profiling.files); an https:// source is
+    downloaded (under the size and time limits, to a vetted public address) into a temporary directory.
     """
     if uri[:8].lower() != "https://":
         try:
-            yield expand(local_path(uri), confine_to=storage_roots())
+            yield expand(
+                local_path(uri), confine_to=storage_roots(), allow_hard_links=settings.CATALOG_ALLOW_HARD_LINKS
+            )
         except SourceRejected as exc:
             raise SourceError(str(exc)) from exc
         return
@@ -379,4 +383,6 @@ def source_opened(uri: str) -> Iterator[list[SourceFile]]:
             allow_private=settings.CATALOG_ALLOW_PRIVATE_URLS,
             ca_certs=settings.CATALOG_URL_CA_BUNDLE,
         )
-        yield [SourceFile(name, destination)]
+        # A directory of our own, which no one else writes to; identified so that the bytes hashed are
+        # the bytes profiled all the same.
+        yield [identify(SourceFile(name, destination))]

@@ -285,6 +285,9 @@ CATALOG_ALLOW_PRIVATE_URLS = env.bool("CATALOG_ALLOW_PRIVATE_URLS", default=Fals
 # Registering a glob looks through at most this many folders (and half a second) for a first match
 # inside the web request; a broader pattern is refused with 400 instead of holding the worker.
 CATALOG_GLOB_MAX_DIRECTORIES = env.int("CATALOG_GLOB_MAX_DIRECTORIES", default=10_000)
+# A local file with other hard links is refused: its other names may lie outside the storage roots,
+# and nothing tells where. Allow them only where no one outside the roots can link into them.
+CATALOG_ALLOW_HARD_LINKS = env.bool("CATALOG_ALLOW_HARD_LINKS", default=False)
 # https:// sources are downloaded by workers: at most this many bytes, each wait for data at most
 # CATALOG_DOWNLOAD_TIMEOUT seconds, the whole download at most CATALOG_DOWNLOAD_TOTAL_TIMEOUT.
 CATALOG_MAX_DOWNLOAD_BYTES = env.int("CATALOG_MAX_DOWNLOAD_BYTES", default=10 * 1024**3)

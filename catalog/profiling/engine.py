@@ -14,12 +14,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from catalog.profiling import compute, media, report
 from catalog.profiling.files import SourceError, SourceFile
 from catalog.profiling.layout import LABEL_NAMES, split_of, split_order
-from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema, row_ranges
+from catalog.profiling.readers import (
+    Partition,
+    first_row,
+    plan_partitions,
+    read_partition,
+    read_schema,
+    row_ranges,
+)
 from catalog.profiling.state import HASH_BUCKETS, PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
@@ -63,15 +69,6 @@ def choose_label(names: Sequence[str], declared: str | None) -> tuple[str | None
     return None, False
 
 
-def _first_row(partition: Partition) -> int:
-    if partition.rows is not None:
-        return partition.rows[0]
-    if partition.format != "parquet" or not partition.row_groups:
-        return 0
-    metadata = pq.ParquetFile(partition.path).metadata
-    return sum(metadata.row_group(index).num_rows for index in range(min(partition.row_groups)))
-
-
 def profile_partition(
     partition: Partition | media.MediaPartition,
     *,
@@ -93,7 +90,7 @@ def profile_partition(
         declared=declared,
         relative_path=partition.relative_path,
         file_index=file_index,
-        first_row=_first_row(partition),
+        first_row=first_row(partition),
         threads=options.threads,
         seed=options.seed
         + file_index * 1_000_003

@@ -33,6 +33,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 import unicodedata
 import warnings
@@ -49,7 +50,7 @@ import pyarrow.compute as pc
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalog.profiling import compute, pii, report
-from catalog.profiling.files import SourceError, SourceFile
+from catalog.profiling.files import SourceError, SourceFile, open_file, read_bytes
 from catalog.profiling.layout import (
     IMAGE_SUFFIXES,
     JSONL_SUFFIXES,
@@ -121,7 +122,7 @@ _WORDS = re.compile(r"\w+")
 @dataclass(frozen=True)
 class Item:
     relative_path: str
-    path: str
+    file: SourceFile
     label: str | None
     split: str | None
 
@@ -230,7 +231,7 @@ def _image_items(
         split, label = _folder_label(file.relative_path)
         if labels is not None:
             label = labels.get(file.relative_path)
-        items.append(Item(file.relative_path, str(file.path), label, split))
+        items.append(Item(file.relative_path, file, label, split))
     if labels is not None:
         present = {item.relative_path for item in items}
         missing = sorted(path for path in labels if path not in present)
@@ -268,7 +269,7 @@ def _manifest_labels(manifest: SourceFile, label_column: str | None) -> tuple[di
 
 
 def _manifest_rows(manifest: SourceFile) -> Iterator[dict[str, Any]]:
-    data = manifest.path.read_bytes()
+    data = read_bytes(manifest, MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
         raise SourceError(f"The manifest {manifest.relative_path} is larger than {MAX_DOCUMENT_BYTES:,} bytes.")
     text = _decoded(data)
@@ -298,7 +299,7 @@ def _text_items(files: Sequence[SourceFile], label_column: str | None) -> tuple[
         suffix = PurePosixPath(file.relative_path).suffix.lower()
         if suffix in TEXT_SUFFIXES or suffix in JSONL_SUFFIXES:
             split, label = _folder_label(file.relative_path)
-            items.append(Item(file.relative_path, str(file.path), label, split))
+            items.append(Item(file.relative_path, file, label, split))
         else:
             ignored.append(file.relative_path)
     return items, ignored, [], bool(label_column)
@@ -308,7 +309,7 @@ def _with_splits(items: list[Item], splits: Mapping[str, str] | None) -> list[It
     """Declared splits replace split folders; every declared split must hold items."""
     if not splits:
         return items
-    placed = [Item(item.relative_path, item.path, item.label, split_of(item.relative_path, splits)) for item in items]
+    placed = [Item(item.relative_path, item.file, item.label, split_of(item.relative_path, splits)) for item in items]
     empty = [name for name in splits if not any(item.split == name for item in placed)]
     if empty:
         shown = ", ".join(f"{name!r} ({splits[name]})" for name in empty)
@@ -378,8 +379,7 @@ def _profile_images(partition: MediaPartition, file_index: int, seed: int) -> Pa
 def _image(item: Item, *, thumbnail: bool) -> dict[str, Any]:
     """What one image file is: its shape, its hashes and a thumbnail; or why it cannot be read."""
     try:
-        with open(item.path, "rb") as handle:
-            data = handle.read(MAX_IMAGE_BYTES + 1)
+        data = read_bytes(item.file, MAX_IMAGE_BYTES + 1)
     except OSError as exc:
         return {"error": f"cannot be read: {exc.strerror or exc}"}
     described: dict[str, Any] = {"bytes": len(data)}
@@ -564,8 +564,7 @@ def _documents(partition: MediaPartition) -> Iterator[_Document]:
 
 def _read_capped(item: Item) -> bytes | str:
     try:
-        with open(item.path, "rb") as handle:
-            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        data = read_bytes(item.file, MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -576,7 +575,7 @@ def _read_capped(item: Item) -> bytes | str:
 def _jsonl_documents(item: Item, label_field: str | None) -> Iterator[_Document]:
     text_field: str | None = None
     try:
-        handle = open(item.path, "rb")  # noqa: SIM115 - closed below, after the generator is drained
+        handle = os.fdopen(open_file(item.file), "rb")
     except OSError as exc:
         yield _Document(item.relative_path, item.label, item.split, error=f"cannot be read: {exc.strerror or exc}")
         return

@@ -29,6 +29,10 @@ CSV and TSV:
 
 JSON Lines must be UTF-8; nested objects and arrays become STRUCT and LIST columns, a malformed line is an
 error naming its line. Parquet partitions read only their row groups.
+
+Every file is opened through `files.open_file` (no link followed below its storage root, still the file
+its source was expanded to), and DuckDB and pyarrow are given the path of that open descriptor, so what
+they read is the file that was checked whatever its name leads to by then.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +56,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from catalog.profiling.files import SourceError, SourceFile, format_from_name
+from catalog.profiling.files import SourceError, SourceFile, format_from_name, opened_path
 
 NULL_TOKENS = ("", "NA", "N/A", "null", "NULL", "NaN", "nan", "None")
 
@@ -98,6 +102,19 @@ class Partition:
     # Rows [start, stop) of a Parquet file, when a partition ends inside a row group; `row_groups`
     # are then the groups those rows are in.
     rows: tuple[int, int] | None = None
+    # The file as its source was expanded (its root and identity); None for a bare path.
+    file: SourceFile | None = None
+
+    @property
+    def source(self) -> SourceFile:
+        return self.file or SourceFile(self.relative_path, Path(self.path))
+
+
+@contextlib.contextmanager
+def opened(partition: Partition) -> Iterator[Partition]:
+    """The partition with its path naming its file opened safely, for as long as the context lasts."""
+    with opened_path(partition.source) as path:
+        yield replace(partition, path=path)
 
 
 def plan_partitions(files: Sequence[SourceFile], format: str, *, target_rows: int = 1_000_000) -> list[Partition]:
@@ -119,9 +136,9 @@ def plan_partitions(files: Sequence[SourceFile], format: str, *, target_rows: in
             )
         path = str(Path(file.path).absolute())
         if format == "parquet":
-            partitions.extend(_parquet_partitions(path, file.relative_path, target_rows))
+            partitions.extend(_parquet_partitions(path, file.relative_path, target_rows, file))
         else:
-            partitions.append(Partition(path=path, relative_path=file.relative_path, format=format))
+            partitions.append(Partition(path=path, relative_path=file.relative_path, format=format, file=file))
     return partitions
 
 
@@ -149,15 +166,26 @@ def read_schema(partition: Partition) -> pa.Schema:
     UTF-8 first, which reads all of it.
     """
     if partition.format == "parquet":
-        with _parquet_file(partition.path, partition.relative_path) as parquet:
+        with _parquet_file(partition) as parquet:
             return parquet.schema_arrow
     # The sniff holds a sample of rows in memory: a file of 10,000 columns needs more than 256 MB.
-    with _duckdb(memory_limit="1GB", threads=1) as (connection, scratch):
-        return _TextScan(connection, scratch, partition).schema()
+    with opened(partition) as readable, _duckdb(memory_limit="1GB", threads=1) as (connection, scratch):
+        return _TextScan(connection, scratch, readable).schema()
 
 
-def _parquet_partitions(path: str, relative_path: str, target_rows: int) -> list[Partition]:
-    with _parquet_file(path, relative_path) as parquet:
+def first_row(partition: Partition) -> int:
+    """The number, in its file, of the partition's first row."""
+    if partition.rows is not None:
+        return partition.rows[0]
+    if partition.format != "parquet" or not partition.row_groups:
+        return 0
+    with _parquet_file(partition) as parquet:
+        metadata = parquet.metadata
+    return sum(metadata.row_group(index).num_rows for index in range(min(partition.row_groups)))
+
+
+def _parquet_partitions(path: str, relative_path: str, target_rows: int, file: SourceFile) -> list[Partition]:
+    with _parquet_file(Partition(path, relative_path, "parquet", file=file)) as parquet:
         metadata = parquet.metadata
         sizes = [metadata.row_group(index).num_rows for index in range(metadata.num_row_groups)]
     groups: list[list[int]] = []
@@ -170,28 +198,30 @@ def _parquet_partitions(path: str, relative_path: str, target_rows: int) -> list
             groups.append([index])
             rows.append(size)
     if len(groups) <= 1:
-        return [Partition(path, relative_path, "parquet", rows_hint=sum(sizes))]
+        return [Partition(path, relative_path, "parquet", rows_hint=sum(sizes), file=file)]
     return [
-        Partition(path, relative_path, "parquet", row_groups=tuple(group), rows_hint=count)
+        Partition(path, relative_path, "parquet", row_groups=tuple(group), rows_hint=count, file=file)
         for group, count in zip(groups, rows, strict=True)
     ]
 
 
 @contextlib.contextmanager
-def _parquet_file(path: str, relative_path: str) -> Iterator[pq.ParquetFile]:
-    if _size(path, relative_path) == 0:
-        raise SourceError(f"{relative_path} is empty.")
-    try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise SourceError(f"{relative_path} is not a readable Parquet file ({exc}).") from exc
-    with parquet:
-        yield parquet
+def _parquet_file(partition: Partition) -> Iterator[pq.ParquetFile]:
+    relative_path = partition.relative_path
+    with opened(partition) as readable:
+        if _size(readable.path, relative_path) == 0:
+            raise SourceError(f"{relative_path} is empty.")
+        try:
+            parquet = pq.ParquetFile(readable.path)
+        except (OSError, pa.ArrowException) as exc:
+            raise SourceError(f"{relative_path} is not a readable Parquet file ({exc}).") from exc
+        with parquet:
+            yield parquet
 
 
 def _parquet_batches(partition: Partition, batch_rows: int, threads: int | None) -> Iterator[pa.RecordBatch]:
     row_groups = None if partition.row_groups is None else list(partition.row_groups)
-    with _parquet_file(partition.path, partition.relative_path) as parquet:
+    with _parquet_file(partition) as parquet:
         try:
             batches = parquet.iter_batches(batch_size=batch_rows, row_groups=row_groups, use_threads=threads != 1)
             if partition.rows is None:
@@ -229,7 +259,7 @@ def row_ranges(partitions: Sequence[Partition], parts: int) -> list[list[Partiti
         if rows == 0:
             shares[-1].append(first)  # no rows to share, but still a file of the source
             continue
-        with _parquet_file(path, first.relative_path) as parquet:
+        with _parquet_file(first) as parquet:
             metadata = parquet.metadata
             bounds = [0]
             for index in range(metadata.num_row_groups):
@@ -244,7 +274,13 @@ def row_ranges(partitions: Sequence[Partition], parts: int) -> list[list[Partiti
             )
             shares[share].append(
                 Partition(
-                    path, first.relative_path, "parquet", row_groups=groups, rows_hint=stop - start, rows=(start, stop)
+                    path,
+                    first.relative_path,
+                    "parquet",
+                    row_groups=groups,
+                    rows_hint=stop - start,
+                    rows=(start, stop),
+                    file=first.file,
                 )
             )
             cursor += stop - start
@@ -297,8 +333,8 @@ def _duckdb(*, memory_limit: str, threads: int | None) -> Iterator[tuple[duckdb.
 def _duckdb_batches(
     partition: Partition, batch_rows: int, memory_limit: str, threads: int | None
 ) -> Iterator[pa.RecordBatch]:
-    with _duckdb(memory_limit=memory_limit, threads=threads) as (connection, scratch):
-        yield from _TextScan(connection, scratch, partition).batches(batch_rows)
+    with opened(partition) as readable, _duckdb(memory_limit=memory_limit, threads=threads) as (connection, scratch):
+        yield from _TextScan(connection, scratch, readable).batches(batch_rows)
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The worker side of a version: claiming it, storing results, failing clearly, re-queueing."""
 
+import os
 import uuid
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart
+from catalog.profiling.files import build_manifest
 from tests.factories import VersionFactory
 
 
@@ -133,7 +135,9 @@ def test_registration_survives_a_broker_that_is_down(
 
 
 @pytest.mark.django_db
-def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(owner, dataset, storage_root, settings):
+def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(
+    owner, dataset, storage_root, settings, monkeypatch
+):
     """What a chord of workers does with a folder of files: each part stored (a redelivered part
     again, in place of the first), then merged into the profile one process gives."""
     folder = storage_root / "shards"
@@ -147,12 +151,17 @@ def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(own
     assert services.version_profile(version_id=whole.pk) == "ready"
     whole.refresh_from_db()
     split = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dispatched = []
+    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: dispatched.append(kwargs))
     claim = uuid.uuid4()
-    DatasetVersion.objects.filter(pk=split.pk).update(status="profiling", profiling_claim=claim)
+    assert services.version_profile(version_id=split.pk, claim=claim) == "profiling"
+    assert dispatched == [{"version_id": split.pk, "claim": claim, "parts": 3}]
 
     for index in (0, 1, 1, 2):
         assert services.version_profile_part(version_id=split.pk, claim=claim, index=index)
-    assert list(ProfilePart.objects.filter(version=split).values_list("index", flat=True)) == [0, 1, 2]
+    stored = ProfilePart.objects.filter(version=split).values_list("index", flat=True)
+    assert list(stored) == [0, 1, 2, services._FILES_INDEX]  # the parts, and the files they were to read
     assert services.version_merge_parts(version_id=split.pk, claim=claim, parts=3) == "ready"
 
     split.refresh_from_db()
@@ -190,3 +199,154 @@ def test_partial_profiles_stay_out_of_the_write_ahead_log():
     with connection.cursor() as cursor:
         cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [ProfilePart._meta.db_table])
         assert cursor.fetchone() == ("u",)  # unlogged: scratch, not shipped to replicas
+
+
+SECRET = "patient-zero@example.org"
+
+
+@pytest.fixture
+def secret_outside(tmp_path):
+    """A CSV outside every storage root, shaped like the registered one, holding a secret."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    path = folder / "secret.csv"
+    path.write_text("petal length,petal width,species\n" + f"1.0,0.2,{SECRET}\n" * 30)
+    return path
+
+
+def swap_for_link(path, target):
+    """Replace a file by a symbolic link in one rename, as someone writing under the root could."""
+    staged = path.with_name(path.name + ".staged")
+    staged.symlink_to(target)
+    staged.replace(path)
+
+
+def stored_text(version) -> str:
+    version.refresh_from_db()
+    features = list(version.features.values("name", "statistics"))
+    return repr((version.profile, version.quality, version.manifest, version.error, features))
+
+
+@pytest.mark.django_db
+def test_a_file_swapped_for_a_link_between_hashing_and_profiling_fails_the_version(
+    pending_version, iris_csv, secret_outside, monkeypatch
+):
+    hashed = []
+
+    def hash_then_swap(files):
+        manifest = build_manifest(files)
+        hashed.append(manifest)
+        swap_for_link(iris_csv, secret_outside)  # the moment between the two reads
+        return manifest
+
+    monkeypatch.setattr(services, "build_manifest", hash_then_swap)
+
+    assert services.version_profile(version_id=pending_version.pk) == "failed"
+
+    assert hashed  # the swap came after the bytes were hashed
+    pending_version.refresh_from_db()
+    assert pending_version.status == "failed"
+    assert pending_version.error.startswith("train.csv was replaced by a symbolic link while it was being read")
+    assert SECRET not in stored_text(pending_version)
+    assert pending_version.profile.get("sample") is None
+
+
+@pytest.mark.django_db
+def test_a_file_swapped_for_a_link_before_a_chord_part_reads_it_fails_the_version(
+    owner, dataset, storage_root, secret_outside, settings, monkeypatch
+):
+    folder = storage_root / "shards"
+    folder.mkdir()
+    for shard in range(3):
+        (folder / f"part-{shard}.csv").write_text(
+            "petal length,petal width,species\n" + "".join(f"{shard}.{row},0.2,setosa\n" for row in range(20))
+        )
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)
+    claim = uuid.uuid4()
+    assert services.version_profile(version_id=version.pk, claim=claim) == "profiling"
+    assert services.version_profile_part(version_id=version.pk, claim=claim, index=0)
+
+    checked = services._recorded_files
+
+    def check_then_swap(*args):
+        files = checked(*args)  # the part found the files that were hashed...
+        swap_for_link(folder / "part-1.csv", secret_outside)  # ...and one is swapped before it reads it
+        return files
+
+    monkeypatch.setattr(services, "_recorded_files", check_then_swap)
+
+    assert services.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
+    assert services.version_merge_parts(version_id=version.pk, claim=claim, parts=3) is None
+    version.refresh_from_db()
+    assert version.status == "failed"
+    assert version.error.startswith("part-1.csv was replaced by a symbolic link while it was being read")
+    assert SECRET not in stored_text(version)
+    assert not ProfilePart.objects.filter(version=version).exists()
+
+
+@pytest.mark.django_db
+def test_a_chord_part_refuses_a_file_replaced_by_another_after_hashing(
+    owner, dataset, storage_root, settings, monkeypatch
+):
+    folder = storage_root / "shards"
+    folder.mkdir()
+    for shard in range(2):
+        (folder / f"part-{shard}.csv").write_text("a,label\n" + "".join(f"{row},x\n" for row in range(20)))
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)
+    claim = uuid.uuid4()
+    assert services.version_profile(version_id=version.pk, claim=claim) == "profiling"
+    (folder / "other.csv").write_text("a,label\n1,not what was hashed\n")
+    (folder / "other.csv").replace(folder / "part-0.csv")
+
+    assert services.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
+
+    version.refresh_from_db()
+    assert version.status == "failed"
+    assert version.error.startswith("part-0.csv was replaced by another file while it was being read")
+
+
+@pytest.mark.django_db
+def test_a_hard_linked_file_is_refused_unless_the_setting_allows_it(
+    owner, dataset, storage_root, secret_outside, settings
+):
+    os.link(secret_outside, storage_root / "linked.csv")
+    refused = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "linked.csv"))
+
+    assert services.version_profile(version_id=refused.pk) == "failed"
+    refused.refresh_from_db()
+    assert refused.error.startswith("linked.csv has other hard links")
+    assert "CATALOG_ALLOW_HARD_LINKS" in refused.error
+    assert SECRET not in stored_text(refused)
+
+    settings.CATALOG_ALLOW_HARD_LINKS = True
+    allowed = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "linked.csv"))
+    assert services.version_profile(version_id=allowed.pk) == "ready"
+    allowed.refresh_from_db()
+    assert allowed.row_count == 30
+
+
+@pytest.mark.django_db
+def test_a_document_swapped_for_a_link_between_hashing_and_profiling_fails_the_version(
+    owner, dataset, storage_root, secret_outside, monkeypatch
+):
+    folder = storage_root / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The first note, about flowers and their petals.")
+    (folder / "b.txt").write_text("The second note, about leaves and their colours.")
+    version = services.version_create(actor=owner, dataset=dataset, uri=str(folder), format="text")
+
+    def hash_then_swap(files):
+        manifest = build_manifest(files)
+        swap_for_link(folder / "b.txt", secret_outside)
+        return manifest
+
+    monkeypatch.setattr(services, "build_manifest", hash_then_swap)
+
+    assert services.version_profile(version_id=version.pk) == "failed"
+    version.refresh_from_db()
+    assert version.error.startswith("b.txt was replaced by a symbolic link while it was being read")
+    assert SECRET not in stored_text(version)

@@ -1,6 +1,7 @@
 """Versions you can trust: immutability, unchanged detection, as_of, deprecation, drift, carry-over, verify."""
 
 import csv
+import os
 from datetime import timedelta
 
 import numpy as np
@@ -326,3 +327,28 @@ def test_as_of_takes_any_offset_and_refuses_instants_before_the_year_1(owner_cli
     response = owner_client.get(versions_url(dataset), {"as_of": moment})
 
     assert response.status_code == status
+
+
+def test_verify_never_reads_through_a_link_or_a_hard_link_to_a_file_outside_the_roots(
+    owner_client, dataset, storage_root, tmp_path
+):
+    path = write_table(storage_root / "v" / "data.csv", seed=1)
+    version = register(owner_client, dataset, path)
+    url = f"/api/v1/versions/{version['id']}/verify/"
+    secret = tmp_path / "outside" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("amount,score,region,label\n1,2,patient-zero@example.org,ok\n")
+
+    staged = path.with_name("staged")
+    staged.symlink_to(secret)
+    staged.replace(path)
+    linked = owner_client.post(url).json()["verification"]
+    os.link(secret, staged)
+    staged.replace(path)
+    hard_linked = owner_client.post(url).json()["verification"]
+
+    assert linked["status"] == "unreadable"
+    assert linked["detail"] == "data.csv resolves to a location outside the allowed storage roots."
+    assert hard_linked["status"] == "unreadable"
+    assert hard_linked["detail"].startswith("data.csv has other hard links")
+    assert "patient-zero" not in repr((linked, hard_linked))

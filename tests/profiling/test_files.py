@@ -8,10 +8,15 @@ import pytest
 from catalog.profiling.files import (
     SourceError,
     build_manifest,
+    check_identities,
     expand,
     format_from_name,
+    hash_file,
     manifest_fingerprint,
+    read_bytes,
 )
+
+SECRET = b"patient-zero@example.org,HIV positive\n"
 
 
 def fingerprint_of(source, **kwargs) -> str:
@@ -144,3 +149,113 @@ def test_a_confined_walk_refuses_links_that_lead_out_and_never_follows_linked_fo
     (root / "elsewhere").symlink_to(outside, target_is_directory=True)
     with pytest.raises(SourceError, match="outside the allowed storage roots"):
         expand(root / "elsewhere", confine_to=[root])
+
+
+@pytest.fixture
+def rooted(tmp_path):
+    """A storage root holding a folder with one file, and a secret outside the root."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "set" / "inner").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.csv").write_bytes(SECRET)
+    (root / "set" / "inner" / "data.csv").write_bytes(b"x\n1\n")
+    return root.resolve(), outside.resolve()
+
+
+def swap_for_link(path, target):
+    """Replace `path` by a symbolic link to `target` in one step, as an attacker would."""
+    staged = path.with_name(path.name + ".staged")
+    staged.symlink_to(target, target_is_directory=target.is_dir())
+    if path.is_dir():  # a folder cannot be renamed over: moved aside first
+        path.rename(path.with_name(path.name + ".old"))
+    staged.replace(path)
+
+
+def test_it_refuses_a_file_swapped_for_a_link_after_the_source_was_expanded(rooted):
+    root, outside = rooted
+    [file] = expand(root / "set", confine_to=[root])
+    swap_for_link(root / "set" / "inner" / "data.csv", outside / "secret.csv")
+
+    with pytest.raises(SourceError, match=r"^inner/data\.csv was replaced by a symbolic link while it was being read"):
+        build_manifest([file])
+    with pytest.raises(SourceError, match="was replaced by a symbolic link") as refused:
+        read_bytes(file, 1024)
+    assert "HIV" not in str(refused.value)
+
+
+def test_it_refuses_a_folder_on_the_path_swapped_for_a_link(rooted):
+    root, outside = rooted
+    (outside / "data.csv").write_bytes(SECRET)
+    [file] = expand(root / "set", confine_to=[root])
+    swap_for_link(root / "set" / "inner", outside)
+
+    with pytest.raises(SourceError, match=r"inner/data\.csv was replaced by a symbolic link.*a folder on its path"):
+        hash_file(file)
+
+
+def test_it_refuses_a_file_replaced_by_another_file_or_modified_after_it_was_expanded(rooted):
+    root, _ = rooted
+    data = root / "set" / "inner" / "data.csv"
+    [file] = expand(root / "set", confine_to=[root])
+    (root / "set" / "other.csv").write_bytes(b"x\n2\n")
+    (root / "set" / "other.csv").replace(data)
+
+    with pytest.raises(SourceError, match=r"inner/data\.csv was replaced by another file while it was being read"):
+        build_manifest([file])
+
+    [file] = expand(root / "set", confine_to=[root])
+    data.write_bytes(b"x\n1\n2\n")
+    with pytest.raises(SourceError, match=r"inner/data\.csv was modified while it was being read"):
+        build_manifest([file])
+
+
+def test_the_identities_recorded_elsewhere_bind_the_files_read_again(rooted):
+    """What a chord part does: its own expansion must find the files the first worker hashed."""
+    root, _ = rooted
+    first = expand(root / "set", confine_to=[root])
+    recorded = {file.relative_path: file.identity.as_list() for file in first}
+
+    assert check_identities(expand(root / "set", confine_to=[root]), recorded) == first
+    (root / "set" / "inner" / "data.csv").write_bytes(b"y\n9\n9\n")
+    with pytest.raises(SourceError, match=r"inner/data\.csv was modified"):
+        check_identities(expand(root / "set", confine_to=[root]), recorded)
+    (root / "set" / "late.csv").write_bytes(b"x\n")
+    with pytest.raises(SourceError, match=r"late\.csv was added"):
+        check_identities(expand(root / "set", confine_to=[root]), recorded)
+
+
+def test_it_refuses_a_file_with_other_hard_links_unless_they_are_allowed(rooted):
+    root, outside = rooted
+    os.link(outside / "secret.csv", root / "set" / "linked.csv")
+
+    with pytest.raises(SourceError, match=r"^linked\.csv has other hard links") as refused:
+        expand(root / "set", confine_to=[root])
+    assert "CATALOG_ALLOW_HARD_LINKS" in str(refused.value)
+    allowed = expand(root / "set", confine_to=[root], allow_hard_links=True)
+    assert [file.relative_path for file in allowed] == ["linked.csv", "inner/data.csv"]
+    assert build_manifest(allowed)[1].sha256 == hashlib.sha256(SECRET).hexdigest()
+
+
+def test_a_link_that_stays_inside_is_read_from_the_file_it_leads_to(rooted):
+    root, _ = rooted
+    (root / "set" / "alias.csv").symlink_to(root / "set" / "inner" / "data.csv")
+
+    files = expand(root / "set", confine_to=[root])
+
+    assert [(file.relative_path, file.path) for file in files] == [
+        ("alias.csv", root / "set" / "inner" / "data.csv"),
+        ("inner/data.csv", root / "set" / "inner" / "data.csv"),
+    ]
+    assert {entry.sha256 for entry in build_manifest(files)} == {hashlib.sha256(b"x\n1\n").hexdigest()}
+
+
+def test_bytes_rewritten_in_place_with_the_old_modification_time_are_still_caught(rooted):
+    root, _ = rooted
+    data = root / "set" / "inner" / "data.csv"
+    before = data.stat()
+    [file] = expand(root / "set", confine_to=[root])
+    data.write_bytes(b"x\n9\n")  # same size
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    with pytest.raises(SourceError, match=r"inner/data\.csv was modified while it was being read"):
+        build_manifest([file])

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling.files import SourceError, SourceFile
+from catalog.profiling.files import SourceError, SourceFile, expand
 from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema, row_ranges
 
 
@@ -390,3 +390,43 @@ def test_it_releases_duckdb_when_the_iterator_is_closed_early(tmp_path):
 
     with pytest.raises(StopIteration):
         next(batches)
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl", "parquet"])
+def test_a_file_swapped_for_a_link_after_planning_is_never_read(tmp_path, format):
+    """The readers open the file the source was expanded to, from its root, without following links:
+    a name pointed at a secret outside the root in between fails the read, naming the file."""
+    root, outside = (tmp_path / "root").resolve(), (tmp_path / "outside").resolve()
+    (root / "set").mkdir(parents=True)
+    outside.mkdir()
+    name = f"data.{format}"
+    for path, email in ((root / "set" / name, "a@example.org"), (outside / name, "patient-zero@example.org")):
+        rows = {"email": [email] * 3, "diagnosis": ["flu"] * 3}
+        if format == "parquet":
+            pq.write_table(pa.table(rows), path)
+        elif format == "csv":
+            path.write_text("email,diagnosis\n" + f"{email},flu\n" * 3)
+        else:
+            path.write_text(f'{{"email": "{email}", "diagnosis": "flu"}}\n' * 3)
+    [partition] = plan_partitions(expand(root / "set", confine_to=[root]), format)
+    staged = root / "set" / "staged"
+    staged.symlink_to(outside / name)
+    staged.replace(root / "set" / name)
+
+    with pytest.raises(SourceError, match=rf"^data\.{format} was replaced by a symbolic link while it was being read"):
+        read_schema(partition)
+    with pytest.raises(SourceError, match="was replaced by a symbolic link") as refused:
+        list(read_partition(partition))
+    assert "patient-zero" not in str(refused.value)
+
+
+def test_a_partition_reads_the_file_it_was_planned_on_even_once_renamed(tmp_path):
+    """Renaming a file over the planned one (same place, other bytes) is refused, not read."""
+    root = tmp_path.resolve()
+    (root / "data.csv").write_text("id,label\n1,a\n2,b\n")
+    [partition] = plan_partitions(expand(root / "data.csv", confine_to=[root]), "csv")
+    (root / "other.csv").write_text("id,label\n1,secret\n")
+    (root / "other.csv").replace(root / "data.csv")
+
+    with pytest.raises(SourceError, match=r"^data\.csv was replaced by another file while it was being read"):
+        list(read_partition(partition))
