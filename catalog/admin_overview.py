@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Prefetch
 from django.urls import reverse
 
 from catalog import charts
@@ -18,7 +19,7 @@ from catalog.cards.facts import card_facts
 from catalog.cards.html import markdown_html
 from catalog.cards.huggingface import HEADINGS
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.profiling.pii import masked_statistics
+from catalog.profiling.pii import class_aliases, detected_kinds, masked_quality, masked_sample, masked_statistics
 from governance.models import AuditSubject, Change
 from governance.permissions import user_sees_personal_data
 from lineage.models import LineageEdge
@@ -61,9 +62,9 @@ def _thumbnails_by_class(version: DatasetVersion) -> list[dict[str, Any]]:
 
 
 def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, Any]:
-    facts = card_facts(dataset)
-    card = DataCard.objects.filter(dataset=dataset).first()
     shows_personal = user_sees_personal_data(user, dataset.pk)
+    facts = card_facts(dataset, shows_personal=shows_personal)
+    card = DataCard.objects.filter(dataset=dataset).first()
     overview: dict[str, Any] = {
         "facts": facts,
         "card_sections": [
@@ -108,25 +109,39 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
                 }
             )
         overview["features"] = features
-        sample = (version.profile or {}).get("sample") or {}
-        rows = sample.get("rows" if shows_personal else "masked_rows") or []
-        columns = sample.get("columns") or []
+        # Masked from the features' current decisions, not from what profiling masked when it ran.
+        pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
+        sample = masked_sample((version.profile or {}).get("sample"), pii, shown=shows_personal)
+        columns = sample["columns"]
         overview["sample"] = {
             "columns": columns,
-            "rows": [[row.get("values", {}).get(column) for column in columns] for row in rows[:25]],
-            "masked": not shows_personal and bool(sample.get("pii_columns")),
+            "rows": [[row["values"].get(column) for column in columns] for row in sample["rows"][:25]],
+            "masked": sample["masked"],
         }
         quality = version.quality or {}
+        thumbnails = _thumbnails_by_class(version)
+        if not shows_personal and pii:
+            label = quality.get("label_column")
+            if label in pii:
+                aliases = class_aliases(quality.get("class_counts") or {})
+                thumbnails = [{**group, "label": aliases.get(group["label"], "class ?")} for group in thumbnails]
+            quality = masked_quality(quality, set(pii))
         overview["class_balance"] = charts.class_balance_svg(quality.get("class_counts") or {})
-        overview["thumbnails"] = _thumbnails_by_class(version)
+        overview["thumbnails"] = thumbnails
         overview["findings"] = quality.get("findings") or []
+    personal_features = Prefetch("features", queryset=Feature.objects.filter(pii=True).only("version_id", "name"))
     overview["versions"] = [
         {
             "version": entry,
-            "drift": (entry.quality or {}).get("drift"),
+            "drift": (
+                entry.quality
+                if shows_personal
+                else masked_quality(entry.quality, {feature.name for feature in entry.features.all()})
+            ).get("drift"),
             "link": reverse("admin:catalog_datasetversion_change", args=[entry.pk]),
         }
         for entry in DatasetVersion.objects.filter(dataset=dataset)
+        .prefetch_related(personal_features)
         .only(
             "id",
             "number",
