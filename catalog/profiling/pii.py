@@ -250,9 +250,10 @@ def coarsening_step(statistics: dict[str, Any]) -> float | None:
     """The step numeric statistics of a personal-data feature are rounded to (see
     COARSE_SPREAD_DIVISOR); None when the feature has no numeric quantiles."""
     quantiles = statistics.get("quantiles") or {}
-    low, middle, high = quantiles.get("p5"), quantiles.get("p50"), quantiles.get("p95")
-    if not all(isinstance(value, int | float) and math.isfinite(value) for value in (low, middle, high)):
+    points = [value for key in ("p5", "p50", "p95") if isinstance(value := quantiles.get(key), int | float)]
+    if len(points) < 3 or not all(math.isfinite(value) for value in points):
         return None
+    low, middle, high = (float(value) for value in points)
     spread = (high - low) / COARSE_SPREAD_DIVISOR
     if spread <= 0:  # (nearly) one value: keep its order of magnitude only
         spread = abs(middle)
