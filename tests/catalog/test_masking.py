@@ -86,7 +86,7 @@ def test_it_masks_a_column_a_person_marked_as_personal_data_everywhere_for_other
     assert "asthma" in everything_readable(owner_client, patients)
 
 
-def test_a_personal_data_label_s_classes_are_named_by_rank_with_their_counts(patients, owner_client, stranger_client):
+def test_it_names_a_personal_data_label_s_classes_by_rank_with_their_counts(patients, owner_client, stranger_client):
     decide(owner_client, patients, "diagnosis", True)
 
     version = stranger_client.get(f"/api/v1/versions/{patients.pk}/").json()
@@ -101,7 +101,7 @@ def test_a_personal_data_label_s_classes_are_named_by_rank_with_their_counts(pat
     assert mine["facts"]["version"]["class_counts"] == {"flu": 30, "diabetes": 20, "asthma": 10}
 
 
-def test_the_decision_masks_again_after_reprofile_and_in_a_version_that_inherits_it(
+def test_it_masks_again_after_reprofile_and_in_a_version_that_inherits_the_decision(
     patients, owner_client, stranger_client, dataset, storage_root
 ):
     decide(owner_client, patients, "diagnosis", True)
@@ -116,7 +116,7 @@ def test_the_decision_masks_again_after_reprofile_and_in_a_version_that_inherits
         assert "asthma" not in everything_readable(stranger_client, version)
 
 
-def test_numeric_personal_data_has_no_exact_min_max_or_quantiles_for_other_readers(
+def test_it_gives_other_readers_no_exact_min_max_or_quantiles_of_numeric_personal_data(
     patients, owner_client, stranger_client
 ):
     decide(owner_client, patients, "age", True)
@@ -134,7 +134,7 @@ def test_numeric_personal_data_has_no_exact_min_max_or_quantiles_for_other_reade
     assert theirs["count"] == mine["count"] == 60
 
 
-def test_drift_against_a_version_the_caller_may_not_see_unmasked_leaves_its_personal_data_out(
+def test_it_leaves_personal_data_out_of_drift_against_a_version_the_caller_may_not_see_unmasked(
     patients, owner_client, stranger, stranger_client, storage_root
 ):
     decide(owner_client, patients, "diagnosis", True)
@@ -160,7 +160,7 @@ def test_drift_against_a_version_the_caller_may_not_see_unmasked_leaves_its_pers
     assert "diagnosis" in [feature["name"] for feature in owner_view["features"]]
 
 
-def test_the_default_drift_stored_in_quality_leaves_personal_data_out_for_other_readers(
+def test_it_leaves_personal_data_out_of_the_default_drift_stored_in_quality_for_other_readers(
     patients, owner_client, stranger_client, dataset, storage_root
 ):
     decide(owner_client, patients, "age", True)
@@ -175,7 +175,7 @@ def test_the_default_drift_stored_in_quality_leaves_personal_data_out_for_other_
     assert "age" not in [feature["name"] for feature in default["features"]]
 
 
-def test_only_owners_and_stewards_may_dismiss_personal_data_and_their_dismissal_unmasks(
+def test_it_lets_only_owners_and_stewards_dismiss_personal_data_and_their_dismissal_unmasks(
     patients, owner_client, steward_client, staff_client, stranger_client
 ):
     refused = decide(staff_client, patients, "email", False)
@@ -189,7 +189,9 @@ def test_only_owners_and_stewards_may_dismiss_personal_data_and_their_dismissal_
     assert any("@example.org" in row["values"]["email"] for row in sample["rows"])
 
 
-def test_the_text_corpus_flag_masks_the_documents_in_the_sample(owner_client, dataset, stranger_client, storage_root):
+def test_it_masks_the_documents_of_a_text_corpus_flagged_as_personal_data(
+    owner_client, dataset, stranger_client, storage_root
+):
     corpus = text_corpus(storage_root / "reviews")
 
     response = owner_client.post(f"/api/v1/datasets/{dataset.pk}/versions/", {"uri": str(corpus)}, format="json")
@@ -202,7 +204,7 @@ def test_the_text_corpus_flag_masks_the_documents_in_the_sample(owner_client, da
     assert {row["values"]["text"] for row in sample["rows"]} <= {"***", None}
 
 
-def test_the_admin_masks_quality_profile_and_drift_for_staff_who_do_not_answer_for_the_dataset(
+def test_it_masks_quality_profile_and_drift_in_the_admin_for_staff_who_do_not_answer_for_it(
     client, patients, owner_client, dataset, storage_root
 ):
     decide(owner_client, patients, "diagnosis", True)

@@ -330,11 +330,11 @@ def test_it_gives_numeric_personal_data_no_min_or_max_and_coarse_quantiles():
     ("p5", "p50", "p95", "step"),
     [(20_000, 48_000, 200_000, 10_000), (0.1, 0.5, 0.9, 0.1), (7, 7, 7, 1), (0, 0, 0, 1), (1200, 1200, 1200, 1000)],
 )
-def test_the_coarsening_step_is_a_power_of_ten_below_a_fifth_of_the_spread(p5, p50, p95, step):
+def test_it_coarsens_to_a_power_of_ten_below_a_fifth_of_the_spread(p5, p50, p95, step):
     assert coarsening_step({"quantiles": {"p5": p5, "p50": p50, "p95": p95}}) == step
 
 
-def test_dates_of_personal_data_are_masked_not_rounded():
+def test_it_masks_dates_of_personal_data_rather_than_rounding_them():
     dates = {
         "min": "1950-01-02T00:00:00+00:00",
         "max": "2001-09-09T00:00:00+00:00",
@@ -348,7 +348,7 @@ def test_dates_of_personal_data_are_masked_not_rounded():
     assert not [year for year in ("1950", "2001", "1977") if year in str(masked)]
 
 
-def test_a_column_a_person_marked_is_masked_whole_and_a_detected_one_keeps_a_hint():
+def test_it_masks_a_column_a_person_marked_whole_and_keeps_a_hint_of_a_detected_one():
     sample = {
         "columns": ["email", "diagnosis", "n"],
         "rows": [{"row": "a.csv:1", "values": {"email": "ada@example.org", "diagnosis": "asthma", "n": 3}}],
@@ -364,7 +364,7 @@ def test_a_column_a_person_marked_is_masked_whole_and_a_detected_one_keeps_a_hin
     assert shown["masked"] is False
 
 
-def test_the_classes_of_a_personal_data_label_are_named_by_rank_with_their_counts():
+def test_it_names_the_classes_of_a_personal_data_label_by_rank_with_their_counts():
     quality = {
         "label_column": "patient",
         "class_counts": {"Jane Roe": 40, "John Doe": 15, "Ada Byron": 5},
@@ -391,7 +391,7 @@ def test_the_classes_of_a_personal_data_label_are_named_by_rank_with_their_count
     assert not [name for name in ("Byron", "Roe", "'Al'") if name in str(masked)]
 
 
-def test_classes_of_equal_count_are_not_ordered_by_their_names():
+def test_it_does_not_order_classes_of_equal_count_by_their_names():
     orders = {tuple(class_aliases({f"{name}-{index}": 1 for name in "abcdef"}).values()) for index in range(3)}
     names = [list(class_aliases({f"{name}-{index}": 1 for name in "abcdef"})) for index in range(6)]
 
@@ -399,7 +399,7 @@ def test_classes_of_equal_count_are_not_ordered_by_their_names():
     assert any(ranked != sorted(ranked) for ranked in names)
 
 
-def test_a_stored_drift_report_leaves_out_the_features_withheld():
+def test_it_leaves_the_withheld_features_out_of_a_stored_drift_report():
     result = {
         "schema": {"added": [{"name": "ssn"}], "removed": [], "changed": [], "renamed": [{"from": "dx", "to": "n2"}]},
         "features": [{"name": "diagnosis"}, {"name": "n"}],
