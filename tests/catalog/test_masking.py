@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog.models import DatasetVersion, DriftReport, Feature
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory
-from tests.profiling.media_folders import text_corpus
+from tests.profiling.media_folders import image_folder, text_corpus
 
 # Registration hands the version to profiling when its transaction commits: these tests commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -223,3 +223,54 @@ def test_it_masks_quality_profile_and_drift_in_the_admin_for_staff_who_do_not_an
         assert "asthma" not in text, page
         assert "diabetes" not in text, page
         assert "person1@example.org" not in text, page
+
+
+def test_it_names_the_classes_of_a_personal_data_label_by_rank_beside_their_thumbnails(
+    owner_client, dataset, stranger_client, storage_root
+):
+    # Folders named after people: the owner decides the label is personal data.
+    response = owner_client.post(
+        f"/api/v1/datasets/{dataset.pk}/versions/", {"uri": str(image_folder(storage_root / "faces"))}, format="json"
+    )
+    version = DatasetVersion.objects.get(pk=response.json()["id"])
+    assert version.status == "ready", version.error
+    decide(owner_client, version, "label", True)
+
+    theirs = stranger_client.get(f"/api/v1/versions/{version.pk}/thumbnails/").json()
+    mine = owner_client.get(f"/api/v1/versions/{version.pk}/thumbnails/").json()
+    quality = stranger_client.get(f"/api/v1/versions/{version.pk}/").json()["quality"]
+
+    assert {item["label"] for item in mine} == {"cat", "dog"}
+    assert {item["label"] for item in theirs} == {"class 1", "class 2"}
+    assert set(quality["class_counts"]) == {"class 1", "class 2"}
+
+
+def test_it_keeps_a_feature_masked_when_staff_untick_it_in_the_admin(client, patients):
+    email = Feature.objects.get(version=patients, name="email")
+    client.force_login(UserFactory(username="ada-admin", is_staff=True, is_superuser=True))
+    url = reverse("admin:catalog_datasetversion_change", args=[patients.pk])
+    features = list(Feature.objects.filter(version=patients).order_by("position"))
+    form = {
+        "notes": "",
+        "features-TOTAL_FORMS": str(len(features)),
+        "features-INITIAL_FORMS": str(len(features)),
+        "features-MIN_NUM_FORMS": "0",
+        "features-MAX_NUM_FORMS": "1000",
+    }
+    for index, feature in enumerate(features):
+        form |= {
+            f"features-{index}-id": str(feature.pk),
+            f"features-{index}-version": str(patients.pk),
+            f"features-{index}-role": feature.role,
+            f"features-{index}-description": "",
+        }
+        if feature.pii and feature.pk != email.pk:
+            form[f"features-{index}-pii"] = "on"
+
+    response = client.post(url, form, follow=True)
+
+    assert response.status_code == 200
+    assert "only the dataset&#x27;s owners and stewards" in response.content.decode()
+    email.refresh_from_db()
+    assert email.pii is True
+    assert email.curated == []
