@@ -223,6 +223,9 @@ def test_it_masks_quality_profile_and_drift_in_the_admin_for_staff_who_do_not_an
         assert "asthma" not in text, page
         assert "diabetes" not in text, page
         assert "person1@example.org" not in text, page
+    overview = client.get(pages[0]).content.decode()
+    assert "numbered by size" in overview
+    assert "class 3" in overview
 
 
 def test_it_names_the_classes_of_a_personal_data_label_by_rank_beside_their_thumbnails(
