@@ -13,8 +13,9 @@ from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
 from catalog.profiling.pii import (
-    class_aliases,
+    aliased_paths,
     detected_kinds,
+    label_aliases,
     masked_drift,
     masked_quality,
     masked_sample,
@@ -337,7 +338,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         "status",
         "error",
         "fingerprint",
-        "manifest",
+        "manifest_shown",
         "size_bytes",
         "file_count",
         "row_count",
@@ -387,6 +388,12 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             for feature in Feature.objects.filter(version=version, pii=True).only("name", "statistics")
         }
 
+    @admin.display(description="Manifest")
+    def manifest_shown(self, version: DatasetVersion) -> str:
+        pii = self._personal(version)
+        aliases = label_aliases(version.quality, pii) if pii is not None else {}
+        return json.dumps(aliased_paths(version.manifest, aliases), indent=1)
+
     @admin.display(description="Quality")
     def quality_shown(self, version: DatasetVersion) -> str:
         pii = self._personal(version)
@@ -400,11 +407,12 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         if pii is not None:
             quality = version.quality or {}
             label = quality.get("label_column")
-            aliases = class_aliases(quality.get("class_counts") or {}) if label in pii else {}
+            aliases = label_aliases(quality, pii)
             # Every feature's value counts, which drift reads: raw values, not for this reader.
             profile.pop("distributions", None)
-            profile["sample"] = masked_sample(profile.get("sample"), pii, shown=False)
+            profile["sample"] = masked_sample(profile.get("sample"), pii, shown=False, aliases=aliases)
             profile["splits"] = masked_split_statistics(profile.get("splits") or {}, set(pii), label, aliases)
+            profile = aliased_paths(profile, aliases)
         return json.dumps(profile, indent=1, default=str)
 
     def save_model(self, request: HttpRequest, obj: DatasetVersion, form: Any, change: bool) -> None:

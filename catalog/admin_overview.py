@@ -19,7 +19,14 @@ from catalog.cards.facts import card_facts
 from catalog.cards.html import markdown_html
 from catalog.cards.huggingface import HEADINGS
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.profiling.pii import class_aliases, detected_kinds, masked_quality, masked_sample, masked_statistics
+from catalog.profiling.pii import (
+    aliased_paths,
+    detected_kinds,
+    label_aliases,
+    masked_quality,
+    masked_sample,
+    masked_statistics,
+)
 from governance.models import AuditSubject, Change
 from governance.permissions import user_sees_personal_data
 from lineage.models import LineageEdge
@@ -96,10 +103,13 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
     overview["version"] = version
     if version is not None:
         features = []
+        pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
+        aliases = {} if shows_personal else label_aliases(version.quality, pii)
         for feature in version.features.all():
             statistics = feature.statistics or {}
             if feature.pii and not shows_personal:
                 statistics = masked_statistics(statistics)
+            statistics = aliased_paths(statistics, aliases)
             features.append(
                 {
                     "feature": feature,
@@ -110,8 +120,7 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
             )
         overview["features"] = features
         # Masked from the features' current decisions, not from what profiling masked when it ran.
-        pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
-        sample = masked_sample((version.profile or {}).get("sample"), pii, shown=shows_personal)
+        sample = masked_sample((version.profile or {}).get("sample"), pii, shown=shows_personal, aliases=aliases)
         columns = sample["columns"]
         overview["sample"] = {
             "columns": columns,
@@ -121,10 +130,16 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
         quality = version.quality or {}
         thumbnails = _thumbnails_by_class(version)
         if not shows_personal and pii:
-            label = quality.get("label_column")
-            if label in pii:
-                aliases = class_aliases(quality.get("class_counts") or {})
-                thumbnails = [{**group, "label": aliases.get(group["label"], "class ?")} for group in thumbnails]
+            if aliases:
+                thumbnails = [
+                    {
+                        "label": aliases.get(group["label"], "class ?"),
+                        "images": [
+                            {**image, "path": aliased_paths(image["path"], aliases)} for image in group["images"]
+                        ],
+                    }
+                    for group in thumbnails
+                ]
             quality = masked_quality(quality, set(pii))
         overview["class_balance"] = charts.class_balance_svg(quality.get("class_counts") or {})
         overview["thumbnails"] = thumbnails

@@ -9,7 +9,9 @@ from catalog import selectors
 from catalog.choices import FeatureRole, Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
 from catalog.profiling.pii import (
+    aliased_paths,
     class_aliases,
+    label_aliases,
     masked_quality,
     masked_split_statistics,
     masked_statistics,
@@ -245,6 +247,19 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     pii_kinds = serializers.ListField(child=serializers.CharField(), required=False)
 
 
+def reader_label_aliases(context: dict, version: DatasetVersion) -> dict[str, str]:
+    """The aliases of a personal-data label's classes for a reader who may not see them (none for one
+    who may, or when the label is not personal data); worked out once per version and response."""
+    if context.get("show_pii", False):
+        return {}
+    cache = context.setdefault("label_aliases", {})
+    if version.pk not in cache:
+        cache[version.pk] = label_aliases(
+            version.quality, {feature.name for feature in version.features.all() if feature.pii}
+        )
+    return cache[version.pk]
+
+
 class FeatureSerializer(serializers.ModelSerializer):
     statistics = serializers.SerializerMethodField()
     curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -282,9 +297,12 @@ class FeatureSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(FeatureStatisticsSerializer)
     def get_statistics(self, feature: Feature) -> dict:
-        if feature.pii and not self.context.get("show_pii", False):
-            return masked_statistics(feature.statistics)
-        return feature.statistics
+        if self.context.get("show_pii", False):
+            return feature.statistics
+        statistics = masked_statistics(feature.statistics) if feature.pii else feature.statistics
+        # A path (an image's, say) names its class folder: under its alias when the label is personal data.
+        aliases = reader_label_aliases(self.context, feature.version)
+        return aliased_paths(statistics, aliases) if aliases else statistics
 
 
 class ManifestEntrySerializer(serializers.Serializer):
@@ -352,7 +370,7 @@ class VersionSummarySerializer(serializers.ModelSerializer):
 
 class VersionSerializer(VersionSummarySerializer):
     features = FeatureSerializer(many=True, read_only=True)
-    manifest = ManifestEntrySerializer(many=True, read_only=True)
+    manifest = serializers.SerializerMethodField()
     quality = serializers.SerializerMethodField()
 
     verification = serializers.DictField(
@@ -386,6 +404,13 @@ class VersionSerializer(VersionSummarySerializer):
             "nor the drift findings of personal-data features."
         )
     )
+    @extend_schema_field(ManifestEntrySerializer(many=True))
+    def get_manifest(self, version: DatasetVersion) -> list:
+        # The folders of a folder of images are its classes: under their aliases when the label is
+        # personal data this reader may not see.
+        aliases = reader_label_aliases(self.context, version)
+        return aliased_paths(version.manifest or [], aliases) if aliases else (version.manifest or [])
+
     def get_quality(self, version: DatasetVersion) -> dict:
         pii = self._personal_features(version)
         return masked_quality(version.quality, pii) if pii else (version.quality or {})

@@ -36,7 +36,7 @@ from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.profiling.pii import class_aliases, detected_kinds, masked_sample
+from catalog.profiling.pii import aliased_paths, detected_kinds, label_aliases, masked_sample
 from catalog.sources import SourceRejected
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
@@ -357,7 +357,8 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         version = self.get_object()
         show = self.get_serializer_context()["show_pii"]
         pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
-        return Response(masked_sample((version.profile or {}).get("sample"), pii, shown=show))
+        aliases = label_aliases(version.quality, pii)
+        return Response(masked_sample((version.profile or {}).get("sample"), pii, shown=show, aliases=aliases))
 
     @extend_schema(
         summary="A few thumbnails of each class of a folder of images",
@@ -370,13 +371,15 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
     def thumbnails(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
         version = self.get_object()
         thumbnails = ThumbnailSerializer(Thumbnail.objects.filter(version=version), many=True).data
-        quality = version.quality or {}
-        label = quality.get("label_column")
-        personal = any(feature.pii and feature.name == label for feature in version.features.all())
-        if label and personal and not self.get_serializer_context()["show_pii"]:
-            # The classes of a personal-data label (folders named after people) go by their aliases.
-            aliases = class_aliases(quality.get("class_counts") or {})
-            thumbnails = [{**item, "label": aliases.get(item["label"], "class ?")} for item in thumbnails]
+        pii = {feature.name for feature in version.features.all() if feature.pii}
+        aliases = label_aliases(version.quality, pii)
+        if aliases and not self.get_serializer_context()["show_pii"]:
+            # The classes of a personal-data label (folders named after people) go by their aliases,
+            # in the label and in the folders of the path alike.
+            thumbnails = [
+                {**item, "label": aliases.get(item["label"], "class ?"), "path": aliased_paths(item["path"], aliases)}
+                for item in thumbnails
+            ]
         return Response(thumbnails)
 
     @extend_schema(
@@ -420,7 +423,7 @@ class VersionFeatureView(ConditionalMixin, generics.RetrieveUpdateAPIView):
         version = get_object_or_404(selectors.versions_visible_to(self.request.user), pk=self.kwargs["version_id"])
         self.check_object_permissions(self.request, version)
         return get_object_or_404(
-            Feature.objects.select_related("curated_by"), version=version, position=self.kwargs["position"]
+            Feature.objects.select_related("curated_by", "version"), version=version, position=self.kwargs["position"]
         )
 
     def get_serializer_context(self) -> dict:

@@ -37,8 +37,10 @@ is worse than missing an unusual phone format):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -314,9 +316,16 @@ def masked_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
     return masked
 
 
-def masked_sample(sample: dict[str, Any] | None, pii: Mapping[str, Sequence[str]], *, shown: bool) -> dict[str, Any]:
+def masked_sample(
+    sample: dict[str, Any] | None,
+    pii: Mapping[str, Sequence[str]],
+    *,
+    shown: bool,
+    aliases: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The stored sample rows as a reader gets them: the values of every feature in `pii` masked
-    unless `shown`. `pii_columns` names the personal-data features the sample holds."""
+    unless `shown`, and the class folders in paths under their `aliases` (a personal-data label's).
+    `pii_columns` names the personal-data features the sample holds."""
     sample = sample or {}
     columns = list(sample.get("columns") or [])
     hidden = {name: kinds for name, kinds in pii.items() if name in columns}
@@ -325,9 +334,11 @@ def masked_sample(sample: dict[str, Any] | None, pii: Mapping[str, Sequence[str]
         values = entry.get("values") or {}
         if not shown:
             values = {
-                name: masked_value(value, hidden[name]) if name in hidden else value for name, value in values.items()
+                name: masked_value(value, hidden[name]) if name in hidden else aliased_paths(value, aliases or {})
+                for name, value in values.items()
             }
-        rows.append({"row": entry.get("row"), "values": values})
+        row = entry.get("row") if shown else aliased_paths(entry.get("row"), aliases or {})
+        rows.append({"row": row, "values": values})
     return {"columns": columns, "rows": rows, "masked": not shown and bool(hidden), "pii_columns": sorted(hidden)}
 
 
@@ -338,6 +349,39 @@ def class_aliases(class_counts: Mapping[str, int]) -> dict[str, str]:
         class_counts.items(), key=lambda item: (-int(item[1]), hashlib.sha256(str(item[0]).encode()).hexdigest())
     )
     return {str(name): f"class {position}" for position, (name, _) in enumerate(ranked, start=1)}
+
+
+def aliased_paths(value: Any, aliases: Mapping[str, str]) -> Any:
+    """`value` (a path, a sentence quoting paths, or lists and mappings of them) with every folder
+    named after a class under its alias: the class folders of a folder of images (people's names,
+    for faces) are its labels. Mapping keys are left alone."""
+    if not aliases:
+        return value
+    if isinstance(value, str):
+        if "/" not in value:
+            return value
+        return _folder_pattern(tuple(sorted(aliases, key=len, reverse=True))).sub(
+            lambda match: aliases[match.group(0)], value
+        )
+    if isinstance(value, dict):
+        return {key: aliased_paths(item, aliases) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [aliased_paths(item, aliases) for item in value]
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    # A whole path segment: at the start, or after a separator, a space or an opening quote or
+    # bracket, and followed by "/".
+    return re.compile(r"(?<![^\s/(\[,'\"])(?:" + "|".join(re.escape(name) for name in names) + r")(?=/)")
+
+
+def label_aliases(quality: dict[str, Any] | None, pii: Collection[str]) -> dict[str, str]:
+    """The aliases of the label's classes when the label is one of the features in `pii`, else none."""
+    quality = quality or {}
+    label = quality.get("label_column")
+    return class_aliases(quality.get("class_counts") or {}) if label and label in pii else {}
 
 
 def aliased_counts(counts: Mapping[str, int], aliases: Mapping[str, str]) -> dict[str, int]:
@@ -374,6 +418,11 @@ def masked_quality(quality: dict[str, Any] | None, pii: Collection[str]) -> dict
         findings.append(finding)
     if "findings" in quality:
         quality["findings"] = findings
+    if label_hidden:  # examples and sentences that quote paths name the class folders
+        quality = {
+            key: value if key in ("class_counts", "label_column") else aliased_paths(value, aliases)
+            for key, value in quality.items()
+        }
     summary = quality.get("drift")
     if isinstance(summary, dict):
         quality["drift"] = {
@@ -394,7 +443,7 @@ def masked_split_statistics(
     splits: dict[str, Any], pii: Collection[str], label: str | None, aliases: Mapping[str, str]
 ) -> dict[str, Any]:
     """Each split's statistics with personal-data features masked and a personal-data label's
-    classes under the version's aliases."""
+    classes (and the class folders in its files) under the version's aliases."""
     masked = {}
     for name, split in splits.items():
         quality = dict(split.get("quality") or {})
@@ -410,7 +459,8 @@ def masked_split_statistics(
                 for feature in split.get("features") or []
             ],
         }
-    return masked
+    # Files, and values of other features (such as an image's path), name the class folders.
+    return aliased_paths(masked, aliases) if label and label in pii else masked
 
 
 def masked_drift(result: dict[str, Any], withheld: Collection[str]) -> dict[str, Any]:

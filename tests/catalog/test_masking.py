@@ -246,6 +246,12 @@ def test_it_names_the_classes_of_a_personal_data_label_by_rank_beside_their_thum
     assert {item["label"] for item in mine} == {"cat", "dog"}
     assert {item["label"] for item in theirs} == {"class 1", "class 2"}
     assert set(quality["class_counts"]) == {"class 1", "class 2"}
+    # The class folders are the classes: every path names them by their alias too.
+    assert {item["path"].split("/")[1] for item in theirs} == {"class 1", "class 2"}
+    seen = everything_readable(stranger_client, version) + str(theirs)
+    assert "/cat/" not in seen
+    assert "/dog/" not in seen
+    assert "/cat/" in everything_readable(owner_client, version)
 
 
 def test_it_keeps_a_feature_masked_when_staff_untick_it_in_the_admin(client, patients):

@@ -6,6 +6,7 @@ import pytest
 from catalog.profiling.pii import (
     PII_KINDS,
     PiiScan,
+    aliased_paths,
     class_aliases,
     coarsening_step,
     mask,
@@ -414,3 +415,21 @@ def test_it_leaves_the_withheld_features_out_of_a_stored_drift_report():
     assert masked["label"] is None
     assert masked["schema"] == {"added": [], "removed": [], "changed": [], "renamed": []}
     assert masked["masked_features"] == ["diagnosis", "dx", "ssn"]
+
+
+def test_it_names_class_folders_in_paths_by_their_alias_and_leaves_the_rest():
+    aliases = {"cat": "class 1", "Jane Roe": "class 2"}
+
+    shown = aliased_paths(
+        ["train/cat/000.png", "Jane Roe/1.jpg", "x/concat/1.png", "e.g. test/cat/0.png and ('Jane Roe/2.jpg')", "cat"],
+        aliases,
+    )
+
+    assert shown == [
+        "train/class 1/000.png",
+        "class 2/1.jpg",
+        "x/concat/1.png",
+        "e.g. test/class 1/0.png and ('class 2/2.jpg')",
+        "cat",
+    ]
+    assert aliased_paths({"files": ["cat/1.png"], "count": 3}, aliases) == {"files": ["class 1/1.png"], "count": 3}
