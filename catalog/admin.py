@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 from django import forms
@@ -11,6 +12,16 @@ from catalog import services
 from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
+from catalog.profiling.pii import (
+    aliased_paths,
+    detected_kinds,
+    label_aliases,
+    masked_drift,
+    masked_quality,
+    masked_sample,
+    masked_split_statistics,
+)
+from catalog.selectors import personal_data_visible_to
 from governance import services as governance_services
 from governance.choices import OwnershipRole
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
@@ -327,11 +338,12 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         "status",
         "error",
         "fingerprint",
-        "manifest",
+        "manifest_shown",
         "size_bytes",
         "file_count",
         "row_count",
-        "quality",
+        "quality_shown",
+        "profile_shown",
         "created_by",
         "created_at",
         "updated_at",
@@ -346,6 +358,9 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         "source_changed_at",
         "verification",
     )
+    # Quality and profile hold values (the raw sample, value counts, class names): shown only through
+    # `quality_shown` and `profile_shown`, masked for whoever may not see personal data.
+    exclude = ("profile", "quality")
     inlines = (FeatureInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -353,6 +368,54 @@ class DatasetVersionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DatasetVersion]:
         return super().get_queryset(request).select_related("dataset")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        # Quality and profile are shown as this reader may see them: staff who neither own nor steward
+        # the dataset get personal-data features masked, as the API masks them.
+        version = super().get_object(request, object_id, from_field)
+        if version is not None:
+            version.reader_sees_personal_data = personal_data_visible_to(
+                user=request.user, dataset_id=version.dataset_id
+            )
+        return version
+
+    @staticmethod
+    def _personal(version: DatasetVersion) -> dict[str, list[str]] | None:
+        """The personal-data features to mask for this page's reader (decided from the flags now), or
+        None when the reader may see them."""
+        if getattr(version, "reader_sees_personal_data", False):
+            return None
+        return {
+            feature.name: detected_kinds(feature.statistics)
+            for feature in Feature.objects.filter(version=version, pii=True).only("name", "statistics")
+        }
+
+    @admin.display(description="Manifest")
+    def manifest_shown(self, version: DatasetVersion) -> str:
+        pii = self._personal(version)
+        aliases = label_aliases(version.quality, pii) if pii is not None else {}
+        return json.dumps(aliased_paths(version.manifest, aliases), indent=1)
+
+    @admin.display(description="Quality")
+    def quality_shown(self, version: DatasetVersion) -> str:
+        pii = self._personal(version)
+        quality = version.quality if pii is None else masked_quality(version.quality, set(pii))
+        return json.dumps(quality, indent=1, default=str)
+
+    @admin.display(description="Profile")
+    def profile_shown(self, version: DatasetVersion) -> str:
+        profile = dict(version.profile or {})
+        pii = self._personal(version)
+        if pii is not None:
+            quality = version.quality or {}
+            label = quality.get("label_column")
+            aliases = label_aliases(quality, pii)
+            # Every feature's value counts, which drift reads: raw values, not for this reader.
+            profile.pop("distributions", None)
+            profile["sample"] = masked_sample(profile.get("sample"), pii, shown=False, aliases=aliases)
+            profile["splits"] = masked_split_statistics(profile.get("splits") or {}, set(pii), label, aliases)
+            profile = aliased_paths(profile, aliases)
+        return json.dumps(profile, indent=1, default=str)
 
     def save_model(self, request: HttpRequest, obj: DatasetVersion, form: Any, change: bool) -> None:
         # Only the notes are editable here; the service records the change.
@@ -365,8 +428,17 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             return
         # A person's edits to a feature are decisions: recorded as curated, so they carry over.
         formset.save(commit=False)  # what changed, for the admin's history; the service writes it
+        shows = personal_data_visible_to(user=request.user, dataset_id=form.instance.dataset_id)
         for feature, changed_fields in formset.changed_objects:
             changed = [field for field in services.CURATED_FIELDS if field in changed_fields]
+            if "pii" in changed and not feature.pii and not shows:
+                # A dismissal unmasks the values for every reader: the owners' and stewards' call only.
+                changed.remove("pii")
+                self.message_user(
+                    request,
+                    f"{feature.name}: only the dataset's owners and stewards may decide it is not personal data.",
+                    level=messages.ERROR,
+                )
             if changed:
                 services.feature_curate(
                     actor=request.user,  # type: ignore[arg-type]  # the admin has only signed-in staff
@@ -379,7 +451,26 @@ class DatasetVersionAdmin(admin.ModelAdmin):
 class DriftReportAdmin(admin.ModelAdmin):
     list_display = ("version", "against", "created_at")
     list_select_related = ("version__dataset", "against__dataset")
-    readonly_fields = ("version", "against", "result", "created_at")
+    readonly_fields = ("version", "against", "result_shown", "created_at")
+    exclude = ("result",)  # shown through `result_shown`, without what this reader may not see
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        # Personal-data features of a version this reader may not see unmasked are left out, as in the API.
+        report = super().get_object(request, object_id, from_field)
+        if report is not None:
+            withheld: set[str] = set()
+            for version in (report.version, report.against):
+                if not personal_data_visible_to(user=request.user, dataset_id=version.dataset_id):
+                    withheld |= set(Feature.objects.filter(version=version, pii=True).values_list("name", flat=True))
+            report.withheld_features = withheld
+        return report
+
+    @admin.display(description="Result")
+    def result_shown(self, report: DriftReport) -> str:
+        withheld = getattr(report, "withheld_features", None)
+        if withheld is None:  # not read through this page's get_object: leave every feature out
+            withheld = {entry.get("name") for entry in report.result.get("features") or []}
+        return json.dumps(masked_drift(report.result, withheld), indent=1, default=str)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

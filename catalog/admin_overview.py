@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Prefetch
 from django.urls import reverse
 
 from catalog import charts
@@ -18,9 +19,16 @@ from catalog.cards.facts import card_facts
 from catalog.cards.html import markdown_html
 from catalog.cards.huggingface import HEADINGS
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.profiling.pii import masked_statistics
+from catalog.profiling.pii import (
+    aliased_paths,
+    detected_kinds,
+    label_aliases,
+    masked_quality,
+    masked_sample,
+    masked_statistics,
+)
+from catalog.selectors import personal_data_visible_to
 from governance.models import AuditSubject, Change
-from governance.permissions import user_sees_personal_data
 from lineage.models import LineageEdge
 
 TERM_LABELS = {
@@ -61,9 +69,9 @@ def _thumbnails_by_class(version: DatasetVersion) -> list[dict[str, Any]]:
 
 
 def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, Any]:
-    facts = card_facts(dataset)
+    shows_personal = personal_data_visible_to(user=user, dataset_id=dataset.pk)
+    facts = card_facts(dataset, shows_personal=shows_personal)
     card = DataCard.objects.filter(dataset=dataset).first()
-    shows_personal = user_sees_personal_data(user, dataset.pk)
     overview: dict[str, Any] = {
         "facts": facts,
         "card_sections": [
@@ -95,10 +103,13 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
     overview["version"] = version
     if version is not None:
         features = []
+        pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
+        aliases = {} if shows_personal else label_aliases(version.quality, pii)
         for feature in version.features.all():
             statistics = feature.statistics or {}
             if feature.pii and not shows_personal:
                 statistics = masked_statistics(statistics)
+            statistics = aliased_paths(statistics, aliases)
             features.append(
                 {
                     "feature": feature,
@@ -108,25 +119,44 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
                 }
             )
         overview["features"] = features
-        sample = (version.profile or {}).get("sample") or {}
-        rows = sample.get("rows" if shows_personal else "masked_rows") or []
-        columns = sample.get("columns") or []
+        # Masked from the features' current decisions, not from what profiling masked when it ran.
+        sample = masked_sample((version.profile or {}).get("sample"), pii, shown=shows_personal, aliases=aliases)
+        columns = sample["columns"]
         overview["sample"] = {
             "columns": columns,
-            "rows": [[row.get("values", {}).get(column) for column in columns] for row in rows[:25]],
-            "masked": not shows_personal and bool(sample.get("pii_columns")),
+            "rows": [[row["values"].get(column) for column in columns] for row in sample["rows"][:25]],
+            "masked": sample["masked"],
         }
         quality = version.quality or {}
+        thumbnails = _thumbnails_by_class(version)
+        if not shows_personal and pii:
+            if aliases:
+                thumbnails = [
+                    {
+                        "label": aliases.get(group["label"], "class ?"),
+                        "images": [
+                            {**image, "path": aliased_paths(image["path"], aliases)} for image in group["images"]
+                        ],
+                    }
+                    for group in thumbnails
+                ]
+            quality = masked_quality(quality, set(pii))
         overview["class_balance"] = charts.class_balance_svg(quality.get("class_counts") or {})
-        overview["thumbnails"] = _thumbnails_by_class(version)
+        overview["thumbnails"] = thumbnails
         overview["findings"] = quality.get("findings") or []
+    personal_features = Prefetch("features", queryset=Feature.objects.filter(pii=True).only("version_id", "name"))
     overview["versions"] = [
         {
             "version": entry,
-            "drift": (entry.quality or {}).get("drift"),
+            "drift": (
+                entry.quality
+                if shows_personal
+                else masked_quality(entry.quality, {feature.name for feature in entry.features.all()})
+            ).get("drift"),
             "link": reverse("admin:catalog_datasetversion_change", args=[entry.pk]),
         }
         for entry in DatasetVersion.objects.filter(dataset=dataset)
+        .prefetch_related(personal_features)
         .only(
             "id",
             "number",

@@ -6,7 +6,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,7 @@ import psycopg
 import psycopg.sql
 from celery import chord as celery_chord
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, ProtectedError, Q, Value
@@ -46,7 +46,12 @@ from catalog.profiling.files import (
     manifest_fingerprint,
 )
 from catalog.profiling.state import PartialProfile
-from catalog.selectors import datasets_sharing_source, datasets_visible_to, storage_may_register
+from catalog.selectors import (
+    datasets_sharing_source,
+    datasets_visible_to,
+    personal_data_visible_to,
+    storage_may_register,
+)
 from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_opened, source_resolve
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
@@ -868,31 +873,47 @@ def _with_drift(version: DatasetVersion, profile: dict[str, Any], against: Datas
     return quality
 
 
-def drift_view(version: DatasetVersion) -> drift.ProfileView:
-    """A stored version as drift reads it: its features' statistics and its stored distributions."""
+def drift_view(version: DatasetVersion, *, withheld: Collection[str] = ()) -> drift.ProfileView:
+    """A stored version as drift reads it: its features' statistics and its stored distributions,
+    without the features named in `withheld` (nor its label, if that is one of them)."""
     needed = {"row_count", "quality", "profile"}
     loaded = not (needed & version.get_deferred_fields())
     stored = version if loaded else DatasetVersion.objects.only(*needed).get(pk=version.pk)
     features = [
         {"name": name, "dtype": dtype, "logical_type": logical_type, "statistics": statistics}
-        for name, dtype, logical_type, statistics in Feature.objects.filter(version_id=version.pk).values_list(
-            "name", "dtype", "logical_type", "statistics"
-        )
+        for name, dtype, logical_type, statistics in Feature.objects.filter(version_id=version.pk)
+        .exclude(name__in=list(withheld))
+        .values_list("name", "dtype", "logical_type", "statistics")
     ]
+    quality = stored.quality or {}
+    if quality.get("label_column") in withheld:
+        quality = {key: value for key, value in quality.items() if key not in ("label_column", "class_counts")}
     return drift.profile_view(
         row_count=stored.row_count or 0,
         features=features,
         distributions=(stored.profile or {}).get("distributions"),
-        quality=stored.quality,
+        quality=quality,
     )
 
 
-def version_drift(*, version: DatasetVersion, against: DatasetVersion) -> dict[str, Any]:
-    """Drift of one profiled version from another (of the same dataset or any other)."""
+def version_drift(
+    *, version: DatasetVersion, against: DatasetVersion, reader: User | AnonymousUser | None = None
+) -> dict[str, Any]:
+    """Drift of one profiled version from another (of the same dataset or any other), as `reader`
+    may see it: the personal-data features of a version whose values the reader may not see are left
+    out on both sides (by name, so neither a same-named column nor a rename can be compared with
+    them), and so is the label when it is one of them; `masked_features` names them. Without a
+    reader (the catalog itself), every feature is compared."""
     for item in (version, against):
         if item.status != VersionStatus.READY:
             raise VersionNotProfiled(item)
-    return drift.compare(drift_view(version), drift_view(against))
+    withheld: set[str] = set()
+    if reader is not None:
+        for item in (version, against):
+            if not personal_data_visible_to(user=reader, dataset_id=item.dataset_id):
+                withheld |= set(Feature.objects.filter(version_id=item.pk, pii=True).values_list("name", flat=True))
+    result = drift.compare(drift_view(version, withheld=withheld), drift_view(against, withheld=withheld))
+    return {**result, "masked_features": sorted(withheld)}
 
 
 def json_safe(value: Any) -> Any:

@@ -8,7 +8,14 @@ from rest_framework import serializers
 from catalog import selectors
 from catalog.choices import FeatureRole, Lifecycle, SourceFormat
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
-from catalog.profiling.pii import masked_statistics
+from catalog.profiling.pii import (
+    aliased_paths,
+    class_aliases,
+    label_aliases,
+    masked_quality,
+    masked_split_statistics,
+    masked_statistics,
+)
 from config.api.fields import StrictCharField
 from governance.choices import Origin, PrincipalType, Sensitivity
 
@@ -188,8 +195,19 @@ class TopValueSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+_COARSENED = (
+    "For personal data, unless you own or steward the dataset: rounded to a multiple of the largest power "
+    "of ten not above a fifth of the spread between p5 and p95."
+)
+
+
 class FeatureStatisticsSerializer(serializers.Serializer):
-    """Documents the statistics object; which keys appear depends on the feature's kind."""
+    """Documents the statistics object; which keys appear depends on the feature's kind.
+
+    For a personal-data feature (`pii` true, by detection or a person's decision), readers other than
+    the dataset's owners and stewards get masked text values and coarsened numbers: no min or max, no
+    outlier fences, and quantiles, mean, std and histogram edges rounded to a multiple of the largest
+    power of ten not above a fifth of the p5-p95 spread (ages spread over 20-85: tens)."""
 
     count = serializers.IntegerField(help_text="Values present (not null, not NaN).")
     null_count = serializers.IntegerField()
@@ -197,12 +215,18 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     distinct_count = serializers.IntegerField()
     distinct_is_approximate = serializers.BooleanField(help_text="True above 10,000 distinct values (HyperLogLog).")
     distinct_relative_error = serializers.FloatField(help_text="Standard error of an approximate distinct count.")
-    min = serializers.JSONField(allow_null=True)
-    max = serializers.JSONField(allow_null=True)
-    mean = serializers.FloatField(allow_null=True)
-    std = serializers.FloatField(allow_null=True, help_text="Sample standard deviation (n - 1).")
+    min = serializers.JSONField(
+        allow_null=True, help_text="Masked or null for personal data, unless you own or steward the dataset."
+    )
+    max = serializers.JSONField(
+        allow_null=True, help_text="Masked or null for personal data, unless you own or steward the dataset."
+    )
+    mean = serializers.FloatField(allow_null=True, help_text=_COARSENED)
+    std = serializers.FloatField(allow_null=True, help_text=f"Sample standard deviation (n - 1). {_COARSENED}")
     quantiles = serializers.DictField(
-        child=serializers.JSONField(), allow_null=True, help_text="p1, p5, p25, p50, p75, p95, p99 (KLL sketch)."
+        child=serializers.JSONField(),
+        allow_null=True,
+        help_text=f"p1, p5, p25, p50, p75, p95, p99 (KLL sketch). {_COARSENED}",
     )
     quantiles_are_approximate = serializers.BooleanField(required=False)
     quantile_rank_error = serializers.FloatField(required=False)
@@ -221,6 +245,19 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     true_count = serializers.IntegerField(required=False)
     pii_shares = serializers.DictField(child=serializers.FloatField(), required=False)
     pii_kinds = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def reader_label_aliases(context: dict, version: DatasetVersion) -> dict[str, str]:
+    """The aliases of a personal-data label's classes for a reader who may not see them (none for one
+    who may, or when the label is not personal data); worked out once per version and response."""
+    if context.get("show_pii", False):
+        return {}
+    cache = context.setdefault("label_aliases", {})
+    if version.pk not in cache:
+        cache[version.pk] = label_aliases(
+            version.quality, {feature.name for feature in version.features.all() if feature.pii}
+        )
+    return cache[version.pk]
 
 
 class FeatureSerializer(serializers.ModelSerializer):
@@ -260,9 +297,12 @@ class FeatureSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(FeatureStatisticsSerializer)
     def get_statistics(self, feature: Feature) -> dict:
-        if feature.pii and not self.context.get("show_pii", False):
-            return masked_statistics(feature.statistics)
-        return feature.statistics
+        if self.context.get("show_pii", False):
+            return feature.statistics
+        statistics = masked_statistics(feature.statistics) if feature.pii else feature.statistics
+        # A path (an image's, say) names its class folder: under its alias when the label is personal data.
+        aliases = reader_label_aliases(self.context, feature.version)
+        return aliased_paths(statistics, aliases) if aliases else statistics
 
 
 class ManifestEntrySerializer(serializers.Serializer):
@@ -330,8 +370,8 @@ class VersionSummarySerializer(serializers.ModelSerializer):
 
 class VersionSerializer(VersionSummarySerializer):
     features = FeatureSerializer(many=True, read_only=True)
-    manifest = ManifestEntrySerializer(many=True, read_only=True)
-    quality = serializers.DictField(read_only=True)
+    manifest = serializers.SerializerMethodField()
+    quality = serializers.SerializerMethodField()
 
     verification = serializers.DictField(
         read_only=True, help_text="The last re-hash of the source: status (unchanged, changed, unreadable), when, what."
@@ -350,23 +390,41 @@ class VersionSerializer(VersionSummarySerializer):
         ]
         read_only_fields = fields
 
+    def _personal_features(self, version: DatasetVersion) -> set[str]:
+        """The personal-data features this reader may not see the values of (none for those who may)."""
+        if self.context.get("show_pii", False):
+            return set()
+        return {feature.name for feature in version.features.all() if feature.pii}
+
+    @extend_schema_field(
+        serializers.DictField(
+            help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift. "
+            "When the label is personal data, readers other than the dataset's owners and stewards get its "
+            "classes as `class 1`, `class 2`... (the most frequent first, counts kept), and neither the drift "
+            "nor the drift findings of personal-data features."
+        )
+    )
+    @extend_schema_field(ManifestEntrySerializer(many=True))
+    def get_manifest(self, version: DatasetVersion) -> list:
+        # The folders of a folder of images are its classes: under their aliases when the label is
+        # personal data this reader may not see.
+        aliases = reader_label_aliases(self.context, version)
+        return aliased_paths(version.manifest or [], aliases) if aliases else (version.manifest or [])
+
+    def get_quality(self, version: DatasetVersion) -> dict:
+        pii = self._personal_features(version)
+        return masked_quality(version.quality, pii) if pii else (version.quality or {})
+
     @extend_schema_field(serializers.DictField(child=SplitStatisticsSerializer()))
     def get_split_statistics(self, version: DatasetVersion) -> dict:
         splits = (version.profile or {}).get("splits") or {}
-        show = self.context.get("show_pii", False)
-        pii = set() if show else {feature.name for feature in version.features.all() if feature.pii}
-        return {
-            name: {
-                **split,
-                "features": [
-                    {**feature, "statistics": masked_statistics(feature["statistics"])}
-                    if feature["name"] in pii
-                    else feature
-                    for feature in split.get("features", [])
-                ],
-            }
-            for name, split in splits.items()
-        }
+        pii = self._personal_features(version)
+        if not pii:
+            return splits
+        quality = version.quality or {}
+        label = quality.get("label_column")
+        aliases = class_aliases(quality.get("class_counts") or {}) if label in pii else {}
+        return masked_split_statistics(splits, pii, label, aliases)
 
 
 # What a version's registration fixed for good; PATCH refuses them with this advice.
@@ -506,6 +564,11 @@ class DriftSerializer(serializers.Serializer):
     row_count_change = RowCountChangeSerializer()
     thresholds = serializers.DictField(child=serializers.FloatField())
     min_values = serializers.IntegerField(help_text="Fewer values than this on either side: measured, not flagged.")
+    masked_features = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Personal-data features left out of the comparison (and of the schema diff), because you may "
+        "not see their values in one of the two versions; a personal-data label is left out the same way.",
+    )
 
 
 class VersionCreateSerializer(SourceSerializer):

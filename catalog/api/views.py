@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -35,6 +36,8 @@ from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
+from catalog.profiling.pii import aliased_paths, detected_kinds, label_aliases, masked_sample
+from catalog.selectors import personal_data_visible_to
 from catalog.sources import SourceForbidden, SourceRejected
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
@@ -44,7 +47,6 @@ from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.moments import MomentOutOfRange, moment_in_utc
 from governance.licensing import LicenseExpressionInvalid
-from governance.permissions import user_sees_personal_data
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
@@ -293,7 +295,9 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         summary="How this version differs from another",
         description="Schema diff, per-feature drift metrics flagged against their thresholds, label shift and "
         "row-count change, computed from the two stored profiles. `against` defaults to the latest earlier "
-        "profiled version of the same dataset; it may be a version of any dataset you can read.",
+        "profiled version of the same dataset; it may be a version of any dataset you can read. Personal-data "
+        "features of a version whose values you may not see (you neither own nor steward its dataset) are left "
+        "out of the comparison, and so is its label when that is personal data: `masked_features` names them.",
         parameters=[OpenApiParameter("against", OpenApiTypes.UUID, description="The reference version.")],
         responses={
             200: DriftSerializer,
@@ -317,7 +321,9 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
                     {"against": [f"Version {version.number} has no earlier profiled version; name one with ?against=."]}
                 )
         try:
-            result = services.version_drift(version=version, against=against)
+            # Personal-data features of a version the caller may not read unmasked are left out: their
+            # metrics against a column the caller controls would tell whether a guessed value is there.
+            result = services.version_drift(version=version, against=against, reader=request.user)
         except services.VersionNotProfiled as exc:
             raise Conflict(str(exc)) from None
         return Response({"version": str(version.pk), "against": str(against.pk), **result})
@@ -352,33 +358,25 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         if "pk" in self.kwargs:
             dataset_id = self.get_queryset().filter(pk=self.kwargs["pk"]).values_list("dataset_id", flat=True).first()
             # Owners and stewards see the values of personal-data features; everyone else sees them masked.
-            context["show_pii"] = dataset_id is not None and user_sees_personal_data(self.request.user, dataset_id)
+            context["show_pii"] = dataset_id is not None and personal_data_visible_to(
+                user=self.request.user, dataset_id=dataset_id
+            )
         return context
 
     @extend_schema(
         summary="A random sample of the version's rows",
-        description="Kept with the profile for manual inspection. Values of features suspected or confirmed "
-        "as personal data are masked except for the dataset's owners and stewards.",
+        description="Kept with the profile for manual inspection. Values of every feature that is personal data "
+        "(`pii` true: detected, or decided by a person, as the features say now) are masked except for the "
+        "dataset's owners and stewards.",
         responses=VersionSampleSerializer,
     )
     @action(detail=True, methods=["get"])
     def sample(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
         version = self.get_object()
-        sample = (version.profile or {}).get("sample") or {
-            "columns": [],
-            "rows": [],
-            "masked_rows": [],
-            "pii_columns": [],
-        }
         show = self.get_serializer_context()["show_pii"]
-        return Response(
-            {
-                "columns": sample["columns"],
-                "rows": sample["rows"] if show else sample["masked_rows"],
-                "masked": not show and bool(sample["pii_columns"]),
-                "pii_columns": sample["pii_columns"],
-            }
-        )
+        pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
+        aliases = label_aliases(version.quality, pii)
+        return Response(masked_sample((version.profile or {}).get("sample"), pii, shown=show, aliases=aliases))
 
     @extend_schema(
         summary="A few thumbnails of each class of a folder of images",
@@ -390,7 +388,17 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
     @action(detail=True, methods=["get"], pagination_class=None)
     def thumbnails(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
         version = self.get_object()
-        return Response(ThumbnailSerializer(Thumbnail.objects.filter(version=version), many=True).data)
+        thumbnails = ThumbnailSerializer(Thumbnail.objects.filter(version=version), many=True).data
+        pii = {feature.name for feature in version.features.all() if feature.pii}
+        aliases = label_aliases(version.quality, pii)
+        if aliases and not self.get_serializer_context()["show_pii"]:
+            # The classes of a personal-data label (folders named after people) go by their aliases,
+            # in the label and in the folders of the path alike.
+            thumbnails = [
+                {**item, "label": aliases.get(item["label"], "class ?"), "path": aliased_paths(item["path"], aliases)}
+                for item in thumbnails
+            ]
+        return Response(thumbnails)
 
     @extend_schema(
         summary="Profile a version again",
@@ -433,19 +441,28 @@ class VersionFeatureView(ConditionalMixin, generics.RetrieveUpdateAPIView):
         version = get_object_or_404(selectors.versions_visible_to(self.request.user), pk=self.kwargs["version_id"])
         self.check_object_permissions(self.request, version)
         return get_object_or_404(
-            Feature.objects.select_related("curated_by"), version=version, position=self.kwargs["position"]
+            Feature.objects.select_related("curated_by", "version"), version=version, position=self.kwargs["position"]
         )
 
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
         version = DatasetVersion.objects.filter(pk=self.kwargs["version_id"]).only("dataset_id").first()
-        context["show_pii"] = version is not None and user_sees_personal_data(self.request.user, version.dataset_id)
+        context["show_pii"] = version is not None and personal_data_visible_to(
+            user=self.request.user, dataset_id=version.dataset_id
+        )
         return context
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         feature = self.get_object()
         payload = FeatureUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
+        if payload.validated_data.get("pii") is False and not self.get_serializer_context()["show_pii"]:
+            # A dismissal unmasks the feature's values for every reader: only those already entitled to
+            # them (owners and stewards) may take it. Staff may confirm personal data, not dismiss it.
+            raise PermissionDenied(
+                "Only the dataset's owners and stewards may decide that a feature is not personal data: "
+                "it unmasks its values for everyone who reads the dataset."
+            )
         with self.conditional_write(feature):
             services.feature_curate(actor=request.user, feature=feature, **payload.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
@@ -468,7 +485,7 @@ class _DatasetCardBase(generics.GenericAPIView):
         return DataCard.objects.select_related("updated_by").filter(dataset=dataset).first()
 
 
-def _card_body(dataset: Dataset, card: DataCard | None) -> dict:
+def _card_body(dataset: Dataset, card: DataCard | None, *, shows_personal: bool) -> dict:
     sections = {section: getattr(card, section) if card else "" for section in CARD_SECTIONS}
     return {
         "dataset": str(dataset.pk),
@@ -476,7 +493,7 @@ def _card_body(dataset: Dataset, card: DataCard | None) -> dict:
         "task_categories": list(card.task_categories) if card else [],
         "completeness": card.completeness if card else 0.0,
         "missing_sections": card.missing_sections if card else list(CARD_SECTIONS),
-        "facts": card_facts(dataset),
+        "facts": card_facts(dataset, shows_personal=shows_personal),
         "updated_by": card.updated_by.get_username() if card and card.updated_by else None,
         "updated_at": card.updated_at if card else None,
     }
@@ -505,7 +522,8 @@ class DatasetCardView(ConditionalMixin, _DatasetCardBase):
         return self.get_dataset()
 
     def representation(self, obj: Dataset) -> dict:
-        return DataCardSerializer(_card_body(obj, self.card_of(obj))).data
+        shows = personal_data_visible_to(user=self.request.user, dataset_id=obj.pk)
+        return DataCardSerializer(_card_body(obj, self.card_of(obj), shows_personal=shows)).data
 
     def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
         return Response(self.representation(self.get_dataset()))
@@ -537,7 +555,8 @@ class DatasetCardMarkdownView(_DatasetCardBase):
     )
     def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_dataset()
-        text = card_markdown(card_facts(dataset), self.card_of(dataset))
+        facts = card_facts(dataset, shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk))
+        text = card_markdown(facts, self.card_of(dataset))
         return Response(text, content_type="text/markdown; charset=utf-8")
 
 
@@ -553,7 +572,8 @@ class DatasetCardCroissantView(_DatasetCardBase):
     def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_dataset()
         url = request.build_absolute_uri(f"/api/v1/datasets/{dataset.pk}/")
-        return Response(card_croissant(card_facts(dataset), self.card_of(dataset), url=url))
+        facts = card_facts(dataset, shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk))
+        return Response(card_croissant(facts, self.card_of(dataset), url=url))
 
 
 class DatasetCardImportView(_DatasetCardBase):
@@ -571,4 +591,9 @@ class DatasetCardImportView(_DatasetCardBase):
             services.card_import(actor=request.user, dataset=dataset, **payload.validated_data)
         except CardDocumentInvalid as exc:
             raise serializers.ValidationError({"content": [str(exc)]}) from None
-        return Response(DataCardSerializer(_card_body(dataset, self.card_of(dataset))).data)
+        body = _card_body(
+            dataset,
+            self.card_of(dataset),
+            shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk),
+        )
+        return Response(DataCardSerializer(body).data)

@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Dataset, DatasetVersion
+from catalog.profiling.pii import aliased_counts, aliased_paths, class_aliases
 from governance.choices import LICENSE_TERMS
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import License, Ownership
 
 
-def card_facts(dataset: Dataset) -> dict[str, Any]:
+def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, Any]:
     """The latest version (its fingerprint, size, features, class balance, splits), the license with
-    its terms, and who answers for the dataset."""
+    its terms, and who answers for the dataset.
+
+    Unless `shows_personal` (the reader owns or stewards the dataset), a label that is personal data
+    (`pii` true, by detection or decision, as its feature says now) has its classes named `class 1`,
+    `class 2`... (the most frequent first, counts kept), in the counts and in the folders of file
+    paths, and `class_names_masked` says so."""
     version = (
         DatasetVersion.objects.filter(pk=dataset.latest_version_id).prefetch_related("features").first()
         if dataset.latest_version_id
@@ -56,6 +62,13 @@ def card_facts(dataset: Dataset) -> dict[str, Any]:
         return facts
     quality = version.quality or {}
     splits = (version.profile or {}).get("splits") or {}
+    label_column = quality.get("label_column") or version.label_column or None
+    class_counts = quality.get("class_counts") or {}
+    personal_label = any(feature.pii and feature.name == label_column for feature in version.features.all())
+    class_names_masked = bool(label_column) and personal_label and not shows_personal
+    aliases = class_aliases(class_counts) if class_names_masked else {}
+    if class_names_masked:
+        class_counts = aliased_counts(class_counts, aliases)
     facts["version"] = {
         "id": str(version.pk),
         "number": version.number,
@@ -66,7 +79,8 @@ def card_facts(dataset: Dataset) -> dict[str, Any]:
         "size_bytes": version.size_bytes,
         "file_count": version.file_count,
         "row_count": version.row_count,
-        "manifest": version.manifest,
+        # A folder of images is filed in folders named after its classes.
+        "manifest": aliased_paths(version.manifest, aliases),
         "created_at": version.created_at,
         "features": [
             {
@@ -79,11 +93,12 @@ def card_facts(dataset: Dataset) -> dict[str, Any]:
             }
             for feature in version.features.all()
         ],
-        "label_column": quality.get("label_column") or version.label_column or None,
-        "class_counts": quality.get("class_counts") or {},
+        "label_column": label_column,
+        "class_counts": class_counts,
+        "class_names_masked": class_names_masked,
         "imbalance_ratio": quality.get("imbalance_ratio"),
         "splits": {
-            name: {"row_count": split.get("row_count"), "files": split.get("files", [])}
+            name: {"row_count": split.get("row_count"), "files": aliased_paths(split.get("files", []), aliases)}
             for name, split in splits.items()
         },
     }

@@ -188,6 +188,8 @@ def _facts_block(section: str, facts: dict[str, Any]) -> str:
         if version["class_counts"]:
             total = sum(version["class_counts"].values()) or 1
             lines += ["", f"Class balance of `{version['label_column']}`:", ""]
+            if version.get("class_names_masked"):
+                lines += ["Its classes are personal data: numbered by size here, named to its owners and stewards.", ""]
             lines += [
                 f"- {label}: {count} ({count / total:.1%})"
                 for label, count in sorted(version["class_counts"].items(), key=lambda item: -item[1])

@@ -37,7 +37,11 @@ is worse than missing an unusual phone format):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import hashlib
+import math
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,19 +216,271 @@ def _luhn_valid(candidate: str) -> bool:
     return total % 10 == 0
 
 
+# --- Masking for readers ------------------------------------------------------------------------
+#
+# Whether a feature is personal data is decided when it is read, from its current `pii` flag (set by
+# detection, the text-corpus scan or a person's decision), never from what profiling masked when it
+# ran: a decision taken later, a profile run again, a version that inherits a decision are all masked
+# alike. The functions below take that decision as given: `pii` maps each personal-data feature's
+# name to the kinds detection found in it (empty when a person decided it).
+
+MASK = "***"
+# Numeric personal data: quantiles, mean, std and histogram edges are rounded to a multiple of the
+# largest power of ten not above the spread between p5 and p95 divided by this (ages spread over
+# 20-85 are shown in tens, salaries over 20,000-200,000 in ten-thousands); min and max are withheld.
+COARSE_SPREAD_DIVISOR = 5
+NUMERIC_KEYS_COARSENED = ("mean", "std")
+
+
+def detected_kinds(statistics: dict[str, Any] | None) -> list[str]:
+    """The kinds of personal data detection found in a feature (none when only a person said so)."""
+    kinds = (statistics or {}).get("pii_kinds") or []
+    return [kind for kind in kinds if kind in PII_KINDS]
+
+
+def masked_value(value: Any, kinds: Sequence[str]) -> Any:
+    """One value of a personal-data feature as a reader who may not see it gets it: a hint of its
+    shape when detection knows the kind (see :func:`mask`), else ``***``. Nulls stay null."""
+    if value is None:
+        return None
+    if not kinds:
+        return MASK
+    return mask(str(value), kinds)
+
+
+def coarsening_step(statistics: dict[str, Any]) -> float | None:
+    """The step numeric statistics of a personal-data feature are rounded to (see
+    COARSE_SPREAD_DIVISOR); None when the feature has no numeric quantiles."""
+    quantiles = statistics.get("quantiles") or {}
+    points = [value for key in ("p5", "p50", "p95") if isinstance(value := quantiles.get(key), int | float)]
+    if len(points) < 3 or not all(math.isfinite(value) for value in points):
+        return None
+    low, middle, high = (float(value) for value in points)
+    spread = (high - low) / COARSE_SPREAD_DIVISOR
+    if spread <= 0:  # (nearly) one value: keep its order of magnitude only
+        spread = abs(middle)
+    if spread <= 0:
+        return 1.0
+    return float(10 ** math.floor(math.log10(spread)))
+
+
+def _coarse(value: Any, step: float | None) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return MASK if value is not None else None
+    if step is None or not math.isfinite(value):
+        return None
+    rounded = round(value / step) * step
+    return int(rounded) if step >= 1 else round(rounded, max(0, -math.floor(math.log10(step))))
+
+
 def masked_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
-    """A feature's statistics with its values masked (string min/max, top values, categorical
-    histogram), for a reader who may not see the personal data they hold."""
-    kinds = statistics.get("pii_kinds") or ["email", "phone", "ip_address", "card_number"]
+    """A personal-data feature's statistics for a reader who may not see its values: text values
+    (min/max, top values, categorical histogram) masked; numbers coarsened: no min or max, outlier
+    fences withheld, quantiles, mean, std and histogram edges rounded to :func:`coarsening_step`.
+    Counts (present, missing, distinct, per bin) are kept."""
+    kinds = detected_kinds(statistics)
     masked = dict(statistics)
+    step = coarsening_step(statistics)
+    numeric = isinstance(statistics.get("mean"), int | float) or step is not None
     for key in ("min", "max"):
-        if isinstance(masked.get(key), str):
-            masked[key] = mask(masked[key], kinds)
+        value = masked.get(key)
+        if isinstance(value, str):
+            masked[key] = masked_value(value, kinds)
+        elif value is not None and not isinstance(value, bool):
+            masked[key] = None
+    if numeric:
+        for key in NUMERIC_KEYS_COARSENED:
+            if key in masked:
+                masked[key] = _coarse(masked[key], step)
+    quantiles = statistics.get("quantiles")
+    if isinstance(quantiles, dict):
+        masked["quantiles"] = {
+            key: masked_value(value, kinds) if isinstance(value, str) else _coarse(value, step)
+            for key, value in quantiles.items()
+        }
+    if isinstance(statistics.get("outliers"), dict):
+        masked["outliers"] = {"count": statistics["outliers"].get("count")}
     masked["top_values"] = [
-        {"value": mask(str(item["value"]), kinds), "count": item["count"]}
+        {"value": masked_value(item["value"], kinds), "count": item["count"]}
         for item in statistics.get("top_values") or []
     ]
     histogram = statistics.get("histogram")
     if isinstance(histogram, dict) and histogram.get("kind") == "categorical":
         masked["histogram"] = {**histogram, "values": masked["top_values"]}
+    elif isinstance(histogram, dict) and histogram.get("kind") == "equal_width":
+        edges = histogram.get("edges") or []
+        if all(isinstance(edge, int | float) and not isinstance(edge, bool) for edge in edges) and step is not None:
+            masked["histogram"] = {**histogram, "edges": [_coarse(edge, step) for edge in edges]}
+        else:  # dates (or edges without a step to round them to): the counts alone would mislead
+            masked["histogram"] = None
     return masked
+
+
+def masked_sample(
+    sample: dict[str, Any] | None,
+    pii: Mapping[str, Sequence[str]],
+    *,
+    shown: bool,
+    aliases: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The stored sample rows as a reader gets them: the values of every feature in `pii` masked
+    unless `shown`, and the class folders in paths under their `aliases` (a personal-data label's).
+    `pii_columns` names the personal-data features the sample holds."""
+    sample = sample or {}
+    columns = list(sample.get("columns") or [])
+    hidden = {name: kinds for name, kinds in pii.items() if name in columns}
+    rows = []
+    for entry in sample.get("rows") or []:
+        values = entry.get("values") or {}
+        if not shown:
+            values = {
+                name: masked_value(value, hidden[name]) if name in hidden else aliased_paths(value, aliases or {})
+                for name, value in values.items()
+            }
+        row = entry.get("row") if shown else aliased_paths(entry.get("row"), aliases or {})
+        rows.append({"row": row, "values": values})
+    return {"columns": columns, "rows": rows, "masked": not shown and bool(hidden), "pii_columns": sorted(hidden)}
+
+
+def class_aliases(class_counts: Mapping[str, int]) -> dict[str, str]:
+    """Names for the classes of a personal-data label: ``class 1`` the most frequent, and on; classes
+    of equal count are ordered by a hash of their name, so the order tells nothing about the names."""
+    ranked = sorted(
+        class_counts.items(), key=lambda item: (-int(item[1]), hashlib.sha256(str(item[0]).encode()).hexdigest())
+    )
+    return {str(name): f"class {position}" for position, (name, _) in enumerate(ranked, start=1)}
+
+
+def aliased_paths(value: Any, aliases: Mapping[str, str]) -> Any:
+    """`value` (a path, a sentence quoting paths, or lists and mappings of them) with every folder
+    named after a class under its alias: the class folders of a folder of images (people's names,
+    for faces) are its labels. Mapping keys are left alone."""
+    if not aliases:
+        return value
+    if isinstance(value, str):
+        if "/" not in value:
+            return value
+        return _folder_pattern(tuple(sorted(aliases, key=len, reverse=True))).sub(
+            lambda match: aliases[match.group(0)], value
+        )
+    if isinstance(value, dict):
+        return {key: aliased_paths(item, aliases) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [aliased_paths(item, aliases) for item in value]
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
+    # A whole path segment: at the start, or after a separator, a space or an opening quote or
+    # bracket, and followed by "/".
+    return re.compile(r"(?<![^\s/(\[,'\"])(?:" + "|".join(re.escape(name) for name in names) + r")(?=/)")
+
+
+def label_aliases(quality: dict[str, Any] | None, pii: Collection[str]) -> dict[str, str]:
+    """The aliases of the label's classes when the label is one of the features in `pii`, else none."""
+    quality = quality or {}
+    label = quality.get("label_column")
+    return class_aliases(quality.get("class_counts") or {}) if label and label in pii else {}
+
+
+def aliased_counts(counts: Mapping[str, int], aliases: Mapping[str, str]) -> dict[str, int]:
+    """Class counts under their aliases; a class missing from `aliases` is ``class ?``, summed."""
+    result: dict[str, int] = {}
+    for name, count in counts.items():
+        alias = aliases.get(str(name), "class ?")
+        result[alias] = result.get(alias, 0) + int(count)
+    return result
+
+
+# Quality findings whose sentence may quote values of the feature they are about.
+VALUE_FINDINGS = {"class_imbalance", "label_drift"}
+DRIFT_FINDINGS = {"feature_drift", "label_drift"}
+
+
+def masked_quality(quality: dict[str, Any] | None, pii: Collection[str]) -> dict[str, Any]:
+    """A version's quality for a reader who may not see the values of the features named in `pii`:
+    a personal-data label's classes under aliases (counts kept), sentences that quote its values
+    reworded, and the drift of personal-data features left out (as drift compares only the rest)."""
+    quality = dict(quality or {})
+    label = quality.get("label_column")
+    label_hidden = bool(label) and label in pii
+    aliases = class_aliases(quality.get("class_counts") or {}) if label_hidden else {}
+    if label_hidden:
+        quality["class_counts"] = aliased_counts(quality.get("class_counts") or {}, aliases)
+    findings = []
+    for finding in quality.get("findings") or []:
+        about = finding.get("feature")
+        if about in pii and finding.get("code") in DRIFT_FINDINGS:
+            continue
+        if about in pii and finding.get("code") in VALUE_FINDINGS:
+            finding = {**finding, "message": _reworded(finding["message"], aliases)}
+        findings.append(finding)
+    if "findings" in quality:
+        quality["findings"] = findings
+    if label_hidden:  # examples and sentences that quote paths name the class folders
+        quality = {
+            key: value if key in ("class_counts", "label_column") else aliased_paths(value, aliases)
+            for key, value in quality.items()
+        }
+    summary = quality.get("drift")
+    if isinstance(summary, dict):
+        quality["drift"] = {
+            **summary,
+            "drifted_features": [name for name in summary.get("drifted_features") or [] if name not in pii],
+            "label_drifted": bool(summary.get("label_drifted")) and not label_hidden,
+        }
+    return quality
+
+
+def _reworded(message: str, aliases: Mapping[str, str]) -> str:
+    for name, alias in sorted(aliases.items(), key=lambda item: -len(item[0])):
+        message = message.replace(repr(name), repr(alias))
+    return message
+
+
+def masked_split_statistics(
+    splits: dict[str, Any], pii: Collection[str], label: str | None, aliases: Mapping[str, str]
+) -> dict[str, Any]:
+    """Each split's statistics with personal-data features masked and a personal-data label's
+    classes (and the class folders in its files) under the version's aliases."""
+    masked = {}
+    for name, split in splits.items():
+        quality = dict(split.get("quality") or {})
+        if label and label in pii and quality.get("class_counts"):
+            quality["class_counts"] = aliased_counts(quality["class_counts"], aliases)
+        masked[name] = {
+            **split,
+            "quality": quality,
+            "features": [
+                {**feature, "statistics": masked_statistics(feature.get("statistics") or {})}
+                if feature.get("name") in pii
+                else feature
+                for feature in split.get("features") or []
+            ],
+        }
+    # Files, and values of other features (such as an image's path), name the class folders.
+    return aliased_paths(masked, aliases) if label and label in pii else masked
+
+
+def masked_drift(result: dict[str, Any], withheld: Collection[str]) -> dict[str, Any]:
+    """A stored drift report without the features named in `withheld` (personal data of a version the
+    reader may not see): their metrics, their schema entries, and the label if it is one of them."""
+    if not withheld:
+        return result
+
+    def kept(entry: dict[str, Any]) -> bool:
+        names = {entry.get("name"), entry.get("previous_name"), entry.get("from"), entry.get("to")}
+        return not names & set(withheld)
+
+    schema = result.get("schema") or {}
+    label = result.get("label")
+    hidden_label = isinstance(label, dict) and bool({label.get("column"), label.get("against_column")} & set(withheld))
+    return {
+        **result,
+        "schema": {key: [entry for entry in entries if kept(entry)] for key, entries in schema.items()},
+        "features": [entry for entry in result.get("features") or [] if kept(entry)],
+        "drifted_features": [name for name in result.get("drifted_features") or [] if name not in withheld],
+        "label": None if hidden_label else label,
+        "masked_features": sorted(withheld),
+    }

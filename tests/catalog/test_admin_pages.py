@@ -152,7 +152,7 @@ def test_the_page_masks_personal_data_for_staff_who_do_not_answer_for_it(staff_a
     page = _page(staff_admin, profiled.dataset)
 
     assert "ada@example.org" not in page
-    assert "a**@e******.org" in page
+    assert "a***@e***.org" in page  # masked when read, from the feature's flag
     assert "personal data masked" in page
     owner.is_staff = owner.is_superuser = True  # the admin is for staff; this one also owns the dataset
     owner.save()

@@ -332,3 +332,27 @@ def test_a_croissant_document_fills_the_card_s_responsible_ai_sections(owner_cli
     for section in ("summary", "citation", "collection", "preprocessing", "labeling", "personal_information"):
         assert imported[section] == SECTIONS[section], section
     assert imported["biases_and_limitations"] == SECTIONS["biases_and_limitations"]
+
+
+def test_it_numbers_the_classes_of_a_personal_data_label_in_the_facts_and_exports_for_other_readers(
+    owner_client, stranger_client, flowers
+):
+    species = flowers.latest_version.features.get(name="species")
+    decided = owner_client.patch(
+        f"/api/v1/versions/{flowers.latest_version_id}/features/{species.position}/", {"pii": True}
+    )
+    assert decided.status_code == 200
+
+    facts = stranger_client.get(_card_url(flowers)).json()["facts"]["version"]
+    markdown = stranger_client.get(f"{_card_url(flowers)}markdown").content.decode()
+    croissant = stranger_client.get(f"{_card_url(flowers)}croissant").content.decode()
+    mine = owner_client.get(f"{_card_url(flowers)}markdown").content.decode()
+
+    assert facts["class_counts"] == {"class 1": 10, "class 2": 10, "class 3": 10}
+    assert facts["class_names_masked"] is True
+    assert "numbered by size" in markdown
+    assert "- class 1: 10 (33.3%)" in markdown
+    for species_name in ("setosa", "versicolor", "virginica"):
+        assert species_name not in markdown
+        assert species_name not in croissant
+        assert f"- {species_name}: 10 (33.3%)" in mine

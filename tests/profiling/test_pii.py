@@ -3,7 +3,19 @@
 import pyarrow as pa
 import pytest
 
-from catalog.profiling.pii import PII_KINDS, PiiScan, mask, scan_values
+from catalog.profiling.pii import (
+    PII_KINDS,
+    PiiScan,
+    aliased_paths,
+    class_aliases,
+    coarsening_step,
+    mask,
+    masked_drift,
+    masked_quality,
+    masked_sample,
+    masked_statistics,
+    scan_values,
+)
 
 
 def kinds_of(value: str) -> list[str]:
@@ -280,3 +292,144 @@ def test_it_rejects_unknown_kinds_to_mask():
 def _luhn(number: str) -> bool:
     digits = [int(char) for char in reversed(number)]
     return sum(digits[0::2] + [sum(divmod(digit * 2, 10)) for digit in digits[1::2]]) % 10 == 0
+
+
+# --- Masking for readers who may not see personal data ------------------------------------------------
+
+AGES = {
+    "count": 60,
+    "null_count": 0,
+    "min": 19.0,
+    "max": 87.0,
+    "mean": 51.23,
+    "std": 17.8,
+    "quantiles": {"p1": 19.0, "p5": 22.0, "p25": 37.0, "p50": 51.0, "p75": 66.0, "p95": 83.0, "p99": 87.0},
+    "histogram": {"kind": "equal_width", "edges": [19.0, 53.0, 87.0], "counts": [31, 29]},
+    "outliers": {"count": 0, "lower_fence": -6.5, "upper_fence": 110.5},
+    "top_values": [{"value": 51.0, "count": 3}],
+    "pii_kinds": [],
+}
+
+
+def test_it_gives_numeric_personal_data_no_min_or_max_and_coarse_quantiles():
+    masked = masked_statistics(AGES)
+
+    assert coarsening_step(AGES) == 10.0  # (83 - 22) / 5 = 12.2: tens
+    assert masked["min"] is None
+    assert masked["max"] is None
+    assert masked["quantiles"] == {"p1": 20, "p5": 20, "p25": 40, "p50": 50, "p75": 70, "p95": 80, "p99": 90}
+    assert masked["mean"] == 50
+    assert masked["std"] == 20
+    assert masked["histogram"]["edges"] == [20, 50, 90]
+    assert masked["histogram"]["counts"] == [31, 29]
+    assert masked["outliers"] == {"count": 0}
+    assert masked["top_values"] == [{"value": "***", "count": 3}]
+    assert masked["count"] == 60
+
+
+@pytest.mark.parametrize(
+    ("p5", "p50", "p95", "step"),
+    [(20_000, 48_000, 200_000, 10_000), (0.1, 0.5, 0.9, 0.1), (7, 7, 7, 1), (0, 0, 0, 1), (1200, 1200, 1200, 1000)],
+)
+def test_it_coarsens_to_a_power_of_ten_below_a_fifth_of_the_spread(p5, p50, p95, step):
+    assert coarsening_step({"quantiles": {"p5": p5, "p50": p50, "p95": p95}}) == step
+
+
+def test_it_masks_dates_of_personal_data_rather_than_rounding_them():
+    dates = {
+        "min": "1950-01-02T00:00:00+00:00",
+        "max": "2001-09-09T00:00:00+00:00",
+        "quantiles": {"p50": "1977-03-04T00:00:00+00:00"},
+        "histogram": {"kind": "equal_width", "edges": ["1950-01-02", "2001-09-09"], "counts": [5]},
+        "top_values": [],
+    }
+
+    masked = masked_statistics(dates)
+
+    assert not [year for year in ("1950", "2001", "1977") if year in str(masked)]
+
+
+def test_it_masks_a_column_a_person_marked_whole_and_keeps_a_hint_of_a_detected_one():
+    sample = {
+        "columns": ["email", "diagnosis", "n"],
+        "rows": [{"row": "a.csv:1", "values": {"email": "ada@example.org", "diagnosis": "asthma", "n": 3}}],
+    }
+
+    masked = masked_sample(sample, {"email": ["email"], "diagnosis": []}, shown=False)
+    shown = masked_sample(sample, {"email": ["email"], "diagnosis": []}, shown=True)
+
+    assert masked["rows"][0]["values"] == {"email": "a***@e***.org", "diagnosis": "***", "n": 3}
+    assert masked["masked"] is True
+    assert masked["pii_columns"] == ["diagnosis", "email"]
+    assert shown["rows"][0]["values"]["diagnosis"] == "asthma"
+    assert shown["masked"] is False
+
+
+def test_it_names_the_classes_of_a_personal_data_label_by_rank_with_their_counts():
+    quality = {
+        "label_column": "patient",
+        "class_counts": {"Jane Roe": 40, "John Doe": 15, "Ada Byron": 5},
+        "findings": [
+            {
+                "severity": "warning",
+                "code": "class_imbalance",
+                "feature": "patient",
+                "message": "label 'Ada Byron' has 8.33% of rows; the largest class is 8 times as frequent.",
+            },
+            {"severity": "warning", "code": "feature_drift", "feature": "patient", "message": "'patient' drifted"},
+            {"severity": "warning", "code": "label_drift", "feature": "patient", "message": "classes gone: 'Al'"},
+            {"severity": "warning", "code": "feature_drift", "feature": "n", "message": "'n' drifted"},
+        ],
+        "drift": {"drifted_features": ["patient", "n"], "label_drifted": True},
+    }
+
+    masked = masked_quality(quality, {"patient"})
+
+    assert masked["class_counts"] == {"class 1": 40, "class 2": 15, "class 3": 5}
+    assert [finding["code"] for finding in masked["findings"]] == ["class_imbalance", "feature_drift"]
+    assert "'class 3'" in masked["findings"][0]["message"]
+    assert masked["drift"] == {"drifted_features": ["n"], "label_drifted": False}
+    assert not [name for name in ("Byron", "Roe", "'Al'") if name in str(masked)]
+
+
+def test_it_does_not_order_classes_of_equal_count_by_their_names():
+    orders = {tuple(class_aliases({f"{name}-{index}": 1 for name in "abcdef"}).values()) for index in range(3)}
+    names = [list(class_aliases({f"{name}-{index}": 1 for name in "abcdef"})) for index in range(6)]
+
+    assert orders == {("class 1", "class 2", "class 3", "class 4", "class 5", "class 6")}
+    assert any(ranked != sorted(ranked) for ranked in names)
+
+
+def test_it_leaves_the_withheld_features_out_of_a_stored_drift_report():
+    result = {
+        "schema": {"added": [{"name": "ssn"}], "removed": [], "changed": [], "renamed": [{"from": "dx", "to": "n2"}]},
+        "features": [{"name": "diagnosis"}, {"name": "n"}],
+        "drifted_features": ["diagnosis", "n"],
+        "label": {"column": "diagnosis", "against_column": "diagnosis", "shares": {"asthma": 0.5}},
+    }
+
+    masked = masked_drift(result, {"diagnosis", "ssn", "dx"})
+
+    assert masked["features"] == [{"name": "n"}]
+    assert masked["drifted_features"] == ["n"]
+    assert masked["label"] is None
+    assert masked["schema"] == {"added": [], "removed": [], "changed": [], "renamed": []}
+    assert masked["masked_features"] == ["diagnosis", "dx", "ssn"]
+
+
+def test_it_names_class_folders_in_paths_by_their_alias_and_leaves_the_rest():
+    aliases = {"cat": "class 1", "Jane Roe": "class 2"}
+
+    shown = aliased_paths(
+        ["train/cat/000.png", "Jane Roe/1.jpg", "x/concat/1.png", "e.g. test/cat/0.png and ('Jane Roe/2.jpg')", "cat"],
+        aliases,
+    )
+
+    assert shown == [
+        "train/class 1/000.png",
+        "class 2/1.jpg",
+        "x/concat/1.png",
+        "e.g. test/class 1/0.png and ('class 2/2.jpg')",
+        "cat",
+    ]
+    assert aliased_paths({"files": ["cat/1.png"], "count": 3}, aliases) == {"files": ["class 1/1.png"], "count": 3}
