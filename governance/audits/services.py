@@ -26,6 +26,7 @@ from governance.audits import rules
 from governance.choices import AuditRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
+from lineage.choices import EdgeStatus
 from lineage.models import LineageEdge
 from lineage.selectors import Edge, lineage_upstream
 
@@ -129,11 +130,16 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
                 checked_version[node] = pinned.get(node, latest.get(node))
                 paths_of[node] = [root, *(edge.source_id for edge in paths[node])]
 
-    # Datasets at the depth limit that were made from others: the walk stopped short of those.
+    # Datasets at the depth limit that were made from others: the walk stopped short of those. Only
+    # confirmed lineage counts here too, as in the walk: an outsider's report cannot add a warning.
     limit = settings.CATALOG_LINEAGE_MAX_DEPTH
     at_limit = [node for node, (depth, _) in reached.items() if depth >= limit]
     beyond = (
-        set(LineageEdge.objects.filter(target_id__in=at_limit).values_list("target_id", flat=True))
+        set(
+            LineageEdge.objects.filter(target_id__in=at_limit, status=EdgeStatus.CONFIRMED).values_list(
+                "target_id", flat=True
+            )
+        )
         if at_limit
         else set()
     )

@@ -526,6 +526,18 @@ def test_lineage_beyond_the_depth_limit_blocks(owner_client, make, settings):
     assert "audit/hop-0" not in {entry["name"] for entry in report["checked"]}
 
 
+def test_unconfirmed_lineage_at_the_depth_limit_adds_no_finding(owner_client, make, settings):
+    settings.CATALOG_LINEAGE_MAX_DEPTH = 2
+    chain = [make(f"hop-{index}") for index in range(4)]
+    edge(chain[0], chain[1], status="unconfirmed")
+    edge(chain[1], chain[2])
+    edge(chain[2], chain[3])
+
+    report = run(owner_client, [chain[-1]], RESEARCH)
+
+    assert codes(report) == set()
+
+
 def test_the_credit_owed_is_the_card_s_citation_when_it_has_one(owner_client, make):
     cited = make("cited", license="CC-BY-4.0")
     owner_client.patch(f"/api/v1/datasets/{cited.pk}/card/", {"citation": "Ada Lovelace (2026). Cited data."})
