@@ -41,7 +41,8 @@ class DatasetAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.lifecycle == Lifecycle.RETIRED:
-            del self.fields["lifecycle"]  # retired stays retired; shown read-only
+            # Retired stays retired: the admin lists it as read-only, so the form may not have it at all.
+            self.fields.pop("lifecycle", None)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -206,3 +206,12 @@ def test_the_deprecate_action_asks_for_a_reason(staff_admin, dataset):
     assert "1 dataset(s) deprecated." in done.content.decode()
     dataset.refresh_from_db()
     assert (dataset.lifecycle, dataset.deprecation_reason) == ("deprecated", "Use street-signs-v2.")
+
+
+def test_it_shows_the_page_of_a_retired_dataset(staff_admin, dataset):
+    Dataset.objects.filter(pk=dataset.pk).update(lifecycle="retired")
+
+    response = staff_admin.get(reverse("admin:catalog_dataset_change", args=[dataset.pk]))
+
+    assert response.status_code == 200
+    assert "Retired" in response.content.decode()
