@@ -168,14 +168,18 @@ class DatasetViewSet(
 
 
 def _parse_moment(value: str) -> datetime:
-    moment = parse_datetime(value.strip())
+    not_a_moment = serializers.ValidationError(
+        {"as_of": [f"{value!r} is not a timestamp; use ISO 8601, e.g. 2026-01-31T12:00:00Z."]}
+    )
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:  # well formed, but no such moment: hour 25, February 30th
+        raise not_a_moment from None
     if moment is None:
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise serializers.ValidationError(
-                {"as_of": [f"{value!r} is not a timestamp; use ISO 8601, e.g. 2026-01-31T12:00:00Z."]}
-            ) from None
+            raise not_a_moment from None
         moment = datetime.combine(day, time.max)
     try:
         return moment_in_utc(moment)
@@ -541,6 +545,8 @@ class DatasetCardCroissantView(_DatasetCardBase):
 
 
 class DatasetCardImportView(_DatasetCardBase):
+    serializer_class = DataCardImportSerializer  # what OPTIONS describes as the body of a POST
+
     @extend_schema(
         summary="Fill the data card from a Hugging Face README or a Croissant document",
         description="The sections the document states replace the card's; the others stay.",

@@ -242,16 +242,52 @@ class CardDocumentInvalid(ValueError):
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
+# Front matter is a flat mapping of metadata (dataset_info holds a few levels of features); anything deeper is
+# not a card, and PyYAML composes nodes recursively.
+MAX_FRONT_MATTER_DEPTH = 20
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors or aliases, and with a depth limit.
+
+    An alias shares a node, so a few hundred bytes of nested aliases stand for billions of values: whatever
+    walks the result (a `str()`, a JSON encoder) runs until the worker is killed. Cards have no use for them.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise CardDocumentInvalid(
+                "The YAML front matter uses anchors or aliases (& and *); write the values out instead."
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_FRONT_MATTER_DEPTH:
+                raise CardDocumentInvalid(
+                    f"The YAML front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep."
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not text.startswith("---"):
         return {}, text
     match = re.match(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", text, flags=re.DOTALL)
     if match is None:
         raise CardDocumentInvalid("The front matter opened with --- is never closed by a --- line.")
+    loader = _FrontMatterLoader(match.group(1))
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = loader.get_single_data() or {}
     except yaml.YAMLError as exc:
         raise CardDocumentInvalid(f"The YAML front matter does not parse: {exc}") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise CardDocumentInvalid("The YAML front matter is not a mapping of keys to values.")
     return data, text[match.end() :]

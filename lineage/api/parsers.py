@@ -4,13 +4,14 @@ from io import BytesIO
 
 from django.conf import settings
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 
 from config.api.exceptions import PayloadTooLarge
+from config.api.parsers import BoundedJSONParser
 
 
-class OpenLineageParser(JSONParser):
-    """JSON, optionally sent with `Content-Encoding: gzip` as OpenLineage's HTTP transport may."""
+class OpenLineageParser(BoundedJSONParser):
+    """JSON, optionally sent with `Content-Encoding: gzip` as OpenLineage's HTTP transport may; decompressed,
+    it is bounded like any other body (depth, unstorable text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
         request = (parser_context or {}).get("request")

@@ -6,6 +6,7 @@ ever fetched over the network.
 """
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -108,6 +109,8 @@ def validate_event(payload: object) -> EventKind:
     event = cast(dict[str, Any], payload)  # event_kind refuses anything but an object
     if _deeper_than(event, MAX_DEPTH):
         raise _invalid([((), "The event is nested too deeply to validate.")])
+    if unstorable := list(_unstorable_text(event)):
+        raise _invalid(unstorable)
     found = _check(event, kind)
     if found:
         raise _invalid(found)
@@ -156,6 +159,30 @@ def _deeper_than(value: object, limit: int) -> bool:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# PostgreSQL stores no NUL in text or jsonb, and a lone surrogate (half of a UTF-16 pair) is no character and
+# cannot be encoded as UTF-8: an event carrying either in a name, a facet key or a value could not be kept.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(event: object) -> Iterator[Found]:
+    """Keys and strings that hold NUL or a lone surrogate, in no particular order; iterative (depth is bounded
+    before, but the walk needs no stack of its own anyway)."""
+    pending: list[tuple[object, InstancePath]] = [(event, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, str):
+            if _UNSTORABLE.search(node):
+                yield path, "The text holds a NUL character or a lone surrogate, which cannot be stored."
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    # Not walked further: the paths below would hold the key, and the answer must not.
+                    yield path, f"The key {key!a} holds a NUL character or a lone surrogate, which cannot be stored."
+                else:
+                    pending.append((value, (*path, key)))
+        elif isinstance(node, list | tuple):
+            pending.extend((value, (*path, index)) for index, value in enumerate(node))
 
 
 def _errors(validator: Draft202012Validator, instance: object) -> Iterator[Found]:

@@ -1,0 +1,230 @@
+"""Input that once cost a worker or answered 500 is refused with a 4xx that says why, quickly: YAML aliases and
+deep nesting, JSON nested too deep, NUL and lone surrogates in bodies, queries and paths, moments out of range,
+node ids with many colons."""
+
+import gzip
+import json
+import socket
+import time
+
+import pytest
+
+from catalog.models import DataCard
+
+pytestmark = pytest.mark.django_db
+
+ALIAS_BOMB = """---
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+task_categories: *i
+---
+
+## Dataset Summary
+
+Boom.
+"""
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def _card_import(client, dataset, content):
+    # Encoded here (ASCII, escaped): a lone surrogate cannot be encoded as UTF-8 by the test client.
+    body = json.dumps({"format": "huggingface", "content": content})
+    return client.generic("POST", f"/api/v1/datasets/{dataset.pk}/card/import", body, content_type="application/json")
+
+
+def test_it_refuses_a_yaml_alias_bomb_in_a_card_quickly(owner_client, dataset):
+    started = time.monotonic()
+    response = _card_import(owner_client, dataset, ALIAS_BOMB)
+
+    assert time.monotonic() - started < 1
+    assert response.status_code == 400, response.json()
+    assert "anchors or aliases" in response.json()["errors"]["content"][0]
+    assert not DataCard.objects.filter(dataset=dataset).exclude(summary="").exists()
+
+
+def test_it_refuses_yaml_front_matter_nested_too_deeply(owner_client, dataset):
+    response = _card_import(
+        owner_client, dataset, f"---\ntask_categories: {deep(5000)}\n---\n## Dataset Summary\n\nx\n"
+    )
+
+    assert response.status_code == 400, response.json()
+    assert "levels deep" in response.json()["errors"]["content"][0]
+
+
+def test_it_still_imports_front_matter_without_aliases(owner_client, dataset):
+    readme = "---\nlicense: mit\ntask_categories:\n- text-classification\n---\n\n## Dataset Summary\n\nReviews.\n"
+
+    response = _card_import(owner_client, dataset, readme)
+
+    assert response.status_code == 200, response.json()
+    assert DataCard.objects.get(dataset=dataset).summary == "Reviews."
+
+
+@pytest.mark.parametrize("levels", [101, 1_000, 100_000])
+def test_it_refuses_json_nested_too_deeply_on_every_endpoint(owner_client, anonymous_client, dataset, levels):
+    body = '{"namespace": ' * 1 + deep(levels) + "}"
+    for client, path in [
+        (owner_client, "/api/v1/datasets/"),
+        (owner_client, f"/api/v1/datasets/{dataset.pk}/card/import"),
+        (owner_client, "/api/v1/lineage"),
+        (anonymous_client, "/api/v1/auth/token/"),
+    ]:
+        response = client.generic("POST", path, body, content_type="application/json")
+        assert response.status_code == 400, (path, response.content[:300])
+        assert "more than 100 levels deep" in response.json()["detail"], path
+
+
+def test_it_refuses_a_gzipped_event_nested_too_deeply(owner_client):
+    body = gzip.compress(('{"run": ' + deep(5_000) + "}").encode())
+
+    response = owner_client.generic(
+        "POST", "/api/v1/lineage", body, content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+    )
+
+    assert response.status_code == 400
+    assert "levels deep" in response.json()["detail"]
+
+
+def test_it_accepts_json_as_deep_as_the_limit(owner_client, dataset):
+    content = {"@context": {}, "description": "x"}
+    node: dict = content
+    for _ in range(97):
+        node["extra"] = {}
+        node = node["extra"]
+
+    response = owner_client.post(
+        f"/api/v1/datasets/{dataset.pk}/card/import", {"format": "croissant", "content": content}
+    )
+
+    assert response.status_code != 400 or "levels deep" not in response.json()["detail"], response.json()
+
+
+EVENT = {
+    "eventType": "COMPLETE",
+    "eventTime": "2026-11-01T12:00:00Z",
+    "producer": "https://example.com/trainer",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    "run": {"runId": "0195c2a8-6a2b-7d7e-9d62-5a0f8c9d2b11"},
+    "job": {"namespace": "ml", "name": "features.build"},
+    "inputs": [{"namespace": "s3://raw", "name": "clicks.parquet"}],
+    "outputs": [{"namespace": "ml", "name": "clicks_features"}],
+}
+
+
+def _with(path: tuple, value) -> str:
+    event = json.loads(json.dumps(EVENT))
+    node = event
+    for key in path[:-1]:
+        node = node.setdefault(key, {}) if isinstance(node, dict) else node[key]
+    node[path[-1]] = value
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800", "a\udfffb"])
+@pytest.mark.parametrize(
+    "where",
+    [("job", "name"), ("inputs", 0, "namespace"), ("outputs", 0, "name"), ("run", "facets", "custom")],
+)
+def test_it_refuses_unstorable_text_in_an_event(owner_client, bad, where):
+    value = {"_producer": "https://example.com", "_schemaURL": "https://example.com/x", "v": bad}
+    body = _with(where, value if where[-1] == "custom" else f"clicks{bad}")
+
+    response = owner_client.generic("POST", "/api/v1/lineage", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert "NUL" in response.json()["detail"] or "lone surrogate" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud83d"])
+def test_it_refuses_unstorable_text_in_a_facet_key(owner_client, bad):
+    body = _with(("run", "facets"), {f"x{bad}": {"_producer": "https://e.com", "_schemaURL": "https://e.com/x"}})
+
+    response = owner_client.generic("POST", "/api/v1/lineage", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert "in the key at run.facets." in response.json()["detail"]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\udc00"])
+def test_it_refuses_unstorable_text_in_a_card_import(owner_client, dataset, bad):
+    response = _card_import(owner_client, dataset, f"## Dataset Summary\n\nReviews{bad}\n")
+
+    assert response.status_code == 400
+    assert "at content" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/lineage?nodeId=dataset:%00:%00",
+        "/api/v1/column-lineage?nodeId=datasetField:a:%00:c",
+        "/api/v1/licenses/%00/",
+        "/api/v1/datasets/?search=%00",
+        "/api/v1/datasets/?namespace=a%00b",
+        "/api/v1/datasets/?x%00=1",
+    ],
+)
+def test_it_refuses_nul_in_a_query_or_a_path(owner_client, path):
+    response = owner_client.get(path)
+
+    assert response.status_code == 400, response.content[:500]
+    assert response["Content-Type"] == "application/problem+json"
+    assert "NUL" in response.json()["detail"]
+
+
+def test_it_refuses_nul_in_an_admin_path(client):
+    response = client.get("/admin/catalog/dataset/?q=%00")
+
+    assert response.status_code == 400
+
+
+def test_it_still_accepts_text_that_is_merely_unusual(owner_client, storage_root):
+    (storage_root / "emoji.csv").write_text("a,b\n1,2\n")
+
+    response = owner_client.post(
+        "/api/v1/datasets/",
+        {"namespace": "team", "name": "clicks-\U0001f600-\u00e9t\u00e9", "source": {"uri": "emoji.csv"}},
+    )
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize("moment", ["2026-01-01T25:00:00Z", "2026-02-30", "2026-13-01T00:00:00Z", "9999-99-99"])
+def test_it_refuses_an_as_of_that_is_not_a_moment(owner_client, dataset, moment):
+    response = owner_client.get(f"/api/v1/datasets/{dataset.pk}/versions/", {"as_of": moment})
+
+    assert response.status_code == 400, response.content[:500]
+    assert "as_of" in response.json()["errors"]
+
+
+def test_it_answers_options_on_the_card_import(owner_client, dataset):
+    response = owner_client.options(f"/api/v1/datasets/{dataset.pk}/card/import")
+
+    assert response.status_code == 200, response.content[:500]
+    assert "POST" in response["Allow"]
+
+
+def test_it_does_not_tell_the_internal_address_a_refused_host_resolves_to(owner_client, monkeypatch):
+    def resolve(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.20.30.40", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+    response = owner_client.post(
+        "/api/v1/datasets/",
+        {"namespace": "team", "name": "x", "source": {"uri": "https://internal.example.org/data.csv"}},
+    )
+
+    assert response.status_code == 400
+    assert "private, loopback or reserved" in response.json()["errors"]["source.uri"][0]
+    assert "10.20.30.40" not in response.content.decode()
