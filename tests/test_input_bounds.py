@@ -10,6 +10,7 @@ import time
 import pytest
 
 from catalog.models import DataCard
+from tests.factories import DatasetFactory, OwnershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +229,45 @@ def test_it_does_not_tell_the_internal_address_a_refused_host_resolves_to(owner_
     assert response.status_code == 400
     assert "private, loopback or reserved" in response.json()["errors"]["source.uri"][0]
     assert "10.20.30.40" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "node_id",
+    ["datasetField:" + ":" * 1_000, "datasetField:" + "a:" * 20_000, "datasetField:" + "x" * 5_000 + ":a:b"],
+)
+def test_it_refuses_a_field_node_id_with_too_many_colons_quickly(owner_client, node_id):
+    started = time.monotonic()
+    response = owner_client.get("/api/v1/column-lineage", {"nodeId": node_id})
+
+    assert time.monotonic() - started < 1
+    assert response.status_code == 400, response.content[:300]
+    assert "no dataset has such a name" in response.json()["errors"]["nodeId"][0]
+
+
+def test_it_refuses_a_dataset_node_id_with_too_many_colons(owner_client):
+    response = owner_client.get("/api/v1/lineage", {"nodeId": "dataset:" + ":" * 17})
+
+    assert response.status_code == 400
+    assert "more than 16 colons" in response.json()["errors"]["nodeId"][0]
+
+
+def test_it_still_finds_a_dataset_whose_namespace_holds_colons(owner_client, owner):
+    dataset = DatasetFactory(namespace="postgres://db.example.org:5432", name="public.clicks:v2")
+    OwnershipFactory(dataset=dataset, user=owner)
+
+    response = owner_client.get(
+        "/api/v1/lineage", {"nodeId": "dataset:postgres://db.example.org:5432:public.clicks:v2"}
+    )
+
+    assert response.status_code == 200, response.content[:300]
+
+
+def test_it_answers_a_location_without_the_query_string_of_the_request(owner_client, storage_root):
+    (storage_root / "plain.csv").write_text("a,b\n1,2\n")
+
+    response = owner_client.post(
+        "/api/v1/datasets/?format=json&x=1", {"namespace": "team", "name": "plain", "source": {"uri": "plain.csv"}}
+    )
+
+    assert response.status_code == 201, response.json()
+    assert response["Location"] == f"http://testserver/api/v1/datasets/{response.json()['id']}/"

@@ -3,6 +3,7 @@ from datetime import date, datetime, time
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -130,7 +131,8 @@ class DatasetViewSet(
             raise serializers.ValidationError({"license": [str(exc)]}) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
-        headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
+        # From the route, not the request's URL: that may carry a query string (an idempotency key, a format).
+        headers = {"Location": request.build_absolute_uri(reverse("dataset-detail", args=[dataset.pk]))}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
