@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from catalog.models import DataCard
+from catalog.models import DataCard, Dataset
 from tests.factories import DatasetFactory, OwnershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,9 @@ def test_it_refuses_unstorable_text_in_an_event(owner_client, bad, where):
     response = owner_client.generic("POST", "/api/v1/lineage", body, content_type="application/json")
 
     assert response.status_code == 400, response.content[:500]
-    assert "NUL" in response.json()["detail"] or "lone surrogate" in response.json()["detail"]
+    path = ".".join(map(str, where)) + (".v" if where[-1] == "custom" else "")
+    [message] = response.json()["errors"][path]
+    assert "NUL" in message or "lone surrogate" in message
 
 
 @pytest.mark.parametrize("bad", ["\x00", "\ud83d"])
@@ -153,7 +155,9 @@ def test_it_refuses_unstorable_text_in_a_facet_key(owner_client, bad):
     response = owner_client.generic("POST", "/api/v1/lineage", body, content_type="application/json")
 
     assert response.status_code == 400, response.content[:500]
-    assert "in the key at run.facets." in response.json()["detail"]
+    [(path, [message])] = response.json()["errors"].items()
+    assert path == "run.facets." + ascii(f"x{bad}")[1:-1]
+    assert message.startswith("This key has a")
 
 
 @pytest.mark.parametrize("bad", ["\x00", "\udc00"])
@@ -161,7 +165,7 @@ def test_it_refuses_unstorable_text_in_a_card_import(owner_client, dataset, bad)
     response = _card_import(owner_client, dataset, f"## Dataset Summary\n\nReviews{bad}\n")
 
     assert response.status_code == 400
-    assert "at content" in response.json()["detail"]
+    assert response.json()["errors"]["content"][0].startswith("This text has a")
 
 
 @pytest.mark.parametrize(
@@ -271,3 +275,88 @@ def test_it_answers_a_location_without_the_query_string_of_the_request(owner_cli
 
     assert response.status_code == 201, response.json()
     assert response["Location"] == f"http://testserver/api/v1/datasets/{response.json()['id']}/"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("name", "zebra-patients-secr\u0435t", "mixes Cyrillic and Latin letters in the word 'secr\u0435t'"),
+        ("name", "\u03b1lpha-clicks", "mixes Greek and Latin"),
+        ("name", "patients\u200bsecret", "U+200B ZERO WIDTH SPACE"),
+        ("name", "patients\u202etxt.exe", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("name", "patients\ufe0f", "U+FE0F VARIATION SELECTOR-16"),
+        ("name", "patients\u00a0secret", "U+00A0 NO-BREAK SPACE"),
+        ("namespace", "\uff54eam", "a look-alike of 't'"),
+        ("namespace", "te\u200dam", "U+200D ZERO WIDTH JOINER"),
+    ],
+)
+def test_it_refuses_a_name_that_passes_for_another(owner_client, storage_root, field, value, said):
+    body = {"namespace": "team", "name": "patients", field: value}
+
+    response = owner_client.post("/api/v1/datasets/", body)
+
+    assert response.status_code == 400, response.json()
+    assert said in response.json()["errors"][field][0]
+
+
+def test_it_registers_the_nfc_and_nfd_spellings_of_a_name_as_one_name(owner_client):
+    first = owner_client.post("/api/v1/datasets/", {"namespace": "caf\u00e9", "name": "r\u00e9sum\u00e9s"})
+    twin = owner_client.post("/api/v1/datasets/", {"namespace": "cafe\u0301", "name": "re\u0301sume\u0301s"})
+
+    assert first.status_code == 201, first.json()
+    assert first.json()["namespace"] == "caf\u00e9"
+    assert twin.status_code == 409, twin.json()
+
+
+@pytest.mark.parametrize(
+    "name", ["\u0434\u0430\u043d\u043d\u044b\u0435", "data-\u96c6", "\u03bc-model", "caf\u00e9 menus"]
+)
+def test_it_registers_names_in_one_script_or_beside_another(owner_client, name):
+    response = owner_client.post("/api/v1/datasets/", {"namespace": "team", "name": name})
+
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.parametrize(
+    ("where", "said"),
+    [
+        (("outputs", 0, "name"), "outputs/0/name"),
+        (("inputs", 0, "namespace"), "inputs/0/namespace"),
+        (("job", "name"), "job/name"),
+    ],
+)
+def test_it_refuses_an_event_naming_a_dataset_or_job_that_passes_for_another(owner_client, where, said):
+    body = _with(where, "zebra-patients-secr\u0435t")
+
+    response = owner_client.generic("POST", "/api/v1/lineage", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert "mixes Cyrillic and Latin" in response.json()["errors"][said][0]
+    assert not Dataset.objects.filter(name__startswith="zebra").exists()
+
+
+def test_it_refuses_an_invisible_character_in_a_symlink_of_an_event(owner_client):
+    symlinks = {
+        "_producer": "https://example.com",
+        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json",
+        "identifiers": [{"namespace": "warehouse", "name": "clicks\u200b", "type": "TABLE"}],
+    }
+    body = _with(("outputs", 0, "facets", "symlinks"), symlinks)
+
+    response = owner_client.generic("POST", "/api/v1/lineage", body, content_type="application/json")
+
+    assert response.status_code == 400, response.content[:500]
+    assert "ZERO WIDTH SPACE" in response.json()["errors"]["outputs/0/facets/symlinks/identifiers/0/name"][0]
+
+
+def test_it_takes_the_nfc_and_nfd_spellings_in_events_as_one_dataset(owner_client):
+    composed = owner_client.generic(
+        "POST", "/api/v1/lineage", _with(("outputs", 0, "name"), "r\u00e9sum\u00e9s"), content_type="application/json"
+    )
+    event = json.loads(_with(("outputs", 0, "name"), "re\u0301sume\u0301s"))
+    event["eventType"] = "RUNNING"
+    decomposed = owner_client.generic("POST", "/api/v1/lineage", json.dumps(event), content_type="application/json")
+
+    assert composed.status_code == 201, composed.content[:500]
+    assert decomposed.status_code == 201, decomposed.content[:500]
+    assert list(Dataset.objects.filter(namespace="ml").values_list("name", flat=True)) == ["r\u00e9sum\u00e9s"]

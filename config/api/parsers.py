@@ -52,15 +52,15 @@ class _Place:
 
 
 def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Refuse a parsed JSON document nested deeper than `max_depth` or holding unstorable text in any key or
-    string. Iterative, so a deep document cannot exhaust the stack here. Raises ParseError."""
+    """Refuse a parsed JSON document nested deeper than `max_depth` (ParseError) or holding unstorable text in
+    any key or string (ValidationError, under the value's path). Iterative, so a deep document cannot exhaust
+    the stack here."""
     pending: list[tuple[Any, int, _Place | None]] = [(data, 1, None)]
     while pending:
         node, depth, place = pending.pop()
         if isinstance(node, str):
             if problem_found := unstorable_text(node):
-                where = f" at {place.path()}" if place is not None else ""
-                raise exceptions.ParseError(f"The body has {problem_found}{where}.")
+                raise _unstorable(place, f"This text has {problem_found}.")
             continue
         if not isinstance(node, dict | list):
             continue
@@ -72,10 +72,15 @@ def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
             for key, value in node.items():
                 child = _Place(place, key)
                 if problem_found := unstorable_text(key):
-                    raise exceptions.ParseError(f"The body has {problem_found} in the key at {child.path()}.")
+                    raise _unstorable(child, f"This key has {problem_found}.")
                 pending.append((value, depth + 1, child))
         else:
             pending.extend((value, depth + 1, _Place(place, index)) for index, value in enumerate(node))
+
+
+def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationError:
+    # Said as a field error, like any other invalid value, under the path of the value in the body.
+    return exceptions.ValidationError({place.path() if place is not None else "body": [message]})
 
 
 class BoundedJSONParser(JSONParser):

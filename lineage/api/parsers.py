@@ -7,6 +7,7 @@ from rest_framework import exceptions
 
 from config.api.exceptions import PayloadTooLarge
 from config.api.parsers import BoundedJSONParser
+from lineage.openlineage.validation import identities_normalised
 
 
 class OpenLineageParser(BoundedJSONParser):
@@ -14,6 +15,12 @@ class OpenLineageParser(BoundedJSONParser):
     it is bounded like any other body (depth, unstorable text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        event = self._parse(stream, media_type, parser_context)
+        # Names of jobs and datasets in their one spelling (NFC) before anything reads them.
+        identities_normalised(event)
+        return event
+
+    def _parse(self, stream, media_type, parser_context):  # type: ignore[no-untyped-def]
         request = (parser_context or {}).get("request")
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() if request is not None else ""
         if encoding in ("", "identity"):

@@ -16,6 +16,8 @@ from typing import Any, TypedDict, cast
 
 from jsonschema_rs import Draft202012, Draft202012Validator, Registry, ValidationError, ValidationErrorKind
 
+from config.identities import identity_normalised, identity_problem
+
 SPEC_VERSION = "2-0-2"
 MAX_ERRORS = 50
 # A message quotes the offending value, which may be a whole facet or a megabyte string.
@@ -111,6 +113,8 @@ def validate_event(payload: object) -> EventKind:
         raise _invalid([((), "The event is nested too deeply to validate.")])
     if unstorable := list(_unstorable_text(event)):
         raise _invalid(unstorable)
+    if unusable := list(_identity_problems(event)):
+        raise _invalid(unusable)
     found = _check(event, kind)
     if found:
         raise _invalid(found)
@@ -136,6 +140,61 @@ def _check(event: dict[str, Any], kind: EventKind) -> list[Found]:
         if not any(where[: len(marker)] == marker for marker in deleted)
     )
     return found
+
+
+def identities_normalised(payload: object) -> None:
+    """Rewrite, in place, each namespace and name that identifies a job or a dataset in the event to its one
+    spelling (NFC), so that a name sent composed and the same name sent decomposed are one job or dataset."""
+    for _, identity in _identities(payload):
+        for key in ("namespace", "name"):
+            if isinstance(identity.get(key), str):
+                identity[key] = identity_normalised(identity[key])
+
+
+def _identities(event: object) -> Iterator[tuple[InstancePath, dict[str, Any]]]:
+    """The objects whose namespace and name identify a job or a dataset (which the catalog creates if it does
+    not know them): the job, the datasets, their symlinks and the inputs of their column lineage."""
+    if not isinstance(event, dict):
+        return
+    if isinstance(event.get("job"), dict):
+        yield ("job",), event["job"]
+    datasets: list[tuple[InstancePath, object]] = [(("dataset",), event.get("dataset"))]
+    for key in ("inputs", "outputs"):
+        if isinstance(event.get(key), list):
+            datasets.extend(((key, index), item) for index, item in enumerate(event[key]))
+    for path, dataset in datasets:
+        if not isinstance(dataset, dict):
+            continue
+        yield path, dataset
+        facets = dataset.get("facets")
+        if not isinstance(facets, dict):
+            continue
+        symlinks = facets.get("symlinks")
+        identifiers = symlinks.get("identifiers") if isinstance(symlinks, dict) else None
+        for index, identifier in enumerate(identifiers if isinstance(identifiers, list) else []):
+            if isinstance(identifier, dict):
+                yield (*path, "facets", "symlinks", "identifiers", index), identifier
+        column_lineage = facets.get("columnLineage")
+        fields = column_lineage.get("fields") if isinstance(column_lineage, dict) else None
+        for name, spec in fields.items() if isinstance(fields, dict) else ():
+            sources = spec.get("inputFields") if isinstance(spec, dict) else None
+            for index, source in enumerate(sources if isinstance(sources, list) else []):
+                if isinstance(source, dict):
+                    yield (*path, "facets", "columnLineage", "fields", name, "inputFields", index), source
+
+
+def _identity_problems(event: object) -> Iterator[Found]:
+    """Namespaces and names that could pass for others (config.identities says which), or that are not in
+    their one spelling (NFC): such a name would make a second job or dataset that looks like the first."""
+    for path, identity in _identities(event):
+        for key in ("namespace", "name"):
+            value = identity.get(key)
+            if not isinstance(value, str):
+                continue  # the schema says what is wrong with it
+            if value != identity_normalised(value):
+                yield (*path, key), "The name is not in Unicode normalisation form C (NFC); send it composed."
+            elif problem := identity_problem(value):
+                yield (*path, key), f"The name {problem}."
 
 
 def known_facets(level: FacetLevel) -> frozenset[str]:
