@@ -4,13 +4,16 @@ node ids with many colons."""
 
 import gzip
 import json
+import re
 import socket
 import time
 
 import pytest
 
+from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
-from tests.factories import DatasetFactory, OwnershipFactory
+from lineage.models import LineageEdge
+from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -360,3 +363,25 @@ def test_it_takes_the_nfc_and_nfd_spellings_in_events_as_one_dataset(owner_clien
     assert composed.status_code == 201, composed.content[:500]
     assert decomposed.status_code == 201, decomposed.content[:500]
     assert list(Dataset.objects.filter(namespace="ml").values_list("name", flat=True)) == ["r\u00e9sum\u00e9s"]
+
+
+def test_it_shows_names_in_an_audit_report_as_written_never_as_links(owner_client, owner):
+    injected = '[Approved by legal](https://evil.example/x) <a href="https://evil.example">ok</a> **PASS**'
+    source = DatasetFactory(namespace="audit", name=f"src {injected}", license="CC-BY-NC-4.0")
+    training = DatasetFactory(namespace="audit", name="training", license="CC-BY-4.0")
+    for dataset in (source, training):
+        OwnershipFactory(dataset=dataset, user=owner)
+        VersionFactory(dataset=dataset, number=1)
+    LineageEdge.objects.create(source=source, target=training, origin="manual")
+    purpose = {"commercial": True, "distribute_model": False, "distribute_data": False}
+    created = owner_client.post("/api/v1/audits/", {"datasets": [str(training.pk)], "purpose": purpose})
+    assert created.status_code == 201, created.json()
+
+    text = owner_client.get(f"/api/v1/audits/{created.json()['id']}/markdown").content.decode()
+    html = str(markdown_html(text))
+
+    assert r"\[Approved by legal\]\(https://evil.example/x\)" in text
+    assert "&lt;a href=" in text
+    assert "evil.example" not in "".join(re.findall(r"<a [^>]*>", html))
+    assert "<strong>PASS</strong>" not in html
+    assert "[Approved by legal](https://evil.example/x)" in html  # shown as written
