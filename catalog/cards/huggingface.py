@@ -270,7 +270,7 @@ class _FrontMatterLoader(yaml.SafeLoader):
                 raise CardDocumentInvalid(
                     f"The YAML front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep."
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
