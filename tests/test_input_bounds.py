@@ -56,13 +56,25 @@ def test_it_refuses_a_yaml_alias_bomb_in_a_card_quickly(owner_client, dataset):
     assert not DataCard.objects.filter(dataset=dataset).exclude(summary="").exists()
 
 
-def test_it_refuses_yaml_front_matter_nested_too_deeply(owner_client, dataset):
+@pytest.mark.parametrize("levels", [21, 5_000])
+def test_it_refuses_yaml_front_matter_nested_too_deeply(owner_client, dataset, levels):
     response = _card_import(
-        owner_client, dataset, f"---\ntask_categories: {deep(5000)}\n---\n## Dataset Summary\n\nx\n"
+        owner_client, dataset, f"---\ntask_categories: {deep(levels)}\n---\n## Dataset Summary\n\nx\n"
     )
 
     assert response.status_code == 400, response.json()
-    assert "levels deep" in response.json()["errors"]["content"][0]
+    assert "nest" in response.json()["errors"]["content"][0]
+
+
+def test_it_refuses_long_yaml_front_matter_quickly(owner_client, dataset):
+    front_matter = "".join(f"key{index}: [a, b, c, {{x: 1, y: two}}]\n" for index in range(40_000))
+
+    started = time.monotonic()
+    response = _card_import(owner_client, dataset, f"---\n{front_matter}---\n## Dataset Summary\n\nx\n")
+
+    assert time.monotonic() - started < 1
+    assert response.status_code == 400, response.json()
+    assert "longer than 128 KiB" in response.json()["errors"]["content"][0]
 
 
 def test_it_still_imports_front_matter_without_aliases(owner_client, dataset):

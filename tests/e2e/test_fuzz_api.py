@@ -146,4 +146,4 @@ def test_no_operation_answers_5xx_to_nul_surrogates_or_deep_nesting(live_server,
 
     assert not failures, "\n".join(failures[:50])
     assert len(spec["paths"]) > 20  # the whole schema was walked
-    assert len(sent) > 20 * len(spec["paths"])
+    assert len(sent) > 10 * len(spec["paths"])
