@@ -11,10 +11,18 @@ from catalog import services
 from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
+from config.identities import IdentityInvalid, identity_checked
 from governance import services as governance_services
 from governance.choices import OwnershipRole
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import Ownership
+
+
+def _identity(value: str) -> str:
+    try:
+        return identity_checked(value)
+    except IdentityInvalid as exc:
+        raise forms.ValidationError(f"This name {exc}.") from None
 
 
 class DatasetAdminForm(forms.ModelForm):
@@ -49,6 +57,13 @@ class DatasetAdminForm(forms.ModelForm):
         if cleaned.get("lifecycle") == Lifecycle.DEPRECATED and not cleaned.get("deprecation_reason", "").strip():
             self.add_error("deprecation_reason", "Say why the dataset is deprecated (and what to use instead).")
         return cleaned
+
+    # The identity rule of the API (config.identities): one spelling, nothing that passes for another name.
+    def clean_namespace(self) -> str:
+        return _identity(self.cleaned_data.get("namespace", ""))
+
+    def clean_name(self) -> str:
+        return _identity(self.cleaned_data.get("name", ""))
 
     def clean_license(self) -> str:
         try:
