@@ -9,7 +9,9 @@ import socket
 import time
 
 import pytest
+from django import db
 
+from catalog.api import views
 from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
 from lineage.models import LineageEdge
@@ -397,3 +399,16 @@ def test_it_shows_names_in_an_audit_report_as_written_never_as_links(owner_clien
     assert "evil.example" not in "".join(re.findall(r"<a [^>]*>", html))
     assert "<strong>PASS</strong>" not in html
     assert "[Approved by legal](https://evil.example/x)" in html  # shown as written
+
+
+def test_it_answers_400_when_the_database_refuses_a_value(owner_client, dataset, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise db.DataError('value too long for type character varying(255) in column "secret_column"')
+
+    monkeypatch.setattr(views.services, "dataset_update", refuse)
+
+    response = owner_client.patch(f"/api/v1/datasets/{dataset.pk}/", {"description": "x"})
+
+    assert response.status_code == 400, response.content[:300]
+    assert "cannot be stored" in response.json()["errors"]["non_field_errors"][0]
+    assert "secret_column" not in response.content.decode()
