@@ -105,7 +105,9 @@ def validate_event(payload: object) -> EventKind:
 
     Facets with a key no shipped facet schema defines at that place are custom facets: only the base facet
     schema applies to them. A dataset or job facet whose `_deleted` is true deletes that facet, and its other
-    members are ignored. Raises InvalidEvent.
+    members are ignored. Before the schemas, text that cannot be stored (NUL, lone surrogates) anywhere, and
+    job and dataset names that could pass for others or are not in NFC (`identities_normalised` makes them so),
+    are refused. Raises InvalidEvent.
     """
     kind = event_kind(payload)
     event = cast(dict[str, Any], payload)  # event_kind refuses anything but an object
