@@ -22,10 +22,18 @@ from catalog.profiling.pii import (
     masked_split_statistics,
 )
 from catalog.selectors import personal_data_visible_to
+from config.identities import IdentityInvalid, identity_checked
 from governance import services as governance_services
 from governance.choices import OwnershipRole
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import Ownership
+
+
+def _identity(value: str) -> str:
+    try:
+        return identity_checked(value)
+    except IdentityInvalid as exc:
+        raise forms.ValidationError(f"This name {exc}.") from None
 
 
 class DatasetAdminForm(forms.ModelForm):
@@ -52,13 +60,21 @@ class DatasetAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.lifecycle == Lifecycle.RETIRED:
-            del self.fields["lifecycle"]  # retired stays retired; shown read-only
+            # Retired stays retired: the admin lists it as read-only, so the form may not have it at all.
+            self.fields.pop("lifecycle", None)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if cleaned.get("lifecycle") == Lifecycle.DEPRECATED and not cleaned.get("deprecation_reason", "").strip():
             self.add_error("deprecation_reason", "Say why the dataset is deprecated (and what to use instead).")
         return cleaned
+
+    # The identity rule of the API (config.identities): one spelling, nothing that passes for another name.
+    def clean_namespace(self) -> str:
+        return _identity(self.cleaned_data.get("namespace", ""))
+
+    def clean_name(self) -> str:
+        return _identity(self.cleaned_data.get("name", ""))
 
     def clean_license(self) -> str:
         try:

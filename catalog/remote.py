@@ -113,9 +113,10 @@ def _vet(url: str, allow_private: bool) -> _Target:
     if not allow_private:
         for address in addresses:
             if not is_public_address(address):
+                # The address itself is not told: it would map the internal network for the caller.
                 raise SourceError(
-                    f"The host {hostname!r} of {shown} resolves to a private, loopback or reserved address "
-                    f"({address}); such URLs are refused unless CATALOG_ALLOW_PRIVATE_URLS is set."
+                    f"The host {hostname!r} of {shown} resolves to a private, loopback or reserved address; "
+                    "such URLs are refused unless CATALOG_ALLOW_PRIVATE_URLS is set."
                 )
     host = f"[{hostname}]" if ":" in hostname else hostname
     return _Target(

@@ -348,9 +348,10 @@ def check_public_host(hostname: str, port: int) -> list[str]:
     if not settings.CATALOG_ALLOW_PRIVATE_URLS:
         for address in addresses:
             if not is_public_address(address):
+                # The address itself is not told: it would map the internal network for the caller.
                 raise SourceRejected(
-                    f"The host {hostname!r} resolves to a private, loopback or reserved address "
-                    f"({address}); such URLs are refused unless CATALOG_ALLOW_PRIVATE_URLS is set."
+                    f"The host {hostname!r} resolves to a private, loopback or reserved address; "
+                    "such URLs are refused unless CATALOG_ALLOW_PRIVATE_URLS is set."
                 )
     return addresses
 

@@ -375,10 +375,32 @@ def column_lineage_walk(dataset_id: UUID, field_name: str, *, depth: int, direct
     return walk
 
 
+# Namespaces hold a few colons (`postgres://host:5432`), names and fields now and then one: past this many the
+# readings (one per pair of colons for a field) would cost the square of the id, and no real id needs them.
+MAX_NODE_ID_COLONS = 16
+# Far longer than any namespace, name and field (or a source's location read as a name) a dataset can have.
+MAX_NODE_ID_LENGTH = 4096
+
+
+class NodeIdInvalid(ValueError):
+    pass
+
+
 def node_id_candidates(text: str, *, parts: int) -> list[tuple[str, ...]]:
     """Every way to read `a:b:c` as `parts` pieces: namespaces (`s3://bucket`, `postgres://host:5432`)
-    hold colons, so a node id alone is ambiguous; the caller keeps the reading that names a dataset."""
-    colons = [index for index, char in enumerate(text) if char == ":"]
+    hold colons, so a node id alone is ambiguous; the caller keeps the reading that names a dataset.
+
+    Linear in the id, and the readings are bounded: an id longer than any dataset could have, or with more
+    than MAX_NODE_ID_COLONS colons, raises NodeIdInvalid."""
+    if len(text) > MAX_NODE_ID_LENGTH:
+        raise NodeIdInvalid(f"The node id is longer than {MAX_NODE_ID_LENGTH} characters; no dataset has such a name.")
+    colons: list[int] = []
+    at = text.find(":")
+    while at != -1:
+        if len(colons) == MAX_NODE_ID_COLONS:
+            raise NodeIdInvalid(f"The node id has more than {MAX_NODE_ID_COLONS} colons; no dataset has such a name.")
+        colons.append(at)
+        at = text.find(":", at + 1)
     if parts == 2:
         return [(text[:i], text[i + 1 :]) for i in colons]
     return [(text[:i], text[i + 1 : j], text[j + 1 :]) for n, i in enumerate(colons) for j in colons[n + 1 :]]

@@ -17,6 +17,7 @@ from catalog.profiling.pii import (
     masked_statistics,
 )
 from config.api.fields import StrictCharField
+from config.identities import IdentityInvalid, identity_checked
 from governance.choices import Origin, PrincipalType, Sensitivity
 
 # Printable text on one line: identities end up in URLs, logs and OpenLineage events.
@@ -170,6 +171,20 @@ class DatasetRegisterSerializer(_DatasetFieldsSerializer):
     )
     name = StrictCharField(max_length=512, validators=[_single_line])
     source = SourceSerializer(required=False, help_text="Give a source to create version 1 at once.")
+
+    # An identity has one spelling (NFC) and nothing that lets it pass for another (config.identities).
+    def validate_namespace(self, value: str) -> str:
+        return _identity(value)
+
+    def validate_name(self, value: str) -> str:
+        return _identity(value)
+
+
+def _identity(value: str) -> str:
+    try:
+        return identity_checked(value)
+    except IdentityInvalid as exc:
+        raise serializers.ValidationError(f"This name {exc}.") from None
 
 
 class DatasetUpdateSerializer(_DatasetFieldsSerializer):

@@ -3,6 +3,7 @@ from datetime import date, datetime, time
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -145,7 +146,8 @@ class DatasetViewSet(
             raise exceptions.PermissionDenied(str(exc)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
-        headers = {"Location": f"{request.build_absolute_uri()}{dataset.pk}/"}
+        # From the route, not the request's URL: that may carry a query string (an idempotency key, a format).
+        headers = {"Location": request.build_absolute_uri(reverse("dataset-detail", args=[dataset.pk]))}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
@@ -183,14 +185,18 @@ class DatasetViewSet(
 
 
 def _parse_moment(value: str) -> datetime:
-    moment = parse_datetime(value.strip())
+    not_a_moment = serializers.ValidationError(
+        {"as_of": [f"{value!r} is not a timestamp; use ISO 8601, e.g. 2026-01-31T12:00:00Z."]}
+    )
+    try:
+        moment = parse_datetime(value.strip())
+    except ValueError:  # well formed, but no such moment: hour 25, February 30th
+        raise not_a_moment from None
     if moment is None:
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise serializers.ValidationError(
-                {"as_of": [f"{value!r} is not a timestamp; use ISO 8601, e.g. 2026-01-31T12:00:00Z."]}
-            ) from None
+            raise not_a_moment from None
         moment = datetime.combine(day, time.max)
     try:
         return moment_in_utc(moment)
@@ -577,6 +583,8 @@ class DatasetCardCroissantView(_DatasetCardBase):
 
 
 class DatasetCardImportView(_DatasetCardBase):
+    serializer_class = DataCardImportSerializer  # what OPTIONS describes as the body of a POST
+
     @extend_schema(
         summary="Fill the data card from a Hugging Face README or a Croissant document",
         description="The sections the document states replace the card's; the others stay.",

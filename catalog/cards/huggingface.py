@@ -244,6 +244,43 @@ class CardDocumentInvalid(ValueError):
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
+# Front matter is metadata (dataset_info holds a few levels of features), and the catalog reads only
+# task_categories from it: anything deeper or longer is not a card. Parsing YAML costs about a second per
+# hundred kilobytes even in libyaml's parser, so the length is bounded too.
+MAX_FRONT_MATTER_DEPTH = 20
+MAX_FRONT_MATTER_CHARS = 128 * 1024
+# libyaml's parser where PyYAML was built with it (the wheels are): ten times faster than the pure Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _front_matter_checked(text: str) -> None:
+    """Refuse front matter that is too long, nests too deep, or has anchors or aliases (CardDocumentInvalid).
+
+    An alias shares a node, so a few hundred bytes of nested aliases stand for billions of values: whatever
+    walks the result (a `str()`, a JSON encoder) runs until the worker is killed. Cards have no use for them.
+    The events are read one by one before anything is built, so nothing is expanded or recursed into first.
+    """
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        raise CardDocumentInvalid(
+            f"The YAML front matter is longer than {MAX_FRONT_MATTER_CHARS // 1024} KiB; the catalog reads only "
+            "task_categories from it, so leave out the rest (dataset_info, configs)."
+        )
+    depth = 0
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise CardDocumentInvalid(
+                "The YAML front matter uses anchors or aliases (& and *); write the values out instead."
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_FRONT_MATTER_DEPTH:
+                raise CardDocumentInvalid(
+                    f"The YAML front matter nests more than {MAX_FRONT_MATTER_DEPTH} levels deep."
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not text.startswith("---"):
         return {}, text
@@ -251,7 +288,8 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if match is None:
         raise CardDocumentInvalid("The front matter opened with --- is never closed by a --- line.")
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        _front_matter_checked(match.group(1))
+        data = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}  # noqa: S506  # a safe loader
     except yaml.YAMLError as exc:
         raise CardDocumentInvalid(f"The YAML front matter does not parse: {exc}") from None
     if not isinstance(data, dict):

@@ -105,6 +105,13 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return PayloadTooLarge()
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(detail=as_serializer_error(exc))
+    if isinstance(exc, db.DataError):
+        # The database refused a value the checks before it let through (out of range, too long, malformed):
+        # the request's fault, and nothing was written. Its own words name columns and types; they are logged.
+        logger.warning("The database refused a value: %s", exc)
+        return exceptions.ValidationError(
+            {"non_field_errors": ["A value in the request cannot be stored: too long, out of range or malformed."]}
+        )
     if isinstance(exc, db.OperationalError | db.InterfaceError):
         logger.warning("The database is unavailable: %s", exc)
         return DatabaseUnavailable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from governance.audits.rules import RESTRICTED_LABEL, RULES, Purpose
@@ -13,8 +14,21 @@ VERDICTS = {
 }
 
 
-def _cell(text: Any) -> str:
-    return str(text if text not in (None, "") else "—").replace("|", "\\|").replace("\n", " ")
+# What Markdown (and the tables extension) reads inside a line: emphasis, code, links and images, table cells.
+# Characters that only mean something at the start of a line (#, -, +, 1.) are left: a value never starts one.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_{}\[\]()!|])")
+
+
+def _text(value: Any) -> str:
+    """A value from people (a dataset's name, a message quoting one, a credit, a username) as Markdown that
+    shows it as written: nothing in it becomes a link, an image, emphasis, HTML or a new line."""
+    text = " ".join(str(value).splitlines())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_INLINE.sub(r"\\\1", text)
+
+
+def _cell(value: Any) -> str:
+    return _text(value if value not in (None, "") else "—")
 
 
 def audit_markdown(audit: Any) -> str:
@@ -22,7 +36,7 @@ def audit_markdown(audit: Any) -> str:
     lines = [
         f"# Pre-training audit {audit.pk}",
         "",
-        f"- **Run**: {audit.created_at:%Y-%m-%d %H:%M:%S} UTC by {audit.created_by.get_username() if audit.created_by else 'the system'}",
+        f"- **Run**: {audit.created_at:%Y-%m-%d %H:%M:%S} UTC by {_text(audit.created_by.get_username()) if audit.created_by else 'the system'}",
         f"- **Intended use**: {purpose.describe()}",
         f"- **Verdict**: {VERDICTS[audit.verdict]}",
         f"- **Datasets checked**: {audit.counts.get('datasets', len(audit.checked))} "
@@ -38,16 +52,16 @@ def audit_markdown(audit: Any) -> str:
             lines.append("None.")
             continue
         for finding in selected:
-            chain = " ← ".join(step["name"] for step in finding["path"])
-            lines.append(f"- **{finding['code']}** ({RULES[finding['code']][1]}) {finding['message']}")
+            chain = " ← ".join(_text(step["name"]) for step in finding["path"])
+            lines.append(f"- **{finding['code']}** ({RULES[finding['code']][1]}) {_text(finding['message'])}")
             if len(finding["path"]) > 1:
                 lines.append(f"  - Lineage: {chain}")
     lines += ["", "## Attributions owed", ""]
     if audit.attributions:
         for attribution in audit.attributions:
-            lines.append(f"- {attribution['credit']}")
+            lines.append(f"- {_text(attribution['credit'])}")
             if attribution.get("requirements"):
-                lines.append(f"  - What the credit must contain: {attribution['requirements']}")
+                lines.append(f"  - What the credit must contain: {_text(attribution['requirements'])}")
     else:
         lines.append("None.")
     restrictions = [item for item in audit.obligations if item["code"] == "use_restrictions"]
@@ -57,8 +71,8 @@ def audit_markdown(audit: Any) -> str:
             if item.get("restricted"):
                 lines.append(f"- Under the license of {RESTRICTED_LABEL}: ask its owners.")
                 continue
-            lines.append(f"- Under {item['license']}:")
-            lines += [f"  - {restriction}" for restriction in item["restrictions"]]
+            lines.append(f"- Under {_text(item['license'])}:")
+            lines += [f"  - {_text(restriction)}" for restriction in item["restrictions"]]
     lines += [
         "",
         "## What was checked",
@@ -71,7 +85,7 @@ def audit_markdown(audit: Any) -> str:
             lines.append(f"| {_cell(entry['name'])} | {entry['role']} | {entry['depth']} | — | — | — |")
             continue
         lines.append(
-            f"| {_cell(entry['name'])} | {entry['role']} | {entry['depth']} | {_cell(entry['version_number'])} "
+            f"| {_cell(entry['name'])} | {_cell(entry['role'])} | {entry['depth']} | {_cell(entry['version_number'])} "
             f"| {_cell(entry['fingerprint'])} | {_cell(entry['license'] or 'unknown')} |"
         )
     lines.append("")

@@ -4,15 +4,23 @@ from io import BytesIO
 
 from django.conf import settings
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 
 from config.api.exceptions import PayloadTooLarge
+from config.api.parsers import BoundedJSONParser
+from lineage.openlineage.validation import identities_normalised
 
 
-class OpenLineageParser(JSONParser):
-    """JSON, optionally sent with `Content-Encoding: gzip` as OpenLineage's HTTP transport may."""
+class OpenLineageParser(BoundedJSONParser):
+    """JSON, optionally sent with `Content-Encoding: gzip` as OpenLineage's HTTP transport may; decompressed,
+    it is bounded like any other body (depth, unstorable text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        event = self._parse(stream, media_type, parser_context)
+        # Names of jobs and datasets in their one spelling (NFC) before anything reads them.
+        identities_normalised(event)
+        return event
+
+    def _parse(self, stream, media_type, parser_context):  # type: ignore[no-untyped-def]
         request = (parser_context or {}).get("request")
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() if request is not None else ""
         if encoding in ("", "identity"):

@@ -73,7 +73,10 @@ def _node_dataset(request: Request, node_id: str, prefix: str, parts: int) -> tu
     """The dataset a node id names (through its identity or an alias) and the reading of the id."""
     if not node_id.startswith(prefix + ":"):
         raise exceptions.ValidationError({"nodeId": [f"nodeId must look like {prefix}:{{namespace}}:{{name}}..."]})
-    readings = selectors.node_id_candidates(node_id[len(prefix) + 1 :], parts=parts)
+    try:
+        readings = selectors.node_id_candidates(node_id[len(prefix) + 1 :], parts=parts)
+    except selectors.NodeIdInvalid as exc:
+        raise exceptions.ValidationError({"nodeId": [str(exc)]}) from None
     resolved = selectors.datasets_resolve({(reading[0], reading[1]) for reading in readings})
     visible = datasets_visible_to(request.user)
     matches = [

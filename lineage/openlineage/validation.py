@@ -6,6 +6,7 @@ ever fetched over the network.
 """
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypedDict, cast
 
 from jsonschema_rs import Draft202012, Draft202012Validator, Registry, ValidationError, ValidationErrorKind
+
+from config.identities import identity_normalised, identity_problem
 
 SPEC_VERSION = "2-0-2"
 MAX_ERRORS = 50
@@ -102,12 +105,18 @@ def validate_event(payload: object) -> EventKind:
 
     Facets with a key no shipped facet schema defines at that place are custom facets: only the base facet
     schema applies to them. A dataset or job facet whose `_deleted` is true deletes that facet, and its other
-    members are ignored. Raises InvalidEvent.
+    members are ignored. Before the schemas, text that cannot be stored (NUL, lone surrogates) anywhere, and
+    job and dataset names that could pass for others or are not in NFC (`identities_normalised` makes them so),
+    are refused. Raises InvalidEvent.
     """
     kind = event_kind(payload)
     event = cast(dict[str, Any], payload)  # event_kind refuses anything but an object
     if _deeper_than(event, MAX_DEPTH):
         raise _invalid([((), "The event is nested too deeply to validate.")])
+    if unstorable := list(_unstorable_text(event)):
+        raise _invalid(unstorable)
+    if unusable := list(_identity_problems(event)):
+        raise _invalid(unusable)
     found = _check(event, kind)
     if found:
         raise _invalid(found)
@@ -135,6 +144,61 @@ def _check(event: dict[str, Any], kind: EventKind) -> list[Found]:
     return found
 
 
+def identities_normalised(payload: object) -> None:
+    """Rewrite, in place, each namespace and name that identifies a job or a dataset in the event to its one
+    spelling (NFC), so that a name sent composed and the same name sent decomposed are one job or dataset."""
+    for _, identity in _identities(payload):
+        for key in ("namespace", "name"):
+            if isinstance(identity.get(key), str):
+                identity[key] = identity_normalised(identity[key])
+
+
+def _identities(event: object) -> Iterator[tuple[InstancePath, dict[str, Any]]]:
+    """The objects whose namespace and name identify a job or a dataset (which the catalog creates if it does
+    not know them): the job, the datasets, their symlinks and the inputs of their column lineage."""
+    if not isinstance(event, dict):
+        return
+    if isinstance(event.get("job"), dict):
+        yield ("job",), event["job"]
+    datasets: list[tuple[InstancePath, object]] = [(("dataset",), event.get("dataset"))]
+    for key in ("inputs", "outputs"):
+        if isinstance(event.get(key), list):
+            datasets.extend(((key, index), item) for index, item in enumerate(event[key]))
+    for path, dataset in datasets:
+        if not isinstance(dataset, dict):
+            continue
+        yield path, dataset
+        facets = dataset.get("facets")
+        if not isinstance(facets, dict):
+            continue
+        symlinks = facets.get("symlinks")
+        identifiers = symlinks.get("identifiers") if isinstance(symlinks, dict) else None
+        for index, identifier in enumerate(identifiers if isinstance(identifiers, list) else []):
+            if isinstance(identifier, dict):
+                yield (*path, "facets", "symlinks", "identifiers", index), identifier
+        column_lineage = facets.get("columnLineage")
+        fields = column_lineage.get("fields") if isinstance(column_lineage, dict) else None
+        for name, spec in fields.items() if isinstance(fields, dict) else ():
+            sources = spec.get("inputFields") if isinstance(spec, dict) else None
+            for index, source in enumerate(sources if isinstance(sources, list) else []):
+                if isinstance(source, dict):
+                    yield (*path, "facets", "columnLineage", "fields", name, "inputFields", index), source
+
+
+def _identity_problems(event: object) -> Iterator[Found]:
+    """Namespaces and names that could pass for others (config.identities says which), or that are not in
+    their one spelling (NFC): such a name would make a second job or dataset that looks like the first."""
+    for path, identity in _identities(event):
+        for key in ("namespace", "name"):
+            value = identity.get(key)
+            if not isinstance(value, str):
+                continue  # the schema says what is wrong with it
+            if value != identity_normalised(value):
+                yield (*path, key), "The name is not in Unicode normalisation form C (NFC); send it composed."
+            elif problem := identity_problem(value):
+                yield (*path, key), f"The name {problem}."
+
+
 def known_facets(level: FacetLevel) -> frozenset[str]:
     """The facet keys a shipped facet schema defines at this place in an event."""
     return frozenset(_spec().facets[level])
@@ -156,6 +220,30 @@ def _deeper_than(value: object, limit: int) -> bool:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# PostgreSQL stores no NUL in text or jsonb, and a lone surrogate (half of a UTF-16 pair) is no character and
+# cannot be encoded as UTF-8: an event carrying either in a name, a facet key or a value could not be kept.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_text(event: object) -> Iterator[Found]:
+    """Keys and strings that hold NUL or a lone surrogate, in no particular order; iterative (depth is bounded
+    before, but the walk needs no stack of its own anyway)."""
+    pending: list[tuple[object, InstancePath]] = [(event, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, str):
+            if _UNSTORABLE.search(node):
+                yield path, "The text holds a NUL character or a lone surrogate, which cannot be stored."
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and _UNSTORABLE.search(key):
+                    # Not walked further: the paths below would hold the key, and the answer must not.
+                    yield path, f"The key {key!a} holds a NUL character or a lone surrogate, which cannot be stored."
+                else:
+                    pending.append((value, (*path, key)))
+        elif isinstance(node, list | tuple):
+            pending.extend((value, (*path, index)) for index, value in enumerate(node))
 
 
 def _errors(validator: Draft202012Validator, instance: object) -> Iterator[Found]:

@@ -206,3 +206,31 @@ def test_the_deprecate_action_asks_for_a_reason(staff_admin, dataset):
     assert "1 dataset(s) deprecated." in done.content.decode()
     dataset.refresh_from_db()
     assert (dataset.lifecycle, dataset.deprecation_reason) == ("deprecated", "Use street-signs-v2.")
+
+
+def test_it_shows_the_page_of_a_retired_dataset(staff_admin, dataset):
+    Dataset.objects.filter(pk=dataset.pk).update(lifecycle="retired")
+
+    response = staff_admin.get(reverse("admin:catalog_dataset_change", args=[dataset.pk]))
+
+    assert response.status_code == 200
+    assert "Retired" in response.content.decode()
+
+
+def test_it_refuses_a_look_alike_name_when_staff_add_a_dataset(staff_admin):
+    form = {
+        "namespace": "team",
+        "name": "patients-secr\u0435t",
+        "sensitivity": "internal",
+        "lifecycle": "active",
+        "ownership_set-TOTAL_FORMS": "0",
+        "ownership_set-INITIAL_FORMS": "0",
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+    }
+
+    response = staff_admin.post(reverse("admin:catalog_dataset_add"), form)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "mixes Cyrillic and Latin letters" in response.content.decode()
+    assert not Dataset.objects.filter(namespace="team").exists()

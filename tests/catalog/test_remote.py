@@ -202,8 +202,10 @@ def test_it_connects_to_the_address_it_vetted_with_tls_for_the_host_name(
 
 
 def test_it_rejects_a_loopback_host_without_connecting(server: _Server, download: Download, directory: Path) -> None:
-    with pytest.raises(SourceError, match=r"private, loopback or reserved address \(127\.0\.0\.1\).*PRIVATE_URLS"):
+    with pytest.raises(SourceError, match=r"private, loopback or reserved address; .*PRIVATE_URLS") as refused:
         download(f"https://localhost:{server.port}/data.csv", allow_private=False)
+
+    assert "127.0.0.1" not in str(refused.value)  # the internal address is not told
 
     assert server.connections == 0
     assert list(directory.iterdir()) == []
@@ -223,8 +225,10 @@ def test_it_rejects_a_host_when_any_of_its_addresses_is_private(
 ) -> None:
     _resolving(monkeypatch, {"mixed.test": addresses})
 
-    with pytest.raises(SourceError, match=rf"'mixed\.test'.*\({re.escape(refused)}\)"):
+    with pytest.raises(SourceError, match=r"'mixed\.test'.*private, loopback or reserved address; ") as raised:
         download(f"https://mixed.test:{server.port}/data.csv", allow_private=False)
+
+    assert refused not in str(raised.value)  # the internal address is not told
 
     assert server.connections == 0
 

@@ -614,3 +614,23 @@ def test_it_refuses_to_build_on_a_schema_it_does_not_ship(monkeypatch):
             validation._spec()
     finally:
         validation._spec.cache_clear()
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800"])
+def test_it_refuses_unstorable_text_in_names_facet_keys_and_values(bad):
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-11-01T12:00:00Z",
+        "producer": "https://example.com/trainer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": "0195c2a8-6a2b-7d7e-9d62-5a0f8c9d2b11", "facets": {f"k{bad}": {"v": 1}}},
+        "job": {"namespace": "ml", "name": f"build{bad}"},
+        "inputs": [{"namespace": "s3://raw", "name": "clicks", "facets": {"custom": {"v": [f"x{bad}"]}}}],
+    }
+
+    with pytest.raises(InvalidEvent) as caught:
+        validate_event(event)
+
+    paths = {error["path"] for error in caught.value.errors}
+    assert paths == {"run/facets", "job/name", "inputs/0/facets/custom/v/0"}
+    assert all(error["message"].isascii() for error in caught.value.errors)

@@ -1,0 +1,129 @@
+"""Request input read within bounds: JSON no deeper than a limit, and no text the database cannot store.
+
+PostgreSQL refuses NUL (U+0000) in text and jsonb, and a lone surrogate (U+D800 to U+DFFF, half of a UTF-16
+pair) cannot be encoded as UTF-8 at all: either one sent in a body, a query parameter or a path would reach
+the database driver and fail there as a 500. They are refused here, once, with a message naming where they
+were found. Nesting is bounded for the same reason: the JSON decoder, the serializers, the schema validators
+and the JSON encoder all recurse, and a body nested a thousand levels deep is a few kilobytes.
+"""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
+
+# Containers (objects and arrays) nested deeper than this are refused: the OpenLineage validator's own
+# limit (events hold schema facets of nested structs), and far above anything else the API takes.
+MAX_JSON_DEPTH = 100
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_text(value: str) -> str | None:
+    """What in this text cannot be stored, said for a person; None when it can be."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "a NUL character (U+0000), which text may not contain"
+    return f"a lone surrogate (U+{ord(found.group()):04X}), half of a UTF-16 pair and not a character"
+
+
+class _Place:
+    """Where a value sits in a document, kept as a link to its parent so a path is built only when needed."""
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, parent: "_Place | None", key: str | int) -> None:
+        self.parent = parent
+        self.key = key
+
+    def path(self) -> str:
+        keys: list[str] = []
+        place: _Place | None = self
+        while place is not None:
+            keys.append(place.key if isinstance(place.key, str) else str(place.key))
+            place = place.parent
+        # Keys are shown as sent, but a key that is itself unstorable is shown escaped.
+        return ".".join(ascii(key)[1:-1] if unstorable_text(key) else key for key in reversed(keys))
+
+
+def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse a parsed JSON document nested deeper than `max_depth` (ParseError) or holding unstorable text in
+    any key or string (ValidationError, under the value's path). Iterative, so a deep document cannot exhaust
+    the stack here."""
+    pending: list[tuple[Any, int, _Place | None]] = [(data, 1, None)]
+    while pending:
+        node, depth, place = pending.pop()
+        if isinstance(node, str):
+            if problem_found := unstorable_text(node):
+                raise _unstorable(place, f"This text has {problem_found}.")
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth > max_depth:
+            raise exceptions.ParseError(
+                f"The body nests objects and arrays more than {max_depth} levels deep; flatten it."
+            )
+        if isinstance(node, dict):
+            for key, value in node.items():
+                child = _Place(place, key)
+                if problem_found := unstorable_text(key):
+                    raise _unstorable(child, f"This key has {problem_found}.")
+                pending.append((value, depth + 1, child))
+        else:
+            pending.extend((value, depth + 1, _Place(place, index)) for index, value in enumerate(node))
+
+
+def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationError:
+    # Said as a field error, like any other invalid value, under the path of the value in the body.
+    return exceptions.ValidationError({place.path() if place is not None else "body": [message]})
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser (strict: no NaN or Infinity), with a depth limit and unstorable text refused."""
+
+    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            # The decoder itself gives up about a thousand levels down; the limit below is far shallower.
+            raise exceptions.ParseError(
+                f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; flatten it."
+            ) from None
+        check_document(data)
+        return data
+
+
+class UnstorableTextMiddleware:
+    """Refuse a request whose path or query string holds text the database cannot store (400).
+
+    Django decodes both before any view sees them: `%00` becomes NUL, which a lookup or a filter would send
+    to PostgreSQL. (Invalid UTF-8 in either is kept percent-encoded or replaced by Django, so a lone
+    surrogate cannot arrive this way; it is checked all the same.)
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        found = unstorable_text(request.path_info)
+        where = "path"
+        if found is None:
+            for name, values in request.GET.lists():
+                found = unstorable_text(name) or next(filter(None, map(unstorable_text, values)), None)
+                if found is not None:
+                    where = f"query parameter {ascii(name)[1:-1]!r}"
+                    break
+        if found is None:
+            return self.get_response(request)
+        detail = f"The {where} has {found}."
+        # Imported here: the problem module imports DRF's views, whose settings import this module.
+        from config.api.exceptions import PROBLEM_CONTENT_TYPE, problem
+
+        if request.path.startswith("/api/"):
+            return JsonResponse(problem(400, detail, "parse_error"), status=400, content_type=PROBLEM_CONTENT_TYPE)
+        return HttpResponse(detail, status=400, content_type="text/plain; charset=utf-8")
