@@ -452,12 +452,16 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
 
 class TrustedProducersView(generics.GenericAPIView):
     serializer_class = TrustedProducersSerializer
+    queryset = Dataset.objects.none()  # for the schema and OPTIONS; requests use _dataset()
 
     def _dataset(self) -> Dataset:
         dataset = datasets_visible_to(self.request.user).filter(pk=self.kwargs["dataset_id"]).first()
         if dataset is None:
             raise exceptions.NotFound("No such dataset.")
         return dataset
+
+    def get_object(self) -> Dataset:  # what OPTIONS asks for to describe PUT
+        return self._dataset()
 
     def _answer(self, dataset: Dataset) -> Response:
         names = (

@@ -401,7 +401,7 @@ def test_a_restarted_database_is_reported_by_readyz_and_served_again_by_the_same
             assert response.headers["Retry-After"] == "5"
             assert response.json()["type"] == "urn:catalog:problem:database_unavailable"
         assert back[0].status_code == 200, back[0].text
-        assert back[0].json()["checks"] == {"database": "ok", "broker": "ok"}
+        assert back[0].json() == {"status": "ok"}
         assert after_outage == [200] * 6
         assert service.pids() == processes  # the same master and workers: nothing was restarted
     finally:
