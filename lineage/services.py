@@ -30,6 +30,7 @@ from lineage.models import (
     Job,
     LineageEdge,
     LineageEvent,
+    RejectedEdge,
     ReportedDataset,
     Run,
     RunDataset,
@@ -541,6 +542,7 @@ def _edges_record(
         return
     between = LineageEdge.objects.filter(job=job, source_id__in=inputs, target_id__in=outputs)
     known = set(between.values_list("source_id", "target_id"))
+    known |= _rejected_for(actor, job, inputs, set(outputs) - writable)
     new = [(source, target) for source in sorted(inputs) for target in sorted(outputs) if (source, target) not in known]
     if new:
         LineageEdge.objects.bulk_create(
@@ -586,6 +588,18 @@ def _edges_record(
         changed.append(edge)
     if changed:
         LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])
+
+
+def _rejected_for(
+    actor: User, job: Job | None, sources: Iterable[UUID], targets: Iterable[UUID]
+) -> set[tuple[UUID, UUID]]:
+    """The (source, target) pairs among these whose edge through the job, reported by the actor, the
+    target's owners rejected: the actor reporting them again brings nothing back."""
+    targets = set(targets)
+    if job is None or not targets:
+        return set()
+    rejected = RejectedEdge.objects.filter(job=job, sender=actor, source_id__in=set(sources), target_id__in=targets)
+    return set(rejected.values_list("source_id", "target_id"))
 
 
 def _pairs(pairs: Iterable[tuple[Any, Any]]) -> Q:
@@ -643,6 +657,7 @@ def _edges_log(actor: User, edges: Iterable[LineageEdge]) -> None:
 
 def _column_lineage_record(
     *,
+    actor: User,
     job: Job | None,
     run: Run | None,
     moment: datetime,
@@ -673,6 +688,8 @@ def _column_lineage_record(
                 entry["transformations"].extend(source.get("transformations") or [])
     if not reported:
         return
+    # What the target's owners rejected from this sender stays out, at the column level too.
+    rejected = _rejected_for(actor, job, {key[2] for key in reported}, {key[0] for key in reported} - writable)
     ColumnLineage.objects.bulk_create(
         [
             ColumnLineage(
@@ -684,9 +701,11 @@ def _column_lineage_record(
                 run=run,
                 event_time=moment,
                 status=EdgeStatus.CONFIRMED if key[0] in writable else EdgeStatus.UNCONFIRMED,
+                created_by=actor,
                 **values,
             )
             for key, values in reported.items()
+            if (key[2], key[0]) not in rejected
         ],
         ignore_conflicts=True,
     )
@@ -808,7 +827,7 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                     writable=writable,
                 )
             _column_lineage_record(
-                job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
+                actor=actor, job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
             )
     except IntegrityError:
         # The same event, delivered twice at once: the other delivery recorded it.
@@ -876,11 +895,20 @@ def edge_confirm(*, actor: User, edge: LineageEdge) -> LineageEdge:
 
 def edge_reject(*, actor: User, edge: LineageEdge) -> None:
     """The target's owners refuse reported lineage: the edge goes (the raw event stays), with the
-    column lineage held unconfirmed between the two datasets when no other edge joins them."""
+    column lineage held unconfirmed between the two datasets when no other edge joins them. The
+    rejection is remembered, so its sender reporting it again does not bring it back."""
     with transaction.atomic():
         edge = LineageEdge.objects.select_for_update(of=("self",)).select_related("job").get(pk=edge.pk)
         if edge.status == EdgeStatus.CONFIRMED:
             raise EdgeAlreadyConfirmed()
+        if edge.job_id is not None and edge.created_by_id is not None:
+            RejectedEdge.objects.get_or_create(
+                source_id=edge.source_id,
+                target_id=edge.target_id,
+                job_id=edge.job_id,
+                sender_id=edge.created_by_id,
+                defaults={"rejected_by": actor},
+            )
         _edge_delete(actor=actor, edge=edge, reason="rejected")
         if not LineageEdge.objects.filter(source_id=edge.source_id, target_id=edge.target_id).exists():
             _column_lineage_between(edge).delete()
