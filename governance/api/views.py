@@ -44,7 +44,7 @@ from governance.api.serializers import (
 from governance.audits import rules as audit_rules
 from governance.audits import services as audit_services
 from governance.audits.report import audit_markdown
-from governance.choices import OwnershipRole
+from governance.choices import STAFF_ONLY_OBJECT_TYPES, OwnershipRole
 from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
@@ -315,7 +315,8 @@ class DatasetGrantView(_DatasetScopedView):
         summary="Read the change log",
         description="Every change to a dataset, version, feature, card, owner, grant, license or lineage edge, "
         "newest first: who, when, what, and the values before and after. Append-only: entries are never "
-        "changed or removed. Entries about datasets you cannot see are not listed.",
+        "changed or removed. Entries about datasets you cannot see are not listed; entries about storage "
+        "locations and namespaces are listed to staff only.",
     ),
     retrieve=extend_schema(summary="Read one change-log entry"),
 )
@@ -330,7 +331,11 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
         if user.is_staff:
             return changes
         visible = datasets_visible_to(user).values("pk")
-        return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))
+        # Storage locations and namespaces belong to no dataset, and their entries say who may
+        # register where (usernames, folder paths): staff business only.
+        return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible)).exclude(
+            object_type__in=STAFF_ONLY_OBJECT_TYPES
+        )
 
     def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # An entry about a dataset the reader may read can still name one they may not (an edge into
@@ -598,3 +603,15 @@ class NamespaceViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAdminUser]
     lookup_value_converter = "int"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    # Through the services, so the change log records each namespace with its owners.
+    def perform_create(self, serializer: NamespaceSerializer) -> None:
+        serializer.instance = services.namespace_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: NamespaceSerializer) -> None:
+        serializer.instance = services.namespace_update(
+            actor=self.request.user, namespace=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Namespace) -> None:
+        services.namespace_delete(actor=self.request.user, namespace=instance)

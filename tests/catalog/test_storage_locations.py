@@ -297,3 +297,20 @@ def test_it_shows_the_admin_why_a_location_is_refused(admin_client, storage_root
     assert response.status_code == 200
     assert "outside the storage roots" in response.content.decode()
     assert not StorageLocation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_storage_location_entries_of_the_change_log_to_staff_only(
+    staff_client, owner, owner_client, storage_root
+):
+    (storage_root / "team").mkdir()
+    location = _location(staff_client, storage_root / "team", users=[owner.username])
+    entry = Change.objects.get(object_type="storage_location")
+
+    listed = owner_client.get("/api/v1/changes/").json()
+
+    assert str(storage_root) not in str(listed)
+    assert entry.pk not in {item["id"] for item in listed["results"]}
+    assert owner_client.get(f"/api/v1/changes/{entry.pk}/").status_code == 404
+    staff_listed = staff_client.get("/api/v1/changes/", {"object_type": "storage_location"}).json()
+    assert [item["object_id"] for item in staff_listed["results"]] == [location["id"]]
