@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +45,8 @@ from catalog.profiling.files import (
     SourceFile,
     build_manifest,
     check_identities,
+    glob_base,
+    is_glob,
     manifest_fingerprint,
 )
 from catalog.profiling.state import PartialProfile
@@ -53,7 +56,15 @@ from catalog.selectors import (
     personal_data_visible_to,
     storage_may_register,
 )
-from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_opened, source_resolve
+from catalog.sources import (
+    Permit,
+    ResolvedSource,
+    SourceForbidden,
+    local_path,
+    source_opened,
+    source_resolve,
+    storage_roots,
+)
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.models import AuditSubject, Namespace, Ownership
@@ -978,8 +989,51 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _reprofile_source_check(*, actor: User, version: DatasetVersion) -> str | None:
+    """Check a local source against today's rules before the worker expands it again: a glob
+    registered before staff narrowed a location, or before someone registered restricted files
+    under it, would otherwise take those files in. Refused (SourceForbidden) as a registration of
+    the same source by the actor would be; otherwise the strictest sensitivity of the datasets
+    registered on its bytes (None: none). Only rules are asked here, never the file system: a path
+    outside the roots, missing or replaced by a link is the worker's to refuse, failing the version
+    with the file's name."""
+    if version.uri[:7].lower() != "file://":
+        return None
+    path = local_path(version.uri)
+    anchor = glob_base(path) if is_glob(path) else Path(path)
+    if not any(anchor == root or anchor.is_relative_to(root) for root in storage_roots()):
+        return None
+    if not storage_may_register(user=actor, path=path):
+        raise SourceForbidden(
+            "This version's source may no longer be registered by you: a storage location now covering it "
+            "(or a narrower one it takes in) does not grant you registration, so it is not profiled again. "
+            "Ask staff to add you to the storage location, or register a new version from a path it grants."
+        )
+    try:
+        return _shared_bytes_sensitivity(actor=actor, resolved=ResolvedSource(uri=version.uri, format=version.format))
+    except SourceForbidden:
+        raise SourceForbidden(
+            "This version's source now takes in data registered by a dataset you may not read, so it is not "
+            "profiled again. Ask that dataset's owners for access, or register a new version from a path "
+            "that leaves it out."
+        ) from None
+
+
 def version_reprofile(*, actor: User, version: DatasetVersion) -> DatasetVersion:
-    """Queue a finished version to be profiled again (after a fix to its source or to the engine)."""
+    """Queue a finished version to be profiled again (after a fix to its source or to the engine).
+
+    A local source is checked against the current storage locations and the datasets registered on
+    its bytes since (SourceForbidden, nothing changed), as registering it would be; the dataset
+    takes the strictest sensitivity of those datasets."""
+    shared = _reprofile_source_check(actor=actor, version=version)
+    with transaction.atomic():
+        return _version_requeue(actor=actor, version=version, shared=shared)
+
+
+def _version_requeue(*, actor: User, version: DatasetVersion, shared: str | None) -> DatasetVersion:
+    # The dataset row first, as registration takes it: rolled back with the rest if the version is busy.
+    if shared is not None:
+        _sensitivity_raise(actor=actor, dataset=version.dataset, sensitivity=shared)
     now = timezone.now()
     updated = DatasetVersion.objects.filter(
         pk=version.pk, status__in=[VersionStatus.READY, VersionStatus.FAILED]
