@@ -249,3 +249,23 @@ def test_a_purge_forgets_the_rejections_of_the_dataset(client_for, staff_client,
 
     assert staff_client.post(f"/api/v1/datasets/{dataset.pk}/purge/").status_code == 204
     assert not RejectedEdge.objects.exists()
+
+
+def test_entries_left_about_a_purged_restricted_dataset_do_not_name_it(
+    client_for, staff_client, owner, stranger, dataset, theirs
+):
+    client_for(owner).patch(f"/api/v1/datasets/{dataset.pk}/", {"sensitivity": "restricted"}, format="json")
+    version = VersionFactory(dataset=dataset)
+    LineageEdge.objects.create(source=dataset, target=theirs, origin="manual", created_by=stranger)
+    dataset_retire(actor=owner, dataset=dataset)
+    assert staff_client.post(f"/api/v1/datasets/{dataset.pk}/purge/").status_code == 204
+
+    listed = client_for(stranger).get("/api/v1/changes/", {"dataset": str(theirs.pk)}).json()["results"]
+
+    (removed,) = [entry for entry in listed if entry["object_type"] == "edge"]
+    assert removed["after"] == {"reason": "purged"}
+    assert str(dataset.pk) not in str(listed)
+    assert str(version.pk) not in str(listed)
+    assert removed["before"]["source"] == "a restricted dataset you may not read"
+    staff_listed = staff_client.get("/api/v1/changes/", {"dataset": str(theirs.pk)}).json()["results"]
+    assert str(dataset.pk) in str(staff_listed)
