@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +19,9 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, ProtectedError, Q, Value
+from django.db.models import F, Max, ProtectedError, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 from django.utils import timezone
 
 from catalog.cards.croissant import card_from_croissant
@@ -43,6 +45,8 @@ from catalog.profiling.files import (
     SourceFile,
     build_manifest,
     check_identities,
+    glob_base,
+    is_glob,
     manifest_fingerprint,
 )
 from catalog.profiling.state import PartialProfile
@@ -52,10 +56,18 @@ from catalog.selectors import (
     personal_data_visible_to,
     storage_may_register,
 )
-from catalog.sources import Permit, ResolvedSource, SourceForbidden, source_opened, source_resolve
+from catalog.sources import (
+    Permit,
+    ResolvedSource,
+    SourceForbidden,
+    local_path,
+    source_opened,
+    source_resolve,
+    storage_roots,
+)
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
-from governance.models import Namespace
+from governance.models import AuditSubject, Namespace, Ownership
 from governance.services import (
     ChangeSpec,
     OwnersOnly,
@@ -418,10 +430,50 @@ class DatasetNotPurgeable(Exception):
     pass
 
 
+# Sent inside a purge's transaction, before the dataset is deleted, with `actor` and `dataset`: the
+# apps whose rows reference datasets (lineage, which the catalog does not import) remove what of
+# theirs does not hold the dataset back, and answer {kind: [what they removed]} for the change log.
+dataset_purging = Signal()
+
+
+def users_answering_for(dataset_id: UUID) -> QuerySet[User]:
+    """The users who answer for a dataset (any role, themselves or through a group), and staff: whose
+    word about it holds it back from being purged."""
+    ownerships = Ownership.objects.filter(dataset_id=dataset_id)
+    return User.objects.filter(
+        Q(is_staff=True)
+        | Q(pk__in=ownerships.filter(user__isnull=False).values("user_id"))
+        | Q(groups__in=ownerships.filter(group__isnull=False).values("group_id"))
+    )
+
+
+def _audits_release(dataset: Dataset) -> list[str]:
+    """Unlink the dataset from the audits run by someone who does not answer for it (nor staff).
+
+    An audit is an immutable record of what a training run read. The audits of the dataset's owners
+    (and staff) are what they stand behind: those keep the dataset from being purged, so their
+    reports stay resolvable. An audit by anyone else is their own record: it keeps its whole report
+    (`checked` names the dataset, versions, fingerprints and licenses it saw) and loses only the
+    link to a dataset that no longer exists. Otherwise any reader would keep any dataset they may
+    read from ever being purged, by auditing it once.
+    """
+    answering = users_answering_for(dataset.pk).values("pk")
+    others = AuditSubject.objects.filter(dataset=dataset).exclude(audit__created_by__in=answering)
+    released = sorted({str(audit_id) for audit_id in others.values_list("audit_id", flat=True)})
+    if released:
+        others.update(dataset=None, version=None)
+    return released
+
+
 def dataset_purge(*, actor: User, dataset: Dataset) -> None:
-    """Delete a retired dataset for good, with its versions, features and ownership. Refused while
-    lineage (or an audit) references it: those foreign keys PROTECT it. The change log keeps its
-    history, and records the purge."""
+    """Delete a retired dataset for good, with its versions, features and ownership.
+
+    Only what its owners stand behind holds it back: confirmed lineage into it, lineage out of it
+    that they (or staff) reported, runs of theirs that read or wrote it, and audits run by those who
+    answer for it or by staff (those foreign keys PROTECT it). What others reported about it
+    (unconfirmed edges into it, their edges and column lineage out of it, their runs) goes with it,
+    and audits by others lose their link to it but keep their report; all of it is recorded. The
+    change log keeps its history, and records the purge."""
     if dataset.lifecycle != Lifecycle.RETIRED:
         raise DatasetNotPurgeable(
             f"{dataset} is {dataset.lifecycle}; retire it (DELETE /api/v1/datasets/{dataset.pk}/) before purging it."
@@ -431,6 +483,13 @@ def dataset_purge(*, actor: User, dataset: Dataset) -> None:
             locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
             values = {"namespace": locked.namespace, "name": locked.name, **dataset_values(locked)}
             versions = list(locked.versions.values("id", "number", "fingerprint"))
+            released: dict[str, Any] = {}
+            for _, answer in dataset_purging.send(sender=Dataset, actor=actor, dataset=locked):
+                if isinstance(answer, dict):
+                    released.update(answer)
+            audits = _audits_release(locked)
+            if audits:
+                released["audits"] = audits
             # latest_version points into the versions being deleted; unhook it first.
             Dataset.objects.filter(pk=locked.pk).update(latest_version=None)
             locked.delete()
@@ -441,13 +500,16 @@ def dataset_purge(*, actor: User, dataset: Dataset) -> None:
                 object_id=dataset.pk,
                 dataset_id=dataset.pk,
                 before={**values, "versions": versions},
+                after={"released": released} if released else None,
                 object_repr=str(dataset),
             )
     except ProtectedError as exc:
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         raise DatasetNotPurgeable(
-            f"{dataset} cannot be purged: it is referenced by {', '.join(kinds)}. "
-            "Retired, it stays out of lists; its history must remain resolvable."
+            f"{dataset} cannot be purged: it is referenced by {', '.join(kinds)} that its owners stand behind "
+            "(confirmed lineage, lineage or runs they or staff reported, audits run by those who answer for it "
+            "or by staff). Retired, it stays out of lists; its history must remain resolvable. Remove that "
+            "lineage first (DELETE /api/v1/lineage/edges/{id}/) if it is wrong."
         ) from None
 
 
@@ -927,8 +989,51 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+def _reprofile_source_check(*, actor: User, version: DatasetVersion) -> str | None:
+    """Check a local source against today's rules before the worker expands it again: a glob
+    registered before staff narrowed a location, or before someone registered restricted files
+    under it, would otherwise take those files in. Refused (SourceForbidden) as a registration of
+    the same source by the actor would be; otherwise the strictest sensitivity of the datasets
+    registered on its bytes (None: none). Only rules are asked here, never the file system: a path
+    outside the roots, missing or replaced by a link is the worker's to refuse, failing the version
+    with the file's name."""
+    if version.uri[:7].lower() != "file://":
+        return None
+    path = local_path(version.uri)
+    anchor = glob_base(path) if is_glob(path) else Path(path)
+    if not any(anchor == root or anchor.is_relative_to(root) for root in storage_roots()):
+        return None
+    if not storage_may_register(user=actor, path=path):
+        raise SourceForbidden(
+            "This version's source may no longer be registered by you: a storage location now covering it "
+            "(or a narrower one it takes in) does not grant you registration, so it is not profiled again. "
+            "Ask staff to add you to the storage location, or register a new version from a path it grants."
+        )
+    try:
+        return _shared_bytes_sensitivity(actor=actor, resolved=ResolvedSource(uri=version.uri, format=version.format))
+    except SourceForbidden:
+        raise SourceForbidden(
+            "This version's source now takes in data registered by a dataset you may not read, so it is not "
+            "profiled again. Ask that dataset's owners for access, or register a new version from a path "
+            "that leaves it out."
+        ) from None
+
+
 def version_reprofile(*, actor: User, version: DatasetVersion) -> DatasetVersion:
-    """Queue a finished version to be profiled again (after a fix to its source or to the engine)."""
+    """Queue a finished version to be profiled again (after a fix to its source or to the engine).
+
+    A local source is checked against the current storage locations and the datasets registered on
+    its bytes since (SourceForbidden, nothing changed), as registering it would be; the dataset
+    takes the strictest sensitivity of those datasets."""
+    shared = _reprofile_source_check(actor=actor, version=version)
+    with transaction.atomic():
+        return _version_requeue(actor=actor, version=version, shared=shared)
+
+
+def _version_requeue(*, actor: User, version: DatasetVersion, shared: str | None) -> DatasetVersion:
+    # The dataset row first, as registration takes it: rolled back with the rest if the version is busy.
+    if shared is not None:
+        _sensitivity_raise(actor=actor, dataset=version.dataset, sensitivity=shared)
     now = timezone.now()
     updated = DatasetVersion.objects.filter(
         pk=version.pk, status__in=[VersionStatus.READY, VersionStatus.FAILED]

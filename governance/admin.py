@@ -181,6 +181,33 @@ class NamespaceAdmin(admin.ModelAdmin):
     search_fields = ("name", "users__username", "groups__name")
     filter_horizontal = ("users", "groups")
 
+    def save_model(self, request: HttpRequest, obj: Namespace, form: Any, change: bool) -> None:
+        # Saved in save_related, once the owners are known: through the services, so the change
+        # log records the namespace with its owners.
+        pass
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {"name": data["name"], "users": data["users"], "groups": data["groups"]}
+        if change:
+            namespace = services.namespace_update(
+                actor=request.user,  # type: ignore[arg-type]
+                namespace=form.instance,
+                **fields,
+            )
+        else:
+            namespace = services.namespace_create(actor=request.user, **fields)  # type: ignore[arg-type]
+        form.instance.pk = namespace.pk
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Namespace) -> None:
+        services.namespace_delete(actor=request.user, namespace=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Namespace]) -> None:
+        for namespace in queryset:
+            services.namespace_delete(actor=request.user, namespace=namespace)  # type: ignore[arg-type]
+
 
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin):

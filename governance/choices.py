@@ -50,6 +50,11 @@ class ObjectType(models.TextChoices):
     LICENSE = "license", "License"
     EDGE = "edge", "Lineage edge"
     STORAGE_LOCATION = "storage_location", "Storage location"
+    NAMESPACE = "namespace", "Namespace"
+
+
+# Entries about these are shown to staff only: they name no dataset, and say who may register where.
+STAFF_ONLY_OBJECT_TYPES = (ObjectType.STORAGE_LOCATION, ObjectType.NAMESPACE)
 
 
 # The terms a license states, in the order they are shown.

@@ -276,11 +276,19 @@ class Audit(models.Model):
 
 
 class AuditSubject(models.Model):
-    """A dataset (and version) an audit checked: what keeps the dataset from being purged, and how
-    the audits that included a dataset are found."""
+    """A dataset (and version) an audit checked: how the audits that included a dataset are found,
+    and, for an audit run by someone who answers for the dataset (or staff), what keeps it from being
+    purged.
+
+    An audit by anyone else does not hold the dataset: purging it empties `dataset` and `version`
+    (the only change the database allows to these rows), and the audit's report keeps what it saw
+    in `checked`. Otherwise any reader could keep any dataset they may see from ever being purged.
+    PROTECT still: nothing but the purge unlinks an audit."""
 
     audit = models.ForeignKey(Audit, on_delete=models.PROTECT, related_name="subjects")
-    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.PROTECT, related_name="audit_subjects")
+    dataset = models.ForeignKey(
+        "catalog.Dataset", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_subjects"
+    )
     version = models.ForeignKey(
         "catalog.DatasetVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_subjects"
     )

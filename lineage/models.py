@@ -244,6 +244,11 @@ class ColumnLineage(models.Model):
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_time = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=EdgeStatus.choices, default=EdgeStatus.CONFIRMED)
+    # Who first reported it: what an input dataset's owners did not report does not hold it back
+    # from being purged.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -262,6 +267,30 @@ class ColumnLineage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.input_dataset_id}.{self.input_field} -> {self.output_dataset_id}.{self.output_field}"
+
+
+class RejectedEdge(models.Model):
+    """An edge a sender reported and the target's owners rejected: the same sender reporting it again
+    (through the same job) does not bring it back. A writer of the target still can."""
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="+", db_index=False)
+    target = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "job", "sender"], name="rejected_edge_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} -> {self.target_id} (rejected)"
 
 
 class TrustedProducer(models.Model):

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from catalog.models import Dataset, DatasetVersion
-from catalog.services import dataset_describe, datasets_discover
+from catalog.services import dataset_describe, datasets_discover, users_answering_for
 from config.moments import moment_in_utc
 from governance.choices import WRITING_ROLES, ChangeAction, ObjectType, OwnershipRole
 from governance.models import Namespace, Ownership
@@ -30,6 +30,7 @@ from lineage.models import (
     Job,
     LineageEdge,
     LineageEvent,
+    RejectedEdge,
     ReportedDataset,
     Run,
     RunDataset,
@@ -541,6 +542,7 @@ def _edges_record(
         return
     between = LineageEdge.objects.filter(job=job, source_id__in=inputs, target_id__in=outputs)
     known = set(between.values_list("source_id", "target_id"))
+    known |= _rejected_for(actor, job, inputs, set(outputs) - writable)
     new = [(source, target) for source in sorted(inputs) for target in sorted(outputs) if (source, target) not in known]
     if new:
         LineageEdge.objects.bulk_create(
@@ -586,6 +588,18 @@ def _edges_record(
         changed.append(edge)
     if changed:
         LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])
+
+
+def _rejected_for(
+    actor: User, job: Job | None, sources: Iterable[UUID], targets: Iterable[UUID]
+) -> set[tuple[UUID, UUID]]:
+    """The (source, target) pairs among these whose edge through the job, reported by the actor, the
+    target's owners rejected: the actor reporting them again brings nothing back."""
+    targets = set(targets)
+    if job is None or not targets:
+        return set()
+    rejected = RejectedEdge.objects.filter(job=job, sender=actor, source_id__in=set(sources), target_id__in=targets)
+    return set(rejected.values_list("source_id", "target_id"))
 
 
 def _pairs(pairs: Iterable[tuple[Any, Any]]) -> Q:
@@ -643,6 +657,7 @@ def _edges_log(actor: User, edges: Iterable[LineageEdge]) -> None:
 
 def _column_lineage_record(
     *,
+    actor: User,
     job: Job | None,
     run: Run | None,
     moment: datetime,
@@ -673,6 +688,8 @@ def _column_lineage_record(
                 entry["transformations"].extend(source.get("transformations") or [])
     if not reported:
         return
+    # What the target's owners rejected from this sender stays out, at the column level too.
+    rejected = _rejected_for(actor, job, {key[2] for key in reported}, {key[0] for key in reported} - writable)
     ColumnLineage.objects.bulk_create(
         [
             ColumnLineage(
@@ -684,9 +701,11 @@ def _column_lineage_record(
                 run=run,
                 event_time=moment,
                 status=EdgeStatus.CONFIRMED if key[0] in writable else EdgeStatus.UNCONFIRMED,
+                created_by=actor,
                 **values,
             )
             for key, values in reported.items()
+            if (key[2], key[0]) not in rejected
         ],
         ignore_conflicts=True,
     )
@@ -808,7 +827,7 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                     writable=writable,
                 )
             _column_lineage_record(
-                job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
+                actor=actor, job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
             )
     except IntegrityError:
         # The same event, delivered twice at once: the other delivery recorded it.
@@ -876,11 +895,20 @@ def edge_confirm(*, actor: User, edge: LineageEdge) -> LineageEdge:
 
 def edge_reject(*, actor: User, edge: LineageEdge) -> None:
     """The target's owners refuse reported lineage: the edge goes (the raw event stays), with the
-    column lineage held unconfirmed between the two datasets when no other edge joins them."""
+    column lineage held unconfirmed between the two datasets when no other edge joins them. The
+    rejection is remembered, so its sender reporting it again does not bring it back."""
     with transaction.atomic():
         edge = LineageEdge.objects.select_for_update(of=("self",)).select_related("job").get(pk=edge.pk)
         if edge.status == EdgeStatus.CONFIRMED:
             raise EdgeAlreadyConfirmed()
+        if edge.job_id is not None and edge.created_by_id is not None:
+            RejectedEdge.objects.get_or_create(
+                source_id=edge.source_id,
+                target_id=edge.target_id,
+                job_id=edge.job_id,
+                sender_id=edge.created_by_id,
+                defaults={"rejected_by": actor},
+            )
         _edge_delete(actor=actor, edge=edge, reason="rejected")
         if not LineageEdge.objects.filter(source_id=edge.source_id, target_id=edge.target_id).exists():
             _column_lineage_between(edge).delete()
@@ -906,6 +934,73 @@ def _edge_delete(*, actor: User, edge: LineageEdge, reason: str) -> None:
         after={"reason": reason},
         object_repr=f"{values['source']} -> {values['target']}",
     )
+
+
+# --- Purging a dataset -----------------------------------------------------------------------------
+
+
+def lineage_release(*, actor: User, dataset: Dataset, **_: Any) -> dict[str, list[Any]]:
+    """Remove the lineage that names a dataset about to be purged but that its owners do not stand
+    behind, so it does not hold the purge back: unconfirmed edges and column lineage, edges and
+    column lineage out of it reported by someone who does not answer for it (nor staff), and what
+    runs of such senders read or wrote. Any reader may name a dataset they see in an event; that
+    must not keep it from ever being purged. Confirmed lineage into it, and lineage and runs its
+    owners or staff reported, stay and so refuse the purge. Each edge removed is in the change log
+    (under its target, so the other dataset's owners see it go); the rest is answered for the
+    purge's entry."""
+    answering = users_answering_for(dataset.pk).values("pk")
+    unconfirmed = Q(status=EdgeStatus.UNCONFIRMED)
+    edges = list(
+        LineageEdge.objects.select_for_update(of=("self",))
+        .filter(Q(target=dataset) & unconfirmed | Q(source=dataset) & (unconfirmed | ~Q(created_by__in=answering)))
+        .select_related("job")
+        .order_by("id")
+    )
+    if edges:
+        LineageEdge.objects.filter(pk__in=[edge.pk for edge in edges]).delete()
+        change_record_many(
+            actor=actor,
+            changes=[
+                ChangeSpec(
+                    action=ChangeAction.DELETE,
+                    object_type=ObjectType.EDGE,
+                    object_id=edge.pk,
+                    dataset_id=edge.target_id,
+                    before=_edge_values(edge),
+                    after={"reason": "purged"},
+                    object_repr=str(edge),
+                )
+                for edge in edges
+            ],
+        )
+    columns = ColumnLineage.objects.filter(
+        Q(output_dataset=dataset) & unconfirmed
+        | Q(input_dataset=dataset) & (unconfirmed | ~Q(created_by__in=answering))
+    )
+    column_entries = [
+        f"{input_id}.{input_field} -> {output_id}.{output_field}"
+        for input_id, input_field, output_id, output_field in columns.order_by("id").values_list(
+            "input_dataset_id", "input_field", "output_dataset_id", "output_field"
+        )
+    ]
+    if column_entries:
+        columns.delete()
+    runs = RunDataset.objects.filter(dataset=dataset).exclude(run__owner__in=answering)
+    run_entries = [
+        {"run": str(run_id), "direction": direction}
+        for run_id, direction in runs.order_by("id").values_list("run_id", "direction")
+    ]
+    if run_entries:
+        runs.delete()
+    released: dict[str, list[Any]] = {}
+    for kind, entries in (
+        ("edges", [edge.pk for edge in edges]),
+        ("column_lineage", column_entries),
+        ("run_datasets", run_entries),
+    ):
+        if entries:
+            released[kind] = entries
+    return released
 
 
 # --- Trusted producers -----------------------------------------------------------------------------

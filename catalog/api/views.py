@@ -167,7 +167,10 @@ class DatasetViewSet(
     @extend_schema(
         summary="Purge a retired dataset (staff)",
         description="Deletes a retired dataset for good, with its versions and features. Refused (409) while "
-        "lineage or an audit references it; the change log keeps its history and records the purge.",
+        "lineage or an audit its owners stand behind references it (confirmed lineage into it, lineage or runs "
+        "its owners or staff reported, audits by those who answer for it or by staff); what others reported "
+        "about it goes with it, and their audits keep their report. The change log keeps its history and "
+        "records the purge, with what it released.",
         request=None,
         responses={
             204: None,
@@ -408,10 +411,13 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
 
     @extend_schema(
         summary="Profile a version again",
-        description="Queues a ready or failed version for profiling (after its source or the engine changed).",
+        description="Queues a ready or failed version for profiling (after its source or the engine changed). "
+        "A local source is checked against today's storage locations and the datasets registered on its bytes "
+        "since, as a registration of it would be: 403 when you could not register it now.",
         request=None,
         responses={
             202: VersionSerializer,
+            403: OpenApiResponse(ProblemSerializer, description="You may not register the source any more."),
             409: OpenApiResponse(ProblemSerializer, description="Already being profiled."),
         },
     )
@@ -422,6 +428,8 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
             services.version_reprofile(actor=request.user, version=version)
         except services.VersionBusy as exc:
             raise Conflict(str(exc)) from None
+        except SourceForbidden as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
         version = self.get_queryset().get(pk=version.pk)
         return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)
 

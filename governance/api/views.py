@@ -44,7 +44,7 @@ from governance.api.serializers import (
 from governance.audits import rules as audit_rules
 from governance.audits import services as audit_services
 from governance.audits.report import audit_markdown
-from governance.choices import OwnershipRole
+from governance.choices import STAFF_ONLY_OBJECT_TYPES, ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
@@ -315,7 +315,8 @@ class DatasetGrantView(_DatasetScopedView):
         summary="Read the change log",
         description="Every change to a dataset, version, feature, card, owner, grant, license or lineage edge, "
         "newest first: who, when, what, and the values before and after. Append-only: entries are never "
-        "changed or removed. Entries about datasets you cannot see are not listed.",
+        "changed or removed. Entries about datasets you cannot see are not listed; entries about storage "
+        "locations and namespaces are listed to staff only.",
     ),
     retrieve=extend_schema(summary="Read one change-log entry"),
 )
@@ -330,7 +331,11 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
         if user.is_staff:
             return changes
         visible = datasets_visible_to(user).values("pk")
-        return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))
+        # Storage locations and namespaces belong to no dataset, and their entries say who may
+        # register where (usernames, folder paths): staff business only.
+        return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible)).exclude(
+            object_type__in=STAFF_ONLY_OBJECT_TYPES
+        )
 
     def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # An entry about a dataset the reader may read can still name one they may not (an edge into
@@ -358,7 +363,7 @@ def _strings(value: Any) -> Iterator[str]:
 
 def _ids_hidden_in(entries: list[Change], user: User) -> set[str]:
     """The ids, as text, of datasets (and their versions) named in these entries that the user may not
-    read: two queries for a page, however many entries."""
+    read: three queries for a page, however many entries."""
     named: set[UUID] = set()
     for entry in entries:
         # The entry's own object belongs to its dataset, which the reader may read (or it is not listed).
@@ -373,7 +378,26 @@ def _ids_hidden_in(entries: list[Change], user: User) -> set[str]:
     hidden |= set(
         DatasetVersion.objects.filter(pk__in=named - hidden).exclude(dataset__in=visible).values_list("pk", flat=True)
     )
+    hidden |= _purged_restricted_ids(named - hidden)
     return {str(pk) for pk in hidden} | {pk.hex for pk in hidden}
+
+
+def _purged_restricted_ids(named: set[UUID]) -> set[UUID]:
+    """Of these ids, those of restricted datasets that were purged, and of their versions: entries
+    about other datasets (an edge removed with the purge, one created before) still name them, and
+    with the dataset gone, only its purge entry says it was restricted. One query (ids are never
+    reused: a dataset with a purge entry is gone)."""
+    if not named:
+        return set()
+    hidden: set[UUID] = set()
+    purges = Change.objects.filter(
+        action=ChangeAction.PURGE, object_type=ObjectType.DATASET, object_id__in=[str(pk) for pk in named]
+    )
+    for object_id, before in purges.values_list("object_id", "before"):
+        if (before or {}).get("sensitivity") == Sensitivity.RESTRICTED:
+            hidden.add(UUID(object_id))
+            hidden |= {UUID(str(version["id"])) for version in before.get("versions", [])}
+    return hidden & named
 
 
 def _redact(value: Any, hidden: set[str]) -> Any:
@@ -598,3 +622,15 @@ class NamespaceViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAdminUser]
     lookup_value_converter = "int"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    # Through the services, so the change log records each namespace with its owners.
+    def perform_create(self, serializer: NamespaceSerializer) -> None:
+        serializer.instance = services.namespace_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: NamespaceSerializer) -> None:
+        serializer.instance = services.namespace_update(
+            actor=self.request.user, namespace=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Namespace) -> None:
+        services.namespace_delete(actor=self.request.user, namespace=instance)

@@ -297,3 +297,102 @@ def test_it_shows_the_admin_why_a_location_is_refused(admin_client, storage_root
     assert response.status_code == 200
     assert "outside the storage roots" in response.content.decode()
     assert not StorageLocation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_shows_storage_location_entries_of_the_change_log_to_staff_only(
+    staff_client, owner, owner_client, storage_root
+):
+    (storage_root / "team").mkdir()
+    location = _location(staff_client, storage_root / "team", users=[owner.username])
+    entry = Change.objects.get(object_type="storage_location")
+
+    listed = owner_client.get("/api/v1/changes/").json()
+
+    assert str(storage_root) not in str(listed)
+    assert entry.pk not in {item["id"] for item in listed["results"]}
+    assert owner_client.get(f"/api/v1/changes/{entry.pk}/").status_code == 404
+    staff_listed = staff_client.get("/api/v1/changes/", {"object_type": "storage_location"}).json()
+    assert [item["object_id"] for item in staff_listed["results"]] == [location["id"]]
+
+
+# --- Profiling a registered glob again ----------------------------------------------------------------
+
+
+def _reprofile(client, version_id):
+    return client.post(f"/api/v1/versions/{version_id}/reprofile/")
+
+
+def _registered_glob(client, name, uri, capture):
+    """A glob registered and profiled (its worker run on commit, in-process)."""
+    with capture(execute=True):
+        response = _register(client, name, uri, format="csv")
+    assert response.status_code == 201, response.content
+    version_id = response.json()["latest_version"]["id"]
+    assert client.get(f"/api/v1/versions/{version_id}/").json()["status"] == "ready"
+    return version_id
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_reprofile_a_glob_that_now_takes_in_a_location_not_granting_the_caller(
+    staff_client, stranger_client, storage_root, django_capture_on_commit_callbacks
+):
+    _csv(storage_root / "data" / "open" / "a.csv")
+    version_id = _registered_glob(stranger_client, "everything", "data/**/*.csv", django_capture_on_commit_callbacks)
+    # Later, staff narrow a folder the glob reaches, and files appear there.
+    _csv(storage_root / "data" / "team" / "secret.csv")
+    _location(staff_client, storage_root / "data" / "team")
+
+    refused = _reprofile(stranger_client, version_id)
+
+    assert refused.status_code == 403, refused.content
+    assert "storage location" in refused.json()["detail"]
+    assert "team" not in refused.json()["detail"]
+    version = stranger_client.get(f"/api/v1/versions/{version_id}/").json()
+    assert version["status"] == "ready"
+    assert "secret.csv" not in str(version["manifest"])
+    assert not Change.objects.filter(object_type="version", object_id=version_id, after__reprofile=True).exists()
+    assert _reprofile(staff_client, version_id).status_code == 202
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_reprofile_a_glob_that_now_takes_in_a_restricted_dataset_s_files(
+    owner_client, stranger_client, staff_client, storage_root, django_capture_on_commit_callbacks
+):
+    _csv(storage_root / "shared" / "public" / "a.csv")
+    version_id = _registered_glob(stranger_client, "everything", "shared/**/*.csv", django_capture_on_commit_callbacks)
+    # Later, the owner registers restricted files the glob reaches.
+    _csv(storage_root / "shared" / "patients" / "p.csv")
+    restricted = owner_client.post(
+        DATASETS,
+        {
+            "namespace": "locations",
+            "name": "patients",
+            "sensitivity": "restricted",
+            "source": {"uri": "shared/patients/p.csv"},
+        },
+        format="json",
+    )
+    assert restricted.status_code == 201, restricted.content
+
+    refused = _reprofile(stranger_client, version_id)
+
+    assert refused.status_code == 403, refused.content
+    assert "may not read" in refused.json()["detail"]
+    assert "patients" not in refused.json()["detail"]
+    assert stranger_client.get(f"/api/v1/versions/{version_id}/").json()["status"] == "ready"
+    # Staff may read both: profiled again, the dataset takes the restricted files' sensitivity.
+    assert _reprofile(staff_client, version_id).status_code == 202
+    assert Dataset.objects.get(name="everything").sensitivity == "restricted"
+
+
+@pytest.mark.django_db
+def test_it_still_reprofiles_a_source_the_caller_may_register(
+    owner_client, storage_root, django_capture_on_commit_callbacks
+):
+    _csv(storage_root / "mine" / "a.csv")
+    version_id = _registered_glob(owner_client, "mine", "mine/*.csv", django_capture_on_commit_callbacks)
+
+    response = _reprofile(owner_client, version_id)
+
+    assert response.status_code == 202, response.content

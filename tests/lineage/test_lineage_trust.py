@@ -356,3 +356,44 @@ def test_jobs_and_runs_reported_before_owners_existed_belong_to_their_first_send
     backfill(apps, None)
 
     assert (Job.objects.get().owner, Run.objects.get().owner) == (owner, owner)
+
+
+def test_it_remembers_a_rejection_when_the_sender_reports_the_edge_again(client_for, stranger, owner, dataset, scraped):
+    output = ref(dataset, columnLineage=column_lineage({"label": [(scraped.namespace, scraped.name, "stars")]}))
+    post(client_for(stranger), run_event(inputs=[ref(scraped)], outputs=[output]))
+    edge = LineageEdge.objects.get()
+    assert client_for(owner).post(f"/api/v1/lineage/edges/{edge.pk}/reject/").status_code == 204
+
+    # The same report, sent again later (a new event: another time, another run).
+    post(client_for(stranger), run_event(inputs=[ref(scraped)], outputs=[output], minutes=5))
+
+    assert not LineageEdge.objects.exists()
+    assert not ColumnLineage.objects.exists()
+    assert LineageEvent.objects.count() == 2
+    assert not Change.objects.filter(object_type="edge", action="create").exclude(object_id=str(edge.pk)).exists()
+
+
+def test_a_writer_of_the_target_still_reports_a_rejected_edge_confirmed(client_for, stranger, owner, dataset, scraped):
+    post(client_for(stranger), run_event(inputs=[ref(scraped)], outputs=[ref(dataset)]))
+    client_for(owner).post(f"/api/v1/lineage/edges/{LineageEdge.objects.get().pk}/reject/")
+
+    post(client_for(owner), run_event(inputs=[ref(scraped)], outputs=[ref(dataset)], minutes=5))
+
+    edge = LineageEdge.objects.get()
+    assert (edge.source_id, edge.target_id, edge.status, edge.created_by) == (
+        scraped.pk,
+        dataset.pk,
+        "confirmed",
+        owner,
+    )
+
+
+def test_a_rejection_holds_only_for_its_sender_and_job(client_for, stranger, owner, dataset, scraped):
+    post(client_for(stranger), run_event(inputs=[ref(scraped)], outputs=[ref(dataset)]))
+    client_for(owner).post(f"/api/v1/lineage/edges/{LineageEdge.objects.get().pk}/reject/")
+
+    # Through another job, the report is new: the owners decide again.
+    post(client_for(stranger), run_event(inputs=[ref(scraped)], outputs=[ref(dataset)], job=("pipelines", "other")))
+
+    edge = LineageEdge.objects.get()
+    assert (edge.job.name, edge.status) == ("other", "unconfirmed")
