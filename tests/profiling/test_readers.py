@@ -66,15 +66,15 @@ def test_it_detects_a_semicolon_delimiter(tmp_path):
     assert table.column("note").to_pylist() == ["red, sweet", "green"]
 
 
-def test_it_names_the_columns_of_a_file_without_header_column0_onwards(tmp_path):
+def test_it_names_the_columns_of_a_file_without_header_column_1_onwards(tmp_path):
     path = tmp_path / "raw.csv"
     path.write_text("1,x,2.5\n2,y,3.5\n3,z,4.5\n")
 
     table = read_table(path)
 
-    assert table.column_names == ["column0", "column1", "column2"]
+    assert table.column_names == ["column_1", "column_2", "column_3"]
     assert table.num_rows == 3
-    assert table.column("column1").to_pylist() == ["x", "y", "z"]
+    assert table.column("column_2").to_pylist() == ["x", "y", "z"]
 
 
 def test_it_keeps_column_names_exactly_as_written(tmp_path):
