@@ -367,6 +367,8 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         "profile_attempts",
         "profiled_at",
         "splits",
+        "read_options",
+        "task_type",
         "unchanged_from",
         "deprecated_at",
         "deprecation_reason",

@@ -39,3 +39,8 @@ class LogicalType(models.TextChoices):
     TEXT = "text", "Text"
     IDENTIFIER = "identifier", "Identifier"
     CONSTANT = "constant", "Constant"
+
+
+class TaskType(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification"
+    REGRESSION = "regression", "Regression"

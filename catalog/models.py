@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Left
 
-from catalog.choices import FeatureRole, Lifecycle, LogicalType, SourceFormat, VersionStatus
+from catalog.choices import FeatureRole, Lifecycle, LogicalType, SourceFormat, TaskType, VersionStatus
 from governance.choices import Origin, Sensitivity
 
 # Source URIs are indexed by their start: a whole 2048-character URI may not fit in an index entry.
@@ -81,6 +81,14 @@ class DatasetVersion(models.Model):
     label_column = models.CharField(max_length=1024, blank=True)
     splits = models.JSONField(
         default=dict, blank=True, help_text="Split name -> the files of the source it holds (path, glob or folder/)."
+    )
+    read_options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How delimited text is read: delimiter, header, quote, encoding, null_values, skip_rows.",
+    )
+    task_type = models.CharField(
+        max_length=16, choices=TaskType.choices, blank=True, help_text="What the label is, when the source says so."
     )
     status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.PENDING)
     error = models.TextField(blank=True)

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from catalog.cards.croissant import card_from_croissant
 from catalog.cards.huggingface import CardDocumentInvalid, card_from_markdown
-from catalog.choices import Lifecycle, VersionStatus
+from catalog.choices import Lifecycle, SourceFormat, VersionStatus
 from catalog.models import (
     CARD_SECTIONS,
     DataCard,
@@ -49,6 +49,7 @@ from catalog.profiling.files import (
     is_glob,
     manifest_fingerprint,
 )
+from catalog.profiling.readers import read_options_parse
 from catalog.profiling.state import PartialProfile
 from catalog.selectors import (
     datasets_sharing_source,
@@ -110,12 +111,25 @@ class DatasetAlreadyExists(Exception):
         self.existing = existing
 
 
+class ReadOptionsInapplicable(ValueError):
+    """Read options were given for a source that is not delimited text."""
+
+    def __init__(self, format: str) -> None:
+        super().__init__(
+            f"Read options apply to csv and tsv sources; this source is {format}. Leave read_options out, "
+            "or give the source's format."
+        )
+
+
 @dataclass(frozen=True)
 class SourceSpec:
     uri: str
     format: str | None = None
     label_column: str = ""
     splits: dict[str, str] | None = None
+    # As validated by readers.read_options_parse, in the API's spelling (ReadOptions.as_dict).
+    read_options: dict[str, Any] | None = None
+    task_type: str = ""
 
 
 def _tags_for(names: Iterable[str]) -> list[Tag]:
@@ -207,6 +221,8 @@ def dataset_register(
         if source is not None
         else None
     )
+    if resolved is not None and source is not None:
+        _read_options_check(resolved.format, source.read_options)
     shared = _shared_bytes_sensitivity(actor=actor, resolved=resolved) if resolved is not None else None
     fields: dict[str, Any] = {
         "description": description,
@@ -257,6 +273,8 @@ def dataset_register(
                 format=resolved.format,
                 label_column=source.label_column,
                 splits=source.splits or {},
+                read_options=source.read_options or {},
+                task_type=source.task_type,
             )
     return dataset
 
@@ -269,14 +287,18 @@ def version_create(
     format: str | None = None,
     label_column: str = "",
     splits: dict[str, str] | None = None,
+    read_options: dict[str, Any] | None = None,
+    task_type: str = "",
 ) -> DatasetVersion:
     """Register a new version of a dataset from a source; it is profiled by a worker once committed.
 
     The source follows the rules of a registration: a storage location that grants the actor, and
     bytes other datasets registered only if the actor may read them; the dataset then takes the
-    strictest sensitivity of those datasets.
+    strictest sensitivity of those datasets. Raises ReadOptionsInapplicable for read options on a
+    source other than CSV or TSV.
     """
     resolved = source_resolve(uri, format=format, permit=_registration_permit(actor))
+    _read_options_check(resolved.format, read_options)
     shared = _shared_bytes_sensitivity(actor=actor, resolved=resolved)
     with transaction.atomic():
         if shared is not None:
@@ -288,7 +310,14 @@ def version_create(
             format=resolved.format,
             label_column=label_column,
             splits=splits or {},
+            read_options=read_options or {},
+            task_type=task_type,
         )
+
+
+def _read_options_check(format: str, read_options: dict[str, Any] | None) -> None:
+    if read_options and format not in (SourceFormat.CSV, SourceFormat.TSV):
+        raise ReadOptionsInapplicable(format)
 
 
 def _sensitivity_raise(*, actor: User, dataset: Dataset, sensitivity: str) -> None:
@@ -310,7 +339,15 @@ def _sensitivity_raise(*, actor: User, dataset: Dataset, sensitivity: str) -> No
 
 
 def _version_insert(
-    *, dataset: Dataset, actor: User, uri: str, format: str, label_column: str, splits: dict[str, str]
+    *,
+    dataset: Dataset,
+    actor: User,
+    uri: str,
+    format: str,
+    label_column: str,
+    splits: dict[str, str],
+    read_options: dict[str, Any],
+    task_type: str,
 ) -> DatasetVersion:
     # The dataset row lock serialises version numbering: two registrations never get the same number.
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -322,6 +359,8 @@ def _version_insert(
         format=format,
         label_column=label_column,
         splits=splits,
+        read_options=read_options,
+        task_type=task_type,
         status=VersionStatus.PENDING,
         status_changed_at=timezone.now(),
         created_by=actor,
@@ -334,7 +373,15 @@ def _version_insert(
         object_type=ObjectType.VERSION,
         object_id=version.pk,
         dataset_id=locked.pk,
-        after={"number": number, "uri": uri, "format": format, "label_column": label_column, "splits": splits},
+        after={
+            "number": number,
+            "uri": uri,
+            "format": format,
+            "label_column": label_column,
+            "splits": splits,
+            **({"read_options": read_options} if read_options else {}),
+            **({"task_type": task_type} if task_type else {}),
+        },
         object_repr=str(version),
     )
     transaction.on_commit(lambda: version_dispatch(version_id=version.pk))
@@ -620,22 +667,43 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
         return None
     version = DatasetVersion.objects.get(pk=version_id)
     try:
+        options = _engine_options(version)
         with source_opened(version.uri) as files:
             manifest = build_manifest(files)
-            partitions, _, _ = engine.plan(files, version.format, version.label_column or None, version.splits or None)
+            planned = engine.plan_source(
+                files, version.format, options.label_column, options.splits, read_options=options.read_options
+            )
+            partitions = planned.partitions
             if version.splits and version.format in engine.TABULAR_FORMATS:
                 engine.split_names(partitions, version.splits)  # every split holds files, none overlap
             if len(partitions) > 1 and _spread_over_workers(version.uri):
-                _store_manifest(version_id, claim, manifest, files)
+                _store_manifest(version_id, claim, manifest, files, dialect=planned.dialect)
                 dispatch_chord(version_id=version_id, claim=claim, parts=len(partitions))
                 return VersionStatus.PROFILING
-            options = engine.Options(label_column=version.label_column or None, splits=version.splits or None)
             profile = engine.profile_files(files, version.format, options=options, workers=1)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
         return VersionStatus.FAILED
     return VersionStatus.READY if _store_profile(version_id, claim, profile, manifest) else None
+
+
+def _engine_options(version: DatasetVersion) -> engine.Options:
+    """What the engine is told of a version: its label, splits, read options and task type."""
+    try:
+        read_options = read_options_parse(version.read_options or None)
+    except ValueError as exc:  # validated when registered; a row edited since is refused the same way
+        raise SourceError(f"The version's read options are invalid: {exc}") from exc
+    extra: dict[str, Any] = {}
+    # The engine classifies labels itself unless told; older engines know no task type.
+    if version.task_type and "task_type" in engine.Options.__dataclass_fields__:
+        extra["task_type"] = version.task_type
+    return engine.Options(
+        label_column=version.label_column or None,
+        splits=version.splits or None,
+        read_options=read_options,
+        **extra,
+    )
 
 
 def _spread_over_workers(uri: str) -> bool:
@@ -662,8 +730,9 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
         with source_opened(version.uri) as opened:
             # Every file read here must be the one hashed for the manifest, by whichever worker did it.
             files = _recorded_files(version_id, claim, opened)
+            options = _engine_options(version)
             partitions, label, declared = engine.plan(
-                files, version.format, version.label_column or None, version.splits or None
+                files, version.format, options.label_column, options.splits, read_options=options.read_options
             )
             if index >= len(partitions):
                 raise SourceError("The source changed while it was being profiled; profile it again.")
@@ -677,7 +746,7 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
                 file_index=order[partition.relative_path],
                 label_column=label,
                 declared=declared,
-                options=engine.Options(label_column=version.label_column or None),
+                options=options,
             )
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
@@ -789,11 +858,19 @@ def _manifest_fields(manifest: Sequence[ManifestEntry]) -> dict[str, Any]:
 
 
 def _store_manifest(
-    version_id: UUID, claim: UUID, manifest: Sequence[ManifestEntry], files: Sequence[SourceFile]
+    version_id: UUID,
+    claim: UUID,
+    manifest: Sequence[ManifestEntry],
+    files: Sequence[SourceFile],
+    *,
+    dialect: dict[str, Any] | None = None,
 ) -> None:
-    """The manifest, before a chord profiles the files; and, for its parts, which files were hashed."""
+    """The manifest, before a chord profiles the files; and, for its parts, which files were hashed.
+    How the text is read (its dialect) is known now, and kept in the profile for the merge."""
     _record_files(version_id, claim, files)
-    DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(**_manifest_fields(manifest))
+    DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(
+        **_manifest_fields(manifest), **({"profile": {"dialect": dialect}} if dialect is not None else {})
+    )
 
 
 def _store_profile(
@@ -828,6 +905,10 @@ def _store_profile(
         )
         if locked is None:
             return False
+        # A chord's merge builds the profile from the parts: how the text was read was stored before them.
+        dialect = profile.get("dialect") or (locked.profile or {}).get("dialect")
+        if dialect is not None:
+            fields["profile"]["dialect"] = dialect
         against = version_previous_profiled(locked)
         curated = _curated_annotations(locked, against)
         Thumbnail.objects.filter(version_id=version_id).delete()

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import selectors
-from catalog.choices import FeatureRole, Lifecycle, SourceFormat
+from catalog.choices import FeatureRole, Lifecycle, SourceFormat, TaskType
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
 from catalog.profiling.pii import (
     aliased_paths,
@@ -16,6 +16,7 @@ from catalog.profiling.pii import (
     masked_split_statistics,
     masked_statistics,
 )
+from catalog.profiling.readers import read_options_parse
 from config.api.fields import StrictCharField
 from config.identities import IdentityInvalid, identity_checked
 from governance.choices import Origin, PrincipalType, Sensitivity
@@ -111,6 +112,41 @@ class SplitsField(serializers.DictField):
         return {name: pattern.strip() for name, pattern in splits.items()}
 
 
+class ReadOptionsSerializer(serializers.Serializer):
+    """How a CSV or TSV source is read where the sniffer should not guess; every key optional, no other key."""
+
+    delimiter = serializers.CharField(
+        required=False,
+        help_text='One character (such as ";" or "|"), "\\t" for tabs, or "whitespace" for runs of spaces.',
+    )
+    header = serializers.BooleanField(
+        required=False, help_text="false: the first row is data, and the columns are named column_1, column_2, ..."
+    )
+    quote = serializers.CharField(
+        required=False, allow_blank=True, help_text='The quote character; "" reads quotes as ordinary characters.'
+    )
+    encoding = serializers.CharField(
+        required=False, help_text="A text encoding such as utf-8, cp1252, latin-1, utf-16."
+    )
+    null_values = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="Fields read as null, instead of the usual NA, N/A, null, NULL, NaN, nan, None (the empty field "
+        "stays null).",
+    )
+    skip_rows = serializers.IntegerField(required=False, min_value=0, help_text="Lines to skip before the header.")
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        try:
+            options = read_options_parse(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return options.as_dict() if options is not None else {}
+
+    def to_representation(self, instance):  # type: ignore[no-untyped-def]
+        return instance
+
+
 class SourceSerializer(serializers.Serializer):
     uri = StrictCharField(
         max_length=2048,
@@ -125,6 +161,12 @@ class SourceSerializer(serializers.Serializer):
         required=False,
         help_text='Name the splits, e.g. {"train": "train/", "test": "test-*.csv"}: a path, a glob or a folder/ '
         "relative to the source. Each split gets its own statistics; rows found in two splits are a leakage finding.",
+    )
+    read_options = ReadOptionsSerializer(required=False)
+    task_type = serializers.ChoiceField(
+        choices=TaskType.choices,
+        required=False,
+        help_text="What the label is; inferred from its values when omitted.",
     )
 
 
@@ -356,6 +398,8 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "format",
             "label_column",
             "splits",
+            "read_options",
+            "task_type",
             "status",
             "error",
             "fingerprint",
@@ -393,10 +437,12 @@ class VersionSerializer(VersionSummarySerializer):
     )
 
     split_statistics = serializers.SerializerMethodField()
+    dialect = serializers.SerializerMethodField()
 
     class Meta(VersionSummarySerializer.Meta):
         fields = [
             *VersionSummarySerializer.Meta.fields,
+            "dialect",
             "verification",
             "manifest",
             "features",
@@ -430,6 +476,16 @@ class VersionSerializer(VersionSummarySerializer):
         pii = self._personal_features(version)
         return masked_quality(version.quality, pii) if pii else (version.quality or {})
 
+    @extend_schema_field(
+        serializers.DictField(
+            allow_null=True,
+            help_text="How a CSV or TSV source was read (its first file): delimiter (a character, or whitespace), "
+            "quote, escape, header, encoding, skip_rows, null_values. Null for other formats or before profiling.",
+        )
+    )
+    def get_dialect(self, version: DatasetVersion) -> dict | None:
+        return (version.profile or {}).get("dialect")
+
     @extend_schema_field(serializers.DictField(child=SplitStatisticsSerializer()))
     def get_split_statistics(self, version: DatasetVersion) -> dict:
         splits = (version.profile or {}).get("splits") or {}
@@ -448,6 +504,8 @@ _IMMUTABLE_VERSION_FIELDS = {
     "source": "its source",
     "format": "its format",
     "label_column": "its label column",
+    "read_options": "how its source is read",
+    "task_type": "its task type",
     "fingerprint": "its fingerprint",
     "manifest": "its manifest",
     "number": "its number",

@@ -146,6 +146,8 @@ class DatasetViewSet(
             raise exceptions.PermissionDenied(str(exc)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
+        except services.ReadOptionsInapplicable as exc:
+            raise serializers.ValidationError({"source": {"read_options": [str(exc)]}}) from None
         # From the route, not the request's URL: that may carry a query string (an idempotency key, a format).
         headers = {"Location": request.build_absolute_uri(reverse("dataset-detail", args=[dataset.pk]))}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
@@ -263,6 +265,8 @@ class DatasetVersionsView(generics.ListCreateAPIView):
             raise exceptions.PermissionDenied(str(exc)) from None
         except SourceRejected as exc:
             raise serializers.ValidationError({"uri": [str(exc)]}) from None
+        except services.ReadOptionsInapplicable as exc:
+            raise serializers.ValidationError({"read_options": [str(exc)]}) from None
         headers = {"Location": request.build_absolute_uri(f"/api/v1/versions/{version.pk}/")}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 

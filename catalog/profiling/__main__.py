@@ -1,6 +1,10 @@
-"""python -m catalog.profiling FILE [--format csv|tsv|parquet|jsonl|images|text] [--label-column NAME]
+"""python -m catalog.profiling FILE [--format csv|tsv|parquet|jsonl|images|text] [--label-column NAME] [read options]
 
 Prints the profile of a file, a directory or a glob as JSON, with its manifest and fingerprint.
+
+Read options, for CSV and TSV: --delimiter (one character, "\\t" or "whitespace" for runs of spaces),
+--no-header, --quote (one character, "" for none), --encoding, --null-value (repeatable; replaces the usual
+null tokens), --skip-rows (lines before the header).
 """
 
 import argparse
@@ -8,9 +12,11 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import SourceError, build_manifest, expand, format_from_name, manifest_fingerprint
+from catalog.profiling.readers import ReadOptions, read_options_parse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +28,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label-column", help="the label; inferred from common names if omitted")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--indent", type=int, default=None)
+    reading = parser.add_argument_group("read options (csv and tsv)")
+    reading.add_argument("--delimiter", help='one character, "\\t" for tabs, or "whitespace" for runs of spaces')
+    reading.add_argument("--no-header", action="store_true", help="the first row is data; columns are column_1, ...")
+    reading.add_argument("--quote", help='the quote character; "" reads quotes as ordinary characters')
+    reading.add_argument("--encoding", help="the text encoding (utf-8, cp1252, latin-1, utf-16, ...)")
+    reading.add_argument("--null-value", action="append", dest="null_values", help="a field read as null (repeatable)")
+    reading.add_argument("--skip-rows", type=int, help="lines to skip before the header")
+    parser.add_argument(
+        "--task-type", choices=["classification", "regression"], help="what the label is; inferred if omitted"
+    )
     args = parser.parse_args(argv)
+    try:
+        read_options = _read_options(args)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     started = time.perf_counter()
     try:
@@ -35,9 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=1) as hashing:
             # Hashing releases the GIL: the fingerprint is computed while the profile is.
             manifest = hashing.submit(build_manifest, files)
-            profile = profile_files(
-                files, format, options=Options(label_column=args.label_column), workers=args.workers
-            )
+            options = Options(label_column=args.label_column, read_options=read_options, **_task_type(args))
+            profile = profile_files(files, format, options=options, workers=args.workers)
             entries = manifest.result()
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -59,6 +78,27 @@ def main(argv: list[str] | None = None) -> int:
     json.dump(output, sys.stdout, indent=args.indent, ensure_ascii=False, allow_nan=False)
     sys.stdout.write("\n")
     return 0
+
+
+def _read_options(args: argparse.Namespace) -> ReadOptions | None:
+    given = {
+        "delimiter": args.delimiter,
+        "header": False if args.no_header else None,
+        "quote": args.quote,
+        "encoding": args.encoding,
+        "null_values": args.null_values,
+        "skip_rows": args.skip_rows,
+    }
+    return read_options_parse({name: value for name, value in given.items() if value is not None})
+
+
+def _task_type(args: argparse.Namespace) -> dict[str, Any]:
+    # The engine's Options take a task type once it classifies labels; until then the flag is refused.
+    if args.task_type is None:
+        return {}
+    if "task_type" not in Options.__dataclass_fields__:
+        raise SystemExit("error: --task-type is not supported by this engine")
+    return {"task_type": args.task_type}
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ from catalog.profiling.files import SourceError, SourceFile
 from catalog.profiling.layout import LABEL_NAMES, split_of, split_order
 from catalog.profiling.readers import (
     Partition,
+    ReadOptions,
     first_row,
     plan_partitions,
+    read_layout,
     read_partition,
     read_schema,
     row_ranges,
@@ -44,6 +46,8 @@ class Options:
     # Split name -> the files of the source it holds: a relative path, a glob (`*` also crosses
     # folders), or a folder ending in "/".
     splits: Mapping[str, str] | None = None
+    # How delimited text is read where the sniffer should not guess (CSV and TSV sources only).
+    read_options: ReadOptions | None = None
 
 
 def split_names(partitions: Sequence[Partition | media.MediaPartition], splits: Mapping[str, str]) -> list[str | None]:
@@ -193,27 +197,57 @@ def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
 MAX_COLUMNS = 2_000
 
 
+@dataclass(frozen=True)
+class Plan:
+    partitions: Sequence[Partition | media.MediaPartition]
+    label: str | None
+    declared: bool
+    # How the first file of delimited text is read (readers.read_layout); None for other formats.
+    dialect: dict[str, Any] | None = None
+
+
 def plan(
-    files: Sequence[SourceFile], format: str, label_column: str | None, splits: Mapping[str, str] | None = None
+    files: Sequence[SourceFile],
+    format: str,
+    label_column: str | None,
+    splits: Mapping[str, str] | None = None,
+    *,
+    read_options: ReadOptions | None = None,
 ) -> tuple[Sequence[Partition | media.MediaPartition], str | None, bool]:
     """The units of work of a source, its label column and whether the label was declared. A folder
     of media is split into groups of items (each knowing its split, so `splits` are applied here); a
     table into files or row groups (its splits are matched to partitions by `split_names`)."""
+    planned = plan_source(files, format, label_column, splits, read_options=read_options)
+    return planned.partitions, planned.label, planned.declared
+
+
+def plan_source(
+    files: Sequence[SourceFile],
+    format: str,
+    label_column: str | None,
+    splits: Mapping[str, str] | None = None,
+    *,
+    read_options: ReadOptions | None = None,
+) -> Plan:
+    """As `plan`, with the dialect of delimited text, read by the same sniff that found the columns."""
     if format in media.MEDIA_FORMATS:
+        if read_options is not None:
+            raise SourceError(f"Read options apply to csv and tsv sources; this source is {format}.")
         items = media.plan(files, format, label_column, splits)
         labelled = items[0].labelled
-        return items, ("label" if labelled else None), items[0].label_declared
-    partitions = plan_partitions(files, format)
+        return Plan(items, ("label" if labelled else None), items[0].label_declared)
+    partitions = plan_partitions(files, format, read_options=read_options)
     if not partitions:
         raise SourceError("The source has no files to profile.")
-    names = read_schema(partitions[0]).names
+    schema, dialect = read_layout(partitions[0])
+    names = schema.names
     if len(names) > MAX_COLUMNS:
         raise SourceError(
             f"{partitions[0].relative_path} has {len(names):,} columns; the profiler reads at most {MAX_COLUMNS:,}. "
             "Register the columns a model uses (a narrower export), or split the table into several datasets."
         )
     label, declared = choose_label(names, label_column)
-    return partitions, label, declared
+    return Plan(partitions, label, declared, dialect)
 
 
 def profile_files(
@@ -222,7 +256,17 @@ def profile_files(
     """The profile of a source's files. With several partitions and workers > 1, they are
     profiled in that many processes (each DuckDB then gets an equal share of the cores)."""
     options = options or Options()
-    partitions, label, declared = plan(files, format, options.label_column, options.splits)
+    planned = plan_source(files, format, options.label_column, options.splits, read_options=options.read_options)
+    profile = _profile_planned(files, format, planned, options=options, workers=workers)
+    if planned.dialect is not None:
+        profile["dialect"] = planned.dialect
+    return profile
+
+
+def _profile_planned(
+    files: Sequence[SourceFile], format: str, planned: Plan, *, options: Options, workers: int | None
+) -> dict[str, Any]:
+    partitions, label, declared = planned.partitions, planned.label, planned.declared
     file_names = sorted(file.relative_path for file in files)
     order = {name: index for index, name in enumerate(file_names)}
     tabular = format not in media.MEDIA_FORMATS

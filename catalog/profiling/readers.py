@@ -10,7 +10,16 @@ CSV and TSV:
   TSV is always split on tabs). `NA`, `N/A`, `null`, `NULL`, `NaN`, `nan`, `None` and the empty field are
   nulls, so a numeric column with such gaps is still numeric. A CSV honours double quotes even when the
   sample has none, since a quoted field may come later. Gzip-compressed files are read as they are.
-* The header, or the first row of a file without one (its columns are then named column0, column1, ...),
+* A table separated by runs of spaces or tabs (statsmodels' data files, fixed-width tables) is one column to
+  DuckDB's sniffer, which knows one-character delimiters only. When every line of the head splits on such
+  runs into the same number of fields (of numbers, or with runs of two or more spaces between them), the file
+  is copied as a CSV with commas into the temporary directory and read from there; a header one field short
+  of the rows is a header over row names (R's write.table). Quotes, double or single, keep a field whole.
+* Read options (`ReadOptions`) override what is sniffed: the delimiter (or "whitespace"), the header, the
+  quote, the encoding, the null tokens (which replace the ones above; the empty field stays null), and the
+  lines skipped before the header. A given encoding is trusted: bytes it cannot decode fail the read with
+  the reason, and so does a skip_rows that leaves no line.
+* The header, or the first row of a file without one (its columns are then named column_1, column_2, ...),
   fixes the number of columns. A shorter row is padded with nulls; a longer row is an error naming its line,
   wherever it is in the file.
 * A column typed from the sample whose later value does not convert is re-typed from a sniff of the whole
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import gzip
 import io
 import json
@@ -46,7 +56,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -89,6 +99,120 @@ _TOO_MANY_FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _CONVERTED_COLUMN = re.compile(r'Error when converting column "((?:[^"]|"")*)"')
 _ERROR_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z]* )+Error: ")
 
+# The delimiter that stands for runs of spaces and tabs (statsmodels' data files, fixed-width tables).
+WHITESPACE = "whitespace"
+
+READ_OPTION_NAMES = ("delimiter", "header", "quote", "encoding", "null_values", "skip_rows")
+MAX_NULL_VALUES = 64
+MAX_NULL_VALUE_LENGTH = 128
+MAX_SKIP_ROWS = 1_000_000
+
+# Rows of the head looked at to tell a table separated by runs of spaces from a one-column file.
+_WHITESPACE_SAMPLE_LINES = 200
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a delimited text file is to be read, where a person knows better than the sniffer.
+
+    None leaves the choice to the sniffer (for `null_values`: the default tokens).
+    """
+
+    delimiter: str | None = None  # one character, or WHITESPACE for runs of spaces and tabs
+    header: bool | None = None
+    quote: str | None = None  # one character; "" reads quotes as ordinary characters
+    encoding: str | None = None  # a Python codec name
+    null_values: tuple[str, ...] | None = None
+    skip_rows: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options that were given, as the API and the CLI spell them."""
+        values: dict[str, Any] = {
+            "delimiter": "\\t" if self.delimiter == "\t" else self.delimiter,
+            "header": self.header,
+            "quote": self.quote,
+            "encoding": self.encoding,
+            "null_values": list(self.null_values) if self.null_values is not None else None,
+            "skip_rows": self.skip_rows or None,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+def read_options_parse(values: Mapping[str, Any] | None) -> ReadOptions | None:
+    """Read options from what a person wrote (the API's `source.read_options`, the CLI's flags).
+
+    Raises ValueError with a message naming what is wrong; None or {} give None.
+    """
+    if not values:
+        return None
+    if not isinstance(values, Mapping):
+        raise ValueError("read_options must be an object.")
+    unknown = sorted(str(name) for name in values if name not in READ_OPTION_NAMES)
+    if unknown:
+        raise ValueError(
+            f"Unknown read option(s): {', '.join(unknown)}; the read options are {', '.join(READ_OPTION_NAMES)}."
+        )
+    delimiter = _delimiter(values.get("delimiter"))
+    header = values.get("header")
+    if header is not None and not isinstance(header, bool):
+        raise ValueError("header must be true or false.")
+    quote = values.get("quote")
+    if quote is not None:
+        if not isinstance(quote, str) or len(quote) > 1 or (quote and quote in "\r\n\x00"):
+            raise ValueError('quote must be one character (such as \'"\'), or "" to read quotes as ordinary text.')
+        if quote and quote == delimiter:
+            raise ValueError("quote and delimiter must differ.")
+    encoding = values.get("encoding")
+    if encoding is not None:
+        encoding = _encoding(encoding)
+    null_values = values.get("null_values")
+    if null_values is not None:
+        if not isinstance(null_values, list | tuple) or not all(isinstance(item, str) for item in null_values):
+            raise ValueError("null_values must be a list of strings.")
+        if len(null_values) > MAX_NULL_VALUES:
+            raise ValueError(f"null_values holds at most {MAX_NULL_VALUES} strings.")
+        if any(len(item) > MAX_NULL_VALUE_LENGTH or "\n" in item or "\r" in item for item in null_values):
+            raise ValueError(f"Each of null_values is one line of at most {MAX_NULL_VALUE_LENGTH} characters.")
+        null_values = tuple(dict.fromkeys(null_values))
+    skip_rows = values.get("skip_rows", 0)
+    if skip_rows is None:
+        skip_rows = 0
+    if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or not 0 <= skip_rows <= MAX_SKIP_ROWS:
+        raise ValueError(f"skip_rows must be a whole number from 0 to {MAX_SKIP_ROWS:,}.")
+    options = ReadOptions(delimiter, header, quote, encoding, null_values, skip_rows)
+    return options if options != ReadOptions() else None
+
+
+def _delimiter(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError('delimiter must be a string: one character, "\\t" or "whitespace".')
+    if value in ("\\t", "\t", "tab"):
+        return "\t"
+    if value.lower() == WHITESPACE:
+        return WHITESPACE
+    if len(value) != 1 or value in "\r\n\x00":
+        raise ValueError(
+            f"delimiter {value[:20]!r} is not one character; give one character (such as ';' or '|'), "
+            '"\\t" for tabs, or "whitespace" for runs of spaces.'
+        )
+    return value
+
+
+def _encoding(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise ValueError("encoding must be the name of a text encoding, such as 'utf-8', 'latin-1' or 'cp1252'.")
+    try:
+        info = codecs.lookup(value)
+    except LookupError:
+        raise ValueError(
+            f"encoding {value!r} is not an encoding Python knows; try 'utf-8', 'latin-1', 'cp1252' or 'utf-16'."
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"encoding {value!r} is not a text encoding.")
+    return info.name
+
 
 @dataclass(frozen=True)
 class Partition:
@@ -104,6 +228,8 @@ class Partition:
     rows: tuple[int, int] | None = None
     # The file as its source was expanded (its root and identity); None for a bare path.
     file: SourceFile | None = None
+    # How a delimited text file is read, when its source says so.
+    read_options: ReadOptions | None = None
 
     @property
     def source(self) -> SourceFile:
@@ -117,15 +243,19 @@ def opened(partition: Partition) -> Iterator[Partition]:
         yield replace(partition, path=path)
 
 
-def plan_partitions(files: Sequence[SourceFile], format: str, *, target_rows: int = 1_000_000) -> list[Partition]:
+def plan_partitions(
+    files: Sequence[SourceFile], format: str, *, target_rows: int = 1_000_000, read_options: ReadOptions | None = None
+) -> list[Partition]:
     """Partitions of `files`, all read as `format`.
 
     A Parquet file's consecutive row groups are grouped up to `target_rows` rows (a larger row group is a
-    partition of its own); any other file is one partition.
+    partition of its own); any other file is one partition. `read_options` apply to CSV and TSV files only.
     """
     accepted = _NAMES_ACCEPTED.get(format)
     if accepted is None:
         raise SourceError(f"{format!r} is not a tabular format; profiling reads csv, tsv, jsonl and parquet.")
+    if read_options is not None and format not in ("csv", "tsv"):
+        raise SourceError(f"Read options apply to csv and tsv sources; this source is {format}.")
     partitions: list[Partition] = []
     for file in files:
         announced = format_from_name(file.relative_path)
@@ -138,7 +268,11 @@ def plan_partitions(files: Sequence[SourceFile], format: str, *, target_rows: in
         if format == "parquet":
             partitions.extend(_parquet_partitions(path, file.relative_path, target_rows, file))
         else:
-            partitions.append(Partition(path=path, relative_path=file.relative_path, format=format, file=file))
+            partitions.append(
+                Partition(
+                    path=path, relative_path=file.relative_path, format=format, file=file, read_options=read_options
+                )
+            )
     return partitions
 
 
@@ -168,9 +302,19 @@ def read_schema(partition: Partition) -> pa.Schema:
     if partition.format == "parquet":
         with _parquet_file(partition) as parquet:
             return parquet.schema_arrow
+    return read_layout(partition)[0]
+
+
+def read_layout(partition: Partition) -> tuple[pa.Schema, dict[str, Any] | None]:
+    """The partition's schema (as read_schema) and, for delimited text, how it is read: its `delimiter` (a
+    character, or "whitespace" for runs of spaces and tabs), `quote` ("" for none), `escape`, `header`,
+    `encoding` (of the file, before any copy as UTF-8), `skip_rows` and `null_values`."""
+    if partition.format == "parquet":
+        return read_schema(partition), None
     # The sniff holds a sample of rows in memory: a file of 10,000 columns needs more than 256 MB.
     with opened(partition) as readable, _duckdb(memory_limit="1GB", threads=1) as (connection, scratch):
-        return _TextScan(connection, scratch, readable).schema()
+        scan = _TextScan(connection, scratch, readable)
+        return scan.schema(), scan.dialect()
 
 
 def first_row(partition: Partition) -> int:
@@ -346,6 +490,11 @@ class _Text:
     compression: str
     ascii_head: bool
     copied: bool = False
+    # The file's own encoding, whatever the copy is in.
+    source_encoding: str = "utf-8"
+    # A copy of a table separated by runs of spaces, rewritten with commas, and the quote of the file's fields.
+    whitespace: bool = False
+    quote: str = '"'
 
 
 @dataclass
@@ -382,9 +531,28 @@ class _TextScan:
             except _READ_ERRORS as exc:
                 self._recover(exc, delivered)
 
+    @property
+    def read_options(self) -> ReadOptions:
+        return self.partition.read_options or ReadOptions()
+
+    def dialect(self) -> dict[str, Any] | None:
+        """How the file was read, once its schema is known; None for JSON Lines."""
+        if self.partition.format == "jsonl" or self.options is None or self.text is None:
+            return None
+        whitespace = self.text.whitespace
+        return {
+            "delimiter": WHITESPACE if whitespace else self.options["delim"],
+            "quote": self.text.quote if whitespace else self.options["quote"],
+            "escape": self.text.quote if whitespace else self.options["escape"],
+            "header": bool(self.options["header"]),
+            "encoding": self.text.source_encoding,
+            "skip_rows": self.options["skip"],
+            "null_values": [token for token in self.options["nullstr"] if token],
+        }
+
     def _rows(self, *, limit: int | None = None, offset: int = 0) -> duckdb.DuckDBPyRelation:
         if self.text is None:
-            self.text = _text_of(self.partition, self.scratch)
+            self.text = _text_of(self.partition, self.scratch, self.read_options.encoding)
         if self.options is None:
             self.options = self._plan(self.text)
         options = {**self.options, "compression": self.text.compression}
@@ -403,24 +571,51 @@ class _TextScan:
     def _plan(self, text: _Text) -> dict[str, Any]:
         if self.partition.format == "jsonl":
             return {"format": "newline_delimited", **({"sample_size": -1} if self.full_sniff else {})}
+        given = self.read_options
+        if given.delimiter == WHITESPACE and not text.whitespace:
+            row_names = _whitespace_layout(text, given) == "row_names"
+            text = self.text = _whitespace_copy(self.partition, text, self.scratch, given, row_names=row_names)
+        if given.skip_rows:
+            _check_skip_rows(self.partition, text, given.skip_rows)
         base: dict[str, Any] = {
             "encoding": text.encoding,
             "compression": text.compression,
             "null_padding": True,
-            "nullstr": list(NULL_TOKENS),
+            # Given null values replace the usual tokens; the empty field stays null either way.
+            "nullstr": list(dict.fromkeys(("", *given.null_values))) if given.null_values else list(NULL_TOKENS),
             # No BOOLEAN: DuckDB reads "yes"/"no" as true/false, and a label's values must stay as written.
             # The profile still calls a column of only true/false values boolean.
             "auto_type_candidates": ["BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR"],
         }
-        if self.partition.format == "tsv":
+        if text.whitespace:
+            base.update(delim=",", quote='"', escape='"')
+        elif given.delimiter is not None:
+            base["delim"] = given.delimiter
+        elif self.partition.format == "tsv":
             base["delim"] = "\t"
+        if given.quote is not None and not text.whitespace:
+            base["quote"] = given.quote
+        if given.header is not None:
+            base["header"] = given.header
+        if given.skip_rows:
+            base["skip"] = given.skip_rows
         sniffed = self.connection.sql(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, DateFormat,"
             f" TimestampFormat FROM sniff_csv(?, {_options({**base, 'sample_size': -1 if self.full_sniff else None})})",
             params=[text.path],
         ).fetchall()
         delim, quote, escape, new_line, comment, skip, header, columns, date_format, timestamp_format = sniffed[0]
-        if quote == "(empty)" and self.partition.format == "csv":
+        layout = (
+            _whitespace_layout(text, given)
+            if len(columns) == 1 and given.delimiter is None and self.partition.format == "csv" and not text.whitespace
+            else None
+        )
+        if layout is not None:
+            # The sniffer knows one-character delimiters only: a table separated by runs of spaces is
+            # one text column to it. Rewritten with commas, it is an ordinary CSV.
+            self.text = _whitespace_copy(self.partition, text, self.scratch, given, row_names=layout == "row_names")
+            return self._plan(self.text)
+        if quote == "(empty)" and self.partition.format == "csv" and given.quote is None:
             # A sample without quotes does not mean a file without them: a quoted field spanning lines further
             # on would be split. Quotes inside an unquoted field stay literal, so quoting costs nothing.
             quote = escape = '"'
@@ -438,8 +633,8 @@ class _TextScan:
         present = [index for index, value in enumerate(first) if value is not None]
         width = present[-1] + 1 if present else len(columns)
         names = [column["name"] for column in columns[:width]]
-        if header:
-            names = _header_names(names, first)
+        # A file without a header gets its columns numbered from 1, as people count them.
+        names = _header_names(names, first) if header else [f"column_{index}" for index in range(1, len(names) + 1)]
         return {
             **base,
             **dialect,
@@ -471,31 +666,31 @@ class _TextScan:
         message = str(exc)
         self.attempts += 1
         if self.attempts > _MAX_ATTEMPTS + len((self.options or {}).get("columns", ())):
-            raise _source_error(self.partition, self.text, exc)
+            raise _source_error(self.partition, self.text, exc, options=self.options)
         if "parallel scanner does not support null_padding" in message and not self.serial:
             # DuckDB's parallel reader cannot pad rows once a quoted field spans lines: read on one thread.
             self.serial = True
         elif "Invalid unicode" in message and self.text is not None and self.text.encoding == "utf-8":
-            if self.text.copied:
-                raise _source_error(self.partition, self.text, exc)
+            if self.text.copied or self.read_options.encoding is not None:
+                raise _source_error(self.partition, self.text, exc, options=self.options)
             self.text = _past_invalid_utf8(self.partition, self.text, self.scratch)
         elif "Conversion Error" in message or "JSON transform error" in message:
             if delivered:
-                raise _source_error(self.partition, self.text, exc, typed_from_sample=True)
+                raise _source_error(self.partition, self.text, exc, typed_from_sample=True, options=self.options)
             if not self.full_sniff:
                 self.full_sniff = True
                 self.options = None
             else:
                 self._read_as_text(exc)
         else:
-            raise _source_error(self.partition, self.text, exc)
+            raise _source_error(self.partition, self.text, exc, options=self.options)
 
     def _read_as_text(self, exc: Exception) -> None:
         match = _CONVERTED_COLUMN.search(str(exc))
         columns = (self.options or {}).get("columns", {})
         name = match.group(1).replace('""', '"') if match else None
         if name not in columns or columns[name] == "VARCHAR":
-            raise _source_error(self.partition, self.text, exc)
+            raise _source_error(self.partition, self.text, exc, options=self.options)
         columns[name] = "VARCHAR"
 
 
@@ -509,8 +704,10 @@ def _header_names(sniffed: list[str], written: list[str | None]) -> list[str]:
     return names if len({name.lower() for name in names}) == len(names) else sniffed
 
 
-def _text_of(partition: Partition, scratch: Path) -> _Text:
-    """How DuckDB can read the file: as it is, or copied as UTF-8 when DuckDB does not know its encoding."""
+def _text_of(partition: Partition, scratch: Path, encoding: str | None = None) -> _Text:
+    """How DuckDB can read the file: as it is, or copied as UTF-8 when DuckDB does not know its encoding.
+
+    A given `encoding` is trusted rather than detected, and bytes it cannot decode fail the read."""
     relative_path = partition.relative_path
     if _size(partition.path, relative_path) == 0:
         raise SourceError(f"{relative_path} is empty.")
@@ -523,32 +720,167 @@ def _text_of(partition: Partition, scratch: Path) -> _Text:
     if not head:
         raise SourceError(f"{relative_path} is empty.")
     text = _Text(partition.path, "utf-8", compression, ascii_head=head.isascii())
+    if encoding in ("utf-8", "utf-8-sig"):
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _HEAD_BYTES)
+        except UnicodeDecodeError as exc:
+            raise _undecodable(partition, encoding, exc) from exc
+        text.source_encoding = encoding
+        return text
+    if encoding is not None:
+        text.source_encoding = encoding
+        return _utf8_copy(partition, text, encoding, scratch, strict=True)
     if partition.format == "jsonl" or _is_utf8(head, complete=len(head) < _HEAD_BYTES):
         return text
     if head.startswith(codecs.BOM_UTF16_LE):
-        text.encoding = "utf-16"
+        text.encoding = text.source_encoding = "utf-16"
         return text
-    encoding = "utf-16" if head.startswith(codecs.BOM_UTF16_BE) else legacy_encoding(head)
-    return _utf8_copy(partition, text, encoding, scratch)
+    text.source_encoding = "utf-16" if head.startswith(codecs.BOM_UTF16_BE) else legacy_encoding(head)
+    return _utf8_copy(partition, text, text.source_encoding, scratch)
 
 
 def _past_invalid_utf8(partition: Partition, text: _Text, scratch: Path) -> _Text:
     """The file re-read after DuckDB met invalid UTF-8 beyond the head that looked like UTF-8."""
+    text.source_encoding = "cp1252" if text.ascii_head else "utf-8"
     return _utf8_copy(partition, text, "cp1252" if text.ascii_head else "utf-8-sig", scratch)
 
 
-def _utf8_copy(partition: Partition, text: _Text, encoding: str, scratch: Path) -> _Text:
+def _utf8_copy(partition: Partition, text: _Text, encoding: str, scratch: Path, *, strict: bool = False) -> _Text:
     descriptor, target = tempfile.mkstemp(suffix=".txt", dir=scratch)
     try:
         with (
             os.fdopen(descriptor, "w", encoding="utf-8", newline="") as copy,
             _open_bytes(text.path, text.compression) as raw,
-            io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as source,
+            io.TextIOWrapper(raw, encoding=encoding, errors="strict" if strict else "replace", newline="") as source,
         ):
             shutil.copyfileobj(source, copy, 1024 * 1024)
+    except UnicodeError as exc:
+        raise _undecodable(partition, encoding, exc) from exc
     except (OSError, EOFError) as exc:
         raise SourceError(f"{partition.relative_path} cannot be read: {exc}.") from exc
-    return _Text(target, "utf-8", "none", text.ascii_head, copied=True)
+    return _Text(target, "utf-8", "none", text.ascii_head, copied=True, source_encoding=text.source_encoding)
+
+
+def _undecodable(partition: Partition, encoding: str, exc: UnicodeError) -> SourceError:
+    if isinstance(exc, UnicodeDecodeError):
+        shown = exc.object[exc.start : exc.end][:8].hex(" ")
+        why = f"bytes {shown} are not {encoding} ({exc.reason})"
+    else:
+        why = str(exc)
+    return SourceError(
+        f"{partition.relative_path} cannot be decoded as {encoding}, the encoding given: {why}. "
+        "Give the encoding the file was saved in (such as utf-8, cp1252, latin-1 or utf-16)."
+    )
+
+
+def _text_lines(text: _Text, *, errors: str = "replace") -> io.TextIOWrapper:
+    """The text (a UTF-8 copy, or the file itself in UTF-8 or UTF-16) as lines."""
+    encoding = "utf-16" if text.encoding == "utf-16" else "utf-8-sig"
+    return io.TextIOWrapper(_open_bytes(text.path, text.compression), encoding=encoding, errors=errors, newline="")
+
+
+def _check_skip_rows(partition: Partition, text: _Text, skip_rows: int) -> None:
+    """A skip_rows that leaves no line is an error, rather than an empty table."""
+    lines = 0
+    try:
+        with _text_lines(text) as handle:
+            for _ in handle:
+                lines += 1
+                if lines > skip_rows:
+                    return
+    except (OSError, EOFError) as exc:
+        raise SourceError(f"{partition.relative_path} cannot be read: {exc}.") from exc
+    raise SourceError(
+        f"{partition.relative_path}: skip_rows is {skip_rows:,}, but the file has only {lines:,} line(s); "
+        "give a smaller skip_rows."
+    )
+
+
+def _whitespace_rows(lines: Iterable[str], quote: str) -> Iterator[list[str]]:
+    """Fields of lines separated by runs of spaces and tabs, quoted fields kept whole."""
+    stripped = (line.strip(" \t\r\n").replace("\t", " ") for line in lines)
+    if quote:
+        return csv.reader(stripped, delimiter=" ", quotechar=quote, skipinitialspace=True)
+    return csv.reader(stripped, delimiter=" ", quoting=csv.QUOTE_NONE, skipinitialspace=True)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _whitespace_sample(text: _Text, skip_rows: int) -> list[str]:
+    if text.whitespace:
+        return []
+    try:
+        with _text_lines(text) as handle:
+            head = handle.read(64 * 1024)
+    except (OSError, EOFError, UnicodeError):
+        return []
+    lines = head.splitlines()
+    if len(head) == 64 * 1024:
+        lines = lines[:-1]  # the last may be cut short
+    return [line for line in lines[skip_rows : skip_rows + _WHITESPACE_SAMPLE_LINES] if line.strip()]
+
+
+def _whitespace_quote(lines: Sequence[str]) -> str:
+    """Double quotes, unless the fields are quoted with single ones (as statsmodels' headers are)."""
+    words = [word for line in lines for word in line.split()]
+    single = sum(len(word) > 1 and word[0] == word[-1] == "'" for word in words)
+    double = sum(len(word) > 1 and word[0] == word[-1] == '"' for word in words)
+    return "'" if single > double else '"'
+
+
+def _whitespace_layout(text: _Text, given: ReadOptions) -> str | None:
+    """ "table" when the head reads as a table of at least two columns separated by spaces: every sampled line
+    splits into the same number of fields, and the separators are runs (or tabs), or the fields numbers.
+    One-column text of a few words a line would split unevenly, or into words rather than numbers.
+    "row_names" when only the first line has one field fewer: a header over rows led by their names (R's
+    write.table). None otherwise."""
+    lines = _whitespace_sample(text, given.skip_rows)
+    if len(lines) < 2:
+        return None
+    rows = list(_whitespace_rows(lines, given.quote if given.quote is not None else _whitespace_quote(lines)))
+    widths = {len(row) for row in rows[1:]}
+    if len(widths) != 1 or (width := widths.pop()) < 2 or len(rows[0]) not in (width, width - 1):
+        return None
+    layout = "table" if len(rows[0]) == width or given.header is False else "row_names"
+    if any(re.search(r"\S(?: {2,}|\t)\S", line) for line in lines):
+        return layout
+    fields = [field for row in rows[1:] for field in row]
+    return layout if sum(bool(_NUMBER.fullmatch(field)) for field in fields) * 2 >= len(fields) else None
+
+
+def _whitespace_copy(
+    partition: Partition, text: _Text, scratch: Path, given: ReadOptions, *, row_names: bool = False
+) -> _Text:
+    """The text rewritten as a CSV with commas, its fields split on runs of spaces and tabs. Line for line,
+    so skip_rows and line numbers mean the same lines. With `row_names`, the header gets an empty first field
+    over the rows' names."""
+    quote = given.quote if given.quote is not None else _whitespace_quote(_whitespace_sample(text, 0))
+    descriptor, target = tempfile.mkstemp(suffix=".csv", dir=scratch)
+
+    def rows(source: Iterable[str]) -> Iterator[list[str]]:
+        named = not row_names
+        for number, row in enumerate(_whitespace_rows(source, quote)):
+            if not named and number >= given.skip_rows and row:
+                named = True
+                row = ["", *row]
+            yield row
+
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as copy, _text_lines(text) as source:
+            csv.writer(copy, lineterminator="\n").writerows(rows(source))
+    except (OSError, EOFError, csv.Error) as exc:
+        raise SourceError(f"{partition.relative_path} cannot be read: {exc}.") from exc
+    return _Text(
+        target,
+        "utf-8",
+        "none",
+        text.ascii_head,
+        copied=True,
+        source_encoding=text.source_encoding,
+        whitespace=True,
+        quote=quote,
+    )
 
 
 def _is_gzip(path: str) -> bool:
@@ -596,7 +928,12 @@ def _literal(value: object) -> str:
 
 
 def _source_error(
-    partition: Partition, text: _Text | None, exc: Exception, *, typed_from_sample: bool = False
+    partition: Partition,
+    text: _Text | None,
+    exc: Exception,
+    *,
+    typed_from_sample: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> SourceError:
     """DuckDB's error said for a person: the file, the line when known, what is wrong there."""
     message = str(exc)
@@ -612,16 +949,40 @@ def _source_error(
         line = _malformed_json_line(text, line)
     too_many = _TOO_MANY_FIELDS.search(message)
     if too_many:
+        fields = _fields_of_original_line(message, options) or int(too_many.group(2))
         reason = (
-            f"the row has {too_many.group(2)} fields, more than the {too_many.group(1)} columns of the header "
+            f"the row has {fields} fields, more than the {too_many.group(1)} columns of the header "
             f"(or of the first row); fix or remove that row"
         )
+    elif (
+        ("Invalid unicode" in message or "invalid UTF-8" in message)
+        and partition.read_options
+        and (partition.read_options.encoding)
+    ):
+        reason = f"the text is not valid {partition.read_options.encoding}, the encoding given; give the file's own"
     elif "Invalid unicode" in message or "invalid UTF-8" in message:
         reason = "the text is not valid UTF-8; save the file as UTF-8"
     elif typed_from_sample:
         reason += "; the column's type was detected from the rows before it, already read: correct the value"
     where = f"{partition.relative_path}, line {line}" if line is not None else partition.relative_path
     return SourceError(f"{where}: {reason}.")
+
+
+def _fields_of_original_line(message: str, options: dict[str, Any] | None) -> int | None:
+    """The number of fields of the row DuckDB quotes in its error: it stops counting one past the header's."""
+    found = re.search(r"^Original Line: (.*)$", message, re.MULTILINE)
+    delimiter = (options or {}).get("delim")
+    if found is None or not isinstance(delimiter, str) or len(delimiter) != 1:
+        return None
+    quote = (options or {}).get("quote") or ""
+    try:
+        if len(quote) == 1:
+            reader = csv.reader([found.group(1)], delimiter=delimiter, quotechar=quote)
+        else:
+            reader = csv.reader([found.group(1)], delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        return len(next(reader))
+    except (csv.Error, StopIteration):
+        return None
 
 
 def _malformed_json_line(text: _Text, reported: int) -> int | None:

@@ -1,13 +1,27 @@
 """The engine's readers: source files as Arrow record batches, with their columns as the source names them."""
 
 import gzip
+import re
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import statsmodels
 
 from catalog.profiling.files import SourceError, SourceFile, expand
-from catalog.profiling.readers import Partition, plan_partitions, read_partition, read_schema, row_ranges
+from catalog.profiling.readers import (
+    Partition,
+    ReadOptions,
+    plan_partitions,
+    read_layout,
+    read_options_parse,
+    read_partition,
+    read_schema,
+    row_ranges,
+)
 
 
 def partition_of(path, format="csv") -> Partition:
@@ -66,15 +80,15 @@ def test_it_detects_a_semicolon_delimiter(tmp_path):
     assert table.column("note").to_pylist() == ["red, sweet", "green"]
 
 
-def test_it_names_the_columns_of_a_file_without_header_column0_onwards(tmp_path):
+def test_it_names_the_columns_of_a_file_without_header_column_1_onwards(tmp_path):
     path = tmp_path / "raw.csv"
     path.write_text("1,x,2.5\n2,y,3.5\n3,z,4.5\n")
 
     table = read_table(path)
 
-    assert table.column_names == ["column0", "column1", "column2"]
+    assert table.column_names == ["column_1", "column_2", "column_3"]
     assert table.num_rows == 3
-    assert table.column("column1").to_pylist() == ["x", "y", "z"]
+    assert table.column("column_2").to_pylist() == ["x", "y", "z"]
 
 
 def test_it_keeps_column_names_exactly_as_written(tmp_path):
@@ -430,3 +444,218 @@ def test_a_partition_reads_the_file_it_was_planned_on_even_once_renamed(tmp_path
 
     with pytest.raises(SourceError, match=r"^data\.csv was replaced by another file while it was being read"):
         list(read_partition(partition))
+
+
+# Read options and tables separated by runs of spaces, on statsmodels' own data files (pandas the oracle).
+
+STATSMODELS = Path(statsmodels.__file__).parent / "datasets"
+
+
+def read_with(path, read_options=None, format="csv") -> tuple[pa.Table, dict]:
+    options = read_options_parse(read_options) if read_options else None
+    [partition] = plan_partitions([SourceFile(path.name, path)], format, read_options=options)
+    schema, dialect = read_layout(partition)
+    batches = list(read_partition(partition))
+    return pa.Table.from_batches(batches, schema=batches[0].schema if batches else schema), dialect
+
+
+def assert_equals_pandas(table: pa.Table, expected: pd.DataFrame) -> None:
+    assert table.column_names == [str(name) for name in expected.columns]
+    assert table.num_rows == len(expected)
+    for name in expected.columns:
+        got, want = table.column(str(name)).to_pylist(), expected[name].tolist()
+        if expected[name].dtype.kind == "f":
+            assert np.allclose(np.array(got, dtype=float), np.array(want, dtype=float), equal_nan=True), name
+        else:
+            assert got == want, name
+
+
+@pytest.mark.parametrize(
+    ("relative", "quote"),
+    [
+        ("spector/spector.csv", "'"),  # single spaces, a header quoted with single quotes
+        ("anes96/src/anes96.csv", '"'),  # single spaces, 944 rows
+        ("copper/src/copper.dat", '"'),
+        ("elnino/src/elnino.dat", '"'),  # lines led by spaces, runs of them between fields, a repeated name
+    ],
+)
+def test_it_reads_a_table_separated_by_spaces_as_pandas_does_without_options(relative, quote):
+    path = STATSMODELS / relative
+    expected = pd.read_csv(path, sep=r"\s+", quotechar=quote)
+    # DuckDB names a repeated column ANOM_1 where pandas says ANOM.1.
+    expected = expected.rename(columns={f"ANOM.{index}": f"ANOM_{index}" for index in range(1, 4)})
+
+    table, dialect = read_with(path)
+
+    assert dialect["delimiter"] == "whitespace"
+    assert dialect["quote"] == quote
+    assert_equals_pandas(table, expected)
+
+
+def test_it_reads_a_header_over_row_names_as_r_writes_it():
+    """R's write.table: a header one field short of the rows, whose first field is the row's name."""
+    path = STATSMODELS / "scotland/src/scotvote.csv"
+    expected = pd.read_csv(path, sep=r"\s+")
+
+    table, _ = read_with(path)
+
+    assert table.num_rows == len(expected) == 32
+    assert table.column(0).to_pylist() == list(expected.index)
+    assert table.column_names[1:] == list(expected.columns)
+    for name in expected.columns:
+        got = np.array(table.column(name).to_pylist(), dtype=float)
+        assert np.allclose(got, expected[name].to_numpy(dtype=float), equal_nan=True), name
+
+
+def test_it_reads_a_header_less_space_separated_file_with_numbered_columns():
+    path = STATSMODELS / "sunspots/src/sunspots_yearly.dat"
+    expected = pd.read_csv(path, sep=r"\s+", header=None, names=["column_1", "column_2"])
+
+    table, dialect = read_with(path)
+
+    assert dialect["header"] is False
+    assert_equals_pandas(table, expected)
+
+
+def test_it_keeps_one_column_of_words_as_one_column(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("note\nthe pump was noisy today\nfine\nreplaced a filter\n")
+
+    table, dialect = read_with(path)
+
+    assert table.column_names == ["note"]
+    assert dialect["delimiter"] != "whitespace"
+    assert table.column("note").to_pylist()[0] == "the pump was noisy today"
+
+
+def test_it_splits_on_runs_of_spaces_when_asked_and_keeps_quoted_fields_whole(tmp_path):
+    path = tmp_path / "stations.txt"
+    path.write_text('id   name            height\n1    "Mont Blanc"    4808\n2    Zugspitze       2962\n')
+
+    table, dialect = read_with(path, {"delimiter": "whitespace"})
+
+    assert dialect["delimiter"] == "whitespace"
+    assert table.column("name").to_pylist() == ["Mont Blanc", "Zugspitze"]
+    assert table.column("height").to_pylist() == [4808, 2962]
+
+
+def test_it_reads_with_the_delimiter_quote_header_nulls_and_skipped_rows_given():
+    path = STATSMODELS / "modechoice/modechoice.csv"
+    expected = pd.read_csv(path, sep=";", header=None, skiprows=1, na_values=["0"], keep_default_na=False)
+    expected.columns = [f"column_{index}" for index in range(1, len(expected.columns) + 1)]
+
+    table, dialect = read_with(
+        path, {"delimiter": ";", "header": False, "skip_rows": 1, "null_values": ["0"], "quote": ""}
+    )
+
+    assert dialect == {
+        "delimiter": ";",
+        "quote": "",
+        "escape": dialect["escape"],
+        "header": False,
+        "encoding": "utf-8",
+        "skip_rows": 1,
+        "null_values": ["0"],
+    }
+    assert table.column_names == list(expected.columns)
+    assert table.num_rows == len(expected)
+    for name in expected.columns:
+        assert table.column(name).null_count == expected[name].isna().sum(), name
+
+
+def test_it_reads_a_tab_delimiter_given_as_backslash_t(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("word\tcount\nred, green\t3\nblue\t4\n")
+
+    table, dialect = read_with(path, {"delimiter": "\\t"})
+
+    assert dialect["delimiter"] == "\t"
+    assert table.column("word").to_pylist() == ["red, green", "blue"]
+
+
+def test_it_refuses_bytes_the_encoding_given_cannot_decode(tmp_path):
+    path = tmp_path / "cities.csv"
+    path.write_bytes("city,population\nZürich,421878\n".encode("cp1252"))
+
+    with pytest.raises(SourceError, match=r"cannot be decoded as utf-8, the encoding given: bytes fc"):
+        read_with(path, {"encoding": "utf-8"})
+    with pytest.raises(SourceError, match=r"cannot be decoded as utf-16"):
+        read_with(path, {"encoding": "utf-16"})
+
+
+def test_it_decodes_with_the_encoding_given(tmp_path):
+    path = tmp_path / "cities.csv"
+    path.write_bytes("city,population\nZürich,421878\n".encode("cp1252"))
+
+    table, dialect = read_with(path, {"encoding": "latin-1"})
+
+    assert dialect["encoding"] == "iso8859-1"
+    assert table.column("city").to_pylist() == ["Zürich"]
+
+
+def test_it_refuses_a_skip_rows_past_the_end(tmp_path):
+    path = tmp_path / "short.csv"
+    path.write_text("a,b\n1,2\n")
+
+    with pytest.raises(SourceError, match=r"skip_rows is 2, but the file has only 2 line\(s\)"):
+        read_with(path, {"skip_rows": 2})
+
+
+def test_it_counts_all_the_fields_of_a_ragged_row(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b,c,d,e\n" + "1,2,3,4,5\n" * 3 + ",".join(str(index) for index in range(31)) + "\n")
+
+    with pytest.raises(SourceError, match=r"line 5: the row has 31 fields, more than the 5 columns"):
+        read_with(path)
+
+
+def test_it_counts_the_fields_of_a_ragged_row_with_quoted_delimiters(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text('a;b\n1;2\n3;"x;y";5;6\n')
+
+    with pytest.raises(SourceError, match=r"line 3: the row has 4 fields, more than the 2 columns"):
+        read_with(path, {"delimiter": ";"})
+
+
+def test_read_options_are_refused_for_parquet(tmp_path):
+    path = tmp_path / "table.parquet"
+    pq.write_table(pa.table({"a": [1]}), path)
+
+    with pytest.raises(SourceError, match="Read options apply to csv and tsv sources; this source is parquet"):
+        plan_partitions([SourceFile(path.name, path)], "parquet", read_options=ReadOptions(delimiter=";"))
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"sep": ","}, "Unknown read option(s): sep"),
+        ({"delimiter": "ab"}, "is not one character"),
+        ({"delimiter": "\n"}, "is not one character"),
+        ({"encoding": "no-such-codec"}, "not an encoding Python knows"),
+        ({"encoding": "base64"}, "not a text encoding"),
+        ({"quote": "\n"}, "quote must be one character"),
+        ({"skip_rows": 1_000_001}, "skip_rows must be a whole number"),
+        ({"null_values": ["x" * 129]}, "at most 128 characters"),
+        ({"null_values": [1]}, "null_values must be a list of strings"),
+    ],
+)
+def test_read_options_parse_names_what_is_wrong(given, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        read_options_parse(given)
+
+
+def test_read_options_parse_spells_them_back_as_given():
+    options = read_options_parse(
+        {"delimiter": "\\t", "header": False, "quote": "", "encoding": "Latin-1", "null_values": ["-", "-"]}
+    )
+
+    assert options == ReadOptions(delimiter="\t", header=False, quote="", encoding="iso8859-1", null_values=("-",))
+    assert options.as_dict() == {
+        "delimiter": "\\t",
+        "header": False,
+        "quote": "",
+        "encoding": "iso8859-1",
+        "null_values": ["-"],
+    }
+    assert read_options_parse({}) is None
+    assert read_options_parse({"skip_rows": 0}) is None
