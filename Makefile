@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The tests run against a real PostgreSQL and a real Redis (the e2e tests start a Celery worker).
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/catalog
+# scripts/ensure-services gives the role its password where the server asks for one (stock Debian).
+TEST_DATABASE_URL ?= postgres://catalog_test:catalog-test-only@127.0.0.1:5432/catalog
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
@@ -26,10 +27,12 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_lineage_demo
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Each run's tasks go to a queue of its own, so workers of another run (or of a server) on the same
+# broker never take them.
 test: install
-	scripts/ensure-services
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services
 	SECRET_KEY=test-only-not-a-secret DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		$(BIN)/python -m pytest $(PYTEST_ARGS); \
+		CELERY_TASK_DEFAULT_QUEUE=catalog-test-$$$$ $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
 
 lint: install
@@ -42,12 +45,12 @@ lint: install
 	DEBUG=1 $(BIN)/python manage.py check
 
 bench: install
-	scripts/ensure-services
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services
 	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.profile_bench
 
 bench-smoke: install
-	scripts/ensure-services
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services
 	DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks --smoke
 	$(BIN)/python -m benchmarks.profile_bench --smoke --workdir $${TMPDIR:-/tmp}/profile-bench-smoke
 

@@ -15,11 +15,24 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
 import requests
 from django.conf import settings
+
+
+def e2e_database_url() -> str:
+    """The URL of the test database, with the credentials the tests logged in with (a stock
+    PostgreSQL asks for a password), for the processes the tests start."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    return f"postgres://{credentials}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
 
 
 def free_port() -> int:

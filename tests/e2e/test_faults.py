@@ -18,15 +18,10 @@ from catalog.models import DatasetVersion
 from governance.choices import ChangeAction, ObjectType
 from governance.models import Change
 from tests.e2e.conftest import ARTIFACTS, E2E_LIMITS
-from tests.e2e.processes import Postgres, Redis, Service, beat, manage, worker
+from tests.e2e.processes import Postgres, Redis, Service, beat, e2e_database_url, manage, worker
 from tests.factories import UserFactory, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +46,7 @@ def stack_env(broker, e2e_storage_root) -> dict[str, str]:
     return {
         **env,
         **E2E_LIMITS,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": e2e_database_url(),
         "CELERY_BROKER_URL": broker.url(),
         "CATALOG_STORAGE_ROOTS": str(e2e_storage_root),
         # The sweeper runs every second: a version the broker never got waits seconds, not minutes.
