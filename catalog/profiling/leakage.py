@@ -12,7 +12,7 @@ bytes give the same figures):
   among the training rows with the same value (the most frequent class overall for a value never seen
   in training, so an identifier predicts nothing);
 - a regression target: the training rows' mean target at the same value, linearly interpolated
-  between the values seen for numbers, scored by R².
+  between the values seen for numbers (and extended beyond them), scored by R².
 
 Classification is scored by accuracy and by skill, the share of the errors of always answering the
 most frequent class that the feature removes: `1 - (1 - accuracy) / (1 - baseline)`. A feature is an
@@ -201,6 +201,19 @@ def _regression_r2(x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> float:
     return 1.0 - float(np.sum((y - predicted) ** 2)) / total if total > 0 else 0.0
 
 
+def _interpolate(x: np.ndarray, values: np.ndarray, means: np.ndarray) -> np.ndarray:
+    """Linear between the training values, and beyond them along the line through the two
+    outermost (a copy of a heavy-tailed target is reproduced at its largest value too)."""
+    predicted = np.interp(x, values, means)
+    if values.size >= 2:
+        low, high = x < values[0], x > values[-1]
+        slope_low = (means[1] - means[0]) / (values[1] - values[0])
+        slope_high = (means[-1] - means[-2]) / (values[-1] - values[-2])
+        predicted[low] = means[0] + slope_low * (x[low] - values[0])
+        predicted[high] = means[-1] + slope_high * (x[high] - values[-1])
+    return predicted
+
+
 def _mean_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray) -> np.ndarray:
     overall = float(y.mean()) if y.size else 0.0
     predicted = np.full(x_new.size, overall, dtype=np.float64)
@@ -212,7 +225,7 @@ def _mean_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray) -> np.ndarray
         if xs.size:
             values, codes = np.unique(xs, return_inverse=True)
             means = np.bincount(codes, weights=ys) / np.bincount(codes)
-            predicted[~new_missing] = np.interp(x_new[~new_missing], values, means)
+            predicted[~new_missing] = _interpolate(x_new[~new_missing], values, means)
         return predicted
     values, codes = np.unique(x, return_inverse=True)
     if not values.size:
