@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.profiling import compute, leakage, report
+from catalog.profiling import compute, engine, leakage, report
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import expand
 from catalog.profiling.rowsample import RowSample
+from catalog.profiling.state import PartialProfile
 
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 statsmodels_datasets = pytest.importorskip("statsmodels.datasets")
@@ -184,15 +185,44 @@ def test_the_row_sample_is_the_same_however_the_rows_are_cut_and_merged():
     assert positions.max() > n - 1_000
 
 
-def test_the_leakage_figures_are_the_same_from_parallel_parts(tmp_path, leaky):
-    _, frame = leaky
-    path = tmp_path / "customers.parquet"
-    frame.to_parquet(path, row_group_size=300)
+def test_the_leakage_figures_are_the_same_from_parts_merged_in_any_order(tmp_path):
+    rng = np.random.default_rng(11)
+    n = 15_000  # more rows than the sample keeps
+    label = rng.choice(["a", "b", "c"], n)
+    frame = pd.DataFrame(
+        {"code": np.where(label == "a", 1.0, rng.normal(5, 1, n)), "x": rng.normal(size=n), "label": label}
+    )
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for index, start in enumerate(range(0, n, 5_000)):
+        frame.iloc[start : start + 5_000].to_csv(folder / f"part-{index}.csv", index=False)
+    files = expand(folder)
+    partitions, label_column, declared = engine.plan(files, "csv", "label")
+    order = {name: index for index, name in enumerate(sorted(file.relative_path for file in files))}
+    options = Options(label_column="label")
 
-    single = profile(path, "parquet", label="label")
-    parallel = profile_files(expand(path), "parquet", options=Options(label_column="label", batch_rows=250), workers=2)
+    def parts():
+        return [
+            engine.profile_partition(
+                partition,
+                file_index=order[partition.relative_path],
+                label_column=label_column,
+                declared=declared,
+                options=options,
+            )
+            for partition in partitions
+        ]
 
-    assert single["quality"]["leakage"] == parallel["quality"]["leakage"]
+    forward = engine.merge_and_build(parts())
+    backward = engine.merge_and_build([PartialProfile.from_bytes(part.to_bytes()) for part in reversed(parts())])
+    parallel = profile_files(files, "csv", options=options, workers=2)
+
+    assert forward["quality"]["leakage"] == backward["quality"]["leakage"] == parallel["quality"]["leakage"]
+    assert measured(forward, "code")["rows"] == 10_000
+    assert leaks(forward, "error") == []
+    assert measured(forward, "code")["value"] == pytest.approx(
+        (frame["label"] == "a").mean() + (frame["label"] != "a").mean() / 2, abs=0.03
+    )
 
 
 def test_target_values_invert_the_profilers_hashes():
