@@ -83,8 +83,8 @@ def assess(sample: RowSample, label: str, task_type: str, features: list[str]) -
             return []
         for name, x in columns.items():
             r2 = _regression_r2(x, y, folds)
-            severity = "error" if r2 >= ERROR_R2 else "warning" if r2 >= WARNING_R2 else None
-            results.append(Result(name, "r2", r2, 0.0, r2, int(y.size), severity))
+            graded = "error" if r2 >= ERROR_R2 else "warning" if r2 >= WARNING_R2 else None
+            results.append(Result(name, "r2", r2, 0.0, r2, int(y.size), graded))
     else:
         _, y = np.unique(target[labelled], return_inverse=True)
         classes = int(y.max()) + 1
