@@ -94,10 +94,13 @@ def assess(sample: RowSample, label: str, task_type: str, features: list[str]) -
         depth = min(MAX_DEPTH, math.ceil(math.log2(classes)) + 1)
         for name, x in columns.items():
             predicted = np.empty_like(y)
+            # Numbers are sorted once; each fold's training rows keep that order.
+            order = np.argsort(x) if x.dtype == np.float64 else None
             for fold in range(FOLDS):
                 train, test = folds != fold, folds == fold
-                if x.dtype == np.float64:
-                    predicted[test] = _tree_predict(x[train], y[train], x[test], classes, depth)
+                if order is not None:
+                    ordered = order[train[order]]
+                    predicted[test] = _tree_predict(x[ordered], y[ordered], x[test], classes, depth)
                 else:
                     predicted[test] = _value_predict(x[train], y[train], x[test], classes)
             accuracy = float(np.mean(predicted == y))
@@ -120,18 +123,17 @@ def _majority(y: np.ndarray, classes: int) -> int:
 
 
 def _tree_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray, classes: int, depth: int) -> np.ndarray:
-    """Fit a tree on one number (missing values on a branch of their own) and predict `x_new`."""
+    """Fit a tree on one number, `x` sorted (missing values last, on a branch of their own), and
+    predict `x_new`."""
     overall = _majority(y, classes) if y.size else 0
     missing = np.isnan(x)
     predicted = np.full(x_new.size, overall, dtype=y.dtype)
     new_missing = np.isnan(x_new)
     if missing.any():
         predicted[new_missing] = _majority(y[missing], classes)
-    present_x, present_y = x[~missing], y[~missing]
-    if not present_x.size:
+    xs, ys = x[~missing], y[~missing]
+    if not xs.size:
         return predicted
-    order = np.argsort(present_x, kind="stable")
-    xs, ys = present_x[order], present_y[order]
     thresholds: list[float] = []
     _split(xs, ys, classes, depth, max(2, xs.size // 200), thresholds)
     edges = np.array(sorted(thresholds), dtype=np.float64)
