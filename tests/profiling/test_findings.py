@@ -268,3 +268,21 @@ def test_it_names_the_right_file_in_label_conflict_examples(tmp_path):
     assert result["quality"]["label_conflicts"]["examples"] == [["val.csv:10", "val.csv:50"]]
     message = of_code(result, "label_conflicts")[0]["message"]
     assert "val.csv:10 and val.csv:50" in message
+
+
+def test_randhies_plan_code_and_fairs_rating_have_no_outlier_findings(fair_csv):
+    randhie_path = Path(statsmodels_datasets.randhie.__file__).parent / "src" / "randhie.csv"
+    path, fair = fair_csv
+    randhie = pd.read_csv(randhie_path)
+    for frame, name, values in ((randhie, "plan", 18), (fair, "rate_marriage", 5)):
+        q1, q3 = frame[name].quantile([0.25, 0.75])
+        beyond = ((frame[name] < q1 - 1.5 * (q3 - q1)) | (frame[name] > q3 + 1.5 * (q3 - q1))).mean()
+        assert frame[name].nunique() == values
+        assert beyond > 0.05  # what the IQR rule alone would have reported
+
+    for result, name in (
+        (profile(randhie_path, label="binexp"), "plan"),
+        (profile(path, label="affairs"), "rate_marriage"),
+    ):
+        assert name not in [finding["feature"] for finding in of_code(result, "outliers")]
+        assert feature(result, name)["statistics"]["outliers"]["count"] > 0
