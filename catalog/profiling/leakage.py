@@ -9,8 +9,9 @@ bytes give the same figures):
   rows where the number is missing, so a copy of the label, a score above a threshold exactly for
   one class, and a column missing exactly for one class are all reproduced;
 - anything else (strings, booleans, dates, kept as hashes of their values): the most frequent class
-  among the training rows with the same value (the most frequent class overall for a value never seen
-  in training, so an identifier predicts nothing);
+  among the training rows with the same value, missing being a value; for a value never seen in
+  training, the most frequent class among the rows that have a value (so an identifier predicts
+  nothing, and unique notes present exactly for one class are a leak);
 - a regression target: the training rows' mean target at the same value, linearly interpolated
   between the values seen for numbers (and extended beyond them), scored by R².
 
@@ -178,8 +179,12 @@ def _split(x: np.ndarray, y: np.ndarray, classes: int, depth: int, min_leaf: int
 
 
 def _value_predict(x: np.ndarray, y: np.ndarray, x_new: np.ndarray, classes: int) -> np.ndarray:
-    """The most frequent class of each value in training; the overall one for unseen values."""
-    overall = _majority(y, classes) if y.size else 0
+    """The most frequent class of each value (hash) in training, missing values (0) being one
+    value; for a value never seen, the most frequent class among training rows that have a value
+    (so a column of unique notes present exactly for one class is reproduced, and an identifier
+    present in every row predicts only the overall most frequent class)."""
+    present = x != 0
+    overall = _majority(y[present] if present.any() else y, classes) if y.size else 0
     values, codes = np.unique(x, return_inverse=True)
     table = np.bincount(codes * classes + y, minlength=values.size * classes).reshape(-1, classes)
     per_value = table.argmax(axis=1)

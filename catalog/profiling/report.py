@@ -782,15 +782,14 @@ def _cramers_v(table: dict[Any, Any]) -> tuple[float | None, int, int]:
 
 
 def _leakage(profile: PartialProfile, features: list[dict[str, Any]], task: str | None) -> list[leakage.Result]:
-    """What each feature alone predicts of the label out of sample (see `leakage`); identifiers and
-    constants are left out (an identifier that predicts the label says the rows are sorted by it)."""
+    """What each feature alone predicts of the label out of sample (see `leakage`). Identifiers are
+    measured too: an unseen value predicts nothing, so one is flagged only when its values themselves
+    follow the label (ids handed out class by class, notes written only for one class)."""
     label = profile.label_column
     if profile.row_sample is None or not label or task is None:
         return []
     names = [
-        feature["name"]
-        for feature in features
-        if feature["role"] not in ("label", "id") and feature["logical_type"] not in ("constant", "identifier")
+        feature["name"] for feature in features if feature["role"] != "label" and feature["logical_type"] != "constant"
     ]
     return leakage.assess(profile.row_sample, label, task, names)
 

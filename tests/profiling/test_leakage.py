@@ -53,6 +53,7 @@ def leaky(tmp_path):
             "copy_with_changes": changed,
             "score": np.where(churned, rng.uniform(0.7, 1.0, n), rng.uniform(0.0, 0.7, n)),
             "closing_fee": np.where(churned, np.nan, rng.gamma(2.0, 30.0, n)),
+            "exit_note": np.where(churned, [f"note {i}" for i in range(n)], None),
             "good_feature": good,
             "noise": rng.normal(size=n),
             "region": rng.choice(["north", "south", "east", "west"], n),
@@ -70,11 +71,13 @@ def test_it_calls_each_kind_of_leak_an_error(leaky):
     churned = frame["label"] == "churned"
     assert ((frame["score"] > 0.7) == churned).all()
     assert (frame["closing_fee"].isna() == churned).all()
+    assert (frame["exit_note"].notna() == churned).all()
+    assert frame["exit_note"].dropna().is_unique
     assert (frame["copy_with_changes"] != frame["label"]).sum() == 10
 
     result = profile(path, label="label")
 
-    assert leaks(result, "error") == ["closing_fee", "copy", "copy_with_changes", "score"]
+    assert leaks(result, "error") == ["closing_fee", "copy", "copy_with_changes", "exit_note", "score"]
     assert measured(result, "copy")["value"] == 1.0
     assert measured(result, "copy_with_changes")["value"] >= 0.99
     assert measured(result, "noise")["skill"] < 0.2
