@@ -694,15 +694,12 @@ def _engine_options(version: DatasetVersion) -> engine.Options:
         read_options = read_options_parse(version.read_options or None)
     except ValueError as exc:  # validated when registered; a row edited since is refused the same way
         raise SourceError(f"The version's read options are invalid: {exc}") from exc
-    extra: dict[str, Any] = {}
-    # The engine classifies labels itself unless told; older engines know no task type.
-    if version.task_type and "task_type" in engine.Options.__dataclass_fields__:
-        extra["task_type"] = version.task_type
     return engine.Options(
         label_column=version.label_column or None,
         splits=version.splits or None,
         read_options=read_options,
-        **extra,
+        # The engine classifies the label itself unless told.
+        task_type=version.task_type or None,
     )
 
 

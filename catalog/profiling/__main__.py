@@ -12,7 +12,6 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import SourceError, build_manifest, expand, format_from_name, manifest_fingerprint
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=1) as hashing:
             # Hashing releases the GIL: the fingerprint is computed while the profile is.
             manifest = hashing.submit(build_manifest, files)
-            options = Options(label_column=args.label_column, read_options=read_options, **_task_type(args))
+            options = Options(label_column=args.label_column, read_options=read_options, task_type=args.task_type)
             profile = profile_files(files, format, options=options, workers=args.workers)
             entries = manifest.result()
     except SourceError as exc:
@@ -90,15 +89,6 @@ def _read_options(args: argparse.Namespace) -> ReadOptions | None:
         "skip_rows": args.skip_rows,
     }
     return read_options_parse({name: value for name, value in given.items() if value is not None})
-
-
-def _task_type(args: argparse.Namespace) -> dict[str, Any]:
-    # The engine's Options take a task type once it classifies labels; until then the flag is refused.
-    if args.task_type is None:
-        return {}
-    if "task_type" not in Options.__dataclass_fields__:
-        raise SystemExit("error: --task-type is not supported by this engine")
-    return {"task_type": args.task_type}
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from catalog.profiling import hll, pii
+from catalog.profiling import hll, pii, rowsample
 from catalog.profiling.state import (
     EXACT_VALUES_LIMIT,
     PII_SAMPLE,
@@ -143,6 +143,7 @@ class BatchProfiler:
         self.present: dict[int, np.ndarray] = {}  # numeric columns: the values that are not NaN
         self.means: dict[int, float] = {}  # numeric columns: the mean of the finite values
         self.encoded: dict[int, _Encoded | None] = {}
+        self.column_hashes: dict[int, np.ndarray] = {}  # each column's value hashes, for the row sample
 
     def close(self) -> None:
         self.connection.close()
@@ -160,6 +161,7 @@ class BatchProfiler:
             self._label_association()
             self._correlations()
             self._sample()
+            self._row_sample()
             self._pii()
         finally:
             self._reset()
@@ -333,6 +335,7 @@ class BatchProfiler:
         label_key = np.zeros(rows, dtype=np.uint64)
         for index, state in self.states:
             hashes, distinct = self._column_hashes(index, state)
+            self.column_hashes[index] = hashes
             registers = hll.empty()
             hll.add_hashes(registers, distinct)
             np.maximum(state.registers, registers, out=state.registers)
@@ -589,6 +592,23 @@ class BatchProfiler:
             self.profile.sample.append((float(keys[position]), row_id, list(values)))
         self.profile.sample.sort(key=lambda entry: entry[0])
         del self.profile.sample[SAMPLE_ROWS:]
+
+    def _row_sample(self) -> None:
+        """Offer the batch's rows to the sample the label-leakage check reads: numeric columns as
+        numbers, the others by the hashes `_hashes` computed."""
+        assert self.batch is not None
+        if self.profile.row_sample is None:
+            self.profile.row_sample = rowsample.RowSample(capacity=rowsample.capacity(len(self.profile.columns)))
+        rows = self.batch.num_rows
+        row_ids = (np.uint64(self.file_index) << np.uint64(40)) | np.arange(
+            self.next_row, self.next_row + rows, dtype=np.uint64
+        )
+        columns = {
+            state.name: self._floats(index) if state.kind == "numeric" else self.column_hashes[index]
+            for index, state in self.states
+            if state.kind == "numeric" or index in self.column_hashes
+        }
+        self.profile.row_sample.add(row_ids, columns)
 
     def _pii(self) -> None:
         for index, state in self.states:

@@ -48,6 +48,8 @@ class Options:
     splits: Mapping[str, str] | None = None
     # How delimited text is read where the sniffer should not guess (CSV and TSV sources only).
     read_options: ReadOptions | None = None
+    # "classification" or "regression"; None: inferred from the label's values (see report.task_type).
+    task_type: str | None = None
 
 
 def split_names(partitions: Sequence[Partition | media.MediaPartition], splits: Mapping[str, str]) -> list[str | None]:
@@ -87,7 +89,7 @@ def profile_partition(
     batches = read_partition(
         partition, batch_rows=options.batch_rows, memory_limit=options.memory_limit, threads=options.threads
     )
-    return compute.profile_batches(
+    profile = compute.profile_batches(
         batches,
         schema,
         label_column=label_column,
@@ -101,6 +103,19 @@ def profile_partition(
         + (min(partition.row_groups) if partition.row_groups else 0) * 1_009
         + (partition.rows[0] if partition.rows else 0),
     )
+    return _with_finding_inputs(profile, partition.relative_path, file_index, options)
+
+
+def _with_finding_inputs(
+    profile: PartialProfile, relative_path: str, file_index: int, options: Options
+) -> PartialProfile:
+    """What the findings read besides the data: the declared task type, and the index this file's
+    row ids carry (so a row id names its file whatever order the parts were merged in)."""
+    if options.task_type is not None and options.task_type not in report.TASK_TYPES:
+        raise SourceError(f"The task type {options.task_type!r} is not one of {', '.join(report.TASK_TYPES)}.")
+    profile.task_type = options.task_type
+    profile.file_indexes[relative_path] = file_index
+    return profile
 
 
 def _profile_to_bytes(

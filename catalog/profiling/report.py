@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from datasketches import frequent_items_error_type
 
-from catalog.profiling import hll
+from catalog.profiling import hll, leakage
 from catalog.profiling.pii import mask
 from catalog.profiling.state import HASH_BUCKETS, ColumnState, Moments, PartialProfile, jsonable, pair_keys
 
@@ -32,6 +32,22 @@ LEAKAGE_THRESHOLD = 0.95
 CORRELATION_THRESHOLD = 0.98
 IMBALANCE_THRESHOLD = 10.0
 RARE_CLASS_SHARE = 0.01
+TASK_TYPES = ("classification", "regression")
+# A numeric label is a classification label when its values are whole numbers and at most this many.
+CLASSIFICATION_MAX_VALUES = 20
+# Regression: rows with identical features conflict when their targets differ by more than this
+# share of the target's standard deviation.
+TARGET_TOLERANCE = 0.01
+# Integer columns with at most this many distinct whole values are codes or small counts (a 1-5
+# rating, a plan code, pixel intensities 0-255): the IQR rule says nothing about them.
+CODE_VALUES = 256
+# An integer column unique in every row is an identifier only with more evidence than uniqueness:
+# an id-like name, consecutive values, or at least this many rows.
+IDENTIFIER_MIN_ROWS = 10_000
+STRING_IDENTIFIER_MIN_ROWS = 100
+IDENTIFIER_NAMES = ("id", "uuid", "guid", "key", "index", "idx", "pk")
+# At most this many findings of one code are listed; the rest are counted in one more finding.
+FINDINGS_PER_CODE = 10
 
 
 def build(profile: PartialProfile) -> dict[str, Any]:
@@ -40,9 +56,15 @@ def build(profile: PartialProfile) -> dict[str, Any]:
     features = [_feature(column, profile) for column in columns]
     quality = _quality(profile, features)
     correlations = _correlations(profile)
-    association = _label_association(profile)
-    quality["findings"] += _association_findings(association, correlations, label)
-    sort_findings(quality["findings"])
+    association = _label_association(profile) if quality["task_type"] == "classification" else []
+    leaks = _leakage(profile, features, quality["task_type"])
+    quality["leakage"] = [result.as_dict() for result in leaks]
+    if profile.row_sample is not None:
+        quality["findings"] += _leakage_findings(leaks, label, quality["task_type"])
+    quality["findings"] += _association_findings(
+        association, correlations, label, confirmed=profile.row_sample is not None
+    )
+    quality["findings"] = cap_findings(sort_findings(quality["findings"]))
     pii_columns = {feature["name"]: feature["pii_kinds"] for feature in features if feature["pii"]}
     return {
         "row_count": profile.rows,
@@ -71,6 +93,8 @@ def _feature(column: ColumnState, profile: PartialProfile) -> dict[str, Any]:
     pii_kinds = sorted(kind for kind, share in pii_shares.items() if share >= PII_THRESHOLD)
     statistics["pii_shares"] = pii_shares
     statistics["pii_kinds"] = pii_kinds
+    if logical_type == "datetime" and column.kind == "numeric":
+        statistics["date_code"] = date_code(column)
     return {
         "name": column.name,
         "position": column.position,
@@ -247,9 +271,17 @@ def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
         return "datetime"
     unique = count >= 20 and distinct >= count and not stats["distinct_is_approximate"]
     unique = unique or (stats["distinct_is_approximate"] and distinct >= count * (1 - 3 * hll.STANDARD_ERROR))
+    id_name = _id_like_name(column.name)
     if column.kind == "numeric":
         integral = "int" in column.dtype
-        if integral and unique:
+        if integral and date_code(column):
+            return "datetime"
+        consecutive = (
+            isinstance(column.minimum, int)
+            and isinstance(column.maximum, int)
+            and column.maximum - column.minimum + 1 == count
+        )
+        if integral and unique and (id_name or consecutive or count >= IDENTIFIER_MIN_ROWS):
             return "identifier"
         if integral and distinct <= 10:
             return "categorical"
@@ -260,12 +292,46 @@ def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
         mean_length = (stats.get("string_length") or {}).get("mean") or 0
         if mean_length >= 50:
             return "text"
-        if unique:
+        if unique and (id_name or count >= STRING_IDENTIFIER_MIN_ROWS):
             return "identifier"
         if count and distinct > 0.5 * count and mean_length >= 20:
             return "text"
         return "categorical"
     return "text"
+
+
+def _id_like_name(name: str) -> bool:
+    """`id`, `uuid`, `user_id`, `UserId`, `order-key`: a name that says it identifies."""
+    words = [
+        word
+        for word in "".join(f" {c}" if c.isupper() else c for c in name)
+        .lower()
+        .replace("-", " ")
+        .replace("_", " ")
+        .split()
+    ]
+    return bool(words) and (words[-1] in IDENTIFIER_NAMES or words[0] in IDENTIFIER_NAMES)
+
+
+def date_code(column: ColumnState) -> str | None:
+    """ "yyyymmdd" or "yyyymm" when every value of an integer column is a valid date written that
+    way (between 1800 and 2200), else None. Exact value counts are needed to check every value."""
+    if column.kind != "numeric" or "int" not in column.dtype or not column.values or column.null_count == column.count:
+        return None
+    values = np.array([int(value) for value in column.values], dtype=np.int64)
+    if values.min() >= 18000101 and values.max() <= 22001231:
+        year, month, day = values // 10_000, values // 100 % 100, values % 100
+        if ((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all():
+            leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+            days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month] + (leap & (month == 2))
+            if (day <= days).all():
+                return "yyyymmdd"
+        return None
+    if values.min() >= 180001 and values.max() <= 220012 and len(values) >= 3:
+        month = values % 100
+        if ((month >= 1) & (month <= 12)).all():
+            return "yyyymm"
+    return None
 
 
 def _role(column: ColumnState, logical_type: str, label: str | None) -> str:
@@ -286,7 +352,11 @@ def _role(column: ColumnState, logical_type: str, label: str | None) -> str:
 def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[str, Any]:
     label = profile.label_column
     label_state = profile.column(label) if label else None
-    duplicates, conflict_groups, conflict_rows, examples = _duplicates_and_conflicts(profile, bool(label_state))
+    task = task_type(profile, label_state)
+    tolerance = _target_tolerance(label_state) if task == "regression" and label_state is not None else None
+    duplicates, conflict_groups, conflict_rows, examples = _duplicates_and_conflicts(
+        profile, bool(label_state), target=label_state if tolerance is not None else None, tolerance=tolerance or 0.0
+    )
     findings: list[dict[str, Any]] = []
     rows = profile.rows
 
@@ -301,7 +371,15 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
         )
     class_counts: dict[str, int] = {}
     imbalance = None
-    if label_state is not None and label_state.values is not None:
+    if label_state is not None and task == "regression":
+        missing = label_state.null_count + label_state.nan_count
+        if missing:
+            findings.append(
+                finding(
+                    "warning", "label_missing", label, f"{missing:,} rows ({_share(missing, rows)}) have no target."
+                )
+            )
+    elif label_state is not None and label_state.values is not None:
         class_counts = {
             str(value): count
             for value, count in sorted(label_state.values.items(), key=lambda item: (-item[1], str(item[0])))
@@ -326,7 +404,19 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
             findings.append(
                 finding("warning", "label_missing", label, f"{missing:,} rows ({_share(missing, rows)}) have no label.")
             )
-    if conflict_groups:
+    if conflict_groups and tolerance is not None:
+        shown = ", ".join(" and ".join(group) for group in examples[:2])
+        findings.append(
+            finding(
+                "info",
+                "target_conflicts",
+                label,
+                f"{conflict_groups:,} groups of rows ({conflict_rows:,} rows) have identical features but targets that "
+                f"differ by more than {tolerance:.4g} ({TARGET_TOLERANCE:.0%} of the target's standard deviation), "
+                f"e.g. rows {shown}: the noise a model of {label!r} cannot explain from these features.",
+            )
+        )
+    elif conflict_groups:
         shown = ", ".join(" and ".join(group) for group in examples[:2])
         findings.append(
             finding(
@@ -344,11 +434,58 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
         "duplicate_rows": duplicates,
         "label_column": label,
         "label_inferred": bool(label) and not profile.label_declared,
+        "task_type": task,
+        "task_type_declared": bool(task) and profile.task_type is not None,
+        "target": _target(features, label) if task == "regression" else None,
         "class_counts": class_counts,
         "imbalance_ratio": imbalance,
-        "label_conflicts": {"groups": conflict_groups, "rows": conflict_rows, "examples": examples},
+        "label_conflicts": {
+            "groups": conflict_groups,
+            "rows": conflict_rows,
+            "examples": examples,
+            "tolerance": tolerance,
+        },
         "findings": findings,
     }
+
+
+def task_type(profile: PartialProfile, label_state: ColumnState | None) -> str | None:
+    """The declared task type, or the one the label's values imply: a number with more than
+    CLASSIFICATION_MAX_VALUES distinct values, or with any fractional value, is a regression target;
+    whole numbers with fewer values, strings and booleans are classes."""
+    if label_state is None:
+        return None
+    if profile.task_type in TASK_TYPES:
+        return profile.task_type
+    if label_state.kind == "temporal":
+        return "regression"
+    if label_state.kind != "numeric":
+        return "classification"
+    values = label_state.values
+    if values is None or len(values) > CLASSIFICATION_MAX_VALUES:
+        return "regression"
+    numbers = [float(value) for value in values if isinstance(value, int | float)]
+    if any(math.isfinite(number) and not number.is_integer() for number in numbers):
+        return "regression"
+    return "classification"
+
+
+def _target_tolerance(label_state: ColumnState) -> float | None:
+    """How far two targets may differ and still be the same: TARGET_TOLERANCE of the standard
+    deviation (None for a target that is not a number: its values are compared exactly)."""
+    if label_state.kind != "numeric":
+        return None
+    variance = label_state.moments.variance(sample=True)
+    return TARGET_TOLERANCE * math.sqrt(variance) if variance else 0.0
+
+
+def _target(features: list[dict[str, Any]], label: str | None) -> dict[str, Any] | None:
+    """A regression target's distribution, as its feature's statistics give it."""
+    stats = next((feature["statistics"] for feature in features if feature["name"] == label), None)
+    if stats is None:
+        return None
+    keys = ("count", "null_count", "min", "max", "mean", "std", "quantiles", "histogram")
+    return {key: stats.get(key) for key in keys}
 
 
 def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]]:
@@ -373,7 +510,22 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
         )
     if feature["logical_type"] == "identifier" and feature["role"] != "label":
         findings.append(
-            finding("info", "likely_identifier", name, f"{name!r} is unique in every row: likely an identifier.")
+            finding(
+                "info",
+                "likely_identifier",
+                name,
+                f"{name!r} is unique in every row and {_identifier_evidence(feature)}: likely an identifier.",
+            )
+        )
+    if stats.get("date_code"):
+        findings.append(
+            finding(
+                "info",
+                "integer_date_code",
+                name,
+                f"{name!r} holds integers that are all valid dates written {stats['date_code']}: it is a date "
+                "(logical type datetime); its statistics are of the integers.",
+            )
         )
     if feature["pii"]:
         kinds = ", ".join(kind.replace("_", " ") for kind in feature["pii_kinds"])
@@ -387,7 +539,7 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
             )
         )
     outliers = (stats.get("outliers") or {}).get("count", 0)
-    if stats["count"] and outliers / stats["count"] > 0.05:
+    if stats["count"] and outliers / stats["count"] > 0.05 and not _is_code(feature):
         findings.append(
             finding(
                 "info",
@@ -399,12 +551,50 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
     return findings
 
 
-def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple[int, int, int, list[list[str]]]:
+def _identifier_evidence(feature: dict[str, Any]) -> str:
+    stats = feature["statistics"]
+    if _id_like_name(feature["name"]):
+        return "named like one"
+    low, high = stats.get("min"), stats.get("max")
+    if isinstance(low, int) and isinstance(high, int) and high - low + 1 == stats["count"]:
+        return "its values are consecutive integers"
+    return f"the table has {stats['count']:,} rows"
+
+
+def _is_code(feature: dict[str, Any]) -> bool:
+    """Whole numbers with at most CODE_VALUES distinct values: a code or a small count, whose
+    values beyond the IQR fences are not outliers."""
+    stats = feature["statistics"]
+    if stats["distinct_is_approximate"] or stats["distinct_count"] > CODE_VALUES:
+        return False
+    bounds = (stats.get("min"), stats.get("max"))
+    if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in bounds):
+        return False
+    return "int" in feature["dtype"] or all(
+        isinstance(entry["value"], int | float) and float(entry["value"]).is_integer()
+        for entry in stats.get("top_values") or []
+    )
+
+
+def _duplicates_and_conflicts(
+    profile: PartialProfile, has_label: bool, *, target: ColumnState | None = None, tolerance: float = 0.0
+) -> tuple[int, int, int, list[list[str]]]:
+    """Duplicate rows, and groups of rows with identical features but different labels: for a
+    numeric regression `target`, only groups whose targets differ by more than `tolerance`."""
     duplicates = groups = conflict_rows = 0
     examples: list[list[str]] = []
+    spread = None
+    if target is not None:
+        floating = "float" in target.dtype or "double" in target.dtype
+
+        def spread(hashes: np.ndarray) -> np.ndarray:
+            return target_values(hashes, floating=floating)
+
     # numpy sorts without the GIL: two buckets are counted at once, in the order of their results.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        counted = pool.map(lambda index: _count_bucket(profile, index, has_label), range(HASH_BUCKETS))
+        counted = pool.map(
+            lambda index: _count_bucket(profile, index, has_label, spread, tolerance), range(HASH_BUCKETS)
+        )
         for bucket_duplicates, bucket_groups, bucket_rows, bucket_examples in counted:
             duplicates += bucket_duplicates
             groups += bucket_groups
@@ -415,7 +605,9 @@ def _duplicates_and_conflicts(profile: PartialProfile, has_label: bool) -> tuple
     return duplicates, groups, conflict_rows, examples
 
 
-def _count_bucket(profile: PartialProfile, index: int, has_label: bool) -> tuple[int, int, int, list[list[int]]]:
+def _count_bucket(
+    profile: PartialProfile, index: int, has_label: bool, values_of: Any = None, tolerance: float = 0.0
+) -> tuple[int, int, int, list[list[int]]]:
     """Duplicate rows, conflicting groups, conflicting rows and example row ids of one hash bucket."""
     block = profile.hashes.bucket(index)
     if block.size == 0:
@@ -441,6 +633,15 @@ def _count_bucket(profile: PartialProfile, index: int, has_label: bool) -> tuple
     ends = np.r_[starts[1:], len(features)]
     # A group of one feature key conflicts when it holds more than one (features, label) pair.
     conflicting = np.add.reduceat(new_pair.astype(np.int64), starts) > 1
+    if values_of is not None and conflicting.any():
+        # A regression target: the group conflicts only when its targets spread beyond the tolerance.
+        targets = values_of(block[order, 1])
+        with np.errstate(invalid="ignore"):
+            high = np.fmax.reduceat(targets, starts)
+            low = np.fmin.reduceat(targets, starts)
+        missing_and_present = np.add.reduceat(np.isnan(targets).astype(np.int64), starts)
+        missing_and_present = (missing_and_present > 0) & (missing_and_present < ends - starts)
+        conflicting &= ((high - low) > tolerance) | missing_and_present
     groups = int(np.count_nonzero(conflicting))
     conflict_rows = int(np.sum((ends - starts)[conflicting]))
     if surplus.size and conflicting.any():
@@ -455,9 +656,33 @@ def _count_bucket(profile: PartialProfile, index: int, has_label: bool) -> tuple
 
 
 def _row_name(profile: PartialProfile, row_id: int) -> str:
+    """A row id as `file:line`. Row ids carry their file's index among the source's files sorted by
+    name; the profile's own list of files is in the order its parts were merged."""
     file_index, row = row_id >> 40, row_id & ((1 << 40) - 1)
-    name = profile.files[file_index] if file_index < len(profile.files) else f"file{file_index}"
-    return f"{name}:{row + 1}"
+    names = {index: name for name, index in profile.file_indexes.items()}
+    if not names:
+        names = dict(enumerate(sorted(profile.files)))
+    return f"{names.get(file_index, f'file{file_index}')}:{row + 1}"
+
+
+_MIX_1 = pow(0xBF58476D1CE4E5B9, -1, 1 << 64)
+_MIX_2 = pow(0x94D049BB133111EB, -1, 1 << 64)
+
+
+def target_values(hashes: np.ndarray, *, floating: bool) -> np.ndarray:
+    """The numbers whose hashes these are (NaN for 0, a missing value): the profiler hashes a
+    number by splitmix64 of its bits, which is a bijection, so the bits come back by its inverse."""
+    with np.errstate(over="ignore"):
+        z = hashes.astype(np.uint64)
+        z = z ^ (z >> np.uint64(31)) ^ (z >> np.uint64(62))
+        z = z * np.uint64(_MIX_2)
+        z = z ^ (z >> np.uint64(27)) ^ (z >> np.uint64(54))
+        z = z * np.uint64(_MIX_1)
+        z = z ^ (z >> np.uint64(30)) ^ (z >> np.uint64(60))
+        z = z - np.uint64(0x9E3779B97F4A7C15)
+    values = z.view(np.float64).copy() if floating else z.view(np.int64).astype(np.float64)
+    values[hashes == 0] = np.nan
+    return values
 
 
 # --- Across features ------------------------------------------------------------------------------
@@ -556,35 +781,105 @@ def _cramers_v(table: dict[Any, Any]) -> tuple[float | None, int, int]:
     return math.sqrt(chi2 / (n * (min(matrix.shape) - 1))), int(n), len(values)
 
 
-def _association_findings(
-    association: list[dict[str, Any]], correlations: dict[str, Any], label: str | None
-) -> list[dict[str, Any]]:
+def _leakage(profile: PartialProfile, features: list[dict[str, Any]], task: str | None) -> list[leakage.Result]:
+    """What each feature alone predicts of the label out of sample (see `leakage`). Identifiers are
+    measured too: an unseen value predicts nothing, so one is flagged only when its values themselves
+    follow the label (ids handed out class by class, notes written only for one class)."""
+    label = profile.label_column
+    if profile.row_sample is None or not label or task is None:
+        return []
+    names = [
+        feature["name"] for feature in features if feature["role"] != "label" and feature["logical_type"] != "constant"
+    ]
+    return leakage.assess(profile.row_sample, label, task, names)
+
+
+def _leakage_findings(results: list[leakage.Result], label: str | None, task: str | None) -> list[dict[str, Any]]:
     findings = []
-    for item in association:
+    for result in results:
+        if result.severity is None:
+            continue
+        if result.measure == "r2":
+            how = f"R² {result.value:.3f} out of sample on {result.rows:,} sampled rows"
+        else:
+            how = (
+                f"{result.value:.1%} of {result.rows:,} sampled rows right out of sample, where always answering "
+                f"the most frequent class gets {result.baseline:.1%}"
+            )
+        if result.severity == "error":
+            message = (
+                f"{result.feature!r} alone reproduces the label {label!r} ({how}): almost certainly leakage "
+                "(a copy of the label, or a value recorded because of it). Drop it or check how it was collected."
+            )
+        else:
+            message = (
+                f"{result.feature!r} alone predicts the label {label!r} strongly ({how}): a legitimate strong "
+                "feature, or leakage; check that it is known when the model will be used."
+            )
+        findings.append(finding(result.severity, "label_leakage", result.feature, message))
+    return findings
+
+
+def _association_findings(
+    association: list[dict[str, Any]], correlations: dict[str, Any], label: str | None, *, confirmed: bool = False
+) -> list[dict[str, Any]]:
+    """Without a row sample (folders of media), a strong association is a warning of possible
+    leakage; with one, the out-of-sample check decides instead. Correlated features are grouped:
+    one finding per cluster of features linked by |r| at or above CORRELATION_THRESHOLD."""
+    findings = []
+    for item in association if not confirmed else []:
         # Many distinct values on few rows tie to the label by chance; require ten rows per value.
         too_sparse = item["measure"] == "cramers_v" and item["values"] * 10 > item["n"]
         if item["value"] >= LEAKAGE_THRESHOLD and not too_sparse:
             measure = "Cramér's V" if item["measure"] == "cramers_v" else "correlation ratio"
             findings.append(
                 finding(
-                    "error",
+                    "warning",
                     "label_leakage",
                     item["feature"],
                     f"{item['feature']!r} predicts the label {label!r} almost perfectly ({measure} {item['value']:.2f}): "
                     "possible leakage.",
                 )
             )
-    for item in correlations["pearson"]:
-        if abs(item["r"]) >= CORRELATION_THRESHOLD:
-            findings.append(
-                finding(
-                    "info",
-                    "high_correlation",
-                    item["a"],
-                    f"{item['a']!r} and {item['b']!r} are almost perfectly correlated (r = {item['r']:.3f}).",
-                )
+    for cluster in correlated_clusters(correlations["pearson"]):
+        members, pairs = cluster
+        shown = ", ".join(repr(name) for name in members)
+        lowest = min(abs(item["r"]) for item in pairs)
+        if len(members) == 2:
+            message = f"{shown.replace(', ', ' and ')} are almost perfectly correlated (r = {pairs[0]['r']:.3f})."
+        else:
+            message = (
+                f"{len(members)} features are almost perfectly correlated with one another ({shown}; "
+                f"{len(pairs)} pairs with |r| ≥ {lowest:.3f}): one of them carries what the others do."
             )
+        findings.append(finding("info", "high_correlation", members[0], message))
     return findings
+
+
+def correlated_clusters(pearson: list[dict[str, Any]]) -> list[tuple[list[str], list[dict[str, Any]]]]:
+    """Features linked by |r| ≥ CORRELATION_THRESHOLD, as connected groups (members in column
+    order of first mention), each with its strong pairs."""
+    strong = [item for item in pearson if abs(item["r"]) >= CORRELATION_THRESHOLD]
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for item in strong:
+        parent[root(item["a"])] = root(item["b"])
+    order: dict[str, int] = {}
+    for item in strong:
+        for name in (item["a"], item["b"]):
+            order.setdefault(name, len(order))
+    clusters: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+    for name in sorted(order, key=order.__getitem__):
+        clusters.setdefault(root(name), ([], []))[0].append(name)
+    for item in strong:
+        clusters[root(item["a"])][1].append(item)
+    return list(clusters.values())
 
 
 # --- Sample ---------------------------------------------------------------------------------------
@@ -687,6 +982,28 @@ def _row_in(file_names: Sequence[str], row_id: int) -> str:
 
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def cap_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """At most FINDINGS_PER_CODE findings of each code (the first, which are the most severe when
+    the list is sorted); the rest of a code are counted in one `findings_omitted` finding."""
+    kept: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for item in findings:
+        seen[item["code"]] = seen.get(item["code"], 0) + 1
+        if seen[item["code"]] <= FINDINGS_PER_CODE:
+            kept.append(item)
+    for code, count in seen.items():
+        if count > FINDINGS_PER_CODE:
+            kept.append(
+                finding(
+                    "info",
+                    "findings_omitted",
+                    None,
+                    f"{count - FINDINGS_PER_CODE:,} more {code!r} findings are not listed ({count:,} in all).",
+                )
+            )
+    return kept
 
 
 def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ import pyarrow as pa
 from datasketches import frequent_strings_sketch, kll_doubles_sketch
 
 from catalog.profiling import hll
+from catalog.profiling.rowsample import RowSample
 
 # k = 4000: a rank error bound of 0.072% at 99% confidence (k = 1000 is 0.28%, which can exceed the
 # 0.1% target); about 90 KB a column and 25% more update time than k = 1000, measured here.
@@ -552,6 +553,11 @@ class PartialProfile:
     pairs: dict[tuple[str, str], CoMoments] = field(default_factory=dict)
     # Set for folders of images or documents.
     media: MediaState | None = None
+    # What findings read beyond the statistics: a sample of whole rows (label leakage), the task
+    # type the source declares, and the index each file's row ids carry (file name -> index).
+    row_sample: RowSample | None = None
+    task_type: str | None = None
+    file_indexes: dict[str, int] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnState | None:
         return next((column for column in self.columns if column.name == name), None)
@@ -584,7 +590,17 @@ class PartialProfile:
                 self.media = other.media
             else:
                 self.media.merge(other.media)
+        self._merge_finding_inputs(other)
         return self
+
+    def _merge_finding_inputs(self, other: PartialProfile) -> None:
+        if other.row_sample is not None:
+            if self.row_sample is None:
+                self.row_sample = other.row_sample
+            else:
+                self.row_sample.merge(other.row_sample)
+        self.task_type = self.task_type or other.task_type
+        self.file_indexes.update(other.file_indexes)
 
     # --- Serialisation: JSON for the plain parts, sketches' own bytes, numpy for the arrays; no pickle.
 
@@ -604,6 +620,8 @@ class PartialProfile:
                 "sample": [[key, row_id, _jsonable_list(values)] for key, row_id, values in self.sample],
                 "pairs": [[a, b, vars(moments)] for (a, b), moments in self.pairs.items()],
                 "columns": [_column_header(column) for column in self.columns],
+                "task_type": self.task_type,
+                "file_indexes": self.file_indexes,
             }
             archive.writestr("header.json", json.dumps(header))
             if hash_files:
@@ -624,6 +642,8 @@ class PartialProfile:
                     archive.writestr(f"s{index:02d}.bin", surplus.tobytes())
             if self.media is not None:
                 self.media.write(archive)
+            if self.row_sample is not None:
+                self.row_sample.write(archive)
         if hash_files:
             self.hashes.release()
         else:
@@ -675,6 +695,9 @@ class PartialProfile:
                     profile.hashes.surplus[index].append(surplus.copy())
             if "media.json" in names:
                 profile.media = MediaState.read(archive)
+            profile.row_sample = RowSample.read(archive)
+            profile.task_type = header.get("task_type")
+            profile.file_indexes = {name: int(index) for name, index in (header.get("file_indexes") or {}).items()}
         return profile
 
 

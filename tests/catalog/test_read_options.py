@@ -338,3 +338,22 @@ def test_the_profile_statistics_of_the_space_separated_file_equal_pandas():
     assert len(means) == len(expected.columns)
     for mean, (_, column) in zip(means, expected.items(), strict=True):
         assert math.isclose(mean, column.mean(), rel_tol=1e-9)
+
+
+def test_the_declared_task_type_reaches_the_profile(owner_client, storage_root, django_capture_on_commit_callbacks):
+    # Whole numbers with few values would be taken for classes; the registration says otherwise.
+    (storage_root / "ratings.csv").write_text(
+        "hours,rating\n" + "".join(f"{index},{index % 4}\n" for index in range(40))
+    )
+    response = register(
+        owner_client,
+        "ratings",
+        {"uri": "ratings.csv", "label_column": "rating", "task_type": "regression"},
+        django_capture_on_commit_callbacks,
+    )
+    assert response.status_code == 201, response.json()
+    version = DatasetVersion.objects.get(pk=response.json()["latest_version"]["id"])
+
+    assert version.status == "ready", version.error
+    assert version.quality["task_type"] == "regression"
+    assert not version.quality.get("class_counts")
