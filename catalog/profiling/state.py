@@ -943,15 +943,21 @@ def iso_strings(ticks: np.ndarray, form: str, unit: str) -> list[str]:
 
 def iso_from_seconds(dtype: str, seconds: float) -> str:
     """A point of a temporal column's distribution (seconds since the epoch, or since midnight for
-    times of day) as ISO 8601 in the column's own form, to the microsecond; a date column's
-    points that fall inside a day (interpolated quantiles, histogram edges) as timestamps."""
-    form, _ = temporal_form(dtype)
+    times of day) as ISO 8601 in the column's own form. As pandas does with an interpolated quantile,
+    it is cut (toward zero) to a whole tick of the column's unit: seconds for dates and second
+    timestamps, milliseconds, else microseconds (rounded there: a float of seconds holds no finer).
+    A date column's points that fall inside a day are written as timestamps."""
+    form, unit = temporal_form(dtype)
+    per_second = {"ms": 1e3, "us": 1e6, "ns": 1e6}.get(unit, 1.0)
+    ticks = seconds * per_second
+    nearest = round(ticks)
+    if per_second < 1e6 and abs(ticks - nearest) > 1e-3:
+        nearest = math.trunc(ticks)
+    microseconds = nearest * round(1e6 / per_second)
     if form == "date":
-        days = seconds / 86_400.0
-        if days == math.floor(days):
-            return iso_strings(np.array([int(days)]), "date", "D")[0]
+        if microseconds % 86_400_000_000 == 0:
+            return iso_strings(np.array([microseconds // 86_400_000_000]), "date", "D")[0]
         form = "timestamp"
-    microseconds = round(seconds * 1e6)
     return iso_strings(np.array([microseconds]), form, "us")[0]
 
 
