@@ -178,10 +178,8 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
     quantiles = {key: to_value(sketch.get_quantile(rank)) for key, rank in QUANTILES.items()}
     low, high = float(sketch.get_min_value()), float(sketch.get_max_value())
     if not (math.isfinite(low) and math.isfinite(high)):
-        # Infinite values: bins span the finite part, and the infinities fall in the end bins.
-        finite = [float(sketch.get_quantile(rank)) for rank in np.linspace(0, 1, 201)]
-        finite = [value for value in finite if math.isfinite(value)]
-        low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+        # Infinite values: bins span the finite values, and the infinities are counted on their own.
+        low, high = sketch.get_finite_range() or (0.0, 0.0)
     # Bins hold the finite values: [edge, next edge), the last bin closed, as numpy.histogram.
     finite = n - column.infinities
     edges = np.unique(np.linspace(low, high, HISTOGRAM_BINS + 1))

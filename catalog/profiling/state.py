@@ -174,6 +174,11 @@ class ExactDistribution:
     def get_max_value(self) -> float:
         return float(self.items[-1])
 
+    def get_finite_range(self) -> tuple[float, float] | None:
+        """The smallest and largest finite values (None when there are none)."""
+        finite = self.items[np.isfinite(self.items)]
+        return (float(finite[0]), float(finite[-1])) if finite.size else None
+
     def get_quantile(self, rank: float) -> float:
         return _interpolated(self.items, self.cumulative, rank)
 
@@ -218,6 +223,9 @@ class QuantileSketch:
         self.n = 0
         self.min_value = math.inf
         self.max_value = -math.inf
+        # The finite extremes, which histogram bins span when there are infinite values.
+        self.finite_min = math.inf
+        self.finite_max = -math.inf
         self.levels: list[np.ndarray] = [np.empty(0)]
         self.compactions: list[int] = [0]
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
@@ -232,6 +240,12 @@ class QuantileSketch:
         self.n += int(values.size)
         self.min_value = min(self.min_value, float(values.min()))
         self.max_value = max(self.max_value, float(values.max()))
+        finite = values if math.isfinite(self.min_value) and math.isfinite(self.max_value) else None
+        if finite is None:
+            finite = values[np.isfinite(values)]
+        if finite.size:
+            self.finite_min = min(self.finite_min, float(finite.min()))
+            self.finite_max = max(self.finite_max, float(finite.max()))
         self.levels[0] = np.concatenate([self.levels[0], values]) if self.levels[0].size else values.copy()
         self._compress()
 
@@ -241,6 +255,8 @@ class QuantileSketch:
         self.n += other.n
         self.min_value = min(self.min_value, other.min_value)
         self.max_value = max(self.max_value, other.max_value)
+        self.finite_min = min(self.finite_min, other.finite_min)
+        self.finite_max = max(self.finite_max, other.finite_max)
         for height, level in enumerate(other.levels):
             if height == len(self.levels):
                 self.levels.append(np.empty(0))
@@ -288,6 +304,10 @@ class QuantileSketch:
     def get_max_value(self) -> float:
         return self.max_value
 
+    def get_finite_range(self) -> tuple[float, float] | None:
+        """The smallest and largest finite values (None when there are none)."""
+        return (self.finite_min, self.finite_max) if self.finite_min <= self.finite_max else None
+
     def _weighted(self) -> tuple[np.ndarray, np.ndarray]:
         if self._sorted is None:
             items = np.concatenate(self.levels)
@@ -325,7 +345,8 @@ class QuantileSketch:
     def serialize(self) -> bytes:
         sizes = [level.size for level in self.levels]
         meta = np.array([self.k, self.n, len(self.levels), *sizes, *self.compactions], dtype=np.int64)
-        body = np.concatenate([np.array([self.min_value, self.max_value]), *self.levels])
+        extremes = np.array([self.min_value, self.max_value, self.finite_min, self.finite_max])
+        body = np.concatenate([extremes, *self.levels])
         return struct.pack("<I", meta.nbytes) + meta.tobytes() + body.tobytes()
 
     @classmethod
@@ -336,10 +357,10 @@ class QuantileSketch:
         k, n, count = int(meta[0]), int(meta[1]), int(meta[2])
         sketch = cls(k)
         sketch.n = n
-        sketch.min_value, sketch.max_value = float(body[0]), float(body[1])
+        sketch.min_value, sketch.max_value, sketch.finite_min, sketch.finite_max = (float(v) for v in body[:4])
         sizes = meta[3 : 3 + count].tolist()
         sketch.compactions = [int(value) for value in meta[3 + count : 3 + 2 * count]]
-        bounds = np.cumsum([2, *sizes])
+        bounds = np.cumsum([4, *sizes])
         sketch.levels = [body[start:stop].copy() for start, stop in itertools.pairwise(bounds)]
         return sketch
 
