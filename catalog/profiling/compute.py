@@ -468,6 +468,8 @@ class BatchProfiler:
 
     def _frequent(self, state: ColumnState, encoded: _Encoded) -> None:
         """A batch's most frequent values into the column's frequent-items sketch."""
+        if state.frequent is None:
+            return
         counts = encoded.counts
         if len(counts) > BATCH_TOP_VALUES:
             order = np.argpartition(-counts, BATCH_TOP_VALUES)
