@@ -472,10 +472,12 @@ class ColumnState:
         self.values = None
 
     def distribution(self) -> Any:
-        """What quantiles, histograms and CDFs are read from: a numeric column's exact value counts
-        while it has them, else its KLL sketch (None for columns without one)."""
+        """What quantiles, histograms and CDFs are read from: a numeric or temporal column's exact
+        value counts while it has them, else its KLL sketch (None for columns without one)."""
         if self.kind == "numeric" and self.values is not None:
             return ExactDistribution(self.values)
+        if self.kind == "temporal" and self.values:
+            return ExactDistribution({seconds_from_iso(value): count for value, count in self.values.items()})
         return self.kll
 
     def merge(self, other: ColumnState) -> None:
@@ -960,6 +962,18 @@ def iso_strings(ticks: np.ndarray, form: str, unit: str) -> list[str]:
         return [_trimmed(str(text)[str(text).index("T") + 1 :]) for text in texts]
     suffix = "+00:00" if form == "timestamp_tz" else ""
     return [_trimmed(str(text)) + suffix for text in texts]
+
+
+def seconds_from_iso(text: str) -> float:
+    """Seconds since the epoch (times of day: since midnight) of a temporal value's ISO text as
+    `iso_strings` writes it."""
+    text = text.removesuffix("+00:00")
+    if "T" not in text and ":" in text:
+        text = f"1970-01-01T{text}"
+    fraction = text.partition(".")[2]
+    if len(fraction) > 6:
+        return int(np.datetime64(text, "ns").astype(np.int64)) / 1e9
+    return int(np.datetime64(text, "us").astype(np.int64)) / 1e6
 
 
 def iso_from_seconds(dtype: str, seconds: float) -> str:

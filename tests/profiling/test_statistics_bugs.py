@@ -186,3 +186,26 @@ def test_exact_quantiles_equal_pandas_linear_interpolation_on_real_columns(insta
             assert stats["quantiles"]["p50"] == pytest.approx(frame[name].median(), rel=1e-12), name
             checked += 1
     assert checked == 9
+
+
+def test_a_date_column_with_few_distinct_values_has_exact_quantiles_however_many_rows(tmp_path):
+    rng = np.random.default_rng(9)
+    days = pd.Series(pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, 30_000), unit="D"))
+    stamps = pd.Series(pd.to_datetime(rng.integers(1_600_000_000, 1_600_009_000, 30_000), unit="s"))
+    path = tmp_path / "days.parquet"
+    pq.write_table(
+        pa.table({"day": pa.array(days.dt.date, pa.date32()), "stamp": stamps.astype("datetime64[s]")}), path
+    )
+    result = profile(path, "parquet")
+
+    # Parquet keeps second timestamps as milliseconds: pandas reads them so, and interpolates in them.
+    assert pq.read_schema(path).field("stamp").type == pa.timestamp("ms")
+    for name, column in (("day", days.astype("datetime64[s]")), ("stamp", stamps.astype("datetime64[ms]"))):
+        stats = feature(result, name)["statistics"]
+        assert not stats["quantiles_are_approximate"], name
+        for key, rank in QUANTILES.items():
+            expected = column.quantile(rank)
+            text = expected.date().isoformat() if name == "day" and expected == expected.normalize() else None
+            assert stats["quantiles"][key] == (text or expected.isoformat()), (name, key)
+        counts, _ = np.histogram(column.astype(np.int64).to_numpy(float), bins=20)
+        assert stats["histogram"]["counts"] == counts.tolist(), name
