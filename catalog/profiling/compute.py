@@ -66,6 +66,8 @@ def kind_of(data_type: pa.DataType) -> str:
     type) is "other": counted, hashed for distinct values and duplicates, not summarised."""
     if pa.types.is_dictionary(data_type):
         return kind_of(data_type.value_type)
+    if pa.types.is_run_end_encoded(data_type):
+        return kind_of(data_type.value_type)
     if pa.types.is_boolean(data_type):
         return "boolean"
     if (
@@ -180,22 +182,30 @@ class BatchProfiler:
     # --- the batch's columns, converted once -----------------------------------------------------
 
     def _normalised(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Dictionary-encoded columns are decoded, decimals made float, durations their count of
-        ticks and string views strings, so they are treated plainly."""
+        """Dictionary- and run-end-encoded columns are decoded, decimals made float, durations their
+        count of ticks and views strings or binary, so they are treated plainly."""
         arrays = []
         changed = False
         for array in batch.columns:
+            if pa.types.is_run_end_encoded(array.type):
+                array = pc.run_end_decode(array)
+                changed = True
             if pa.types.is_dictionary(array.type):
                 array = array.dictionary_decode()
                 changed = True
             if pa.types.is_decimal(array.type):
-                array = pc.cast(array, pa.float64())
+                # Through text: Arrow's direct cast can miss the nearest float by one unit in the last
+                # place (1.55 is not float("1.55")), and values on a bin edge then fall in the next bin.
+                array = pc.cast(pc.cast(array, pa.string()), pa.float64())
                 changed = True
             elif pa.types.is_duration(array.type):
                 array = array.view(pa.int64())
                 changed = True
             elif _is_string_view(array.type):
                 array = pc.cast(array, pa.large_string())
+                changed = True
+            elif _is_binary_view(array.type):
+                array = pc.cast(array, pa.large_binary())
                 changed = True
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names) if changed else batch
@@ -725,6 +735,11 @@ def _is_time(data_type: pa.DataType) -> bool:
 
 def _is_string_view(data_type: pa.DataType) -> bool:
     is_view = getattr(pa.types, "is_string_view", None)  # pyarrow 16 and later
+    return bool(is_view and is_view(data_type))
+
+
+def _is_binary_view(data_type: pa.DataType) -> bool:
+    is_view = getattr(pa.types, "is_binary_view", None)  # pyarrow 16 and later
     return bool(is_view and is_view(data_type))
 
 

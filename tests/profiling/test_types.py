@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -231,6 +232,45 @@ def test_it_profiles_every_arrow_type_and_matches_pandas():
         assert stats["histogram"] is None, name
     assert feature(result, "null")["statistics"]["count"] == 0
     assert "null" in findings_of(result, "all_missing")
+
+
+def test_it_profiles_the_rarer_arrow_types():
+    rng = np.random.default_rng(4)
+    labels = rng.choice(["north", "south", "east"], ROWS)
+    table = pa.table(
+        {
+            "float16": pa.array(rng.integers(-50, 50, ROWS).astype(np.float16)),
+            "decimal64": pa.array(
+                [decimal.Decimal(int(v)).scaleb(-2) for v in rng.integers(0, 999, ROWS)], pa.decimal64(9, 2)
+            ),
+            "string_view": pa.array(with_nulls(labels.tolist()), pa.string_view()),
+            "run_end_encoded": pc.run_end_encode(pa.array(np.sort(labels))),
+            "binary_view": pa.array([label.encode() for label in labels], pa.binary_view()),
+            "fixed_size_list": pa.array([[int(v), 1] for v in rng.integers(0, 9, ROWS)], pa.list_(pa.int32(), 2)),
+            "list_view": pa.array([[int(v)] for v in rng.integers(0, 9, ROWS)], pa.list_view(pa.int64())),
+            "union": pa.UnionArray.from_sparse(
+                pa.array(rng.integers(0, 2, ROWS), pa.int8()),
+                [pa.array(rng.integers(0, 9, ROWS)), pa.array(labels)],
+            ),
+            "uuid": pa.ExtensionArray.from_storage(
+                pa.uuid(), pa.array([rng.bytes(16) for _ in range(ROWS)], pa.binary(16))
+            ),
+        }
+    )
+    result = profile_table(table)
+
+    for name in ("float16", "decimal64"):
+        values = np.array(table[name].to_pylist(), dtype=float)
+        assert_numeric_matches(feature(result, name)["statistics"], values, name)
+    expected = pd.Series(labels).value_counts().to_dict()
+    for name in ("string_view", "run_end_encoded"):
+        stats = feature(result, name)["statistics"]
+        counted = pd.Series(table[name].to_pylist()).value_counts().to_dict()
+        assert {entry["value"]: entry["count"] for entry in stats["top_values"]} == counted, name
+    assert feature(result, "run_end_encoded")["statistics"]["top_values"][0]["count"] == max(expected.values())
+    assert findings_of(result, "not_summarised") == {"binary_view", "fixed_size_list", "list_view", "union", "uuid"}
+    for name in table.column_names:
+        assert feature(result, name)["statistics"]["count"] == len(table[name]) - table[name].null_count, name
 
 
 def test_a_parquet_file_written_by_pyarrow_profiles_every_type_it_holds(tmp_path):
