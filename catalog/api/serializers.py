@@ -273,7 +273,9 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     distinct_is_approximate = serializers.BooleanField(help_text="True above 10,000 distinct values (HyperLogLog).")
     distinct_relative_error = serializers.FloatField(help_text="Standard error of an approximate distinct count.")
     min = serializers.JSONField(
-        allow_null=True, help_text="Masked or null for personal data, unless you own or steward the dataset."
+        allow_null=True,
+        help_text="Dates and times as ISO 8601 text; false for a boolean feature holding any false value. "
+        "Masked or null for personal data, unless you own or steward the dataset.",
     )
     max = serializers.JSONField(
         allow_null=True, help_text="Masked or null for personal data, unless you own or steward the dataset."
@@ -283,17 +285,24 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     quantiles = serializers.DictField(
         child=serializers.JSONField(),
         allow_null=True,
-        help_text=f"p1, p5, p25, p50, p75, p95, p99 (KLL sketch). {_COARSENED}",
+        help_text="p1, p5, p25, p50, p75, p95, p99. Exact ones (quantiles_are_approximate false) use linear "
+        "interpolation between the two nearest values, as pandas' default Series.quantile(); approximate ones come "
+        "from a KLL sketch. Dates and times: ISO 8601 text, cut to a whole tick of the column's unit. "
+        f"{_COARSENED}",
     )
     quantiles_are_approximate = serializers.BooleanField(required=False)
     quantile_rank_error = serializers.FloatField(required=False)
     histogram = serializers.JSONField(
         allow_null=True,
-        help_text='Numeric and dates: {"kind": "equal_width", "edges", "counts"}; '
-        'categorical: {"kind": "categorical", "values", "other_count"}.',
+        help_text='Numeric and dates: {"kind": "equal_width", "edges", "counts", "approximate"}: 20 bins over the '
+        "finite values, len(counts) == len(edges) - 1, sum(counts) == count minus infinities, each bin "
+        "[edge, next edge) and the last closed (numpy.histogram); dates' edges are ISO 8601 text. "
+        'Categorical: {"kind": "categorical", "values", "other_count"}.',
     )
     top_values = TopValueSerializer(many=True)
-    top_values_are_approximate = serializers.BooleanField()
+    top_values_are_approximate = serializers.BooleanField(
+        help_text="True above 10,000 distinct values: top values (text or numbers) from a frequent-items sketch."
+    )
     zeros = serializers.IntegerField(required=False)
     negatives = serializers.IntegerField(required=False)
     empty_strings = serializers.IntegerField(required=False)

@@ -28,13 +28,16 @@ from catalog.profiling.state import (
     EXACT_VALUES_LIMIT,
     PII_SAMPLE,
     SAMPLE_ROWS,
+    SECONDS_PER_TICK,
     ColumnState,
     CoMoments,
     Moments,
     PartialProfile,
+    iso_strings,
     jsonable,
     larger,
     smaller,
+    temporal_form,
 )
 
 # Above this many distinct values in a batch, a string column's counts are kept only for its most
@@ -58,15 +61,25 @@ def quote(name: str) -> str:
 
 
 def kind_of(data_type: pa.DataType) -> str:
+    """numeric (integers, floats, decimals, durations in their unit), temporal (dates, times of day,
+    timestamps), boolean, string; anything else (binary, lists, structs, maps, intervals, the null
+    type) is "other": counted, hashed for distinct values and duplicates, not summarised."""
     if pa.types.is_dictionary(data_type):
+        return kind_of(data_type.value_type)
+    if pa.types.is_run_end_encoded(data_type):
         return kind_of(data_type.value_type)
     if pa.types.is_boolean(data_type):
         return "boolean"
-    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
+    if (
+        pa.types.is_integer(data_type)
+        or pa.types.is_floating(data_type)
+        or pa.types.is_decimal(data_type)
+        or pa.types.is_duration(data_type)
+    ):
         return "numeric"
-    if pa.types.is_timestamp(data_type) or pa.types.is_date(data_type):
+    if _is_time(data_type):
         return "temporal"
-    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type):
+    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or _is_string_view(data_type):
         return "string"
     return "other"
 
@@ -99,8 +112,6 @@ class _Encoded:
 # identifier: it is hashed value by value instead of dictionary-encoded, and has no frequent values.
 IDENTIFIER_SAMPLE = 20_000
 IDENTIFIER_SHARE = 0.5
-
-_SECONDS_PER_UNIT = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
 class BatchProfiler:
@@ -143,6 +154,8 @@ class BatchProfiler:
         self.present: dict[int, np.ndarray] = {}  # numeric columns: the values that are not NaN
         self.means: dict[int, float] = {}  # numeric columns: the mean of the finite values
         self.encoded: dict[int, _Encoded | None] = {}
+        self.ticks: dict[int, np.ndarray] = {}  # temporal columns: int64 ticks, 0 where missing
+        self.sorted: dict[int, np.ndarray] = {}  # numeric columns past exact counting: present values, sorted
         self.column_hashes: dict[int, np.ndarray] = {}  # each column's value hashes, for the row sample
 
     def close(self) -> None:
@@ -171,15 +184,30 @@ class BatchProfiler:
     # --- the batch's columns, converted once -----------------------------------------------------
 
     def _normalised(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Dictionary-encoded columns are decoded and decimals made float, so they are treated plainly."""
+        """Dictionary- and run-end-encoded columns are decoded, decimals made float, durations their
+        count of ticks and views strings or binary, so they are treated plainly."""
         arrays = []
         changed = False
         for array in batch.columns:
+            if pa.types.is_run_end_encoded(array.type):
+                array = pc.run_end_decode(array)
+                changed = True
             if pa.types.is_dictionary(array.type):
                 array = array.dictionary_decode()
                 changed = True
             if pa.types.is_decimal(array.type):
-                array = pc.cast(array, pa.float64())
+                # Through text: Arrow's direct cast can miss the nearest float by one unit in the last
+                # place (1.55 is not float("1.55")), and values on a bin edge then fall in the next bin.
+                array = pc.cast(pc.cast(array, pa.string()), pa.float64())
+                changed = True
+            elif pa.types.is_duration(array.type):
+                array = array.view(pa.int64())
+                changed = True
+            elif _is_string_view(array.type):
+                array = pc.cast(array, pa.large_string())
+                changed = True
+            elif _is_binary_view(array.type):
+                array = pc.cast(array, pa.large_binary())
                 changed = True
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names) if changed else batch
@@ -205,6 +233,21 @@ class BatchProfiler:
     def _column(self, index: int) -> pa.Array:
         assert self.batch is not None
         return self.batch.column(index)
+
+    def _ticks(self, index: int) -> np.ndarray:
+        """A temporal column's values as int64 ticks of its unit (days for date32), 0 where missing."""
+        values = self.ticks.get(index)
+        if values is None:
+            values = _ticks(self._column(index))
+            self.ticks[index] = values
+        return values
+
+    def _present_ticks(self, index: int) -> np.ndarray:
+        array = self._column(index)
+        ticks = self._ticks(index)
+        if array.null_count:
+            return ticks[array.is_valid().to_numpy(zero_copy_only=False)]
+        return ticks
 
     def _floats(self, index: int) -> np.ndarray:
         """A numeric column as float64, NaN where it is missing (read-only when it is Arrow's buffer)."""
@@ -263,9 +306,13 @@ class BatchProfiler:
             elif state.kind == "boolean":
                 state.true_count += int(pc.sum(array).as_py() or 0)
             elif state.kind == "temporal":
-                extremes = pc.min_max(array).as_py()
-                state.minimum = smaller(state.minimum, jsonable(extremes["min"]))
-                state.maximum = larger(state.maximum, jsonable(extremes["max"]))
+                # As ISO text that sorts as the values do: dates, times, timestamps (a zone's in UTC).
+                present = self._present_ticks(index)
+                if present.size:
+                    form, unit = temporal_form(str(array.type))
+                    low, high = iso_strings(np.array([present.min(), present.max()]), form, unit)
+                    state.minimum = smaller(state.minimum, low)
+                    state.maximum = larger(state.maximum, high)
             elif state.kind == "string":
                 self._string_aggregates(index, state, array)
 
@@ -376,9 +423,13 @@ class BatchProfiler:
             hashes = _mix(_float_bits(values))
             hashes[np.isnan(values)] = 0
         elif pa.types.is_integer(data_type) or _is_time(data_type):
-            bits = array if pa.types.is_int64(data_type) else pc.cast(array, pa.int64(), safe=False)
-            # Unchecked: a uint64 above 2**63 keeps its bits, which is all a hash needs.
-            hashes = _mix(pc.fill_null(bits, 0).to_numpy(zero_copy_only=False).view(np.uint64))
+            if _is_time(data_type):
+                bits = self._ticks(index).view(np.uint64)
+            else:
+                # Unchecked: a uint64 above 2**63 keeps its bits, which is all a hash needs.
+                cast = array if pa.types.is_int64(data_type) else pc.cast(array, pa.int64(), safe=False)
+                bits = pc.fill_null(cast, 0).to_numpy(zero_copy_only=False).view(np.uint64)
+            hashes = _mix(bits)
             if array.null_count:
                 hashes[array.is_null().to_numpy(zero_copy_only=False)] = 0
         else:
@@ -400,28 +451,38 @@ class BatchProfiler:
             if state.kind == "other":
                 continue
             exact = state.values is not None
+            if not exact and state.kind == "numeric":
+                self._frequent_numbers(index, state)
+                continue
             if not exact and state.kind != "string":
                 continue
             encoded = self.encoded.get(index)
             if encoded is None and state.kind == "string" and not exact:
                 continue  # an identifier: nearly every value is new, there are no frequent values to find
             if encoded is None:
-                pairs = _counted_values(self._column(index))
-                if not state.add_values(pairs) and state.kind == "string":
-                    for value, count in pairs:
-                        state.frequent.update(str(value), count)
+                pairs = _counted_values(self._column(index), temporal=state.kind == "temporal")
+                if not state.add_values(pairs):
+                    if state.kind == "numeric":
+                        self._frequent_numbers(index, state)
+                    elif state.kind == "string" and state.frequent is not None:
+                        for value, count in pairs:
+                            state.frequent.update(str(value), count)
                 continue
             if exact:
                 if len(encoded.dictionary) > EXACT_VALUES_LIMIT:
                     state.overflow_values()
                 elif state.add_values(list(zip(encoded.values(), encoded.counts.tolist(), strict=True))):
                     continue
+                if state.kind == "numeric":
+                    self._frequent_numbers(index, state)
                 if state.kind != "string":
                     continue
             self._frequent(state, encoded)
 
     def _frequent(self, state: ColumnState, encoded: _Encoded) -> None:
         """A batch's most frequent values into the column's frequent-items sketch."""
+        if state.frequent is None:
+            return
         counts = encoded.counts
         if len(counts) > BATCH_TOP_VALUES:
             order = np.argpartition(-counts, BATCH_TOP_VALUES)
@@ -434,20 +495,50 @@ class BatchProfiler:
         for value, count in zip(values, counts[kept].tolist(), strict=True):
             state.frequent.update(str(value), int(count))
 
+    def _frequent_numbers(self, index: int, state: ColumnState) -> None:
+        """A batch's most frequent numbers into the column's frequent-items sketch, counted from the
+        sorted values (which the quantile sketch takes sorted too)."""
+        if state.frequent is None:
+            return
+        values = self._sorted_present(index)
+        if not values.size:
+            return
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        counts = np.diff(np.append(starts, values.size))
+        if len(counts) > BATCH_TOP_VALUES:
+            order = np.argpartition(-counts, BATCH_TOP_VALUES)
+            kept = order[:BATCH_TOP_VALUES]
+            state.frequent_error += int(counts[order[BATCH_TOP_VALUES]])
+        else:
+            kept = np.arange(len(counts))
+        integral = pa.types.is_integer(self._column(index).type)
+        for value, count in zip(values[starts[kept]].tolist(), counts[kept].tolist(), strict=True):
+            if integral:
+                value = int(value)
+            elif not math.isfinite(value):
+                value = jsonable(value)
+            state.frequent.update(value, int(count))
+
+    def _sorted_present(self, index: int) -> np.ndarray:
+        """A numeric column's present values, sorted (once a batch)."""
+        values = self.sorted.get(index)
+        if values is None:
+            values = np.sort(self.present[index])
+            self.sorted[index] = values
+        return values
+
     def _sketches(self) -> None:
         for index, state in self.states:
             if state.kind == "numeric":
                 if state.values is not None:
                     continue  # its exact value counts hold its distribution
-                values = self.present[index]
+                values = self._sorted_present(index)
             elif state.kind == "temporal":
-                values = _seconds(self._column(index))
+                _, unit = temporal_form(str(self._column(index).type))
+                values = self._present_ticks(index) * SECONDS_PER_TICK[unit]
             else:
                 continue
-            if values.size:
-                # The sketch's binding takes only a writable, contiguous float64 array.
-                if not (values.flags.writeable and values.flags.c_contiguous):
-                    values = np.array(values, dtype=np.float64)
+            if values.size and state.kll is not None:
                 state.kll.update(values)
 
     def _label_association(self) -> None:
@@ -583,8 +674,15 @@ class BatchProfiler:
         taken = self.batch.take(pa.array(positions, type=pa.int64()))
         columns = []
         for index, column in enumerate(taken.columns):
+            state = self.states[index][1]
+            if state.kind == "temporal":
+                form, unit = temporal_form(str(column.type))
+                texts = iso_strings(_ticks(column), form, unit)
+                valid = column.is_valid().to_pylist()
+                columns.append([text if present else None for text, present in zip(texts, valid, strict=True)])
+                continue
             values = column.to_pylist()
-            if not (self.states[index][1].kind in ("string", "boolean") or pa.types.is_integer(column.type)):
+            if not (state.kind in ("string", "boolean") or pa.types.is_integer(column.type)):
                 values = [jsonable(value) for value in values]  # strings, integers and booleans already are
             columns.append(values)
         for position, values in zip(positions.tolist(), zip(*columns, strict=True), strict=True):
@@ -631,14 +729,18 @@ def _comoments(x: np.ndarray, y: np.ndarray) -> CoMoments:
     return CoMoments(int(x.size), float(x.mean()), float(y.mean()), float(dx @ dx), float(dy @ dy), float(dx @ dy))
 
 
-def _counted_values(array: pa.Array) -> list[tuple[Any, int]]:
-    """(value, rows) of each value of a column present in it, missing values and NaN left out."""
+def _counted_values(array: pa.Array, *, temporal: bool = False) -> list[tuple[Any, int]]:
+    """(value, rows) of each value of a column present in it, missing values and NaN left out;
+    the values of a temporal column as ISO text."""
     counted = pc.value_counts(array)
     values, counts = counted.field("values"), counted.field("counts")
     present = pc.is_valid(values)
     if pa.types.is_floating(values.type):
         present = pc.and_(present, pc.invert(pc.is_nan(values)))
     values, counts = pc.filter(values, present), pc.filter(counts, present)
+    if temporal:
+        form, unit = temporal_form(str(values.type))
+        return list(zip(iso_strings(_ticks(values), form, unit), counts.to_pylist(), strict=True))
     plain = values.to_pylist()
     if not (
         pa.types.is_integer(values.type) or pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
@@ -648,19 +750,28 @@ def _counted_values(array: pa.Array) -> list[tuple[Any, int]]:
 
 
 def _is_time(data_type: pa.DataType) -> bool:
-    return pa.types.is_timestamp(data_type) or pa.types.is_date(data_type)
+    return pa.types.is_timestamp(data_type) or pa.types.is_date(data_type) or pa.types.is_time(data_type)
 
 
-def _seconds(array: pa.Array) -> np.ndarray:
-    """A temporal column's present values as seconds since the epoch (UTC)."""
-    present = array.drop_null()
-    data_type = array.type
-    if pa.types.is_timestamp(data_type):
-        ticks = pc.cast(present, pa.int64()).to_numpy(zero_copy_only=False)
-        return ticks / _SECONDS_PER_UNIT[data_type.unit]
-    if pa.types.is_date32(data_type):
-        return pc.cast(present, pa.int32()).to_numpy(zero_copy_only=False) * 86_400.0
-    return pc.cast(present, pa.int64()).to_numpy(zero_copy_only=False) / 1e3  # date64: milliseconds
+def _is_string_view(data_type: pa.DataType) -> bool:
+    is_view = getattr(pa.types, "is_string_view", None)  # pyarrow 16 and later
+    return bool(is_view and is_view(data_type))
+
+
+def _is_binary_view(data_type: pa.DataType) -> bool:
+    is_view = getattr(pa.types, "is_binary_view", None)  # pyarrow 16 and later
+    return bool(is_view and is_view(data_type))
+
+
+def _ticks(array: pa.Array) -> np.ndarray:
+    """A temporal array's values as int64 ticks of its unit since the epoch (days for date32;
+    since midnight for times of day), 0 where missing. Its buffer is reinterpreted, not cast:
+    Arrow casts no date to an integer."""
+    width = pa.int32() if array.type.bit_width == 32 else pa.int64()
+    integers = array.view(width)
+    if integers.null_count:
+        integers = pc.fill_null(integers, 0)
+    return integers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def _float_bits(values: np.ndarray) -> np.ndarray:

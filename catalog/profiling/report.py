@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,15 @@ from datasketches import frequent_items_error_type
 
 from catalog.profiling import hll, leakage
 from catalog.profiling.pii import mask
-from catalog.profiling.state import HASH_BUCKETS, ColumnState, Moments, PartialProfile, jsonable, pair_keys
+from catalog.profiling.state import (
+    HASH_BUCKETS,
+    ColumnState,
+    Moments,
+    PartialProfile,
+    iso_from_seconds,
+    jsonable,
+    pair_keys,
+)
 
 QUANTILES = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 HISTOGRAM_BINS = 20
@@ -148,7 +155,7 @@ def _statistics(column: ColumnState) -> dict[str, Any]:
         )
         stats.update(_distribution(column, to_value=float))
     elif column.kind == "temporal" and count:
-        stats.update(_distribution(column, to_value=_iso_from_seconds))
+        stats.update(_distribution(column, to_value=lambda seconds: iso_from_seconds(column.dtype, seconds)))
     elif column.kind == "string":
         stats.update(
             empty_strings=column.empty_strings,
@@ -161,7 +168,7 @@ def _statistics(column: ColumnState) -> dict[str, Any]:
         stats["histogram"] = _categorical_histogram(column, stats["top_values"], count)
     elif column.kind == "boolean":
         stats["true_count"] = column.true_count
-        stats["min"] = (column.true_count < count) if count else None  # False when any value is False
+        stats["min"] = (column.true_count == count) if count else None  # False when any value is False
         stats["max"] = column.true_count > 0 if count else None
         stats["histogram"] = _categorical_histogram(column, stats["top_values"], count)
     # The profile is stored as JSON: infinities become "Infinity", NaN null.
@@ -195,15 +202,16 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
     quantiles = {key: to_value(sketch.get_quantile(rank)) for key, rank in QUANTILES.items()}
     low, high = float(sketch.get_min_value()), float(sketch.get_max_value())
     if not (math.isfinite(low) and math.isfinite(high)):
-        # Infinite values: bins span the finite part, and the infinities fall in the end bins.
-        finite = [float(sketch.get_quantile(rank)) for rank in np.linspace(0, 1, 201)]
-        finite = [value for value in finite if math.isfinite(value)]
-        low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+        # Infinite values: bins span the finite values, and the infinities are counted on their own.
+        low, high = sketch.get_finite_range() or (0.0, 0.0)
+    # Bins hold the finite values: [edge, next edge), the last bin closed, as numpy.histogram.
+    finite = n - column.infinities
     edges = np.unique(np.linspace(low, high, HISTOGRAM_BINS + 1))
     if high > low and len(edges) == HISTOGRAM_BINS + 1:
-        cumulative = [0.0, *sketch.get_cdf(list(edges[1:-1]), False)]
-        counts = np.diff(np.round(np.array(cumulative) * n)).astype(int).tolist()
-        counts.append(n - sum(counts))
+        shares = sketch.get_cdf([low, *edges[1:-1]], False)[:-1]  # below the lowest finite value: -inf
+        below = np.round(np.array(shares) * n).astype(np.int64)
+        cumulative = np.clip(below[1:] - below[0], 0, finite)
+        counts = np.diff(np.concatenate(([0], np.maximum.accumulate(cumulative), [finite]))).tolist()
         histogram = {
             "kind": "equal_width",
             "edges": [to_value(edge) for edge in edges],
@@ -214,7 +222,7 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
         histogram = {
             "kind": "equal_width",
             "edges": [to_value(low), to_value(high)],
-            "counts": [n],
+            "counts": [finite],
             "approximate": False,
         }
     q1, q3 = sketch.get_quantile(0.25), sketch.get_quantile(0.75)
@@ -255,10 +263,6 @@ def _stored_distribution(column: ColumnState) -> dict[str, Any]:
         stored["other_count"] = max(column.non_null - sum(count for _, count in frequent), 0)
         stored["counts_approximate"] = True
     return stored
-
-
-def _iso_from_seconds(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).isoformat()
 
 
 def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
@@ -318,7 +322,11 @@ def date_code(column: ColumnState) -> str | None:
     way (between 1800 and 2200), else None. Exact value counts are needed to check every value."""
     if column.kind != "numeric" or "int" not in column.dtype or not column.values or column.null_count == column.count:
         return None
-    values = np.array([int(value) for value in column.values], dtype=np.int64)
+    whole = [int(value) for value in column.values]
+    # Checked before numpy sees them: an unsigned 64-bit value past 2**63 fits no int64.
+    if min(whole) < 180001 or max(whole) > 22001231:
+        return None
+    values = np.array(whole, dtype=np.int64)
     if values.min() >= 18000101 and values.max() <= 22001231:
         year, month, day = values // 10_000, values // 100 % 100, values % 100
         if ((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)).all():
@@ -429,6 +437,17 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
         )
     for feature in features:
         findings += _feature_findings(feature, rows)
+    for column in profile.columns:
+        if column.kind == "other" and column.non_null:
+            findings.append(
+                finding(
+                    "info",
+                    "not_summarised",
+                    column.name,
+                    f"{column.name!r} holds {column.dtype} values: only their count, missing values, distinct "
+                    "count and duplicates are profiled.",
+                )
+            )
     return {
         "row_count": rows,
         "duplicate_rows": duplicates,

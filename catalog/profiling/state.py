@@ -10,10 +10,13 @@ whole: exact statistics exactly, approximate ones within their sketches' error.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import os
+import re
 import shutil
+import struct
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from datasketches import frequent_strings_sketch, kll_doubles_sketch
+from datasketches import frequent_items_error_type, frequent_strings_sketch
 
 from catalog.profiling import hll
 from catalog.profiling.rowsample import RowSample
@@ -123,9 +126,31 @@ def _number_of(value: Any) -> float:
     return float(value)
 
 
+def _interpolated(items: np.ndarray, cumulative: np.ndarray, rank: float) -> float:
+    """The `rank` quantile of the values `items` (sorted, distinct) held `cumulative` times in all,
+    by linear interpolation between the two nearest ranks: pandas' default (`Series.quantile`) and
+    numpy's `linear` method."""
+    n = int(cumulative[-1])
+    position = min(max(rank, 0.0), 1.0) * (n - 1)
+    below = math.floor(position)
+    fraction = position - below
+    low = float(items[int(np.searchsorted(cumulative, below, side="right"))])
+    if fraction == 0.0:
+        return low
+    high = float(items[int(np.searchsorted(cumulative, below + 1, side="right"))])
+    if low == high:
+        return low
+    if math.isinf(low) or math.isinf(high):
+        # Between a number and an infinity lies that infinity (numpy's arithmetic can give NaN).
+        return low if math.isinf(low) and not math.isinf(high) else high if not math.isinf(low) else math.nan
+    # numpy's form, exact at both ends.
+    return low + (high - low) * fraction if fraction < 0.5 else high - (high - low) * (1.0 - fraction)
+
+
 class ExactDistribution:
-    """Exact value counts read the way the KLL sketch is read (its methods and their rank
-    conventions), for a numeric column that has few enough distinct values to count them all."""
+    """Exact value counts read the way the quantile sketch is read (its methods), for a numeric
+    column that has few enough distinct values to count them all. Quantiles interpolate linearly,
+    as pandas' default does."""
 
     def __init__(self, values: dict[Any, int]) -> None:
         numbers = np.array([_number_of(value) for value in values], dtype=np.float64)
@@ -150,11 +175,13 @@ class ExactDistribution:
     def get_max_value(self) -> float:
         return float(self.items[-1])
 
+    def get_finite_range(self) -> tuple[float, float] | None:
+        """The smallest and largest finite values (None when there are none)."""
+        finite = self.items[np.isfinite(self.items)]
+        return (float(finite[0]), float(finite[-1])) if finite.size else None
+
     def get_quantile(self, rank: float) -> float:
-        """The smallest value with more than `rank` of the values at or below it (the sketch's
-        default, exclusive reading); the largest value for rank 1."""
-        index = int(np.searchsorted(self.cumulative, rank * self.n, side="right"))
-        return float(self.items[min(index, len(self.items) - 1)])
+        return _interpolated(self.items, self.cumulative, rank)
 
     def get_quantiles(self, ranks: list[float]) -> list[float]:
         return [self.get_quantile(rank) for rank in ranks]
@@ -164,6 +191,216 @@ class ExactDistribution:
         positions = np.searchsorted(self.items, points, side="right" if inclusive else "left")
         below = np.where(positions > 0, self.cumulative[np.maximum(positions - 1, 0)], 0)
         return [*(below / self.n).tolist(), 1.0]
+
+
+def _coin(level: int, compactions: int) -> int:
+    """0 or 1, from splitmix64 of the level and how often it was compacted: KLL's coin, made a
+    function of the input so that the same values in the same order give the same sketch."""
+    mask = (1 << 64) - 1
+    z = ((level << 40) ^ compactions) + 0x9E3779B97F4A7C15 & mask
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & mask
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EB & mask
+    return (z ^ (z >> 31)) & 1
+
+
+class QuantileSketch:
+    """A KLL quantile sketch (Karnin, Lang and Liberty) of float64 values, deterministic.
+
+    Level h holds values that stand for 2**h each; a level past its capacity (k at the top level,
+    two thirds of the level above's below it, at least 8) is sorted and every other value, from an
+    offset of 0 or 1, moves up a level. DataSketches draws that offset from a generator seeded by
+    the clock, so identical bytes gave different quantiles run to run; here it is a hash of the
+    level and its compaction count, so the same values in the same order (and parts merged in the
+    same order) give the same sketch, and the offsets still vary as the error bound needs. Whole
+    arrays are taken at once: numpy sorts them faster than the library inserts value by value.
+    While nothing was compacted the sketch holds every value and its quantiles are exact, read
+    with linear interpolation like ExactDistribution.
+    """
+
+    MIN_CAPACITY = 8
+
+    def __init__(self, k: int = 0) -> None:
+        self.k = k or KLL_K
+        self.n = 0
+        self.min_value = math.inf
+        self.max_value = -math.inf
+        # The finite extremes, which histogram bins span when there are infinite values.
+        self.finite_min = math.inf
+        self.finite_max = -math.inf
+        self.levels: list[np.ndarray] = [np.empty(0)]
+        self.compactions: list[int] = [0]
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- building
+
+    def update(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        values = values[~np.isnan(values)] if np.isnan(values).any() else values
+        if not values.size:
+            return
+        self.n += int(values.size)
+        self.min_value = min(self.min_value, float(values.min()))
+        self.max_value = max(self.max_value, float(values.max()))
+        finite = values if math.isfinite(self.min_value) and math.isfinite(self.max_value) else None
+        if finite is None:
+            finite = values[np.isfinite(values)]
+        if finite.size:
+            self.finite_min = min(self.finite_min, float(finite.min()))
+            self.finite_max = max(self.finite_max, float(finite.max()))
+        self.levels[0] = np.concatenate([self.levels[0], values]) if self.levels[0].size else values.copy()
+        self._compress()
+
+    def merge(self, other: QuantileSketch) -> None:
+        if not other.n:
+            return
+        self.n += other.n
+        self.min_value = min(self.min_value, other.min_value)
+        self.max_value = max(self.max_value, other.max_value)
+        self.finite_min = min(self.finite_min, other.finite_min)
+        self.finite_max = max(self.finite_max, other.finite_max)
+        for height, level in enumerate(other.levels):
+            if height == len(self.levels):
+                self.levels.append(np.empty(0))
+                self.compactions.append(0)
+            self.levels[height] = np.concatenate([self.levels[height], level])
+            self.compactions[height] += other.compactions[height]
+        self._compress()
+
+    def _capacity(self, height: int) -> int:
+        depth = len(self.levels) - 1 - height
+        return max(self.MIN_CAPACITY, math.ceil(self.k * (2.0 / 3.0) ** depth))
+
+    def _compress(self) -> None:
+        self._sorted = None
+        while True:
+            over = [height for height, level in enumerate(self.levels) if level.size > self._capacity(height)]
+            if not over:
+                return
+            height = over[0]
+            if height + 1 == len(self.levels):
+                self.levels.append(np.empty(0))
+                self.compactions.append(0)
+            level = np.sort(self.levels[height])
+            odd = level.size % 2  # an odd value out stays where it is
+            offset = _coin(height, self.compactions[height])
+            self.compactions[height] += 1
+            self.levels[height] = level[:odd].copy()
+            self.levels[height + 1] = np.concatenate([self.levels[height + 1], level[odd + offset :: 2]])
+
+    # --- reading (the methods and conventions of DataSketches' KLL)
+
+    def is_empty(self) -> bool:
+        return self.n == 0
+
+    def is_estimation_mode(self) -> bool:
+        return len(self.levels) > 1
+
+    def normalized_rank_error(self, pmf: bool) -> float:
+        # DataSketches' empirical bound for KLL at 99% confidence.
+        return 2.446 / self.k**0.9433 if pmf else 2.296 / self.k**0.9723
+
+    def get_min_value(self) -> float:
+        return self.min_value
+
+    def get_max_value(self) -> float:
+        return self.max_value
+
+    def get_finite_range(self) -> tuple[float, float] | None:
+        """The smallest and largest finite values (None when there are none)."""
+        return (self.finite_min, self.finite_max) if self.finite_min <= self.finite_max else None
+
+    def _weighted(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._sorted is None:
+            items = np.concatenate(self.levels)
+            weights = np.concatenate(
+                [np.full(level.size, 1 << height, dtype=np.int64) for height, level in enumerate(self.levels)]
+            )
+            order = np.argsort(items, kind="stable")
+            self._sorted = (items[order], np.cumsum(weights[order]))
+        return self._sorted
+
+    def get_quantile(self, rank: float) -> float:
+        items, cumulative = self._weighted()
+        if not self.is_estimation_mode():
+            return _interpolated(items, cumulative, rank)
+        if rank <= 0.0:
+            return self.min_value
+        if rank >= 1.0:
+            return self.max_value
+        # The smallest retained value with more than `rank` of the weight at or below it.
+        index = int(np.searchsorted(cumulative, rank * self.n, side="right"))
+        return float(items[min(index, len(items) - 1)])
+
+    def get_quantiles(self, ranks: list[float]) -> list[float]:
+        return [self.get_quantile(rank) for rank in ranks]
+
+    def get_cdf(self, points: list[float], inclusive: bool = False) -> list[float]:
+        """The share of the weight below each point (at or below it when `inclusive`), then 1.0."""
+        items, cumulative = self._weighted()
+        positions = np.searchsorted(items, points, side="right" if inclusive else "left")
+        below = np.where(positions > 0, cumulative[np.maximum(positions - 1, 0)], 0)
+        return [*(below / self.n).tolist(), 1.0]
+
+    # --- bytes
+
+    def serialize(self) -> bytes:
+        sizes = [level.size for level in self.levels]
+        meta = np.array([self.k, self.n, len(self.levels), *sizes, *self.compactions], dtype=np.int64)
+        extremes = np.array([self.min_value, self.max_value, self.finite_min, self.finite_max])
+        body = np.concatenate([extremes, *self.levels])
+        return struct.pack("<I", meta.nbytes) + meta.tobytes() + body.tobytes()
+
+    @classmethod
+    def deserialize(cls, data: bytes) -> QuantileSketch:
+        (meta_bytes,) = struct.unpack_from("<I", data)
+        meta = np.frombuffer(data, dtype=np.int64, count=meta_bytes // 8, offset=4)
+        body = np.frombuffer(data, dtype=np.float64, offset=4 + meta_bytes)
+        k, n, count = int(meta[0]), int(meta[1]), int(meta[2])
+        sketch = cls(k)
+        sketch.n = n
+        sketch.min_value, sketch.max_value, sketch.finite_min, sketch.finite_max = (float(v) for v in body[:4])
+        sizes = meta[3 : 3 + count].tolist()
+        sketch.compactions = [int(value) for value in meta[3 + count : 3 + 2 * count]]
+        bounds = np.cumsum([4, *sizes])
+        sketch.levels = [body[start:stop].copy() for start, stop in itertools.pairwise(bounds)]
+        return sketch
+
+
+class FrequentValues:
+    """A column's most frequent values (a frequent-items sketch), once it has too many to count.
+
+    The sketch keys values by text: strings as they are, numbers as JSON, so that they come back as
+    the numbers they were."""
+
+    def __init__(self, kind: str, sketch: Any = None) -> None:
+        self.numeric = kind == "numeric"
+        self.sketch = sketch if sketch is not None else frequent_strings_sketch(FREQUENT_LG_MAP)
+
+    def update(self, value: Any, count: int) -> None:
+        self.sketch.update(json.dumps(value) if self.numeric else str(value), count)
+
+    def merge(self, other: FrequentValues) -> None:
+        self.sketch.merge(other.sketch)
+
+    @property
+    def total_weight(self) -> int:
+        return int(self.sketch.total_weight)
+
+    def get_epsilon_for_lg_size(self, lg_size: int) -> float:
+        return float(self.sketch.get_epsilon_for_lg_size(lg_size))
+
+    def get_frequent_items(self, error_type: Any = frequent_items_error_type.NO_FALSE_NEGATIVES) -> list[Any]:
+        items = self.sketch.get_frequent_items(error_type)
+        if not self.numeric:
+            return list(items)
+        return [(json.loads(item), *rest) for item, *rest in items]
+
+    def serialize(self) -> bytes:
+        return bytes(self.sketch.serialize())
+
+    @classmethod
+    def deserialize(cls, kind: str, data: bytes) -> FrequentValues:
+        return cls(kind, frequent_strings_sketch.deserialize(data))
 
 
 @dataclass
@@ -188,10 +425,10 @@ class ColumnState:
     length_sum: int = 0
     # Exact value -> count while the column has at most EXACT_VALUES_LIMIT distinct values.
     values: dict[Any, int] | None = field(default_factory=dict)
-    frequent: Any = None  # frequent_strings_sketch once `values` overflowed (string columns)
+    frequent: FrequentValues | None = None  # once `values` overflowed (string and numeric columns)
     frequent_error: int = 0  # counts left out of `frequent` by per-batch truncation, summed
     registers: np.ndarray = field(default_factory=hll.empty)
-    kll: Any = None  # kll_doubles_sketch (numeric and temporal columns)
+    kll: QuantileSketch | None = None  # numeric and temporal columns
     pii_sampled: int = 0
     pii_matches: dict[str, int] = field(default_factory=dict)
     pii_examples: list[str] = field(default_factory=list)
@@ -200,7 +437,7 @@ class ColumnState:
 
     def __post_init__(self) -> None:
         if self.kll is None and self.kind in ("numeric", "temporal"):
-            self.kll = kll_doubles_sketch(KLL_K)
+            self.kll = QuantileSketch(KLL_K)
 
     @property
     def non_null(self) -> int:
@@ -221,25 +458,27 @@ class ColumnState:
         return True
 
     def overflow_values(self) -> None:
-        """Give up exact value counts for sketches: string columns keep their heavy hitters in a
-        frequent-items sketch; a numeric column's quantile sketch, fed nothing while its values were
-        counted, takes them now."""
+        """Give up exact value counts for sketches: string and numeric columns keep their heavy
+        hitters in a frequent-items sketch; a numeric column's quantile sketch, fed nothing while its
+        values were counted, takes them now."""
         if self.values is None:
             return
-        if self.kind == "string":
-            self.frequent = frequent_strings_sketch(FREQUENT_LG_MAP)
+        if self.kind in ("string", "numeric"):
+            self.frequent = FrequentValues(self.kind)
             for value, count in self.values.items():
-                self.frequent.update(str(value), count)
-        elif self.kind == "numeric" and self.kll is not None and self.values:
+                self.frequent.update(value, count)
+        if self.kind == "numeric" and self.kll is not None and self.values:
             numbers = np.array([_number_of(value) for value in self.values], dtype=np.float64)
             self.kll.update(np.repeat(numbers, np.fromiter(self.values.values(), dtype=np.int64)))
         self.values = None
 
     def distribution(self) -> Any:
-        """What quantiles, histograms and CDFs are read from: a numeric column's exact value counts
-        while it has them, else its KLL sketch (None for columns without one)."""
+        """What quantiles, histograms and CDFs are read from: a numeric or temporal column's exact
+        value counts while it has them, else its KLL sketch (None for columns without one)."""
         if self.kind == "numeric" and self.values is not None:
             return ExactDistribution(self.values)
+        if self.kind == "temporal" and self.values:
+            return ExactDistribution({seconds_from_iso(value): count for value, count in self.values.items()})
         return self.kll
 
     def merge(self, other: ColumnState) -> None:
@@ -666,9 +905,9 @@ class PartialProfile:
                 column = _column_from_header(spec)
                 column.registers = np.frombuffer(archive.read(f"c{index}.hll"), dtype=np.uint8).copy()
                 if f"c{index}.kll" in names:
-                    column.kll = kll_doubles_sketch.deserialize(archive.read(f"c{index}.kll"))
+                    column.kll = QuantileSketch.deserialize(archive.read(f"c{index}.kll"))
                 if f"c{index}.freq" in names:
-                    column.frequent = frequent_strings_sketch.deserialize(archive.read(f"c{index}.freq"))
+                    column.frequent = FrequentValues.deserialize(column.kind, archive.read(f"c{index}.freq"))
                 columns.append(column)
             profile = cls(
                 columns=columns,
@@ -699,6 +938,85 @@ class PartialProfile:
             profile.task_type = header.get("task_type")
             profile.file_indexes = {name: int(index) for name, index in (header.get("file_indexes") or {}).items()}
         return profile
+
+
+_TEMPORAL_TYPE = re.compile(r"(date32|date64|time32|time64|timestamp)(?:\[([a-z]+)(, tz=[^\]]+)?\])?")
+SECONDS_PER_TICK = {"D": 86_400.0, "day": 86_400.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def temporal_form(dtype: str) -> tuple[str, str]:
+    """How a temporal column's values are written and the unit of its ticks, from its type:
+    ("date", "D"), ("date", "ms"), ("time", unit), ("timestamp", unit) or ("timestamp_tz", unit)."""
+    found = _TEMPORAL_TYPE.search(dtype)
+    if found is None:
+        return "timestamp", "us"
+    name, unit, zone = found.groups()
+    if name == "date32":
+        return "date", "D"
+    if name == "date64":
+        return "date", "ms"
+    if name.startswith("time") and name != "timestamp":
+        return "time", unit or "us"
+    return ("timestamp_tz" if zone else "timestamp"), unit or "us"
+
+
+def _trimmed(text: str) -> str:
+    """An ISO time's fraction of a second as Python and pandas write it: none when zero, else six
+    digits, or nine when there are nanoseconds."""
+    head, dot, fraction = text.partition(".")
+    if not dot or not fraction.strip("0"):
+        return head
+    if len(fraction) > 6 and not fraction[6:].strip("0"):
+        return f"{head}.{fraction[:6]}"
+    return f"{head}.{fraction.ljust(6, '0')}" if len(fraction) < 6 else text
+
+
+def iso_strings(ticks: np.ndarray, form: str, unit: str) -> list[str]:
+    """ISO 8601 text of temporal values given as integer ticks of `unit` since the epoch (times of
+    day: since midnight): dates as dates, times of day as times, timestamps with a time zone in UTC
+    (`+00:00`), timestamps without one as they are."""
+    ticks = np.asarray(ticks, dtype=np.int64)
+    numpy_unit = "D" if unit in ("D", "day") else unit
+    moments = ticks.astype(f"datetime64[{numpy_unit}]")
+    if form == "date":
+        return [str(text) for text in np.datetime_as_string(moments, unit="D")]
+    texts = np.datetime_as_string(moments, unit="ns" if numpy_unit == "ns" else "us")
+    if form == "time":
+        return [_trimmed(str(text)[str(text).index("T") + 1 :]) for text in texts]
+    suffix = "+00:00" if form == "timestamp_tz" else ""
+    return [_trimmed(str(text)) + suffix for text in texts]
+
+
+def seconds_from_iso(text: str) -> float:
+    """Seconds since the epoch (times of day: since midnight) of a temporal value's ISO text as
+    `iso_strings` writes it."""
+    text = text.removesuffix("+00:00")
+    if "T" not in text and ":" in text:
+        text = f"1970-01-01T{text}"
+    fraction = text.partition(".")[2]
+    if len(fraction) > 6:
+        return int(np.datetime64(text, "ns").astype(np.int64)) / 1e9
+    return int(np.datetime64(text, "us").astype(np.int64)) / 1e6
+
+
+def iso_from_seconds(dtype: str, seconds: float) -> str:
+    """A point of a temporal column's distribution (seconds since the epoch, or since midnight for
+    times of day) as ISO 8601 in the column's own form. As pandas does with an interpolated quantile,
+    it is cut (toward zero) to a whole tick of the column's unit: seconds for dates and second
+    timestamps, milliseconds, else microseconds (rounded there: a float of seconds holds no finer).
+    A date column's points that fall inside a day are written as timestamps."""
+    form, unit = temporal_form(dtype)
+    per_second = {"ms": 1e3, "us": 1e6, "ns": 1e6}.get(unit, 1.0)
+    ticks = seconds * per_second
+    nearest = round(ticks)
+    if per_second < 1e6 and abs(ticks - nearest) > 1e-3:
+        nearest = math.trunc(ticks)
+    microseconds = nearest * round(1e6 / per_second)
+    if form == "date":
+        if microseconds % 86_400_000_000 == 0:
+            return iso_strings(np.array([microseconds // 86_400_000_000]), "date", "D")[0]
+        form = "timestamp"
+    return iso_strings(np.array([microseconds]), form, "us")[0]
 
 
 def jsonable(value: Any) -> Any:
