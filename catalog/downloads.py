@@ -125,7 +125,7 @@ def file_opened(version: DatasetVersion, entry: dict[str, Any], *, checked: bool
     with os.fdopen(descriptor, "rb") as handle:
         opened = FileIdentity.of(os.fstat(handle.fileno()))
         if checked:
-            digest = hashlib.file_digest(handle, "sha256")  # type: ignore[arg-type]
+            digest = hashlib.file_digest(handle, "sha256")
             if handle.tell() != entry["size"] or digest.hexdigest() != entry["sha256"]:
                 raise SourceChanged(
                     f"{entry['path']} no longer holds the bytes registered with version {version.number} (its size "
@@ -201,8 +201,8 @@ def _rows(lines: Any, delimiter: str, quote: str) -> Iterator[list[str]]:
     if delimiter == " ":
         # Runs of spaces: fields never start or end with one, and a line's own margins are not fields.
         stripped = (line.strip(" ") for line in lines)
-        return csv.reader(stripped, delimiter=" ", skipinitialspace=True, **quoting)  # type: ignore[call-overload]
-    return csv.reader(lines, delimiter=delimiter, **quoting)  # type: ignore[call-overload]
+        return csv.reader(stripped, delimiter=" ", skipinitialspace=True, **quoting)
+    return csv.reader(lines, delimiter=delimiter, **quoting)
 
 
 def table_head(handle: IO[bytes]) -> bytes:
@@ -287,12 +287,13 @@ def version_tables(version: DatasetVersion, names: list[str]) -> Tables:
             head = table_head(handle)
     except SourceChanged as exc:
         return Tables(problem=str(exc))
-    dialect = table_dialect(version, head, path=tables[0]["path"], names=names, read_options=read_options)
-    if dialect is None:
+    sniffed = table_dialect(version, head, path=tables[0]["path"], names=names, read_options=read_options)
+    if sniffed is None:
         return Tables(
             problem=f"no delimiter splits the first row of {tables[0]['path']} into the {len(names)} columns "
             "profiled; give the version's read options."
         )
+    dialect = sniffed
     if dialect.croissant_format:
         return Tables(dialect=dialect)
     if sum(entry["size"] for entry in tables) > RENDITION_BUDGET_BYTES:
