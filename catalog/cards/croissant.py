@@ -1,9 +1,14 @@
 """A data card as Croissant 1.1 JSON-LD (https://docs.mlcommons.org/croissant/docs/croissant-spec-1.1.html),
 with the Responsible AI vocabulary filled from the card's sections.
 
-`distribution` lists every file of the latest version with its sha256; the `recordSet` has one field
-per feature, typed from its Arrow type. A local file's `contentUrl` is its absolute path (where the
-catalog and its workers read it); a remote one's, its URL.
+`distribution` lists every file of the latest version with its sha256 from the manifest and its format as
+it is (a delimited table is `text/csv` or `text/tab-separated-values` as its delimiter makes it); a local
+file's `contentUrl` is where the API serves it (`GET /api/v1/versions/{id}/files/{path}`), a URL source's its
+URL. The records of a table are a `recordSet` with one field per feature, typed from its Arrow type and
+named as the file names its columns; a folder of tables has a record set per file, since Croissant readers
+take a file set only from beside the document. A table Croissant cannot state as it is (another delimiter,
+no header row, another encoding) is read from a CSV copy the API serves (`?as=csv`), and the card's
+limitations say so; when even that cannot be done, they say why and no records are described.
 """
 
 from __future__ import annotations

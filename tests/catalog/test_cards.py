@@ -1,11 +1,12 @@
 """Data cards: structured sections, completeness, the catalog's facts, and the two exports."""
 
+import json
 import logging
 
 import pytest
 import yaml
 
-from catalog.models import CARD_SECTIONS, DataCard, Dataset
+from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion
 from governance.choices import OwnershipRole
 from governance.models import Change
 from tests.factories import OwnershipFactory
@@ -352,6 +353,26 @@ def test_the_croissant_license_keeps_exceptions_and_tells_and_from_or(owner_clie
         (work,) = stated
         assert work["@type"] == "sc:CreativeWork"
         assert work["name"] == expected
+
+
+def test_the_croissant_export_names_where_the_api_serves_each_file(owner_client, flowers):
+    document = owner_client.get(f"/api/v1/datasets/{flowers.pk}/card/croissant").json()
+
+    (item,) = document["distribution"]
+    assert item["contentUrl"] == f"http://testserver/api/v1/versions/{flowers.latest_version_id}/files/train.csv"
+    assert item["encodingFormat"] == "text/csv"
+    assert str(flowers.latest_version.uri.removeprefix("file://")) not in json.dumps(document)
+
+
+def test_the_croissant_export_of_a_url_source_names_its_url(owner_client, flowers):
+    DatasetVersion.objects.filter(pk=flowers.latest_version_id).update(uri="https://data.example.org/flowers/train.csv")
+
+    document = owner_client.get(f"/api/v1/datasets/{flowers.pk}/card/croissant").json()
+
+    (item,) = document["distribution"]
+    assert item["contentUrl"] == "https://data.example.org/flowers/train.csv"
+    assert item["encodingFormat"] == "text/csv"
+    assert [field["source"]["fileObject"]["@id"] for field in document["recordSet"][0]["field"]] == [item["@id"]] * 3
 
 
 def test_a_croissant_document_fills_the_card_s_responsible_ai_sections(owner_client, flowers):
