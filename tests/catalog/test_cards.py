@@ -411,3 +411,50 @@ def test_it_numbers_the_classes_of_a_personal_data_label_in_the_facts_and_export
         assert species_name not in markdown
         assert species_name not in croissant
         assert f"- {species_name}: 10 (33.3%)" in mine
+
+
+def test_a_table_croissant_cannot_state_and_too_large_to_copy_is_flagged_not_exported_silently(
+    owner_client, storage_root, monkeypatch, django_capture_on_commit_callbacks
+):
+    path = storage_root / "flowers.csv"
+    path.write_text("petal;species\n" + "".join(f"{index / 10};setosa\n" for index in range(40)))
+    monkeypatch.setattr("catalog.downloads.RENDITION_BUDGET_BYTES", 100)
+    with django_capture_on_commit_callbacks(execute=True):
+        created = owner_client.post(
+            "/api/v1/datasets/", {"namespace": "garden", "name": "semi", "source": {"uri": str(path)}}, format="json"
+        ).json()
+
+    document = owner_client.get(f"/api/v1/datasets/{created['id']}/card/croissant").json()
+
+    assert document["recordSet"] == []
+    assert "separated by ';'" in document["rai:dataLimitations"]
+    assert "Croissant cannot state" in document["rai:dataLimitations"]
+    (item,) = document["distribution"]
+    assert item["encodingFormat"] == "text/csv"
+    assert item["sha256"] == Dataset.objects.get(pk=created["id"]).latest_version.manifest[0]["sha256"]
+
+
+def test_each_split_of_the_hugging_face_card_has_its_bytes(
+    owner_client, storage_root, django_capture_on_commit_callbacks
+):
+    folder = storage_root / "splits"
+    for split, rows in (("train", 20), ("test", 10)):
+        (folder / split).mkdir(parents=True)
+        (folder / split / "data.csv").write_text("x,y\n" + "".join(f"{index},{index % 2}\n" for index in range(rows)))
+    with django_capture_on_commit_callbacks(execute=True):
+        created = owner_client.post(
+            "/api/v1/datasets/",
+            {
+                "namespace": "garden",
+                "name": "split",
+                "source": {"uri": str(folder), "splits": {"train": "train/", "test": "test/"}},
+            },
+            format="json",
+        ).json()
+
+    meta, _ = _split(owner_client.get(f"/api/v1/datasets/{created['id']}/card/markdown").content.decode())
+
+    splits = {split["name"]: split for split in meta["dataset_info"]["splits"]}
+    assert splits["train"]["num_examples"] == 20
+    assert splits["train"]["num_bytes"] == (folder / "train" / "data.csv").stat().st_size
+    assert splits["test"]["num_bytes"] == (folder / "test" / "data.csv").stat().st_size
