@@ -62,11 +62,14 @@ class Dialect:
     encoding: str
     quote: str = '"'
     skip_rows: int = 0
+    # Tokens read as missing beyond those every CSV reader takes (pandas' own, the catalog's): blank in a copy.
+    null_values: tuple[str, ...] = ()
 
     @property
     def croissant_format(self) -> str | None:
         """The encoding format Croissant readers take the file as it is in, or None when it needs re-writing."""
         plain = self.encoding in ("utf-8", "utf-8-sig") and self.quote == '"' and not self.skip_rows
+        plain = plain and not self.null_values
         return CROISSANT_DELIMITERS.get(self.delimiter) if plain and self.header else None
 
     def describe(self) -> str:
@@ -148,15 +151,13 @@ def _text_stream(handle: IO[bytes]) -> IO[bytes]:
     return gzip.GzipFile(fileobj=handle, mode="rb") if start == b"\x1f\x8b" else handle  # type: ignore[return-value]
 
 
-def table_dialect(
-    version: DatasetVersion, head: bytes, *, path: str, names: list[str], read_options: dict[str, Any] | None
-) -> Dialect | None:
+def table_dialect(head: bytes, *, path: str, names: list[str], read_options: dict[str, Any] | None) -> Dialect | None:
     """The dialect of a delimited table from its first bytes (decompressed): the version's read options
     where they say, otherwise the delimiter that splits the first row into the profile's columns, with a
     header when that row is their names, or when the profile did not have to name them itself
     (`column0`, `column1`... are the reader's names for a file without one). None when nothing fits."""
     options = read_options or {}
-    encoding = options.get("encoding") or _encoding_of(head)
+    encoding = _known_codec(options.get("encoding")) or _encoding_of(head)
     text = head.decode(encoding, errors="replace")
     if encoding == "utf-8" and text.startswith("\ufeff"):
         encoding, text = "utf-8-sig", text[1:]
@@ -183,7 +184,36 @@ def table_dialect(
         return None
     named, delimiter = next((item for item in fitting if item[0]), fitting[0])
     header = options["header"] if isinstance(options.get("header"), bool) else (named or not generic)
-    return Dialect(delimiter=delimiter, header=header, encoding=encoding, quote=quote, skip_rows=skip_rows)
+    return Dialect(
+        delimiter=delimiter,
+        header=header,
+        encoding=encoding,
+        quote=quote,
+        skip_rows=skip_rows,
+        null_values=_unusual_nulls(options.get("null_values")),
+    )
+
+
+# What pandas reads as missing without being told (and so Croissant readers, which read with pandas).
+_PANDAS_NULLS = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
+     "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)  # fmt: skip
+
+
+def _unusual_nulls(values: Any) -> tuple[str, ...]:
+    if not isinstance(values, list | tuple):
+        return ()
+    return tuple(sorted({str(value) for value in values} - _PANDAS_NULLS))
+
+
+def _known_codec(name: Any) -> str | None:
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
 
 
 def _encoding_of(head: bytes) -> str:
@@ -225,8 +255,9 @@ def csv_rendition(handle: IO[bytes], dialect: Dialect, names: list[str]) -> Iter
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(names)
+        nulls = set(dialect.null_values)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(["" if field in nulls else field for field in row] if nulls else row)
             if buffer.tell() >= CHUNK_BYTES:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
@@ -274,9 +305,10 @@ def version_tables(version: DatasetVersion, names: list[str]) -> Tables:
         dialect = Dialect(
             delimiter=options.get("delimiter") or default,
             header=options.get("header", True) is not False,
-            encoding=options.get("encoding") or "utf-8",
+            encoding=_known_codec(options.get("encoding")) or "utf-8",
             quote=options.get("quote") or '"',
             skip_rows=int(options.get("skip_rows") or 0),
+            null_values=_unusual_nulls(options.get("null_values")),
         )
         problem = (
             "" if dialect.croissant_format else f"{version.uri} is {dialect.describe()}, which Croissant cannot state."
@@ -287,7 +319,7 @@ def version_tables(version: DatasetVersion, names: list[str]) -> Tables:
             head = table_head(handle)
     except SourceChanged as exc:
         return Tables(problem=str(exc))
-    sniffed = table_dialect(version, head, path=tables[0]["path"], names=names, read_options=read_options)
+    sniffed = table_dialect(head, path=tables[0]["path"], names=names, read_options=read_options)
     if sniffed is None:
         return Tables(
             problem=f"no delimiter splits the first row of {tables[0]['path']} into the {len(names)} columns "

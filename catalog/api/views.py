@@ -753,7 +753,7 @@ class VersionFileView(generics.GenericAPIView):
                 names = [feature.name for feature in features]
                 read_options = getattr(version, "read_options", None)
                 dialect = downloads.table_dialect(
-                    version, downloads.table_head(handle), path=path, names=names, read_options=read_options
+                    downloads.table_head(handle), path=path, names=names, read_options=read_options
                 )
                 if dialect is None:
                     raise TableUnreadable(

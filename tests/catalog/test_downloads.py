@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from catalog.downloads import table_dialect
 from catalog.models import Dataset
 from governance.choices import OwnershipRole, Sensitivity
 from tests.factories import OwnershipFactory, token_for
@@ -170,3 +171,35 @@ def test_basic_credentials_open_no_other_endpoint(anonymous_client, owner, regis
     anonymous_client.credentials(HTTP_AUTHORIZATION=f"Basic {basic}")
 
     assert anonymous_client.get(f"/api/v1/datasets/{flowers.pk}/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("head", "path", "names", "options", "expected"),
+    [
+        (b"a,b\n1,2\n", "x.csv", ["a", "b"], None, (",", True, "utf-8", "text/csv")),
+        (b"a\tb\n1\t2\n", "x.csv", ["a", "b"], None, ("\t", True, "utf-8", "text/tab-separated-values")),
+        (b"a;b\n1,5;2\n", "x.csv", ["a", "b"], None, (";", True, "utf-8", None)),
+        (b"1,2\n3,4\n", "x.csv", ["column0", "column1"], None, (",", False, "utf-8", None)),
+        (b"\xef\xbb\xbfa,b\n1,2\n", "x.csv", ["a", "b"], None, (",", True, "utf-8-sig", "text/csv")),
+        ("nom,ville\nZoé,Orléans\n".encode("cp1252"), "x.csv", ["nom", "ville"], None, (",", True, "cp1252", None)),
+        (b"  a   b\n  1   2\n", "x.txt.csv", ["a", "b"], None, (" ", True, "utf-8", None)),
+        (b"a|b\n1|2\n", "x.csv", ["a", "b"], {"delimiter": "|", "header": True}, ("|", True, "utf-8", None)),
+        (b"a,b\n1,2\n", "x.csv", ["a", "b"], {"header": False}, (",", False, "utf-8", None)),
+        (b"a,b\n1,?\n", "x.csv", ["a", "b"], {"null_values": ["?"]}, (",", True, "utf-8", None)),
+        (
+            b"a,b\n1,NA\n",
+            "x.csv",
+            ["a", "b"],
+            {"null_values": ["NA"], "encoding": "nonsense"},
+            (",", True, "utf-8", "text/csv"),
+        ),
+    ],
+)
+def test_it_tells_how_a_table_is_written_from_its_first_row_and_the_read_options(head, path, names, options, expected):
+    dialect = table_dialect(head, path=path, names=names, read_options=options)
+
+    assert (dialect.delimiter, dialect.header, dialect.encoding, dialect.croissant_format) == expected
+
+
+def test_it_says_nothing_of_a_table_no_delimiter_fits():
+    assert table_dialect(b"a,b,c\n1,2,3\n", path="x.csv", names=["a", "b"], read_options=None) is None
