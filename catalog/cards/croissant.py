@@ -14,6 +14,7 @@ limitations say so; when even that cannot be done, they say why and no records a
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
@@ -248,6 +249,13 @@ def card_croissant(
             }
             document["distribution"].append(rendition)
             sources[path] = rendition["@id"]
+    left_out = nested_features(version) if record_paths else []
+    if left_out:
+        limitations.append(
+            "The records leave out the nested columns "
+            + ", ".join(repr(name) for name in left_out)
+            + " (structs, maps and lists of them), which Croissant readers cannot take from a table's column."
+        )
     if limitations:
         document["rai:dataLimitations"] = "\n\n".join(filter(None, [document.get("rai:dataLimitations"), *limitations]))
     several = len(record_paths) > 1
@@ -274,6 +282,30 @@ def _encoding(path: str, format: str, tables: Tables, *, media: bool) -> str:
     return ENCODINGS[found]
 
 
+_LIST = re.compile(r"^(?:large_|fixed_size_)?list<[^:<>]+: (.+)>(?:\[\d+\])?$")
+_NESTED = ("struct<", "map<", "list<", "large_list<", "fixed_size_list<", "dictionary<", "union<")
+
+
+def nested_features(version: dict[str, Any]) -> list[str]:
+    """Features a record set leaves out: structs and maps, and lists of them (Croissant would need a
+    sub-field per member, which readers do not take from a table's column)."""
+    return [feature["name"] for feature in version["features"] if _field_type(feature["dtype"]) is None]
+
+
+def _field_type(dtype: str) -> dict[str, Any] | None:
+    """A feature's Croissant type: its data type, an array of one for a list; None when nested deeper."""
+    lowered = dtype.lower()
+    listed = _LIST.match(lowered)
+    if listed:
+        element = listed.group(1)
+        if element.startswith(_NESTED):
+            return None
+        return {"dataType": croissant_type(element), "isArray": True, "arrayShape": "-1"}
+    if lowered.startswith(("struct<", "map<", "union<")):
+        return None
+    return {"dataType": croissant_type(dtype)}
+
+
 def _table_records(version: dict[str, Any], path: str, file_id: str, record_id: str) -> dict[str, Any]:
     several = record_id != "records"
     return {
@@ -290,10 +322,11 @@ def _table_records(version: dict[str, Any], path: str, file_id: str, record_id: 
                 "name": feature["name"],
                 "description": feature["description"]
                 or f"{feature['logical_type'] or feature['dtype']} ({feature['role']})",
-                "dataType": croissant_type(feature["dtype"]),
+                **typed,
                 "source": {"fileObject": {"@id": file_id}, "extract": {"column": feature["name"]}},
             }
             for feature in version["features"]
+            if (typed := _field_type(feature["dtype"])) is not None
         ],
     }
 

@@ -156,6 +156,17 @@ def hub_licenses(terms: dict[str, Any] | None) -> str | list[str] | None:
     return slugs[0] if len(slugs) == 1 else [slug for slug in slugs if slug]
 
 
+_LIST = re.compile(r"^(?:large_|fixed_size_)?list<[^:<>]+: ([^<>]+)>(?:\[\d+\])?$")
+
+
+def hub_feature(name: str, dtype: str) -> dict[str, str]:
+    """A feature as `datasets` reads it from a card: a value, or a list of values."""
+    listed = _LIST.match(dtype.lower())
+    if listed:
+        return {"name": name, "list": hub_dtype(listed.group(1))}
+    return {"name": name, "dtype": hub_dtype(dtype)}
+
+
 def front_matter(facts: dict[str, Any], card: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"pretty_name": facts["name"]}
     license_facts = facts["license"]
@@ -176,9 +187,7 @@ def front_matter(facts: dict[str, Any], card: Any) -> dict[str, Any]:
     if version and version["row_count"] is not None:
         data["size_categories"] = [size_category(version["row_count"])]
         info: dict[str, Any] = {
-            "features": [
-                {"name": feature["name"], "dtype": hub_dtype(feature["dtype"])} for feature in version["features"]
-            ],
+            "features": [hub_feature(feature["name"], feature["dtype"]) for feature in version["features"]],
             "dataset_size": version["size_bytes"],
         }
         info["splits"] = _splits(version)

@@ -150,3 +150,26 @@ def test_it_loads_a_json_lines_file(storage_root, export, penguins):
 
     assert _distributed(document)["penguins.jsonl"]["encodingFormat"] == "application/jsonlines"
     assert_same_rows(frames["records"], pd.read_json(path, lines=True))
+
+
+def test_it_loads_lists_as_arrays_and_says_which_nested_columns_it_leaves_out(storage_root, export, penguins):
+    penguins = penguins.dropna().head(40)
+    table = pd.DataFrame(
+        {
+            "species": penguins["species"].tolist(),
+            "measures": [[row.bill_length_mm, row.bill_depth_mm] for row in penguins.itertuples()],
+            "where": [{"island": row.island, "year": row.year} for row in penguins.itertuples()],
+        }
+    )
+    path = storage_root / "nested.jsonl"
+    table.to_json(path, orient="records", lines=True)
+
+    document, frames, _ = export(path, "nested")
+
+    fields = {field["name"]: field for field in document["recordSet"][0]["field"]}
+    assert set(fields) == {"species", "measures"}
+    assert fields["measures"]["isArray"] is True
+    assert "'where'" in document["rai:dataLimitations"]
+    read = frames["records"]
+    assert read["species"].tolist() == table["species"].tolist()
+    assert [list(map(float, value)) for value in read["measures"]] == table["measures"].tolist()
