@@ -6,8 +6,12 @@ in subfolders, Parquet and JSON Lines. The document is exported through the API 
 mlcroissant fetches every file from the download endpoint it names, as a user of the document would.
 """
 
+import json
+import shutil
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import palmerpenguins
 import pandas as pd
 import pytest
 from palmerpenguins import load_penguins
@@ -40,7 +44,7 @@ def export(live_server, owner, owner_client, tmp_path, monkeypatch):
             f"/api/v1/datasets/{dataset.pk}/card/croissant", HTTP_HOST=urlsplit(live_server.url).netloc
         ).json()
         path = tmp_path / f"{name}.json"
-        path.write_text(__import__("json").dumps(document))
+        path.write_text(json.dumps(document))
         validation = mlcroissant_validate(path)
         assert validation.returncode == 0, validation.stderr[-2000:]
         frames = croissant_frames(document, tmp_path / name, token=token_for(owner), monkeypatch=monkeypatch)
@@ -60,6 +64,17 @@ def test_it_loads_a_comma_separated_file_without_a_warning(iris_csv, export):
     assert "rai:dataLimitations" not in document
     assert len(frames["records"]) == dataset.latest_version.row_count == 30
     assert_same_rows(frames["records"], pd.read_csv(iris_csv))
+
+
+def test_it_loads_the_csv_palmerpenguins_ships_as_it_is(storage_root, export):
+    shipped = Path(palmerpenguins.__file__).parent / "data" / "penguins.csv"
+    path = storage_root / "penguins.csv"
+    shutil.copyfile(shipped, path)
+
+    document, frames, _ = export(path, "shipped")
+
+    assert _distributed(document)["penguins.csv"]["encodingFormat"] == "text/csv"
+    assert_same_rows(frames["records"], pd.read_csv(shipped))
 
 
 def test_it_loads_a_tab_separated_file(storage_root, export, penguins):
