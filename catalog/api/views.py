@@ -1,4 +1,5 @@
 import base64
+import logging
 import mimetypes
 import uuid
 from collections.abc import Iterator
@@ -59,6 +60,8 @@ from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.moments import MomentOutOfRange, moment_in_utc
 from governance.licensing import LicenseExpressionInvalid
+
+logger = logging.getLogger(__name__)
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
@@ -685,7 +688,14 @@ class _Chunks:
         return next(self.chunks)
 
     def close(self) -> None:
-        self.files.close()
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()  # a rendition first lets go of the file
+        try:
+            self.files.close()
+        except downloads.SourceChanged as exc:
+            # Too late for a 409: the bytes sent may be mixed, which the reader's sha256 check catches.
+            logger.warning("A file changed while it was downloaded: %s", exc)
 
 
 _SERVED_TYPES = {
