@@ -142,6 +142,21 @@ def _slug(text: str) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in text) or "_"
 
 
+def _unique_slugs(paths: list[str]) -> dict[str, str]:
+    """An id for each path, unique in the document though `a b.csv` and `a_b.csv` slug alike."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in paths:
+        slug = candidate = _slug(path)
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{slug}-{number}"
+        ids[path] = candidate
+        taken.add(candidate)
+    return ids
+
+
 # Where a file of the version is served: (manifest path, as a CSV rendition) -> URL.
 FileUrl = Callable[[str, bool], str]
 # Past this many files of records, one record set each would make the document unwieldy.
@@ -200,12 +215,13 @@ def card_croissant(
     record_paths = [
         entry["path"] for entry in version["manifest"] if tabular and _record_format(entry["path"], version["format"])
     ]
+    ids = _unique_slugs([entry["path"] for entry in version["manifest"]])
     files = []
     for entry in version["manifest"]:
         files.append(
             {
                 "@type": "cr:FileObject",
-                "@id": _slug(entry["path"]),
+                "@id": ids[entry["path"]],
                 "name": entry["path"],
                 "contentUrl": location(entry["path"]),
                 "contentSize": f"{entry['size']} B",
@@ -230,7 +246,7 @@ def card_croissant(
             f"(it would take a record set per file, and it describes at most {MAX_RECORD_FILES})."
         )
         record_paths = []
-    sources: dict[str, str] = {path: _slug(path) for path in record_paths}
+    sources: dict[str, str] = {path: ids[path] for path in record_paths}
     if tables.renditions and tables.dialect is not None:
         limitations.append(
             f"The tables are {tables.dialect.describe()}, which Croissant cannot state: their records are read "
@@ -240,7 +256,7 @@ def card_croissant(
         for path in record_paths:
             rendition = {
                 "@type": "cr:FileObject",
-                "@id": f"{_slug(path)}.as-csv",
+                "@id": f"{ids[path]}.as-csv",
                 "name": f"{path} as CSV",
                 "description": f"{path} re-written as comma-separated values under a header of its column names.",
                 "contentUrl": location(path, True),
@@ -260,7 +276,7 @@ def card_croissant(
         document["rai:dataLimitations"] = "\n\n".join(filter(None, [document.get("rai:dataLimitations"), *limitations]))
     several = len(record_paths) > 1
     document["recordSet"] = [
-        _table_records(version, path, sources[path], f"records.{_slug(path)}" if several else "records")
+        _table_records(version, path, sources[path], f"records.{ids[path]}" if several else "records")
         for path in record_paths
     ]
     return document
@@ -308,6 +324,7 @@ def _field_type(dtype: str) -> dict[str, Any] | None:
 
 def _table_records(version: dict[str, Any], path: str, file_id: str, record_id: str) -> dict[str, Any]:
     several = record_id != "records"
+    field_ids = _unique_slugs([feature["name"] for feature in version["features"]])
     return {
         "@type": "cr:RecordSet",
         "@id": record_id,
@@ -318,7 +335,7 @@ def _table_records(version: dict[str, Any], path: str, file_id: str, record_id: 
         "field": [
             {
                 "@type": "cr:Field",
-                "@id": f"{record_id}/{_slug(feature['name'])}",
+                "@id": f"{record_id}/{field_ids[feature['name']]}",
                 "name": feature["name"],
                 "description": feature["description"]
                 or f"{feature['logical_type'] or feature['dtype']} ({feature['role']})",
