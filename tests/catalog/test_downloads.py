@@ -203,3 +203,15 @@ def test_it_tells_how_a_table_is_written_from_its_first_row_and_the_read_options
 
 def test_it_says_nothing_of_a_table_no_delimiter_fits():
     assert table_dialect(b"a,b,c\n1,2,3\n", path="x.csv", names=["a", "b"], read_options=None) is None
+
+
+def test_it_answers_head_with_the_size_and_refuses_an_unknown_rendition(owner_client, registered, iris_csv):
+    flowers = registered(iris_csv)
+
+    head = owner_client.head(_url(flowers, "train.csv"))
+    unknown = owner_client.get(_url(flowers, "train.csv") + "?as=parquet")
+
+    assert head.status_code == 200
+    assert head["Content-Length"] == str(iris_csv.stat().st_size)
+    assert unknown.status_code == 400
+    assert "as" in unknown.json()["errors"]
