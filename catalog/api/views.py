@@ -1,19 +1,30 @@
+import base64
+import logging
+import mimetypes
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date, datetime, time
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
 
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, generics, mixins, renderers, serializers, status, viewsets
+from rest_framework import authentication, exceptions, generics, mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
-from catalog import selectors, services
+from catalog import downloads, selectors, services
 from catalog.api.filters import DatasetFilter
 from catalog.api.permissions import CanWriteDataset
 from catalog.api.serializers import (
@@ -40,6 +51,7 @@ from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Fea
 from catalog.profiling.pii import aliased_paths, detected_kinds, label_aliases, masked_sample
 from catalog.selectors import personal_data_visible_to
 from catalog.sources import SourceForbidden, SourceRejected
+from config.api.authentication import TokenAuthentication
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -48,6 +60,8 @@ from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.moments import MomentOutOfRange, moment_in_utc
 from governance.licensing import LicenseExpressionInvalid
+
+logger = logging.getLogger(__name__)
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
@@ -591,7 +605,16 @@ class DatasetCardCroissantView(_DatasetCardBase):
         dataset = self.get_dataset()
         url = request.build_absolute_uri(f"/api/v1/datasets/{dataset.pk}/")
         facts = card_facts(dataset, shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk))
-        return Response(card_croissant(facts, self.card_of(dataset), url=url))
+        tables = None
+        if facts["version"] is not None:
+            version = DatasetVersion.objects.get(pk=facts["version"]["id"])
+            tables = downloads.version_tables(version, [feature["name"] for feature in facts["version"]["features"]])
+
+        def file_url(path: str, rendition: bool) -> str:
+            location = reverse("version-file", kwargs={"version_id": facts["version"]["id"], "path": path})
+            return request.build_absolute_uri(location + ("?as=csv" if rendition else ""))
+
+        return Response(card_croissant(facts, self.card_of(dataset), url=url, file_url=file_url, tables=tables))
 
 
 class DatasetCardImportView(_DatasetCardBase):
@@ -617,3 +640,170 @@ class DatasetCardImportView(_DatasetCardBase):
             shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk),
         )
         return Response(DataCardSerializer(body).data)
+
+
+class TokenAsBasicPassword(authentication.BaseAuthentication):
+    """`Authorization: Basic` with an API token as the password (the user name is not looked at), for the file
+    downloads alone: Croissant readers send only Basic credentials (mlcroissant takes them from
+    CROISSANT_BASIC_AUTH_USERNAME and CROISSANT_BASIC_AUTH_PASSWORD). The token is checked as any other."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        auth = authentication.get_authorization_header(request).split()
+        if not auth or auth[0].lower() != b"basic":
+            return None
+        try:
+            if len(auth) != 2:
+                raise ValueError
+            _, separator, key = base64.b64decode(auth[1], validate=True).decode("utf-8").partition(":")
+            if not separator or not key:
+                raise ValueError
+        except (ValueError, UnicodeError):
+            raise exceptions.AuthenticationFailed(
+                "Invalid basic header: give base64 of 'any-name:<your API token>'."
+            ) from None
+        return TokenAuthentication().authenticate_credentials(key)
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Basic realm="api"'
+
+
+class TokenAsBasicPasswordScheme(OpenApiAuthenticationExtension):
+    target_class = "catalog.api.views.TokenAsBasicPassword"
+    name = "tokenAsBasicPassword"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "basic",
+            "description": "File downloads only: any user name, an API token as the password.",
+        }
+
+
+class SourceChangedConflict(Conflict):
+    default_code = "source_changed"
+
+
+class TableUnreadable(Conflict):
+    default_code = "table_unreadable"
+
+
+class _Chunks:
+    """A response body that closes the file it streams when the response is closed, read to its end or not."""
+
+    def __init__(self, chunks: Iterator[bytes], files: ExitStack) -> None:
+        self.chunks, self.files = chunks, files
+
+    def __iter__(self) -> "_Chunks":
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()  # a rendition first lets go of the file
+        try:
+            self.files.close()
+        except downloads.SourceChanged as exc:
+            # Too late for a 409: the bytes sent may be mixed, which the reader's sha256 check catches.
+            logger.warning("A file changed while it was downloaded: %s", exc)
+
+
+_SERVED_TYPES = {
+    "text/csv",
+    "text/tab-separated-values",
+    "text/plain",
+    "application/json",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+}
+
+
+class VersionFileView(generics.GenericAPIView):
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, TokenAsBasicPassword]
+    queryset = DatasetVersion.objects.none()  # for the schema; requests use the visible versions
+    pagination_class = None
+
+    @extend_schema(
+        summary="Download one file of a version",
+        description="The bytes of one file of the version's manifest (a local source; a URL source's file is at "
+        "its URL), once its size and sha256 are found to be the manifest's (else 409 `source_changed`). Readable "
+        "by whoever may read the version, except that a version with personal-data features is served only to "
+        "those who see their values (its owners and stewards): the file is not masked. `?as=csv` gives a "
+        "delimited table as UTF-8 comma-separated values under a header row of its profiled column names, which "
+        "the Croissant export uses for a delimiter, header or encoding Croissant cannot state. Clients that send "
+        "only Basic credentials (Croissant readers) give an API token as the password.",
+        parameters=[
+            OpenApiParameter("as", OpenApiTypes.STR, enum=["csv"], description="Re-write a table as CSV."),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            403: OpenApiResponse(ProblemSerializer, description="The version has personal data you may not see."),
+            404: OpenApiResponse(ProblemSerializer, description="No such version (for you), or no such file."),
+            409: OpenApiResponse(
+                ProblemSerializer, description="The file's bytes changed, or the table is unreadable."
+            ),
+        },
+    )
+    def get(self, request: Request, version_id, path: str) -> StreamingHttpResponse:  # type: ignore[no-untyped-def]
+        version = get_object_or_404(selectors.version_detail_queryset(request.user), pk=version_id)
+        features = list(version.features.all())
+        if any(feature.pii for feature in features) and not personal_data_visible_to(
+            user=request.user, dataset_id=version.dataset_id
+        ):
+            raise PermissionDenied(
+                "This version has personal-data features, and its files hold their values unmasked: only the "
+                "dataset's owners and stewards may download them. Its sample and statistics are masked for you."
+            )
+        rendition = request.query_params.get("as")
+        if rendition not in (None, "csv"):
+            raise serializers.ValidationError({"as": [f"{rendition!r} is not a rendition; the one there is is csv."]})
+        try:
+            entry = downloads.manifest_entry(version, path)
+        except downloads.FileUnavailable as exc:
+            raise exceptions.NotFound(str(exc)) from None
+        if rendition and not downloads.is_table(path):
+            raise serializers.ValidationError({"as": [f"{path} is not a delimited table (.csv, .tsv)."]})
+        files = ExitStack()
+        try:
+            handle = files.enter_context(downloads.file_opened(version, entry))
+            chunks: Iterator[bytes]
+            if rendition:
+                names = [feature.name for feature in features]
+                read_options = getattr(version, "read_options", None)
+                dialect = downloads.table_dialect(
+                    downloads.table_head(handle), path=path, names=names, read_options=read_options
+                )
+                if dialect is None:
+                    raise TableUnreadable(
+                        f"No delimiter splits the first row of {path} into the {len(names)} columns profiled; "
+                        "give the version's read options."
+                    )
+                chunks = downloads.csv_rendition(handle, dialect, names)
+            else:
+                chunks = downloads.file_chunks(handle)
+        except downloads.SourceChanged as exc:
+            files.close()
+            raise SourceChangedConflict(str(exc)) from None
+        except BaseException:
+            files.close()
+            raise
+        name = PurePosixPath(path).name
+        if rendition:
+            content_type = "text/csv; charset=utf-8"
+            name = f"{PurePosixPath(name).stem.removesuffix('.csv')}.csv"
+        else:
+            guessed, compressed = mimetypes.guess_type(name)
+            # Never a type a browser would render as a page.
+            content_type = (
+                "application/gzip" if compressed == "gzip" else guessed if guessed in _SERVED_TYPES else None
+            ) or "application/octet-stream"
+        response = StreamingHttpResponse(_Chunks(chunks, files), content_type=content_type)
+        if not rendition:
+            response["Content-Length"] = str(entry["size"])
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response

@@ -1,18 +1,27 @@
 """A data card as Croissant 1.1 JSON-LD (https://docs.mlcommons.org/croissant/docs/croissant-spec-1.1.html),
 with the Responsible AI vocabulary filled from the card's sections.
 
-`distribution` lists every file of the latest version with its sha256; the `recordSet` has one field
-per feature, typed from its Arrow type. A local file's `contentUrl` is its absolute path (where the
-catalog and its workers read it); a remote one's, its URL.
+`distribution` lists every file of the latest version with its sha256 from the manifest and its format as
+it is (a delimited table is `text/csv` or `text/tab-separated-values` as its delimiter makes it); a local
+file's `contentUrl` is where the API serves it (`GET /api/v1/versions/{id}/files/{path}`), a URL source's its
+URL. The records of a table are a `recordSet` with one field per feature, typed from its Arrow type and
+named as the file names its columns; a folder of tables has a record set per file, since Croissant readers
+take a file set only from beside the document. A table Croissant cannot state as it is (another delimiter,
+no header row, another encoding) is read from a CSV copy the API serves (`?as=csv`), and the card's
+limitations say so; when even that cannot be done, they say why and no records are described.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import re
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from catalog.downloads import Tables
+from catalog.profiling.files import format_from_name
 from catalog.profiling.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -97,6 +106,28 @@ def croissant_type(dtype: str) -> str:
     return "sc:Text"
 
 
+def croissant_license(license: dict[str, Any]) -> list[Any] | str:
+    """The license as Croissant states it: the URL of each license when all apply (one, or an AND of them);
+    otherwise (a choice, OR, or an exception, WITH) the whole SPDX expression as one creative work, since
+    a list of URLs would read as all of them applying and would drop the exception."""
+    terms = license.get("terms")
+    urls = {entry["spdx_id"]: entry["url"] for entry in license["licenses"]}
+    if not license["expression"] or terms is None:
+        return "unknown"
+    parts = terms.get("all_of", [terms])
+    if all("license" in part and not part["exception"] and part["license"] in urls for part in parts):
+        return [urls[part["license"]] for part in parts]
+    return [
+        {
+            "@type": "sc:CreativeWork",
+            "name": license["expression"],
+            "description": "An SPDX license expression (https://spdx.org/licenses/): with AND every license "
+            "applies, with OR the licensee chooses one, WITH adds the named exception to its license. "
+            + " ".join(f"{spdx_id}: {url}." for spdx_id, url in urls.items()),
+        }
+    ]
+
+
 def _location(uri: str, relative_path: str) -> str:
     """Where one file of a source is: an absolute path for local sources, a URL for remote ones."""
     parsed = urlparse(uri)
@@ -111,11 +142,36 @@ def _slug(text: str) -> str:
     return "".join(char if char.isalnum() or char in "-_." else "_" for char in text) or "_"
 
 
-def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, Any]:
+def _unique_slugs(paths: list[str]) -> dict[str, str]:
+    """An id for each path, unique in the document though `a b.csv` and `a_b.csv` slug alike."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in paths:
+        slug = candidate = _slug(path)
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{slug}-{number}"
+        ids[path] = candidate
+        taken.add(candidate)
+    return ids
+
+
+# Where a file of the version is served: (manifest path, as a CSV rendition) -> URL.
+FileUrl = Callable[[str, bool], str]
+# Past this many files of records, one record set each would make the document unwieldy.
+MAX_RECORD_FILES = 200
+
+
+def card_croissant(
+    facts: dict[str, Any], card: Any, *, url: str, file_url: FileUrl | None = None, tables: Tables | None = None
+) -> dict[str, Any]:
+    """The document. With `file_url`, each local file's `contentUrl` is where the API serves it (else its
+    path); `tables` says how the delimited tables are written (see catalog.downloads.version_tables)."""
+
     def section(name: str) -> str:
         return getattr(card, name, "").strip() if card is not None else ""
 
-    licenses = facts["license"]["licenses"]
     document: dict[str, Any] = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
@@ -124,7 +180,7 @@ def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, A
         "alternateName": f"{facts['namespace']}/{facts['name']}",
         "description": section("summary") or facts["description"] or f"{facts['namespace']}/{facts['name']}",
         "citeAs": section("citation") or f"{facts['namespace']}/{facts['name']}, {url}",
-        "license": [entry["url"] for entry in licenses] or "unknown",
+        "license": croissant_license(facts["license"]),
         "url": url,
         "creator": [
             {"@type": "sc:Person" if owner["type"] == "user" else "sc:Organization", "name": owner["name"]}
@@ -146,18 +202,30 @@ def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, A
         return document
     document["version"] = f"{version['number']}.0.0"
     document["sha256"] = version["fingerprint"].removeprefix("sha256:") if version["fingerprint"] else None
-    encoding = ENCODINGS.get(version["format"], "application/octet-stream")
+    remote = version["uri"][:8].lower() == "https://"
+
+    def location(path: str, rendition: bool = False) -> str:
+        if remote and not rendition:
+            return str(version["uri"])
+        return file_url(path, rendition) if file_url is not None else _location(version["uri"], path)
+
+    tables = tables or Tables()
     media = version["format"] in ("images", "text")
+    tabular = version["format"] in ("csv", "tsv", "parquet", "jsonl")
+    record_paths = [
+        entry["path"] for entry in version["manifest"] if tabular and _record_format(entry["path"], version["format"])
+    ]
+    ids = _unique_slugs([entry["path"] for entry in version["manifest"]])
     files = []
     for entry in version["manifest"]:
         files.append(
             {
                 "@type": "cr:FileObject",
-                "@id": _slug(entry["path"]),
+                "@id": ids[entry["path"]],
                 "name": entry["path"],
-                "contentUrl": _location(version["uri"], entry["path"]),
+                "contentUrl": location(entry["path"]),
                 "contentSize": f"{entry['size']} B",
-                "encodingFormat": _file_encoding(entry["path"]) if media else encoding,
+                "encodingFormat": _encoding(entry["path"], version["format"], tables, media=media),
                 "sha256": entry["sha256"],
             }
         )
@@ -168,39 +236,116 @@ def card_croissant(facts: dict[str, Any], card: Any, *, url: str) -> dict[str, A
             document["distribution"].append(file_set)
         document["recordSet"] = [record_set] if record_set is not None else []
         return document
-    if not files or version["format"] not in ("csv", "tsv", "parquet", "jsonl"):
-        document["recordSet"] = []
-        return document
-    if len(files) == 1:
-        source: dict[str, Any] = {"fileObject": {"@id": files[0]["@id"]}}
-    else:
-        # Several files hold the records: a file set, read relative to where the document sits.
-        suffix = PurePosixPath(version["manifest"][0]["path"]).suffix
-        document["distribution"].append(
-            {"@type": "cr:FileSet", "@id": "source-files", "encodingFormat": encoding, "includes": f"**/*{suffix}"}
+    limitations: list[str] = []
+    if tables.problem:
+        limitations.append(f"Croissant readers cannot read the records of these files: {tables.problem}")
+        record_paths = []
+    elif len(record_paths) > MAX_RECORD_FILES:
+        limitations.append(
+            f"The records are in {len(record_paths)} files; this document describes the records of none of them "
+            f"(it would take a record set per file, and it describes at most {MAX_RECORD_FILES})."
         )
-        source = {"fileSet": {"@id": "source-files"}}
+        record_paths = []
+    sources: dict[str, str] = {path: ids[path] for path in record_paths}
+    if tables.renditions and tables.dialect is not None:
+        limitations.append(
+            f"The tables are {tables.dialect.describe()}, which Croissant cannot state: their records are read "
+            "from a UTF-8 comma-separated copy with a header row that the catalog serves for each (`?as=csv`, "
+            "with its own sha256); the files as registered are listed too."
+        )
+        for path in record_paths:
+            rendition = {
+                "@type": "cr:FileObject",
+                "@id": f"{ids[path]}.as-csv",
+                "name": f"{path} as CSV",
+                "description": f"{path} re-written as comma-separated values under a header of its column names.",
+                "contentUrl": location(path, True),
+                "encodingFormat": "text/csv",
+                "sha256": tables.renditions[path],
+            }
+            document["distribution"].append(rendition)
+            sources[path] = rendition["@id"]
+    left_out = nested_features(version) if record_paths else []
+    if left_out:
+        limitations.append(
+            "The records leave out the nested columns "
+            + ", ".join(repr(name) for name in left_out)
+            + " (structs, maps and lists of them), which Croissant readers cannot take from a table's column."
+        )
+    if limitations:
+        document["rai:dataLimitations"] = "\n\n".join(filter(None, [document.get("rai:dataLimitations"), *limitations]))
+    several = len(record_paths) > 1
     document["recordSet"] = [
-        {
-            "@type": "cr:RecordSet",
-            "@id": "records",
-            "name": "records",
-            "description": f"The rows of version {version['number']} ({version['row_count']} records).",
-            "field": [
-                {
-                    "@type": "cr:Field",
-                    "@id": f"records/{_slug(feature['name'])}",
-                    "name": feature["name"],
-                    "description": feature["description"]
-                    or f"{feature['logical_type'] or feature['dtype']} ({feature['role']})",
-                    "dataType": croissant_type(feature["dtype"]),
-                    "source": {**source, "extract": {"column": feature["name"]}},
-                }
-                for feature in version["features"]
-            ],
-        }
+        _table_records(version, path, sources[path], f"records.{ids[path]}" if several else "records")
+        for path in record_paths
     ]
     return document
+
+
+def _record_format(path: str, format: str) -> bool:
+    found = format_from_name(path)
+    return found in ("csv", "tsv") if format in ("csv", "tsv") else found == format
+
+
+def _encoding(path: str, format: str, tables: Tables, *, media: bool) -> str:
+    """A file's format as it is: a delimited table's as its delimiter makes it (a table Croissant cannot
+    read as it is keeps the format its name gives; its records come from a rendition)."""
+    found = format_from_name(path)
+    if media or found is None:
+        return _file_encoding(path)
+    if found in ("csv", "tsv") and tables.dialect is not None and tables.dialect.croissant_format:
+        return tables.dialect.croissant_format
+    return ENCODINGS[found]
+
+
+_LIST = re.compile(r"^(?:large_|fixed_size_)?list<[^:<>]+: (.+)>(?:\[\d+\])?$")
+_NESTED = ("struct<", "map<", "list<", "large_list<", "fixed_size_list<", "dictionary<", "union<")
+
+
+def nested_features(version: dict[str, Any]) -> list[str]:
+    """Features a record set leaves out: structs and maps, and lists of them (Croissant would need a
+    sub-field per member, which readers do not take from a table's column)."""
+    return [feature["name"] for feature in version["features"] if _field_type(feature["dtype"]) is None]
+
+
+def _field_type(dtype: str) -> dict[str, Any] | None:
+    """A feature's Croissant type: its data type, an array of one for a list; None when nested deeper."""
+    lowered = dtype.lower()
+    listed = _LIST.match(lowered)
+    if listed:
+        element = listed.group(1)
+        if element.startswith(_NESTED):
+            return None
+        return {"dataType": croissant_type(element), "isArray": True, "arrayShape": "-1"}
+    if lowered.startswith(("struct<", "map<", "union<")):
+        return None
+    return {"dataType": croissant_type(dtype)}
+
+
+def _table_records(version: dict[str, Any], path: str, file_id: str, record_id: str) -> dict[str, Any]:
+    several = record_id != "records"
+    field_ids = _unique_slugs([feature["name"] for feature in version["features"]])
+    return {
+        "@type": "cr:RecordSet",
+        "@id": record_id,
+        "name": record_id,
+        "description": f"The rows of {path}"
+        if several
+        else f"The rows of version {version['number']} ({version['row_count']} records).",
+        "field": [
+            {
+                "@type": "cr:Field",
+                "@id": f"{record_id}/{field_ids[feature['name']]}",
+                "name": feature["name"],
+                "description": feature["description"]
+                or f"{feature['logical_type'] or feature['dtype']} ({feature['role']})",
+                **typed,
+                "source": {"fileObject": {"@id": file_id}, "extract": {"column": feature["name"]}},
+            }
+            for feature in version["features"]
+            if (typed := _field_type(feature["dtype"])) is not None
+        ],
+    }
 
 
 def _file_encoding(path: str) -> str:

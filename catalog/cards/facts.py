@@ -25,9 +25,10 @@ def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, A
         else None
     )
     try:
-        ids = license_expression_parse(dataset.license).ids if dataset.license else ()
+        parsed = license_expression_parse(dataset.license) if dataset.license else None
     except LicenseExpressionInvalid:
-        ids = ()
+        parsed = None
+    ids = parsed.ids if parsed is not None else ()
     licenses = {license.spdx_id: license for license in License.objects.filter(spdx_id__in=ids)}
     owners = [
         {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
@@ -55,6 +56,8 @@ def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, A
                 for spdx_id in ids
                 if spdx_id in licenses
             ],
+            # How they combine: AND and OR told apart, WITH exceptions kept (None when unknown).
+            "terms": parsed.terms if parsed is not None else None,
         },
         "version": None,
     }

@@ -99,6 +99,7 @@ HUB_LOWERCASE = {
     "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "cdla-sharing-1.0",
     "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0", "eupl-1.1",
     "isc", "lppl-1.3c", "ms-pl", "mpl-2.0", "osl-3.0", "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib",
+    "etalab-2.0", "eupl-1.2",
 }  # fmt: skip
 
 SIZE_CATEGORIES = [
@@ -141,33 +142,72 @@ def hub_dtype(dtype: str) -> str:
     return "string"
 
 
+def hub_licenses(terms: dict[str, Any] | None) -> str | list[str] | None:
+    """The hub's `license` for an expression's terms, when its slugs say it all: one license, or licenses
+    that all apply (AND; the hub lists them). A choice (OR) or an exception (WITH) has no slug: None."""
+    if terms is None:
+        return None
+    parts = terms.get("all_of", [terms])
+    if any("license" not in part or part["exception"] for part in parts):
+        return None
+    slugs = [hub_license(part["license"]) for part in parts]
+    if not all(slugs):
+        return None
+    return slugs[0] if len(slugs) == 1 else [slug for slug in slugs if slug]
+
+
+_LIST = re.compile(r"^(?:large_|fixed_size_)?list<[^:<>]+: ([^<>]+)>(?:\[\d+\])?$")
+
+
+def hub_feature(name: str, dtype: str) -> dict[str, str]:
+    """A feature as `datasets` reads it from a card: a value, or a list of values."""
+    listed = _LIST.match(dtype.lower())
+    if listed:
+        return {"name": name, "list": hub_dtype(listed.group(1))}
+    return {"name": name, "dtype": hub_dtype(dtype)}
+
+
 def front_matter(facts: dict[str, Any], card: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"pretty_name": facts["name"]}
-    licenses = [entry["spdx_id"] for entry in facts["license"]["licenses"]]
-    slugs = [hub_license(spdx_id) for spdx_id in licenses]
-    if not licenses:
+    license_facts = facts["license"]
+    slugs = hub_licenses(license_facts.get("terms"))
+    if not license_facts["expression"] or license_facts.get("terms") is None:
         data["license"] = "unknown"
-    elif all(slugs):
-        data["license"] = slugs[0] if len(slugs) == 1 else slugs
+    elif slugs is not None:
+        data["license"] = slugs
     else:
+        # The whole SPDX expression, so that a choice stays a choice and an exception stays with its license.
         data["license"] = "other"
-        data["license_name"] = facts["license"]["expression"]
-        data["license_link"] = facts["license"]["licenses"][0]["url"]
+        data["license_name"] = license_facts["expression"]
+        if license_facts["licenses"]:
+            data["license_link"] = license_facts["licenses"][0]["url"]
     if card is not None and card.task_categories:
         data["task_categories"] = list(card.task_categories)
     version = facts["version"]
     if version and version["row_count"] is not None:
         data["size_categories"] = [size_category(version["row_count"])]
         info: dict[str, Any] = {
-            "features": [
-                {"name": feature["name"], "dtype": hub_dtype(feature["dtype"])} for feature in version["features"]
-            ],
+            "features": [hub_feature(feature["name"], feature["dtype"]) for feature in version["features"]],
             "dataset_size": version["size_bytes"],
         }
-        splits = version["splits"] or {"train": {"row_count": version["row_count"]}}
-        info["splits"] = [{"name": name, "num_examples": split["row_count"]} for name, split in splits.items()]
+        info["splits"] = _splits(version)
         data["dataset_info"] = info
     return data
+
+
+def _splits(version: dict[str, Any]) -> list[dict[str, Any]]:
+    """The splits as `datasets` reads them: name, examples and bytes (the sizes of the split's files)."""
+    if not version["splits"]:
+        return [{"name": "train", "num_bytes": version["size_bytes"] or 0, "num_examples": version["row_count"]}]
+    sizes = {entry["path"]: entry["size"] for entry in version["manifest"]}
+    return [
+        {
+            "name": name,
+            "num_bytes": sum(sizes.get(path, 0) for path in split["files"]),
+            "num_examples": split["row_count"] or 0,
+        }
+        for name, split in version["splits"].items()
+    ]
 
 
 def _facts_block(section: str, facts: dict[str, Any]) -> str:
@@ -202,6 +242,11 @@ def _facts_block(section: str, facts: dict[str, Any]) -> str:
     elif section == "distribution":
         expression = facts["license"]["expression"] or "unknown (never treated as permissive)"
         lines.append(f"License: {expression}.")
+        if " OR " in expression or " AND " in expression or " WITH " in expression:
+            lines.append(
+                "(SPDX: with AND every license applies, with OR the licensee chooses one, "
+                "WITH adds the named exception to its license.)"
+            )
         for entry in facts["license"]["licenses"]:
             allowed = [term for term, value in entry["terms"].items() if value]
             lines.append(

@@ -127,3 +127,50 @@ def test_it_rejects_an_expression_with_too_many_alternatives():
     with pytest.raises(LicenseExpressionInvalid, match="ways to comply"):
         license_expression_parse(" AND ".join([clause] * 9))
     assert len(license_expression_parse(" AND ".join([clause] * 8)).ids) == 2
+
+
+@pytest.mark.parametrize(
+    ("written", "terms"),
+    [
+        ("MIT", {"license": "MIT", "exception": None}),
+        ("Apache-2.0 WITH LLVM-exception", {"license": "Apache-2.0", "exception": "LLVM-exception"}),
+        (
+            "MIT AND CC-BY-4.0",
+            {"all_of": [{"license": "MIT", "exception": None}, {"license": "CC-BY-4.0", "exception": None}]},
+        ),
+        (
+            "MIT OR CC-BY-4.0",
+            {"any_of": [{"license": "MIT", "exception": None}, {"license": "CC-BY-4.0", "exception": None}]},
+        ),
+        (
+            "(MIT OR GPL-2.0-only WITH Classpath-exception-2.0) AND CC-BY-4.0",
+            {
+                "all_of": [
+                    {
+                        "any_of": [
+                            {"license": "MIT", "exception": None},
+                            {"license": "GPL-2.0-only", "exception": "Classpath-exception-2.0"},
+                        ]
+                    },
+                    {"license": "CC-BY-4.0", "exception": None},
+                ]
+            },
+        ),
+    ],
+)
+def test_it_keeps_with_exceptions_and_tells_and_from_or(written, terms):
+    assert license_expression_parse(written).terms == terms
+
+
+def test_the_card_facts_carry_how_the_licenses_combine(owner_client, dataset):
+    Dataset.objects.filter(pk=dataset.pk).update(license="MIT OR Apache-2.0 WITH LLVM-exception")
+
+    facts = owner_client.get(f"/api/v1/datasets/{dataset.pk}/card/").json()["facts"]["license"]
+
+    assert facts["expression"] == "MIT OR Apache-2.0 WITH LLVM-exception"
+    assert facts["terms"] == {
+        "any_of": [
+            {"license": "MIT", "exception": None},
+            {"license": "Apache-2.0", "exception": "LLVM-exception"},
+        ]
+    }
