@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def table_dialect(head: bytes, *, path: str, names: list[str], read_options: dic
     """The dialect of a delimited table from its first bytes (decompressed): the version's read options
     where they say, otherwise the delimiter that splits the first row into the profile's columns, with a
     header when that row is their names, or when the profile did not have to name them itself
-    (`column0`, `column1`... are the reader's names for a file without one). None when nothing fits."""
+    (`column_1`, `column_2`... are the reader's names for a file without one). None when nothing fits."""
     options = read_options or {}
     encoding = _known_codec(options.get("encoding")) or _encoding_of(head)
     text = head.decode(encoding, errors="replace")
@@ -170,7 +171,7 @@ def table_dialect(head: bytes, *, path: str, names: list[str], read_options: dic
         candidates = (options["delimiter"],)
     else:
         candidates = DELIMITERS
-    generic = bool(names) and all(name.lower().startswith("column") and name[6:].isdigit() for name in names)
+    generic = bool(names) and all(re.fullmatch(r"column_?\d+", name.lower()) for name in names)
     fitting: list[tuple[bool, str]] = []
     for delimiter in candidates:
         first = next(_rows(lines, delimiter, quote), None)
@@ -291,11 +292,25 @@ class Tables:
     problem: str = ""
 
 
+def _how_read(version: DatasetVersion) -> dict[str, Any]:
+    """The read options people gave, completed by the dialect the profiler read the first file with
+    (whether it had a header, its encoding, rows skipped, a one-character delimiter)."""
+    options = dict(version.read_options or {})
+    recorded = (version.profile or {}).get("dialect") or {}
+    for key in ("header", "encoding", "skip_rows"):
+        if options.get(key) is None and recorded.get(key) is not None:
+            options[key] = recorded[key]
+    delimiter = recorded.get("delimiter")
+    if not options.get("delimiter") and isinstance(delimiter, str) and len(delimiter) == 1:
+        options["delimiter"] = delimiter
+    return options
+
+
 def version_tables(version: DatasetVersion, names: list[str]) -> Tables:
     """The dialect of a version's delimited tables (told from the first; they are read alike), and the
     renditions Croissant readers need when it is not one Croissant states."""
     tables = [entry for entry in version.manifest or [] if is_table(entry["path"])]
-    read_options = getattr(version, "read_options", None)
+    read_options = _how_read(version)
     if not tables:
         return Tables()
     if version.uri[:8].lower() == "https://":
