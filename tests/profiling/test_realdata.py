@@ -517,6 +517,38 @@ def test_label_conflicts_equal_pandas(case, profiled, realdata_dir):
     assert result["quality"]["label_conflicts"]["rows"] == rows
 
 
+@pytest.mark.parametrize("case", params("conflict_examples", LABELLED))
+def test_label_conflict_examples_name_rows_of_one_conflicting_group(case, profiled, realdata_dir):
+    result = profiled(case)
+    examples = result["quality"]["label_conflicts"]["examples"]
+    if not examples:
+        pytest.skip("no label conflicts")
+    path = case.path(realdata_dir)
+    for example in examples:
+        rows = []
+        for place in example:
+            filename, number = place.rsplit(":", 1)
+            member = path / filename if path.is_dir() else path
+            assert member.name == filename.rsplit("/", 1)[-1], place
+            rows.append(oracle_member(case, member).iloc[int(number) - 1])
+        features = [row.drop(case.label) for row in rows]
+        assert all(row.equals(features[0]) for row in features), example
+        # The rows shown are a few of the group's; the group as a whole holds more than one label.
+        frame = oracle(case, realdata_dir)
+        same = (frame.drop(columns=case.label) == features[0]).all(axis=1)
+        assert frame.loc[same, case.label].nunique() > 1, example
+
+
+_members: dict[str, pd.DataFrame] = {}
+
+
+def oracle_member(case: Case, member) -> pd.DataFrame:
+    key = str(member)
+    if key not in _members:
+        _members[key] = plain(case.read(member))
+    return _members[key]
+
+
 FAMILIES = sorted({case.family for case in CASES if case.family})
 COMPARED = ("count", "null_count", "distinct_count", "min", "max", "quantiles", "top_values")
 
