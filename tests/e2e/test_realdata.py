@@ -68,3 +68,36 @@ def test_it_profiles_a_real_file_on_the_worker_as_pandas_counts_it(case, people,
     if case.label:
         expected = {str(value): count for value, count in truth[case.label].value_counts().items()}
         assert {str(key): count for key, count in quality["class_counts"].items()} == expected
+
+
+def test_it_names_label_conflict_rows_of_a_folder_in_the_files_they_are_in(people, realdata_dir, e2e_storage_root):
+    case = BY_NAME["statsmodels/randhie-parts"]
+    folder = e2e_storage_root / f"realdata-parts-{people.owner.user.username}"
+    shutil.copytree(case.path(realdata_dir), folder)
+    created = people.owner.post(
+        "/api/v1/datasets/",
+        {
+            "namespace": "realdata",
+            "name": f"randhie-parts-{people.owner.user.username}",
+            "source": {"uri": folder.name, "label_column": case.label},
+        },
+    )
+    assert created.status_code == 201, created.text
+
+    version = people.owner.wait(created.json()["latest_version"]["id"])
+
+    assert version["status"] == "ready", version.get("error")
+    truth = case.read(folder)
+    assert version["row_count"] == len(truth)
+    features = [name for name in truth.columns if name != case.label]
+    per_group = truth.groupby(features, dropna=False)[case.label].nunique()
+    conflicts = version["quality"]["label_conflicts"]
+    assert conflicts["groups"] == int((per_group > 1).sum())
+    assert conflicts["examples"]
+    for example in conflicts["examples"]:
+        rows = []
+        for place in example:
+            filename, number = place.rsplit(":", 1)
+            rows.append(case.read(folder / filename).iloc[int(number) - 1])
+        first = rows[0].drop(case.label)
+        assert all(row.drop(case.label).equals(first) for row in rows), example
