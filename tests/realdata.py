@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 # Bumped whenever a file's content changes, so that a cached corpus is written again.
-CORPUS_VERSION = "5"
+CORPUS_VERSION = "6"
 STAMP = ".realdata-version"
 
 
@@ -233,6 +233,26 @@ def write_us_dates(target: Path) -> None:
     frame = pd.read_csv(vega_file("stocks.csv"))
     frame["date"] = pd.to_datetime(frame["date"], format="%b %d %Y").dt.strftime("%m/%d/%Y")
     frame.to_csv(target, index=False)
+
+
+def write_times_of_day(target: Path) -> None:
+    # seattle-temps' readings by time of day: a CSV reader's TIME column.
+    frame = seattle_temps()
+    pd.DataFrame({"time": frame["date"].dt.strftime("%H:%M:%S"), "temp": frame["temp"]}).to_csv(target, index=False)
+
+
+def write_offsets(target: Path) -> None:
+    # seattle-temps' timestamps with their UTC offset, as ISO 8601: a CSV reader's TIMESTAMP WITH TIME ZONE.
+    frame = seattle_temps()
+    stamps = frame["date"].dt.tz_localize("UTC").map(lambda value: value.isoformat())
+    pd.DataFrame({"date": stamps, "temp": frame["temp"]}).to_csv(target, index=False)
+
+
+def write_rained(target: Path) -> None:
+    # Whether it rained, as true/false, beside the day's weather: a CSV reader's BOOLEAN column.
+    frame = seattle_weather()
+    rained = (frame["precipitation"] > 0).map({True: "true", False: "false"})
+    pd.DataFrame({"rained": rained, "wind": frame["wind"], "weather": frame["weather"]}).to_csv(target, index=False)
 
 
 def write_quoted(target: Path) -> None:
@@ -564,6 +584,9 @@ def cases() -> list[Case]:
             csv_reader(),
             shows="timestamps as 2010/01/01 00:00",
         ),
+        Case("vega/seattle-times.csv", "csv", write_times_of_day, csv_reader(), shows="times of day"),
+        Case("vega/seattle-offsets.csv", "csv", write_offsets, csv_reader(), shows="timestamps with an offset"),
+        Case("vega/seattle-rained.csv", "csv", write_rained, csv_reader(), "weather", shows="true/false"),
         Case("vega/cars.jsonl", "jsonl", from_frame(vega_json("cars.json"), write_jsonl), read_jsonl, shows="nulls"),
         Case("vega/barley.jsonl", "jsonl", from_frame(vega_json("barley.json"), write_jsonl), read_jsonl),
         Case("vega/burtin.jsonl", "jsonl", from_frame(vega_json("burtin.json"), write_jsonl), read_jsonl),
@@ -680,12 +703,20 @@ known("boolean min is true when the column holds false", ["booleans"], ["types/b
 known("a null boolean hashes as false in duplicate rows", ["duplicates"], ["types/boolean.parquet"])
 known("decimals become inexact floats (0.3 -> 0.30000000000000004)", ["top_values"], ["types/decimal.parquet"])
 known("dates written as Jan 1 2000 stay text", ["datetimes"], ["vega/stocks.csv", "statsmodels/elec_equip.csv"])
-known("a time of day is profiled as text", ["datetimes"], ["types/time64.parquet"])
+known("a time of day is profiled as text", ["datetimes"], ["types/time64.parquet", "vega/seattle-times.csv"])
+known("a time of day is profiled as text (22 distinct of 24)", ["counts"], ["vega/seattle-times.csv"])
+known("ISO timestamps with a UTC offset stay text", ["datetimes"], ["vega/seattle-offsets.csv"])
+known(
+    "true/false text is called boolean but summarised as text (no true_count, min 'false')",
+    ["booleans"],
+    ["vega/seattle-rained.csv"],
+)
 known(
     "a type the engine cannot summarise gets no info finding",
     ["summarised"],
     [
         "types/time64.parquet",
+        "vega/seattle-times.csv",
         "types/duration.parquet",
         "types/binary.parquet",
         "types/list.parquet",

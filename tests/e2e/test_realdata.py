@@ -71,6 +71,8 @@ def test_it_profiles_a_real_file_on_the_worker_as_pandas_counts_it(case, people,
         assert stats["null_count"] == column.isna().sum(), name
         if not stats["distinct_is_approximate"]:
             assert stats["distinct_count"] == column.nunique(), name
+        elif pd.api.types.is_numeric_dtype(column) or pd.api.types.is_string_dtype(column):
+            assert stats["distinct_count"] == pytest.approx(column.nunique(), rel=0.02), name
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column) and column.count():
             assert stats["min"] == pytest.approx(column.min(), rel=1e-12), name
             assert stats["max"] == pytest.approx(column.max(), rel=1e-12), name

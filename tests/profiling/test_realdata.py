@@ -23,7 +23,8 @@ from tests.realdata import CASES, NOT_STRICT, Case, hashable, known_reason, plai
 
 QUANTILE_KEYS = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 DATE_PATTERN = re.compile(
-    r"^(\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?)?|\d{1,2}/\d{1,2}/\d{4}|[A-Z][a-z]{2}[- ]\d{1,2}[- ]\d{4})$"
+    r"^(\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}/\d{1,2}/\d{4}|[A-Z][a-z]{2}[- ]\d{1,2}[- ]\d{4})$"
 )
 
 _profiles: dict[str, dict | BaseException] = {}
