@@ -33,6 +33,14 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def realdata_dir(tmp_path_factory) -> Path:
+    """The real-data corpus (tests/realdata.py), written once per run from the installed packages."""
+    from tests.realdata import materialise
+
+    return materialise(tmp_path_factory.getbasetemp() / "realdata")
+
+
 @pytest.fixture
 def storage_root(tmp_path, settings) -> Path:
     root = tmp_path / "storage"

