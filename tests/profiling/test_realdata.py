@@ -19,7 +19,7 @@ import pytest
 
 from catalog.profiling.engine import Options, profile_files
 from catalog.profiling.files import expand
-from tests.realdata import CASES, NOT_STRICT, Case, hashable, known_reason, plain
+from tests.realdata import CASES, Case, hashable, known_reason, plain
 
 QUANTILE_KEYS = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 DATE_PATTERN = re.compile(
@@ -58,7 +58,7 @@ def params(check: str, cases: list[Case] | None = None) -> list:
     out = []
     for case in chosen:
         reason = known_reason(case.name, check)
-        marks = [pytest.mark.xfail(strict=check not in NOT_STRICT, reason=reason)] if reason else []
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.name, marks=marks))
     return out
 
