@@ -394,6 +394,12 @@ class VersionSummarySerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The earlier version with the same fingerprint: this one holds the same bytes.",
     )
+    task_type = serializers.ChoiceField(
+        choices=TaskType.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="What the registration said the label is; empty when it said nothing (see quality.task_type).",
+    )
     deprecated = serializers.SerializerMethodField()
     source_changed = serializers.SerializerMethodField()
 

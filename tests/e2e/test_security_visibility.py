@@ -213,6 +213,7 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("edges", "id"): my_edges,
         ("owners", "id"): [my_owner],
         ("licenses", "spdx_id"): ["CC0-1.0", scene["secret_license"]],
+        ("files", "path"): [entry["path"] for entry in scene["mine_version"]["manifest"]][:1],
         # Staff-only collections: the stranger is refused whatever the id.
         ("namespaces", "id"): ["1"],
         ("storage-locations", "id"): [str(uuid.uuid4())],
