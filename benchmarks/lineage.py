@@ -60,7 +60,7 @@ from catalog.choices import Lifecycle
 from catalog.models import Dataset
 from governance.choices import Sensitivity
 from governance.services import access_token_issue
-from lineage.choices import EdgeOrigin, RunState
+from lineage.choices import EdgeOrigin, EdgeStatus, RunState
 from lineage.models import Job, LineageEdge, Run
 from lineage.selectors import DOWNSTREAM, UPSTREAM, lineage_walk, walk_sql
 
@@ -249,10 +249,11 @@ def _generate_graph(pipelines: int) -> dict[str, float]:
             "job_id",
             "run_id",
             "run_event_time",
+            "status",
         ],
         f"""
         SELECT %s, '', now(), now(), {_dataset_index_sql("s")}, {_dataset_index_sql("t")},
-               {_job_index_sql(f"t / {TARGETS_PER_JOB}")}, {_run_index_sql(f"t / {TARGETS_PER_JOB}")}, now()
+               {_job_index_sql(f"t / {TARGETS_PER_JOB}")}, {_run_index_sql(f"t / {TARGETS_PER_JOB}")}, now(), %s
         FROM (
             SELECT t, t - o AS s
             FROM generate_series(0, %s) AS t, unnest(ARRAY[{offsets}]) AS o
@@ -263,7 +264,8 @@ def _generate_graph(pipelines: int) -> dict[str, float]:
             WHERE mod(t, {PIPELINE}) < {HANDOFF}
         ) AS pairs
         """,  # noqa: S608 - only this module's constants enter the text; values are parameters
-        [EdgeOrigin.OPENLINEAGE, datasets - 1, datasets - 1],
+        # Reported by the pipelines' owners: confirmed, as the audits' walks need.
+        [EdgeOrigin.OPENLINEAGE, EdgeStatus.CONFIRMED, datasets - 1, datasets - 1],
     )
     started = time.perf_counter()
     with connection.cursor() as cursor:
