@@ -647,7 +647,6 @@ known(
     ["booleans"],
     ["vega/seattle-rained.csv"],
 )
-known("a null boolean hashes as false in duplicate rows", ["duplicates"], ["types/boolean.parquet"])
 
 
 def known_reason(name: str, *checks: str) -> str:

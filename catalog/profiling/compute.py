@@ -440,7 +440,9 @@ class BatchProfiler:
         self.connection.register("hashed", pa.table({"v": array}))
         try:
             result = self.connection.execute(
-                "SELECT CASE WHEN v IS NULL THEN 0::UBIGINT ELSE hash(v) END AS h FROM hashed"
+                # 0 marks a missing value; DuckDB hashes false (and 0) to 0, so a present value
+                # that hashes to 0 takes 1, else a missing boolean would count as false in duplicate rows.
+                "SELECT CASE WHEN v IS NULL THEN 0::UBIGINT ELSE greatest(hash(v), 1::UBIGINT) END AS h FROM hashed"
             ).fetchnumpy()["h"]
         finally:
             self.connection.unregister("hashed")

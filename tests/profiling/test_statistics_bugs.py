@@ -209,3 +209,14 @@ def test_a_date_column_with_few_distinct_values_has_exact_quantiles_however_many
             assert stats["quantiles"][key] == (text or expected.isoformat()), (name, key)
         counts, _ = np.histogram(column.astype(np.int64).to_numpy(float), bins=20)
         assert stats["histogram"]["counts"] == counts.tolist(), name
+
+
+def test_a_missing_boolean_is_not_taken_for_false_in_duplicate_rows(tmp_path):
+    # DuckDB hashes false to 0, the mark of a missing value: these rows differ, as pandas says.
+    table = pa.table({"flag": [None, False, True, None, False], "n": [1, 1, 1, 1, 1]})
+    path = tmp_path / "flags.parquet"
+    pq.write_table(table, path)
+
+    result = profile(path, "parquet")
+
+    assert result["quality"]["duplicate_rows"] == int(table.to_pandas().duplicated().sum()) == 2
