@@ -16,30 +16,9 @@ from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
+from tests.hostile import ALIAS_BOMB, deep
 
 pytestmark = pytest.mark.django_db
-
-ALIAS_BOMB = """---
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-task_categories: *i
----
-
-## Dataset Summary
-
-Boom.
-"""
-
-
-def deep(levels: int) -> str:
-    return "[" * levels + "]" * levels
 
 
 def _card_import(client, dataset, content):

@@ -8,26 +8,9 @@ import unicodedata
 
 import pytest
 
+from tests.hostile import ALIAS_BOMB, deep
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-# 517 bytes of YAML whose aliases stand for 9**9 strings: it grew a worker by 60 MB/s until it was killed.
-ALIAS_BOMB = """---
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-task_categories: *i
----
-
-## Dataset Summary
-
-Boom.
-"""
 
 EVENT = {
     "eventType": "COMPLETE",
@@ -87,21 +70,21 @@ def test_it_refuses_a_field_node_id_with_a_thousand_colons_quickly_and_keeps_ser
 
 
 def test_it_refuses_json_nested_a_thousand_deep_even_unauthenticated_and_gzipped(people, gunicorn_catalog):
-    deep = "[" * 1_000 + "]" * 1_000
+    nested = deep(1_000)
     pids = gunicorn_catalog.pids()
 
     token, took = timed(
         lambda: people.other.request(
             "POST",
             "/api/v1/auth/token/",
-            data='{"username": ' + deep + "}",
+            data='{"username": ' + nested + "}",
             headers={"Authorization": "", "Content-Type": "application/json"},
         )
     )
     lineage = people.other.request(
         "POST",
         "/api/v1/lineage",
-        data=gzip.compress(('{"run": ' + deep + "}").encode()),
+        data=gzip.compress(('{"run": ' + nested + "}").encode()),
         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
     )
 
