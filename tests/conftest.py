@@ -13,6 +13,16 @@ from governance.choices import OwnershipRole
 from governance.models import AccessToken
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, token_for
 
+E2E_DIRECTORY = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(config, items):
+    # Everything under tests/e2e starts real processes (a server, workers, a browser): marked by where it lives,
+    # so `-m "not e2e"` (make test-fast) never starts one, whatever a new file remembers to declare.
+    for item in items:
+        if E2E_DIRECTORY in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture(autouse=True)
 def tasks_in_process(request):
