@@ -485,6 +485,19 @@ def findings(result: dict[str, Any], against_label: str) -> list[dict[str, Any]]
     return found
 
 
+def label_missing_finding(column: str, against_label: str) -> dict[str, Any]:
+    """The schema change that costs most and shows least: the label column the version before was
+    labelled by is gone, so the version was profiled without a label (a feature of it, if renamed)."""
+    return finding(
+        "warning",
+        "schema_change",
+        column,
+        f"The label column {column!r} of {against_label} is not in this version's data, so it was profiled "
+        "without a label: no class counts, label conflicts or label leakage. Register a new version naming "
+        'its label column, or with "label_column": null if the data has none.',
+    )
+
+
 def _flagged_text(metrics: dict[str, dict[str, Any]]) -> list[str]:
     return [
         f"{name} {metric['value']:.3g} (threshold {metric['threshold']:g})"
