@@ -23,7 +23,7 @@ from catalog.models import DataCard, Dataset, DatasetVersion, Feature
 from catalog.selectors import datasets_visible_to
 from config.middleware import current_request_id
 from governance.audits import rules
-from governance.choices import AuditRole
+from governance.choices import AuditRole, OwnershipRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
 from lineage.choices import EdgeStatus
@@ -110,12 +110,21 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             "id", "namespace", "name", "license", "origin", "sensitivity", "lifecycle", "latest_version"
         )
     }
+    # Who answers for each dataset (owners and stewards), and who is credited for it (its owners):
+    # each once, though one may hold several roles.
     owners: dict[UUID, list[str]] = defaultdict(list)
-    for dataset_id, username, group_name, role in Ownership.objects.filter(dataset_id__in=reached).values_list(
-        "dataset_id", "user__username", "group__name", "role"
+    creators: dict[UUID, list[str]] = defaultdict(list)
+    for dataset_id, username, group_name, role in (
+        Ownership.objects.filter(dataset_id__in=reached)
+        .exclude(role=OwnershipRole.CUSTODIAN)
+        .order_by("user__username", "group__name", "role")
+        .values_list("dataset_id", "user__username", "group__name", "role")
     ):
-        if role != "custodian":
-            owners[dataset_id].append(username or group_name)
+        name = username or group_name
+        if name not in owners[dataset_id]:
+            owners[dataset_id].append(name)
+        if role == OwnershipRole.OWNER and name not in creators[dataset_id]:
+            creators[dataset_id].append(name)
     hidden = set(reached) - set(datasets_visible_to(actor).filter(pk__in=reached).values_list("pk", flat=True))
 
     latest = {pk: dataset.latest_version_id for pk, dataset in rows.items()}
@@ -218,6 +227,7 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             path=tuple(steps[step] for step in paths_of[node]),
             beyond_reach=node in beyond,
             citation="" if node in hidden else citations.get(node, "").strip(),
+            creators=() if node in hidden else tuple(creators[node]),
         )
         # Judged on the real facts, so that the verdict is honest; a dataset the actor may not read is
         # then reported by placeholders alone.
