@@ -2,6 +2,7 @@ from django.contrib.auth.models import Group, User
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.api.references import DatasetReferenceField
 from config.api.fields import StrictCharField
 from governance.audits.services import audit_compare
 from governance.choices import OwnershipRole, PrincipalType
@@ -190,10 +191,11 @@ class AuditPurposeSerializer(serializers.Serializer):
 
 class AuditCreateSerializer(serializers.Serializer):
     datasets = serializers.ListField(
-        child=serializers.UUIDField(),
+        child=DatasetReferenceField(),
         min_length=1,
         max_length=500,
-        help_text="The datasets, or exact versions, the training run will read.",
+        help_text="The datasets, or exact versions, the training run will read: a dataset by its id or its "
+        "namespace/name, a version by its id.",
     )
     purpose = AuditPurposeSerializer(help_text="All false is a research run.")
 

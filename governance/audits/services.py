@@ -20,7 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import DataCard, Dataset, DatasetVersion, Feature
-from catalog.selectors import datasets_visible_to
+from catalog.selectors import (
+    ReferenceAmbiguous,
+    ReferenceInvalid,
+    ReferencesUnknown,
+    datasets_resolve,
+    datasets_visible_to,
+)
 from config.middleware import current_request_id
 from governance.audits import rules
 from governance.choices import AuditRole, OwnershipRole
@@ -39,27 +45,22 @@ class AuditInputInvalid(ValueError):
         self.unknown = list(unknown)
 
 
-def _targets(user: User, ids: Sequence[UUID]) -> list[tuple[Dataset, DatasetVersion | None]]:
-    """Each id, a dataset or a version of one, that the user may read; in the order given."""
-    datasets = {dataset.pk: dataset for dataset in datasets_visible_to(user).filter(pk__in=ids)}
-    versions = {
-        version.pk: version
-        for version in DatasetVersion.objects.filter(
-            pk__in=set(ids) - datasets.keys(), dataset__in=datasets_visible_to(user)
-        )
-        .select_related("dataset")
-        .only("id", "dataset")
-    }
-    unknown = [str(value) for value in ids if value not in datasets and value not in versions]
-    if unknown:
-        raise AuditInputInvalid(f"No dataset or version you can read has the id {', '.join(unknown)}.", unknown=unknown)
+def _targets(user: User, references: Sequence[UUID | str]) -> list[tuple[Dataset, DatasetVersion | None]]:
+    """Each reference (a dataset's or a version's id, or a dataset's `namespace/name`) that the user
+    may read; in the order given, each dataset once (a version named wins over its dataset)."""
+    try:
+        found = datasets_resolve(user=user, references=references, versions=True)
+    except ReferencesUnknown as exc:
+        raise AuditInputInvalid(str(exc), unknown=exc.references) from None
+    except (ReferenceAmbiguous, ReferenceInvalid) as exc:
+        raise AuditInputInvalid(str(exc)) from None
     targets: dict[UUID, tuple[Dataset, DatasetVersion | None]] = {}
-    for value in ids:
-        if value in datasets:
-            targets.setdefault(value, (datasets[value], None))
+    for reference in references:
+        match = found[str(reference)]
+        if isinstance(match, Dataset):
+            targets.setdefault(match.pk, (match, None))
         else:
-            version = versions[value]
-            targets[version.dataset_id] = (version.dataset, version)
+            targets[match.dataset_id] = (match.dataset, match)
     return list(targets.values())
 
 
@@ -87,10 +88,14 @@ def _pinned_versions(
     return checked
 
 
-def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, rerun_of: Audit | None = None) -> Audit:
-    """Audit the datasets (or exact versions) a training run will read, for a purpose.
+def audit_run(
+    *, actor: User, datasets: Sequence[UUID | str], purpose: rules.Purpose, rerun_of: Audit | None = None
+) -> Audit:
+    """Audit the datasets (or exact versions) a training run will read, for a purpose: each named by
+    its id, or a dataset by its `namespace/name`.
 
-    Raises AuditInputInvalid for ids the actor cannot read; nothing is stored then."""
+    Raises AuditInputInvalid for references that name nothing the actor can read (unknown and
+    hidden alike), or more than one dataset; nothing is stored then."""
     if not datasets:
         raise AuditInputInvalid("Name at least one dataset or version to audit.")
     targets = _targets(actor, datasets)
