@@ -759,7 +759,8 @@ def group_update(
 
 def group_delete(*, actor: User, group: Group) -> None:
     """Delete a group that answers for no dataset (GroupInUse otherwise). Its read grants go with it,
-    each recorded under its dataset; the namespaces and storage locations it opened close to it."""
+    each recorded under its dataset; the namespaces and storage locations it opened, and the datasets
+    that trusted it as a lineage producer, close to it (named in the group's entry)."""
     with transaction.atomic():
         locked = Group.objects.select_for_update().get(pk=group.pk)
         answering = sorted(set(Ownership.objects.filter(group=locked).values_list("dataset_id", flat=True)))
@@ -769,6 +770,8 @@ def group_delete(*, actor: User, group: Group) -> None:
             **_group_values(locked),
             "namespaces": sorted(locked.owned_namespaces.values_list("name", flat=True)),
             "storage_locations": sorted(locked.storage_locations.values_list("uri", flat=True)),
+            # Lineage's rows name the group too (the records import no lineage: its reverse relation does).
+            "trusted_producer_of": sorted(str(pk) for pk in locked.trusted_for.values_list("dataset_id", flat=True)),
         }
         grants = list(AccessGrant.objects.filter(group=locked))
         change_record_many(

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 
 from governance.choices import OwnershipRole
 from governance.models import AccessGrant, Change, GroupProfile, Ownership
+from lineage.models import TrustedProducer
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory
 from tests.hostile import deep
 
@@ -207,6 +208,8 @@ def test_only_staff_rename_or_delete_a_group(client_for, owner, group_member, st
 
 
 def test_staff_delete_a_group_and_its_grants_are_recorded_gone(staff_client, team):
+    TrustedProducer.objects.create(dataset=team.secret, group=team)
+
     response = staff_client.delete("/api/v1/groups/vision-team/")
 
     assert response.status_code == 204
@@ -217,6 +220,8 @@ def test_staff_delete_a_group_and_its_grants_are_recorded_gone(staff_client, tea
     entry = Change.objects.get(object_type="group", action="delete")
     assert entry.before["members"] == ["gina-group"]
     assert entry.before["owners"] == ["olivia-owner"]
+    assert entry.before["trusted_producer_of"] == [str(team.secret.pk)]
+    assert not TrustedProducer.objects.exists()
 
 
 def test_a_group_that_answers_for_a_dataset_is_not_deleted(staff_client, team):
