@@ -795,7 +795,7 @@ def _plan(
 ) -> tuple[engine.Plan, engine.Options, dict[str, Any] | None]:
     """The plan of a version's source, the options it is profiled with, and, when the label column
     the version before was labelled by is not in this source, that column and that version's
-    number: the version is then profiled without a label, and says why in a finding, rather than
+    number: the version is then profiled without that label, and says why in a finding, rather than
     failing as a label column a registration names for the first time does (most likely a typo)."""
     options = _engine_options(version)
     try:
