@@ -158,6 +158,8 @@ def test_a_group_one_may_not_see_is_answered_as_a_missing_one(stranger_client, t
     assert hidden.json()["title"] == missing.json()["title"]
     assert hidden.json()["detail"].replace("vision-team", "x") == missing.json()["detail"].replace("vision-tean", "x")
     assert stranger_client.get(f"/api/v1/groups/{team.pk}/").status_code == 404
+    for ref in ("999999999999999999", "9" * 40, "-1", "0"):
+        assert stranger_client.get(f"/api/v1/groups/{ref}/").status_code == 404, ref
 
 
 def test_staff_rename_a_group_and_what_it_owns_follows(staff_client, team):
