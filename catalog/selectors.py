@@ -20,6 +20,7 @@ from catalog.choices import Lifecycle
 from catalog.models import CARD_SECTIONS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
 from catalog.profiling.files import glob_base, is_glob
 from catalog.sources import local_path, pattern_reaches, storage_roots
+from config.identities import identity_normalised
 from governance.choices import Sensitivity
 from governance.models import StorageLocation
 from governance.permissions import may_read_restricted, user_sees_personal_data
@@ -287,3 +288,110 @@ def personal_data_visible_to(*, user: User | AnonymousUser, dataset_id: UUID) ->
         earlier = datasets_sharing_source(uri, registered_before=created_at).exclude(pk=dataset_id)
         others.update(earlier.values_list("pk", flat=True))
     return all(user_sees_personal_data(user, other) for other in others)
+
+
+# --- References to datasets -------------------------------------------------------------------------
+
+# The longest `namespace/name`: the longest namespace and name, and the slash between them.
+REFERENCE_MAX_LENGTH = 255 + 1 + 512
+
+
+class ReferenceInvalid(ValueError):
+    """Text that is neither an id nor `namespace/name`."""
+
+
+class ReferencesUnknown(LookupError):
+    """References that name nothing the caller may read: unknown, or hidden from them (the same)."""
+
+    def __init__(self, references: Sequence[str], *, versions: bool = False) -> None:
+        what = "dataset or version" if versions else "dataset"
+        shown = ", ".join(repr(reference) for reference in references[:10])
+        if len(references) > 10:
+            shown += f" and {len(references) - 10} more"
+        super().__init__(f"No {what} you can read is {shown}: give its id, or its namespace/name.")
+        self.references = list(references)
+
+
+class ReferenceAmbiguous(LookupError):
+    """A `namespace/name` that reads as more than one dataset (both namespace and name may hold '/')."""
+
+    def __init__(self, reference: str, datasets: Sequence[Dataset]) -> None:
+        shown = " and ".join(f"{dataset.namespace!r} / {dataset.name!r} ({dataset.pk})" for dataset in datasets)
+        super().__init__(f"{reference!r} names more than one dataset, {shown}: give the id of the one you mean.")
+        self.reference = reference
+
+
+def reference_parse(text: str) -> UUID | tuple[tuple[str, str], ...]:
+    """A dataset (or version) id, or the (namespace, name) pairs `namespace/name` may mean: both may
+    hold '/', so the text is cut at each of them. Raises ReferenceInvalid for anything else."""
+    text = text.strip()
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    text = identity_normalised(text)
+    pairs = tuple(
+        (text[:index], text[index + 1 :])
+        for index, char in enumerate(text)
+        if char == "/" and 0 < index <= 255 and 0 < len(text) - index - 1 <= 512
+    )
+    if not pairs:
+        raise ReferenceInvalid(f"{text[:100]!r} is neither an id nor namespace/name.")
+    return pairs
+
+
+def datasets_resolve(
+    *, user: User | AnonymousUser, references: Sequence[str | UUID], versions: bool = False
+) -> dict[str, Dataset | DatasetVersion]:
+    """What each reference names among what the user may read: a dataset, by its id or its
+    `namespace/name`; with `versions`, a version too, by its id (its dataset loaded with it). Keyed
+    by the reference as given (as text).
+
+    Three queries, however many references. A dataset the user may not read is not found, exactly as
+    one that does not exist (ReferencesUnknown lists them all, in the order given); a name that reads
+    as two datasets they may read is ReferenceAmbiguous."""
+    parsed = {str(reference): reference_parse(str(reference)) for reference in references}
+    visible = datasets_visible_to(user)
+    ids = {value for value in parsed.values() if isinstance(value, UUID)}
+    pairs = {pair for value in parsed.values() if not isinstance(value, UUID) for pair in value}
+    found: dict[UUID, Dataset | DatasetVersion] = {}
+    if ids:
+        found.update((dataset.pk, dataset) for dataset in visible.filter(pk__in=ids))
+        if versions and ids - found.keys():
+            found.update(
+                (version.pk, version)
+                for version in DatasetVersion.objects.filter(pk__in=ids - found.keys(), dataset__in=visible)
+                .select_related("dataset")
+                .defer("manifest", "quality", "profile")
+            )
+    named: dict[tuple[str, str], Dataset] = {}
+    if pairs:
+        # A superset (every namespace cut with every name cut), narrowed to the exact pairs here.
+        candidates = visible.filter(
+            namespace__in={namespace for namespace, _ in pairs}, name__in={name for _, name in pairs}
+        )
+        named = {
+            (dataset.namespace, dataset.name): dataset
+            for dataset in candidates
+            if (dataset.namespace, dataset.name) in pairs
+        }
+    resolved: dict[str, Dataset | DatasetVersion] = {}
+    unknown = []
+    for reference, value in parsed.items():
+        if isinstance(value, UUID):
+            match = found.get(value)
+            if match is None:
+                unknown.append(reference)
+            else:
+                resolved[reference] = match
+            continue
+        matches = [named[pair] for pair in value if pair in named]
+        if len(matches) > 1:
+            raise ReferenceAmbiguous(reference, matches)
+        if not matches:
+            unknown.append(reference)
+        else:
+            resolved[reference] = matches[0]
+    if unknown:
+        raise ReferencesUnknown(unknown, versions=versions)
+    return resolved

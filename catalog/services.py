@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import logging
 import socket
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max, ProtectedError, Q, QuerySet, Value
+from django.db.models import F, ProtectedError, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.dispatch import Signal
 from django.utils import timezone
@@ -40,6 +42,7 @@ from catalog.models import (
 )
 from catalog.profiling import drift, engine, report
 from catalog.profiling.files import (
+    LabelColumnMissing,
     ManifestEntry,
     SourceError,
     SourceFile,
@@ -119,6 +122,15 @@ class ReadOptionsInapplicable(ValueError):
             f"Read options apply to csv and tsv sources; this source is {format}. Leave read_options out, "
             "or give the source's format."
         )
+
+
+class Inherit(enum.Enum):
+    """What a new version's registration leaves out: taken from the version before it."""
+
+    FROM_PREVIOUS = "from_previous"
+
+
+INHERIT = Inherit.FROM_PREVIOUS
 
 
 @dataclass(frozen=True)
@@ -285,20 +297,22 @@ def version_create(
     dataset: Dataset,
     uri: str,
     format: str | None = None,
-    label_column: str = "",
-    splits: dict[str, str] | None = None,
-    read_options: dict[str, Any] | None = None,
-    task_type: str = "",
+    label_column: str | Inherit | None = INHERIT,
+    splits: dict[str, str] | Inherit | None = INHERIT,
+    read_options: dict[str, Any] | Inherit | None = INHERIT,
+    task_type: str | Inherit | None = INHERIT,
 ) -> DatasetVersion:
     """Register a new version of a dataset from a source; it is profiled by a worker once committed.
 
-    The source follows the rules of a registration: a storage location that grants the actor, and
-    bytes other datasets registered only if the actor may read them; the dataset then takes the
-    strictest sensitivity of those datasets. Raises ReadOptionsInapplicable for read options on a
-    source other than CSV or TSV.
+    What the registration leaves out (INHERIT) is taken from the version before (`_carried_over`);
+    None (or empty) says the new version has none. The source follows the rules of a registration:
+    a storage location that grants the actor, and bytes other datasets registered only if the
+    actor may read them; the dataset then takes the strictest sensitivity of those datasets. Raises
+    ReadOptionsInapplicable for read options given for a source other than CSV or TSV.
     """
     resolved = source_resolve(uri, format=format, permit=_registration_permit(actor))
-    _read_options_check(resolved.format, read_options)
+    if not isinstance(read_options, Inherit):
+        _read_options_check(resolved.format, read_options)
     shared = _shared_bytes_sensitivity(actor=actor, resolved=resolved)
     with transaction.atomic():
         if shared is not None:
@@ -309,10 +323,64 @@ def version_create(
             uri=resolved.uri,
             format=resolved.format,
             label_column=label_column,
-            splits=splits or {},
-            read_options=read_options or {},
+            splits=splits,
+            read_options=read_options,
             task_type=task_type,
         )
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """What a version is registered with besides its source, once what it inherits is settled."""
+
+    label_column: str
+    splits: dict[str, str]
+    read_options: dict[str, Any]
+    task_type: str
+    inherited: tuple[str, ...] = ()
+
+
+def _carried_over(
+    previous: DatasetVersion | None,
+    *,
+    format: str,
+    label_column: str | Inherit | None,
+    splits: dict[str, str] | Inherit | None,
+    read_options: dict[str, Any] | Inherit | None,
+    task_type: str | Inherit | None,
+) -> _Declared:
+    """A new version keeps what the version before it was registered with, unless told otherwise:
+    its label column and splits; its read options when the source is of the same format (they say
+    how that format is read); its task type when the label column is the same one (it says what
+    that label is). None removes a field. Returns the settled values and the fields inherited."""
+    inherited: list[str] = []
+
+    def settle(field: str, given: Any, carried: Any, empty: Any) -> Any:
+        if not isinstance(given, Inherit):
+            return given or empty
+        if carried:
+            inherited.append(field)
+            return carried
+        return empty
+
+    label = settle("label_column", label_column, previous.label_column if previous else "", "")
+    declared = _Declared(
+        label_column=label,
+        splits=settle("splits", splits, previous.splits if previous else {}, {}),
+        read_options=settle(
+            "read_options",
+            read_options,
+            previous.read_options if previous is not None and previous.format == format else {},
+            {},
+        ),
+        task_type=settle(
+            "task_type",
+            task_type,
+            previous.task_type if previous is not None and previous.label_column == label else "",
+            "",
+        ),
+    )
+    return dataclasses.replace(declared, inherited=tuple(inherited))
 
 
 def _read_options_check(format: str, read_options: dict[str, Any] | None) -> None:
@@ -344,23 +412,37 @@ def _version_insert(
     actor: User,
     uri: str,
     format: str,
-    label_column: str,
-    splits: dict[str, str],
-    read_options: dict[str, Any],
-    task_type: str,
+    label_column: str | Inherit | None,
+    splits: dict[str, str] | Inherit | None,
+    read_options: dict[str, Any] | Inherit | None,
+    task_type: str | Inherit | None,
 ) -> DatasetVersion:
-    # The dataset row lock serialises version numbering: two registrations never get the same number.
+    # The dataset row lock serialises version numbering: two registrations never get the same number,
+    # and each inherits from the version registered just before it.
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-    version = DatasetVersion.objects.create(
-        dataset=locked,
-        number=number,
-        uri=uri,
+    previous = (
+        locked.versions.order_by("-number")
+        .only("number", "format", "label_column", "splits", "read_options", "task_type")
+        .first()
+    )
+    number = (previous.number if previous is not None else 0) + 1
+    declared = _carried_over(
+        previous,
         format=format,
         label_column=label_column,
         splits=splits,
         read_options=read_options,
         task_type=task_type,
+    )
+    version = DatasetVersion.objects.create(
+        dataset=locked,
+        number=number,
+        uri=uri,
+        format=format,
+        label_column=declared.label_column,
+        splits=declared.splits,
+        read_options=declared.read_options,
+        task_type=declared.task_type,
         status=VersionStatus.PENDING,
         status_changed_at=timezone.now(),
         created_by=actor,
@@ -377,10 +459,15 @@ def _version_insert(
             "number": number,
             "uri": uri,
             "format": format,
-            "label_column": label_column,
-            "splits": splits,
-            **({"read_options": read_options} if read_options else {}),
-            **({"task_type": task_type} if task_type else {}),
+            "label_column": declared.label_column,
+            "splits": declared.splits,
+            **({"read_options": declared.read_options} if declared.read_options else {}),
+            **({"task_type": declared.task_type} if declared.task_type else {}),
+            **(
+                {"inherited": list(declared.inherited), "inherited_from": previous.number}
+                if declared.inherited and previous is not None
+                else {}
+            ),
         },
         object_repr=str(version),
     )
@@ -667,20 +754,20 @@ def version_profile(*, version_id: UUID, claim: UUID | None = None) -> str | Non
         return None
     version = DatasetVersion.objects.get(pk=version_id)
     try:
-        options = _engine_options(version)
         with source_opened(version.uri) as files:
             manifest = build_manifest(files)
-            planned = engine.plan_source(
-                files, version.format, options.label_column, options.splits, read_options=options.read_options
-            )
+            planned, options, label_missing = _plan(version, files)
             partitions = planned.partitions
             if version.splits and version.format in engine.TABULAR_FORMATS:
                 engine.split_names(partitions, version.splits)  # every split holds files, none overlap
             if len(partitions) > 1 and _spread_over_workers(version.uri):
-                _store_manifest(version_id, claim, manifest, files, dialect=planned.dialect)
+                _store_manifest(
+                    version_id, claim, manifest, files, dialect=planned.dialect, label_missing=label_missing
+                )
                 dispatch_chord(version_id=version_id, claim=claim, parts=len(partitions))
                 return VersionStatus.PROFILING
             profile = engine.profile_files(files, version.format, options=options, workers=1)
+            profile["label_missing"] = label_missing
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
@@ -701,6 +788,33 @@ def _engine_options(version: DatasetVersion) -> engine.Options:
         # The engine classifies the label itself unless told.
         task_type=version.task_type or None,
     )
+
+
+def _plan(
+    version: DatasetVersion, files: Sequence[SourceFile]
+) -> tuple[engine.Plan, engine.Options, dict[str, Any] | None]:
+    """The plan of a version's source, the options it is profiled with, and, when the label column
+    the version before was labelled by is not in this source, that column and that version's
+    number: the version is then profiled without that label, and says why in a finding, rather than
+    failing as a label column a registration names for the first time does (most likely a typo)."""
+    options = _engine_options(version)
+    try:
+        planned = engine.plan_source(
+            files, version.format, options.label_column, options.splits, read_options=options.read_options
+        )
+        return planned, options, None
+    except LabelColumnMissing:
+        previous = (
+            DatasetVersion.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
+            .order_by("-number")
+            .values_list("number", "label_column")
+            .first()
+        )
+        if previous is None or previous[1] != version.label_column:
+            raise
+    options = dataclasses.replace(options, label_column=None, task_type=None)
+    planned = engine.plan_source(files, version.format, None, options.splits, read_options=options.read_options)
+    return planned, options, {"column": version.label_column, "version": previous[0]}
 
 
 def _spread_over_workers(uri: str) -> bool:
@@ -727,10 +841,8 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
         with source_opened(version.uri) as opened:
             # Every file read here must be the one hashed for the manifest, by whichever worker did it.
             files = _recorded_files(version_id, claim, opened)
-            options = _engine_options(version)
-            partitions, label, declared = engine.plan(
-                files, version.format, options.label_column, options.splits, read_options=options.read_options
-            )
+            planned, options, _ = _plan(version, files)
+            partitions, label, declared = planned.partitions, planned.label, planned.declared
             if index >= len(partitions):
                 raise SourceError("The source changed while it was being profiled; profile it again.")
             order = {
@@ -861,12 +973,15 @@ def _store_manifest(
     files: Sequence[SourceFile],
     *,
     dialect: dict[str, Any] | None = None,
+    label_missing: dict[str, Any] | None = None,
 ) -> None:
     """The manifest, before a chord profiles the files; and, for its parts, which files were hashed.
-    How the text is read (its dialect) is known now, and kept in the profile for the merge."""
+    How the text is read (its dialect) and a label column gone since the version before are known
+    now, and kept in the profile for the merge."""
     _record_files(version_id, claim, files)
     DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(
-        **_manifest_fields(manifest), **({"profile": {"dialect": dialect}} if dialect is not None else {})
+        **_manifest_fields(manifest),
+        profile={"dialect": dialect, "label_missing": label_missing},
     )
 
 
@@ -902,10 +1017,13 @@ def _store_profile(
         )
         if locked is None:
             return False
-        # A chord's merge builds the profile from the parts: how the text was read was stored before them.
+        # A chord's merge builds the profile from the parts: how the text was read, and whether the label
+        # was missing, were stored before them.
         dialect = profile.get("dialect") or (locked.profile or {}).get("dialect")
         if dialect is not None:
             fields["profile"]["dialect"] = dialect
+        stored = locked.profile or {}
+        label_missing = profile["label_missing"] if "label_missing" in profile else stored.get("label_missing")
         against = version_previous_profiled(locked)
         curated = _curated_annotations(locked, against)
         Thumbnail.objects.filter(version_id=version_id).delete()
@@ -922,6 +1040,10 @@ def _store_profile(
         fields["unchanged_from"] = _unchanged_from(locked, fingerprint)
         if against is not None:
             fields["quality"] = _with_drift(locked, profile, against)
+        if label_missing:
+            lost = drift.label_missing_finding(label_missing["column"], f"version {label_missing['version']}")
+            quality = fields["quality"]
+            fields["quality"] = {**quality, "findings": report.sort_findings([lost, *quality.get("findings", [])])}
         return _finish(version_id, claim, **fields)
 
 

@@ -51,6 +51,7 @@ class ObjectType(models.TextChoices):
     EDGE = "edge", "Lineage edge"
     STORAGE_LOCATION = "storage_location", "Storage location"
     NAMESPACE = "namespace", "Namespace"
+    GROUP = "group", "Group"
 
 
 # Entries about these are shown to staff only: they name no dataset, and say who may register where.

@@ -371,6 +371,33 @@ class Namespace(models.Model):
         return self.name
 
 
+class GroupProfile(models.Model):
+    """What the catalog keeps of a group beside its members: a description, and its owners, the users
+    who manage its members (besides staff). A group without one (made in the admin, say) is managed
+    by staff alone. Owning a group is not being in it: an owner who is no member gets none of what
+    the group is granted."""
+
+    group = models.OneToOneField("auth.Group", primary_key=True, on_delete=models.CASCADE, related_name="profile")
+    description = models.TextField(blank=True)
+    owners = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="owned_groups",
+        help_text="Who adds and removes the group's members, besides staff.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["group__name"]
+
+    def __str__(self) -> str:
+        return f"profile of {self.group_id}"
+
+
 class AccessToken(models.Model):
     """An API key of a user, kept only as its SHA-256 digest: the key itself is shown once, when it is
     issued. `prefix` (the key's first characters) finds the candidate rows; the digest decides.

@@ -1,8 +1,9 @@
-"""Who may see and change a dataset, decided from ownership records alone (no catalog import)."""
+"""Who may see and change a dataset, decided from ownership records alone (no catalog import); who
+may see a group."""
 
 from uuid import UUID
 
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from governance.choices import WRITING_ROLES
@@ -41,3 +42,14 @@ def may_read_restricted(user: User, dataset_ref: str = "pk") -> Q:
     (themselves or through a group)."""
     granted = AccessGrant.objects.filter(Q(user=user) | Q(group__user=user)).filter(dataset_id=OuterRef(dataset_ref))
     return Q(answers_for_dataset(user, dataset_ref)) | Q(Exists(granted))
+
+
+def groups_visible_to(user: User | AnonymousUser) -> QuerySet[Group]:
+    """The groups a user may see, with their members: staff every group, others the groups they are
+    in or own. Who is in another group is not theirs to know."""
+    groups = Group.objects.all()
+    if not user.is_authenticated:
+        return groups.none()
+    if user.is_staff:
+        return groups
+    return groups.filter(pk__in=Group.objects.filter(Q(user=user) | Q(profile__owners=user)).values("pk"))

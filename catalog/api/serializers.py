@@ -659,8 +659,38 @@ class DriftSerializer(serializers.Serializer):
     )
 
 
+_INHERITED = " Left out, it is the version before's{when}; null removes it."
+
+
 class VersionCreateSerializer(SourceSerializer):
-    pass
+    """A new version: what it leaves out of label_column, splits, read_options and task_type is
+    taken from the version before (services.version_create); null says it has none."""
+
+    label_column = StrictCharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="The label column." + _INHERITED.format(when=""),
+    )
+    splits = SplitsField(
+        required=False,
+        allow_null=True,
+        help_text='Name the splits, e.g. {"train": "train/", "test": "test-*.csv"}: a path, a glob or a folder/ '
+        "relative to the source." + _INHERITED.format(when=""),
+    )
+    read_options = ReadOptionsSerializer(
+        required=False,
+        allow_null=True,
+        help_text="How a CSV or TSV source is read." + _INHERITED.format(when=" when the source has the same format"),
+    )
+    task_type = serializers.ChoiceField(
+        choices=TaskType.choices,
+        required=False,
+        allow_null=True,
+        help_text="What the label is; inferred from its values when not known."
+        + _INHERITED.format(when=" when the label column is the same"),
+    )
 
 
 class SampleRowSerializer(serializers.Serializer):

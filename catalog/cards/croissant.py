@@ -183,9 +183,10 @@ def card_croissant(
         "license": croissant_license(facts["license"]),
         "url": url,
         "creator": [
-            {"@type": "sc:Person" if owner["type"] == "user" else "sc:Organization", "name": owner["name"]}
-            for owner in facts["owners"]
-            if owner["role"] == "owner"
+            {"@type": "sc:Person" if kind == "user" else "sc:Organization", "name": name}
+            for kind, name in dict.fromkeys(
+                (owner["type"], owner["name"]) for owner in facts["owners"] if owner["role"] == "owner"
+            )
         ]
         or [{"@type": "sc:Organization", "name": facts["namespace"]}],
         "datePublished": facts["created_at"].date().isoformat(),

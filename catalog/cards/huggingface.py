@@ -257,10 +257,26 @@ def _facts_block(section: str, facts: dict[str, Any]) -> str:
                 f"Fingerprint of version {version['number']}: `{version['fingerprint'] or 'not computed yet'}`."
             )
     elif section == "people" and facts["owners"]:
-        lines.append("Answering for it: " + ", ".join(f"{o['name']} ({o['role']})" for o in facts["owners"]) + ".")
+        lines.append(people_line(facts["owners"]))
     if not lines:
         return ""
     return "\n".join([FACTS_START, *lines, FACTS_END])
+
+
+# Who a card names, by role: its owners are its creators; stewards and custodians are not credited as such.
+PEOPLE_ROLES = (("owner", "Created by"), ("steward", "stewarded by"), ("custodian", "in the custody of"))
+
+
+def people_line(owners: list[dict[str, Any]]) -> str:
+    """The credit line of a card: creators (owners) first, then the others, each named once."""
+    parts, named = [], set()
+    for role, words in PEOPLE_ROLES:
+        names = [name for name in dict.fromkeys(o["name"] for o in owners if o["role"] == role) if name not in named]
+        named.update(names)
+        if names:
+            parts.append(f"{words} {', '.join(names)}")
+    text = "; ".join(parts)
+    return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
 def card_markdown(facts: dict[str, Any], card: Any) -> str:

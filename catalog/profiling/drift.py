@@ -485,6 +485,20 @@ def findings(result: dict[str, Any], against_label: str) -> list[dict[str, Any]]
     return found
 
 
+def label_missing_finding(column: str, against_label: str) -> dict[str, Any]:
+    """The schema change that costs most and shows least: the label column the version before was
+    labelled by is gone, so the version was profiled without it (if renamed, the label is a feature
+    now; a column named like a label may have been taken for one)."""
+    return finding(
+        "warning",
+        "schema_change",
+        column,
+        f"The label column {column!r} of {against_label} is not in this version's data, so it was profiled "
+        "without that label: its class counts, label conflicts and label leakage are missing. Register a new "
+        'version naming its label column, or with "label_column": null if the data has none.',
+    )
+
+
 def _flagged_text(metrics: dict[str, dict[str, Any]]) -> list[str]:
     return [
         f"{name} {metric['value']:.3g} (threshold {metric['threshold']:g})"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from catalog.profiling import compute, media, report
-from catalog.profiling.files import SourceError, SourceFile
+from catalog.profiling.files import LabelColumnMissing, SourceError, SourceFile
 from catalog.profiling.layout import LABEL_NAMES, split_of, split_order
 from catalog.profiling.readers import (
     Partition,
@@ -67,7 +67,7 @@ def choose_label(names: Sequence[str], declared: str | None) -> tuple[str | None
     if declared:
         if declared not in names:
             shown = ", ".join(repr(name) for name in list(names)[:20])
-            raise SourceError(f"The label column {declared!r} is not among the columns: {shown}.")
+            raise LabelColumnMissing(f"The label column {declared!r} is not among the columns: {shown}.", declared)
         return declared, True
     for name in names:
         if name.strip().lower() in LABEL_NAMES:

@@ -57,6 +57,15 @@ class SourceError(Exception):
     """A source that cannot be read; the message says what to do about it."""
 
 
+class LabelColumnMissing(SourceError):
+    """The label column the source was declared with is not in it: a typo when the column is new,
+    a changed schema when it is the column the dataset's previous version was labelled by."""
+
+    def __init__(self, message: str, column: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 @dataclass(frozen=True)
 class FileIdentity:
     """Which file a name led to when the source was expanded, and its state then. The change time is

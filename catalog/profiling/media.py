@@ -50,7 +50,7 @@ import pyarrow.compute as pc
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalog.profiling import compute, pii, report
-from catalog.profiling.files import SourceError, SourceFile, open_file, read_bytes
+from catalog.profiling.files import LabelColumnMissing, SourceError, SourceFile, open_file, read_bytes
 from catalog.profiling.layout import (
     IMAGE_SUFFIXES,
     JSONL_SUFFIXES,
@@ -217,9 +217,10 @@ def _image_items(
     if manifest is not None:
         labels, declared = _manifest_labels(manifest, label_column)
     elif label_column:
-        raise SourceError(
+        raise LabelColumnMissing(
             f"The label column {label_column!r} needs a manifest at the top of the source "
-            f"({', '.join(sorted(MANIFEST_NAMES))}); without one, labels come from the class folders."
+            f"({', '.join(sorted(MANIFEST_NAMES))}); without one, labels come from the class folders.",
+            label_column,
         )
     items, ignored = [], []
     for file in files:
@@ -251,8 +252,9 @@ def _manifest_labels(manifest: SourceFile, label_column: str | None) -> tuple[di
             f"(its columns are {', '.join(names[:20])})."
         )
     if label_column and label_column not in names:
-        raise SourceError(
-            f"The label column {label_column!r} is not a column of {manifest.relative_path}: {', '.join(names[:20])}."
+        raise LabelColumnMissing(
+            f"The label column {label_column!r} is not a column of {manifest.relative_path}: {', '.join(names[:20])}.",
+            label_column,
         )
     label_field = label_column or next((name for name in names if name.strip().lower() in LABEL_NAMES), None)
     base = PurePosixPath(manifest.relative_path).parent

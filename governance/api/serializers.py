@@ -1,11 +1,24 @@
+from typing import Any
+
 from django.contrib.auth.models import Group, User
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.api.references import DatasetReferenceField
 from config.api.fields import StrictCharField
+from config.identities import IdentityInvalid, identity_checked
 from governance.audits.services import audit_compare
 from governance.choices import OwnershipRole, PrincipalType
-from governance.models import AccessGrant, Audit, Change, License, StorageLocation, custom_license_id_validator
+from governance.models import (
+    AccessGrant,
+    Audit,
+    Change,
+    GroupProfile,
+    License,
+    StorageLocation,
+    custom_license_id_validator,
+)
 
 
 class LicenseSourceSerializer(serializers.Serializer):
@@ -190,10 +203,11 @@ class AuditPurposeSerializer(serializers.Serializer):
 
 class AuditCreateSerializer(serializers.Serializer):
     datasets = serializers.ListField(
-        child=serializers.UUIDField(),
+        child=DatasetReferenceField(),
         min_length=1,
         max_length=500,
-        help_text="The datasets, or exact versions, the training run will read.",
+        help_text="The datasets, or exact versions, the training run will read: a dataset by its id or its "
+        "namespace/name, a version by its id.",
     )
     purpose = AuditPurposeSerializer(help_text="All false is a research run.")
 
@@ -350,3 +364,129 @@ class StorageLocationWriteSerializer(serializers.Serializer):
         if missing:
             raise serializers.ValidationError(f"There is no group {', '.join(map(repr, missing))}.")
         return list(found.values())
+
+
+# --- Groups ----------------------------------------------------------------------------------------
+
+
+def _group_profile(group: Group) -> GroupProfile | None:
+    try:
+        return group.profile  # type: ignore[attr-defined]
+    except GroupProfile.DoesNotExist:
+        return None
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    description = serializers.SerializerMethodField()
+    owners = serializers.SerializerMethodField()
+    members = serializers.SerializerMethodField()
+    created_at = serializers.SerializerMethodField()
+    updated_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Group
+        fields = ["id", "name", "description", "owners", "members", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_description(self, group: Group) -> str:
+        profile = _group_profile(group)
+        return profile.description if profile is not None else ""
+
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.CharField(), help_text="Usernames of who adds and removes members, besides staff."
+        )
+    )
+    def get_owners(self, group: Group) -> list[str]:
+        profile = _group_profile(group)
+        return sorted(user.username for user in profile.owners.all()) if profile is not None else []
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), help_text="Usernames."))
+    def get_members(self, group: Group) -> list[str]:
+        return sorted(user.username for user in group.user_set.all())
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_created_at(self, group: Group) -> Any:
+        profile = _group_profile(group)
+        return serializers.DateTimeField().to_representation(profile.created_at) if profile is not None else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_updated_at(self, group: Group) -> Any:
+        profile = _group_profile(group)
+        return serializers.DateTimeField().to_representation(profile.updated_at) if profile is not None else None
+
+
+def _active_users(names: list[str]) -> list[User]:
+    found = {user.username: user for user in User.objects.filter(username__in=names, is_active=True)}
+    missing = sorted(set(names) - set(found))
+    if missing:
+        raise serializers.ValidationError(f"There is no active user {', '.join(map(repr, missing))}.")
+    return list(found.values())
+
+
+class _GroupWriteSerializer(serializers.Serializer):
+    """What staff say of a group; anything else in the body is refused, not ignored."""
+
+    description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+    owners = serializers.ListField(
+        child=StrictCharField(max_length=150),
+        required=False,
+        max_length=1000,
+        help_text="Usernames of who adds and removes members besides staff (the whole list).",
+    )
+
+    refusals: dict[str, str] = {}
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict):
+            refused = sorted(set(data) - set(self.fields))
+            if refused:
+                raise serializers.ValidationError(
+                    {field: [self.refusals.get(field, "Not a field of a group.")] for field in refused}
+                )
+        return super().to_internal_value(data)
+
+    def validate_name(self, value: str) -> str:
+        if "/" in value or value.strip() != value or value.isdigit():
+            raise serializers.ValidationError(
+                "A group name has no '/', no leading or trailing spaces, and is not a number alone "
+                "(numbers address groups by id)."
+            )
+        try:
+            return identity_checked(value)
+        except IdentityInvalid as exc:
+            raise serializers.ValidationError(f"This name {exc}.") from None
+
+    def validate_owners(self, names: list[str]) -> list[User]:
+        return _active_users(names)
+
+
+_single_line = RegexValidator(r"^[^\x00-\x1f\x7f]+$", "Control characters (such as newlines) are not allowed.")
+
+
+class GroupCreateSerializer(_GroupWriteSerializer):
+    name = StrictCharField(max_length=150, validators=[_single_line])
+    members = serializers.ListField(
+        child=StrictCharField(max_length=150), required=False, max_length=10_000, help_text="Its first members."
+    )
+
+    def validate_members(self, names: list[str]) -> list[User]:
+        return _active_users(names)
+
+
+class GroupUpdateSerializer(_GroupWriteSerializer):
+    name = StrictCharField(
+        max_length=150, required=False, validators=[_single_line], help_text="Its grants and ownerships follow it."
+    )
+
+    refusals = {"members": "Members are added and removed one by one: POST or DELETE /api/v1/groups/{group}/members/."}
+
+
+class GroupMemberSerializer(serializers.Serializer):
+    user = StrictCharField(max_length=150, help_text="A username.")
+
+    def validate_user(self, value: str) -> User:
+        user = User.objects.filter(username=value, is_active=True).first()
+        if user is None:
+            raise serializers.ValidationError(f"There is no active user {value!r}.")
+        return user

@@ -9,6 +9,7 @@ router.register("changes", views.ChangeViewSet, basename="change")
 router.register("audits", views.AuditViewSet, basename="audit")
 router.register("storage-locations", views.StorageLocationViewSet, basename="storage-location")
 router.register("namespaces", views.NamespaceViewSet, basename="namespace")
+router.register("groups", views.GroupViewSet, basename="group")
 
 urlpatterns = [
     path("auth/token/", views.TokenCreateView.as_view(), name="auth-token"),

@@ -5,7 +5,9 @@ from uuid import UUID
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, User
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -33,6 +35,10 @@ from governance.api.serializers import (
     AuditSerializer,
     AuditSummarySerializer,
     ChangeSerializer,
+    GroupCreateSerializer,
+    GroupMemberSerializer,
+    GroupSerializer,
+    GroupUpdateSerializer,
     LicenseCreateSerializer,
     LicenseSerializer,
     LicenseUpdateSerializer,
@@ -46,6 +52,7 @@ from governance.audits import services as audit_services
 from governance.audits.report import audit_markdown
 from governance.choices import STAFF_ONLY_OBJECT_TYPES, ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
+from governance.permissions import groups_visible_to
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -313,10 +320,11 @@ class DatasetGrantView(_DatasetScopedView):
 @extend_schema_view(
     list=extend_schema(
         summary="Read the change log",
-        description="Every change to a dataset, version, feature, card, owner, grant, license or lineage edge, "
-        "newest first: who, when, what, and the values before and after. Append-only: entries are never "
-        "changed or removed. Entries about datasets you cannot see are not listed; entries about storage "
-        "locations and namespaces are listed to staff only.",
+        description="Every change to a dataset, version, feature, card, owner, grant, license, lineage edge or "
+        "group, newest first: who, when, what, and the values before and after. Append-only: entries are never "
+        "changed or removed. Entries about datasets you cannot see are not listed; entries about a group to staff "
+        "and those who may see the group (its members and owners); entries about storage locations and namespaces "
+        "to staff only.",
     ),
     retrieve=extend_schema(summary="Read one change-log entry"),
 )
@@ -332,9 +340,13 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
             return changes
         visible = datasets_visible_to(user).values("pk")
         # Storage locations and namespaces belong to no dataset, and their entries say who may
-        # register where (usernames, folder paths): staff business only.
-        return changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible)).exclude(
-            object_type__in=STAFF_ONLY_OBJECT_TYPES
+        # register where (usernames, folder paths): staff business only. A group's entries name its
+        # members: for those who may see the group.
+        groups = groups_visible_to(user).annotate(key=Cast("pk", CharField())).values("key")
+        return (
+            changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))
+            .exclude(object_type__in=STAFF_ONLY_OBJECT_TYPES)
+            .exclude(Q(object_type=ObjectType.GROUP) & ~Q(object_id__in=groups))
         )
 
     def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -634,3 +646,149 @@ class NamespaceViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Namespace) -> None:
         services.namespace_delete(actor=self.request.user, namespace=instance)
+
+
+# --- Groups ----------------------------------------------------------------------------------------
+
+GROUP_REF = OpenApiParameter("ref", OpenApiTypes.STR, OpenApiParameter.PATH, description="The group's name, or its id.")
+GROUP_HIDDEN = OpenApiResponse(
+    ProblemSerializer, description="No such group, or not one of yours (to anyone but staff, the same)."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List groups",
+        description="Staff see every group; others the groups they are in or own, with their members.",
+    ),
+    retrieve=extend_schema(
+        summary="Read a group", parameters=[GROUP_REF], responses={200: GroupSerializer, 404: GROUP_HIDDEN}
+    ),
+    create=extend_schema(
+        summary="Create a group (staff)",
+        description="With its owners (who then add and remove members, besides staff) and first members.",
+        request=GroupCreateSerializer,
+        responses={201: GroupSerializer, 409: ConflictProblemSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Rename, describe or give owners to a group (staff)",
+        description="`owners` replaces the list; members change through `/members/`. Grants and ownerships "
+        "name the group, not its name: they follow a rename.",
+        parameters=[GROUP_REF],
+        request=GroupUpdateSerializer,
+        responses={200: GroupSerializer, 409: ConflictProblemSerializer},
+    ),
+    destroy=extend_schema(
+        summary="Delete a group (staff)",
+        description="Refused (409) while it answers for a dataset. Its read grants go with it (each recorded "
+        "under its dataset in the change log).",
+        parameters=[GROUP_REF],
+        responses={204: None, 409: ProblemSerializer},
+    ),
+)
+class GroupViewSet(
+    ConditionalMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = GroupSerializer
+    queryset = Group.objects.none()  # for the schema; requests use get_queryset()
+    lookup_url_kwarg = "ref"
+    lookup_value_converter = "str"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        # To anyone but staff, creating, renaming and deleting answer 403 alike, whether the group
+        # exists or not.
+        if self.action in ("create", "partial_update", "destroy"):
+            return [IsStaff()]
+        return super().get_permissions()
+
+    def get_queryset(self) -> QuerySet[Group]:
+        return (
+            groups_visible_to(self.request.user)
+            .select_related("profile")
+            .prefetch_related("user_set", "profile__owners")
+            .order_by("name")
+        )
+
+    def get_object(self) -> Group:
+        """By name, or by id: a name is never a number alone, so the two cannot be mistaken."""
+        ref = self.kwargs["ref"]
+        groups = self.get_queryset()
+        group = groups.filter(name=ref).first()
+        if group is None and ref.isdigit() and len(ref) < 19:
+            group = groups.filter(pk=int(ref)).first()
+        if group is None:
+            raise Http404(f"No group {ref!r} that you may see.")
+        self.check_object_permissions(self.request, group)
+        return group
+
+    def _representation(self, group: Group) -> dict:
+        return GroupSerializer(self.get_queryset().get(pk=group.pk)).data
+
+    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        payload = GroupCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            group = services.group_create(actor=request.user, **payload.validated_data)
+        except services.GroupExists as exc:
+            raise Conflict(str(exc), existing_id=exc.existing.pk) from None
+        headers = {"Location": request.build_absolute_uri(f"/api/v1/groups/{group.pk}/")}
+        return Response(self._representation(group), status=status.HTTP_201_CREATED, headers=headers)
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        group = self.get_object()
+        payload = GroupUpdateSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        try:
+            with self.conditional_write(group):
+                services.group_update(actor=request.user, group=group, **payload.validated_data)
+        except services.GroupExists as exc:
+            raise Conflict(str(exc), existing_id=exc.existing.pk) from None
+        return Response(self._representation(group))
+
+    def perform_destroy(self, instance: Group) -> None:
+        try:
+            services.group_delete(actor=self.request.user, group=instance)
+        except services.GroupInUse as exc:
+            raise Conflict(str(exc)) from None
+
+    @extend_schema(
+        summary="Add a member to a group",
+        description="By the group's owners and staff. Adding a member who is one answers 200 and changes nothing.",
+        parameters=[GROUP_REF],
+        request=GroupMemberSerializer,
+        responses={200: GroupSerializer, 201: GroupSerializer, 403: ProblemSerializer, 404: GROUP_HIDDEN},
+    )
+    @action(detail=True, methods=["post"], url_path="members")
+    def members(self, request: Request, ref=None) -> Response:  # type: ignore[no-untyped-def]
+        group = self.get_object()
+        payload = GroupMemberSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        added = services.group_member_add(actor=request.user, group=group, user=payload.validated_data["user"])
+        return Response(self._representation(group), status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Remove a member from a group",
+        description="By the group's owners and staff; a member may remove themselves (leave the group).",
+        parameters=[
+            GROUP_REF,
+            OpenApiParameter("username", OpenApiTypes.STR, OpenApiParameter.PATH, description="The member."),
+        ],
+        request=None,
+        responses={204: None, 403: ProblemSerializer, 404: GROUP_HIDDEN},
+    )
+    @action(detail=True, methods=["delete"], url_path="members/<str:username>")
+    def member(self, request: Request, ref=None, username=None) -> Response:  # type: ignore[no-untyped-def]
+        group = self.get_object()
+        # Who is in the group is no secret to whoever may see it: a non-member is a 404 to them all.
+        user = group.user_set.filter(username=username).first()
+        if user is None:
+            raise Http404(f"{username!r} is not a member of {group.name!r}.")
+        services.group_member_remove(actor=request.user, group=group, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

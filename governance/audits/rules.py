@@ -114,7 +114,7 @@ class Subject:
     origin: str
     sensitivity: str
     lifecycle: str
-    owners: tuple[str, ...]
+    owners: tuple[str, ...]  # who answers for it (owners and stewards), each once
     version_id: str | None
     version_number: int | None
     version_status: str | None
@@ -125,6 +125,7 @@ class Subject:
     path: tuple[dict[str, Any], ...]  # from the audited dataset to this one, each {"dataset", "name"}
     beyond_reach: bool = False  # made from datasets further up than the walk's depth limit
     citation: str = ""  # how the data card says to cite the dataset
+    creators: tuple[str, ...] = ()  # those credited for it: its owners (not its stewards), each once
 
 
 @dataclass
@@ -218,7 +219,7 @@ def _license_outcome(
             )
         if terms.attribution:
             credit = subject.citation.rstrip(". ") or (
-                f'"{subject.label}"' + (f" by {', '.join(subject.owners)}" if subject.owners else "")
+                f'"{subject.label}"' + (f" by {', '.join(subject.creators)}" if subject.creators else "")
             )
             credit += f", licensed under {spdx_id}" + (f" ({terms.url})" if terms.url else "")
             outcome.attributions.append(

@@ -20,10 +20,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import DataCard, Dataset, DatasetVersion, Feature
-from catalog.selectors import datasets_visible_to
+from catalog.selectors import (
+    ReferenceAmbiguous,
+    ReferenceInvalid,
+    ReferencesUnknown,
+    datasets_resolve,
+    datasets_visible_to,
+)
 from config.middleware import current_request_id
 from governance.audits import rules
-from governance.choices import AuditRole
+from governance.choices import AuditRole, OwnershipRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
 from lineage.choices import EdgeStatus
@@ -39,27 +45,22 @@ class AuditInputInvalid(ValueError):
         self.unknown = list(unknown)
 
 
-def _targets(user: User, ids: Sequence[UUID]) -> list[tuple[Dataset, DatasetVersion | None]]:
-    """Each id, a dataset or a version of one, that the user may read; in the order given."""
-    datasets = {dataset.pk: dataset for dataset in datasets_visible_to(user).filter(pk__in=ids)}
-    versions = {
-        version.pk: version
-        for version in DatasetVersion.objects.filter(
-            pk__in=set(ids) - datasets.keys(), dataset__in=datasets_visible_to(user)
-        )
-        .select_related("dataset")
-        .only("id", "dataset")
-    }
-    unknown = [str(value) for value in ids if value not in datasets and value not in versions]
-    if unknown:
-        raise AuditInputInvalid(f"No dataset or version you can read has the id {', '.join(unknown)}.", unknown=unknown)
+def _targets(user: User, references: Sequence[UUID | str]) -> list[tuple[Dataset, DatasetVersion | None]]:
+    """Each reference (a dataset's or a version's id, or a dataset's `namespace/name`) that the user
+    may read; in the order given, each dataset once (a version named wins over its dataset)."""
+    try:
+        found = datasets_resolve(user=user, references=references, versions=True)
+    except ReferencesUnknown as exc:
+        raise AuditInputInvalid(str(exc), unknown=exc.references) from None
+    except (ReferenceAmbiguous, ReferenceInvalid) as exc:
+        raise AuditInputInvalid(str(exc)) from None
     targets: dict[UUID, tuple[Dataset, DatasetVersion | None]] = {}
-    for value in ids:
-        if value in datasets:
-            targets.setdefault(value, (datasets[value], None))
+    for reference in references:
+        match = found[str(reference)]
+        if isinstance(match, Dataset):
+            targets.setdefault(match.pk, (match, None))
         else:
-            version = versions[value]
-            targets[version.dataset_id] = (version.dataset, version)
+            targets[match.dataset_id] = (match.dataset, match)
     return list(targets.values())
 
 
@@ -87,10 +88,14 @@ def _pinned_versions(
     return checked
 
 
-def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, rerun_of: Audit | None = None) -> Audit:
-    """Audit the datasets (or exact versions) a training run will read, for a purpose.
+def audit_run(
+    *, actor: User, datasets: Sequence[UUID | str], purpose: rules.Purpose, rerun_of: Audit | None = None
+) -> Audit:
+    """Audit the datasets (or exact versions) a training run will read, for a purpose: each named by
+    its id, or a dataset by its `namespace/name`.
 
-    Raises AuditInputInvalid for ids the actor cannot read; nothing is stored then."""
+    Raises AuditInputInvalid for references that name nothing the actor can read (unknown and
+    hidden alike), or more than one dataset; nothing is stored then."""
     if not datasets:
         raise AuditInputInvalid("Name at least one dataset or version to audit.")
     targets = _targets(actor, datasets)
@@ -110,12 +115,21 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             "id", "namespace", "name", "license", "origin", "sensitivity", "lifecycle", "latest_version"
         )
     }
+    # Who answers for each dataset (owners and stewards), and who is credited for it (its owners):
+    # each once, though one may hold several roles.
     owners: dict[UUID, list[str]] = defaultdict(list)
-    for dataset_id, username, group_name, role in Ownership.objects.filter(dataset_id__in=reached).values_list(
-        "dataset_id", "user__username", "group__name", "role"
+    creators: dict[UUID, list[str]] = defaultdict(list)
+    for dataset_id, username, group_name, role in (
+        Ownership.objects.filter(dataset_id__in=reached)
+        .exclude(role=OwnershipRole.CUSTODIAN)
+        .order_by("user__username", "group__name", "role")
+        .values_list("dataset_id", "user__username", "group__name", "role")
     ):
-        if role != "custodian":
-            owners[dataset_id].append(username or group_name)
+        name = username or group_name
+        if name not in owners[dataset_id]:
+            owners[dataset_id].append(name)
+        if role == OwnershipRole.OWNER and name not in creators[dataset_id]:
+            creators[dataset_id].append(name)
     hidden = set(reached) - set(datasets_visible_to(actor).filter(pk__in=reached).values_list("pk", flat=True))
 
     latest = {pk: dataset.latest_version_id for pk, dataset in rows.items()}
@@ -218,6 +232,7 @@ def audit_run(*, actor: User, datasets: Sequence[UUID], purpose: rules.Purpose, 
             path=tuple(steps[step] for step in paths_of[node]),
             beyond_reach=node in beyond,
             citation="" if node in hidden else citations.get(node, "").strip(),
+            creators=() if node in hidden else tuple(creators[node]),
         )
         # Judged on the real facts, so that the verdict is honest; a dataset the actor may not read is
         # then reported by placeholders alone.

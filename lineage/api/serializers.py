@@ -4,6 +4,7 @@ from uuid import UUID
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.api.references import DatasetReferenceField
 from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, RunDataset
 from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
@@ -256,14 +257,11 @@ class EdgeSerializer(serializers.ModelSerializer):
 
 
 class EdgeDeclareSerializer(serializers.Serializer):
-    source = serializers.UUIDField(help_text="The id of the dataset data came from.")
-    target = serializers.UUIDField(help_text="The id of the dataset made from it; you must be able to change it.")
+    source = DatasetReferenceField(help_text="The dataset data came from: its id or its namespace/name.")
+    target = DatasetReferenceField(
+        help_text="The dataset made from it (its id or its namespace/name); you must be able to change it."
+    )
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs["source"] == attrs["target"]:
-            raise serializers.ValidationError({"target": ["A dataset cannot be declared derived from itself."]})
-        return attrs
 
 
 class TrustedProducersSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
 from config.api.exceptions import Conflict, PayloadTooLarge
@@ -295,17 +296,13 @@ class LineageEdgeViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
         payload = EdgeDeclareSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        visible = datasets_visible_to(request.user)
-        found = {
-            dataset.pk: dataset
-            for dataset in visible.filter(pk__in=[payload.validated_data["source"], payload.validated_data["target"]])
-        }
-        missing = {
-            key: ["No such dataset."] for key in ("source", "target") if payload.validated_data[key] not in found
-        }
-        if missing:
-            raise exceptions.ValidationError(missing)
-        target = found[payload.validated_data["target"]]
+        found = references_resolve(
+            user=request.user,
+            fields={"source": payload.validated_data["source"], "target": payload.validated_data["target"]},
+        )
+        source, target = found["source"], found["target"]
+        if source.pk == target.pk:
+            raise exceptions.ValidationError({"target": ["A dataset cannot be declared derived from itself."]})
         if not user_can_write_dataset(request.user, target.pk):
             raise exceptions.PermissionDenied(
                 "Only the target dataset's owners and stewards (or staff) may declare where it came from."
@@ -313,7 +310,7 @@ class LineageEdgeViewSet(
         try:
             edge = services.edge_declare(
                 actor=request.user,
-                source=found[payload.validated_data["source"]],
+                source=source,
                 target=target,
                 description=payload.validated_data["description"],
             )

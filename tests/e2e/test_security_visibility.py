@@ -217,6 +217,8 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         # Staff-only collections: the stranger is refused whatever the id.
         ("namespaces", "id"): ["1"],
         ("storage-locations", "id"): [str(uuid.uuid4())],
+        # The stranger is in no group: another's group answers as a missing one, by name or id.
+        ("groups", "ref"): ["vision-team", "1"],
     }
     probes = {
         "dataset_id": [secret["id"]],
