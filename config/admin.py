@@ -1,5 +1,18 @@
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import actions
+from django.contrib.admin.utils import quote
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+# The admin is one of the catalog's doors: "View site" leads to the landing page, which links the others.
+admin.site.site_header = "Training-data catalog"
+admin.site.site_title = "Training-data catalog"
+admin.site.index_title = "Administration"
+admin.site.site_url = "/"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -13,3 +26,32 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ServiceDeleteAdmin(admin.ModelAdmin):
+    """Records whose `delete_model` and `delete_queryset` call the services, which check the removal
+    and write the change log. What a service refuses (`refusals`: the last owner of a dataset, an
+    owner removed by a steward) is shown as a message, and the admin's own log of the deletion is
+    rolled back with it; a bulk deletion is all or nothing."""
+
+    refusals: tuple[type[Exception], ...] = ()
+    actions: Any = ("delete_selected",)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except self.refusals as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[quote(object_id)])
+            )
+
+    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        # Django's confirmation page, and on confirmation its deletion through delete_queryset.
+        try:
+            with transaction.atomic():
+                return actions.delete_selected(self, request, queryset)
+        except self.refusals as exc:
+            self.message_user(request, f"Nothing was deleted: {exc}", messages.ERROR)
+            return None
