@@ -29,6 +29,7 @@ from catalog.profiling.pii import (
 )
 from catalog.selectors import personal_data_visible_to
 from catalog.templatetags.catalog_admin import json_block, shortened, wrapped
+from config.admin import CheckedActionsAdmin
 from config.identities import IdentityInvalid, identity_checked
 from governance import services as governance_services
 from governance.choices import OwnershipRole
@@ -168,7 +169,7 @@ RETIRE, PURGE = "retire", "purge"
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(CheckedActionsAdmin):
     list_display = (
         "identity",
         "license",

@@ -1,8 +1,9 @@
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin import actions
+from django.contrib.admin import actions, helpers
 from django.contrib.admin.utils import quote
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,7 +16,27 @@ admin.site.index_title = "Administration"
 admin.site.site_url = "/"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class CheckedActionsAdmin(admin.ModelAdmin):
+    """An action on rows whose ids are not ids (a tampered form) is refused with a message; Django
+    would take the filter's error for a server error."""
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse | None:
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                self.opts.pk.to_python(value)
+            except ValidationError:
+                self.message_user(
+                    request,
+                    f"Nothing was done: {value[:40]!r} is not the id of a {self.opts.verbose_name}.",
+                    messages.ERROR,
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
+class ReadOnlyAdmin(CheckedActionsAdmin):
     """Records that are browsable in the admin and changed only by the services, or never."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -28,7 +49,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ServiceDeleteAdmin(admin.ModelAdmin):
+class ServiceDeleteAdmin(CheckedActionsAdmin):
     """Records whose `delete_model` and `delete_queryset` call the services, which check the removal
     and write the change log. What a service refuses (`refusals`: the last owner of a dataset, an
     owner removed by a steward) is shown as a message, and the admin's own log of the deletion is

@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 from catalog.admin_overview import changes_described
 from catalog.cards.html import markdown_html
 from catalog.templatetags.catalog_admin import json_block
-from config.admin import ReadOnlyAdmin, ServiceDeleteAdmin
+from config.admin import CheckedActionsAdmin, ReadOnlyAdmin, ServiceDeleteAdmin
 from governance import services
 from governance.audits.report import audit_markdown
 from governance.models import AccessGrant, AccessToken, Audit, Change, License, Namespace, Ownership, StorageLocation
@@ -233,7 +233,7 @@ class StorageLocationForm(forms.ModelForm):
 
 
 @admin.register(StorageLocation)
-class StorageLocationAdmin(admin.ModelAdmin):
+class StorageLocationAdmin(CheckedActionsAdmin):
     """Who may register sources under a prefix; a root with no location here is open to everyone."""
 
     form = StorageLocationForm
@@ -272,7 +272,7 @@ class StorageLocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Namespace)
-class NamespaceAdmin(admin.ModelAdmin):
+class NamespaceAdmin(CheckedActionsAdmin):
     list_display = ("name", "created_at", "updated_at")
     search_fields = ("name", "users__username", "groups__name")
     filter_horizontal = ("users", "groups")
@@ -306,7 +306,7 @@ class NamespaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(CheckedActionsAdmin):
     """API tokens: listed by prefix, never by key (only a digest is kept). A token added here is shown
     once, on the page that follows."""
 

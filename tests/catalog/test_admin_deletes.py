@@ -270,3 +270,44 @@ def test_a_retired_dataset_s_description_is_changed_through_the_service(staff_ad
     dataset.refresh_from_db()
     assert (dataset.lifecycle, dataset.description) == ("retired", "Kept for the record.")
     assert Change.objects.get(action="update", object_type="dataset").after == {"description": "Kept for the record."}
+
+
+# --- Tampered forms ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changelist", "action"),
+    [
+        ("admin:catalog_dataset_changelist", "delete_selected"),
+        ("admin:catalog_dataset_changelist", "purge_selected"),
+        ("admin:catalog_dataset_changelist", "deprecate"),
+        ("admin:governance_ownership_changelist", "delete_selected"),
+        ("admin:governance_namespace_changelist", "delete_selected"),
+        ("admin:lineage_lineageedge_changelist", "confirm"),
+    ],
+)
+@pytest.mark.parametrize("selected", ["not-an-id", "1" * 5000, "' OR 1=1 --"])
+def test_an_action_on_ids_that_are_not_ids_is_refused_with_a_message(
+    staff_admin, dataset, changelist, action, selected
+):
+    response = staff_admin.post(
+        reverse(changelist), {"action": action, "_selected_action": [selected], "intent": "retire", "post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert "is not the id of a" in " ".join(
+        str(message) for message in staff_admin.get(response["Location"]).context["messages"]
+    )
+    dataset.refresh_from_db()
+    assert dataset.lifecycle == "active"
+    assert not Change.objects.filter(action__in=["retire", "purge", "delete"]).exists()
+
+
+def test_a_delete_confirmed_with_an_unknown_intent_asks_again(staff_admin, dataset):
+    response = staff_admin.post(_delete_url(dataset), {"intent": "<script>" * 1000})
+
+    assert response.status_code == 200
+    assert "Retire this dataset?" in response.content.decode()
+    assert "<script><script>" not in response.content.decode()
+    dataset.refresh_from_db()
+    assert dataset.lifecycle == "active"
