@@ -1,12 +1,18 @@
-import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models, transaction
+from django.db.models import Count, Prefetch, QuerySet, Value
+from django.db.models.functions import Concat
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from catalog import services
 from catalog.admin_overview import dataset_overview
@@ -22,6 +28,8 @@ from catalog.profiling.pii import (
     masked_split_statistics,
 )
 from catalog.selectors import personal_data_visible_to
+from catalog.templatetags.catalog_admin import json_block, shortened, wrapped
+from config.admin import CheckedActionsAdmin
 from config.identities import IdentityInvalid, identity_checked
 from governance import services as governance_services
 from governance.choices import OwnershipRole
@@ -54,7 +62,7 @@ class DatasetAdminForm(forms.ModelForm):
 
     lifecycle = forms.ChoiceField(
         choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")],
-        help_text="Retire a dataset through the API (DELETE); it then stays readable by id.",
+        help_text="Retire a dataset with Delete (as DELETE does in the API); it then stays readable by id.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -92,7 +100,7 @@ class OwnershipInline(admin.TabularInline):
 class VersionInline(admin.TabularInline):
     model = DatasetVersion
     extra = 0
-    fields = ("number", "status", "format", "uri", "fingerprint", "size_bytes", "row_count", "created_at")
+    fields = ("number", "status", "format", "source", "fingerprint_shown", "size_bytes", "row_count", "created_at")
     readonly_fields = fields
     show_change_link = True
     can_delete = False
@@ -100,6 +108,17 @@ class VersionInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="Source")
+    def source(self, version: DatasetVersion) -> SafeString:
+        return wrapped(version.uri)
+
+    @admin.display(description="Fingerprint")
+    def fingerprint_shown(self, version: DatasetVersion) -> SafeString | str:
+        return shortened(version.fingerprint, 24)
 
 
 class OwnerFilter(admin.SimpleListFilter):
@@ -146,20 +165,21 @@ class DeprecateForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea, help_text="Why, and what to use instead.")
 
 
+RETIRE, PURGE = "retire", "purge"
+
+
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(CheckedActionsAdmin):
     list_display = (
-        "namespace",
-        "name",
+        "identity",
         "license",
         "owner_names",
-        "latest_version_number",
-        "latest_version_status",
+        "latest",
         "rows",
         "card_completeness",
         "sensitivity",
         "lifecycle",
-        "updated_at",
+        "updated",
     )
     list_filter = (
         "license",
@@ -173,7 +193,7 @@ class DatasetAdmin(admin.ModelAdmin):
     )
     search_fields = ("namespace", "name", "description", "card__summary")
     list_select_related = ("latest_version", "card")
-    actions = ("reprofile_latest", "deprecate")
+    actions = ("reprofile_latest", "deprecate", "delete_selected", "purge_selected")
     filter_horizontal = ("tags",)
     readonly_fields = ("id", "latest_version", "created_by", "created_at", "updated_at", "retired_at")
     inlines = (OwnershipInline, VersionInline)
@@ -255,6 +275,10 @@ class DatasetAdmin(admin.ModelAdmin):
         owners = Prefetch("ownerships", queryset=Ownership.objects.select_related("user", "group"))
         return super().get_queryset(request).prefetch_related(owners)
 
+    @admin.display(description="Dataset", ordering=Concat("namespace", Value("/"), "name"))
+    def identity(self, dataset: Dataset) -> SafeString:
+        return format_html('<span class="wrapped">{}/<strong>{}</strong></span>', dataset.namespace, dataset.name)
+
     @admin.display(description="Owners")
     def owner_names(self, dataset: Dataset) -> str:
         owners = [o.principal_name for o in dataset.ownerships.all() if o.role == OwnershipRole.OWNER]
@@ -317,13 +341,127 @@ class DatasetAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.display(description="Latest version", ordering="latest_version__number")
-    def latest_version_number(self, dataset: Dataset) -> int | None:
-        return dataset.latest_version.number if dataset.latest_version else None
+    # --- Deleting, by the API's rules. The admin's users are staff, whom the API lets retire any
+    # dataset and purge a retired one. Delete retires: the dataset leaves the lists and stays readable
+    # by id, with its versions, audits and history. Deleting a retired dataset purges it, refused
+    # while what its owners stand behind references it. The services write both to the change log;
+    # nothing here deletes a row itself.
 
-    @admin.display(description="Status", ordering="latest_version__status")
-    def latest_version_status(self, dataset: Dataset) -> str:
-        return dataset.latest_version.get_status_display() if dataset.latest_version else "no version"
+    def delete_model(self, request: HttpRequest, obj: Dataset) -> None:
+        services.dataset_retire(actor=request.user, dataset=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> None:
+        for dataset in queryset:
+            services.dataset_retire(actor=request.user, dataset=dataset)  # type: ignore[arg-type]
+
+    def has_purge_permission(self, request: HttpRequest, obj: Dataset | None = None) -> bool:
+        return bool(request.user.is_staff) and self.has_delete_permission(request, obj)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        dataset = self.get_object(request, unquote(object_id))
+        if dataset is None:  # Django's answer: back to the list, saying so
+            return super().delete_view(request, object_id, extra_context)
+        intent = PURGE if dataset.lifecycle == Lifecycle.RETIRED else RETIRE
+        allowed = self.has_purge_permission if intent == PURGE else self.has_delete_permission
+        if not allowed(request, dataset):
+            raise PermissionDenied
+        if request.method == "POST":
+            if request.POST.get("intent") == intent:
+                done = self._retire(request, [dataset]) if intent == RETIRE else self._purge(request, [dataset])
+                if intent == PURGE and not done:
+                    return HttpResponseRedirect(reverse("admin:catalog_dataset_change", args=[dataset.pk]))
+                return HttpResponseRedirect(reverse("admin:catalog_dataset_changelist"))
+            # Retired by someone else between the page and the click: a retirement confirmed is
+            # never taken for a purge.
+            self.message_user(
+                request, f"{dataset} is {dataset.get_lifecycle_display().lower()} now: confirm again.", messages.WARNING
+            )
+        return self._delete_confirmation(request, [dataset], intent, single=True)
+
+    @admin.action(permissions=["delete"], description="Retire the selected datasets (delete, as the API does)")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> HttpResponse | None:
+        datasets = list(queryset.exclude(lifecycle=Lifecycle.RETIRED))
+        if not datasets:
+            self.message_user(request, "The selected datasets are retired already.", messages.WARNING)
+            return None
+        if request.POST.get("intent") == RETIRE:
+            self._retire(request, datasets)
+            return None
+        return self._delete_confirmation(request, datasets, RETIRE)
+
+    @admin.action(permissions=["purge"], description="Purge the selected retired datasets for good")
+    def purge_selected(self, request: HttpRequest, queryset: QuerySet[Dataset]) -> HttpResponse | None:
+        datasets = list(queryset.filter(lifecycle=Lifecycle.RETIRED))
+        if not datasets:
+            self.message_user(request, "Only retired datasets are purged: retire them first.", messages.WARNING)
+            return None
+        if request.POST.get("intent") == PURGE:
+            self._purge(request, datasets)
+            return None
+        return self._delete_confirmation(request, datasets, PURGE)
+
+    def _retire(self, request: HttpRequest, datasets: list[Dataset]) -> bool:
+        for dataset in datasets:
+            services.dataset_retire(actor=request.user, dataset=dataset)  # type: ignore[arg-type]
+            self.log_change(request, dataset, "Retired.")
+        self.message_user(
+            request,
+            f"Retired {', '.join(map(str, datasets))}: out of the lists, still readable by id. "
+            "Delete a retired dataset to purge it for good.",
+            messages.SUCCESS,
+        )
+        return True
+
+    def _purge(self, request: HttpRequest, datasets: list[Dataset]) -> bool:
+        if not request.user.is_staff:  # the API's rule; the admin lets in staff only anyway
+            raise PermissionDenied
+        purged = []
+        for dataset in datasets:
+            try:
+                with transaction.atomic():
+                    self.log_deletions(request, Dataset.objects.filter(pk=dataset.pk))
+                    services.dataset_purge(actor=request.user, dataset=dataset)
+            except services.DatasetNotPurgeable as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            purged.append(str(dataset))
+        if purged:
+            self.message_user(request, f"Purged {', '.join(purged)} for good.", messages.SUCCESS)
+        return len(purged) == len(datasets)
+
+    def _delete_confirmation(
+        self, request: HttpRequest, datasets: list[Dataset], intent: str, single: bool = False
+    ) -> TemplateResponse:
+        counted = Dataset.objects.filter(pk__in=[dataset.pk for dataset in datasets]).annotate(
+            version_count=Count("versions")
+        )
+        verb = "Retire" if intent == RETIRE else "Purge"
+        return TemplateResponse(
+            request,
+            "admin/catalog/dataset/delete_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"{verb} {'this dataset' if single else 'datasets'}",
+                "opts": self.opts,
+                "app_label": self.opts.app_label,
+                "object": datasets[0] if single else None,
+                "datasets": counted,
+                "intent": intent,
+                "single": single,
+                "action": request.POST.get("action", ""),
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            },
+        )
+
+    @admin.display(description="Latest version", ordering="latest_version__number")
+    def latest(self, dataset: Dataset) -> str:
+        version = dataset.latest_version
+        return f"v{version.number} {version.get_status_display().lower()}" if version else "no version"
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, dataset: Dataset) -> str:
+        return f"{dataset.updated_at:%Y-%m-%d}"
 
 
 class FeatureInline(admin.TabularInline):
@@ -332,8 +470,14 @@ class FeatureInline(admin.TabularInline):
     fields = ("position", "name", "dtype", "logical_type", "role", "pii", "description")
     readonly_fields = ("position", "name", "dtype", "logical_type")
     ordering = ("position",)
+    # Features are what profiling found in the bytes: people curate them, never remove them.
+    can_delete = False
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})}}
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -343,45 +487,70 @@ class DatasetVersionAdmin(admin.ModelAdmin):
     list_filter = ("status", "format")
     search_fields = ("dataset__namespace", "dataset__name", "uri", "fingerprint")
     list_select_related = ("dataset",)
-    # A version is the bytes a model saw: where they came from is never edited here.
+    # A version is the bytes a model saw: only its notes are edited here (through the service). The
+    # rest is shown read-only, computed fields formatted; profile and quality only through
+    # `profile_shown` and `quality_shown`, masked for whoever may not see personal data.
+    fieldsets = (
+        (None, {"fields": ("dataset", "number", "status", "error", "source", "format", "label_column", "task_type")}),
+        ("How it is read", {"fields": ("splits_shown", "read_options_shown")}),
+        ("The bytes", {"fields": ("fingerprint_shown", "size_bytes", "file_count", "row_count", "manifest_shown")}),
+        (
+            "Profile",
+            {
+                "fields": (
+                    "quality_shown",
+                    "profile_shown",
+                    "unchanged_from",
+                    "profiled_at",
+                    "profile_attempts",
+                    "status_changed_at",
+                )
+            },
+        ),
+        ("Re-hashing the source", {"fields": ("verified_at", "source_changed_at", "verification_shown")}),
+        ("Notes", {"fields": ("notes", "deprecated_at", "deprecation_reason")}),
+        ("Record", {"fields": ("id", "created_by", "created_at", "updated_at")}),
+    )
     readonly_fields = (
         "id",
         "dataset",
         "number",
-        "uri",
-        "format",
-        "label_column",
         "status",
         "error",
-        "fingerprint",
-        "manifest_shown",
+        "source",
+        "format",
+        "label_column",
+        "task_type",
+        "splits_shown",
+        "read_options_shown",
+        "fingerprint_shown",
         "size_bytes",
         "file_count",
         "row_count",
+        "manifest_shown",
         "quality_shown",
         "profile_shown",
+        "unchanged_from",
+        "profiled_at",
+        "profile_attempts",
+        "status_changed_at",
+        "verified_at",
+        "source_changed_at",
+        "verification_shown",
+        "deprecated_at",
+        "deprecation_reason",
         "created_by",
         "created_at",
         "updated_at",
-        "status_changed_at",
-        "profile_attempts",
-        "profiled_at",
-        "splits",
-        "read_options",
-        "task_type",
-        "unchanged_from",
-        "deprecated_at",
-        "deprecation_reason",
-        "verified_at",
-        "source_changed_at",
-        "verification",
     )
-    # Quality and profile hold values (the raw sample, value counts, class names): shown only through
-    # `quality_shown` and `profile_shown`, masked for whoever may not see personal data.
-    exclude = ("profile", "quality")
     inlines = (FeatureInline,)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    # A version is never deleted: models were trained on it, audits name it, and its number is never
+    # handed out again. A dataset goes as a whole (retired, then purged).
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DatasetVersion]:
@@ -408,21 +577,64 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             for feature in Feature.objects.filter(version=version, pii=True).only("name", "statistics")
         }
 
+    @admin.display(description="Source")
+    def source(self, version: DatasetVersion) -> SafeString:
+        return wrapped(version.uri)
+
+    @admin.display(description="Fingerprint")
+    def fingerprint_shown(self, version: DatasetVersion) -> SafeString:
+        return wrapped(version.fingerprint or "not computed yet")
+
+    @admin.display(description="Splits")
+    def splits_shown(self, version: DatasetVersion) -> SafeString | str:
+        return json_block(version.splits) if version.splits else "none: one set of rows"
+
+    @admin.display(description="Read options")
+    def read_options_shown(self, version: DatasetVersion) -> SafeString | str:
+        return json_block(version.read_options) if version.read_options else "the defaults"
+
+    @admin.display(description="Last re-hash")
+    def verification_shown(self, version: DatasetVersion) -> SafeString | str:
+        return json_block(version.verification) if version.verification else "not re-hashed yet"
+
+    MANIFEST_ROWS = 100
+
     @admin.display(description="Manifest")
-    def manifest_shown(self, version: DatasetVersion) -> str:
+    def manifest_shown(self, version: DatasetVersion) -> SafeString | str:
         pii = self._personal(version)
         aliases = label_aliases(version.quality, pii) if pii is not None else {}
-        return json.dumps(aliased_paths(version.manifest, aliases), indent=1)
+        entries = aliased_paths(version.manifest, aliases) or []
+        if not entries:
+            return "no files recorded yet"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (wrapped(entry.get("path")), entry.get("size", ""), shortened(entry.get("sha256"), 20))
+                for entry in entries[: self.MANIFEST_ROWS]
+            ),
+        )
+        more = len(entries) - self.MANIFEST_ROWS
+        return format_html(
+            '<table class="manifest"><thead><tr><th>file</th><th>bytes</th><th>sha256</th></tr></thead>'
+            "<tbody>{}</tbody></table>{}",
+            rows,
+            format_html('<p class="help">and {} more file(s)</p>', more) if more > 0 else "",
+        )
 
     @admin.display(description="Quality")
-    def quality_shown(self, version: DatasetVersion) -> str:
+    def quality_shown(self, version: DatasetVersion) -> SafeString | str:
         pii = self._personal(version)
         quality = version.quality if pii is None else masked_quality(version.quality, set(pii))
-        return json.dumps(quality, indent=1, default=str)
+        if not quality:
+            return "not profiled yet"
+        return json_block(quality, summary=f"{len(quality.get('findings') or [])} finding(s); the whole document")
 
     @admin.display(description="Profile")
-    def profile_shown(self, version: DatasetVersion) -> str:
+    def profile_shown(self, version: DatasetVersion) -> SafeString | str:
         profile = dict(version.profile or {})
+        if not profile:
+            return "not profiled yet"
         pii = self._personal(version)
         if pii is not None:
             quality = version.quality or {}
@@ -433,7 +645,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             profile["sample"] = masked_sample(profile.get("sample"), pii, shown=False, aliases=aliases)
             profile["splits"] = masked_split_statistics(profile.get("splits") or {}, set(pii), label, aliases)
             profile = aliased_paths(profile, aliases)
-        return json.dumps(profile, indent=1, default=str)
+        return json_block(profile, summary=", ".join(sorted(profile)))
 
     def save_model(self, request: HttpRequest, obj: DatasetVersion, form: Any, change: bool) -> None:
         # Only the notes are editable here; the service records the change.
@@ -484,11 +696,11 @@ class DriftReportAdmin(admin.ModelAdmin):
         return report
 
     @admin.display(description="Result")
-    def result_shown(self, report: DriftReport) -> str:
+    def result_shown(self, report: DriftReport) -> SafeString:
         withheld = getattr(report, "withheld_features", None)
         if withheld is None:  # not read through this page's get_object: leave every feature out
             withheld = {entry.get("name") for entry in report.result.get("features") or []}
-        return json.dumps(masked_drift(report.result, withheld), indent=1, default=str)
+        return json_block(masked_drift(report.result, withheld))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -496,8 +708,21 @@ class DriftReportAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    # Drift reports are computed, and kept: whoever compared two versions may come back to the answer.
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    """Tags to choose from on a dataset's page. A tag is added here, unattached; renaming or deleting
+    one would change every dataset carrying it behind the change log, so neither is done here."""
+
     list_display = ("name",)
     search_fields = ("name",)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -8,6 +8,8 @@ domain code never does."""
 from __future__ import annotations
 
 import base64
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -18,6 +20,7 @@ from catalog import charts
 from catalog.cards.facts import card_facts
 from catalog.cards.html import markdown_html
 from catalog.cards.huggingface import HEADINGS
+from catalog.choices import FeatureRole, LogicalType
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
 from catalog.profiling.pii import (
     aliased_paths,
@@ -28,6 +31,7 @@ from catalog.profiling.pii import (
     masked_statistics,
 )
 from catalog.selectors import personal_data_visible_to
+from governance.choices import ChangeAction, ObjectType
 from governance.models import AuditSubject, Change
 from lineage.models import LineageEdge
 
@@ -42,11 +46,61 @@ TERM_LABELS = {
 }
 
 
+# How the change log names an edge: "<source id> -> <target id>".
+_EDGE_IDS = re.compile(r"^(?P<source>[0-9a-f-]{36}) -> (?P<target>[0-9a-f-]{36})")
+
+
+def _edge_ends(change: Change) -> tuple[str, str] | None:
+    match = _EDGE_IDS.match(change.object_repr)
+    if match:
+        return match["source"], match["target"]
+    for values in (change.before, change.after):
+        if isinstance(values, dict) and values.get("source") and values.get("target"):
+            return str(values["source"]), str(values["target"])
+    return None
+
+
+def changes_described(changes: Sequence[Change]) -> None:
+    """Give each change-log entry a `subject` to show people: a lineage edge by the names of the
+    datasets it joins (the entry keeps their ids, which outlive a rename or a purge; a purged
+    dataset is named as its purge recorded it), anything else as recorded."""
+    ends = {change.pk: _edge_ends(change) for change in changes if change.object_type == ObjectType.EDGE}
+    ids = {end for pair in ends.values() if pair for end in pair}
+    names: dict[str, str] = {}
+    if ids:
+        names = {
+            str(pk): f"{namespace}/{name}"
+            for pk, namespace, name in Dataset.objects.filter(pk__in=ids).values_list("pk", "namespace", "name")
+        }
+        if ids - names.keys():
+            purged = Change.objects.filter(
+                object_type=ObjectType.DATASET, action=ChangeAction.PURGE, object_id__in=ids - names.keys()
+            ).values_list("object_id", "object_repr")
+            names.update({object_id: f"{name} (purged)" for object_id, name in purged if name})
+    for change in changes:
+        pair = ends.get(change.pk)
+        if pair is None:
+            change.subject = change.object_repr or change.object_id  # type: ignore[attr-defined]
+        else:
+            source, target = (names.get(end, end) for end in pair)
+            change.subject = f"{source} → {target}"  # type: ignore[attr-defined]
+
+
 def _pii_status(feature: Feature) -> str:
     decided = "pii" in feature.curated
     if feature.pii:
         return "confirmed" if decided else "suggested"
     return "dismissed" if decided else ""
+
+
+def _value_shown(value: Any) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _is_identifier(feature: Feature) -> bool:
+    return feature.logical_type == LogicalType.IDENTIFIER or feature.role == FeatureRole.ID
 
 
 def _dataset_link(dataset: Dataset) -> str:
@@ -115,7 +169,11 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
                     "feature": feature,
                     "pii_status": _pii_status(feature),
                     "statistics": statistics,
-                    "histogram": charts.histogram_svg(statistics.get("histogram")),
+                    # Bars of an identifier's values would say nothing: each value is another row.
+                    "min": _value_shown(statistics.get("min")),
+                    "max": _value_shown(statistics.get("max")),
+                    "identifier": _is_identifier(feature),
+                    "histogram": "" if _is_identifier(feature) else charts.histogram_svg(statistics.get("histogram")),
                 }
             )
         overview["features"] = features
@@ -184,6 +242,7 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
         sorted(set(downstream)),
     )
     overview["changes"] = list(Change.objects.filter(dataset_id=dataset.pk)[:25])
+    changes_described(overview["changes"])
     overview["audits"] = [
         {
             "audit": subject.audit,

@@ -4,6 +4,7 @@ proportional to the count it stands for; text goes through format_html, so it is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,40 +123,79 @@ def class_balance_svg(class_counts: dict[str, int], *, width: int = 320, row: in
     )
 
 
+LINE_CHARS = 28  # of the 11 px labels in a 220 px lineage box
+
+
+def label_lines(label: str, width: int = LINE_CHARS) -> list[str]:
+    """A name in lines of at most `width` characters, broken after / - _ . where it can and anywhere
+    where it must: a lineage box shows the whole name, however long."""
+    lines: list[str] = []
+    line = ""
+    for piece in re.findall(r"[^/_.-]*[/_.-]?", label):
+        if not piece:
+            continue
+        if len(line) + len(piece) > width and line:
+            lines.append(line)
+            line = ""
+        while len(piece) > width:
+            lines.append(piece[:width])
+            piece = piece[width:]
+        line += piece
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
 def lineage_svg(
     centre: tuple[str, str], upstream: Sequence[tuple[str, str]], downstream: Sequence[tuple[str, str]]
 ) -> SafeString:
     """The datasets one edge away: those it was made from on the left, those made from it on the
-    right, each `(label, link)`, with arrows in the direction the data flowed."""
+    right, each `(label, link)`, with arrows in the direction the data flowed. A box is as tall as
+    its name needs: names are wrapped, never cut."""
     if not upstream and not downstream:
         return mark_safe("")  # a constant empty string
-    box_w, box_h, gap = 200, 26, 10
-    rows = max(len(upstream), len(downstream), 1)
-    height = rows * (box_h + gap) + gap
-    width = 3 * box_w + 2 * 80
-    centre_y = height / 2 - box_h / 2
+    box_w, line_h, pad, gap, lane = 220, 14, 6, 10, 70
 
-    def column(items: Sequence[tuple[str, str]], x: float) -> list[tuple[float, float, str, str]]:
-        top = (height - len(items) * (box_h + gap) + gap) / 2
-        return [(x, top + index * (box_h + gap), label, link) for index, (label, link) in enumerate(items)]
+    def box_height(label: str) -> float:
+        return len(label_lines(label)) * line_h + 2 * pad
+
+    def column_height(items: Sequence[tuple[str, str]]) -> float:
+        return sum(box_height(label) for label, _ in items) + gap * max(len(items) - 1, 0)
+
+    height = max(column_height(upstream), column_height(downstream), box_height(centre[0])) + 2 * gap
+    width = 3 * box_w + 2 * lane
+
+    def column(items: Sequence[tuple[str, str]], x: float) -> list[tuple[float, float, float, str, str]]:
+        placed, y = [], (height - column_height(items)) / 2
+        for label, link in items:
+            placed.append((x, y, box_height(label), label, link))
+            y += box_height(label) + gap
+        return placed
 
     left = column(upstream, 0)
-    right = column(downstream, 2 * box_w + 160)
-    middle = (box_w + 80, centre_y, centre[0], centre[1])
+    right = column(downstream, 2 * (box_w + lane))
+    middle = column([centre], box_w + lane)[0]
+    middle_y = middle[1] + middle[2] / 2
 
-    def box(x: float, y: float, label: str, link: str, emphasis: bool = False) -> SafeString:
+    def box(x: float, y: float, h: float, label: str, link: str, emphasis: bool = False) -> SafeString:
+        lines = format_html_join(
+            "",
+            '<tspan x="{}" dy="{}">{}</tspan>',
+            ((f"{x + pad:.1f}", 0 if index == 0 else line_h, line) for index, line in enumerate(label_lines(label))),
+        )
         return format_html(
-            '<a href="{}"><rect x="{}" y="{}" width="{}" height="{}" rx="4" fill="{}" stroke="#417690"/>'
+            '<a href="{}"><title>{}</title><rect x="{}" y="{}" width="{}" height="{}" rx="4" fill="{}" stroke="#417690"/>'
             '<text x="{}" y="{}" font-size="11">{}</text></a>',
             link,
+            label,
             f"{x:.1f}",
             f"{y:.1f}",
             box_w,
-            box_h,
+            f"{h:.1f}",
             "#e6f0f5" if emphasis else "#fff",
-            f"{x + 6:.1f}",
-            f"{y + 17:.1f}",
-            label if len(label) <= 30 else label[:29] + "…",
+            f"{x + pad:.1f}",
+            f"{y + pad + 10:.1f}",
+            lines,
         )
 
     def arrow(x1: float, y1: float, x2: float, y2: float) -> SafeString:
@@ -168,10 +208,10 @@ def lineage_svg(
         )
 
     parts = [box(*middle, emphasis=True)]
-    for x, y, label, link in left:
-        parts += [box(x, y, label, link), arrow(x + box_w, y + box_h / 2, middle[0], centre_y + box_h / 2)]
-    for x, y, label, link in right:
-        parts += [box(x, y, label, link), arrow(middle[0] + box_w, centre_y + box_h / 2, x, y + box_h / 2)]
+    for x, y, h, label, link in left:
+        parts += [box(x, y, h, label, link), arrow(x + box_w, y + h / 2, middle[0], middle_y)]
+    for x, y, h, label, link in right:
+        parts += [box(x, y, h, label, link), arrow(middle[0] + box_w, middle_y, x, y + h / 2)]
     marker = mark_safe(  # a constant
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#888"/></marker></defs>'
@@ -180,9 +220,9 @@ def lineage_svg(
         '<svg class="lineage" xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
         'role="img" aria-label="lineage: one edge away">{}{}</svg>',
         width,
-        height,
+        f"{height:.0f}",
         width,
-        height,
+        f"{height:.0f}",
         marker,
         mark_safe("".join(parts)),  # noqa: S308  # each part built by format_html
     )

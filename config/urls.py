@@ -15,6 +15,7 @@ api_patterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("healthz", views.healthz, name="healthz"),

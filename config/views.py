@@ -1,18 +1,25 @@
-"""Health endpoints for orchestrators: /healthz (the process answers) and /readyz (its dependencies do)."""
+"""The landing page (/), which points people to the API's documentation and the admin, and the health
+endpoints for orchestrators: /healthz (the process answers) and /readyz (its dependencies do)."""
 
 import logging
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from rest_framework.exceptions import AuthenticationFailed
 
 from config.api.authentication import TokenAuthentication
 from config.celery_app import app as celery_app
 
 logger = logging.getLogger(__name__)
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "landing.html")
 
 
 @never_cache

@@ -1,37 +1,96 @@
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
+from catalog.admin_overview import changes_described
 from catalog.cards.html import markdown_html
-from config.admin import ReadOnlyAdmin
+from catalog.templatetags.catalog_admin import json_block
+from config.admin import CheckedActionsAdmin, ReadOnlyAdmin, ServiceDeleteAdmin
 from governance import services
 from governance.audits.report import audit_markdown
 from governance.models import AccessGrant, AccessToken, Audit, Change, License, Namespace, Ownership, StorageLocation
 
 
+class PrincipalRecordAdmin(ServiceDeleteAdmin):
+    """Who answers for a dataset, or may read it: added and removed through the services (checked,
+    and in the change log), never edited in place. To change one, remove it and add another."""
+
+    refusals = (services.LastOwner, services.OwnersOnly)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        return (*fields, *(name for name in ("dataset", "user", "group", "role") if name not in fields))
+
+
 @admin.register(Ownership)
-class OwnershipAdmin(admin.ModelAdmin):
+class OwnershipAdmin(PrincipalRecordAdmin):
     list_display = ("dataset", "user", "group", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("dataset__namespace", "dataset__name", "user__username", "group__name")
     list_select_related = ("dataset", "user", "group")
     autocomplete_fields = ("dataset", "user", "group")
 
+    def save_model(self, request: HttpRequest, obj: Ownership, form: Any, change: bool) -> None:
+        if change:  # every field is read-only on an existing ownership
+            return
+        ownership, created = services.ownership_add(
+            actor=request.user,  # type: ignore[arg-type]  # the admin has only signed-in staff
+            dataset_id=obj.dataset_id,
+            user=obj.user,
+            group=obj.group,
+            role=obj.role,
+        )
+        if not created:
+            self.message_user(request, f"{ownership} was recorded already.", messages.WARNING)
+        obj.pk = ownership.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Ownership) -> None:
+        services.ownership_remove(actor=request.user, ownership=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Ownership]) -> None:
+        for ownership in queryset.order_by("role", "created_at"):
+            services.ownership_remove(actor=request.user, ownership=ownership)  # type: ignore[arg-type]
+
 
 @admin.register(AccessGrant)
-class AccessGrantAdmin(admin.ModelAdmin):
+class AccessGrantAdmin(PrincipalRecordAdmin):
     list_display = ("dataset", "user", "group", "granted_by", "created_at")
     search_fields = ("dataset__namespace", "dataset__name", "user__username", "group__name")
     list_select_related = ("dataset", "user", "group", "granted_by")
     autocomplete_fields = ("dataset", "user", "group")
     readonly_fields = ("granted_by", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: AccessGrant, form: Any, change: bool) -> None:
+        if change:  # every field is read-only on an existing grant
+            return
+        grant, created = services.access_grant_add(
+            actor=request.user,  # type: ignore[arg-type]
+            dataset_id=obj.dataset_id,
+            user=obj.user,
+            group=obj.group,
+        )
+        if not created:
+            self.message_user(request, f"{grant} was granted already.", messages.WARNING)
+        obj.pk = grant.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: AccessGrant) -> None:
+        services.access_grant_remove(actor=request.user, grant=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessGrant]) -> None:
+        for grant in queryset.select_related("user", "group"):
+            services.access_grant_remove(actor=request.user, grant=grant)  # type: ignore[arg-type]
 
 
 @admin.register(License)
@@ -85,12 +144,52 @@ class LicenseAdmin(admin.ModelAdmin):
 
 @admin.register(Change)
 class ChangeAdmin(ReadOnlyAdmin):
-    """The change log, to read: nothing here can be added, edited or deleted."""
+    """The change log, to read: nothing here can be added, edited or deleted. Lineage edges are named
+    by the datasets they join; the entries keep the ids."""
 
-    list_display = ("created_at", "actor_name", "action", "object_type", "object_repr", "request_id")
+    list_display = ("created_at", "actor_name", "action", "object_type", "subject", "request_id")
     list_filter = ("action", "object_type")
     search_fields = ("object_id", "object_repr", "actor_name", "request_id")
     date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "actor_name",
+        "action",
+        "object_type",
+        "subject",
+        "object_id",
+        "dataset_id",
+        "before_shown",
+        "after_shown",
+        "request_id",
+    )
+    readonly_fields = fields
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        # The page's entries, named in two queries; the template then reads this same evaluated list.
+        changes_described(list(changelist.result_list))
+        return changelist
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        change = super().get_object(request, object_id, from_field)
+        if change is not None:
+            changes_described([change])
+            # For the page's title, in memory only: an entry is never saved again.
+            change.object_repr = change.subject
+        return change
+
+    @admin.display(description="Object", ordering="object_repr")
+    def subject(self, change: Change) -> SafeString:
+        return format_html('<span class="wrapped">{}</span>', getattr(change, "subject", None) or str(change))
+
+    @admin.display(description="Before")
+    def before_shown(self, change: Change) -> SafeString | str:
+        return json_block(change.before) if change.before is not None else "—"
+
+    @admin.display(description="After")
+    def after_shown(self, change: Change) -> SafeString | str:
+        return json_block(change.after) if change.after is not None else "—"
 
 
 @admin.register(Audit)
@@ -114,11 +213,8 @@ class AuditAdmin(ReadOnlyAdmin):
         return audit.counts.get("datasets", 0)
 
     @admin.display(description="Report")
-    def report(self, audit: Audit) -> str:
-        return format_html(
-            '<div class="audit-report" style="overflow-wrap: anywhere; max-width: 100%">{}</div>',
-            markdown_html(audit_markdown(audit)),
-        )
+    def report(self, audit: Audit) -> SafeString:
+        return format_html('<div class="audit-report">{}</div>', markdown_html(audit_markdown(audit)))
 
 
 class StorageLocationForm(forms.ModelForm):
@@ -137,7 +233,7 @@ class StorageLocationForm(forms.ModelForm):
 
 
 @admin.register(StorageLocation)
-class StorageLocationAdmin(admin.ModelAdmin):
+class StorageLocationAdmin(CheckedActionsAdmin):
     """Who may register sources under a prefix; a root with no location here is open to everyone."""
 
     form = StorageLocationForm
@@ -176,7 +272,7 @@ class StorageLocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Namespace)
-class NamespaceAdmin(admin.ModelAdmin):
+class NamespaceAdmin(CheckedActionsAdmin):
     list_display = ("name", "created_at", "updated_at")
     search_fields = ("name", "users__username", "groups__name")
     filter_horizontal = ("users", "groups")
@@ -210,7 +306,7 @@ class NamespaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(CheckedActionsAdmin):
     """API tokens: listed by prefix, never by key (only a digest is kept). A token added here is shown
     once, on the page that follows."""
 
