@@ -30,6 +30,14 @@ urlpatterns = [
 ]
 
 
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return exceptions.json_bad_request(request, exception)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
+
+
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return exceptions.json_page_not_found(request, exception)

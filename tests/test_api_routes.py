@@ -199,6 +199,14 @@ def test_a_stranger_finds_a_restricted_dataset_in_neither_form(owner, stranger_c
     assert hidden.description == "A dataset"
 
 
+def test_a_request_django_refuses_before_any_view_is_a_problem_document(client):
+    response = client.get("/api/v1/datasets/", HTTP_HOST="attacker.example")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert "attacker" not in response.content.decode()
+
+
 def test_paths_outside_the_api_keep_their_own_pages(client):
     assert client.get("/admin").status_code == 301
     assert client.get("/no-such-page")["Content-Type"].startswith("text/html")

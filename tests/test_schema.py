@@ -31,6 +31,13 @@ def test_every_operation_documents_its_errors_as_problem_details(schema):
                 assert "401" in errors, (method, path)
 
 
+def test_every_operation_documents_refused_fields_and_methods(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "unknown" in operation["responses"]["400"]["description"], (method, path)
+            assert "405" in operation["responses"], (method, path)
+
+
 def test_registration_documents_the_conflict(schema):
     conflict = schema["paths"]["/api/v1/datasets/"]["post"]["responses"]["409"]
     ref = conflict["content"]["application/problem+json"]["schema"]["$ref"]

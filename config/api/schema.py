@@ -45,10 +45,13 @@ class ConflictProblemSerializer(ProblemSerializer):
 
 
 _ERROR_DESCRIPTIONS = {
-    "400": "The request is invalid; `errors` names each field and what is wrong with it.",
+    "400": "The request is invalid; `errors` names each field and what is wrong with it. Fields the body may not "
+    "carry are named too: an unknown one (with the closest field taken, when one is close) or a read-only one; and "
+    "on a list, a query parameter it does not take.",
     "401": "No valid credentials: send `Authorization: Token <key>` (or `Bearer <key>`).",
     "403": "The credentials are valid but do not allow this.",
-    "404": "No such resource, or not visible to you.",
+    "404": "No such resource, or not visible to you (a malformed id too).",
+    "405": "The method is not allowed on this path; `Allow` names those that are.",
     "406": "None of the media types in `Accept` can be produced.",
     "409": "The request conflicts with an existing resource.",
     "413": "The request body is too large.",
@@ -79,6 +82,7 @@ class AutoSchema(openapi.AutoSchema):
             codes += ["401", "403"]
         if "{" in self.path:
             codes.append("404")
+        codes.append("405")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
         if self.method in ("PUT", "PATCH") and self._is_conditional():

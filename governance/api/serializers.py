@@ -3,12 +3,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import StrictCharField
+from config.api.serializers import StrictSerializer
 from governance.audits.services import audit_compare
 from governance.choices import OwnershipRole, PrincipalType
 from governance.models import AccessGrant, Audit, Change, License, StorageLocation, custom_license_id_validator
 
 
-class LicenseSourceSerializer(serializers.Serializer):
+class LicenseSourceSerializer(StrictSerializer):
     url = serializers.URLField(help_text="The legal text the terms were read from.")
     sections = serializers.DictField(
         child=serializers.CharField(), required=False, help_text="Term -> the section of the text that states it."
@@ -66,8 +67,10 @@ class LicenseSerializer(serializers.ModelSerializer):
         return license.terms_source or None
 
 
-class _LicenseTermsInput(serializers.Serializer):
+class _LicenseTermsInput(StrictSerializer):
     """What staff may state about a license; anything else in the body is refused."""
+
+    representation = LicenseSerializer
 
     commercial_use = serializers.BooleanField(required=False, allow_null=True)
     modification = serializers.BooleanField(required=False, allow_null=True)
@@ -82,13 +85,6 @@ class _LicenseTermsInput(serializers.Serializer):
     share_alike_scope = StrictCharField(required=False, allow_blank=True, max_length=10_000)
     terms_source = LicenseSourceSerializer(required=False)
     reviewed = serializers.BooleanField(required=False, help_text="The terms were checked against the legal text.")
-
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            refused = sorted(set(data) - set(self.fields))
-            if refused:
-                raise serializers.ValidationError({field: ["Not a field that can be set here."] for field in refused})
-        return super().to_internal_value(data)
 
 
 class LicenseCreateSerializer(_LicenseTermsInput):
@@ -110,7 +106,7 @@ class OwnershipSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class _PrincipalSerializer(serializers.Serializer):
+class _PrincipalSerializer(StrictSerializer):
     user = StrictCharField(required=False, max_length=150, help_text="A username.")
     group = StrictCharField(required=False, max_length=150, help_text="A group name.")
 
@@ -129,6 +125,7 @@ class _PrincipalSerializer(serializers.Serializer):
 
 
 class OwnershipCreateSerializer(_PrincipalSerializer):
+    representation = OwnershipSerializer
     role = serializers.ChoiceField(choices=OwnershipRole.choices, default=OwnershipRole.OWNER)
 
 
@@ -144,7 +141,7 @@ class AccessGrantSerializer(serializers.ModelSerializer):
 
 
 class AccessGrantCreateSerializer(_PrincipalSerializer):
-    pass
+    representation = AccessGrantSerializer
 
 
 class ChangeSerializer(serializers.ModelSerializer):
@@ -173,29 +170,10 @@ class ChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AuditPurposeSerializer(serializers.Serializer):
+class AuditPurposeSerializer(StrictSerializer):
     commercial = serializers.BooleanField(default=False, help_text="The model will be used commercially.")
     distribute_model = serializers.BooleanField(default=False, help_text="The trained model will be distributed.")
     distribute_data = serializers.BooleanField(default=False, help_text="The data itself will be distributed.")
-
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            refused = sorted(set(data) - set(self.fields))
-            if refused:
-                raise serializers.ValidationError(
-                    {field: ["Not a purpose: use commercial, distribute_model, distribute_data."] for field in refused}
-                )
-        return super().to_internal_value(data)
-
-
-class AuditCreateSerializer(serializers.Serializer):
-    datasets = serializers.ListField(
-        child=serializers.UUIDField(),
-        min_length=1,
-        max_length=500,
-        help_text="The datasets, or exact versions, the training run will read.",
-    )
-    purpose = AuditPurposeSerializer(help_text="All false is a research run.")
 
 
 class PathStepSerializer(serializers.Serializer):
@@ -309,6 +287,18 @@ class AuditSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AuditCreateSerializer(StrictSerializer):
+    representation = AuditSerializer
+
+    datasets = serializers.ListField(
+        child=serializers.UUIDField(),
+        min_length=1,
+        max_length=500,
+        help_text="The datasets, or exact versions, the training run will read.",
+    )
+    purpose = AuditPurposeSerializer(help_text="All false is a research run.")
+
+
 class StorageLocationSerializer(serializers.ModelSerializer):
     users = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Who may register sources here."
@@ -324,7 +314,9 @@ class StorageLocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StorageLocationWriteSerializer(serializers.Serializer):
+class StorageLocationWriteSerializer(StrictSerializer):
+    representation = StorageLocationSerializer
+
     uri = StrictCharField(
         max_length=1024,
         help_text="A storage root or a folder under one (`/srv/data/team`, `file:///srv/data/team`), or an "

@@ -4,6 +4,7 @@ from uuid import UUID
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.serializers import StrictSerializer
 from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, RunDataset
 from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
@@ -255,7 +256,9 @@ class EdgeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EdgeDeclareSerializer(serializers.Serializer):
+class EdgeDeclareSerializer(StrictSerializer):
+    representation = EdgeSerializer
+
     source = serializers.UUIDField(help_text="The id of the dataset data came from.")
     target = serializers.UUIDField(help_text="The id of the dataset made from it; you must be able to change it.")
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
@@ -266,7 +269,7 @@ class EdgeDeclareSerializer(serializers.Serializer):
         return attrs
 
 
-class TrustedProducersSerializer(serializers.Serializer):
+class TrustedProducersSerializer(StrictSerializer):
     groups = serializers.ListField(
         child=serializers.CharField(max_length=150),
         max_length=100,
