@@ -4,11 +4,13 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
 from config.api.conditional import ETAG_HEADER, IF_MATCH_PARAMETER, IF_NONE_MATCH_PARAMETER, ConditionalMixin
 from config.api.exceptions import PROBLEM_CONTENT_TYPE
+from config.api.serializers import StrictInputMixin
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -74,6 +76,14 @@ class AutoSchema(openapi.AutoSchema):
             elif self.method in ("PUT", "PATCH"):
                 parameters += [IF_MATCH_PARAMETER, ETAG_HEADER]
         return parameters
+
+    def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        # A strict body takes no member it does not declare (read-only ones are not in a request's schema).
+        strict = isinstance(force_instance(serializer), StrictInputMixin)
+        if direction == "request" and strict and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+        return schema
 
     def _error_codes(self) -> list[str]:
         codes = ["400", "406"]
