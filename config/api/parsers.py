@@ -70,14 +70,19 @@ def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
             raise exceptions.ParseError(
                 f"The body nests objects and arrays more than {max_depth} levels deep; flatten it."
             )
+        # Numbers, booleans and nulls have nothing to check: not queued, as a body of many is cheap to send.
         if isinstance(node, dict):
             for key, value in node.items():
-                child = _Place(place, key)
                 if problem_found := unstorable_text(key):
-                    raise _unstorable(child, f"This key has {problem_found}.")
-                pending.append((value, depth + 1, child))
+                    raise _unstorable(_Place(place, key), f"This key has {problem_found}.")
+                if isinstance(value, str | dict | list):
+                    pending.append((value, depth + 1, _Place(place, key)))
         else:
-            pending.extend((value, depth + 1, _Place(place, index)) for index, value in enumerate(node))
+            pending.extend(
+                (value, depth + 1, _Place(place, index))
+                for index, value in enumerate(node)
+                if isinstance(value, str | dict | list)
+            )
 
 
 def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationError:
