@@ -276,6 +276,13 @@ def test_it_refuses_an_unknown_query_parameter_of_an_object(owner_client, world)
     assert errors(owner_client.get(f"/api/v1/versions/{world['version'].pk}/features/", {"role": "label"}))["role"]
 
 
+def test_an_object_is_not_filtered_by_the_filters_of_its_list(owner_client, dataset):
+    response = owner_client.get(f"{DATASETS}{dataset.pk}/", {"namespace": "elsewhere", "limit": 1})
+
+    assert set(errors(response)) == {"namespace", "limit"}
+    assert owner_client.get(f"{DATASETS}{dataset.pk}/", {"format": "json"}).status_code == 200
+
+
 def _list_operations():
     """The GET operations of the schema that answer a list (a page or an array), with their query parameters."""
     schema = SchemaGenerator().get_schema(request=None, public=True)

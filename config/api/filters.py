@@ -29,12 +29,20 @@ class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
 
 
+def reads_one_object(view: APIView) -> bool:
+    """Whether the view's path names the object it reads (a detail route) rather than a list."""
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk")
+    return lookup in getattr(view, "kwargs", {})
+
+
 def known_query_parameters(view: APIView) -> set[str]:
-    """The query parameters a view takes: its format, its pagination's, its filters', and those it names in
-    `query_parameters` (which it reads itself)."""
-    names: set[str] = set()
+    """The query parameters a view takes: its format and those it names in `query_parameters` (which it reads
+    itself), and on a list its pagination's and its filters'. An object is not filtered or paged."""
+    names: set[str] = set(getattr(view, "query_parameters", ()))
     if api_settings.URL_FORMAT_OVERRIDE:
         names.add(api_settings.URL_FORMAT_OVERRIDE)
+    if reads_one_object(view):
+        return names
     paginator = getattr(view, "paginator", None)
     if paginator is not None:
         names |= {parameter["name"] for parameter in paginator.get_schema_operation_parameters(view)}
@@ -46,7 +54,6 @@ def known_query_parameters(view: APIView) -> set[str]:
                 names |= set(filterset_class.base_filters)
         else:
             names |= {parameter["name"] for parameter in backend.get_schema_operation_parameters(view)}
-    names |= set(getattr(view, "query_parameters", ()))
     return names
 
 
@@ -68,7 +75,8 @@ def query_parameters_check(request: Request, view: APIView) -> None:
 class FilterBackend(DjangoFilterBackend):
     """django-filter's backend, which first refuses query parameters the view does not take: `?tagg=tabular`
     would otherwise filter nothing and answer everything, as if the filter had matched. Every list and every
-    object a view reads through its queryset (DRF's get_object) passes here."""
+    object a view reads through its queryset (DRF's get_object) passes here; a list's filters and paging do not
+    apply to an object (django-filter would filter the object's lookup by them: a 404 for `?namespace=`)."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
         query_parameters_check(request, view)
