@@ -144,7 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["config.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exceptions.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
@@ -196,7 +196,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Training-data catalog API",
     "DESCRIPTION": (
         "Register training datasets, read their statistics and versions, and govern who owns them "
-        "and under what terms they may be used. Every error is an RFC 9457 problem document."
+        "and under what terms they may be used. Every error is an RFC 9457 problem document: an unknown path "
+        "(404), a method a path does not allow (405), and a body field or a list's query parameter that is not "
+        "taken (400, naming it) as well. Every path answers with or without its trailing slash."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

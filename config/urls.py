@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from config import views
 from config.api import exceptions
+from config.api.routes import NOT_FOUND_NAME, api_not_found, slash_optional
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("catalog.api.urls")),
@@ -17,10 +18,25 @@ api_patterns: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(api_patterns)),
-    path("healthz", views.healthz, name="healthz"),
-    path("readyz", views.readyz, name="readyz"),
+    # Every route of the API and the probes answers with or without its trailing slash (one form documented).
+    *slash_optional(
+        [
+            path("api/v1/", include(api_patterns)),
+            path("healthz", views.healthz, name="healthz"),
+            path("readyz", views.readyz, name="readyz"),
+        ]
+    ),
+    # Last: a path under /api/ that no route takes is a problem document, with DEBUG on as well.
+    re_path(r"^api(?:/|$)", api_not_found, name=NOT_FOUND_NAME),
 ]
+
+
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return exceptions.json_bad_request(request, exception)
+    from django.views.defaults import bad_request
+
+    return bad_request(request, exception)
 
 
 def handler404(request, exception=None):

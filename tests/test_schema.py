@@ -31,6 +31,20 @@ def test_every_operation_documents_its_errors_as_problem_details(schema):
                 assert "401" in errors, (method, path)
 
 
+def test_every_operation_documents_refused_fields_and_methods(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert "unknown" in operation["responses"]["400"]["description"], (method, path)
+            assert "405" in operation["responses"], (method, path)
+
+
+def test_every_request_body_documents_that_it_takes_no_other_member(schema):
+    bodies = {name: body for name, body in schema["components"]["schemas"].items() if name.endswith("Request")}
+
+    assert len(bodies) > 20
+    assert {name for name, body in bodies.items() if body.get("additionalProperties") is not False} == set()
+
+
 def test_registration_documents_the_conflict(schema):
     conflict = schema["paths"]["/api/v1/datasets/"]["post"]["responses"]["409"]
     ref = conflict["content"]["application/problem+json"]["schema"]["$ref"]

@@ -18,6 +18,7 @@ from catalog.profiling.pii import (
 )
 from catalog.profiling.readers import read_options_parse
 from config.api.fields import StrictCharField
+from config.api.serializers import StrictSerializer
 from config.identities import IdentityInvalid, identity_checked
 from governance.choices import Origin, PrincipalType, Sensitivity
 
@@ -112,7 +113,7 @@ class SplitsField(serializers.DictField):
         return {name: pattern.strip() for name, pattern in splits.items()}
 
 
-class ReadOptionsSerializer(serializers.Serializer):
+class ReadOptionsSerializer(StrictSerializer):
     """How a CSV or TSV source is read where the sniffer should not guess; every key optional, no other key."""
 
     delimiter = serializers.CharField(
@@ -137,6 +138,8 @@ class ReadOptionsSerializer(serializers.Serializer):
     skip_rows = serializers.IntegerField(required=False, min_value=0, help_text="Lines to skip before the header.")
 
     def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict) and (refused := self.refused_keys(data)):
+            raise serializers.ValidationError(refused)
         try:
             options = read_options_parse(data)
         except ValueError as exc:
@@ -147,7 +150,7 @@ class ReadOptionsSerializer(serializers.Serializer):
         return instance
 
 
-class SourceSerializer(serializers.Serializer):
+class SourceSerializer(StrictSerializer):
     uri = StrictCharField(
         max_length=2048,
         validators=[_single_line],
@@ -170,7 +173,9 @@ class SourceSerializer(serializers.Serializer):
     )
 
 
-class _DatasetFieldsSerializer(serializers.Serializer):
+class _DatasetFieldsSerializer(StrictSerializer):
+    representation = DatasetSerializer
+
     description = StrictCharField(required=False, allow_blank=True, max_length=100_000)
     license = StrictCharField(
         required=False,
@@ -528,36 +533,19 @@ _IMMUTABLE_VERSION_FIELDS = {
 }
 
 
-class _ChangesOnlySerializer(serializers.Serializer):
-    """A PATCH body that names nothing but the fields it declares: anything else is a 400, not
-    silently ignored, so a client that believes it changed something learns it did not."""
-
-    unknown_message = "Not a field that can be changed here."
-
-    def refusal(self, field: str) -> str:
-        return self.unknown_message
-
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            refused = sorted(set(data) - set(self.fields))
-            if refused:
-                raise serializers.ValidationError({field: [self.refusal(field)] for field in refused})
-        return super().to_internal_value(data)
-
-
-class VersionUpdateSerializer(_ChangesOnlySerializer):
+class VersionUpdateSerializer(StrictSerializer):
     notes = StrictCharField(required=False, allow_blank=True, max_length=100_000)
     deprecated = serializers.BooleanField(required=False, help_text="Deprecate (with a reason), or undo it.")
     deprecation_reason = StrictCharField(required=False, allow_blank=True, max_length=10_000)
 
-    unknown_message = "Not a field that can be changed on a version."
+    representation = VersionSerializer
 
-    def refusal(self, field: str) -> str:
-        what = _IMMUTABLE_VERSION_FIELDS.get(field)
+    def refusal(self, key: str) -> str | None:
+        what = _IMMUTABLE_VERSION_FIELDS.get(key)
         if what is None:
-            return self.unknown_message
+            return None
         return (
-            f"A version's {field} cannot change: {what} is what it was registered with. "
+            f"A version's {key} cannot change: {what} is what it was registered with. "
             "Register a new version (POST /api/v1/datasets/{id}/versions/) instead."
         )
 
@@ -569,12 +557,12 @@ class VersionUpdateSerializer(_ChangesOnlySerializer):
         return attrs
 
 
-class FeatureUpdateSerializer(_ChangesOnlySerializer):
+class FeatureUpdateSerializer(StrictSerializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=100_000)
     role = serializers.ChoiceField(choices=FeatureRole.choices, required=False)
     pii = serializers.BooleanField(required=False, help_text="A person's decision; profiling will not override it.")
 
-    unknown_message = "Only description, role and pii of a feature can be changed."
+    representation = FeatureSerializer
 
 
 class SchemaFeatureSerializer(serializers.Serializer):
@@ -692,6 +680,8 @@ class VersionCreateSerializer(SourceSerializer):
         + _INHERITED.format(when=" when the label column is the same"),
     )
 
+    representation = VersionSerializer
+
 
 class SampleRowSerializer(serializers.Serializer):
     row = serializers.CharField(help_text="file:row (1-based, data rows) the values come from.")
@@ -749,7 +739,7 @@ class DataCardSerializer(serializers.Serializer):
 _section = {"required": False, "allow_blank": True, "max_length": 100_000}
 
 
-class DataCardUpdateSerializer(_ChangesOnlySerializer):
+class DataCardUpdateSerializer(StrictSerializer):
     summary = StrictCharField(**_section)
     citation = StrictCharField(**_section)
     people = StrictCharField(**_section)
@@ -771,10 +761,10 @@ class DataCardUpdateSerializer(_ChangesOnlySerializer):
         help_text="Hugging Face task categories, e.g. text-classification.",
     )
 
-    unknown_message = "Not a section of a data card."
+    representation = DataCardSerializer
 
 
-class DataCardImportSerializer(serializers.Serializer):
+class DataCardImportSerializer(StrictSerializer):
     format = serializers.ChoiceField(choices=["huggingface", "croissant"])
     content = serializers.JSONField(
         help_text="A Hugging Face README.md as a string, or a Croissant JSON-LD document as an object."

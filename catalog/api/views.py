@@ -249,6 +249,7 @@ class DatasetVersionsView(generics.ListCreateAPIView):
     serializer_class = VersionSummarySerializer
     queryset = DatasetVersion.objects.none()  # for the schema; requests use get_queryset()
     permission_classes = [*generics.ListCreateAPIView.permission_classes, CanWriteDataset]
+    query_parameters = ("as_of",)
 
     def get_dataset(self) -> Dataset:
         dataset = get_object_or_404(selectors.datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
@@ -296,6 +297,7 @@ class DatasetVersionsView(generics.ListCreateAPIView):
 )
 class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     serializer_class = VersionSerializer
+    query_parameters: tuple[str, ...] = ()  # an action names those it reads (drift: against)
     permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -331,7 +333,7 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
             409: OpenApiResponse(ProblemSerializer, description="A version is not profiled (yet)."),
         },
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], query_parameters=("against",))
     def drift(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
         version = self.get_object()
         against_id = request.query_params.get("against")

@@ -177,6 +177,12 @@ def json_page_not_found(request: HttpRequest, exception: Exception | None = None
     return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
 
 
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    # What Django refuses before a view runs (a suspicious request): its words may name settings or hosts.
+    body = problem(400, "The request is malformed and cannot be read.", "bad_request")
+    return JsonResponse(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+
+
 def json_server_error(request: HttpRequest) -> JsonResponse:
     request_id = getattr(request, "id", None)
     body = problem(

@@ -19,6 +19,7 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.routes import canonical_path
 from governance.models import IdempotencyRecord
 from governance.services import IDEMPOTENCY_RETENTION
 
@@ -49,7 +50,8 @@ def _fingerprint(request: Request) -> str:
         body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     except (TypeError, ValueError):
         body = repr(request.data)
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+    # The route as written, not as typed: a retry without the trailing slash is the same request.
+    return hashlib.sha256(f"{request.method} {canonical_path(request)}\n{body}".encode()).hexdigest()
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
@@ -68,14 +70,19 @@ def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
             raise exceptions.ParseError(
                 f"The body nests objects and arrays more than {max_depth} levels deep; flatten it."
             )
+        # Numbers, booleans and nulls have nothing to check: not queued, as a body of many is cheap to send.
         if isinstance(node, dict):
             for key, value in node.items():
-                child = _Place(place, key)
                 if problem_found := unstorable_text(key):
-                    raise _unstorable(child, f"This key has {problem_found}.")
-                pending.append((value, depth + 1, child))
+                    raise _unstorable(_Place(place, key), f"This key has {problem_found}.")
+                if isinstance(value, str | dict | list):
+                    pending.append((value, depth + 1, _Place(place, key)))
         else:
-            pending.extend((value, depth + 1, _Place(place, index)) for index, value in enumerate(node))
+            pending.extend(
+                (value, depth + 1, _Place(place, index))
+                for index, value in enumerate(node)
+                if isinstance(value, str | dict | list)
+            )
 
 
 def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationError:
@@ -103,7 +110,8 @@ class UnstorableTextMiddleware:
 
     Django decodes both before any view sees them: `%00` becomes NUL, which a lookup or a filter would send
     to PostgreSQL. (Invalid UTF-8 in either is kept percent-encoded or replaced by Django, so a lone
-    surrogate cannot arrive this way; it is checked all the same.)
+    surrogate cannot arrive this way; it is checked all the same.) A query string of more parameters than
+    Django parses (DATA_UPLOAD_MAX_NUMBER_FIELDS) is refused here too, in the same shape.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -112,15 +120,24 @@ class UnstorableTextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         found = unstorable_text(request.path_info)
         where = "path"
+        try:
+            parameters = request.GET.lists()
+        except TooManyFieldsSent:
+            # Django's own answer is a bare HTML page (with DEBUG on, its debug page).
+            return self._refused(
+                request, f"The query string has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters."
+            )
         if found is None:
-            for name, values in request.GET.lists():
+            for name, values in parameters:
                 found = unstorable_text(name) or next(filter(None, map(unstorable_text, values)), None)
                 if found is not None:
                     where = f"query parameter {ascii(name)[1:-1]!r}"
                     break
         if found is None:
             return self.get_response(request)
-        detail = f"The {where} has {found}."
+        return self._refused(request, f"The {where} has {found}.")
+
+    def _refused(self, request: HttpRequest, detail: str) -> HttpResponse:
         # Imported here: the problem module imports DRF's views, whose settings import this module.
         from config.api.exceptions import PROBLEM_CONTENT_TYPE, problem
 

@@ -4,11 +4,13 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import permissions, serializers
 
 from config.api.conditional import ETAG_HEADER, IF_MATCH_PARAMETER, IF_NONE_MATCH_PARAMETER, ConditionalMixin
 from config.api.exceptions import PROBLEM_CONTENT_TYPE
+from config.api.serializers import StrictInputMixin
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -45,10 +47,13 @@ class ConflictProblemSerializer(ProblemSerializer):
 
 
 _ERROR_DESCRIPTIONS = {
-    "400": "The request is invalid; `errors` names each field and what is wrong with it.",
+    "400": "The request is invalid; `errors` names each field and what is wrong with it. Fields the body may not "
+    "carry are named too: an unknown one (with the closest field taken, when one is close) or a read-only one; and "
+    "on a list, a query parameter it does not take.",
     "401": "No valid credentials: send `Authorization: Token <key>` (or `Bearer <key>`).",
     "403": "The credentials are valid but do not allow this.",
-    "404": "No such resource, or not visible to you.",
+    "404": "No such resource, or not visible to you (a malformed id too).",
+    "405": "The method is not allowed on this path; `Allow` names those that are.",
     "406": "None of the media types in `Accept` can be produced.",
     "409": "The request conflicts with an existing resource.",
     "413": "The request body is too large.",
@@ -72,6 +77,14 @@ class AutoSchema(openapi.AutoSchema):
                 parameters += [IF_MATCH_PARAMETER, ETAG_HEADER]
         return parameters
 
+    def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        # A strict body takes no member it does not declare (read-only ones are not in a request's schema).
+        strict = isinstance(force_instance(serializer), StrictInputMixin)
+        if direction == "request" and strict and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+        return schema
+
     def _error_codes(self) -> list[str]:
         codes = ["400", "406"]
         allows_anyone = any(isinstance(permission, permissions.AllowAny) for permission in self.view.get_permissions())
@@ -79,6 +92,7 @@ class AutoSchema(openapi.AutoSchema):
             codes += ["401", "403"]
         if "{" in self.path:
             codes.append("404")
+        codes.append("405")
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
         if self.method in ("PUT", "PATCH") and self._is_conditional():

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from catalog.api.references import DatasetReferenceField
 from config.api.fields import StrictCharField
+from config.api.serializers import StrictSerializer
 from config.identities import IdentityInvalid, identity_checked
 from governance.audits.services import audit_compare
 from governance.choices import OwnershipRole, PrincipalType
@@ -21,7 +22,7 @@ from governance.models import (
 )
 
 
-class LicenseSourceSerializer(serializers.Serializer):
+class LicenseSourceSerializer(StrictSerializer):
     url = serializers.URLField(help_text="The legal text the terms were read from.")
     sections = serializers.DictField(
         child=serializers.CharField(), required=False, help_text="Term -> the section of the text that states it."
@@ -79,8 +80,10 @@ class LicenseSerializer(serializers.ModelSerializer):
         return license.terms_source or None
 
 
-class _LicenseTermsInput(serializers.Serializer):
+class _LicenseTermsInput(StrictSerializer):
     """What staff may state about a license; anything else in the body is refused."""
+
+    representation = LicenseSerializer
 
     commercial_use = serializers.BooleanField(required=False, allow_null=True)
     modification = serializers.BooleanField(required=False, allow_null=True)
@@ -95,13 +98,6 @@ class _LicenseTermsInput(serializers.Serializer):
     share_alike_scope = StrictCharField(required=False, allow_blank=True, max_length=10_000)
     terms_source = LicenseSourceSerializer(required=False)
     reviewed = serializers.BooleanField(required=False, help_text="The terms were checked against the legal text.")
-
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            refused = sorted(set(data) - set(self.fields))
-            if refused:
-                raise serializers.ValidationError({field: ["Not a field that can be set here."] for field in refused})
-        return super().to_internal_value(data)
 
 
 class LicenseCreateSerializer(_LicenseTermsInput):
@@ -123,7 +119,7 @@ class OwnershipSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class _PrincipalSerializer(serializers.Serializer):
+class _PrincipalSerializer(StrictSerializer):
     user = StrictCharField(required=False, max_length=150, help_text="A username.")
     group = StrictCharField(required=False, max_length=150, help_text="A group name.")
 
@@ -142,6 +138,7 @@ class _PrincipalSerializer(serializers.Serializer):
 
 
 class OwnershipCreateSerializer(_PrincipalSerializer):
+    representation = OwnershipSerializer
     role = serializers.ChoiceField(choices=OwnershipRole.choices, default=OwnershipRole.OWNER)
 
 
@@ -157,7 +154,7 @@ class AccessGrantSerializer(serializers.ModelSerializer):
 
 
 class AccessGrantCreateSerializer(_PrincipalSerializer):
-    pass
+    representation = AccessGrantSerializer
 
 
 class ChangeSerializer(serializers.ModelSerializer):
@@ -186,30 +183,10 @@ class ChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AuditPurposeSerializer(serializers.Serializer):
+class AuditPurposeSerializer(StrictSerializer):
     commercial = serializers.BooleanField(default=False, help_text="The model will be used commercially.")
     distribute_model = serializers.BooleanField(default=False, help_text="The trained model will be distributed.")
     distribute_data = serializers.BooleanField(default=False, help_text="The data itself will be distributed.")
-
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
-        if isinstance(data, dict):
-            refused = sorted(set(data) - set(self.fields))
-            if refused:
-                raise serializers.ValidationError(
-                    {field: ["Not a purpose: use commercial, distribute_model, distribute_data."] for field in refused}
-                )
-        return super().to_internal_value(data)
-
-
-class AuditCreateSerializer(serializers.Serializer):
-    datasets = serializers.ListField(
-        child=DatasetReferenceField(),
-        min_length=1,
-        max_length=500,
-        help_text="The datasets, or exact versions, the training run will read: a dataset by its id or its "
-        "namespace/name, a version by its id.",
-    )
-    purpose = AuditPurposeSerializer(help_text="All false is a research run.")
 
 
 class PathStepSerializer(serializers.Serializer):
@@ -323,6 +300,19 @@ class AuditSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AuditCreateSerializer(StrictSerializer):
+    representation = AuditSerializer
+
+    datasets = serializers.ListField(
+        child=DatasetReferenceField(),
+        min_length=1,
+        max_length=500,
+        help_text="The datasets, or exact versions, the training run will read: a dataset by its id or its "
+        "namespace/name, a version by its id.",
+    )
+    purpose = AuditPurposeSerializer(help_text="All false is a research run.")
+
+
 class StorageLocationSerializer(serializers.ModelSerializer):
     users = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Who may register sources here."
@@ -338,7 +328,9 @@ class StorageLocationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StorageLocationWriteSerializer(serializers.Serializer):
+class StorageLocationWriteSerializer(StrictSerializer):
+    representation = StorageLocationSerializer
+
     uri = StrictCharField(
         max_length=1024,
         help_text="A storage root or a folder under one (`/srv/data/team`, `file:///srv/data/team`), or an "
@@ -424,7 +416,7 @@ def _active_users(names: list[str]) -> list[User]:
     return list(found.values())
 
 
-class _GroupWriteSerializer(serializers.Serializer):
+class _GroupWriteSerializer(StrictSerializer):
     """What staff say of a group; anything else in the body is refused, not ignored."""
 
     description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
@@ -482,7 +474,7 @@ class GroupUpdateSerializer(_GroupWriteSerializer):
     refusals = {"members": "Members are added and removed one by one: POST or DELETE /api/v1/groups/{group}/members/."}
 
 
-class GroupMemberSerializer(serializers.Serializer):
+class GroupMemberSerializer(StrictSerializer):
     user = StrictCharField(max_length=150, help_text="A username.")
 
     def validate_user(self, value: str) -> User:

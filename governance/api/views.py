@@ -25,6 +25,7 @@ from config.api.exceptions import Conflict
 from config.api.permissions import IsStaff, StaffWrites
 from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from config.api.serializers import StrictModelSerializer, StrictSerializer
 from config.api.throttling import LoginThrottle, client_address, login_failure_record
 from governance import services
 from governance.api.filters import ChangeFilter, LicenseFilter
@@ -55,7 +56,7 @@ from governance.models import AccessGrant, Audit, Change, License, Namespace, Ow
 from governance.permissions import groups_visible_to
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenRequestSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(
@@ -216,7 +217,7 @@ class DatasetOwnersView(_DatasetScopedView):
         return Ownership.objects.filter(dataset=self.get_dataset()).select_related("user", "group")
 
     def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
-        return Response(OwnershipSerializer(self.get_queryset(), many=True).data)
+        return Response(OwnershipSerializer(self.filter_queryset(self.get_queryset()), many=True).data)
 
     def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
         dataset = self.get_dataset()
@@ -288,6 +289,7 @@ class DatasetGrantsView(_DatasetScopedView):
 
     def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
         grants = AccessGrant.objects.filter(dataset=self.get_dataset()).select_related("user", "group", "granted_by")
+        grants = self.filter_queryset(grants)  # which refuses query parameters a list does not take
         return Response(AccessGrantSerializer(grants, many=True).data)
 
     def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
@@ -595,7 +597,7 @@ class StorageLocationViewSet(
 # --- Namespaces with owners ------------------------------------------------------------------------
 
 
-class NamespaceSerializer(serializers.ModelSerializer):
+class NamespaceSerializer(StrictModelSerializer):
     users = serializers.SlugRelatedField(
         slug_field="username",
         queryset=User.objects.filter(is_active=True),

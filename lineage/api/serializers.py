@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.api.references import DatasetReferenceField
+from config.api.serializers import StrictSerializer
 from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, RunDataset
 from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
@@ -256,7 +257,9 @@ class EdgeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EdgeDeclareSerializer(serializers.Serializer):
+class EdgeDeclareSerializer(StrictSerializer):
+    representation = EdgeSerializer
+
     source = DatasetReferenceField(help_text="The dataset data came from: its id or its namespace/name.")
     target = DatasetReferenceField(
         help_text="The dataset made from it (its id or its namespace/name); you must be able to change it."
@@ -264,7 +267,7 @@ class EdgeDeclareSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
-class TrustedProducersSerializer(serializers.Serializer):
+class TrustedProducersSerializer(StrictSerializer):
     groups = serializers.ListField(
         child=serializers.CharField(max_length=150),
         max_length=100,

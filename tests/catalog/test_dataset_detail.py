@@ -104,10 +104,12 @@ def test_it_rejects_bad_changes(owner_client, dataset, payload, field):
 
 
 @pytest.mark.django_db
-def test_it_ignores_identity_fields_in_a_patch(owner_client, dataset):
+def test_it_refuses_identity_fields_in_a_patch_naming_them(owner_client, dataset):
     response = owner_client.patch(url(dataset), {"namespace": "elsewhere", "name": "renamed"})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"namespace", "name"}
+    assert "Read-only" in response.json()["errors"]["namespace"][0]
     dataset.refresh_from_db()
     assert (dataset.namespace, dataset.name) == ("team-vision", "street-signs")
 

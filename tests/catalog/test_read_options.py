@@ -191,7 +191,7 @@ def test_it_takes_read_options_on_a_new_version(
 @pytest.mark.parametrize(
     ("read_options", "named"),
     [
-        ({"delim": ";", "headers": False}, "delim, headers"),
+        ({"delim": ";", "headers": False}, "source.read_options.headers"),
         ({"delimiter": ";;"}, "not one character"),
         ({"delimiter": 5}, "delimiter must be a string"),
         ({"encoding": "klingon"}, "not an encoding Python knows"),

@@ -1,14 +1,18 @@
 """The bad-input corpus through the real workers: every file, generated here, ends `ready` with a
 correct profile or `failed` with a reason a person can act on, within the time limit; no worker
-hangs or dies, and the next registration is profiled as usual."""
+hangs or dies, and the next registration is profiled as usual. And bad requests sent to gunicorn:
+mistyped paths, fields and parameters answer problem documents naming the mistake, quickly."""
 
 import gzip
 import json
+import time
+import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.hostile import deep
 from tests.profiling.media_folders import image_folder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,3 +98,65 @@ def test_every_bad_file_ends_ready_or_failed_with_its_reason_and_the_workers_liv
     (root / "after.csv").write_text("x,label\n1,a\n2,b\n")
     after = api.wait(api.register("bad-after", {"uri": str(root / "after.csv")})["latest_version"]["id"])
     assert after["status"] == "ready"
+
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == PROBLEM
+    return response.json()
+
+
+@pytest.mark.e2e
+def test_mistyped_requests_answer_problem_documents_naming_the_mistake(people):
+    owner, name = people.owner, f"http-{uuid.uuid4().hex[:8]}"
+
+    no_slash = owner.post("/api/v1/datasets", {"namespace": "http", "name": name}, allow_redirects=False)
+    licence = owner.post("/api/v1/datasets", {"namespace": "http", "name": f"{name}-2", "licence": "MIT"})
+    typo = owner.post("/api/v1/datasetz/", {"namespace": "http", "name": name})
+    malformed = owner.get("/api/v1/datasets/3f0c.../")
+    method = owner.request("PUT", f"/api/v1/datasets/{no_slash.json()['id']}", json={"name": "x"})
+    parameter = owner.get("/api/v1/datasets", tagg="tabular")
+
+    assert no_slash.status_code == 201, no_slash.text
+    assert _problem(licence, 400)["errors"] == {"licence": ["Unknown field; did you mean 'license'?"]}
+    assert _problem(typo, 404)["detail"] == "There is nothing at /api/v1/datasetz/."
+    assert "'3f0c...' is not an id" in _problem(malformed, 404)["detail"]
+    assert _problem(method, 405)["type"] == "urn:catalog:problem:method_not_allowed"
+    assert _problem(parameter, 400)["errors"] == {"tagg": ["Unknown query parameter; did you mean 'tag'?"]}
+    assert owner.get("/api/v1/datasets", owner=owner.user.username).json()["count"] == 1
+
+
+@pytest.mark.e2e
+def test_hostile_bodies_answer_a_4xx_quickly(people):
+    owner = people.owner
+    many = json.dumps({"namespace": "http", "name": "many", **{f"k{index}": index for index in range(100_000)}})
+    nul = json.dumps({"namespace": "http", "name": "nul", "lic\u0000ence": "MIT"})
+    json_headers = {"Content-Type": "application/json"}
+
+    answers = []
+    for body in (many, nul, deep(100_000), json.dumps({"namespace": "http", "name": "long", "k" * 1_000_000: 1})):
+        started = time.monotonic()
+        response = owner.request("POST", "/api/v1/datasets", data=body, headers=json_headers)
+        answers.append((response, time.monotonic() - started))
+
+    for response, elapsed in answers:
+        assert _problem(response, 400)
+        assert elapsed < 3, (response.text[:200], elapsed)
+    assert len(answers[0][0].json()["errors"]) == 21
+    assert "NUL" in answers[1][0].json()["errors"]["lic\\x00ence"][0]
+    assert len(answers[3][0].content) < 1_000
+    assert owner.get("/api/v1/datasets", owner=owner.user.username).json()["count"] == 0
+
+
+@pytest.mark.e2e
+def test_a_stranger_learns_no_field_of_a_dataset_they_may_not_change(people):
+    created = people.owner.post("/api/v1/datasets/", {"namespace": "http", "name": f"kept-{uuid.uuid4().hex[:8]}"})
+    path = f"/api/v1/datasets/{created.json()['id']}"
+
+    refused = people.other.patch(path, {"licence": "MIT", "description": "mine"})
+
+    assert _problem(refused, 403).get("errors") is None
+    assert people.owner.get(path).json()["description"] == ""
