@@ -10,15 +10,26 @@ TEST_DATABASE_URL ?= postgres://catalog_test:catalog-test-only@127.0.0.1:5432/ca
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/1
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint bench bench-smoke clean
+.PHONY: install lock upgrade run test test-fast lint bench bench-smoke clean
 
+# Exactly the versions of the lock file, each checked against its hashes (scripts/lock writes it
+# from pyproject.toml); then the project itself, which brings nothing more.
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements/dev-lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# After a change to the dependencies in pyproject.toml: the lock files again, keeping the versions
+# already locked where they still fit.
+lock: install
+	UV=$(BIN)/uv scripts/lock
+
+# Every locked package to its newest version that fits pyproject.toml.
+upgrade: install
+	UV=$(BIN)/uv scripts/lock --upgrade
 
 # Embedded mode unless DATABASE_URL / CELERY_BROKER_URL are set: SQLite, tasks in-process.
 run: install

@@ -111,6 +111,10 @@ class DatasetVersion(models.Model):
     # so a redelivered or re-queued task can never overwrite a newer outcome.
     profiling_claim = models.UUIDField(null=True, blank=True, editable=False)
     profile_attempts = models.PositiveIntegerField(default=0)
+    # When its profiling was last handed to the broker (at registration, a reprofile, by the sweeper);
+    # null when it ran in the process that asked for it (no broker). The sweeper sends again only
+    # what went through the broker and was not taken in time, never a version another process holds.
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     profiled_at = models.DateTimeField(null=True, blank=True)
     # Set when profiling finds the bytes identical to the version before (same fingerprint).
     unchanged_from = models.ForeignKey(

@@ -10,6 +10,8 @@ import socket
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -426,6 +428,7 @@ def _version_insert(
         .first()
     )
     number = (previous.number if previous is not None else 0) + 1
+    now = timezone.now()
     declared = _carried_over(
         previous,
         format=format,
@@ -444,7 +447,8 @@ def _version_insert(
         read_options=declared.read_options,
         task_type=declared.task_type,
         status=VersionStatus.PENDING,
-        status_changed_at=timezone.now(),
+        status_changed_at=now,
+        queued_at=_queued_at(now),
         created_by=actor,
     )
     Dataset.objects.filter(pk=locked.pk).update(latest_version=version, updated_at=timezone.now())
@@ -473,6 +477,14 @@ def _version_insert(
     )
     transaction.on_commit(lambda: version_dispatch(version_id=version.pk))
     return version
+
+
+def _queued_at(now: datetime) -> datetime | None:
+    """When a version made pending now is handed to the broker: now, or never when tasks run in the
+    process that asks for them (no broker), where nothing can be lost on the way to a worker."""
+    from catalog.tasks import version_profile_task
+
+    return None if version_profile_task.app.conf.task_always_eager else now
 
 
 def version_dispatch(*, version_id: UUID) -> None:
@@ -1237,7 +1249,14 @@ def _version_requeue(*, actor: User, version: DatasetVersion, shared: str | None
     now = timezone.now()
     updated = DatasetVersion.objects.filter(
         pk=version.pk, status__in=[VersionStatus.READY, VersionStatus.FAILED]
-    ).update(status=VersionStatus.PENDING, status_changed_at=now, updated_at=now, error="", profiling_claim=None)
+    ).update(
+        status=VersionStatus.PENDING,
+        status_changed_at=now,
+        queued_at=_queued_at(now),
+        updated_at=now,
+        error="",
+        profiling_claim=None,
+    )
     if not updated:
         raise VersionBusy(version)
     change_record(
@@ -1272,14 +1291,20 @@ def version_fail(*, version_id: UUID, error: str, claim: UUID | None = None) -> 
 
 
 def versions_requeue_stuck() -> list[UUID]:
-    """Queue again every version left waiting or half-profiled past the timeout (a lost message,
-    a broker that was down at registration, a worker killed mid-profile)."""
+    """Queue again every version whose message was lost: sent to the broker longer ago than
+    CATALOG_PENDING_REQUEUE_AFTER and still pending (a broker that was down or lost its memory), or
+    half-profiled past CATALOG_PROFILING_STUCK_AFTER (a worker killed mid-profile).
+
+    Only versions handed to the broker are looked after: one profiled in the process that registered
+    it (no broker) is that process's to finish. Each is sent at most once per period, so a long queue
+    is not flooded with copies, and a row another transaction holds is left to it."""
     now = timezone.now()
     # A version that keeps killing its worker (or outlasting the time limit) is given up on.
     exhausted = DatasetVersion.objects.filter(
         status=VersionStatus.PROFILING,
         status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
         profile_attempts__gte=settings.CATALOG_MAX_PROFILE_ATTEMPTS,
+        queued_at__isnull=False,
     )
     for version_id in exhausted.values_list("pk", flat=True):
         version_fail(
@@ -1287,20 +1312,20 @@ def versions_requeue_stuck() -> list[UUID]:
             error=f"Profiling was attempted {settings.CATALOG_MAX_PROFILE_ATTEMPTS} times without finishing "
             "(a worker died or the time limit passed each time); the source may be too large for the workers.",
         )
-    stuck = list(
-        DatasetVersion.objects.filter(
-            Q(
-                status=VersionStatus.PENDING,
-                status_changed_at__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
+    with transaction.atomic():
+        stuck = list(
+            DatasetVersion.objects.filter(
+                Q(status=VersionStatus.PENDING)
+                | Q(status=VersionStatus.PROFILING, status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER),
+                queued_at__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
             )
-            | Q(
-                status=VersionStatus.PROFILING,
-                status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
-            )
-        ).values_list("pk", flat=True)
-    )
-    for version_id in stuck:
-        version_dispatch(version_id=version_id)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        DatasetVersion.objects.filter(pk__in=stuck).update(queued_at=now)
+        for version_id in stuck:
+            transaction.on_commit(partial(version_dispatch, version_id=version_id))
     if stuck:
         logger.warning("Re-queued %d version(s) stuck in pending or profiling", len(stuck))
     return stuck

@@ -12,7 +12,14 @@ from django.utils import timezone
 from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart
 from catalog.profiling.files import build_manifest
+from config.celery_app import app as celery_app
 from tests.factories import VersionFactory
+
+
+def through_the_broker() -> None:
+    """Tasks from here on are sent to the broker, as a deployment with one does (the autouse
+    `tasks_in_process` fixture puts back what it set)."""
+    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture
@@ -101,28 +108,75 @@ def test_a_source_moved_out_of_the_roots_fails_the_version(pending_version, iris
 @pytest.mark.django_db
 def test_it_requeues_versions_left_pending_or_half_profiled(settings, django_capture_on_commit_callbacks):
     now = timezone.now()
-    fresh = VersionFactory(status="pending", status_changed_at=now)
-    lost = VersionFactory(status="pending", status_changed_at=now - settings.CATALOG_PENDING_REQUEUE_AFTER * 2)
-    killed = VersionFactory(status="profiling", status_changed_at=now - settings.CATALOG_PROFILING_STUCK_AFTER * 2)
-    running = VersionFactory(status="profiling", status_changed_at=now)
-    VersionFactory(status="ready", status_changed_at=now - timedelta(days=3))
+    long_ago = now - settings.CATALOG_PENDING_REQUEUE_AFTER * 2
+    fresh = VersionFactory(status="pending", status_changed_at=now, queued_at=now)
+    lost = VersionFactory(status="pending", status_changed_at=long_ago, queued_at=long_ago)
+    killed = VersionFactory(
+        status="profiling", status_changed_at=now - settings.CATALOG_PROFILING_STUCK_AFTER * 2, queued_at=long_ago
+    )
+    running = VersionFactory(status="profiling", status_changed_at=now, queued_at=long_ago)
+    VersionFactory(status="ready", status_changed_at=now - timedelta(days=3), queued_at=long_ago)
 
-    requeued = services.versions_requeue_stuck()
+    with django_capture_on_commit_callbacks() as dispatches:
+        requeued = services.versions_requeue_stuck()
 
     assert set(requeued) == {lost.pk, killed.pk}
+    assert len(dispatches) == 2
     assert fresh.pk not in requeued
     assert running.pk not in requeued
+    lost.refresh_from_db()
+    assert lost.queued_at > long_ago
+
+
+@pytest.mark.django_db
+def test_it_sends_a_lost_version_again_once_per_period(settings, django_capture_on_commit_callbacks):
+    """The copy sent may wait behind a long queue too: the next sweeps leave it there."""
+    long_ago = timezone.now() - settings.CATALOG_PENDING_REQUEUE_AFTER * 2
+    lost = VersionFactory(status="pending", status_changed_at=long_ago, queued_at=long_ago)
+
+    with django_capture_on_commit_callbacks():
+        first = services.versions_requeue_stuck()
+        again = services.versions_requeue_stuck()
+
+    assert first == [lost.pk]
+    assert again == []
+
+
+@pytest.mark.django_db
+def test_it_leaves_alone_a_version_never_handed_to_the_broker(settings, django_capture_on_commit_callbacks):
+    """Profiled in the process that registered it (no broker): that process has it, however long it
+    takes, and a sweeper elsewhere must not hand it to workers that may not even see its files."""
+    long_ago = timezone.now() - settings.CATALOG_PROFILING_STUCK_AFTER * 2
+    VersionFactory(status="pending", status_changed_at=long_ago, queued_at=None)
+    VersionFactory(status="profiling", status_changed_at=long_ago, queued_at=None, profile_attempts=9)
+
+    with django_capture_on_commit_callbacks() as dispatches:
+        assert services.versions_requeue_stuck() == []
+
+    assert dispatches == []
+    assert set(DatasetVersion.objects.values_list("status", flat=True)) == {"pending", "profiling"}
+
+
+@pytest.mark.django_db
+def test_a_version_records_whether_it_went_through_the_broker(dataset, iris_csv, owner):
+    in_process = services.version_create(actor=owner, dataset=dataset, uri=str(iris_csv))
+    through_the_broker()
+    queued = services.version_create(actor=owner, dataset=dataset, uri=str(iris_csv))
+
+    assert in_process.queued_at is None
+    assert queued.queued_at == queued.status_changed_at
 
 
 @pytest.mark.django_db
 def test_registration_survives_a_broker_that_is_down(
-    owner_client, iris_csv, monkeypatch, django_capture_on_commit_callbacks
+    owner_client, iris_csv, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
     from catalog import tasks
 
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
+    through_the_broker()
     monkeypatch.setattr(tasks.version_profile_task, "delay", broker_down)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -131,7 +185,14 @@ def test_registration_survives_a_broker_that_is_down(
         )
 
     assert response.status_code == 201
-    assert DatasetVersion.objects.get().status == "pending"  # the periodic re-queue will send it
+    version = DatasetVersion.objects.get()
+    assert version.status == "pending"
+    # The periodic re-queue sends it once the grace period has passed.
+    DatasetVersion.objects.filter(pk=version.pk).update(
+        queued_at=version.queued_at - settings.CATALOG_PENDING_REQUEUE_AFTER
+    )
+    with django_capture_on_commit_callbacks():
+        assert services.versions_requeue_stuck() == [version.pk]
 
 
 @pytest.mark.django_db

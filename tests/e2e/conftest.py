@@ -14,7 +14,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-from tests.e2e.processes import Service, children, e2e_database_url
+from tests.e2e.processes import Service, beat, children, e2e_database_url
 from tests.factories import UserFactory, token_for
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -104,8 +104,10 @@ E2E_LIMITS = {
     "CELERY_TASK_SOFT_TIME_LIMIT": "40",
     "CELERY_TASK_TIME_LIMIT": "45",
     "CELERY_BROKER_VISIBILITY_TIMEOUT": "50",
-    # The sweeper re-queues a version left pending this long (a lost message, a broker that was down).
+    # The sweeper re-queues a version left pending this long (a lost message, a broker that was down),
+    # looking every few seconds: beat runs beside the workers, as in production.
     "CATALOG_PENDING_REQUEUE_AFTER": "2",
+    "CATALOG_REQUEUE_INTERVAL": "2",
 }
 
 
@@ -123,15 +125,18 @@ def e2e_env(django_db_setup, e2e_storage_root) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def celery_workers(e2e_env, django_db_blocker):
-    """Two `celery -A config worker` processes on the test database; stopped before it is dropped.
-
-    No beat beside them: its sweeper scans the whole test database, which the in-process tests of
-    the same session share, and would hand their pending versions to these workers, whose storage
-    root is another. The sweeper's healing is tested with a beat of its own in test_faults.py."""
+def celery_workers(e2e_env, django_db_blocker, tmp_path_factory):
+    """Two `celery -A config worker` processes and beat on the test database; stopped before it is
+    dropped. Beat's sweeper heals a lost message here as it would in production. It takes only
+    versions handed to the broker, so the pending versions of the in-process tests that share this
+    database (profiled in their own process, under another storage root) are never sent here."""
     workers = Workers(e2e_env, count=2)
     workers.start()
+    ARTIFACTS.mkdir(exist_ok=True)
+    scheduler = beat(e2e_env, ARTIFACTS / "e2e-beat.log", tmp_path_factory.mktemp("beat") / "schedule")
+    scheduler.start()
     yield workers
+    scheduler.stop()
     workers.stop()
 
 

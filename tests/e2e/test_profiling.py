@@ -221,7 +221,7 @@ def test_a_worker_killed_mid_profile_leaves_the_version_to_be_finished(api, e2e_
     assert os.path.exists(e2e_storage_root / "slow.parquet")
 
 
-def test_the_sweeper_profiles_a_version_whose_message_never_left(api, e2e_storage_root, monkeypatch):
+def test_beat_profiles_a_version_whose_message_never_left(api, e2e_storage_root, monkeypatch):
     from catalog import tasks
 
     def broker_down(*args, **kwargs):
@@ -233,12 +233,42 @@ def test_the_sweeper_profiles_a_version_whose_message_never_left(api, e2e_storag
     monkeypatch.undo()
     assert api.get(f"/api/v1/versions/{registered['latest_version']['id']}/").json()["status"] == "pending"
 
-    time.sleep(2.5)  # past the workers' CATALOG_PENDING_REQUEUE_AFTER
-    tasks.versions_requeue_stuck_task.delay()  # what beat sends every CATALOG_REQUEUE_INTERVAL
-    version = api.wait(registered["latest_version"]["id"])
+    # Beat runs beside the workers: its sweeper sends the version again past CATALOG_PENDING_REQUEUE_AFTER.
+    version = api.wait(registered["latest_version"]["id"], timeout=30)
 
     assert version["status"] == "ready"
     assert version["row_count"] == 1
+
+
+def test_beat_profiles_a_version_whose_message_the_broker_lost_and_leaves_one_profiled_in_process(
+    api, e2e_storage_root, monkeypatch
+):
+    """A message the broker took and then lost (a Redis restarted without persistence) is sent again by
+    beat. A version some process profiles itself, with no broker, is that process's: however long it
+    waits, the sweeper never hands it to these workers."""
+    from catalog import tasks
+    from catalog.models import DatasetVersion
+    from tests.factories import VersionFactory
+
+    (e2e_storage_root / "dropped.csv").write_text("a,b\n1,2\n3,4\n")
+    monkeypatch.setattr(tasks.version_profile_task, "delay", lambda *args, **kwargs: None)
+    registered = api.register("dropped-message", {"uri": "dropped.csv"})
+    monkeypatch.undo()
+    registered_at = DatasetVersion.objects.get(pk=registered["latest_version"]["id"]).status_changed_at
+    in_process = VersionFactory(
+        status="pending",
+        uri=(e2e_storage_root / "dropped.csv").as_uri(),
+        status_changed_at=registered_at,
+        queued_at=None,
+    )
+
+    version = api.wait(registered["latest_version"]["id"], timeout=30)
+
+    assert version["status"] == "ready", version["error"]
+    assert version["row_count"] == 2
+    in_process.refresh_from_db()
+    assert in_process.status == "pending"
+    assert in_process.profile_attempts == 0
 
 
 def test_a_version_queued_twice_is_profiled_once(api, e2e_storage_root):

@@ -73,12 +73,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
+        parser.add_argument(
+            "--reset-password",
+            action="store_true",
+            help="Give the demo user a new password and print it (it is printed only when it is set).",
+        )
 
-    def handle(self, *args, username: str, **options) -> None:
+    def handle(self, *args, username: str, reset_password: bool, **options) -> None:
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(username=username, defaults={"is_staff": True})
         password = None
-        if created:
+        if created or reset_password:
             password = secrets.token_urlsafe(12)
             user.set_password(password)
             user.is_superuser = True
@@ -147,5 +152,7 @@ class Command(BaseCommand):
         if password:
             self.stdout.write(f"Demo user: {username}  password: {password}  (admin at /admin/)")
         else:
-            self.stdout.write(f"Demo user: {username}  (password unchanged since it was created)")
+            self.stdout.write(
+                f"Demo user: {username}  (password unchanged since it was created; --reset-password sets a new one)"
+            )
         self.stdout.write(f"API token (shown once): {token.key}")

@@ -1,0 +1,69 @@
+"""The lock files pin what pyproject.toml asks for: a dependency added or tightened there without
+`make lock` fails here, not on a fresh machine. The image's lock is the CI lock's runtime part."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)(?:\s*;\s*([^\\]+?))?\s*\\?$", re.MULTILINE)
+
+
+def pins(name: str) -> dict[str, Version]:
+    """The versions a lock file installs here (its entries whose markers hold on this interpreter)."""
+    found = {}
+    for package, version, marker in PIN.findall((ROOT / "requirements" / name).read_text()):
+        if not marker or Marker(marker).evaluate():
+            found[canonicalize_name(package)] = Version(version)
+    return found
+
+
+def requirements(*groups: list[str]) -> list[Requirement]:
+    return [Requirement(line) for group in groups for line in group]
+
+
+@pytest.mark.parametrize(
+    ("lock", "wanted"),
+    [
+        ("lock.txt", requirements(PYPROJECT["project"]["dependencies"])),
+        (
+            "dev-lock.txt",
+            requirements(
+                PYPROJECT["project"]["dependencies"],
+                PYPROJECT["project"]["optional-dependencies"]["dev"],
+                PYPROJECT["build-system"]["requires"],
+            ),
+        ),
+    ],
+)
+def test_it_pins_every_requirement_of_pyproject_within_its_bounds(lock, wanted):
+    locked = pins(lock)
+    missing = [str(req) for req in wanted if canonicalize_name(req.name) not in locked]
+    outside = [
+        f"{req}: locked {locked[canonicalize_name(req.name)]}"
+        for req in wanted
+        if canonicalize_name(req.name) in locked and locked[canonicalize_name(req.name)] not in req.specifier
+    ]
+
+    assert missing == [], f"not in requirements/{lock}; run `make lock`"
+    assert outside == [], f"requirements/{lock} is outside pyproject.toml's bounds; run `make lock`"
+
+
+def test_the_image_installs_the_versions_ci_tests():
+    runtime, dev = pins("lock.txt"), pins("dev-lock.txt")
+
+    assert {name: version for name, version in runtime.items() if dev.get(name) != version} == {}
+
+
+def test_nothing_pulls_a_deep_learning_framework():
+    """The catalog reads data; a dependency that drags in PyTorch (and CUDA, gigabytes) is a mistake."""
+    heavy = re.compile(r"^(torch|torchvision|tensorflow|jax|jaxlib|triton|nvidia-.*)$")
+
+    assert [name for name in pins("dev-lock.txt") if heavy.match(name)] == []
