@@ -2,6 +2,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -16,7 +19,17 @@ from catalog.templatetags.catalog_admin import json_block
 from config.admin import CheckedActionsAdmin, ReadOnlyAdmin, ServiceDeleteAdmin
 from governance import services
 from governance.audits.report import audit_markdown
-from governance.models import AccessGrant, AccessToken, Audit, Change, License, Namespace, Ownership, StorageLocation
+from governance.models import (
+    AccessGrant,
+    AccessToken,
+    Audit,
+    Change,
+    GroupProfile,
+    License,
+    Namespace,
+    Ownership,
+    StorageLocation,
+)
 
 
 class PrincipalRecordAdmin(ServiceDeleteAdmin):
@@ -356,3 +369,118 @@ class AccessTokenAdmin(CheckedActionsAdmin):
         )
         add_never_cache_headers(response)
         return response
+
+
+class GroupAdminForm(forms.ModelForm):
+    """A group as the API describes it: its name, description, owners and members. Django's
+    permissions are not offered: what a group may do in the catalog is what its ownerships and read
+    grants say."""
+
+    description = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}))
+    owners = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        widget=FilteredSelectMultiple("owners", is_stacked=False),
+        help_text="Who adds and removes members besides staff. Owning a group grants nothing of its own.",
+    )
+    members = forms.ModelMultipleChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        widget=FilteredSelectMultiple("members", is_stacked=False),
+    )
+
+    class Meta:
+        model = Group
+        fields = ("name",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            profile = GroupProfile.objects.filter(group=self.instance).first()
+            self.fields["description"].initial = profile.description if profile is not None else ""
+            self.fields["owners"].initial = list(profile.owners.all()) if profile is not None else []
+            self.fields["members"].initial = list(self.instance.user_set.all())
+
+    def clean_name(self) -> str:
+        try:
+            name = services.group_name_checked(self.cleaned_data["name"])
+        except services.GroupNameInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
+        taken = Group.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
+        if taken is not None:
+            raise forms.ValidationError(
+                f"A group named {taken.name!r} exists already (names are compared ignoring case)."
+            )
+        return name
+
+    def validate_unique(self) -> None:
+        # clean_name compares ignoring case, as the service does; the exact check would only repeat it.
+        pass
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ServiceDeleteAdmin):
+    """Groups through the same services as /api/v1/groups/: every change in the change log, and a
+    group that answers for datasets is not deleted."""
+
+    form = GroupAdminForm
+    list_display = ("name", "member_count")
+    search_fields = ("name",)
+    ordering = ("name",)
+    refusals = (services.GroupInUse,)
+
+    @admin.display(description="members")
+    def member_count(self, obj: Group) -> int:
+        return obj.user_set.count()
+
+    def save_model(self, request: HttpRequest, obj: Group, form: Any, change: bool) -> None:
+        actor: User = request.user  # type: ignore[assignment]  # the admin has only signed-in staff
+        data = form.cleaned_data
+        if change:
+            original = Group.objects.get(pk=obj.pk)
+            group = services.group_update(
+                actor=actor, group=original, name=data["name"], description=data["description"], owners=data["owners"]
+            )
+            wanted = {user.pk: user for user in data["members"]}
+            current = {user.pk: user for user in group.user_set.all()}
+            for pk in sorted(wanted.keys() - current.keys()):
+                services.group_member_add(actor=actor, group=group, user=wanted[pk])
+            for pk in sorted(current.keys() - wanted.keys()):
+                services.group_member_remove(actor=actor, group=group, user=current[pk])
+        else:
+            group = services.group_create(
+                actor=actor,
+                name=data["name"],
+                description=data["description"],
+                owners=data["owners"],
+                members=data["members"],
+            )
+        obj.pk = group.pk
+        obj.name = group.name
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Members and owners were saved by the services in save_model; the form has no relation of its own.
+        pass
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        services.group_delete(actor=request.user, group=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Group]) -> None:
+        for group in queryset:
+            services.group_delete(actor=request.user, group=group)  # type: ignore[arg-type]
+
+
+class UserAdmin(DjangoUserAdmin):
+    """A user's groups are shown, and changed on the group's page, where the change log sees them."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if obj is None else (*fields, "groups")
+
+
+admin.site.unregister(User)
+admin.site.register(User, UserAdmin)

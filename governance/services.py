@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from license_expression import get_license_index
 
+from config.identities import IdentityInvalid, identity_checked
 from config.middleware import current_request_id
 from governance.choices import LICENSE_TERMS, ChangeAction, ObjectType, OwnershipRole
 from governance.models import (
@@ -671,6 +672,24 @@ class GroupManagersOnly(PermissionDenied):
         super().__init__(
             "Only the group's owners and staff add or remove its members (a member may leave it); ask one of them."
         )
+
+
+class GroupNameInvalid(ValueError):
+    pass
+
+
+def group_name_checked(name: str) -> str:
+    """A group's name as the API and the admin take it: one line, no '/', no spaces around it, not a
+    number alone (numbers address groups by id), and no look-alike characters."""
+    if "/" in name or name.strip() != name or name.isdigit():
+        raise GroupNameInvalid(
+            "A group name has no '/', no leading or trailing spaces, and is not a number alone "
+            "(numbers address groups by id)."
+        )
+    try:
+        return identity_checked(name)
+    except IdentityInvalid as exc:
+        raise GroupNameInvalid(f"This name {exc}.") from None
 
 
 def group_managed_by(actor: User | None, group: Group) -> bool:

@@ -8,7 +8,6 @@ from rest_framework import serializers
 from catalog.api.references import DatasetReferenceField
 from config.api.fields import StrictCharField
 from config.api.serializers import StrictSerializer
-from config.identities import IdentityInvalid, identity_checked
 from governance.audits.services import audit_compare
 from governance.choices import OwnershipRole, PrincipalType
 from governance.models import (
@@ -20,6 +19,7 @@ from governance.models import (
     StorageLocation,
     custom_license_id_validator,
 )
+from governance.services import GroupNameInvalid, group_name_checked
 
 
 class LicenseSourceSerializer(StrictSerializer):
@@ -439,15 +439,10 @@ class _GroupWriteSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
     def validate_name(self, value: str) -> str:
-        if "/" in value or value.strip() != value or value.isdigit():
-            raise serializers.ValidationError(
-                "A group name has no '/', no leading or trailing spaces, and is not a number alone "
-                "(numbers address groups by id)."
-            )
         try:
-            return identity_checked(value)
-        except IdentityInvalid as exc:
-            raise serializers.ValidationError(f"This name {exc}.") from None
+            return group_name_checked(value)
+        except GroupNameInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_owners(self, names: list[str]) -> list[User]:
         return _active_users(names)
