@@ -9,6 +9,7 @@ import pytest
 
 from catalog.downloads import table_dialect
 from catalog.models import Dataset
+from catalog.profiling.readers import WHITESPACE
 from governance.choices import OwnershipRole, Sensitivity
 from tests.factories import OwnershipFactory, token_for
 
@@ -182,7 +183,9 @@ def test_basic_credentials_open_no_other_endpoint(anonymous_client, owner, regis
         (b"1,2\n3,4\n", "x.csv", ["column0", "column1"], None, (",", False, "utf-8", None)),
         (b"\xef\xbb\xbfa,b\n1,2\n", "x.csv", ["a", "b"], None, (",", True, "utf-8-sig", "text/csv")),
         ("nom,ville\nZoé,Orléans\n".encode("cp1252"), "x.csv", ["nom", "ville"], None, (",", True, "cp1252", None)),
-        (b"  a   b\n  1   2\n", "x.txt.csv", ["a", "b"], None, (" ", True, "utf-8", None)),
+        (b"  a   b\n  1   2\n", "x.txt.csv", ["a", "b"], None, (WHITESPACE, True, "utf-8", None)),
+        (b"a  b \t\n\n 1\t2  \n", "x.txt", ["a", "b"], {"delimiter": WHITESPACE}, (WHITESPACE, True, "utf-8", None)),
+        (b",a,a\n1,2,3\n", "x.csv", ["column0", "a", "a_1"], {"header": True}, (",", True, "utf-8", None)),
         (b"a|b\n1|2\n", "x.csv", ["a", "b"], {"delimiter": "|", "header": True}, ("|", True, "utf-8", None)),
         (b"a,b\n1,2\n", "x.csv", ["a", "b"], {"header": False}, (",", False, "utf-8", None)),
         (b"a,b\n1,?\n", "x.csv", ["a", "b"], {"null_values": ["?"]}, (",", True, "utf-8", None)),
