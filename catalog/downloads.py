@@ -34,16 +34,21 @@ from catalog.profiling.files import (
     is_glob,
     open_file,
 )
+from catalog.profiling.readers import WHITESPACE
 from catalog.sources import local_path, storage_roots
 
 CHUNK_BYTES = 1024 * 1024
 # How much of a table's start tells its delimiter, header and encoding.
 HEAD_BYTES = 64 * 1024
-# The delimiters tried, in this order of preference when several split the first row alike.
-DELIMITERS = (",", "\t", ";", "|", " ")
+# The delimiters tried, in this order of preference when several split the first row alike (WHITESPACE: runs of
+# spaces and tabs, split as the profiler splits them).
+DELIMITERS = (",", "\t", ";", "|", WHITESPACE)
 # Croissant states only these two; the reader then takes a header row, UTF-8 and double quotes.
 CROISSANT_DELIMITERS = {",": "text/csv", "\t": "text/tab-separated-values"}
 TABLE_FORMATS = ("csv", "tsv")
+# What the files of a csv or tsv source may be named: the profiler reads a .txt or a name without a suffix as a
+# table of the source's format too.
+_TABLE_NAMES = (*TABLE_FORMATS, "text", None)
 
 
 class FileUnavailable(Exception):
@@ -65,23 +70,29 @@ class Dialect:
     skip_rows: int = 0
     # Tokens read as missing beyond those every CSV reader takes (pandas' own, the catalog's): blank in a copy.
     null_values: tuple[str, ...] = ()
+    # The header row names the columns otherwise than the profile does (a blank or repeated name, which the
+    # profiler and a Croissant reader would each name their own way).
+    renamed: bool = False
 
     @property
     def croissant_format(self) -> str | None:
         """The encoding format Croissant readers take the file as it is in, or None when it needs re-writing."""
         plain = self.encoding in ("utf-8", "utf-8-sig") and self.quote == '"' and not self.skip_rows
-        plain = plain and not self.null_values
+        plain = plain and not self.null_values and not self.renamed
         return CROISSANT_DELIMITERS.get(self.delimiter) if plain and self.header else None
 
     def describe(self) -> str:
-        shown = {"\t": "tabs", " ": "runs of spaces"}.get(self.delimiter, repr(self.delimiter))
-        return f"separated by {shown}, {'with' if self.header else 'without'} a header row, {self.encoding}" + (
-            f", {self.skip_rows} line(s) skipped first" if self.skip_rows else ""
+        shown = {"\t": "tabs", WHITESPACE: "runs of spaces"}.get(self.delimiter, repr(self.delimiter))
+        return (
+            f"separated by {shown}, {'with' if self.header else 'without'} a header row, {self.encoding}"
+            + (f", {self.skip_rows} line(s) skipped first" if self.skip_rows else "")
+            + (", with columns the header leaves nameless or names twice" if self.renamed else "")
         )
 
 
-def is_table(path: str) -> bool:
-    return format_from_name(path) in TABLE_FORMATS
+def is_table(path: str, format: str) -> bool:
+    """Whether a file of a version in `format` is a delimited table (every file of a csv or tsv source is)."""
+    return format in TABLE_FORMATS and format_from_name(path) in _TABLE_NAMES
 
 
 def manifest_entry(version: DatasetVersion, path: str) -> dict[str, Any]:
@@ -192,6 +203,7 @@ def table_dialect(head: bytes, *, path: str, names: list[str], read_options: dic
         quote=quote,
         skip_rows=skip_rows,
         null_values=_unusual_nulls(options.get("null_values")),
+        renamed=header and not named,
     )
 
 
@@ -229,10 +241,12 @@ def _encoding_of(head: bytes) -> str:
 
 def _rows(lines: Any, delimiter: str, quote: str) -> Iterator[list[str]]:
     quoting = {"quotechar": quote, "quoting": csv.QUOTE_MINIMAL} if quote else {"quoting": csv.QUOTE_NONE}
-    if delimiter == " ":
-        # Runs of spaces: fields never start or end with one, and a line's own margins are not fields.
-        stripped = (line.strip(" ") for line in lines)
-        return csv.reader(stripped, delimiter=" ", skipinitialspace=True, **quoting)
+    if delimiter == WHITESPACE:
+        # Runs of spaces and tabs, as the profiler splits them: a line's margins (its line break too) are not
+        # fields, and a blank line is no row.
+        stripped = (line.strip(" \t\r\n").replace("\t", " ") for line in lines)
+        rows = csv.reader(stripped, delimiter=" ", skipinitialspace=True, **quoting)
+        return (row for row in rows if row)
     return csv.reader(lines, delimiter=delimiter, **quoting)
 
 
@@ -292,25 +306,30 @@ class Tables:
     problem: str = ""
 
 
-def _how_read(version: DatasetVersion) -> dict[str, Any]:
+def how_read(version: DatasetVersion) -> dict[str, Any]:
     """The read options people gave, completed by the dialect the profiler read the first file with
-    (whether it had a header, its encoding, rows skipped, a one-character delimiter)."""
+    (whether it had a header, its encoding, rows skipped, its delimiter and quote)."""
     options = dict(version.read_options or {})
     recorded = (version.profile or {}).get("dialect") or {}
     for key in ("header", "encoding", "skip_rows"):
         if options.get(key) is None and recorded.get(key) is not None:
             options[key] = recorded[key]
+    if options.get("delimiter") in ("\\t", "tab"):
+        options["delimiter"] = "\t"  # as the API spells a tab
     delimiter = recorded.get("delimiter")
-    if not options.get("delimiter") and isinstance(delimiter, str) and len(delimiter) == 1:
+    if not options.get("delimiter") and isinstance(delimiter, str) and (len(delimiter) == 1 or delimiter == WHITESPACE):
         options["delimiter"] = delimiter
+    quote = recorded.get("quote")
+    if options.get("quote") is None and isinstance(quote, str) and len(quote) == 1:
+        options["quote"] = quote
     return options
 
 
 def version_tables(version: DatasetVersion, names: list[str]) -> Tables:
     """The dialect of a version's delimited tables (told from the first; they are read alike), and the
     renditions Croissant readers need when it is not one Croissant states."""
-    tables = [entry for entry in version.manifest or [] if is_table(entry["path"])]
-    read_options = _how_read(version)
+    tables = [entry for entry in version.manifest or [] if is_table(entry["path"], version.format)]
+    read_options = how_read(version)
     if not tables:
         return Tables()
     if version.uri[:8].lower() == "https://":

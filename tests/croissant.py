@@ -1,6 +1,7 @@
 """Croissant documents checked by mlcroissant's own command, as a publisher would check them, and read
 record by record as a user of the document would, fetching its files from where it says."""
 
+import datetime as dt
 import json
 import math
 import subprocess
@@ -63,11 +64,19 @@ def assert_same_rows(read: pd.DataFrame, expected: pd.DataFrame) -> None:
     for column, name in zip(expected.columns, read.columns, strict=True):
         for index, (got, want) in enumerate(zip(read[name].tolist(), expected[column].tolist(), strict=True)):
             where = f"row {index}, column {name!r}: {got!r} != {want!r}"
-            if _missing(want):
+            if isinstance(want, tuple | list | np.ndarray):
+                assert not _missing(got), where
+                assert list(got) == list(want), where
+            elif _missing(want):
                 assert _missing(got) or got == "", where
+            elif isinstance(want, bytes):
+                # Croissant's text comes as bytes, which croissant_frames decodes.
+                assert got == want.decode(errors="replace"), where
             elif isinstance(want, (int, float, np.integer, np.floating)) and not isinstance(want, bool):
                 assert not _missing(got), where
                 assert float(got) == float(want) or math.isclose(float(got), float(want), rel_tol=1e-9), where
+            elif isinstance(got, dt.time):
+                assert got == (want if isinstance(want, dt.time) else dt.time.fromisoformat(str(want))), where
             elif isinstance(got, (pd.Timestamp, np.datetime64)) or hasattr(got, "isoformat"):
                 # Croissant readers parse sc:Date and sc:DateTime; pandas leaves the text as written.
                 assert pd.Timestamp(got) == pd.Timestamp(want), where

@@ -634,21 +634,6 @@ def known(reason: str, checks: list[str], files: list[str]) -> None:
             KNOWN[(check, name)] = f"{KNOWN[(check, name)]}; {reason}" if (check, name) in KNOWN else reason
 
 
-# What the profiler still gets wrong on these files, each a strict xfail: a fix shows up as XPASS.
-known("dates written as Jan 1 2000 stay text", ["datetimes"], ["vega/stocks.csv", "statsmodels/elec_equip.csv"])
-known(
-    "dates written 01/02/2000 are read day first, where pandas (and the US file) read them month first",
-    ["datetimes"],
-    ["vega/stocks-us-dates.csv"],
-)
-known("ISO timestamps with a UTC offset stay text", ["datetimes"], ["vega/seattle-offsets.csv"])
-known(
-    "true/false text is called boolean but summarised as text (no true_count, min 'false')",
-    ["booleans"],
-    ["vega/seattle-rained.csv"],
-)
-
-
 def known_reason(name: str, *checks: str) -> str:
     """The known bugs that break any of these checks on this file ("" when none does)."""
     reasons: list[str] = []

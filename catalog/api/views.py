@@ -767,17 +767,18 @@ class VersionFileView(generics.GenericAPIView):
             entry = downloads.manifest_entry(version, path)
         except downloads.FileUnavailable as exc:
             raise exceptions.NotFound(str(exc)) from None
-        if rendition and not downloads.is_table(path):
-            raise serializers.ValidationError({"as": [f"{path} is not a delimited table (.csv, .tsv)."]})
+        if rendition and not downloads.is_table(path, version.format):
+            raise serializers.ValidationError(
+                {"as": [f"{path} is not a delimited table (a file of a csv or tsv source)."]}
+            )
         files = ExitStack()
         try:
             handle = files.enter_context(downloads.file_opened(version, entry))
             chunks: Iterator[bytes]
             if rendition:
                 names = [feature.name for feature in features]
-                read_options = getattr(version, "read_options", None)
                 dialect = downloads.table_dialect(
-                    downloads.table_head(handle), path=path, names=names, read_options=read_options
+                    downloads.table_head(handle), path=path, names=names, read_options=downloads.how_read(version)
                 )
                 if dialect is None:
                     raise TableUnreadable(

@@ -6,9 +6,11 @@ it is (a delimited table is `text/csv` or `text/tab-separated-values` as its del
 file's `contentUrl` is where the API serves it (`GET /api/v1/versions/{id}/files/{path}`), a URL source's its
 URL. The records of a table are a `recordSet` with one field per feature, typed from its Arrow type and
 named as the file names its columns; a folder of tables has a record set per file, since Croissant readers
-take a file set only from beside the document. A table Croissant cannot state as it is (another delimiter,
-no header row, another encoding) is read from a CSV copy the API serves (`?as=csv`), and the card's
-limitations say so; when even that cannot be done, they say why and no records are described.
+take a file set only from beside the document. A table Croissant cannot state as it is (another delimiter or
+runs of spaces, no header row or one leaving a column nameless, another encoding) is read from a CSV copy the
+API serves (`?as=csv`), and the card's limitations say so; when even that cannot be done, they say why and no
+records are described. Columns Croissant cannot type (structs, maps, durations) are left out of the records,
+and the limitations name them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from catalog.downloads import Tables
+from catalog.downloads import Tables, is_table
 from catalog.profiling.files import format_from_name
 from catalog.profiling.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
 
@@ -103,6 +105,8 @@ def croissant_type(dtype: str) -> str:
         return "sc:Date"
     if lowered.startswith("timestamp"):
         return "sc:DateTime"
+    if lowered.startswith("time"):
+        return "sc:Time"
     return "sc:Text"
 
 
@@ -266,12 +270,13 @@ def card_croissant(
             }
             document["distribution"].append(rendition)
             sources[path] = rendition["@id"]
-    left_out = nested_features(version) if record_paths else []
+    left_out = left_out_features(version) if record_paths else []
     if left_out:
         limitations.append(
-            "The records leave out the nested columns "
+            "The records leave out the columns "
             + ", ".join(repr(name) for name in left_out)
-            + " (structs, maps and lists of them), which Croissant readers cannot take from a table's column."
+            + " (structs, maps and lists of them, which Croissant readers cannot take from a table's column; "
+            "durations, which Croissant has no type for)."
         )
     if limitations:
         document["rai:dataLimitations"] = "\n\n".join(filter(None, [document.get("rai:dataLimitations"), *limitations]))
@@ -284,8 +289,7 @@ def card_croissant(
 
 
 def _record_format(path: str, format: str) -> bool:
-    found = format_from_name(path)
-    return found in ("csv", "tsv") if format in ("csv", "tsv") else found == format
+    return is_table(path, format) if format in ("csv", "tsv") else format_from_name(path) == format
 
 
 def _encoding(path: str, format: str, tables: Tables, *, media: bool) -> str:
@@ -301,11 +305,14 @@ def _encoding(path: str, format: str, tables: Tables, *, media: bool) -> str:
 
 _LIST = re.compile(r"^(?:large_|fixed_size_)?list<[^:<>]+: (.+)>(?:\[\d+\])?$")
 _NESTED = ("struct<", "map<", "list<", "large_list<", "fixed_size_list<", "dictionary<", "union<")
+# Types no Croissant data type says.
+_UNTYPED = ("duration", "month_day_nano_interval")
 
 
-def nested_features(version: dict[str, Any]) -> list[str]:
+def left_out_features(version: dict[str, Any]) -> list[str]:
     """Features a record set leaves out: structs and maps, and lists of them (Croissant would need a
-    sub-field per member, which readers do not take from a table's column)."""
+    sub-field per member, which readers do not take from a table's column), and durations (no Croissant type
+    says one; as text or a number in some unit, a reader would get another value than the file holds)."""
     return [feature["name"] for feature in version["features"] if _field_type(feature["dtype"]) is None]
 
 
@@ -315,10 +322,10 @@ def _field_type(dtype: str) -> dict[str, Any] | None:
     listed = _LIST.match(lowered)
     if listed:
         element = listed.group(1)
-        if element.startswith(_NESTED):
+        if element.startswith((*_NESTED, *_UNTYPED)):
             return None
         return {"dataType": croissant_type(element), "isArray": True, "arrayShape": "-1"}
-    if lowered.startswith(("struct<", "map<", "union<")):
+    if lowered.startswith(("struct<", "map<", "union<", *_UNTYPED)):
         return None
     return {"dataType": croissant_type(dtype)}
 

@@ -15,6 +15,10 @@ CSV and TSV:
   runs into the same number of fields (of numbers, or with runs of two or more spaces between them), the file
   is copied as a CSV with commas into the temporary directory and read from there; a header one field short
   of the rows is a header over row names (R's write.table). Quotes, double or single, keep a field whole.
+* Column types are the sniffer's, corrected where it reads text otherwise than pandas (`_TextScan._dates`,
+  `_booleans`): a BOOLEAN column is one only when its sampled values are true and false (not yes/no, t/f);
+  ambiguous dates (01/02/2000) are month first unless a sampled value is day first; dates with a month's
+  name (Jan 1 2000) are sniffed again with their format. Timestamps with a UTC offset are instants in UTC.
 * Read options (`ReadOptions`) override what is sniffed: the delimiter (or "whitespace"), the header, the
   quote, the encoding, the null tokens (which replace the ones above; the empty field stays null), and the
   lines skipped before the header. A given encoding is trusted: bytes it cannot decode fail the read with
@@ -109,6 +113,35 @@ MAX_SKIP_ROWS = 1_000_000
 
 # Rows of the head looked at to tell a table separated by runs of spaces from a one-column file.
 _WHITESPACE_SAMPLE_LINES = 200
+
+# The types DuckDB's sniffer may give a column. A BOOLEAN column is kept only when its values are true and
+# false (`_TextScan._booleans`).
+_TYPE_CANDIDATES = ("BOOLEAN", "BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "TIMESTAMPTZ", "VARCHAR")
+
+# Rows DuckDB's sniffer samples by default, and rows of the head whose text is looked at for dates it does
+# not know.
+_SNIFF_ROWS = 20_480
+_HEAD_ROWS = 20
+
+# A date or timestamp format that reads the day first (%d/%m/%Y, %d.%m.%Y %H:%M).
+_DAY_FIRST = re.compile(r"^%d(\W)%m\1")
+
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_FULL_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+# Dates written with the month's name, which DuckDB's sniffer does not try, and their format.
+_NAMED_DATES = tuple(
+    (re.compile(pattern, re.IGNORECASE), format)
+    for pattern, format in (
+        (rf"(?:{_MONTHS}) \d{{1,2}} \d{{4}}", "%b %d %Y"),
+        (rf"(?:{_MONTHS})-\d{{1,2}}-\d{{4}}", "%b-%d-%Y"),
+        (rf"(?:{_MONTHS}) \d{{1,2}}, \d{{4}}", "%b %d, %Y"),
+        (rf"(?:{_FULL_MONTHS}) \d{{1,2}} \d{{4}}", "%B %d %Y"),
+        (rf"(?:{_FULL_MONTHS}) \d{{1,2}}, \d{{4}}", "%B %d, %Y"),
+        (rf"\d{{1,2}} (?:{_MONTHS}) \d{{4}}", "%d %b %Y"),
+        (rf"\d{{1,2}}-(?:{_MONTHS})-\d{{4}}", "%d-%b-%Y"),
+        (rf"\d{{1,2}} (?:{_FULL_MONTHS}) \d{{4}}", "%d %B %Y"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -468,6 +501,11 @@ def _duckdb(*, memory_limit: str, threads: int | None) -> Iterator[tuple[duckdb.
         connection = duckdb.connect(
             config={"memory_limit": memory_limit, "threads": threads or os.cpu_count() or 1, "temp_directory": scratch}
         )
+        # Timestamps with an offset are read as instants; in UTC, whatever the server's zone, so that one
+        # without an offset in such a column means UTC too. The setting needs ICU, which DuckDB's wheels build
+        # in; without it DuckDB keeps every zone in UTC anyway.
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("SET TimeZone = 'UTC'")
         try:
             yield connection, Path(scratch)
         finally:
@@ -583,9 +621,7 @@ class _TextScan:
             "null_padding": True,
             # Given null values replace the usual tokens; the empty field stays null either way.
             "nullstr": list(dict.fromkeys(("", *given.null_values))) if given.null_values else list(NULL_TOKENS),
-            # No BOOLEAN: DuckDB reads "yes"/"no" as true/false, and a label's values must stay as written.
-            # The profile still calls a column of only true/false values boolean.
-            "auto_type_candidates": ["BIGINT", "DOUBLE", "TIME", "DATE", "TIMESTAMP", "VARCHAR"],
+            "auto_type_candidates": list(_TYPE_CANDIDATES),
         }
         if text.whitespace:
             base.update(delim=",", quote='"', escape='"')
@@ -599,12 +635,9 @@ class _TextScan:
             base["header"] = given.header
         if given.skip_rows:
             base["skip"] = given.skip_rows
-        sniffed = self.connection.sql(
-            "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, DateFormat,"
-            f" TimestampFormat FROM sniff_csv(?, {_options({**base, 'sample_size': -1 if self.full_sniff else None})})",
-            params=[text.path],
-        ).fetchall()
-        delim, quote, escape, new_line, comment, skip, header, columns, date_format, timestamp_format = sniffed[0]
+        delim, quote, escape, new_line, comment, skip, header, columns, date_format, timestamp_format = self._sniff(
+            text, base
+        )
         layout = (
             _whitespace_layout(text, given)
             if len(columns) == 1 and given.delimiter is None and self.partition.format == "csv" and not text.whitespace
@@ -629,24 +662,93 @@ class _TextScan:
             "new_line": new_line if new_line in ("\\n", "\\r", "\\r\\n") else None,
         }
         # Padding lets the sniffer count the widest sampled row as columns; the first row decides instead.
-        first = self._first_row(text, dialect, len(columns))
+        head = self._head(text, dialect, len(columns))
+        first: list[str | None] = head[0] if head else [None] * len(columns)
         present = [index for index, value in enumerate(first) if value is not None]
         width = present[-1] + 1 if present else len(columns)
         names = [column["name"] for column in columns[:width]]
         # A file without a header gets its columns numbered from 1, as people count them.
         names = _header_names(names, first) if header else [f"column_{index}" for index in range(1, len(names) + 1)]
+        known = {**base, **dialect, "header": header}
+        types = [column["type"] for column in columns]
+        types, date_format, timestamp_format = self._dates(
+            text, known, types, date_format, timestamp_format, head[1:] if header else head
+        )
+        types = self._booleans(text, known, types)
         return {
             **base,
             **dialect,
             "auto_detect": False,
             "header": header,
-            "columns": {name: column["type"] for name, column in zip(names, columns, strict=False)},
+            "columns": dict(zip(names, types, strict=False)),
             "dateformat": date_format,
             "timestampformat": timestamp_format,
         }
 
-    def _first_row(self, text: _Text, dialect: dict[str, Any], widest: int) -> list[str | None]:
-        """The first row's fields as written, None past its end."""
+    def _sniff(self, text: _Text, options: dict[str, Any]) -> tuple[Any, ...]:
+        """DuckDB's sniff: delimiter, quote, escape, new line, comment, skipped rows, header, columns (names and
+        types), date format and timestamp format."""
+        return self.connection.sql(
+            "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, HasHeader, Columns, DateFormat,"
+            f" TimestampFormat FROM sniff_csv(?, {_options({**options, 'sample_size': -1 if self.full_sniff else None})})",
+            params=[text.path],
+        ).fetchall()[0]
+
+    def _dates(
+        self,
+        text: _Text,
+        known: dict[str, Any],
+        types: list[str],
+        date_format: str | None,
+        timestamp_format: str | None,
+        rows: list[list[str | None]],
+    ) -> tuple[list[str], str | None, str | None]:
+        """The column types and formats with the dates the sniffer reads day first or not at all.
+
+        DuckDB applies one date format and one timestamp format to a file. Where the sampled values are all
+        ambiguous (01/02/2000), its sniffer reads them day first; they are read month first, as pandas does,
+        unless a value proves them day first (its first part above 12): the month-first format then fails to
+        type the same columns. Dates with a month's name (Jan 1 2000, Jan-1-1995, 1 January 2000) are not
+        among the sniffer's formats: a text column whose first value looks like one is sniffed again with that
+        format, kept when that makes text columns dates and changes nothing else."""
+        formats = {"dateformat": date_format, "timestampformat": timestamp_format}
+        for option, value in formats.items():
+            if value and _DAY_FIRST.match(value):
+                month_first = _month_first(value)
+                if [column["type"] for column in self._sniff(text, {**known, option: month_first})[7]] == types:
+                    formats[option] = month_first
+        named = _named_date_format(rows, types, known["nullstr"])
+        if named is not None:
+            again = self._sniff(text, {**known, "dateformat": named})
+            retyped = [column["type"] for column in again[7]]
+            changed = {(old, new) for old, new in zip(types, retyped, strict=False) if old != new}
+            if len(retyped) == len(types) and changed == {("VARCHAR", "DATE")}:
+                types, formats["dateformat"] = retyped, named
+        return types, formats["dateformat"], formats["timestampformat"]
+
+    def _booleans(self, text: _Text, known: dict[str, Any], types: list[str]) -> list[str]:
+        """The column types with those sniffed BOOLEAN kept so only when their sampled values are true and
+        false (in any case). DuckDB's BOOLEAN also takes yes/no and t/f, which pandas keeps as text, and a
+        label's classes as written."""
+        candidates = [index for index, kind in enumerate(types) if kind == "BOOLEAN"]
+        if not candidates:
+            return types
+        options = {
+            **{name: value for name, value in known.items() if name != "auto_type_candidates"},
+            "auto_detect": False,
+            "columns": {f"c{index}": "VARCHAR" for index in range(len(types))},
+            "parallel": False,
+        }
+        checks = ", ".join(f"coalesce(bool_and(lower(c{index}) IN ('true', 'false')), true)" for index in candidates)
+        limit = "" if self.full_sniff else f" LIMIT {_SNIFF_ROWS}"
+        verdicts = self.connection.sql(
+            f"SELECT {checks} FROM (SELECT * FROM read_csv(?, {_options(options)}){limit})", params=[text.path]
+        ).fetchall()[0]
+        kept = dict(zip(candidates, verdicts, strict=True))
+        return [kind if kept.get(index, True) else "VARCHAR" for index, kind in enumerate(types)]
+
+    def _head(self, text: _Text, dialect: dict[str, Any], widest: int) -> list[list[str | None]]:
+        """The first rows' fields as written (the header among them), None past a row's end."""
         options = {
             **dialect,
             "encoding": text.encoding,
@@ -658,8 +760,10 @@ class _TextScan:
             "nullstr": [_NO_NULL],
             "parallel": False,
         }
-        rows = self.connection.sql(f"SELECT * FROM read_csv(?, {_options(options)}) LIMIT 1", params=[text.path])
-        return [*next(iter(rows.fetchall()), [None] * widest)]
+        rows = self.connection.sql(
+            f"SELECT * FROM read_csv(?, {_options(options)}) LIMIT {_HEAD_ROWS}", params=[text.path]
+        )
+        return [[*row] for row in rows.fetchall()]
 
     def _recover(self, exc: Exception, delivered: int) -> None:
         """Change how the file is read so that the next attempt can succeed, or raise SourceError."""
@@ -881,6 +985,25 @@ def _whitespace_copy(
         whitespace=True,
         quote=quote,
     )
+
+
+def _month_first(format: str) -> str:
+    """The format with its day and month swapped: %d/%m/%Y becomes %m/%d/%Y."""
+    return format.replace("%d", "\x00").replace("%m", "%d").replace("\x00", "%m")
+
+
+def _named_date_format(rows: list[list[str | None]], types: list[str], nulls: list[str]) -> str | None:
+    """The format of dates with a month's name that a text column's first value in `rows` is written in."""
+    for index, kind in enumerate(types):
+        if kind != "VARCHAR":
+            continue
+        value = next((row[index] for row in rows if index < len(row) and row[index] not in (None, *nulls)), None)
+        if value is None:
+            continue
+        for pattern, format in _NAMED_DATES:
+            if pattern.fullmatch(value.strip()):
+                return format
+    return None
 
 
 def _is_gzip(path: str) -> bool:

@@ -291,8 +291,6 @@ def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
             return "categorical"
         return "numeric"
     if column.kind == "string":
-        if column.values and {str(value).lower() for value in column.values} <= {"true", "false"}:
-            return "boolean"
         mean_length = (stats.get("string_length") or {}).get("mean") or 0
         if mean_length >= 50:
             return "text"

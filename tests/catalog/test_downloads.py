@@ -9,6 +9,7 @@ import pytest
 
 from catalog.downloads import table_dialect
 from catalog.models import Dataset
+from catalog.profiling.readers import WHITESPACE
 from governance.choices import OwnershipRole, Sensitivity
 from tests.factories import OwnershipFactory, token_for
 
@@ -182,7 +183,9 @@ def test_basic_credentials_open_no_other_endpoint(anonymous_client, owner, regis
         (b"1,2\n3,4\n", "x.csv", ["column0", "column1"], None, (",", False, "utf-8", None)),
         (b"\xef\xbb\xbfa,b\n1,2\n", "x.csv", ["a", "b"], None, (",", True, "utf-8-sig", "text/csv")),
         ("nom,ville\nZoé,Orléans\n".encode("cp1252"), "x.csv", ["nom", "ville"], None, (",", True, "cp1252", None)),
-        (b"  a   b\n  1   2\n", "x.txt.csv", ["a", "b"], None, (" ", True, "utf-8", None)),
+        (b"  a   b\n  1   2\n", "x.txt.csv", ["a", "b"], None, (WHITESPACE, True, "utf-8", None)),
+        (b"a  b \t\n\n 1\t2  \n", "x.txt", ["a", "b"], {"delimiter": WHITESPACE}, (WHITESPACE, True, "utf-8", None)),
+        (b",a,a\n1,2,3\n", "x.csv", ["column0", "a", "a_1"], {"header": True}, (",", True, "utf-8", None)),
         (b"a|b\n1|2\n", "x.csv", ["a", "b"], {"delimiter": "|", "header": True}, ("|", True, "utf-8", None)),
         (b"a,b\n1,2\n", "x.csv", ["a", "b"], {"header": False}, (",", False, "utf-8", None)),
         (b"a,b\n1,?\n", "x.csv", ["a", "b"], {"null_values": ["?"]}, (",", True, "utf-8", None)),
@@ -215,3 +218,53 @@ def test_it_answers_head_with_the_size_and_refuses_an_unknown_rendition(owner_cl
     assert head["Content-Length"] == str(iris_csv.stat().st_size)
     assert unknown.status_code == 400
     assert "as" in unknown.json()["errors"]
+
+
+def _register_as(client, capture, path, format: str, name: str) -> Dataset:
+    with capture(execute=True):
+        response = client.post(
+            "/api/v1/datasets/",
+            {"namespace": "garden", "name": name, "source": {"uri": str(path), "format": format}},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    dataset = Dataset.objects.get(pk=response.json()["id"])
+    assert dataset.latest_version.status == "ready", dataset.latest_version.error
+    return dataset
+
+
+def test_it_re_writes_a_txt_table_separated_by_runs_of_spaces_as_the_profiler_split_it(
+    owner_client, stranger_client, storage_root, django_capture_on_commit_callbacks
+):
+    # As statsmodels ships its data files: headers in single quotes, columns aligned with spaces.
+    path = storage_root / "spector.txt"
+    path.write_text("  'GPA'   'TUCE'  'PSI'  \n  2.66   20    0  \n\n  3.10   22    1\n")
+    grades = _register_as(owner_client, django_capture_on_commit_callbacks, path, "csv", "grades")
+    assert grades.latest_version.profile["dialect"]["delimiter"] == WHITESPACE
+
+    response = owner_client.get(_url(grades, "spector.txt") + "?as=csv")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith("spector.csv")
+    assert list(csv.reader(io.StringIO(_body(response).decode()))) == [
+        ["GPA", "TUCE", "PSI"],
+        ["2.66", "20", "0"],
+        ["3.10", "22", "1"],
+    ]
+    Dataset.objects.filter(pk=grades.pk).update(sensitivity=Sensitivity.RESTRICTED)
+    refused = stranger_client.get(_url(grades, "spector.txt") + "?as=csv")
+    assert refused.status_code == 404
+    assert b"2.66" not in refused.content
+
+
+def test_it_refuses_a_csv_copy_of_a_text_document(owner_client, storage_root, django_capture_on_commit_callbacks):
+    folder = storage_root / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("a   b\n1   2\n")
+    (folder / "b.txt").write_text("Some words, and more words.\n")
+    notes = _register_as(owner_client, django_capture_on_commit_callbacks, folder, "text", "notes")
+
+    response = owner_client.get(_url(notes, "a.txt") + "?as=csv")
+
+    assert response.status_code == 400
+    assert "as" in response.json()["errors"]

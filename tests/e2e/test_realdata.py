@@ -47,7 +47,7 @@ def test_it_profiles_a_real_file_on_the_worker_as_pandas_counts_it(case, people,
         shutil.copytree(case.path(realdata_dir), path)
     else:
         shutil.copyfile(case.path(realdata_dir), path)
-    source = {"uri": f"{folder.name}/{path.name}"}
+    source = {"uri": f"{folder.name}/{path.name}", "format": case.format}
     if case.label:
         source["label_column"] = case.label
     created = people.owner.post(

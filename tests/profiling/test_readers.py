@@ -257,6 +257,112 @@ def test_it_rejects_a_value_that_does_not_convert_after_batches_went_out(tmp_pat
     assert read_table(path).column("code")[300_000].as_py() == "oops"
 
 
+def test_it_reads_true_and_false_as_booleans_and_yes_and_no_as_written(tmp_path):
+    path = tmp_path / "flags.csv"
+    path.write_text(
+        "rained,sunny,done,label\n"
+        + "true,yes,t,TRUE\nfalse,no,f,False\nNA,yes,t,true\n" * 10
+        # Beyond the sniffer's sample a value of another spelling is read as DuckDB reads it.
+        + "false,no,f,false\n" * 21_000
+    )
+
+    table = read_table(path)
+
+    assert table.schema.field("rained").type == pa.bool_()
+    assert table.column("rained").to_pylist()[:3] == [True, False, None]
+    assert table.schema.field("label").type == pa.bool_()
+    assert table.column("sunny").to_pylist()[:2] == ["yes", "no"]
+    assert table.column("done").to_pylist()[:2] == ["t", "f"]
+
+
+def test_it_reads_a_boolean_column_as_text_when_a_later_value_is_not_one(tmp_path):
+    path = tmp_path / "flags.csv"
+    path.write_text("id,flag\n" + "".join(f"{index},{'true' if index % 3 else 'false'}\n" for index in range(30_000)))
+    with path.open("a") as handle:
+        handle.write("30000,maybe\n")
+
+    table = read_table(path)
+
+    assert pa.types.is_string(table.schema.field("flag").type)
+    assert table.column("flag").to_pylist()[-2:] == ["true", "maybe"]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (["01/02/2000", "03/04/2000", "12/11/2001"], ["2000-01-02", "2000-03-04", "2001-12-11"]),  # month first
+        (["01/02/2000", "13/04/2000", "12/11/2001"], ["2000-02-01", "2000-04-13", "2001-11-12"]),  # 13 proves day first
+        (["01/02/2000", "03/31/2000"], ["2000-01-02", "2000-03-31"]),
+        (["01.02.2000", "03.04.2000"], ["2000-01-02", "2000-03-04"]),
+        (["13.04.2000", "01.02.2000"], ["2000-04-13", "2000-02-01"]),
+        (["01/02/2000 10:30:00", "03/04/2000 23:59:00"], ["2000-01-02 10:30:00", "2000-03-04 23:59:00"]),
+        (["01/02/2000 10:30:00", "13/04/2000 23:59:00"], ["2000-02-01 10:30:00", "2000-04-13 23:59:00"]),
+    ],
+)
+def test_it_reads_ambiguous_dates_month_first_unless_a_value_is_day_first(tmp_path, written, expected):
+    path = tmp_path / "dates.csv"
+    path.write_text("when,value\n" + "".join(f"{date},{index}\n" for index, date in enumerate(written)))
+
+    table = read_table(path)
+
+    assert [str(value) for value in table.column("when").to_pylist()] == expected
+    if all(int(date[:2]) <= 12 for date in written):
+        # As pandas reads them: month first where it can be (pandas decides value by value, a file by its column).
+        assert [str(value) for value in pd.to_datetime(pd.read_csv(path)["when"], format="mixed")] == [
+            str(pd.Timestamp(value)) for value in expected
+        ]
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (["Jan 1 2000", "Feb 29 2000", "Dec 31 2010"], ["2000-01-01", "2000-02-29", "2010-12-31"]),
+        (["Jan-1-1995", "Sep-15-1995"], ["1995-01-01", "1995-09-15"]),
+        (["January 1, 2000", "March 15, 2001"], ["2000-01-01", "2001-03-15"]),
+        (["1 Jan 2000", "15 Mar 2001"], ["2000-01-01", "2001-03-15"]),
+        (["01-Jan-2000", "15-Mar-2001"], ["2000-01-01", "2001-03-15"]),
+    ],
+)
+def test_it_reads_dates_written_with_the_month_name(tmp_path, written, expected):
+    path = tmp_path / "dates.csv"
+    path.write_text("symbol,date,price\n" + "".join(f'A,"{date}",{index}.5\n' for index, date in enumerate(written)))
+
+    table = read_table(path)
+
+    assert table.schema.field("date").type == pa.date32()
+    assert [str(value) for value in table.column("date").to_pylist()] == expected
+    assert [str(value.date()) for value in pd.to_datetime(pd.read_csv(path)["date"], format="mixed")] == expected
+
+
+def test_it_keeps_month_name_dates_as_text_beside_dates_of_another_format(tmp_path):
+    # DuckDB reads one date format per file: the ISO column stays a date, the other text.
+    path = tmp_path / "dates.csv"
+    path.write_text("start,end\n2000-01-01,Jan 5 2000\n2000-02-01,Feb 3 2000\n")
+
+    table = read_table(path)
+
+    assert table.schema.field("start").type == pa.date32()
+    assert table.column("end").to_pylist() == ["Jan 5 2000", "Feb 3 2000"]
+
+
+def test_it_keeps_text_that_only_starts_like_a_date_as_text(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("note\nJan 1 2000\nMarch on\n")
+
+    assert read_table(path).column("note").to_pylist() == ["Jan 1 2000", "March on"]
+
+
+def test_it_reads_timestamps_with_an_offset_as_instants_in_utc(tmp_path):
+    path = tmp_path / "stamps.csv"
+    path.write_text("at,value\n2010-01-01T00:00:00+02:00,1\n2010-01-01 00:00:00-05:30,2\n2010-01-01T00:00:00Z,3\n")
+
+    table = read_table(path)
+
+    assert table.schema.field("at").type == pa.timestamp("us", tz="UTC")
+    expected = pd.to_datetime(pd.read_csv(path)["at"], format="mixed", utc=True)
+    assert [value.isoformat() for value in table.column("at").to_pylist()] == [value.isoformat() for value in expected]
+
+
 def test_it_rejects_an_empty_file(tmp_path):
     path = tmp_path / "nothing.csv"
     path.write_bytes(b"")
