@@ -3,6 +3,7 @@ view does not take, are a 400 naming them (with the closest name taken, when one
 ignored; free-form values (OpenLineage facets, an imported card, a license's sections) keep any key."""
 
 import json
+import re
 import time
 import uuid
 
@@ -441,3 +442,51 @@ def test_every_request_body_and_every_object_in_it_is_strict():
             checked += 1
 
     assert checked > 25
+
+
+def _operations_with_query(methods=("get", "delete")):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, operations in schema["paths"].items():
+        for method in methods:
+            operation = operations.get(method)
+            if operation is not None:
+                documented = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+                yield method, path, documented
+
+
+def _path_filled(path: str, world, fallback: str) -> str:
+    named = {
+        "dataset_id": str(world["dataset"].pk),
+        "version_id": str(world["version"].pk),
+        "position": "0",
+        "path": "x",
+        "spdx_id": "MIT",
+    }
+    if path.startswith("/api/v1/datasets/{id}"):
+        named["id"] = named["dataset_id"]
+    if path.startswith("/api/v1/versions/{id}"):
+        named["id"] = named["version_id"]
+    return re.sub(r"\{([^}]+)\}", lambda match: named.get(match.group(1), fallback), path)
+
+
+def test_every_read_and_delete_refuses_a_query_parameter_it_does_not_document(staff_client, world):
+    # Views that read their own parameters (graph walks, cards, files, owners) refuse as lists do, before
+    # they delete anything.
+    operations = list(_operations_with_query())
+    assert len(operations) >= 45
+    for method, path, documented in operations:
+        documented -= {"format"}
+        answered = None
+        for fallback in ("00000000-0000-4000-8000-000000000000", "1", "x"):
+            answered = getattr(staff_client, method)(f"{_path_filled(path, world, fallback)}?zzz=1")
+            if "is not an id" not in answered.content.decode():
+                break
+        assert answered.status_code == 400, (method, path, answered.content[:300])
+        assert errors(answered) == {"zzz": [_offered(documented)]}, (method, path)
+    assert Dataset.objects.filter(pk=world["dataset"].pk).exists()
+
+
+def test_a_list_of_owners_is_not_filtered_by_the_parameters_of_their_removal(owner_client, world):
+    response = owner_client.get(f"{DATASETS}{world['dataset'].pk}/owners/", {"user": "olivia-owner"})
+
+    assert errors(response) == {"user": ["Unknown query parameter; none is taken here."]}

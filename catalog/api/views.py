@@ -54,6 +54,7 @@ from catalog.sources import SourceForbidden, SourceRejected
 from config.api.authentication import TokenAuthentication
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
+from config.api.filters import QueryParametersChecked
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.permissions import IsStaff
 from config.api.renderers import JsonLdRenderer, MarkdownRenderer
@@ -464,10 +465,11 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         responses=FeatureSerializer,
     ),
 )
-class VersionFeatureView(ConditionalMixin, generics.RetrieveUpdateAPIView):
+class VersionFeatureView(QueryParametersChecked, ConditionalMixin, generics.RetrieveUpdateAPIView):
     conditional_actions = None  # the view is only about one feature
     serializer_class = FeatureSerializer
     queryset = Feature.objects.none()  # for the schema; requests use get_object()
+    pagination_class = None  # one feature, never a page
     permission_classes = [*generics.RetrieveUpdateAPIView.permission_classes, CanWriteDataset]
     http_method_names = ["get", "patch", "head", "options"]
 
@@ -505,7 +507,7 @@ class VersionFeatureView(ConditionalMixin, generics.RetrieveUpdateAPIView):
 # --- Data cards ------------------------------------------------------------------------------------
 
 
-class _DatasetCardBase(generics.GenericAPIView):
+class _DatasetCardBase(QueryParametersChecked, generics.GenericAPIView):
     permission_classes = [*generics.GenericAPIView.permission_classes, CanWriteDataset]
     queryset = Dataset.objects.none()  # for the schema; requests use get_dataset()
     pagination_class = None
@@ -724,7 +726,8 @@ _SERVED_TYPES = {
 }
 
 
-class VersionFileView(generics.GenericAPIView):
+class VersionFileView(QueryParametersChecked, generics.GenericAPIView):
+    query_parameters = ("as",)
     authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, TokenAsBasicPassword]
     queryset = DatasetVersion.objects.none()  # for the schema; requests use the visible versions
     pagination_class = None

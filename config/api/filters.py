@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import QuerySet
@@ -38,7 +41,11 @@ def reads_one_object(view: APIView) -> bool:
 def known_query_parameters(view: APIView) -> set[str]:
     """The query parameters a view takes: its format and those it names in `query_parameters` (which it reads
     itself), and on a list its pagination's and its filters'. An object is not filtered or paged."""
-    names: set[str] = set(getattr(view, "query_parameters", ()))
+    declared = getattr(view, "query_parameters", ())
+    if isinstance(declared, Mapping):  # per method: {"delete": ("user", "group", "role")}
+        request = getattr(view, "request", None)
+        declared = declared.get(request.method.lower(), ()) if request is not None else ()
+    names: set[str] = set(declared)
     if api_settings.URL_FORMAT_OVERRIDE:
         names.add(api_settings.URL_FORMAT_OVERRIDE)
     if reads_one_object(view):
@@ -81,3 +88,15 @@ class FilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
         query_parameters_check(request, view)
         return super().filter_queryset(request, queryset, view)
+
+
+class QueryParametersChecked:
+    """For a view that reads its own query parameters rather than filtering a queryset (a graph walk, a
+    card, a file): the same refusal, before the handler runs. It names what it reads in `query_parameters`
+    (a tuple, or a tuple per method)."""
+
+    query_parameters: Any = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        query_parameters_check(request, self)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_visible_to
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
+from config.api.filters import QueryParametersChecked
 from config.api.permissions import IsStaff, StaffWrites
 from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
@@ -144,7 +145,7 @@ class LicenseViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_object(self) -> License:
-        license = get_object_or_404(self.get_queryset(), spdx_id__iexact=self.kwargs["spdx_id"])
+        license = get_object_or_404(self.filter_queryset(self.get_queryset()), spdx_id__iexact=self.kwargs["spdx_id"])
         self.check_object_permissions(self.request, license)
         return license
 
@@ -173,7 +174,7 @@ class LicenseViewSet(
 # --- Owners and read grants of a dataset -----------------------------------------------------------
 
 
-class _DatasetScopedView(generics.GenericAPIView):
+class _DatasetScopedView(QueryParametersChecked, generics.GenericAPIView):
     """A view of something that belongs to one dataset: read by whoever can see the dataset,
     changed by its owners and stewards (or staff)."""
 
@@ -210,6 +211,7 @@ LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The datase
     ),
 )
 class DatasetOwnersView(_DatasetScopedView):
+    query_parameters = {"delete": ("user", "group", "role")}
     serializer_class = OwnershipSerializer
     queryset = Ownership.objects.none()  # for the schema
 
@@ -506,7 +508,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
 
 
-class AuditMarkdownView(generics.GenericAPIView):
+class AuditMarkdownView(QueryParametersChecked, generics.GenericAPIView):
     renderer_classes = [MarkdownRenderer]
     queryset = Audit.objects.none()  # for the schema
 
@@ -721,7 +723,7 @@ class GroupViewSet(
     def get_object(self) -> Group:
         """By name, or by id: a name is never a number alone, so the two cannot be mistaken."""
         ref = self.kwargs["ref"]
-        groups = self.get_queryset()
+        groups = self.filter_queryset(self.get_queryset())  # refuses query parameters it does not take
         group = groups.filter(name=ref).first()
         if group is None and ref.isdigit() and len(ref) < 19:
             group = groups.filter(pk=int(ref)).first()

@@ -15,7 +15,7 @@ from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
 from config.api.exceptions import Conflict, PayloadTooLarge
-from config.api.filters import UTCDateTimeFilter
+from config.api.filters import QueryParametersChecked, UTCDateTimeFilter
 from config.api.schema import ProblemSerializer
 from governance.choices import OwnershipRole
 from governance.models import Ownership
@@ -99,7 +99,8 @@ class TooMuchLineage(PayloadTooLarge):
         self.extra = counts
 
 
-class LineageView(views.APIView):
+class LineageView(QueryParametersChecked, views.APIView):
+    query_parameters = {"get": ("nodeId", "depth", "direction")}
     parser_classes = [OpenLineageParser]
 
     @extend_schema(
@@ -194,7 +195,9 @@ class LineageView(views.APIView):
         return Response(render_walk(walk, request.user))
 
 
-class ColumnLineageView(views.APIView):
+class ColumnLineageView(QueryParametersChecked, views.APIView):
+    query_parameters = ("nodeId", "depth", "direction")
+
     @extend_schema(
         summary="Read the column lineage of a field",
         description=(
@@ -447,8 +450,9 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_serializer(*args, **kwargs)
 
 
-class TrustedProducersView(generics.GenericAPIView):
+class TrustedProducersView(QueryParametersChecked, generics.GenericAPIView):
     serializer_class = TrustedProducersSerializer
+    pagination_class = None  # one answer, never a page
     queryset = Dataset.objects.none()  # for the schema and OPTIONS; requests use _dataset()
 
     def _dataset(self) -> Dataset:
