@@ -7,11 +7,14 @@ A handful of files by default; `REALDATA_E2E=all` registers every file of the co
 import os
 import re
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.realdata import BY_NAME, CASES, known_reason, plain
+
+statsmodels_datasets = pytest.importorskip("statsmodels.datasets")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -119,3 +122,56 @@ def test_it_names_label_conflict_rows_of_a_folder_in_the_files_they_are_in(peopl
             rows.append(case.read(folder / filename).iloc[int(number) - 1])
         first = rows[0].drop(case.label)
         assert all(row.drop(case.label).equals(first) for row in rows), example
+
+
+def _registered(people, original, e2e_storage_root, name, format, **source):
+    folder = e2e_storage_root / f"realdata-findings-{people.owner.user.username}"
+    folder.mkdir(exist_ok=True)
+    path = folder / name.replace("/", "-")
+    shutil.copyfile(original, path)
+    created = people.owner.post(
+        "/api/v1/datasets/",
+        {
+            "namespace": "realdata-findings",
+            "name": re.sub(r"[^a-z0-9]+", "-", path.name.lower()),
+            "source": {"uri": f"{folder.name}/{path.name}", "format": format, **source},
+        },
+    )
+    assert created.status_code == 201, created.text
+    version = people.owner.wait(created.json()["latest_version"]["id"])
+    assert version["status"] == "ready", version.get("error")
+    return version, pd.read_csv(path)
+
+
+def _leaks(version, severity):
+    return sorted(
+        finding["feature"]
+        for finding in version["quality"]["findings"]
+        if finding["code"] == "label_leakage" and finding["severity"] == severity
+    )
+
+
+def test_the_worker_tells_a_real_leak_from_a_good_feature(people, realdata_dir, e2e_storage_root):
+    # iris: petal measurements predict the species well, as good features do; not a leak.
+    corpus = BY_NAME["sklearn/iris.csv"].path(realdata_dir)
+    iris, _ = _registered(people, corpus, e2e_storage_root, "iris.csv", "csv", label_column="species")
+    assert _leaks(iris, "error") == []
+    assert "petal length (cm)" in _leaks(iris, "warning")
+    assert iris["quality"]["task_type"] == "classification"
+
+    # randhie: binexp is meddol > 0 in every row, and lnmeddol is missing exactly when binexp is 0.
+    # (the source file: the randhie.csv statsmodels loads keeps only the model's columns)
+    original = Path(statsmodels_datasets.randhie.__file__).parent / "src" / "randhie.csv"
+    randhie, truth = _registered(people, original, e2e_storage_root, "randhie-src.csv", "csv", label_column="binexp")
+    assert ((truth["meddol"] > 0) == (truth["binexp"] == 1)).all()
+    assert {"meddol", "lnmeddol"} <= set(_leaks(randhie, "error"))
+
+    # fair: a continuous target, so a regression with no class findings.
+    corpus = BY_NAME["statsmodels/fair.csv"].path(realdata_dir)
+    fair, truth = _registered(people, corpus, e2e_storage_root, "fair.csv", "csv", label_column="affairs")
+    quality = fair["quality"]
+    assert quality["task_type"] == "regression"
+    assert not quality.get("class_counts")
+    assert not [f for f in quality["findings"] if f["code"] in {"class_imbalance", "label_conflicts"}]
+    (target,) = [item for item in fair["features"] if item["name"] == "affairs"]
+    assert target["statistics"]["mean"] == pytest.approx(truth["affairs"].mean(), rel=1e-9)
