@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
@@ -66,7 +66,10 @@ def if_none_match_holds(header: str, current: str) -> bool:
     return "*" in tags or current in tags
 
 
-class ConditionalMixin:
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+
+class ConditionalMixin(Generic[ModelT]):
     """For detail views: ETag on reads and writes, 304 on If-None-Match, 412 on a stale If-Match.
 
     A view writes through `with self.conditional_write(obj):`, and says in `representation(obj)`
@@ -75,7 +78,7 @@ class ConditionalMixin:
     # The view actions the ETag is given on (all, for a view that is only about one object).
     conditional_actions: tuple[str, ...] | None = ("retrieve", "partial_update", "update")
 
-    def representation(self, obj: models.Model) -> Any:
+    def representation(self, obj: ModelT) -> Any:
         return self.get_serializer(obj).data  # type: ignore[attr-defined]
 
     def _is_conditional(self) -> bool:
@@ -83,7 +86,7 @@ class ConditionalMixin:
         return self.conditional_actions is None or action in self.conditional_actions
 
     @contextmanager
-    def conditional_write(self, obj: models.Model) -> Iterator[None]:
+    def conditional_write(self, obj: ModelT) -> Iterator[None]:
         request: Request = self.request  # type: ignore[attr-defined]
         header = request.headers.get("If-Match")
         with transaction.atomic():

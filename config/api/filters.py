@@ -16,7 +16,7 @@ from config.moments import MomentOutOfRange, moment_in_utc
 
 
 class UTCDateTimeField(IsoDateTimeField):
-    def to_python(self, value):  # type: ignore[no-untyped-def]
+    def to_python(self, value):
         moment = super().to_python(value)
         if moment is None:
             return None

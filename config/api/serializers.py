@@ -7,8 +7,8 @@ registered a dataset without a license and answered 201, and a PATCH of a field 
 
 import difflib
 import functools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -39,6 +39,26 @@ def unknown_message(key: str, known: list[str], what: str) -> str:
     if not known:
         return f"Unknown {what}; none is taken here."
     return f"Unknown {what}; those taken here are {', '.join(known)}."
+
+
+SerializerClass = TypeVar("SerializerClass", bound=type[serializers.Serializer])
+
+
+def renamed_fields(**names: str) -> Callable[[SerializerClass], SerializerClass]:
+    """Give declared fields the names they are declared under here: `@renamed_fields(source_field="source")`.
+
+    For a field named like an attribute DRF's fields and serializers have themselves (`source`, `label`,
+    `data`, `errors`): DRF takes declared fields out of the class body, so such a name works, but a type
+    checker reads it as redefining that attribute. The field keeps its place among the others."""
+
+    def rename(serializer_class: SerializerClass) -> SerializerClass:
+        declared = serializer_class._declared_fields
+        if missing := sorted(names.keys() - declared.keys()):
+            raise TypeError(f"{serializer_class.__name__} declares no field {', '.join(missing)} to rename.")
+        serializer_class._declared_fields = {names.get(name, name): field for name, field in declared.items()}
+        return serializer_class
+
+    return rename
 
 
 @functools.cache
@@ -92,7 +112,7 @@ class StrictInputMixin:
             super().to_internal_value(data)  # type: ignore[misc]
         except serializers.ValidationError as exc:
             detail = exc.detail if isinstance(exc.detail, Mapping) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
-            merged = dict(detail)
+            merged: dict[str, Any] = dict(detail)
             for key, messages in refused.items():
                 merged[key] = [*merged[key], *messages] if isinstance(merged.get(key), list) else messages
             raise serializers.ValidationError(merged) from None
