@@ -8,7 +8,7 @@ registered a dataset without a license and answered 201, and a PATCH of a field 
 import difflib
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -66,6 +66,13 @@ def _field_names(serializer_class: type[serializers.Serializer]) -> frozenset[st
     return frozenset(serializer_class().fields)
 
 
+# The type checker reads the mixin as the serializer it is mixed into; at run time it adds no base of its own.
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer
+else:
+    _Serializer = object
+
+
 # For a serializer that reads a request body (put before the serializer class in the bases). Every key must be a
 # writable field. A key the resource has but this body may not set (`id`, `created_at`, or a field that cannot
 # change, such as a dataset's `namespace` on PATCH) is refused as read-only: those are the serializer's read-only
@@ -75,7 +82,7 @@ def _field_names(serializer_class: type[serializers.Serializer]) -> frozenset[st
 # a DictField) are not serializers, and keep any key.
 #
 # No docstrings on these classes: drf-spectacular would document every request body with them.
-class StrictInputMixin:
+class StrictInputMixin(_Serializer):
     representation: type[serializers.Serializer] | None = None
 
     def refusal(self, key: str) -> str | None:
@@ -83,7 +90,7 @@ class StrictInputMixin:
         return None
 
     def refused_keys(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
-        fields = self.fields  # type: ignore[attr-defined]
+        fields = self.fields
         writable = sorted(name for name, field in fields.items() if not field.read_only)
         extra = [key for key in data if key not in fields or fields[key].read_only]
         if not extra:
@@ -106,10 +113,10 @@ class StrictInputMixin:
     def to_internal_value(self, data: Any) -> Any:
         refused = self.refused_keys(data) if isinstance(data, Mapping) else {}
         if not refused:
-            return super().to_internal_value(data)  # type: ignore[misc]
+            return super().to_internal_value(data)
         # The other fields are checked too, so that one answer names everything to fix.
         try:
-            super().to_internal_value(data)  # type: ignore[misc]
+            super().to_internal_value(data)
         except serializers.ValidationError as exc:
             detail = exc.detail if isinstance(exc.detail, Mapping) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
             merged: dict[str, Any] = dict(detail)
