@@ -8,7 +8,7 @@ class CanWriteDataset(permissions.BasePermission):
 
     message = "Only the dataset's owners and stewards (or staff) may change it."
 
-    def has_object_permission(self, request, view, obj) -> bool:  # type: ignore[no-untyped-def]
+    def has_object_permission(self, request, view, obj) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
         dataset_id = getattr(obj, "dataset_id", None) or obj.pk

@@ -1,5 +1,8 @@
 import base64
+from collections.abc import Mapping, MutableMapping
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
@@ -18,7 +21,7 @@ from catalog.profiling.pii import (
 )
 from catalog.profiling.readers import read_options_parse
 from config.api.fields import StrictCharField
-from config.api.serializers import StrictSerializer
+from config.api.serializers import StrictSerializer, renamed_fields
 from config.identities import IdentityInvalid, identity_checked
 from governance.choices import Origin, PrincipalType, Sensitivity
 
@@ -90,10 +93,10 @@ _split_name = RegexValidator(
 class SplitsField(serializers.DictField):
     """Split name -> the files of the source it holds."""
 
-    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs):
         super().__init__(child=StrictCharField(max_length=1024, validators=[_single_line]), **kwargs)
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data):
         splits = super().to_internal_value(data)
         if len(splits) > 20:
             raise serializers.ValidationError("At most 20 splits.")
@@ -137,7 +140,7 @@ class ReadOptionsSerializer(StrictSerializer):
     )
     skip_rows = serializers.IntegerField(required=False, min_value=0, help_text="Lines to skip before the header.")
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data):
         if isinstance(data, dict) and (refused := self.refused_keys(data)):
             raise serializers.ValidationError(refused)
         try:
@@ -146,7 +149,7 @@ class ReadOptionsSerializer(StrictSerializer):
             raise serializers.ValidationError(str(exc)) from None
         return options.as_dict() if options is not None else {}
 
-    def to_representation(self, instance):  # type: ignore[no-untyped-def]
+    def to_representation(self, instance):
         return instance
 
 
@@ -202,7 +205,7 @@ class _DatasetFieldsSerializer(StrictSerializer):
         help_text="The terms of service, contract or agreement the data came under (text or a link).",
     )
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data):
         # Tags are case-insensitive: normalise before the per-tag validator sees them.
         if isinstance(data, dict) and isinstance(data.get("tags"), list):
             data = {
@@ -212,12 +215,13 @@ class _DatasetFieldsSerializer(StrictSerializer):
         return super().to_internal_value(data)
 
 
+@renamed_fields(source_field="source")
 class DatasetRegisterSerializer(_DatasetFieldsSerializer):
     namespace = StrictCharField(
         max_length=255, validators=[_single_line], help_text="e.g. `file`, `s3://bucket` or a team name."
     )
     name = StrictCharField(max_length=512, validators=[_single_line])
-    source = SourceSerializer(required=False, help_text="Give a source to create version 1 at once.")
+    source_field = SourceSerializer(required=False, help_text="Give a source to create version 1 at once.")
 
     # An identity has one spelling (NFC) and nothing that lets it pass for another (config.identities).
     def validate_namespace(self, value: str) -> str:
@@ -318,12 +322,15 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     pii_kinds = serializers.ListField(child=serializers.CharField(), required=False)
 
 
-def reader_label_aliases(context: dict, version: DatasetVersion) -> dict[str, str]:
+def reader_label_aliases(context: Mapping[str, Any], version: DatasetVersion) -> dict[str, str]:
     """The aliases of a personal-data label's classes for a reader who may not see them (none for one
     who may, or when the label is not personal data); worked out once per version and response."""
     if context.get("show_pii", False):
         return {}
-    cache = context.setdefault("label_aliases", {})
+    # Kept in the context, the one dict a serializer shares with those nested in it for a response.
+    cache: dict[Any, dict[str, str]] = context.get("label_aliases", {})
+    if isinstance(context, MutableMapping):
+        context.setdefault("label_aliases", cache)
     if version.pk not in cache:
         cache[version.pk] = label_aliases(
             version.quality, {feature.name for feature in version.features.all() if feature.pii}
@@ -333,7 +340,9 @@ def reader_label_aliases(context: dict, version: DatasetVersion) -> dict[str, st
 
 class FeatureSerializer(serializers.ModelSerializer):
     statistics = serializers.SerializerMethodField()
-    curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    curated_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     pii_status = serializers.SerializerMethodField(
         help_text="suggested (by profiling), confirmed or dismissed (by a person), or none."
     )
@@ -582,7 +591,7 @@ class RenameSerializer(serializers.Serializer):
     to = serializers.CharField()
     distance = serializers.FloatField(help_text="KS or L-infinity distance between the two (small: the same data).")
 
-    def get_fields(self):  # type: ignore[no-untyped-def]
+    def get_fields(self):
         fields = super().get_fields()
         fields["from"] = fields.pop("from_")
         return fields
@@ -630,13 +639,14 @@ class RowCountChangeSerializer(serializers.Serializer):
     relative = serializers.FloatField(allow_null=True)
 
 
+@renamed_fields(label_field="label")
 class DriftSerializer(serializers.Serializer):
     version = serializers.UUIDField()
     against = serializers.UUIDField()
     schema = SchemaDiffSerializer()
     features = FeatureDriftSerializer(many=True)
     drifted_features = serializers.ListField(child=serializers.CharField())
-    label = LabelDriftSerializer(allow_null=True)
+    label_field = LabelDriftSerializer(allow_null=True)
     row_count_change = RowCountChangeSerializer()
     thresholds = serializers.DictField(child=serializers.FloatField())
     min_values = serializers.IntegerField(help_text="Fewer values than this on either side: measured, not flagged.")
@@ -695,14 +705,15 @@ class VersionSampleSerializer(serializers.Serializer):
     pii_columns = serializers.ListField(child=serializers.CharField())
 
 
+@renamed_fields(label_field="label")
 class ThumbnailSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="The class it shows; empty for unlabelled images.")
+    label_field = serializers.CharField(help_text="The class it shows; empty for unlabelled images.")
     path = serializers.CharField(help_text="The image's path in the source.")
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     src = serializers.SerializerMethodField(help_text="The thumbnail as a data: URI (JPEG, at most 128 pixels a side).")
 
-    def get_src(self, thumbnail) -> str:  # type: ignore[no-untyped-def]
+    def get_src(self, thumbnail) -> str:
         return "data:image/jpeg;base64," + base64.b64encode(bytes(thumbnail.content)).decode("ascii")
 
 
@@ -736,24 +747,25 @@ class DataCardSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-_section = {"required": False, "allow_blank": True, "max_length": 100_000}
+def _section() -> StrictCharField:
+    return StrictCharField(required=False, allow_blank=True, max_length=100_000)
 
 
 class DataCardUpdateSerializer(StrictSerializer):
-    summary = StrictCharField(**_section)
-    citation = StrictCharField(**_section)
-    people = StrictCharField(**_section)
-    motivation = StrictCharField(**_section)
-    intended_uses = StrictCharField(**_section)
-    out_of_scope_uses = StrictCharField(**_section)
-    composition = StrictCharField(**_section)
-    collection = StrictCharField(**_section)
-    preprocessing = StrictCharField(**_section)
-    labeling = StrictCharField(**_section)
-    personal_information = StrictCharField(**_section)
-    biases_and_limitations = StrictCharField(**_section)
-    distribution = StrictCharField(**_section)
-    maintenance = StrictCharField(**_section)
+    summary = _section()
+    citation = _section()
+    people = _section()
+    motivation = _section()
+    intended_uses = _section()
+    out_of_scope_uses = _section()
+    composition = _section()
+    collection = _section()
+    preprocessing = _section()
+    labeling = _section()
+    personal_information = _section()
+    biases_and_limitations = _section()
+    distribution = _section()
+    maintenance = _section()
     task_categories = serializers.ListField(
         child=StrictCharField(max_length=100, validators=[tag_name_validator]),
         required=False,

@@ -22,7 +22,6 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from catalog import downloads, selectors, services
 from catalog.api.filters import DatasetFilter
@@ -56,7 +55,7 @@ from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.filters import QueryParametersChecked
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from config.api.permissions import IsStaff
+from config.api.permissions import IsStaff, actor_of
 from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.moments import MomentOutOfRange, moment_in_utc
@@ -98,7 +97,7 @@ CONFLICT_RESPONSE = OpenApiResponse(
     ),
 )
 class DatasetViewSet(
-    ConditionalMixin,
+    ConditionalMixin[Dataset],
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -112,17 +111,18 @@ class DatasetViewSet(
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         if self.action == "list":
             return selectors.dataset_list(user=self.request.user)
         return selectors.with_latest_version(selectors.datasets_visible_to(self.request.user))
 
-    def list(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # every list is paged (REST_FRAMEWORK's DEFAULT_PAGINATION_CLASS)
         selectors.datasets_attach_relations(page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    def _representation(self, dataset_id) -> dict:  # type: ignore[no-untyped-def]
+    def _representation(self, dataset_id) -> dict:
         dataset = self.get_queryset().get(pk=dataset_id)
         selectors.datasets_attach_relations([dataset])
         return DatasetSerializer(dataset).data
@@ -131,7 +131,7 @@ class DatasetViewSet(
         return self._representation(obj.pk)
 
     @idempotent
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args, **kwargs) -> Response:
         payload = DatasetRegisterSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -141,7 +141,7 @@ class DatasetViewSet(
             # (version 1 pending), before the worker it is handed to on commit can change it.
             with transaction.atomic():
                 dataset = services.dataset_register(
-                    actor=request.user,
+                    actor=actor_of(request),
                     source=services.SourceSpec(**source) if source else None,
                     **data,
                 )
@@ -167,19 +167,19 @@ class DatasetViewSet(
         headers = {"Location": request.build_absolute_uri(reverse("dataset-detail", args=[dataset.pk]))}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
         dataset = self.get_object()
         payload = DatasetUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         try:
             with self.conditional_write(dataset):
-                services.dataset_update(actor=request.user, dataset=dataset, **payload.validated_data)
+                services.dataset_update(actor=actor_of(request), dataset=dataset, **payload.validated_data)
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
         return Response(self._representation(dataset.pk))
 
     def perform_destroy(self, instance: Dataset) -> None:
-        services.dataset_retire(actor=self.request.user, dataset=instance)
+        services.dataset_retire(actor=actor_of(self.request), dataset=instance)
 
     @extend_schema(
         summary="Purge a retired dataset (staff)",
@@ -195,10 +195,10 @@ class DatasetViewSet(
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[IsStaff])
-    def purge(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def purge(self, request: Request, pk=None) -> Response:
         dataset = self.get_object()
         try:
-            services.dataset_purge(actor=request.user, dataset=dataset)
+            services.dataset_purge(actor=actor_of(request), dataset=dataset)
         except services.DatasetNotPurgeable as exc:
             raise Conflict(str(exc)) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -257,7 +257,7 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         self.check_object_permissions(self.request, dataset)
         return dataset
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         versions = DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
         as_of = self.request.query_params.get("as_of")
         if as_of is not None and self.request.method == "GET":
@@ -268,13 +268,13 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         return versions
 
     @idempotent
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args, **kwargs) -> Response:
         dataset = self.get_dataset()
         payload = VersionCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
             with transaction.atomic():  # the answer shows the version as registered: pending
-                version = services.version_create(actor=request.user, dataset=dataset, **payload.validated_data)
+                version = services.version_create(actor=actor_of(request), dataset=dataset, **payload.validated_data)
                 version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
                 body = VersionSerializer(version).data
         except SourceForbidden as exc:
@@ -296,19 +296,21 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         responses=VersionSerializer,
     ),
 )
-class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+class VersionViewSet(
+    ConditionalMixin[DatasetVersion], mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
     serializer_class = VersionSerializer
     query_parameters: tuple[str, ...] = ()  # an action names those it reads (drift: against)
     permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
         version = self.get_object()
         payload = VersionUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         with self.conditional_write(version):
-            services.version_update(actor=request.user, version=version, **payload.validated_data)
+            services.version_update(actor=actor_of(request), version=version, **payload.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
 
     @extend_schema(
@@ -316,7 +318,7 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         responses=FeatureSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=None)
-    def features(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def features(self, request: Request, pk=None) -> Response:
         version = self.get_object()
         features = version.features.all()  # prefetched, in position order
         return Response(FeatureSerializer(features, many=True, context=self.get_serializer_context()).data)
@@ -335,7 +337,7 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         },
     )
     @action(detail=True, methods=["get"], query_parameters=("against",))
-    def drift(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def drift(self, request: Request, pk=None) -> Response:
         version = self.get_object()
         against_id = request.query_params.get("against")
         if against_id:
@@ -345,11 +347,12 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
                 raise serializers.ValidationError({"against": [f"{against_id!r} is not a version id."]}) from None
             against = get_object_or_404(selectors.versions_visible_to(request.user), pk=against_key)
         else:
-            against = services.version_previous_profiled(version)
-            if against is None:
+            previous = services.version_previous_profiled(version)
+            if previous is None:
                 raise serializers.ValidationError(
                     {"against": [f"Version {version.number} has no earlier profiled version; name one with ?against=."]}
                 )
+            against = previous
         try:
             # Personal-data features of a version the caller may not read unmasked are left out: their
             # metrics against a column the caller controls would tell whether a guessed value is there.
@@ -370,21 +373,21 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         },
     )
     @action(detail=True, methods=["post"])
-    def verify(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def verify(self, request: Request, pk=None) -> Response:
         version = self.get_object()
         try:
-            services.version_verify_request(actor=request.user, version=version)
+            services.version_verify_request(actor=actor_of(request), version=version)
         except services.VersionNotVerifiable as exc:
             raise Conflict(str(exc)) from None
         # With in-process tasks the re-hash has run by now; with workers, the answer shows the last outcome.
         version = self.get_queryset().get(pk=version.pk)
         return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         return selectors.version_detail_queryset(self.request.user)
 
-    def get_serializer_context(self) -> dict:
-        context = super().get_serializer_context()
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
         if "pk" in self.kwargs:
             dataset_id = self.get_queryset().filter(pk=self.kwargs["pk"]).values_list("dataset_id", flat=True).first()
             # Owners and stewards see the values of personal-data features; everyone else sees them masked.
@@ -401,7 +404,7 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         responses=VersionSampleSerializer,
     )
     @action(detail=True, methods=["get"])
-    def sample(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def sample(self, request: Request, pk=None) -> Response:
         version = self.get_object()
         show = self.get_serializer_context()["show_pii"]
         pii = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
@@ -416,9 +419,11 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         responses=ThumbnailSerializer(many=True),
     )
     @action(detail=True, methods=["get"], pagination_class=None)
-    def thumbnails(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def thumbnails(self, request: Request, pk=None) -> Response:
         version = self.get_object()
-        thumbnails = ThumbnailSerializer(Thumbnail.objects.filter(version=version), many=True).data
+        thumbnails: list[dict[str, Any]] = [
+            ThumbnailSerializer(thumbnail).data for thumbnail in Thumbnail.objects.filter(version=version)
+        ]
         pii = {feature.name for feature in version.features.all() if feature.pii}
         aliases = label_aliases(version.quality, pii)
         if aliases and not self.get_serializer_context()["show_pii"]:
@@ -443,10 +448,10 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         },
     )
     @action(detail=True, methods=["post"])
-    def reprofile(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def reprofile(self, request: Request, pk=None) -> Response:
         version = self.get_object()
         try:
-            services.version_reprofile(actor=request.user, version=version)
+            services.version_reprofile(actor=actor_of(request), version=version)
         except services.VersionBusy as exc:
             raise Conflict(str(exc)) from None
         except SourceForbidden as exc:
@@ -465,7 +470,7 @@ class VersionViewSet(ConditionalMixin, mixins.RetrieveModelMixin, mixins.UpdateM
         responses=FeatureSerializer,
     ),
 )
-class VersionFeatureView(QueryParametersChecked, ConditionalMixin, generics.RetrieveUpdateAPIView):
+class VersionFeatureView(QueryParametersChecked, ConditionalMixin[Feature], generics.RetrieveUpdateAPIView):
     conditional_actions = None  # the view is only about one feature
     serializer_class = FeatureSerializer
     queryset = Feature.objects.none()  # for the schema; requests use get_object()
@@ -480,15 +485,15 @@ class VersionFeatureView(QueryParametersChecked, ConditionalMixin, generics.Retr
             Feature.objects.select_related("curated_by", "version"), version=version, position=self.kwargs["position"]
         )
 
-    def get_serializer_context(self) -> dict:
-        context = super().get_serializer_context()
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
         version = DatasetVersion.objects.filter(pk=self.kwargs["version_id"]).only("dataset_id").first()
         context["show_pii"] = version is not None and personal_data_visible_to(
             user=self.request.user, dataset_id=version.dataset_id
         )
         return context
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
         feature = self.get_object()
         payload = FeatureUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
@@ -500,7 +505,7 @@ class VersionFeatureView(QueryParametersChecked, ConditionalMixin, generics.Retr
                 "it unmasks its values for everyone who reads the dataset."
             )
         with self.conditional_write(feature):
-            services.feature_curate(actor=request.user, feature=feature, **payload.validated_data)
+            services.feature_curate(actor=actor_of(request), feature=feature, **payload.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
 
@@ -549,7 +554,7 @@ def _card_body(dataset: Dataset, card: DataCard | None, *, shows_personal: bool)
         responses=DataCardSerializer,
     ),
 )
-class DatasetCardView(ConditionalMixin, _DatasetCardBase):
+class DatasetCardView(ConditionalMixin[Dataset], _DatasetCardBase):
     conditional_actions = None  # the view is only about one card
     serializer_class = DataCardSerializer
     http_method_names = ["get", "put", "patch", "head", "options"]
@@ -561,7 +566,7 @@ class DatasetCardView(ConditionalMixin, _DatasetCardBase):
         shows = personal_data_visible_to(user=self.request.user, dataset_id=obj.pk)
         return DataCardSerializer(_card_body(obj, self.card_of(obj), shows_personal=shows)).data
 
-    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, dataset_id) -> Response:
         return Response(self.representation(self.get_dataset()))
 
     def _write(self, request: Request, *, replace: bool) -> Response:
@@ -569,13 +574,13 @@ class DatasetCardView(ConditionalMixin, _DatasetCardBase):
         payload = DataCardUpdateSerializer(data=request.data, partial=not replace)
         payload.is_valid(raise_exception=True)
         with self.conditional_write(dataset):
-            services.card_update(actor=request.user, dataset=dataset, replace=replace, **payload.validated_data)
+            services.card_update(actor=actor_of(request), dataset=dataset, replace=replace, **payload.validated_data)
         return Response(self.representation(dataset))
 
-    def put(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def put(self, request: Request, dataset_id) -> Response:
         return self._write(request, replace=True)
 
-    def patch(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def patch(self, request: Request, dataset_id) -> Response:
         return self._write(request, replace=False)
 
 
@@ -589,7 +594,7 @@ class DatasetCardMarkdownView(_DatasetCardBase):
         "the catalog knows, between <!-- catalog:facts --> markers.",
         responses={(200, "text/markdown"): OpenApiTypes.STR},
     )
-    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
         facts = card_facts(dataset, shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk))
         text = card_markdown(facts, self.card_of(dataset))
@@ -605,7 +610,7 @@ class DatasetCardCroissantView(_DatasetCardBase):
         "its sha256 in `distribution`, and a `recordSet` with one field per feature.",
         responses={(200, "application/ld+json"): OpenApiTypes.OBJECT, (200, "application/json"): OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
         url = request.build_absolute_uri(f"/api/v1/datasets/{dataset.pk}/")
         facts = card_facts(dataset, shows_personal=personal_data_visible_to(user=request.user, dataset_id=dataset.pk))
@@ -630,12 +635,12 @@ class DatasetCardImportView(_DatasetCardBase):
         request=DataCardImportSerializer,
         responses=DataCardSerializer,
     )
-    def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def post(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
         payload = DataCardImportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            services.card_import(actor=request.user, dataset=dataset, **payload.validated_data)
+            services.card_import(actor=actor_of(request), dataset=dataset, **payload.validated_data)
         except CardDocumentInvalid as exc:
             raise serializers.ValidationError({"content": [str(exc)]}) from None
         body = _card_body(
@@ -728,7 +733,7 @@ _SERVED_TYPES = {
 
 class VersionFileView(QueryParametersChecked, generics.GenericAPIView):
     query_parameters = ("as",)
-    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, TokenAsBasicPassword]
+    authentication_classes = [*generics.GenericAPIView.authentication_classes, TokenAsBasicPassword]
     queryset = DatasetVersion.objects.none()  # for the schema; requests use the visible versions
     pagination_class = None
 
@@ -753,7 +758,7 @@ class VersionFileView(QueryParametersChecked, generics.GenericAPIView):
             ),
         },
     )
-    def get(self, request: Request, version_id, path: str) -> StreamingHttpResponse:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, version_id, path: str) -> StreamingHttpResponse:
         version = get_object_or_404(selectors.version_detail_queryset(request.user), pk=version_id)
         features = list(version.features.all())
         if any(feature.pii for feature in features) and not personal_data_visible_to(

@@ -6,7 +6,7 @@ class StrictCharField(serializers.CharField):
 
     default_error_messages = {"invalid": "Not a valid string: send text in quotes."}
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api.permissions import actor_of
 from config.api.routes import canonical_path
 from governance.models import IdempotencyRecord
 from governance.services import IDEMPOTENCY_RETENTION
@@ -63,10 +65,8 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     return Response(record.response_body, status=record.response_status, headers=headers)
 
 
-def _existing(request: Request, key: str) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(
-        user=request.user, key=key, created_at__gte=timezone.now() - RETENTION
-    ).first()
+def _existing(user: User, key: str) -> IdempotencyRecord | None:
+    return IdempotencyRecord.objects.filter(user=user, key=key, created_at__gte=timezone.now() - RETENTION).first()
 
 
 def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -82,15 +82,16 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                 {HEADER: ["An Idempotency-Key is 1 to 255 printable ASCII characters without spaces."]}
             )
         fingerprint = _fingerprint(request)
-        if (record := _existing(request, key)) is not None:
+        user = actor_of(request)
+        if (record := _existing(user, key)) is not None:
             return _replay(record, fingerprint)
         try:
             with transaction.atomic():
                 response = view(self, request, *args, **kwargs)
                 if status.is_success(response.status_code):
-                    IdempotencyRecord.objects.filter(user=request.user, key=key).delete()  # an expired one
+                    IdempotencyRecord.objects.filter(user=user, key=key).delete()  # an expired one
                     IdempotencyRecord.objects.create(
-                        user=request.user,
+                        user=user,
                         key=key,
                         request_fingerprint=fingerprint,
                         response_status=response.status_code,
@@ -99,7 +100,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
                     )
         except Exception:
             # A concurrent request with the same key may have won; then its answer is ours too.
-            if (record := _existing(request, key)) is not None:
+            if (record := _existing(user, key)) is not None:
                 return _replay(record, fingerprint)
             raise
         return response

@@ -93,7 +93,7 @@ def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationErro
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser (strict: no NaN or Infinity), with a depth limit and unstorable text refused."""
 
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

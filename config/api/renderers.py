@@ -10,7 +10,7 @@ class MarkdownRenderer(renderers.BaseRenderer):
     format = "md"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):  # type: ignore[no-untyped-def]
+    def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, str):
             return data.encode(self.charset)
         return json.dumps(data).encode(self.charset)

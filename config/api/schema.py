@@ -10,7 +10,7 @@ from rest_framework import permissions, serializers
 
 from config.api.conditional import ETAG_HEADER, IF_MATCH_PARAMETER, IF_NONE_MATCH_PARAMETER, ConditionalMixin
 from config.api.exceptions import PROBLEM_CONTENT_TYPE
-from config.api.serializers import StrictInputMixin
+from config.api.serializers import StrictInputMixin, renamed_fields
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -25,8 +25,9 @@ class ProblemSerializer(serializers.Serializer):
         ref_name = "Problem"
 
 
+@renamed_fields(errors_field="errors")
 class ValidationProblemSerializer(ProblemSerializer):
-    errors = serializers.DictField(
+    errors_field = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text='Messages per field; nested fields are dotted ("source.uri"). Absent when the body is not '

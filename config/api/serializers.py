@@ -7,8 +7,8 @@ registered a dataset without a license and answered 201, and a PATCH of a field 
 
 import difflib
 import functools
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -41,9 +41,36 @@ def unknown_message(key: str, known: list[str], what: str) -> str:
     return f"Unknown {what}; those taken here are {', '.join(known)}."
 
 
+SerializerClass = TypeVar("SerializerClass", bound=type[serializers.Serializer])
+
+
+def renamed_fields(**names: str) -> Callable[[SerializerClass], SerializerClass]:
+    """Give declared fields the names they are declared under here: `@renamed_fields(source_field="source")`.
+
+    For a field named like an attribute DRF's fields and serializers have themselves (`source`, `label`,
+    `data`, `errors`): DRF takes declared fields out of the class body, so such a name works, but a type
+    checker reads it as redefining that attribute. The field keeps its place among the others."""
+
+    def rename(serializer_class: SerializerClass) -> SerializerClass:
+        declared = serializer_class._declared_fields
+        if missing := sorted(names.keys() - declared.keys()):
+            raise TypeError(f"{serializer_class.__name__} declares no field {', '.join(missing)} to rename.")
+        serializer_class._declared_fields = {names.get(name, name): field for name, field in declared.items()}
+        return serializer_class
+
+    return rename
+
+
 @functools.cache
 def _field_names(serializer_class: type[serializers.Serializer]) -> frozenset[str]:
     return frozenset(serializer_class().fields)
+
+
+# The type checker reads the mixin as the serializer it is mixed into; at run time it adds no base of its own.
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer
+else:
+    _Serializer = object
 
 
 # For a serializer that reads a request body (put before the serializer class in the bases). Every key must be a
@@ -55,7 +82,7 @@ def _field_names(serializer_class: type[serializers.Serializer]) -> frozenset[st
 # a DictField) are not serializers, and keep any key.
 #
 # No docstrings on these classes: drf-spectacular would document every request body with them.
-class StrictInputMixin:
+class StrictInputMixin(_Serializer):
     representation: type[serializers.Serializer] | None = None
 
     def refusal(self, key: str) -> str | None:
@@ -63,7 +90,7 @@ class StrictInputMixin:
         return None
 
     def refused_keys(self, data: Mapping[str, Any]) -> dict[str, list[str]]:
-        fields = self.fields  # type: ignore[attr-defined]
+        fields = self.fields
         writable = sorted(name for name, field in fields.items() if not field.read_only)
         extra = [key for key in data if key not in fields or fields[key].read_only]
         if not extra:
@@ -86,13 +113,13 @@ class StrictInputMixin:
     def to_internal_value(self, data: Any) -> Any:
         refused = self.refused_keys(data) if isinstance(data, Mapping) else {}
         if not refused:
-            return super().to_internal_value(data)  # type: ignore[misc]
+            return super().to_internal_value(data)
         # The other fields are checked too, so that one answer names everything to fix.
         try:
-            super().to_internal_value(data)  # type: ignore[misc]
+            super().to_internal_value(data)
         except serializers.ValidationError as exc:
             detail = exc.detail if isinstance(exc.detail, Mapping) else {api_settings.NON_FIELD_ERRORS_KEY: exc.detail}
-            merged = dict(detail)
+            merged: dict[str, Any] = dict(detail)
             for key, messages in refused.items():
                 merged[key] = [*merged[key], *messages] if isinstance(merged.get(key), list) else messages
             raise serializers.ValidationError(merged) from None

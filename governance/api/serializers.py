@@ -48,7 +48,9 @@ class LicenseSerializer(serializers.ModelSerializer):
         read_only=True, source="*", help_text="A null term is one nobody has stated; it is never read as allowed."
     )
     terms_source = serializers.SerializerMethodField()
-    terms_curated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    terms_curated_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = License
@@ -145,7 +147,9 @@ class OwnershipCreateSerializer(_PrincipalSerializer):
 class AccessGrantSerializer(serializers.ModelSerializer):
     type = serializers.ChoiceField(choices=PrincipalType.choices, source="principal_type", read_only=True)
     name = serializers.CharField(source="principal_name", read_only=True)
-    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    granted_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AccessGrant
@@ -249,7 +253,9 @@ class AuditComparisonSerializer(serializers.Serializer):
 
 
 class AuditSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     purpose = AuditPurposeSerializer(read_only=True)
     requested = serializers.ListField(child=serializers.DictField(), read_only=True)
     findings = AuditFindingSerializer(many=True, read_only=True)
@@ -290,7 +296,9 @@ class AuditSerializer(serializers.ModelSerializer):
 
 
 class AuditSummarySerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     purpose = AuditPurposeSerializer(read_only=True)
     counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
 
@@ -314,13 +322,15 @@ class AuditCreateSerializer(StrictSerializer):
 
 
 class StorageLocationSerializer(serializers.ModelSerializer):
-    users = serializers.SlugRelatedField(
+    users: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Who may register sources here."
     )
-    groups = serializers.SlugRelatedField(
+    groups: serializers.SlugRelatedField[Group] = serializers.SlugRelatedField(
         slug_field="name", many=True, read_only=True, help_text="Groups whose members may register sources here."
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = StorageLocation
@@ -363,7 +373,7 @@ class StorageLocationWriteSerializer(StrictSerializer):
 
 def _group_profile(group: Group) -> GroupProfile | None:
     try:
-        return group.profile  # type: ignore[attr-defined]
+        return group.profile
     except GroupProfile.DoesNotExist:
         return None
 
@@ -429,7 +439,7 @@ class _GroupWriteSerializer(StrictSerializer):
 
     refusals: dict[str, str] = {}
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data):
         if isinstance(data, dict):
             refused = sorted(set(data) - set(self.fields))
             if refused:

@@ -4,7 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import authenticate
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from catalog.api.permissions import CanWriteDataset
 from catalog.models import Dataset, DatasetVersion
@@ -23,7 +24,7 @@ from catalog.selectors import datasets_visible_to
 from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.filters import QueryParametersChecked
-from config.api.permissions import IsStaff, StaffWrites
+from config.api.permissions import IsStaff, StaffWrites, actor_of
 from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.api.serializers import StrictModelSerializer, StrictSerializer
@@ -129,7 +130,7 @@ class TokenCreateView(views.APIView):
     ),
 )
 class LicenseViewSet(
-    ConditionalMixin,
+    ConditionalMixin[License],
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -149,23 +150,23 @@ class LicenseViewSet(
         self.check_object_permissions(self.request, license)
         return license
 
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args, **kwargs) -> Response:
         payload = LicenseCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            license = services.license_create(actor=request.user, **payload.validated_data)
+            license = services.license_create(actor=actor_of(request), **payload.validated_data)
         except services.LicenseExists as exc:
             raise Conflict(str(exc), existing_id=exc.existing.spdx_id) from None
         headers = {"Location": request.build_absolute_uri(f"/api/v1/licenses/{license.spdx_id}/")}
         return Response(self.get_serializer(license).data, status=status.HTTP_201_CREATED, headers=headers)
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
         license = self.get_object()
         payload = LicenseUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         try:
             with self.conditional_write(license):
-                license = services.license_update(actor=request.user, license=license, **payload.validated_data)
+                license = services.license_update(actor=actor_of(request), license=license, **payload.validated_data)
         except ValueError as exc:
             raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
         return Response(self.get_serializer(self.get_object()).data)
@@ -218,19 +219,21 @@ class DatasetOwnersView(_DatasetScopedView):
     def get_queryset(self) -> QuerySet[Ownership]:
         return Ownership.objects.filter(dataset=self.get_dataset()).select_related("user", "group")
 
-    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, dataset_id) -> Response:
         return Response(OwnershipSerializer(self.filter_queryset(self.get_queryset()), many=True).data)
 
-    def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def post(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
         payload = OwnershipCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        ownership, created = services.ownership_add(actor=request.user, dataset_id=dataset.pk, **payload.validated_data)
+        ownership, created = services.ownership_add(
+            actor=actor_of(request), dataset_id=dataset.pk, **payload.validated_data
+        )
         return Response(
             OwnershipSerializer(ownership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    def delete(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def delete(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
         user, group = request.query_params.get("user"), request.query_params.get("group")
         if (user is None) == (group is None):
@@ -247,7 +250,7 @@ class DatasetOwnersView(_DatasetScopedView):
 
 def _ownership_remove(request: Request, ownership: Ownership) -> Response:
     try:
-        services.ownership_remove(actor=request.user, ownership=ownership)
+        services.ownership_remove(actor=actor_of(request), ownership=ownership)
     except services.LastOwner as exc:
         raise Conflict(str(exc)) from None
     return Response(status=status.HTTP_204_NO_CONTENT)
@@ -266,10 +269,10 @@ class DatasetOwnerView(_DatasetScopedView):
             Ownership.objects.select_related("user", "group"), dataset=self.get_dataset(), pk=self.kwargs["pk"]
         )
 
-    def get(self, request: Request, dataset_id, pk) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, dataset_id, pk) -> Response:
         return Response(OwnershipSerializer(self.get_ownership()).data)
 
-    def delete(self, request: Request, dataset_id, pk) -> Response:  # type: ignore[no-untyped-def]
+    def delete(self, request: Request, dataset_id, pk) -> Response:
         return _ownership_remove(request, self.get_ownership())
 
 
@@ -289,16 +292,18 @@ class DatasetGrantsView(_DatasetScopedView):
     serializer_class = AccessGrantSerializer
     queryset = AccessGrant.objects.none()  # for the schema
 
-    def get(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, dataset_id) -> Response:
         grants = AccessGrant.objects.filter(dataset=self.get_dataset()).select_related("user", "group", "granted_by")
         grants = self.filter_queryset(grants)  # which refuses query parameters a list does not take
         return Response(AccessGrantSerializer(grants, many=True).data)
 
-    def post(self, request: Request, dataset_id) -> Response:  # type: ignore[no-untyped-def]
+    def post(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
         payload = AccessGrantCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        grant, created = services.access_grant_add(actor=request.user, dataset_id=dataset.pk, **payload.validated_data)
+        grant, created = services.access_grant_add(
+            actor=actor_of(request), dataset_id=dataset.pk, **payload.validated_data
+        )
         return Response(
             AccessGrantSerializer(grant).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -310,11 +315,11 @@ class DatasetGrantView(_DatasetScopedView):
     queryset = AccessGrant.objects.none()  # for the schema
     http_method_names = ["delete", "options"]
 
-    def delete(self, request: Request, dataset_id, pk) -> Response:  # type: ignore[no-untyped-def]
+    def delete(self, request: Request, dataset_id, pk) -> Response:
         grant = get_object_or_404(
             AccessGrant.objects.select_related("user", "group"), dataset=self.get_dataset(), pk=pk
         )
-        services.access_grant_remove(actor=request.user, grant=grant)
+        services.access_grant_remove(actor=actor_of(request), grant=grant)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -353,7 +358,7 @@ class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
             .exclude(Q(object_type=ObjectType.GROUP) & ~Q(object_id__in=groups))
         )
 
-    def get_serializer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def get_serializer(self, *args, **kwargs):
         # An entry about a dataset the reader may read can still name one they may not (an edge into
         # theirs from a restricted dataset): such ids are redacted, so the entry stays, saying less.
         if args and not self.request.user.is_staff:
@@ -377,7 +382,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _ids_hidden_in(entries: list[Change], user: User) -> set[str]:
+def _ids_hidden_in(entries: list[Change], user: User | AnonymousUser) -> set[str]:
     """The ids, as text, of datasets (and their versions) named in these entries that the user may not
     read: three queries for a page, however many entries."""
     named: set[UUID] = set()
@@ -386,7 +391,7 @@ def _ids_hidden_in(entries: list[Change], user: User) -> set[str]:
         for text in _strings([entry.object_repr, entry.before, entry.after]):
             for match in _UUID_TEXT.findall(text):
                 named.add(UUID(match))
-        named.discard(entry.dataset_id)  # type: ignore[arg-type]
+        named.discard(entry.dataset_id)
     if not named:
         return set()
     visible = datasets_visible_to(user).values("pk")
@@ -410,9 +415,10 @@ def _purged_restricted_ids(named: set[UUID]) -> set[UUID]:
         action=ChangeAction.PURGE, object_type=ObjectType.DATASET, object_id__in=[str(pk) for pk in named]
     )
     for object_id, before in purges.values_list("object_id", "before"):
-        if (before or {}).get("sensitivity") == Sensitivity.RESTRICTED:
+        state = before or {}
+        if state.get("sensitivity") == Sensitivity.RESTRICTED:
             hidden.add(UUID(object_id))
-            hidden |= {UUID(str(version["id"])) for version in before.get("versions", [])}
+            hidden |= {UUID(str(version["id"])) for version in state.get("versions", [])}
     return hidden & named
 
 
@@ -443,7 +449,7 @@ class _RedactedChanges:
 # --- Pre-training audits ---------------------------------------------------------------------------
 
 
-def _audits_for(user) -> QuerySet[Audit]:  # type: ignore[no-untyped-def]
+def _audits_for(user) -> QuerySet[Audit]:
     """Staff read every audit; others the audits they ran."""
     audits = Audit.objects.select_related("created_by", "rerun_of")
     return audits if user.is_staff else audits.filter(created_by=user)
@@ -473,15 +479,15 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def get_queryset(self) -> QuerySet[Audit]:
         return _audits_for(self.request.user)
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self):
         return AuditSummarySerializer if self.action == "list" else AuditSerializer
 
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args, **kwargs) -> Response:
         payload = AuditCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
             audit = audit_services.audit_run(
-                actor=request.user,
+                actor=actor_of(request),
                 datasets=payload.validated_data["datasets"],
                 purpose=audit_rules.Purpose(**payload.validated_data["purpose"]),
             )
@@ -498,10 +504,10 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         responses={201: AuditSerializer, 400: AUDIT_INVALID},
     )
     @action(detail=True, methods=["post"])
-    def rerun(self, request: Request, pk=None) -> Response:  # type: ignore[no-untyped-def]
+    def rerun(self, request: Request, pk=None) -> Response:
         earlier = self.get_object()
         try:
-            audit = audit_services.audit_rerun(actor=request.user, audit=earlier)
+            audit = audit_services.audit_rerun(actor=actor_of(request), audit=earlier)
         except audit_services.AuditInputInvalid as exc:
             raise serializers.ValidationError({"datasets": [str(exc)]}) from None
         headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
@@ -518,7 +524,7 @@ class AuditMarkdownView(QueryParametersChecked, generics.GenericAPIView):
         "owed, and every dataset checked with its version, fingerprint and license.",
         responses={(200, "text/markdown"): OpenApiTypes.STR},
     )
-    def get(self, request: Request, pk) -> Response:  # type: ignore[no-untyped-def]
+    def get(self, request: Request, pk) -> Response:
         audit = get_object_or_404(_audits_for(request.user), pk=pk)
         return Response(audit_markdown(audit), content_type="text/markdown; charset=utf-8")
 
@@ -552,7 +558,7 @@ class AuditMarkdownView(QueryParametersChecked, generics.GenericAPIView):
     ),
 )
 class StorageLocationViewSet(
-    ConditionalMixin,
+    ConditionalMixin[StorageLocation],
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -566,11 +572,11 @@ class StorageLocationViewSet(
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args, **kwargs) -> Response:
         payload = StorageLocationWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            location = services.storage_location_create(actor=request.user, **payload.validated_data)
+            location = services.storage_location_create(actor=actor_of(request), **payload.validated_data)
         except services.StorageLocationExists as exc:
             raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
         except ValueError as exc:
@@ -579,13 +585,13 @@ class StorageLocationViewSet(
         body = self.get_serializer(self.get_queryset().get(pk=location.pk)).data
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
         location = self.get_object()
         payload = StorageLocationWriteSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         try:
             with self.conditional_write(location):
-                services.storage_location_update(actor=request.user, location=location, **payload.validated_data)
+                services.storage_location_update(actor=actor_of(request), location=location, **payload.validated_data)
         except services.StorageLocationExists as exc:
             raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
         except ValueError as exc:
@@ -593,7 +599,7 @@ class StorageLocationViewSet(
         return Response(self.get_serializer(self.get_queryset().get(pk=location.pk)).data)
 
     def perform_destroy(self, instance: StorageLocation) -> None:
-        services.storage_location_delete(actor=self.request.user, location=instance)
+        services.storage_location_delete(actor=actor_of(self.request), location=instance)
 
 
 # --- Namespaces with owners ------------------------------------------------------------------------
@@ -640,16 +646,18 @@ class NamespaceViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     # Through the services, so the change log records each namespace with its owners.
-    def perform_create(self, serializer: NamespaceSerializer) -> None:
-        serializer.instance = services.namespace_create(actor=self.request.user, **serializer.validated_data)
+    def perform_create(self, serializer: BaseSerializer[Namespace]) -> None:
+        serializer.instance = services.namespace_create(actor=actor_of(self.request), **serializer.validated_data)
 
-    def perform_update(self, serializer: NamespaceSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Namespace]) -> None:
+        namespace = serializer.instance
+        assert namespace is not None  # DRF's update gives the serializer the namespace it read
         serializer.instance = services.namespace_update(
-            actor=self.request.user, namespace=serializer.instance, **serializer.validated_data
+            actor=actor_of(self.request), namespace=namespace, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Namespace) -> None:
-        services.namespace_delete(actor=self.request.user, namespace=instance)
+        services.namespace_delete(actor=actor_of(self.request), namespace=instance)
 
 
 # --- Groups ----------------------------------------------------------------------------------------
@@ -691,7 +699,7 @@ GROUP_HIDDEN = OpenApiResponse(
     ),
 )
 class GroupViewSet(
-    ConditionalMixin,
+    ConditionalMixin[Group],
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -705,7 +713,7 @@ class GroupViewSet(
     lookup_value_converter = "str"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_permissions(self):  # type: ignore[no-untyped-def]
+    def get_permissions(self):
         # To anyone but staff, creating, renaming and deleting answer 403 alike, whether the group
         # exists or not.
         if self.action in ("create", "partial_update", "destroy"):
@@ -735,30 +743,30 @@ class GroupViewSet(
     def _representation(self, group: Group) -> dict:
         return GroupSerializer(self.get_queryset().get(pk=group.pk)).data
 
-    def create(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def create(self, request: Request, *args, **kwargs) -> Response:
         payload = GroupCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         try:
-            group = services.group_create(actor=request.user, **payload.validated_data)
+            group = services.group_create(actor=actor_of(request), **payload.validated_data)
         except services.GroupExists as exc:
             raise Conflict(str(exc), existing_id=exc.existing.pk) from None
         headers = {"Location": request.build_absolute_uri(f"/api/v1/groups/{group.pk}/")}
         return Response(self._representation(group), status=status.HTTP_201_CREATED, headers=headers)
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
         group = self.get_object()
         payload = GroupUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         try:
             with self.conditional_write(group):
-                services.group_update(actor=request.user, group=group, **payload.validated_data)
+                services.group_update(actor=actor_of(request), group=group, **payload.validated_data)
         except services.GroupExists as exc:
             raise Conflict(str(exc), existing_id=exc.existing.pk) from None
         return Response(self._representation(group))
 
     def perform_destroy(self, instance: Group) -> None:
         try:
-            services.group_delete(actor=self.request.user, group=instance)
+            services.group_delete(actor=actor_of(self.request), group=instance)
         except services.GroupInUse as exc:
             raise Conflict(str(exc)) from None
 
@@ -770,11 +778,11 @@ class GroupViewSet(
         responses={200: GroupSerializer, 201: GroupSerializer, 403: ProblemSerializer, 404: GROUP_HIDDEN},
     )
     @action(detail=True, methods=["post"], url_path="members")
-    def members(self, request: Request, ref=None) -> Response:  # type: ignore[no-untyped-def]
+    def members(self, request: Request, ref=None) -> Response:
         group = self.get_object()
         payload = GroupMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        added = services.group_member_add(actor=request.user, group=group, user=payload.validated_data["user"])
+        added = services.group_member_add(actor=actor_of(request), group=group, user=payload.validated_data["user"])
         return Response(self._representation(group), status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
 
     @extend_schema(
@@ -788,11 +796,11 @@ class GroupViewSet(
         responses={204: None, 403: ProblemSerializer, 404: GROUP_HIDDEN},
     )
     @action(detail=True, methods=["delete"], url_path="members/<str:username>")
-    def member(self, request: Request, ref=None, username=None) -> Response:  # type: ignore[no-untyped-def]
+    def member(self, request: Request, ref=None, username=None) -> Response:
         group = self.get_object()
         # Who is in the group is no secret to whoever may see it: a non-member is a 404 to them all.
         user = group.user_set.filter(username=username).first()
         if user is None:
             raise Http404(f"{username!r} is not a member of {group.name!r}.")
-        services.group_member_remove(actor=request.user, group=group, user=user)
+        services.group_member_remove(actor=actor_of(request), group=group, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

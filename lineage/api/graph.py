@@ -195,6 +195,8 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         for entry in report.fields if report else []:
             if entry.get("name") == field:
                 return str(entry.get("type", ""))
+        if dataset.latest_version_id is None:
+            return ""
         return profiled.get((dataset.latest_version_id, field), "")
 
     inputs: dict[tuple[UUID, str], list[dict[str, Any]]] = {}

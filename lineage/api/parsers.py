@@ -14,13 +14,13 @@ class OpenLineageParser(BoundedJSONParser):
     """JSON, optionally sent with `Content-Encoding: gzip` as OpenLineage's HTTP transport may; decompressed,
     it is bounded like any other body (depth, unstorable text)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):  # type: ignore[no-untyped-def]
+    def parse(self, stream, media_type=None, parser_context=None):
         event = self._parse(stream, media_type, parser_context)
         # Names of jobs and datasets in their one spelling (NFC) before anything reads them.
         identities_normalised(event)
         return event
 
-    def _parse(self, stream, media_type, parser_context):  # type: ignore[no-untyped-def]
+    def _parse(self, stream, media_type, parser_context):
         request = (parser_context or {}).get("request")
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() if request is not None else ""
         if encoding in ("", "identity"):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.api.references import DatasetReferenceField
-from config.api.serializers import StrictSerializer
+from config.api.serializers import StrictSerializer, renamed_fields
 from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, RunDataset
 from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
@@ -40,12 +40,13 @@ class GraphEdgeSerializer(serializers.Serializer):
     destination = serializers.CharField(help_text="The node id the edge enters.")
 
 
+@renamed_fields(data_field="data")
 class GraphNodeSerializer(serializers.Serializer):
     id = serializers.CharField(
         help_text="`dataset:{namespace}:{name}`, `job:{namespace}:{name}` or `datasetField:...`."
     )
     type = serializers.ChoiceField(choices=["DATASET", "JOB", "DATASET_FIELD"])
-    data = serializers.DictField(help_text="What the catalog knows of the node.")
+    data_field = serializers.DictField(help_text="What the catalog knows of the node.")
     inEdges = GraphEdgeSerializer(many=True)
     outEdges = GraphEdgeSerializer(many=True)
 
@@ -233,8 +234,9 @@ class RunSerializer(serializers.ModelSerializer):
         return self._datasets(run, "output")
 
 
+@renamed_fields(source_field="source")
 class EdgeSerializer(serializers.ModelSerializer):
-    source = serializers.UUIDField(source="source_id", help_text="The dataset data came from.")
+    source_field = serializers.UUIDField(source="source_id", help_text="The dataset data came from.")
     target = serializers.UUIDField(source="target_id", help_text="The dataset made from it.")
     job = JobRefSerializer(read_only=True, allow_null=True)
 
@@ -257,10 +259,11 @@ class EdgeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@renamed_fields(source_field="source")
 class EdgeDeclareSerializer(StrictSerializer):
     representation = EdgeSerializer
 
-    source = DatasetReferenceField(help_text="The dataset data came from: its id or its namespace/name.")
+    source_field = DatasetReferenceField(help_text="The dataset data came from: its id or its namespace/name.")
     target = DatasetReferenceField(
         help_text="The dataset made from it (its id or its namespace/name); you must be able to change it."
     )
