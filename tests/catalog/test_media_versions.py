@@ -13,7 +13,7 @@ from PIL import Image
 
 from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart, Thumbnail
-from catalog.profiling import media
+from profiler import media
 from tests.croissant import mlcroissant_validate
 from tests.factories import UserFactory
 from tests.profiling.media_folders import draw, image_folder, text_corpus

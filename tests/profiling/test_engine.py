@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.profiling import engine
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import SourceError, expand
+from profiler import engine
+from profiler.engine import Options, profile_files
+from profiler.files import SourceError, expand
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -398,7 +398,7 @@ def test_it_rejects_a_declared_label_that_is_not_a_column(na_csv):
 
 def test_the_cli_prints_the_profile_with_its_fingerprint(na_csv):
     result = subprocess.run(
-        [sys.executable, "-m", "catalog.profiling", str(na_csv), "--label-column", "label"],
+        [sys.executable, "-m", "profiler", str(na_csv), "--label-column", "label"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -416,7 +416,7 @@ def test_the_cli_prints_the_profile_with_its_fingerprint(na_csv):
 
 def test_the_cli_explains_a_bad_source(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "catalog.profiling", str(tmp_path / "missing.csv")],
+        [sys.executable, "-m", "profiler", str(tmp_path / "missing.csv")],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.profiling import engine, media
-from catalog.profiling.files import SourceError, expand
-from catalog.profiling.state import PartialProfile
+from profiler import engine, media
+from profiler.files import SourceError, expand
+from profiler.state import PartialProfile
 from tests.profiling.media_folders import document, draw, image_folder, text_corpus
 
 

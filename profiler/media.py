@@ -49,9 +49,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from catalog.profiling import compute, pii, report
-from catalog.profiling.files import LabelColumnMissing, SourceError, SourceFile, open_file, read_bytes
-from catalog.profiling.layout import (
+from profiler import compute, pii, report
+from profiler.files import LabelColumnMissing, SourceError, SourceFile, open_file, read_bytes
+from profiler.layout import (
     IMAGE_SUFFIXES,
     JSONL_SUFFIXES,
     LABEL_NAMES,
@@ -61,8 +61,8 @@ from catalog.profiling.layout import (
     split_of,
     split_order,
 )
-from catalog.profiling.readers import legacy_encoding
-from catalog.profiling.state import MediaState, PartialProfile
+from profiler.readers import legacy_encoding
+from profiler.state import MediaState, PartialProfile
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash

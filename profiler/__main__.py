@@ -1,4 +1,4 @@
-"""python -m catalog.profiling FILE [--format csv|tsv|parquet|jsonl|images|text] [--label-column NAME] [read options]
+"""python -m profiler FILE [--format csv|tsv|parquet|jsonl|images|text] [--label-column NAME] [read options]
 
 Prints the profile of a file, a directory or a glob as JSON, with its manifest and fingerprint.
 
@@ -13,13 +13,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import SourceError, build_manifest, expand, format_from_name, manifest_fingerprint
-from catalog.profiling.readers import ReadOptions, read_options_parse
+from profiler.engine import Options, profile_files
+from profiler.files import SourceError, build_manifest, expand, format_from_name, manifest_fingerprint
+from profiler.readers import ReadOptions, read_options_parse
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m catalog.profiling", description=__doc__.splitlines()[2])
+    parser = argparse.ArgumentParser(prog="python -m profiler", description=__doc__.splitlines()[2])
     parser.add_argument("source", help="a file, a directory or a glob")
     parser.add_argument(
         "--format", choices=["csv", "tsv", "parquet", "jsonl", "images", "text"], help="detected from names if omitted"
