@@ -15,8 +15,8 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.pipeline import profiled_by_workers, worker_environment
-from catalog.profiling import engine
-from catalog.profiling.files import expand
+from profiler import engine
+from profiler.files import expand
 
 CLASSES = 10
 

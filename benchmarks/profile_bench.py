@@ -4,7 +4,7 @@
     python -m benchmarks.profile_bench            full size: 5,000,000 rows, a 3 GiB CSV, medians of 3 runs
     python -m benchmarks.profile_bench --smoke    200,000 rows, a 0.05 GiB CSV, 1 run each, targets not enforced
 
-Every tool runs as a whole process of its own (`python -m catalog.profiling FILE ...`, DuckDB and pandas in a
+Every tool runs as a whole process of its own (`python -m profiler FILE ...`, DuckDB and pandas in a
 fresh interpreter), its runs interleaved round by round so machine noise falls on all alike, on files already in
 the page cache. Wall time is measured around the child; peak RSS is the larger of the child's own ru_maxrss (from
 wait4: the largest single process of its tree) and the sum over every process of its session, sampled every
@@ -500,19 +500,19 @@ def warm(path: Path) -> None:
 
 
 def engine_command(path: Path, fmt: str) -> list[str]:
-    return [PYTHON, "-m", "catalog.profiling", str(path), "--format", fmt, "--label-column", LABEL]
+    return [PYTHON, "-m", "profiler", str(path), "--format", fmt, "--label-column", LABEL]
 
 
 def engine_available() -> tuple[bool, str]:
     try:
         run = subprocess.run(
-            [PYTHON, "-m", "catalog.profiling", "--help"], cwd=ROOT, capture_output=True, timeout=120, check=False
+            [PYTHON, "-m", "profiler", "--help"], cwd=ROOT, capture_output=True, timeout=120, check=False
         )
     except subprocess.TimeoutExpired:
-        return False, "`python -m catalog.profiling --help` timed out"
+        return False, "`python -m profiler --help` timed out"
     if run.returncode != 0:
         tail = run.stderr.decode(errors="replace").strip().splitlines()[-1:]
-        return False, f"`python -m catalog.profiling --help` exit {run.returncode}: {' '.join(tail)}"
+        return False, f"`python -m profiler --help` exit {run.returncode}: {' '.join(tail)}"
     return True, ""
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from benchmarks.pipeline import profiled_by_workers, worker_environment
 from benchmarks.profile_bench import ensure_dataset
-from catalog.profiling import engine
-from catalog.profiling.files import expand
+from profiler import engine
+from profiler.files import expand
 
 
 def run(*, smoke: bool) -> list[dict]:

@@ -18,15 +18,6 @@ from catalog import services
 from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
-from catalog.profiling.pii import (
-    aliased_paths,
-    detected_kinds,
-    label_aliases,
-    masked_drift,
-    masked_quality,
-    masked_sample,
-    masked_split_statistics,
-)
 from catalog.selectors import personal_data_visible_to
 from catalog.templatetags.catalog_admin import json_block, shortened, wrapped
 from config.admin import CheckedActionsAdmin
@@ -35,6 +26,15 @@ from governance import services as governance_services
 from governance.choices import OwnershipRole
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import Ownership
+from profiler.pii import (
+    aliased_paths,
+    detected_kinds,
+    label_aliases,
+    masked_drift,
+    masked_quality,
+    masked_sample,
+    masked_split_statistics,
+)
 
 
 def _identity(value: str) -> str:

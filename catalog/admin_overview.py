@@ -22,7 +22,11 @@ from catalog.cards.html import markdown_html
 from catalog.cards.huggingface import HEADINGS
 from catalog.choices import FeatureRole, LogicalType
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.profiling.pii import (
+from catalog.selectors import personal_data_visible_to
+from governance.choices import ChangeAction, ObjectType
+from governance.models import AuditSubject, Change
+from lineage.models import LineageEdge
+from profiler.pii import (
     aliased_paths,
     detected_kinds,
     label_aliases,
@@ -30,10 +34,6 @@ from catalog.profiling.pii import (
     masked_sample,
     masked_statistics,
 )
-from catalog.selectors import personal_data_visible_to
-from governance.choices import ChangeAction, ObjectType
-from governance.models import AuditSubject, Change
-from lineage.models import LineageEdge
 
 TERM_LABELS = {
     "commercial_use": "commercial use",

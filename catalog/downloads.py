@@ -25,7 +25,8 @@ from typing import IO, Any
 from django.conf import settings
 
 from catalog.models import DatasetVersion
-from catalog.profiling.files import (
+from catalog.sources import local_path, storage_roots
+from profiler.files import (
     FileIdentity,
     SourceError,
     SourceFile,
@@ -34,8 +35,7 @@ from catalog.profiling.files import (
     is_glob,
     open_file,
 )
-from catalog.profiling.readers import WHITESPACE
-from catalog.sources import local_path, storage_roots
+from profiler.readers import WHITESPACE
 
 CHUNK_BYTES = 1024 * 1024
 # How much of a table's start tells its delimiter, header and encoding.
@@ -235,7 +235,7 @@ def _encoding_of(head: bytes) -> str:
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
-        return "cp1252"  # as the reader takes text that is not UTF-8 (see catalog.profiling.readers)
+        return "cp1252"  # as the reader takes text that is not UTF-8 (see profiler.readers)
     return "utf-8"
 
 

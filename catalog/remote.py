@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError, SSLError
 
-from catalog.profiling.files import SourceError
+from profiler.files import SourceError
 
 MAX_REDIRECTS = 5
 CHUNK_SIZE = 1 << 16

@@ -18,12 +18,12 @@ from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle
 from catalog.models import CARD_SECTIONS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
-from catalog.profiling.files import glob_base, is_glob
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from config.identities import identity_normalised
 from governance.choices import Sensitivity
 from governance.models import StorageLocation
 from governance.permissions import may_read_restricted, user_sees_personal_data
+from profiler.files import glob_base, is_glob
 
 
 def datasets_visible_to(user: User | AnonymousUser) -> QuerySet[Dataset]:

@@ -42,20 +42,6 @@ from catalog.models import (
     Tag,
     Thumbnail,
 )
-from catalog.profiling import drift, engine, report
-from catalog.profiling.files import (
-    LabelColumnMissing,
-    ManifestEntry,
-    SourceError,
-    SourceFile,
-    build_manifest,
-    check_identities,
-    glob_base,
-    is_glob,
-    manifest_fingerprint,
-)
-from catalog.profiling.readers import read_options_parse
-from catalog.profiling.state import PartialProfile
 from catalog.selectors import (
     datasets_sharing_source,
     datasets_visible_to,
@@ -83,6 +69,20 @@ from governance.services import (
     changed_values,
     ownership_add,
 )
+from profiler import drift, engine, report
+from profiler.files import (
+    LabelColumnMissing,
+    ManifestEntry,
+    SourceError,
+    SourceFile,
+    build_manifest,
+    check_identities,
+    glob_base,
+    is_glob,
+    manifest_fingerprint,
+)
+from profiler.readers import read_options_parse
+from profiler.state import PartialProfile
 
 logger = logging.getLogger(__name__)
 

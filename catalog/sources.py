@@ -19,7 +19,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 
-from catalog.profiling.files import (
+from catalog.remote import fetch_url, is_public_address
+from profiler.files import (
     SourceError,
     SourceFile,
     expand,
@@ -28,7 +29,6 @@ from catalog.profiling.files import (
     identify,
     is_glob,
 )
-from catalog.remote import fetch_url, is_public_address
 
 # How many directory entries registration looks at to detect a format: registration must answer
 # in constant time whatever the size of the dataset.
@@ -361,7 +361,7 @@ def source_opened(uri: str) -> Iterator[list[SourceFile]]:
     """The files of a registered source, readable locally while the context lasts.
 
     A local source is confined again to the storage roots, each of its files identified and later
-    opened from its root without following links (see catalog.profiling.files); an https:// source is
+    opened from its root without following links (see profiler.files); an https:// source is
     downloaded (under the size and time limits, to a vetted public address) into a temporary directory.
     """
     if uri[:8].lower() != "https://":

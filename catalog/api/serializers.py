@@ -11,7 +11,11 @@ from rest_framework import serializers
 from catalog import selectors
 from catalog.choices import FeatureRole, Lifecycle, SourceFormat, TaskType
 from catalog.models import Dataset, DatasetVersion, Feature, tag_name_validator
-from catalog.profiling.pii import (
+from config.api.fields import StrictCharField
+from config.api.serializers import StrictSerializer, renamed_fields
+from config.identities import IdentityInvalid, identity_checked
+from governance.choices import Origin, PrincipalType, Sensitivity
+from profiler.pii import (
     aliased_paths,
     class_aliases,
     label_aliases,
@@ -19,11 +23,7 @@ from catalog.profiling.pii import (
     masked_split_statistics,
     masked_statistics,
 )
-from catalog.profiling.readers import read_options_parse
-from config.api.fields import StrictCharField
-from config.api.serializers import StrictSerializer, renamed_fields
-from config.identities import IdentityInvalid, identity_checked
-from governance.choices import Origin, PrincipalType, Sensitivity
+from profiler.readers import read_options_parse
 
 # Printable text on one line: identities end up in URLs, logs and OpenLineage events.
 _single_line = RegexValidator(r"^[^\x00-\x1f\x7f]+$", "Control characters (such as newlines) are not allowed.")

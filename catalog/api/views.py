@@ -47,7 +47,6 @@ from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.profiling.pii import aliased_paths, detected_kinds, label_aliases, masked_sample
 from catalog.selectors import personal_data_visible_to
 from catalog.sources import SourceForbidden, SourceRejected
 from config.api.authentication import TokenAuthentication
@@ -60,6 +59,7 @@ from config.api.renderers import JsonLdRenderer, MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.moments import MomentOutOfRange, moment_in_utc
 from governance.licensing import LicenseExpressionInvalid
+from profiler.pii import aliased_paths, detected_kinds, label_aliases, masked_sample
 
 logger = logging.getLogger(__name__)
 

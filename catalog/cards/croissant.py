@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from catalog.downloads import Tables, is_table
-from catalog.profiling.files import format_from_name
-from catalog.profiling.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
+from profiler.files import format_from_name
+from profiler.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Dataset, DatasetVersion
-from catalog.profiling.pii import aliased_counts, aliased_paths, class_aliases
 from governance.choices import LICENSE_TERMS
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from governance.models import License, Ownership
+from profiler.pii import aliased_counts, aliased_paths, class_aliases
 
 
 def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, Any]:

@@ -1,1 +1,2 @@
-"""The statistics engine. Pure Python: it never imports Django or anything else of the project."""
+"""`python -m catalog.profiling`, the command's name from when the engine lived in the catalog: it runs
+`python -m profiler`. The engine itself is the top-level package `profiler`."""

@@ -9,8 +9,8 @@ import pytest
 
 from catalog.downloads import table_dialect
 from catalog.models import Dataset
-from catalog.profiling.readers import WHITESPACE
 from governance.choices import OwnershipRole, Sensitivity
+from profiler.readers import WHITESPACE
 from tests.factories import OwnershipFactory, token_for
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from PIL import Image
 
 from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart, Thumbnail
-from catalog.profiling import media
+from profiler.media import items as media_items
 from tests.croissant import mlcroissant_validate
 from tests.factories import UserFactory
 from tests.profiling.media_folders import draw, image_folder, text_corpus
@@ -80,7 +80,7 @@ def test_the_parts_of_a_large_folder_merge_into_the_same_profile(owner, dataset,
     whole = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
     assert services.version_profile(version_id=whole.pk) == "ready"
     whole.refresh_from_db()
-    monkeypatch.setattr(media, "IMAGES_PER_PARTITION", 5)
+    monkeypatch.setattr(media_items, "IMAGES_PER_PARTITION", 5)
     split = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
     settings.CELERY_TASK_ALWAYS_EAGER = False
     monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)

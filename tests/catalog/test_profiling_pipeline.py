@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from catalog import services
 from catalog.models import Dataset, DatasetVersion, ProfilePart
-from catalog.profiling.files import build_manifest
 from config.celery_app import app as celery_app
+from profiler.files import build_manifest
 from tests.factories import VersionFactory
 
 

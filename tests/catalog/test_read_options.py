@@ -325,8 +325,8 @@ def test_it_refuses_to_change_the_read_options_of_a_version(owner_client, datase
 
 def test_the_profile_statistics_of_the_space_separated_file_equal_pandas():
     """The same file through the engine alone: every numeric column's mean and null count as pandas has them."""
-    from catalog.profiling.engine import profile_files
-    from catalog.profiling.files import expand
+    from profiler.engine import profile_files
+    from profiler.files import expand
 
     path = STATSMODELS / "elnino/src/elnino.dat"
     expected = pd.read_csv(path, sep=r"\s+")

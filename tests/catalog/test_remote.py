@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import trustme
 
-from catalog.profiling.files import SourceError
 from catalog.remote import fetch_url
+from profiler.files import SourceError
 
 BODY = b"id,label\n" + b"".join(f"{number},row {number}\n".encode() for number in range(5000))
 

@@ -4,7 +4,7 @@ chord, and a corpus of documents."""
 import pytest
 
 from catalog.models import Thumbnail
-from catalog.profiling import media
+from profiler import media
 from tests.profiling.media_folders import draw, image_folder, text_corpus
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import requests
 
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import expand
+from profiler.engine import Options, profile_files
+from profiler.files import expand
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling import engine, state
-from catalog.profiling.files import SourceError, SourceFile
+from profiler import engine, state
+from profiler.files import SourceError, SourceFile
 
 
 def profile(path, format="csv"):

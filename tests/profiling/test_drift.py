@@ -5,9 +5,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling import drift
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import expand
+from profiler import drift
+from profiler.engine import Options, profile_files
+from profiler.files import expand
 
 ROWS = 20_000
 

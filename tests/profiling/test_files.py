@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from catalog.profiling.files import (
+from profiler.files import (
     SourceError,
     build_manifest,
     check_identities,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.profiling import engine, report
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import SourceError, expand
+from profiler import engine, report
+from profiler.engine import Options, profile_files
+from profiler.files import SourceError, expand
 
 statsmodels_datasets = pytest.importorskip("statsmodels.datasets")
 vega_datasets = pytest.importorskip("vega_datasets")

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.profiling import compute, engine, leakage, report
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import expand
-from catalog.profiling.rowsample import RowSample
-from catalog.profiling.state import PartialProfile
+from profiler import compute, engine, leakage, report
+from profiler.engine import Options, profile_files
+from profiler.files import expand
+from profiler.rowsample import RowSample
+from profiler.state import PartialProfile
 
 sklearn_datasets = pytest.importorskip("sklearn.datasets")
 statsmodels_datasets = pytest.importorskip("statsmodels.datasets")

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from catalog.profiling import engine, media
-from catalog.profiling.files import SourceError, expand
-from catalog.profiling.state import PartialProfile
+from profiler import engine, media
+from profiler.files import SourceError, expand
+from profiler.media import documents as media_documents
+from profiler.media import items as media_items
+from profiler.state import PartialProfile
 from tests.profiling.media_folders import document, draw, image_folder, text_corpus
 
 
@@ -118,7 +120,7 @@ def test_thumbnails_are_small_reencoded_and_a_few_per_class(images_profile, imag
 
 
 def test_parts_merged_give_the_profile_of_the_whole(images, images_profile, monkeypatch):
-    monkeypatch.setattr(media, "IMAGES_PER_PARTITION", 4)
+    monkeypatch.setattr(media_items, "IMAGES_PER_PARTITION", 4)
     partitions, label, declared = engine.plan(expand(images), "images", None)
     assert len(partitions) == 6
     files = sorted(file.relative_path for file in expand(images))
@@ -314,7 +316,7 @@ def test_many_documents_spread_over_partitions_merge(tmp_path, monkeypatch):
     (tmp_path / "copy.txt").write_text(document(7))
     (tmp_path / "07-again.txt").write_text(document(7))
     whole = profile(tmp_path, "text")
-    monkeypatch.setattr(media, "DOCUMENTS_PER_PARTITION", 7)
+    monkeypatch.setattr(media_items, "DOCUMENTS_PER_PARTITION", 7)
     split = engine.profile_files(expand(tmp_path), "text", workers=2)
     assert split["quality"]["duplicates"] == whole["quality"]["duplicates"]
     assert split["row_count"] == whole["row_count"] == 42
@@ -325,7 +327,7 @@ def test_documents_are_profiled_a_batch_at_a_time_with_the_same_result(tmp_path,
     lines.append(json.dumps({"text": "reach me at someone@example.com please", "label": "0"}))
     (tmp_path / "corpus.jsonl").write_text("\n".join(lines) + "\n")
     whole = profile(tmp_path, "text")
-    monkeypatch.setattr(media, "TEXT_BATCH_DOCUMENTS", 4)
+    monkeypatch.setattr(media_documents, "TEXT_BATCH_DOCUMENTS", 4)
     batched = profile(tmp_path, "text")
     for key in ("duplicate_rows", "duplicates", "class_counts", "label_conflicts", "pii_documents", "empty_documents"):
         assert batched["quality"][key] == whole["quality"][key], key

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.profiling import compute, report
-from catalog.profiling.state import KLL_K, ExactDistribution, PartialProfile, QuantileSketch
+from profiler import compute, report
+from profiler.state import KLL_K, ExactDistribution, PartialProfile, QuantileSketch
 
 SCHEMA = pa.schema(
     [("x", pa.float64()), ("n", pa.int64()), ("s", pa.string()), ("flag", pa.bool_()), ("label", pa.string())]

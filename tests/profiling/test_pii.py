@@ -3,7 +3,7 @@
 import pyarrow as pa
 import pytest
 
-from catalog.profiling.pii import (
+from profiler.pii import (
     PII_KINDS,
     PiiScan,
     aliased_paths,

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 import statsmodels
 
-from catalog.profiling.files import SourceError, SourceFile, expand
-from catalog.profiling.readers import (
+from profiler.files import SourceError, SourceFile, expand
+from profiler.readers import (
     Partition,
     ReadOptions,
     plan_partitions,

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import expand
+from profiler.engine import Options, profile_files
+from profiler.files import expand
 from tests.realdata import CASES, Case, hashable, known_reason, plain
 
 QUANTILE_KEYS = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}

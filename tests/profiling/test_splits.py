@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog.profiling.engine import Options, profile_files, split_of
-from catalog.profiling.files import SourceError, expand
+from profiler.engine import Options, profile_files, split_of
+from profiler.files import SourceError, expand
 
 
 @pytest.fixture

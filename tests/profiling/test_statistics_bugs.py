@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling import engine
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import expand
-from catalog.profiling.state import PartialProfile
+from profiler import engine
+from profiler.engine import Options, profile_files
+from profiler.files import expand
+from profiler.state import PartialProfile
 
 QUANTILES = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 

@@ -19,9 +19,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.profiling import compute, report
-from catalog.profiling.engine import Options, profile_files
-from catalog.profiling.files import expand
+from profiler import compute, report
+from profiler.engine import Options, profile_files
+from profiler.files import expand
 
 QUANTILES = {"p1": 0.01, "p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
 ROWS = 400

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from datasketches import frequent_items_error_type
 
-from catalog.profiling import hll, leakage
-from catalog.profiling.pii import mask
-from catalog.profiling.state import (
+from profiler import hll, leakage
+from profiler.pii import mask
+from profiler.state import (
     HASH_BUCKETS,
     ColumnState,
     Moments,

@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 from datasketches import frequent_items_error_type, frequent_strings_sketch
 
-from catalog.profiling import hll
-from catalog.profiling.rowsample import RowSample
+from profiler import hll
+from profiler.rowsample import RowSample
 
 # k = 4000: a rank error bound of 0.072% at 99% confidence (k = 1000 is 0.28%, which can exceed the
 # 0.1% target); about 90 KB a column and 25% more update time than k = 1000, measured here.

@@ -23,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from catalog.profiling import hll, pii, rowsample
-from catalog.profiling.state import (
+from profiler import hll, pii, rowsample
+from profiler.state import (
     EXACT_VALUES_LIMIT,
     PII_SAMPLE,
     SAMPLE_ROWS,

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog.profiling.rowsample import RowSample
+from profiler.rowsample import RowSample
 
 FOLDS = 5
 MIN_ROWS = 30  # labelled rows in the sample below which nothing is said

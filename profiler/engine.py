@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from catalog.profiling import compute, media, report
-from catalog.profiling.files import LabelColumnMissing, SourceError, SourceFile
-from catalog.profiling.layout import LABEL_NAMES, split_of, split_order
-from catalog.profiling.readers import (
+from profiler import compute, media, report
+from profiler.files import LabelColumnMissing, SourceError, SourceFile
+from profiler.layout import LABEL_NAMES, split_of, split_order
+from profiler.readers import (
     Partition,
     ReadOptions,
     first_row,
@@ -28,7 +28,7 @@ from catalog.profiling.readers import (
     read_schema,
     row_ranges,
 )
-from catalog.profiling.state import HASH_BUCKETS, PartialProfile
+from profiler.state import HASH_BUCKETS, PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 

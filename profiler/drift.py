@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog.profiling.report import finding
+from profiler.report import finding
 
 THRESHOLDS = {"psi": 0.2, "js": 0.1, "ks": 0.1, "linf": 0.1, "null_fraction": 0.05}
 MIN_VALUES = 30

@@ -70,7 +70,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from catalog.profiling.files import SourceError, SourceFile, format_from_name, opened_path
+from profiler.files import SourceError, SourceFile, format_from_name, opened_path
 
 NULL_TOKENS = ("", "NA", "N/A", "null", "NULL", "NaN", "nan", "None")
 

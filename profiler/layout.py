@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 
-from catalog.profiling.files import SourceError
+from profiler.files import SourceError
 
 # Column names taken as the label when none is declared (compared case-insensitively).
 LABEL_NAMES = ("label", "labels", "target", "class", "y", "category", "outcome")
