@@ -5,31 +5,18 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from config.api.throttling import client_address, login_failure_record, login_wait
-
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
-client_request_id_var: ContextVar[str] = ContextVar("client_request_id", default="-")
+from config.request_ids import client_request_id_var, request_id_var
 
 # The id a caller sends is kept beside ours, never in its place: the change log is append-only
 # evidence, and its request ids must be ones the service made. What is kept of the caller's id is
 # bounded and printable, so a header cannot forge log lines.
 CLIENT_REQUEST_ID_MAX_LENGTH = 128
 _UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
-
-
-def current_request_id() -> str | None:
-    value = request_id_var.get()
-    return None if value == "-" else value
-
-
-def current_client_request_id() -> str | None:
-    value = client_request_id_var.get()
-    return None if value == "-" else value
 
 
 def client_request_id_clean(value: str) -> str:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from license_expression import get_license_index
 
 from config.identities import IdentityInvalid, identity_checked
-from config.middleware import current_request_id
+from config.request_ids import current_request_id
 from governance.choices import LICENSE_TERMS, ChangeAction, ObjectType, OwnershipRole
 from governance.models import (
     AccessGrant,

@@ -27,7 +27,7 @@ from catalog.selectors import (
     datasets_resolve,
     datasets_visible_to,
 )
-from config.middleware import current_request_id
+from config.request_ids import current_request_id
 from governance.audits import rules
 from governance.choices import AuditRole, OwnershipRole
 from governance.licensing import license_alternatives
