@@ -749,7 +749,7 @@ class GroupViewSet(
         try:
             group = services.group_create(actor=actor_of(request), **payload.validated_data)
         except services.GroupExists as exc:
-            raise Conflict(str(exc), existing_id=exc.existing.pk) from None
+            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
         headers = {"Location": request.build_absolute_uri(f"/api/v1/groups/{group.pk}/")}
         return Response(self._representation(group), status=status.HTTP_201_CREATED, headers=headers)
 
@@ -761,7 +761,7 @@ class GroupViewSet(
             with self.conditional_write(group):
                 services.group_update(actor=actor_of(request), group=group, **payload.validated_data)
         except services.GroupExists as exc:
-            raise Conflict(str(exc), existing_id=exc.existing.pk) from None
+            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
         return Response(self._representation(group))
 
     def perform_destroy(self, instance: Group) -> None:

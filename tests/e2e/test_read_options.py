@@ -101,4 +101,6 @@ def test_it_answers_400_naming_unknown_read_options(people, e2e_storage_root):
     )
 
     assert response.status_code == 400
-    assert "Unknown read option(s): sep" in response.text
+    errors = response.json()["errors"]
+    assert list(errors) == ["source.read_options.sep"]
+    assert errors["source.read_options.sep"][0].startswith("Unknown field; those taken here are delimiter, encoding")

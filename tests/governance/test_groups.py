@@ -69,7 +69,7 @@ def test_a_name_taken_in_another_case_is_a_409(staff_client, team):
     response = staff_client.post("/api/v1/groups/", {"name": "Vision-Team"}, format="json")
 
     assert response.status_code == 409
-    assert response.json()["existing_id"] == team.pk
+    assert response.json()["existing_id"] == str(team.pk)
 
 
 @pytest.mark.parametrize(
