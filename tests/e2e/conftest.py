@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection
+from django.core.management.base import CommandError
+from django.core.management.commands import flush
+from django.db import DatabaseError, connection
 
 from tests.e2e.processes import Service, beat, children, e2e_database_url
 from tests.factories import UserFactory, token_for
@@ -25,6 +27,29 @@ def _require_real_services() -> None:
         pytest.skip("end-to-end tests need PostgreSQL: set DATABASE_URL (make test does)")
     if not os.environ.get("CELERY_BROKER_URL"):
         pytest.skip("end-to-end tests need a broker: set CELERY_BROKER_URL (make test does)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def flush_outlasts_a_deadlock():
+    """A transactional test ends by truncating every table while the session's workers and beat keep
+    reading some of them: PostgreSQL may break the resulting lock cycle by aborting the truncation.
+    The flush then runs again, as a worker would retry its query; any other failure stands."""
+    original = flush.Command.handle
+
+    def handle(self, *args, **options):
+        for attempt in range(5):
+            try:
+                return original(self, *args, **options)
+            except CommandError as exc:
+                cause = exc.__cause__
+                if attempt == 4 or not (isinstance(cause, DatabaseError) and "deadlock detected" in str(cause)):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        return None
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original
 
 
 @pytest.fixture(scope="session")
