@@ -13,8 +13,10 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from config import errors
 from config.api.throttling import AnonRateThrottle
 
 logger = logging.getLogger(__name__)
@@ -93,9 +95,23 @@ def problem(status_code: int, detail: str, code: str, **members: Any) -> dict[st
     }
 
 
+def _domain_api_exception(exc: errors.DomainError) -> exceptions.APIException:
+    """The one place a service's refusal becomes an HTTP status; views do not translate them."""
+    message = str(exc)
+    if isinstance(exc, errors.Invalid):
+        return exceptions.ValidationError({exc.field or api_settings.NON_FIELD_ERRORS_KEY: [message]})
+    if isinstance(exc, errors.NotFound):
+        return exceptions.NotFound(message or None)
+    if isinstance(exc, errors.Forbidden):
+        return exceptions.PermissionDenied(message or None)
+    return Conflict(message or None, **exc.extra)
+
+
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
     if isinstance(exc, exceptions.APIException):
         return exc
+    if isinstance(exc, errors.DomainError):
+        return _domain_api_exception(exc)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
