@@ -534,14 +534,14 @@ class BatchProfiler:
             if state.kind == "numeric":
                 if state.values is not None:
                     continue  # its exact value counts hold its distribution
-                values = self._sorted_present(index)
+                values, is_sorted = self._sorted_present(index), True
             elif state.kind == "temporal":
                 _, unit = temporal_form(str(self._column(index).type))
-                values = self._present_ticks(index) * SECONDS_PER_TICK[unit]
+                values, is_sorted = self._present_ticks(index) * SECONDS_PER_TICK[unit], False
             else:
                 continue
             if values.size and state.kll is not None:
-                state.kll.update(values)
+                state.kll.update(values, is_sorted=is_sorted)
 
     def _label_association(self) -> None:
         """Per label value: moments of each numeric feature, value counts of each categorical one.

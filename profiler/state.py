@@ -193,6 +193,16 @@ class ExactDistribution:
         return [*(below / self.n).tolist(), 1.0]
 
 
+def _merged(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Two ascending arrays as one. NumPy's stable sort of float64 is a Timsort, which finds the two
+    runs and merges them in linear time, where sorting the whole again would cost n log n."""
+    if not first.size:
+        return second.copy()
+    if not second.size:
+        return first
+    return np.sort(np.concatenate([first, second]), kind="stable")
+
+
 def _coin(level: int, compactions: int) -> int:
     """0 or 1, from splitmix64 of the level and how often it was compacted: KLL's coin, made a
     function of the input so that the same values in the same order give the same sketch."""
@@ -233,7 +243,8 @@ class QuantileSketch:
 
     # --- building
 
-    def update(self, values: np.ndarray) -> None:
+    def update(self, values: np.ndarray, *, is_sorted: bool = False) -> None:
+        """Add values; `is_sorted` says they are in ascending order already (it saves a sort)."""
         values = np.asarray(values, dtype=np.float64)
         values = values[~np.isnan(values)] if np.isnan(values).any() else values
         if not values.size:
@@ -247,7 +258,7 @@ class QuantileSketch:
         if finite.size:
             self.finite_min = min(self.finite_min, float(finite.min()))
             self.finite_max = max(self.finite_max, float(finite.max()))
-        self.levels[0] = np.concatenate([self.levels[0], values]) if self.levels[0].size else values.copy()
+        self.levels[0] = _merged(self.levels[0], values if is_sorted else np.sort(values))
         self._compress()
 
     def merge(self, other: QuantileSketch) -> None:
@@ -262,7 +273,7 @@ class QuantileSketch:
             if height == len(self.levels):
                 self.levels.append(np.empty(0))
                 self.compactions.append(0)
-            self.levels[height] = np.concatenate([self.levels[height], level])
+            self.levels[height] = _merged(self.levels[height], level)
             self.compactions[height] += other.compactions[height]
         self._compress()
 
@@ -280,12 +291,12 @@ class QuantileSketch:
             if height + 1 == len(self.levels):
                 self.levels.append(np.empty(0))
                 self.compactions.append(0)
-            level = np.sort(self.levels[height])
+            level = self.levels[height]  # sorted: every level is kept in ascending order
             odd = level.size % 2  # an odd value out stays where it is
             offset = _coin(height, self.compactions[height])
             self.compactions[height] += 1
             self.levels[height] = level[:odd].copy()
-            self.levels[height + 1] = np.concatenate([self.levels[height + 1], level[odd + offset :: 2]])
+            self.levels[height + 1] = _merged(self.levels[height + 1], level[odd + offset :: 2])
 
     # --- reading (the methods and conventions of DataSketches' KLL)
 
@@ -362,7 +373,8 @@ class QuantileSketch:
         sizes = meta[3 : 3 + count].tolist()
         sketch.compactions = [int(value) for value in meta[3 + count : 3 + 2 * count]]
         bounds = np.cumsum([4, *sizes])
-        sketch.levels = [body[start:stop].copy() for start, stop in itertools.pairwise(bounds)]
+        # Sorted on the way in: a sketch written before levels were kept in order may hold them unsorted.
+        sketch.levels = [np.sort(body[start:stop]) for start, stop in itertools.pairwise(bounds)]
         return sketch
 
 

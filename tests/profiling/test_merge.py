@@ -150,3 +150,42 @@ def test_exact_counts_and_an_uncompacted_sketch_read_quantiles_as_numpy_and_pand
         expected = [float(np.mean(array <= p if inclusive else array < p)) for p in points] + [1.0]
         assert exact.get_cdf(points, inclusive) == pytest.approx(expected, abs=1e-12)
         assert sketch.get_cdf(points, inclusive) == pytest.approx(expected, abs=1e-12)
+
+
+def _sketch_in_batches(batches: list[np.ndarray], *, presorted: bool) -> QuantileSketch:
+    sketch = QuantileSketch(KLL_K)
+    for batch in batches:
+        sketch.update(np.sort(batch) if presorted else batch, is_sorted=presorted)
+    return sketch
+
+
+def test_a_compacted_sketch_is_the_same_whether_its_batches_came_sorted_and_keeps_its_levels_in_order():
+    rng = np.random.default_rng(7)
+    batches = [rng.normal(size=size) for size in (5_000, 1, 20_000, 333)]
+
+    given = _sketch_in_batches(batches, presorted=False)
+    sorted_first = _sketch_in_batches(batches, presorted=True)
+
+    assert given.is_estimation_mode()
+    assert all(np.array_equal(a, b) for a, b in zip(given.levels, sorted_first.levels, strict=True))
+    assert all(np.all(level[:-1] <= level[1:]) for level in given.levels)
+    everything = np.sort(np.concatenate(batches))
+    for rank in (0.01, 0.25, 0.5, 0.75, 0.99):
+        # KLL's rank error at k=KLL_K, with room: the estimate's rank among the values is close to `rank`.
+        estimate = given.get_quantile(rank)
+        assert abs(np.searchsorted(everything, estimate) / everything.size - rank) < 0.02
+
+
+def test_a_sketch_whose_levels_were_written_out_of_order_reads_and_compacts_correctly():
+    sketch = _sketch_in_batches([np.arange(10_000, dtype=np.float64)], presorted=True)
+    shuffled = QuantileSketch.deserialize(sketch.serialize())
+    rng = np.random.default_rng(3)
+    for level in shuffled.levels:
+        rng.shuffle(level)
+    # As an older writer left them: each level in any order.
+    reread = QuantileSketch.deserialize(shuffled.serialize())
+
+    assert all(np.array_equal(a, b) for a, b in zip(reread.levels, sketch.levels, strict=True))
+    reread.update(np.arange(10_000, 20_000, dtype=np.float64))
+    assert reread.n == 20_000
+    assert all(np.all(level[:-1] <= level[1:]) for level in reread.levels)
