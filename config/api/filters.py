@@ -41,14 +41,15 @@ def reads_one_object(view: APIView) -> bool:
 def known_query_parameters(view: APIView) -> set[str]:
     """The query parameters a view takes: its format and those it names in `query_parameters` (which it reads
     itself), and on a list its pagination's and its filters'. An object is not filtered or paged."""
+    request = getattr(view, "request", None)
     declared = getattr(view, "query_parameters", ())
     if isinstance(declared, Mapping):  # per method: {"delete": ("user", "group", "role")}
-        request = getattr(view, "request", None)
         declared = declared.get(request.method.lower(), ()) if request is not None else ()
     names: set[str] = set(declared)
     if api_settings.URL_FORMAT_OVERRIDE:
         names.add(api_settings.URL_FORMAT_OVERRIDE)
-    if reads_one_object(view):
+    # A list's paging and filters choose what a read answers; a write or an object takes none of them.
+    if reads_one_object(view) or (request is not None and request.method not in ("GET", "HEAD")):
         return names
     paginator = getattr(view, "paginator", None)
     if paginator is not None:
@@ -106,4 +107,5 @@ class QueryParametersChecked(_View):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        query_parameters_check(request, self)
+        if request.method != "OPTIONS":  # what a client asks to learn the routes takes any query
+            query_parameters_check(request, self)
