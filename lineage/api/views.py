@@ -71,27 +71,6 @@ def _direction(request: Request, default: str) -> str:
     return direction
 
 
-def _node_dataset(request: Request, node_id: str, prefix: str, parts: int) -> tuple[Dataset, tuple[str, ...]]:
-    """The dataset a node id names (through its identity or an alias) and the reading of the id."""
-    if not node_id.startswith(prefix + ":"):
-        raise exceptions.ValidationError({"nodeId": [f"nodeId must look like {prefix}:{{namespace}}:{{name}}..."]})
-    try:
-        readings = selectors.node_id_candidates(node_id[len(prefix) + 1 :], parts=parts)
-    except selectors.NodeIdInvalid as exc:
-        raise exceptions.ValidationError({"nodeId": [str(exc)]}) from None
-    resolved = selectors.datasets_resolve({(reading[0], reading[1]) for reading in readings})
-    visible = datasets_visible_to(request.user)
-    matches = [
-        (reading, resolved[(reading[0], reading[1])]) for reading in readings if (reading[0], reading[1]) in resolved
-    ]
-    # A dataset's own identity is a better reading than an alias; then the longest namespace.
-    matches.sort(key=lambda item: ((item[1].namespace, item[1].name) != (item[0][0], item[0][1]), -len(item[0][0])))
-    if matches and visible.filter(pk=matches[0][1].pk).exists():
-        reading, dataset = matches[0]
-        return dataset, reading
-    raise exceptions.NotFound(f"No dataset is known as {node_id!r}.")
-
-
 class TooMuchLineage(PayloadTooLarge):
     default_code = "too_much_lineage"
 
@@ -191,7 +170,7 @@ class LineageView(QueryParametersChecked, views.APIView):
                 {"nodeId": ["Give the node to start from: nodeId=dataset:{namespace}:{name}."]}
             )
         depth, direction = _depth(request), _direction(request, selectors.BOTH)
-        dataset, _ = _node_dataset(request, node_id, "dataset", 2)
+        dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
         walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
         return Response(render_walk(walk, request.user))
 
@@ -219,7 +198,7 @@ class ColumnLineageView(QueryParametersChecked, views.APIView):
                 {"nodeId": ["Give the field: nodeId=datasetField:{namespace}:{name}:{field}."]}
             )
         depth, direction = _depth(request), _direction(request, selectors.UPSTREAM)
-        dataset, reading = _node_dataset(request, node_id, "datasetField", 3)
+        dataset, reading = selectors.node_id_resolve(request.user, node_id, prefix="datasetField", parts=3)
         walk = selectors.column_lineage_walk(dataset.pk, reading[2], depth=depth, direction=direction)
         return Response(render_column_walk(walk, request.user))
 
