@@ -12,8 +12,8 @@ from typing import Any
 from django.conf import settings
 
 from config.moments import moment_in_utc
-from lineage.choices import Direction, EventKind
-from lineage.openlineage import ErrorDetail, InvalidEvent
+from lineage.choices import Direction
+from lineage.openlineage import ErrorDetail, EventKind, InvalidEvent
 from lineage.selectors import Identity
 
 # The widest identities and field names the catalog stores; longer ones are refused, never cut.

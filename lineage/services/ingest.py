@@ -11,9 +11,8 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from catalog.models import Dataset
-from lineage.choices import EventKind
 from lineage.models import LineageEvent
-from lineage.openlineage import validate_event
+from lineage.openlineage import EventKind, validate_event
 from lineage.selectors import Identity
 from lineage.services.datasets import _project_dataset_facets, _resolve_event_datasets
 from lineage.services.edges import _column_lineage_record, _edges_record
