@@ -13,7 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from catalog.models import Dataset, DatasetVersion
+from config import errors
 from governance.choices import ChangeAction, ObjectType
+from governance.permissions import user_can_write_dataset
 from governance.services import ChangeSpec, change_record, change_record_many
 from lineage.choices import Direction, EdgeOrigin, EdgeStatus
 from lineage.models import ColumnLineage, Job, LineageEdge, RejectedEdge, Run
@@ -250,14 +252,21 @@ def _column_lineage_record(
 # --- Declared edges --------------------------------------------------------------------------------
 
 
-class EdgeAlreadyDeclared(Exception):
+class EdgeAlreadyDeclared(errors.Conflict):
     def __init__(self, edge: LineageEdge) -> None:
-        super().__init__("This edge is already declared.")
+        super().__init__("This edge is already declared.", existing_id=edge.pk)
         self.edge = edge
 
 
 def edge_declare(*, actor: User, source: Dataset, target: Dataset, description: str = "") -> LineageEdge:
-    """Declare that data flowed from one dataset into another, for tools that send no events."""
+    """Declare that data flowed from one dataset into another, for tools that send no events. The
+    target's owners and stewards (and staff) declare where it came from."""
+    if source.pk == target.pk:
+        raise errors.Invalid("A dataset cannot be declared derived from itself.", field="target")
+    if not user_can_write_dataset(actor, target.pk):
+        raise errors.Forbidden(
+            "Only the target dataset's owners and stewards (or staff) may declare where it came from."
+        )
     try:
         with transaction.atomic():
             edge = LineageEdge.objects.create(
@@ -272,7 +281,7 @@ def edge_declare(*, actor: User, source: Dataset, target: Dataset, description: 
         raise EdgeAlreadyDeclared(existing) from None
 
 
-class EdgeAlreadyConfirmed(Exception):
+class EdgeAlreadyConfirmed(errors.Conflict):
     def __init__(self) -> None:
         super().__init__("This edge is confirmed already; remove it with DELETE if it is wrong.")
 
