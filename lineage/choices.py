@@ -1,5 +1,7 @@
 from django.db import models
 
+from lineage.openlineage import EventKind
+
 
 class RunState(models.TextChoices):
     """OpenLineage's eventType, as the state of a run."""
@@ -25,10 +27,9 @@ RUN_STATE_RANK = {
 FINISHED_STATES = (RunState.COMPLETE, RunState.ABORT, RunState.FAIL)
 
 
-class EventKind(models.TextChoices):
-    RUN = "RunEvent", "Run event"
-    DATASET = "DatasetEvent", "Dataset event"
-    JOB = "JobEvent", "Job event"
+# OpenLineage's kinds of event are named once, where events are validated (no Django there); the
+# model's choices are derived from them: ("RunEvent", "Run event").
+EVENT_KIND_CHOICES = [(kind.value, kind.value.removesuffix("Event") + " event") for kind in EventKind]
 
 
 class AliasKind(models.TextChoices):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lineage.choices import AliasKind, Direction, EdgeOrigin, EdgeStatus, EventKind, RunState
+from lineage.choices import EVENT_KIND_CHOICES, AliasKind, Direction, EdgeOrigin, EdgeStatus, RunState
 
 
 class Job(models.Model):
@@ -79,7 +79,7 @@ class LineageEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the event's canonical JSON.")
-    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    kind = models.CharField(max_length=16, choices=EVENT_KIND_CHOICES)
     event_type = models.CharField(max_length=16, blank=True)
     event_time = models.DateTimeField()
     run_id = models.UUIDField(null=True, blank=True, db_index=True)

@@ -2,6 +2,8 @@
 
 Unlike Marquez the graph is directed: an upstream read holds only what flowed into the start.
 Edges through a job pass by the job's node (dataset -> job -> dataset); declared edges join datasets.
+What a graph shows is read by the selectors (`walk_graph_read`, `column_walk_graph_read`); this module
+only shapes the answer.
 """
 
 from __future__ import annotations
@@ -11,18 +13,14 @@ from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from catalog.models import Dataset, Feature
+from catalog.models import Dataset
 from lineage.choices import EdgeStatus
-from lineage.models import ColumnLineage, Job
-from lineage.selectors import ColumnWalk, Walk, datasets_hidden_from, jobs_touching_hidden, jobs_visible_to
+from lineage.models import Job
+from lineage.selectors import ColumnWalk, Walk, column_walk_graph_read, walk_graph_read
 
 
 def dataset_node_id(dataset: Dataset) -> str:
     return f"dataset:{dataset.namespace}:{dataset.name}"
-
-
-def _hidden_from(user: User | AnonymousUser, datasets: dict[UUID, Dataset]) -> set[UUID]:
-    return datasets_hidden_from(user, datasets)
 
 
 def _placeholders(hidden: set[UUID], order: dict[UUID, int]) -> dict[UUID, int]:
@@ -109,13 +107,8 @@ def _job_data(job: Job, *, withheld: bool = False) -> dict[str, Any]:
 
 def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
     """The graph of a dataset walk; datasets the reader may not see are shown without their identity."""
-    datasets = {
-        dataset.pk: dataset
-        for dataset in Dataset.objects.filter(pk__in=walk.depths).select_related("lineage_report", "latest_version")
-    }
-    job_ids = {edge.job_id for edge in walk.edges if edge.job_id is not None}
-    jobs = {job.pk: job for job in Job.objects.filter(pk__in=job_ids).select_related("latest_run")} if job_ids else {}
-    hidden = _hidden_from(user, datasets)
+    read = walk_graph_read(walk, user)
+    datasets, jobs, hidden, hidden_jobs = read.datasets, read.jobs, read.hidden, read.hidden_jobs
     placeholders = _placeholders(hidden, walk.depths)
 
     graph = _Graph()
@@ -127,13 +120,7 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
         else:
             names[pk] = dataset_node_id(dataset)
             graph.node(names[pk], "DATASET", _dataset_data(dataset, walk.depths[pk]))
-    # A job between hidden datasets only, that ran on nothing the reader may read, is about them too.
-    between_hidden = {e.job_id for e in walk.edges if e.job_id and e.source_id in hidden and e.target_id in hidden}
-    hidden_jobs = between_hidden - set(
-        jobs_visible_to(user).filter(pk__in=between_hidden).values_list("pk", flat=True) if between_hidden else ()
-    )
     job_placeholders = {pk: index for index, pk in enumerate(sorted(hidden_jobs, key=str), 1)}
-    withheld = jobs_touching_hidden(user, jobs.keys() - hidden_jobs)
     for edge in walk.edges:
         source, target = names[edge.source_id], names[edge.target_id]
         both_hidden = edge.source_id in hidden and edge.target_id in hidden
@@ -147,7 +134,7 @@ def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
             graph.node(job_node, "JOB", {"type": "JOB", "restricted": True})
         else:
             job_node = f"job:{job.namespace}:{job.name}"
-            graph.node(job_node, "JOB", _job_data(job, withheld=job.pk in withheld))
+            graph.node(job_node, "JOB", _job_data(job, withheld=job.pk in read.withheld))
         # Unconfirmed: reported by someone who may not write the target; audits do not follow it.
         # The version an edge read or wrote is as much the dataset's identity as its id.
         source_version = None if edge.source_id in hidden else _str(edge.source_version_id)
@@ -163,12 +150,8 @@ def _str(value: UUID | None) -> str | None:
 
 def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str, Any]:
     """The graph of a column-lineage walk: one node per dataset field, edges from input to output field."""
-    dataset_ids = {key[0] for key in walk.depths}
-    datasets = {
-        dataset.pk: dataset for dataset in Dataset.objects.filter(pk__in=dataset_ids).select_related("lineage_report")
-    }
-    hidden = _hidden_from(user, datasets)
-    rows = {row.pk: row for row in ColumnLineage.objects.filter(pk__in=[edge.id for edge in walk.edges])}
+    read = column_walk_graph_read(walk, user)
+    datasets, hidden, rows, profiled = read.datasets, read.hidden, read.rows, read.profiled
     # One placeholder per field of a hidden dataset, numbered without its dataset's id or its name.
     hidden_fields = sorted(
         (key for key in walk.depths if key[0] in hidden), key=lambda key: (walk.depths[key], str(key[0]), key[1])
@@ -182,14 +165,6 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         return f"datasetField:{dataset.namespace}:{dataset.name}:{field}"
 
     # A field's type as a pipeline reported it, else as profiling found it in the latest version.
-    profiled = {
-        (feature.version_id, feature.name): feature.dtype
-        for feature in Feature.objects.filter(
-            version_id__in={d.latest_version_id for d in datasets.values() if d.latest_version_id},
-            name__in={key[1] for key in walk.depths},
-        ).only("version_id", "name", "dtype")
-    }
-
     def field_type(dataset: Dataset, field: str) -> str:
         report = getattr(dataset, "lineage_report", None)
         for entry in report.fields if report else []:

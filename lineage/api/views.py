@@ -1,12 +1,10 @@
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, Group, User
-from django.db.models import Q
-from django_filters import rest_framework as filters
+from django.contrib.auth.models import Group
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, generics, mixins, status, views, viewsets
+from rest_framework import exceptions, mixins, status, views
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,16 +12,14 @@ from rest_framework.response import Response
 from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
-from config.api.exceptions import Conflict, PayloadTooLarge
-from config.api.filters import QueryParametersChecked, UTCDateTimeFilter
-from config.api.permissions import actor_of
+from config.api.exceptions import PayloadTooLarge
 from config.api.schema import ProblemSerializer
-from governance.choices import OwnershipRole
-from governance.models import Ownership
-from governance.permissions import user_can_write_dataset
+from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services
+from lineage.api.filters import EdgeFilter, JobFilter, RunFilter
 from lineage.api.graph import render_column_walk, render_walk
 from lineage.api.parsers import OpenLineageParser
+from lineage.api.permissions import AnswersForEdgeTarget, ChoosesTrustedProducers
 from lineage.api.serializers import (
     EdgeDeclareSerializer,
     EdgeSerializer,
@@ -33,7 +29,7 @@ from lineage.api.serializers import (
     RunSerializer,
     TrustedProducersSerializer,
 )
-from lineage.choices import EdgeOrigin, EdgeStatus, RunState
+from lineage.choices import EdgeStatus
 from lineage.models import Job, LineageEdge, Run, TrustedProducer
 from lineage.openlineage import InvalidEvent
 
@@ -71,27 +67,6 @@ def _direction(request: Request, default: str) -> str:
     return direction
 
 
-def _node_dataset(request: Request, node_id: str, prefix: str, parts: int) -> tuple[Dataset, tuple[str, ...]]:
-    """The dataset a node id names (through its identity or an alias) and the reading of the id."""
-    if not node_id.startswith(prefix + ":"):
-        raise exceptions.ValidationError({"nodeId": [f"nodeId must look like {prefix}:{{namespace}}:{{name}}..."]})
-    try:
-        readings = selectors.node_id_candidates(node_id[len(prefix) + 1 :], parts=parts)
-    except selectors.NodeIdInvalid as exc:
-        raise exceptions.ValidationError({"nodeId": [str(exc)]}) from None
-    resolved = selectors.datasets_resolve({(reading[0], reading[1]) for reading in readings})
-    visible = datasets_visible_to(request.user)
-    matches = [
-        (reading, resolved[(reading[0], reading[1])]) for reading in readings if (reading[0], reading[1]) in resolved
-    ]
-    # A dataset's own identity is a better reading than an alias; then the longest namespace.
-    matches.sort(key=lambda item: ((item[1].namespace, item[1].name) != (item[0][0], item[0][1]), -len(item[0][0])))
-    if matches and visible.filter(pk=matches[0][1].pk).exists():
-        reading, dataset = matches[0]
-        return dataset, reading
-    raise exceptions.NotFound(f"No dataset is known as {node_id!r}.")
-
-
 class TooMuchLineage(PayloadTooLarge):
     default_code = "too_much_lineage"
 
@@ -100,7 +75,7 @@ class TooMuchLineage(PayloadTooLarge):
         self.extra = counts
 
 
-class LineageView(QueryParametersChecked, views.APIView):
+class LineageView(ProjectViewMixin, views.APIView):
     query_parameters = {"get": ("nodeId", "depth", "direction")}
     parser_classes = [OpenLineageParser]
 
@@ -144,8 +119,11 @@ class LineageView(QueryParametersChecked, views.APIView):
         ],
     )
     def post(self, request: Request) -> Response:
+        # The two refusals the exception handler cannot answer by kind: an invalid event names each of
+        # its errors by path (validation knows nothing of the project, so not its kinds either), and
+        # one too large is a 413 with its counts.
         try:
-            result = services.lineage_event_ingest(actor=actor_of(request), payload=request.data)
+            result = services.lineage_event_ingest(actor=self.actor, payload=request.data)
         except InvalidEvent as exc:
             errors: dict[str, list[str]] = {}
             for error in exc.errors:
@@ -191,12 +169,12 @@ class LineageView(QueryParametersChecked, views.APIView):
                 {"nodeId": ["Give the node to start from: nodeId=dataset:{namespace}:{name}."]}
             )
         depth, direction = _depth(request), _direction(request, selectors.BOTH)
-        dataset, _ = _node_dataset(request, node_id, "dataset", 2)
+        dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
         walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
         return Response(render_walk(walk, request.user))
 
 
-class ColumnLineageView(QueryParametersChecked, views.APIView):
+class ColumnLineageView(ProjectViewMixin, views.APIView):
     query_parameters = ("nodeId", "depth", "direction")
 
     @extend_schema(
@@ -219,25 +197,9 @@ class ColumnLineageView(QueryParametersChecked, views.APIView):
                 {"nodeId": ["Give the field: nodeId=datasetField:{namespace}:{name}:{field}."]}
             )
         depth, direction = _depth(request), _direction(request, selectors.UPSTREAM)
-        dataset, reading = _node_dataset(request, node_id, "datasetField", 3)
+        dataset, reading = selectors.node_id_resolve(request.user, node_id, prefix="datasetField", parts=3)
         walk = selectors.column_lineage_walk(dataset.pk, reading[2], depth=depth, direction=direction)
         return Response(render_column_walk(walk, request.user))
-
-
-class EdgeFilter(filters.FilterSet):
-    dataset = filters.UUIDFilter(method="filter_dataset", help_text="Edges into or out of this dataset.")
-    source = filters.UUIDFilter(field_name="source_id")
-    target = filters.UUIDFilter(field_name="target_id")
-    origin = filters.ChoiceFilter(choices=EdgeOrigin.choices)
-    status = filters.ChoiceFilter(choices=EdgeStatus.choices)
-    job = filters.UUIDFilter(field_name="job_id")
-
-    class Meta:
-        model = LineageEdge
-        fields = ["dataset", "source", "target", "origin", "status", "job"]
-
-    def filter_dataset(self, queryset, name, value):
-        return queryset.filter(Q(source_id=value) | Q(target_id=value))
 
 
 @extend_schema_view(
@@ -287,11 +249,12 @@ class LineageEdgeViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ProjectViewSet,
 ):
     serializer_class = EdgeSerializer
     filterset_class = EdgeFilter
     queryset = LineageEdge.objects.none()
+    added_permissions = (AnswersForEdgeTarget,)
 
     def get_queryset(self):
         visible = datasets_visible_to(self.request.user)
@@ -304,73 +267,26 @@ class LineageEdgeViewSet(
             user=request.user,
             fields={"source": payload.validated_data["source"], "target": payload.validated_data["target"]},
         )
-        source, target = found["source"], found["target"]
-        if source.pk == target.pk:
-            raise exceptions.ValidationError({"target": ["A dataset cannot be declared derived from itself."]})
-        if not user_can_write_dataset(request.user, target.pk):
-            raise exceptions.PermissionDenied(
-                "Only the target dataset's owners and stewards (or staff) may declare where it came from."
-            )
-        try:
-            edge = services.edge_declare(
-                actor=actor_of(request),
-                source=source,
-                target=target,
-                description=payload.validated_data["description"],
-            )
-        except services.EdgeAlreadyDeclared as exc:
-            raise Conflict(str(exc), existing_id=exc.edge.pk) from None
+        edge = services.edge_declare(
+            actor=self.actor,
+            source=found["source"],
+            target=found["target"],
+            description=payload.validated_data["description"],
+        )
         return Response(EdgeSerializer(edge).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: LineageEdge) -> None:
-        if not user_can_write_dataset(self.request.user, instance.target_id):
-            raise exceptions.PermissionDenied(
-                "Only the target dataset's owners and stewards (or staff) may remove this edge."
-            )
-        services.edge_remove(actor=actor_of(self.request), edge=instance)
-
-    def _owned_edge(self) -> LineageEdge:
-        edge = self.get_object()
-        if not user_owns_dataset(self.request.user, edge.target_id):
-            raise exceptions.PermissionDenied(
-                "Only the target dataset's owners (or staff) decide whether reported lineage counts."
-            )
-        return edge
+        services.edge_remove(actor=self.actor, edge=instance)
 
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk: str | None = None) -> Response:
-        edge = services.edge_confirm(actor=actor_of(request), edge=self._owned_edge())
+        edge = services.edge_confirm(actor=self.actor, edge=self.get_object())
         return Response(EdgeSerializer(edge).data)
 
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        try:
-            services.edge_reject(actor=actor_of(request), edge=self._owned_edge())
-        except services.EdgeAlreadyConfirmed as exc:
-            raise Conflict(str(exc)) from None
+        services.edge_reject(actor=self.actor, edge=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def user_owns_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool:
-    """Owners (themselves or through a group) and staff: stewards keep a dataset, owners decide what
-    it is made from."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff:
-        return True
-    return Ownership.objects.filter(
-        Q(user=user) | Q(group__user=user), dataset_id=dataset_id, role=OwnershipRole.OWNER
-    ).exists()
-
-
-class JobFilter(filters.FilterSet):
-    namespace = filters.CharFilter()
-    name = filters.CharFilter()
-    job_type = filters.CharFilter()
-
-    class Meta:
-        model = Job
-        fields = ["namespace", "name", "job_type"]
 
 
 @extend_schema_view(
@@ -380,7 +296,7 @@ class JobFilter(filters.FilterSet):
     ),
     retrieve=extend_schema(summary="Read a job"),
 )
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectViewSet):
     serializer_class = JobSerializer
     filterset_class = JobFilter
     queryset = Job.objects.none()  # for the schema; requests use get_queryset()
@@ -400,25 +316,6 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_serializer(*args, **kwargs)
 
 
-class RunFilter(filters.FilterSet):
-    job = filters.UUIDFilter(field_name="job_id")
-    namespace = filters.CharFilter(field_name="job__namespace", help_text="The job's namespace.")
-    job_name = filters.CharFilter(field_name="job__name", help_text="The job's name.")
-    state = filters.ChoiceFilter(choices=RunState.choices)
-    started_after = UTCDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = UTCDateTimeFilter(field_name="started_at", lookup_expr="lt")
-    dataset = filters.UUIDFilter(method="filter_dataset", help_text="Runs that read or wrote it.")
-
-    class Meta:
-        model = Run
-        fields = ["job", "namespace", "job_name", "state", "started_after", "started_before", "dataset"]
-
-    def filter_dataset(self, queryset, name, value):
-        # Only a dataset the caller may read: asking by a restricted dataset's id tells nothing.
-        readable = datasets_visible_to(self.request.user).filter(pk=value)
-        return queryset.filter(datasets__dataset__in=readable).distinct()
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List runs",
@@ -428,7 +325,7 @@ class RunFilter(filters.FilterSet):
     ),
     retrieve=extend_schema(summary="Read a run"),
 )
-class RunViewSet(viewsets.ReadOnlyModelViewSet):
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectViewSet):
     serializer_class = RunSerializer
     filterset_class = RunFilter
     queryset = Run.objects.none()  # for the schema; requests use get_queryset()
@@ -451,10 +348,11 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_serializer(*args, **kwargs)
 
 
-class TrustedProducersView(QueryParametersChecked, generics.GenericAPIView):
+class TrustedProducersView(ProjectAPIView):
     serializer_class = TrustedProducersSerializer
     pagination_class = None  # one answer, never a page
     queryset = Dataset.objects.none()  # for the schema and OPTIONS; requests use _dataset()
+    added_permissions = (ChoosesTrustedProducers,)
 
     def _dataset(self) -> Dataset:
         dataset = datasets_visible_to(self.request.user).filter(pk=self.kwargs["dataset_id"]).first()
@@ -492,10 +390,8 @@ class TrustedProducersView(QueryParametersChecked, generics.GenericAPIView):
     )
     def put(self, request: Request, dataset_id: UUID) -> Response:
         dataset = self._dataset()
-        if not user_can_write_dataset(request.user, dataset.pk):
-            raise exceptions.PermissionDenied(
-                "Only the dataset's owners and stewards (or staff) choose whose lineage it trusts."
-            )
+        # Checked here, not in get_object(): OPTIONS describes PUT to whoever may read the dataset.
+        self.check_object_permissions(request, dataset)
         payload = TrustedProducersSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         names = set(payload.validated_data["groups"])
@@ -503,5 +399,5 @@ class TrustedProducersView(QueryParametersChecked, generics.GenericAPIView):
         unknown = names - {group.name for group in groups}
         if unknown:
             raise exceptions.ValidationError({"groups": [f"No group is named {name!r}." for name in sorted(unknown)]})
-        services.trusted_producers_set(actor=actor_of(request), dataset=dataset, groups=groups)
+        services.trusted_producers_set(actor=self.actor, dataset=dataset, groups=groups)
         return self._answer(dataset)

@@ -1,0 +1,40 @@
+"""Writes to the lineage graph: OpenLineage events projected into jobs, runs and edges, and declared edges.
+
+Callers import from here (`from lineage import services`); the modules hold one concern each:
+`ingest` (an event, in one transaction), `events` (reading an event and its limits), `trust` (who an
+event may change), `datasets` (identities and facets), `runs` (jobs and runs), `edges` (reported,
+declared, confirmed and rejected lineage), `release` (a dataset about to be purged).
+"""
+
+from lineage.services.datasets import OWNERSHIP_ROLES
+from lineage.services.edges import (
+    EdgeAlreadyConfirmed,
+    EdgeAlreadyDeclared,
+    edge_confirm,
+    edge_declare,
+    edge_reject,
+    edge_remove,
+)
+from lineage.services.events import MAX_FIELD, MAX_NAME, MAX_NAMESPACE, EventTooLarge
+from lineage.services.ingest import IngestResult, lineage_event_ingest
+from lineage.services.release import lineage_release
+from lineage.services.trust import datasets_writable_by_events, trusted_producers_set
+
+__all__ = [
+    "MAX_FIELD",
+    "MAX_NAME",
+    "MAX_NAMESPACE",
+    "OWNERSHIP_ROLES",
+    "EdgeAlreadyConfirmed",
+    "EdgeAlreadyDeclared",
+    "EventTooLarge",
+    "IngestResult",
+    "datasets_writable_by_events",
+    "edge_confirm",
+    "edge_declare",
+    "edge_reject",
+    "edge_remove",
+    "lineage_event_ingest",
+    "lineage_release",
+    "trusted_producers_set",
+]
