@@ -10,7 +10,10 @@ from typing import Any
 
 class DomainError(Exception):
     """A refusal the caller can act on. `extra` members travel into the problem document (for
-    example the id of the record a conflict is with)."""
+    example the id of the record a conflict is with); `code`, when a kind of refusal has its own,
+    names it in the document's type (`urn:catalog:problem:<code>`) in place of the status's."""
+
+    code: str | None = None
 
     def __init__(self, message: str = "", **extra: Any) -> None:
         super().__init__(message)
@@ -39,3 +42,7 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     """The request conflicts with the current state of what it names (409)."""
+
+
+class TooLarge(DomainError):
+    """The request would make more than the service takes in one request (413)."""

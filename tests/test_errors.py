@@ -66,3 +66,14 @@ class Scoped(ProjectAPIView):
 def test_added_permissions_come_after_the_defaults():
     assert Scoped.permission_classes == [permissions.IsAuthenticated, OnlyStaff]
     assert ProjectAPIView.permission_classes == [permissions.IsAuthenticated]
+
+
+def test_a_refusal_with_a_code_of_its_own_names_it_and_carries_its_counts():
+    class TooManyEdges(errors.TooLarge):
+        code = "too_much_lineage"
+
+    response = answer(TooManyEdges("Split it into several events.", edges=90_000))
+
+    assert response.status_code == 413
+    assert response.data["type"] == "urn:catalog:problem:too_much_lineage"
+    assert response.data["edges"] == 90_000

@@ -30,8 +30,8 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
 
-    def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str | None = None, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code)
         self.extra = extra
 
 
@@ -48,6 +48,10 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than this service accepts."
     default_code = "payload_too_large"
+
+    def __init__(self, detail: str | None = None, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code)
+        self.extra = extra
 
 
 class DatabaseUnavailable(exceptions.APIException):
@@ -97,14 +101,16 @@ def problem(status_code: int, detail: str, code: str, **members: Any) -> dict[st
 
 def _domain_api_exception(exc: errors.DomainError) -> exceptions.APIException:
     """The one place a service's refusal becomes an HTTP status; views do not translate them."""
-    message = str(exc)
+    message = str(exc) or None
     if isinstance(exc, errors.Invalid):
-        return exceptions.ValidationError({exc.field or api_settings.NON_FIELD_ERRORS_KEY: [message]})
+        return exceptions.ValidationError({exc.field or api_settings.NON_FIELD_ERRORS_KEY: [str(exc)]})
     if isinstance(exc, errors.NotFound):
-        return exceptions.NotFound(message or None)
+        return exceptions.NotFound(message, exc.code)
     if isinstance(exc, errors.Forbidden):
-        return exceptions.PermissionDenied(message or None)
-    return Conflict(message or None, **exc.extra)
+        return exceptions.PermissionDenied(message, exc.code)
+    if isinstance(exc, errors.TooLarge):
+        return PayloadTooLarge(message, exc.code, **exc.extra)
+    return Conflict(message, exc.code, **exc.extra)
 
 
 def _as_api_exception(exc: Exception) -> exceptions.APIException | None:

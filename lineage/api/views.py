@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
-from config.api.exceptions import PayloadTooLarge
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services
@@ -67,14 +66,6 @@ def _direction(request: Request, default: str) -> str:
     return direction
 
 
-class TooMuchLineage(PayloadTooLarge):
-    default_code = "too_much_lineage"
-
-    def __init__(self, detail: str, **counts: int) -> None:
-        super().__init__(detail)
-        self.extra = counts
-
-
 class LineageView(ProjectViewMixin, views.APIView):
     query_parameters = {"get": ("nodeId", "depth", "direction")}
     parser_classes = [OpenLineageParser]
@@ -119,9 +110,8 @@ class LineageView(ProjectViewMixin, views.APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        # The two refusals the exception handler cannot answer by kind: an invalid event names each of
-        # its errors by path (validation knows nothing of the project, so not its kinds either), and
-        # one too large is a 413 with its counts.
+        # The one refusal the exception handler cannot answer by kind: an invalid event names each of
+        # its errors by path (validation knows nothing of the project, so not its kinds either).
         try:
             result = services.lineage_event_ingest(actor=self.actor, payload=request.data)
         except InvalidEvent as exc:
@@ -129,8 +119,6 @@ class LineageView(ProjectViewMixin, views.APIView):
             for error in exc.errors:
                 errors.setdefault(error["path"] or "event", []).append(error["message"])
             raise exceptions.ValidationError(errors) from None
-        except services.EventTooLarge as exc:
-            raise TooMuchLineage(str(exc), **exc.counts) from None
         # The sender named these identities; where one landed on a dataset they may not read, its id
         # is not theirs to learn.
         hidden = selectors.datasets_hidden_from(request.user, (d.pk for d in result.datasets.values()))

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from config import errors
 from config.moments import moment_in_utc
 from lineage.choices import Direction
 from lineage.openlineage import ErrorDetail, EventKind, InvalidEvent
@@ -119,12 +120,11 @@ def _check_sizes(payload: Mapping[str, Any], datasets: Sequence[_EventDataset], 
         raise InvalidEvent(errors)
 
 
-class EventTooLarge(Exception):
-    """An event that would write more lineage than one event may: refused whole, nothing written."""
+class EventTooLarge(errors.TooLarge):
+    """An event that would write more lineage than one event may: refused whole, nothing written.
+    Its counts (inputs, outputs, edges, ...) travel into the problem document."""
 
-    def __init__(self, message: str, **counts: int) -> None:
-        super().__init__(message)
-        self.counts = counts
+    code = "too_much_lineage"
 
 
 def _check_bounds(datasets: Sequence[_EventDataset]) -> None:
