@@ -14,15 +14,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from catalog.admin_overview import changes_described
-from catalog.cards.html import markdown_html
 from catalog.templatetags.catalog_admin import json_block
 from config.admin import CheckedActionsAdmin, ReadOnlyAdmin, ServiceDeleteAdmin
 from governance import services
-from governance.audits.report import audit_markdown
 from governance.models import (
     AccessGrant,
     AccessToken,
-    Audit,
     Change,
     GroupProfile,
     License,
@@ -203,31 +200,6 @@ class ChangeAdmin(ReadOnlyAdmin):
     @admin.display(description="After")
     def after_shown(self, change: Change) -> SafeString | str:
         return json_block(change.after) if change.after is not None else "—"
-
-
-@admin.register(Audit)
-class AuditAdmin(ReadOnlyAdmin):
-    """Audit reports, to read: an audit is never edited; running it again makes a new one."""
-
-    list_display = ("created_at", "created_by", "verdict", "blockers", "datasets_checked")
-    list_filter = ("verdict",)
-    list_select_related = ("created_by",)
-    search_fields = ("id", "created_by__username")
-    date_hierarchy = "created_at"
-    fields = ("id", "created_at", "created_by", "rerun_of", "verdict", "report")
-    readonly_fields = fields
-
-    @admin.display(description="Blockers")
-    def blockers(self, audit: Audit) -> int:
-        return audit.counts.get("blocker", 0)
-
-    @admin.display(description="Datasets checked")
-    def datasets_checked(self, audit: Audit) -> int:
-        return audit.counts.get("datasets", 0)
-
-    @admin.display(description="Report")
-    def report(self, audit: Audit) -> SafeString:
-        return format_html('<div class="audit-report">{}</div>', markdown_html(audit_markdown(audit)))
 
 
 class StorageLocationForm(forms.ModelForm):

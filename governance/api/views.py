@@ -25,7 +25,6 @@ from config.api.conditional import ConditionalMixin
 from config.api.exceptions import Conflict
 from config.api.filters import QueryParametersChecked
 from config.api.permissions import IsStaff, StaffWrites, actor_of
-from config.api.renderers import MarkdownRenderer
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.api.serializers import StrictModelSerializer, StrictSerializer
 from config.api.throttling import LoginThrottle, client_address, login_failure_record
@@ -34,9 +33,6 @@ from governance.api.filters import ChangeFilter, LicenseFilter
 from governance.api.serializers import (
     AccessGrantCreateSerializer,
     AccessGrantSerializer,
-    AuditCreateSerializer,
-    AuditSerializer,
-    AuditSummarySerializer,
     ChangeSerializer,
     GroupCreateSerializer,
     GroupMemberSerializer,
@@ -50,11 +46,8 @@ from governance.api.serializers import (
     StorageLocationSerializer,
     StorageLocationWriteSerializer,
 )
-from governance.audits import rules as audit_rules
-from governance.audits import services as audit_services
-from governance.audits.report import audit_markdown
 from governance.choices import STAFF_ONLY_OBJECT_TYPES, ChangeAction, ObjectType, OwnershipRole, Sensitivity
-from governance.models import AccessGrant, Audit, Change, License, Namespace, Ownership, StorageLocation
+from governance.models import AccessGrant, Change, License, Namespace, Ownership, StorageLocation
 from governance.permissions import groups_visible_to
 
 
@@ -444,89 +437,6 @@ class _RedactedChanges:
         if self.hidden:
             rows = [_redact(dict(row), self.hidden) for row in rows]
         return rows if self.many else rows[0]
-
-
-# --- Pre-training audits ---------------------------------------------------------------------------
-
-
-def _audits_for(user) -> QuerySet[Audit]:
-    """Staff read every audit; others the audits they ran."""
-    audits = Audit.objects.select_related("created_by", "rerun_of")
-    return audits if user.is_staff else audits.filter(created_by=user)
-
-
-AUDIT_INVALID = OpenApiResponse(ProblemSerializer, description="A dataset or version is unknown or not readable.")
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List audits", description="Your audits (staff: everyone's), newest first."),
-    retrieve=extend_schema(summary="Read an audit report"),
-    create=extend_schema(
-        summary="Audit what a training run will read",
-        description="Walks the upstream lineage of every dataset (or exact version) named, checks each dataset "
-        "reached against the intended use (licenses and their terms, owners, origin, sensitivity, personal data, "
-        "deprecation, changed sources, profiling, label conflicts, leakage, class imbalance) and stores the report "
-        "with the versions, fingerprints and licenses it saw. `verdict` is `fail` with any blocker, `conditional` "
-        "with only obligations and warnings, `pass` otherwise.",
-        request=AuditCreateSerializer,
-        responses={201: AuditSerializer},
-    ),
-)
-class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
-    queryset = Audit.objects.none()  # for the schema; requests use get_queryset()
-    lookup_value_converter = "uuid"
-
-    def get_queryset(self) -> QuerySet[Audit]:
-        return _audits_for(self.request.user)
-
-    def get_serializer_class(self):
-        return AuditSummarySerializer if self.action == "list" else AuditSerializer
-
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        payload = AuditCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        try:
-            audit = audit_services.audit_run(
-                actor=actor_of(request),
-                datasets=payload.validated_data["datasets"],
-                purpose=audit_rules.Purpose(**payload.validated_data["purpose"]),
-            )
-        except audit_services.AuditInputInvalid as exc:
-            raise serializers.ValidationError({"datasets": [str(exc)]}) from None
-        headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
-        return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
-
-    @extend_schema(
-        summary="Run an audit again",
-        description="The same datasets (and pinned versions) for the same purpose, checked as they are now; the "
-        "earlier report stays as it was. `comparison` says what changed.",
-        request=None,
-        responses={201: AuditSerializer, 400: AUDIT_INVALID},
-    )
-    @action(detail=True, methods=["post"])
-    def rerun(self, request: Request, pk=None) -> Response:
-        earlier = self.get_object()
-        try:
-            audit = audit_services.audit_rerun(actor=actor_of(request), audit=earlier)
-        except audit_services.AuditInputInvalid as exc:
-            raise serializers.ValidationError({"datasets": [str(exc)]}) from None
-        headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
-        return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
-
-
-class AuditMarkdownView(QueryParametersChecked, generics.GenericAPIView):
-    renderer_classes = [MarkdownRenderer]
-    queryset = Audit.objects.none()  # for the schema
-
-    @extend_schema(
-        summary="An audit report as Markdown",
-        description="Readable by someone who never saw the API: verdict, findings with their lineage, attributions "
-        "owed, and every dataset checked with its version, fingerprint and license.",
-        responses={(200, "text/markdown"): OpenApiTypes.STR},
-    )
-    def get(self, request: Request, pk) -> Response:
-        audit = get_object_or_404(_audits_for(request.user), pk=pk)
-        return Response(audit_markdown(audit), content_type="text/markdown; charset=utf-8")
 
 
 # --- Storage locations -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from audits import rules
 from catalog.models import DataCard, Dataset, DatasetVersion, Feature
 from catalog.selectors import (
     ReferenceAmbiguous,
@@ -28,7 +29,6 @@ from catalog.selectors import (
     datasets_visible_to,
 )
 from config.request_ids import current_request_id
-from governance.audits import rules
 from governance.choices import AuditRole, OwnershipRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
