@@ -6,13 +6,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import StrictCharField
-from config.api.serializers import StrictSerializer
+from config.api.serializers import StrictModelSerializer, StrictSerializer
 from governance.choices import OwnershipRole, PrincipalType
 from governance.models import (
     AccessGrant,
     Change,
     GroupProfile,
     License,
+    Namespace,
     StorageLocation,
     custom_license_id_validator,
 )
@@ -231,6 +232,31 @@ class StorageLocationWriteSerializer(StrictSerializer):
         return list(found.values())
 
 
+# --- Namespaces ---------------------------------------------------------------------------------------
+
+
+class NamespaceSerializer(StrictModelSerializer):
+    users = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        many=True,
+        required=False,
+        help_text="Usernames of the namespace's owners.",
+    )
+    groups = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Group.objects.all(),
+        many=True,
+        required=False,
+        help_text="Names of the groups whose members own the namespace.",
+    )
+
+    class Meta:
+        model = Namespace
+        fields = ["id", "name", "users", "groups", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
 # --- Groups ----------------------------------------------------------------------------------------
 
 
@@ -350,3 +376,25 @@ class GroupMemberSerializer(StrictSerializer):
         if user is None:
             raise serializers.ValidationError(f"There is no active user {value!r}.")
         return user
+
+
+# --- Tokens ---------------------------------------------------------------------------------------------
+
+
+class TokenRequestSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the token is for, to tell your tokens apart.",
+    )
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        read_only=True, help_text="Send as `Authorization: Token <token>`. Shown only now: it is stored as a digest."
+    )
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Null: it does not expire.")

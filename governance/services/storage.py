@@ -1,0 +1,140 @@
+"""Storage locations: who may register sources under which prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.utils import timezone
+
+from governance.choices import ChangeAction, ObjectType
+from governance.models import (
+    StorageLocation,
+)
+from governance.services.changes import change_record, changed_values
+
+# Object stores a location may name; sources there are matched on whole path segments like paths.
+OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
+
+
+class StorageLocationExists(Exception):
+    def __init__(self, existing: StorageLocation) -> None:
+        super().__init__(f"A storage location for {existing.uri} exists already; change that one.")
+        self.existing = existing
+
+
+def storage_location_uri(text: str) -> str:
+    """The canonical form of a location: `file:///abs/path` (symbolic links resolved, inside a
+    storage root) or `scheme://bucket/prefix`, without a trailing slash. ValueError says what is wrong."""
+    text = text.strip()
+    if not text or any(ord(char) < 32 for char in text):
+        raise ValueError("Give a path under a storage root, a file:// URI or an object-store prefix (s3://bucket/…).")
+    scheme, separator, rest = text.partition("://")
+    if separator and scheme.lower() in OBJECT_STORE_SCHEMES:
+        parts = [part for part in PurePosixPath(rest).parts if part != "/"]
+        if not parts or ".." in parts or "." in parts:
+            raise ValueError(f"{text} must name a bucket, optionally with a prefix, and no '.' or '..' parts.")
+        return f"{scheme.lower()}://{'/'.join(parts)}"
+    if separator and scheme.lower() != "file":
+        raise ValueError(f"{text}: a location is a local path or an {', '.join(OBJECT_STORE_SCHEMES)} prefix.")
+    path_text = rest if separator else text
+    if separator and not path_text.startswith("/"):
+        raise ValueError(f"{text} must name a local path: file:///abs/path.")
+    path = Path(path_text)
+    if not path.is_absolute() or ".." in path.parts or any(char in path_text for char in "*?["):
+        raise ValueError(f"{text} must be an absolute path, with no '..' and no wildcards.")
+    resolved = path.resolve()
+    if not any(resolved == root or resolved.is_relative_to(root) for root in settings.CATALOG_STORAGE_ROOTS):
+        roots = ", ".join(str(root) for root in settings.CATALOG_STORAGE_ROOTS)
+        raise ValueError(f"{text} is outside the storage roots ({roots}); locations narrow a root, never widen it.")
+    return f"file://{resolved}"
+
+
+def _storage_location_values(location: StorageLocation) -> dict[str, Any]:
+    return {
+        "uri": location.uri,
+        "users": sorted(location.users.values_list("username", flat=True)),
+        "groups": sorted(location.groups.values_list("name", flat=True)),
+    }
+
+
+def storage_location_create(
+    *, actor: User, uri: str, users: Iterable[User] = (), groups: Iterable[Group] = ()
+) -> StorageLocation:
+    """Add a location: from then on only its users, the members of its groups (and staff) may
+    register sources under it, unless a more specific location says otherwise."""
+    uri = storage_location_uri(uri)
+    with transaction.atomic():
+        existing = StorageLocation.objects.filter(uri=uri).first()
+        if existing is not None:
+            raise StorageLocationExists(existing)
+        location = StorageLocation.objects.create(uri=uri, created_by=actor)
+        location.users.set(list(users))
+        location.groups.set(list(groups))
+        change_record(
+            actor=actor,
+            action=ChangeAction.CREATE,
+            object_type=ObjectType.STORAGE_LOCATION,
+            object_id=location.pk,
+            after=_storage_location_values(location),
+            object_repr=location.uri,
+        )
+    return location
+
+
+def storage_location_update(
+    *,
+    actor: User,
+    location: StorageLocation,
+    uri: str | None = None,
+    users: Iterable[User] | None = None,
+    groups: Iterable[Group] | None = None,
+) -> StorageLocation:
+    """Change a location's prefix or who may register from it; what is left out stays."""
+    with transaction.atomic():
+        locked = StorageLocation.objects.select_for_update().get(pk=location.pk)
+        before = _storage_location_values(locked)
+        if uri is not None:
+            canonical = storage_location_uri(uri)
+            existing = StorageLocation.objects.filter(uri=canonical).exclude(pk=locked.pk).first()
+            if existing is not None:
+                raise StorageLocationExists(existing)
+            locked.uri = canonical
+            locked.save()
+        if users is not None:
+            locked.users.set(list(users))
+        if groups is not None:
+            locked.groups.set(list(groups))
+        old, new = changed_values(before, _storage_location_values(locked))
+        if new:
+            StorageLocation.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+            change_record(
+                actor=actor,
+                action=ChangeAction.UPDATE,
+                object_type=ObjectType.STORAGE_LOCATION,
+                object_id=locked.pk,
+                before=old,
+                after=new,
+                object_repr=locked.uri,
+            )
+    return StorageLocation.objects.get(pk=locked.pk)
+
+
+def storage_location_delete(*, actor: User, location: StorageLocation) -> None:
+    """Remove a location: its paths fall back to the next location covering them (in the end the
+    storage root, open to every authenticated user)."""
+    with transaction.atomic():
+        values = _storage_location_values(location)
+        if StorageLocation.objects.filter(pk=location.pk).delete()[0]:
+            change_record(
+                actor=actor,
+                action=ChangeAction.DELETE,
+                object_type=ObjectType.STORAGE_LOCATION,
+                object_id=location.pk,
+                before=values,
+                object_repr=location.uri,
+            )
