@@ -28,6 +28,7 @@ from catalog.selectors import (
     datasets_resolve,
     datasets_visible_to,
 )
+from config import errors
 from config.request_ids import current_request_id
 from governance.choices import AuditRole, OwnershipRole
 from governance.licensing import license_alternatives
@@ -39,7 +40,9 @@ from lineage.selectors import Edge, lineage_upstream
 HIDDEN = rules.RESTRICTED_LABEL
 
 
-class AuditInputInvalid(ValueError):
+class AuditInputInvalid(errors.Invalid):
+    field = "datasets"
+
     def __init__(self, message: str, unknown: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.unknown = list(unknown)

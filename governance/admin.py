@@ -209,12 +209,9 @@ class StorageLocationForm(forms.ModelForm):
 
     def clean_uri(self) -> str:
         try:
-            uri = services.storage_location_uri(self.cleaned_data["uri"])
-        except ValueError as exc:
+            return services.storage_location_uri_checked(self.cleaned_data["uri"], other_than=self.instance)
+        except (services.StorageLocationInvalid, services.StorageLocationExists) as exc:
             raise forms.ValidationError(str(exc)) from None
-        if StorageLocation.objects.filter(uri=uri).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(f"A storage location for {uri} exists already; change that one.")
-        return uri
 
 
 @admin.register(StorageLocation)
@@ -376,13 +373,9 @@ class GroupAdminForm(forms.ModelForm):
     def clean_name(self) -> str:
         try:
             name = services.group_name_checked(self.cleaned_data["name"])
-        except services.GroupNameInvalid as exc:
+            services.group_name_free(name, other_than=self.instance)
+        except (services.GroupNameInvalid, services.GroupExists) as exc:
             raise forms.ValidationError(str(exc)) from None
-        taken = Group.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
-        if taken is not None:
-            raise forms.ValidationError(
-                f"A group named {taken.name!r} exists already (names are compared ignoring case)."
-            )
         return name
 
     def validate_unique(self) -> None:

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,10 +17,9 @@ from audits import services as audit_services
 from audits.api.serializers import AuditCreateSerializer, AuditSerializer, AuditSummarySerializer
 from audits.report import audit_markdown
 from audits.selectors import audits_visible_to
-from config.api.filters import QueryParametersChecked
-from config.api.permissions import actor_of
 from config.api.renderers import MarkdownRenderer
 from config.api.schema import ProblemSerializer
+from config.api.views import ProjectAPIView, ProjectViewSet
 from governance.models import Audit
 
 AUDIT_INVALID = OpenApiResponse(ProblemSerializer, description="A dataset or version is unknown or not readable.")
@@ -40,7 +39,7 @@ AUDIT_INVALID = OpenApiResponse(ProblemSerializer, description="A dataset or ver
         responses={201: AuditSerializer},
     ),
 )
-class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ProjectViewSet):
     queryset = Audit.objects.none()  # for the schema; requests use get_queryset()
     lookup_value_converter = "uuid"
 
@@ -53,14 +52,11 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = AuditCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            audit = audit_services.audit_run(
-                actor=actor_of(request),
-                datasets=payload.validated_data["datasets"],
-                purpose=audit_rules.Purpose(**payload.validated_data["purpose"]),
-            )
-        except audit_services.AuditInputInvalid as exc:
-            raise serializers.ValidationError({"datasets": [str(exc)]}) from None
+        audit = audit_services.audit_run(
+            actor=self.actor,
+            datasets=payload.validated_data["datasets"],
+            purpose=audit_rules.Purpose(**payload.validated_data["purpose"]),
+        )
         headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
         return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
 
@@ -74,15 +70,12 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def rerun(self, request: Request, pk: UUID | None = None) -> Response:
         earlier = self.get_object()
-        try:
-            audit = audit_services.audit_rerun(actor=actor_of(request), audit=earlier)
-        except audit_services.AuditInputInvalid as exc:
-            raise serializers.ValidationError({"datasets": [str(exc)]}) from None
+        audit = audit_services.audit_rerun(actor=self.actor, audit=earlier)
         headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
         return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
 
 
-class AuditMarkdownView(QueryParametersChecked, generics.GenericAPIView):
+class AuditMarkdownView(ProjectAPIView):
     renderer_classes = [MarkdownRenderer]
     queryset = Audit.objects.none()  # for the schema
 

@@ -17,7 +17,6 @@ from governance.models import (
     StorageLocation,
     custom_license_id_validator,
 )
-from governance.services import GroupNameInvalid, group_name_checked
 
 
 class LicenseSourceSerializer(StrictSerializer):
@@ -185,6 +184,22 @@ class ChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _active_users(names: list[str]) -> list[User]:
+    found = {user.username: user for user in User.objects.filter(username__in=names, is_active=True)}
+    missing = sorted(set(names) - set(found))
+    if missing:
+        raise serializers.ValidationError(f"There is no active user {', '.join(map(repr, missing))}.")
+    return list(found.values())
+
+
+def _groups_named(names: list[str]) -> list[Group]:
+    found = {group.name: group for group in Group.objects.filter(name__in=names)}
+    missing = sorted(set(names) - set(found))
+    if missing:
+        raise serializers.ValidationError(f"There is no group {', '.join(map(repr, missing))}.")
+    return list(found.values())
+
+
 class StorageLocationSerializer(serializers.ModelSerializer):
     users: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", many=True, read_only=True, help_text="Who may register sources here."
@@ -218,18 +233,10 @@ class StorageLocationWriteSerializer(StrictSerializer):
     )
 
     def validate_users(self, names: list[str]) -> list[User]:
-        found = {user.username: user for user in User.objects.filter(username__in=names, is_active=True)}
-        missing = sorted(set(names) - set(found))
-        if missing:
-            raise serializers.ValidationError(f"There is no active user {', '.join(map(repr, missing))}.")
-        return list(found.values())
+        return _active_users(names)
 
     def validate_groups(self, names: list[str]) -> list[Group]:
-        found = {group.name: group for group in Group.objects.filter(name__in=names)}
-        missing = sorted(set(names) - set(found))
-        if missing:
-            raise serializers.ValidationError(f"There is no group {', '.join(map(repr, missing))}.")
-        return list(found.values())
+        return _groups_named(names)
 
 
 # --- Namespaces ---------------------------------------------------------------------------------------
@@ -307,14 +314,6 @@ class GroupSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(profile.updated_at) if profile is not None else None
 
 
-def _active_users(names: list[str]) -> list[User]:
-    found = {user.username: user for user in User.objects.filter(username__in=names, is_active=True)}
-    missing = sorted(set(names) - set(found))
-    if missing:
-        raise serializers.ValidationError(f"There is no active user {', '.join(map(repr, missing))}.")
-    return list(found.values())
-
-
 class _GroupWriteSerializer(StrictSerializer):
     """What staff say of a group; anything else in the body is refused, not ignored."""
 
@@ -336,12 +335,6 @@ class _GroupWriteSerializer(StrictSerializer):
                     {field: [self.refusals.get(field, "Not a field of a group.")] for field in refused}
                 )
         return super().to_internal_value(data)
-
-    def validate_name(self, value: str) -> str:
-        try:
-            return group_name_checked(value)
-        except GroupNameInvalid as exc:
-            raise serializers.ValidationError(str(exc)) from None
 
     def validate_owners(self, names: list[str]) -> list[User]:
         return _active_users(names)

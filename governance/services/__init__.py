@@ -16,6 +16,7 @@ from governance.services.groups import (
     group_member_add,
     group_member_remove,
     group_name_checked,
+    group_name_free,
     group_update,
 )
 from governance.services.idempotency import IDEMPOTENCY_RETENTION, idempotency_records_purge
@@ -33,10 +34,12 @@ from governance.services.owners import LastOwner, OwnersOnly, actor_owns_dataset
 from governance.services.storage import (
     OBJECT_STORE_SCHEMES,
     StorageLocationExists,
+    StorageLocationInvalid,
     storage_location_create,
     storage_location_delete,
     storage_location_update,
     storage_location_uri,
+    storage_location_uri_checked,
 )
 from governance.services.tokens import (
     IssuedToken,
@@ -61,6 +64,7 @@ __all__ = [
     "LicenseExists",
     "OwnersOnly",
     "StorageLocationExists",
+    "StorageLocationInvalid",
     "access_grant_add",
     "access_grant_remove",
     "access_token_authenticate",
@@ -78,6 +82,7 @@ __all__ = [
     "group_member_add",
     "group_member_remove",
     "group_name_checked",
+    "group_name_free",
     "group_update",
     "idempotency_records_purge",
     "license_create",
@@ -92,4 +97,5 @@ __all__ = [
     "storage_location_delete",
     "storage_location_update",
     "storage_location_uri",
+    "storage_location_uri_checked",
 ]

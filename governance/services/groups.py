@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from config import errors
 from config.identities import IdentityInvalid, identity_checked
 from governance.choices import ChangeAction, ObjectType
 from governance.models import (
@@ -20,13 +21,16 @@ from governance.models import (
 from governance.services.changes import ChangeSpec, change_record, change_record_many, changed_values
 
 
-class GroupExists(Exception):
+class GroupExists(errors.Conflict):
     def __init__(self, existing: Group) -> None:
-        super().__init__(f"A group named {existing.name!r} exists already (names are compared ignoring case).")
+        super().__init__(
+            f"A group named {existing.name!r} exists already (names are compared ignoring case).",
+            existing_id=str(existing.pk),
+        )
         self.existing = existing
 
 
-class GroupInUse(Exception):
+class GroupInUse(errors.Conflict):
     """A group that answers for datasets: deleting it would leave them without those owners."""
 
     def __init__(self, group: Group, dataset_ids: list[UUID]) -> None:
@@ -37,15 +41,15 @@ class GroupInUse(Exception):
         )
 
 
-class GroupManagersOnly(PermissionDenied):
+class GroupManagersOnly(errors.Forbidden, PermissionDenied):
     def __init__(self) -> None:
         super().__init__(
             "Only the group's owners and staff add or remove its members (a member may leave it); ask one of them."
         )
 
 
-class GroupNameInvalid(ValueError):
-    pass
+class GroupNameInvalid(errors.Invalid):
+    field = "name"
 
 
 def group_name_checked(name: str) -> str:
@@ -79,7 +83,8 @@ def _group_values(group: Group) -> dict[str, Any]:
     }
 
 
-def _group_name_taken(name: str, *, other_than: Group | None = None) -> None:
+def group_name_free(name: str, *, other_than: Group | None = None) -> None:
+    """GroupExists when another group has this name, compared ignoring case."""
     taken = Group.objects.filter(name__iexact=name)
     if other_than is not None:
         taken = taken.exclude(pk=other_than.pk)
@@ -92,8 +97,9 @@ def group_create(
     *, actor: User, name: str, description: str = "", owners: Iterable[User] = (), members: Iterable[User] = ()
 ) -> Group:
     """Create a group, with owners who manage its members (besides staff) and its first members."""
+    name = group_name_checked(name)
     with transaction.atomic():
-        _group_name_taken(name)
+        group_name_free(name)
         group = Group.objects.create(name=name)
         profile = GroupProfile.objects.create(group=group, description=description, created_by=actor)
         profile.owners.set(list(owners))
@@ -119,11 +125,13 @@ def group_update(
 ) -> Group:
     """Rename a group, describe it, or say who owns it; what is left out stays. Its grants and
     ownerships follow it: they name the group, not its name."""
+    if name is not None:
+        name = group_name_checked(name)
     with transaction.atomic():
         locked = Group.objects.select_for_update().get(pk=group.pk)
         before = _group_values(locked)
         if name is not None and name != locked.name:
-            _group_name_taken(name, other_than=locked)
+            group_name_free(name, other_than=locked)
             locked.name = name
             locked.save(update_fields=["name"])
         profile, _ = GroupProfile.objects.get_or_create(group=locked)

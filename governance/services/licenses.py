@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from license_expression import get_license_index
 
+from config import errors
 from governance.choices import LICENSE_TERMS, ChangeAction, ObjectType
 from governance.models import (
     License,
@@ -36,9 +37,9 @@ TERM_FIELDS = (
 CUSTOM_FIELDS = ("name", "url")
 
 
-class LicenseExists(Exception):
+class LicenseExists(errors.Conflict):
     def __init__(self, existing: License) -> None:
-        super().__init__(f"The license {existing.spdx_id} exists already.")
+        super().__init__(f"The license {existing.spdx_id} exists already.", existing_id=existing.spdx_id)
         self.existing = existing
 
 
@@ -50,7 +51,7 @@ def license_create(*, actor: User, spdx_id: str, **fields: Any) -> License:
     """Add a custom `LicenseRef-*` license (ids on the SPDX list come from the SPDX list)."""
     unknown = set(fields) - {*CUSTOM_FIELDS, *TERM_FIELDS}
     if unknown:
-        raise ValueError(f"Cannot set {', '.join(sorted(unknown))} of a license.")
+        raise errors.Invalid(f"Cannot set {', '.join(sorted(unknown))} of a license.")
     prefix, _, rest = spdx_id.partition("-")
     if prefix.lower() == "licenseref":
         spdx_id = f"LicenseRef-{rest}"  # ids match ignoring case; the prefix is written as SPDX writes it
@@ -83,7 +84,7 @@ def license_update(*, actor: User, license: License, **changes: Any) -> License:
     allowed = {*TERM_FIELDS, *(CUSTOM_FIELDS if license.is_custom else ())}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValueError(
+        raise errors.Invalid(
             f"Cannot change {', '.join(sorted(unknown))} of {license.spdx_id}"
             + ("" if license.is_custom else ": the SPDX list describes it.")
         )

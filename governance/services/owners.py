@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 
+from config import errors
 from governance.choices import ChangeAction, ObjectType, OwnershipRole
 from governance.models import (
     Ownership,
@@ -17,16 +18,17 @@ from governance.models import (
 from governance.services.changes import change_record
 
 
-class LastOwner(Exception):
+class LastOwner(errors.Conflict):
     def __init__(self) -> None:
         super().__init__(
             "This is the dataset's last owner; a dataset must keep one. Add another owner first, then remove this one."
         )
 
 
-class OwnersOnly(PermissionDenied):
+class OwnersOnly(errors.Forbidden, PermissionDenied):
     """A change to who owns a dataset, or to who may see it at all, made by someone who may write
-    the dataset but is not one of its owners (a steward)."""
+    the dataset but is not one of its owners (a steward). Django's PermissionDenied as well, so the
+    admin's own views answer it 403 too."""
 
     def __init__(self, what: str) -> None:
         super().__init__(f"Only the dataset's owners (or staff) may {what}; ask one of its owners.")

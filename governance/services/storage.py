@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
+from config import errors
 from governance.choices import ChangeAction, ObjectType
 from governance.models import (
     StorageLocation,
@@ -21,37 +22,64 @@ from governance.services.changes import change_record, changed_values
 OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
 
 
-class StorageLocationExists(Exception):
+class StorageLocationExists(errors.Conflict):
     def __init__(self, existing: StorageLocation) -> None:
-        super().__init__(f"A storage location for {existing.uri} exists already; change that one.")
+        super().__init__(
+            f"A storage location for {existing.uri} exists already; change that one.", existing_id=str(existing.pk)
+        )
         self.existing = existing
+
+
+class StorageLocationInvalid(errors.Invalid):
+    field = "uri"
 
 
 def storage_location_uri(text: str) -> str:
     """The canonical form of a location: `file:///abs/path` (symbolic links resolved, inside a
-    storage root) or `scheme://bucket/prefix`, without a trailing slash. ValueError says what is wrong."""
+    storage root) or `scheme://bucket/prefix`, without a trailing slash. StorageLocationInvalid says what is wrong."""
     text = text.strip()
     if not text or any(ord(char) < 32 for char in text):
-        raise ValueError("Give a path under a storage root, a file:// URI or an object-store prefix (s3://bucket/…).")
+        raise StorageLocationInvalid(
+            "Give a path under a storage root, a file:// URI or an object-store prefix (s3://bucket/…)."
+        )
     scheme, separator, rest = text.partition("://")
     if separator and scheme.lower() in OBJECT_STORE_SCHEMES:
         parts = [part for part in PurePosixPath(rest).parts if part != "/"]
         if not parts or ".." in parts or "." in parts:
-            raise ValueError(f"{text} must name a bucket, optionally with a prefix, and no '.' or '..' parts.")
+            raise StorageLocationInvalid(
+                f"{text} must name a bucket, optionally with a prefix, and no '.' or '..' parts."
+            )
         return f"{scheme.lower()}://{'/'.join(parts)}"
     if separator and scheme.lower() != "file":
-        raise ValueError(f"{text}: a location is a local path or an {', '.join(OBJECT_STORE_SCHEMES)} prefix.")
+        raise StorageLocationInvalid(
+            f"{text}: a location is a local path or an {', '.join(OBJECT_STORE_SCHEMES)} prefix."
+        )
     path_text = rest if separator else text
     if separator and not path_text.startswith("/"):
-        raise ValueError(f"{text} must name a local path: file:///abs/path.")
+        raise StorageLocationInvalid(f"{text} must name a local path: file:///abs/path.")
     path = Path(path_text)
     if not path.is_absolute() or ".." in path.parts or any(char in path_text for char in "*?["):
-        raise ValueError(f"{text} must be an absolute path, with no '..' and no wildcards.")
+        raise StorageLocationInvalid(f"{text} must be an absolute path, with no '..' and no wildcards.")
     resolved = path.resolve()
     if not any(resolved == root or resolved.is_relative_to(root) for root in settings.CATALOG_STORAGE_ROOTS):
         roots = ", ".join(str(root) for root in settings.CATALOG_STORAGE_ROOTS)
-        raise ValueError(f"{text} is outside the storage roots ({roots}); locations narrow a root, never widen it.")
+        raise StorageLocationInvalid(
+            f"{text} is outside the storage roots ({roots}); locations narrow a root, never widen it."
+        )
     return f"file://{resolved}"
+
+
+def storage_location_uri_checked(text: str, *, other_than: StorageLocation | None = None) -> str:
+    """The canonical form of a new location's prefix (`storage_location_uri`), or StorageLocationExists
+    when another location has it already."""
+    uri = storage_location_uri(text)
+    taken = StorageLocation.objects.filter(uri=uri)
+    if other_than is not None:
+        taken = taken.exclude(pk=other_than.pk)
+    existing = taken.first()
+    if existing is not None:
+        raise StorageLocationExists(existing)
+    return uri
 
 
 def _storage_location_values(location: StorageLocation) -> dict[str, Any]:
@@ -67,11 +95,8 @@ def storage_location_create(
 ) -> StorageLocation:
     """Add a location: from then on only its users, the members of its groups (and staff) may
     register sources under it, unless a more specific location says otherwise."""
-    uri = storage_location_uri(uri)
     with transaction.atomic():
-        existing = StorageLocation.objects.filter(uri=uri).first()
-        if existing is not None:
-            raise StorageLocationExists(existing)
+        uri = storage_location_uri_checked(uri)
         location = StorageLocation.objects.create(uri=uri, created_by=actor)
         location.users.set(list(users))
         location.groups.set(list(groups))
@@ -99,11 +124,7 @@ def storage_location_update(
         locked = StorageLocation.objects.select_for_update().get(pk=location.pk)
         before = _storage_location_values(locked)
         if uri is not None:
-            canonical = storage_location_uri(uri)
-            existing = StorageLocation.objects.filter(uri=canonical).exclude(pk=locked.pk).first()
-            if existing is not None:
-                raise StorageLocationExists(existing)
-            locked.uri = canonical
+            locked.uri = storage_location_uri_checked(uri, other_than=locked)
             locked.save()
         if users is not None:
             locked.users.set(list(users))

@@ -9,10 +9,11 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import mixins
 
 from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_visible_to
+from config.api.views import ProjectViewSet
 from governance.api.filters import ChangeFilter
 from governance.api.serializers import (
     ChangeSerializer,
@@ -33,7 +34,7 @@ from governance.permissions import groups_visible_to
     ),
     retrieve=extend_schema(summary="Read one change-log entry"),
 )
-class ChangeViewSet(viewsets.ReadOnlyModelViewSet):
+class ChangeViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, ProjectViewSet):
     serializer_class = ChangeSerializer
     filterset_class = ChangeFilter
     lookup_value_converter = "uuid"

@@ -5,15 +5,15 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.conditional import ConditionalMixin
-from config.api.exceptions import Conflict
-from config.api.permissions import IsStaff, actor_of
+from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from config.api.views import ProjectViewSet
 from governance import services
 from governance.api.serializers import (
     GroupCreateSerializer,
@@ -66,7 +66,7 @@ class GroupViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ProjectViewSet,
 ):
     serializer_class = GroupSerializer
     queryset = Group.objects.none()  # for the schema; requests use get_queryset()
@@ -107,10 +107,7 @@ class GroupViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         payload = GroupCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            group = services.group_create(actor=actor_of(request), **payload.validated_data)
-        except services.GroupExists as exc:
-            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        group = services.group_create(actor=self.actor, **payload.validated_data)
         headers = {"Location": request.build_absolute_uri(f"/api/v1/groups/{group.pk}/")}
         return Response(self._representation(group), status=status.HTTP_201_CREATED, headers=headers)
 
@@ -118,18 +115,12 @@ class GroupViewSet(
         group = self.get_object()
         payload = GroupUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        try:
-            with self.conditional_write(group):
-                services.group_update(actor=actor_of(request), group=group, **payload.validated_data)
-        except services.GroupExists as exc:
-            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
+        with self.conditional_write(group):
+            services.group_update(actor=self.actor, group=group, **payload.validated_data)
         return Response(self._representation(group))
 
     def perform_destroy(self, instance: Group) -> None:
-        try:
-            services.group_delete(actor=actor_of(self.request), group=instance)
-        except services.GroupInUse as exc:
-            raise Conflict(str(exc)) from None
+        services.group_delete(actor=self.actor, group=instance)
 
     @extend_schema(
         summary="Add a member to a group",
@@ -143,7 +134,7 @@ class GroupViewSet(
         group = self.get_object()
         payload = GroupMemberSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        added = services.group_member_add(actor=actor_of(request), group=group, user=payload.validated_data["user"])
+        added = services.group_member_add(actor=self.actor, group=group, user=payload.validated_data["user"])
         return Response(self._representation(group), status=status.HTTP_201_CREATED if added else status.HTTP_200_OK)
 
     @extend_schema(
@@ -163,5 +154,5 @@ class GroupViewSet(
         user = group.user_set.filter(username=username).first()
         if user is None:
             raise Http404(f"{username!r} is not a member of {group.name!r}.")
-        services.group_member_remove(actor=actor_of(request), group=group, user=user)
+        services.group_member_remove(actor=self.actor, group=group, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

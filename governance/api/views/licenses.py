@@ -2,14 +2,14 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.conditional import ConditionalMixin
-from config.api.exceptions import Conflict
-from config.api.permissions import StaffWrites, actor_of
+from config.api.permissions import StaffWrites
 from config.api.schema import ConflictProblemSerializer
+from config.api.views import ProjectViewSet
 from governance import services
 from governance.api.filters import LicenseFilter
 from governance.api.serializers import (
@@ -46,7 +46,7 @@ class LicenseViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    ProjectViewSet,
 ):
     queryset = License.objects.select_related("terms_curated_by")
     serializer_class = LicenseSerializer
@@ -64,10 +64,7 @@ class LicenseViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         payload = LicenseCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            license = services.license_create(actor=actor_of(request), **payload.validated_data)
-        except services.LicenseExists as exc:
-            raise Conflict(str(exc), existing_id=exc.existing.spdx_id) from None
+        license = services.license_create(actor=self.actor, **payload.validated_data)
         headers = {"Location": request.build_absolute_uri(f"/api/v1/licenses/{license.spdx_id}/")}
         return Response(self.get_serializer(license).data, status=status.HTTP_201_CREATED, headers=headers)
 
@@ -75,9 +72,6 @@ class LicenseViewSet(
         license = self.get_object()
         payload = LicenseUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        try:
-            with self.conditional_write(license):
-                license = services.license_update(actor=actor_of(request), license=license, **payload.validated_data)
-        except ValueError as exc:
-            raise serializers.ValidationError({"non_field_errors": [str(exc)]}) from None
+        with self.conditional_write(license):
+            license = services.license_update(actor=self.actor, license=license, **payload.validated_data)
         return Response(self.get_serializer(self.get_object()).data)

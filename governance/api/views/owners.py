@@ -8,12 +8,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.api.permissions import CanWriteDataset
-from catalog.models import Dataset
-from catalog.selectors import datasets_visible_to
-from config.api.exceptions import Conflict
-from config.api.filters import QueryParametersChecked
-from config.api.permissions import actor_of
+from catalog.api.scoped import DatasetScoped
 from config.api.schema import ProblemSerializer
 from governance import services
 from governance.api.serializers import (
@@ -26,17 +21,12 @@ from governance.choices import OwnershipRole
 from governance.models import AccessGrant, Ownership
 
 
-class _DatasetScopedView(QueryParametersChecked, generics.GenericAPIView):
+class _DatasetRecords(DatasetScoped, generics.GenericAPIView):
     """A view of something that belongs to one dataset: read by whoever can see the dataset,
     changed by its owners and stewards (or staff)."""
 
-    permission_classes = [*generics.GenericAPIView.permission_classes, CanWriteDataset]
+    # Its owners or grants: a few rows, listed whole.
     pagination_class = None
-
-    def get_dataset(self) -> Dataset:
-        dataset = get_object_or_404(datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
-        self.check_object_permissions(self.request, dataset)
-        return dataset
 
 
 OWNER_QUERY = [
@@ -62,7 +52,7 @@ LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The datase
         responses={204: None, 409: LAST_OWNER_RESPONSE},
     ),
 )
-class DatasetOwnersView(_DatasetScopedView):
+class DatasetOwnersView(_DatasetRecords):
     query_parameters = {"delete": ("user", "group", "role")}
     serializer_class = OwnershipSerializer
     queryset = Ownership.objects.none()  # for the schema
@@ -77,9 +67,7 @@ class DatasetOwnersView(_DatasetScopedView):
         dataset = self.get_dataset()
         payload = OwnershipCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        ownership, created = services.ownership_add(
-            actor=actor_of(request), dataset_id=dataset.pk, **payload.validated_data
-        )
+        ownership, created = services.ownership_add(actor=self.actor, dataset_id=dataset.pk, **payload.validated_data)
         return Response(
             OwnershipSerializer(ownership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -96,22 +84,15 @@ class DatasetOwnersView(_DatasetScopedView):
         ownership = get_object_or_404(
             Ownership.objects.select_related("user", "group").filter(principal), dataset=dataset, role=role
         )
-        return _ownership_remove(request, ownership)
-
-
-def _ownership_remove(request: Request, ownership: Ownership) -> Response:
-    try:
-        services.ownership_remove(actor=actor_of(request), ownership=ownership)
-    except services.LastOwner as exc:
-        raise Conflict(str(exc)) from None
-    return Response(status=status.HTTP_204_NO_CONTENT)
+        services.ownership_remove(actor=self.actor, ownership=ownership)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
     get=extend_schema(summary="Read one ownership", responses=OwnershipSerializer),
     delete=extend_schema(summary="Remove an ownership", responses={204: None, 409: LAST_OWNER_RESPONSE}),
 )
-class DatasetOwnerView(_DatasetScopedView):
+class DatasetOwnerView(_DatasetRecords):
     serializer_class = OwnershipSerializer
     queryset = Ownership.objects.none()  # for the schema
 
@@ -124,7 +105,8 @@ class DatasetOwnerView(_DatasetScopedView):
         return Response(OwnershipSerializer(self.get_ownership()).data)
 
     def delete(self, request: Request, dataset_id, pk) -> Response:
-        return _ownership_remove(request, self.get_ownership())
+        services.ownership_remove(actor=self.actor, ownership=self.get_ownership())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
@@ -139,7 +121,7 @@ class DatasetOwnerView(_DatasetScopedView):
         responses={200: AccessGrantSerializer, 201: AccessGrantSerializer},
     ),
 )
-class DatasetGrantsView(_DatasetScopedView):
+class DatasetGrantsView(_DatasetRecords):
     serializer_class = AccessGrantSerializer
     queryset = AccessGrant.objects.none()  # for the schema
 
@@ -152,16 +134,14 @@ class DatasetGrantsView(_DatasetScopedView):
         dataset = self.get_dataset()
         payload = AccessGrantCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        grant, created = services.access_grant_add(
-            actor=actor_of(request), dataset_id=dataset.pk, **payload.validated_data
-        )
+        grant, created = services.access_grant_add(actor=self.actor, dataset_id=dataset.pk, **payload.validated_data)
         return Response(
             AccessGrantSerializer(grant).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
 
 @extend_schema_view(delete=extend_schema(summary="Withdraw a read grant", responses={204: None}))
-class DatasetGrantView(_DatasetScopedView):
+class DatasetGrantView(_DatasetRecords):
     serializer_class = AccessGrantSerializer
     queryset = AccessGrant.objects.none()  # for the schema
     http_method_names = ["delete", "options"]
@@ -170,5 +150,5 @@ class DatasetGrantView(_DatasetScopedView):
         grant = get_object_or_404(
             AccessGrant.objects.select_related("user", "group"), dataset=self.get_dataset(), pk=pk
         )
-        services.access_grant_remove(actor=actor_of(request), grant=grant)
+        services.access_grant_remove(actor=self.actor, grant=grant)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,16 +1,16 @@
 """Storage locations and namespaces: where sources may be registered and datasets created, by whom."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from config.api.conditional import ConditionalMixin
-from config.api.exceptions import Conflict
-from config.api.permissions import IsStaff, actor_of
+from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer
+from config.api.views import ProjectViewSet
 from governance import services
 from governance.api.serializers import (
     NamespaceSerializer,
@@ -52,7 +52,7 @@ class StorageLocationViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ProjectViewSet,
 ):
     queryset = StorageLocation.objects.select_related("created_by").prefetch_related("users", "groups")
     serializer_class = StorageLocationSerializer
@@ -63,12 +63,7 @@ class StorageLocationViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         payload = StorageLocationWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            location = services.storage_location_create(actor=actor_of(request), **payload.validated_data)
-        except services.StorageLocationExists as exc:
-            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
-        except ValueError as exc:
-            raise serializers.ValidationError({"uri": [str(exc)]}) from None
+        location = services.storage_location_create(actor=self.actor, **payload.validated_data)
         headers = {"Location": request.build_absolute_uri(f"/api/v1/storage-locations/{location.pk}/")}
         body = self.get_serializer(self.get_queryset().get(pk=location.pk)).data
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
@@ -77,17 +72,12 @@ class StorageLocationViewSet(
         location = self.get_object()
         payload = StorageLocationWriteSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        try:
-            with self.conditional_write(location):
-                services.storage_location_update(actor=actor_of(request), location=location, **payload.validated_data)
-        except services.StorageLocationExists as exc:
-            raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
-        except ValueError as exc:
-            raise serializers.ValidationError({"uri": [str(exc)]}) from None
+        with self.conditional_write(location):
+            services.storage_location_update(actor=self.actor, location=location, **payload.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=location.pk)).data)
 
     def perform_destroy(self, instance: StorageLocation) -> None:
-        services.storage_location_delete(actor=actor_of(self.request), location=instance)
+        services.storage_location_delete(actor=self.actor, location=instance)
 
 
 # --- Namespaces with owners ------------------------------------------------------------------------
@@ -104,7 +94,14 @@ class StorageLocationViewSet(
     partial_update=extend_schema(summary="Change a namespace's owners"),
     destroy=extend_schema(summary="Open a namespace to everyone again"),
 )
-class NamespaceViewSet(viewsets.ModelViewSet):
+class NamespaceViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    ProjectViewSet,
+):
     queryset = Namespace.objects.prefetch_related("users", "groups").order_by("name")
     serializer_class = NamespaceSerializer
     permission_classes = [IsAdminUser]
@@ -113,14 +110,14 @@ class NamespaceViewSet(viewsets.ModelViewSet):
 
     # Through the services, so the change log records each namespace with its owners.
     def perform_create(self, serializer: BaseSerializer[Namespace]) -> None:
-        serializer.instance = services.namespace_create(actor=actor_of(self.request), **serializer.validated_data)
+        serializer.instance = services.namespace_create(actor=self.actor, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer[Namespace]) -> None:
         namespace = serializer.instance
         assert namespace is not None  # DRF's update gives the serializer the namespace it read
         serializer.instance = services.namespace_update(
-            actor=actor_of(self.request), namespace=namespace, **serializer.validated_data
+            actor=self.actor, namespace=namespace, **serializer.validated_data
         )
 
     def perform_destroy(self, instance: Namespace) -> None:
-        services.namespace_delete(actor=actor_of(self.request), namespace=instance)
+        services.namespace_delete(actor=self.actor, namespace=instance)

@@ -2,22 +2,23 @@
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, views
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.throttling import LoginThrottle, client_address, login_failure_record
+from config.api.views import ProjectAPIView
 from governance import services
 from governance.api.serializers import TokenRequestSerializer, TokenSerializer
 
 
-class TokenCreateView(views.APIView):
+class TokenCreateView(ProjectAPIView):
     """Exchange a username and password for a new API token, shown once."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [*views.APIView.throttle_classes, LoginThrottle]
+    throttle_classes = [*ProjectAPIView.throttle_classes, LoginThrottle]
 
     @extend_schema(
         summary="Obtain an API token",
