@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -214,77 +214,74 @@ class StorageLocationForm(forms.ModelForm):
             raise forms.ValidationError(str(exc)) from None
 
 
+class ScopeAdmin(CheckedActionsAdmin):
+    """Storage locations and namespaces, written through their services, so the change log records
+    each with who it lets in."""
+
+    key = ""  # the field that names one: a location's uri, a namespace's name
+    filter_horizontal = ("users", "groups")
+
+    def scope_write(self, actor: User, scope: Any, fields: dict[str, Any]) -> Any:
+        """Create one (scope None) or change it; returns it."""
+        raise NotImplementedError
+
+    def scope_delete(self, actor: User, scope: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Saved in save_related, once the users and groups are known.
+        pass
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        actor = cast(User, request.user)  # the admin has only signed-in staff
+        data = form.cleaned_data
+        fields = {self.key: data[self.key], "users": data["users"], "groups": data["groups"]}
+        scope = self.scope_write(actor, form.instance if change else None, fields)
+        form.instance.pk = scope.pk
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.scope_delete(cast(User, request.user), obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for scope in queryset:
+            self.scope_delete(cast(User, request.user), scope)
+
+
 @admin.register(StorageLocation)
-class StorageLocationAdmin(CheckedActionsAdmin):
+class StorageLocationAdmin(ScopeAdmin):
     """Who may register sources under a prefix; a root with no location here is open to everyone."""
 
     form = StorageLocationForm
+    key = "uri"
     list_display = ("uri", "created_by", "created_at", "updated_at")
     search_fields = ("uri", "users__username", "groups__name")
     list_select_related = ("created_by",)
-    filter_horizontal = ("users", "groups")
     readonly_fields = ("created_by", "created_at", "updated_at")
 
-    def save_model(self, request: HttpRequest, obj: StorageLocation, form: Any, change: bool) -> None:
-        # Saved in save_related, once the users and groups are known: through the services, so the
-        # change log records the location with who it grants.
-        pass
+    def scope_write(self, actor: User, scope: StorageLocation | None, fields: dict[str, Any]) -> StorageLocation:
+        if scope is None:
+            return services.storage_location_create(actor=actor, **fields)
+        return services.storage_location_update(actor=actor, location=scope, **fields)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        data = form.cleaned_data
-        fields = {"uri": data["uri"], "users": data["users"], "groups": data["groups"]}
-        if change:
-            location = services.storage_location_update(
-                actor=request.user,  # type: ignore[arg-type]
-                location=form.instance,
-                **fields,
-            )
-        else:
-            location = services.storage_location_create(actor=request.user, **fields)  # type: ignore[arg-type]
-        form.instance.pk = location.pk
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-    def delete_model(self, request: HttpRequest, obj: StorageLocation) -> None:
-        services.storage_location_delete(actor=request.user, location=obj)  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StorageLocation]) -> None:
-        for location in queryset:
-            services.storage_location_delete(actor=request.user, location=location)  # type: ignore[arg-type]
+    def scope_delete(self, actor: User, scope: StorageLocation) -> None:
+        services.storage_location_delete(actor=actor, location=scope)
 
 
 @admin.register(Namespace)
-class NamespaceAdmin(CheckedActionsAdmin):
+class NamespaceAdmin(ScopeAdmin):
+    key = "name"
     list_display = ("name", "created_at", "updated_at")
     search_fields = ("name", "users__username", "groups__name")
-    filter_horizontal = ("users", "groups")
 
-    def save_model(self, request: HttpRequest, obj: Namespace, form: Any, change: bool) -> None:
-        # Saved in save_related, once the owners are known: through the services, so the change
-        # log records the namespace with its owners.
-        pass
+    def scope_write(self, actor: User, scope: Namespace | None, fields: dict[str, Any]) -> Namespace:
+        if scope is None:
+            return services.namespace_create(actor=actor, **fields)
+        return services.namespace_update(actor=actor, namespace=scope, **fields)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        data = form.cleaned_data
-        fields = {"name": data["name"], "users": data["users"], "groups": data["groups"]}
-        if change:
-            namespace = services.namespace_update(
-                actor=request.user,  # type: ignore[arg-type]
-                namespace=form.instance,
-                **fields,
-            )
-        else:
-            namespace = services.namespace_create(actor=request.user, **fields)  # type: ignore[arg-type]
-        form.instance.pk = namespace.pk
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-    def delete_model(self, request: HttpRequest, obj: Namespace) -> None:
-        services.namespace_delete(actor=request.user, namespace=obj)  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Namespace]) -> None:
-        for namespace in queryset:
-            services.namespace_delete(actor=request.user, namespace=namespace)  # type: ignore[arg-type]
+    def scope_delete(self, actor: User, scope: Namespace) -> None:
+        services.namespace_delete(actor=actor, namespace=scope)
 
 
 @admin.register(AccessToken)

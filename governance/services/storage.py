@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from django.utils import timezone
 
 from config import errors
-from governance.choices import ChangeAction, ObjectType
 from governance.models import (
     StorageLocation,
 )
-from governance.services.changes import change_record, changed_values
+from governance.services.scopes import scope_changing, scope_created, scope_delete
 
 # Object stores a location may name; sources there are matched on whole path segments like paths.
 OBJECT_STORE_SCHEMES = ("s3", "gs", "az")
@@ -82,32 +79,14 @@ def storage_location_uri_checked(text: str, *, other_than: StorageLocation | Non
     return uri
 
 
-def _storage_location_values(location: StorageLocation) -> dict[str, Any]:
-    return {
-        "uri": location.uri,
-        "users": sorted(location.users.values_list("username", flat=True)),
-        "groups": sorted(location.groups.values_list("name", flat=True)),
-    }
-
-
 def storage_location_create(
     *, actor: User, uri: str, users: Iterable[User] = (), groups: Iterable[Group] = ()
 ) -> StorageLocation:
     """Add a location: from then on only its users, the members of its groups (and staff) may
     register sources under it, unless a more specific location says otherwise."""
     with transaction.atomic():
-        uri = storage_location_uri_checked(uri)
-        location = StorageLocation.objects.create(uri=uri, created_by=actor)
-        location.users.set(list(users))
-        location.groups.set(list(groups))
-        change_record(
-            actor=actor,
-            action=ChangeAction.CREATE,
-            object_type=ObjectType.STORAGE_LOCATION,
-            object_id=location.pk,
-            after=_storage_location_values(location),
-            object_repr=location.uri,
-        )
+        location = StorageLocation.objects.create(uri=storage_location_uri_checked(uri), created_by=actor)
+        scope_created(actor=actor, scope=location, users=users, groups=groups)
     return location
 
 
@@ -120,42 +99,14 @@ def storage_location_update(
     groups: Iterable[Group] | None = None,
 ) -> StorageLocation:
     """Change a location's prefix or who may register from it; what is left out stays."""
-    with transaction.atomic():
-        locked = StorageLocation.objects.select_for_update().get(pk=location.pk)
-        before = _storage_location_values(locked)
+    with transaction.atomic(), scope_changing(actor=actor, scope=location, users=users, groups=groups) as locked:
         if uri is not None:
             locked.uri = storage_location_uri_checked(uri, other_than=locked)
             locked.save()
-        if users is not None:
-            locked.users.set(list(users))
-        if groups is not None:
-            locked.groups.set(list(groups))
-        old, new = changed_values(before, _storage_location_values(locked))
-        if new:
-            StorageLocation.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
-            change_record(
-                actor=actor,
-                action=ChangeAction.UPDATE,
-                object_type=ObjectType.STORAGE_LOCATION,
-                object_id=locked.pk,
-                before=old,
-                after=new,
-                object_repr=locked.uri,
-            )
     return StorageLocation.objects.get(pk=locked.pk)
 
 
 def storage_location_delete(*, actor: User, location: StorageLocation) -> None:
     """Remove a location: its paths fall back to the next location covering them (in the end the
     storage root, open to every authenticated user)."""
-    with transaction.atomic():
-        values = _storage_location_values(location)
-        if StorageLocation.objects.filter(pk=location.pk).delete()[0]:
-            change_record(
-                actor=actor,
-                action=ChangeAction.DELETE,
-                object_type=ObjectType.STORAGE_LOCATION,
-                object_id=location.pk,
-                before=values,
-                object_repr=location.uri,
-            )
+    scope_delete(actor=actor, scope=location)
