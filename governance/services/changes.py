@@ -13,9 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from config.request_ids import current_request_id
-from governance.models import (
-    Change,
-)
+from governance.models import Change
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ from uuid import UUID
 from django.contrib.auth.models import Group, User
 
 from governance.choices import ChangeAction, ObjectType
-from governance.models import (
-    AccessGrant,
-)
+from governance.models import AccessGrant
 from governance.services.changes import change_record
 from governance.services.owners import _principal
 

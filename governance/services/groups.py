@@ -13,11 +13,7 @@ from django.db import transaction
 from config import errors
 from config.identities import IdentityInvalid, identity_checked
 from governance.choices import ChangeAction, ObjectType
-from governance.models import (
-    AccessGrant,
-    GroupProfile,
-    Ownership,
-)
+from governance.models import AccessGrant, GroupProfile, Ownership
 from governance.services.changes import ChangeSpec, change_record, change_record_many, changed_values
 
 

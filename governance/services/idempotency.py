@@ -6,9 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from governance.models import (
-    IdempotencyRecord,
-)
+from governance.models import IdempotencyRecord
 
 # How long the first answer to a POST with an Idempotency-Key is kept for replay.
 IDEMPOTENCY_RETENTION = timedelta(hours=24)

@@ -15,9 +15,7 @@ from license_expression import get_license_index
 
 from config import errors
 from governance.choices import LICENSE_TERMS, ChangeAction, ObjectType
-from governance.models import (
-    License,
-)
+from governance.models import License
 from governance.services.changes import ChangeSpec, change_record, change_record_many, changed_values
 
 logger = logging.getLogger(__name__)

@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from governance.models import (
-    Namespace,
-)
+from governance.models import Namespace
 from governance.services.scopes import scope_changing, scope_created, scope_delete
 
 

@@ -12,9 +12,7 @@ from django.db.models import Q
 
 from config import errors
 from governance.choices import ChangeAction, ObjectType, OwnershipRole
-from governance.models import (
-    Ownership,
-)
+from governance.models import Ownership
 from governance.services.changes import change_record
 
 
@@ -53,10 +51,6 @@ def _principal(user: User | None, group: Group | None) -> dict[str, Any]:
     return {"user": user} if user is not None else {"group": group}
 
 
-def _ownership_values(ownership: Ownership) -> dict[str, Any]:
-    return {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
-
-
 def ownership_add(
     *,
     dataset_id: UUID,
@@ -85,7 +79,7 @@ def ownership_add(
             object_type=ObjectType.OWNERSHIP,
             object_id=ownership.pk,
             dataset_id=dataset_id,
-            after=_ownership_values(ownership),
+            after=ownership.entry,
             object_repr=str(ownership),
         )
     return ownership, created
@@ -108,7 +102,7 @@ def ownership_remove(*, actor: User, ownership: Ownership) -> None:
             raise LastOwner()
         if ownership.role == OwnershipRole.OWNER and not actor_owns_dataset(actor, ownership.dataset_id):
             raise OwnersOnly("remove an owner")
-        values = _ownership_values(ownership)
+        values = ownership.entry
         deleted, _ = Ownership.objects.filter(pk=ownership.pk).delete()
         if deleted:
             change_record(

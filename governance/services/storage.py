@@ -10,9 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from config import errors
-from governance.models import (
-    StorageLocation,
-)
+from governance.models import StorageLocation
 from governance.services.scopes import scope_changing, scope_created, scope_delete
 
 # Object stores a location may name; sources there are matched on whole path segments like paths.

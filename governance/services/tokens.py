@@ -13,9 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from governance.models import (
-    AccessToken,
-)
+from governance.models import AccessToken
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,16 @@
 """The change log, as each reader may see it."""
 
-import re
-from collections.abc import Iterator
 from typing import Any
-from uuid import UUID
 
-from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins
 
-from catalog.models import Dataset, DatasetVersion
-from catalog.selectors import datasets_visible_to
 from config.api.views import ProjectViewSet
 from governance.api.filters import ChangeFilter
-from governance.api.serializers import (
-    ChangeSerializer,
-)
-from governance.choices import STAFF_ONLY_OBJECT_TYPES, ChangeAction, ObjectType, Sensitivity
+from governance.api.serializers import ChangeSerializer
 from governance.models import Change
-from governance.permissions import groups_visible_to
+from governance.selectors import change_ids_hidden, change_redacted, changes_visible_to
 
 
 @extend_schema_view(
@@ -40,93 +30,17 @@ class ChangeViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, ProjectVie
     lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[Change]:
-        changes = Change.objects.all()
-        user = self.request.user
-        if user.is_staff:
-            return changes
-        visible = datasets_visible_to(user).values("pk")
-        # Storage locations and namespaces belong to no dataset, and their entries say who may
-        # register where (usernames, folder paths): staff business only. A group's entries name its
-        # members: for those who may see the group.
-        groups = groups_visible_to(user).annotate(key=Cast("pk", CharField())).values("key")
-        return (
-            changes.filter(Q(dataset_id__isnull=True) | Q(dataset_id__in=visible))
-            .exclude(object_type__in=STAFF_ONLY_OBJECT_TYPES)
-            .exclude(Q(object_type=ObjectType.GROUP) & ~Q(object_id__in=groups))
-        )
+        return changes_visible_to(self.request.user)
 
     def get_serializer(self, *args, **kwargs):
         # An entry about a dataset the reader may read can still name one they may not (an edge into
         # theirs from a restricted dataset): such ids are redacted, so the entry stays, saying less.
         if args and not self.request.user.is_staff:
             entries = list(args[0]) if kwargs.get("many") else [args[0]]
-            return _RedactedChanges(entries, _ids_hidden_in(entries, self.request.user), many=kwargs.get("many", False))
+            return _RedactedChanges(
+                entries, change_ids_hidden(entries, self.request.user), many=kwargs.get("many", False)
+            )
         return super().get_serializer(*args, **kwargs)
-
-
-_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
-RESTRICTED_REF = "a restricted dataset you may not read"
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _ids_hidden_in(entries: list[Change], user: User | AnonymousUser) -> set[str]:
-    """The ids, as text, of datasets (and their versions) named in these entries that the user may not
-    read: three queries for a page, however many entries."""
-    named: set[UUID] = set()
-    for entry in entries:
-        # The entry's own object belongs to its dataset, which the reader may read (or it is not listed).
-        for text in _strings([entry.object_repr, entry.before, entry.after]):
-            for match in _UUID_TEXT.findall(text):
-                named.add(UUID(match))
-        named.discard(entry.dataset_id)
-    if not named:
-        return set()
-    visible = datasets_visible_to(user).values("pk")
-    hidden: set[UUID] = set(Dataset.objects.filter(pk__in=named).exclude(pk__in=visible).values_list("pk", flat=True))
-    hidden |= set(
-        DatasetVersion.objects.filter(pk__in=named - hidden).exclude(dataset__in=visible).values_list("pk", flat=True)
-    )
-    hidden |= _purged_restricted_ids(named - hidden)
-    return {str(pk) for pk in hidden} | {pk.hex for pk in hidden}
-
-
-def _purged_restricted_ids(named: set[UUID]) -> set[UUID]:
-    """Of these ids, those of restricted datasets that were purged, and of their versions: entries
-    about other datasets (an edge removed with the purge, one created before) still name them, and
-    with the dataset gone, only its purge entry says it was restricted. One query (ids are never
-    reused: a dataset with a purge entry is gone)."""
-    if not named:
-        return set()
-    hidden: set[UUID] = set()
-    purges = Change.objects.filter(
-        action=ChangeAction.PURGE, object_type=ObjectType.DATASET, object_id__in=[str(pk) for pk in named]
-    )
-    for object_id, before in purges.values_list("object_id", "before"):
-        state = before or {}
-        if state.get("sensitivity") == Sensitivity.RESTRICTED:
-            hidden.add(UUID(object_id))
-            hidden |= {UUID(str(version["id"])) for version in state.get("versions", [])}
-    return hidden & named
-
-
-def _redact(value: Any, hidden: set[str]) -> Any:
-    if isinstance(value, str):
-        return _UUID_TEXT.sub(lambda m: RESTRICTED_REF if m.group(0).lower() in hidden else m.group(0), value)
-    if isinstance(value, dict):
-        return {key: _redact(item, hidden) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item, hidden) for item in value]
-    return value
 
 
 class _RedactedChanges:
@@ -139,5 +53,5 @@ class _RedactedChanges:
     def data(self) -> Any:
         rows = [ChangeSerializer(entry).data for entry in self.entries]
         if self.hidden:
-            rows = [_redact(dict(row), self.hidden) for row in rows]
+            rows = [change_redacted(dict(row), self.hidden) for row in rows]
         return rows if self.many else rows[0]

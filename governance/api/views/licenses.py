@@ -12,11 +12,7 @@ from config.api.schema import ConflictProblemSerializer
 from config.api.views import ProjectViewSet
 from governance import services
 from governance.api.filters import LicenseFilter
-from governance.api.serializers import (
-    LicenseCreateSerializer,
-    LicenseSerializer,
-    LicenseUpdateSerializer,
-)
+from governance.api.serializers import LicenseCreateSerializer, LicenseSerializer, LicenseUpdateSerializer
 from governance.models import License
 
 

@@ -12,11 +12,7 @@ from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer
 from config.api.views import ProjectViewSet
 from governance import services
-from governance.api.serializers import (
-    NamespaceSerializer,
-    StorageLocationSerializer,
-    StorageLocationWriteSerializer,
-)
+from governance.api.serializers import NamespaceSerializer, StorageLocationSerializer, StorageLocationWriteSerializer
 from governance.models import Namespace, StorageLocation
 
 
