@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from governance.choices import ChangeAction, ObjectType
 from governance.models import AccessGrant
 from governance.services.changes import change_record
-from governance.services.owners import _principal
+from governance.services.owners import principal_named
 
 
 def access_grant_add(
@@ -17,7 +17,7 @@ def access_grant_add(
 ) -> tuple[AccessGrant, bool]:
     """Let a user or a group read a dataset even when it is restricted."""
     grant, created = AccessGrant.objects.get_or_create(
-        dataset_id=dataset_id, defaults={"granted_by": actor}, **_principal(user, group)
+        dataset_id=dataset_id, defaults={"granted_by": actor}, **principal_named(user, group)
     )
     if created:
         change_record(

@@ -45,7 +45,8 @@ def actor_owns_dataset(actor: User | None, dataset_id: UUID) -> bool:
     )
 
 
-def _principal(user: User | None, group: Group | None) -> dict[str, Any]:
+def principal_named(user: User | None, group: Group | None) -> dict[str, Any]:
+    """The lookup for the one user or group an ownership or a grant names."""
     if (user is None) == (group is None):
         raise ValueError("An ownership or grant names exactly one of a user or a group.")
     return {"user": user} if user is not None else {"group": group}
@@ -71,7 +72,9 @@ def ownership_add(
         and not actor_owns_dataset(actor, dataset_id)
     ):
         raise OwnersOnly("make someone an owner")
-    ownership, created = Ownership.objects.get_or_create(dataset_id=dataset_id, role=role, **_principal(user, group))
+    ownership, created = Ownership.objects.get_or_create(
+        dataset_id=dataset_id, role=role, **principal_named(user, group)
+    )
     if created:
         change_record(
             actor=actor,
