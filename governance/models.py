@@ -30,6 +30,11 @@ def owner_entry(*, username: str | None, group_name: str | None, role: str) -> d
     return {"type": "group", "name": group_name, "role": role}
 
 
+def grant_entry(*, principal_type: str, name: str) -> dict[str, str]:
+    """A read grant as the change log records it: to whom, and what it allows."""
+    return {"type": principal_type, "name": name, "access": "read"}
+
+
 class NamesPrincipal:
     """For a row that names exactly one of a user or a group."""
 
@@ -143,6 +148,11 @@ class AccessGrant(NamesPrincipal, models.Model):
 
     def __str__(self) -> str:
         return f"read: {self.principal_name}"
+
+    @property
+    def entry(self) -> dict[str, str]:
+        """This grant as `grant_entry` records it (with its user or group loaded, no query)."""
+        return grant_entry(principal_type=self.principal_type, name=self.principal_name)
 
 
 class License(models.Model):

@@ -26,14 +26,14 @@ def access_grant_add(
             object_type=ObjectType.ACCESS_GRANT,
             object_id=grant.pk,
             dataset_id=dataset_id,
-            after={"type": grant.principal_type, "name": grant.principal_name, "access": "read"},
+            after=grant.entry,
             object_repr=str(grant),
         )
     return grant, created
 
 
 def access_grant_remove(*, actor: User, grant: AccessGrant) -> None:
-    values = {"type": grant.principal_type, "name": grant.principal_name, "access": "read"}
+    values = grant.entry
     if AccessGrant.objects.filter(pk=grant.pk).delete()[0]:
         change_record(
             actor=actor,

@@ -13,7 +13,7 @@ from django.db import transaction
 from config import errors
 from config.identities import IdentityInvalid, identity_checked
 from governance.choices import ChangeAction, ObjectType
-from governance.models import AccessGrant, GroupProfile, Ownership
+from governance.models import AccessGrant, GroupProfile, Ownership, grant_entry
 from governance.services.changes import ChangeSpec, change_record, change_record_many, changed_values
 
 
@@ -175,7 +175,7 @@ def group_delete(*, actor: User, group: Group) -> None:
                     object_type=ObjectType.ACCESS_GRANT,
                     object_id=grant.pk,
                     dataset_id=grant.dataset_id,
-                    before={"type": "group", "name": locked.name, "access": "read"},
+                    before=grant_entry(principal_type="group", name=locked.name),
                     after={"reason": "the group was deleted"},
                     object_repr=f"read: {locked.name}",
                 )
