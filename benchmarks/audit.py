@@ -23,9 +23,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from audits.rules import Purpose
+from audits.services import audit_run
 from catalog.models import Dataset, DatasetVersion
-from governance.audits.rules import Purpose
-from governance.audits.services import audit_run
 from governance.models import Ownership
 from governance.services import access_token_issue
 from lineage.models import LineageEdge

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "governance",
     "catalog",
     "lineage",
+    "audits",
 ]
 
 MIDDLEWARE = [

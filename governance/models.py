@@ -22,6 +22,19 @@ custom_license_id_validator = RegexValidator(
 )
 
 
+def owner_entry(*, username: str | None, group_name: str | None, role: str) -> dict[str, str | None]:
+    """Who answers for a dataset, as every reader shows it (the API, cards, the change log): the kind
+    of principal, its name and its role. From an ownership's row or from its values alone."""
+    if username is not None:
+        return {"type": "user", "name": username, "role": role}
+    return {"type": "group", "name": group_name, "role": role}
+
+
+def grant_entry(*, principal_type: str, name: str) -> dict[str, str]:
+    """A read grant as the change log records it: to whom, and what it allows."""
+    return {"type": principal_type, "name": name, "access": "read"}
+
+
 class NamesPrincipal:
     """For a row that names exactly one of a user or a group."""
 
@@ -73,6 +86,14 @@ class Ownership(NamesPrincipal, models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal_name} ({self.role})"
+
+    @property
+    def entry(self) -> dict[str, str | None]:
+        """This ownership as `owner_entry` shows it (with its user or group loaded, no query)."""
+        name = self.principal_name
+        return owner_entry(
+            username=name if self.user_id else None, group_name=None if self.user_id else name, role=self.role
+        )
 
 
 class IdempotencyRecord(models.Model):
@@ -127,6 +148,11 @@ class AccessGrant(NamesPrincipal, models.Model):
 
     def __str__(self) -> str:
         return f"read: {self.principal_name}"
+
+    @property
+    def entry(self) -> dict[str, str]:
+        """This grant as `grant_entry` records it (with its user or group loaded, no query)."""
+        return grant_entry(principal_type=self.principal_type, name=self.principal_name)
 
 
 class License(models.Model):

@@ -6,7 +6,6 @@ from governance.api import views
 router = SimpleRouter(use_regex_path=False)
 router.register("licenses", views.LicenseViewSet, basename="license")
 router.register("changes", views.ChangeViewSet, basename="change")
-router.register("audits", views.AuditViewSet, basename="audit")
 router.register("storage-locations", views.StorageLocationViewSet, basename="storage-location")
 router.register("namespaces", views.NamespaceViewSet, basename="namespace")
 router.register("groups", views.GroupViewSet, basename="group")
@@ -17,6 +16,5 @@ urlpatterns = [
     path("datasets/<uuid:dataset_id>/owners/<uuid:pk>/", views.DatasetOwnerView.as_view(), name="dataset-owner"),
     path("datasets/<uuid:dataset_id>/grants/", views.DatasetGrantsView.as_view(), name="dataset-grants"),
     path("datasets/<uuid:dataset_id>/grants/<uuid:pk>/", views.DatasetGrantView.as_view(), name="dataset-grant"),
-    path("audits/<uuid:pk>/markdown", views.AuditMarkdownView.as_view(), name="audit-markdown"),
     *router.urls,
 ]

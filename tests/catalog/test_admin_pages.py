@@ -5,9 +5,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from audits.rules import Purpose
+from audits.services import audit_run
 from catalog.models import DataCard, Dataset, DatasetVersion, Feature
-from governance.audits.rules import Purpose
-from governance.audits.services import audit_run
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
 

@@ -13,10 +13,10 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 
+from audits.rules import Purpose
+from audits.services import audit_run
 from catalog import services
 from catalog.models import Dataset
-from governance.audits.rules import Purpose
-from governance.audits.services import audit_run
 from governance.models import Change
 from lineage import services as lineage_services
 from tests.factories import token_for

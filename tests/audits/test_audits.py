@@ -6,10 +6,10 @@ import itertools
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from audits.rules import Purpose
+from audits.services import audit_run
 from catalog.models import Dataset, DatasetVersion, Feature
 from catalog.services import dataset_retire
-from governance.audits.rules import Purpose
-from governance.audits.services import audit_run
 from governance.choices import OwnershipRole
 from governance.licensing import license_expression_parse
 from governance.models import Audit, License

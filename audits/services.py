@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from audits import rules
 from catalog.models import DataCard, Dataset, DatasetVersion, Feature
 from catalog.selectors import (
     ReferenceAmbiguous,
@@ -27,8 +28,8 @@ from catalog.selectors import (
     datasets_resolve,
     datasets_visible_to,
 )
+from config import errors
 from config.request_ids import current_request_id
-from governance.audits import rules
 from governance.choices import AuditRole, OwnershipRole
 from governance.licensing import license_alternatives
 from governance.models import Audit, AuditSubject, License, Ownership
@@ -39,7 +40,9 @@ from lineage.selectors import Edge, lineage_upstream
 HIDDEN = rules.RESTRICTED_LABEL
 
 
-class AuditInputInvalid(ValueError):
+class AuditInputInvalid(errors.Invalid):
+    field = "datasets"
+
     def __init__(self, message: str, unknown: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.unknown = list(unknown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from governance.audits.rules import RESTRICTED_LABEL, RULES, Purpose
+from audits.rules import RESTRICTED_LABEL, RULES, Purpose
 
 VERDICTS = {
     "pass": "PASS: nothing found that stands in the way of this training.",
