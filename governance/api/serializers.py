@@ -17,6 +17,7 @@ from governance.models import (
     StorageLocation,
     custom_license_id_validator,
 )
+from governance.services import GroupNameInvalid, group_name_checked
 
 
 class LicenseSourceSerializer(StrictSerializer):
@@ -338,6 +339,13 @@ class _GroupWriteSerializer(StrictSerializer):
 
     def validate_owners(self, names: list[str]) -> list[User]:
         return _active_users(names)
+
+    def validate_name(self, name: str) -> str:
+        # The services' rule, asked here as well so that one answer names every mistake of the body.
+        try:
+            return group_name_checked(name)
+        except GroupNameInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 _single_line = RegexValidator(r"^[^\x00-\x1f\x7f]+$", "Control characters (such as newlines) are not allowed.")

@@ -97,6 +97,13 @@ def test_it_rejects_a_bad_group(staff_client, body, field):
     assert not Group.objects.exists()
 
 
+def test_a_bad_name_is_named_with_the_other_mistakes_of_the_body(staff_client):
+    response = staff_client.post("/api/v1/groups/", {"name": "a/b", "owners": ["nobody-at-all"]}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"name", "owners"}
+
+
 def test_it_refuses_a_group_nested_too_deeply(staff_client):
     response = staff_client.generic(
         "POST", "/api/v1/groups/", '{"name": "deep", "owners": ' + deep(10_000) + "}", content_type="application/json"
