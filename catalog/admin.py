@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from catalog import services
 from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
-from catalog.models import Dataset, DatasetVersion, DriftReport, Feature, Tag
+from catalog.models import CURATED_FIELDS, Dataset, DatasetVersion, DriftReport, Feature, Tag
 from catalog.selectors import personal_data_visible_to
 from catalog.templatetags.catalog_admin import json_block, shortened, wrapped
 from config.admin import CheckedActionsAdmin
@@ -660,7 +660,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         formset.save(commit=False)  # what changed, for the admin's history; the service writes it
         shows = personal_data_visible_to(user=request.user, dataset_id=form.instance.dataset_id)
         for feature, changed_fields in formset.changed_objects:
-            changed = [field for field in services.CURATED_FIELDS if field in changed_fields]
+            changed = [field for field in CURATED_FIELDS if field in changed_fields]
             if "pii" in changed and not feature.pii and not shows:
                 # A dismissal unmasks the values for every reader: the owners' and stewards' call only.
                 changed.remove("pii")

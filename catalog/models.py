@@ -143,6 +143,11 @@ class DatasetVersion(models.Model):
         return f"{self.dataset} v{self.number}"
 
 
+# What people decide about a feature: profiling never overrides it, and it carries over to later
+# versions by feature name.
+CURATED_FIELDS = ("description", "role", "pii")
+
+
 class Feature(models.Model):
     """A column (or an implicit one, such as an image's label) of a dataset version."""
 

@@ -47,7 +47,7 @@ from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion, Feature, Thumbnail
-from catalog.selectors import personal_data_visible_to
+from catalog.selectors import personal_data_visible_to, version_previous_profiled
 from catalog.sources import SourceForbidden, SourceRejected
 from config.api.authentication import TokenAuthentication
 from config.api.conditional import ConditionalMixin
@@ -347,7 +347,7 @@ class VersionViewSet(
                 raise serializers.ValidationError({"against": [f"{against_id!r} is not a version id."]}) from None
             against = get_object_or_404(selectors.versions_visible_to(request.user), pk=against_key)
         else:
-            previous = services.version_previous_profiled(version)
+            previous = version_previous_profiled(version)
             if previous is None:
                 raise serializers.ValidationError(
                     {"against": [f"Version {version.number} has no earlier profiled version; name one with ?against=."]}
