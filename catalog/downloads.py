@@ -26,6 +26,7 @@ from django.conf import settings
 
 from catalog.models import DatasetVersion
 from catalog.sources import local_path, storage_roots
+from config import errors
 from profiler.files import (
     FileIdentity,
     SourceError,
@@ -45,13 +46,13 @@ HEAD_BYTES = 64 * 1024
 DELIMITERS = (",", "\t", ";", "|", WHITESPACE)
 # Croissant states only these two; the reader then takes a header row, UTF-8 and double quotes.
 CROISSANT_DELIMITERS = {",": "text/csv", "\t": "text/tab-separated-values"}
-TABLE_FORMATS = ("csv", "tsv")
 # What the files of a csv or tsv source may be named: the profiler reads a .txt or a name without a suffix as a
 # table of the source's format too.
+TABLE_FORMATS = ("csv", "tsv")
 _TABLE_NAMES = (*TABLE_FORMATS, "text", None)
 
 
-class FileUnavailable(Exception):
+class FileUnavailable(errors.NotFound):
     """The file is not one this version serves (not in its manifest, or the source is remote)."""
 
 

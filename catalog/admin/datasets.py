@@ -221,6 +221,8 @@ class DatasetAdmin(CheckedActionsAdmin):
         changes = {field: data[field] for field in form.changed_data if field in services.DATASET_FIELDS}
         if "tags" in form.changed_data:
             changes["tags"] = tags
+        if changes.get("lifecycle") == Lifecycle.DEPRECATED:
+            changes["deprecation_reason"] = data["deprecation_reason"]  # a deprecation says why, even unchanged
         if changes:
             services.dataset_update(actor=request.user, dataset=obj, **changes)  # type: ignore[arg-type]
 

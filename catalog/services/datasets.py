@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, Tag
-from catalog.services.errors import DatasetNotPurgeable
+from catalog.services.errors import DatasetNotPurgeable, DeprecationUnexplained
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.models import AuditSubject, Namespace, Ownership
@@ -63,11 +63,14 @@ def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
     """Change a dataset's descriptive fields (description, license, tags, sensitivity, origin,
     lifecycle: a deprecated dataset stays readable and listed, marked, with the reason).
 
-    The license is checked and normalised as at registration (LicenseExpressionInvalid)."""
+    The license is checked and normalised as at registration (LicenseExpressionInvalid). A deprecation
+    says why in the same change (DeprecationUnexplained)."""
     allowed = set(DATASET_FIELDS)
     unknown = set(changes) - allowed - {"tags"}
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a dataset.")
+    if changes.get("lifecycle") == Lifecycle.DEPRECATED and not changes.get("deprecation_reason", "").strip():
+        raise DeprecationUnexplained("Say why the dataset is deprecated (and what to use instead).")
     if changes.get("lifecycle") == Lifecycle.RETIRED:
         raise ValueError("Retire a dataset by deleting it.")
     if "license" in changes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from catalog.selectors import datasets_sharing_source, datasets_visible_to, stor
 from catalog.services.datasets import _tags_for, dataset_values
 from catalog.services.errors import DatasetAlreadyExists, NamespaceClosed, ReadOptionsInapplicable, VersionBusy
 from catalog.sources import Permit, ResolvedSource, SourceForbidden, local_path, source_resolve, storage_roots
+from config import errors
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.models import Namespace
@@ -52,6 +54,16 @@ class SourceSpec:
 SENSITIVITY_FROM_SHARED_BYTES = (
     "raised to the strictest sensitivity of the datasets already registered on the same bytes"
 )
+
+
+@contextmanager
+def _input_under(prefix: str) -> Iterator[None]:
+    """A refusal of an input nested in the request (a registration's `source`) names it by its path."""
+    try:
+        yield
+    except errors.Invalid as exc:
+        exc.field = f"{prefix}.{exc.field}" if exc.field else prefix
+        raise
 
 
 def _registration_permit(actor: User) -> Permit:
@@ -102,13 +114,11 @@ def dataset_register(
     if Namespace.objects.closed_to(actor, [namespace]):
         raise NamespaceClosed(namespace)
     expression = license_expression_parse(license).expression
-    resolved = (
-        source_resolve(source.uri, format=source.format, permit=_registration_permit(actor))
-        if source is not None
-        else None
-    )
-    if resolved is not None and source is not None:
-        _read_options_check(resolved.format, source.read_options)
+    resolved = None
+    if source is not None:
+        with _input_under("source"):
+            resolved = source_resolve(source.uri, format=source.format, permit=_registration_permit(actor))
+            _read_options_check(resolved.format, source.read_options)
     shared = _shared_bytes_sensitivity(actor=actor, resolved=resolved) if resolved is not None else None
     fields: dict[str, Any] = {
         "description": description,
@@ -132,7 +142,8 @@ def dataset_register(
             existing = Dataset.objects.filter(namespace=namespace, name=name).first()
             if existing is None:
                 raise
-            raise DatasetAlreadyExists(existing) from None
+            readable = datasets_visible_to(actor).filter(pk=existing.pk).exists()
+            raise DatasetAlreadyExists(existing, readable=readable) from None
         tag_rows = _tags_for(tags) if tags else []
         if tag_rows:
             dataset.tags.set(tag_rows)

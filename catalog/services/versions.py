@@ -12,7 +12,8 @@ from catalog import tasks
 from catalog.choices import VersionStatus
 from catalog.models import CURATED_FIELDS, DatasetVersion, Feature
 from catalog.selectors import drift_view, personal_data_visible_to
-from catalog.services.errors import VersionNotProfiled, VersionNotVerifiable
+from catalog.services.errors import DeprecationUnexplained, VersionNotProfiled, VersionNotVerifiable
+from config import errors
 from governance.choices import ChangeAction, ObjectType
 from governance.services import change_record, changed_values
 from profiler import drift
@@ -42,11 +43,13 @@ def version_update(*, actor: User, version: DatasetVersion, **changes: Any) -> D
     """Change what people say about a version: its notes, and whether it is deprecated (with a reason).
 
     Its source, format, fingerprint and statistics never change here: a version means the bytes it was
-    registered with."""
+    registered with. A deprecation says why in the same change (DeprecationUnexplained)."""
     allowed = {"notes", "deprecated", "deprecation_reason"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a version.")
+    if changes.get("deprecated") and not changes.get("deprecation_reason", "").strip():
+        raise DeprecationUnexplained("Say why the version is deprecated (and what to use instead).")
     with transaction.atomic():
         locked = DatasetVersion.objects.select_for_update().get(pk=version.pk)
         before = _version_values(locked)
@@ -85,10 +88,18 @@ def _version_values(version: DatasetVersion) -> dict[str, Any]:
 
 def feature_curate(*, actor: User, feature: Feature, **changes: Any) -> Feature:
     """Record a person's decision about a feature (its description, role, or whether it is personal
-    data). Profiling never overrides it, and it carries over to later versions by feature name."""
+    data). Profiling never overrides it, and it carries over to later versions by feature name.
+
+    A dismissal (`pii=False`) unmasks the feature's values for every reader: only those already
+    entitled to them (owners and stewards) may take it. Staff may confirm personal data, not dismiss it."""
     unknown = set(changes) - set(CURATED_FIELDS)
     if unknown:
         raise ValueError(f"Cannot change {', '.join(sorted(unknown))} of a feature.")
+    if changes.get("pii") is False and not personal_data_visible_to(user=actor, dataset_id=feature.version.dataset_id):
+        raise errors.Forbidden(
+            "Only the dataset's owners and stewards may decide that a feature is not personal data: "
+            "it unmasks its values for everyone who reads the dataset."
+        )
     with transaction.atomic():
         locked = Feature.objects.select_for_update().select_related("version").get(pk=feature.pk)
         before = {field: getattr(locked, field) for field in changes}

@@ -236,10 +236,3 @@ class DatasetUpdateSerializer(_DatasetFieldsSerializer):
     deprecation_reason = StrictCharField(
         required=False, allow_blank=True, max_length=10_000, help_text="Why, and what to use instead."
     )
-
-    def validate(self, attrs: dict) -> dict:
-        if attrs.get("lifecycle") == Lifecycle.DEPRECATED and not attrs.get("deprecation_reason", "").strip():
-            raise serializers.ValidationError(
-                {"deprecation_reason": ["Say why the dataset is deprecated (and what to use instead)."]}
-            )
-        return attrs

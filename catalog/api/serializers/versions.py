@@ -326,13 +326,6 @@ class VersionUpdateSerializer(StrictSerializer):
             "Register a new version (POST /api/v1/datasets/{id}/versions/) instead."
         )
 
-    def validate(self, attrs: dict) -> dict:
-        if attrs.get("deprecated") and not attrs.get("deprecation_reason", "").strip():
-            raise serializers.ValidationError(
-                {"deprecation_reason": ["Say why the version is deprecated (and what to use instead)."]}
-            )
-        return attrs
-
 
 class FeatureUpdateSerializer(StrictSerializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=100_000)

@@ -1,36 +1,28 @@
 """A dataset's data card: read and written as JSON, exported as a Hugging Face card or Croissant, imported."""
 
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, renderers, serializers
+from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import downloads, selectors, services
-from catalog.api.permissions import CanWriteDataset
+from catalog import downloads, services
+from catalog.api.scoped import DatasetScoped
 from catalog.api.serializers import DataCardImportSerializer, DataCardSerializer, DataCardUpdateSerializer
 from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
-from catalog.cards.huggingface import CardDocumentInvalid, card_markdown
+from catalog.cards.huggingface import card_markdown
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion
 from catalog.selectors import personal_data_visible_to
 from config.api.conditional import ConditionalMixin
-from config.api.filters import QueryParametersChecked
-from config.api.permissions import actor_of
 from config.api.renderers import JsonLdRenderer, MarkdownRenderer
+from config.api.views import ProjectAPIView
 
 
-class _DatasetCardBase(QueryParametersChecked, generics.GenericAPIView):
-    permission_classes = [*generics.GenericAPIView.permission_classes, CanWriteDataset]
+class _DatasetCardBase(DatasetScoped, ProjectAPIView):
     queryset = Dataset.objects.none()  # for the schema; requests use get_dataset()
     pagination_class = None
-
-    def get_dataset(self) -> Dataset:
-        dataset = get_object_or_404(selectors.datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
-        self.check_object_permissions(self.request, dataset)
-        return dataset
 
     def card_of(self, dataset: Dataset) -> DataCard | None:
         return DataCard.objects.select_related("updated_by").filter(dataset=dataset).first()
@@ -84,7 +76,7 @@ class DatasetCardView(ConditionalMixin[Dataset], _DatasetCardBase):
         payload = DataCardUpdateSerializer(data=request.data, partial=not replace)
         payload.is_valid(raise_exception=True)
         with self.conditional_write(dataset):
-            services.card_update(actor=actor_of(request), dataset=dataset, replace=replace, **payload.validated_data)
+            services.card_update(actor=self.actor, dataset=dataset, replace=replace, **payload.validated_data)
         return Response(self.representation(dataset))
 
     def put(self, request: Request, dataset_id) -> Response:
@@ -149,10 +141,7 @@ class DatasetCardImportView(_DatasetCardBase):
         dataset = self.get_dataset()
         payload = DataCardImportSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            services.card_import(actor=actor_of(request), dataset=dataset, **payload.validated_data)
-        except CardDocumentInvalid as exc:
-            raise serializers.ValidationError({"content": [str(exc)]}) from None
+        services.card_import(actor=self.actor, dataset=dataset, **payload.validated_data)
         body = _card_body(
             dataset,
             self.card_of(dataset),

@@ -1,9 +1,11 @@
 """The dataset collection: list, register, read, change, retire and purge."""
 
+from typing import Any
+
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,12 +15,11 @@ from catalog.api.filters import DatasetFilter
 from catalog.api.permissions import CanWriteDataset
 from catalog.api.serializers import DatasetRegisterSerializer, DatasetSerializer, DatasetUpdateSerializer
 from catalog.models import Dataset
-from catalog.sources import SourceForbidden, SourceRejected
 from config.api.conditional import ConditionalMixin
-from config.api.exceptions import Conflict
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from config.api.permissions import IsStaff, actor_of
+from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
+from config.api.views import ProjectViewSet
 from governance.licensing import LicenseExpressionInvalid
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
@@ -61,13 +62,21 @@ class DatasetViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ProjectViewSet,
 ):
     serializer_class = DatasetSerializer
     filterset_class = DatasetFilter
-    permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
+    added_permissions = (CanWriteDataset,)
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if self.action == "create":
+            # A registration reads no query parameter and has never refused one; every other action
+            # reads through the queryset, whose filter backend checks them as the base view would.
+            viewsets.GenericViewSet.initial(self, request, *args, **kwargs)
+            return
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         if self.action == "list":
@@ -99,28 +108,13 @@ class DatasetViewSet(
             # (version 1 pending), before the worker it is handed to on commit can change it.
             with transaction.atomic():
                 dataset = services.dataset_register(
-                    actor=actor_of(request),
+                    actor=self.actor,
                     source=services.SourceSpec(**source) if source else None,
                     **data,
                 )
                 body = self._representation(dataset.pk)
-        except services.DatasetAlreadyExists as exc:
-            # The id only to who may read the dataset: a restricted one is not named by a 409 either.
-            if selectors.datasets_visible_to(request.user).filter(pk=exc.existing.pk).exists():
-                raise Conflict(str(exc), existing_id=str(exc.existing.pk)) from None
-            raise Conflict(
-                f"{exc} It is not one you may read; choose another name or ask its owners for access."
-            ) from None
-        except services.NamespaceClosed as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
-        except SourceForbidden as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
-        except SourceRejected as exc:
-            raise serializers.ValidationError({"source": {"uri": [str(exc)]}}) from None
-        except services.ReadOptionsInapplicable as exc:
-            raise serializers.ValidationError({"source": {"read_options": [str(exc)]}}) from None
         # From the route, not the request's URL: that may carry a query string (an idempotency key, a format).
         headers = {"Location": request.build_absolute_uri(reverse("dataset-detail", args=[dataset.pk]))}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
@@ -131,13 +125,13 @@ class DatasetViewSet(
         payload.is_valid(raise_exception=True)
         try:
             with self.conditional_write(dataset):
-                services.dataset_update(actor=actor_of(request), dataset=dataset, **payload.validated_data)
+                services.dataset_update(actor=self.actor, dataset=dataset, **payload.validated_data)
         except LicenseExpressionInvalid as exc:
             raise serializers.ValidationError({"license": [str(exc)]}) from None
         return Response(self._representation(dataset.pk))
 
     def perform_destroy(self, instance: Dataset) -> None:
-        services.dataset_retire(actor=actor_of(self.request), dataset=instance)
+        services.dataset_retire(actor=self.actor, dataset=instance)
 
     @extend_schema(
         summary="Purge a retired dataset (staff)",
@@ -155,8 +149,5 @@ class DatasetViewSet(
     @action(detail=True, methods=["post"], permission_classes=[IsStaff])
     def purge(self, request: Request, pk=None) -> Response:
         dataset = self.get_object()
-        try:
-            services.dataset_purge(actor=actor_of(request), dataset=dataset)
-        except services.DatasetNotPurgeable as exc:
-            raise Conflict(str(exc)) from None
+        services.dataset_purge(actor=self.actor, dataset=dataset)
         return Response(status=status.HTTP_204_NO_CONTENT)

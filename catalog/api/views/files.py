@@ -24,8 +24,8 @@ from catalog.models import DatasetVersion
 from catalog.selectors import personal_data_visible_to
 from config.api.authentication import TokenAuthentication
 from config.api.exceptions import Conflict
-from config.api.filters import QueryParametersChecked
 from config.api.schema import ProblemSerializer
+from config.api.views import ProjectAPIView
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ _SERVED_TYPES = {
 }
 
 
-class VersionFileView(QueryParametersChecked, generics.GenericAPIView):
+class VersionFileView(ProjectAPIView):
     query_parameters = ("as",)
     authentication_classes = [*generics.GenericAPIView.authentication_classes, TokenAsBasicPassword]
     queryset = DatasetVersion.objects.none()  # for the schema; requests use the visible versions
@@ -150,10 +150,7 @@ class VersionFileView(QueryParametersChecked, generics.GenericAPIView):
         rendition = request.query_params.get("as")
         if rendition not in (None, "csv"):
             raise serializers.ValidationError({"as": [f"{rendition!r} is not a rendition; the one there is is csv."]})
-        try:
-            entry = downloads.manifest_entry(version, path)
-        except downloads.FileUnavailable as exc:
-            raise exceptions.NotFound(str(exc)) from None
+        entry = downloads.manifest_entry(version, path)
         if rendition and not downloads.is_table(path, version.format):
             raise serializers.ValidationError(
                 {"as": [f"{path} is not a delimited table (a file of a csv or tsv source)."]}

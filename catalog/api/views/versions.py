@@ -9,14 +9,14 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, generics, mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import selectors, services
 from catalog.api.permissions import CanWriteDataset
+from catalog.api.scoped import DatasetScoped
 from catalog.api.serializers import (
     DriftSerializer,
     FeatureSerializer,
@@ -29,15 +29,12 @@ from catalog.api.serializers import (
     VersionUpdateSerializer,
 )
 from catalog.api.views.datasets import KEY_REUSED_RESPONSE
-from catalog.models import Dataset, DatasetVersion, Feature, Thumbnail
+from catalog.models import DatasetVersion, Feature, Thumbnail
 from catalog.selectors import personal_data_visible_to, version_previous_profiled
-from catalog.sources import SourceForbidden, SourceRejected
 from config.api.conditional import ConditionalMixin
-from config.api.exceptions import Conflict
-from config.api.filters import QueryParametersChecked
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from config.api.permissions import actor_of
 from config.api.schema import ProblemSerializer
+from config.api.views import ProjectViewMixin, ProjectViewSet
 from config.moments import MomentOutOfRange, moment_in_utc
 from profiler.pii import aliased_paths, detected_kinds, label_aliases, masked_sample
 
@@ -84,16 +81,16 @@ AS_OF_PARAMETER = OpenApiParameter(
         responses={201: VersionSerializer, 422: KEY_REUSED_RESPONSE},
     ),
 )
-class DatasetVersionsView(generics.ListCreateAPIView):
+class DatasetVersionsView(DatasetScoped, generics.ListCreateAPIView):
     serializer_class = VersionSummarySerializer
     queryset = DatasetVersion.objects.none()  # for the schema; requests use get_queryset()
-    permission_classes = [*generics.ListCreateAPIView.permission_classes, CanWriteDataset]
     query_parameters = ("as_of",)
 
-    def get_dataset(self) -> Dataset:
-        dataset = get_object_or_404(selectors.datasets_visible_to(self.request.user), pk=self.kwargs["dataset_id"])
-        self.check_object_permissions(self.request, dataset)
-        return dataset
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Not the base view's early check: a registration reads no query parameter and has never refused
+        # one, and the list's are checked by the filter backend once the dataset is found (a dataset the
+        # caller cannot see answers 404 whatever the query).
+        generics.ListCreateAPIView.initial(self, request, *args, **kwargs)
 
     def get_queryset(self):
         versions = DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
@@ -110,17 +107,10 @@ class DatasetVersionsView(generics.ListCreateAPIView):
         dataset = self.get_dataset()
         payload = VersionCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():  # the answer shows the version as registered: pending
-                version = services.version_create(actor=actor_of(request), dataset=dataset, **payload.validated_data)
-                version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
-                body = VersionSerializer(version).data
-        except SourceForbidden as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
-        except SourceRejected as exc:
-            raise serializers.ValidationError({"uri": [str(exc)]}) from None
-        except services.ReadOptionsInapplicable as exc:
-            raise serializers.ValidationError({"read_options": [str(exc)]}) from None
+        with transaction.atomic():  # the answer shows the version as registered: pending
+            version = services.version_create(actor=self.actor, dataset=dataset, **payload.validated_data)
+            version = selectors.version_detail_queryset(request.user).get(pk=version.pk)
+            body = VersionSerializer(version).data
         headers = {"Location": request.build_absolute_uri(f"/api/v1/versions/{version.pk}/")}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
@@ -135,11 +125,11 @@ class DatasetVersionsView(generics.ListCreateAPIView):
     ),
 )
 class VersionViewSet(
-    ConditionalMixin[DatasetVersion], mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+    ConditionalMixin[DatasetVersion], mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ProjectViewSet
 ):
     serializer_class = VersionSerializer
     query_parameters: tuple[str, ...] = ()  # an action names those it reads (drift: against)
-    permission_classes = [*viewsets.GenericViewSet.permission_classes, CanWriteDataset]
+    added_permissions = (CanWriteDataset,)
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -148,7 +138,7 @@ class VersionViewSet(
         payload = VersionUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
         with self.conditional_write(version):
-            services.version_update(actor=actor_of(request), version=version, **payload.validated_data)
+            services.version_update(actor=self.actor, version=version, **payload.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=version.pk)).data)
 
     @extend_schema(
@@ -191,12 +181,9 @@ class VersionViewSet(
                     {"against": [f"Version {version.number} has no earlier profiled version; name one with ?against=."]}
                 )
             against = previous
-        try:
-            # Personal-data features of a version the caller may not read unmasked are left out: their
-            # metrics against a column the caller controls would tell whether a guessed value is there.
-            result = services.version_drift(version=version, against=against, reader=request.user)
-        except services.VersionNotProfiled as exc:
-            raise Conflict(str(exc)) from None
+        # Personal-data features of a version the caller may not read unmasked are left out: their
+        # metrics against a column the caller controls would tell whether a guessed value is there.
+        result = services.version_drift(version=version, against=against, reader=request.user)
         return Response({"version": str(version.pk), "against": str(against.pk), **result})
 
     @extend_schema(
@@ -213,10 +200,7 @@ class VersionViewSet(
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk=None) -> Response:
         version = self.get_object()
-        try:
-            services.version_verify_request(actor=actor_of(request), version=version)
-        except services.VersionNotVerifiable as exc:
-            raise Conflict(str(exc)) from None
+        services.version_verify_request(actor=self.actor, version=version)
         # With in-process tasks the re-hash has run by now; with workers, the answer shows the last outcome.
         version = self.get_queryset().get(pk=version.pk)
         return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)
@@ -288,12 +272,7 @@ class VersionViewSet(
     @action(detail=True, methods=["post"])
     def reprofile(self, request: Request, pk=None) -> Response:
         version = self.get_object()
-        try:
-            services.version_reprofile(actor=actor_of(request), version=version)
-        except services.VersionBusy as exc:
-            raise Conflict(str(exc)) from None
-        except SourceForbidden as exc:
-            raise exceptions.PermissionDenied(str(exc)) from None
+        services.version_reprofile(actor=self.actor, version=version)
         version = self.get_queryset().get(pk=version.pk)
         return Response(self.get_serializer(version).data, status=status.HTTP_202_ACCEPTED)
 
@@ -308,12 +287,12 @@ class VersionViewSet(
         responses=FeatureSerializer,
     ),
 )
-class VersionFeatureView(QueryParametersChecked, ConditionalMixin[Feature], generics.RetrieveUpdateAPIView):
+class VersionFeatureView(ProjectViewMixin, ConditionalMixin[Feature], generics.RetrieveUpdateAPIView):
     conditional_actions = None  # the view is only about one feature
     serializer_class = FeatureSerializer
     queryset = Feature.objects.none()  # for the schema; requests use get_object()
     pagination_class = None  # one feature, never a page
-    permission_classes = [*generics.RetrieveUpdateAPIView.permission_classes, CanWriteDataset]
+    added_permissions = (CanWriteDataset,)
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_object(self) -> Feature:
@@ -335,13 +314,6 @@ class VersionFeatureView(QueryParametersChecked, ConditionalMixin[Feature], gene
         feature = self.get_object()
         payload = FeatureUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        if payload.validated_data.get("pii") is False and not self.get_serializer_context()["show_pii"]:
-            # A dismissal unmasks the feature's values for every reader: only those already entitled to
-            # them (owners and stewards) may take it. Staff may confirm personal data, not dismiss it.
-            raise PermissionDenied(
-                "Only the dataset's owners and stewards may decide that a feature is not personal data: "
-                "it unmasks its values for everyone who reads the dataset."
-            )
         with self.conditional_write(feature):
-            services.feature_curate(actor=actor_of(request), feature=feature, **payload.validated_data)
+            services.feature_curate(actor=self.actor, feature=feature, **payload.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
