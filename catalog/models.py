@@ -28,6 +28,19 @@ class Tag(models.Model):
         return self.name
 
 
+# The fields of a dataset people set (at registration, PATCH /datasets/{id}/, the admin's form) and the
+# change log records, besides its identity and its tags.
+DATASET_FIELDS = (
+    "description",
+    "license",
+    "sensitivity",
+    "origin",
+    "origin_terms",
+    "lifecycle",
+    "deprecation_reason",
+)
+
+
 class Dataset(models.Model):
     """A dataset, identified like OpenLineage does by (namespace, name)."""
 

@@ -17,11 +17,11 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle, VersionStatus
-from catalog.models import CARD_SECTIONS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.models import CARD_SECTIONS, DATASET_FIELDS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from config.identities import identity_normalised
 from governance.choices import Sensitivity
-from governance.models import StorageLocation
+from governance.models import License, Ownership, StorageLocation
 from governance.permissions import may_read_restricted, user_sees_personal_data
 from profiler import drift
 from profiler.files import glob_base, is_glob
@@ -46,19 +46,13 @@ _DATASET_COLUMNS = (
     "id",
     "namespace",
     "name",
-    "description",
-    "license",
-    "sensitivity",
-    "origin",
-    "origin_terms",
-    "lifecycle",
+    *DATASET_FIELDS,
     "latest_version",
     "created_by",
     "created_at",
     "updated_at",
     "retired_at",
     "deprecated_at",
-    "deprecation_reason",
     "latest_version__id",
     "latest_version__number",
     "latest_version__status",
@@ -431,3 +425,26 @@ def drift_view(version: DatasetVersion, *, withheld: Collection[str] = ()) -> dr
         distributions=(stored.profile or {}).get("distributions"),
         quality=quality,
     )
+
+
+# --- What a data card states ----------------------------------------------------------------------
+
+
+def dataset_latest_version_with_features(dataset: Dataset) -> DatasetVersion | None:
+    """The dataset's latest version with its features (in position order), or None before the first."""
+    if not dataset.latest_version_id:
+        return None
+    return DatasetVersion.objects.filter(pk=dataset.latest_version_id).prefetch_related("features").first()
+
+
+def licenses_by_id(ids: Iterable[str]) -> dict[str, License]:
+    """The catalog's licenses among these SPDX ids, by id."""
+    return {license.spdx_id: license for license in License.objects.filter(spdx_id__in=ids)}
+
+
+def dataset_owners(dataset: Dataset) -> list[dict[str, str]]:
+    """Who answers for a dataset: each user or group, by name, with its role."""
+    return [
+        {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
+        for ownership in Ownership.objects.filter(dataset=dataset).select_related("user", "group")
+    ]

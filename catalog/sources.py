@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 
+from catalog.choices import SOURCE_FORMATS
 from catalog.remote import fetch_url, is_public_address
 from config import errors
 from profiler.files import (
@@ -313,7 +314,7 @@ def _detect_in_directory(directory: Path, shown: str) -> str:
                 break
         if seen >= _FORMAT_SCAN_LIMIT:
             break
-    for format in ("csv", "tsv", "parquet", "jsonl", "text"):
+    for format in SOURCE_FORMATS:  # in this order of preference (a folder with images returned above)
         if format in found:
             return format
     raise SourceRejected(

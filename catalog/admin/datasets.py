@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString
 from catalog import services
 from catalog.admin_overview import dataset_overview
 from catalog.choices import Lifecycle
-from catalog.models import Dataset, DatasetVersion
+from catalog.models import DATASET_FIELDS, Dataset, DatasetVersion
 from catalog.templatetags.catalog_admin import shortened, wrapped
 from config.admin import CheckedActionsAdmin
 from config.identities import IdentityInvalid, identity_checked
@@ -40,18 +40,8 @@ def _identity(value: str) -> str:
 class DatasetAdminForm(forms.ModelForm):
     class Meta:
         model = Dataset
-        fields = (
-            "namespace",
-            "name",
-            "description",
-            "license",
-            "tags",
-            "sensitivity",
-            "origin",
-            "origin_terms",
-            "lifecycle",
-            "deprecation_reason",
-        )
+        # The tags beside the license, where the form has always shown them.
+        fields = ("namespace", "name", *DATASET_FIELDS[:2], "tags", *DATASET_FIELDS[2:])
 
     lifecycle = forms.ChoiceField(
         choices=[(Lifecycle.ACTIVE, "Active"), (Lifecycle.DEPRECATED, "Deprecated")],
@@ -218,7 +208,7 @@ class DatasetAdmin(CheckedActionsAdmin):
             obj.pk = created.pk
             obj._state.adding = False
             return
-        changes = {field: data[field] for field in form.changed_data if field in services.DATASET_FIELDS}
+        changes = {field: data[field] for field in form.changed_data if field in DATASET_FIELDS}
         if "tags" in form.changed_data:
             changes["tags"] = tags
         if changes.get("lifecycle") == Lifecycle.DEPRECATED:

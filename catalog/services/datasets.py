@@ -13,7 +13,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from catalog.choices import Lifecycle
-from catalog.models import Dataset, Tag
+from catalog.models import DATASET_FIELDS, Dataset, Tag
 from catalog.services.errors import DatasetNotPurgeable, DeprecationUnexplained
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
@@ -45,18 +45,6 @@ def dataset_values(dataset: Dataset, tags: Iterable[str] | None = None) -> dict[
     values = {field: getattr(dataset, field) for field in DATASET_FIELDS}
     values["tags"] = sorted(tags if tags is not None else dataset.tags.values_list("name", flat=True))
     return values
-
-
-# The fields of a dataset people change (PATCH /datasets/{id}/), besides its tags.
-DATASET_FIELDS = (
-    "description",
-    "license",
-    "sensitivity",
-    "origin",
-    "origin_terms",
-    "lifecycle",
-    "deprecation_reason",
-)
 
 
 def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:

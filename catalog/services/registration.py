@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog import tasks
-from catalog.choices import SourceFormat, VersionStatus
+from catalog.choices import DELIMITED_FORMATS, VersionStatus
 from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_sharing_source, datasets_visible_to, storage_may_register
 from catalog.services.datasets import _tags_for, dataset_values
@@ -269,7 +269,7 @@ def _carried_over(
 
 
 def _read_options_check(format: str, read_options: dict[str, Any] | None) -> None:
-    if read_options and format not in (SourceFormat.CSV, SourceFormat.TSV):
+    if read_options and format not in DELIMITED_FORMATS:
         raise ReadOptionsInapplicable(format)
 
 
