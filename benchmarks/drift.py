@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from benchmarks.profile_bench import TableGenerator
-from catalog import services
+from catalog import pipeline, services
 from catalog.models import DatasetVersion
 from config.celery_app import app as celery_app
 from governance.services import access_token_issue
@@ -67,10 +67,10 @@ def run(*, smoke: bool) -> list[dict]:
         _write(Path(root) / "v2.parquet", rows, 12, shift_price=20.0)
         dataset = services.dataset_register(actor=owner, namespace="bench", name="drift")
         first = services.version_create(actor=owner, dataset=dataset, uri="v1.parquet")
-        services.version_profile(version_id=first.pk)
+        pipeline.version_profile(version_id=first.pk)
         second = services.version_create(actor=owner, dataset=dataset, uri="v2.parquet")
         started = time.perf_counter()
-        services.version_profile(version_id=second.pk)
+        pipeline.version_profile(version_id=second.pk)
         profile_ms = (time.perf_counter() - started) * 1000
     first, second = (DatasetVersion.objects.get(pk=version.pk) for version in (first, second))
     assert (first.status, second.status) == ("ready", "ready"), (first.error, second.error)

@@ -1,4 +1,9 @@
+from typing import Any, cast
+
 from django.db import models
+
+from profiler.engine import TABULAR_FORMATS
+from profiler.media import MEDIA_FORMATS
 
 
 class Lifecycle(models.TextChoices):
@@ -14,13 +19,24 @@ class VersionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class SourceFormat(models.TextChoices):
-    CSV = "csv", "CSV"
-    TSV = "tsv", "TSV"
-    PARQUET = "parquet", "Parquet"
-    JSONL = "jsonl", "JSON Lines"
-    IMAGES = "images", "Images"
-    TEXT = "text", "Text"
+# The formats a source is profiled as, named once by the engine: tables, then folders of media.
+SOURCE_FORMATS: tuple[str, ...] = (*TABULAR_FORMATS, *MEDIA_FORMATS)
+# Delimited text: the tables read options apply to, and those a download re-writes as CSV.
+DELIMITED_FORMATS = ("csv", "tsv")
+# How people read each one's name; a format the engine adds fails here until it is named.
+_FORMAT_LABELS = {
+    "csv": "CSV",
+    "tsv": "TSV",
+    "parquet": "Parquet",
+    "jsonl": "JSON Lines",
+    "images": "Images",
+    "text": "Text",
+}
+
+# Derived from the engine's list by Enum's functional API, which django-stubs does not type.
+SourceFormat = cast(Any, models.TextChoices)(
+    "SourceFormat", [(format.upper(), (format, _FORMAT_LABELS[format])) for format in SOURCE_FORMATS]
+)
 
 
 class FeatureRole(models.TextChoices):

@@ -24,8 +24,10 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from catalog.choices import DELIMITED_FORMATS
 from catalog.models import DatasetVersion
 from catalog.sources import local_path, storage_roots
+from config import errors
 from profiler.files import (
     FileIdentity,
     SourceError,
@@ -45,13 +47,12 @@ HEAD_BYTES = 64 * 1024
 DELIMITERS = (",", "\t", ";", "|", WHITESPACE)
 # Croissant states only these two; the reader then takes a header row, UTF-8 and double quotes.
 CROISSANT_DELIMITERS = {",": "text/csv", "\t": "text/tab-separated-values"}
-TABLE_FORMATS = ("csv", "tsv")
 # What the files of a csv or tsv source may be named: the profiler reads a .txt or a name without a suffix as a
 # table of the source's format too.
-_TABLE_NAMES = (*TABLE_FORMATS, "text", None)
+_TABLE_NAMES = (*DELIMITED_FORMATS, "text", None)
 
 
-class FileUnavailable(Exception):
+class FileUnavailable(errors.NotFound):
     """The file is not one this version serves (not in its manifest, or the source is remote)."""
 
 
@@ -92,7 +93,7 @@ class Dialect:
 
 def is_table(path: str, format: str) -> bool:
     """Whether a file of a version in `format` is a delimited table (every file of a csv or tsv source is)."""
-    return format in TABLE_FORMATS and format_from_name(path) in _TABLE_NAMES
+    return format in DELIMITED_FORMATS and format_from_name(path) in _TABLE_NAMES
 
 
 def manifest_entry(version: DatasetVersion, path: str) -> dict[str, Any]:

@@ -28,6 +28,19 @@ class Tag(models.Model):
         return self.name
 
 
+# The fields of a dataset people set (at registration, PATCH /datasets/{id}/, the admin's form) and the
+# change log records, besides its identity and its tags.
+DATASET_FIELDS = (
+    "description",
+    "license",
+    "sensitivity",
+    "origin",
+    "origin_terms",
+    "lifecycle",
+    "deprecation_reason",
+)
+
+
 class Dataset(models.Model):
     """A dataset, identified like OpenLineage does by (namespace, name)."""
 
@@ -141,6 +154,11 @@ class DatasetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} v{self.number}"
+
+
+# What people decide about a feature: profiling never overrides it, and it carries over to later
+# versions by feature name.
+CURATED_FIELDS = ("description", "role", "pii")
 
 
 class Feature(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -16,13 +16,14 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, Left
 
-from catalog.choices import Lifecycle
-from catalog.models import CARD_SECTIONS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.choices import Lifecycle, VersionStatus
+from catalog.models import CARD_SECTIONS, DATASET_FIELDS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from config.identities import identity_normalised
 from governance.choices import Sensitivity
-from governance.models import StorageLocation
+from governance.models import License, Ownership, StorageLocation
 from governance.permissions import may_read_restricted, user_sees_personal_data
+from profiler import drift
 from profiler.files import glob_base, is_glob
 
 
@@ -45,19 +46,13 @@ _DATASET_COLUMNS = (
     "id",
     "namespace",
     "name",
-    "description",
-    "license",
-    "sensitivity",
-    "origin",
-    "origin_terms",
-    "lifecycle",
+    *DATASET_FIELDS,
     "latest_version",
     "created_by",
     "created_at",
     "updated_at",
     "retired_at",
     "deprecated_at",
-    "deprecation_reason",
     "latest_version__id",
     "latest_version__number",
     "latest_version__status",
@@ -395,3 +390,61 @@ def datasets_resolve(
     if unknown:
         raise ReferencesUnknown(unknown, versions=versions)
     return resolved
+
+
+def version_previous_profiled(version: DatasetVersion) -> DatasetVersion | None:
+    """The latest earlier version of the same dataset that was profiled: what drift compares with by
+    default, and where people's decisions on features are carried over from."""
+    return (
+        DatasetVersion.objects.filter(
+            dataset_id=version.dataset_id, number__lt=version.number, status=VersionStatus.READY
+        )
+        .order_by("-number")
+        .first()
+    )
+
+
+def drift_view(version: DatasetVersion, *, withheld: Collection[str] = ()) -> drift.ProfileView:
+    """A stored version as drift reads it: its features' statistics and its stored distributions,
+    without the features named in `withheld` (nor its label, if that is one of them)."""
+    needed = {"row_count", "quality", "profile"}
+    loaded = not (needed & version.get_deferred_fields())
+    stored = version if loaded else DatasetVersion.objects.only(*needed).get(pk=version.pk)
+    features = [
+        {"name": name, "dtype": dtype, "logical_type": logical_type, "statistics": statistics}
+        for name, dtype, logical_type, statistics in Feature.objects.filter(version_id=version.pk)
+        .exclude(name__in=list(withheld))
+        .values_list("name", "dtype", "logical_type", "statistics")
+    ]
+    quality = stored.quality or {}
+    if quality.get("label_column") in withheld:
+        quality = {key: value for key, value in quality.items() if key not in ("label_column", "class_counts")}
+    return drift.profile_view(
+        row_count=stored.row_count or 0,
+        features=features,
+        distributions=(stored.profile or {}).get("distributions"),
+        quality=quality,
+    )
+
+
+# --- What a data card states ----------------------------------------------------------------------
+
+
+def dataset_latest_version_with_features(dataset: Dataset) -> DatasetVersion | None:
+    """The dataset's latest version with its features (in position order), or None before the first."""
+    if not dataset.latest_version_id:
+        return None
+    return DatasetVersion.objects.filter(pk=dataset.latest_version_id).prefetch_related("features").first()
+
+
+def licenses_by_id(ids: Iterable[str]) -> dict[str, License]:
+    """The catalog's licenses among these SPDX ids, by id."""
+    return {license.spdx_id: license for license in License.objects.filter(spdx_id__in=ids)}
+
+
+def dataset_owners(dataset: Dataset) -> list[dict[str, str]]:
+    """Who answers for a dataset: each user or group, by name, with its role."""
+    return [
+        {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
+        for ownership in Ownership.objects.filter(dataset=dataset).select_related("user", "group")
+    ]

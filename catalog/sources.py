@@ -19,7 +19,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 
+from catalog.choices import SOURCE_FORMATS
 from catalog.remote import fetch_url, is_public_address
+from config import errors
 from profiler.files import (
     SourceError,
     SourceFile,
@@ -40,11 +42,13 @@ _GLOB_SCAN_SECONDS = 0.5
 _MAX_RECURSIVE_WILDCARDS = 2
 
 
-class SourceRejected(ValueError):
+class SourceRejected(errors.Invalid):
     """The source cannot be registered; the message says why, for the person who sent it."""
 
+    field = "uri"
 
-class SourceForbidden(SourceRejected):
+
+class SourceForbidden(errors.Forbidden):
     """The source is well formed, but the caller may not register it (storage locations, or bytes
     another dataset registered that the caller may not read)."""
 
@@ -310,7 +314,7 @@ def _detect_in_directory(directory: Path, shown: str) -> str:
                 break
         if seen >= _FORMAT_SCAN_LIMIT:
             break
-    for format in ("csv", "tsv", "parquet", "jsonl", "text"):
+    for format in SOURCE_FORMATS:  # in this order of preference (a folder with images returned above)
         if format in found:
             return format
     raise SourceRejected(
@@ -369,7 +373,7 @@ def source_opened(uri: str) -> Iterator[list[SourceFile]]:
             yield expand(
                 local_path(uri), confine_to=storage_roots(), allow_hard_links=settings.CATALOG_ALLOW_HARD_LINKS
             )
-        except SourceRejected as exc:
+        except (SourceRejected, SourceForbidden) as exc:
             raise SourceError(str(exc)) from exc
         return
     with tempfile.TemporaryDirectory(prefix="catalog-download-", dir=settings.CATALOG_DOWNLOAD_DIR) as workdir:

@@ -1,14 +1,23 @@
-"""Celery adapters: take ids, call services. Dispatched only after the registering transaction commits."""
+"""The catalog's Celery plumbing: the tasks (they take ids and call the pipeline), how versions are
+queued after the registering transaction commits, the chord that profiles a source in parts, and the
+periodic sweeps. Services queue work through the functions here; the pipeline knows no Celery."""
 
 import logging
+from datetime import datetime
+from functools import partial
 from uuid import UUID
 
 from celery import Task, shared_task
+from celery import chord as celery_chord
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
-from catalog import services
+from catalog import pipeline
+from catalog.choices import VersionStatus
+from catalog.models import DatasetVersion
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +48,7 @@ def _fail_on_fault(version_id: str, claim: UUID | None, exc: BaseException) -> s
     else:
         logger.exception("Profiling version %s failed unexpectedly", version_id)
         error = f"The profiler failed unexpectedly ({type(exc).__name__}); the fault is logged for the operators."
-    services.version_fail(version_id=UUID(version_id), error=error, claim=claim)
+    pipeline.version_fail(version_id=UUID(version_id), error=error, claim=claim)
     return "failed"
 
 
@@ -51,7 +60,7 @@ def _fail_on_fault(version_id: str, claim: UUID | None, exc: BaseException) -> s
 def version_profile_task(self, version_id: str) -> str | None:  # type: ignore[no-untyped-def]
     claim = _claim_of(self.request.id)
     try:
-        return services.version_profile(version_id=UUID(version_id), claim=claim)
+        return pipeline.version_profile(version_id=UUID(version_id), claim=claim, dispatch_parts=_parts_dispatch())
     except TRANSIENT:
         raise
     except Exception as exc:
@@ -66,7 +75,7 @@ def version_profile_task(self, version_id: str) -> str | None:  # type: ignore[n
 )
 def version_profile_part_task(self, version_id: str, claim: str, index: int) -> bool:  # type: ignore[no-untyped-def]
     try:
-        return services.version_profile_part(version_id=UUID(version_id), claim=UUID(claim), index=index)
+        return pipeline.version_profile_part(version_id=UUID(version_id), claim=UUID(claim), index=index)
     except TRANSIENT:
         raise
     except Exception as exc:
@@ -81,7 +90,7 @@ def version_profile_part_task(self, version_id: str, claim: str, index: int) -> 
 )
 def version_merge_parts_task(self, results: list[bool], version_id: str, claim: str, parts: int) -> str | None:  # type: ignore[no-untyped-def]
     try:
-        return services.version_merge_parts(version_id=UUID(version_id), claim=UUID(claim), parts=parts)
+        return pipeline.version_merge_parts(version_id=UUID(version_id), claim=UUID(claim), parts=parts)
     except TRANSIENT:
         raise
     except Exception as exc:
@@ -90,14 +99,121 @@ def version_merge_parts_task(self, results: list[bool], version_id: str, claim: 
 
 @shared_task(name="catalog.tasks.versions_requeue_stuck")
 def versions_requeue_stuck_task() -> int:
-    return len(services.versions_requeue_stuck())
+    return len(versions_requeue_stuck())
 
 
 @shared_task(name="catalog.tasks.version_verify", autoretry_for=TRANSIENT, retry_backoff=5, max_retries=5)
 def version_verify_task(version_id: str) -> str:
-    return services.version_verify(version_id=UUID(version_id))["status"]
+    return pipeline.version_verify(version_id=UUID(version_id))["status"]
 
 
 @shared_task(name="catalog.tasks.versions_verify_due")
 def versions_verify_due_task() -> int:
-    return len(services.versions_verify_due())
+    return len(versions_verify_due())
+
+
+# --- Queueing ---------------------------------------------------------------------------------------
+
+
+def queued_at(now: datetime) -> datetime | None:
+    """When a version made pending now is handed to the broker: now, or never when tasks run in the
+    process that asks for them (no broker), where nothing can be lost on the way to a worker."""
+    return None if version_profile_task.app.conf.task_always_eager else now
+
+
+def version_profile_enqueue(*, version_id: UUID) -> None:
+    """Queue a version for profiling once the current transaction commits."""
+    transaction.on_commit(lambda: version_dispatch(version_id=version_id))
+
+
+def version_dispatch(*, version_id: UUID) -> None:
+    """Queue a version for profiling. Called after commit; a broker outage is survived, not raised."""
+    try:
+        version_profile_task.delay(str(version_id))
+    except Exception:
+        # The registration is committed; the periodic re-queue sends it once the broker is back.
+        logger.exception("Could not queue version %s for profiling; it will be re-queued", version_id)
+
+
+def _parts_dispatch() -> pipeline.PartsDispatch | None:
+    # Parts run on other workers; in-process tasks gain nothing from a chord.
+    return None if settings.CELERY_TASK_ALWAYS_EAGER else dispatch_chord
+
+
+def dispatch_chord(*, version_id: UUID, claim: UUID, parts: int) -> None:
+    header = [version_profile_part_task.s(str(version_id), str(claim), index) for index in range(parts)]
+    celery_chord(header)(version_merge_parts_task.s(str(version_id), str(claim), parts))
+
+
+def version_verify_enqueue(*, version_id: UUID) -> None:
+    """Queue a re-hash of a version's source once the current transaction commits."""
+    transaction.on_commit(lambda: version_verify_dispatch(version_id=version_id))
+
+
+def version_verify_dispatch(*, version_id: UUID) -> None:
+    try:
+        version_verify_task.delay(str(version_id))
+    except Exception:
+        logger.exception("Could not queue version %s for verification; the schedule will retry it", version_id)
+
+
+# --- Sweeps -----------------------------------------------------------------------------------------
+
+
+def versions_requeue_stuck() -> list[UUID]:
+    """Queue again every version whose message was lost: sent to the broker longer ago than
+    CATALOG_PENDING_REQUEUE_AFTER and still pending (a broker that was down or lost its memory), or
+    half-profiled past CATALOG_PROFILING_STUCK_AFTER (a worker killed mid-profile).
+
+    Only versions handed to the broker are looked after: one profiled in the process that registered
+    it (no broker) is that process's to finish. Each is sent at most once per period, so a long queue
+    is not flooded with copies, and a row another transaction holds is left to it."""
+    now = timezone.now()
+    # A version that keeps killing its worker (or outlasting the time limit) is given up on.
+    exhausted = DatasetVersion.objects.filter(
+        status=VersionStatus.PROFILING,
+        status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
+        profile_attempts__gte=settings.CATALOG_MAX_PROFILE_ATTEMPTS,
+        queued_at__isnull=False,
+    )
+    for version_id in exhausted.values_list("pk", flat=True):
+        pipeline.version_fail(
+            version_id=version_id,
+            error=f"Profiling was attempted {settings.CATALOG_MAX_PROFILE_ATTEMPTS} times without finishing "
+            "(a worker died or the time limit passed each time); the source may be too large for the workers.",
+        )
+    with transaction.atomic():
+        stuck = list(
+            DatasetVersion.objects.filter(
+                Q(status=VersionStatus.PENDING)
+                | Q(status=VersionStatus.PROFILING, status_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER),
+                queued_at__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
+            )
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        DatasetVersion.objects.filter(pk__in=stuck).update(queued_at=now)
+        for version_id in stuck:
+            transaction.on_commit(partial(version_dispatch, version_id=version_id))
+    if stuck:
+        logger.warning("Re-queued %d version(s) stuck in pending or profiling", len(stuck))
+    return stuck
+
+
+def versions_verify_due() -> list[UUID]:
+    """Queue a re-hash of every profiled version not verified within CATALOG_VERIFY_EVERY."""
+    every = settings.CATALOG_VERIFY_EVERY
+    if not every:
+        return []
+    due_before = timezone.now() - every
+    due = list(
+        DatasetVersion.objects.filter(status=VersionStatus.READY)
+        .exclude(fingerprint="")
+        .filter(Q(verified_at__lt=due_before) | Q(verified_at__isnull=True, profiled_at__lt=due_before))
+        .order_by("verified_at", "profiled_at")
+        .values_list("pk", flat=True)[: settings.CATALOG_VERIFY_BATCH]
+    )
+    for version_id in due:
+        version_verify_dispatch(version_id=version_id)
+    return due

@@ -11,7 +11,7 @@ import time
 import pytest
 from django import db
 
-from catalog.api import views
+from catalog import services
 from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
 from lineage.models import LineageEdge
@@ -384,7 +384,7 @@ def test_it_answers_400_when_the_database_refuses_a_value(owner_client, dataset,
     def refuse(*args, **kwargs):
         raise db.DataError('value too long for type character varying(255) in column "secret_column"')
 
-    monkeypatch.setattr(views.services, "dataset_update", refuse)
+    monkeypatch.setattr(services, "dataset_update", refuse)
 
     response = owner_client.patch(f"/api/v1/datasets/{dataset.pk}/", {"description": "x"})
 

@@ -22,9 +22,12 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from catalog.choices import DELIMITED_FORMATS
 from catalog.downloads import Tables, is_table
+from profiler.engine import TABULAR_FORMATS
 from profiler.files import format_from_name
 from profiler.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
+from profiler.media import MEDIA_FORMATS
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -215,8 +218,8 @@ def card_croissant(
         return file_url(path, rendition) if file_url is not None else _location(version["uri"], path)
 
     tables = tables or Tables()
-    media = version["format"] in ("images", "text")
-    tabular = version["format"] in ("csv", "tsv", "parquet", "jsonl")
+    media = version["format"] in MEDIA_FORMATS
+    tabular = version["format"] in TABULAR_FORMATS
     record_paths = [
         entry["path"] for entry in version["manifest"] if tabular and _record_format(entry["path"], version["format"])
     ]
@@ -289,7 +292,7 @@ def card_croissant(
 
 
 def _record_format(path: str, format: str) -> bool:
-    return is_table(path, format) if format in ("csv", "tsv") else format_from_name(path) == format
+    return is_table(path, format) if format in DELIMITED_FORMATS else format_from_name(path) == format
 
 
 def _encoding(path: str, format: str, tables: Tables, *, media: bool) -> str:
@@ -298,7 +301,7 @@ def _encoding(path: str, format: str, tables: Tables, *, media: bool) -> str:
     found = format_from_name(path)
     if media or found is None:
         return _file_encoding(path)
-    if found in ("csv", "tsv") and tables.dialect is not None and tables.dialect.croissant_format:
+    if found in DELIMITED_FORMATS and tables.dialect is not None and tables.dialect.croissant_format:
         return tables.dialect.croissant_format
     return ENCODINGS[found]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.models import Dataset, DatasetVersion
+from catalog.models import Dataset
+from catalog.selectors import dataset_latest_version_with_features, dataset_owners, licenses_by_id
 from governance.choices import LICENSE_TERMS
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
-from governance.models import License, Ownership
 from profiler.pii import aliased_counts, aliased_paths, class_aliases
 
 
@@ -19,21 +19,14 @@ def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, A
     (`pii` true, by detection or decision, as its feature says now) has its classes named `class 1`,
     `class 2`... (the most frequent first, counts kept), in the counts and in the folders of file
     paths, and `class_names_masked` says so."""
-    version = (
-        DatasetVersion.objects.filter(pk=dataset.latest_version_id).prefetch_related("features").first()
-        if dataset.latest_version_id
-        else None
-    )
+    version = dataset_latest_version_with_features(dataset)
     try:
         parsed = license_expression_parse(dataset.license) if dataset.license else None
     except LicenseExpressionInvalid:
         parsed = None
     ids = parsed.ids if parsed is not None else ()
-    licenses = {license.spdx_id: license for license in License.objects.filter(spdx_id__in=ids)}
-    owners = [
-        {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
-        for ownership in Ownership.objects.filter(dataset=dataset).select_related("user", "group")
-    ]
+    licenses = licenses_by_id(ids)
+    owners = dataset_owners(dataset)
     facts: dict[str, Any] = {
         "namespace": dataset.namespace,
         "name": dataset.name,

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from catalog.models import CARD_SECTIONS
+from config import errors
 
 HEADINGS = {
     "summary": "Dataset Summary",
@@ -298,8 +299,8 @@ def card_markdown(facts: dict[str, Any], card: Any) -> str:
     return "\n".join(parts)
 
 
-class CardDocumentInvalid(ValueError):
-    pass
+class CardDocumentInvalid(errors.Invalid):
+    field = "content"
 
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

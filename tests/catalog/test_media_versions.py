@@ -11,8 +11,9 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from catalog import services
+from catalog import pipeline, services
 from catalog.models import Dataset, DatasetVersion, ProfilePart, Thumbnail
+from catalog.pipeline import profiling
 from profiler.media import items as media_items
 from tests.croissant import mlcroissant_validate
 from tests.factories import UserFactory
@@ -78,18 +79,19 @@ def test_features_of_a_text_corpus_can_be_searched(owner_client, storage_root, d
 def test_the_parts_of_a_large_folder_merge_into_the_same_profile(owner, dataset, pets, monkeypatch, settings):
     """What a chord of workers does, step by step: the files hashed and recorded, each part stored, then merged."""
     whole = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
-    assert services.version_profile(version_id=whole.pk) == "ready"
+    assert pipeline.version_profile(version_id=whole.pk) == "ready"
     whole.refresh_from_db()
     monkeypatch.setattr(media_items, "IMAGES_PER_PARTITION", 5)
     split = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)
     claim = uuid.uuid4()
-    assert services.version_profile(version_id=split.pk, claim=claim) == "profiling"
+    assert (
+        pipeline.version_profile(version_id=split.pk, claim=claim, dispatch_parts=lambda **kwargs: None) == "profiling"
+    )
     for index in range(5):
-        assert services.version_profile_part(version_id=split.pk, claim=claim, index=index)
-    assert ProfilePart.objects.filter(version=split, index__lt=services._FILES_INDEX).count() == 5
-    assert services.version_merge_parts(version_id=split.pk, claim=claim, parts=5) == "ready"
+        assert pipeline.version_profile_part(version_id=split.pk, claim=claim, index=index)
+    assert ProfilePart.objects.filter(version=split, index__lt=profiling._FILES_INDEX).count() == 5
+    assert pipeline.version_merge_parts(version_id=split.pk, claim=claim, parts=5) == "ready"
     split.refresh_from_db()
     for key in ("class_counts", "duplicate_rows", "label_conflicts", "split_leakage", "unreadable", "duplicates"):
         assert split.quality[key] == whole.quality[key], key
@@ -103,7 +105,7 @@ def test_a_folder_that_is_not_images_fails_with_the_reason(owner, dataset, stora
     folder.mkdir()
     (folder / "readme.md").write_text("nothing to see")
     version = services.version_create(actor=owner, dataset=dataset, uri=str(folder), format="images")
-    assert services.version_profile(version_id=version.pk) == "failed"
+    assert pipeline.version_profile(version_id=version.pk) == "failed"
     version.refresh_from_db()
     assert version.status == "failed"
     assert "holds no image files" in version.error
@@ -112,7 +114,7 @@ def test_a_folder_that_is_not_images_fails_with_the_reason(owner, dataset, stora
 
 def test_the_admin_page_shows_a_few_thumbnails_beside_the_class_balance(client, owner, dataset, pets):
     version = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
-    assert services.version_profile(version_id=version.pk) == "ready"
+    assert pipeline.version_profile(version_id=version.pk) == "ready"
     admin = UserFactory(username="ada-admin", is_staff=True, is_superuser=True)
     client.force_login(admin)
     page = client.get(reverse("admin:catalog_dataset_change", args=[dataset.pk])).content.decode()
@@ -129,7 +131,7 @@ def test_the_api_answers_the_thumbnails_to_those_who_may_read_the_version(
     owner_client, stranger_client, owner, dataset, pets
 ):
     version = services.version_create(actor=owner, dataset=dataset, uri=str(pets), format="images")
-    assert services.version_profile(version_id=version.pk) == "ready"
+    assert pipeline.version_profile(version_id=version.pk) == "ready"
 
     thumbnails = owner_client.get(f"/api/v1/versions/{version.pk}/thumbnails/").json()
 
@@ -156,7 +158,7 @@ def test_the_croissant_export_of_a_folder_describes_its_items_and_mlcroissant_re
                 draw(folder / split / label / f"{index}.png", hash((split, label, index)) % 10_000)
     draw(folder / "train" / "circle" / "extra.jpg", 77, format="JPEG")
     version = services.version_create(actor=owner, dataset=dataset, uri=str(folder), format="images")
-    assert services.version_profile(version_id=version.pk) == "ready"
+    assert pipeline.version_profile(version_id=version.pk) == "ready"
 
     document = owner_client.get(f"/api/v1/datasets/{dataset.pk}/card/croissant").json()
     file_set = next(item for item in document["distribution"] if item["@type"] == "cr:FileSet")
@@ -185,7 +187,7 @@ def test_the_croissant_export_of_a_folder_describes_its_items_and_mlcroissant_re
 def test_the_croissant_export_of_a_text_corpus_reads_its_documents(owner_client, owner, dataset, storage_root):
     corpus = text_corpus(storage_root / "reviews")
     version = services.version_create(actor=owner, dataset=dataset, uri=str(corpus), format="text")
-    assert services.version_profile(version_id=version.pk) == "ready"
+    assert pipeline.version_profile(version_id=version.pk) == "ready"
     document = owner_client.get(f"/api/v1/datasets/{dataset.pk}/card/croissant").json()
     path = corpus / "croissant.json"
     path.write_text(json.dumps(document))
@@ -204,9 +206,9 @@ def test_drift_between_two_versions_of_an_image_folder_flags_the_changed_sizes(o
         draw(storage_root / "v1" / ("cat" if index % 2 else "dog") / f"{index}.png", index, size=(48, 40))
         draw(storage_root / "v2" / ("cat" if index % 3 else "dog") / f"{index}.png", index, size=(96, 80))
     first = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "v1"), format="images")
-    assert services.version_profile(version_id=first.pk) == "ready"
+    assert pipeline.version_profile(version_id=first.pk) == "ready"
     second = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "v2"), format="images")
-    assert services.version_profile(version_id=second.pk) == "ready"
+    assert pipeline.version_profile(version_id=second.pk) == "ready"
     first.refresh_from_db()
     second.refresh_from_db()
 

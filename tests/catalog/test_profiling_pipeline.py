@@ -9,8 +9,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from catalog import services
+from catalog import pipeline, services, tasks
 from catalog.models import Dataset, DatasetVersion, ProfilePart
+from catalog.pipeline import profiling
 from config.celery_app import app as celery_app
 from profiler.files import build_manifest
 from tests.factories import VersionFactory
@@ -29,8 +30,8 @@ def pending_version(dataset, iris_csv, owner):
 
 @pytest.mark.django_db
 def test_it_profiles_a_pending_version_once(pending_version):
-    assert services.version_profile(version_id=pending_version.pk) == "ready"
-    assert services.version_profile(version_id=pending_version.pk) is None  # already done
+    assert pipeline.version_profile(version_id=pending_version.pk) == "ready"
+    assert pipeline.version_profile(version_id=pending_version.pk) is None  # already done
 
     pending_version.refresh_from_db()
     assert pending_version.status == "ready"
@@ -44,7 +45,7 @@ def test_it_leaves_a_version_another_worker_holds(pending_version):
         status="profiling", profiling_claim=uuid.uuid4(), status_changed_at=timezone.now()
     )
 
-    assert services.version_profile(version_id=pending_version.pk) is None
+    assert pipeline.version_profile(version_id=pending_version.pk) is None
     pending_version.refresh_from_db()
     assert pending_version.status == "profiling"
 
@@ -56,7 +57,7 @@ def test_the_same_task_may_resume_its_own_claim(pending_version):
         status="profiling", profiling_claim=claim, status_changed_at=timezone.now()
     )
 
-    assert services.version_profile(version_id=pending_version.pk, claim=claim) == "ready"
+    assert pipeline.version_profile(version_id=pending_version.pk, claim=claim) == "ready"
 
 
 @pytest.mark.django_db
@@ -67,7 +68,7 @@ def test_it_takes_over_a_stale_claim(pending_version, settings):
         status_changed_at=timezone.now() - settings.CATALOG_PROFILING_STUCK_AFTER - timedelta(seconds=1),
     )
 
-    assert services.version_profile(version_id=pending_version.pk) == "ready"
+    assert pipeline.version_profile(version_id=pending_version.pk) == "ready"
 
 
 @pytest.mark.django_db
@@ -76,7 +77,7 @@ def test_a_stale_claim_cannot_overwrite_the_newer_result(pending_version):
     DatasetVersion.objects.filter(pk=pending_version.pk).update(status="profiling", profiling_claim=old_claim)
     DatasetVersion.objects.filter(pk=pending_version.pk).update(status="ready", profiling_claim=None)
 
-    assert services._finish(pending_version.pk, old_claim, status="failed", error="late") is False
+    assert profiling._finish(pending_version.pk, old_claim, status="failed", error="late") is False
     pending_version.refresh_from_db()
     assert pending_version.status == "ready"
 
@@ -85,7 +86,7 @@ def test_a_stale_claim_cannot_overwrite_the_newer_result(pending_version):
 def test_a_vanished_source_fails_the_version_with_a_reason(pending_version, iris_csv):
     iris_csv.unlink()
 
-    assert services.version_profile(version_id=pending_version.pk) == "failed"
+    assert pipeline.version_profile(version_id=pending_version.pk) == "failed"
 
     pending_version.refresh_from_db()
     assert pending_version.status == "failed"
@@ -100,7 +101,7 @@ def test_a_source_moved_out_of_the_roots_fails_the_version(pending_version, iris
     elsewhere.mkdir()
     settings.CATALOG_STORAGE_ROOTS = [elsewhere]
 
-    assert services.version_profile(version_id=pending_version.pk) == "failed"
+    assert pipeline.version_profile(version_id=pending_version.pk) == "failed"
     pending_version.refresh_from_db()
     assert "outside the allowed storage roots" in pending_version.error
 
@@ -118,7 +119,7 @@ def test_it_requeues_versions_left_pending_or_half_profiled(settings, django_cap
     VersionFactory(status="ready", status_changed_at=now - timedelta(days=3), queued_at=long_ago)
 
     with django_capture_on_commit_callbacks() as dispatches:
-        requeued = services.versions_requeue_stuck()
+        requeued = tasks.versions_requeue_stuck()
 
     assert set(requeued) == {lost.pk, killed.pk}
     assert len(dispatches) == 2
@@ -135,8 +136,8 @@ def test_it_sends_a_lost_version_again_once_per_period(settings, django_capture_
     lost = VersionFactory(status="pending", status_changed_at=long_ago, queued_at=long_ago)
 
     with django_capture_on_commit_callbacks():
-        first = services.versions_requeue_stuck()
-        again = services.versions_requeue_stuck()
+        first = tasks.versions_requeue_stuck()
+        again = tasks.versions_requeue_stuck()
 
     assert first == [lost.pk]
     assert again == []
@@ -151,7 +152,7 @@ def test_it_leaves_alone_a_version_never_handed_to_the_broker(settings, django_c
     VersionFactory(status="profiling", status_changed_at=long_ago, queued_at=None, profile_attempts=9)
 
     with django_capture_on_commit_callbacks() as dispatches:
-        assert services.versions_requeue_stuck() == []
+        assert tasks.versions_requeue_stuck() == []
 
     assert dispatches == []
     assert set(DatasetVersion.objects.values_list("status", flat=True)) == {"pending", "profiling"}
@@ -192,7 +193,7 @@ def test_registration_survives_a_broker_that_is_down(
         queued_at=version.queued_at - settings.CATALOG_PENDING_REQUEUE_AFTER
     )
     with django_capture_on_commit_callbacks():
-        assert services.versions_requeue_stuck() == [version.pk]
+        assert tasks.versions_requeue_stuck() == [version.pk]
 
 
 @pytest.mark.django_db
@@ -209,21 +210,25 @@ def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(
         (folder / f"part-{shard}.csv").write_text("id,score,label\n" + "\n".join(rows) + "\n")
     whole = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
     settings.CELERY_TASK_ALWAYS_EAGER = True  # in-process tasks: profiled in this one process, no chord
-    assert services.version_profile(version_id=whole.pk) == "ready"
+    assert pipeline.version_profile(version_id=whole.pk) == "ready"
     whole.refresh_from_db()
     split = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
     settings.CELERY_TASK_ALWAYS_EAGER = False
     dispatched = []
-    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: dispatched.append(kwargs))
     claim = uuid.uuid4()
-    assert services.version_profile(version_id=split.pk, claim=claim) == "profiling"
+    assert (
+        pipeline.version_profile(
+            version_id=split.pk, claim=claim, dispatch_parts=lambda **kwargs: dispatched.append(kwargs)
+        )
+        == "profiling"
+    )
     assert dispatched == [{"version_id": split.pk, "claim": claim, "parts": 3}]
 
     for index in (0, 1, 1, 2):
-        assert services.version_profile_part(version_id=split.pk, claim=claim, index=index)
+        assert pipeline.version_profile_part(version_id=split.pk, claim=claim, index=index)
     stored = ProfilePart.objects.filter(version=split).values_list("index", flat=True)
-    assert list(stored) == [0, 1, 2, services._FILES_INDEX]  # the parts, and the files they were to read
-    assert services.version_merge_parts(version_id=split.pk, claim=claim, parts=3) == "ready"
+    assert list(stored) == [0, 1, 2, profiling._FILES_INDEX]  # the parts, and the files they were to read
+    assert pipeline.version_merge_parts(version_id=split.pk, claim=claim, parts=3) == "ready"
 
     split.refresh_from_db()
     assert split.row_count == whole.row_count == 315
@@ -236,9 +241,9 @@ def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(
 def test_a_stored_part_comes_back_byte_for_byte(pending_version):
     claim = uuid.uuid4()
     data = bytes(range(256)) * 4096 + b"\x00\\x00'\""
-    services._part_store(pending_version.pk, claim, 0, data)
-    services._part_store(pending_version.pk, claim, 1, b"")
-    assert services._parts_stored(pending_version.pk, claim) == [data, b""]
+    profiling._part_store(pending_version.pk, claim, 0, data)
+    profiling._part_store(pending_version.pk, claim, 1, b"")
+    assert profiling._parts_stored(pending_version.pk, claim) == [data, b""]
 
 
 @pytest.mark.django_db
@@ -250,9 +255,9 @@ def test_a_database_fault_while_storing_a_part_is_a_django_error(pending_version
 
     monkeypatch.setattr(psycopg.Cursor, "execute", broken)
     with pytest.raises(OperationalError):
-        services._part_store(pending_version.pk, uuid.uuid4(), 0, b"part")
+        profiling._part_store(pending_version.pk, uuid.uuid4(), 0, b"part")
     with pytest.raises(OperationalError):
-        services._parts_stored(pending_version.pk, uuid.uuid4())
+        profiling._parts_stored(pending_version.pk, uuid.uuid4())
 
 
 @pytest.mark.django_db
@@ -300,9 +305,9 @@ def test_a_file_swapped_for_a_link_between_hashing_and_profiling_fails_the_versi
         swap_for_link(iris_csv, secret_outside)  # the moment between the two reads
         return manifest
 
-    monkeypatch.setattr(services, "build_manifest", hash_then_swap)
+    monkeypatch.setattr(profiling, "build_manifest", hash_then_swap)
 
-    assert services.version_profile(version_id=pending_version.pk) == "failed"
+    assert pipeline.version_profile(version_id=pending_version.pk) == "failed"
 
     assert hashed  # the swap came after the bytes were hashed
     pending_version.refresh_from_db()
@@ -324,22 +329,24 @@ def test_a_file_swapped_for_a_link_before_a_chord_part_reads_it_fails_the_versio
         )
     version = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)
     claim = uuid.uuid4()
-    assert services.version_profile(version_id=version.pk, claim=claim) == "profiling"
-    assert services.version_profile_part(version_id=version.pk, claim=claim, index=0)
+    assert (
+        pipeline.version_profile(version_id=version.pk, claim=claim, dispatch_parts=lambda **kwargs: None)
+        == "profiling"
+    )
+    assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=0)
 
-    checked = services._recorded_files
+    checked = profiling._recorded_files
 
     def check_then_swap(*args):
         files = checked(*args)  # the part found the files that were hashed...
         swap_for_link(folder / "part-1.csv", secret_outside)  # ...and one is swapped before it reads it
         return files
 
-    monkeypatch.setattr(services, "_recorded_files", check_then_swap)
+    monkeypatch.setattr(profiling, "_recorded_files", check_then_swap)
 
-    assert services.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
-    assert services.version_merge_parts(version_id=version.pk, claim=claim, parts=3) is None
+    assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=3) is None
     version.refresh_from_db()
     assert version.status == "failed"
     assert version.error.startswith("part-1.csv was replaced by a symbolic link while it was being read")
@@ -357,13 +364,15 @@ def test_a_chord_part_refuses_a_file_replaced_by_another_after_hashing(
         (folder / f"part-{shard}.csv").write_text("a,label\n" + "".join(f"{row},x\n" for row in range(20)))
     version = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)
     claim = uuid.uuid4()
-    assert services.version_profile(version_id=version.pk, claim=claim) == "profiling"
+    assert (
+        pipeline.version_profile(version_id=version.pk, claim=claim, dispatch_parts=lambda **kwargs: None)
+        == "profiling"
+    )
     (folder / "other.csv").write_text("a,label\n1,not what was hashed\n")
     (folder / "other.csv").replace(folder / "part-0.csv")
 
-    assert services.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
+    assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
 
     version.refresh_from_db()
     assert version.status == "failed"
@@ -377,7 +386,7 @@ def test_a_hard_linked_file_is_refused_unless_the_setting_allows_it(
     os.link(secret_outside, storage_root / "linked.csv")
     refused = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "linked.csv"))
 
-    assert services.version_profile(version_id=refused.pk) == "failed"
+    assert pipeline.version_profile(version_id=refused.pk) == "failed"
     refused.refresh_from_db()
     assert refused.error.startswith("linked.csv has other hard links")
     assert "CATALOG_ALLOW_HARD_LINKS" in refused.error
@@ -385,7 +394,7 @@ def test_a_hard_linked_file_is_refused_unless_the_setting_allows_it(
 
     settings.CATALOG_ALLOW_HARD_LINKS = True
     allowed = services.version_create(actor=owner, dataset=dataset, uri=str(storage_root / "linked.csv"))
-    assert services.version_profile(version_id=allowed.pk) == "ready"
+    assert pipeline.version_profile(version_id=allowed.pk) == "ready"
     allowed.refresh_from_db()
     assert allowed.row_count == 30
 
@@ -405,9 +414,9 @@ def test_a_document_swapped_for_a_link_between_hashing_and_profiling_fails_the_v
         swap_for_link(folder / "b.txt", secret_outside)
         return manifest
 
-    monkeypatch.setattr(services, "build_manifest", hash_then_swap)
+    monkeypatch.setattr(profiling, "build_manifest", hash_then_swap)
 
-    assert services.version_profile(version_id=version.pk) == "failed"
+    assert pipeline.version_profile(version_id=version.pk) == "failed"
     version.refresh_from_db()
     assert version.error.startswith("b.txt was replaced by a symbolic link while it was being read")
     assert SECRET not in stored_text(version)

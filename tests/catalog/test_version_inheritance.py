@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from catalog import services
+from catalog import pipeline, services
 from catalog.models import DatasetVersion, ProfilePart
 from governance.models import Change
 from tests.hostile import deep
@@ -204,16 +204,17 @@ def test_the_parts_of_a_chord_profile_without_the_label_that_is_gone(
     (storage_root / "labelled.csv").write_text("id,score,label\n1,2,a\n2,3,b\n")
     first = services.version_create(actor=owner, dataset=dataset, uri="labelled.csv", label_column="label")
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    assert services.version_profile(version_id=first.pk) == "ready"
+    assert pipeline.version_profile(version_id=first.pk) == "ready"
     second = services.version_create(actor=owner, dataset=dataset, uri=str(folder))
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr(services, "dispatch_chord", lambda **kwargs: None)
     claim = uuid.uuid4()
 
-    assert services.version_profile(version_id=second.pk, claim=claim) == "profiling"
+    assert (
+        pipeline.version_profile(version_id=second.pk, claim=claim, dispatch_parts=lambda **kwargs: None) == "profiling"
+    )
     for index in range(3):
-        assert services.version_profile_part(version_id=second.pk, claim=claim, index=index)
-    assert services.version_merge_parts(version_id=second.pk, claim=claim, parts=3) == "ready"
+        assert pipeline.version_profile_part(version_id=second.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=second.pk, claim=claim, parts=3) == "ready"
 
     second.refresh_from_db()
     assert second.row_count == 150
@@ -230,7 +231,7 @@ def test_a_version_profiled_again_drops_the_warning_once_the_label_is_back(regis
 
     path.write_text("petal length,species\n" + "".join(f"{i},{'ab'[i % 2]}\n" for i in range(30)))
     services.version_reprofile(actor=second.created_by, version=second)
-    services.version_profile(version_id=second.pk)
+    pipeline.version_profile(version_id=second.pk)
 
     second.refresh_from_db()
     assert second.status == "ready", second.error

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from catalog import services
+from catalog import tasks
 from catalog.models import DatasetVersion, DriftReport
 
 # Registration hands the version to profiling when its transaction commits: these tests commit.
@@ -257,14 +257,14 @@ def test_verify_marks_a_version_whose_bytes_changed(owner_client, stranger_clien
 def test_the_schedule_verifies_versions_due(owner_client, dataset, storage_root, settings):
     version = register(owner_client, dataset, write_table(storage_root / "v" / "d.csv", seed=1))
     settings.CATALOG_VERIFY_EVERY = timedelta(days=1)
-    assert services.versions_verify_due() == []  # profiled just now
+    assert tasks.versions_verify_due() == []  # profiled just now
     DatasetVersion.objects.filter(pk=version["id"]).update(profiled_at=timezone.now() - timedelta(days=2))
 
-    due = services.versions_verify_due()
+    due = tasks.versions_verify_due()
 
     assert [str(version_id) for version_id in due] == [version["id"]]
     assert DatasetVersion.objects.get(pk=version["id"]).verification["status"] == "unchanged"
-    assert services.versions_verify_due() == []
+    assert tasks.versions_verify_due() == []
 
 
 def test_verify_of_a_version_not_profiled_yet_is_a_conflict(owner_client, dataset):

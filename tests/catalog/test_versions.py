@@ -26,10 +26,10 @@ def test_it_registers_numbered_versions(owner_client, dataset, iris_csv, django_
 
 @pytest.mark.django_db
 def test_it_reads_a_version_with_the_contract_fields(stranger_client, dataset, iris_csv):
-    from catalog import services
+    from catalog import pipeline, services
 
     version = services.version_create(actor=dataset.ownerships.first().user, dataset=dataset, uri=str(iris_csv))
-    services.version_profile(version_id=version.pk)
+    pipeline.version_profile(version_id=version.pk)
 
     response = stranger_client.get(f"/api/v1/versions/{version.pk}/")
 

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 
 from audits.rules import Purpose
 from audits.services import audit_run
-from catalog import services
+from catalog import pipeline, services
 from catalog.models import Dataset
 from governance.models import Change
 from lineage import services as lineage_services
@@ -78,7 +78,7 @@ def catalog_to_browse(storage_root):
         license="CC-BY-NC-4.0",
         source=services.SourceSpec(uri="signs/signs.csv", label_column="label"),
     )
-    services.version_profile(version_id=dataset.latest_version.pk)  # as a worker does
+    pipeline.version_profile(version_id=dataset.latest_version.pk)  # as a worker does
     services.card_update(actor=steward, dataset=dataset, summary="Road signs, **measured** by hand.")
     audit = audit_run(actor=steward, datasets=[dataset.pk], purpose=Purpose(commercial=True))
     assert Dataset.objects.get(pk=dataset.pk).latest_version.status == "ready"
@@ -144,7 +144,7 @@ def images_to_browse(catalog_to_browse, storage_root):
     dataset = services.dataset_register(
         actor=steward, namespace="vision", name="pets", source=services.SourceSpec(uri="pets")
     )
-    assert services.version_profile(version_id=dataset.latest_version.pk) == "ready"
+    assert pipeline.version_profile(version_id=dataset.latest_version.pk) == "ready"
     return dataset
 
 
@@ -198,7 +198,7 @@ def long_catalog(catalog_to_browse, storage_root):
         license="CC-BY-NC-4.0",
         source=services.SourceSpec(uri=LONG_FILE, label_column="label"),
     )
-    assert services.version_profile(version_id=dataset.latest_version.pk) == "ready"
+    assert pipeline.version_profile(version_id=dataset.latest_version.pk) == "ready"
     upstream = services.dataset_register(actor=steward, namespace="vision-survey-team", name=UPSTREAM)
     downstream = services.dataset_register(actor=steward, namespace="vision-survey-team", name=DOWNSTREAM)
     lineage_services.edge_declare(actor=steward, source=upstream, target=dataset)

@@ -1,0 +1,184 @@
+"""A finished profile stored on its version: features (keeping what people decided), thumbnails, the
+manifest and fingerprint, and drift from the version profiled before."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.choices import VersionStatus
+from catalog.models import CURATED_FIELDS, DatasetVersion, DriftReport, Feature, Thumbnail
+from catalog.selectors import drift_view, version_previous_profiled
+from profiler import drift, report
+from profiler.files import ManifestEntry, manifest_fingerprint
+
+logger = logging.getLogger(__name__)
+
+
+def _finish(version_id: UUID, claim: UUID, **fields: Any) -> bool:
+    now = timezone.now()
+    return bool(
+        DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING, profiling_claim=claim).update(
+            status_changed_at=now, updated_at=now, profiling_claim=None, **fields
+        )
+    )
+
+
+def _manifest_fields(manifest: Sequence[ManifestEntry]) -> dict[str, Any]:
+    return {
+        "manifest": [entry.as_dict() for entry in manifest],
+        "fingerprint": manifest_fingerprint(manifest),
+        "size_bytes": sum(entry.size for entry in manifest),
+        "file_count": len(manifest),
+    }
+
+
+def _store_profile(
+    version_id: UUID, claim: UUID, profile: dict[str, Any], manifest: Sequence[ManifestEntry] | None
+) -> bool:
+    """Store a finished profile, its features and thumbnails included, if the claim still holds."""
+    thumbnails = profile.pop("thumbnails", [])
+    profile = json_safe(profile)
+    fields: dict[str, Any] = {
+        "status": VersionStatus.READY,
+        "error": "",
+        "row_count": profile["row_count"],
+        "quality": profile["quality"],
+        "profile": {
+            "correlations": profile["correlations"],
+            "label_association": profile["label_association"],
+            "sample": profile["sample"],
+            "column_count": profile["column_count"],
+            "distributions": profile.get("distributions", {}),
+            "splits": profile.get("splits", {}),
+            **({"media": profile["media"]} if "media" in profile else {}),
+        },
+        "profiled_at": timezone.now(),
+    }
+    if manifest is not None:
+        fields.update(_manifest_fields(manifest))
+    with transaction.atomic():
+        locked = (
+            DatasetVersion.objects.select_for_update()
+            .filter(pk=version_id, status=VersionStatus.PROFILING, profiling_claim=claim)
+            .first()
+        )
+        if locked is None:
+            return False
+        # A chord's merge builds the profile from the parts: how the text was read, and whether the label
+        # was missing, were stored before them.
+        dialect = profile.get("dialect") or (locked.profile or {}).get("dialect")
+        if dialect is not None:
+            fields["profile"]["dialect"] = dialect
+        stored = locked.profile or {}
+        label_missing = profile["label_missing"] if "label_missing" in profile else stored.get("label_missing")
+        against = version_previous_profiled(locked)
+        curated = _curated_annotations(locked, against)
+        Thumbnail.objects.filter(version_id=version_id).delete()
+        Thumbnail.objects.bulk_create(
+            Thumbnail(version_id=version_id, position=position, **{**thumbnail, "label": thumbnail["label"] or ""})
+            for position, thumbnail in enumerate(thumbnails)
+        )
+        Feature.objects.filter(version_id=version_id).delete()
+        Feature.objects.bulk_create(
+            _feature_with_annotations(version_id, feature, curated.get(feature["name"]))
+            for feature in profile["features"]
+        )
+        fingerprint = fields["fingerprint"] if manifest is not None else locked.fingerprint
+        fields["unchanged_from"] = _unchanged_from(locked, fingerprint)
+        if against is not None:
+            fields["quality"] = _with_drift(locked, profile, against)
+        if label_missing:
+            lost = drift.label_missing_finding(label_missing["column"], f"version {label_missing['version']}")
+            quality = fields["quality"]
+            fields["quality"] = {**quality, "findings": report.sort_findings([lost, *quality.get("findings", [])])}
+        return _finish(version_id, claim, **fields)
+
+
+def _unchanged_from(version: DatasetVersion, fingerprint: str) -> DatasetVersion | None:
+    """The version before this one, if it holds the same bytes (the latest earlier fingerprint)."""
+    earlier = (
+        DatasetVersion.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
+        .exclude(fingerprint="")
+        .order_by("-number")
+        .only("id", "fingerprint")
+        .first()
+    )
+    return earlier if earlier is not None and earlier.fingerprint == fingerprint else None
+
+
+def _curated_annotations(version: DatasetVersion, source: DatasetVersion | None) -> dict[str, Feature]:
+    """What people decided about each feature, by name: kept from this version's own features when it
+    is profiled again, else carried over from `source` (the latest earlier profiled version)."""
+    own = [feature for feature in Feature.objects.filter(version=version) if feature.curated]
+    if own:
+        return {feature.name: feature for feature in own}
+    if source is None:
+        return {}
+    return {feature.name: feature for feature in Feature.objects.filter(version=source) if feature.curated}
+
+
+def _feature_with_annotations(version_id: UUID, feature: dict[str, Any], curated: Feature | None) -> Feature:
+    row = Feature(
+        version_id=version_id,
+        name=feature["name"],
+        position=feature["position"],
+        dtype=feature["dtype"][:128],
+        logical_type=feature["logical_type"],
+        role=feature["role"],
+        pii=feature["pii"],
+        statistics=feature["statistics"],
+    )
+    if curated is not None:
+        for field in curated.curated:
+            if field in CURATED_FIELDS:
+                setattr(row, field, getattr(curated, field))
+        row.curated = [field for field in curated.curated if field in CURATED_FIELDS]
+        row.curated_by_id = curated.curated_by_id
+        row.curated_at = curated.curated_at
+    return row
+
+
+def _with_drift(version: DatasetVersion, profile: dict[str, Any], against: DatasetVersion) -> dict[str, Any]:
+    """Compare a freshly profiled version with the one before it: store the report, and return its
+    quality with the drift findings and a summary added."""
+    quality = dict(profile["quality"])
+    try:
+        current = drift.profile_view(
+            row_count=profile["row_count"],
+            features=profile["features"],
+            distributions=profile.get("distributions"),
+            quality=profile["quality"],
+        )
+        result = drift.compare(current, drift_view(against))
+    except Exception:
+        # Drift is a comparison on top of the profile; a fault in it must not lose the profile.
+        logger.exception("Drift of version %s against %s failed", version.pk, against.pk)
+        return quality
+    DriftReport.objects.update_or_create(version_id=version.pk, against_id=against.pk, defaults={"result": result})
+    findings = drift.findings(result, f"version {against.number}")
+    quality["findings"] = report.sort_findings([*quality.get("findings", []), *findings])
+    quality["drift"] = {
+        "against": str(against.pk),
+        "against_number": against.number,
+        "drifted_features": result["drifted_features"],
+        "label_drifted": bool(result["label"] and result["label"]["drifted"]),
+        "schema_changed": any(result["schema"][key] for key in ("added", "removed", "changed", "renamed")),
+    }
+    return quality
+
+
+def json_safe(value: Any) -> Any:
+    """PostgreSQL's jsonb refuses NUL characters; data may hold them. They become U+FFFD."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {json_safe(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
