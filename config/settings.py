@@ -209,6 +209,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "GET_LIB_DOC_EXCLUDES": "config.api.schema.lib_doc_excludes",
     "ENUM_NAME_OVERRIDES": {
         "SensitivityEnum": "governance.choices.Sensitivity",
         "VersionStatusEnum": "catalog.choices.VersionStatus",

@@ -266,7 +266,7 @@ def test_it_answers_a_location_without_the_query_string_of_the_request(owner_cli
     (storage_root / "plain.csv").write_text("a,b\n1,2\n")
 
     response = owner_client.post(
-        "/api/v1/datasets/?format=json&x=1", {"namespace": "team", "name": "plain", "source": {"uri": "plain.csv"}}
+        "/api/v1/datasets/?format=json", {"namespace": "team", "name": "plain", "source": {"uri": "plain.csv"}}
     )
 
     assert response.status_code == 201, response.json()

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from catalog.models import Dataset, DatasetVersion, Feature
 from config.api.serializers import StrictInputMixin
 from governance.choices import Sensitivity
-from governance.models import StorageLocation
+from governance.models import Change, StorageLocation
 from lineage.models import Run
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
 from tests.hostile import deep
@@ -490,3 +490,27 @@ def test_a_list_of_owners_is_not_filtered_by_the_parameters_of_their_removal(own
     response = owner_client.get(f"{DATASETS}{world['dataset'].pk}/owners/", {"user": "olivia-owner"})
 
     assert errors(response) == {"user": ["Unknown query parameter; none is taken here."]}
+
+
+def test_every_write_refuses_a_query_parameter_it_does_not_document_and_changes_nothing(staff_client, world):
+    # A write takes no list's paging or filters either: `POST /datasets/?limit=5` is a mistake to name.
+    operations = list(_operations_with_query(methods=("post", "patch", "put")))
+    assert len(operations) >= 20
+    changes = Change.objects.count()
+    for method, path, documented in operations:
+        documented -= {"format"}
+        answered = None
+        for fallback in ("00000000-0000-4000-8000-000000000000", "1", "x"):
+            filled = _path_filled(path, world, fallback)
+            answered = getattr(staff_client, method)(f"{filled}?zzz=1&limit=5", {}, format="json")
+            if "is not an id" not in answered.content.decode():
+                break
+        assert answered.status_code == 400, (method, path, answered.content[:300])
+        assert set(errors(answered)) == {"zzz", "limit"}, (method, path)
+    assert Change.objects.count() == changes
+
+
+def test_a_client_learning_a_route_may_send_any_query(owner_client):
+    response = owner_client.options(f"{DATASETS}?zzz=1")
+
+    assert response.status_code == 200

@@ -19,10 +19,7 @@ else:
 class DatasetScoped(ProjectViewMixin, _View):
     # Read by whoever can see the dataset named by the path's `dataset_id`; changed by its owners and
     # stewards (or staff). A dataset the caller cannot see answers 404, as if it did not exist.
-    #
-    # The schema describes an operation that says nothing of itself by the first docstring of its view's
-    # classes, inherited ones included; this blank one keeps the plumbing's below it out of the schema.
-    __doc__ = " "
+    # (A comment, not a docstring: the schema describes an operation by its view's docstrings.)
 
     added_permissions = (CanWriteDataset,)
 

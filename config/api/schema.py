@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular import openapi
+from drf_spectacular import openapi, plumbing
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import force_instance
 from drf_spectacular.utils import OpenApiResponse
@@ -144,3 +144,12 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
                 "CATALOG_TOKEN_TTL and stops working when its user's password changes."
             ),
         }
+
+
+def lib_doc_excludes() -> list[type]:
+    """The classes whose docstrings the schema never takes to describe an operation: drf-spectacular's
+    (DRF's own), and the project's base views, which describe themselves, not the views built on them."""
+    from config.api.filters import QueryParametersChecked
+    from config.api.views import ProjectViewMixin
+
+    return [*plumbing.get_lib_doc_excludes(), ProjectViewMixin, QueryParametersChecked]

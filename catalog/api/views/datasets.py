@@ -1,11 +1,9 @@
 """The dataset collection: list, register, read, change, retire and purge."""
 
-from typing import Any
-
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -69,14 +67,6 @@ class DatasetViewSet(
     added_permissions = (CanWriteDataset,)
     lookup_value_converter = "uuid"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if self.action == "create":
-            # A registration reads no query parameter and has never refused one; every other action
-            # reads through the queryset, whose filter backend checks them as the base view would.
-            viewsets.GenericViewSet.initial(self, request, *args, **kwargs)
-            return
-        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         if self.action == "list":
