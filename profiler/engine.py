@@ -28,6 +28,7 @@ from profiler.readers import (
     read_schema,
     row_ranges,
 )
+from profiler.result import Profile, SplitSummary
 from profiler.state import HASH_BUCKETS, PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
@@ -152,11 +153,15 @@ def _profile_share_to_bytes(
 
 
 def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> dict[str, Any]:
+    return _untyped(build_splits(parts, names, file_names))
+
+
+def build_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> Profile:
     """The profile of the whole source, with the statistics of each split and the rows (by their
     features) found in more than one split. `parts` are serialised partial profiles, `names` the
     split of each, `file_names` the source's files in the order their row ids number them."""
     declared = split_order({name for name in names if name is not None})
-    summaries: dict[str, Any] = {}
+    summaries: dict[str, SplitSummary] = {}
     keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in declared:
         members = [PartialProfile.from_bytes(part) for part, owner in zip(parts, names, strict=True) if owner == name]
@@ -165,7 +170,7 @@ def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_
             merged.merge(member)
         keys[name] = _feature_keys(merged)  # read before the report discards the hashes
         summaries[name] = report.split_summary(merged, report.build(merged) if merged.rows else None)
-    profile = merge_and_build([PartialProfile.from_bytes(part) for part in parts])
+    profile = build([PartialProfile.from_bytes(part) for part in parts])
     profile["splits"] = summaries
     leakage = report.split_leakage(keys, file_names)
     profile["quality"]["split_leakage"] = leakage
@@ -191,6 +196,16 @@ def _feature_keys(profile: PartialProfile) -> tuple[np.ndarray, np.ndarray]:
 
 
 def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
+    return _untyped(build(parts))
+
+
+def _untyped(profile: Profile) -> dict[str, Any]:
+    """The profile as a plain dict, for callers that add keys of their own to it."""
+    return {**profile}
+
+
+def build(parts: Sequence[PartialProfile]) -> Profile:
+    """The profile of a source from its partial profiles (merged into the first)."""
     if not parts:
         raise SourceError("The source has no files to profile.")
     merged = parts[0]
@@ -268,6 +283,12 @@ def plan_source(
 def profile_files(
     files: Sequence[SourceFile], format: str, *, options: Options | None = None, workers: int | None = None
 ) -> dict[str, Any]:
+    return _untyped(profile_source(files, format, options=options, workers=workers))
+
+
+def profile_source(
+    files: Sequence[SourceFile], format: str, *, options: Options | None = None, workers: int | None = None
+) -> Profile:
     """The profile of a source's files. With several partitions and workers > 1, they are
     profiled in that many processes (each DuckDB then gets an equal share of the cores)."""
     options = options or Options()
@@ -280,7 +301,7 @@ def profile_files(
 
 def _profile_planned(
     files: Sequence[SourceFile], format: str, planned: Plan, *, options: Options, workers: int | None
-) -> dict[str, Any]:
+) -> Profile:
     partitions, label, declared = planned.partitions, planned.label, planned.declared
     file_names = sorted(file.relative_path for file in files)
     order = {name: index for index, name in enumerate(file_names)}
@@ -306,7 +327,7 @@ def _profile_planned(
             try:
                 if failed:
                     raise failed[0]
-                return merge_and_build(parts)
+                return build(parts)
             finally:
                 for part in parts:
                     part.hashes.discard()
@@ -323,8 +344,8 @@ def _profile_planned(
             for partition in partitions
         ]
         if names is not None:
-            return build_with_splits([part.to_bytes() for part in parts], names, file_names)
-        return merge_and_build(parts)
+            return build_splits([part.to_bytes() for part in parts], names, file_names)
+        return build(parts)
     shared = replace(options, threads=max(1, (os.cpu_count() or 1) // workers))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [
@@ -333,5 +354,5 @@ def _profile_planned(
         ]
         serialised = [future.result() for future in futures]
     if names is not None:
-        return build_with_splits(serialised, names, file_names)
-    return merge_and_build([PartialProfile.from_bytes(part) for part in serialised])
+        return build_splits(serialised, names, file_names)
+    return build([PartialProfile.from_bytes(part) for part in serialised])

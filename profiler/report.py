@@ -15,6 +15,24 @@ from datasketches import frequent_items_error_type
 
 from profiler import hll, leakage
 from profiler.pii import mask
+from profiler.result import (
+    Association,
+    Correlations,
+    FeatureProfile,
+    Finding,
+    LeakageExample,
+    Pearson,
+    Profile,
+    Quality,
+    Sample,
+    SampleRow,
+    Spearman,
+    SplitLeakage,
+    SplitSummary,
+    Statistics,
+    StoredDistribution,
+    Target,
+)
 from profiler.state import (
     HASH_BUCKETS,
     ColumnState,
@@ -57,7 +75,7 @@ IDENTIFIER_NAMES = ("id", "uuid", "guid", "key", "index", "idx", "pk")
 FINDINGS_PER_CODE = 10
 
 
-def build(profile: PartialProfile) -> dict[str, Any]:
+def build(profile: PartialProfile) -> Profile:
     columns = sorted(profile.columns, key=lambda column: column.position)
     label = profile.label_column
     features = [_feature(column, profile) for column in columns]
@@ -89,7 +107,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
 # --- Features -------------------------------------------------------------------------------------
 
 
-def _feature(column: ColumnState, profile: PartialProfile) -> dict[str, Any]:
+def _feature(column: ColumnState, profile: PartialProfile) -> FeatureProfile:
     statistics = _statistics(column)
     logical_type = _logical_type(column, statistics)
     pii_shares = {
@@ -120,7 +138,7 @@ def _distinct(column: ColumnState) -> tuple[int, bool]:
     return round(hll.estimate(column.registers)), True
 
 
-def _statistics(column: ColumnState) -> dict[str, Any]:
+def _statistics(column: ColumnState) -> Statistics:
     count = column.non_null
     nulls = column.null_count + column.nan_count
     distinct, approximate = _distinct(column)
@@ -242,9 +260,9 @@ def _distribution(column: ColumnState, *, to_value: Any) -> dict[str, Any]:
     }
 
 
-def _stored_distribution(column: ColumnState) -> dict[str, Any]:
+def _stored_distribution(column: ColumnState) -> StoredDistribution:
     """The compact form of a column's distribution that drift is computed from, without the data."""
-    stored: dict[str, Any] = {"count": column.non_null, "nulls": column.null_count + column.nan_count}
+    stored: StoredDistribution = {"count": column.non_null, "nulls": column.null_count + column.nan_count}
     sketch = column.distribution()
     if sketch is not None and not sketch.is_empty():
         ranks = [index / DISTRIBUTION_RANKS for index in range(DISTRIBUTION_RANKS + 1)]
@@ -265,7 +283,7 @@ def _stored_distribution(column: ColumnState) -> dict[str, Any]:
     return stored
 
 
-def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
+def _logical_type(column: ColumnState, stats: Statistics) -> str:
     count, distinct = stats["count"], stats["distinct_count"]
     if column.kind == "boolean":
         return "boolean"
@@ -291,7 +309,8 @@ def _logical_type(column: ColumnState, stats: dict[str, Any]) -> str:
             return "categorical"
         return "numeric"
     if column.kind == "string":
-        mean_length = (stats.get("string_length") or {}).get("mean") or 0
+        length = stats.get("string_length")
+        mean_length = (length["mean"] if length else None) or 0
         if mean_length >= 50:
             return "text"
         if unique and (id_name or count >= STRING_IDENTIFIER_MIN_ROWS):
@@ -355,7 +374,7 @@ def _role(column: ColumnState, logical_type: str, label: str | None) -> str:
 # --- Dataset quality ------------------------------------------------------------------------------
 
 
-def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[str, Any]:
+def _quality(profile: PartialProfile, features: list[FeatureProfile]) -> Quality:
     label = profile.label_column
     label_state = profile.column(label) if label else None
     task = task_type(profile, label_state)
@@ -363,7 +382,7 @@ def _quality(profile: PartialProfile, features: list[dict[str, Any]]) -> dict[st
     duplicates, conflict_groups, conflict_rows, examples = _duplicates_and_conflicts(
         profile, bool(label_state), target=label_state if tolerance is not None else None, tolerance=tolerance or 0.0
     )
-    findings: list[dict[str, Any]] = []
+    findings: list[Finding] = []
     rows = profile.rows
 
     if duplicates:
@@ -496,16 +515,24 @@ def _target_tolerance(label_state: ColumnState) -> float | None:
     return TARGET_TOLERANCE * math.sqrt(variance) if variance else 0.0
 
 
-def _target(features: list[dict[str, Any]], label: str | None) -> dict[str, Any] | None:
+def _target(features: list[FeatureProfile], label: str | None) -> Target | None:
     """A regression target's distribution, as its feature's statistics give it."""
     stats = next((feature["statistics"] for feature in features if feature["name"] == label), None)
     if stats is None:
         return None
-    keys = ("count", "null_count", "min", "max", "mean", "std", "quantiles", "histogram")
-    return {key: stats.get(key) for key in keys}
+    return {
+        "count": stats["count"],
+        "null_count": stats["null_count"],
+        "min": stats["min"],
+        "max": stats["max"],
+        "mean": stats["mean"],
+        "std": stats["std"],
+        "quantiles": stats["quantiles"],
+        "histogram": stats["histogram"],
+    }
 
 
-def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]]:
+def _feature_findings(feature: FeatureProfile, rows: int) -> list[Finding]:
     name, stats = feature["name"], feature["statistics"]
     findings = []
     if rows and stats["null_count"] == rows:
@@ -555,7 +582,8 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
                 f"{name!r} looks like personal data ({kinds}) in {share:.0%} of sampled values.",
             )
         )
-    outliers = (stats.get("outliers") or {}).get("count", 0)
+    fences = stats.get("outliers")
+    outliers = fences["count"] if fences else 0
     if stats["count"] and outliers / stats["count"] > 0.05 and not _is_code(feature):
         findings.append(
             finding(
@@ -568,7 +596,7 @@ def _feature_findings(feature: dict[str, Any], rows: int) -> list[dict[str, Any]
     return findings
 
 
-def _identifier_evidence(feature: dict[str, Any]) -> str:
+def _identifier_evidence(feature: FeatureProfile) -> str:
     stats = feature["statistics"]
     if _id_like_name(feature["name"]):
         return "named like one"
@@ -578,7 +606,7 @@ def _identifier_evidence(feature: dict[str, Any]) -> str:
     return f"the table has {stats['count']:,} rows"
 
 
-def _is_code(feature: dict[str, Any]) -> bool:
+def _is_code(feature: FeatureProfile) -> bool:
     """Whole numbers with at most CODE_VALUES distinct values: a code or a small count, whose
     values beyond the IQR fences are not outliers."""
     stats = feature["statistics"]
@@ -705,13 +733,13 @@ def target_values(hashes: np.ndarray, *, floating: bool) -> np.ndarray:
 # --- Across features ------------------------------------------------------------------------------
 
 
-def _correlations(profile: PartialProfile) -> dict[str, Any]:
-    pearson = [
+def _correlations(profile: PartialProfile) -> Correlations:
+    pearson: list[Pearson] = [
         {"a": a, "b": b, "r": round(r, 6), "n": moments.n}
         for (a, b), moments in profile.pairs.items()
         if (r := moments.pearson()) is not None
     ]
-    spearman = []
+    spearman: list[Spearman] = []
     names = [column.name for column in sorted(profile.columns, key=lambda c: c.position)]
     sample = np.array([entry[2] for entry in profile.sample], dtype=object) if profile.sample else None
     if sample is not None and sample.ndim == 2:
@@ -750,11 +778,11 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return (sums / counts)[inverse]
 
 
-def _label_association(profile: PartialProfile) -> list[dict[str, Any]]:
+def _label_association(profile: PartialProfile) -> list[Association]:
     label = profile.label_column
     if not label:
         return []
-    results = []
+    results: list[Association] = []
     for column in profile.columns:
         if column.name == label or not column.by_label:
             continue
@@ -798,7 +826,7 @@ def _cramers_v(table: dict[Any, Any]) -> tuple[float | None, int, int]:
     return math.sqrt(chi2 / (n * (min(matrix.shape) - 1))), int(n), len(values)
 
 
-def _leakage(profile: PartialProfile, features: list[dict[str, Any]], task: str | None) -> list[leakage.Result]:
+def _leakage(profile: PartialProfile, features: list[FeatureProfile], task: str | None) -> list[leakage.Result]:
     """What each feature alone predicts of the label out of sample (see `leakage`). Identifiers are
     measured too: an unseen value predicts nothing, so one is flagged only when its values themselves
     follow the label (ids handed out class by class, notes written only for one class)."""
@@ -811,7 +839,7 @@ def _leakage(profile: PartialProfile, features: list[dict[str, Any]], task: str 
     return leakage.assess(profile.row_sample, label, task, names)
 
 
-def _leakage_findings(results: list[leakage.Result], label: str | None, task: str | None) -> list[dict[str, Any]]:
+def _leakage_findings(results: list[leakage.Result], label: str | None, task: str | None) -> list[Finding]:
     findings = []
     for result in results:
         if result.severity is None:
@@ -838,8 +866,8 @@ def _leakage_findings(results: list[leakage.Result], label: str | None, task: st
 
 
 def _association_findings(
-    association: list[dict[str, Any]], correlations: dict[str, Any], label: str | None, *, confirmed: bool = False
-) -> list[dict[str, Any]]:
+    association: list[Association], correlations: Correlations, label: str | None, *, confirmed: bool = False
+) -> list[Finding]:
     """Without a row sample (folders of media), a strong association is a warning of possible
     leakage; with one, the out-of-sample check decides instead. Correlated features are grouped:
     one finding per cluster of features linked by |r| at or above CORRELATION_THRESHOLD."""
@@ -873,7 +901,7 @@ def _association_findings(
     return findings
 
 
-def correlated_clusters(pearson: list[dict[str, Any]]) -> list[tuple[list[str], list[dict[str, Any]]]]:
+def correlated_clusters(pearson: list[Pearson]) -> list[tuple[list[str], list[Pearson]]]:
     """Features linked by |r| ≥ CORRELATION_THRESHOLD, as connected groups (members in column
     order of first mention), each with its strong pairs."""
     strong = [item for item in pearson if abs(item["r"]) >= CORRELATION_THRESHOLD]
@@ -891,7 +919,7 @@ def correlated_clusters(pearson: list[dict[str, Any]]) -> list[tuple[list[str], 
     for item in strong:
         for name in (item["a"], item["b"]):
             order.setdefault(name, len(order))
-    clusters: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+    clusters: dict[str, tuple[list[str], list[Pearson]]] = {}
     for name in sorted(order, key=order.__getitem__):
         clusters.setdefault(root(name), ([], []))[0].append(name)
     for item in strong:
@@ -902,13 +930,13 @@ def correlated_clusters(pearson: list[dict[str, Any]]) -> list[tuple[list[str], 
 # --- Sample ---------------------------------------------------------------------------------------
 
 
-def _sample(profile: PartialProfile, columns: list[ColumnState], pii_columns: dict[str, list[str]]) -> dict[str, Any]:
+def _sample(profile: PartialProfile, columns: list[ColumnState], pii_columns: dict[str, list[str]]) -> Sample:
     names = [column.name for column in columns]
-    rows: list[dict[str, Any]] = [
+    rows: list[SampleRow] = [
         {"row": row_id, "values": dict(zip(names, values, strict=False))}
         for _, row_id, values in profile.sample[:SAMPLE_SHOWN]
     ]
-    masked = [
+    masked: list[SampleRow] = [
         {
             "row": entry["row"],
             "values": {
@@ -927,7 +955,7 @@ SPLIT_STATISTICS = ("count", "null_count", "null_fraction", "distinct_count", "m
 LEAKAGE_EXAMPLES = 5
 
 
-def split_summary(profile: PartialProfile, built: dict[str, Any] | None) -> dict[str, Any]:
+def split_summary(profile: PartialProfile, built: Profile | None) -> SplitSummary:
     """What a split's own profile says, in brief: its files and rows, its label balance and
     quality, and each feature's main statistics."""
     if built is None:
@@ -940,7 +968,10 @@ def split_summary(profile: PartialProfile, built: dict[str, Any] | None) -> dict
             "duplicate_rows": quality["duplicate_rows"],
             "class_counts": quality["class_counts"],
             "imbalance_ratio": quality["imbalance_ratio"],
-            "label_conflicts": {key: quality["label_conflicts"][key] for key in ("groups", "rows")},
+            "label_conflicts": {
+                "groups": quality["label_conflicts"]["groups"],
+                "rows": quality["label_conflicts"]["rows"],
+            },
         },
         "features": [
             {
@@ -953,12 +984,12 @@ def split_summary(profile: PartialProfile, built: dict[str, Any] | None) -> dict
     }
 
 
-def split_leakage(keys: dict[str, tuple[np.ndarray, np.ndarray]], file_names: Sequence[str]) -> dict[str, Any]:
+def split_leakage(keys: dict[str, tuple[np.ndarray, np.ndarray]], file_names: Sequence[str]) -> SplitLeakage:
     """Rows whose features occur in more than one split: per pair of splits, how many distinct rows
     they share, and a few examples of each."""
     names = list(keys)
     between: dict[str, int] = {}
-    examples: list[dict[str, Any]] = []
+    examples: list[LeakageExample] = []
     shared_keys: list[np.ndarray] = []
     for position, first in enumerate(names):
         for second in names[position + 1 :]:
@@ -979,7 +1010,7 @@ def split_leakage(keys: dict[str, tuple[np.ndarray, np.ndarray]], file_names: Se
     return {"rows": rows, "between": between, "examples": examples}
 
 
-def split_leakage_finding(leakage: dict[str, Any]) -> dict[str, Any]:
+def split_leakage_finding(leakage: SplitLeakage) -> Finding:
     pairs = ", ".join(f"{pair.replace('/', ' and ')}: {count:,}" for pair, count in leakage["between"].items())
     example = leakage["examples"][0]["rows"] if leakage["examples"] else []
     shown = f", e.g. {' and '.join(example)}" if example else ""
@@ -1001,10 +1032,10 @@ def _row_in(file_names: Sequence[str], row_id: int) -> str:
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def cap_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cap_findings(findings: list[Finding]) -> list[Finding]:
     """At most FINDINGS_PER_CODE findings of each code (the first, which are the most severe when
     the list is sorted); the rest of a code are counted in one `findings_omitted` finding."""
-    kept: list[dict[str, Any]] = []
+    kept: list[Finding] = []
     seen: dict[str, int] = {}
     for item in findings:
         seen[item["code"]] = seen.get(item["code"], 0) + 1
@@ -1023,13 +1054,13 @@ def cap_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def sort_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def sort_findings(findings: list[Finding]) -> list[Finding]:
     """Most severe first (in place, stable); also returns the list."""
     findings.sort(key=lambda finding: SEVERITY_ORDER.get(finding["severity"], len(SEVERITY_ORDER)))
     return findings
 
 
-def finding(severity: str, code: str, feature: str | None, message: str) -> dict[str, Any]:
+def finding(severity: str, code: str, feature: str | None, message: str) -> Finding:
     return {"severity": severity, "code": code, "feature": feature, "message": message}
 
 

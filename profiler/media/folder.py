@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 
 from profiler import report
 from profiler.layout import (
@@ -14,6 +13,7 @@ from profiler.layout import (
 from profiler.media.documents import MINHASH_PERMUTATIONS, SHINGLE_WORDS
 from profiler.media.groups import NEAR_IMAGE_BITS, NEAR_TEXT_JACCARD, exact_groups, similar_groups
 from profiler.media.images import THUMBNAILS_PER_CLASS
+from profiler.result import Finding, LeakageExample, Profile, SplitLeakage, SplitSummary, Thumbnail
 from profiler.state import MediaState, PartialProfile
 
 THUMBNAIL_CLASSES = 50
@@ -29,7 +29,7 @@ COUNT_COLUMNS = frozenset({"width", "height", "bytes", "channels", "frames", "ch
 KEPT_TABLE_FINDINGS = frozenset({"class_imbalance", "label_missing", "label_leakage", "mostly_missing"})
 
 
-def build(profile: PartialProfile) -> dict[str, Any]:
+def build(profile: PartialProfile) -> Profile:
     """The profile of a folder of media: its implicit table's profile, with duplicates, near
     duplicates, label conflicts and leakage found among its items, and its unreadable files."""
     media = profile.media
@@ -177,7 +177,7 @@ def _many(count: int, noun: str) -> str:
     return f"{count:,} {singular if count == 1 else singular + 's'}"
 
 
-def _text_findings(built: dict[str, Any], media: MediaState, rows: int) -> list[dict[str, Any]]:
+def _text_findings(built: Profile, media: MediaState, rows: int) -> list[Finding]:
     findings = []
     characters = next(feature for feature in built["features"] if feature["name"] == "characters")
     empty = int(characters["statistics"].get("zeros") or 0)
@@ -214,9 +214,9 @@ def _examples(groups: list[list[int]], paths: list[str]) -> list[list[str]]:
     return [sorted(paths[index] for index in members)[:4] for members in groups[:EXAMPLES]]
 
 
-def _leakage(groups: list[list[int]], paths: list[str], splits: list[str | None]) -> dict[str, Any]:
+def _leakage(groups: list[list[int]], paths: list[str], splits: list[str | None]) -> SplitLeakage:
     between: Counter[str] = Counter()
-    examples: list[dict[str, Any]] = []
+    examples: list[LeakageExample] = []
     for members in groups:
         by_split: dict[str, str] = {}
         for index in sorted(members, key=lambda i: paths[i]):
@@ -241,9 +241,9 @@ def _duplicates_by_split(exact: list[list[int]], splits: list[str | None]) -> Co
 
 def _split_summaries(
     labels: list[str | None], splits: list[str | None], *, exact_duplicates: Counter[str | None]
-) -> dict[str, Any]:
+) -> dict[str, SplitSummary]:
     names = split_order({split for split in splits if split is not None})
-    summaries = {}
+    summaries: dict[str, SplitSummary] = {}
     for name in names:
         counts = Counter(
             label for label, split in zip(labels, splits, strict=True) if split == name and label is not None
@@ -260,10 +260,10 @@ def _split_summaries(
     return summaries
 
 
-def _chosen_thumbnails(media: MediaState, class_counts: Mapping[str, int]) -> list[dict[str, Any]]:
+def _chosen_thumbnails(media: MediaState, class_counts: Mapping[str, int]) -> list[Thumbnail]:
     """A few thumbnails of each class, the largest classes first (unlabelled images as one group)."""
     order = list(class_counts) + sorted(label for label in media.thumbnails if label not in class_counts)
-    chosen = []
+    chosen: list[Thumbnail] = []
     for label in order[:THUMBNAIL_CLASSES]:
         for path, content, width, height in media.thumbnails.get(label, [])[:THUMBNAILS_PER_CLASS]:
             chosen.append({"label": label or None, "path": path, "content": content, "width": width, "height": height})
