@@ -24,21 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from profiler import hll, pii, rowsample
-from profiler.state import (
-    EXACT_VALUES_LIMIT,
-    PII_SAMPLE,
-    SAMPLE_ROWS,
-    SECONDS_PER_TICK,
-    ColumnState,
-    CoMoments,
-    Moments,
-    PartialProfile,
-    iso_strings,
-    jsonable,
-    larger,
-    smaller,
-    temporal_form,
-)
+from profiler.sketches import CoMoments, Moments, larger, smaller
+from profiler.state import EXACT_VALUES_LIMIT, PII_SAMPLE, SAMPLE_ROWS, ColumnState, PartialProfile
+from profiler.values import SECONDS_PER_TICK, iso_strings, jsonable, temporal_form
 
 # Above this many distinct values in a batch, a string column's counts are kept only for its most
 # frequent values (the rest feed the frequent-items error bound), and other columns' not at all.

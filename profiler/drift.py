@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.report import finding
+from profiler.findings import finding
 from profiler.result import (
     ChangedFeature,
     DescribedFeature,

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from profiler import compute, media, report
+from profiler import compute, media, quality, report
 from profiler.files import LabelColumnMissing, SourceError, SourceFile
+from profiler.hashes import HASH_BUCKETS
 from profiler.layout import LABEL_NAMES, split_of, split_order
 from profiler.plan import Options, Plan
 from profiler.readers import (
@@ -30,7 +31,7 @@ from profiler.readers import (
     row_ranges,
 )
 from profiler.result import Profile, SplitSummary
-from profiler.state import HASH_BUCKETS, PartialProfile
+from profiler.state import PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
@@ -97,8 +98,8 @@ def _with_finding_inputs(
 ) -> PartialProfile:
     """What the findings read besides the data: the declared task type, and the index this file's
     row ids carry (so a row id names its file whatever order the parts were merged in)."""
-    if options.task_type is not None and options.task_type not in report.TASK_TYPES:
-        raise SourceError(f"The task type {options.task_type!r} is not one of {', '.join(report.TASK_TYPES)}.")
+    if options.task_type is not None and options.task_type not in quality.TASK_TYPES:
+        raise SourceError(f"The task type {options.task_type!r} is not one of {', '.join(quality.TASK_TYPES)}.")
     profile.task_type = options.task_type
     profile.file_indexes[relative_path] = file_index
     return profile

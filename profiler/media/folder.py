@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from profiler import report
+from profiler.findings import finding, sort_findings
 from profiler.layout import (
     split_order,
 )
@@ -84,7 +85,7 @@ def build(profile: PartialProfile) -> Profile:
     if media.unreadable_count:
         shown = "; ".join(f"{path} {reason}" for path, reason in media.unreadable[:3])
         findings.append(
-            report.finding(
+            finding(
                 "error",
                 "unreadable_files",
                 None,
@@ -95,7 +96,7 @@ def build(profile: PartialProfile) -> Profile:
         )
     if duplicates:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 f"duplicate_{noun}",
                 None,
@@ -105,7 +106,7 @@ def build(profile: PartialProfile) -> Profile:
         )
     if near:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 f"near_duplicate_{noun}",
                 None,
@@ -116,7 +117,7 @@ def build(profile: PartialProfile) -> Profile:
     if conflicts:
         shown = " and ".join(quality["label_conflicts"]["examples"][0])
         findings.append(
-            report.finding(
+            finding(
                 "error",
                 "label_conflicts",
                 "label",
@@ -129,7 +130,7 @@ def build(profile: PartialProfile) -> Profile:
         pairs = ", ".join(f"{pair.replace('/', ' and ')}: {count:,}" for pair, count in leakage["between"].items())
         example = " and ".join(leakage["examples"][0]["rows"])
         findings.append(
-            report.finding(
+            finding(
                 "error",
                 "split_leakage",
                 None,
@@ -139,7 +140,7 @@ def build(profile: PartialProfile) -> Profile:
         )
     if media.missing_count:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 "manifest_missing_files",
                 None,
@@ -149,7 +150,7 @@ def build(profile: PartialProfile) -> Profile:
         )
     if media.ignored_count:
         findings.append(
-            report.finding(
+            finding(
                 "info",
                 "ignored_files",
                 None,
@@ -162,7 +163,7 @@ def build(profile: PartialProfile) -> Profile:
     for feature in built["features"]:
         if feature["name"] in COUNT_COLUMNS and feature["logical_type"] in ("identifier", "categorical"):
             feature["logical_type"], feature["role"] = "numeric", "feature"
-    quality["findings"] = report.sort_findings(findings)
+    quality["findings"] = sort_findings(findings)
     built["label_association"] = [entry for entry in built["label_association"] if entry["feature"] != "path"]
     built["splits"] = _split_summaries(labels, splits, exact_duplicates=_duplicates_by_split(exact, splits))
     built["file_count"] = media.file_count
@@ -184,7 +185,7 @@ def _text_findings(built: Profile, media: MediaState, rows: int) -> list[Finding
     built["quality"]["empty_documents"] = empty
     if empty:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 "empty_documents",
                 "text",
@@ -200,7 +201,7 @@ def _text_findings(built: Profile, media: MediaState, rows: int) -> list[Finding
         text["statistics"]["pii_kinds"] = sorted(found)
         shown = "; ".join(f"{PII_NAMES[kind]} in {count:,}" for kind, count in sorted(found.items()))
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 "personal_data_in_text",
                 "text",
