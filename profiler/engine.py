@@ -1,8 +1,8 @@
 """Profile a source: plan its partitions, profile each (in parallel processes when there are
 several), merge the partial profiles and build the report.
 
-The same steps, `profile_part` and `finish` over one `Plan`, are what the catalog's workers run
-as a Celery chord, so a large source spreads over many machines.
+The same steps over one `Plan`, `profile_part` for each partition and `finish` for the merge (see
+`profiler.api`), let a task queue spread a large source over many machines.
 """
 
 from __future__ import annotations
