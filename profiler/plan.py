@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler.files import FileIdentity, SourceFile
+from profiler.files import FileIdentity, SourceError, SourceFile
 from profiler.media.partition import Item, MediaPartition
 from profiler.readers import Partition, ReadOptions
 
@@ -86,6 +86,21 @@ class Plan:
     def file_index(self, index: int) -> int:
         """The index the rows of partition `index` carry in their row ids: its file's among the source's."""
         return self.file_names.index(self.partitions[index].relative_path)
+
+    def bound_to(self, files: Sequence[SourceFile]) -> Plan:
+        """The plan reading `files` (matched by relative path) instead of the files it was made with: the
+        same files as opened where a part runs, whose identities another machine numbers its own way
+        (see `files.check_identities`). A file of the plan missing from `files` is a SourceError."""
+        given = {file.relative_path: file for file in files}
+        missing = sorted(file.relative_path for file in self.files if file.relative_path not in given)
+        if missing:
+            raise SourceError(f"{missing[0]} was removed while the source was being read; profile it again.")
+        data = self.as_data()
+        data["files"] = [_file_data(given[file.relative_path]) for file in self.files]
+        for partition in data["partitions"]:
+            if partition["kind"] == "table" and partition["file"] is not None:
+                partition["path"] = str(Path(given[partition["file"]].path).absolute())
+        return Plan.from_data(data)
 
     def as_data(self) -> dict[str, Any]:
         return {

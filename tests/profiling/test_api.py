@@ -102,3 +102,24 @@ def test_it_refuses_to_finish_without_every_part(split_source):
 def test_it_refuses_a_split_that_holds_no_file(split_source):
     with pytest.raises(api.SourceError, match="'validation'"):
         api.plan(expand(split_source), "csv", api.Options(splits={"train": "train/", "validation": "valid/"}))
+
+
+def test_a_plan_bound_to_the_files_where_a_part_runs_reads_them(split_source, tmp_path):
+    planned = api.plan(expand(split_source), "csv")
+    moved = tmp_path / "elsewhere"
+    split_source.rename(moved)
+
+    bound = carried(planned).bound_to(expand(moved))
+
+    assert [file.path.parent.parent for file in bound.files if "/" in file.relative_path] == [moved, moved]
+    assert api.finish(bound, [api.profile_part(bound, index) for index in range(3)]) == api.profile(
+        expand(moved), "csv", workers=1
+    )
+
+
+def test_it_refuses_to_bind_a_plan_to_files_without_one_of_its_own(split_source):
+    planned = api.plan(expand(split_source), "csv")
+    (split_source / "test.csv").unlink()
+
+    with pytest.raises(api.SourceError, match=r"test\.csv was removed"):
+        planned.bound_to(expand(split_source))
