@@ -139,6 +139,7 @@ def _profile_share_to_bytes(
 
 
 def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> dict[str, Any]:
+    """As `build_splits`, as a plain dict (see `_untyped`)."""
     return _untyped(build_splits(parts, names, file_names))
 
 
@@ -182,11 +183,13 @@ def _feature_keys(profile: PartialProfile) -> tuple[np.ndarray, np.ndarray]:
 
 
 def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
+    """As `build`, as a plain dict (see `_untyped`)."""
     return _untyped(build(parts))
 
 
 def _untyped(profile: Profile) -> dict[str, Any]:
-    """The profile as a plain dict, for callers that add keys of their own to it."""
+    """The profile as a plain dict, for callers that add keys of their own to it (the catalog's services,
+    until they read `profiler.api`)."""
     return {**profile}
 
 
@@ -270,6 +273,7 @@ def plan_with(files: Sequence[SourceFile], format: str, options: Options) -> Pla
 def profile_files(
     files: Sequence[SourceFile], format: str, *, options: Options | None = None, workers: int | None = None
 ) -> dict[str, Any]:
+    """As `profile_source`, as a plain dict (see `_untyped`)."""
     return _untyped(profile_source(files, format, options=options, workers=workers))
 
 
