@@ -13,7 +13,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from profiler.engine import Options, profile_files
+from profiler import api
 from profiler.files import SourceError, build_manifest, expand, format_from_name, manifest_fingerprint
 from profiler.readers import ReadOptions, read_options_parse
 
@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         with ThreadPoolExecutor(max_workers=1) as hashing:
             # Hashing releases the GIL: the fingerprint is computed while the profile is.
             manifest = hashing.submit(build_manifest, files)
-            options = Options(label_column=args.label_column, read_options=read_options, task_type=args.task_type)
-            profile = profile_files(files, format, options=options, workers=args.workers)
+            options = api.Options(label_column=args.label_column, read_options=read_options, task_type=args.task_type)
+            profile = api.profile(files, format, options, workers=args.workers)
             entries = manifest.result()
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)

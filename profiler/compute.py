@@ -23,65 +23,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from profiler import hll, pii, rowsample
-from profiler.state import (
-    EXACT_VALUES_LIMIT,
-    PII_SAMPLE,
-    SAMPLE_ROWS,
-    SECONDS_PER_TICK,
-    ColumnState,
-    CoMoments,
-    Moments,
-    PartialProfile,
-    iso_strings,
-    jsonable,
-    larger,
-    smaller,
-    temporal_form,
+from profiler import across, hll
+from profiler.columns import (
+    counted_values,
+    float_bits,
+    is_binary_view,
+    is_string_view,
+    is_time,
+    kind_of,
+    mix,
+    ticks,
 )
+from profiler.sketches import Moments, larger, smaller
+from profiler.state import EXACT_VALUES_LIMIT, ColumnState, PartialProfile
+from profiler.values import SECONDS_PER_TICK, iso_strings, jsonable, temporal_form
 
 # Above this many distinct values in a batch, a string column's counts are kept only for its most
 # frequent values (the rest feed the frequent-items error bound), and other columns' not at all.
 BATCH_TOP_VALUES = 1_000
-# Label values beyond this many are not a classification label; association is not computed.
-LABEL_CLASSES_LIMIT = 1_000
-# Categorical features with more values than this are left out of label association (Cramér's V).
-ASSOCIATION_VALUES_LIMIT = 200
-# Pairwise correlations are computed for at most this many numeric columns, over blocks of this
-# many rows (20 columns of them in float64 fit in a core's cache: three times faster than whole batches).
-CORRELATION_COLUMNS = 20
-CORRELATION_BLOCK = 16_384
-# A pair's sum of squared deviations below this share of its sum of squares about the batch mean has
-# lost too many digits to subtraction (float64 keeps about 16): it is computed directly instead.
-CANCELLATION = 1e-7
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def kind_of(data_type: pa.DataType) -> str:
-    """numeric (integers, floats, decimals, durations in their unit), temporal (dates, times of day,
-    timestamps), boolean, string; anything else (binary, lists, structs, maps, intervals, the null
-    type) is "other": counted, hashed for distinct values and duplicates, not summarised."""
-    if pa.types.is_dictionary(data_type):
-        return kind_of(data_type.value_type)
-    if pa.types.is_run_end_encoded(data_type):
-        return kind_of(data_type.value_type)
-    if pa.types.is_boolean(data_type):
-        return "boolean"
-    if (
-        pa.types.is_integer(data_type)
-        or pa.types.is_floating(data_type)
-        or pa.types.is_decimal(data_type)
-        or pa.types.is_duration(data_type)
-    ):
-        return "numeric"
-    if _is_time(data_type):
-        return "temporal"
-    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or _is_string_view(data_type):
-        return "string"
-    return "other"
 
 
 def new_profile(schema: pa.Schema, label_column: str | None, *, declared: bool) -> PartialProfile:
@@ -171,11 +130,11 @@ class BatchProfiler:
             self._hashes()
             self._value_counts()
             self._sketches()
-            self._label_association()
-            self._correlations()
-            self._sample()
-            self._row_sample()
-            self._pii()
+            across.label_association(self)
+            across.correlations(self)
+            across.sample(self)
+            across.row_sample(self)
+            across.pii_matches(self)
         finally:
             self._reset()
         self.profile.rows += batch.num_rows
@@ -203,10 +162,10 @@ class BatchProfiler:
             elif pa.types.is_duration(array.type):
                 array = array.view(pa.int64())
                 changed = True
-            elif _is_string_view(array.type):
+            elif is_string_view(array.type):
                 array = pc.cast(array, pa.large_string())
                 changed = True
-            elif _is_binary_view(array.type):
+            elif is_binary_view(array.type):
                 array = pc.cast(array, pa.large_binary())
                 changed = True
             arrays.append(array)
@@ -230,7 +189,7 @@ class BatchProfiler:
             states.append((index, state))
         return states
 
-    def _column(self, index: int) -> pa.Array:
+    def column_of(self, index: int) -> pa.Array:
         assert self.batch is not None
         return self.batch.column(index)
 
@@ -238,22 +197,22 @@ class BatchProfiler:
         """A temporal column's values as int64 ticks of its unit (days for date32), 0 where missing."""
         values = self.ticks.get(index)
         if values is None:
-            values = _ticks(self._column(index))
+            values = ticks(self.column_of(index))
             self.ticks[index] = values
         return values
 
     def _present_ticks(self, index: int) -> np.ndarray:
-        array = self._column(index)
+        array = self.column_of(index)
         ticks = self._ticks(index)
         if array.null_count:
             return ticks[array.is_valid().to_numpy(zero_copy_only=False)]
         return ticks
 
-    def _floats(self, index: int) -> np.ndarray:
+    def floats_of(self, index: int) -> np.ndarray:
         """A numeric column as float64, NaN where it is missing (read-only when it is Arrow's buffer)."""
         values = self.floats.get(index)
         if values is None:
-            array = self._column(index)
+            array = self.column_of(index)
             if array.type != pa.float64() or array.null_count:
                 # Unchecked: an integer beyond 2**53 becomes the nearest float, which is what moments,
                 # sketches and correlations use; its exact minimum and maximum come from the integers.
@@ -262,12 +221,12 @@ class BatchProfiler:
             self.floats[index] = values
         return values
 
-    def _encoding(self, index: int, state: ColumnState, *, force: bool = False) -> _Encoded | None:
+    def encoding_of(self, index: int, state: ColumnState, *, force: bool = False) -> _Encoded | None:
         """The column as dictionary codes: string and boolean columns that are not identifiers, the
         label, and (when `force`) any column a piece of the profile needs codes of."""
         if index in self.encoded and (self.encoded[index] is not None or not force):
             return self.encoded[index]
-        array = self._column(index)
+        array = self.column_of(index)
         wanted = force or state.name == self.profile.label_column
         if not wanted and state.kind == "boolean":
             wanted = True
@@ -298,7 +257,7 @@ class BatchProfiler:
     def _aggregates(self) -> None:
         rows = self.batch.num_rows if self.batch is not None else 0
         for index, state in self.states:
-            array = self._column(index)
+            array = self.column_of(index)
             state.count += rows
             state.null_count += array.null_count
             if state.kind == "numeric":
@@ -317,7 +276,7 @@ class BatchProfiler:
                 self._string_aggregates(index, state, array)
 
     def _numeric_aggregates(self, index: int, state: ColumnState, array: pa.Array) -> None:
-        values = self._floats(index)
+        values = self.floats_of(index)
         if pa.types.is_floating(array.type):
             missing = np.isnan(values)
             missing_count = int(np.count_nonzero(missing))
@@ -345,7 +304,7 @@ class BatchProfiler:
         state.negatives += int(np.count_nonzero(present < 0))
 
     def _string_aggregates(self, index: int, state: ColumnState, array: pa.Array) -> None:
-        encoded = self._encoding(index, state)
+        encoded = self.encoding_of(index, state)
         # Lengths in characters (code points), as len() counts them.
         if encoded is not None:
             if not len(encoded.dictionary):
@@ -387,7 +346,7 @@ class BatchProfiler:
             hll.add_hashes(registers, distinct)
             np.maximum(state.registers, registers, out=state.registers)
             if state.kind == "string":
-                present = rows - self._column(index).null_count
+                present = rows - self.column_of(index).null_count
                 encoded = self.encoded.get(index)
                 batch_distinct = len(encoded.dictionary) if encoded is not None else hll.estimate(registers)
                 self.identifiers[state.name] = present >= 1_000 and batch_distinct > IDENTIFIER_SHARE * present
@@ -409,27 +368,27 @@ class BatchProfiler:
         """64-bit hashes of a column's values, 0 where missing, and the hashes of its distinct (or
         all) present values, for the distinct-count registers. Which way a column is hashed depends
         only on its type, so every batch and partition hashes a value alike."""
-        array = self._column(index)
+        array = self.column_of(index)
         data_type = array.type
         if state.kind in ("string", "boolean"):
-            encoded = self._encoding(index, state)
+            encoded = self.encoding_of(index, state)
             if encoded is not None:
                 distinct = self._duckdb_hashes(encoded.dictionary)
                 # Code -1 (missing) takes the 0 appended at the end.
                 return np.append(distinct, np.uint64(0))[encoded.codes], distinct
             hashes = self._duckdb_hashes(array)
         elif pa.types.is_floating(data_type):
-            values = self._floats(index)
-            hashes = _mix(_float_bits(values))
+            values = self.floats_of(index)
+            hashes = mix(float_bits(values))
             hashes[np.isnan(values)] = 0
-        elif pa.types.is_integer(data_type) or _is_time(data_type):
-            if _is_time(data_type):
+        elif pa.types.is_integer(data_type) or is_time(data_type):
+            if is_time(data_type):
                 bits = self._ticks(index).view(np.uint64)
             else:
                 # Unchecked: a uint64 above 2**63 keeps its bits, which is all a hash needs.
                 cast = array if pa.types.is_int64(data_type) else pc.cast(array, pa.int64(), safe=False)
                 bits = pc.fill_null(cast, 0).to_numpy(zero_copy_only=False).view(np.uint64)
-            hashes = _mix(bits)
+            hashes = mix(bits)
             if array.null_count:
                 hashes[array.is_null().to_numpy(zero_copy_only=False)] = 0
         else:
@@ -462,7 +421,7 @@ class BatchProfiler:
             if encoded is None and state.kind == "string" and not exact:
                 continue  # an identifier: nearly every value is new, there are no frequent values to find
             if encoded is None:
-                pairs = _counted_values(self._column(index), temporal=state.kind == "temporal")
+                pairs = counted_values(self.column_of(index), temporal=state.kind == "temporal")
                 if not state.add_values(pairs):
                     if state.kind == "numeric":
                         self._frequent_numbers(index, state)
@@ -513,7 +472,7 @@ class BatchProfiler:
             state.frequent_error += int(counts[order[BATCH_TOP_VALUES]])
         else:
             kept = np.arange(len(counts))
-        integral = pa.types.is_integer(self._column(index).type)
+        integral = pa.types.is_integer(self.column_of(index).type)
         for value, count in zip(values[starts[kept]].tolist(), counts[kept].tolist(), strict=True):
             if integral:
                 value = int(value)
@@ -536,277 +495,12 @@ class BatchProfiler:
                     continue  # its exact value counts hold its distribution
                 values, is_sorted = self._sorted_present(index), True
             elif state.kind == "temporal":
-                _, unit = temporal_form(str(self._column(index).type))
+                _, unit = temporal_form(str(self.column_of(index).type))
                 values, is_sorted = self._present_ticks(index) * SECONDS_PER_TICK[unit], False
             else:
                 continue
             if values.size and state.kll is not None:
                 state.kll.update(values, is_sorted=is_sorted)
-
-    def _label_association(self) -> None:
-        """Per label value: moments of each numeric feature, value counts of each categorical one.
-
-        Computed from dictionary codes with numpy bincounts: one pass per feature, no grouping."""
-        label = self.profile.label_column
-        positions = {state.name: index for index, state in self.states}
-        if label is None or label not in positions:
-            return
-        label_state = self.profile.column(label)
-        if label_state is None or label_state.values is None or len(label_state.values) > LABEL_CLASSES_LIMIT:
-            return
-        label_encoded = self._encoding(positions[label], label_state, force=True)
-        if label_encoded is None or not len(label_encoded.dictionary):
-            return
-        label_values = label_encoded.values()
-        codes = label_encoded.codes
-        labelled = codes >= 0
-        every_row_labelled = bool(labelled.all())
-        classes = len(label_values)
-        for index, state in self.states:
-            if state.name == label:
-                continue
-            if state.kind == "numeric":
-                values = self._floats(index)
-                present = np.isfinite(values)
-                if not every_row_labelled:
-                    present &= labelled
-                group, x = (codes, values) if present.all() else (codes[present], values[present])
-                n = np.bincount(group, minlength=classes)
-                sums = np.bincount(group, weights=x, minlength=classes)
-                means = sums / np.maximum(n, 1)
-                m2 = np.bincount(group, weights=(x - means[group]) ** 2, minlength=classes)
-                for code in np.flatnonzero(n):
-                    key = label_values[code]
-                    previous = state.by_label.get(key, Moments())
-                    if isinstance(previous, Moments):
-                        state.by_label[key] = previous.merge(Moments(int(n[code]), float(means[code]), float(m2[code])))
-            elif (
-                state.kind in ("string", "boolean")
-                and state.values is not None
-                and len(state.values) <= ASSOCIATION_VALUES_LIMIT
-            ):
-                feature = self._encoding(index, state, force=True)
-                if feature is None or not len(feature.dictionary):
-                    continue
-                feature_values = feature.values()
-                present = labelled & (feature.codes >= 0)
-                width = len(feature_values)
-                cells = np.bincount(codes[present] * width + feature.codes[present], minlength=classes * width).reshape(
-                    classes, width
-                )
-                for code in np.flatnonzero(cells.any(axis=1)):
-                    counts = state.by_label.setdefault(label_values[code], {})
-                    if isinstance(counts, dict):
-                        for value_code in np.flatnonzero(cells[code]):
-                            value = feature_values[value_code]
-                            counts[value] = counts.get(value, 0) + int(cells[code, value_code])
-
-    def _correlations(self) -> None:
-        """Pairwise-complete co-moments of the numeric columns, from matrix products over blocks of
-        rows small enough to stay in the processor's cache."""
-        assert self.batch is not None
-        numeric = [
-            (index, state.name)
-            for index, state in self.states
-            if state.kind == "numeric" and state.name != self.profile.label_column
-        ][:CORRELATION_COLUMNS]
-        if len(numeric) < 2:
-            return
-        k, rows = len(numeric), self.batch.num_rows
-        # Centred on each column's batch mean: raw sums of heavy-tailed values lose precision.
-        centre = np.array([self.means.get(index, 0.0) for index, _ in numeric])[:, None]
-        columns = [self._floats(index) for index, _ in numeric]
-        n, sums, squares, products = (np.zeros((k, k)) for _ in range(4))
-        step = min(CORRELATION_BLOCK, rows)
-        block, weights, squared = np.empty((k, step)), np.empty((k, step)), np.empty((k, step))
-        valid = np.empty((k, step), dtype=bool)
-        for start in range(0, rows, step):
-            stop = min(start + step, rows)
-            v, w, v2, ok = (
-                block[:, : stop - start],
-                weights[:, : stop - start],
-                squared[:, : stop - start],
-                valid[:, : stop - start],
-            )
-            for row, values in enumerate(columns):
-                v[row] = values[start:stop]
-            np.isfinite(v, out=ok)  # nulls became NaN; infinities have no moments
-            np.copyto(w, ok)
-            v -= centre
-            np.copyto(v, 0.0, where=~ok)
-            np.multiply(v, v, out=v2)
-            n += w @ w.T  # n[i, j]: rows where both are present
-            sums += v @ w.T  # sums[i, j]: sum of column i over rows where j is present too
-            squares += v2 @ w.T
-            products += v @ v.T
-        for a in range(k):
-            for b in range(a + 1, k):
-                count = n[a, b]
-                if not count:
-                    continue
-                mean_x, mean_y = sums[a, b] / count, sums[b, a] / count
-                m2_x = squares[a, b] - count * mean_x * mean_x
-                m2_y = squares[b, a] - count * mean_y * mean_y
-                if m2_x < squares[a, b] * CANCELLATION or m2_y < squares[b, a] * CANCELLATION:
-                    # The pair's rows lie far from a column's batch mean (its outliers are where the
-                    # other column is missing): the shortcut cancels digits, so the pair is summed again.
-                    part = _comoments(columns[a], columns[b])
-                else:
-                    part = CoMoments(
-                        int(count),
-                        mean_x + centre[a, 0],
-                        mean_y + centre[b, 0],
-                        m2_x,
-                        m2_y,
-                        products[a, b] - count * mean_x * mean_y,
-                    )
-                pair = (numeric[a][1], numeric[b][1])
-                self.profile.pairs[pair] = self.profile.pairs.get(pair, CoMoments()).merge(part)
-
-    def _sample(self) -> None:
-        """Keep the rows with the smallest random keys: a uniform sample that merges exactly."""
-        assert self.batch is not None
-        rows = self.batch.num_rows
-        keys = self.random.random(rows)
-        positions = np.argpartition(keys, SAMPLE_ROWS)[:SAMPLE_ROWS] if rows > SAMPLE_ROWS else np.arange(rows)
-        worst_kept = self.profile.sample[-1][0] if len(self.profile.sample) >= SAMPLE_ROWS else 2.0
-        positions = positions[keys[positions] < worst_kept]
-        if positions.size == 0:
-            return
-        taken = self.batch.take(pa.array(positions, type=pa.int64()))
-        columns = []
-        for index, column in enumerate(taken.columns):
-            state = self.states[index][1]
-            if state.kind == "temporal":
-                form, unit = temporal_form(str(column.type))
-                texts = iso_strings(_ticks(column), form, unit)
-                valid = column.is_valid().to_pylist()
-                columns.append([text if present else None for text, present in zip(texts, valid, strict=True)])
-                continue
-            values = column.to_pylist()
-            if not (state.kind in ("string", "boolean") or pa.types.is_integer(column.type)):
-                values = [jsonable(value) for value in values]  # strings, integers and booleans already are
-            columns.append(values)
-        for position, values in zip(positions.tolist(), zip(*columns, strict=True), strict=True):
-            row_id = f"{self.relative_path}:{self.next_row + position + 1}"
-            self.profile.sample.append((float(keys[position]), row_id, list(values)))
-        self.profile.sample.sort(key=lambda entry: entry[0])
-        del self.profile.sample[SAMPLE_ROWS:]
-
-    def _row_sample(self) -> None:
-        """Offer the batch's rows to the sample the label-leakage check reads: numeric columns as
-        numbers, the others by the hashes `_hashes` computed."""
-        assert self.batch is not None
-        if self.profile.row_sample is None:
-            self.profile.row_sample = rowsample.RowSample(capacity=rowsample.capacity(len(self.profile.columns)))
-        rows = self.batch.num_rows
-        row_ids = (np.uint64(self.file_index) << np.uint64(40)) | np.arange(
-            self.next_row, self.next_row + rows, dtype=np.uint64
-        )
-        columns = {
-            state.name: self._floats(index) if state.kind == "numeric" else self.column_hashes[index]
-            for index, state in self.states
-            if state.kind == "numeric" or index in self.column_hashes
-        }
-        self.profile.row_sample.add(row_ids, columns)
-
-    def _pii(self) -> None:
-        for index, state in self.states:
-            if state.kind != "string" or state.pii_sampled >= PII_SAMPLE:
-                continue
-            values = self._column(index).drop_null().slice(0, PII_SAMPLE - state.pii_sampled)
-            scan = pii.scan_values(values)
-            state.pii_sampled += scan.sampled
-            for kind, matches in scan.matches.items():
-                state.pii_matches[kind] = state.pii_matches.get(kind, 0) + matches
-
-
-def _comoments(x: np.ndarray, y: np.ndarray) -> CoMoments:
-    """Co-moments of two columns over the rows where both are finite, in two passes."""
-    both = np.isfinite(x) & np.isfinite(y)
-    x, y = x[both], y[both]
-    if not x.size:
-        return CoMoments()
-    dx, dy = x - x.mean(), y - y.mean()
-    return CoMoments(int(x.size), float(x.mean()), float(y.mean()), float(dx @ dx), float(dy @ dy), float(dx @ dy))
-
-
-def _counted_values(array: pa.Array, *, temporal: bool = False) -> list[tuple[Any, int]]:
-    """(value, rows) of each value of a column present in it, missing values and NaN left out;
-    the values of a temporal column as ISO text."""
-    counted = pc.value_counts(array)
-    values, counts = counted.field("values"), counted.field("counts")
-    present = pc.is_valid(values)
-    if pa.types.is_floating(values.type):
-        present = pc.and_(present, pc.invert(pc.is_nan(values)))
-    values, counts = pc.filter(values, present), pc.filter(counts, present)
-    if temporal:
-        form, unit = temporal_form(str(values.type))
-        return list(zip(iso_strings(_ticks(values), form, unit), counts.to_pylist(), strict=True))
-    plain = values.to_pylist()
-    if not (
-        pa.types.is_integer(values.type) or pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
-    ):
-        plain = [jsonable(value) for value in plain]  # floats (infinities), times, nested values
-    return list(zip(plain, counts.to_pylist(), strict=True))
-
-
-def _is_time(data_type: pa.DataType) -> bool:
-    return pa.types.is_timestamp(data_type) or pa.types.is_date(data_type) or pa.types.is_time(data_type)
-
-
-def _is_string_view(data_type: pa.DataType) -> bool:
-    is_view = getattr(pa.types, "is_string_view", None)  # pyarrow 16 and later
-    return bool(is_view and is_view(data_type))
-
-
-def _is_binary_view(data_type: pa.DataType) -> bool:
-    is_view = getattr(pa.types, "is_binary_view", None)  # pyarrow 16 and later
-    return bool(is_view and is_view(data_type))
-
-
-def _ticks(array: pa.Array) -> np.ndarray:
-    """A temporal array's values as int64 ticks of its unit since the epoch (days for date32;
-    since midnight for times of day), 0 where missing. Its buffer is reinterpreted, not cast:
-    Arrow casts no date to an integer."""
-    width = pa.int32() if array.type.bit_width == 32 else pa.int64()
-    integers = array.view(width)
-    if integers.null_count:
-        integers = pc.fill_null(integers, 0)
-    return integers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-
-
-def _float_bits(values: np.ndarray) -> np.ndarray:
-    """The bits of float64 values, -0.0 as 0.0 (equal values, equal hashes)."""
-    return (values + 0.0).view(np.uint64)
-
-
-def _mix(bits: np.ndarray) -> np.ndarray:
-    """splitmix64 of 64-bit words, in place where numpy allows; 0 (which marks a missing value) never results."""
-    with np.errstate(over="ignore"):
-        z = bits + np.uint64(0x9E3779B97F4A7C15)
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    z[z == 0] = 1
-    return z
-
-
-def _count(value: Any) -> int:
-    # DuckDB's count_if over only NULLs is NULL, not 0.
-    return int(value or 0)
-
-
-def _number(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return value if not math.isnan(value) else None
-    if isinstance(value, int | bool):
-        return value
-    return float(value)
 
 
 def profile_batches(

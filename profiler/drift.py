@@ -25,13 +25,24 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from profiler.report import finding
+from profiler.findings import finding
+from profiler.result import (
+    ChangedFeature,
+    DescribedFeature,
+    DriftResult,
+    FeatureDrift,
+    Finding,
+    LabelDrift,
+    Metric,
+    Profile,
+    SchemaChange,
+)
 
 THRESHOLDS = {"psi": 0.2, "js": 0.1, "ks": 0.1, "linf": 0.1, "null_fraction": 0.05}
 MIN_VALUES = 30
@@ -139,9 +150,9 @@ OTHER = "\x00other"
 def profile_view(
     *,
     row_count: int,
-    features: Iterable[dict[str, Any]],
-    distributions: dict[str, Any] | None,
-    quality: dict[str, Any] | None,
+    features: Iterable[Mapping[str, Any]],
+    distributions: Mapping[str, Any] | None,
+    quality: Mapping[str, Any] | None,
 ) -> ProfileView:
     """A view of a stored profile: the features as the engine reports them (name, dtype,
     logical_type, statistics), the stored distributions and the quality block."""
@@ -161,6 +172,16 @@ def profile_view(
         ],
         label_column=quality.get("label_column"),
         class_counts={str(key): int(count) for key, count in (quality.get("class_counts") or {}).items()},
+    )
+
+
+def view_of(profile: Profile) -> ProfileView:
+    """The view of a profile as the engine returned it."""
+    return profile_view(
+        row_count=profile["row_count"],
+        features=profile["features"],
+        distributions=profile["distributions"],
+        quality=profile["quality"],
     )
 
 
@@ -285,10 +306,10 @@ def _flagged(
     bins: dict[str, int],
     *,
     rows: tuple[int, int] | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Metric]:
     """Each metric with its threshold and whether it passes it. `sizes` are the values compared;
     `rows` (values and missing ones) what the null fraction is a share of."""
-    flagged = {}
+    flagged: dict[str, Metric] = {}
     for name, value in values.items():
         n = rows if name == "null_fraction" and rows is not None else sizes
         threshold = max(THRESHOLDS[name], noise_floor(name, n[0], n[1], bins.get(name, 2)))
@@ -312,7 +333,7 @@ def comparison_kind(current: FeatureView, against: FeatureView) -> str | None:
     return None  # identifiers and free text: only their completeness is compared
 
 
-def feature_drift(current: FeatureView, against: FeatureView) -> dict[str, Any]:
+def feature_drift(current: FeatureView, against: FeatureView) -> FeatureDrift:
     judged = current.count >= MIN_VALUES and against.count >= MIN_VALUES
     values: dict[str, float] = {"null_fraction": abs(current.null_fraction - against.null_fraction)}
     bins: dict[str, int] = {}
@@ -328,7 +349,7 @@ def feature_drift(current: FeatureView, against: FeatureView) -> dict[str, Any]:
             measured, bins = categorical_metrics(shares[0], shares[1])
             values.update(measured)
     metrics = _flagged(values, judged, (current.count, against.count), bins, rows=(current.rows, against.rows))
-    entry: dict[str, Any] = {
+    entry: FeatureDrift = {
         "name": current.name,
         "kind": kind or "other",
         "metrics": metrics,
@@ -391,11 +412,11 @@ def _renames(added: list[FeatureView], removed: list[FeatureView]) -> list[tuple
     return pairs
 
 
-def _described(feature: FeatureView) -> dict[str, str]:
+def _described(feature: FeatureView) -> DescribedFeature:
     return {"name": feature.name, "dtype": feature.dtype, "logical_type": feature.logical_type}
 
 
-def label_drift(current: ProfileView, against: ProfileView) -> dict[str, Any] | None:
+def label_drift(current: ProfileView, against: ProfileView) -> LabelDrift | None:
     if not current.class_counts or not against.class_counts:
         return None
     totals = sum(current.class_counts.values()), sum(against.class_counts.values())
@@ -420,7 +441,7 @@ def label_drift(current: ProfileView, against: ProfileView) -> dict[str, Any] | 
     }
 
 
-def compare(current: ProfileView, against: ProfileView) -> dict[str, Any]:
+def compare(current: ProfileView, against: ProfileView) -> DriftResult:
     """The drift of `current` from `against` (the reference: the earlier version, or training data)."""
     now = {feature.name: feature for feature in current.features}
     before = {feature.name: feature for feature in against.features}
@@ -429,7 +450,7 @@ def compare(current: ProfileView, against: ProfileView) -> dict[str, Any]:
     renamed = _renames(added, removed)
     renamed_new = {new.name for new, _, _ in renamed}
     renamed_old = {old.name for _, old, _ in renamed}
-    changed = [
+    changed: list[ChangedFeature] = [
         {"name": name, "before": _described(before[name]), "after": _described(feature)}
         for name, feature in now.items()
         if name in before and (feature.dtype != before[name].dtype or feature.logical_type != before[name].logical_type)
@@ -461,10 +482,10 @@ def compare(current: ProfileView, against: ProfileView) -> dict[str, Any]:
     }
 
 
-def findings(result: dict[str, Any], against_label: str) -> list[dict[str, Any]]:
+def findings(result: DriftResult, against_label: str) -> list[Finding]:
     """Quality findings for the newer profile: one per drifted feature, and for schema and label changes."""
     found = []
-    label = result.get("label")
+    label = result["label"]
     for entry in result["features"]:
         if not entry["drifted"] or (label and entry["name"] == label["column"]):
             continue  # the label's shift has a finding of its own
@@ -485,7 +506,7 @@ def findings(result: dict[str, Any], against_label: str) -> list[dict[str, Any]]
     return found
 
 
-def label_missing_finding(column: str, against_label: str) -> dict[str, Any]:
+def label_missing_finding(column: str, against_label: str) -> Finding:
     """The schema change that costs most and shows least: the label column the version before was
     labelled by is gone, so the version was profiled without it (if renamed, the label is a feature
     now; a column named like a label may have been taken for one)."""
@@ -499,7 +520,7 @@ def label_missing_finding(column: str, against_label: str) -> dict[str, Any]:
     )
 
 
-def _flagged_text(metrics: dict[str, dict[str, Any]]) -> list[str]:
+def _flagged_text(metrics: dict[str, Metric]) -> list[str]:
     return [
         f"{name} {metric['value']:.3g} (threshold {metric['threshold']:g})"
         for name, metric in metrics.items()
@@ -507,8 +528,8 @@ def _flagged_text(metrics: dict[str, dict[str, Any]]) -> list[str]:
     ]
 
 
-def _schema_sentence(schema: dict[str, Any]) -> str:
-    def names(items: Iterable[dict[str, Any]]) -> str:
+def _schema_sentence(schema: SchemaChange) -> str:
+    def names(items: Iterable[DescribedFeature]) -> str:
         return ", ".join(repr(item["name"]) for item in items)
 
     parts = []

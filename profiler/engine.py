@@ -1,8 +1,8 @@
 """Profile a source: plan its partitions, profile each (in parallel processes when there are
 several), merge the partial profiles and build the report.
 
-The same two steps, `profile_partition` and `merge_and_build`, are what the catalog's workers run
-as a Celery chord, so a large source spreads over many machines.
+The same steps over one `Plan`, `profile_part` for each partition and `finish` for the merge (see
+`profiler.api`), let a task queue spread a large source over many machines.
 """
 
 from __future__ import annotations
@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from profiler import compute, media, report
+from profiler import compute, media, quality, report
 from profiler.files import LabelColumnMissing, SourceError, SourceFile
+from profiler.hashes import HASH_BUCKETS
 from profiler.layout import LABEL_NAMES, split_of, split_order
+from profiler.plan import Options, Plan
 from profiler.readers import (
     Partition,
     ReadOptions,
@@ -28,28 +30,13 @@ from profiler.readers import (
     read_schema,
     row_ranges,
 )
-from profiler.state import HASH_BUCKETS, PartialProfile
+from profiler.result import Profile, SplitSummary
+from profiler.state import PartialProfile
 
 TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
 # A Parquet source is shared among worker processes only in parts of at least this many rows.
 MIN_SHARE_ROWS = 250_000
-
-
-@dataclass(frozen=True)
-class Options:
-    label_column: str | None = None
-    batch_rows: int = 500_000
-    threads: int | None = None
-    memory_limit: str = "1GB"
-    seed: int = 0
-    # Split name -> the files of the source it holds: a relative path, a glob (`*` also crosses
-    # folders), or a folder ending in "/".
-    splits: Mapping[str, str] | None = None
-    # How delimited text is read where the sniffer should not guess (CSV and TSV sources only).
-    read_options: ReadOptions | None = None
-    # "classification" or "regression"; None: inferred from the label's values (see report.task_type).
-    task_type: str | None = None
 
 
 def split_names(partitions: Sequence[Partition | media.MediaPartition], splits: Mapping[str, str]) -> list[str | None]:
@@ -111,8 +98,8 @@ def _with_finding_inputs(
 ) -> PartialProfile:
     """What the findings read besides the data: the declared task type, and the index this file's
     row ids carry (so a row id names its file whatever order the parts were merged in)."""
-    if options.task_type is not None and options.task_type not in report.TASK_TYPES:
-        raise SourceError(f"The task type {options.task_type!r} is not one of {', '.join(report.TASK_TYPES)}.")
+    if options.task_type is not None and options.task_type not in quality.TASK_TYPES:
+        raise SourceError(f"The task type {options.task_type!r} is not one of {', '.join(quality.TASK_TYPES)}.")
     profile.task_type = options.task_type
     profile.file_indexes[relative_path] = file_index
     return profile
@@ -152,11 +139,16 @@ def _profile_share_to_bytes(
 
 
 def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> dict[str, Any]:
+    """As `build_splits`, as a plain dict (see `_untyped`)."""
+    return _untyped(build_splits(parts, names, file_names))
+
+
+def build_splits(parts: Sequence[bytes], names: Sequence[str | None], file_names: Sequence[str]) -> Profile:
     """The profile of the whole source, with the statistics of each split and the rows (by their
     features) found in more than one split. `parts` are serialised partial profiles, `names` the
     split of each, `file_names` the source's files in the order their row ids number them."""
     declared = split_order({name for name in names if name is not None})
-    summaries: dict[str, Any] = {}
+    summaries: dict[str, SplitSummary] = {}
     keys: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in declared:
         members = [PartialProfile.from_bytes(part) for part, owner in zip(parts, names, strict=True) if owner == name]
@@ -165,7 +157,7 @@ def build_with_splits(parts: Sequence[bytes], names: Sequence[str | None], file_
             merged.merge(member)
         keys[name] = _feature_keys(merged)  # read before the report discards the hashes
         summaries[name] = report.split_summary(merged, report.build(merged) if merged.rows else None)
-    profile = merge_and_build([PartialProfile.from_bytes(part) for part in parts])
+    profile = build([PartialProfile.from_bytes(part) for part in parts])
     profile["splits"] = summaries
     leakage = report.split_leakage(keys, file_names)
     profile["quality"]["split_leakage"] = leakage
@@ -191,6 +183,18 @@ def _feature_keys(profile: PartialProfile) -> tuple[np.ndarray, np.ndarray]:
 
 
 def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
+    """As `build`, as a plain dict (see `_untyped`)."""
+    return _untyped(build(parts))
+
+
+def _untyped(profile: Profile) -> dict[str, Any]:
+    """The profile as a plain dict, for callers that add keys of their own to it (the catalog's services,
+    until they read `profiler.api`)."""
+    return {**profile}
+
+
+def build(parts: Sequence[PartialProfile]) -> Profile:
+    """The profile of a source from its partial profiles (merged into the first)."""
     if not parts:
         raise SourceError("The source has no files to profile.")
     merged = parts[0]
@@ -210,15 +214,6 @@ def merge_and_build(parts: Sequence[PartialProfile]) -> dict[str, Any]:
 # Per-column work (aggregates, sketches, correlations) grows past what a worker finishes in its time
 # limit well before 10,000 columns; such a table is refused with the reason instead.
 MAX_COLUMNS = 2_000
-
-
-@dataclass(frozen=True)
-class Plan:
-    partitions: Sequence[Partition | media.MediaPartition]
-    label: str | None
-    declared: bool
-    # How the first file of delimited text is read (readers.read_layout); None for other formats.
-    dialect: dict[str, Any] | None = None
 
 
 def plan(
@@ -245,12 +240,22 @@ def plan_source(
     read_options: ReadOptions | None = None,
 ) -> Plan:
     """As `plan`, with the dialect of delimited text, read by the same sniff that found the columns."""
+    return plan_with(files, format, Options(label_column=label_column, splits=splits, read_options=read_options))
+
+
+def plan_with(files: Sequence[SourceFile], format: str, options: Options) -> Plan:
+    """The plan of a source: its units of work, its label column and whether the label was declared,
+    the dialect of delimited text (read by the same sniff that found the columns), and what the
+    parts are to be profiled with."""
+    label_column, splits, read_options = options.label_column, options.splits, options.read_options
     if format in media.MEDIA_FORMATS:
         if read_options is not None:
             raise SourceError(f"Read options apply to csv and tsv sources; this source is {format}.")
         items = media.plan(files, format, label_column, splits)
         labelled = items[0].labelled
-        return Plan(items, ("label" if labelled else None), items[0].label_declared)
+        return Plan(
+            items, ("label" if labelled else None), items[0].label_declared, None, format, tuple(files), options
+        )
     partitions = plan_partitions(files, format, read_options=read_options)
     if not partitions:
         raise SourceError("The source has no files to profile.")
@@ -262,32 +267,82 @@ def plan_source(
             "Register the columns a model uses (a narrower export), or split the table into several datasets."
         )
     label, declared = choose_label(names, label_column)
-    return Plan(partitions, label, declared, dialect)
+    return Plan(partitions, label, declared, dialect, format, tuple(files), options)
 
 
 def profile_files(
     files: Sequence[SourceFile], format: str, *, options: Options | None = None, workers: int | None = None
 ) -> dict[str, Any]:
+    """As `profile_source`, as a plain dict (see `_untyped`)."""
+    return _untyped(profile_source(files, format, options=options, workers=workers))
+
+
+def profile_source(
+    files: Sequence[SourceFile], format: str, *, options: Options | None = None, workers: int | None = None
+) -> Profile:
     """The profile of a source's files. With several partitions and workers > 1, they are
     profiled in that many processes (each DuckDB then gets an equal share of the cores)."""
-    options = options or Options()
-    planned = plan_source(files, format, options.label_column, options.splits, read_options=options.read_options)
-    profile = _profile_planned(files, format, planned, options=options, workers=workers)
+    return profile_plan(plan_with(files, format, options or Options()), workers=workers)
+
+
+def profile_plan(planned: Plan, *, workers: int | None = None) -> Profile:
+    """The profile of a planned source, its partitions profiled in this process or, with workers > 1,
+    in that many processes."""
+    profile = _profile_planned(planned, workers=workers)
     if planned.dialect is not None:
         profile["dialect"] = planned.dialect
     return profile
 
 
-def _profile_planned(
-    files: Sequence[SourceFile], format: str, planned: Plan, *, options: Options, workers: int | None
-) -> dict[str, Any]:
-    partitions, label, declared = planned.partitions, planned.label, planned.declared
-    file_names = sorted(file.relative_path for file in files)
+def profile_part(planned: Plan, index: int) -> bytes:
+    """The partial profile of one partition of a planned source, serialised for `finish`."""
+    return _partial(planned, index).to_bytes()
+
+
+def _partial(planned: Plan, index: int) -> PartialProfile:
+    return profile_partition(
+        planned.partitions[index],
+        file_index=planned.file_index(index),
+        label_column=planned.label,
+        declared=planned.declared,
+        options=planned.options,
+    )
+
+
+def finish(planned: Plan, parts: Sequence[bytes]) -> Profile:
+    """The profile of a planned source from the serialised partial profiles of its partitions, in
+    their order: with the statistics of each split and the rows found in more than one when the
+    source declares splits, and the dialect of delimited text."""
+    if len(parts) != len(planned.partitions):
+        raise SourceError(
+            f"Only {len(parts)} of {len(planned.partitions)} parts of the source were profiled; profile it again."
+        )
+    names = split_names_of(planned)
+    if names is not None:
+        profile = build_splits(parts, names, planned.file_names)
+    else:
+        profile = build([PartialProfile.from_bytes(part) for part in parts])
+    if planned.dialect is not None:
+        profile["dialect"] = planned.dialect
+    return profile
+
+
+def split_names_of(planned: Plan) -> list[str | None] | None:
+    """The split of each partition of a table with declared splits (a folder of media knows the
+    split of each item), or None."""
+    splits = planned.options.splits
+    if not splits or planned.format in media.MEDIA_FORMATS:
+        return None
+    return split_names(planned.partitions, splits)
+
+
+def _profile_planned(planned: Plan, *, workers: int | None) -> Profile:
+    partitions, label, declared, options = planned.partitions, planned.label, planned.declared, planned.options
+    file_names = planned.file_names
     order = {name: index for index, name in enumerate(file_names)}
-    tabular = format not in media.MEDIA_FORMATS
-    names = split_names(partitions, options.splits) if options.splits and tabular else None
+    names = split_names_of(planned)
     workers = workers or os.cpu_count() or 1
-    if format == "parquet" and names is None and workers > 1:
+    if planned.format == "parquet" and names is None and workers > 1:
         # Row groups rarely divide evenly among the workers (5 among 2 leaves one idle for a third of
         # the time): each worker gets an equal share of the rows instead, cut inside row groups.
         tables = [partition for partition in partitions if isinstance(partition, Partition)]
@@ -306,7 +361,7 @@ def _profile_planned(
             try:
                 if failed:
                     raise failed[0]
-                return merge_and_build(parts)
+                return build(parts)
             finally:
                 for part in parts:
                     part.hashes.discard()
@@ -323,8 +378,8 @@ def _profile_planned(
             for partition in partitions
         ]
         if names is not None:
-            return build_with_splits([part.to_bytes() for part in parts], names, file_names)
-        return merge_and_build(parts)
+            return build_splits([part.to_bytes() for part in parts], names, file_names)
+        return build(parts)
     shared = replace(options, threads=max(1, (os.cpu_count() or 1) // workers))
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [
@@ -333,5 +388,5 @@ def _profile_planned(
         ]
         serialised = [future.result() for future in futures]
     if names is not None:
-        return build_with_splits(serialised, names, file_names)
-    return merge_and_build([PartialProfile.from_bytes(part) for part in serialised])
+        return build_splits(serialised, names, file_names)
+    return build([PartialProfile.from_bytes(part) for part in serialised])

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from profiler.result import Leakage
 from profiler.rowsample import RowSample
 
 FOLDS = 5
@@ -54,7 +54,7 @@ class Result:
     rows: int
     severity: str | None  # "error", "warning" or None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> Leakage:
         return {
             "feature": self.feature,
             "measure": self.measure,

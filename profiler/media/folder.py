@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
 
 from profiler import report
+from profiler.findings import finding, sort_findings
 from profiler.layout import (
     split_order,
 )
 from profiler.media.documents import MINHASH_PERMUTATIONS, SHINGLE_WORDS
 from profiler.media.groups import NEAR_IMAGE_BITS, NEAR_TEXT_JACCARD, exact_groups, similar_groups
 from profiler.media.images import THUMBNAILS_PER_CLASS
+from profiler.result import Finding, LeakageExample, Profile, SplitLeakage, SplitSummary, Thumbnail
 from profiler.state import MediaState, PartialProfile
 
 THUMBNAIL_CLASSES = 50
@@ -29,7 +30,7 @@ COUNT_COLUMNS = frozenset({"width", "height", "bytes", "channels", "frames", "ch
 KEPT_TABLE_FINDINGS = frozenset({"class_imbalance", "label_missing", "label_leakage", "mostly_missing"})
 
 
-def build(profile: PartialProfile) -> dict[str, Any]:
+def build(profile: PartialProfile) -> Profile:
     """The profile of a folder of media: its implicit table's profile, with duplicates, near
     duplicates, label conflicts and leakage found among its items, and its unreadable files."""
     media = profile.media
@@ -84,7 +85,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
     if media.unreadable_count:
         shown = "; ".join(f"{path} {reason}" for path, reason in media.unreadable[:3])
         findings.append(
-            report.finding(
+            finding(
                 "error",
                 "unreadable_files",
                 None,
@@ -95,7 +96,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
         )
     if duplicates:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 f"duplicate_{noun}",
                 None,
@@ -105,7 +106,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
         )
     if near:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 f"near_duplicate_{noun}",
                 None,
@@ -116,7 +117,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
     if conflicts:
         shown = " and ".join(quality["label_conflicts"]["examples"][0])
         findings.append(
-            report.finding(
+            finding(
                 "error",
                 "label_conflicts",
                 "label",
@@ -129,7 +130,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
         pairs = ", ".join(f"{pair.replace('/', ' and ')}: {count:,}" for pair, count in leakage["between"].items())
         example = " and ".join(leakage["examples"][0]["rows"])
         findings.append(
-            report.finding(
+            finding(
                 "error",
                 "split_leakage",
                 None,
@@ -139,7 +140,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
         )
     if media.missing_count:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 "manifest_missing_files",
                 None,
@@ -149,7 +150,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
         )
     if media.ignored_count:
         findings.append(
-            report.finding(
+            finding(
                 "info",
                 "ignored_files",
                 None,
@@ -162,7 +163,7 @@ def build(profile: PartialProfile) -> dict[str, Any]:
     for feature in built["features"]:
         if feature["name"] in COUNT_COLUMNS and feature["logical_type"] in ("identifier", "categorical"):
             feature["logical_type"], feature["role"] = "numeric", "feature"
-    quality["findings"] = report.sort_findings(findings)
+    quality["findings"] = sort_findings(findings)
     built["label_association"] = [entry for entry in built["label_association"] if entry["feature"] != "path"]
     built["splits"] = _split_summaries(labels, splits, exact_duplicates=_duplicates_by_split(exact, splits))
     built["file_count"] = media.file_count
@@ -177,14 +178,14 @@ def _many(count: int, noun: str) -> str:
     return f"{count:,} {singular if count == 1 else singular + 's'}"
 
 
-def _text_findings(built: dict[str, Any], media: MediaState, rows: int) -> list[dict[str, Any]]:
+def _text_findings(built: Profile, media: MediaState, rows: int) -> list[Finding]:
     findings = []
     characters = next(feature for feature in built["features"] if feature["name"] == "characters")
     empty = int(characters["statistics"].get("zeros") or 0)
     built["quality"]["empty_documents"] = empty
     if empty:
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 "empty_documents",
                 "text",
@@ -200,7 +201,7 @@ def _text_findings(built: dict[str, Any], media: MediaState, rows: int) -> list[
         text["statistics"]["pii_kinds"] = sorted(found)
         shown = "; ".join(f"{PII_NAMES[kind]} in {count:,}" for kind, count in sorted(found.items()))
         findings.append(
-            report.finding(
+            finding(
                 "warning",
                 "personal_data_in_text",
                 "text",
@@ -214,9 +215,9 @@ def _examples(groups: list[list[int]], paths: list[str]) -> list[list[str]]:
     return [sorted(paths[index] for index in members)[:4] for members in groups[:EXAMPLES]]
 
 
-def _leakage(groups: list[list[int]], paths: list[str], splits: list[str | None]) -> dict[str, Any]:
+def _leakage(groups: list[list[int]], paths: list[str], splits: list[str | None]) -> SplitLeakage:
     between: Counter[str] = Counter()
-    examples: list[dict[str, Any]] = []
+    examples: list[LeakageExample] = []
     for members in groups:
         by_split: dict[str, str] = {}
         for index in sorted(members, key=lambda i: paths[i]):
@@ -241,9 +242,9 @@ def _duplicates_by_split(exact: list[list[int]], splits: list[str | None]) -> Co
 
 def _split_summaries(
     labels: list[str | None], splits: list[str | None], *, exact_duplicates: Counter[str | None]
-) -> dict[str, Any]:
+) -> dict[str, SplitSummary]:
     names = split_order({split for split in splits if split is not None})
-    summaries = {}
+    summaries: dict[str, SplitSummary] = {}
     for name in names:
         counts = Counter(
             label for label, split in zip(labels, splits, strict=True) if split == name and label is not None
@@ -260,10 +261,10 @@ def _split_summaries(
     return summaries
 
 
-def _chosen_thumbnails(media: MediaState, class_counts: Mapping[str, int]) -> list[dict[str, Any]]:
+def _chosen_thumbnails(media: MediaState, class_counts: Mapping[str, int]) -> list[Thumbnail]:
     """A few thumbnails of each class, the largest classes first (unlabelled images as one group)."""
     order = list(class_counts) + sorted(label for label in media.thumbnails if label not in class_counts)
-    chosen = []
+    chosen: list[Thumbnail] = []
     for label in order[:THUMBNAIL_CLASSES]:
         for path, content, width, height in media.thumbnails.get(label, [])[:THUMBNAILS_PER_CLASS]:
             chosen.append({"label": label or None, "path": path, "content": content, "width": width, "height": height})

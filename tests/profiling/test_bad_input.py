@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from profiler import engine, state
+from profiler import engine, hashes
 from profiler.files import SourceError, SourceFile
 
 
@@ -114,7 +114,7 @@ def _gzip_bomb(path, expanded_bytes):
 
 
 def test_a_gzip_bomb_is_profiled_with_its_repeats_folded(tmp_path, monkeypatch):
-    monkeypatch.setattr(state, "SPILL_BYTES", 4 * 1024 * 1024)  # spill, and so fold, many times
+    monkeypatch.setattr(hashes, "SPILL_BYTES", 4 * 1024 * 1024)  # spill, and so fold, many times
     path = _gzip_bomb(tmp_path / "bomb.csv.gz", 48 * 1024 * 1024)
     assert path.stat().st_size < 200_000
     rows = 48 * 1024 * 1024 // (len(b"1,2.5,hello,world,0\n") * 50_000) * 50_000
@@ -127,8 +127,8 @@ def test_a_gzip_bomb_is_profiled_with_its_repeats_folded(tmp_path, monkeypatch):
 
 
 def test_repeated_rows_cost_one_entry_per_spill_not_one_per_row(monkeypatch):
-    monkeypatch.setattr(state, "SPILL_BYTES", 1024 * 1024)
-    store = state.HashStore()
+    monkeypatch.setattr(hashes, "SPILL_BYTES", 1024 * 1024)
+    store = hashes.HashStore()
     same = np.full(100_000, 0xF00D, dtype=np.uint64)
     for batch in range(20):
         store.add(same, same, np.arange(batch * 100_000, (batch + 1) * 100_000, dtype=np.uint64))
@@ -145,7 +145,7 @@ def test_repeated_rows_cost_one_entry_per_spill_not_one_per_row(monkeypatch):
 
 
 def test_folded_repeats_still_count_as_conflicting_rows(tmp_path, monkeypatch):
-    monkeypatch.setattr(state, "SPILL_BYTES", 1024 * 1024)
+    monkeypatch.setattr(hashes, "SPILL_BYTES", 1024 * 1024)
     path = tmp_path / "two-labels.csv.gz"
     with gzip.open(path, "wb") as handle:
         handle.write(b"a,b,label\n" + b"1,2,cat\n1,2,dog\n" * 200_000 + b"3,4,cat\n")

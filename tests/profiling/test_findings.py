@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from profiler import engine, report
+from profiler import associations, engine
 from profiler.engine import Options, profile_files
 from profiler.files import SourceError, expand
+from profiler.findings import FINDINGS_PER_CODE
 
 statsmodels_datasets = pytest.importorskip("statsmodels.datasets")
 vega_datasets = pytest.importorskip("vega_datasets")
@@ -144,7 +145,7 @@ def test_correlated_features_are_one_finding_per_cluster_as_pandas_groups_them(e
         (a, b)
         for i, a in enumerate(frame.columns)
         for b in frame.columns[i + 1 :]
-        if abs(correlations.loc[a, b]) >= report.CORRELATION_THRESHOLD
+        if abs(correlations.loc[a, b]) >= associations.CORRELATION_THRESHOLD
     ]
     clusters: list[set[str]] = []
     for a, b in strong:
@@ -227,7 +228,7 @@ def test_findings_of_one_code_are_capped_with_the_count_of_the_rest(tmp_path):
 
     result = profile(tmp_path / "sparse.csv")
 
-    assert len(of_code(result, "mostly_missing")) == report.FINDINGS_PER_CODE
+    assert len(of_code(result, "mostly_missing")) == FINDINGS_PER_CODE
     (omitted,) = of_code(result, "findings_omitted")
     assert "15 more 'mostly_missing' findings" in omitted["message"]
     assert "(25 in all)" in omitted["message"]

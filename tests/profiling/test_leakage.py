@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from profiler import compute, engine, leakage, report
+from profiler import columns, engine, leakage, quality
 from profiler.engine import Options, profile_files
 from profiler.files import expand
 from profiler.rowsample import RowSample
@@ -233,12 +233,12 @@ def test_target_values_invert_the_profilers_hashes():
     integers = np.array([0, -7, 2**40, 123456789], dtype=np.int64)
 
     assert np.array_equal(
-        report.target_values(compute._mix(compute._float_bits(floats.copy())), floating=True), floats + 0.0
+        quality.target_values(columns.mix(columns.float_bits(floats.copy())), floating=True), floats + 0.0
     )
     assert np.array_equal(
-        report.target_values(compute._mix(integers.view(np.uint64).copy()), floating=False), integers.astype(float)
+        quality.target_values(columns.mix(integers.view(np.uint64).copy()), floating=False), integers.astype(float)
     )
-    assert np.isnan(report.target_values(np.array([0], dtype=np.uint64), floating=True)).all()
+    assert np.isnan(quality.target_values(np.array([0], dtype=np.uint64), floating=True)).all()
 
 
 def test_a_tree_on_one_number_finds_a_band_of_one_class():

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from profiler import compute, report
-from profiler.state import KLL_K, ExactDistribution, PartialProfile, QuantileSketch
+from profiler.sketches import KLL_K, ExactDistribution, QuantileSketch
+from profiler.state import PartialProfile
 
 SCHEMA = pa.schema(
     [("x", pa.float64()), ("n", pa.int64()), ("s", pa.string()), ("flag", pa.bool_()), ("label", pa.string())]
