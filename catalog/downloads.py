@@ -56,8 +56,16 @@ class FileUnavailable(errors.NotFound):
     """The file is not one this version serves (not in its manifest, or the source is remote)."""
 
 
-class SourceChanged(Exception):
+class SourceChanged(errors.Conflict):
     """The file's bytes are no longer those of the manifest (or it is gone); the message says which."""
+
+    code = "source_changed"
+
+
+class TableUnreadable(errors.Conflict):
+    """No delimiter splits the table's first row into the columns profiled."""
+
+    code = "table_unreadable"
 
 
 @dataclass(frozen=True)

@@ -83,12 +83,6 @@ class Verdict(models.TextChoices):
     FAIL = "fail", "Fail: at least one blocker"
 
 
-class FindingSeverity(models.TextChoices):
-    BLOCKER = "blocker", "Blocker"
-    OBLIGATION = "obligation", "Obligation"
-    WARNING = "warning", "Warning"
-
-
 class AuditRole(models.TextChoices):
     """How a dataset entered an audit."""
 

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +18,6 @@ from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer, ProblemSerializer
 from config.api.views import ProjectViewSet
-from governance.licensing import LicenseExpressionInvalid
 
 KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
@@ -93,18 +92,15 @@ class DatasetViewSet(
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
         source = data.pop("source", None)
-        try:
-            # The answer is read inside the transaction: it shows the registration as committed
-            # (version 1 pending), before the worker it is handed to on commit can change it.
-            with transaction.atomic():
-                dataset = services.dataset_register(
-                    actor=self.actor,
-                    source=services.SourceSpec(**source) if source else None,
-                    **data,
-                )
-                body = self._representation(dataset.pk)
-        except LicenseExpressionInvalid as exc:
-            raise serializers.ValidationError({"license": [str(exc)]}) from None
+        # The answer is read inside the transaction: it shows the registration as committed
+        # (version 1 pending), before the worker it is handed to on commit can change it.
+        with transaction.atomic():
+            dataset = services.dataset_register(
+                actor=self.actor,
+                source=services.SourceSpec(**source) if source else None,
+                **data,
+            )
+            body = self._representation(dataset.pk)
         # From the route, not the request's URL: that may carry a query string (an idempotency key, a format).
         headers = {"Location": request.build_absolute_uri(reverse("dataset-detail", args=[dataset.pk]))}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
@@ -113,11 +109,8 @@ class DatasetViewSet(
         dataset = self.get_object()
         payload = DatasetUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        try:
-            with self.conditional_write(dataset):
-                services.dataset_update(actor=self.actor, dataset=dataset, **payload.validated_data)
-        except LicenseExpressionInvalid as exc:
-            raise serializers.ValidationError({"license": [str(exc)]}) from None
+        with self.conditional_write(dataset):
+            services.dataset_update(actor=self.actor, dataset=dataset, **payload.validated_data)
         return Response(self._representation(dataset.pk))
 
     def perform_destroy(self, instance: Dataset) -> None:

@@ -23,7 +23,6 @@ from catalog import downloads, selectors
 from catalog.models import DatasetVersion
 from catalog.selectors import personal_data_visible_to
 from config.api.authentication import TokenAuthentication
-from config.api.exceptions import Conflict
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView
 
@@ -65,14 +64,6 @@ class TokenAsBasicPasswordScheme(OpenApiAuthenticationExtension):
             "scheme": "basic",
             "description": "File downloads only: any user name, an API token as the password.",
         }
-
-
-class SourceChangedConflict(Conflict):
-    default_code = "source_changed"
-
-
-class TableUnreadable(Conflict):
-    default_code = "table_unreadable"
 
 
 class _Chunks:
@@ -165,17 +156,14 @@ class VersionFileView(ProjectAPIView):
                     downloads.table_head(handle), path=path, names=names, read_options=downloads.how_read(version)
                 )
                 if dialect is None:
-                    raise TableUnreadable(
+                    raise downloads.TableUnreadable(
                         f"No delimiter splits the first row of {path} into the {len(names)} columns profiled; "
                         "give the version's read options."
                     )
                 chunks = downloads.csv_rendition(handle, dialect, names)
             else:
                 chunks = downloads.file_chunks(handle)
-        except downloads.SourceChanged as exc:
-            files.close()
-            raise SourceChangedConflict(str(exc)) from None
-        except BaseException:
+        except BaseException:  # SourceChanged among them: a 409 the exception handler answers
             files.close()
             raise
         name = PurePosixPath(path).name
