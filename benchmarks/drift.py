@@ -21,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from benchmarks.profile_bench import TableGenerator
+from benchmarks.profile_data import TableGenerator
 from catalog import pipeline, services
 from catalog.models import DatasetVersion
 from config.celery_app import app as celery_app

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from benchmarks.lineage import _database_url, _Server
+from benchmarks.server import Server, database_url
 from catalog import services
 from catalog.models import DatasetVersion
 from governance.services import access_token_issue
@@ -157,8 +157,8 @@ def run(*, smoke: bool) -> list[dict]:
         fixture_path = root / "fixture.json"
         fixture_path.write_text(json.dumps(fixture))
         env = {"CELERY_BROKER_URL": BROKER, "CATALOG_STORAGE_ROOTS": str(root)}
-        server = _Server(2, root / "gunicorn.log", env=env)
-        worker_env = {**os.environ, **env, "DATABASE_URL": _database_url(), "SECRET_KEY": "bench-only", "DEBUG": "0"}
+        server = Server(2, root / "gunicorn.log", env=env)
+        worker_env = {**os.environ, **env, "DATABASE_URL": database_url(), "SECRET_KEY": "bench-only", "DEBUG": "0"}
         worker = celery_worker(worker_env, root / "worker.log", "load")
         try:
             server.wait_ready({"Authorization": f"Token {fixture['tokens'][0]}"})

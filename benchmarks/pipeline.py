@@ -12,8 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from benchmarks.lineage import _database_url
 from benchmarks.load import celery_worker
+from benchmarks.server import database_url
 from catalog import services
 from catalog.models import DatasetVersion
 from catalog.tasks import version_profile_task
@@ -34,7 +34,7 @@ def worker_environment(storage_root: Path) -> dict[str, str]:
     return {
         **os.environ,
         "CELERY_BROKER_URL": BROKER,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CATALOG_STORAGE_ROOTS": str(storage_root),
         "SECRET_KEY": "bench-only",
         "DEBUG": "0",

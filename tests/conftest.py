@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.core.management.commands import flush
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,16 +14,22 @@ from config.celery_app import app as celery_app
 from governance.choices import OwnershipRole
 from governance.models import AccessToken
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, token_for
+from tests.flush import Scope as FlushScope
+from tests.flush import quick_flush as quick_flush_of
 
 E2E_DIRECTORY = Path(__file__).parent / "e2e"
 
 
 def pytest_collection_modifyitems(config, items):
     # Everything under tests/e2e starts real processes (a server, workers, a browser): marked by where it lives,
-    # so `-m "not e2e"` (make test-fast) never starts one, whatever a new file remembers to declare.
+    # so `-m "not e2e"` never starts one, whatever a new file remembers to declare. What reads the real-data
+    # corpus (84 files, each profiled, some exported and loaded again) is marked by the fixture it takes, so
+    # make test-fast, which leaves both out, stays a loop of about a minute; make test runs them all.
     for item in items:
         if E2E_DIRECTORY in Path(item.fspath).parents:
             item.add_marker(pytest.mark.e2e)
+        if "realdata_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realdata)
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +40,32 @@ def tasks_in_process(request):
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quick_flush():
+    """In-process transactional tests empty only the tables they filled, and skip post_migrate (tests/flush.py)."""
+    original = flush.Command.handle
+    flush.Command.handle = quick_flush_of(original)
+    yield
+    flush.Command.handle = original
+
+
+@pytest.fixture(autouse=True)
+def flush_scope(request):
+    # Left set after the test: its database is emptied after this fixture's teardown.
+    FlushScope.in_process = "e2e" not in request.keywords
+
+
+@pytest.fixture(autouse=True)
+def quick_password_hashes(request):
+    """In-process tests hash passwords with a cheap hasher, as Django advises for tests: the production one
+    costs most of a second a password by design. The e2e tests keep it (their server checks the hashes)."""
+    if "e2e" in request.keywords:
+        yield
+        return
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

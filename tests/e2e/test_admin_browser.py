@@ -21,7 +21,7 @@ from governance.models import Change
 from lineage import services as lineage_services
 from tests.factories import token_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = os.environ.get("CATALOG_CHROMIUM", "/usr/bin/chromium")
 SCREEN_WIDTH = 1366  # a common laptop screen: every admin page fits it

@@ -15,7 +15,7 @@ import pytest
 from tests.hostile import deep
 from tests.profiling.media_folders import image_folder
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 BOMB_LINE = b"1,2.5,hello,world,0\n"
 
@@ -109,7 +109,6 @@ def _problem(response, status: int) -> dict:
     return response.json()
 
 
-@pytest.mark.e2e
 def test_mistyped_requests_answer_problem_documents_naming_the_mistake(people):
     owner, name = people.owner, f"http-{uuid.uuid4().hex[:8]}"
 
@@ -129,7 +128,6 @@ def test_mistyped_requests_answer_problem_documents_naming_the_mistake(people):
     assert owner.get("/api/v1/datasets", owner=owner.user.username).json()["count"] == 1
 
 
-@pytest.mark.e2e
 def test_hostile_bodies_answer_a_4xx_quickly(people):
     owner = people.owner
     many = json.dumps({"namespace": "http", "name": "many", **{f"k{index}": index for index in range(100_000)}})
@@ -151,7 +149,6 @@ def test_hostile_bodies_answer_a_4xx_quickly(people):
     assert owner.get("/api/v1/datasets", owner=owner.user.username).json()["count"] == 0
 
 
-@pytest.mark.e2e
 def test_a_stranger_learns_no_field_of_a_dataset_they_may_not_change(people):
     created = people.owner.post("/api/v1/datasets/", {"namespace": "http", "name": f"kept-{uuid.uuid4().hex[:8]}"})
     path = f"/api/v1/datasets/{created.json()['id']}"

@@ -19,7 +19,7 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
 from tests.factories import token_for
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 
 EXAMPLES = int(os.environ.get("CATALOG_FUZZ_EXAMPLES", "50"))
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance"

@@ -7,7 +7,7 @@ from catalog.models import Thumbnail
 from profiler import media
 from tests.profiling.media_folders import draw, image_folder, text_corpus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _findings(version):
