@@ -2,8 +2,7 @@ from typing import Any, cast
 
 from django.db import models
 
-from profiler.engine import TABULAR_FORMATS
-from profiler.media import MEDIA_FORMATS
+from profiler.formats import DELIMITED_FORMATS, SOURCE_FORMATS
 
 
 class Lifecycle(models.TextChoices):
@@ -19,10 +18,9 @@ class VersionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-# The formats a source is profiled as, named once by the engine: tables, then folders of media.
-SOURCE_FORMATS: tuple[str, ...] = (*TABULAR_FORMATS, *MEDIA_FORMATS)
-# Delimited text: the tables read options apply to, and those a download re-writes as CSV.
-DELIMITED_FORMATS = ("csv", "tsv")
+# The formats a source is profiled as are named once by the engine (profiler.formats): tables, then
+# folders of media; delimited text is what read options apply to and a download re-writes as CSV.
+__all__ = ["DELIMITED_FORMATS", "SOURCE_FORMATS"]
 # How people read each one's name; a format the engine adds fails here until it is named.
 _FORMAT_LABELS = {
     "csv": "CSV",

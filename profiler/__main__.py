@@ -15,15 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from profiler import api
 from profiler.files import SourceError, build_manifest, expand, format_from_name, manifest_fingerprint
+from profiler.formats import SOURCE_FORMATS
 from profiler.readers import ReadOptions, read_options_parse
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m profiler", description=__doc__.splitlines()[2])
     parser.add_argument("source", help="a file, a directory or a glob")
-    parser.add_argument(
-        "--format", choices=["csv", "tsv", "parquet", "jsonl", "images", "text"], help="detected from names if omitted"
-    )
+    parser.add_argument("--format", choices=SOURCE_FORMATS, help="detected from names if omitted")
     parser.add_argument("--label-column", help="the label; inferred from common names if omitted")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--indent", type=int, default=None)

@@ -17,6 +17,7 @@ import numpy as np
 
 from profiler import compute, media, quality, report
 from profiler.files import LabelColumnMissing, SourceError, SourceFile
+from profiler.formats import TABULAR_FORMATS as TABULAR_FORMATS  # read here by the catalog's pipeline
 from profiler.hashes import HASH_BUCKETS
 from profiler.layout import LABEL_NAMES, split_of, split_order
 from profiler.plan import Options, Plan
@@ -32,8 +33,6 @@ from profiler.readers import (
 )
 from profiler.result import Profile, SplitSummary
 from profiler.state import PartialProfile
-
-TABULAR_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 
 # A Parquet source is shared among worker processes only in parts of at least this many rows.
 MIN_SHARE_ROWS = 250_000

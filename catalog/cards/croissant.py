@@ -22,12 +22,10 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from catalog.choices import DELIMITED_FORMATS
 from catalog.downloads import Tables, is_table
-from profiler.engine import TABULAR_FORMATS
 from profiler.files import format_from_name
+from profiler.formats import DELIMITED_FORMATS, MEDIA_FORMATS, TABULAR_FORMATS
 from profiler.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
-from profiler.media import MEDIA_FORMATS
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 

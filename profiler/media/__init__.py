@@ -30,11 +30,12 @@ second, which every profile of a table would otherwise pay at start.
 
 from __future__ import annotations
 
+from profiler.formats import MEDIA_FORMATS
 from profiler.media import documents, images
 from profiler.media.folder import build
 from profiler.media.groups import hamming_pairs
 from profiler.media.images import THUMBNAIL_SIDE, THUMBNAILS_PER_CLASS
-from profiler.media.items import DOCUMENTS_PER_PARTITION, IMAGES_PER_PARTITION, MEDIA_FORMATS, plan
+from profiler.media.items import DOCUMENTS_PER_PARTITION, IMAGES_PER_PARTITION, plan
 from profiler.media.partition import Item, MediaPartition
 from profiler.state import MediaState, PartialProfile
 

@@ -24,7 +24,6 @@ from profiler.layout import (
 from profiler.media.documents import MAX_DOCUMENT_BYTES, decoded
 from profiler.media.partition import Item, MediaPartition
 
-MEDIA_FORMATS = ("images", "text")
 PATH_FIELDS = ("file_name", "path", "filename", "file", "image", "image_path", "file_path")
 
 # Items per unit of work: one worker's share of a large folder.
