@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
@@ -467,14 +467,15 @@ def drift_view(version: DatasetVersion, *, withheld: Collection[str] = ()) -> dr
         .exclude(name__in=list(withheld))
         .values_list("name", "dtype", "logical_type", "statistics")
     ]
-    quality = stored.quality or {}
+    quality = version_quality(stored)
+    read: Mapping[str, Any] = quality
     if quality.get("label_column") in withheld:
-        quality = {key: value for key, value in quality.items() if key not in ("label_column", "class_counts")}
+        read = {key: value for key, value in quality.items() if key not in ("label_column", "class_counts")}
     return drift.profile_view(
         row_count=stored.row_count or 0,
         features=features,
-        distributions=(stored.profile or {}).get("distributions"),
-        quality=quality,
+        distributions=version_profile_stored(stored).get("distributions"),
+        quality=read,
     )
 
 
