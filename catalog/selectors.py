@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NotRequired, TypedDict, cast
 from urllib.parse import quote
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from governance.models import License, Ownership, StorageLocation
 from governance.permissions import may_read_restricted, user_sees_personal_data
 from profiler import drift
 from profiler.files import glob_base, is_glob
+from profiler.result import Association, Correlations, Media, Quality, Sample, SplitSummary, StoredDistribution
 
 
 def datasets_visible_to(user: User | AnonymousUser) -> QuerySet[Dataset]:
@@ -404,6 +406,55 @@ def version_previous_profiled(version: DatasetVersion) -> DatasetVersion | None:
     )
 
 
+# --- A version's stored profile -------------------------------------------------------------------
+
+
+class DriftSummary(TypedDict):
+    """What the quality block says of drift against the version profiled before (the report itself is
+    a DriftReport)."""
+
+    against: str
+    against_number: int
+    drifted_features: list[str]
+    label_drifted: bool
+    schema_changed: bool
+
+
+class StoredQuality(Quality):
+    """A version's quality as stored: the engine's, with its drift and the findings of both."""
+
+    drift: NotRequired[DriftSummary]
+
+
+class StoredProfile(TypedDict, total=False):
+    """What a version keeps of the engine's profile besides its features, quality and thumbnails
+    (rows and columns of their own); while the parts of a chord run, only the dialect."""
+
+    correlations: Correlations
+    label_association: list[Association]
+    sample: Sample
+    column_count: int
+    distributions: dict[str, StoredDistribution]
+    splits: dict[str, SplitSummary]
+    media: Media
+    # How the first file of delimited text was read (`profiler.readers.read_layout`).
+    dialect: dict[str, Any] | None
+
+
+# The JSON columns hold what the pipeline stored: typed here, where the database gives them back, for
+# every reader after. Both are empty before the version is profiled.
+
+
+def version_quality(version: DatasetVersion) -> StoredQuality:
+    """The version's stored quality block."""
+    return cast(StoredQuality, version.quality or {})
+
+
+def version_profile_stored(version: DatasetVersion) -> StoredProfile:
+    """The version's stored profile."""
+    return cast(StoredProfile, version.profile or {})
+
+
 def drift_view(version: DatasetVersion, *, withheld: Collection[str] = ()) -> drift.ProfileView:
     """A stored version as drift reads it: its features' statistics and its stored distributions,
     without the features named in `withheld` (nor its label, if that is one of them)."""
@@ -416,14 +467,15 @@ def drift_view(version: DatasetVersion, *, withheld: Collection[str] = ()) -> dr
         .exclude(name__in=list(withheld))
         .values_list("name", "dtype", "logical_type", "statistics")
     ]
-    quality = stored.quality or {}
+    quality = version_quality(stored)
+    read: Mapping[str, Any] = quality
     if quality.get("label_column") in withheld:
-        quality = {key: value for key, value in quality.items() if key not in ("label_column", "class_counts")}
+        read = {key: value for key, value in quality.items() if key not in ("label_column", "class_counts")}
     return drift.profile_view(
         row_count=stored.row_count or 0,
         features=features,
-        distributions=(stored.profile or {}).get("distributions"),
-        quality=quality,
+        distributions=version_profile_stored(stored).get("distributions"),
+        quality=read,
     )
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Dataset
-from catalog.selectors import dataset_latest_version_with_features, dataset_owners, licenses_by_id
+from catalog.selectors import (
+    dataset_latest_version_with_features,
+    dataset_owners,
+    licenses_by_id,
+    version_profile_stored,
+    version_quality,
+)
 from governance.choices import LICENSE_TERMS
 from governance.licensing import LicenseExpressionInvalid, license_expression_parse
 from profiler.pii import aliased_counts, aliased_paths, class_aliases
@@ -56,8 +62,8 @@ def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, A
     }
     if version is None:
         return facts
-    quality = version.quality or {}
-    splits = (version.profile or {}).get("splits") or {}
+    quality = version_quality(version)
+    splits = version_profile_stored(version).get("splits") or {}
     label_column = quality.get("label_column") or version.label_column or None
     class_counts = quality.get("class_counts") or {}
     personal_label = any(feature.pii and feature.name == label_column for feature in version.features.all())

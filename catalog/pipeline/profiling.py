@@ -1,5 +1,6 @@
 """Profiling a version on a worker: the claim, the plan, the whole source or one partition of it, and
-the merge of the partitions' partial profiles (stored between tasks in a scratch table)."""
+the merge of the partitions' partial profiles. The source is planned once, by the worker that hashed
+it; the plan and the parts are kept between tasks in a scratch table."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import DatasetVersion, ProfilePart
-from catalog.pipeline.store import _finish, _manifest_fields, _store_profile
+from catalog.pipeline.store import LabelMissing, _finish, _manifest_fields, _store_profile
 from catalog.sources import source_opened
-from profiler import engine
-from profiler.files import LabelColumnMissing, ManifestEntry, SourceError, SourceFile, build_manifest, check_identities
+from profiler import api
+from profiler.api import LabelColumnMissing, Options, Plan, SourceError
+from profiler.files import ManifestEntry, SourceFile, build_manifest, check_identities
 from profiler.readers import read_options_parse
-from profiler.state import PartialProfile
 
 logger = logging.getLogger(__name__)
 
@@ -74,32 +75,28 @@ def version_profile(
     try:
         with source_opened(version.uri) as files:
             manifest = build_manifest(files)
-            planned, options, label_missing = _plan(version, files)
-            partitions = planned.partitions
-            if version.splits and version.format in engine.TABULAR_FORMATS:
-                engine.split_names(partitions, version.splits)  # every split holds files, none overlap
-            if len(partitions) > 1 and dispatch_parts is not None and _spread_over_workers(version.uri):
-                _store_manifest(
-                    version_id, claim, manifest, files, dialect=planned.dialect, label_missing=label_missing
-                )
-                dispatch_parts(version_id=version_id, claim=claim, parts=len(partitions))
+            planned, label_missing = _plan(version, files)
+            parts = len(planned.partitions)
+            if parts > 1 and dispatch_parts is not None and _spread_over_workers(version.uri):
+                _store_plan(version_id, claim, manifest, planned, label_missing=label_missing)
+                dispatch_parts(version_id=version_id, claim=claim, parts=parts)
                 return VersionStatus.PROFILING
-            profile = engine.profile_files(files, version.format, options=options, workers=1)
-            profile["label_missing"] = label_missing
+            profile = api.profile_plan(planned, workers=1)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
         return VersionStatus.FAILED
-    return VersionStatus.READY if _store_profile(version_id, claim, profile, manifest) else None
+    stored = _store_profile(version_id, claim, profile, manifest, label_missing=label_missing)
+    return VersionStatus.READY if stored else None
 
 
-def _engine_options(version: DatasetVersion) -> engine.Options:
+def _engine_options(version: DatasetVersion) -> Options:
     """What the engine is told of a version: its label, splits, read options and task type."""
     try:
         read_options = read_options_parse(version.read_options or None)
     except ValueError as exc:  # validated when registered; a row edited since is refused the same way
         raise SourceError(f"The version's read options are invalid: {exc}") from exc
-    return engine.Options(
+    return Options(
         label_column=version.label_column or None,
         splits=version.splits or None,
         read_options=read_options,
@@ -108,19 +105,15 @@ def _engine_options(version: DatasetVersion) -> engine.Options:
     )
 
 
-def _plan(
-    version: DatasetVersion, files: Sequence[SourceFile]
-) -> tuple[engine.Plan, engine.Options, dict[str, Any] | None]:
-    """The plan of a version's source, the options it is profiled with, and, when the label column
-    the version before was labelled by is not in this source, that column and that version's
-    number: the version is then profiled without that label, and says why in a finding, rather than
-    failing as a label column a registration names for the first time does (most likely a typo)."""
+def _plan(version: DatasetVersion, files: Sequence[SourceFile]) -> tuple[Plan, LabelMissing | None]:
+    """The plan of a version's source (the options it is profiled with included), and, when the
+    label column the version before was labelled by is not in this source, that column and that
+    version's number: the version is then profiled without that label, and says why in a finding,
+    rather than failing as a label column a registration names for the first time does (most likely
+    a typo). Every declared split must hold files of the source."""
     options = _engine_options(version)
     try:
-        planned = engine.plan_source(
-            files, version.format, options.label_column, options.splits, read_options=options.read_options
-        )
-        return planned, options, None
+        return api.plan(files, version.format, options), None
     except LabelColumnMissing:
         previous = (
             DatasetVersion.objects.filter(dataset_id=version.dataset_id, number__lt=version.number)
@@ -130,9 +123,8 @@ def _plan(
         )
         if previous is None or previous[1] != version.label_column:
             raise
-    options = dataclasses.replace(options, label_column=None, task_type=None)
-    planned = engine.plan_source(files, version.format, None, options.splits, read_options=options.read_options)
-    return planned, options, {"column": version.label_column, "version": previous[0]}
+    unlabelled = dataclasses.replace(options, label_column=None, task_type=None)
+    return api.plan(files, version.format, unlabelled), {"column": version.label_column, "version": previous[0]}
 
 
 def _spread_over_workers(uri: str) -> bool:
@@ -150,34 +142,21 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
         return False  # superseded, or failed by another part
     try:
         with source_opened(version.uri) as opened:
-            # Every file read here must be the one hashed for the manifest, by whichever worker did it.
-            files = _recorded_files(version_id, claim, opened)
-            planned, options, _ = _plan(version, files)
-            partitions, label, declared = planned.partitions, planned.label, planned.declared
-            if index >= len(partitions):
-                raise SourceError("The source changed while it was being profiled; profile it again.")
-            order = {
-                file.relative_path: position
-                for position, file in enumerate(sorted(files, key=lambda f: f.relative_path))
-            }
-            partition = partitions[index]
-            part = engine.profile_partition(
-                partition,
-                file_index=order[partition.relative_path],
-                label_column=label,
-                declared=declared,
-                options=options,
-            )
+            # The plan made where the source was hashed, reading the files opened here: every one of
+            # them must be the one hashed for the manifest, by whichever worker did it.
+            planned = _recorded_plan(version_id, claim, opened)
+            part = api.profile_part(planned, index)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         return False
-    _part_store(version_id, claim, index, part.to_bytes())
+    _part_store(version_id, claim, index, part)
     return True
 
 
-# The files a chord's parts may read: their identities when the manifest was made, kept beside the parts
-# (in the same scratch table, at an index no part has) rather than in the manifest people see.
-_FILES_INDEX = 2**31 - 1
+# A chord's plan (the files it reads, with their identities when the manifest was made, and its
+# partitions), kept once beside the parts (in the same scratch table, at an index no part has) rather
+# than in every task's message: the plan of a folder of images names every image.
+_PLAN_INDEX = 2**31 - 1
 
 
 def _host() -> str:
@@ -189,18 +168,34 @@ def _host() -> str:
         return socket.gethostname()
 
 
-def _record_files(version_id: UUID, claim: UUID, files: Sequence[SourceFile]) -> None:
-    identities = {file.relative_path: file.identity.as_list() for file in files if file.identity is not None}
-    record = {"host": _host(), "files": identities}
-    _part_store(version_id, claim, _FILES_INDEX, json.dumps(record, separators=(",", ":")).encode())
+def _record_plan(version_id: UUID, claim: UUID, planned: Plan, label_missing: LabelMissing | None) -> None:
+    record = {"host": _host(), "plan": planned.as_data(), "label_missing": label_missing}
+    _part_store(version_id, claim, _PLAN_INDEX, json.dumps(record, separators=(",", ":")).encode())
 
 
-def _recorded_files(version_id: UUID, claim: UUID, files: Sequence[SourceFile]) -> list[SourceFile]:
-    stored = ProfilePart.objects.filter(version_id=version_id, claim=claim, index=_FILES_INDEX).first()
+def _plan_record(version_id: UUID, claim: UUID) -> dict[str, Any]:
+    stored = ProfilePart.objects.filter(version_id=version_id, claim=claim, index=_PLAN_INDEX).first()
     if stored is None:
         raise SourceError("The files of the source were not recorded when it was hashed; profile it again.")
-    record = json.loads(bytes(stored.data))
-    return check_identities(files, record["files"], same_device_numbers=record["host"] == _host())
+    record: dict[str, Any] = json.loads(bytes(stored.data))
+    return record
+
+
+def _plan_of(record: dict[str, Any]) -> Plan:
+    try:
+        return Plan.from_data(record["plan"])
+    except ValueError as exc:  # planned by another version of the profiler
+        raise SourceError(f"{exc} Profile the version again.") from exc
+
+
+def _recorded_plan(version_id: UUID, claim: UUID, files: Sequence[SourceFile]) -> Plan:
+    """The recorded plan, bound to `files` (the source as opened here) once each is found to be the
+    file that was hashed."""
+    record = _plan_record(version_id, claim)
+    planned = _plan_of(record)
+    identities = {file.relative_path: file.identity.as_list() for file in planned.files if file.identity is not None}
+    checked = check_identities(files, identities, same_device_numbers=record["host"] == _host())
+    return planned.bound_to(checked)
 
 
 # A partial profile holds its rows' duplicate-detection hashes (24 bytes a row: 25 MB for a million
@@ -228,7 +223,7 @@ def _part_store(version_id: UUID, claim: UUID, index: int, data: bytes) -> None:
 def _parts_stored(version_id: UUID, claim: UUID) -> list[bytes]:
     """The stored parts of a version's profiling attempt, in their order."""
     if connection.vendor != "postgresql":
-        parts = ProfilePart.objects.filter(version_id=version_id, claim=claim, index__lt=_FILES_INDEX).order_by("index")
+        parts = ProfilePart.objects.filter(version_id=version_id, claim=claim, index__lt=_PLAN_INDEX).order_by("index")
         return [bytes(part.data) for part in parts]
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
@@ -236,7 +231,7 @@ def _parts_stored(version_id: UUID, claim: UUID) -> list[bytes]:
             psycopg.sql.SQL(
                 "SELECT data FROM {table} WHERE version_id = %s AND claim = %s AND index < %s ORDER BY index"
             ).format(table=psycopg.sql.Identifier(ProfilePart._meta.db_table)),
-            [version_id, claim, _FILES_INDEX],
+            [version_id, claim, _PLAN_INDEX],
             binary=True,
         )
         return [bytes(data) for (data,) in cursor.fetchall()]
@@ -250,20 +245,14 @@ def version_merge_parts(*, version_id: UUID, claim: UUID, parts: int) -> str | N
             if not DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).exists():
                 return None  # a part failed the version, or a newer attempt took over
             raise SourceError(f"Only {len(data)} of {parts} parts of the source were profiled; profile it again.")
-        splits, format = DatasetVersion.objects.values_list("splits", "format").get(pk=version_id)
-        if splits and format in engine.TABULAR_FORMATS:  # a folder of media knows its splits per item
-            covered = [PartialProfile.files_of(part) for part in data]
-            names = [engine.split_of(files[0], splits) if files else None for files in covered]
-            file_names = sorted({name for files in covered for name in files})
-            profile = engine.build_with_splits(data, names, file_names)
-        else:
-            profile = engine.merge_and_build([PartialProfile.from_bytes(part) for part in data])
+        record = _plan_record(version_id, claim)
+        profile = api.finish(_plan_of(record), data)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         return VersionStatus.FAILED
     finally:
         ProfilePart.objects.filter(version_id=version_id, claim=claim).delete()
-    stored_ok = _store_profile(version_id, claim, profile, None)
+    stored_ok = _store_profile(version_id, claim, profile, None, label_missing=record["label_missing"])
     logger.info("Version %s merged from %d parts", version_id, parts)
     return VersionStatus.READY if stored_ok else None
 
@@ -284,20 +273,19 @@ def version_fail(*, version_id: UUID, error: str, claim: UUID | None = None) -> 
     )
 
 
-def _store_manifest(
+def _store_plan(
     version_id: UUID,
     claim: UUID,
     manifest: Sequence[ManifestEntry],
-    files: Sequence[SourceFile],
+    planned: Plan,
     *,
-    dialect: dict[str, Any] | None = None,
-    label_missing: dict[str, Any] | None = None,
+    label_missing: LabelMissing | None,
 ) -> None:
-    """The manifest, before a chord profiles the files; and, for its parts, which files were hashed.
-    How the text is read (its dialect) and a label column gone since the version before are known
-    now, and kept in the profile for the merge."""
-    _record_files(version_id, claim, files)
+    """The manifest, before a chord profiles the files; and, for its parts and its merge, the plan
+    (which files were hashed, and their partitions) and a label column gone since the version
+    before. Readers see how the text is read while the parts run."""
+    _record_plan(version_id, claim, planned, label_missing)
     DatasetVersion.objects.filter(pk=version_id, profiling_claim=claim).update(
         **_manifest_fields(manifest),
-        profile={"dialect": dialect, "label_missing": label_missing},
+        profile={"dialect": planned.dialect, "label_missing": label_missing},
     )

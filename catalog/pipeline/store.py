@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID
 
 from django.db import transaction
@@ -13,11 +13,20 @@ from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import CURATED_FIELDS, DatasetVersion, DriftReport, Feature, Thumbnail
-from catalog.selectors import drift_view, version_previous_profiled
+from catalog.selectors import StoredProfile, StoredQuality, drift_view, version_previous_profiled
 from profiler import drift, report
+from profiler.api import FeatureProfile, Profile
 from profiler.files import ManifestEntry, manifest_fingerprint
 
 logger = logging.getLogger(__name__)
+
+
+class LabelMissing(TypedDict):
+    """The label column the version before was labelled by, not in this version's source: the
+    version is profiled without a label and says why in a finding."""
+
+    column: str
+    version: int
 
 
 def _finish(version_id: UUID, claim: UUID, **fields: Any) -> bool:
@@ -39,25 +48,36 @@ def _manifest_fields(manifest: Sequence[ManifestEntry]) -> dict[str, Any]:
 
 
 def _store_profile(
-    version_id: UUID, claim: UUID, profile: dict[str, Any], manifest: Sequence[ManifestEntry] | None
+    version_id: UUID,
+    claim: UUID,
+    profile: Profile,
+    manifest: Sequence[ManifestEntry] | None,
+    *,
+    label_missing: LabelMissing | None = None,
 ) -> bool:
-    """Store a finished profile, its features and thumbnails included, if the claim still holds."""
-    thumbnails = profile.pop("thumbnails", [])
-    profile = json_safe(profile)
+    """Store a finished profile, its features and thumbnails included, if the claim still holds (with
+    the finding of `label_missing`, a label column gone since the version before)."""
+    thumbnails = profile.get("thumbnails", [])
+    profile = json_safe({key: value for key, value in profile.items() if key != "thumbnails"})
+    stored: StoredProfile = {
+        "correlations": profile["correlations"],
+        "label_association": profile["label_association"],
+        "sample": profile["sample"],
+        "column_count": profile["column_count"],
+        "distributions": profile["distributions"],
+        "splits": profile.get("splits", {}),
+    }
+    if "media" in profile:
+        stored["media"] = profile["media"]
+    dialect = profile.get("dialect")
+    if dialect:
+        stored["dialect"] = dialect
+    quality: StoredQuality = {**profile["quality"]}
     fields: dict[str, Any] = {
         "status": VersionStatus.READY,
         "error": "",
         "row_count": profile["row_count"],
-        "quality": profile["quality"],
-        "profile": {
-            "correlations": profile["correlations"],
-            "label_association": profile["label_association"],
-            "sample": profile["sample"],
-            "column_count": profile["column_count"],
-            "distributions": profile.get("distributions", {}),
-            "splits": profile.get("splits", {}),
-            **({"media": profile["media"]} if "media" in profile else {}),
-        },
+        "profile": stored,
         "profiled_at": timezone.now(),
     }
     if manifest is not None:
@@ -70,13 +90,6 @@ def _store_profile(
         )
         if locked is None:
             return False
-        # A chord's merge builds the profile from the parts: how the text was read, and whether the label
-        # was missing, were stored before them.
-        dialect = profile.get("dialect") or (locked.profile or {}).get("dialect")
-        if dialect is not None:
-            fields["profile"]["dialect"] = dialect
-        stored = locked.profile or {}
-        label_missing = profile["label_missing"] if "label_missing" in profile else stored.get("label_missing")
         against = version_previous_profiled(locked)
         curated = _curated_annotations(locked, against)
         Thumbnail.objects.filter(version_id=version_id).delete()
@@ -92,12 +105,11 @@ def _store_profile(
         fingerprint = fields["fingerprint"] if manifest is not None else locked.fingerprint
         fields["unchanged_from"] = _unchanged_from(locked, fingerprint)
         if against is not None:
-            fields["quality"] = _with_drift(locked, profile, against)
-        if label_missing:
+            quality = _with_drift(locked, profile, against)
+        if label_missing is not None:
             lost = drift.label_missing_finding(label_missing["column"], f"version {label_missing['version']}")
-            quality = fields["quality"]
-            fields["quality"] = {**quality, "findings": report.sort_findings([lost, *quality.get("findings", [])])}
-        return _finish(version_id, claim, **fields)
+            quality = {**quality, "findings": report.sort_findings([lost, *quality["findings"]])}
+        return _finish(version_id, claim, quality=quality, **fields)
 
 
 def _unchanged_from(version: DatasetVersion, fingerprint: str) -> DatasetVersion | None:
@@ -123,7 +135,7 @@ def _curated_annotations(version: DatasetVersion, source: DatasetVersion | None)
     return {feature.name: feature for feature in Feature.objects.filter(version=source) if feature.curated}
 
 
-def _feature_with_annotations(version_id: UUID, feature: dict[str, Any], curated: Feature | None) -> Feature:
+def _feature_with_annotations(version_id: UUID, feature: FeatureProfile, curated: Feature | None) -> Feature:
     row = Feature(
         version_id=version_id,
         name=feature["name"],
@@ -144,25 +156,19 @@ def _feature_with_annotations(version_id: UUID, feature: dict[str, Any], curated
     return row
 
 
-def _with_drift(version: DatasetVersion, profile: dict[str, Any], against: DatasetVersion) -> dict[str, Any]:
+def _with_drift(version: DatasetVersion, profile: Profile, against: DatasetVersion) -> StoredQuality:
     """Compare a freshly profiled version with the one before it: store the report, and return its
     quality with the drift findings and a summary added."""
-    quality = dict(profile["quality"])
+    quality: StoredQuality = {**profile["quality"]}
     try:
-        current = drift.profile_view(
-            row_count=profile["row_count"],
-            features=profile["features"],
-            distributions=profile.get("distributions"),
-            quality=profile["quality"],
-        )
-        result = drift.compare(current, drift_view(against))
+        result = drift.compare(drift.view_of(profile), drift_view(against))
     except Exception:
         # Drift is a comparison on top of the profile; a fault in it must not lose the profile.
         logger.exception("Drift of version %s against %s failed", version.pk, against.pk)
         return quality
     DriftReport.objects.update_or_create(version_id=version.pk, against_id=against.pk, defaults={"result": result})
     findings = drift.findings(result, f"version {against.number}")
-    quality["findings"] = report.sort_findings([*quality.get("findings", []), *findings])
+    quality["findings"] = report.sort_findings([*quality["findings"], *findings])
     quality["drift"] = {
         "against": str(against.pk),
         "against_number": against.number,

@@ -90,7 +90,7 @@ def test_the_parts_of_a_large_folder_merge_into_the_same_profile(owner, dataset,
     )
     for index in range(5):
         assert pipeline.version_profile_part(version_id=split.pk, claim=claim, index=index)
-    assert ProfilePart.objects.filter(version=split, index__lt=profiling._FILES_INDEX).count() == 5
+    assert ProfilePart.objects.filter(version=split, index__lt=profiling._PLAN_INDEX).count() == 5
     assert pipeline.version_merge_parts(version_id=split.pk, claim=claim, parts=5) == "ready"
     split.refresh_from_db()
     for key in ("class_counts", "duplicate_rows", "label_conflicts", "split_leakage", "unreadable", "duplicates"):

@@ -227,7 +227,7 @@ def test_the_parts_of_a_table_stored_for_a_chord_merge_into_the_same_profile(
     for index in (0, 1, 1, 2):
         assert pipeline.version_profile_part(version_id=split.pk, claim=claim, index=index)
     stored = ProfilePart.objects.filter(version=split).values_list("index", flat=True)
-    assert list(stored) == [0, 1, 2, profiling._FILES_INDEX]  # the parts, and the files they were to read
+    assert list(stored) == [0, 1, 2, profiling._PLAN_INDEX]  # the parts, and the plan they were to read
     assert pipeline.version_merge_parts(version_id=split.pk, claim=claim, parts=3) == "ready"
 
     split.refresh_from_db()
@@ -336,14 +336,14 @@ def test_a_file_swapped_for_a_link_before_a_chord_part_reads_it_fails_the_versio
     )
     assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=0)
 
-    checked = profiling._recorded_files
+    checked = profiling._recorded_plan
 
     def check_then_swap(*args):
-        files = checked(*args)  # the part found the files that were hashed...
+        planned = checked(*args)  # the part found the files that were hashed...
         swap_for_link(folder / "part-1.csv", secret_outside)  # ...and one is swapped before it reads it
-        return files
+        return planned
 
-    monkeypatch.setattr(profiling, "_recorded_files", check_then_swap)
+    monkeypatch.setattr(profiling, "_recorded_plan", check_then_swap)
 
     assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
     assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=3) is None

@@ -325,13 +325,13 @@ def test_it_refuses_to_change_the_read_options_of_a_version(owner_client, datase
 
 def test_the_profile_statistics_of_the_space_separated_file_equal_pandas():
     """The same file through the engine alone: every numeric column's mean and null count as pandas has them."""
-    from profiler.engine import profile_files
+    from profiler import api
     from profiler.files import expand
 
     path = STATSMODELS / "elnino/src/elnino.dat"
     expected = pd.read_csv(path, sep=r"\s+")
 
-    profile = profile_files(expand(str(path)), "csv", workers=1)
+    profile = api.profile(expand(str(path)), "csv", workers=1)
 
     assert profile["row_count"] == len(expected)
     means = [feature["statistics"]["mean"] for feature in profile["features"]]

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from catalog.api.serializers.datasets import ReadOptionsSerializer, SourceSerializer, SplitsField
 from catalog.choices import FeatureRole, TaskType
 from catalog.models import DatasetVersion, Feature
+from catalog.selectors import version_profile_stored, version_quality
 from config.api.fields import StrictCharField
 from config.api.serializers import StrictSerializer, renamed_fields
 from profiler.pii import (
@@ -281,15 +282,15 @@ class VersionSerializer(VersionSummarySerializer):
         )
     )
     def get_dialect(self, version: DatasetVersion) -> dict | None:
-        return (version.profile or {}).get("dialect")
+        return version_profile_stored(version).get("dialect")
 
     @extend_schema_field(serializers.DictField(child=SplitStatisticsSerializer()))
     def get_split_statistics(self, version: DatasetVersion) -> dict:
-        splits = (version.profile or {}).get("splits") or {}
+        splits = version_profile_stored(version).get("splits") or {}
         pii = self._personal_features(version)
         if not pii:
             return splits
-        quality = version.quality or {}
+        quality = version_quality(version)
         label = quality.get("label_column")
         aliases = class_aliases(quality.get("class_counts") or {}) if label in pii else {}
         return masked_split_statistics(splits, pii, label, aliases)
