@@ -17,7 +17,6 @@ import numpy as np
 
 from profiler import compute, media, quality, report
 from profiler.files import LabelColumnMissing, SourceError, SourceFile
-from profiler.formats import TABULAR_FORMATS as TABULAR_FORMATS  # read here by the catalog's pipeline
 from profiler.hashes import HASH_BUCKETS
 from profiler.layout import LABEL_NAMES, split_of, split_order
 from profiler.plan import Options, Plan

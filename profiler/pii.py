@@ -232,7 +232,7 @@ COARSE_SPREAD_DIVISOR = 5
 NUMERIC_KEYS_COARSENED = ("mean", "std")
 
 
-def detected_kinds(statistics: dict[str, Any] | None) -> list[str]:
+def detected_kinds(statistics: Mapping[str, Any] | None) -> list[str]:
     """The kinds of personal data detection found in a feature (none when only a person said so)."""
     kinds = (statistics or {}).get("pii_kinds") or []
     return [kind for kind in kinds if kind in PII_KINDS]
@@ -317,7 +317,7 @@ def masked_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
 
 
 def masked_sample(
-    sample: dict[str, Any] | None,
+    sample: Mapping[str, Any] | None,
     pii: Mapping[str, Sequence[str]],
     *,
     shown: bool,
@@ -377,7 +377,7 @@ def _folder_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?<![^\s/(\[,'\"])(?:" + "|".join(re.escape(name) for name in names) + r")(?=/)")
 
 
-def label_aliases(quality: dict[str, Any] | None, pii: Collection[str]) -> dict[str, str]:
+def label_aliases(quality: Mapping[str, Any] | None, pii: Collection[str]) -> dict[str, str]:
     """The aliases of the label's classes when the label is one of the features in `pii`, else none."""
     quality = quality or {}
     label = quality.get("label_column")
@@ -398,7 +398,7 @@ VALUE_FINDINGS = {"class_imbalance", "label_drift"}
 DRIFT_FINDINGS = {"feature_drift", "label_drift"}
 
 
-def masked_quality(quality: dict[str, Any] | None, pii: Collection[str]) -> dict[str, Any]:
+def masked_quality(quality: Mapping[str, Any] | None, pii: Collection[str]) -> dict[str, Any]:
     """A version's quality for a reader who may not see the values of the features named in `pii`:
     a personal-data label's classes under aliases (counts kept), sentences that quote its values
     reworded, and the drift of personal-data features left out (as drift compares only the rest)."""
