@@ -510,6 +510,18 @@ def test_every_write_refuses_a_query_parameter_it_does_not_document_and_changes_
     assert Change.objects.count() == changes
 
 
+def test_every_path_answers_options(staff_client, client, world):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path in schema["paths"]:
+        for fallback in ("00000000-0000-4000-8000-000000000000", "1", "x"):
+            filled = _path_filled(path, world, fallback)
+            answers = [staff_client.options(filled), client.options(filled)]
+            if "is not an id" not in answers[0].content.decode():
+                break
+        for answered in answers:
+            assert answered.status_code < 500, (path, answered.content[:300])
+
+
 def test_a_client_learning_a_route_may_send_any_query(owner_client):
     response = owner_client.options(f"{DATASETS}?zzz=1")
 

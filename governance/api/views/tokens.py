@@ -16,6 +16,7 @@ from governance.api.serializers import TokenRequestSerializer, TokenSerializer
 class TokenCreateView(ProjectAPIView):
     """Exchange a username and password for a new API token, shown once."""
 
+    serializer_class = TokenRequestSerializer  # what OPTIONS describes
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [*ProjectAPIView.throttle_classes, LoginThrottle]
