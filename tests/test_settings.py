@@ -59,6 +59,29 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
 
 
+def test_a_command_that_signs_nothing_runs_without_a_secret_key_and_one_that_serves_does_not():
+    environment = {key: value for key, value in os.environ.items() if key not in ("SECRET_KEY", "DEBUG")}
+    environment["CATALOG_ENV_FILE"] = "/nonexistent"
+
+    def manage(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *arguments],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    checked = manage("makemigrations", "--check", "--dry-run")
+    refused = manage("runserver", "--noreload", "127.0.0.1:1")
+
+    assert checked.returncode == 0, checked.stderr
+    assert "No changes detected" in checked.stdout
+    assert refused.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in refused.stderr
+
+
 def test_it_refuses_a_visibility_timeout_below_the_hard_time_limit(tmp_path):
     result = run_settings(
         {"DEBUG": "1", "CELERY_TASK_TIME_LIMIT": "4000", "CELERY_BROKER_VISIBILITY_TIMEOUT": "3600"}, tmp_path
