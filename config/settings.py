@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "governance",
     "catalog",
     "lineage",
+    "training",
     "audits",
 ]
 
