@@ -274,6 +274,14 @@ class Audit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reruns")
+    training_run = models.ForeignKey(
+        "training.TrainingRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audits",
+        help_text="The training run audited, when the audit is of a run or a model.",
+    )
     purpose = models.JSONField(help_text="commercial, distribute_model, distribute_data.")
     requested = models.JSONField(help_text="What was asked for: each dataset and the version, if pinned.")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
