@@ -20,8 +20,7 @@ from rest_framework.response import Response
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewSet
-from governance.api.serializers import OwnershipCreateSerializer, OwnershipSerializer
-from governance.api.views.owners import OWNER_QUERY, OwnersEndpoint
+from governance.api.views.owners import OwnersEndpoint, owners_documented
 from governance.models import ModelOwnership
 from governance.permissions import user_can_write_model
 from governance.services.owners import MODELS
@@ -43,7 +42,6 @@ KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
 )
 FORBIDDEN_RESPONSE = OpenApiResponse(ProblemSerializer, description="Only the model's owners and stewards, or staff.")
-LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The model's last owner cannot be removed.")
 
 
 class CanWriteModel(permissions.BasePermission):
@@ -187,29 +185,12 @@ class _ModelOwners(OwnersEndpoint, ProjectAPIView):
         return model
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List who answers for a model", responses=OwnershipSerializer(many=True)),
-    post=extend_schema(
-        summary="Add a model's owner, steward or custodian",
-        description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing.",
-        request=OwnershipCreateSerializer,
-        responses={200: OwnershipSerializer, 201: OwnershipSerializer, 403: FORBIDDEN_RESPONSE},
-    ),
-    delete=extend_schema(
-        operation_id="models_owners_remove_by_principal",
-        summary="Remove a model's ownership named by user or group and role",
-        parameters=OWNER_QUERY,
-        responses={204: None, 409: LAST_OWNER_RESPONSE},
-    ),
-)
+@owners_documented("model")
 class ModelOwnersView(_ModelOwners):
     http_method_names = ["get", "head", "post", "delete", "options"]
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read one of a model's ownerships", responses=OwnershipSerializer),
-    delete=extend_schema(summary="Remove a model's ownership", responses={204: None, 409: LAST_OWNER_RESPONSE}),
-)
+@owners_documented("model", one=True)
 class ModelOwnerView(_ModelOwners):
     query_parameters = {}
     http_method_names = ["get", "head", "delete", "options"]

@@ -44,7 +44,6 @@ OWNER_QUERY = [
     OpenApiParameter("group", OpenApiTypes.STR, description="The group name of the ownership to remove."),
     OpenApiParameter("role", OpenApiTypes.STR, enum=OwnershipRole.values, description="Its role (default owner)."),
 ]
-LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The dataset's last owner cannot be removed.")
 
 
 def ownership_named(request: Request, ownerships: QuerySet[Any]) -> Any:
@@ -110,29 +109,41 @@ class _DatasetOwners(OwnersEndpoint, _DatasetRecords):
         return self.get_dataset()
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List who answers for a dataset", responses=OwnershipSerializer(many=True)),
-    post=extend_schema(
-        summary="Add an owner, steward or custodian",
-        description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing.",
-        request=OwnershipCreateSerializer,
-        responses={200: OwnershipSerializer, 201: OwnershipSerializer},
-    ),
-    delete=extend_schema(
-        operation_id="datasets_owners_remove_by_principal",
-        summary="Remove an ownership named by user or group and role",
-        parameters=OWNER_QUERY,
-        responses={204: None, 409: LAST_OWNER_RESPONSE},
-    ),
-)
+def owners_documented(noun: str, *, one: bool = False) -> Any:
+    """The schema of the owners endpoints of a dataset or a model (`one`: of one ownership)."""
+    last_owner = OpenApiResponse(ProblemSerializer, description=f"The {noun}'s last owner cannot be removed.")
+    forbidden = OpenApiResponse(ProblemSerializer, description=f"Only the {noun}'s owners and stewards, or staff.")
+    if one:
+        return extend_schema_view(
+            get=extend_schema(summary=f"Read one of a {noun}'s ownerships", responses=OwnershipSerializer),
+            delete=extend_schema(
+                summary=f"Remove a {noun}'s ownership", responses={204: None, 403: forbidden, 409: last_owner}
+            ),
+        )
+    return extend_schema_view(
+        get=extend_schema(summary=f"List who answers for a {noun}", responses=OwnershipSerializer(many=True)),
+        post=extend_schema(
+            summary=f"Add a {noun}'s owner, steward or custodian",
+            description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing. "
+            "Once it has owners, only they (or staff) make someone an owner.",
+            request=OwnershipCreateSerializer,
+            responses={200: OwnershipSerializer, 201: OwnershipSerializer, 403: forbidden},
+        ),
+        delete=extend_schema(
+            operation_id=f"{noun}s_owners_remove_by_principal",
+            summary=f"Remove a {noun}'s ownership named by user or group and role",
+            parameters=OWNER_QUERY,
+            responses={204: None, 403: forbidden, 409: last_owner},
+        ),
+    )
+
+
+@owners_documented("dataset")
 class DatasetOwnersView(_DatasetOwners):
     http_method_names = ["get", "head", "post", "delete", "options"]
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read one ownership", responses=OwnershipSerializer),
-    delete=extend_schema(summary="Remove an ownership", responses={204: None, 409: LAST_OWNER_RESPONSE}),
-)
+@owners_documented("dataset", one=True)
 class DatasetOwnerView(_DatasetOwners):
     query_parameters = {}
     http_method_names = ["get", "head", "delete", "options"]
