@@ -250,20 +250,28 @@ def _environment(run_facets: object, job_facets: object) -> dict[str, Any]:
     return environment
 
 
-def event_training_report(event: Mapping[str, Any], *, state: str | None = None) -> TrainingReport | None:
+def event_training_report(
+    event: Mapping[str, Any], *, state: str | None = None, model: tuple[str, str] | None = None
+) -> TrainingReport | None:
     """The training run a validated RunEvent reports, or None when it reports none.
 
     `state` is the run's state when the caller knows more than this one event (the lineage keeps the
-    state of highest rank across the run's events); the event's own `eventType` otherwise."""
+    state of highest rank across the run's events); the event's own `eventType` otherwise. `model` is
+    the model an earlier event of the run named: the run is then a training run of that model, even
+    from an event that says nothing of it (a START arriving after the COMPLETE that named the model)."""
     run = event.get("run")
     job = event.get("job")
     if not isinstance(run, Mapping) or not isinstance(job, Mapping):
         return None
     outputs = [item for item in event.get("outputs") or [] if isinstance(item, Mapping)]
-    model = next((item for item in outputs if is_model_output(item)), None)
-    if model is None and not is_training_job(job):
+    output = next((item for item in outputs if is_model_output(item)), None)
+    if output is None and model is None and not is_training_job(job):
         return None
-    named = model if model is not None else job
+    named = model or (
+        (str(output["namespace"]), str(output["name"]))
+        if output is not None
+        else (str(job["namespace"]), str(job["name"]))
+    )
     run_facets = run.get("facets") or {}
     job_facets = job.get("facets") or {}
 
@@ -284,19 +292,20 @@ def event_training_report(event: Mapping[str, Any], *, state: str | None = None)
     artifacts: tuple[ReportedArtifact, ...] = ()
     description = ""
     model_version = ""
-    if model is not None:
-        model_version = version_label(model)
-        description = _text(_facet(model.get("facets"), "documentation").get("description"), 10_000)
-        uri = location_uri(str(model["namespace"]), str(model["name"]))
+    # Another output than the run's model tells nothing of it.
+    if output is not None and (str(output["namespace"]), str(output["name"])) == named:
+        model_version = version_label(output)
+        description = _text(_facet(output.get("facets"), "documentation").get("description"), 10_000)
+        uri = location_uri(named[0], named[1])
         if uri and len(uri) <= MAX_CODE_REFERENCE:
-            size = _facet(model.get("outputFacets"), "outputStatistics").get("size")
+            size = _facet(output.get("outputFacets"), "outputStatistics").get("size")
             valid_size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
             artifacts = (ReportedArtifact(uri=uri, size=valid_size),)
 
     return TrainingReport(
         run_id=str(run.get("runId", "")),
-        model_namespace=str(named["namespace"]),
-        model_name=str(named["name"]),
+        model_namespace=named[0],
+        model_name=named[1],
         model_description=description,
         model_version=model_version,
         status=status_of(state or str(event.get("eventType") or "OTHER")),

@@ -310,3 +310,20 @@ def test_the_run_id_is_kept_as_sent():
     event["run"]["runId"] = run_id
 
     assert event_training_report(event).run_id == run_id
+
+
+def test_a_model_named_by_an_earlier_event_makes_any_event_of_the_run_a_training():
+    # A START arriving after the COMPLETE that named the model: it carries the inputs and parameters.
+    event = _client_event(
+        state=RunState.START,
+        inputs=[InputDataset(namespace="finance", name="transactions")],
+        outputs=[OutputDataset(namespace="s3://lake", name="predictions")],
+        run_facets={"executionParameters": _parameters(lr="0.1")},
+    )
+
+    assert event_training_report(event) is None
+    report = event_training_report(event, model=("models", "fraud-scorer"))
+    assert report is not None
+    assert (report.model_namespace, report.model_name, report.model_version) == ("models", "fraud-scorer", "")
+    assert (report.hyperparameters, report.artifacts) == ({"lr": "0.1"}, ())
+    assert [item.name for item in report.inputs] == ["transactions"]
