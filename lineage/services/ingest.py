@@ -29,8 +29,8 @@ from lineage.services.runs import _job_project, _run_datasets_record, _run_proje
 from lineage.services.trust import _governed_by, _may_change, datasets_writable_by_events
 
 # Sent inside an event's transaction once its run is projected, with `actor` (the sender), `event` (the
-# validated RunEvent), `run` (the lineage Run, its state, times and facets merged over all of its events
-# so far), `datasets` ({identity: catalog Dataset} of the event's inputs and outputs) and `versions`
+# validated RunEvent), `job` and `run` (the lineage Job and Run, their state, times and facets merged over
+# all of their events so far), `datasets` ({identity: catalog Dataset} of the event's inputs and outputs) and `versions`
 # ({identity: DatasetVersion} that their version facets name). The apps above the lineage (training)
 # connect to it: the lineage imports none of them. A receiver keeps its own failures to itself.
 lineage_run_reported = Signal()
@@ -113,6 +113,7 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                     sender=Run,
                     actor=actor,
                     event=payload,
+                    job=job,
                     run=run,
                     datasets={item.identity: resolved[item.identity] for item in datasets},
                     versions=versions,
