@@ -149,6 +149,21 @@ def test_a_run_reported_by_start_and_complete_is_one_training_run(owner, catalog
     assert run.unmatched_inputs == []
 
 
+def test_the_training_run_answers_over_the_api(owner, owner_client, catalog, post):
+    run_id = uuid.uuid4()
+    post(owner, *training_events(run_id, timezone.now() + timedelta(seconds=1)))
+
+    body = owner_client.get("/api/v1/training-runs/").json()
+
+    [item] = body["results"]
+    assert (item["source"], item["status"], item["model_version"]) == ("openlineage", "completed", "1.3.0")
+    assert item["hyperparameters"]["learning_rate"] == "0.01"
+    assert [(entry["version"], entry["fingerprint"], entry["pinned"]) for entry in item["inputs"]] == [
+        (str(catalog["first"].pk), FIRST, True),
+        (str(catalog["held"].pk), catalog["held"].fingerprint, False),
+    ]
+
+
 def test_an_input_named_without_a_version_is_the_latest_ready_one_not_pinned(owner, catalog, post):
     start = timezone.now() + timedelta(seconds=1)
     post(
