@@ -2,7 +2,10 @@
 
 A run is a training run when one of its outputs is a model (the `datasetType` dataset facet says
 `MODEL`) or its job's `jobType` facet says `TRAINING` or `MODEL`. The model is named by that
-output's (namespace, name), or by the job's when only the job type says so.
+output's (namespace, name), or by the job's when only the job type says so. Clients name a run's
+outputs when it ends, and a run's model never changes once recorded: so an event of a training job
+that names no output at all, before the run ends, records nothing yet (its START is read again, from
+the lineage run, with the event that names the model or ends the run).
 
 What is read, facet by facet (names and shapes of the specification shipped in
 `lineage/openlineage/spec/facets/`):
@@ -43,6 +46,7 @@ MAX_FACET_DEPTH = 16
 MAX_LABEL = 255
 MAX_CODE_REFERENCE = 2048
 
+FINISHED_STATES = frozenset({"COMPLETE", "FAIL", "ABORT"})
 STATUS_OF_STATE = {
     "START": "running",
     "RUNNING": "running",
@@ -265,8 +269,14 @@ def event_training_report(
         return None
     outputs = [item for item in event.get("outputs") or [] if isinstance(item, Mapping)]
     output = next((item for item in outputs if is_model_output(item)), None)
-    if output is None and model is None and not is_training_job(job):
-        return None
+    state = (state or str(event.get("eventType") or "OTHER")).upper()
+    if output is None and model is None:
+        if not is_training_job(job):
+            return None
+        # Clients name a run's outputs when it ends: until then its model may yet be a MODEL output,
+        # and a run's model never changes once recorded. The lineage run keeps what these events say.
+        if not outputs and state not in FINISHED_STATES:
+            return None
     named = model or (
         (str(output["namespace"]), str(output["name"]))
         if output is not None
@@ -308,7 +318,7 @@ def event_training_report(
         model_name=named[1],
         model_description=description,
         model_version=model_version,
-        status=status_of(state or str(event.get("eventType") or "OTHER")),
+        status=status_of(state),
         code_repository=repository,
         code_commit=commit,
         code_entrypoint=entrypoint,

@@ -163,6 +163,17 @@ def test_a_model_job_type_also_reports_a_training(job_type):
     assert event_training_report(event) is not None
 
 
+def test_a_training_job_s_start_without_outputs_waits_for_the_model():
+    training = job_type_job.JobTypeJobFacet(processingType="BATCH", integration="PYTORCH", jobType="TRAINING")
+    started = _client_event(state=RunState.START, job_facets={"jobType": training})
+
+    assert event_training_report(started) is None
+    # Ended without naming a model: the job names it.
+    report = event_training_report(started, state="FAIL")
+    assert report is not None
+    assert (report.model_name, report.status) == ("fraud.fit", "failed")
+
+
 def test_other_runs_report_no_training():
     query = job_type_job.JobTypeJobFacet(processingType="BATCH", integration="SPARK", jobType="QUERY")
     table = OutputDataset(

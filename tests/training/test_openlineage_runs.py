@@ -295,19 +295,18 @@ def test_a_stranger_s_run_of_someone_else_s_model_is_recorded_unconfirmed(owner,
 
 
 def test_a_training_job_without_a_model_output_names_the_model_by_the_job(owner, catalog, post):
-    post(
-        owner,
-        event(
-            "START",
-            uuid.uuid4(),
-            timezone.now() + timedelta(seconds=1),
-            inputs=[source("finance", "transactions", "2")],
-            job_facets={"jobType": facet(processingType="BATCH", integration="SKLEARN", jobType="TRAINING")},
-        ),
-    )
+    run_id = uuid.uuid4()
+    start = timezone.now() + timedelta(seconds=1)
+    training = {"jobType": facet(processingType="BATCH", integration="SKLEARN", jobType="TRAINING")}
+
+    post(owner, event("START", run_id, start, inputs=[source("finance", "transactions", "2")], job_facets=training))
+    # Its model may yet be named by a MODEL output when it ends.
+    assert not TrainingRun.objects.exists()
+    post(owner, event("FAIL", run_id, start + timedelta(minutes=3), job_facets=training))
 
     run = TrainingRun.objects.get()
-    assert (run.model.namespace, run.model.name, run.status, run.ended_at) == ("ml", "fraud.fit", "running", None)
+    assert (run.model.namespace, run.model.name, run.status) == ("ml", "fraud.fit", "failed")
+    assert (run.started_at, run.ended_at) == (start, start + timedelta(minutes=3))
     assert [(item.version_id, item.pinned) for item in run.inputs.all()] == [(catalog["second"].pk, True)]
 
 
