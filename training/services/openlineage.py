@@ -23,6 +23,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import Dataset, DatasetVersion
@@ -191,7 +192,8 @@ def training_run_from_lineage(
             **versions,
             **{(row.dataset.namespace, row.dataset.name): row.version for row in earlier if row.version is not None},
         }
-    at = run.started_at
+    # The projection sets a run's start from its first event; the run read what was ready by then.
+    at = run.started_at or timezone.now()
     inputs, unmatched = _inputs_resolve(
         actor=actor, reported=report.inputs, datasets=datasets, versions=versions, at=at
     )
