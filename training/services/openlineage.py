@@ -181,7 +181,11 @@ def training_run_from_lineage(
         report = event_training_report(merged, state=run.state, model=known)
     if report is None:
         return None
-    named = {dataset.pk for dataset in datasets.values()}
+    named = {
+        datasets[identity].pk
+        for identity in ((item.namespace, item.name) for item in report.inputs)
+        if identity in datasets
+    }
     earlier = _run_inputs(run, named)
     if earlier:
         merged["inputs"] = [*(event.get("inputs") or []), *(_as_reported(row) for row in earlier)]
