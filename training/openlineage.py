@@ -22,17 +22,18 @@ What is read, facet by facet (names and shapes of the specification shipped in
   `role` (or `split`) member: train, validation, test or other; `train` when none is given.
 
 Facets are merged by the lineage before they come here (`event_training_report` reads whatever event
-it is given). Bounds keep a hostile event from recording what no run needs: hyperparameters and
-metrics past MAX_FACET_BYTES or nested past MAX_FACET_DEPTH are left out (the lineage run keeps them
-whole) and the report says so.
+it is given). A run's JSON is bounded as every way in bounds it (`training.specs.json_object_problem`):
+hyperparameters or metrics past those bounds are left out (the lineage run keeps them whole) and the
+report says why, so a hostile facet never costs the run nor the event.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from training.specs import json_object_problem
 
 MODEL_DATASET_TYPE = "MODEL"
 TRAINING_JOB_TYPES = frozenset({"TRAINING", "MODEL"})
@@ -40,8 +41,6 @@ TRAINING_JOB_TYPES = frozenset({"TRAINING", "MODEL"})
 # A facet's members that belong to OpenLineage, not to what it reports.
 FACET_KEYS = frozenset({"_producer", "_schemaURL", "_deleted"})
 
-MAX_FACET_BYTES = 64 * 1024
-MAX_FACET_DEPTH = 16
 # The widest values the training run stores; longer ones are left out, never cut.
 MAX_LABEL = 255
 MAX_CODE_REFERENCE = 2048
@@ -147,28 +146,9 @@ def status_of(state: str) -> str:
     return STATUS_OF_STATE.get(state.upper(), "running")
 
 
-def _depth(value: object, limit: int) -> int:
-    """How deep objects and arrays nest in value, counted up to limit + 1 (so a deep one costs little)."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            level += 1
-            deepest = max(deepest, level)
-            if level > limit:
-                return level
-            stack.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
 def _bounded(name: str, value: dict[str, Any], omitted: dict[str, str]) -> dict[str, Any]:
-    if _depth(value, MAX_FACET_DEPTH) > MAX_FACET_DEPTH:
-        omitted[name] = f"nested deeper than {MAX_FACET_DEPTH} levels"
-        return {}
-    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-    if size > MAX_FACET_BYTES:
-        omitted[name] = f"{size} bytes, more than {MAX_FACET_BYTES}"
+    if (problem := json_object_problem(value)) is not None:
+        omitted[name] = problem
         return {}
     return value
 

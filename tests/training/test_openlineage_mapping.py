@@ -22,14 +22,13 @@ from openlineage.client.serde import Serde
 
 from lineage.openlineage import validate_event
 from training.openlineage import (
-    MAX_FACET_BYTES,
-    MAX_FACET_DEPTH,
     ReportedArtifact,
     ReportedInput,
     event_training_report,
     execution_parameters,
     status_of,
 )
+from training.specs import MAX_JSON_BYTES, MAX_JSON_DEPTH
 
 RUN_ID = "0195c2a4-6f1e-7d4b-9a8e-3c1f2b9d4e5a"
 PRODUCER = "https://github.com/OpenLineage/OpenLineage/tree/1.54.0/client/python"
@@ -285,10 +284,10 @@ def test_a_local_model_file_is_an_artifact_with_its_size():
 
 def test_hostile_hyperparameters_are_left_out_and_said_so():
     deep: dict = {"leaf": 1}
-    for _ in range(MAX_FACET_DEPTH + 5):
+    for _ in range(MAX_JSON_DEPTH + 5):
         deep = {"next": deep}
-    huge = {f"p{index}": "x" * 1000 for index in range(MAX_FACET_BYTES // 1000 + 1)}
-    for facet, reason in ((deep, "nested deeper"), (huge, "bytes, more than")):
+    huge = {f"p{index}": "x" * 1000 for index in range(MAX_JSON_BYTES // 1000 + 1)}
+    for facet, reason in ((deep, "levels deep"), (huge, "larger than")):
         event = _client_event(outputs=[_model()])
         event["run"]["facets"]["hyperparameters"] = {"_producer": PRODUCER, "_schemaURL": "x", **facet}
 

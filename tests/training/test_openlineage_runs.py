@@ -13,9 +13,8 @@ from governance.models import ModelOwnership
 from lineage.models import LineageEvent, Run
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 from training.models import Model, TrainingRun
-from training.openlineage import MAX_FACET_BYTES
 from training.services import training_run_record
-from training.specs import ModelRef, RunSpec
+from training.specs import MAX_JSON_BYTES, ModelRef, RunSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -332,7 +331,7 @@ def test_hostile_hyperparameters_are_bounded_and_the_event_stands(owner, catalog
     deep: dict = {"leaf": 1}
     for _ in range(80):
         deep = {"next": deep}
-    huge = {f"p{index}": "x" * 1000 for index in range(MAX_FACET_BYTES // 1000 * 4)}
+    huge = {f"p{index}": "x" * 1000 for index in range(MAX_JSON_BYTES // 1000 + 10)}
     post(
         owner,
         event(

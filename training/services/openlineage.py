@@ -8,9 +8,11 @@ delivered twice) of one run are one training run.
 
 A training run never costs the lineage its event. The inputs are resolved before recording, and
 what resolves to no ready version the sender may read is listed on the run as unmatched, as it was
-reported, never dropped; should recording still be refused, it is tried once more with every input
-listed as unmatched; should that be refused too, the refusal is logged and the event stands. Each
-attempt runs in a savepoint, so a refused one leaves the event's transaction as it was.
+reported, never dropped (and `training_run_record` keeps any it cannot resolve the same way for a
+reported run); hyperparameters or metrics past the bounds of a run are left out, said so in its
+environment. Should recording still be refused (a run id another sender's run holds, a model that
+changed), it is logged and the event stands: the attempt runs in a savepoint, so a refusal leaves
+the event's transaction as it was, and the lineage run keeps everything the events said.
 """
 
 from __future__ import annotations
@@ -127,11 +129,6 @@ def _spec(report: TrainingReport, run: Run, inputs: Sequence[InputRef], unmatche
     )
 
 
-def _record(actor: User, spec: RunSpec) -> TrainingRun:
-    with transaction.atomic():
-        return training_run_record(actor=actor, spec=spec)
-
-
 def _run_inputs(run: Run, named: set[UUID]) -> list[RunDataset]:
     """What the run's other events said it read, beyond the datasets this event names."""
     return list(
@@ -201,17 +198,9 @@ def training_run_from_lineage(
     inputs, unmatched = _inputs_resolve(
         actor=actor, reported=report.inputs, datasets=datasets, versions=versions, at=at
     )
-    spec = _spec(report, run, inputs, unmatched)
     try:
-        return _record(actor, spec)
+        with transaction.atomic():
+            return training_run_record(actor=actor, spec=_spec(report, run, inputs, unmatched))
     except (errors.DomainError, DatabaseError) as exc:
-        refusal: Exception = exc
-    if inputs:
-        reason = f"not recorded: {refusal}"[:500]
-        fallback = _spec(report, run, (), [*unmatched, *({**item.reported, "reason": reason} for item in inputs)])
-        try:
-            return _record(actor, fallback)
-        except (errors.DomainError, DatabaseError) as exc:
-            refusal = exc
-    logger.warning("The training run of lineage run %s was not recorded: %s", run.pk, refusal)
-    return None
+        logger.warning("The training run of lineage run %s was not recorded: %s", run.pk, exc)
+        return None
