@@ -10,3 +10,10 @@ class TrainingConfig(AppConfig):
 
     name = "training"
     verbose_name = "Models and training runs"
+
+    def ready(self) -> None:
+        from lineage.services import lineage_run_reported
+        from training.services.openlineage import training_run_from_lineage
+
+        # The lineage does not import training: a run it records that reports a training becomes one.
+        lineage_run_reported.connect(training_run_from_lineage, dispatch_uid="training_run_from_lineage")

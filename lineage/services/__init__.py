@@ -1,7 +1,7 @@
 """Writes to the lineage graph: OpenLineage events projected into jobs, runs and edges, and declared edges.
 
 Callers import from here (`from lineage import services`); the modules hold one concern each:
-`ingest` (an event, in one transaction), `events` (reading an event and its limits), `trust` (who an
+`ingest` (an event, in one transaction, and the `lineage_run_reported` signal), `events` (reading an event and its limits), `trust` (who an
 event may change), `datasets` (identities and facets), `runs` (jobs and runs), `edges` (reported,
 declared, confirmed and rejected lineage), `release` (a dataset about to be purged).
 """
@@ -16,7 +16,7 @@ from lineage.services.edges import (
     edge_remove,
 )
 from lineage.services.events import MAX_FIELD, MAX_NAME, MAX_NAMESPACE, EventTooLarge
-from lineage.services.ingest import IngestResult, lineage_event_ingest
+from lineage.services.ingest import IngestResult, lineage_event_ingest, lineage_run_reported
 from lineage.services.release import lineage_release
 from lineage.services.trust import datasets_writable_by_events, trusted_producers_set
 
@@ -36,5 +36,6 @@ __all__ = [
     "edge_remove",
     "lineage_event_ingest",
     "lineage_release",
+    "lineage_run_reported",
     "trusted_producers_set",
 ]

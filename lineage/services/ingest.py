@@ -9,9 +9,10 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 
 from catalog.models import Dataset
-from lineage.models import LineageEvent
+from lineage.models import LineageEvent, Run
 from lineage.openlineage import EventKind, validate_event
 from lineage.selectors import Identity
 from lineage.services.datasets import _project_dataset_facets, _resolve_event_datasets
@@ -26,6 +27,13 @@ from lineage.services.events import (
 )
 from lineage.services.runs import _job_project, _run_datasets_record, _run_project, _versions_reported
 from lineage.services.trust import _governed_by, _may_change, datasets_writable_by_events
+
+# Sent inside an event's transaction once its run is projected, with `actor` (the sender), `event` (the
+# validated RunEvent), `job` and `run` (the lineage Job and Run, their state, times and facets merged over
+# all of their events so far), `datasets` ({identity: catalog Dataset} of the event's inputs and outputs) and `versions`
+# ({identity: DatasetVersion} that their version facets name). The apps above the lineage (training)
+# connect to it: the lineage imports none of them. A receiver keeps its own failures to itself.
+lineage_run_reported = Signal()
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,15 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
             versions = _versions_reported(datasets, resolved)
             if run is not None:
                 _run_datasets_record(run, datasets, resolved, versions)
+                lineage_run_reported.send(
+                    sender=Run,
+                    actor=actor,
+                    event=payload,
+                    job=job,
+                    run=run,
+                    datasets={item.identity: resolved[item.identity] for item in datasets},
+                    versions=versions,
+                )
             if job is not None:
                 _edges_record(
                     actor=actor,
