@@ -50,13 +50,16 @@ def model(owner):
     return Model.objects.create(namespace="vision", name="classifier", created_by=owner)
 
 
-def trained(model, versions, *, status="completed", purpose=None, model_version="1.0.0", ended=None, by=None):
+def trained(
+    model, versions, *, status="completed", purpose=None, model_version="1.0.0", ended=None, by=None, confirmed=True
+):
     """A recorded training run of the model that read these versions."""
     run = TrainingRun.objects.create(
         model=model,
         model_version=model_version,
         status=status,
         ended_at=ended,
+        confirmed=confirmed,
         purpose=purpose,
         created_by=by or model.created_by,
     )
@@ -132,6 +135,8 @@ def test_the_latest_completed_run_stands_for_the_model(owner_client, make, model
     latest = trained(model, [make("latest").latest_version], ended=now - timedelta(days=1), model_version="2.0.0")
     trained(model, [make("running", license="CC-BY-NC-4.0").latest_version], status="running")
     trained(model, [make("failed", license="CC-BY-NC-4.0").latest_version], status="failed", ended=now)
+    # Reported by someone else and not confirmed by the model's owners: not the model's run yet.
+    trained(model, [make("reported", license="CC-BY-NC-4.0").latest_version], ended=now, confirmed=False)
 
     report = audit(owner_client, {"models": [str(model.pk)], "purpose": COMMERCIAL})
 

@@ -64,7 +64,7 @@ def training_runs_audited(run_ids: Sequence[UUID]) -> dict[UUID, AuditedRun]:
 
 def training_audit_subjects(*, runs: Sequence[UUID] = (), models: Sequence[UUID] = ()) -> list[AuditedRun]:
     """The training runs an audit is asked to cover: each run named, and for each model named its
-    latest completed run; each once, in the order named (runs first). Models and runs are readable by
+    latest completed run (confirmed: one reported by someone else counts once its owners confirm it); each once, in the order named (runs first). Models and runs are readable by
     every signed-in user, so an id that names none is refused like an unknown dataset.
 
     Raises Invalid naming the field: an unknown run or model, or a model with no completed run."""
@@ -75,7 +75,7 @@ def training_audit_subjects(*, runs: Sequence[UUID] = (), models: Sequence[UUID]
         if unknown := [str(pk) for pk in model_ids if pk not in known]:
             raise errors.Invalid(f"No model has the id {', '.join(unknown)}.", field="models")
         latest = dict(
-            TrainingRun.objects.filter(model_id__in=model_ids, status=RunStatus.COMPLETED)
+            TrainingRun.objects.filter(model_id__in=model_ids, status=RunStatus.COMPLETED, confirmed=True)
             .order_by("model_id", F("ended_at").desc(nulls_last=True), "-created_at", "-id")
             .distinct("model_id")
             .values_list("model_id", "id")
