@@ -367,3 +367,15 @@ def test_a_run_recorded_without_a_purpose_or_inputs_is_not_audited(owner, make, 
     assert training_run_audit(actor=owner, run=trained(model, [make("data").latest_version])) is None
     assert training_run_audit(actor=owner, run=trained(model, [], purpose=COMMERCIAL)) is None
     assert not Audit.objects.exists()
+
+
+def test_the_admin_shows_the_model_and_run_of_an_audit(admin_client, owner_client, make, model):
+    run = trained(model, [make("shown", license="CC-BY-NC-4.0").latest_version], purpose=COMMERCIAL)
+    report = audit(owner_client, {"training_runs": [str(run.pk)], "purpose": COMMERCIAL})
+
+    page = admin_client.get(f"/admin/governance/audit/{report['id']}/change/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "vision/classifier 1.0.0, training run" in text
+    assert str(run.pk) in text
