@@ -60,7 +60,9 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         payload = AuditCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        runs = training_audit_subjects(runs=data.get("training_runs", ()), models=data.get("models", ()))
+        runs = training_audit_subjects(
+            user=request.user, runs=data.get("training_runs", ()), models=data.get("models", ())
+        )
         audit = audit_services.audit_run(
             actor=self.actor,
             datasets=data.get("datasets", ()),

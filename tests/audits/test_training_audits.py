@@ -51,14 +51,14 @@ def model(owner):
 
 
 def trained(
-    model, versions, *, status="completed", purpose=None, model_version="1.0.0", ended=None, by=None, confirmed=True
+    model, versions, *, status="completed", purpose=None, model_version="1.0.0", started=None, by=None, confirmed=True
 ):
     """A recorded training run of the model that read these versions."""
     run = TrainingRun.objects.create(
         model=model,
         model_version=model_version,
         status=status,
-        ended_at=ended,
+        started_at=started,
         confirmed=confirmed,
         purpose=purpose,
         created_by=by or model.created_by,
@@ -131,12 +131,13 @@ def test_it_audits_exactly_the_versions_the_run_read_and_their_upstream(owner_cl
 
 def test_the_latest_completed_run_stands_for_the_model(owner_client, make, model):
     now = timezone.now()
-    old = trained(model, [make("old", license="CC-BY-NC-4.0").latest_version], ended=now - timedelta(days=2))
-    latest = trained(model, [make("latest").latest_version], ended=now - timedelta(days=1), model_version="2.0.0")
-    trained(model, [make("running", license="CC-BY-NC-4.0").latest_version], status="running")
-    trained(model, [make("failed", license="CC-BY-NC-4.0").latest_version], status="failed", ended=now)
+    latest = trained(model, [make("latest").latest_version], started=now - timedelta(days=1), model_version="2.0.0")
+    # Recorded later, but started earlier.
+    old = trained(model, [make("old", license="CC-BY-NC-4.0").latest_version], started=now - timedelta(days=2))
+    trained(model, [make("running", license="CC-BY-NC-4.0").latest_version], status="running", started=now)
+    trained(model, [make("failed", license="CC-BY-NC-4.0").latest_version], status="failed", started=now)
     # Reported by someone else and not confirmed by the model's owners: not the model's run yet.
-    trained(model, [make("reported", license="CC-BY-NC-4.0").latest_version], ended=now, confirmed=False)
+    trained(model, [make("reported", license="CC-BY-NC-4.0").latest_version], started=now, confirmed=False)
 
     report = audit(owner_client, {"models": [str(model.pk)], "purpose": COMMERCIAL})
 

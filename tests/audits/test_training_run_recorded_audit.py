@@ -116,3 +116,35 @@ def test_a_failed_audit_loses_no_run(owner, make, monkeypatch, caplog):
     assert run.inputs.count() == 1
     assert not Audit.objects.exists()
     assert f"The audit of training run {run.pk} failed" in caplog.text
+
+
+def test_over_http_the_run_shows_its_verdict_and_another_use_does_not_change_it(owner_client, stranger_client, make):
+    nc = make("nc-http", license="CC-BY-NC-4.0")
+    response = owner_client.post(
+        "/api/v1/training-runs/",
+        {
+            "model": {"namespace": "vision", "name": "classifier"},
+            "model_version": "1.3.0",
+            "status": "completed",
+            "inputs": [{"version": str(nc.pk), "role": "train"}],
+            "purpose": COMMERCIAL,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    run = response.json()
+    audit = Audit.objects.get()
+    assert run["audit"] == {"id": str(audit.pk), "verdict": "fail"}
+
+    research = stranger_client.post(
+        "/api/v1/audits/", {"models": [run["model"]["id"]], "purpose": {"commercial": False}}, format="json"
+    )
+    assert research.status_code == 201, research.content
+    assert research.json()["verdict"] == "conditional"
+    assert research.json()["training_runs"][0]["id"] == run["id"]
+
+    for client in (owner_client, stranger_client):
+        assert client.get(f"/api/v1/training-runs/{run['id']}/").json()["audit"] == run["audit"]
+    # The report itself is its recorder's to read.
+    assert stranger_client.get(f"/api/v1/audits/{audit.pk}/").status_code == 404
+    assert owner_client.get(f"/api/v1/audits/{audit.pk}/markdown").status_code == 200

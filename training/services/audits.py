@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from uuid import UUID
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 
@@ -20,7 +20,8 @@ from audits.services import AuditedRun, audit_training_run
 from config import errors
 from governance.models import Audit
 from training.choices import RunStatus
-from training.models import Model, TrainingInput, TrainingRun
+from training.models import TrainingInput, TrainingRun
+from training.selectors import models_visible_to, runs_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +34,20 @@ def _purpose(recorded: dict | None) -> Purpose | None:
     return Purpose(**{name: bool(recorded.get(name)) for name in PURPOSES})
 
 
-def training_runs_audited(run_ids: Sequence[UUID]) -> dict[UUID, AuditedRun]:
-    """The facts the audit takes of each run that exists, by id: two queries, however many runs and
-    inputs. An input whose version left the catalog (its dataset was purged) is not among them."""
+def training_runs_audited(
+    run_ids: Sequence[UUID], *, readable_by: User | AnonymousUser | None = None
+) -> dict[UUID, AuditedRun]:
+    """The facts the audit takes of each run that exists (and that `readable_by` may read, when
+    given), by id: two queries, however many runs and inputs. An input whose version left the catalog
+    (its dataset was purged) is not among them."""
+    runs_read = TrainingRun.objects.filter(pk__in=run_ids)
+    if readable_by is not None:
+        runs_read = runs_read.filter(pk__in=runs_visible_to(readable_by).values("pk"))
     runs = {
         run.pk: run
-        for run in TrainingRun.objects.filter(pk__in=run_ids)
-        .select_related("model")
-        .only("id", "model_version", "purpose", "model__id", "model__namespace", "model__name")
+        for run in runs_read.select_related("model").only(
+            "id", "model_version", "purpose", "model__id", "model__namespace", "model__name"
+        )
     }
     versions: dict[UUID, list[UUID]] = defaultdict(list)
     for run_id, version_id in (
@@ -62,21 +69,25 @@ def training_runs_audited(run_ids: Sequence[UUID]) -> dict[UUID, AuditedRun]:
     }
 
 
-def training_audit_subjects(*, runs: Sequence[UUID] = (), models: Sequence[UUID] = ()) -> list[AuditedRun]:
+def training_audit_subjects(
+    *, user: User | AnonymousUser, runs: Sequence[UUID] = (), models: Sequence[UUID] = ()
+) -> list[AuditedRun]:
     """The training runs an audit is asked to cover: each run named, and for each model named its
-    latest completed run (confirmed: one reported by someone else counts once its owners confirm it); each once, in the order named (runs first). Models and runs are readable by
-    every signed-in user, so an id that names none is refused like an unknown dataset.
+    latest completed run (latest as a model's latest run is: by start, then by when it was recorded;
+    confirmed: one reported by someone else counts once its owners confirm it); each once, in the
+    order named (runs first). A run or model the user may not read is refused as one that does not
+    exist (models and runs are readable by every signed-in user).
 
     Raises Invalid naming the field: an unknown run or model, or a model with no completed run."""
     model_ids = list(dict.fromkeys(models))
     latest: dict[UUID, UUID] = {}
     if model_ids:
-        known = set(Model.objects.filter(pk__in=model_ids).values_list("pk", flat=True))
+        known = set(models_visible_to(user).filter(pk__in=model_ids).values_list("pk", flat=True))
         if unknown := [str(pk) for pk in model_ids if pk not in known]:
             raise errors.Invalid(f"No model has the id {', '.join(unknown)}.", field="models")
         latest = dict(
             TrainingRun.objects.filter(model_id__in=model_ids, status=RunStatus.COMPLETED, confirmed=True)
-            .order_by("model_id", F("ended_at").desc(nulls_last=True), "-created_at", "-id")
+            .order_by("model_id", F("started_at").desc(nulls_last=True), "-created_at", "-id")
             .distinct("model_id")
             .values_list("model_id", "id")
         )
@@ -85,7 +96,7 @@ def training_audit_subjects(*, runs: Sequence[UUID] = (), models: Sequence[UUID]
                 f"The model {', '.join(without)} has no completed training run to audit.", field="models"
             )
     run_ids = list(dict.fromkeys([*runs, *(latest[pk] for pk in model_ids)]))
-    found = training_runs_audited(run_ids)
+    found = training_runs_audited(run_ids, readable_by=user)
     if unknown := [str(pk) for pk in runs if pk not in found]:
         raise errors.Invalid(f"No training run has the id {', '.join(unknown)}.", field="training_runs")
     return [found[pk] for pk in run_ids]
