@@ -380,3 +380,15 @@ def test_the_admin_shows_the_model_and_run_of_an_audit(admin_client, owner_clien
     text = page.content.decode()
     assert "vision/classifier 1.0.0, training run" in text
     assert str(run.pk) in text
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_the_audit_of_a_recorded_run_costs_the_same_queries_whatever_its_inputs(
+    owner, make, model, size, django_assert_num_queries
+):
+    run = trained(model, [make(f"input-{index}").latest_version for index in range(size)], purpose=COMMERCIAL)
+    license_expression_parse("CC0-1.0")
+
+    # the run with its model; its inputs; its savepoint; the audit's 14; the savepoint's release
+    with django_assert_num_queries(18):
+        assert training_run_audit(actor=owner, run=run) is not None
