@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -98,14 +98,18 @@ def _targets(user: User, references: Sequence[UUID | str]) -> Targets:
     return targets
 
 
-def _run_targets(runs: Sequence[AuditedRun]) -> Targets:
-    """The exact versions the runs read, whoever may read them (the report hides what the actor may
-    not): one query. A dataset read in two versions is audited in the one read last."""
+def _run_versions(runs: Sequence[AuditedRun]) -> dict[UUID, list[UUID]]:
+    """The exact versions the runs read, by dataset, in the order read, whoever may read them (the
+    report hides what the actor may not): one query."""
     wanted = [version for run in runs for version in run.versions]
     if not wanted:
         return {}
     dataset_of = dict(DatasetVersion.objects.filter(pk__in=wanted).values_list("pk", "dataset_id"))
-    return {dataset_of[version]: version for version in wanted if version in dataset_of}
+    read: dict[UUID, list[UUID]] = {}
+    for version in wanted:
+        if version in dataset_of and version not in (versions := read.setdefault(dataset_of[version], [])):
+            versions.append(version)
+    return read
 
 
 def _label(dataset: Dataset, hidden: set[UUID]) -> str:
@@ -150,7 +154,10 @@ def audit_run(
     if not datasets and not runs:
         raise AuditInputInvalid("Name at least one dataset or version to audit.")
     named = _targets(actor, datasets) if datasets else {}
-    targets = _run_targets(runs)
+    read = _run_versions(runs)
+    # A dataset is audited in one version (the first a run read, or the one the caller names); the
+    # other versions runs read of it add what is found of a version.
+    targets: Targets = {dataset_id: versions[0] for dataset_id, versions in read.items()}
     if not targets and not named:
         labels = ", ".join(f"{run.model} run {run.id}" for run in runs)
         raise AuditInputInvalid(
@@ -161,6 +168,11 @@ def audit_run(
         # A version the caller names wins over the one a run read; a dataset named alone does not.
         if version_id is not None or dataset_id not in targets:
             targets[dataset_id] = version_id
+    also = {
+        dataset_id: others
+        for dataset_id, versions in read.items()
+        if (others := [version for version in versions if version != targets[dataset_id]])
+    }
     requested = [run.requested() for run in runs] + [
         {"dataset": str(dataset_id), "version": str(version_id) if version_id else None}
         for dataset_id, version_id in named.items()
@@ -176,6 +188,7 @@ def audit_run(
         requested=requested,
         training_run=runs[0].id if own else None,
         rerun_of=rerun_of,
+        also=also,
     )
 
 
@@ -197,8 +210,11 @@ def _audit(
     requested: list[dict[str, Any]],
     training_run: UUID | None,
     rerun_of: Audit | None,
+    also: dict[UUID, list[UUID]] | None = None,
 ) -> Audit:
-    """Walk, check and store: a fixed number of queries, whatever the graph."""
+    """Walk, check and store: a fixed number of queries, whatever the graph. `also`: other versions
+    of audited datasets that were read too, checked for what is found of a version."""
+    also = also or {}
     roots = list(targets)
     walks = lineage_upstream(roots, depth=settings.CATALOG_LINEAGE_MAX_DEPTH)
 
@@ -259,6 +275,7 @@ def _audit(
     )
 
     version_ids = {version for version in checked_version.values() if version is not None}
+    version_ids.update(version for others in also.values() for version in others)
     versions = {
         version.pk: version
         for version in DatasetVersion.objects.filter(pk__in=version_ids).only(
@@ -377,11 +394,22 @@ def _audit(
         findings += outcome.findings
         attributions += outcome.attributions
         obligations += outcome.obligations
+        for other in filter(None, (versions.get(version_id) for version_id in also.get(node, ()))):
+            findings += _version_findings(subject, other, personal, terms, purpose, hidden=node in hidden, seen=outcome)
+            if node not in hidden:
+                checked.append(
+                    {
+                        **checked[-1],
+                        "version": str(other.pk),
+                        "version_number": other.number,
+                        "fingerprint": other.fingerprint,
+                    }
+                )
         subjects.append(AuditSubject(dataset_id=node, version_id=version.pk if version else None, role=role))
 
     findings = rules.sort_findings(findings)
     counts = {severity: sum(f["severity"] == severity for f in findings) for severity in rules.SEVERITY_ORDER}
-    counts["datasets"] = len(checked)
+    counts["datasets"] = len(subjects)
     with transaction.atomic():
         audit = Audit.objects.create(
             created_at=timezone.now(),
@@ -402,6 +430,40 @@ def _audit(
             subject_row.audit = audit
         AuditSubject.objects.bulk_create(subjects)
     return audit
+
+
+def _version_findings(
+    subject: rules.Subject,
+    version: DatasetVersion,
+    personal: dict[UUID, list[str]],
+    terms: dict[str, rules.Terms],
+    purpose: rules.Purpose,
+    *,
+    hidden: bool,
+    seen: rules.Outcome,
+) -> list[dict[str, Any]]:
+    """What another version of an audited dataset adds: the findings of a version (its dataset's are
+    reported once already); of a dataset the actor may not read, a placeholder of a severity not
+    shown yet."""
+    quality = version.quality or {}
+    facts = replace(
+        subject,
+        version_id=str(version.pk),
+        version_number=version.number,
+        version_status=version.status,
+        version_deprecated=bool(version.deprecated_at),
+        source_changed=bool(version.source_changed_at),
+        quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
+        personal_features=tuple(sorted(personal.get(version.pk, []))),
+    )
+    found = [
+        finding for finding in rules.evaluate(facts, terms, purpose).findings if finding["code"] in rules.VERSION_RULES
+    ]
+    if not hidden:
+        return found
+    shown = {finding["severity"] for finding in seen.findings}
+    placeholders = rules.restricted_findings(facts, rules.Outcome(findings=found)).findings
+    return [finding for finding in placeholders if finding["severity"] not in shown]
 
 
 def audit_rerun(*, actor: User, audit: Audit, runs: Sequence[AuditedRun] = ()) -> Audit:

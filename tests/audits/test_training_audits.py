@@ -392,3 +392,32 @@ def test_the_audit_of_a_recorded_run_costs_the_same_queries_whatever_its_inputs(
     # the run with its model; its inputs; its savepoint; the audit's 14; the savepoint's release
     with django_assert_num_queries(18):
         assert training_run_audit(actor=owner, run=run) is not None
+
+
+def test_two_versions_of_one_dataset_read_by_a_run_are_both_checked(owner_client, stranger_client, make, model):
+    signs = make("signs", license="CC-BY-4.0", sensitivity="restricted")
+    first = signs.latest_version
+    second = VersionFactory(dataset=signs, number=2, fingerprint=fingerprint("signs-2"))
+    DatasetVersion.objects.filter(pk=second.pk).update(source_changed_at=timezone.now())
+    run = trained(model, [first, second])
+
+    report = audit(owner_client, {"training_runs": [str(run.pk)], "purpose": COMMERCIAL})
+
+    assert [(entry["name"], entry["version"], entry["fingerprint"]) for entry in report["checked"]] == [
+        ("audit/signs", str(first.pk), fingerprint("signs")),
+        ("audit/signs", str(second.pk), fingerprint("signs-2")),
+    ]
+    assert report["counts"]["datasets"] == 1
+    assert [(f["code"], f["version"]) for f in report["findings"] if f["code"] == "source_changed"] == [
+        ("source_changed", str(second.pk))
+    ]
+    # The dataset's own findings are reported once.
+    assert [f["code"] for f in report["findings"]].count("attribution") == 1
+    assert len(report["attributions"]) == 1
+
+    hidden = audit(stranger_client, {"training_runs": [str(run.pk)], "purpose": COMMERCIAL})
+
+    assert [entry["restricted"] for entry in hidden["checked"]] == [True]
+    severities = [f["severity"] for f in hidden["findings"]]
+    assert sorted(severities) == sorted(set(severities)) == ["obligation", "warning"]
+    assert str(second.pk) not in str(hidden)
