@@ -17,7 +17,7 @@ class AuditAdmin(ReadOnlyAdmin):
     list_select_related = ("created_by",)
     search_fields = ("id", "created_by__username")
     date_hierarchy = "created_at"
-    fields = ("id", "created_at", "created_by", "rerun_of", "verdict", "report")
+    fields = ("id", "created_at", "created_by", "rerun_of", "training_run", "verdict", "report")
     readonly_fields = fields
 
     @admin.display(description="Blockers")

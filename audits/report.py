@@ -43,6 +43,10 @@ def audit_markdown(audit: Any) -> str:
         f"({audit.counts.get('blocker', 0)} blockers, {audit.counts.get('obligation', 0)} obligations, "
         f"{audit.counts.get('warning', 0)} warnings)",
     ]
+    for item in audit.requested:
+        if "training_run" in item:
+            label = f"{item['model']} {item['model_version']}" if item.get("model_version") else item["model"]
+            lines.append(f"- **Model**: {_text(label)}, training run {_text(item['training_run'])}")
     if audit.rerun_of_id:
         lines.append(f"- **Re-run of**: audit {audit.rerun_of_id}")
     for severity, title in (("blocker", "Blockers"), ("obligation", "Obligations"), ("warning", "Warnings")):

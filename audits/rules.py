@@ -54,6 +54,16 @@ RESTRICTED_LABEL = "a restricted upstream dataset you may not read"
 # Quality findings of profiling that an audit passes on as warnings.
 QUALITY_RULES = ("label_conflicts", "split_leakage", "label_leakage", "class_imbalance")
 
+# The findings about a version rather than its dataset: what a second version of one dataset adds.
+VERSION_RULES = (
+    "personal_data",
+    "version_deprecated",
+    "source_changed",
+    "profiling_missing",
+    "profiling_failed",
+    *QUALITY_RULES,
+)
+
 
 @dataclass(frozen=True)
 class Purpose:

@@ -4,13 +4,18 @@ dataset reached, and store the report as it was, immutably.
 The cost is a fixed number of queries whatever the size of the upstream graph: one recursive walk
 for all the audited datasets, then one query each for the datasets, their owners, the versions,
 personal-data features, licenses and visibility.
+
+A training run is audited from plain facts the training app hands over (`AuditedRun`: the run's id,
+its model's label and the ids of the versions it read): this module sits below the training app and
+reads none of its records. The run's input versions are audited exactly, whoever may read them: one
+the actor may not read is reported by the restricted placeholder, as an upstream dataset is.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -43,12 +48,38 @@ HIDDEN = rules.RESTRICTED_LABEL
 class AuditInputInvalid(errors.Invalid):
     field = "datasets"
 
-    def __init__(self, message: str, unknown: Sequence[str] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, unknown: Sequence[str] = (), *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
         self.unknown = list(unknown)
 
 
-def _targets(user: User, references: Sequence[UUID | str]) -> list[tuple[Dataset, DatasetVersion | None]]:
+@dataclass(frozen=True)
+class AuditedRun:
+    """A training run as the audit takes it, in plain facts: which run, of which model, the ids of the
+    dataset versions it read (those still in the catalog), in the run's order, and the use it was
+    recorded for (None when none was stated)."""
+
+    id: UUID
+    model_id: UUID
+    model: str  # namespace/name
+    model_version: str
+    versions: tuple[UUID, ...]
+    purpose: rules.Purpose | None = None
+
+    def requested(self) -> dict[str, Any]:
+        return {
+            "training_run": str(self.id),
+            "model": self.model,
+            "model_id": str(self.model_id),
+            "model_version": self.model_version,
+        }
+
+
+# What is audited: each dataset once, with the version pinned (None: its latest).
+Targets = dict[UUID, UUID | None]
+
+
+def _targets(user: User, references: Sequence[UUID | str]) -> Targets:
     """Each reference (a dataset's or a version's id, or a dataset's `namespace/name`) that the user
     may read; in the order given, each dataset once (a version named wins over its dataset)."""
     try:
@@ -57,14 +88,28 @@ def _targets(user: User, references: Sequence[UUID | str]) -> list[tuple[Dataset
         raise AuditInputInvalid(str(exc), unknown=exc.references) from None
     except (ReferenceAmbiguous, ReferenceInvalid) as exc:
         raise AuditInputInvalid(str(exc)) from None
-    targets: dict[UUID, tuple[Dataset, DatasetVersion | None]] = {}
+    targets: Targets = {}
     for reference in references:
         match = found[str(reference)]
         if isinstance(match, Dataset):
-            targets.setdefault(match.pk, (match, None))
+            targets.setdefault(match.pk, None)
         else:
-            targets[match.dataset_id] = (match.dataset, match)
-    return list(targets.values())
+            targets[match.dataset_id] = match.pk
+    return targets
+
+
+def _run_versions(runs: Sequence[AuditedRun]) -> dict[UUID, list[UUID]]:
+    """The exact versions the runs read, by dataset, in the order read, whoever may read them (the
+    report hides what the actor may not): one query."""
+    wanted = [version for run in runs for version in run.versions]
+    if not wanted:
+        return {}
+    dataset_of = dict(DatasetVersion.objects.filter(pk__in=wanted).values_list("pk", "dataset_id"))
+    read: dict[UUID, list[UUID]] = {}
+    for version in wanted:
+        if version in dataset_of and version not in (versions := read.setdefault(dataset_of[version], [])):
+            versions.append(version)
+    return read
 
 
 def _label(dataset: Dataset, hidden: set[UUID]) -> str:
@@ -92,17 +137,85 @@ def _pinned_versions(
 
 
 def audit_run(
-    *, actor: User, datasets: Sequence[UUID | str], purpose: rules.Purpose, rerun_of: Audit | None = None
+    *,
+    actor: User,
+    datasets: Sequence[UUID | str] = (),
+    purpose: rules.Purpose,
+    runs: Sequence[AuditedRun] = (),
+    rerun_of: Audit | None = None,
 ) -> Audit:
     """Audit the datasets (or exact versions) a training run will read, for a purpose: each named by
-    its id, or a dataset by its `namespace/name`.
+    its id, or a dataset by its `namespace/name`; and the versions recorded training runs read. One
+    report covers them all; it names the runs it audited.
 
     Raises AuditInputInvalid for references that name nothing the actor can read (unknown and
-    hidden alike), or more than one dataset; nothing is stored then."""
-    if not datasets:
+    hidden alike), or more than one dataset, or when there is nothing to audit; nothing is stored
+    then."""
+    if not datasets and not runs:
         raise AuditInputInvalid("Name at least one dataset or version to audit.")
-    targets = _targets(actor, datasets)
-    roots = [dataset.pk for dataset, _ in targets]
+    named = _targets(actor, datasets) if datasets else {}
+    read = _run_versions(runs)
+    # A dataset is audited in one version (the first a run read, or the one the caller names); the
+    # other versions runs read of it add what is found of a version.
+    targets: Targets = {dataset_id: versions[0] for dataset_id, versions in read.items()}
+    if not targets and not named:
+        labels = ", ".join(f"{run.model} run {run.id}" for run in runs)
+        raise AuditInputInvalid(
+            f"No version that {labels} read is in the catalog any more: there is nothing to audit.",
+            field="training_runs",
+        )
+    for dataset_id, version_id in named.items():
+        # A version the caller names wins over the one a run read; a dataset named alone does not.
+        if version_id is not None or dataset_id not in targets:
+            targets[dataset_id] = version_id
+    also = {
+        dataset_id: others
+        for dataset_id, versions in read.items()
+        if (others := [version for version in versions if version != targets[dataset_id]])
+    }
+    requested = [run.requested() for run in runs] + [
+        {"dataset": str(dataset_id), "version": str(version_id) if version_id else None}
+        for dataset_id, version_id in named.items()
+    ]
+    # The run's own verdict (`Audit.training_run`, shown on the run): an audit of that run alone, for
+    # the use it was recorded for. Another use is another question, answered in the report alone, so
+    # that no one changes the verdict a run shows by asking about a use its makers never meant.
+    own = len(runs) == 1 and not named and runs[0].purpose == purpose
+    return _audit(
+        actor=actor,
+        targets=targets,
+        purpose=purpose,
+        requested=requested,
+        training_run=runs[0].id if own else None,
+        rerun_of=rerun_of,
+        also=also,
+    )
+
+
+def audit_training_run(
+    *, actor: User, run: AuditedRun, purpose: rules.Purpose | None = None, rerun_of: Audit | None = None
+) -> Audit:
+    """Audit the exact versions a training run read, and their upstream, for a purpose (by default the
+    one the run was recorded for); the report names its model and run, and is the run's verdict
+    (`Audit.training_run`) when the purpose is the run's."""
+    purpose = purpose or run.purpose or rules.Purpose()
+    return audit_run(actor=actor, runs=[run], purpose=purpose, rerun_of=rerun_of)
+
+
+def _audit(
+    *,
+    actor: User,
+    targets: Targets,
+    purpose: rules.Purpose,
+    requested: list[dict[str, Any]],
+    training_run: UUID | None,
+    rerun_of: Audit | None,
+    also: dict[UUID, list[UUID]] | None = None,
+) -> Audit:
+    """Walk, check and store: a fixed number of queries, whatever the graph. `also`: other versions
+    of audited datasets that were read too, checked for what is found of a version."""
+    also = also or {}
+    roots = list(targets)
     walks = lineage_upstream(roots, depth=settings.CATALOG_LINEAGE_MAX_DEPTH)
 
     # Each dataset once, at its shortest distance from any audited dataset.
@@ -136,7 +249,7 @@ def audit_run(
     hidden = set(reached) - set(datasets_visible_to(actor).filter(pk__in=reached).values_list("pk", flat=True))
 
     latest = {pk: dataset.latest_version_id for pk, dataset in rows.items()}
-    pinned_roots = {dataset.pk: version.pk if version else None for dataset, version in targets}
+    pinned_roots = targets
     checked_version: dict[UUID, UUID | None] = {}
     paths_of: dict[UUID, list[Any]] = {}
     for root in roots:
@@ -162,6 +275,7 @@ def audit_run(
     )
 
     version_ids = {version for version in checked_version.values() if version is not None}
+    version_ids.update(version for others in also.values() for version in others)
     versions = {
         version.pk: version
         for version in DatasetVersion.objects.filter(pk__in=version_ids).only(
@@ -280,21 +394,30 @@ def audit_run(
         findings += outcome.findings
         attributions += outcome.attributions
         obligations += outcome.obligations
+        for other in filter(None, (versions.get(version_id) for version_id in also.get(node, ()))):
+            findings += _version_findings(subject, other, personal, terms, purpose, hidden=node in hidden, seen=outcome)
+            if node not in hidden:
+                checked.append(
+                    {
+                        **checked[-1],
+                        "version": str(other.pk),
+                        "version_number": other.number,
+                        "fingerprint": other.fingerprint,
+                    }
+                )
         subjects.append(AuditSubject(dataset_id=node, version_id=version.pk if version else None, role=role))
 
     findings = rules.sort_findings(findings)
     counts = {severity: sum(f["severity"] == severity for f in findings) for severity in rules.SEVERITY_ORDER}
-    counts["datasets"] = len(checked)
+    counts["datasets"] = len(subjects)
     with transaction.atomic():
         audit = Audit.objects.create(
             created_at=timezone.now(),
             created_by=actor,
             rerun_of=rerun_of,
+            training_run_id=training_run,
             purpose=asdict(purpose),
-            requested=[
-                {"dataset": str(dataset.pk), "version": str(version.pk) if version else None}
-                for dataset, version in targets
-            ],
+            requested=requested,
             verdict=rules.verdict(findings),
             findings=findings,
             attributions=attributions,
@@ -309,11 +432,56 @@ def audit_run(
     return audit
 
 
-def audit_rerun(*, actor: User, audit: Audit) -> Audit:
+def _version_findings(
+    subject: rules.Subject,
+    version: DatasetVersion,
+    personal: dict[UUID, list[str]],
+    terms: dict[str, rules.Terms],
+    purpose: rules.Purpose,
+    *,
+    hidden: bool,
+    seen: rules.Outcome,
+) -> list[dict[str, Any]]:
+    """What another version of an audited dataset adds: the findings of a version (its dataset's are
+    reported once already); of a dataset the actor may not read, a placeholder of a severity not
+    shown yet."""
+    quality = version.quality or {}
+    facts = replace(
+        subject,
+        version_id=str(version.pk),
+        version_number=version.number,
+        version_status=version.status,
+        version_deprecated=bool(version.deprecated_at),
+        source_changed=bool(version.source_changed_at),
+        quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
+        personal_features=tuple(sorted(personal.get(version.pk, []))),
+    )
+    found = [
+        finding for finding in rules.evaluate(facts, terms, purpose).findings if finding["code"] in rules.VERSION_RULES
+    ]
+    if not hidden:
+        return found
+    shown = {finding["severity"] for finding in seen.findings}
+    placeholders = rules.restricted_findings(facts, rules.Outcome(findings=found)).findings
+    return [finding for finding in placeholders if finding["severity"] not in shown]
+
+
+def audit_rerun(*, actor: User, audit: Audit, runs: Sequence[AuditedRun] = ()) -> Audit:
     """Run an audit again on what it asked for (the same pinned versions), for the same purpose; the
-    earlier report stays as it was."""
-    ids = [UUID(item["version"] or item["dataset"]) for item in audit.requested]
-    return audit_run(actor=actor, datasets=ids, purpose=rules.Purpose(**audit.purpose), rerun_of=audit)
+    earlier report stays as it was. The training runs it named are handed over again as `runs` (the
+    versions a run read never change)."""
+    given = {run.id: run for run in runs}
+    asked = [UUID(item["training_run"]) for item in audit.requested if "training_run" in item]
+    if missing := [str(run_id) for run_id in asked if run_id not in given]:
+        raise AuditInputInvalid(f"The training runs {', '.join(missing)} are not given.", field="training_runs")
+    ids = [UUID(item["version"] or item["dataset"]) for item in audit.requested if "dataset" in item]
+    return audit_run(
+        actor=actor,
+        datasets=ids,
+        runs=[given[run_id] for run_id in asked],
+        purpose=rules.Purpose(**audit.purpose),
+        rerun_of=audit,
+    )
 
 
 def audit_compare(*, audit: Audit, earlier: Audit) -> dict[str, Any]:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -73,6 +75,13 @@ class AuditComparisonSerializer(serializers.Serializer):
     findings_removed = serializers.ListField(child=serializers.DictField())
 
 
+class AuditedRunSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The training run audited.")
+    model = serializers.CharField(help_text="Its model's namespace/name when audited.")
+    model_id = serializers.UUIDField()
+    model_version = serializers.CharField(help_text="The model version the run trained; empty when unlabelled.")
+
+
 class AuditSerializer(serializers.ModelSerializer):
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
@@ -86,6 +95,7 @@ class AuditSerializer(serializers.ModelSerializer):
     )
     checked = CheckedSerializer(many=True, read_only=True)
     counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    training_runs = serializers.SerializerMethodField()
     comparison = serializers.SerializerMethodField()
 
     class Meta:
@@ -97,6 +107,8 @@ class AuditSerializer(serializers.ModelSerializer):
             "rerun_of",
             "purpose",
             "requested",
+            "training_run",
+            "training_runs",
             "verdict",
             "counts",
             "findings",
@@ -107,6 +119,20 @@ class AuditSerializer(serializers.ModelSerializer):
             "comparison",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(AuditedRunSerializer(many=True))
+    def get_training_runs(self, audit: Audit) -> list[dict]:
+        """The training runs audited, with their models, as they were named when audited."""
+        return [
+            {
+                "id": item["training_run"],
+                "model": item["model"],
+                "model_id": item["model_id"],
+                "model_version": item["model_version"],
+            }
+            for item in audit.requested
+            if "training_run" in item
+        ]
 
     @extend_schema_field(AuditComparisonSerializer(allow_null=True))
     def get_comparison(self, audit: Audit) -> dict | None:
@@ -125,7 +151,7 @@ class AuditSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Audit
-        fields = ["id", "created_at", "created_by", "rerun_of", "purpose", "verdict", "counts"]
+        fields = ["id", "created_at", "created_by", "rerun_of", "training_run", "purpose", "verdict", "counts"]
         read_only_fields = fields
 
 
@@ -134,9 +160,28 @@ class AuditCreateSerializer(StrictSerializer):
 
     datasets = serializers.ListField(
         child=DatasetReferenceField(),
-        min_length=1,
+        required=False,
         max_length=500,
         help_text="The datasets, or exact versions, the training run will read: a dataset by its id or its "
         "namespace/name, a version by its id.",
     )
+    training_runs = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=100,
+        help_text="Recorded training runs, by id: the exact versions each read are audited.",
+    )
+    models = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=100,
+        help_text="Models, by id: each stands for its latest completed training run.",
+    )
     purpose = AuditPurposeSerializer(help_text="All false is a research run.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not any(attrs.get(name) for name in ("datasets", "training_runs", "models")):
+            raise serializers.ValidationError(
+                {"datasets": ["Name at least one dataset or version, training run or model to audit."]}
+            )
+        return attrs

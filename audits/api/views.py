@@ -21,8 +21,13 @@ from config.api.renderers import MarkdownRenderer
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewSet
 from governance.models import Audit
+from training.services.audits import training_audit_subjects, training_runs_audited
 
-AUDIT_INVALID = OpenApiResponse(ProblemSerializer, description="A dataset or version is unknown or not readable.")
+AUDIT_INVALID = OpenApiResponse(
+    ProblemSerializer,
+    description="A dataset or version is unknown or not readable, a training run or model is unknown, or a model "
+    "has no completed run.",
+)
 
 
 @extend_schema_view(
@@ -34,9 +39,11 @@ AUDIT_INVALID = OpenApiResponse(ProblemSerializer, description="A dataset or ver
         "reached against the intended use (licenses and their terms, owners, origin, sensitivity, personal data, "
         "deprecation, changed sources, profiling, label conflicts, leakage, class imbalance) and stores the report "
         "with the versions, fingerprints and licenses it saw. `verdict` is `fail` with any blocker, `conditional` "
-        "with only obligations and warnings, `pass` otherwise.",
+        "with only obligations and warnings, `pass` otherwise. `training_runs` and `models` audit what recorded "
+        "training runs read (a model: its latest completed run), exactly those versions; the report names them. "
+        "One report covers everything named.",
         request=AuditCreateSerializer,
-        responses={201: AuditSerializer},
+        responses={201: AuditSerializer, 400: AUDIT_INVALID},
     ),
 )
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ProjectViewSet):
@@ -52,10 +59,15 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         payload = AuditCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        runs = training_audit_subjects(
+            user=request.user, runs=data.get("training_runs", ()), models=data.get("models", ())
+        )
         audit = audit_services.audit_run(
             actor=self.actor,
-            datasets=payload.validated_data["datasets"],
-            purpose=audit_rules.Purpose(**payload.validated_data["purpose"]),
+            datasets=data.get("datasets", ()),
+            runs=runs,
+            purpose=audit_rules.Purpose(**data["purpose"]),
         )
         headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
         return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
@@ -70,7 +82,10 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
     @action(detail=True, methods=["post"])
     def rerun(self, request: Request, pk: UUID | None = None) -> Response:
         earlier = self.get_object()
-        audit = audit_services.audit_rerun(actor=self.actor, audit=earlier)
+        runs = training_runs_audited(
+            [UUID(item["training_run"]) for item in earlier.requested if "training_run" in item]
+        )
+        audit = audit_services.audit_rerun(actor=self.actor, audit=earlier, runs=list(runs.values()))
         headers = {"Location": request.build_absolute_uri(f"/api/v1/audits/{audit.pk}/")}
         return Response(AuditSerializer(audit).data, status=status.HTTP_201_CREATED, headers=headers)
 

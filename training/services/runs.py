@@ -19,6 +19,7 @@ from governance.permissions import user_can_write_model
 from governance.services import change_record, changed_values
 from training.choices import RunSource, RunStatus
 from training.models import Model, TrainingArtifact, TrainingInput, TrainingRun
+from training.services.audits import training_run_audit
 from training.services.inputs import ResolvedInput, input_resolve
 from training.services.registry import model_from_ref
 from training.specs import (
@@ -198,6 +199,8 @@ def _run_create(actor: User, spec: RunSpec) -> TrainingRun:
         after=run_values(run),
         object_repr=str(run),
     )
+    # Recorded with a purpose: audited for it at once, in this transaction (training/services/audits.py).
+    training_run_audit(actor=actor, run=run)
     return run
 
 
@@ -218,6 +221,7 @@ def _run_rerecord(actor: User, run: TrainingRun, spec: RunSpec) -> TrainingRun:
     if not _same_model(run.model, spec):
         raise errors.Invalid("model cannot change once a run is recorded.", field="model")
     before = run_values(run)
+    had_inputs, stated = run.inputs.exists(), run.purpose is not None
     # A run that ended does not start again when a late START arrives after its COMPLETE.
     if not (spec.status == RunStatus.RUNNING and run.status != RunStatus.RUNNING):
         run.status = spec.status
@@ -233,13 +237,16 @@ def _run_rerecord(actor: User, run: TrainingRun, spec: RunSpec) -> TrainingRun:
     run.environment = run.environment or spec.environment
     run.purpose = run.purpose if run.purpose is not None else spec.purpose
     run.lineage_run_id = run.lineage_run_id or spec.lineage_run_id
-    if not run.inputs.exists() and not run.unmatched_inputs:
+    if not had_inputs and not run.unmatched_inputs:
         inputs, run.unmatched_inputs = _inputs_resolved(actor, spec)
         _inputs_write(run, inputs)
     run.save()
     if spec.artifacts:
         _artifacts_write(run, spec.artifacts)
     _changed(actor, run, before)
+    if not (had_inputs and stated):
+        # Its inputs or its purpose came only now: audited if it has both (training/services/audits.py).
+        training_run_audit(actor=actor, run=run)
     return run
 
 
