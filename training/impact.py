@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from audits import rules
 from catalog.choices import Lifecycle
@@ -29,7 +29,6 @@ from lineage.choices import Direction, EdgeStatus
 from lineage.models import RunDataset
 from lineage.selectors import DOWNSTREAM, Edge, lineage_upstream, lineage_walk
 from training.models import Model, TrainingInput, TrainingRun
-from training.selectors import runs_visible_to
 
 # How an answer names a dataset the reader may not read: that it is there, not what it is.
 RESTRICTED_LABEL = "a restricted dataset you may not read"
@@ -49,6 +48,12 @@ FINDINGS: dict[str, tuple[str, str]] = {
 # The audit's license findings that say the terms forbid a use (the others say the terms are unknown
 # or unreviewed, or owe something): a model trained for that use may not rely on the data any more.
 FORBIDDING = ("non_commercial", "no_derivatives", "no_redistribution")
+
+
+def runs_readable_by(user: User | AnonymousUser) -> QuerySet[TrainingRun]:
+    """The runs a user may read: as models are, every run to every authenticated user. What a run
+    read of a dataset the user may not read is withheld by each answer that shows it."""
+    return TrainingRun.objects.all() if user.is_authenticated else TrainingRun.objects.none()
 
 
 def node_id(dataset: Dataset) -> str:
@@ -153,7 +158,7 @@ def impact_read(*, dataset: Dataset, reader: User | AnonymousUser, version: Data
     read_here = Q(dataset_id=dataset.pk) if version is None else Q(version_id=version.pk)
     inputs = (
         TrainingInput.objects.filter(read_here | Q(dataset_id__in=set(paths) - {dataset.pk}))
-        .filter(run__in=runs_visible_to(reader))
+        .filter(run__in=runs_readable_by(reader))
         .select_related("run__model")
         .only(
             "id",
@@ -264,7 +269,8 @@ def _forbidden_by(
 
 def _licenses_then(run: TrainingRun, inputs: list[TrainingInput], dataset_ids: Iterable[UUID]) -> dict[UUID, str]:
     """The license each dataset had when the run was recorded: kept on the input for the datasets it
-    read; for the others, the license before the first change of it logged since (one query)."""
+    read; for the others, the license before the first change of it logged since (one query), else the
+    one it has now."""
     then: dict[UUID, str] = {}
     for change in (
         Change.objects.filter(
@@ -276,10 +282,11 @@ def _licenses_then(run: TrainingRun, inputs: list[TrainingInput], dataset_ids: I
         .order_by("created_at")
         .only("dataset_id", "before")
     ):
-        assert change.dataset_id is not None and isinstance(change.before, dict)
+        assert isinstance(change.before, dict)
+        assert change.dataset_id is not None
         then.setdefault(change.dataset_id, str(change.before.get("license") or ""))
     for item in inputs:
-        if item.dataset_id is not None and item.license is not None:
+        if item.dataset_id is not None:
             then[item.dataset_id] = item.license
     return then
 
@@ -295,9 +302,7 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
     run = model_latest_confirmed_run(model)
     if run is None:
         return []
-    inputs = [
-        item for item in run.inputs.select_related("version").order_by("position") if item.dataset_id is not None
-    ]
+    inputs = [item for item in run.inputs.select_related("version").order_by("position") if item.dataset_id is not None]
     roots = {item.dataset_id for item in inputs if item.dataset_id is not None}
     walks = lineage_upstream(roots, depth=settings.CATALOG_LINEAGE_MAX_DEPTH)
     # Each dataset reached once, by its shortest path from an input, and the version checked of it:
@@ -320,9 +325,7 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
         .annotate(readable=Exists(readable))
         .only("id", "namespace", "name", "license", "origin", "sensitivity", "lifecycle", "latest_version")
     }
-    checked = {
-        pk: recorded_version.get(pk) or dataset.latest_version_id for pk, dataset in datasets.items()
-    }
+    checked = {pk: recorded_version.get(pk) or dataset.latest_version_id for pk, dataset in datasets.items()}
     versions = {
         version.pk: version
         for version in DatasetVersion.objects.filter(pk__in={pk for pk in checked.values() if pk}).only(
@@ -351,51 +354,47 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
         shown = pk not in hidden
         label = f"{dataset.namespace}/{dataset.name}" if shown else RESTRICTED_LABEL
         where = "" if pk in roots else f" (upstream of the run's input {names[paths[pk][0]]})"
-
-        def finding(code: str, message: str, *, about: DatasetVersion | None = version) -> None:
-            findings.append(
-                {
-                    "code": code,
-                    "severity": FINDINGS[code][0],
-                    "message": f"{label}: {message}{where}",
-                    "dataset": pk if shown else None,
-                    "dataset_name": label,
-                    "version": about.pk if shown and about is not None else None,
-                    "run": run.pk,
-                    "path": [names[step] for step in paths[pk]],
-                }
-            )
-
+        number = (f"version {version.number}" if shown else "the version read") if version is not None else ""
+        problems: list[tuple[str, str, DatasetVersion | None]] = []
         if pk in relicensed:
             forbidding = _forbidden_by(dataset, by_expression[dataset.license], terms, purpose)
             if forbidding:
                 was = then[pk] or "no known license"
                 now = dataset.license or "no known license"
-                finding(
-                    "upstream_license_changed",
-                    (
-                        f"its license changed from {was} to {now} since the run was recorded, and {now} forbids "
-                        f"{purpose.describe()} ({', '.join(forbidding)})."
-                    )
+                message = (
+                    f"its license changed from {was} to {now} since the run was recorded, and {now} forbids "
+                    f"{purpose.describe()} ({', '.join(forbidding)})."
                     if shown
-                    else f"its license changed since the run was recorded, and forbids {purpose.describe()}.",
-                    about=None,
+                    else f"its license changed since the run was recorded, and forbids {purpose.describe()}."
                 )
+                problems.append(("upstream_license_changed", message, None))
         if version is not None and (version.source_changed_at is not None or str(version.pk) in changed_versions):
-            number = f"version {version.number}" if shown else "the version read"
-            finding("upstream_source_changed", f"the bytes of {number} changed after it was registered.")
+            problems.append(
+                ("upstream_source_changed", f"the bytes of {number} changed after it was registered.", version)
+            )
         if dataset.lifecycle == Lifecycle.RETIRED:
-            finding("upstream_retired", "the dataset is retired.", about=None)
+            problems.append(("upstream_retired", "the dataset is retired.", None))
         elif dataset.lifecycle == Lifecycle.DEPRECATED:
-            finding("upstream_deprecated", "the dataset is deprecated.", about=None)
+            problems.append(("upstream_deprecated", "the dataset is deprecated.", None))
         elif version is not None and version.deprecated_at is not None:
-            number = f"version {version.number}" if shown else "the version read"
-            finding("upstream_deprecated", f"{number} is deprecated.")
+            problems.append(("upstream_deprecated", f"{number} is deprecated.", version))
         if dataset.sensitivity == Sensitivity.RESTRICTED:
-            finding("upstream_restricted", "the dataset is restricted.", about=None)
+            problems.append(("upstream_restricted", "the dataset is restricted.", None))
+        findings.extend(
+            {
+                "code": code,
+                "severity": FINDINGS[code][0],
+                "message": f"{label}: {message}{where}",
+                "dataset": pk if shown else None,
+                "dataset_name": label,
+                "version": about.pk if shown and about is not None else None,
+                "run": run.pk,
+                "path": [names[step] for step in paths[pk]],
+            }
+            for code, message, about in problems
+        )
     order = rules.SEVERITY_ORDER
     return sorted(findings, key=lambda item: (order[item["severity"]], len(item["path"]), item["code"]))
 
 
 PURPOSES = ("commercial", "distribute_model", "distribute_data")
-

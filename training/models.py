@@ -121,9 +121,8 @@ class TrainingInput(models.Model):
     fingerprint = models.CharField(max_length=71)
     license = models.CharField(
         max_length=255,
-        null=True,
         blank=True,
-        help_text="The dataset's license expression when the run was recorded ('' unknown); null when not recorded.",
+        help_text="The dataset's license expression when the run was recorded; empty: unknown.",
     )
 
     class Meta:

@@ -224,7 +224,11 @@ def reproduce_markdown(recipe: dict[str, Any]) -> str:
         heading = f"### Input {item['position'] + 1}: {_cell(item['dataset_name'])}"
         if item["version_number"] is not None:
             heading += f" v{item['version_number']}"
-        lines += [heading, "", f"- Role: {item['role']}" + ("" if item["pinned"] else " (resolved to the latest ready version)")]
+        lines += [
+            heading,
+            "",
+            f"- Role: {item['role']}" + ("" if item["pinned"] else " (resolved to the latest ready version)"),
+        ]
         if item["uri"]:
             lines.append(f"- Location: {_inline(item['uri'])}")
         if item["fingerprint"]:
@@ -275,5 +279,10 @@ def reproduce_markdown(recipe: dict[str, Any]) -> str:
         ]
     verification = recipe.get("verification")
     if verification:
-        lines += ["", "## Last check of the inputs", "", f"{verification.get('status')} at {verification.get('checked_at')}."]
+        lines += [
+            "",
+            "## Last check of the inputs",
+            "",
+            f"{verification.get('status')} at {verification.get('checked_at')}.",
+        ]
     return "\n".join(lines) + "\n"

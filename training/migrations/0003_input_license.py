@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("training", "0001_initial"),
+        ("training", "0002_training_run_confirmed"),
     ]
 
     operations = [
@@ -14,10 +14,8 @@ class Migration(migrations.Migration):
             name="license",
             field=models.CharField(
                 blank=True,
-                help_text="The dataset's license expression when the run was recorded ('' unknown); null when not "
-                "recorded.",
+                help_text="The dataset's license expression when the run was recorded; empty: unknown.",
                 max_length=255,
-                null=True,
             ),
         ),
     ]
