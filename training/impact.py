@@ -29,9 +29,10 @@ from lineage.choices import Direction, EdgeStatus
 from lineage.models import RunDataset
 from lineage.selectors import DOWNSTREAM, Edge, lineage_upstream, lineage_walk
 from training.models import Model, TrainingInput, TrainingRun
+from training.selectors import RESTRICTED_INPUT, models_latest_runs, runs_visible_to
 
 # How an answer names a dataset the reader may not read: that it is there, not what it is.
-RESTRICTED_LABEL = "a restricted dataset you may not read"
+RESTRICTED_LABEL = RESTRICTED_INPUT
 
 # Finding codes on a model, with their severity (the audit's scale) and what each means.
 FINDINGS: dict[str, tuple[str, str]] = {
@@ -48,12 +49,6 @@ FINDINGS: dict[str, tuple[str, str]] = {
 # The audit's license findings that say the terms forbid a use (the others say the terms are unknown
 # or unreviewed, or owe something): a model trained for that use may not rely on the data any more.
 FORBIDDING = ("non_commercial", "no_derivatives", "no_redistribution")
-
-
-def runs_readable_by(user: User | AnonymousUser) -> QuerySet[TrainingRun]:
-    """The runs a user may read: as models are, every run to every authenticated user. What a run
-    read of a dataset the user may not read is withheld by each answer that shows it."""
-    return TrainingRun.objects.all() if user.is_authenticated else TrainingRun.objects.none()
 
 
 def node_id(dataset: Dataset) -> str:
@@ -158,7 +153,7 @@ def impact_read(*, dataset: Dataset, reader: User | AnonymousUser, version: Data
     read_here = Q(dataset_id=dataset.pk) if version is None else Q(version_id=version.pk)
     inputs = (
         TrainingInput.objects.filter(read_here | Q(dataset_id__in=set(paths) - {dataset.pk}))
-        .filter(run__in=runs_readable_by(reader))
+        .filter(run__in=runs_visible_to(reader))
         .select_related("run__model")
         .only(
             "id",
@@ -215,9 +210,9 @@ def impact_read(*, dataset: Dataset, reader: User | AnonymousUser, version: Data
 
 
 def model_latest_confirmed_run(model: Model) -> TrainingRun | None:
-    """The run findings are computed from: the model's latest confirmed run. Earlier runs built
-    earlier versions of the model; what is deployed is taken to be the latest."""
-    return TrainingRun.objects.filter(model=model, confirmed=True).order_by("-created_at", "-id").first()
+    """The run findings are computed from: the model's latest confirmed run, as its page shows it.
+    Earlier runs built earlier versions of the model; what is deployed is taken to be the latest."""
+    return models_latest_runs([model.pk]).get(model.pk)
 
 
 def _terms(spdx_ids: Iterable[str]) -> dict[str, rules.Terms]:

@@ -13,8 +13,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from catalog.selectors import datasets_visible_to
 from governance.permissions import user_can_write_model
 from training.models import TrainingRun
+from training.selectors import RESTRICTED_INPUT
 
-RESTRICTED_INPUT = "a restricted dataset you may not read"
 RESTRICTED_NOTE = (
     "You may not read this input's dataset: its name, location and files are not shown. Its owners can "
     "grant you read access."

@@ -16,9 +16,9 @@ from catalog.selectors import datasets_visible_to
 from config.api.renderers import MarkdownRenderer
 from config.api.views import ProjectAPIView
 from training import tasks
-from training.impact import runs_readable_by
 from training.models import TrainingRun
 from training.reproduce import reproduce_markdown, run_reproduce, verification_shown
+from training.selectors import runs_visible_to
 
 
 class ReportRenderer(MarkdownRenderer):
@@ -132,7 +132,7 @@ class RunScoped(ProjectAPIView):
     lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[TrainingRun]:
-        return runs_readable_by(self.request.user).select_related("model")
+        return runs_visible_to(self.request.user).prefetch_related(None)
 
 
 class RunReproduceView(RunScoped):
