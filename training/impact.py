@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 
 from audits import rules
 from catalog.choices import Lifecycle
@@ -327,7 +327,7 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
             "id", "dataset_id", "number", "deprecated_at", "source_changed_at"
         )
     }
-    hidden = {pk for pk, dataset in datasets.items() if not dataset.readable}  # type: ignore[attr-defined]
+    hidden = {pk for pk, dataset in datasets.items() if not dataset.readable}
     names = {pk: node_id(dataset) for pk, dataset in datasets.items() if pk not in hidden}
     names.update(_placeholders(hidden, {pk: len(path) - 1 for pk, path in paths.items()}))
 

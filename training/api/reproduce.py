@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from catalog.selectors import datasets_visible_to
 from config.api.renderers import MarkdownRenderer
+from config.api.serializers import renamed_fields
 from config.api.views import ProjectAPIView
 from training import tasks
 from training.models import TrainingRun
@@ -53,13 +54,14 @@ class ReproduceInputSerializer(serializers.Serializer):
     note = serializers.CharField(help_text="Why something is not shown, or what differs from what the run read.")
 
 
+@renamed_fields(source_field="source")
 class ReproduceRunSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     model_version = serializers.CharField()
     status = serializers.CharField()
     started_at = serializers.DateTimeField(allow_null=True)
     ended_at = serializers.DateTimeField(allow_null=True)
-    source = serializers.CharField()
+    source_field = serializers.CharField(help_text="api, openlineage or mlflow.")
     purpose = serializers.JSONField(allow_null=True)
     created_at = serializers.DateTimeField()
 

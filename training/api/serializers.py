@@ -18,10 +18,10 @@ from config.api.fields import StrictCharField
 from config.api.serializers import StrictSerializer, renamed_fields
 from config.moments import MomentOutOfRange, moment_in_utc
 from governance.choices import OwnershipRole, PrincipalType, Verdict
-from training.choices import InputRole, RunSource, RunStatus
-from training.models import Model, TrainingInput, TrainingRun
 from training.api.reproduce import VerificationSerializer
+from training.choices import InputRole, RunSource, RunStatus
 from training.impact import FINDINGS
+from training.models import Model, TrainingInput, TrainingRun
 from training.reproduce import verification_shown
 from training.selectors import RESTRICTED_INPUT
 from training.specs import (
