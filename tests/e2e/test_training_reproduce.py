@@ -52,9 +52,7 @@ def test_a_run_is_reproducible_until_a_file_of_its_input_changes(api, e2e_storag
             break
         time.sleep(0.3)
     assert verification["status"] == "changed", verification
-    assert [(item["version"], item["paths"]) for item in verification["changed"]] == [
-        (version["id"], ["part-2.csv"])
-    ]
+    assert [(item["version"], item["paths"]) for item in verification["changed"]] == [(version["id"], ["part-2.csv"])]
 
     impact = api.get(f"/api/v1/datasets/{dataset['id']}/impact/").json()
     assert [model["name"] for model in impact["models"]] == ["species-classifier"]

@@ -11,7 +11,9 @@ from tests.training.recorded import record, register, write_rows
 pytestmark = pytest.mark.django_db
 
 
-def test_the_dataset_page_lists_the_models_trained_on_it(client, owner, storage_root, django_capture_on_commit_callbacks):
+def test_the_dataset_page_lists_the_models_trained_on_it(
+    client, owner, storage_root, django_capture_on_commit_callbacks
+):
     raw, clean = (DatasetFactory(namespace="lab", name=name) for name in ("raw", "clean"))
     for dataset in (raw, clean):
         OwnershipFactory(dataset=dataset, user=owner, role=OwnershipRole.OWNER)
@@ -34,6 +36,6 @@ def test_the_dataset_page_lists_the_models_trained_on_it(client, owner, storage_
     section = page[page.index("Models trained on this") :]
     assert "ml/direct-model</a> 1.4.0" in section
     assert "ml/derived-model" in section
-    assert "through <span class=\"wrapped\">lab:clean</span>" in section
+    assert 'through <span class="wrapped">lab:clean</span>' in section
     assert reverse("admin:training_model_change", args=[direct.model_id]) in section
     assert reverse("admin:training_trainingrun_change", args=[derived.pk]) in section
