@@ -1,13 +1,14 @@
 """Findings on a model: what has gone wrong since with the data its latest confirmed run learned from."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Dataset, DatasetVersion
 from catalog.services import dataset_update
 from governance.choices import OwnershipRole, Sensitivity
 from lineage.services import edge_declare
-from tests.factories import DatasetFactory, OwnershipFactory
+from tests.factories import DatasetFactory, OwnershipFactory, UserFactory
 from tests.training.recorded import record, register, write_rows
 from training.impact import model_findings
 
@@ -139,3 +140,14 @@ def test_the_query_count_does_not_grow_with_the_upstream(
         shown = findings(owner_client, lab["commercial"])
 
     assert len([item for item in shown if item["code"] == "upstream_license_changed"]) == 5
+
+
+def test_the_model_admin_page_shows_its_findings(client, owner, lab):
+    dataset_update(actor=owner, dataset=lab["raw"], license="CC-BY-NC-4.0")
+    client.force_login(UserFactory(username="ada-admin", is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:training_model_change", args=[lab["commercial"].model_id])).content.decode()
+
+    section = page[page.index("Findings on its latest confirmed run") :]
+    assert "upstream_license_changed" in section
+    assert "CC-BY-4.0 to CC-BY-NC-4.0" in section
