@@ -76,7 +76,7 @@ class ModelAdmin(ReadOnlyAdmin):
         model = super().get_object(request, object_id, from_field)
         if model is not None:
             # Computed for the reader when the page is read, as GET /api/v1/models/{id}/ does.
-            model.findings = model_findings(model, request.user)  # type: ignore[attr-defined]
+            model.findings = model_findings(model, request.user)
         return model
 
     @admin.display(description="Findings on its latest confirmed run")
