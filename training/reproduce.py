@@ -5,6 +5,7 @@ can follow step by step."""
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 from uuid import UUID
 
@@ -176,7 +177,8 @@ def verification_shown(verification: dict[str, Any], readable_versions: set[UUID
     for key in ("changed", "unreadable"):
         shown[key] = [
             entry
-            if entry.get("version") and UUID(str(entry["version"])) in readable_versions
+            # A purged input's entry names nothing; the others only when the reader may read the dataset.
+            if entry.get("version") is None or UUID(str(entry["version"])) in readable_versions
             else {"version": None, "restricted": True, **({"paths": []} if key == "changed" else {"detail": ""})}
             for entry in verification.get(key, [])
         ]
@@ -209,8 +211,9 @@ def reproduce_markdown(recipe: dict[str, Any]) -> str:
             lines += [
                 "",
                 "```sh",
-                f"git clone {json.dumps(code['repository'])} code && cd code",
-                f"git checkout {json.dumps(code['commit'])}",
+                # Quoted for the shell: what a sender wrote must not run when a person pastes it.
+                f"git clone {shlex.quote(code['repository'])} code && cd code",
+                f"git checkout {shlex.quote(code['commit'])}",
                 "```",
             ]
     else:

@@ -82,7 +82,7 @@ def test_the_markdown_report_says_what_to_fetch_and_how_to_check_it(owner_client
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/markdown")
     assert "# Reproducing ml/flower-classifier 1.0.0" in text
-    assert 'git checkout "4f2a9c1"' in text
+    assert "git checkout 4f2a9c1" in text
     assert f"{hashlib.sha256((folder / 'a.csv').read_bytes()).hexdigest()}  a.csv" in text
     assert '"lr": 0.001' in text
 
@@ -195,3 +195,26 @@ def test_reading_a_recipe_costs_the_same_whatever_the_number_of_inputs(
         owner_client.get(url(one, "reproduce"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         owner_client.get(url(many, "reproduce"))
+
+
+def test_the_report_quotes_what_a_sender_wrote_for_the_shell(
+    owner, owner_client, dataset, folder, django_capture_on_commit_callbacks
+):
+    version = register(django_capture_on_commit_callbacks, actor=owner, dataset=dataset, path=folder)
+    run = record(owner, "quoted", version, code_repository="$(touch /tmp/pwned)", code_commit="`id`")
+
+    text = owner_client.get(url(run, "reproduce"), {"format": "markdown"}).content.decode()
+
+    assert "git clone '$(touch /tmp/pwned)' code" in text
+    assert "git checkout '`id`'" in text
+
+
+def test_a_run_whose_input_was_purged_is_unreadable(owner_client, run, verify):
+    DatasetVersion.objects.filter(pk=run.inputs.get().version_id).delete()
+
+    verification = verify(owner_client, run)
+
+    assert verification["status"] == "unreadable"
+    assert verification["unreadable"] == [
+        {"version": None, "position": 0, "detail": "The version was purged from the catalog."}
+    ]

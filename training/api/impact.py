@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_visible_to, versions_visible_to
+from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView
 from training.impact import impact_read
 
@@ -45,7 +46,7 @@ class ImpactSerializer(serializers.Serializer):
     models = ImpactModelSerializer(many=True)
 
 
-NOT_FOUND = OpenApiResponse(description="Nothing you may read has this id.")
+NOT_FOUND = OpenApiResponse(ProblemSerializer, description="Nothing you may read has this id.")
 WALK = (
     "Through confirmed lineage edges downstream (a model trained on a dataset derived from it counts), as far as "
     "CATALOG_LINEAGE_MAX_DEPTH. Each run once, by its input nearest to the dataset, with the path to it; runs you "

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from catalog.selectors import datasets_visible_to
 from config.api.renderers import MarkdownRenderer
+from config.api.schema import ProblemSerializer
 from config.api.serializers import renamed_fields
 from config.api.views import ProjectAPIView
 from training import tasks
@@ -173,7 +174,7 @@ class RunVerifyView(RunScoped):
         request=None,
         responses={
             202: VerifyAcceptedSerializer,
-            404: OpenApiResponse(description="No run you may read has this id."),
+            404: OpenApiResponse(ProblemSerializer, description="No run you may read has this id."),
         },
     )
     def post(self, request: Request, pk: UUID) -> Response:
