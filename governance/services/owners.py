@@ -93,7 +93,13 @@ def principal_named(user: User | None, group: Group | None) -> dict[str, Any]:
 
 
 def owner_add(
-    kind: Owned, *, object_id: UUID, user: User | None, group: Group | None, role: str, actor: User | None
+    kind: Owned,
+    *,
+    object_id: UUID,
+    user: User | None = None,
+    group: Group | None = None,
+    role: str = OwnershipRole.OWNER,
+    actor: User | None = None,
 ) -> tuple[Any, bool]:
     """Make a user or a group answer for a dataset or a model in a role. Returns the ownership and
     whether it is new (adding one that exists changes nothing and records nothing).

@@ -4,6 +4,7 @@ Models and runs are read by every authenticated user; a model, its owners and it
 by its owners and stewards (or staff). What a run read is shown only as far as the reader may read
 it (training.selectors)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import django_filters
@@ -11,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status
+from rest_framework import mixins, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,11 +20,10 @@ from rest_framework.response import Response
 from config.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewSet
-from governance import services as governance_services
-from governance.api.serializers import OwnershipCreateSerializer, OwnershipSerializer
-from governance.api.views.owners import OWNER_QUERY, ownership_named
+from governance.api.views.owners import OwnersEndpoint, owners_documented
 from governance.models import ModelOwnership
 from governance.permissions import user_can_write_model
+from governance.services.owners import MODELS
 from training import selectors, services
 from training.api.serializers import (
     ModelCreateSerializer,
@@ -43,7 +43,6 @@ KEY_REUSED_RESPONSE = OpenApiResponse(
     ProblemSerializer, description="The Idempotency-Key was already used with a different request."
 )
 FORBIDDEN_RESPONSE = OpenApiResponse(ProblemSerializer, description="Only the model's owners and stewards, or staff.")
-LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The model's last owner cannot be removed.")
 
 
 class CanWriteModel(permissions.BasePermission):
@@ -98,6 +97,38 @@ class TrainingRunFilter(django_filters.FilterSet):
         return selectors.runs_reading(queryset, user=self.request.user, version_id=value)
 
 
+class _Collection(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ProjectViewSet
+):
+    # Models or runs: each row of a page, and each answer about one, with what it shows attached in a
+    # constant number of queries (`attach`), then answered by `detail_serializer_class`.
+    added_permissions = (CanWriteModel,)
+    lookup_value_converter = "uuid"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    detail_serializer_class: type[serializers.Serializer]
+
+    def attach(self, rows: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # every list is paged
+        self.attach(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def representation(self, pk: Any) -> dict:
+        row = self.get_queryset().get(pk=pk)
+        self.attach([row])
+        return self.detail_serializer_class(row).data
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return Response(self.representation(self.get_object().pk))
+
+    def created(self, request: Request, row: Any, route: str) -> Response:
+        headers = {"Location": request.build_absolute_uri(reverse(route, args=[row.pk]))}
+        return Response(self.representation(row.pk), status=status.HTTP_201_CREATED, headers=headers)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List models", description="Every model, with its owners and latest confirmed run."),
     retrieve=extend_schema(summary="Read a model", responses=ModelDetailSerializer),
@@ -114,118 +145,57 @@ class TrainingRunFilter(django_filters.FilterSet):
         responses={200: ModelDetailSerializer, 403: FORBIDDEN_RESPONSE},
     ),
 )
-class ModelViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ProjectViewSet
-):
+class ModelViewSet(_Collection):
     serializer_class = ModelSerializer
+    detail_serializer_class = ModelDetailSerializer
     filterset_class = ModelFilter
-    added_permissions = (CanWriteModel,)
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Model]:
         return selectors.models_visible_to(self.request.user)
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        assert page is not None  # every list is paged
-        selectors.models_attach(page)
-        return self.get_paginated_response(ModelSerializer(page, many=True).data)
-
-    def _representation(self, model: Model) -> dict:
-        selectors.models_attach([model])
-        model.recent_runs = selectors.model_runs(model)  # type: ignore[attr-defined]
-        model.findings = model_findings(model, self.request.user)  # type: ignore[attr-defined]
-        return ModelDetailSerializer(model).data
-
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        return Response(self._representation(self.get_object()))
+    def attach(self, rows: Sequence[Any]) -> None:
+        selectors.models_attach(rows)
+        if self.action != "list":
+            rows[0].recent_runs = selectors.model_runs(rows[0])
+            rows[0].findings = model_findings(rows[0], self.request.user)
 
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:
         payload = ModelCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        model = services.model_create(actor=self.actor, **payload.validated_data)
-        headers = {"Location": request.build_absolute_uri(reverse("model-detail", args=[model.pk]))}
-        return Response(self._representation(model), status=status.HTTP_201_CREATED, headers=headers)
+        return self.created(request, services.model_create(actor=self.actor, **payload.validated_data), "model-detail")
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         model = self.get_object()
         payload = ModelUpdateSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        model = services.model_update(actor=self.actor, model=model, **payload.validated_data)
-        return Response(self._representation(model))
+        services.model_update(actor=self.actor, model=model, **payload.validated_data)
+        return Response(self.representation(model.pk))
 
 
-class _ModelRecords(ProjectAPIView):
-    # Who answers for the model named by the path's `model_id`: read by every authenticated user,
-    # changed by its owners and stewards (or staff); a few rows, listed whole.
+class _ModelOwners(OwnersEndpoint, ProjectAPIView):
+    # Who answers for the model named by the path's `model_id`, by the datasets' mechanism: read by
+    # every authenticated user, changed by its owners and stewards (or staff); a few rows, listed whole.
     added_permissions = (CanWriteModel,)
     pagination_class = None
-    serializer_class = OwnershipSerializer
+    owned = MODELS
     queryset = ModelOwnership.objects.none()  # for the schema
 
-    def get_model(self) -> Model:
+    def owned_object(self) -> Model:
         model = get_object_or_404(selectors.models_visible_to(self.request.user), pk=self.kwargs["model_id"])
         self.check_object_permissions(self.request, model)
         return model
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List who answers for a model", responses=OwnershipSerializer(many=True)),
-    post=extend_schema(
-        summary="Add a model's owner, steward or custodian",
-        description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing.",
-        request=OwnershipCreateSerializer,
-        responses={200: OwnershipSerializer, 201: OwnershipSerializer, 403: FORBIDDEN_RESPONSE},
-    ),
-    delete=extend_schema(
-        operation_id="models_owners_remove_by_principal",
-        summary="Remove a model's ownership named by user or group and role",
-        parameters=OWNER_QUERY,
-        responses={204: None, 409: LAST_OWNER_RESPONSE},
-    ),
-)
-class ModelOwnersView(_ModelRecords):
-    query_parameters = {"delete": ("user", "group", "role")}
-
-    def get(self, request: Request, model_id) -> Response:
-        ownerships = ModelOwnership.objects.filter(model=self.get_model()).select_related("user", "group")
-        return Response(OwnershipSerializer(self.filter_queryset(ownerships), many=True).data)
-
-    def post(self, request: Request, model_id) -> Response:
-        model = self.get_model()
-        payload = OwnershipCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        ownership, created = governance_services.model_ownership_add(
-            actor=self.actor, model_id=model.pk, **payload.validated_data
-        )
-        return Response(
-            OwnershipSerializer(ownership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
-
-    def delete(self, request: Request, model_id) -> Response:
-        ownership = ownership_named(request, ModelOwnership.objects.filter(model=self.get_model()))
-        governance_services.model_ownership_remove(actor=self.actor, ownership=ownership)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+@owners_documented("model")
+class ModelOwnersView(_ModelOwners):
+    http_method_names = ["get", "head", "post", "delete", "options"]
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read one of a model's ownerships", responses=OwnershipSerializer),
-    delete=extend_schema(summary="Remove a model's ownership", responses={204: None, 409: LAST_OWNER_RESPONSE}),
-)
-class ModelOwnerView(_ModelRecords):
-    def get_ownership(self) -> ModelOwnership:
-        return get_object_or_404(
-            ModelOwnership.objects.select_related("user", "group"), model=self.get_model(), pk=self.kwargs["pk"]
-        )
-
-    def get(self, request: Request, model_id, pk) -> Response:
-        return Response(OwnershipSerializer(self.get_ownership()).data)
-
-    def delete(self, request: Request, model_id, pk) -> Response:
-        governance_services.model_ownership_remove(actor=self.actor, ownership=self.get_ownership())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+@owners_documented("model", one=True)
+class ModelOwnerView(_ModelOwners):
+    query_parameters = {}
+    http_method_names = ["get", "head", "delete", "options"]
 
 
 @extend_schema_view(
@@ -255,39 +225,23 @@ class ModelOwnerView(_ModelRecords):
         responses={200: TrainingRunSerializer, 403: FORBIDDEN_RESPONSE},
     ),
 )
-class TrainingRunViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, ProjectViewSet
-):
+class TrainingRunViewSet(_Collection):
     serializer_class = TrainingRunSerializer
+    detail_serializer_class = TrainingRunSerializer
     filterset_class = TrainingRunFilter
-    added_permissions = (CanWriteModel,)
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[TrainingRun]:
         return selectors.runs_visible_to(self.request.user)
 
-    def list(self, request: Request, *args, **kwargs) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        assert page is not None  # every list is paged
-        selectors.runs_attach(page, user=request.user)
-        return self.get_paginated_response(TrainingRunSerializer(page, many=True).data)
-
-    def _representation(self, run_id) -> dict:
-        run = self.get_queryset().get(pk=run_id)
-        selectors.runs_attach([run], user=self.request.user)
-        return TrainingRunSerializer(run).data
-
-    def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        return Response(self._representation(self.get_object().pk))
+    def attach(self, rows: Sequence[Any]) -> None:
+        selectors.runs_attach(rows, user=self.request.user)
 
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:
         payload = TrainingRunCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         run = services.training_run_record(actor=self.actor, spec=RunSpec(**payload.spec_values()))
-        headers = {"Location": request.build_absolute_uri(reverse("training-run-detail", args=[run.pk]))}
-        return Response(self._representation(run.pk), status=status.HTTP_201_CREATED, headers=headers)
+        return self.created(request, run, "training-run-detail")
 
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         run = self.get_object()
@@ -297,7 +251,7 @@ class TrainingRunViewSet(
         if "artifacts" in payload.validated_data:
             changes["artifacts"] = payload.artifact_specs()
         services.training_run_update(actor=self.actor, run=run, **changes)
-        return Response(self._representation(run.pk))
+        return Response(self.representation(run.pk))
 
     @extend_schema(
         summary="Confirm a reported training run",
@@ -310,4 +264,4 @@ class TrainingRunViewSet(
     def confirm(self, request: Request, pk=None) -> Response:
         run = self.get_object()
         services.training_run_confirm(actor=self.actor, run=run)
-        return Response(self._representation(run.pk))
+        return Response(self.representation(run.pk))

@@ -1,6 +1,6 @@
-"""Who answers for a dataset, and who was granted read on it."""
+"""Who answers for a dataset (by the mechanism a model's owners use too), and who was granted read on it."""
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from catalog.api.scoped import DatasetScoped
 from config.api.schema import ProblemSerializer
+from config.api.views import ProjectViewMixin
 from governance import services
 from governance.api.serializers import (
     AccessGrantCreateSerializer,
@@ -20,9 +21,14 @@ from governance.api.serializers import (
     OwnershipSerializer,
 )
 from governance.choices import OwnershipRole
-from governance.models import AccessGrant, AnswersFor, Ownership
+from governance.models import AccessGrant, Ownership
+from governance.services.owners import DATASETS, Owned, owner_add, owner_remove
 
-OwnershipRecord = TypeVar("OwnershipRecord", bound=AnswersFor)
+# The type checker reads the mixin as the view it is mixed into; at run time it adds no base of its own.
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView as _View
+else:
+    _View = object
 
 
 class _DatasetRecords(DatasetScoped, generics.GenericAPIView):
@@ -38,12 +44,11 @@ OWNER_QUERY = [
     OpenApiParameter("group", OpenApiTypes.STR, description="The group name of the ownership to remove."),
     OpenApiParameter("role", OpenApiTypes.STR, enum=OwnershipRole.values, description="Its role (default owner)."),
 ]
-LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The dataset's last owner cannot be removed.")
 
 
-def ownership_named(request: Request, ownerships: QuerySet[OwnershipRecord]) -> OwnershipRecord:
+def ownership_named(request: Request, ownerships: QuerySet[Any]) -> Any:
     """The one of these ownerships the query names by `?user=` or `?group=`, and `?role=` (default
-    owner): a dataset's or a model's. 400 for a query that names none, 404 for one that matches none."""
+    owner). 400 for a query that names none, 404 for one that matches none."""
     user, group = request.query_params.get("user"), request.query_params.get("group")
     if (user is None) == (group is None):
         raise serializers.ValidationError({"user": ["Name exactly one of ?user= or ?group= (and ?role=)."]})
@@ -51,69 +56,97 @@ def ownership_named(request: Request, ownerships: QuerySet[OwnershipRecord]) -> 
     if role not in OwnershipRole.values:
         raise serializers.ValidationError({"role": [f"role is one of {', '.join(OwnershipRole.values)}."]})
     principal = Q(user__username=user) if user is not None else Q(group__name=group)
-    return get_object_or_404(ownerships.select_related("user", "group").filter(principal), role=role)
+    return get_object_or_404(ownerships.filter(principal), role=role)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List who answers for a dataset", responses=OwnershipSerializer(many=True)),
-    post=extend_schema(
-        summary="Add an owner, steward or custodian",
-        description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing.",
-        request=OwnershipCreateSerializer,
-        responses={200: OwnershipSerializer, 201: OwnershipSerializer},
-    ),
-    delete=extend_schema(
-        operation_id="datasets_owners_remove_by_principal",
-        summary="Remove an ownership named by user or group and role",
-        parameters=OWNER_QUERY,
-        responses={204: None, 409: LAST_OWNER_RESPONSE},
-    ),
-)
-class DatasetOwnersView(_DatasetRecords):
+class OwnersEndpoint(ProjectViewMixin, _View):
+    # Who answers for one dataset or model, the same way for both: `owned` says which kind (its
+    # records and its rules, governance.services.owners), `owned_object()` the one the path names,
+    # 404 when the reader may not see it and 403 on a write they may not make. The list and the
+    # ownership named by the query (GET, POST, DELETE ?user=|group=&role=), or by the path's `pk`
+    # (GET, DELETE). (A comment, not a docstring: the schema describes operations by docstrings.)
+
+    owned: Owned
     query_parameters = {"delete": ("user", "group", "role")}
     serializer_class = OwnershipSerializer
-    queryset = Ownership.objects.none()  # for the schema
 
-    def get_queryset(self) -> QuerySet[Ownership]:
-        return Ownership.objects.filter(dataset=self.get_dataset()).select_related("user", "group")
+    def owned_object(self) -> Any:
+        raise NotImplementedError
 
-    def get(self, request: Request, dataset_id) -> Response:
-        return Response(OwnershipSerializer(self.filter_queryset(self.get_queryset()), many=True).data)
+    def ownerships(self) -> QuerySet[Any]:
+        return self.owned.ownerships(self.owned_object().pk).select_related("user", "group")
 
-    def post(self, request: Request, dataset_id) -> Response:
-        dataset = self.get_dataset()
+    def one_named(self) -> Any:
+        if "pk" in self.kwargs:
+            return get_object_or_404(self.ownerships(), pk=self.kwargs["pk"])
+        return ownership_named(self.request, self.ownerships())
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        if "pk" in self.kwargs:
+            return Response(OwnershipSerializer(self.one_named()).data)
+        # filter_queryset refuses query parameters a list does not take.
+        return Response(OwnershipSerializer(self.filter_queryset(self.ownerships()), many=True).data)
+
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        owned = self.owned_object()
         payload = OwnershipCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        ownership, created = services.ownership_add(actor=self.actor, dataset_id=dataset.pk, **payload.validated_data)
+        ownership, created = owner_add(self.owned, object_id=owned.pk, actor=self.actor, **payload.validated_data)
         return Response(
             OwnershipSerializer(ownership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-    def delete(self, request: Request, dataset_id) -> Response:
-        ownership = ownership_named(request, Ownership.objects.filter(dataset=self.get_dataset()))
-        services.ownership_remove(actor=self.actor, ownership=ownership)
+    def delete(self, request: Request, **kwargs: Any) -> Response:
+        owner_remove(self.owned, actor=self.actor, ownership=self.one_named())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="Read one ownership", responses=OwnershipSerializer),
-    delete=extend_schema(summary="Remove an ownership", responses={204: None, 409: LAST_OWNER_RESPONSE}),
-)
-class DatasetOwnerView(_DatasetRecords):
-    serializer_class = OwnershipSerializer
+class _DatasetOwners(OwnersEndpoint, _DatasetRecords):
+    owned = DATASETS
     queryset = Ownership.objects.none()  # for the schema
 
-    def get_ownership(self) -> Ownership:
-        return get_object_or_404(
-            Ownership.objects.select_related("user", "group"), dataset=self.get_dataset(), pk=self.kwargs["pk"]
+    def owned_object(self) -> Any:
+        return self.get_dataset()
+
+
+def owners_documented(noun: str, *, one: bool = False) -> Any:
+    """The schema of the owners endpoints of a dataset or a model (`one`: of one ownership)."""
+    last_owner = OpenApiResponse(ProblemSerializer, description=f"The {noun}'s last owner cannot be removed.")
+    forbidden = OpenApiResponse(ProblemSerializer, description=f"Only the {noun}'s owners and stewards, or staff.")
+    if one:
+        return extend_schema_view(
+            get=extend_schema(summary=f"Read one of a {noun}'s ownerships", responses=OwnershipSerializer),
+            delete=extend_schema(
+                summary=f"Remove a {noun}'s ownership", responses={204: None, 403: forbidden, 409: last_owner}
+            ),
         )
+    return extend_schema_view(
+        get=extend_schema(summary=f"List who answers for a {noun}", responses=OwnershipSerializer(many=True)),
+        post=extend_schema(
+            summary=f"Add a {noun}'s owner, steward or custodian",
+            description="A user or a group, in a role. Adding one that exists answers 200 and changes nothing. "
+            "Once it has owners, only they (or staff) make someone an owner.",
+            request=OwnershipCreateSerializer,
+            responses={200: OwnershipSerializer, 201: OwnershipSerializer, 403: forbidden},
+        ),
+        delete=extend_schema(
+            operation_id=f"{noun}s_owners_remove_by_principal",
+            summary=f"Remove a {noun}'s ownership named by user or group and role",
+            parameters=OWNER_QUERY,
+            responses={204: None, 403: forbidden, 409: last_owner},
+        ),
+    )
 
-    def get(self, request: Request, dataset_id, pk) -> Response:
-        return Response(OwnershipSerializer(self.get_ownership()).data)
 
-    def delete(self, request: Request, dataset_id, pk) -> Response:
-        services.ownership_remove(actor=self.actor, ownership=self.get_ownership())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+@owners_documented("dataset")
+class DatasetOwnersView(_DatasetOwners):
+    http_method_names = ["get", "head", "post", "delete", "options"]
+
+
+@owners_documented("dataset", one=True)
+class DatasetOwnerView(_DatasetOwners):
+    query_parameters = {}
+    http_method_names = ["get", "head", "delete", "options"]
 
 
 @extend_schema_view(
