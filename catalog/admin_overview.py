@@ -2,8 +2,8 @@
 features with their histograms, the sample, class balance, findings, versions, lineage one edge
 away, the change log and the audits that included the dataset.
 
-This is a composition surface like the API: it reads lineage and audits, which the catalog's
-domain code never does."""
+This is a composition surface like the API: it reads lineage, audits and the models trained on the
+dataset, which the catalog's domain code never does."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 
 from catalog import charts
 from catalog.cards.facts import card_facts
@@ -34,6 +34,7 @@ from profiler.pii import (
     masked_sample,
     masked_statistics,
 )
+from training.impact import impact_read
 
 TERM_LABELS = {
     "commercial_use": "commercial use",
@@ -120,6 +121,30 @@ def _thumbnails_by_class(version: DatasetVersion) -> list[dict[str, Any]]:
             }
         )
     return [{"label": label or "(no label)", "images": images} for label, images in classes.items()]
+
+
+def _admin_link(name: str, pk: Any) -> str:
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:  # an admin without the training pages
+        return ""
+
+
+def _trained_on(dataset: Dataset, user: User | AnonymousUser) -> list[dict[str, Any]]:
+    """The training runs that read the dataset or data derived from it, with their models (the first 50)."""
+    impact = impact_read(dataset=dataset, reader=user)
+    models = {model["id"]: f"{model['namespace']}/{model['name']}" for model in impact.models}
+    return [
+        {
+            **run,
+            "model": models[run["model"]],
+            "model_link": _admin_link("admin:training_model_change", run["model"]),
+            "run_link": _admin_link("admin:training_trainingrun_change", run["id"]),
+            # The datasets between, as the lineage names them (placeholders for those the reader may not read).
+            "via": " → ".join(step.removeprefix("dataset:") for step in run["path"][1:]),
+        }
+        for run in impact.training_runs[:50]
+    ]
 
 
 def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, Any]:
@@ -241,6 +266,7 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
         sorted(set(upstream)),
         sorted(set(downstream)),
     )
+    overview["trained"] = _trained_on(dataset, user)
     overview["changes"] = list(Change.objects.filter(dataset_id=dataset.pk)[:25])
     changes_described(overview["changes"])
     overview["audits"] = [

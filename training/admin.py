@@ -15,6 +15,7 @@ from catalog.templatetags.catalog_admin import shortened, wrapped
 from config.admin import ReadOnlyAdmin
 from governance.models import Audit
 from training import selectors, services
+from training.impact import model_findings
 from training.models import Model, TrainingRun
 
 # Rows of a table of hyperparameters or metrics shown at most; the whole document is on the API.
@@ -58,8 +59,39 @@ class ModelAdmin(ReadOnlyAdmin):
     search_fields = ("namespace", "name", "description")
     list_filter = ("namespace",)
     list_select_related = ("created_by",)
-    fields = ("namespace", "name", "description", "tags", "owners_shown", "runs_shown", "created_by", "created_at")
+    fields = (
+        "namespace",
+        "name",
+        "description",
+        "tags",
+        "owners_shown",
+        "runs_shown",
+        "findings_shown",
+        "created_by",
+        "created_at",
+    )
     readonly_fields = fields
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Model | None:
+        model = super().get_object(request, object_id, from_field)
+        if model is not None:
+            # Computed for the reader when the page is read, as GET /api/v1/models/{id}/ does.
+            model.findings = model_findings(model, request.user)
+        return model
+
+    @admin.display(description="Findings on its latest confirmed run")
+    def findings_shown(self, model: Model) -> SafeString | str:
+        findings = getattr(model, "findings", [])
+        if not findings:
+            return "none"
+        return format_html(
+            "<table><thead><tr><th>severity</th><th>code</th><th>what</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((item["severity"], item["code"], wrapped(item["message"])) for item in findings),
+            ),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Model]:
         return (

@@ -119,6 +119,11 @@ class TrainingInput(models.Model):
     version_number = models.PositiveIntegerField()
     uri = models.CharField(max_length=2048)
     fingerprint = models.CharField(max_length=71)
+    license = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The dataset's license expression when the run was recorded; empty: unknown.",
+    )
 
     class Meta:
         ordering = ["run", "position"]

@@ -18,8 +18,11 @@ from config.api.fields import StrictCharField
 from config.api.serializers import StrictSerializer, renamed_fields
 from config.moments import MomentOutOfRange, moment_in_utc
 from governance.choices import OwnershipRole, PrincipalType, Verdict
+from training.api.reproduce import VerificationSerializer
 from training.choices import InputRole, RunSource, RunStatus
+from training.impact import FINDINGS
 from training.models import Model, TrainingInput, TrainingRun
+from training.reproduce import verification_shown
 from training.selectors import RESTRICTED_INPUT
 from training.specs import (
     MAX_ARTIFACTS,
@@ -91,6 +94,19 @@ class TrainingRunSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ModelFindingSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=sorted(FINDINGS))
+    severity = serializers.CharField()
+    message = serializers.CharField()
+    dataset = serializers.UUIDField(allow_null=True, help_text="Null for a dataset you may not read.")
+    dataset_name = serializers.CharField(help_text=f"namespace/name, or {RESTRICTED_INPUT!r}.")
+    version = serializers.UUIDField(allow_null=True)
+    run = serializers.UUIDField(help_text="The run the finding is about: the model's latest confirmed run.")
+    path = serializers.ListField(
+        child=serializers.CharField(), help_text="Node ids from the run's input up to the dataset."
+    )
+
+
 class ModelSerializer(serializers.ModelSerializer):
     tags = serializers.SerializerMethodField()
     owners = serializers.SerializerMethodField()
@@ -131,10 +147,18 @@ class ModelSerializer(serializers.ModelSerializer):
 class ModelDetailSerializer(ModelSerializer):
     runs = serializers.SerializerMethodField(help_text="Its latest runs, latest first; all of them at `runs_url`.")
     runs_url = serializers.SerializerMethodField(help_text="Every run of the model: /training-runs/?model=<id>.")
+    findings = serializers.SerializerMethodField(
+        help_text="What has gone wrong since with the data its latest confirmed run learned from (its inputs and "
+        "their upstream through confirmed lineage), computed when read."
+    )
 
     class Meta(ModelSerializer.Meta):
-        fields = [*ModelSerializer.Meta.fields, "runs", "runs_url"]
+        fields = [*ModelSerializer.Meta.fields, "runs", "runs_url", "findings"]
         read_only_fields = fields
+
+    @extend_schema_field(ModelFindingSerializer(many=True))
+    def get_findings(self, model: Model) -> Any:
+        return ModelFindingSerializer(model.findings, many=True).data  # type: ignore[attr-defined]
 
     @extend_schema_field(TrainingRunSummarySerializer(many=True))
     def get_runs(self, model: Model) -> Any:
@@ -388,6 +412,7 @@ class TrainingRunSerializer(serializers.ModelSerializer):
     purpose = PurposeSerializer(read_only=True, allow_null=True)
     source_field = serializers.ChoiceField(choices=RunSource.choices, read_only=True)
     audit = serializers.SerializerMethodField(help_text="The latest audit of this run; null when none.")
+    verification = serializers.SerializerMethodField(help_text="The last check of its inputs (POST …/verify/).")
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)  # type: ignore[var-annotated]
 
     class Meta:
@@ -421,6 +446,12 @@ class TrainingRunSerializer(serializers.ModelSerializer):
     @extend_schema_field(CodeSerializer)
     def get_code(self, run: TrainingRun) -> dict[str, str]:
         return {"repository": run.code_repository, "commit": run.code_commit, "entrypoint": run.code_entrypoint}
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, run: TrainingRun) -> dict[str, Any] | None:
+        # Versions and files of inputs the reader may not read are not named.
+        readable = {item.version_id for item in run.inputs.all() if getattr(item, "readable", False)}
+        return verification_shown(run.verification, {version for version in readable if version is not None})
 
     @extend_schema_field(RunAuditSerializer(allow_null=True))
     def get_audit(self, run: TrainingRun) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from training.api import views
@@ -10,5 +10,7 @@ router.register("training-runs", views.TrainingRunViewSet, basename="training-ru
 urlpatterns = [
     path("models/<uuid:model_id>/owners/", views.ModelOwnersView.as_view(), name="model-owners"),
     path("models/<uuid:model_id>/owners/<uuid:pk>/", views.ModelOwnerView.as_view(), name="model-owner"),
+    # A run's recipe and check, and the impact of a dataset or version: before the router's routes.
+    path("", include("training.api.evidence_urls")),
     *router.urls,
 ]

@@ -35,6 +35,7 @@ from training.api.serializers import (
     TrainingRunUpdateSerializer,
 )
 from training.choices import RunSource, RunStatus
+from training.impact import model_findings
 from training.models import Model, TrainingRun
 from training.specs import RunSpec
 
@@ -156,6 +157,7 @@ class ModelViewSet(_Collection):
         selectors.models_attach(rows)
         if self.action != "list":
             rows[0].recent_runs = selectors.model_runs(rows[0])
+            rows[0].findings = model_findings(rows[0], self.request.user)
 
     @idempotent
     def create(self, request: Request, *args, **kwargs) -> Response:

@@ -148,6 +148,7 @@ def _inputs_write(run: TrainingRun, inputs: Sequence[ResolvedInput]) -> None:
             version_number=item.version.number,
             uri=item.version.uri,
             fingerprint=item.version.fingerprint,
+            license=item.dataset.license,
         )
         for position, item in enumerate(inputs)
     )

@@ -1,0 +1,43 @@
+"""Celery tasks of the training app: thin adapters that take ids and call the services."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+
+from training.choices import Reproducibility
+from training.models import TrainingRun
+from training.services.verify import training_run_verify
+
+logger = logging.getLogger(__name__)
+
+
+# --- Verifying a run's inputs -----------------------------------------------------------------------
+
+
+# A database that blinked is retried with backoff, as the catalog's verification is.
+@shared_task(
+    name="training.tasks.training_run_verify",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=5,
+)
+def training_run_verify_task(run_id: str) -> str:
+    return str(training_run_verify(run_id=UUID(run_id))["status"])
+
+
+def training_run_verify_enqueue(*, run_id: UUID) -> None:
+    """Mark the run's check pending and queue it once the current transaction commits."""
+    TrainingRun.objects.filter(pk=run_id).update(verification_status=Reproducibility.PENDING)
+    transaction.on_commit(lambda: _verify_dispatch(run_id=run_id))
+
+
+def _verify_dispatch(*, run_id: UUID) -> None:
+    try:
+        training_run_verify_task.delay(str(run_id))
+    except Exception:
+        # The request is answered; the run stays pending until it is asked again.
+        logger.exception("Could not queue training run %s for verification", run_id)
