@@ -127,7 +127,7 @@ def test_a_run_reported_by_start_and_complete_is_one_training_run(owner, catalog
     run = TrainingRun.objects.get()
     assert (run.source, run.external_id, run.lineage_run_id) == ("openlineage", str(run_id), run_id)
     assert (run.model.namespace, run.model.name, run.model_version) == ("models", "fraud-scorer", "1.3.0")
-    assert (run.status, run.ended_at) == ("completed", start + timedelta(minutes=35))
+    assert (run.status, run.started_at, run.ended_at) == ("completed", start, start + timedelta(minutes=35))
     assert run.confirmed
     assert run.hyperparameters == {
         "learning_rate": "0.01",

@@ -227,7 +227,9 @@ def _run_rerecord(actor: User, run: TrainingRun, spec: RunSpec) -> TrainingRun:
     if not (spec.status == RunStatus.RUNNING and run.status != RunStatus.RUNNING):
         run.status = spec.status
     run.ended_at = spec.ended_at or run.ended_at
-    run.started_at = run.started_at or spec.started_at
+    # Events may arrive in any order: the run started at the earliest start any of them reports.
+    starts = [moment for moment in (run.started_at, spec.started_at) if moment is not None]
+    run.started_at = min(starts) if starts else None
     _times_checked(run.started_at, run.ended_at)
     if spec.metrics:
         run.metrics = spec.metrics

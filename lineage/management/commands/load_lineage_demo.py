@@ -60,6 +60,8 @@ class Command(BaseCommand):
             "namespace": "models",
             "name": "fault-detector",
             "facets": {
+                # An output of type MODEL makes the run a training run of this model (GET /api/v1/models/).
+                "datasetType": {**FACET, "datasetType": "MODEL"},
                 "schema": {
                     **FACET,
                     "fields": [{"name": "fault", "type": "STRING"}, {"name": "score", "type": "DOUBLE"}],
