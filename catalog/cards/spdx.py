@@ -60,14 +60,14 @@ DATA_LICENSE = "CC0-1.0"
 CATALOG_NAME = "training-data-catalog"
 
 # Sensitivity -> the traffic-light scale of `dataset_confidentialityLevel`.
-CONFIDENTIALITY = {
+CONFIDENTIALITY: dict[str, str] = {
     Sensitivity.PUBLIC: "clear",
     Sensitivity.INTERNAL: "green",
     Sensitivity.CONFIDENTIAL: "amber",
     Sensitivity.RESTRICTED: "red",
 }
 # The logical types of a table's features -> the kinds of data SPDX names (beside `structured`).
-DATASET_TYPES = {
+DATASET_TYPES: dict[str, str] = {
     LogicalType.NUMERIC: "numeric",
     LogicalType.CATEGORICAL: "categorical",
     LogicalType.BOOLEAN: "categorical",
