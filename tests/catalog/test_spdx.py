@@ -274,5 +274,5 @@ def test_the_checks_catch_a_document_the_specification_refuses(owner_client, flo
     conforms, text = shacl_report(document)
     assert not conforms
     assert "DatasetType" in text or "datasetType" in text
-    with pytest.raises(ValueError, match="is not a (valid value|correctly formatted datetime)"):
+    with pytest.raises(ValueError, match=r"is not a (valid value|correctly formatted datetime)"):
         bindings_load(document)
