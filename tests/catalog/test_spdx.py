@@ -276,3 +276,12 @@ def test_the_checks_catch_a_document_the_specification_refuses(owner_client, flo
     assert "DatasetType" in text or "datasetType" in text
     with pytest.raises(ValueError, match=r"is not a (valid value|correctly formatted datetime)"):
         bindings_load(document)
+
+
+def test_no_one_changes_a_version_through_its_export(owner_client, stranger_client, flowers):
+    url = _url(flowers.latest_version)
+
+    for client in (owner_client, stranger_client):
+        for method in (client.post, client.put, client.patch, client.delete):
+            assert method(url, {"@graph": []}, format="json").status_code == 405
+    assert flowers.latest_version.manifest == DatasetVersion.objects.get(pk=flowers.latest_version_id).manifest
