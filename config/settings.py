@@ -300,6 +300,9 @@ CATALOG_STORAGE_ROOTS = [
     if root
 ]
 CATALOG_ALLOW_PRIVATE_URLS = env.bool("CATALOG_ALLOW_PRIVATE_URLS", default=False)
+# The base of the element ids (spdxId) of SPDX exports, e.g. https://catalog.example.org/spdx/; empty: the
+# host each request names, under /spdx/. Set it when the service answers under several host names.
+CATALOG_SPDX_NAMESPACE = env.str("CATALOG_SPDX_NAMESPACE", default="")
 # Registering a glob looks through at most this many folders (and half a second) for a first match
 # inside the web request; a broader pattern is refused with 400 instead of holding the worker.
 CATALOG_GLOB_MAX_DIRECTORIES = env.int("CATALOG_GLOB_MAX_DIRECTORIES", default=10_000)

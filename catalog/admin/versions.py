@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -70,9 +71,11 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         ),
         ("Re-hashing the source", {"fields": ("verified_at", "source_changed_at", "verification_shown")}),
         ("Notes", {"fields": ("notes", "deprecated_at", "deprecation_reason")}),
+        ("Exports", {"fields": ("exports",)}),
         ("Record", {"fields": ("id", "created_by", "created_at", "updated_at")}),
     )
     readonly_fields = (
+        "exports",
         "id",
         "dataset",
         "number",
@@ -137,6 +140,13 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             feature.name: detected_kinds(feature.statistics)
             for feature in Feature.objects.filter(version=version, pii=True).only("name", "statistics")
         }
+
+    @admin.display(description="Exports")
+    def exports(self, version: DatasetVersion) -> SafeString:
+        return format_html(
+            '<a href="{}">SPDX 3.0.1 JSON-LD</a> (the version as a dataset package, with every file and its sha256)',
+            reverse("version-spdx", kwargs={"version_id": version.pk}),
+        )
 
     @admin.display(description="Source")
     def source(self, version: DatasetVersion) -> SafeString:

@@ -26,6 +26,7 @@ urlpatterns = [
         views.VersionFeatureView.as_view(),
         name="version-feature",
     ),
+    path("versions/<uuid:version_id>/spdx", views.VersionSpdxView.as_view(), name="version-spdx"),
     path("versions/<uuid:version_id>/files/<path:path>", views.VersionFileView.as_view(), name="version-file"),
     *router.urls,
 ]

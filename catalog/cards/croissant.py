@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from catalog.cards.provenance import Provenance
 from catalog.downloads import Tables, is_table
 from profiler.files import format_from_name
 from profiler.formats import DELIMITED_FORMATS, MEDIA_FORMATS, TABULAR_FORMATS
@@ -69,6 +70,7 @@ CONTEXT = {
     "source": "cr:source",
     "subField": "cr:subField",
     "transform": "cr:transform",
+    "prov": "http://www.w3.org/ns/prov#",
 }
 
 ENCODINGS = {
@@ -92,6 +94,10 @@ RAI = {
 }
 # The biases section fills both: Croissant keeps biases and limitations apart.
 ALSO = {"biases_and_limitations": "rai:dataBiases"}
+# What a dataset must not be used for follows its use cases, after this line.
+OUT_OF_SCOPE = "Not intended for: "
+# How a provenance names an upstream dataset the reader may not read.
+RESTRICTED = "A dataset you may not read"
 
 
 def croissant_type(dtype: str) -> str:
@@ -164,15 +170,28 @@ def _unique_slugs(paths: list[str]) -> dict[str, str]:
 
 # Where a file of the version is served: (manifest path, as a CSV rendition) -> URL.
 FileUrl = Callable[[str, bool], str]
+# Where the API serves a dataset (by id), and a job's lineage (by namespace and name).
+DatasetUrl = Callable[[str], str]
+JobUrl = Callable[[str, str], str]
 # Past this many files of records, one record set each would make the document unwieldy.
 MAX_RECORD_FILES = 200
 
 
 def card_croissant(
-    facts: dict[str, Any], card: Any, *, url: str, file_url: FileUrl | None = None, tables: Tables | None = None
+    facts: dict[str, Any],
+    card: Any,
+    *,
+    url: str,
+    file_url: FileUrl | None = None,
+    tables: Tables | None = None,
+    provenance: Provenance | None = None,
+    dataset_url: DatasetUrl | None = None,
+    job_url: JobUrl | None = None,
 ) -> dict[str, Any]:
     """The document. With `file_url`, each local file's `contentUrl` is where the API serves it (else its
-    path); `tables` says how the delimited tables are written (see catalog.downloads.version_tables)."""
+    path); `tables` says how the delimited tables are written (see catalog.downloads.version_tables);
+    `provenance` (catalog.cards.provenance, as the reader may see it) adds `prov:wasDerivedFrom` and
+    `prov:wasGeneratedBy`, linked with `dataset_url` and `job_url` where given."""
 
     def section(name: str) -> str:
         return getattr(card, name, "").strip() if card is not None else ""
@@ -201,6 +220,12 @@ def card_croissant(
     for name, prop in [*RAI.items(), *ALSO.items()]:
         if section(name):
             document[prop] = section(name)
+    if section("out_of_scope_uses"):
+        document["rai:dataUseCases"] = "\n\n".join(
+            filter(None, [section("intended_uses"), OUT_OF_SCOPE + section("out_of_scope_uses")])
+        )
+    if provenance:
+        document.update(croissant_provenance(provenance, dataset_url=dataset_url, job_url=job_url))
     version = facts["version"]
     if version is None:
         document["distribution"] = []
@@ -286,6 +311,36 @@ def card_croissant(
         _table_records(version, path, sources[path], f"records.{ids[path]}" if several else "records")
         for path in record_paths
     ]
+    return document
+
+
+def croissant_provenance(
+    provenance: Provenance, *, dataset_url: DatasetUrl | None = None, job_url: JobUrl | None = None
+) -> dict[str, Any]:
+    """Croissant 1.1 provenance (W3C PROV-O): `prov:wasDerivedFrom` each upstream dataset, a restricted one
+    as a dataset with no name, id or link; `prov:wasGeneratedBy` an activity per job that produced it."""
+    document: dict[str, Any] = {}
+    upstream = []
+    for source in provenance["derived_from"]:
+        if source.get("restricted"):
+            upstream.append({"@type": "sc:Dataset", "name": "restricted", "description": RESTRICTED + "."})
+            continue
+        entry: dict[str, Any] = {"@type": "sc:Dataset", "name": f"{source['namespace']}/{source['name']}"}
+        if dataset_url is not None:
+            entry["url"] = dataset_url(source["id"])
+        upstream.append(entry)
+    if upstream:
+        document["prov:wasDerivedFrom"] = upstream
+    activities = []
+    for job in provenance["generated_by"]:
+        activity: dict[str, Any] = {"@type": "prov:Activity", "prov:label": f"{job['namespace']}/{job['name']}"}
+        if job["description"]:
+            activity["description"] = job["description"]
+        if job_url is not None:
+            activity["url"] = job_url(job["namespace"], job["name"])
+        activities.append(activity)
+    if activities:
+        document["prov:wasGeneratedBy"] = activities
     return document
 
 
@@ -451,6 +506,10 @@ def card_from_croissant(document: dict[str, Any]) -> dict[str, Any]:
         return str(value or "").strip()
 
     sections = {name: text(prop) for name, prop in RAI.items()}
+    # The use cases this catalog writes end with what the dataset is not intended for.
+    uses, marker, out_of_scope = sections["intended_uses"].partition(OUT_OF_SCOPE)
+    if marker:
+        sections["intended_uses"], sections["out_of_scope_uses"] = uses.strip(), out_of_scope.strip()
     sections["summary"] = text("description")
     sections["citation"] = text("citeAs")
     keywords = document.get("keywords") or []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.models import Dataset
+from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import (
     dataset_latest_version_with_features,
     dataset_owners,
@@ -62,15 +62,8 @@ def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, A
     }
     if version is None:
         return facts
-    quality = version_quality(version)
     splits = version_profile_stored(version).get("splits") or {}
-    label_column = quality.get("label_column") or version.label_column or None
-    class_counts = quality.get("class_counts") or {}
-    personal_label = any(feature.pii and feature.name == label_column for feature in version.features.all())
-    class_names_masked = bool(label_column) and personal_label and not shows_personal
-    aliases = class_aliases(class_counts) if class_names_masked else {}
-    if class_names_masked:
-        class_counts = aliased_counts(class_counts, aliases)
+    label_column, class_counts, aliases, class_names_masked = label_as_shown(version, shows_personal=shows_personal)
     facts["version"] = {
         "id": str(version.pk),
         "number": version.number,
@@ -98,10 +91,27 @@ def card_facts(dataset: Dataset, *, shows_personal: bool = False) -> dict[str, A
         "label_column": label_column,
         "class_counts": class_counts,
         "class_names_masked": class_names_masked,
-        "imbalance_ratio": quality.get("imbalance_ratio"),
+        "imbalance_ratio": version_quality(version).get("imbalance_ratio"),
         "splits": {
             name: {"row_count": split.get("row_count"), "files": aliased_paths(split.get("files", []), aliases)}
             for name, split in splits.items()
         },
     }
     return facts
+
+
+def label_as_shown(
+    version: DatasetVersion, *, shows_personal: bool
+) -> tuple[str | None, dict[str, int], dict[str, str], bool]:
+    """The version's label column, its class counts as the reader may see them, the aliases that stand
+    for the classes, and whether they are masked (the label is personal data and the reader may not see
+    it): a class name is then `class 1`, `class 2`... wherever it would appear, a manifest's folders
+    included (`profiler.pii.aliased_paths`). Reads the features prefetched on the version when they are."""
+    quality = version_quality(version)
+    label_column = quality.get("label_column") or version.label_column or None
+    class_counts = quality.get("class_counts") or {}
+    personal_label = any(feature.pii and feature.name == label_column for feature in version.features.all())
+    if not (label_column and personal_label and not shows_personal):
+        return label_column, class_counts, {}, False
+    aliases = class_aliases(class_counts)
+    return label_column, aliased_counts(class_counts, aliases), aliases, True

@@ -19,3 +19,10 @@ class MarkdownRenderer(renderers.BaseRenderer):
 class JsonLdRenderer(renderers.JSONRenderer):
     media_type = "application/ld+json"
     format = "jsonld"
+
+
+class SpdxJsonRenderer(renderers.JSONRenderer):
+    """SPDX 3 documents in their JSON-LD serialization (an error is still its problem document)."""
+
+    media_type = "application/spdx+json"
+    format = "spdx"

@@ -172,3 +172,15 @@ def test_a_long_value_is_shortened_with_the_whole_of_it_on_hover():
     assert "&lt;&quot;&amp;&gt;" in shown  # escaped, in the title and the text alike
     text = re.sub(r"<[^>]+>", "", shown)
     assert len(text.replace("&lt;&quot;&amp;&gt;", '<"&>')) == 24
+
+
+def test_the_version_page_links_to_the_spdx_export_which_answers_its_reader(staff_admin, version):
+    page = _version_page(staff_admin, version)
+
+    link = f"/api/v1/versions/{version.pk}/spdx"
+    assert f'<a href="{link}">SPDX 3.0.1 JSON-LD</a>' in page
+    response = staff_admin.get(link)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/spdx+json"
+    (package,) = [element for element in response.json()["@graph"] if element["type"] == "dataset_DatasetPackage"]
+    assert package["spdxId"].endswith(f"/spdx/versions/{version.pk}")

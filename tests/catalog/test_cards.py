@@ -387,6 +387,10 @@ def test_a_croissant_document_fills_the_card_s_responsible_ai_sections(owner_cli
     for section in ("summary", "citation", "collection", "preprocessing", "labeling", "personal_information"):
         assert imported[section] == SECTIONS[section], section
     assert imported["biases_and_limitations"] == SECTIONS["biases_and_limitations"]
+    # What it is not for follows its use cases in the export, and comes back as its own section.
+    assert document["rai:dataUseCases"] == "Teaching and benchmarks.\n\nNot intended for: Anything medical."
+    assert imported["intended_uses"] == SECTIONS["intended_uses"]
+    assert imported["out_of_scope_uses"] == SECTIONS["out_of_scope_uses"]
 
 
 def test_it_numbers_the_classes_of_a_personal_data_label_in_the_facts_and_exports_for_other_readers(

@@ -61,6 +61,7 @@ def everything_readable(client, version):
         f"/api/v1/datasets/{dataset}/card/",
         f"/api/v1/datasets/{dataset}/card/markdown",
         f"/api/v1/datasets/{dataset}/card/croissant",
+        f"/api/v1/versions/{version.pk}/spdx",
     ]
     answers = {path: client.get(path) for path in paths}
     assert all(answer.status_code == 200 for answer in answers.values()), answers

@@ -8,6 +8,7 @@ from catalog.api.views.cards import (
 )
 from catalog.api.views.datasets import DatasetViewSet
 from catalog.api.views.files import TokenAsBasicPassword, VersionFileView
+from catalog.api.views.spdx import VersionSpdxView
 from catalog.api.views.versions import DatasetVersionsView, VersionFeatureView, VersionViewSet
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "TokenAsBasicPassword",
     "VersionFeatureView",
     "VersionFileView",
+    "VersionSpdxView",
     "VersionViewSet",
 ]

@@ -1,5 +1,7 @@
 """A dataset's data card: read and written as JSON, exported as a Hugging Face card or Croissant, imported."""
 
+from urllib.parse import urlencode
+
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -13,6 +15,7 @@ from catalog.api.serializers import DataCardImportSerializer, DataCardSerializer
 from catalog.cards.croissant import card_croissant
 from catalog.cards.facts import card_facts
 from catalog.cards.huggingface import card_markdown
+from catalog.cards.provenance import dataset_provenance
 from catalog.models import CARD_SECTIONS, DataCard, Dataset, DatasetVersion
 from catalog.selectors import personal_data_visible_to
 from config.api.conditional import ConditionalMixin
@@ -109,7 +112,9 @@ class DatasetCardCroissantView(_DatasetCardBase):
     @extend_schema(
         summary="The data card as Croissant 1.1 JSON-LD",
         description="With the Responsible AI fields filled from the card, every file of the latest version with "
-        "its sha256 in `distribution`, and a `recordSet` with one field per feature.",
+        "its sha256 in `distribution`, a `recordSet` with one field per feature, and the provenance lineage "
+        "confirms: `prov:wasDerivedFrom` the upstream datasets (one you may not read as a `restricted` dataset "
+        "with no name or link) and `prov:wasGeneratedBy` the jobs that produced it.",
         responses={(200, "application/ld+json"): OpenApiTypes.OBJECT, (200, "application/json"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, dataset_id) -> Response:
@@ -125,7 +130,25 @@ class DatasetCardCroissantView(_DatasetCardBase):
             location = reverse("version-file", kwargs={"version_id": facts["version"]["id"], "path": path})
             return request.build_absolute_uri(location + ("?as=csv" if rendition else ""))
 
-        return Response(card_croissant(facts, self.card_of(dataset), url=url, file_url=file_url, tables=tables))
+        def dataset_url(dataset_id: str) -> str:
+            return request.build_absolute_uri(reverse("dataset-detail", kwargs={"pk": dataset_id}))
+
+        def job_url(namespace: str, name: str) -> str:
+            return request.build_absolute_uri(
+                reverse("lineage") + "?" + urlencode({"nodeId": f"job:{namespace}:{name}"})
+            )
+
+        document = card_croissant(
+            facts,
+            self.card_of(dataset),
+            url=url,
+            file_url=file_url,
+            tables=tables,
+            provenance=dataset_provenance(dataset=dataset, reader=request.user),
+            dataset_url=dataset_url,
+            job_url=job_url,
+        )
+        return Response(document)
 
 
 class DatasetCardImportView(_DatasetCardBase):
