@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
         "FeatureRoleEnum": "catalog.choices.FeatureRole",
         "ChangeActionEnum": "governance.choices.ChangeAction",
         "ObjectTypeEnum": "governance.choices.ObjectType",
+        "TrainingRunStatusEnum": "training.choices.RunStatus",
+        "InputRoleEnum": "training.choices.InputRole",
     },
 }
 

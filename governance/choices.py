@@ -52,6 +52,9 @@ class ObjectType(models.TextChoices):
     STORAGE_LOCATION = "storage_location", "Storage location"
     NAMESPACE = "namespace", "Namespace"
     GROUP = "group", "Group"
+    MODEL = "model", "Model"
+    TRAINING_RUN = "training_run", "Training run"
+    MODEL_OWNERSHIP = "model_ownership", "Model ownership"
 
 
 # Entries about these are shown to staff only: they name no dataset, and say who may register where.

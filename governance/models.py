@@ -53,36 +53,16 @@ class NamesPrincipal:
         return self.group.name
 
 
-class Ownership(NamesPrincipal, models.Model):
-    """Who answers for a dataset: a user or a group, in a role."""
+class AnswersFor(NamesPrincipal, models.Model):
+    """A user or a group that answers for something (a dataset, a model) in a role; each concrete
+    record names what it answers for and its own user and group keys."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="ownerships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ownerships"
-    )
-    group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="ownerships")
     role = models.CharField(max_length=16, choices=OwnershipRole.choices, default=OwnershipRole.OWNER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["dataset", "role", "created_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
-                name="ownership_user_xor_group",
-            ),
-            models.UniqueConstraint(
-                fields=["dataset", "user", "role"],
-                condition=Q(user__isnull=False),
-                name="ownership_unique_user",
-            ),
-            models.UniqueConstraint(
-                fields=["dataset", "group", "role"],
-                condition=Q(group__isnull=False),
-                name="ownership_unique_group",
-            ),
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.principal_name} ({self.role})"
@@ -94,6 +74,51 @@ class Ownership(NamesPrincipal, models.Model):
         return owner_entry(
             username=name if self.user_id else None, group_name=None if self.user_id else name, role=self.role
         )
+
+
+def _answers_for_constraints(owned: str, prefix: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+            name=f"{prefix}_user_xor_group",
+        ),
+        models.UniqueConstraint(
+            fields=[owned, "user", "role"], condition=Q(user__isnull=False), name=f"{prefix}_unique_user"
+        ),
+        models.UniqueConstraint(
+            fields=[owned, "group", "role"], condition=Q(group__isnull=False), name=f"{prefix}_unique_group"
+        ),
+    ]
+
+
+class Ownership(AnswersFor):
+    """Who answers for a dataset: a user or a group, in a role."""
+
+    dataset = models.ForeignKey("catalog.Dataset", on_delete=models.CASCADE, related_name="ownerships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="ownerships"
+    )
+    group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="ownerships")
+
+    class Meta:
+        ordering = ["dataset", "role", "created_at", "id"]
+        constraints = _answers_for_constraints("dataset", "ownership")
+
+
+class ModelOwnership(AnswersFor):
+    """Who answers for a model: a user or a group, in a role, with the rules of a dataset's owners."""
+
+    model = models.ForeignKey("training.Model", on_delete=models.CASCADE, related_name="ownerships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="model_ownerships"
+    )
+    group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.PROTECT, related_name="model_ownerships"
+    )
+
+    class Meta:
+        ordering = ["model", "role", "created_at", "id"]
+        constraints = _answers_for_constraints("model", "model_ownership")
 
 
 class IdempotencyRecord(models.Model):

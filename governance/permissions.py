@@ -1,5 +1,6 @@
-"""Who may see and change a dataset, decided from ownership records alone (no catalog import); who
-may see a group."""
+"""Who may see and change a dataset or a model, decided from ownership records alone (no catalog
+import); who may see a group. Models are visible to every authenticated user; their owners and
+stewards (and staff) change them."""
 
 from uuid import UUID
 
@@ -7,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from governance.choices import WRITING_ROLES
-from governance.models import AccessGrant, Ownership
+from governance.models import AccessGrant, ModelOwnership, Ownership
 
 
 def _ownerships_of(user: User) -> QuerySet[Ownership]:
@@ -22,6 +23,21 @@ def user_can_write_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool
     if user.is_staff:
         return True
     return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()
+
+
+def model_ownerships_of(user: User) -> QuerySet[ModelOwnership]:
+    """The user's model ownerships, themselves or through a group."""
+    return ModelOwnership.objects.filter(Q(user=user) | Q(group__user=user))
+
+
+def user_can_write_model(user: User | AnonymousUser, model_id: UUID) -> bool:
+    """Owners and stewards (themselves or through a group) and staff change a model and record its
+    training runs; as for a dataset."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return model_ownerships_of(user).filter(model_id=model_id, role__in=WRITING_ROLES).exists()
 
 
 def user_sees_personal_data(user: User | AnonymousUser, dataset_id: UUID) -> bool:

@@ -20,7 +20,11 @@ from governance.permissions import groups_visible_to
 
 def changes_visible_to(user: User | AnonymousUser) -> QuerySet[Change]:
     """The change-log entries a user may read: staff all; others those about datasets they may see
-    (or about none), without the staff-only kinds, and a group's only to who may see the group."""
+    (or about none), without the staff-only kinds, and a group's only to who may see the group.
+
+    Models are visible to every authenticated user, so the entries about models, their ownerships
+    and their training runs (filed under no dataset) are read by any authenticated user; the ids of
+    datasets and versions a run read that the reader may not read are redacted (`change_ids_hidden`)."""
     changes = Change.objects.all()
     if user.is_staff:
         return changes

@@ -64,6 +64,11 @@ class TrainingRun(models.Model):
         default=dict, blank=True, help_text="The outcome of the last re-hash of its inputs."
     )
     verification_status = models.CharField(max_length=16, choices=Reproducibility.choices, blank=True)
+    confirmed = models.BooleanField(
+        default=True,
+        help_text="False for a run reported (OpenLineage, MLflow) by someone who may not write the model, until "
+        "one of its owners confirms it: until then it is not the model's latest run.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

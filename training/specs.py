@@ -3,6 +3,8 @@ data, no database. The services resolve it against the catalog and record one `T
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,3 +77,49 @@ class RunSpec:
     lineage_run_id: UUID | None = None
     # Inputs an integration reported that match no catalog version, as reported.
     unmatched_inputs: tuple[dict[str, Any], ...] = ()
+
+
+# Bounds of what one run may carry, whichever way it comes in: far above a real training run (a
+# few dozen inputs, hundreds of hyperparameters), far below what would make a run costly to store,
+# show or audit.
+MAX_INPUTS = 500
+MAX_ARTIFACTS = 500
+MAX_UNMATCHED_INPUTS = 500
+# A JSON object of a run (hyperparameters, metrics, environment): nested at most this deep, and at
+# most this many bytes once encoded.
+MAX_JSON_DEPTH = 20
+MAX_JSON_BYTES = 256 * 1024
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def json_object_problem(value: Any, *, max_depth: int = MAX_JSON_DEPTH, max_bytes: int = MAX_JSON_BYTES) -> str | None:
+    """Why this value cannot be kept as a run's JSON object, said for a person; None when it can.
+
+    Iterative, so a deep value cannot exhaust the stack here. NUL and lone surrogates are refused as
+    PostgreSQL refuses them in jsonb."""
+    if not isinstance(value, dict):
+        return "must be a JSON object ({...})."
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    size = 0
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            if depth > max_depth:
+                return f"nests objects and arrays more than {max_depth} levels deep; flatten it."
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for key, item in items:
+                if isinstance(key, str):
+                    pending.append((key, depth))
+                pending.append((item, depth + 1))
+                size += 2
+        elif isinstance(node, str):
+            size += len(node) + 2
+            if size <= max_bytes and _UNSTORABLE.search(node):
+                return "holds a NUL character or a lone surrogate, which text may not contain."
+        elif isinstance(node, float) and not math.isfinite(node):
+            return "holds NaN or an infinity, which JSON cannot carry."
+        else:
+            size += 8
+        if size > max_bytes:
+            return f"is larger than {max_bytes // 1024} KiB."
+    return None

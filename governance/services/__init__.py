@@ -30,7 +30,16 @@ from governance.services.licenses import (
     licenses_sync,
 )
 from governance.services.namespaces import namespace_create, namespace_delete, namespace_update
-from governance.services.owners import LastOwner, OwnersOnly, actor_owns_dataset, ownership_add, ownership_remove
+from governance.services.owners import (
+    LastOwner,
+    OwnersOnly,
+    actor_owns_dataset,
+    actor_owns_model,
+    model_ownership_add,
+    model_ownership_remove,
+    ownership_add,
+    ownership_remove,
+)
 from governance.services.storage import (
     OBJECT_STORE_SCHEMES,
     StorageLocationExists,
@@ -72,6 +81,7 @@ __all__ = [
     "access_token_password_digest",
     "access_tokens_revoke",
     "actor_owns_dataset",
+    "actor_owns_model",
     "bundled_license_terms",
     "change_record",
     "change_record_many",
@@ -88,6 +98,8 @@ __all__ = [
     "license_create",
     "license_update",
     "licenses_sync",
+    "model_ownership_add",
+    "model_ownership_remove",
     "namespace_create",
     "namespace_delete",
     "namespace_update",

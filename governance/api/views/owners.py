@@ -1,5 +1,7 @@
 """Who answers for a dataset, and who was granted read on it."""
 
+from typing import TypeVar
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +20,9 @@ from governance.api.serializers import (
     OwnershipSerializer,
 )
 from governance.choices import OwnershipRole
-from governance.models import AccessGrant, Ownership
+from governance.models import AccessGrant, AnswersFor, Ownership
+
+OwnershipRecord = TypeVar("OwnershipRecord", bound=AnswersFor)
 
 
 class _DatasetRecords(DatasetScoped, generics.GenericAPIView):
@@ -35,6 +39,19 @@ OWNER_QUERY = [
     OpenApiParameter("role", OpenApiTypes.STR, enum=OwnershipRole.values, description="Its role (default owner)."),
 ]
 LAST_OWNER_RESPONSE = OpenApiResponse(ProblemSerializer, description="The dataset's last owner cannot be removed.")
+
+
+def ownership_named(request: Request, ownerships: QuerySet[OwnershipRecord]) -> OwnershipRecord:
+    """The one of these ownerships the query names by `?user=` or `?group=`, and `?role=` (default
+    owner): a dataset's or a model's. 400 for a query that names none, 404 for one that matches none."""
+    user, group = request.query_params.get("user"), request.query_params.get("group")
+    if (user is None) == (group is None):
+        raise serializers.ValidationError({"user": ["Name exactly one of ?user= or ?group= (and ?role=)."]})
+    role = request.query_params.get("role", OwnershipRole.OWNER)
+    if role not in OwnershipRole.values:
+        raise serializers.ValidationError({"role": [f"role is one of {', '.join(OwnershipRole.values)}."]})
+    principal = Q(user__username=user) if user is not None else Q(group__name=group)
+    return get_object_or_404(ownerships.select_related("user", "group").filter(principal), role=role)
 
 
 @extend_schema_view(
@@ -73,17 +90,7 @@ class DatasetOwnersView(_DatasetRecords):
         )
 
     def delete(self, request: Request, dataset_id) -> Response:
-        dataset = self.get_dataset()
-        user, group = request.query_params.get("user"), request.query_params.get("group")
-        if (user is None) == (group is None):
-            raise serializers.ValidationError({"user": ["Name exactly one of ?user= or ?group= (and ?role=)."]})
-        role = request.query_params.get("role", OwnershipRole.OWNER)
-        if role not in OwnershipRole.values:
-            raise serializers.ValidationError({"role": [f"role is one of {', '.join(OwnershipRole.values)}."]})
-        principal = Q(user__username=user) if user is not None else Q(group__name=group)
-        ownership = get_object_or_404(
-            Ownership.objects.select_related("user", "group").filter(principal), dataset=dataset, role=role
-        )
+        ownership = ownership_named(request, Ownership.objects.filter(dataset=self.get_dataset()))
         services.ownership_remove(actor=self.actor, ownership=ownership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
