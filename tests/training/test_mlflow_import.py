@@ -28,6 +28,7 @@ from mlflow.tracking import MlflowClient
 from catalog.models import Dataset
 from config import errors
 from config.celery_app import app as celery_app
+from governance.choices import Sensitivity
 from governance.models import Change
 from tests.e2e.processes import free_port
 from training.choices import ImportStatus
@@ -399,3 +400,43 @@ def test_the_periodic_import_fails_loudly_without_a_user_and_does_nothing_withou
     with pytest.raises(errors.Invalid, match="CATALOG_MLFLOW_IMPORT_USER names no user"):
         mlflow_import_scheduled_task()
     assert "The periodic MLflow import failed" in caplog.text
+
+
+def test_a_dataset_the_importer_may_not_read_is_not_matched_nor_shown(
+    mlflow_server, experiment, storage_root, register, stranger
+):
+    secret = register(_write_csv(storage_root / "clinic" / "patients.csv", 10), "patients")
+    Dataset.objects.filter(pk=secret.dataset_id).update(sensitivity=Sensitivity.RESTRICTED)
+    frame = _frame(storage_root / "clinic" / "patients.csv")
+    with mlflow.start_run() as run:
+        mlflow.log_input(
+            mlflow.data.from_pandas(frame, source=secret.uri),
+            context="training",
+            tags={"catalog.fingerprint": secret.fingerprint},
+        )
+        # Another part of the file (MLflow keeps one input per dataset digest).
+        mlflow.log_input(mlflow.data.from_pandas(frame.head(5), source=secret.uri), context="validation")
+
+    mlflow_import(actor=stranger, tracking_uri=mlflow_server, experiments=[experiment])
+
+    recorded = TrainingRun.objects.get(external_id=run.info.run_id)
+    assert not recorded.inputs.exists()
+    assert [item["reason"].split(",")[0] for item in recorded.unmatched_inputs] == [
+        f"the input tag catalog.fingerprint names '{secret.fingerprint}'",
+        "no version you may read is registered at this source URI",
+    ]
+
+
+def test_a_run_registered_after_its_import_stays_a_run_of_its_experiment_s_model(mlflow_server, experiment, owner):
+    with mlflow.start_run() as run:
+        mlflow.log_param("epochs", 3)
+    mlflow_import(actor=owner, tracking_uri=mlflow_server, experiments=[experiment])
+    model = f"flower-classifier-{uuid.uuid4().hex[:8]}"
+    _register_model_version(run.info.run_id, model)
+
+    summary = mlflow_import(actor=owner, tracking_uri=mlflow_server, experiments=[experiment])
+
+    recorded = TrainingRun.objects.get(external_id=run.info.run_id)
+    assert (recorded.model.name, recorded.model_version) == (experiment, "")
+    assert (summary.failed, summary.registered_later[0]["registered"]) == (0, f"{model} version 1")
+    assert f"registered as {model} version 1 after it was imported" in "\n".join(summary.lines())
