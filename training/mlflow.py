@@ -291,10 +291,15 @@ class _Reader:
         from mlflow.entities import ViewType
 
         if not names:
-            return [
-                (experiment.experiment_id, experiment.name)
-                for experiment in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=50_000)
-            ]
+            every, token = [], None
+            while True:
+                page = self.client.search_experiments(
+                    view_type=ViewType.ACTIVE_ONLY, max_results=PAGE_SIZE, page_token=token
+                )
+                every += [(experiment.experiment_id, experiment.name) for experiment in page]
+                token = page.token
+                if not token:
+                    return every
         found, missing = [], []
         for name in dict.fromkeys(names):
             experiment = self.client.get_experiment_by_name(name)

@@ -440,3 +440,18 @@ def test_a_run_registered_after_its_import_stays_a_run_of_its_experiment_s_model
     assert (recorded.model.name, recorded.model_version) == (experiment, "")
     assert (summary.failed, summary.registered_later[0]["registered"]) == (0, f"{model} version 1")
     assert f"registered as {model} version 1 after it was imported" in "\n".join(summary.lines())
+
+
+def test_without_experiments_named_it_imports_every_active_one(mlflow_server, experiment, owner):
+    client = MlflowClient()
+    other = client.create_experiment(f"street-signs-{uuid.uuid4().hex[:10]}")
+    first = client.create_run(client.get_experiment_by_name(experiment).experiment_id)
+    second = client.create_run(other)
+    client.delete_experiment(client.create_experiment(f"deleted-{uuid.uuid4().hex[:10]}"))
+
+    summary = mlflow_import(actor=owner, tracking_uri=mlflow_server)
+
+    assert summary.failed == 0
+    imported = set(TrainingRun.objects.values_list("external_id", flat=True))
+    assert {first.info.run_id, second.info.run_id} <= imported
+    assert summary.read == len(imported)
