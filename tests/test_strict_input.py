@@ -21,6 +21,8 @@ from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, Versi
 from tests.hostile import deep
 from tests.lineage.events import PRODUCER, facet, run_event
 from tests.lineage.events import dataset as lineage_dataset
+from training.services import model_create, training_run_record
+from training.specs import ModelRef, RunSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +85,17 @@ def world(owner, staff, dataset):
     Feature.objects.create(version=version, name="species", position=0, dtype="string")
     other = DatasetFactory(name="other")
     OwnershipFactory(dataset=other, user=owner)
-    return {"dataset": dataset, "version": version, "other": other, "owner": owner, "staff": staff}
+    model = model_create(actor=owner, namespace="vision", name="classifier")
+    run = training_run_record(actor=owner, spec=RunSpec(model=ModelRef(id=model.pk)))
+    return {
+        "dataset": dataset,
+        "version": version,
+        "other": other,
+        "owner": owner,
+        "staff": staff,
+        "model": model,
+        "run": run,
+    }
 
 
 # (who, method, path, body, the refused key, the close match suggested or None)
@@ -137,6 +149,26 @@ ENDPOINTS = [
         "sections",
     ),
     ("staff", "patch", "/api/v1/licenses/MIT/", {"sumary": "x"}, "sumary", "summary"),
+    ("owner", "post", "/api/v1/models/", {"namespace": "a", "name": "b", "tag": ["x"]}, "tag", "tags"),
+    ("owner", "patch", "/api/v1/models/{model}/", {"descripton": "x"}, "descripton", "description"),
+    ("owner", "post", "/api/v1/models/{model}/owners/", {"user": "olivia-owner", "rol": "steward"}, "rol", "role"),
+    (
+        "owner",
+        "post",
+        "/api/v1/training-runs/",
+        {"model": "{model}", "hyperparams": {}},
+        "hyperparams",
+        "hyperparameters",
+    ),
+    (
+        "owner",
+        "post",
+        "/api/v1/training-runs/",
+        {"model": "{model}", "inputs": [{"version": "{version}", "rol": "test"}]},
+        "inputs.0.rol",
+        "role",
+    ),
+    ("owner", "patch", "/api/v1/training-runs/{run}/", {"metric": {}}, "metric", "metrics"),
     ("staff", "post", "/api/v1/storage-locations/", {"uri": "/srv/data", "user": ["olivia-owner"]}, "user", "users"),
     ("staff", "post", "/api/v1/namespaces/", {"name": "typo-space", "user": ["olivia-owner"]}, "user", "users"),
     (
@@ -305,7 +337,7 @@ def test_every_list_takes_the_query_parameters_it_documents_and_no_other(staff_c
 
     assert len(lists) >= 14
     for path, documented in lists:
-        url = path.format(dataset_id=world["dataset"].pk, id=world["version"].pk)
+        url = path.format(dataset_id=world["dataset"].pk, id=world["version"].pk, model_id=world["model"].pk)
         taken = staff_client.get(url, {name: "1" for name in documented})
         if taken.status_code == 400:
             messages = [message for found in errors(taken).values() for message in found]

@@ -31,13 +31,14 @@ def models_visible_to(user: User | AnonymousUser) -> QuerySet[Model]:
     return Model.objects.select_related("created_by")
 
 
-def _latest_first(runs: QuerySet[TrainingRun]) -> QuerySet[TrainingRun]:
+def latest_first(runs: QuerySet[TrainingRun]) -> QuerySet[TrainingRun]:
+    """Latest first: by start (runs with none last), then by when they were recorded."""
     return runs.order_by(F("started_at").desc(nulls_last=True), "-created_at", "-id")
 
 
 def model_runs(model: Model, *, limit: int = MODEL_RUNS_SHOWN) -> list[TrainingRun]:
     """A model's runs, latest first (by start, then by when they were recorded)."""
-    return list(_latest_first(TrainingRun.objects.filter(model=model))[:limit])
+    return list(latest_first(TrainingRun.objects.filter(model=model))[:limit])
 
 
 def models_latest_runs(model_ids: Iterable[UUID]) -> dict[UUID, TrainingRun]:

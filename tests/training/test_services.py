@@ -5,10 +5,10 @@ import pytest
 
 from config import errors
 from governance.models import Change, ModelOwnership
+from tests.factories import VersionFactory
 from training.models import TrainingRun
 from training.services import training_run_confirm, training_run_record, training_run_update
 from training.specs import InputRef, ModelRef, RunSpec
-from tests.factories import VersionFactory
 
 pytestmark = pytest.mark.django_db
 

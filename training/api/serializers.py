@@ -188,7 +188,7 @@ class ModelNameSerializer(StrictSerializer):
     }
 )
 class ModelReferenceField(serializers.Field):
-    default_error_messages = {"invalid": 'Name the model by its id or as {"namespace": ..., "name": ...}.'}
+    default_error_messages = {"invalid": 'Name the model by its id or as {{"namespace": ..., "name": ...}}.'}
 
     def to_internal_value(self, data: Any) -> ModelRef:
         if isinstance(data, str):
