@@ -42,9 +42,6 @@ def kind_of(data_type: pa.DataType) -> str:
 def counted_values(array: pa.Array, *, temporal: bool = False) -> list[tuple[Any, int]]:
     """(value, rows) of each value of a column present in it, missing values and NaN left out;
     the values of a temporal column as ISO text."""
-    if pa.types.is_float16(array.type):
-        # pyarrow before 26 counts no half floats; their values are exactly those of the float32 cast.
-        array = array.cast(pa.float32())
     counted = pc.value_counts(array)
     values, counts = counted.field("values"), counted.field("counts")
     present = pc.is_valid(values)
