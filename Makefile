@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The MLflow tracking server the tests start, in a venv of its own (requirements/mlflow-server.in says why).
+MLFLOW_VENV ?= .venv-mlflow
+CATALOG_TEST_MLFLOW_SERVER ?= $(abspath $(MLFLOW_VENV))/bin/mlflow
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The tests run against a real PostgreSQL and a real Redis (the e2e tests start a Celery worker).
@@ -13,13 +16,19 @@ PYTEST_ARGS ?=
 .PHONY: install lock upgrade run test test-fuzz test-fast lint bench bench-smoke clean
 
 # Exactly the versions of the lock file, each checked against its hashes (scripts/lock writes it
-# from pyproject.toml); then the project itself, which brings nothing more.
-install: $(VENV)/.installed
+# from pyproject.toml); then the project itself, which brings nothing more. Beside it, the tracking
+# server's venv from its own lock.
+install: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements/dev-lock.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev-lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(MLFLOW_VENV)/.installed: requirements/mlflow-server-lock.txt
+	test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/mlflow-server-lock.txt
 	touch $@
 
 # After a change to the dependencies in pyproject.toml: the lock files again, keeping the versions
@@ -41,7 +50,7 @@ run: install
 # Each run's tasks go to a queue of its own, so workers of another run (or of a server) on the same
 # broker never take them. pytest exits 5 when it collected no test: said in a line.
 TEST_ENV = SECRET_KEY=test-only-not-a-secret DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-	CELERY_TASK_DEFAULT_QUEUE=catalog-test-$$$$
+	CELERY_TASK_DEFAULT_QUEUE=catalog-test-$$$$ CATALOG_TEST_MLFLOW_SERVER=$(CATALOG_TEST_MLFLOW_SERVER)
 NO_TESTS = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
 
 # Every test but the fuzzing: in-process, end-to-end (gunicorn, Celery workers and beat), the browser,
@@ -83,4 +92,4 @@ bench-smoke: install
 	$(BIN)/python -m benchmarks.profile_bench --smoke --workdir $${TMPDIR:-/tmp}/profile-bench-smoke
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles test-artifacts
+	rm -rf $(VENV) $(MLFLOW_VENV) .mypy_cache .ruff_cache .pytest_cache staticfiles test-artifacts

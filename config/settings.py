@@ -338,6 +338,20 @@ CATALOG_LINEAGE_MAX_DEPTH = env.int("CATALOG_LINEAGE_MAX_DEPTH", default=100)
 CATALOG_LINEAGE_MAX_EDGES = env.int("CATALOG_LINEAGE_MAX_EDGES", default=1000)
 CATALOG_LINEAGE_MAX_COLUMN_EDGES = env.int("CATALOG_LINEAGE_MAX_COLUMN_EDGES", default=10000)
 
+# Training runs imported from an MLflow tracking server (python manage.py import_mlflow). With a
+# tracking URI set, beat imports every CATALOG_MLFLOW_IMPORT_INTERVAL seconds the runs of
+# CATALOG_MLFLOW_EXPERIMENTS (comma-separated; every active experiment when empty) that started or
+# ended since the last import, recorded as the user CATALOG_MLFLOW_IMPORT_USER.
+CATALOG_MLFLOW_TRACKING_URI = env.str("CATALOG_MLFLOW_TRACKING_URI", default="")
+CATALOG_MLFLOW_EXPERIMENTS = env.list("CATALOG_MLFLOW_EXPERIMENTS", default=[])
+CATALOG_MLFLOW_IMPORT_USER = env.str("CATALOG_MLFLOW_IMPORT_USER", default="")
+CATALOG_MLFLOW_IMPORT_INTERVAL = env.int("CATALOG_MLFLOW_IMPORT_INTERVAL", default=900)
+if CATALOG_MLFLOW_TRACKING_URI:
+    CELERY_BEAT_SCHEDULE["import-mlflow-runs"] = {
+        "task": "training.tasks.mlflow_import_scheduled",
+        "schedule": timedelta(seconds=CATALOG_MLFLOW_IMPORT_INTERVAL),
+    }
+
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 """The lock files pin what pyproject.toml asks for: a dependency added or tightened there without
-`make lock` fails here, not on a fresh machine. The image's lock is the CI lock's runtime part."""
+`make lock` fails here, not on a fresh machine. The image's lock is the CI lock's runtime part. The
+MLflow tracking server the tests start has a lock of its own (requirements/mlflow-server.in)."""
 
 import re
 import tomllib
@@ -29,6 +30,12 @@ def requirements(*groups: list[str]) -> list[Requirement]:
     return [Requirement(line) for group in groups for line in group]
 
 
+def requirements_in(name: str) -> list[str]:
+    """The requirement lines of an input file of requirements/, comments left out."""
+    lines = (line.split("#", 1)[0].strip() for line in (ROOT / "requirements" / name).read_text().splitlines())
+    return [line for line in lines if line]
+
+
 @pytest.mark.parametrize(
     ("lock", "wanted"),
     [
@@ -41,6 +48,7 @@ def requirements(*groups: list[str]) -> list[Requirement]:
                 PYPROJECT["build-system"]["requires"],
             ),
         ),
+        ("mlflow-server-lock.txt", requirements(requirements_in("mlflow-server.in"))),
     ],
 )
 def test_it_pins_every_requirement_of_pyproject_within_its_bounds(lock, wanted):
@@ -62,8 +70,22 @@ def test_the_image_installs_the_versions_ci_tests():
     assert {name: version for name, version in runtime.items() if dev.get(name) != version} == {}
 
 
-def test_nothing_pulls_a_deep_learning_framework():
+def test_the_tracking_server_holds_no_version_of_the_service_back():
+    """The full mlflow package (the server) caps pyarrow and gunicorn below the service's versions: it
+    lives in its own venv, and the service has only the client."""
+    assert "mlflow" not in pins("dev-lock.txt")
+    assert "mlflow" not in pins("lock.txt")
+
+
+def test_the_tracking_server_is_of_the_clients_release():
+    """The tests log their runs with the service's client (mlflow-skinny) to a server of the same
+    release: after an upgrade of the client, requirements/mlflow-server.in follows."""
+    assert pins("mlflow-server-lock.txt")["mlflow"] == pins("dev-lock.txt")["mlflow-skinny"]
+
+
+@pytest.mark.parametrize("lock", ["dev-lock.txt", "mlflow-server-lock.txt"])
+def test_nothing_pulls_a_deep_learning_framework(lock):
     """The catalog reads data; a dependency that drags in PyTorch (and CUDA, gigabytes) is a mistake."""
     heavy = re.compile(r"^(torch|torchvision|tensorflow|jax|jaxlib|triton|nvidia-.*)$")
 
-    assert [name for name in pins("dev-lock.txt") if heavy.match(name)] == []
+    assert [name for name in pins(lock) if heavy.match(name)] == []

@@ -31,3 +31,11 @@ class Reproducibility(models.TextChoices):
     REPRODUCIBLE = "reproducible", "Reproducible: every input's bytes are as recorded"
     CHANGED = "changed", "Changed: an input's bytes differ from what the run read"
     UNREADABLE = "unreadable", "Unreadable: an input could not be read"
+
+
+class ImportStatus(models.TextChoices):
+    """How an import of training runs from a tracking server ended."""
+
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed: the tracking server could not be read"

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from training.choices import InputRole, Reproducibility, RunSource, RunStatus
+from training.choices import ImportStatus, InputRole, Reproducibility, RunSource, RunStatus
 
 
 class Model(models.Model):
@@ -149,3 +149,28 @@ class TrainingArtifact(models.Model):
 
     def __str__(self) -> str:
         return self.uri
+
+
+class MlflowImport(models.Model):
+    """One import of training runs from an MLflow tracking server: what it read and how it ended. The
+    periodic import reads the runs since the start of the last one that succeeded."""
+
+    id = models.BigAutoField(primary_key=True)
+    tracking_uri = models.CharField(max_length=2048, help_text="The server, without credentials.")
+    experiments = models.JSONField(default=list, blank=True, help_text="The experiments named; empty for all.")
+    since = models.DateTimeField(null=True, blank=True, help_text="Runs that started or ended since then.")
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.RUNNING)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["tracking_uri", "-started_at"], name="mlflow_import_uri_idx")]
+
+    def __str__(self) -> str:
+        return f"MLflow import from {self.tracking_uri} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.status})"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
+from config import errors
 from training.choices import Reproducibility
+from training.mlflow import TrackingServerError
 from training.models import TrainingRun
+from training.services.mlflow import mlflow_import_scheduled
 from training.services.verify import training_run_verify
 
 logger = logging.getLogger(__name__)
@@ -41,3 +45,22 @@ def _verify_dispatch(*, run_id: UUID) -> None:
     except Exception:
         # The request is answered; the run stays pending until it is asked again.
         logger.exception("Could not queue training run %s for verification", run_id)
+
+
+# --- Importing runs from MLflow ------------------------------------------------------------------------
+
+
+@shared_task(name="training.tasks.mlflow_import_scheduled")
+def mlflow_import_scheduled_task() -> dict[str, Any] | None:
+    """Beat's import of CATALOG_MLFLOW_TRACKING_URI (config/settings.py); a server that cannot be read
+    or a setting that is wrong is logged and fails the task, and the next one tries again."""
+    try:
+        summary = mlflow_import_scheduled()
+    except (TrackingServerError, errors.DomainError) as exc:
+        logger.error("The periodic MLflow import failed: %s", exc)
+        raise
+    if summary is None:
+        return None
+    for line in summary.lines():
+        logger.info("%s", line)
+    return summary.as_dict()
