@@ -17,6 +17,9 @@ from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, token
 from tests.flush import Scope as FlushScope
 from tests.flush import quick_flush as quick_flush_of
 
+# A fixture shared by the tests that read runs from MLflow (tests/training, tests/e2e).
+from tests.mlflow_server import mlflow_server  # noqa: F401
+
 E2E_DIRECTORY = Path(__file__).parent / "e2e"
 
 
