@@ -152,17 +152,9 @@ class ModelAdmin(ReadOnlyAdmin):
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(ReadOnlyAdmin):
-    list_display = (
-        "model",
-        "model_version",
-        "status",
-        "source",
-        "confirmed",
-        "audit_verdict",
-        "started_at",
-        "created_by",
-        "created_at",
-    )
+    # Few columns, the model's name and version wrapped in one: the list fits a 1,366 px screen with
+    # long names (when it was recorded is the date hierarchy above the list).
+    list_display = ("model_shown", "status", "source", "confirmed", "audit_verdict", "started_at")
     list_filter = ("status", "source", "confirmed")
     search_fields = ("model__namespace", "model__name", "model_version", "external_id")
     list_select_related = ("model", "created_by")
@@ -199,6 +191,14 @@ class TrainingRunAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .annotate(latest_audit_id=_latest_audit("id"), latest_audit_verdict=_latest_audit("verdict"))
+        )
+
+    @admin.display(description="Model and version", ordering="model__name")
+    def model_shown(self, run: TrainingRun) -> SafeString:
+        model = run.model
+        version = format_html("<br>{}", wrapped(run.model_version)) if run.model_version else ""
+        return format_html(
+            '<span class="wrapped">{}/<strong>{}</strong></span>{}', model.namespace, model.name, version
         )
 
     @admin.display(description="Audit")

@@ -20,6 +20,8 @@ from catalog.models import Dataset
 from governance.models import Change
 from lineage import services as lineage_services
 from tests.factories import token_for
+from training.services import training_run_record
+from training.specs import ArtifactSpec, InputRef, ModelRef, RunSpec
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -204,11 +206,31 @@ def long_catalog(catalog_to_browse, storage_root):
     lineage_services.edge_declare(actor=steward, source=upstream, target=dataset)
     lineage_services.edge_declare(actor=steward, source=dataset, target=downstream)
     audit = audit_run(actor=steward, datasets=[dataset.pk], purpose=Purpose(commercial=True))
+    run = training_run_record(
+        actor=steward,
+        spec=RunSpec(
+            model=ModelRef(namespace="vision-survey-team", name=f"{LONG_NAME}-classifier"),
+            model_version="2024.3.0-rc.1+build.000123456789",
+            status="completed",
+            code_repository=f"https://git.example.com/vision-survey-team/{LONG_FOLDER}.git",
+            code_commit="9fceb02d0ae598e95dc970b74767f19372d61af8",
+            code_entrypoint="training/calipers_and_tape_measures/train_sign_classifier_with_held_out_regions.py",
+            hyperparameters={
+                "optimizer": {"name": "adamw", "betas": [0.9, 0.999], "weight_decay": 0.01},
+                "schedule_with_a_rather_long_name_for_the_warmup_and_decay": "cosine-with-restarts",
+            },
+            metrics={"accuracy_on_held_out_regions_of_the_survey": 0.9132},
+            inputs=(InputRef(version=dataset.latest_version.pk, role="train"),),
+            artifacts=(ArtifactSpec(uri=f"s3://models/{LONG_FOLDER}/weights.safetensors", sha256="ab" * 32),),
+            purpose={"commercial": True},
+        ),
+    )
     return {
         "dataset": Dataset.objects.select_related("latest_version").get(pk=dataset.pk),
         "audit": audit,
         "edge_entry": Change.objects.filter(object_type="edge").latest("created_at"),
         "token": token_for(steward),
+        "run": run,
     }
 
 
@@ -239,6 +261,10 @@ def test_every_admin_page_fits_a_1366_px_screen(live_server, long_catalog, brows
         "lineage": "/admin/lineage/lineageedge/",
         "changes": "/admin/governance/change/",
         "change-edge": f"/admin/governance/change/{long_catalog['edge_entry'].pk}/change/",
+        "models": "/admin/training/model/",
+        "model-long": f"/admin/training/model/{long_catalog['run'].model_id}/change/",
+        "runs": "/admin/training/trainingrun/",
+        "run-long": f"/admin/training/trainingrun/{long_catalog['run'].pk}/change/",
     }
     for name, path in pages.items():
         response = page.goto(f"{live_server.url}{path}")
@@ -261,6 +287,11 @@ def test_every_admin_page_fits_a_1366_px_screen(live_server, long_catalog, brows
             assert page.locator("svg.histogram").count() == 5  # each feature's but the identifier's
         if name == "audit-long":
             assert _words_broken_mid_letter(page, ".audit-report td, .audit-report th") == []
+        if name == "run-long":
+            # The input links to its version's page; the verdict of the run's audit is shown.
+            link = page.locator(f"a[href$='/admin/catalog/datasetversion/{dataset.latest_version_id}/change/']")
+            assert link.count() >= 1
+            assert page.get_by_text("fail").count() >= 1
         if name == "changes":
             assert page.locator(f"text=vision-survey-team/{LONG_NAME} → vision-survey-team/{DOWNSTREAM}").count() == 1
 
