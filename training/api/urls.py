@@ -2,6 +2,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from training.api import views
+from training.api.spdx import RunSpdxView
 
 router = SimpleRouter(use_regex_path=False)
 router.register("models", views.ModelViewSet, basename="model")
@@ -12,5 +13,6 @@ urlpatterns = [
     path("models/<uuid:model_id>/owners/<uuid:pk>/", views.ModelOwnerView.as_view(), name="model-owner"),
     # A run's recipe and check, and the impact of a dataset or version: before the router's routes.
     path("", include("training.api.evidence_urls")),
+    path("training-runs/<uuid:pk>/spdx", RunSpdxView.as_view(), name="training-run-spdx"),
     *router.urls,
 ]
