@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from catalog.models import Dataset, DatasetVersion
 from governance.choices import OwnershipRole, Sensitivity
@@ -332,3 +333,14 @@ def test_the_query_count_does_not_grow_with_the_inputs(client_for, owner):
         counts.append(len(captured))
 
     assert counts[0] == counts[1]
+
+
+def test_the_run_page_of_the_admin_links_to_the_export(client, run):
+    client.force_login(UserFactory(username="ada-admin", is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:training_trainingrun_change", args=[run.pk])).content.decode()
+
+    assert f'<a href="{url(run)}">SPDX 3.0.1 JSON-LD</a>' in page
+    response = client.get(url(run))
+    assert response.status_code == 200
+    assert _model(response.json())["spdxId"].endswith(f"/spdx/training-runs/{run.pk}/model")

@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from catalog.api.views.spdx import request_site
 from catalog.cards.spdx import SpdxIds, spdx_base
 from config.api.renderers import SpdxJsonRenderer
-from config.api.schema import ProblemSerializer
 from training.api.reproduce import RunScoped
 from training.cards.spdx import run_spdx
 
@@ -22,8 +21,8 @@ class RunSpdxView(RunScoped):
 
     @extend_schema(
         summary="The training run as an SPDX 3.0.1 document",
-        description="JSON-LD with an `ai_AIPackage` for the model the run trained (its version, its owners as "
-        "supplier and originators, built and released when the run completed, `ai_hyperparameter` and `ai_metric` "
+        description="JSON-LD with an `ai_AIPackage` for the model the run trained (its version, its first owner as supplier and "
+        "all its owners as originators, built and released when the run completed, `ai_hyperparameter` and `ai_metric` "
         "entries, nested values as JSON text, the code as `software_sourceInfo`, the first artifact as download "
         "location, else this run's API page, and each artifact's sha256) and the `dataset_DatasetPackage` of each "
         "version the run read, as `GET /api/v1/versions/{id}/spdx` writes it, in `trainedOn` relationships (inputs "
@@ -33,7 +32,6 @@ class RunSpdxView(RunScoped):
         responses={
             (200, "application/spdx+json"): OpenApiTypes.OBJECT,
             (200, "application/json"): OpenApiTypes.OBJECT,
-            404: OpenApiResponse(ProblemSerializer, description="No run you may read has this id."),
         },
     )
     def get(self, request: Request, pk: UUID) -> Response:
