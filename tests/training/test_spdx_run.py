@@ -14,6 +14,7 @@ from django.urls import reverse
 from catalog.models import Dataset, DatasetVersion
 from governance.choices import OwnershipRole, Sensitivity
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory
+from tests.profiling.media_folders import image_folder
 from tests.spdx import assert_valid_spdx, by_id, by_type
 from tests.training.recorded import register, write_rows
 from training.services import training_run_record
@@ -344,3 +345,27 @@ def test_the_run_page_of_the_admin_links_to_the_export(client, run):
     response = client.get(url(run))
     assert response.status_code == 200
     assert _model(response.json())["spdxId"].endswith(f"/spdx/training-runs/{run.pk}/model")
+
+
+def test_the_class_folders_of_a_personal_data_label_go_by_their_aliases(
+    owner, owner_client, stranger_client, dataset, storage_root, django_capture_on_commit_callbacks
+):
+    version = register(
+        django_capture_on_commit_callbacks, actor=owner, dataset=dataset, path=image_folder(storage_root / "faces")
+    )
+    position = version.features.get(name="label").position
+    assert owner_client.patch(f"/api/v1/versions/{version.pk}/features/{position}/", {"pii": True}).status_code == 200
+    run = _record(owner, [("train", version)])
+
+    theirs = stranger_client.get(url(run)).json()
+    mine = owner_client.get(url(run)).json()
+
+    def classes(document):
+        return {
+            file["name"].split("/")[1] for file in by_type(document, "software_File") if file["name"].count("/") == 2
+        }
+
+    assert classes(theirs) == {"class 1", "class 2"}
+    assert "/cat/" not in str(theirs)
+    assert classes(mine) == {"cat", "dog"}
+    assert_valid_spdx(theirs)
