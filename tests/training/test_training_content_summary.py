@@ -6,6 +6,7 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from catalog import services as catalog_services
 from catalog.models import Dataset, Feature
@@ -393,3 +394,15 @@ def test_the_summary_costs_the_same_queries_for_one_input_and_for_six(client_for
     assert counted_six == counted_one
     assert len(summary["sections"]["2.1"]["datasets"]["value"]) == 6
     assert len(summary["sections"]["2.3"]["domains"]["value"]) == 6
+
+
+def test_the_model_s_admin_page_links_to_the_summary(client, trained):
+    client.force_login(UserFactory(username="ada-admin", is_staff=True, is_superuser=True))
+    model = trained["model"]
+
+    page = client.get(reverse("admin:training_model_change", args=[model.pk])).content.decode()
+
+    assert f'href="{summary_path(model.pk)}?format=markdown"' in page
+    document = client.get(f"{summary_path(model.pk)}?format=markdown")
+    assert document.status_code == 200
+    assert document.content.decode().startswith("# Public summary of training content: ml/assistant 1.0.0")
