@@ -406,3 +406,12 @@ def test_the_model_s_admin_page_links_to_the_summary(client, trained):
     document = client.get(f"{summary_path(model.pk)}?format=markdown")
     assert document.status_code == 200
     assert document.content.decode().startswith("# Public summary of training content: ml/assistant 1.0.0")
+
+
+def test_a_narrative_for_a_model_with_no_completed_run_is_refused_and_not_written(owner, owner_client):
+    model = model_create(actor=owner, namespace="ml", name="untrained")
+
+    response = owner_client.patch(summary_path(model.pk), {"sections": {"3.2": {"measures": "x"}}})
+
+    assert response.status_code == 409
+    assert not TrainingContentNarrative.objects.exists()

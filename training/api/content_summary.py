@@ -21,6 +21,7 @@ from training.api.views import FORBIDDEN_RESPONSE, CanWriteModel
 from training.content_summary import (
     MAX_NARRATIVE_CHARS,
     SECTIONS,
+    model_summarised_run,
     template_labels,
     training_content_summary,
     training_content_summary_markdown,
@@ -91,6 +92,8 @@ class NarrativeUpdateSerializer(StrictSerializer):
     )
 
 
+# Errors are problem documents whatever the format asked for (the schema's hook renames the media type).
+JSON = "application/json"
 NOT_FOUND = OpenApiResponse(ProblemSerializer, description="No model has this id.")
 NO_RUN = OpenApiResponse(
     ProblemSerializer,
@@ -140,8 +143,8 @@ class TrainingContentSummaryView(ProjectAPIView):
         responses={
             200: TrainingContentSummarySerializer,
             (200, "text/markdown"): OpenApiTypes.STR,
-            404: NOT_FOUND,
-            409: NO_RUN,
+            (404, JSON): NOT_FOUND,
+            (409, JSON): NO_RUN,
         },
     )
     def get(self, request: Request, pk: UUID) -> Response:
@@ -152,14 +155,21 @@ class TrainingContentSummaryView(ProjectAPIView):
         description="By the model's owners and stewards (or staff). Each item named is set (or removed, with "
         "empty text or null) and the change written to the change log; a narrative fills an item the catalog "
         f"cannot know. Sections: {', '.join(SECTIONS)}; an unknown section or item is refused (400) naming it, "
-        "and nothing is written. Answers the summary.",
+        "and nothing is written. Answers the summary; a model with no completed run has none to complete (409).",
         request=NarrativeUpdateSerializer,
-        responses={200: TrainingContentSummarySerializer, 403: FORBIDDEN_RESPONSE, 404: NOT_FOUND, 409: NO_RUN},
+        responses={
+            (200, JSON): TrainingContentSummarySerializer,
+            (403, JSON): FORBIDDEN_RESPONSE,
+            (404, JSON): NOT_FOUND,
+            (409, JSON): NO_RUN,
+        },
     )
     def patch(self, request: Request, pk: UUID) -> Response:
         model = self.model(pk)
         payload = NarrativeUpdateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        # No summary yet, nothing to complete: refused before anything is written.
+        model_summarised_run(model)
         services.training_content_narrative_update(
             actor=self.actor, model=model, sections=payload.validated_data["sections"]
         )
