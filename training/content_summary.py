@@ -504,7 +504,10 @@ def _month(moment: datetime) -> str:
 def _https_host(uri: str) -> str | None:
     if uri[:8].lower() != "https://":
         return None
-    return urlsplit(uri).hostname or None
+    try:
+        return urlsplit(uri).hostname or None
+    except ValueError:  # a malformed authority, such as an unclosed IPv6 bracket
+        return None
 
 
 def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict[str, Any]:
@@ -566,8 +569,8 @@ def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict
             }
         )
         notes.append(
-            "1.3-d: the latest time a version of the data (an input, or a dataset upstream of one) was registered "
-            "in the catalog, which is when its bytes were collected at the latest."
+            "1.3-d: when the latest version of the data (an input, or a dataset upstream of one) was registered "
+            "in the catalog: its bytes were collected by then."
         )
     if inputs and "Text" not in totals:
         sections["1.3"]["languages"] = known(NOT_APPLICABLE)
@@ -786,8 +789,13 @@ def _value_lines(name: str, value: Any) -> list[str]:
         return [
             f"- {entry['modality']}"
             + (f" ({entry['kind']})" if entry["kind"] else "")
-            + f": {entry['band'] or 'approximately'} (estimated {entry['estimate']:,} {entry['unit']}; "
-            + f"from {', '.join(entry['datasets'])}). {entry['method']}"
+            + (
+                f": {entry['band']} (estimated {entry['estimate']:,} {entry['unit']}"
+                if entry["band"]
+                else f": approximately {entry['estimate']:,} {entry['unit']} ("
+            )
+            + f"{'; ' if entry['band'] else ''}from {', '.join(_line(label) for label in entry['datasets'])}). "
+            + entry["method"]
             for entry in value
         ]
     if name == "latest_collection_date":

@@ -195,7 +195,8 @@ def test_the_markdown_document_follows_the_template(owner_client, trained):
     assert text.index("### 1.3 Modalities") < text.index("### 2.1 Publicly") < text.index("### 3.2 Removal")
     assert "- crawl/news v1 (Text; upstream of lab/rendered-shapes)" in text
     assert "- news.example.org (5,000 bytes; crawl/news)" in text
-    assert "Less than 1 billion tokens" in text
+    assert "- Text: Less than 1 billion tokens (estimated 720 tokens; from pub/wiki-corpus)." in text
+    assert "- Other (tabular records): approximately 30 rows of tables (from vendor/prices)." in text
     assert "_To complete._" in text
 
 
