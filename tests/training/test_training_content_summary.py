@@ -282,15 +282,20 @@ def test_it_refuses_hostile_narratives_and_writes_nothing(owner_client, trained,
     assert not TrainingContentNarrative.objects.exists()
 
 
-def test_it_refuses_a_nul_and_a_deep_body(owner_client, trained):
+def test_it_refuses_a_nul_a_deep_body_and_a_huge_one(owner_client, trained):
     path = summary_path(trained["model"].pk)
     nul = owner_client.generic(
         "PATCH", path, json.dumps({"sections": {"3.1": {"measures": "a\u0000b"}}}), content_type="application/json"
     )
     deep = owner_client.generic("PATCH", path, '{"sections": ' + "[" * 5000 + "]" * 5000 + "}", "application/json")
 
+    huge = owner_client.generic(
+        "PATCH", path, json.dumps({"sections": {"3.1": {"measures": "x" * 6_000_000}}}), "application/json"
+    )
+
     assert nul.status_code == 400
     assert deep.status_code == 400
+    assert huge.status_code == 413
     assert not TrainingContentNarrative.objects.exists()
 
 
