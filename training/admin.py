@@ -67,6 +67,7 @@ class ModelAdmin(ReadOnlyAdmin):
         "owners_shown",
         "runs_shown",
         "findings_shown",
+        "exports",
         "created_by",
         "created_at",
     )
@@ -78,6 +79,16 @@ class ModelAdmin(ReadOnlyAdmin):
             # Computed for the reader when the page is read, as GET /api/v1/models/{id}/ does.
             model.findings = model_findings(model, request.user)
         return model
+
+    @admin.display(description="Exports")
+    def exports(self, model: Model) -> SafeString:
+        url = reverse("model-training-content-summary", kwargs={"pk": model.pk})
+        return format_html(
+            '<a href="{}?format=markdown">Public summary of training content</a> (EU AI Act, Article 53(1)(d); '
+            '<a href="{}">as JSON</a>), from its latest completed run',
+            url,
+            url,
+        )
 
     @admin.display(description="Findings on its latest confirmed run")
     def findings_shown(self, model: Model) -> SafeString | str:

@@ -174,3 +174,29 @@ class MlflowImport(models.Model):
 
     def __str__(self) -> str:
         return f"MLflow import from {self.tracking_uri} at {self.started_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class TrainingContentNarrative(models.Model):
+    """What a model's owners wrote for one item of its public summary of training content (the EU AI
+    Act's template, Article 53(1)(d)): the parts the catalog cannot know, such as opt-out compliance
+    or the removal of illegal content. Keyed by the template's section number and the item's key."""
+
+    id = models.BigAutoField(primary_key=True)
+    model = models.ForeignKey(Model, on_delete=models.CASCADE, related_name="content_narratives")
+    section = models.CharField(max_length=16, help_text="The template's section number, e.g. 3.1.")
+    item = models.CharField(max_length=64, help_text="The item's key in that section, e.g. measures.")
+    text = models.TextField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model", "section", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "section", "item"], name="training_content_narrative_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id} {self.section} {self.item}"

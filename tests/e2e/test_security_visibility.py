@@ -1,5 +1,6 @@
 """No leak of a restricted dataset, against gunicorn and real workers: once a restricted dataset is
-connected to a stranger's own data (lineage both ways, column lineage, an audit, change-log entries),
+connected to a stranger's own data (lineage both ways, column lineage, an audit, change-log entries,
+a model trained on both),
 every read endpoint of the OpenAPI schema, walked as the stranger with every id they legitimately
 hold, answers without its ids, names, license, fingerprint or personal data."""
 
@@ -115,6 +116,28 @@ def scene(people, e2e_storage_root):
         )
     )
 
+    # Models trained on it: the owner's on the restricted dataset and the stranger's (a commercial
+    # purpose, so the run is audited at once); the stranger's own on their dataset alone. Models and
+    # runs are read by every user: the restricted input must show as nothing but a placeholder.
+    models = {}
+    for caller, name, inputs in (
+        (people.owner, f"vault-model-{suffix}", [secret_version["id"], mine_version["id"]]),
+        (people.other, f"mine-model-{suffix}", [mine_version["id"]]),
+    ):
+        run = _created(
+            caller.post(
+                "/api/v1/training-runs/",
+                {
+                    "model": {"namespace": "models", "name": name},
+                    "status": "completed",
+                    "hyperparameters": {"lr": 0.1},
+                    "inputs": [{"version": version, "role": "train"} for version in inputs],
+                    "purpose": {"commercial": True},
+                },
+            )
+        )
+        models[name] = (run["model"]["id"], run["id"])
+
     forbidden = {
         secret["id"],
         uuid.UUID(secret["id"]).hex,
@@ -143,6 +166,8 @@ def scene(people, e2e_storage_root):
         "audit": audit,
         "answers": answers,
         "forbidden": forbidden,
+        "models": [model for model, _ in models.values()],
+        "training_runs": [run for _, run in models.values()],
     }
 
 
@@ -212,6 +237,9 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("runs", "id"): my_runs,
         ("edges", "id"): my_edges,
         ("owners", "id"): [my_owner],
+        ("models", "id"): scene["models"],
+        "model_id": scene["models"],
+        ("training-runs", "id"): scene["training_runs"],
         ("licenses", "spdx_id"): ["CC0-1.0", scene["secret_license"]],
         ("files", "path"): [entry["path"] for entry in scene["mine_version"]["manifest"]][:1],
         # Staff-only collections: the stranger is refused whatever the id.
@@ -237,6 +265,7 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         "target": secret["id"],
         "object_id": secret["id"],
         "against": scene["secret_version"]["id"],
+        "version": scene["secret_version"]["id"],
         "license": scene["secret_license"],
         "namespace": secret["namespace"],
         "search": secret["name"],

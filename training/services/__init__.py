@@ -3,6 +3,7 @@ training runs (`runs`). Every way in (REST, OpenLineage, MLflow) records a run w
 `training_run_record(actor=..., spec=RunSpec(...))`."""
 
 from training.services.inputs import ResolvedInput, input_resolve
+from training.services.narratives import training_content_narrative_update
 from training.services.registry import ModelExists, model_create, model_from_ref, model_update, model_values
 from training.services.runs import (
     MUTABLE_FIELDS,
@@ -22,6 +23,7 @@ __all__ = [
     "model_update",
     "model_values",
     "run_values",
+    "training_content_narrative_update",
     "training_run_confirm",
     "training_run_record",
     "training_run_update",
