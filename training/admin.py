@@ -186,6 +186,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         "metrics_shown",
         "environment_shown",
         "artifacts_shown",
+        "exports",
         "purpose",
         "source",
         "external_id",
@@ -293,6 +294,14 @@ class TrainingRunAdmin(ReadOnlyAdmin):
                 (wrapped(item.uri), shortened(item.sha256, 16), item.size if item.size is not None else "")
                 for item in artifacts
             ),
+        )
+
+    @admin.display(description="Exports")
+    def exports(self, run: TrainingRun) -> SafeString:
+        return format_html(
+            '<a href="{}">SPDX 3.0.1 JSON-LD</a> (the model as an AI package, trained on the dataset packages of '
+            "its inputs)",
+            reverse("training-run-spdx", kwargs={"pk": run.pk}),
         )
 
     @admin.action(description="Confirm the selected reported runs (each may then be its model's latest)")

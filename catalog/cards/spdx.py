@@ -178,11 +178,11 @@ def content_type(path: str) -> str | None:
     return guessed if guessed and guessed.count("/") == 1 else None
 
 
-def _agents(ids: SpdxIds, version: DatasetVersion) -> list[dict[str, Any]]:
+def _agents(ids: SpdxIds, version: DatasetVersion, owners: list[dict[str, str]] | None) -> list[dict[str, Any]]:
     """The owners of the version's dataset as agents: people for users, organizations for groups; the
     namespace as an organization when no owner is recorded."""
     agents: dict[str, dict[str, Any]] = {}
-    for owner in dataset_owners(version.dataset):
+    for owner in dataset_owners(version.dataset) if owners is None else owners:
         if owner["role"] != OwnershipRole.OWNER:
             continue
         if owner["type"] == PrincipalType.GROUP:
@@ -221,17 +221,20 @@ def dataset_package(
     shows_personal: bool,
     card: DataCard | None = None,
     site: str | None = None,
+    owners: list[dict[str, str]] | None = None,
 ) -> DatasetPackage:
     """The elements of one version: its `dataset_DatasetPackage`, the agents it originated from, its
     declared license with the `hasDeclaredLicense` relationship, and a `software_File` with its sha256 per
-    file of the manifest, each in a `hasDataFile` relationship. `card` is the dataset's data card (read
-    when not given); `site` (`<scheme>://<host>`) makes the download location of a local source the API's
-    page of the version, whose manifest links every file. Reads the features prefetched on the version."""
+    file of the manifest, each in a `hasDataFile` relationship. `card` is the dataset's data card and
+    `owners` its owners as `dataset_owners` gives them (each read when not given: a document of many
+    versions reads them for all at once); `site` (`<scheme>://<host>`) makes the download location of a
+    local source the API's page of the version, whose manifest links every file. Reads the features
+    prefetched on the version."""
     dataset = version.dataset
     if card is None:
         card = DataCard.objects.filter(dataset=dataset).first()
     package_id = ids.version(version.pk)
-    agents = _agents(ids, version)
+    agents = _agents(ids, version, owners)
     _, _, aliases, _ = label_as_shown(version, shows_personal=shows_personal)
     manifest = aliased_paths(version.manifest or [], aliases)
     remote = version.uri[:8].lower() == "https://"

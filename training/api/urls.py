@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from training.api import views
 from training.api.content_summary import TrainingContentSummaryView
+from training.api.spdx import RunSpdxView
 
 router = SimpleRouter(use_regex_path=False)
 router.register("models", views.ModelViewSet, basename="model")
@@ -18,5 +19,6 @@ urlpatterns = [
     ),
     # A run's recipe and check, and the impact of a dataset or version: before the router's routes.
     path("", include("training.api.evidence_urls")),
+    path("training-runs/<uuid:pk>/spdx", RunSpdxView.as_view(), name="training-run-spdx"),
     *router.urls,
 ]
