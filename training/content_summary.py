@@ -27,7 +27,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -39,7 +39,7 @@ from governance.choices import Origin
 from lineage.selectors import lineage_upstream
 from training.choices import InputRole, RunStatus
 from training.models import Model, TrainingContentNarrative, TrainingInput, TrainingRun
-from training.selectors import RESTRICTED_INPUT, latest_first
+from training.selectors import RESTRICTED_INPUT, first_of_each, latest_first
 
 TEMPLATE_NAME = (
     "Template for the Public Summary of Training Content for general-purpose AI models, Article 53(1)(d) of "
@@ -436,12 +436,14 @@ def _sources(run: TrainingRun, reader: User | AnonymousUser) -> tuple[list[_Sour
     latest_then = (
         {
             version.dataset_id: version
-            for version in DatasetVersion.objects.filter(
-                dataset_id__in=unrecorded, status=VersionStatus.READY, created_at__lte=cutoff
-            )
-            .order_by("dataset_id", "-created_at", "-id")
-            .distinct("dataset_id")
-            .only(*VERSION_COLUMNS)
+            for version in first_of_each(
+                DatasetVersion.objects.filter(
+                    dataset_id__in=unrecorded, status=VersionStatus.READY, created_at__lte=cutoff
+                ),
+                "dataset_id",
+                F("created_at").desc(),
+                F("id").desc(),
+            ).only(*VERSION_COLUMNS)
         }
         if unrecorded
         else {}

@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import F, OrderBy, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from catalog.selectors import datasets_visible_to
 from governance.models import Audit, ModelOwnership
@@ -31,9 +32,13 @@ def models_visible_to(user: User | AnonymousUser) -> QuerySet[Model]:
     return Model.objects.select_related("created_by")
 
 
+# A model's runs, latest first: by start (runs with none last), then by when they were recorded.
+LATEST_RUN_FIRST = (F("started_at").desc(nulls_last=True), F("created_at").desc(), F("id").desc())
+
+
 def latest_first(runs: QuerySet[TrainingRun]) -> QuerySet[TrainingRun]:
     """Latest first: by start (runs with none last), then by when they were recorded."""
-    return runs.order_by(F("started_at").desc(nulls_last=True), "-created_at", "-id")
+    return runs.order_by(*LATEST_RUN_FIRST)
 
 
 def model_runs(model: Model, *, limit: int = MODEL_RUNS_SHOWN) -> list[TrainingRun]:
@@ -41,13 +46,18 @@ def model_runs(model: Model, *, limit: int = MODEL_RUNS_SHOWN) -> list[TrainingR
     return list(latest_first(TrainingRun.objects.filter(model=model))[:limit])
 
 
+def first_of_each(queryset: QuerySet[Any], partition: str, *ordering: OrderBy) -> QuerySet[Any]:
+    """The first row of each value of `partition` in `ordering`, in one query: what PostgreSQL's
+    DISTINCT ON answers, by a window function that SQLite (the quick start's database) has too."""
+    first = Window(RowNumber(), partition_by=F(partition), order_by=list(ordering))
+    return queryset.annotate(rank_in_partition=first).filter(rank_in_partition=1)
+
+
 def models_latest_runs(model_ids: Iterable[UUID]) -> dict[UUID, TrainingRun]:
     """Each model's latest confirmed run (by start, then by when it was recorded), in one query. A run
     someone reported who may not write the model is not its latest until its owners confirm it."""
-    runs = (
-        TrainingRun.objects.filter(model_id__in=list(model_ids), confirmed=True)
-        .order_by("model_id", F("started_at").desc(nulls_last=True), "-created_at", "-id")
-        .distinct("model_id")
+    runs = first_of_each(
+        TrainingRun.objects.filter(model_id__in=list(model_ids), confirmed=True), "model_id", *LATEST_RUN_FIRST
     )
     return {run.model_id: run for run in runs}
 
@@ -92,10 +102,9 @@ def runs_attach(runs: Sequence[TrainingRun], *, user: User | AnonymousUser) -> S
     ids = [run.pk for run in runs]
     audits = {
         audit.training_run_id: audit
-        for audit in Audit.objects.filter(training_run_id__in=ids)
-        .order_by("training_run_id", "-created_at", "-id")
-        .distinct("training_run_id")
-        .only("id", "verdict", "training_run_id", "created_at")
+        for audit in first_of_each(
+            Audit.objects.filter(training_run_id__in=ids), "training_run_id", F("created_at").desc(), F("id").desc()
+        ).only("id", "verdict", "training_run_id", "created_at")
     }
     named = {item.dataset_id for run in runs for item in run.inputs.all() if item.dataset_id is not None}
     readable = set(datasets_visible_to(user).filter(pk__in=named).values_list("pk", flat=True)) if named else set()

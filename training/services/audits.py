@@ -13,7 +13,6 @@ from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
-from django.db.models import F
 
 from audits.rules import Purpose
 from audits.services import AuditedRun, audit_training_run
@@ -21,7 +20,7 @@ from config import errors
 from governance.models import Audit
 from training.choices import RunStatus
 from training.models import TrainingInput, TrainingRun
-from training.selectors import models_visible_to, runs_visible_to
+from training.selectors import LATEST_RUN_FIRST, first_of_each, models_visible_to, runs_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +85,11 @@ def training_audit_subjects(
         if unknown := [str(pk) for pk in model_ids if pk not in known]:
             raise errors.Invalid(f"No model has the id {', '.join(unknown)}.", field="models")
         latest = dict(
-            TrainingRun.objects.filter(model_id__in=model_ids, status=RunStatus.COMPLETED, confirmed=True)
-            .order_by("model_id", F("started_at").desc(nulls_last=True), "-created_at", "-id")
-            .distinct("model_id")
-            .values_list("model_id", "id")
+            first_of_each(
+                TrainingRun.objects.filter(model_id__in=model_ids, status=RunStatus.COMPLETED, confirmed=True),
+                "model_id",
+                *LATEST_RUN_FIRST,
+            ).values_list("model_id", "id")
         )
         if without := [str(pk) for pk in model_ids if pk not in latest]:
             raise errors.Invalid(

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.choices import VersionStatus
@@ -36,6 +37,7 @@ from lineage.models import Job, Run, RunDataset
 from training.choices import RunSource
 from training.models import TrainingRun
 from training.openlineage import ReportedInput, TrainingReport, event_training_report
+from training.selectors import first_of_each
 from training.services.runs import training_run_record
 from training.specs import MAX_INPUTS, MAX_UNMATCHED_INPUTS, ArtifactSpec, InputRef, ModelRef, RunSpec
 
@@ -48,12 +50,11 @@ def _latest_ready(dataset_ids: set[UUID], at: datetime) -> dict[UUID, DatasetVer
     """Each dataset's latest version that is ready and was registered by `at`: one query."""
     if not dataset_ids:
         return {}
-    versions = (
-        DatasetVersion.objects.filter(dataset_id__in=dataset_ids, status=VersionStatus.READY, created_at__lte=at)
-        .order_by("dataset_id", "-number")
-        .distinct("dataset_id")
-        .only("id", "dataset_id", "number", "fingerprint", "status")
-    )
+    versions = first_of_each(
+        DatasetVersion.objects.filter(dataset_id__in=dataset_ids, status=VersionStatus.READY, created_at__lte=at),
+        "dataset_id",
+        F("number").desc(),
+    ).only("id", "dataset_id", "number", "fingerprint", "status")
     return {version.dataset_id: version for version in versions}
 
 
