@@ -137,7 +137,11 @@ class _Collection(
         description="The caller becomes its first owner.",
         request=ModelCreateSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: ModelDetailSerializer, 422: KEY_REUSED_RESPONSE},
+        responses={
+            201: ModelDetailSerializer,
+            409: OpenApiResponse(ProblemSerializer, description="A model of that namespace and name exists already."),
+            422: KEY_REUSED_RESPONSE,
+        },
     ),
     partial_update=extend_schema(
         summary="Change a model's description or tags",
