@@ -14,7 +14,7 @@ the actor may not read is reported by the restricted placeholder, as an upstream
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from uuid import UUID
@@ -110,6 +110,30 @@ def _run_versions(runs: Sequence[AuditedRun]) -> dict[UUID, list[UUID]]:
         if version in dataset_of and version not in (versions := read.setdefault(dataset_of[version], [])):
             versions.append(version)
     return read
+
+
+def license_terms(spdx_ids: Iterable[str]) -> dict[str, rules.Terms]:
+    """The stated terms of each license named, as the audit's rules read them: one query."""
+    return {
+        license.spdx_id: rules.Terms(
+            spdx_id=license.spdx_id,
+            name=license.name,
+            url=license.url,
+            is_custom=license.is_custom,
+            reviewed=license.reviewed,
+            commercial_use=license.commercial_use,
+            modification=license.modification,
+            redistribution=license.redistribution,
+            attribution=license.attribution,
+            share_alike=license.share_alike,
+            non_commercial=license.non_commercial,
+            no_derivatives=license.no_derivatives,
+            use_restrictions=tuple(license.use_restrictions or ()),
+            attribution_requirements=license.attribution_requirements,
+            share_alike_scope=license.share_alike_scope,
+        )
+        for license in License.objects.filter(spdx_id__in=set(spdx_ids))
+    }
 
 
 def _label(dataset: Dataset, hidden: set[UUID]) -> str:
@@ -295,26 +319,7 @@ def _audit(
     by_expression = license_alternatives(dataset.license for dataset in rows.values())
     alternatives = {pk: by_expression[dataset.license] for pk, dataset in rows.items()}
     wanted = {spdx_id for options in by_expression.values() for option in options for spdx_id in option}
-    terms = {
-        license.spdx_id: rules.Terms(
-            spdx_id=license.spdx_id,
-            name=license.name,
-            url=license.url,
-            is_custom=license.is_custom,
-            reviewed=license.reviewed,
-            commercial_use=license.commercial_use,
-            modification=license.modification,
-            redistribution=license.redistribution,
-            attribution=license.attribution,
-            share_alike=license.share_alike,
-            non_commercial=license.non_commercial,
-            no_derivatives=license.no_derivatives,
-            use_restrictions=tuple(license.use_restrictions or ()),
-            attribution_requirements=license.attribution_requirements,
-            share_alike_scope=license.share_alike_scope,
-        )
-        for license in License.objects.filter(spdx_id__in=wanted)
-    }
+    terms = license_terms(wanted)
 
     findings: list[dict[str, Any]] = []
     attributions: list[dict[str, Any]] = []

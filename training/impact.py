@@ -19,12 +19,13 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q
 
 from audits import rules
+from audits.services import license_terms
 from catalog.choices import Lifecycle
 from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import datasets_visible_to
 from governance.choices import ObjectType, Sensitivity
 from governance.licensing import license_alternatives
-from governance.models import Change, License
+from governance.models import Change
 from lineage.choices import Direction, EdgeStatus
 from lineage.models import RunDataset
 from lineage.selectors import DOWNSTREAM, Edge, lineage_upstream, lineage_walk
@@ -215,27 +216,6 @@ def model_latest_confirmed_run(model: Model) -> TrainingRun | None:
     return models_latest_runs([model.pk]).get(model.pk)
 
 
-def _terms(spdx_ids: Iterable[str]) -> dict[str, rules.Terms]:
-    return {
-        license.spdx_id: rules.Terms(
-            spdx_id=license.spdx_id,
-            name=license.name,
-            url=license.url,
-            is_custom=license.is_custom,
-            reviewed=license.reviewed,
-            commercial_use=license.commercial_use,
-            modification=license.modification,
-            redistribution=license.redistribution,
-            attribution=license.attribution,
-            share_alike=license.share_alike,
-            non_commercial=license.non_commercial,
-            no_derivatives=license.no_derivatives,
-            use_restrictions=tuple(license.use_restrictions or ()),
-        )
-        for license in License.objects.filter(spdx_id__in=set(spdx_ids))
-    }
-
-
 def _forbidden_by(
     dataset: Dataset, alternatives: list[tuple[str, ...]], terms: dict[str, rules.Terms], purpose: rules.Purpose
 ) -> list[str]:
@@ -335,7 +315,7 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
     relicensed = {pk: dataset for pk, dataset in datasets.items() if pk in then and then[pk] != dataset.license}
     by_expression = license_alternatives(dataset.license for dataset in relicensed.values())
     wanted = {spdx_id for options in by_expression.values() for option in options for spdx_id in option}
-    terms = _terms(wanted) if wanted else {}
+    terms = license_terms(wanted) if wanted else {}
     purpose = rules.Purpose(**{key: bool(value) for key, value in (run.purpose or {}).items() if key in PURPOSES})
     changed_versions = {
         str(entry.get("version")) for entry in (run.verification or {}).get("changed", []) if entry.get("version")
