@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import DatasetVersion, ProfilePart
-from catalog.pipeline.store import LabelMissing, _finish, _manifest_fields, _store_profile
+from catalog.pipeline.store import LabelMissing, _finish, _manifest_fields, _settled, _store_profile
 from catalog.sources import source_opened
 from profiler import api
 from profiler.api import LabelColumnMissing, Options, Plan, SourceError
@@ -263,7 +263,7 @@ def version_fail(*, version_id: UUID, error: str, claim: UUID | None = None) -> 
     versions = DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING)
     if claim is not None:
         versions = versions.filter(profiling_claim=claim)
-    versions.update(
+    failed = versions.update(
         status=VersionStatus.FAILED,
         error=error,
         status_changed_at=now,
@@ -271,6 +271,8 @@ def version_fail(*, version_id: UUID, error: str, claim: UUID | None = None) -> 
         profiling_claim=None,
         profiled_at=now,
     )
+    if failed:
+        _settled(version_id, VersionStatus.FAILED)
 
 
 def _store_plan(

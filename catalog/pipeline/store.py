@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.choices import VersionStatus
 from catalog.models import CURATED_FIELDS, DatasetVersion, DriftReport, Feature, Thumbnail
 from catalog.selectors import StoredProfile, StoredQuality, drift_view, version_previous_profiled
+from catalog.signals import version_settled_send
 from profiler import drift, report
 from profiler.api import FeatureProfile, Profile
 from profiler.files import ManifestEntry, manifest_fingerprint
@@ -31,11 +32,20 @@ class LabelMissing(TypedDict):
 
 def _finish(version_id: UUID, claim: UUID, **fields: Any) -> bool:
     now = timezone.now()
-    return bool(
+    finished = bool(
         DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.PROFILING, profiling_claim=claim).update(
             status_changed_at=now, updated_at=now, profiling_claim=None, **fields
         )
     )
+    if finished and fields.get("status") in (VersionStatus.READY, VersionStatus.FAILED):
+        _settled(version_id, fields["status"])
+    return finished
+
+
+def _settled(version_id: UUID, status: str) -> None:
+    dataset_id = DatasetVersion.objects.filter(pk=version_id).values_list("dataset_id", flat=True).first()
+    if dataset_id is not None:
+        version_settled_send(version_id=version_id, dataset_id=dataset_id, status=str(status))
 
 
 def _manifest_fields(manifest: Sequence[ManifestEntry]) -> dict[str, Any]:

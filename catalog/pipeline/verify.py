@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import DatasetVersion
+from catalog.signals import version_settled_send
 from catalog.sources import source_opened
 from governance.choices import ChangeAction, ObjectType
 from governance.services import change_record
@@ -76,4 +77,6 @@ def version_verify(*, version_id: UUID) -> dict[str, Any]:
                 after={"source_changed": outcome["status"] != "unchanged", "verification": outcome},
                 object_repr=str(version),
             )
+            if outcome["status"] != "unchanged":
+                version_settled_send(version_id=version_id, dataset_id=version.dataset_id, status="source_changed")
     return outcome
