@@ -62,7 +62,9 @@ def delivery_attempt(*, delivery_id: UUID) -> float | None:
     )
     if not claimed:
         return None
-    delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
+    if delivery is None:  # its webhook was removed since
+        return None
     webhook = delivery.webhook
     attempt = delivery.attempts + 1
     started = time.monotonic()

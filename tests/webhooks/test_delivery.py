@@ -1,6 +1,5 @@
 """Deliveries to a real receiver on loopback: signed, recorded attempt by attempt, retried only when it may pass."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,7 @@ from django.utils import timezone
 from tests.webhooks.conftest import SECRET
 from tests.webhooks.receiver import Receiver
 from webhooks import services, tasks
-from webhooks.delivery import delivery_attempt
+from webhooks.delivery import _excerpt, delivery_attempt
 from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
@@ -196,8 +195,14 @@ def test_the_sweep_sends_the_deliveries_past_due(webhook, receiver, django_captu
     assert tasks.webhook_deliveries_due_task() == 0
 
 
-def test_it_keeps_no_nul_of_an_answer(webhook, receiver, django_capture_on_commit_callbacks, monkeypatch):
-    from webhooks import delivery as module
+def test_it_keeps_of_an_answer_a_cut_excerpt_postgresql_can_store():
+    assert _excerpt(b"ok\x00\xff" + b"x" * 5000) == "ok\ufffd" + "x" * 997
 
-    assert module._excerpt(b"ok\x00\xff" + b"x" * 5000) == "ok\ufffd" + "x" * 997
-    assert time.time()  # the excerpt is text PostgreSQL can store
+
+def test_it_stops_a_delivery_whose_webhook_was_removed(webhook, receiver, staff, django_capture_on_commit_callbacks):
+    receiver.statuses = [500]
+    [delivery] = publish(django_capture_on_commit_callbacks)
+    services.webhook_delete(actor=staff, webhook=webhook)
+
+    assert delivery_attempt(delivery_id=delivery.pk) is None
+    assert len(receiver.received) == 1

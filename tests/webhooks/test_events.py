@@ -53,7 +53,9 @@ def test_an_audit_stored_is_told_with_its_verdict(
     VersionFactory(dataset=unlicensed, number=1, fingerprint="sha256:" + "a" * 64)
 
     with django_capture_on_commit_callbacks(execute=True):
-        answer = owner_client.post("/api/v1/audits/", {"datasets": [str(unlicensed.pk)], "purpose": {"commercial": False}}, format="json")
+        answer = owner_client.post(
+            "/api/v1/audits/", {"datasets": [str(unlicensed.pk)], "purpose": {"commercial": False}}, format="json"
+        )
 
     assert answer.status_code == 201, answer.json()
     [received] = receiver.wait_for(1, event="audit.completed")
