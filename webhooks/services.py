@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -172,7 +174,8 @@ def event_publish(*, event: str, data: Mapping[str, Any]) -> list[WebhookDeliver
         "event": event,
         "id": str(event_id),
         "created_at": now.isoformat().replace("+00:00", "Z"),
-        "data": dict(data),
+        # Ids and times as the API writes them, whatever the receiver handed over.
+        "data": json.loads(json.dumps(dict(data), cls=DjangoJSONEncoder)),
     }
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.bulk_create(

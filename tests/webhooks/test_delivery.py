@@ -206,3 +206,13 @@ def test_it_stops_a_delivery_whose_webhook_was_removed(webhook, receiver, staff,
 
     assert delivery_attempt(delivery_id=delivery.pk) is None
     assert len(receiver.received) == 1
+
+
+def test_it_writes_ids_and_times_in_the_body_as_the_api_does(webhook, receiver, django_capture_on_commit_callbacks):
+    moment = timezone.now()
+
+    publish(django_capture_on_commit_callbacks, data={"id": webhook.pk, "at": moment})
+
+    at = receiver.received[0].json["data"]["at"]
+    assert receiver.received[0].json["data"] == {"id": str(webhook.pk), "at": at}
+    assert at == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
