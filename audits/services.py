@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audits import rules
+from audits.signals import audit_completed_send
 from catalog.models import DataCard, Dataset, DatasetVersion, Feature
 from catalog.selectors import (
     ReferenceAmbiguous,
@@ -434,6 +435,7 @@ def _audit(
         for subject_row in subjects:
             subject_row.audit = audit
         AuditSubject.objects.bulk_create(subjects)
+        audit_completed_send(audit_id=audit.pk, verdict=audit.verdict)
     return audit
 
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "lineage",
     "training",
     "audits",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -235,6 +236,8 @@ SPECTACULAR_SETTINGS = {
         "ObjectTypeEnum": "governance.choices.ObjectType",
         "TrainingRunStatusEnum": "training.choices.RunStatus",
         "InputRoleEnum": "training.choices.InputRole",
+        "WebhookEventEnum": "webhooks.choices.Event",
+        "WebhookDeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
     },
 }
 
@@ -286,6 +289,10 @@ CELERY_BEAT_SCHEDULE = {
     "verify-version-sources": {
         "task": "catalog.tasks.versions_verify_due",
         "schedule": timedelta(seconds=env.int("CATALOG_VERIFY_INTERVAL", default=3600)),
+    },
+    "send-due-webhook-deliveries": {
+        "task": "webhooks.tasks.webhook_deliveries_due",
+        "schedule": timedelta(seconds=env.int("CATALOG_WEBHOOK_SWEEP_INTERVAL", default=60)),
     },
     "purge-idempotency-records": {
         "task": "governance.tasks.idempotency_records_purge",
@@ -351,6 +358,22 @@ if CATALOG_MLFLOW_TRACKING_URI:
         "task": "training.tasks.mlflow_import_scheduled",
         "schedule": timedelta(seconds=CATALOG_MLFLOW_IMPORT_INTERVAL),
     }
+
+# Webhooks: receivers must be https:// URLs of public addresses, unless CATALOG_WEBHOOK_ALLOW_PRIVATE_URLS
+# (for webhooks alone; downloads keep CATALOG_ALLOW_PRIVATE_URLS) also allows http:// and private and
+# loopback receivers. Each attempt waits at most CATALOG_WEBHOOK_CONNECT_TIMEOUT to connect and
+# CATALOG_WEBHOOK_TIMEOUT for each read, and reads at most CATALOG_WEBHOOK_MAX_RESPONSE_BYTES of the answer.
+# A failed attempt worth retrying (no answer, 408, 429, 5xx) is tried again after CATALOG_WEBHOOK_RETRY_DELAY
+# seconds, doubling each time up to CATALOG_WEBHOOK_RETRY_MAX_DELAY, CATALOG_WEBHOOK_MAX_ATTEMPTS times in all.
+CATALOG_WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("CATALOG_WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+CATALOG_WEBHOOK_CONNECT_TIMEOUT = env.float("CATALOG_WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+CATALOG_WEBHOOK_TIMEOUT = env.float("CATALOG_WEBHOOK_TIMEOUT", default=10.0)
+CATALOG_WEBHOOK_MAX_RESPONSE_BYTES = env.int("CATALOG_WEBHOOK_MAX_RESPONSE_BYTES", default=4096)
+CATALOG_WEBHOOK_MAX_ATTEMPTS = env.int("CATALOG_WEBHOOK_MAX_ATTEMPTS", default=8)
+CATALOG_WEBHOOK_RETRY_DELAY = env.float("CATALOG_WEBHOOK_RETRY_DELAY", default=30.0)
+CATALOG_WEBHOOK_RETRY_MAX_DELAY = env.float("CATALOG_WEBHOOK_RETRY_MAX_DELAY", default=3600.0)
+# A PEM bundle of CAs to trust for https:// receivers instead of the system's. Default: CATALOG_URL_CA_BUNDLE.
+CATALOG_WEBHOOK_CA_BUNDLE = env.str("CATALOG_WEBHOOK_CA_BUNDLE", default="") or CATALOG_URL_CA_BUNDLE
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

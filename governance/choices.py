@@ -55,10 +55,12 @@ class ObjectType(models.TextChoices):
     MODEL = "model", "Model"
     TRAINING_RUN = "training_run", "Training run"
     MODEL_OWNERSHIP = "model_ownership", "Model ownership"
+    WEBHOOK = "webhook", "Webhook"
 
 
-# Entries about these are shown to staff only: they name no dataset, and say who may register where.
-STAFF_ONLY_OBJECT_TYPES = (ObjectType.STORAGE_LOCATION, ObjectType.NAMESPACE)
+# Entries about these are shown to staff only: they name no dataset, and say who may register where or
+# which receivers are told what happens.
+STAFF_ONLY_OBJECT_TYPES = (ObjectType.STORAGE_LOCATION, ObjectType.NAMESPACE, ObjectType.WEBHOOK)
 
 
 # The terms a license states, in the order they are shown.

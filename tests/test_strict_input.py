@@ -23,6 +23,7 @@ from tests.lineage.events import PRODUCER, facet, run_event
 from tests.lineage.events import dataset as lineage_dataset
 from training.services import model_create, training_run_record
 from training.specs import ModelRef, RunSpec
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,7 @@ def world(owner, staff, dataset):
         "staff": staff,
         "model": model,
         "run": run,
+        "webhook": Webhook.objects.create(url="https://example.org/hook", events=["version.ready"], secret="s" * 16),
     }
 
 
@@ -337,7 +339,9 @@ def test_every_list_takes_the_query_parameters_it_documents_and_no_other(staff_c
 
     assert len(lists) >= 14
     for path, documented in lists:
-        url = path.format(dataset_id=world["dataset"].pk, id=world["version"].pk, model_id=world["model"].pk)
+        # {id}: a version's, but under /webhooks/ a webhook's.
+        member = world["webhook"] if path.startswith("/api/v1/webhooks/") else world["version"]
+        url = path.format(dataset_id=world["dataset"].pk, id=member.pk, model_id=world["model"].pk)
         taken = staff_client.get(url, {name: "1" for name in documented})
         if taken.status_code == 400:
             messages = [message for found in errors(taken).values() for message in found]

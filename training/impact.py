@@ -373,3 +373,15 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
 
 
 PURPOSES = ("commercial", "distribute_model", "distribute_data")
+
+
+def models_trained_on(*, dataset_id: UUID, version_id: UUID | None = None) -> list[Model]:
+    """Every model with a run that read the dataset (with a version: that version) or a dataset derived from
+    it through confirmed lineage, whoever may read them: for the catalog's own notices, never an answer to a
+    reader. Queries: the downstream walk, the version and the jobs that read it (with a version), the models."""
+    version = DatasetVersion.objects.filter(pk=version_id).first() if version_id is not None else None
+    walk = lineage_walk(dataset_id, depth=settings.CATALOG_LINEAGE_MAX_DEPTH, direction=DOWNSTREAM)
+    paths = _derived_from(dataset_id, walk.edges, version)
+    read_here = Q(dataset_id=dataset_id) if version is None else Q(version_id=version.pk)
+    inputs = TrainingInput.objects.filter(read_here | Q(dataset_id__in=set(paths) - {dataset_id}))
+    return list(Model.objects.filter(pk__in=inputs.values("run__model_id")).order_by("namespace", "name"))
