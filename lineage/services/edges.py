@@ -42,10 +42,21 @@ def _edges_record(
     if not inputs or not outputs:
         return
     between = LineageEdge.objects.filter(job=job, source_id__in=inputs, target_id__in=outputs)
-    known = set(between.values_list("source_id", "target_id"))
+    # Every edge the event touches, locked at once in one order (their ids).
+    present = list(between.select_for_update(of=("self",)).select_related("job").order_by("id"))
+    known = {(edge.source_id, edge.target_id) for edge in present}
     known |= _rejected_for(actor, job, inputs, set(outputs) - writable)
     new = [(source, target) for source in sorted(inputs) for target in sorted(outputs) if (source, target) not in known]
+
+    def versions_of(source: UUID, target: UUID) -> dict[str, Any]:
+        return {
+            "source_version": versions.get(inputs[source]),
+            "target_version": versions.get(outputs[target]),
+        }
+
     if new:
+        # A new edge carries the event's run from the start: the sender reported it (into a dataset
+        # they may not write, it is their own unconfirmed report, which their runs move).
         LineageEdge.objects.bulk_create(
             [
                 LineageEdge(
@@ -55,37 +66,42 @@ def _edges_record(
                     origin=EdgeOrigin.OPENLINEAGE,
                     status=EdgeStatus.CONFIRMED if target in writable else EdgeStatus.UNCONFIRMED,
                     created_by=actor,
+                    **({"run": run, "run_event_time": moment, **versions_of(source, target)} if run else {}),
                 )
                 for source, target in new
             ],
             ignore_conflicts=True,  # the same edge, reported by another event at the same moment
         )
-        _edges_log(actor, between.filter(_pairs(new)).select_related("job"))
+        created = list(between.filter(_pairs(new)).select_for_update(of=("self",)).select_related("job").order_by("id"))
+        _edges_log(actor, created)
+        present.extend(created)
     # A writer of the target reporting an edge someone else left unconfirmed vouches for it.
-    vouched = list(
-        between.select_for_update(of=("self",))
-        .filter(status=EdgeStatus.UNCONFIRMED, target_id__in=writable)
-        .select_related("job")
-        .order_by("id")
-    )
+    vouched = [edge for edge in present if edge.status == EdgeStatus.UNCONFIRMED and edge.target_id in writable]
     if vouched:
         LineageEdge.objects.filter(pk__in=[edge.pk for edge in vouched]).update(status=EdgeStatus.CONFIRMED)
         _edges_status_log(actor, vouched, EdgeStatus.CONFIRMED)
+        for edge in vouched:
+            edge.status = EdgeStatus.CONFIRMED
     if run is None:
         return
-    edges = LineageEdge.objects.select_for_update().filter(job=job, source_id__in=inputs, target_id__in=outputs)
     changed = []
-    for edge in edges.order_by("id"):
+    for edge in present:
         if edge.run_event_time is not None and edge.run_event_time > moment:
             continue
         own_report = edge.status == EdgeStatus.UNCONFIRMED and edge.created_by_id == actor.pk
         if edge.target_id not in writable and not own_report:
             continue
-        source_version = versions.get(inputs[edge.source_id])
-        target_version = versions.get(outputs[edge.target_id])
+        wanted = {"run_id": run.pk, "run_event_time": moment, **versions_of(edge.source_id, edge.target_id)}
+        if (
+            edge.run_id == wanted["run_id"]
+            and edge.run_event_time == moment
+            and edge.source_version_id == (wanted["source_version"].pk if wanted["source_version"] else None)
+            and edge.target_version_id == (wanted["target_version"].pk if wanted["target_version"] else None)
+        ):
+            continue
         edge.run, edge.run_event_time = run, moment
-        edge.source_version = source_version
-        edge.target_version = target_version
+        edge.source_version = wanted["source_version"]
+        edge.target_version = wanted["target_version"]
         changed.append(edge)
     if changed:
         LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])

@@ -15,7 +15,7 @@ from catalog.models import Dataset
 from lineage.models import LineageEvent, Run
 from lineage.openlineage import EventKind, validate_event
 from lineage.selectors import Identity
-from lineage.services.datasets import _project_dataset_facets, _resolve_event_datasets
+from lineage.services.datasets import _project_datasets_facets, _resolve_event_datasets
 from lineage.services.edges import _column_lineage_record, _edges_record
 from lineage.services.events import (
     _canonical,
@@ -26,7 +26,7 @@ from lineage.services.events import (
     _parse_datasets,
 )
 from lineage.services.runs import _job_project, _run_datasets_record, _run_project, _versions_reported
-from lineage.services.trust import _governed_by, _may_change, datasets_writable_by_events
+from lineage.services.trust import _may_change
 
 # Sent inside an event's transaction once its run is projected, with `actor` (the sender), `event` (the
 # validated RunEvent), `job` and `run` (the lineage Job and Run, their state, times and facets merged over
@@ -85,22 +85,21 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                 payload=payload,
                 received_by=actor,
             )
-            resolved = _resolve_event_datasets(actor, datasets, extra)
+            resolved, writable, governed = _resolve_event_datasets(actor, datasets, extra)
             # Identities in namespaces closed to the sender name nothing: the raw event keeps them.
             datasets = [item for item in datasets if item.identity in resolved]
             named = {resolved[item.identity].pk for item in datasets}
-            writable = datasets_writable_by_events(actor, named)
-            governed = _governed_by(actor, writable)
-            for item in sorted(datasets, key=lambda entry: str(resolved[entry.identity].pk)):
-                dataset = resolved[item.identity]
-                if item.facets and dataset.pk in writable:
-                    _project_dataset_facets(
-                        actor=actor,
-                        dataset=dataset,
-                        facets=item.facets,
-                        moment=moment,
-                        governs=dataset.pk in governed,
-                    )
+            writable &= named
+            _project_datasets_facets(
+                actor=actor,
+                reports=[
+                    (resolved[item.identity], item.facets)
+                    for item in datasets
+                    if resolved[item.identity].pk in writable
+                ],
+                moment=moment,
+                governed=governed & writable,
+            )
             job = _job_project(actor, payload, moment) if job_spec else None
             # Runs of another sender's job are theirs to report.
             run = None
