@@ -17,9 +17,10 @@ from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services
 from lineage.api.filters import EdgeFilter, JobFilter, RunFilter
 from lineage.api.graph import render_column_walk, render_walk
-from lineage.api.parsers import OpenLineageParser
+from lineage.api.parsers import OpenLineageBatchParser, OpenLineageParser
 from lineage.api.permissions import AnswersForEdgeTarget, ChoosesTrustedProducers
 from lineage.api.serializers import (
+    BatchResultSerializer,
     EdgeDeclareSerializer,
     EdgeSerializer,
     GraphSerializer,
@@ -160,6 +161,42 @@ class LineageView(ProjectViewMixin, views.APIView):
         dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
         walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
         return Response(render_walk(walk, request.user))
+
+
+class LineageBatchView(ProjectViewMixin, views.APIView):
+    parser_classes = [OpenLineageBatchParser]
+
+    @extend_schema(
+        summary="Send a batch of OpenLineage events",
+        description=(
+            f"A JSON array of at most {services.MAX_BATCH_EVENTS} OpenLineage events (as `POST /api/v1/lineage` takes "
+            "them; `Content-Encoding: gzip` allowed, decompressed at most `CATALOG_LINEAGE_MAX_BATCH_BYTES`; sent plain, "
+            "the body is bounded like any request). Each event is validated and projected on its own, in the array's "
+            "order, under the same rules as one sent alone (trust, unconfirmed edges, deduplication by digest): an "
+            "invalid or refused event fails alone, without rolling back the others. The answer (200 once the array "
+            "was read) gives each event's `index`, `status` and `event_id` or `errors`. A body that is not an array, "
+            "or holds too many events, is refused whole (400); one too large, 413."
+        ),
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
+        responses={
+            200: BatchResultSerializer,
+            400: OpenApiResponse(ProblemSerializer, description="Not a JSON array, or more events than a batch takes."),
+            413: OpenApiResponse(ProblemSerializer, description="The body, or its decompressed batch, is too large."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        events = request.data
+        if not isinstance(events, list):
+            raise exceptions.ValidationError({"events": ["Send a JSON array of OpenLineage events."]})
+        results = services.lineage_events_ingest(actor=self.actor, payloads=events)
+        body = {
+            "results": [
+                {"index": item.index, "status": item.status}
+                | ({"event_id": item.event_id} if item.event_id is not None else {"errors": item.errors})
+                for item in results
+            ]
+        }
+        return Response(body)
 
 
 class ColumnLineageView(ProjectViewMixin, views.APIView):

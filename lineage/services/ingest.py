@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.dispatch import Signal
 
 from catalog.models import Dataset
+from config import errors
 from lineage.models import LineageEvent, Run
-from lineage.openlineage import EventKind, validate_event
+from lineage.openlineage import EventKind, InvalidEvent, validate_event
 from lineage.selectors import Identity
 from lineage.services.datasets import _project_datasets_facets, _resolve_event_datasets
 from lineage.services.edges import _column_lineage_record, _edges_record
@@ -27,6 +30,14 @@ from lineage.services.events import (
 )
 from lineage.services.runs import _job_project, _run_datasets_record, _run_project, _versions_reported
 from lineage.services.trust import _may_change
+
+logger = logging.getLogger(__name__)
+
+# The most events one batch may carry, and how many of them share a transaction (each in a savepoint
+# of its own): one commit per group instead of one per event, while a group's row locks are held
+# only as long as its events take.
+MAX_BATCH_EVENTS = 1000
+BATCH_GROUP = 100
 
 # Sent inside an event's transaction once its run is projected, with `actor` (the sender), `event` (the
 # validated RunEvent), `job` and `run` (the lineage Job and Run, their state, times and facets merged over
@@ -143,3 +154,61 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
         datasets={item.identity: resolved[item.identity] for item in datasets},
         unconfirmed={item.identity for item in datasets if resolved[item.identity].pk not in writable},
     )
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What became of one event of a batch: `created`, `duplicate` (its digest was known), `invalid`
+    (the OpenLineage schema refused it, `errors` by path) or `refused` (it would write more than one
+    event may, or the catalog refused it: `errors` says why)."""
+
+    index: int
+    status: str
+    event_id: int | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+class BatchTooLarge(errors.Invalid):
+    code = "too_many_events"
+
+
+def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[BatchItem]:
+    """Record a batch of OpenLineage events, each validated and projected on its own: an event that is
+    invalid or refused fails alone and leaves nothing behind, the others are recorded as if sent one
+    by one (the same trust rules per event, the same digest deduplication, in the batch's order).
+
+    Events share a transaction by groups, each in a savepoint: a failed event rolls back its savepoint
+    only. Should two batches deadlock on the rows their groups lock, the group that lost is taken
+    again event by event, each committed alone."""
+    if len(payloads) > MAX_BATCH_EVENTS:
+        raise BatchTooLarge(
+            f"The batch holds {len(payloads)} events; one batch may hold at most {MAX_BATCH_EVENTS}. "
+            "Split it into several batches.",
+            field="events",
+            limit=MAX_BATCH_EVENTS,
+        )
+    results: list[BatchItem] = []
+    for start in range(0, len(payloads), BATCH_GROUP):
+        group = list(enumerate(payloads[start : start + BATCH_GROUP], start=start))
+        try:
+            with transaction.atomic():
+                answers = [_batch_item(actor, index, payload) for index, payload in group]
+        except OperationalError:
+            # A deadlock with a concurrent batch (or a lost connection, which this raises again).
+            logger.warning("A lineage batch group met a concurrent writer; taking its events one by one")
+            answers = [_batch_item(actor, index, payload) for index, payload in group]
+        results.extend(answers)
+    return results
+
+
+def _batch_item(actor: User, index: int, payload: Any) -> BatchItem:
+    try:
+        result = lineage_event_ingest(actor=actor, payload=payload)
+    except InvalidEvent as exc:
+        found: dict[str, list[str]] = {}
+        for error in exc.errors:
+            found.setdefault(error["path"] or "event", []).append(error["message"])
+        return BatchItem(index=index, status="invalid", errors=found)
+    except errors.DomainError as exc:
+        return BatchItem(index=index, status="refused", errors={"event": [str(exc)]})
+    return BatchItem(index=index, status="created" if result.created else "duplicate", event_id=result.event.pk)
