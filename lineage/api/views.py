@@ -78,7 +78,11 @@ class LineageView(ProjectViewMixin, views.APIView):
             "(JSON, optionally `Content-Encoding: gzip`; `Authorization: Bearer <token>`), validated against the "
             "OpenLineage JSON schemas and projected into the catalog before the answer: jobs, runs, dataset edges, "
             "column lineage, and the facets `schema`, `documentation`, `ownership`, `symlinks`, `version`, "
-            "`storage`, `dataSource`, `datasetType`. A dataset is found by its identity, an alias or the location "
+            "`storage`, `dataSource`, `datasetType`, `lifecycleStateChange` (a `DROP` deprecates the dataset; other "
+            "changes stay on its reported facets). A `columnLineage` facet's `dataset` entries (input fields that "
+            "affect the whole output: joins, filters, grouping) are stored as Marquez reads them, from each such "
+            "input field to every field of the output (its mapped and schema fields), with their `INDIRECT` "
+            "transformations. A dataset is found by its identity, an alias or the location "
             "of a registered source, or created (owned by the sender; in a namespace with owners, only if the sender "
             "is one of them). The same event sent again changes nothing (answered 200).\n\n"
             "An event changes only what its sender may write: datasets they own or steward, or whose owners trust a "
@@ -206,7 +210,10 @@ class ColumnLineageView(ProjectViewMixin, views.APIView):
         summary="Read the column lineage of a field",
         description=(
             "Walks column lineage from one field: the fields it was computed from (upstream, the default), "
-            "or the fields computed from it (downstream), with the transformations reported for each."
+            "or the fields computed from it (downstream), with the transformations reported for each. A "
+            "dataset-wide dependency (a `columnLineage` facet's `dataset` entry: a join, filter or grouping field) "
+            "is an input of every field of its output, its transformations of type `INDIRECT`; beside a direct "
+            "dependency between the same two fields, both kinds are listed in that input's `transformations`."
         ),
         parameters=[
             OpenApiParameter("nodeId", str, required=True, description="`datasetField:{namespace}:{name}:{field}`."),

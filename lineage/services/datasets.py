@@ -12,15 +12,16 @@ from django.contrib.auth.models import Group, User
 from django.db.models import Q
 from django.utils import timezone
 
+from catalog.choices import Lifecycle
 from catalog.models import Dataset
-from catalog.services import dataset_describe, datasets_discover
+from catalog.services import dataset_describe, dataset_update, datasets_discover
 from governance.choices import OwnershipRole
 from governance.models import Namespace
 from governance.services import ownership_add
 from lineage.choices import AliasKind
 from lineage.models import DatasetAlias, ReportedDataset
 from lineage.selectors import Identity, datasets_resolve, location_uris
-from lineage.services.events import _EventDataset, _merge_facets
+from lineage.services.events import _EventDataset, _merge_facets, _time_key
 from lineage.services.trust import _writable_and_governed
 
 logger = logging.getLogger(__name__)
@@ -158,11 +159,32 @@ def _project_datasets_facets(
         documentation = facets.get("documentation") or {}
         if isinstance(documentation.get("description"), str):
             dataset_describe(actor=actor, dataset_id=dataset.pk, description=documentation["description"])
+        if rows[dataset.pk].facet_times.get("lifecycleStateChange") == _time_key(moment):
+            _lifecycle_apply(
+                actor=actor, dataset=dataset, facet=facets.get("lifecycleStateChange") or {}, moment=moment
+            )
         if dataset.pk not in governed:
             continue
         ownership = facets.get("ownership") or {}
         for owner in ownership.get("owners") or []:
             _owner_add(actor=actor, dataset=dataset, name=str(owner.get("name", "")), kind=str(owner.get("type", "")))
+
+
+def _lifecycle_apply(*, actor: User, dataset: Dataset, facet: Mapping[str, Any], moment: datetime) -> None:
+    """A dataset reported dropped is deprecated (it stays readable and listed, marked, with the reason;
+    the change log records it). Other changes (CREATE, OVERWRITE, TRUNCATE, ALTER, RENAME) stay on
+    the dataset's reported facets, the latest one by event time."""
+    if not isinstance(facet, dict) or facet.get("lifecycleStateChange") != "DROP":
+        return
+    current = Dataset.objects.filter(pk=dataset.pk).values_list("lifecycle", flat=True).first()
+    if current != Lifecycle.ACTIVE:
+        return
+    dataset_update(
+        actor=actor,
+        dataset=dataset,
+        lifecycle=Lifecycle.DEPRECATED,
+        deprecation_reason=f"Dropped: an OpenLineage lifecycleStateChange DROP at {_time_key(moment)}.",
+    )
 
 
 REPORT_FIELDS = [

@@ -20,7 +20,7 @@ from governance.services import ChangeSpec, change_record, change_record_many
 from lineage.choices import Direction, EdgeOrigin, EdgeStatus
 from lineage.models import ColumnLineage, Job, LineageEdge, RejectedEdge, Run
 from lineage.selectors import Identity
-from lineage.services.events import _EventDataset
+from lineage.services.events import _dataset_wide, _EventDataset, _output_fields
 
 
 def _edges_record(
@@ -203,6 +203,22 @@ def _column_lineage_record(
                     },
                 )
                 entry["transformations"].extend(source.get("transformations") or [])
+        # Dataset-wide dependencies, as Marquez returns them: from each such input field to every
+        # field of the output, with the entry's (INDIRECT) transformations; beside a direct
+        # dependency of the same two fields, its transformations are added to the direct ones.
+        wide = _dataset_wide(facet)
+        for output_field in _output_fields(item) if wide else []:
+            for source in wide:
+                source_dataset = resolved.get((source["namespace"], source["name"]))
+                if source_dataset is None:
+                    continue
+                key = (output.pk, output_field, source_dataset.pk, source["field"])
+                entry = reported.setdefault(
+                    key, {"transformations": [], "transformation_type": "", "transformation_description": ""}
+                )
+                entry["transformations"].extend(
+                    source.get("transformations") or [{"type": "INDIRECT", "subtype": "", "description": ""}]
+                )
     if not reported:
         return
     # What the target's owners rejected from this sender stays out, at the column level too.
