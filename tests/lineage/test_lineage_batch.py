@@ -68,6 +68,30 @@ def test_an_event_over_the_limits_is_refused_alone(owner_client, settings):
     assert LineageEdge.objects.count() == 1
 
 
+def test_an_event_refused_once_writing_fails_alone_and_its_group_is_kept(owner_client):
+    run_id = uuid.uuid4()
+    events = [
+        run_event(inputs=[dataset("w", "a")], outputs=[dataset("w", "b")], run_id=run_id),
+        run_event(inputs=[dataset("w", "b")], outputs=[dataset("w", "c")], minutes=1),
+        # The same run under another job: refused once its job is written.
+        run_event(inputs=[dataset("w", "c")], outputs=[dataset("w", "d")], job=("pipelines", "other"), run_id=run_id),
+        run_event(inputs=[dataset("w", "c")], outputs=[dataset("w", "e")], minutes=3),
+    ]
+
+    results = _batch(owner_client, events).json()["results"]
+
+    assert [item["status"] for item in results] == ["created", "created", "invalid", "created"]
+    assert "run/runId" in results[2]["errors"]
+    assert not Job.objects.filter(name="other").exists()
+    assert not Dataset.objects.filter(name="d").exists()
+    assert sorted(LineageEdge.objects.values_list("source__name", "target__name")) == [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "e"),
+    ]
+    assert LineageEvent.objects.count() == 3
+
+
 def test_it_accepts_a_gzip_compressed_batch(owner_client):
     events = [realistic_event(seed=seed, seconds=seed, job=f"etl.step-{seed}") for seed in range(5)]
 
