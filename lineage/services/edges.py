@@ -11,6 +11,7 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from catalog.models import Dataset, DatasetVersion
 from config import errors
@@ -103,8 +104,18 @@ def _edges_record(
         edge.source_version = wanted["source_version"]
         edge.target_version = wanted["target_version"]
         changed.append(edge)
-    if changed:
-        LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])
+    # One UPDATE per pair of versions (usually one in all): cheaper than a CASE per row and field.
+    by_versions: dict[tuple[Any, Any], list[int]] = {}
+    for edge in changed:
+        by_versions.setdefault((edge.source_version_id, edge.target_version_id), []).append(edge.pk)
+    for (source_version, target_version), ids in by_versions.items():
+        LineageEdge.objects.filter(pk__in=ids).update(
+            run=run,
+            run_event_time=moment,
+            source_version_id=source_version,
+            target_version_id=target_version,
+            updated_at=timezone.now(),
+        )
 
 
 def _rejected_for(
@@ -223,53 +234,60 @@ def _column_lineage_record(
         return
     # What the target's owners rejected from this sender stays out, at the column level too.
     rejected = _rejected_for(actor, job, {key[2] for key in reported}, {key[0] for key in reported} - writable)
-    ColumnLineage.objects.bulk_create(
-        [
-            ColumnLineage(
-                output_dataset_id=key[0],
-                output_field=key[1],
-                input_dataset_id=key[2],
-                input_field=key[3],
-                job=job,
-                run=run,
-                event_time=moment,
-                status=EdgeStatus.CONFIRMED if key[0] in writable else EdgeStatus.UNCONFIRMED,
-                created_by=actor,
-                **values,
-            )
-            for key, values in reported.items()
-            if (key[2], key[0]) not in rejected
-        ],
-        ignore_conflicts=True,
-    )
+    reported = {key: values for key, values in reported.items() if (key[2], key[0]) not in rejected}
+
+    def column_entry(key: tuple[UUID, str, UUID, str], values: dict[str, Any], status: str) -> ColumnLineage:
+        return ColumnLineage(
+            output_dataset_id=key[0],
+            output_field=key[1],
+            input_dataset_id=key[2],
+            input_field=key[3],
+            job=job,
+            run=run,
+            event_time=moment,
+            status=status,
+            created_by=actor,
+            **values,
+        )
+
+    held = [
+        column_entry(key, values, EdgeStatus.UNCONFIRMED) for key, values in reported.items() if key[0] not in writable
+    ]
+    if held:
+        ColumnLineage.objects.bulk_create(held, ignore_conflicts=True)
     reported = {key: values for key, values in reported.items() if key[0] in writable}
     if not reported:
         return
-    outputs = {key[0] for key in reported}
+    # The entries already known, locked; then one upsert writes the new ones and those this event
+    # is newer than, leaving who first reported each as it was.
     existing = ColumnLineage.objects.select_for_update().filter(
-        output_dataset_id__in=outputs,
+        output_dataset_id__in={key[0] for key in reported},
         output_field__in={key[1] for key in reported},
         input_dataset_id__in={key[2] for key in reported},
     )
-    changed = []
-    for row in existing.order_by("id"):
-        values = reported.get((row.output_dataset_id, row.output_field, row.input_dataset_id, row.input_field))
-        if values is None or (row.event_time is not None and row.event_time > moment):
+    known = {
+        (row.output_dataset_id, row.output_field, row.input_dataset_id, row.input_field): row
+        for row in existing.order_by("id")
+    }
+    wanted = []
+    for key, values in reported.items():
+        row = known.get(key)
+        if row is not None and row.event_time is not None and row.event_time > moment:
             continue
         if (
-            row.event_time == moment
+            row is not None
+            and row.event_time == moment
             and row.status == EdgeStatus.CONFIRMED
             and all(getattr(row, name) == value for name, value in values.items())
         ):
             continue
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.job, row.run, row.event_time, row.status = job, run, moment, EdgeStatus.CONFIRMED
-        changed.append(row)
-    if changed:
-        ColumnLineage.objects.bulk_update(
-            changed,
-            [
+        wanted.append(column_entry(key, values, EdgeStatus.CONFIRMED))
+    if wanted:
+        ColumnLineage.objects.bulk_create(
+            wanted,
+            update_conflicts=True,
+            unique_fields=["output_dataset", "output_field", "input_dataset", "input_field"],
+            update_fields=[
                 "transformations",
                 "transformation_type",
                 "transformation_description",
@@ -277,6 +295,7 @@ def _column_lineage_record(
                 "run",
                 "event_time",
                 "status",
+                "updated_at",
             ],
         )
 

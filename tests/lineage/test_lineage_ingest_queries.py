@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 #   8 the job, locked                          9 the run, locked (absent)   10 the run inserted
 #  11 the run, locked                         12 the job's latest run set (if it started last)
 #  13 the run's datasets inserted             14 read back to merge     15 the training app's look-up
-#  16 the edges between its datasets, locked  17 their runs and versions updated
-#  18 column lineage inserted                 19 read back, locked      20 updated
-#  21 release savepoint
-REALISTIC_EVENT_QUERIES = 21
+#  16 the edges between its datasets, locked  17 their runs updated
+#  18 column lineage known, locked            19 column lineage upserted
+#  20 release savepoint
+REALISTIC_EVENT_QUERIES = 20
 
 
 @pytest.mark.parametrize(
