@@ -142,12 +142,12 @@ def _event_project(actor: User, prepared: _Prepared, *, savepoint: bool = True) 
             )
             job = _job_project(actor, payload, moment) if job_spec else None
             # Runs of another sender's job are theirs to report.
-            run = None
+            run, fresh = None, False
             if run_spec and job is not None and _may_change(actor, job.owner_id):
-                run = _run_project(actor, payload, job, moment)
+                run, fresh = _run_project(actor, payload, job, moment)
             versions = _versions_reported(datasets, resolved)
             if run is not None:
-                _run_datasets_record(run, datasets, resolved, versions)
+                _run_datasets_record(run, datasets, resolved, versions, fresh=fresh)
                 lineage_run_reported.send(
                     sender=Run,
                     actor=actor,

@@ -57,9 +57,10 @@ _RUN_FIELDS = (
 )
 
 
-def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: datetime) -> Run | None:
+def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: datetime) -> tuple[Run | None, bool]:
     """The event's run, brought up to date; None when the sender may not change it (the run is
-    another sender's): such an event changes neither the run nor what it read and wrote.
+    another sender's): such an event changes neither the run nor what it read and wrote. With
+    whether this event inserted the run (nothing else can have recorded what it read and wrote).
 
     A new run is inserted as this event makes it, so that reading it back (locked) finds nothing to
     change: three queries for a new run, two for a known one, whatever the event carries."""
@@ -69,16 +70,19 @@ def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: date
     if state not in RunState.values:
         state = RunState.OTHER
     run = Run.objects.select_for_update().filter(pk=run_id).first()
+    fresh = False
     if run is None:
         new = Run(id=run_id, job=job, state=state, state_event_time=moment, owner=actor)
         _run_apply(new, spec, state, moment)
         # ignore_conflicts: the same run's other event may insert it at the same moment.
         Run.objects.bulk_create([new], ignore_conflicts=True)
         run = Run.objects.select_for_update().get(pk=run_id)
+        # Our insert stamped the row's creation time: the same time read back is our row.
+        fresh = run.created_at == new.created_at
     if run.job_id != job.pk:
         raise InvalidEvent([{"path": "run/runId", "message": f"run {run_id} belongs to the job {run.job}, not {job}"}])
     if not _may_change(actor, run.owner_id):
-        return None
+        return None, False
     before = tuple(getattr(run, name) for name in _RUN_FIELDS)
     _run_apply(run, spec, state, moment)
     if tuple(getattr(run, name) for name in _RUN_FIELDS) != before:
@@ -91,7 +95,7 @@ def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: date
             | Q(latest_run__started_at__isnull=True)
             | Q(latest_run__started_at__lte=run.started_at)
         ).update(latest_run=run)
-    return run
+    return run, fresh
 
 
 def _run_apply(run: Run, spec: Mapping[str, Any], state: str, moment: datetime) -> None:
@@ -155,7 +159,11 @@ def _run_datasets_record(
     datasets: Sequence[_EventDataset],
     resolved: Mapping[Identity, Dataset],
     versions: Mapping[Identity, DatasetVersion],
+    *,
+    fresh: bool = False,
 ) -> None:
+    """What the run read and wrote, merged with what its other events said (a run this event
+    inserted has nothing to merge with: its rows are written as they are)."""
     rows = {}
     for item in datasets:
         if item.direction is None:
@@ -172,6 +180,8 @@ def _run_datasets_record(
     if not rows:
         return
     RunDataset.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    if fresh:
+        return
     existing = RunDataset.objects.select_for_update().filter(run=run, dataset_id__in={key[0] for key in rows})
     changed = []
     for row in existing.order_by("id"):
