@@ -339,6 +339,8 @@ CATALOG_VERIFY_BATCH = env.int("CATALOG_VERIFY_BATCH", default=100)
 # Lineage: the largest OpenLineage event accepted once decompressed (a plain body is bounded by
 # DATA_UPLOAD_MAX_MEMORY_SIZE like any request), and how far a graph read may walk.
 CATALOG_LINEAGE_MAX_EVENT_BYTES = env.int("CATALOG_LINEAGE_MAX_EVENT_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
+# A gzip-compressed batch (POST /api/v1/lineage/batch) decompressed; sent plain it is a request like any.
+CATALOG_LINEAGE_MAX_BATCH_BYTES = env.int("CATALOG_LINEAGE_MAX_BATCH_BYTES", default=32 * 1024 * 1024)
 CATALOG_LINEAGE_MAX_DEPTH = env.int("CATALOG_LINEAGE_MAX_DEPTH", default=100)
 # One event joins each input to each output: inputs x outputs is bounded (413 above it), as are the
 # input fields its columnLineage facets list.

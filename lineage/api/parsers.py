@@ -29,7 +29,7 @@ class OpenLineageParser(BoundedJSONParser):
             raise exceptions.UnsupportedMediaType(
                 media_type, detail=f"Content-Encoding {encoding!r} is not supported; send JSON, gzip-compressed or not."
             )
-        limit = settings.CATALOG_LINEAGE_MAX_EVENT_BYTES
+        limit = self.decompressed_limit()
         try:
             # A bounded read of the decompressed stream: a small body may inflate without end.
             with gzip.GzipFile(fileobj=stream) as unzipped:
@@ -37,5 +37,27 @@ class OpenLineageParser(BoundedJSONParser):
         except (OSError, EOFError, zlib.error) as exc:
             raise exceptions.ParseError(f"The body is not valid gzip: {exc}") from None
         if len(body) > limit:
-            raise PayloadTooLarge(f"The decompressed event is larger than {limit} bytes.")
+            raise PayloadTooLarge(f"The decompressed {self.what} is larger than {limit} bytes.")
         return super().parse(BytesIO(body), media_type, parser_context)
+
+    what = "event"
+
+    def decompressed_limit(self) -> int:
+        return settings.CATALOG_LINEAGE_MAX_EVENT_BYTES
+
+
+class OpenLineageBatchParser(OpenLineageParser):
+    """A JSON array of OpenLineage events, gzip-compressed or not; each event's names normalised as one
+    event's are. Compressed, a batch may inflate to CATALOG_LINEAGE_MAX_BATCH_BYTES."""
+
+    what = "batch"
+
+    def decompressed_limit(self) -> int:
+        return settings.CATALOG_LINEAGE_MAX_BATCH_BYTES
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        events = self._parse(stream, media_type, parser_context)
+        if isinstance(events, list):
+            for event in events:
+                identities_normalised(event)
+        return events

@@ -35,6 +35,27 @@ class IngestResultSerializer(serializers.Serializer):
     datasets = IngestDatasetSerializer(many=True, help_text="Each dataset the event names, and where it landed.")
 
 
+@renamed_fields(errors_field="errors")
+class BatchItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The event's position in the array, from 0.")
+    status = serializers.ChoiceField(
+        choices=["created", "duplicate", "invalid", "refused"],
+        help_text="created; duplicate (this exact event had been received before); invalid (the OpenLineage schema "
+        "refused it); refused (more lineage than one event may report, or otherwise refused). Nothing of an invalid "
+        "or refused event is kept.",
+    )
+    event_id = serializers.IntegerField(required=False, help_text="The stored raw event (created or duplicate).")
+    errors_field = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Invalid or refused: the messages by the path in the event they are about.",
+    )
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchItemSerializer(many=True, help_text="One per event, in the array's order.")
+
+
 class GraphEdgeSerializer(serializers.Serializer):
     origin = serializers.CharField(help_text="The node id the edge leaves.")
     destination = serializers.CharField(help_text="The node id the edge enters.")

@@ -10,6 +10,7 @@ router.register("runs", views.RunViewSet, basename="run")
 
 urlpatterns = [
     path("lineage", views.LineageView.as_view(), name="lineage"),
+    path("lineage/batch", views.LineageBatchView.as_view(), name="lineage-batch"),
     path("column-lineage", views.ColumnLineageView.as_view(), name="column-lineage"),
     path(
         "datasets/<uuid:dataset_id>/trusted-producers/",

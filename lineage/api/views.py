@@ -17,9 +17,10 @@ from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services
 from lineage.api.filters import EdgeFilter, JobFilter, RunFilter
 from lineage.api.graph import render_column_walk, render_walk
-from lineage.api.parsers import OpenLineageParser
+from lineage.api.parsers import OpenLineageBatchParser, OpenLineageParser
 from lineage.api.permissions import AnswersForEdgeTarget, ChoosesTrustedProducers
 from lineage.api.serializers import (
+    BatchResultSerializer,
     EdgeDeclareSerializer,
     EdgeSerializer,
     GraphSerializer,
@@ -77,7 +78,11 @@ class LineageView(ProjectViewMixin, views.APIView):
             "(JSON, optionally `Content-Encoding: gzip`; `Authorization: Bearer <token>`), validated against the "
             "OpenLineage JSON schemas and projected into the catalog before the answer: jobs, runs, dataset edges, "
             "column lineage, and the facets `schema`, `documentation`, `ownership`, `symlinks`, `version`, "
-            "`storage`, `dataSource`, `datasetType`. A dataset is found by its identity, an alias or the location "
+            "`storage`, `dataSource`, `datasetType`, `lifecycleStateChange` (a `DROP` deprecates the dataset; other "
+            "changes stay on its reported facets). A `columnLineage` facet's `dataset` entries (input fields that "
+            "affect the whole output: joins, filters, grouping) are stored as Marquez reads them, from each such "
+            "input field to every field of the output (its mapped and schema fields), with their `INDIRECT` "
+            "transformations. A dataset is found by its identity, an alias or the location "
             "of a registered source, or created (owned by the sender; in a namespace with owners, only if the sender "
             "is one of them). The same event sent again changes nothing (answered 200).\n\n"
             "An event changes only what its sender may write: datasets they own or steward, or whose owners trust a "
@@ -162,6 +167,42 @@ class LineageView(ProjectViewMixin, views.APIView):
         return Response(render_walk(walk, request.user))
 
 
+class LineageBatchView(ProjectViewMixin, views.APIView):
+    parser_classes = [OpenLineageBatchParser]
+
+    @extend_schema(
+        summary="Send a batch of OpenLineage events",
+        description=(
+            f"A JSON array of at most {services.MAX_BATCH_EVENTS} OpenLineage events (as `POST /api/v1/lineage` takes "
+            "them; `Content-Encoding: gzip` allowed, decompressed at most `CATALOG_LINEAGE_MAX_BATCH_BYTES`; sent plain, "
+            "the body is bounded like any request). Each event is validated and projected on its own, in the array's "
+            "order, under the same rules as one sent alone (trust, unconfirmed edges, deduplication by digest): an "
+            "invalid or refused event fails alone, without rolling back the others. The answer (200 once the array "
+            "was read) gives each event's `index`, `status` and `event_id` or `errors`. A body that is not an array, "
+            "or holds too many events, is refused whole (400); one too large, 413."
+        ),
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
+        responses={
+            200: BatchResultSerializer,
+            400: OpenApiResponse(ProblemSerializer, description="Not a JSON array, or more events than a batch takes."),
+            413: OpenApiResponse(ProblemSerializer, description="The body, or its decompressed batch, is too large."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        events = request.data
+        if not isinstance(events, list):
+            raise exceptions.ValidationError({"events": ["Send a JSON array of OpenLineage events."]})
+        results = services.lineage_events_ingest(actor=self.actor, payloads=events)
+        body = {
+            "results": [
+                {"index": item.index, "status": item.status}
+                | ({"event_id": item.event_id} if item.event_id is not None else {"errors": item.errors})
+                for item in results
+            ]
+        }
+        return Response(body)
+
+
 class ColumnLineageView(ProjectViewMixin, views.APIView):
     query_parameters = ("nodeId", "depth", "direction")
 
@@ -169,7 +210,10 @@ class ColumnLineageView(ProjectViewMixin, views.APIView):
         summary="Read the column lineage of a field",
         description=(
             "Walks column lineage from one field: the fields it was computed from (upstream, the default), "
-            "or the fields computed from it (downstream), with the transformations reported for each."
+            "or the fields computed from it (downstream), with the transformations reported for each. A "
+            "dataset-wide dependency (a `columnLineage` facet's `dataset` entry: a join, filter or grouping field) "
+            "is an input of every field of its output, its transformations of type `INDIRECT`; beside a direct "
+            "dependency between the same two fields, both kinds are listed in that input's `transformations`."
         ),
         parameters=[
             OpenApiParameter("nodeId", str, required=True, description="`datasetField:{namespace}:{name}:{field}`."),

@@ -183,6 +183,11 @@ def _identities(event: object) -> Iterator[tuple[InstancePath, dict[str, Any]]]:
             for index, source in enumerate(sources if isinstance(sources, list) else []):
                 if isinstance(source, dict):
                     yield (*path, "facets", "columnLineage", "fields", name, "inputFields", index), source
+        # Dataset-wide dependencies name datasets too, which the catalog creates like the others.
+        wide = column_lineage.get("dataset") if isinstance(column_lineage, dict) else None
+        for index, source in enumerate(wide if isinstance(wide, list) else []):
+            if isinstance(source, dict):
+                yield (*path, "facets", "columnLineage", "dataset", index), source
 
 
 def _identity_problems(event: object) -> Iterator[Found]:

@@ -16,15 +16,26 @@ from lineage.services.edges import (
     edge_remove,
 )
 from lineage.services.events import MAX_FIELD, MAX_NAME, MAX_NAMESPACE, EventTooLarge
-from lineage.services.ingest import IngestResult, lineage_event_ingest, lineage_run_reported
+from lineage.services.ingest import (
+    MAX_BATCH_EVENTS,
+    BatchItem,
+    BatchTooLarge,
+    IngestResult,
+    lineage_event_ingest,
+    lineage_events_ingest,
+    lineage_run_reported,
+)
 from lineage.services.release import lineage_release
 from lineage.services.trust import datasets_writable_by_events, trusted_producers_set
 
 __all__ = [
+    "MAX_BATCH_EVENTS",
     "MAX_FIELD",
     "MAX_NAME",
     "MAX_NAMESPACE",
     "OWNERSHIP_ROLES",
+    "BatchItem",
+    "BatchTooLarge",
     "EdgeAlreadyConfirmed",
     "EdgeAlreadyDeclared",
     "EventTooLarge",
@@ -35,6 +46,7 @@ __all__ = [
     "edge_reject",
     "edge_remove",
     "lineage_event_ingest",
+    "lineage_events_ingest",
     "lineage_release",
     "lineage_run_reported",
     "trusted_producers_set",

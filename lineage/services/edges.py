@@ -11,6 +11,7 @@ from uuid import UUID
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from catalog.models import Dataset, DatasetVersion
 from config import errors
@@ -20,7 +21,7 @@ from governance.services import ChangeSpec, change_record, change_record_many
 from lineage.choices import Direction, EdgeOrigin, EdgeStatus
 from lineage.models import ColumnLineage, Job, LineageEdge, RejectedEdge, Run
 from lineage.selectors import Identity
-from lineage.services.events import _EventDataset
+from lineage.services.events import _dataset_wide, _EventDataset, _output_fields
 
 
 def _edges_record(
@@ -42,10 +43,21 @@ def _edges_record(
     if not inputs or not outputs:
         return
     between = LineageEdge.objects.filter(job=job, source_id__in=inputs, target_id__in=outputs)
-    known = set(between.values_list("source_id", "target_id"))
+    # Every edge the event touches, locked at once in one order (their ids).
+    present = list(between.select_for_update(of=("self",)).select_related("job").order_by("id"))
+    known = {(edge.source_id, edge.target_id) for edge in present}
     known |= _rejected_for(actor, job, inputs, set(outputs) - writable)
     new = [(source, target) for source in sorted(inputs) for target in sorted(outputs) if (source, target) not in known]
+
+    def versions_of(source: UUID, target: UUID) -> dict[str, Any]:
+        return {
+            "source_version": versions.get(inputs[source]),
+            "target_version": versions.get(outputs[target]),
+        }
+
     if new:
+        # A new edge carries the event's run from the start: the sender reported it (into a dataset
+        # they may not write, it is their own unconfirmed report, which their runs move).
         LineageEdge.objects.bulk_create(
             [
                 LineageEdge(
@@ -55,40 +67,55 @@ def _edges_record(
                     origin=EdgeOrigin.OPENLINEAGE,
                     status=EdgeStatus.CONFIRMED if target in writable else EdgeStatus.UNCONFIRMED,
                     created_by=actor,
+                    **({"run": run, "run_event_time": moment, **versions_of(source, target)} if run else {}),
                 )
                 for source, target in new
             ],
             ignore_conflicts=True,  # the same edge, reported by another event at the same moment
         )
-        _edges_log(actor, between.filter(_pairs(new)).select_related("job"))
+        created = list(between.filter(_pairs(new)).select_for_update(of=("self",)).select_related("job").order_by("id"))
+        _edges_log(actor, created)
+        present.extend(created)
     # A writer of the target reporting an edge someone else left unconfirmed vouches for it.
-    vouched = list(
-        between.select_for_update(of=("self",))
-        .filter(status=EdgeStatus.UNCONFIRMED, target_id__in=writable)
-        .select_related("job")
-        .order_by("id")
-    )
+    vouched = [edge for edge in present if edge.status == EdgeStatus.UNCONFIRMED and edge.target_id in writable]
     if vouched:
         LineageEdge.objects.filter(pk__in=[edge.pk for edge in vouched]).update(status=EdgeStatus.CONFIRMED)
         _edges_status_log(actor, vouched, EdgeStatus.CONFIRMED)
+        for edge in vouched:
+            edge.status = EdgeStatus.CONFIRMED
     if run is None:
         return
-    edges = LineageEdge.objects.select_for_update().filter(job=job, source_id__in=inputs, target_id__in=outputs)
     changed = []
-    for edge in edges.order_by("id"):
+    for edge in present:
         if edge.run_event_time is not None and edge.run_event_time > moment:
             continue
         own_report = edge.status == EdgeStatus.UNCONFIRMED and edge.created_by_id == actor.pk
         if edge.target_id not in writable and not own_report:
             continue
-        source_version = versions.get(inputs[edge.source_id])
-        target_version = versions.get(outputs[edge.target_id])
+        wanted = {"run_id": run.pk, "run_event_time": moment, **versions_of(edge.source_id, edge.target_id)}
+        if (
+            edge.run_id == wanted["run_id"]
+            and edge.run_event_time == moment
+            and edge.source_version_id == (wanted["source_version"].pk if wanted["source_version"] else None)
+            and edge.target_version_id == (wanted["target_version"].pk if wanted["target_version"] else None)
+        ):
+            continue
         edge.run, edge.run_event_time = run, moment
-        edge.source_version = source_version
-        edge.target_version = target_version
+        edge.source_version = wanted["source_version"]
+        edge.target_version = wanted["target_version"]
         changed.append(edge)
-    if changed:
-        LineageEdge.objects.bulk_update(changed, ["run", "run_event_time", "source_version", "target_version"])
+    # One UPDATE per pair of versions (usually one in all): cheaper than a CASE per row and field.
+    by_versions: dict[tuple[Any, Any], list[int]] = {}
+    for edge in changed:
+        by_versions.setdefault((edge.source_version_id, edge.target_version_id), []).append(edge.pk)
+    for (source_version, target_version), ids in by_versions.items():
+        LineageEdge.objects.filter(pk__in=ids).update(
+            run=run,
+            run_event_time=moment,
+            source_version_id=source_version,
+            target_version_id=target_version,
+            updated_at=timezone.now(),
+        )
 
 
 def _rejected_for(
@@ -187,57 +214,80 @@ def _column_lineage_record(
                     },
                 )
                 entry["transformations"].extend(source.get("transformations") or [])
+        # Dataset-wide dependencies, as Marquez returns them: from each such input field to every
+        # field of the output, with the entry's (INDIRECT) transformations; beside a direct
+        # dependency of the same two fields, its transformations are added to the direct ones.
+        wide = _dataset_wide(facet)
+        for output_field in _output_fields(item) if wide else []:
+            for source in wide:
+                source_dataset = resolved.get((source["namespace"], source["name"]))
+                if source_dataset is None:
+                    continue
+                key = (output.pk, output_field, source_dataset.pk, source["field"])
+                entry = reported.setdefault(
+                    key, {"transformations": [], "transformation_type": "", "transformation_description": ""}
+                )
+                entry["transformations"].extend(
+                    source.get("transformations") or [{"type": "INDIRECT", "subtype": "", "description": ""}]
+                )
     if not reported:
         return
     # What the target's owners rejected from this sender stays out, at the column level too.
     rejected = _rejected_for(actor, job, {key[2] for key in reported}, {key[0] for key in reported} - writable)
-    ColumnLineage.objects.bulk_create(
-        [
-            ColumnLineage(
-                output_dataset_id=key[0],
-                output_field=key[1],
-                input_dataset_id=key[2],
-                input_field=key[3],
-                job=job,
-                run=run,
-                event_time=moment,
-                status=EdgeStatus.CONFIRMED if key[0] in writable else EdgeStatus.UNCONFIRMED,
-                created_by=actor,
-                **values,
-            )
-            for key, values in reported.items()
-            if (key[2], key[0]) not in rejected
-        ],
-        ignore_conflicts=True,
-    )
+    reported = {key: values for key, values in reported.items() if (key[2], key[0]) not in rejected}
+
+    def column_entry(key: tuple[UUID, str, UUID, str], values: dict[str, Any], status: str) -> ColumnLineage:
+        return ColumnLineage(
+            output_dataset_id=key[0],
+            output_field=key[1],
+            input_dataset_id=key[2],
+            input_field=key[3],
+            job=job,
+            run=run,
+            event_time=moment,
+            status=status,
+            created_by=actor,
+            **values,
+        )
+
+    held = [
+        column_entry(key, values, EdgeStatus.UNCONFIRMED) for key, values in reported.items() if key[0] not in writable
+    ]
+    if held:
+        ColumnLineage.objects.bulk_create(held, ignore_conflicts=True)
     reported = {key: values for key, values in reported.items() if key[0] in writable}
     if not reported:
         return
-    outputs = {key[0] for key in reported}
+    # The entries already known, locked; then one upsert writes the new ones and those this event
+    # is newer than, leaving who first reported each as it was.
     existing = ColumnLineage.objects.select_for_update().filter(
-        output_dataset_id__in=outputs,
+        output_dataset_id__in={key[0] for key in reported},
         output_field__in={key[1] for key in reported},
         input_dataset_id__in={key[2] for key in reported},
     )
-    changed = []
-    for row in existing.order_by("id"):
-        values = reported.get((row.output_dataset_id, row.output_field, row.input_dataset_id, row.input_field))
-        if values is None or (row.event_time is not None and row.event_time > moment):
+    known = {
+        (row.output_dataset_id, row.output_field, row.input_dataset_id, row.input_field): row
+        for row in existing.order_by("id")
+    }
+    wanted = []
+    for key, values in reported.items():
+        row = known.get(key)
+        if row is not None and row.event_time is not None and row.event_time > moment:
             continue
         if (
-            row.event_time == moment
+            row is not None
+            and row.event_time == moment
             and row.status == EdgeStatus.CONFIRMED
             and all(getattr(row, name) == value for name, value in values.items())
         ):
             continue
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.job, row.run, row.event_time, row.status = job, run, moment, EdgeStatus.CONFIRMED
-        changed.append(row)
-    if changed:
-        ColumnLineage.objects.bulk_update(
-            changed,
-            [
+        wanted.append(column_entry(key, values, EdgeStatus.CONFIRMED))
+    if wanted:
+        ColumnLineage.objects.bulk_create(
+            wanted,
+            update_conflicts=True,
+            unique_fields=["output_dataset", "output_field", "input_dataset", "input_field"],
+            update_fields=[
                 "transformations",
                 "transformation_type",
                 "transformation_description",
@@ -245,6 +295,7 @@ def _column_lineage_record(
                 "run",
                 "event_time",
                 "status",
+                "updated_at",
             ],
         )
 

@@ -87,7 +87,26 @@ def _column_lineage_identities(datasets: Sequence[_EventDataset]) -> set[Identit
         for spec in (facet.get("fields") or {}).values():
             for source in spec.get("inputFields") or []:
                 found.add((source["namespace"], source["name"]))
+        for source in _dataset_wide(facet):
+            found.add((source["namespace"], source["name"]))
     return found
+
+
+def _dataset_wide(facet: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The columnLineage facet's `dataset` entries: input fields that affect the whole output dataset
+    (joins, filters, grouping, sorting, window functions)."""
+    return [entry for entry in facet.get("dataset") or [] if isinstance(entry, dict)]
+
+
+def _output_fields(item: _EventDataset) -> list[str]:
+    """The fields of an event's dataset that dataset-wide column lineage reaches: those its
+    columnLineage facet maps and those its schema facet lists, in that order."""
+    facet = item.facets.get("columnLineage") or {}
+    names = list(facet.get("fields") or {})
+    for entry in (item.facets.get("schema") or {}).get("fields") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            names.append(entry["name"])
+    return list(dict.fromkeys(names))
 
 
 def _check_sizes(payload: Mapping[str, Any], datasets: Sequence[_EventDataset], extra: Iterable[Identity]) -> None:
@@ -108,12 +127,13 @@ def _check_sizes(payload: Mapping[str, Any], datasets: Sequence[_EventDataset], 
         for alias, _ in item.symlinks:
             check(alias, "facets/symlinks")
         facet = item.facets.get("columnLineage") or {}
+        names = [source.get("field", "") for source in _dataset_wide(facet)]
         for output_field, spec in (facet.get("fields") or {}).items():
-            names = [output_field, *(source.get("field", "") for source in spec.get("inputFields") or [])]
-            if any(len(name) > MAX_FIELD for name in names):
-                errors.append(
-                    ErrorDetail(path="facets/columnLineage", message=f"a field name is longer than {MAX_FIELD}")
-                )
+            names += [output_field, *(source.get("field", "") for source in spec.get("inputFields") or [])]
+        if any(len(name) > MAX_FIELD for name in names) or (
+            _dataset_wide(facet) and any(len(name) > MAX_FIELD for name in _output_fields(item))
+        ):
+            errors.append(ErrorDetail(path="facets/columnLineage", message=f"a field name is longer than {MAX_FIELD}"))
     for identity in extra:
         check(identity, "facets/columnLineage/inputFields")
     if errors:
@@ -147,6 +167,8 @@ def _check_bounds(datasets: Sequence[_EventDataset]) -> None:
         facet = item.facets.get("columnLineage") or {}
         for spec in (facet.get("fields") or {}).values():
             entries += len(spec.get("inputFields") or [])
+        # Each dataset-wide input field reaches every field of the output.
+        entries += len(_dataset_wide(facet)) * len(_output_fields(item))
     column_limit = settings.CATALOG_LINEAGE_MAX_COLUMN_EDGES
     if entries > column_limit:
         raise EventTooLarge(

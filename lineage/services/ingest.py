@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.dispatch import Signal
 
 from catalog.models import Dataset
+from config import errors
 from lineage.models import LineageEvent, Run
-from lineage.openlineage import EventKind, validate_event
+from lineage.openlineage import EventKind, InvalidEvent, validate_event
 from lineage.selectors import Identity
-from lineage.services.datasets import _project_dataset_facets, _resolve_event_datasets
+from lineage.services.datasets import _project_datasets_facets, _resolve_event_datasets
 from lineage.services.edges import _column_lineage_record, _edges_record
 from lineage.services.events import (
     _canonical,
@@ -23,10 +27,19 @@ from lineage.services.events import (
     _check_sizes,
     _column_lineage_identities,
     _event_time,
+    _EventDataset,
     _parse_datasets,
 )
 from lineage.services.runs import _job_project, _run_datasets_record, _run_project, _versions_reported
-from lineage.services.trust import _governed_by, _may_change, datasets_writable_by_events
+from lineage.services.trust import _may_change
+
+logger = logging.getLogger(__name__)
+
+# The most events one batch may carry, and how many of them share a transaction (each in a savepoint
+# of its own): one commit per group instead of one per event, while a group's row locks are held
+# only as long as its events take.
+MAX_BATCH_EVENTS = 1000
+BATCH_GROUP = 100
 
 # Sent inside an event's transaction once its run is projected, with `actor` (the sender), `event` (the
 # validated RunEvent), `job` and `run` (the lineage Job and Run, their state, times and facets merged over
@@ -56,23 +69,50 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
     datasets they own, steward or produce for (as a trusted group), jobs and runs they first
     reported. Edges into other datasets are held unconfirmed for those datasets' owners.
     """
-    kind = validate_event(payload)
-    canonical = _canonical(payload)
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    kind, digest = _event_read(payload)
     existing = LineageEvent.objects.filter(digest=digest).first()
     if existing is not None:
         return IngestResult(event=existing, created=False)
+    return _event_project(actor, _event_prepare(kind, payload, digest))
 
+
+def _event_read(payload: Any) -> tuple[EventKind, str]:
+    """The event validated (InvalidEvent), and its digest."""
+    kind = validate_event(payload)
+    return kind, hashlib.sha256(_canonical(payload).encode()).hexdigest()
+
+
+@dataclass
+class _Prepared:
+    kind: EventKind
+    payload: Any
+    digest: str
+    moment: datetime
+    datasets: list[_EventDataset]
+    extra: set[Identity]
+
+
+def _event_prepare(kind: EventKind, payload: Any, digest: str) -> _Prepared:
+    """What the projection reads of a new event, its sizes and bounds checked (InvalidEvent,
+    EventTooLarge) before anything is written."""
     moment = _event_time(payload["eventTime"])
     datasets = _parse_datasets(kind, payload)
     extra = _column_lineage_identities(datasets)
     _check_sizes(payload, datasets, extra)
     _check_bounds(datasets)
+    return _Prepared(kind, payload, digest, moment, datasets, extra)
+
+
+def _event_project(actor: User, prepared: _Prepared, *, savepoint: bool = True) -> IngestResult:
+    """Record a prepared event and project it, in a transaction (a savepoint inside another). Without
+    a savepoint, a failure leaves the enclosing transaction to be rolled back whole."""
+    kind, payload, digest, moment = prepared.kind, prepared.payload, prepared.digest, prepared.moment
+    datasets, extra = prepared.datasets, prepared.extra
     job_spec = payload.get("job") if kind != EventKind.DATASET else None
     run_spec = payload.get("run") if kind == EventKind.RUN else None
 
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             event = LineageEvent.objects.create(
                 digest=digest,
                 kind=kind,
@@ -85,30 +125,29 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                 payload=payload,
                 received_by=actor,
             )
-            resolved = _resolve_event_datasets(actor, datasets, extra)
+            resolved, writable, governed = _resolve_event_datasets(actor, datasets, extra)
             # Identities in namespaces closed to the sender name nothing: the raw event keeps them.
             datasets = [item for item in datasets if item.identity in resolved]
             named = {resolved[item.identity].pk for item in datasets}
-            writable = datasets_writable_by_events(actor, named)
-            governed = _governed_by(actor, writable)
-            for item in sorted(datasets, key=lambda entry: str(resolved[entry.identity].pk)):
-                dataset = resolved[item.identity]
-                if item.facets and dataset.pk in writable:
-                    _project_dataset_facets(
-                        actor=actor,
-                        dataset=dataset,
-                        facets=item.facets,
-                        moment=moment,
-                        governs=dataset.pk in governed,
-                    )
+            writable &= named
+            _project_datasets_facets(
+                actor=actor,
+                reports=[
+                    (resolved[item.identity], item.facets)
+                    for item in datasets
+                    if resolved[item.identity].pk in writable
+                ],
+                moment=moment,
+                governed=governed & writable,
+            )
             job = _job_project(actor, payload, moment) if job_spec else None
             # Runs of another sender's job are theirs to report.
-            run = None
+            run, fresh = None, False
             if run_spec and job is not None and _may_change(actor, job.owner_id):
-                run = _run_project(actor, payload, job, moment)
+                run, fresh = _run_project(actor, payload, job, moment)
             versions = _versions_reported(datasets, resolved)
             if run is not None:
-                _run_datasets_record(run, datasets, resolved, versions)
+                _run_datasets_record(run, datasets, resolved, versions, fresh=fresh)
                 lineage_run_reported.send(
                     sender=Run,
                     actor=actor,
@@ -133,6 +172,8 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
                 actor=actor, job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
             )
     except IntegrityError:
+        if not savepoint:
+            raise
         # The same event, delivered twice at once: the other delivery recorded it.
         existing = LineageEvent.objects.filter(digest=digest).first()
         if existing is None:
@@ -144,3 +185,111 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
         datasets={item.identity: resolved[item.identity] for item in datasets},
         unconfirmed={item.identity for item in datasets if resolved[item.identity].pk not in writable},
     )
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """What became of one event of a batch: `created`, `duplicate` (its digest was known), `invalid`
+    (the OpenLineage schema refused it, `errors` by path) or `refused` (it would write more than one
+    event may, or the catalog refused it: `errors` says why)."""
+
+    index: int
+    status: str
+    event_id: int | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+class BatchTooLarge(errors.Invalid):
+    code = "too_many_events"
+
+
+def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[BatchItem]:
+    """Record a batch of OpenLineage events, each validated and projected on its own: an event that is
+    invalid or refused fails alone and leaves nothing behind, the others are recorded as if sent one
+    by one (the same trust rules per event, the same digest deduplication, in the batch's order).
+
+    The events are validated first, and those already recorded found in one query. The others are
+    projected by groups, each group in one transaction: first without a savepoint per event; should
+    any of them fail once writing, the group is rolled back and taken again with a savepoint per
+    event, so that the failed one fails alone. Should two batches deadlock on the rows their groups
+    lock, the group that lost is taken again event by event, each committed alone."""
+    if len(payloads) > MAX_BATCH_EVENTS:
+        raise BatchTooLarge(
+            f"The batch holds {len(payloads)} events; one batch may hold at most {MAX_BATCH_EVENTS}. "
+            "Split it into several batches.",
+            field="events",
+            limit=MAX_BATCH_EVENTS,
+        )
+    results: dict[int, BatchItem] = {}
+    read: list[tuple[int, EventKind, str]] = []
+    for index, payload in enumerate(payloads):
+        try:
+            kind, digest = _event_read(payload)
+        except InvalidEvent as exc:
+            results[index] = _refusal(index, exc)
+            continue
+        read.append((index, kind, digest))
+    known = dict(LineageEvent.objects.filter(digest__in={digest for _, _, digest in read}).values_list("digest", "id"))
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    pending: list[tuple[int, _Prepared]] = []
+    for index, kind, digest in read:
+        if digest in known:
+            results[index] = BatchItem(index=index, status="duplicate", event_id=known[digest])
+        elif digest in first:
+            repeats[index] = first[digest]
+        else:
+            first[digest] = index
+            try:
+                pending.append((index, _event_prepare(kind, payloads[index], digest)))
+            except (InvalidEvent, errors.DomainError) as exc:
+                results[index] = _refusal(index, exc)
+    for start in range(0, len(pending), BATCH_GROUP):
+        group = pending[start : start + BATCH_GROUP]
+        for item in _group_ingest(actor, payloads, group):
+            results[item.index] = item
+    # The same event twice in one batch: the later is a duplicate of the earlier (or fails as it did).
+    for index, earlier in repeats.items():
+        found = results[earlier]
+        if found.event_id is not None:
+            results[index] = BatchItem(index=index, status="duplicate", event_id=found.event_id)
+        else:
+            results[index] = BatchItem(index=index, status=found.status, errors=found.errors)
+    return [results[index] for index in range(len(payloads))]
+
+
+def _group_ingest(actor: User, payloads: Sequence[Any], group: list[tuple[int, _Prepared]]) -> list[BatchItem]:
+    try:
+        with transaction.atomic():
+            return [
+                BatchItem(
+                    index=index, status="created", event_id=_event_project(actor, prepared, savepoint=False).event.pk
+                )
+                for index, prepared in group
+            ]
+    except (DatabaseError, InvalidEvent, errors.DomainError):
+        pass
+    try:
+        with transaction.atomic():
+            return [_batch_item(actor, index, payloads[index]) for index, _ in group]
+    except OperationalError:
+        # A deadlock with a concurrent batch (or a lost connection, which this raises again).
+        logger.warning("A lineage batch group met a concurrent writer; taking its events one by one")
+        return [_batch_item(actor, index, payloads[index]) for index, _ in group]
+
+
+def _refusal(index: int, exc: Exception) -> BatchItem:
+    if isinstance(exc, InvalidEvent):
+        found: dict[str, list[str]] = {}
+        for error in exc.errors:
+            found.setdefault(error["path"] or "event", []).append(error["message"])
+        return BatchItem(index=index, status="invalid", errors=found)
+    return BatchItem(index=index, status="refused", errors={"event": [str(exc)]})
+
+
+def _batch_item(actor: User, index: int, payload: Any) -> BatchItem:
+    try:
+        result = lineage_event_ingest(actor=actor, payload=payload)
+    except (InvalidEvent, errors.DomainError) as exc:
+        return _refusal(index, exc)
+    return BatchItem(index=index, status="created" if result.created else "duplicate", event_id=result.event.pk)

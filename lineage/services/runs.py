@@ -22,8 +22,12 @@ from lineage.services.trust import _may_change
 
 def _job_project(actor: User, payload: Mapping[str, Any], moment: datetime) -> Job:
     spec = payload["job"]
-    Job.objects.get_or_create(namespace=spec["namespace"], name=spec["name"], defaults={"owner": actor})
-    job = Job.objects.select_for_update().get(namespace=spec["namespace"], name=spec["name"])
+    identity = {"namespace": spec["namespace"], "name": spec["name"]}
+    job = Job.objects.select_for_update().filter(**identity).first()
+    if job is None:
+        # ignore_conflicts: another event may report the same new job at the same moment.
+        Job.objects.bulk_create([Job(**identity, owner=actor)], ignore_conflicts=True)
+        job = Job.objects.select_for_update().get(**identity)
     if not _may_change(actor, job.owner_id):
         return job
     facets = spec.get("facets") or {}
@@ -40,29 +44,71 @@ def _job_project(actor: User, payload: Mapping[str, Any], moment: datetime) -> J
     return job
 
 
-def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: datetime) -> Run | None:
+_RUN_FIELDS = (
+    "state",
+    "state_event_time",
+    "started_at",
+    "ended_at",
+    "nominal_start_time",
+    "nominal_end_time",
+    "parent_run_id",
+    "facets",
+    "facet_times",
+)
+
+
+def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: datetime) -> tuple[Run | None, bool]:
     """The event's run, brought up to date; None when the sender may not change it (the run is
-    another sender's): such an event changes neither the run nor what it read and wrote."""
+    another sender's): such an event changes neither the run nor what it read and wrote. With
+    whether this event inserted the run (nothing else can have recorded what it read and wrote).
+
+    A new run is inserted as this event makes it, so that reading it back (locked) finds nothing to
+    change: three queries for a new run, two for a known one, whatever the event carries."""
     spec = payload["run"]
     run_id = UUID(spec["runId"])
     state = payload.get("eventType") or RunState.OTHER
     if state not in RunState.values:
         state = RunState.OTHER
-    Run.objects.get_or_create(
-        id=run_id, defaults={"job": job, "state": state, "state_event_time": moment, "owner": actor}
-    )
-    run = Run.objects.select_for_update().get(pk=run_id)
+    run = Run.objects.select_for_update().filter(pk=run_id).first()
+    fresh = False
+    if run is None:
+        new = Run(id=run_id, job=job, state=state, state_event_time=moment, owner=actor)
+        _run_apply(new, spec, state, moment)
+        # ignore_conflicts: the same run's other event may insert it at the same moment.
+        Run.objects.bulk_create([new], ignore_conflicts=True)
+        run = Run.objects.select_for_update().get(pk=run_id)
+        # Our insert stamped the row's creation time: the same time read back is our row.
+        fresh = run.created_at == new.created_at
     if run.job_id != job.pk:
         raise InvalidEvent([{"path": "run/runId", "message": f"run {run_id} belongs to the job {run.job}, not {job}"}])
     if not _may_change(actor, run.owner_id):
-        return None
+        return None, False
+    before = tuple(getattr(run, name) for name in _RUN_FIELDS)
+    _run_apply(run, spec, state, moment)
+    if tuple(getattr(run, name) for name in _RUN_FIELDS) != before:
+        run.save()
+    # The job's latest run is the one that started last, whichever run's events arrive last: one
+    # conditional update, against the start of the run it names now.
+    if job.latest_run_id != run.pk:
+        Job.objects.filter(pk=job.pk).filter(
+            Q(latest_run__isnull=True)
+            | Q(latest_run__started_at__isnull=True)
+            | Q(latest_run__started_at__lte=run.started_at)
+        ).update(latest_run=run)
+    return run, fresh
+
+
+def _run_apply(run: Run, spec: Mapping[str, Any], state: str, moment: datetime) -> None:
+    """What the event says of its run, merged into it (in memory): the latest state by rank and time,
+    the earliest start, the latest end, each facet's latest value. Applying one event twice changes
+    nothing the second time."""
     if (RUN_STATE_RANK[RunState(state)], moment) > (RUN_STATE_RANK[RunState(run.state)], run.state_event_time):
         run.state, run.state_event_time = state, moment
     run.started_at = min(run.started_at or moment, moment)
     if state in (RunState.COMPLETE, RunState.ABORT, RunState.FAIL):
         run.ended_at = max(run.ended_at or moment, moment)
     facets = spec.get("facets") or {}
-    current, times = dict(run.facets), dict(run.facet_times)
+    current, times = dict(run.facets or {}), dict(run.facet_times or {})
     _merge_facets(current, times, facets, moment)
     run.facets, run.facet_times = current, times
     nominal = current.get("nominalTime") or {}
@@ -73,13 +119,6 @@ def _run_project(actor: User, payload: Mapping[str, Any], job: Job, moment: date
     parent = (current.get("parent") or {}).get("run") or {}
     if parent.get("runId"):
         run.parent_run_id = UUID(parent["runId"])
-    run.save()
-    # The job's latest run is the one that started last, whichever run's events arrive last.
-    other = None if job.latest_run_id in (None, run.pk) else job.latest_run_id
-    latest_start = Run.objects.filter(pk=other).values_list("started_at", flat=True).first() if other else None
-    if latest_start is None or run.started_at >= latest_start:
-        Job.objects.filter(pk=job.pk).update(latest_run=run)
-    return run
 
 
 def _versions_reported(
@@ -120,7 +159,11 @@ def _run_datasets_record(
     datasets: Sequence[_EventDataset],
     resolved: Mapping[Identity, Dataset],
     versions: Mapping[Identity, DatasetVersion],
+    *,
+    fresh: bool = False,
 ) -> None:
+    """What the run read and wrote, merged with what its other events said (a run this event
+    inserted has nothing to merge with: its rows are written as they are)."""
     rows = {}
     for item in datasets:
         if item.direction is None:
@@ -137,6 +180,8 @@ def _run_datasets_record(
     if not rows:
         return
     RunDataset.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    if fresh:
+        return
     existing = RunDataset.objects.select_for_update().filter(run=run, dataset_id__in={key[0] for key in rows})
     changed = []
     for row in existing.order_by("id"):

@@ -30,15 +30,21 @@ def datasets_writable_by_events(actor: User, dataset_ids: Iterable[UUID]) -> set
     """The datasets an event from the actor may change: owned or stewarded by them (or a group of
     theirs), staff, or trusting a group of theirs as a producer. Lineage into the others waits for
     their owners to confirm it."""
+    return _writable_and_governed(actor, dataset_ids)[0]
+
+
+def _writable_and_governed(actor: User, dataset_ids: Iterable[UUID]) -> tuple[set[UUID], set[UUID]]:
+    """(writable by the actor's events, governed by the actor) among these datasets, in at most two
+    queries whatever their number."""
     wanted = set(dataset_ids)
     if not wanted:
-        return set()
+        return set(), set()
     governed = _governed_by(actor, wanted)
     rest = wanted - governed
     if not rest:
-        return governed
+        return governed, governed
     trusted = TrustedProducer.objects.filter(group__user=actor, dataset_id__in=rest)
-    return governed | set(trusted.values_list("dataset_id", flat=True))
+    return governed | set(trusted.values_list("dataset_id", flat=True)), governed
 
 
 def _may_change(actor: User, owner_id: int | None) -> bool:

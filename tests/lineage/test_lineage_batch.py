@@ -1,0 +1,355 @@
+"""POST /api/v1/lineage/batch: many events in one request, each validated and projected on its own."""
+
+import gzip
+import json
+import uuid
+
+import pytest
+
+from catalog.models import Dataset
+from lineage import services
+from lineage.models import (
+    ColumnLineage,
+    DatasetAlias,
+    Job,
+    LineageEdge,
+    LineageEvent,
+    ReportedDataset,
+    Run,
+    RunDataset,
+)
+from tests.lineage.events import column_lineage, dataset, facet, run_event, schema
+from tests.lineage.realistic import realistic_event
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/lineage/batch"
+
+
+def _batch(client, events, **extra):
+    return client.post(URL, json.dumps(events), content_type="application/json", **extra)
+
+
+def test_it_answers_each_event_in_order_and_an_invalid_one_fails_alone(owner_client):
+    first = run_event(inputs=[dataset("w", "a")], outputs=[dataset("w", "b")])
+    broken = {key: value for key, value in run_event(outputs=[dataset("w", "c")]).items() if key != "eventTime"}
+    second = run_event(inputs=[dataset("w", "b")], outputs=[dataset("w", "d")], minutes=1)
+
+    response = _batch(owner_client, [first, broken, first, 42, second])
+
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [(item["index"], item["status"]) for item in results] == [
+        (0, "created"),
+        (1, "invalid"),
+        (2, "duplicate"),
+        (3, "invalid"),
+        (4, "created"),
+    ]
+    assert results[2]["event_id"] == results[0]["event_id"]
+    assert "eventTime" in json.dumps(results[1]["errors"])
+    assert "event_id" not in results[1]
+    assert "errors" not in results[0]
+    assert LineageEvent.objects.count() == 2
+    # Nothing of the invalid event is kept: its output was never created.
+    assert set(Dataset.objects.values_list("name", flat=True)) == {"a", "b", "d"}
+    assert sorted(LineageEdge.objects.values_list("source__name", "target__name")) == [("a", "b"), ("b", "d")]
+
+
+def test_an_event_over_the_limits_is_refused_alone(owner_client, settings):
+    settings.CATALOG_LINEAGE_MAX_EDGES = 1
+    wide = run_event(inputs=[dataset("w", "x"), dataset("w", "y")], outputs=[dataset("w", "z")])
+    narrow = run_event(inputs=[dataset("w", "x")], outputs=[dataset("w", "z")], minutes=1)
+
+    results = _batch(owner_client, [wide, narrow]).json()["results"]
+
+    assert [item["status"] for item in results] == ["refused", "created"]
+    assert "CATALOG_LINEAGE_MAX_EDGES" in results[0]["errors"]["event"][0]
+    assert LineageEdge.objects.count() == 1
+
+
+def test_an_event_refused_once_writing_fails_alone_and_its_group_is_kept(owner_client):
+    run_id = uuid.uuid4()
+    events = [
+        run_event(inputs=[dataset("w", "a")], outputs=[dataset("w", "b")], run_id=run_id),
+        run_event(inputs=[dataset("w", "b")], outputs=[dataset("w", "c")], minutes=1),
+        # The same run under another job: refused once its job is written.
+        run_event(inputs=[dataset("w", "c")], outputs=[dataset("w", "d")], job=("pipelines", "other"), run_id=run_id),
+        run_event(inputs=[dataset("w", "c")], outputs=[dataset("w", "e")], minutes=3),
+    ]
+
+    results = _batch(owner_client, events).json()["results"]
+
+    assert [item["status"] for item in results] == ["created", "created", "invalid", "created"]
+    assert "run/runId" in results[2]["errors"]
+    assert not Job.objects.filter(name="other").exists()
+    assert not Dataset.objects.filter(name="d").exists()
+    assert sorted(LineageEdge.objects.values_list("source__name", "target__name")) == [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "e"),
+    ]
+    assert LineageEvent.objects.count() == 3
+
+
+def test_it_accepts_a_gzip_compressed_batch(owner_client):
+    events = [realistic_event(seed=seed, seconds=seed, job=f"etl.step-{seed}") for seed in range(5)]
+
+    response = owner_client.post(
+        URL, gzip.compress(json.dumps(events).encode()), content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+    )
+
+    assert response.status_code == 200, response.content
+    assert [item["status"] for item in response.json()["results"]] == ["created"] * 5
+    assert Run.objects.count() == 5
+
+
+# --- The same graph as one by one ------------------------------------------------------------------
+
+
+def _events() -> list[dict]:
+    """A day of a small pipeline: runs that START and COMPLETE (some COMPLETE first), shared datasets,
+    a symlinked identity, facets that change, column lineage, and the benchmark's realistic events."""
+    events = []
+    run_ids = [str(uuid.UUID(int=index + 1)) for index in range(4)]
+    raw = dataset(
+        "s3://lake",
+        "raw/orders",
+        schema=schema(("id", "int"), ("amount", "double")),
+        symlinks=facet(identifiers=[{"namespace": "hive", "name": "lake.orders", "type": "TABLE"}]),
+    )
+    clean = dataset(
+        "warehouse",
+        "orders_clean",
+        schema=schema(("id", "int"), ("amount", "double")),
+        columnLineage=column_lineage({"amount": [("s3://lake", "raw/orders", "amount")]}),
+        documentation=facet(description="Orders, cleaned"),
+    )
+    daily = dataset(
+        "warehouse",
+        "orders_daily",
+        columnLineage=column_lineage(
+            {"total": [("warehouse", "orders_clean", "amount")], "n": [("warehouse", "orders_clean", "id")]}
+        ),
+    )
+    events.append(run_event(inputs=[raw], outputs=[clean], run_id=run_ids[0], event_type="START", minutes=0))
+    events.append(run_event(inputs=[raw], outputs=[clean], run_id=run_ids[0], event_type="COMPLETE", minutes=5))
+    # The COMPLETE of this run arrives before its START.
+    events.append(
+        run_event(
+            inputs=[clean],
+            outputs=[daily],
+            job=("pipelines", "daily"),
+            run_id=run_ids[1],
+            minutes=12,
+            job_facets={"jobType": facet(jobType="QUERY", integration="DBT", processingType="BATCH")},
+        )
+    )
+    events.append(
+        run_event(
+            inputs=[clean],
+            outputs=[daily],
+            job=("pipelines", "daily"),
+            run_id=run_ids[1],
+            event_type="START",
+            minutes=6,
+        )
+    )
+    # Through the symlink: the same dataset, by its Hive name.
+    events.append(
+        run_event(
+            inputs=[dataset("hive", "lake.orders")],
+            outputs=[dataset("warehouse", "orders_audit", schema=schema(("id", "int")))],
+            job=("pipelines", "audit"),
+            run_id=run_ids[2],
+            minutes=20,
+        )
+    )
+    events.extend(realistic_event(seed=seed, seconds=3600 + seed, job=f"etl.step-{seed % 2}") for seed in range(6))
+    return events
+
+
+def _graph() -> dict:
+    def rows(queryset, *fields):
+        return sorted(
+            tuple(json.dumps(value, sort_keys=True, default=str) for value in row)
+            for row in queryset.values_list(*fields)
+        )
+
+    return {
+        "datasets": rows(Dataset.objects, "namespace", "name", "description"),
+        "aliases": rows(DatasetAlias.objects, "namespace", "name", "kind", "alias_type", "dataset__name"),
+        "jobs": rows(
+            Job.objects,
+            "namespace",
+            "name",
+            "description",
+            "job_type",
+            "integration",
+            "processing_type",
+            "facets",
+            "facet_times",
+            "latest_run_id",
+        ),
+        "runs": rows(
+            Run.objects,
+            "id",
+            "job__name",
+            "state",
+            "state_event_time",
+            "started_at",
+            "ended_at",
+            "facets",
+            "facet_times",
+        ),
+        "run_datasets": rows(RunDataset.objects, "run_id", "dataset__name", "direction", "reported_version", "facets"),
+        "edges": rows(
+            LineageEdge.objects,
+            "source__name",
+            "target__name",
+            "job__name",
+            "origin",
+            "status",
+            "run_id",
+            "run_event_time",
+        ),
+        "column_lineage": rows(
+            ColumnLineage.objects,
+            "output_dataset__name",
+            "output_field",
+            "input_dataset__name",
+            "input_field",
+            "transformations",
+            "transformation_type",
+            "job__name",
+            "run_id",
+            "event_time",
+            "status",
+        ),
+        "reports": rows(ReportedDataset.objects, "dataset__name", "facets", "facet_times", "fields", "dataset_type"),
+    }
+
+
+def _wipe() -> None:
+    ColumnLineage.objects.all().delete()
+    LineageEdge.objects.all().delete()
+    RunDataset.objects.all().delete()
+    Job.objects.update(latest_run=None)
+    Run.objects.all().delete()
+    Job.objects.all().delete()
+    LineageEvent.objects.all().delete()
+    DatasetAlias.objects.all().delete()
+    ReportedDataset.objects.all().delete()
+    Dataset.objects.all().delete()
+
+
+def test_a_batch_builds_the_same_graph_as_its_events_sent_one_by_one(owner_client, send):
+    events = _events()
+    for event in events:
+        send(event)
+    one_by_one = _graph()
+    _wipe()
+    assert not Dataset.objects.exists()
+
+    response = _batch(owner_client, events)
+
+    assert response.status_code == 200, response.content
+    assert {item["status"] for item in response.json()["results"]} == {"created"}
+    batched = _graph()
+    assert batched.keys() == one_by_one.keys()
+    for part in one_by_one:
+        assert batched[part] == one_by_one[part], part
+    assert len(batched["edges"]) > 5
+    assert len(batched["column_lineage"]) > 50
+    assert batched["aliases"]
+
+
+# --- Who may change what, and hostile bodies --------------------------------------------------------
+
+
+def test_a_stranger_s_batch_holds_edges_into_another_s_dataset_unconfirmed(stranger_client, owner, dataset):
+    target = {
+        "namespace": dataset.namespace,
+        "name": dataset.name,
+        "facets": {"documentation": facet(description="taken over")},
+    }
+    own = run_event(
+        inputs=[dataset_ref := {"namespace": "scrape", "name": "pages"}],
+        outputs=[{"namespace": "scrape", "name": "mine"}],
+    )
+
+    response = _batch(stranger_client, [run_event(inputs=[dataset_ref], outputs=[target]), own])
+
+    assert [item["status"] for item in response.json()["results"]] == ["created", "created"]
+    into = LineageEdge.objects.get(target=dataset)
+    assert into.status == "unconfirmed"
+    assert LineageEdge.objects.get(target__name="mine").status == "confirmed"
+    dataset.refresh_from_db()
+    assert dataset.description != "taken over"
+    assert not ReportedDataset.objects.filter(dataset=dataset).exists()
+    # The answer names events, never the datasets they landed on.
+    assert str(dataset.pk) not in response.content.decode()
+
+
+def test_it_refuses_anonymous_senders(anonymous_client):
+    response = _batch(anonymous_client, [run_event(outputs=[dataset("w", "a")])])
+
+    assert response.status_code in (401, 403)
+    assert not LineageEvent.objects.exists()
+
+
+def test_it_rejects_more_events_than_a_batch_takes(owner_client):
+    event = run_event(outputs=[dataset("w", "a")])
+
+    response = _batch(owner_client, [event] * (services.MAX_BATCH_EVENTS + 1))
+
+    assert response.status_code == 400
+    assert str(services.MAX_BATCH_EVENTS) in json.dumps(response.json()["errors"])
+    assert not LineageEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(run_event(outputs=[dataset("w", "a")])),
+        json.dumps({"events": []}),
+        '"events"',
+        "[" * 5000 + "]" * 5000,
+        "[{]",
+        json.dumps([run_event(outputs=[dataset("w", "a\u0000b")])]),
+    ],
+    ids=["one-event", "object", "string", "deep", "broken", "nul"],
+)
+def test_it_rejects_a_body_that_is_not_an_array_of_events(owner_client, body):
+    response = owner_client.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert not LineageEvent.objects.exists()
+
+
+def test_it_rejects_events_of_the_wrong_types_one_by_one(owner_client):
+    response = _batch(owner_client, [[], "x", None, {"eventType": 3}, {}])
+
+    assert response.status_code == 200
+    assert {item["status"] for item in response.json()["results"]} == {"invalid"}
+
+
+def test_it_refuses_a_gzip_bomb(owner_client, settings):
+    settings.CATALOG_LINEAGE_MAX_BATCH_BYTES = 100_000
+    bomb = gzip.compress(b"[" + b" " * 1_000_000 + b"]")
+
+    response = owner_client.post(URL, bomb, content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
+
+    assert response.status_code == 413
+    assert not LineageEvent.objects.exists()
+
+
+def test_it_refuses_a_plain_body_over_the_request_limit(owner_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    events = [run_event(outputs=[dataset("w", f"t{index}")]) for index in range(40)]
+
+    response = _batch(owner_client, events)
+
+    assert response.status_code == 413
+    assert not LineageEvent.objects.exists()
