@@ -55,6 +55,7 @@ class ObjectType(models.TextChoices):
     MODEL = "model", "Model"
     TRAINING_RUN = "training_run", "Training run"
     MODEL_OWNERSHIP = "model_ownership", "Model ownership"
+    CONTRACT = "contract", "Contract"
 
 
 # Entries about these are shown to staff only: they name no dataset, and say who may register where.

@@ -1,0 +1,107 @@
+"""A dataset's contract: read, saved (every save a new version), its history, and a draft inferred
+from a version's profile."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.api.scoped import DatasetScoped
+from catalog.models import Dataset
+from config.api.conditional import ConditionalMixin
+from config.api.views import ProjectAPIView
+from config.errors import Invalid, NotFound
+from contracts import services
+from contracts.api.serializers import ContractInferSerializer, ContractSerializer, ContractWriteSerializer
+from contracts.selectors import contract_body, contract_current, contract_versions
+
+
+class _ContractBase(DatasetScoped, ProjectAPIView):
+    queryset = Dataset.objects.none()  # for the schema; requests use get_dataset()
+    pagination_class = None
+
+
+@extend_schema_view(
+    get=extend_schema(summary="Read a dataset's contract", responses=ContractSerializer),
+    put=extend_schema(
+        summary="Save a dataset's contract",
+        description="The whole contract; every save is a new version. Owners, stewards and staff only. The "
+        "dataset's latest ready version is checked against it at once.",
+        request=ContractWriteSerializer,
+        responses=ContractSerializer,
+    ),
+    patch=extend_schema(
+        summary="Change part of a dataset's contract",
+        description="The keys given replace those of the contract in force (`dataset` key by key); a new version.",
+        request=ContractWriteSerializer,
+        responses=ContractSerializer,
+    ),
+)
+class ContractView(ConditionalMixin[Dataset], _ContractBase):
+    conditional_actions = None  # the view is only about one contract
+    serializer_class = ContractSerializer
+    http_method_names = ["get", "put", "patch", "head", "options"]
+
+    def get_object(self) -> Dataset:
+        return self.get_dataset()
+
+    def representation(self, obj: Dataset) -> dict[str, Any] | None:
+        contract = contract_current(dataset_id=obj.pk)
+        return ContractSerializer(contract_body(contract)).data if contract else None
+
+    def get(self, request: Request, dataset_id) -> Response:
+        body = self.representation(self.get_dataset())
+        if body is None:
+            raise NotFound("The dataset has no contract yet; PUT one, or POST contract/infer for a draft.")
+        return Response(body)
+
+    def _write(self, request: Request, *, partial: bool) -> Response:
+        dataset = self.get_dataset()
+        with self.conditional_write(dataset):
+            services.contract_save(actor=self.actor, dataset=dataset, document=request.data, partial=partial)
+        return Response(self.representation(dataset))
+
+    def put(self, request: Request, dataset_id) -> Response:
+        return self._write(request, partial=False)
+
+    def patch(self, request: Request, dataset_id) -> Response:
+        return self._write(request, partial=True)
+
+
+class ContractVersionsView(_ContractBase):
+    serializer_class = ContractSerializer
+
+    @extend_schema(summary="Every saved version of a dataset's contract", responses=ContractSerializer(many=True))
+    def get(self, request: Request, dataset_id) -> Response:
+        dataset = self.get_dataset()
+        return Response(
+            [ContractSerializer(contract_body(item)).data for item in contract_versions(dataset_id=dataset.pk)]
+        )
+
+
+class ContractInferView(_ContractBase):
+    serializer_class = ContractInferSerializer
+
+    @extend_schema(
+        summary="Draft a contract from a version's profile",
+        description="From the stored profile of the given ready version (the latest by default), with slack: "
+        "ranges widened by a tenth of their width on each side, a domain for strings of at most 50 values "
+        "(1% may fall outside), `required` only where no value was missing, the label's classes, drift limits "
+        "against that version. Nothing is saved: PUT the draft (edited) to put it in force. Owners, stewards "
+        "and staff only.",
+        request=ContractInferSerializer,
+        responses=ContractWriteSerializer,
+    )
+    def post(self, request: Request, dataset_id) -> Response:
+        dataset = self.get_dataset()
+        data = request.data
+        if not isinstance(data, dict):
+            raise Invalid("Expected an object.")
+        unknown = sorted(str(key) for key in data if key != "version")
+        if unknown:
+            raise Invalid("Unknown key; the only one taken here is version.", field=unknown[0])
+        version = data.get("version")
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int | str)):
+            raise Invalid("A version id or number.", field="version")
+        return Response(services.contract_infer(dataset=dataset, version=version))
