@@ -6,13 +6,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from catalog.choices import VersionStatus
 from catalog.models import DatasetVersion, Feature
 from catalog.selectors import version_profile_stored, version_quality
-from contracts.models import ContractVersion
+from contracts.models import ContractCheck, ContractVersion
 from contracts.rules import FeatureFacts, ProfileFacts
+from governance.permissions import user_can_write_dataset
 
 
 def contract_current(*, dataset_id: UUID) -> ContractVersion | None:
@@ -74,3 +76,32 @@ def version_facts(version: DatasetVersion) -> ProfileFacts:
         profile=dict(version_profile_stored(version)),
         quality=dict(version_quality(version)),
     )
+
+
+def contract_check_visible(*, user: User | AnonymousUser, check_id: UUID) -> ContractCheck | None:
+    """A check of serving data, for whoever asked for it and the dataset's owners, stewards and staff
+    (its anomalies describe data they hold); None for anyone else, as for an unknown id."""
+    check = ContractCheck.objects.select_related("contract").filter(pk=check_id).first()
+    if check is None or not user.is_authenticated:
+        return None
+    if check.created_by_id == user.pk or user_can_write_dataset(user, check.dataset_id):
+        return check
+    return None
+
+
+def contract_check_body(check: ContractCheck) -> dict[str, Any]:
+    result = check.result or {}
+    return {
+        "id": check.pk,
+        "dataset": check.dataset_id,
+        "uri": check.uri,
+        "status": check.status,
+        "error": check.error,
+        "row_count": check.row_count,
+        "version": check.contract.number,
+        "enforcement": check.contract.enforcement,
+        "reference_version": check.contract.document.get("reference_version"),
+        "anomalies": result.get("anomalies", []),
+        "created_at": check.created_at,
+        "checked_at": check.checked_at,
+    }

@@ -10,19 +10,20 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import drift_view
+from catalog.services import source_confined
 from config.errors import Conflict, Invalid, NotFound
 from contracts import rules
-from contracts.models import ContractVersion
+from contracts.models import ContractCheck, ContractVersion
+from contracts.pipeline import contract_result
 from contracts.selectors import contract_current, version_facts, version_latest_ready
 from contracts.signals import contract_checked_send
+from contracts.tasks import contract_check_enqueue
 from governance.choices import ChangeAction, ObjectType
 from governance.services import change_record
-from profiler import drift
 from profiler.findings import finding
 from profiler.report import sort_findings
 
@@ -81,36 +82,6 @@ def contract_save(*, actor: User, dataset: Dataset, document: Any, partial: bool
         if latest is not None:
             contract_check_version(version_id=latest.pk, contract=contract)
     return contract
-
-
-def _reference(dataset_id: UUID, number: int | None) -> DatasetVersion | None:
-    if number is None:
-        return None
-    return DatasetVersion.objects.filter(dataset_id=dataset_id, number=number, status=VersionStatus.READY).first()
-
-
-def contract_result(
-    *, contract: ContractVersion, facts: rules.ProfileFacts, current: drift.ProfileView | None
-) -> dict[str, Any]:
-    """The check of a profile against a contract version: drift is measured against the contract's
-    reference version when `current` (the profile as drift reads it) is given."""
-    document = contract.document
-    reference_number = document["reference_version"]
-    reference = _reference(contract.dataset_id, reference_number)
-    drift_result = None
-    if reference is not None and current is not None:
-        drift_result = drift.compare(current, drift_view(reference))
-    anomalies = rules.contract_anomalies(
-        document, facts, drift_result=drift_result, reference_label=f"version {reference_number}"
-    )
-    return {
-        "version": contract.number,
-        "status": rules.contract_status(anomalies),
-        "enforcement": contract.enforcement,
-        "reference_version": reference_number,
-        "checked_at": timezone.now().isoformat(),
-        "anomalies": anomalies,
-    }
 
 
 def contract_check_version(*, version_id: UUID, contract: ContractVersion | None = None) -> dict[str, Any] | None:
@@ -178,3 +149,38 @@ def contract_infer(*, dataset: Dataset, version: int | str | None = None) -> dic
             raise Conflict(f"Version {chosen.number} is {chosen.status}: only a ready version has a profile.")
     draft = rules.contract_inferred(version_facts(chosen), reference_version=chosen.number)
     return draft
+
+
+def contract_validate_request(*, actor: User, dataset: Dataset, source: dict[str, Any]) -> ContractCheck:
+    """Check serving data against the dataset's contract: the source (confined as a registration's
+    is) is profiled on a worker after commit, never registered as a version. The label column is the
+    one given, else that of the contract's reference version, else of the latest version."""
+    contract = contract_current(dataset_id=dataset.pk)
+    if contract is None:
+        raise Conflict("The dataset has no contract to check data against; PUT one first.")
+    read_options = source.get("read_options")
+    try:
+        resolved = source_confined(
+            actor=actor, uri=source["uri"], format=source.get("format"), read_options=read_options
+        )
+    except Invalid as exc:
+        exc.field = f"source.{exc.field}" if exc.field else "source"
+        raise
+    label = source.get("label_column") or ""
+    if not label:
+        versions = DatasetVersion.objects.filter(dataset=dataset).order_by("-number")
+        reference = contract.document.get("reference_version")
+        labelled = versions.filter(number=reference).first() if reference is not None else None
+        label = (labelled or versions.first() or DatasetVersion()).label_column
+    with transaction.atomic():
+        check = ContractCheck.objects.create(
+            dataset=dataset,
+            contract=contract,
+            uri=resolved.uri,
+            format=resolved.format,
+            label_column=label,
+            read_options=read_options or {},
+            created_by=actor,
+        )
+        contract_check_enqueue(check_id=check.pk)
+    return check

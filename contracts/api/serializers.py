@@ -4,6 +4,7 @@ serializers describe it for the schema and render it."""
 
 from rest_framework import serializers
 
+from catalog.api.serializers.datasets import SourceSerializer
 from catalog.api.serializers.versions import ContractAnomalySerializer, ContractCheckSerializer
 from config.api.serializers import StrictSerializer, renamed_fields
 from contracts.rules import DRIFT_METRICS, ENFORCEMENTS, LOGICAL_TYPES
@@ -70,3 +71,30 @@ class ContractInferSerializer(StrictSerializer):
     version = serializers.JSONField(
         required=False, allow_null=True, help_text="A version's id or number; the latest ready one by default."
     )
+
+
+@renamed_fields(source_field="source")
+class ContractValidateSerializer(StrictSerializer):
+    source_field = SourceSerializer(help_text="Any source a version takes; `splits` are not read here.")
+
+
+class ContractCheckAcceptedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class ContractSourceCheckSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    dataset = serializers.UUIDField()
+    uri = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["pending", "passed", "failed", "error"], help_text="error: the source could not be read (see error)."
+    )
+    error = serializers.CharField(allow_blank=True)
+    row_count = serializers.IntegerField(allow_null=True)
+    version = serializers.IntegerField(help_text="The contract version checked against.")
+    enforcement = serializers.CharField()
+    reference_version = serializers.IntegerField(allow_null=True)
+    anomalies = ContractAnomalySerializer(many=True)
+    created_at = serializers.DateTimeField()
+    checked_at = serializers.DateTimeField(allow_null=True)

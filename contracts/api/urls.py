@@ -10,4 +10,10 @@ urlpatterns = [
         name="dataset-contract-versions",
     ),
     path("datasets/<uuid:dataset_id>/contract/infer", views.ContractInferView.as_view(), name="dataset-contract-infer"),
+    path(
+        "datasets/<uuid:dataset_id>/contract/validate",
+        views.ContractValidateView.as_view(),
+        name="dataset-contract-validate",
+    ),
+    path("contract-checks/<uuid:check_id>/", views.ContractCheckView.as_view(), name="contract-check"),
 ]

@@ -4,6 +4,7 @@ from a version's profile."""
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,8 +14,21 @@ from config.api.conditional import ConditionalMixin
 from config.api.views import ProjectAPIView
 from config.errors import Invalid, NotFound
 from contracts import services
-from contracts.api.serializers import ContractInferSerializer, ContractSerializer, ContractWriteSerializer
-from contracts.selectors import contract_body, contract_current, contract_versions
+from contracts.api.serializers import (
+    ContractCheckAcceptedSerializer,
+    ContractInferSerializer,
+    ContractSerializer,
+    ContractSourceCheckSerializer,
+    ContractValidateSerializer,
+    ContractWriteSerializer,
+)
+from contracts.selectors import (
+    contract_body,
+    contract_check_body,
+    contract_check_visible,
+    contract_current,
+    contract_versions,
+)
 
 
 class _ContractBase(DatasetScoped, ProjectAPIView):
@@ -105,3 +119,46 @@ class ContractInferView(_ContractBase):
         if version is not None and (isinstance(version, bool) or not isinstance(version, int | str)):
             raise Invalid("A version id or number.", field="version")
         return Response(services.contract_infer(dataset=dataset, version=version))
+
+
+class ContractValidateView(_ContractBase):
+    serializer_class = ContractValidateSerializer
+
+    @extend_schema(
+        summary="Check serving data against the contract",
+        description="The source (any a version takes, confined the same way) is profiled on a worker and checked "
+        "against the contract in force, drift against its reference version being the training/serving skew; it "
+        "is never registered as a version. Answers 202 with the check's id: GET /api/v1/contract-checks/{id}/. "
+        "Owners, stewards and staff only.",
+        request=ContractValidateSerializer,
+        responses={202: ContractCheckAcceptedSerializer},
+    )
+    def post(self, request: Request, dataset_id) -> Response:
+        dataset = self.get_dataset()
+        payload = ContractValidateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        check = services.contract_validate_request(
+            actor=self.actor, dataset=dataset, source=dict(payload.validated_data["source"])
+        )
+        return Response(
+            {"id": str(check.pk), "status": check.status},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/contract-checks/{check.pk}/"},
+        )
+
+
+class ContractCheckView(ProjectAPIView):
+    serializer_class = ContractSourceCheckSerializer
+    pagination_class = None
+
+    @extend_schema(
+        summary="A check of serving data against a contract",
+        description="Pending until a worker has profiled the source. Shown to whoever asked for it and to the "
+        "dataset's owners, stewards and staff; to anyone else it is unknown (404).",
+        responses=ContractSourceCheckSerializer,
+    )
+    def get(self, request: Request, check_id) -> Response:
+        check = contract_check_visible(user=request.user, check_id=check_id)
+        if check is None:
+            raise NotFound("No such contract check.")
+        return Response(ContractSourceCheckSerializer(contract_check_body(check)).data)

@@ -32,6 +32,16 @@ def drifted_penguins() -> pd.DataFrame:
     return frame
 
 
+def skewed_serving_penguins() -> pd.DataFrame:
+    """Serving data: 150 penguins whose flipper lengths come from the top quarter of the training set's."""
+    frame = penguins().sample(n=150, random_state=5).reset_index(drop=True)
+    flippers = penguins()["flipper_length_mm"].dropna()
+    top = flippers[flippers >= flippers.quantile(0.75)].to_numpy()
+    present = frame["flipper_length_mm"].notna()
+    frame.loc[present, "flipper_length_mm"] = np.random.default_rng(3).choice(top, size=int(present.sum()))
+    return frame
+
+
 def clean_penguins() -> pd.DataFrame:
     """Version 3: the same penguins in another order."""
     return penguins().sample(frac=1.0, random_state=11).reset_index(drop=True)
