@@ -16,7 +16,7 @@ from catalog.models import Dataset, DatasetVersion
 from catalog.selectors import drift_view
 from catalog.services import source_confined
 from config.errors import Conflict, Invalid, NotFound
-from contracts import rules
+from contracts import odcs, rules
 from contracts.models import ContractCheck, ContractVersion
 from contracts.pipeline import contract_result
 from contracts.selectors import contract_current, version_facts, version_latest_ready
@@ -184,3 +184,27 @@ def contract_validate_request(*, actor: User, dataset: Dataset, source: dict[str
         )
         contract_check_enqueue(check_id=check.pk)
     return check
+
+
+def contract_odcs_export(*, dataset: Dataset) -> str | None:
+    """The contract in force as ODCS v3.1.0 YAML, or None without one."""
+    contract = contract_current(dataset_id=dataset.pk)
+    if contract is None:
+        return None
+    document = odcs.odcs_document(
+        contract.document,
+        contract_id=str(dataset.pk),
+        name=f"{dataset.namespace}/{dataset.name}",
+        version=contract.number,
+        description=dataset.description,
+    )
+    return odcs.odcs_yaml(document)
+
+
+def contract_odcs_import(*, actor: User, dataset: Dataset, text: str) -> ContractVersion:
+    """Save a new version of the contract from an ODCS document (YAML, read within bounds)."""
+    try:
+        document = odcs.contract_from_odcs(odcs.odcs_loaded(text))
+    except rules.ContractInvalid as error:
+        raise Invalid(str(error), field=error.field) from None
+    return contract_save(actor=actor, dataset=dataset, document=document)

@@ -15,5 +15,6 @@ urlpatterns = [
         views.ContractValidateView.as_view(),
         name="dataset-contract-validate",
     ),
+    path("datasets/<uuid:dataset_id>/contract/odcs", views.ContractOdcsView.as_view(), name="dataset-contract-odcs"),
     path("contract-checks/<uuid:check_id>/", views.ContractCheckView.as_view(), name="contract-check"),
 ]

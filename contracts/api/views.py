@@ -3,6 +3,7 @@ from a version's profile."""
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 
 from catalog.api.scoped import DatasetScoped
 from catalog.models import Dataset
-from config.api.conditional import ConditionalMixin
+from config.api.conditional import ConditionalMixin, etag_of
 from config.api.views import ProjectAPIView
 from config.errors import Invalid, NotFound
 from contracts import services
@@ -22,6 +23,7 @@ from contracts.api.serializers import (
     ContractValidateSerializer,
     ContractWriteSerializer,
 )
+from contracts.api.yaml import YamlRenderer, YamlTextAliasParser, YamlTextParser
 from contracts.selectors import (
     contract_body,
     contract_check_body,
@@ -162,3 +164,47 @@ class ContractCheckView(ProjectAPIView):
         if check is None:
             raise NotFound("No such contract check.")
         return Response(ContractSourceCheckSerializer(contract_check_body(check)).data)
+
+
+class ContractOdcsView(ConditionalMixin[Dataset], _ContractBase):
+    conditional_actions = None
+    renderer_classes = [YamlRenderer]
+    parser_classes = [YamlTextParser, YamlTextAliasParser]
+    http_method_names = ["get", "put", "head", "options"]
+
+    def get_object(self) -> Dataset:
+        return self.get_dataset()
+
+    def representation(self, obj: Dataset) -> str | None:
+        return services.contract_odcs_export(dataset=obj)
+
+    @extend_schema(
+        summary="The contract as an ODCS v3 document",
+        description="Open Data Contract Standard v3.1.0 YAML: features as properties (type, required, unique, "
+        "bounds, lengths, pattern), null and domain limits as the library metrics nullValues and invalidValues, "
+        "row counts as rowCount, and the ML checks (drift, classes, duplicates, label conflicts, split leakage) "
+        f"as quality rules of type custom, engine `{'training-data-catalog'}`. Read back by PUT, it is the same "
+        "contract.",
+        responses={(200, "application/yaml"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, dataset_id) -> Response:
+        text = self.representation(self.get_dataset())
+        if text is None:
+            raise NotFound("The dataset has no contract yet.")
+        # The conditional mixin tags JSON objects; the YAML text is tagged here, for If-Match on a PUT.
+        return Response(text, content_type="application/yaml; charset=utf-8", headers={"ETag": etag_of(text)})
+
+    @extend_schema(
+        summary="Save the contract from an ODCS v3 document",
+        description="A new version of the contract, from ODCS YAML (at most 1 MiB, no anchors or aliases, "
+        "nesting at most 32 deep). Rules of other engines are kept out; the catalog's are read back exactly.",
+        request={"application/yaml": OpenApiTypes.STR},
+        responses={(200, "application/yaml"): OpenApiTypes.STR},
+    )
+    def put(self, request: Request, dataset_id) -> Response:
+        dataset = self.get_dataset()
+        if not isinstance(request.data, str):
+            raise Invalid("Send the ODCS document as application/yaml.")
+        with self.conditional_write(dataset):
+            services.contract_odcs_import(actor=self.actor, dataset=dataset, text=request.data)
+        return Response(self.representation(dataset), content_type="application/yaml; charset=utf-8")
