@@ -98,3 +98,7 @@ class ContractSourceCheckSerializer(serializers.Serializer):
     anomalies = ContractAnomalySerializer(many=True)
     created_at = serializers.DateTimeField()
     checked_at = serializers.DateTimeField(allow_null=True)
+
+
+class ContractOdcsSerializer(StrictSerializer):
+    """What OPTIONS describes of a PUT of …/contract/odcs: no JSON fields, the body is ODCS YAML text."""

@@ -18,6 +18,7 @@ from contracts import services
 from contracts.api.serializers import (
     ContractCheckAcceptedSerializer,
     ContractInferSerializer,
+    ContractOdcsSerializer,
     ContractSerializer,
     ContractSourceCheckSerializer,
     ContractValidateSerializer,
@@ -170,6 +171,7 @@ class ContractOdcsView(ConditionalMixin[Dataset], _ContractBase):
     conditional_actions = None
     renderer_classes = [YamlRenderer]
     parser_classes = [YamlTextParser, YamlTextAliasParser]
+    serializer_class = ContractOdcsSerializer  # what OPTIONS describes; the body is YAML text
     http_method_names = ["get", "put", "head", "options"]
 
     def get_object(self) -> Dataset:
