@@ -41,6 +41,8 @@ RULES: dict[str, tuple[str, str]] = {
     "split_leakage": (WARNING, "The same rows in more than one split."),
     "label_leakage": (WARNING, "A feature predicts the label almost perfectly."),
     "class_imbalance": (WARNING, "Severe class imbalance."),
+    "contract_failed": (BLOCKER, "The version fails its dataset's blocking contract."),
+    "contract_warning": (WARNING, "The version fails its dataset's contract (enforcement warn)."),
     # Its severity is that of the hidden findings it stands for (see `restricted_findings`).
     "restricted_upstream": (
         BLOCKER,
@@ -61,6 +63,8 @@ VERSION_RULES = (
     "source_changed",
     "profiling_missing",
     "profiling_failed",
+    "contract_failed",
+    "contract_warning",
     *QUALITY_RULES,
 )
 
@@ -136,6 +140,11 @@ class Subject:
     beyond_reach: bool = False  # made from datasets further up than the walk's depth limit
     citation: str = ""  # how the data card says to cite the dataset
     creators: tuple[str, ...] = ()  # those credited for it: its owners (not its stewards), each once
+    # The version's last check against its dataset's contract: "passed", "failed" or "none"; and
+    # the contract's enforcement ("warn" or "block") and version when it was checked.
+    contract_status: str = "none"
+    contract_enforcement: str = ""
+    contract_version: int | None = None
 
 
 @dataclass
@@ -352,6 +361,16 @@ def evaluate(subject: Subject, terms: dict[str, Terms], purpose: Purpose) -> Out
             findings.append(_finding(subject, "profiling_failed", f"profiling {version} failed."))
         elif subject.version_status != "ready":
             findings.append(_finding(subject, "profiling_missing", f"{version} is not profiled yet."))
+        if subject.contract_status == "failed":
+            blocking = subject.contract_enforcement == "block"
+            findings.append(
+                _finding(
+                    subject,
+                    "contract_failed" if blocking else "contract_warning",
+                    f"{version} fails contract v{subject.contract_version} of its dataset"
+                    + (", which blocks training on it." if blocking else " (enforcement warn)."),
+                )
+            )
         for code in QUALITY_RULES:
             if code in subject.quality_codes:
                 findings.append(_finding(subject, code, f"profiling of {version} found: {RULES[code][1].lower()}"))

@@ -304,7 +304,15 @@ def _audit(
     versions = {
         version.pk: version
         for version in DatasetVersion.objects.filter(pk__in=version_ids).only(
-            "id", "dataset_id", "number", "status", "fingerprint", "deprecated_at", "source_changed_at", "quality"
+            "id",
+            "dataset_id",
+            "number",
+            "status",
+            "fingerprint",
+            "deprecated_at",
+            "source_changed_at",
+            "quality",
+            "contract_check",
         )
     }
     personal: dict[UUID, list[str]] = defaultdict(list)
@@ -356,6 +364,7 @@ def _audit(
             beyond_reach=node in beyond,
             citation="" if node in hidden else citations.get(node, "").strip(),
             creators=() if node in hidden else tuple(creators[node]),
+            **_contract_facts(version),
         )
         # Judged on the real facts, so that the verdict is honest; a dataset the actor may not read is
         # then reported by placeholders alone.
@@ -439,6 +448,16 @@ def _audit(
     return audit
 
 
+def _contract_facts(version: DatasetVersion | None) -> dict[str, Any]:
+    """The version's last contract check as the rules read it."""
+    check = (version.contract_check or {}) if version is not None else {}
+    return {
+        "contract_status": str(check.get("status") or "none"),
+        "contract_enforcement": str(check.get("enforcement") or ""),
+        "contract_version": check.get("version"),
+    }
+
+
 def _version_findings(
     subject: rules.Subject,
     version: DatasetVersion,
@@ -462,6 +481,7 @@ def _version_findings(
         source_changed=bool(version.source_changed_at),
         quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
         personal_features=tuple(sorted(personal.get(version.pk, []))),
+        **_contract_facts(version),
     )
     found = [
         finding for finding in rules.evaluate(facts, terms, purpose).findings if finding["code"] in rules.VERSION_RULES

@@ -147,6 +147,25 @@ def _trained_on(dataset: Dataset, user: User | AnonymousUser) -> list[dict[str, 
     ]
 
 
+def _contract_shown(version: DatasetVersion, dataset: Dataset, personal: set[str]) -> dict[str, Any]:
+    """The version's last check against the dataset's contract, which the contracts app (above the
+    catalog) writes on the version, and a link to the contract's versions in that app's admin pages:
+    the page reads neither the contracts app nor a signal. Anomalies of personal-data features are
+    named without what was found in them, for readers who may not see their values."""
+    check = dict(version.contract_check or {"status": "none"})
+    check["anomalies"] = [
+        {**item, "message": "found in a personal-data feature.", "actual": None}
+        if item.get("feature") in personal
+        else item
+        for item in check.get("anomalies") or []
+    ]
+    try:
+        link = reverse("admin:contracts_contractversion_changelist") + f"?dataset__id__exact={dataset.pk}"
+    except NoReverseMatch:  # an admin without the contracts pages
+        link = ""
+    return {"check": check, "link": link}
+
+
 def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, Any]:
     shows_personal = personal_data_visible_to(user=user, dataset_id=dataset.pk)
     facts = card_facts(dataset, shows_personal=shows_personal)
@@ -227,6 +246,7 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
         overview["class_balance"] = charts.class_balance_svg(quality.get("class_counts") or {})
         overview["thumbnails"] = thumbnails
         overview["findings"] = quality.get("findings") or []
+        overview["contract"] = _contract_shown(version, dataset, set(pii) if not shows_personal else set())
     personal_features = Prefetch("features", queryset=Feature.objects.filter(pii=True).only("version_id", "name"))
     overview["versions"] = [
         {

@@ -83,6 +83,11 @@ class Dataset(models.Model):
         return f"{self.namespace}/{self.name}"
 
 
+def contract_check_none() -> dict:
+    """A version no contract was checked against."""
+    return {"status": "none"}
+
+
 class DatasetVersion(models.Model):
     """One immutable snapshot of a dataset's source, and what profiling found in it."""
 
@@ -140,6 +145,11 @@ class DatasetVersion(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     source_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     verification = models.JSONField(default=dict, blank=True, help_text="The outcome of the last re-hash.")
+    # Written by the contracts app (above the catalog) when the version settles or its dataset's
+    # contract is saved: {"version", "status", "anomalies", ...}; {"status": "none"} before any.
+    contract_check = models.JSONField(
+        default=contract_check_none, blank=True, help_text="The last check against the dataset's contract."
+    )
 
     class Meta:
         ordering = ["dataset", "-number"]

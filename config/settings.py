@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "governance",
     "catalog",
+    "contracts",
     "lineage",
     "training",
     "audits",

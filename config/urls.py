@@ -9,6 +9,7 @@ from config.api.routes import NOT_FOUND_NAME, api_not_found, slash_optional
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("catalog.api.urls")),
     path("", include("governance.api.urls")),
+    path("", include("contracts.api.urls")),
     path("", include("lineage.api.urls")),
     path("", include("audits.api.urls")),
     path("", include("training.api.urls")),

@@ -56,6 +56,7 @@ class ObjectType(models.TextChoices):
     TRAINING_RUN = "training_run", "Training run"
     MODEL_OWNERSHIP = "model_ownership", "Model ownership"
     WEBHOOK = "webhook", "Webhook"
+    CONTRACT = "contract", "Contract"
 
 
 # Entries about these are shown to staff only: they name no dataset, and say who may register where or

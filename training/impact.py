@@ -45,6 +45,10 @@ FINDINGS: dict[str, tuple[str, str]] = {
     "upstream_deprecated": (rules.WARNING, "A dataset (or the version read) is deprecated."),
     "upstream_retired": (rules.WARNING, "A dataset is retired."),
     "upstream_restricted": (rules.WARNING, "A dataset is restricted."),
+    "contract_failed": (
+        rules.BLOCKER,
+        "A version the run read (or one upstream) fails its dataset's blocking contract.",
+    ),
 }
 
 # The audit's license findings that say the terms forbid a use (the others say the terms are unknown
@@ -304,7 +308,7 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
     versions = {
         version.pk: version
         for version in DatasetVersion.objects.filter(pk__in={pk for pk in checked.values() if pk}).only(
-            "id", "dataset_id", "number", "deprecated_at", "source_changed_at"
+            "id", "dataset_id", "number", "deprecated_at", "source_changed_at", "contract_check"
         )
     }
     hidden = {pk for pk, dataset in datasets.items() if not dataset.readable}
@@ -355,6 +359,11 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
             problems.append(("upstream_deprecated", f"{number} is deprecated.", version))
         if dataset.sensitivity == Sensitivity.RESTRICTED:
             problems.append(("upstream_restricted", "the dataset is restricted.", None))
+        check = (version.contract_check or {}) if version is not None else {}
+        if check.get("status") == "failed" and check.get("enforcement") == "block":
+            problems.append(
+                ("contract_failed", f"{number} fails contract v{check.get('version')} of its dataset.", version)
+            )
         findings.extend(
             {
                 "code": code,

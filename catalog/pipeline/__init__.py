@@ -9,12 +9,14 @@ from catalog.pipeline.profiling import (
     version_profile,
     version_profile_part,
 )
+from catalog.pipeline.sources import source_profile
 from catalog.pipeline.store import json_safe
 from catalog.pipeline.verify import version_verify
 
 __all__ = [
     "PartsDispatch",
     "json_safe",
+    "source_profile",
     "version_fail",
     "version_merge_parts",
     "version_profile",

@@ -29,6 +29,7 @@ from catalog.services.registration import (
     Inherit,
     SourceSpec,
     dataset_register,
+    source_confined,
     version_create,
     version_reprofile,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "dataset_values",
     "datasets_discover",
     "feature_curate",
+    "source_confined",
     "users_answering_for",
     "version_create",
     "version_drift",

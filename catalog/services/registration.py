@@ -91,6 +91,18 @@ def _sensitivity_rank(sensitivity: str) -> int:
     return Sensitivity.values.index(sensitivity)
 
 
+def source_confined(
+    *, actor: User, uri: str, format: str | None = None, read_options: dict[str, Any] | None = None
+) -> ResolvedSource:
+    """A source to be read but not registered (serving data checked against a contract), confined
+    as a registration's is: a storage location that grants the actor, and no bytes of a dataset the
+    actor may not read. Raises SourceRejected, SourceForbidden or ReadOptionsInapplicable."""
+    resolved = source_resolve(uri, format=format, permit=_registration_permit(actor))
+    _read_options_check(resolved.format, read_options)
+    _shared_bytes_sensitivity(actor=actor, resolved=resolved)
+    return resolved
+
+
 def dataset_register(
     *,
     actor: User,

@@ -169,6 +169,24 @@ class SplitStatisticsSerializer(serializers.Serializer):
     )
 
 
+class ContractAnomalySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="new_feature, missing_feature, type_changed, not_unique, out_of_range, ...")
+    feature = serializers.CharField(allow_null=True)
+    severity = serializers.ChoiceField(choices=["error", "warning"], help_text="Errors fail the contract.")
+    message = serializers.CharField()
+    expected = serializers.JSONField(allow_null=True)
+    actual = serializers.JSONField(allow_null=True)
+
+
+class ContractCheckSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, help_text="The contract version checked against.")
+    status = serializers.ChoiceField(choices=["passed", "failed", "none"])
+    enforcement = serializers.ChoiceField(choices=["warn", "block"], required=False)
+    reference_version = serializers.IntegerField(required=False, allow_null=True)
+    checked_at = serializers.DateTimeField(required=False)
+    anomalies = ContractAnomalySerializer(many=True, required=False)
+
+
 class VersionSummarySerializer(serializers.ModelSerializer):
     dataset = serializers.UUIDField(source="dataset_id", read_only=True)
     unchanged_from = serializers.UUIDField(
@@ -236,6 +254,7 @@ class VersionSerializer(VersionSummarySerializer):
 
     split_statistics = serializers.SerializerMethodField()
     dialect = serializers.SerializerMethodField()
+    contract = serializers.SerializerMethodField()
 
     class Meta(VersionSummarySerializer.Meta):
         fields = [
@@ -246,6 +265,7 @@ class VersionSerializer(VersionSummarySerializer):
             "features",
             "quality",
             "split_statistics",
+            "contract",
         ]
         read_only_fields = fields
 
@@ -273,6 +293,20 @@ class VersionSerializer(VersionSummarySerializer):
     def get_quality(self, version: DatasetVersion) -> dict:
         pii = self._personal_features(version)
         return masked_quality(version.quality, pii) if pii else (version.quality or {})
+
+    @extend_schema_field(ContractCheckSerializer)
+    def get_contract(self, version: DatasetVersion) -> dict:
+        check = dict(version.contract_check or {"status": "none"})
+        pii = self._personal_features(version)
+        if pii and check.get("anomalies"):
+            # What an anomaly found in a personal-data feature (its values) stays with those who may see them.
+            check["anomalies"] = [
+                {**item, "actual": None, "message": f"{item['code']} in a personal-data feature."}
+                if item.get("feature") in pii
+                else item
+                for item in check["anomalies"]
+            ]
+        return check
 
     @extend_schema_field(
         serializers.DictField(
