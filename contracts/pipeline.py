@@ -91,5 +91,7 @@ def contract_check_source(*, check_id: UUID) -> str | None:
                 check_id=check.pk,
                 status=fields["status"],
                 enforcement=check.contract.enforcement,
+                contract_version=check.contract.number,
+                anomalies=fields["result"]["anomalies"],
             )
     return str(fields["status"]) if done else None

@@ -117,6 +117,8 @@ def contract_check_version(*, version_id: UUID, contract: ContractVersion | None
             version_id=version.pk,
             status=result["status"],
             enforcement=contract.enforcement,
+            contract_version=contract.number,
+            anomalies=result["anomalies"],
         )
     return result
 

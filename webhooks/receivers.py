@@ -102,7 +102,7 @@ def model_affected_received(
 
 
 # --- contract.failed ----------------------------------------------------------------------------------
-# The contracts app (issue 16) sends `contracts.signals.contract_checked`; `webhooks/apps.py` connects this
+# The contracts app sends `contracts.signals.contract_checked`; `webhooks/apps.py` connects this
 # receiver only where that app is installed. Its kwargs are read defensively: `status` decides, and the
 # ids it names are passed on.
 CONTRACT_IDS = ("dataset_id", "version_id", "check_id", "contract_version")
@@ -118,6 +118,8 @@ def contract_checked_received(sender: Any, *, status: str, **kwargs: Any) -> Non
     if facts is not None:
         data.update(facts)
     data["status"] = status
+    if "enforcement" in kwargs:
+        data["enforcement"] = str(kwargs["enforcement"])
     anomalies = kwargs.get("anomalies")
     if isinstance(anomalies, list):
         data["anomaly_codes"] = sorted({str(item.get("code")) for item in anomalies if isinstance(item, dict)})
