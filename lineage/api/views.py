@@ -184,7 +184,13 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
         responses={
             200: BatchResultSerializer,
-            400: OpenApiResponse(ProblemSerializer, description="Not a JSON array, or more events than a batch takes."),
+            400: OpenApiResponse(
+                ProblemSerializer,
+                description=(
+                    "The body is not a JSON array or holds more events than a batch takes; or the request named an "
+                    "unknown query parameter."
+                ),
+            ),
             413: OpenApiResponse(ProblemSerializer, description="The body, or its decompressed batch, is too large."),
         },
     )
