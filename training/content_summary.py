@@ -557,6 +557,16 @@ def _https_host(uri: str) -> str | None:
         return None
 
 
+def _crawled_host(source: _Source) -> str | None:
+    """The site a crawled dataset the reader may read came from: the host of its version's https source, else
+    of its namespace when that is the site's address (OpenLineage names web data `https://host` + path)."""
+    if not source.readable:
+        return None
+    if source.version is not None and (host := _https_host(source.version.uri)) is not None:
+        return host
+    return _https_host(source.dataset.namespace)
+
+
 def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict[str, Any]:
     """The summary of the model's latest completed, confirmed run, as the reader may read it: a dataset the
     reader may not read is counted, in its section, under a placeholder name. NoCompletedRun without a run."""
@@ -734,18 +744,19 @@ def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict
         hosts: dict[str, dict[str, Any]] = {}
         unlocated = 0
         for source in crawled:
-            host = _https_host(source.version.uri) if source.readable and source.version is not None else None
+            host = _crawled_host(source)
             if host is None:
                 unlocated += 1
                 continue
             entry = hosts.setdefault(host, {"domain": host, "bytes": 0, "datasets": []})
-            entry["bytes"] += source.version.size_bytes or 0  # type: ignore[union-attr]
+            entry["bytes"] += (source.version.size_bytes or 0) if source.version is not None else 0
             entry["datasets"].append(names[source.dataset.pk])
         if hosts:
             sections["2.3"]["domains"] = known(sorted(hosts.values(), key=lambda e: (-e["bytes"], e["domain"])))
         notes.append(
             "2.3-e and 2.3-h: the period is that of the crawled versions' registration; the domains are the hosts "
-            "of the crawled datasets' https sources, ranked by bytes"
+            "of the crawled datasets' https sources, or of their OpenLineage namespace when it is the site's "
+            "address (https://host), ranked by bytes"
             + (
                 f"; {unlocated} crawled dataset(s) have no https source you may read, so their domains are not known."
                 if unlocated
