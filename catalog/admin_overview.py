@@ -191,6 +191,8 @@ def dataset_overview(dataset: Dataset, user: User | AnonymousUser) -> dict[str, 
         "exports": {
             "markdown": f"/api/v1/datasets/{dataset.pk}/card/markdown",
             "croissant": f"/api/v1/datasets/{dataset.pk}/card/croissant",
+            # The latest version as an SPDX dataset package (each version's page links its own).
+            "spdx": f"/api/v1/versions/{dataset.latest_version_id}/spdx" if dataset.latest_version_id else None,
         },
     }
     version = (

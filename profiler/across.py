@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from profiler import pii, rowsample
+from profiler import languages, pii, rowsample
 from profiler.columns import ticks
 from profiler.sketches import CoMoments, Moments
 from profiler.state import PII_SAMPLE, SAMPLE_ROWS
@@ -212,6 +212,35 @@ def pii_matches(work: BatchProfiler) -> None:
         state.pii_sampled += scan.sampled
         for kind, matches in scan.matches.items():
             state.pii_matches[kind] = state.pii_matches.get(kind, 0) + matches
+
+
+def language_sample(work: BatchProfiler) -> None:
+    """Offer each string column's values to its language sample: the rows with the smallest keys
+    (`languages.LanguageSample`). Past the first batches few rows have a key small enough, so only a
+    comparison a row is paid for most of the scan."""
+    assert work.batch is not None
+    strings = [(index, state) for index, state in work.states if state.kind == "string"]
+    if not strings or not work.languages:
+        return
+    rows = work.batch.num_rows
+    row_ids = (np.uint64(work.file_index) << np.uint64(40)) | np.arange(
+        work.next_row, work.next_row + rows, dtype=np.uint64
+    )
+    keys = rowsample.row_keys(row_ids)
+    for index, state in strings:
+        if state.languages is None:
+            state.languages = languages.LanguageSample(capacity=languages.COLUMN_VALUES)
+        sample = state.languages
+        array = work.column_of(index)
+        positions = np.arange(rows) if not array.null_count else np.flatnonzero(array.is_valid().to_numpy(False))
+        threshold = sample.threshold()
+        if threshold is not None:
+            positions = positions[keys[positions] < np.uint64(threshold)]
+        if positions.size > sample.capacity:
+            positions = positions[np.argpartition(keys[positions], sample.capacity - 1)[: sample.capacity]]
+        if positions.size:
+            values = array.take(pa.array(positions, type=pa.int64())).to_pylist()
+            sample.offer(keys[positions], [str(value) for value in values])
 
 
 def _comoments(x: np.ndarray, y: np.ndarray) -> CoMoments:

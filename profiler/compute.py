@@ -91,8 +91,12 @@ class BatchProfiler:
         threads: int | None = None,
         memory_limit: str = "1GB",
         seed: int | None = None,
+        languages: bool = True,
     ) -> None:
         self.profile = profile
+        # Whether string columns keep values to identify the language of (not the implicit table of a
+        # corpus, whose documents each have theirs).
+        self.languages = languages
         self.file_index = file_index
         self.relative_path = relative_path
         self.next_row = first_row
@@ -135,6 +139,7 @@ class BatchProfiler:
             across.sample(self)
             across.row_sample(self)
             across.pii_matches(self)
+            across.language_sample(self)
         finally:
             self._reset()
         self.profile.rows += batch.num_rows
@@ -514,10 +519,17 @@ def profile_batches(
     first_row: int = 0,
     threads: int | None = None,
     seed: int | None = None,
+    languages: bool = True,
 ) -> PartialProfile:
     profile = new_profile(schema, label_column, declared=declared)
     profiler = BatchProfiler(
-        profile, file_index=file_index, relative_path=relative_path, first_row=first_row, threads=threads, seed=seed
+        profile,
+        file_index=file_index,
+        relative_path=relative_path,
+        first_row=first_row,
+        threads=threads,
+        seed=seed,
+        languages=languages,
     )
     try:
         for batch in batches:

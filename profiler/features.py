@@ -47,6 +47,8 @@ def feature_profile(column: ColumnState, profile: PartialProfile) -> FeatureProf
     statistics["pii_kinds"] = pii_kinds
     if logical_type == "datetime" and column.kind == "numeric":
         statistics["date_code"] = date_code(column)
+    if logical_type == "text" and column.languages is not None and profile.media is None:
+        statistics["languages"] = column.languages.summary()
     return {
         "name": column.name,
         "position": column.position,

@@ -51,6 +51,15 @@ class StringLength(TypedDict):
     mean: float | None
 
 
+class Languages(TypedDict):
+    """The languages of a text column, from the values of a sample of its rows (`examined` of them)."""
+
+    examined: int
+    counts: dict[str, int]  # values per ISO 639-1 code
+    too_short: int  # fewer letters than a language can be told from
+    undetermined: int  # the identifier was not sure enough
+
+
 class Statistics(TypedDict):
     count: int
     null_count: int
@@ -81,6 +90,8 @@ class Statistics(TypedDict):
     # String columns.
     empty_strings: NotRequired[int]
     string_length: NotRequired[StringLength]
+    # Text columns of tables (not documents, which each have their language).
+    languages: NotRequired[Languages]
     # Boolean columns.
     true_count: NotRequired[int]
     # Integer columns whose values are all dates written as yyyymmdd or yyyymm.

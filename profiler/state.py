@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from profiler import hll
 from profiler.hashes import HASH_BUCKETS, HashStore
+from profiler.languages import LanguageSample
 from profiler.rowsample import RowSample
 from profiler.sketches import (
     KLL_K,
@@ -68,6 +69,8 @@ class ColumnState:
     pii_sampled: int = 0
     pii_matches: dict[str, int] = field(default_factory=dict)
     pii_examples: list[str] = field(default_factory=list)
+    # String columns of tables: the values whose language is identified if the column is text.
+    languages: LanguageSample | None = None
     # Per label value: Moments of this (numeric) column, or value counts of this (categorical) one.
     by_label: dict[Any, Any] = field(default_factory=dict)
 
@@ -158,6 +161,10 @@ class ColumnState:
         for kind, matches in other.pii_matches.items():
             self.pii_matches[kind] = self.pii_matches.get(kind, 0) + matches
         self.pii_examples = (self.pii_examples + other.pii_examples)[:5]
+        if self.languages is None:
+            self.languages = other.languages
+        elif other.languages is not None:
+            self.languages.merge(other.languages)
         for label, part in other.by_label.items():
             mine = self.by_label.get(label)
             if isinstance(part, Moments):
@@ -473,6 +480,9 @@ def _column_header(column: ColumnState) -> dict[str, Any]:
         "pii_sampled": column.pii_sampled,
         "pii_matches": column.pii_matches,
         "pii_examples": column.pii_examples,
+        "languages": None
+        if column.languages is None
+        else {"capacity": column.languages.capacity, "sample": column.languages.as_data()},
         "by_label": [
             [jsonable(label), "moments", part.as_list()]
             if isinstance(part, Moments)
@@ -509,6 +519,9 @@ def _column_from_header(spec: dict[str, Any]) -> ColumnState:
         pii_matches=spec["pii_matches"],
         pii_examples=spec["pii_examples"],
     )
+    languages = spec.get("languages")
+    if languages is not None:
+        column.languages = LanguageSample.from_data(languages["sample"], capacity=languages["capacity"])
     for label, form, part in spec["by_label"]:
         if form == "moments":
             column.by_label[_key(label)] = Moments(int(part[0]), part[1], part[2])

@@ -15,6 +15,7 @@ from catalog.templatetags.catalog_admin import shortened, wrapped
 from config.admin import ReadOnlyAdmin
 from governance.models import Audit
 from training import selectors, services
+from training.choices import RunStatus
 from training.impact import model_findings
 from training.models import Model, TrainingRun
 
@@ -83,11 +84,22 @@ class ModelAdmin(ReadOnlyAdmin):
     @admin.display(description="Exports")
     def exports(self, model: Model) -> SafeString:
         url = reverse("model-training-content-summary", kwargs={"pk": model.pk})
-        return format_html(
+        summary = format_html(
             '<a href="{}?format=markdown">Public summary of training content</a> (EU AI Act, Article 53(1)(d); '
             '<a href="{}">as JSON</a>), from its latest completed run',
             url,
             url,
+        )
+        # The run the summary is of: the latest completed, confirmed one.
+        completed = TrainingRun.objects.filter(model=model, confirmed=True, status=RunStatus.COMPLETED)
+        run = selectors.latest_first(completed).values_list("pk", flat=True).first()
+        if run is None:
+            return format_html("{}<br>SPDX 3.0.1 JSON-LD: no completed run yet", summary)
+        return format_html(
+            '{}<br><a href="{}">SPDX 3.0.1 JSON-LD</a> of that run (the model as an AI package, trained on the '
+            "dataset packages of its inputs)",
+            summary,
+            reverse("training-run-spdx", kwargs={"pk": run}),
         )
 
     @admin.display(description="Findings on its latest confirmed run")

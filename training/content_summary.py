@@ -37,6 +37,7 @@ from catalog.selectors import datasets_visible_to
 from config import errors
 from governance.choices import Origin
 from lineage.selectors import lineage_upstream
+from profiler.languages import COLUMN_VALUES
 from training.choices import InputRole, RunStatus
 from training.models import Model, TrainingContentNarrative, TrainingInput, TrainingRun
 from training.selectors import RESTRICTED_INPUT, first_of_each, latest_first
@@ -322,6 +323,7 @@ class _Source:
     languages: dict[str, int] = field(default_factory=dict)
     undetermined_language: int = 0
     languages_profiled: bool = False
+    languages_estimated: bool = False  # scaled up from the sample of a table's text column
 
     @property
     def readable(self) -> bool:
@@ -331,15 +333,24 @@ class _Source:
 VERSION_COLUMNS = ("id", "dataset_id", "number", "uri", "format", "size_bytes", "row_count", "file_count", "created_at")
 
 
-def _version_sizes(
-    version: DatasetVersion | None, features: list[dict[str, Any]]
-) -> tuple[dict[str, float], dict[str, int], int, bool]:
+@dataclass
+class _Sized:
+    """What a version's profile says of its size and languages."""
+
+    sizes: dict[str, float] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    undetermined: int = 0
+    profiled: bool = False  # whether its languages were identified at all
+    estimated: bool = False
+
+
+def _version_sizes(version: DatasetVersion | None, features: list[dict[str, Any]]) -> _Sized:
     """A version's size per modality, the documents per language, those of no language told, and whether
     languages were profiled at all."""
     if version is None:
-        return {}, {}, 0, False
+        return _Sized()
     if version.format == "images":
-        return {"Image": float(version.row_count or version.file_count or 0)}, {}, 0, False
+        return _Sized(sizes={"Image": float(version.row_count or version.file_count or 0)})
     if version.format == "text":
         by_name = {feature["name"]: feature for feature in features}
         tokens = by_name.get("tokens")
@@ -357,14 +368,36 @@ def _version_sizes(
                 if isinstance(entry, dict) and isinstance(entry.get("value"), str):
                     languages[entry["value"]] = int(entry.get("count") or 0)
             undetermined = int(language["null_count"] or 0)
-        return {"Text": estimate}, languages, undetermined, profiled
+        return _Sized({"Text": estimate}, languages, undetermined, profiled)
     texts = [feature for feature in features if feature["logical_type"] == "text"]
     if texts:
         characters = sum(
             float((feature["string_length"] or {}).get("mean") or 0) * float(feature["count"] or 0) for feature in texts
         )
-        return {"Text": characters / CHARACTERS_PER_TOKEN}, {}, 0, False
-    return {"Other": float(version.row_count or 0)}, {}, 0, False
+        sized = _Sized({"Text": characters / CHARACTERS_PER_TOKEN}, profiled=True)
+        for feature in texts:
+            _add_column_languages(sized, feature)
+        return sized
+    return _Sized({"Other": float(version.row_count or 0)})
+
+
+def _add_column_languages(sized: _Sized, feature: dict[str, Any]) -> None:
+    """A table's text column's languages, each value a document: identified in a sample of its values
+    (`examined`), scaled to all of them. A column profiled before languages were identified has none."""
+    found = feature.get("languages")
+    if not isinstance(found, dict) or not isinstance(found.get("counts"), dict):
+        sized.profiled = False
+        return
+    examined = int(found.get("examined") or 0)
+    values = int(feature["count"] or 0)
+    if not examined:
+        return
+    scale = values / examined if values > examined else 1.0
+    sized.estimated = sized.estimated or scale != 1.0
+    for language, count in found["counts"].items():
+        sized.languages[language] = sized.languages.get(language, 0) + round(int(count) * scale)
+    unknown = int(found.get("too_short") or 0) + int(found.get("undetermined") or 0)
+    sized.undetermined += round(unknown * scale)
 
 
 def _features(version_ids: Iterable[UUID]) -> dict[UUID, list[dict[str, Any]]]:
@@ -384,8 +417,19 @@ def _features(version_ids: Iterable[UUID]) -> dict[UUID, list[dict[str, Any]]]:
             null_count=KeyTransform("null_count", "statistics"),
             top_values=KeyTransform("top_values", "statistics"),
             string_length=KeyTransform("string_length", "statistics"),
+            languages=KeyTransform("languages", "statistics"),
         )
-        .values("version_id", "name", "logical_type", "count", "mean", "null_count", "top_values", "string_length")
+        .values(
+            "version_id",
+            "name",
+            "logical_type",
+            "count",
+            "mean",
+            "null_count",
+            "top_values",
+            "string_length",
+            "languages",
+        )
     )
     for row in rows:
         found[row["version_id"]].append(dict(row))
@@ -466,9 +510,10 @@ def _sources(run: TrainingRun, reader: User | AnonymousUser) -> tuple[list[_Sour
     features = _features(source.version.pk for source in sources if source.version is not None)
     for source in sources:
         version = source.version
-        source.sizes, source.languages, source.undetermined_language, source.languages_profiled = _version_sizes(
-            version, features.get(version.pk, []) if version is not None else []
-        )
+        sized = _version_sizes(version, features.get(version.pk, []) if version is not None else [])
+        source.sizes, source.languages = sized.sizes, sized.languages
+        source.undetermined_language, source.languages_profiled = sized.undetermined, sized.profiled
+        source.languages_estimated = sized.estimated
     purged = [item for item in inputs if item.dataset_id is None]
     return sources, purged
 
@@ -510,6 +555,16 @@ def _https_host(uri: str) -> str | None:
         return urlsplit(uri).hostname or None
     except ValueError:  # a malformed authority, such as an unclosed IPv6 bracket
         return None
+
+
+def _crawled_host(source: _Source) -> str | None:
+    """The site a crawled dataset the reader may read came from: the host of its version's https source, else
+    of its namespace when that is the site's address (OpenLineage names web data `https://host` + path)."""
+    if not source.readable:
+        return None
+    if source.version is not None and (host := _https_host(source.version.uri)) is not None:
+        return host
+    return _https_host(source.dataset.namespace)
 
 
 def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict[str, Any]:
@@ -591,6 +646,7 @@ def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict
                         for language, documents in sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))
                     ],
                     "undetermined_documents": undetermined,
+                    "estimated": any(source.languages_estimated for source in inputs),
                 }
             )
             unprofiled = [
@@ -598,11 +654,19 @@ def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict
                 for source in inputs
                 if "Text" in source.sizes and not source.languages_profiled
             ]
+            estimated = [names[source.dataset.pk] for source in inputs if source.languages_estimated]
             notes.append(
-                "1.3-e: languages as the profiler identified them in documents (ISO 639-1 codes, documents per "
-                "language)"
+                "1.3-e: languages as the profiler identified them in documents and in the values of the text "
+                "columns of tables, each value a document (ISO 639-1 codes, documents per language)"
                 + (
-                    f"; the text columns of tables are not examined for language ({', '.join(unprofiled)})."
+                    f"; a text column of more than {COLUMN_VALUES:,} values is examined on a sample of "
+                    f"{COLUMN_VALUES:,} of its rows and its counts scaled to all its values ({', '.join(estimated)})"
+                    if estimated
+                    else ""
+                )
+                + (
+                    "; the text columns of tables profiled before their languages were identified are not "
+                    f"examined for language ({', '.join(unprofiled)})."
                     if unprofiled
                     else "."
                 )
@@ -680,18 +744,19 @@ def training_content_summary(model: Model, reader: User | AnonymousUser) -> dict
         hosts: dict[str, dict[str, Any]] = {}
         unlocated = 0
         for source in crawled:
-            host = _https_host(source.version.uri) if source.readable and source.version is not None else None
+            host = _crawled_host(source)
             if host is None:
                 unlocated += 1
                 continue
             entry = hosts.setdefault(host, {"domain": host, "bytes": 0, "datasets": []})
-            entry["bytes"] += source.version.size_bytes or 0  # type: ignore[union-attr]
+            entry["bytes"] += (source.version.size_bytes or 0) if source.version is not None else 0
             entry["datasets"].append(names[source.dataset.pk])
         if hosts:
             sections["2.3"]["domains"] = known(sorted(hosts.values(), key=lambda e: (-e["bytes"], e["domain"])))
         notes.append(
             "2.3-e and 2.3-h: the period is that of the crawled versions' registration; the domains are the hosts "
-            "of the crawled datasets' https sources, ranked by bytes"
+            "of the crawled datasets' https sources, or of their OpenLineage namespace when it is the site's "
+            "address (https://host), ranked by bytes"
             + (
                 f"; {unlocated} crawled dataset(s) have no https source you may read, so their domains are not known."
                 if unlocated
@@ -809,7 +874,10 @@ def _value_lines(name: str, value: Any) -> list[str]:
             if value["undetermined_documents"]
             else ""
         )
-        return [listed + extra]
+        estimated = (
+            " (estimated: text columns of tables examined on a sample of their rows)" if value.get("estimated") else ""
+        )
+        return [listed + extra + estimated]
     if name == "collection_period":
         return [f"From {value['from']} to {value['to']}"]
     if name == "domains":

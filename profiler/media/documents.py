@@ -11,7 +11,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -20,6 +19,7 @@ import pyarrow as pa
 
 from profiler import pii
 from profiler.files import SourceError, open_file, read_bytes
+from profiler.languages import language_of
 from profiler.layout import (
     JSONL_SUFFIXES,
     LABEL_NAMES,
@@ -40,9 +40,6 @@ TEXT_PREVIEW = 1_000
 # Documents profiled at a time: memory holds at most this many, or this many characters of text.
 TEXT_BATCH_DOCUMENTS = 2_000
 TEXT_BATCH_CHARACTERS = 64 * 1024 * 1024
-LANGUAGE_SAMPLE = 2_000
-LANGUAGE_MIN_LETTERS = 20
-LANGUAGE_MIN_PROBABILITY = 0.5
 
 _WORDS = re.compile(r"\w+")
 
@@ -89,7 +86,6 @@ def _text_batches(
 ) -> Iterator[pa.RecordBatch]:
     """The implicit table of a partition's documents, a batch at a time, so memory holds at most a
     batch of texts (a JSON Lines corpus may hold millions); the records of every document are kept."""
-    identifier = _language_identifier()
     rows: dict[str, list[Any]] = {name: [] for name in schema.names}
     texts: list[str] = []
     held = 0
@@ -99,11 +95,7 @@ def _text_batches(
             continue
         text = document.text or ""
         words = _WORDS.findall(text.lower())
-        language = None
-        letters = sum(char.isalpha() for char in text[:LANGUAGE_SAMPLE])
-        if letters >= LANGUAGE_MIN_LETTERS:
-            code, probability = identifier.classify(text[:LANGUAGE_SAMPLE])
-            language = code if probability >= LANGUAGE_MIN_PROBABILITY else None
+        language = language_of(text)
         rows["path"].append(document.path)
         if partition.labelled:
             rows["label"].append(document.label)
@@ -149,13 +141,6 @@ def _signature(words: list[str]) -> bytes:
     minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
     minhash.update_batch([shingle.encode() for shingle in shingles])
     return np.asarray(minhash.hashvalues, dtype=np.uint32).tobytes()
-
-
-@cache
-def _language_identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 def _documents(partition: MediaPartition) -> Iterator[_Document]:

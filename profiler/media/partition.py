@@ -67,6 +67,7 @@ def with_state(
         file_index=file_index,
         threads=1,
         seed=seed,
+        languages=False,
     )
     profile.media = state
     return profile

@@ -7,13 +7,32 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from profiler import compute, report
+from profiler import compute, languages, report
 from profiler.sketches import KLL_K, ExactDistribution, QuantileSketch
 from profiler.state import PartialProfile
 
 SCHEMA = pa.schema(
-    [("x", pa.float64()), ("n", pa.int64()), ("s", pa.string()), ("flag", pa.bool_()), ("label", pa.string())]
+    [
+        ("x", pa.float64()),
+        ("n", pa.int64()),
+        ("s", pa.string()),
+        ("flag", pa.bool_()),
+        ("label", pa.string()),
+        ("t", pa.string()),
+    ]
 )
+
+# Article 1 of the Universal Declaration of Human Rights in three of its official translations, and
+# values too short to tell a language from: the text column whose languages are identified.
+SENTENCES = [
+    "All human beings are born free and equal in dignity and rights.",
+    "They are endowed with reason and conscience and should act towards one another in a spirit of brotherhood.",
+    "Tous les êtres humains naissent libres et égaux en dignité et en droits.",
+    "Ils sont doués de raison et de conscience et doivent agir les uns envers les autres dans un esprit de fraternité.",
+    "Alle Menschen sind frei und gleich an Würde und Rechten geboren.",
+    "Oui.",
+    "",
+]
 
 rows = st.lists(
     st.tuples(
@@ -22,6 +41,7 @@ rows = st.lists(
         st.one_of(st.none(), st.sampled_from(["", "a", "b", "c", "é", "a b"])),
         st.one_of(st.none(), st.booleans()),
         st.sampled_from(["cat", "dog", "bird"]),
+        st.one_of(st.none(), st.sampled_from(SENTENCES)),
     ),
     min_size=1,
     max_size=60,
@@ -71,6 +91,7 @@ EXACT = (
     "string_length",
     "quantiles",
     "histogram",
+    "languages",
 )
 
 
@@ -100,12 +121,35 @@ def test_merged_parts_equal_the_whole(data, cuts, roundtrip):
         assert a["r"] == pytest.approx(b["r"], abs=1e-6)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=rows, cuts=st.lists(st.integers(0, 60), max_size=3), roundtrip=st.booleans())
+def test_the_languages_of_a_text_column_merge_to_the_whole_s_when_the_sample_is_bounded(data, cuts, roundtrip):
+    points = sorted({cut for cut in cuts if 0 < cut < len(data)})
+    parts = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+    with pytest.MonkeyPatch.context() as patch:
+        # So few values that most parts hold more than the sample keeps.
+        patch.setattr(languages, "COLUMN_VALUES", 4)
+        whole = profile_of([data], roundtrip=False)
+        merged = profile_of(parts, roundtrip=roundtrip)
+
+    mine, theirs = merged["features"][-1], whole["features"][-1]
+    assert mine["statistics"].get("languages") == theirs["statistics"].get("languages")
+    found = theirs["statistics"].get("languages")
+    present = sum(row[-1] is not None for row in data)
+    assert (found is not None) == (theirs["logical_type"] == "text")
+    if found is not None:
+        assert found["examined"] == min(4, present)
+        assert sum(found["counts"].values()) + found["too_short"] + found["undetermined"] == found["examined"]
+        assert set(found["counts"]) <= {"en", "fr", "de"}
+
+
 def test_a_correlation_keeps_its_digits_when_an_outlier_sits_where_the_other_column_is_missing():
     # x's batch mean is about 46 million, set by a row where n is missing; the pair's two rows are 0 and 1.
-    data = [(None, None, None, None, "cat")] * 7 + [
-        (137685264.0, None, None, None, "cat"),
-        (0.0, 0, None, None, "cat"),
-        (1.0, 1, None, None, "cat"),
+    data = [(None, None, None, None, "cat", None)] * 7 + [
+        (137685264.0, None, None, None, "cat", None),
+        (0.0, 0, None, None, "cat", None),
+        (1.0, 1, None, None, "cat", None),
     ]
 
     [pair] = profile_of([data], roundtrip=False)["correlations"]["pearson"]

@@ -104,7 +104,7 @@ DESCRIPTION = (
     "Article 53(1)(d)), filled from the catalog for the model's latest completed, confirmed training run: the "
     "versions it read for training and every dataset upstream of them through confirmed lineage. Modalities and "
     "the size of each in the template's bands, the latest date of data collection, the languages profiled in "
-    "documents, and each source section (public, licensed, private third-party, crawled with the domains of "
+    "documents and in the text columns of tables, and each source section (public, licensed, private third-party, crawled with the domains of "
     "https sources, user, synthetic, other) by the datasets' origin, naming the catalog datasets drawn from; "
     "a dataset you may not read is counted under a placeholder. What the catalog cannot know is "
     '`{"value": null, "to_complete": true}` until the model\'s owners write it (PATCH). '

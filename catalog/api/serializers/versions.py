@@ -89,6 +89,12 @@ class FeatureStatisticsSerializer(serializers.Serializer):
     true_count = serializers.IntegerField(required=False)
     pii_shares = serializers.DictField(child=serializers.FloatField(), required=False)
     pii_kinds = serializers.ListField(child=serializers.CharField(), required=False)
+    languages = serializers.JSONField(
+        required=False,
+        help_text='Text columns of tables: {"examined", "counts": {ISO 639-1 code: values}, "too_short", '
+        '"undetermined"}, identified (py3langid, as documents are) in the values of at most 1,000 rows, those '
+        "with the smallest hashes of their row ids, so `examined` below `count` means a sample.",
+    )
 
 
 def reader_label_aliases(context: Mapping[str, Any], version: DatasetVersion) -> dict[str, str]:
