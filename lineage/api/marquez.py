@@ -35,7 +35,7 @@ RUN_STATES: dict[str, str] = {
 RESTRICTED_NAMESPACE = "restricted"
 
 
-def _time(value: datetime | None) -> str | None:
+def time_text(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
@@ -53,8 +53,8 @@ def dataset_data(dataset: Dataset) -> dict[str, Any]:
         "type": "DB_TABLE",
         "name": dataset.name,
         "physicalName": dataset.name,
-        "createdAt": _time(dataset.created_at),
-        "updatedAt": _time(dataset.updated_at),
+        "createdAt": time_text(dataset.created_at),
+        "updatedAt": time_text(dataset.updated_at),
         "namespace": dataset.namespace,
         "sourceName": (report.source_name if report is not None else "") or dataset.namespace,
         "fields": [
@@ -68,7 +68,7 @@ def dataset_data(dataset: Dataset) -> dict[str, Any]:
             if isinstance(entry, dict)
         ],
         "tags": [],
-        "lastModifiedAt": _time(report.updated_at) if report is not None else None,
+        "lastModifiedAt": time_text(report.updated_at) if report is not None else None,
         "description": _text(dataset.description),
         "lastLifecycleState": (lifecycle or {}).get("lifecycleStateChange") if isinstance(lifecycle, dict) else None,
     }
@@ -101,13 +101,13 @@ def run_data(run: Run) -> dict[str, Any]:
         duration = int((run.ended_at - run.started_at).total_seconds() * 1000)
     return {
         "id": str(run.pk),
-        "createdAt": _time(run.created_at),
-        "updatedAt": _time(run.updated_at),
-        "nominalStartTime": _time(run.nominal_start_time),
-        "nominalEndTime": _time(run.nominal_end_time),
+        "createdAt": time_text(run.created_at),
+        "updatedAt": time_text(run.updated_at),
+        "nominalStartTime": time_text(run.nominal_start_time),
+        "nominalEndTime": time_text(run.nominal_end_time),
         "state": RUN_STATES.get(run.state, "OTHER"),
-        "startedAt": _time(run.started_at),
-        "endedAt": _time(run.ended_at),
+        "startedAt": time_text(run.started_at),
+        "endedAt": time_text(run.ended_at),
         "durationMs": duration,
         "args": {},
         "facets": {},
@@ -134,8 +134,8 @@ def job_data(
         "simpleName": job.name,
         "parentJobName": parent_job.get("name") if isinstance(parent_job, dict) else None,
         "parentJobUuid": None,
-        "createdAt": _time(job.created_at),
-        "updatedAt": _time(job.updated_at),
+        "createdAt": time_text(job.created_at),
+        "updatedAt": time_text(job.updated_at),
         "namespace": job.namespace,
         "inputs": inputs,
         "outputs": outputs,
@@ -162,4 +162,15 @@ def restricted_job_data(placeholder: str) -> dict[str, Any]:
         "description": None,
         "latestRun": None,
         "restricted": True,
+    }
+
+
+def dataset_full(dataset: Dataset) -> dict[str, Any]:
+    """A dataset as Marquez's dataset lists show it: its graph data, with its facets, version and state."""
+    report = getattr(dataset, "lineage_report", None)
+    return {
+        **dataset_data(dataset),
+        "facets": dict(report.facets) if report is not None else {},
+        "currentVersion": str(dataset.latest_version_id) if dataset.latest_version_id else None,
+        "deleted": False,
     }

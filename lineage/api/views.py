@@ -94,6 +94,11 @@ FORMAT = OpenApiParameter(
 class LineageView(ProjectViewMixin, views.APIView):
     query_parameters = {"get": ("nodeId", "depth", "direction")}
     renderer_classes = GRAPH_RENDERERS
+
+    def marquez_shape(self, request: Request) -> bool:
+        """Whether to answer in Marquez's shapes: `?format=marquez` here."""
+        return _marquez(request)
+
     parser_classes = [OpenLineageParser]
 
     @extend_schema(
@@ -199,7 +204,7 @@ class LineageView(ProjectViewMixin, views.APIView):
         else:
             dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
             walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
-        return Response(render_walk(walk, request.user, marquez=_marquez(request)))
+        return Response(render_walk(walk, request.user, marquez=self.marquez_shape(request)))
 
 
 class LineageBatchView(ProjectViewMixin, views.APIView):
@@ -241,6 +246,10 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
 class ColumnLineageView(ProjectViewMixin, views.APIView):
     query_parameters = ("nodeId", "depth", "direction", "withDownstream")
     renderer_classes = GRAPH_RENDERERS
+
+    def marquez_shape(self, request: Request) -> bool:
+        """Whether to answer in Marquez's shapes: `?format=marquez` here."""
+        return _marquez(request)
 
     @extend_schema(
         summary="Read the column lineage of a field",
@@ -293,7 +302,7 @@ class ColumnLineageView(ProjectViewMixin, views.APIView):
             dataset, reading = selectors.node_id_resolve(request.user, node_id, prefix="datasetField", parts=3)
             field = reading[2]
         walk = selectors.column_lineage_walk(dataset.pk, field, depth=depth, direction=direction)
-        return Response(render_column_walk(walk, request.user, marquez=_marquez(request)))
+        return Response(render_column_walk(walk, request.user, marquez=self.marquez_shape(request)))
 
 
 @extend_schema_view(

@@ -18,6 +18,14 @@ from lineage.selectors.identities import (
     node_id_candidates,
     node_id_resolve,
 )
+from lineage.selectors.marquez import (
+    NamespaceSummary,
+    events_visible_to,
+    job_datasets_read,
+    marquez_datasets_search,
+    marquez_jobs_search,
+    marquez_namespaces_read,
+)
 from lineage.selectors.visibility import (
     datasets_hidden_from,
     jobs_hidden_from,
@@ -54,6 +62,7 @@ __all__ = [
     "ColumnWalkGraph",
     "Edge",
     "Identity",
+    "NamespaceSummary",
     "NodeIdInvalid",
     "Walk",
     "WalkGraph",
@@ -61,6 +70,8 @@ __all__ = [
     "column_walk_graph_read",
     "datasets_hidden_from",
     "datasets_resolve",
+    "events_visible_to",
+    "job_datasets_read",
     "job_io_read",
     "jobs_hidden_from",
     "jobs_touching_hidden",
@@ -69,6 +80,9 @@ __all__ = [
     "lineage_walk",
     "lineage_walk_from_job",
     "location_uris",
+    "marquez_datasets_search",
+    "marquez_jobs_search",
+    "marquez_namespaces_read",
     "node_id_candidates",
     "node_id_resolve",
     "runs_hidden_from",
