@@ -166,11 +166,12 @@ def restricted_job_data(placeholder: str) -> dict[str, Any]:
 
 
 def dataset_full(dataset: Dataset) -> dict[str, Any]:
-    """A dataset as Marquez's dataset lists show it: its graph data, with its facets, version and state."""
-    report = getattr(dataset, "lineage_report", None)
+    """A dataset as Marquez's dataset lists show it: its graph data, with its version and state. Its
+    reported facets are not shown: a columnLineage or symlinks facet names other datasets, which the
+    reader may not read."""
     return {
         **dataset_data(dataset),
-        "facets": dict(report.facets) if report is not None else {},
+        "facets": {},
         "currentVersion": str(dataset.latest_version_id) if dataset.latest_version_id else None,
         "deleted": False,
     }
