@@ -211,3 +211,40 @@ def test_it_rejects_hostile_query_parameters(owner_client, pipeline, path, param
 
     assert response.status_code == 400, response.content
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_page_of_jobs_costs_the_same_queries_whatever_its_size(owner_client, send):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def jobs(namespace, count):
+        for index in range(count):
+            send(
+                run_event(
+                    inputs=[dataset(namespace, f"in{index}")],
+                    outputs=[dataset(namespace, f"out{index}")],
+                    job=(namespace, f"job{index}"),
+                )
+            )
+
+    jobs("few", 2)
+    jobs("many", 20)
+
+    def queries(path, **params):
+        with CaptureQueriesContext(connection) as captured:
+            answer = get(owner_client, path, **params)
+        return len(captured.captured_queries), answer
+
+    few, _ = queries("/namespaces/few/jobs")
+    many, answer = queries("/namespaces/many/jobs")
+    graph_few, _ = queries("/lineage", nodeId="dataset:few:in0")
+    graph_many, _ = queries("/lineage", nodeId="job:many:job19")
+
+    assert len(answer["jobs"]) == 20
+    assert few == many
+    # Authentication, the page and its count, what the jobs read and wrote, those datasets, which of
+    # them the reader may not read, which jobs ran on them, which latest runs are hidden.
+    assert many <= 8
+    # A graph both ways (a walk query each way): from a dataset or from a job, the same.
+    assert graph_few <= 11
+    assert graph_many <= 11
