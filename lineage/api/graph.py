@@ -14,8 +14,9 @@ from uuid import UUID
 from django.contrib.auth.models import AnonymousUser, User
 
 from catalog.models import Dataset
-from lineage.choices import EdgeStatus
-from lineage.models import Job
+from lineage.api import marquez as marquez_shapes
+from lineage.choices import Direction, EdgeStatus
+from lineage.models import ColumnLineage, Job
 from lineage.selectors import ColumnWalk, Walk, column_walk_graph_read, walk_graph_read
 
 
@@ -30,10 +31,14 @@ def _placeholders(hidden: set[UUID], order: dict[UUID, int]) -> dict[UUID, int]:
 
 
 class _Graph:
-    def __init__(self) -> None:
+    def __init__(self, *, bare: bool = False, reversed_in: bool = False) -> None:
         self.nodes: dict[str, dict[str, Any]] = {}
         self.edges: set[tuple[str, str]] = set()
         self.extra: dict[tuple[str, str], dict[str, Any]] = {}
+        # Marquez's edges: `{origin, destination}` only; in its column lineage a field's inEdges go
+        # from the field to each input (origin = this node), the reverse of its table lineage.
+        self.bare = bare
+        self.reversed_in = reversed_in
 
     def node(self, node_id: str, kind: str, data: dict[str, Any]) -> None:
         self.nodes.setdefault(node_id, {"id": node_id, "type": kind, "data": data})
@@ -51,9 +56,10 @@ class _Graph:
         into: dict[str, list[dict[str, Any]]] = {node_id: [] for node_id in self.nodes}
         out: dict[str, list[dict[str, Any]]] = {node_id: [] for node_id in self.nodes}
         for origin, destination in sorted(self.edges):
-            entry = {"origin": origin, "destination": destination, **self.extra.get((origin, destination), {})}
+            extra = {} if self.bare else self.extra.get((origin, destination), {})
+            entry = {"origin": origin, "destination": destination, **extra}
             out[origin].append(entry)
-            into[destination].append(entry)
+            into[destination].append({"origin": destination, "destination": origin} if self.reversed_in else entry)
         return {
             "graph": [
                 {**self.nodes[node_id], "inEdges": into[node_id], "outEdges": out[node_id]}
@@ -105,51 +111,86 @@ def _job_data(job: Job, *, withheld: bool = False) -> dict[str, Any]:
     }
 
 
-def render_walk(walk: Walk, user: User | AnonymousUser) -> dict[str, Any]:
-    """The graph of a dataset walk; datasets the reader may not see are shown without their identity."""
+def render_walk(walk: Walk, user: User | AnonymousUser, *, marquez: bool = False) -> dict[str, Any]:
+    """The graph of a dataset walk; datasets the reader may not see are shown without their identity.
+    Every job of the graph lists all it read and wrote, whichever way the walk reached it. With
+    `marquez`, node data in Marquez's own shapes and edges as bare `{origin, destination}`."""
     read = walk_graph_read(walk, user)
     datasets, jobs, hidden, hidden_jobs = read.datasets, read.jobs, read.hidden, read.hidden_jobs
-    placeholders = _placeholders(hidden, walk.depths)
+    placeholders = _placeholders(hidden, read.depths)
 
-    graph = _Graph()
+    graph = _Graph(bare=marquez)
     names: dict[UUID, str] = {}
+    identities: dict[str, dict[str, str]] = {}
     for pk, dataset in datasets.items():
         if pk in hidden:
             names[pk] = f"dataset:restricted:#{placeholders[pk]}"
-            graph.node(names[pk], "DATASET", {"type": "DATASET", "restricted": True, "depth": walk.depths[pk]})
+            identities[names[pk]] = {"namespace": marquez_shapes.RESTRICTED_NAMESPACE, "name": f"#{placeholders[pk]}"}
+            if marquez:
+                data = marquez_shapes.restricted_dataset_data(f"#{placeholders[pk]}")
+            else:
+                data = {"type": "DATASET", "restricted": True, "depth": read.depths[pk]}
         else:
             names[pk] = dataset_node_id(dataset)
-            graph.node(names[pk], "DATASET", _dataset_data(dataset, walk.depths[pk]))
+            identities[names[pk]] = {"namespace": dataset.namespace, "name": dataset.name}
+            data = marquez_shapes.dataset_data(dataset) if marquez else _dataset_data(dataset, read.depths[pk])
+        graph.node(names[pk], "DATASET", data)
     job_placeholders = {pk: index for index, pk in enumerate(sorted(hidden_jobs, key=str), 1)}
-    for edge in walk.edges:
+    job_names: dict[UUID, str] = {}
+    for job in sorted(jobs.values(), key=lambda job: (job.namespace, job.name)):
+        if job.pk in hidden_jobs:
+            job_names[job.pk] = f"job:restricted:#{job_placeholders[job.pk]}"
+            if marquez:
+                data = marquez_shapes.restricted_job_data(f"#{job_placeholders[job.pk]}")
+            else:
+                data = {"type": "JOB", "restricted": True}
+        else:
+            job_names[job.pk] = f"job:{job.namespace}:{job.name}"
+            withheld = job.pk in read.withheld
+            if marquez:
+                # Its inputs and outputs are filled from its edges below.
+                data = marquez_shapes.job_data(job, inputs=[], outputs=[], withheld=withheld, latest_run=job.latest_run)
+            else:
+                data = {**_job_data(job, withheld=withheld), "depth": read.job_depths[job.pk]}
+        graph.node(job_names[job.pk], "JOB", data)
+    for edge in read.edges:
         source, target = names[edge.source_id], names[edge.target_id]
         both_hidden = edge.source_id in hidden and edge.target_id in hidden
         run_id = str(edge.run_id) if edge.run_id and not both_hidden else None
         if edge.job_id is None:
             graph.edge(source, target, declared=True, status=edge.status)
             continue
-        job = jobs[edge.job_id]
-        if job.pk in hidden_jobs:
-            job_node = f"job:restricted:#{job_placeholders[job.pk]}"
-            graph.node(job_node, "JOB", {"type": "JOB", "restricted": True})
-        else:
-            job_node = f"job:{job.namespace}:{job.name}"
-            graph.node(job_node, "JOB", _job_data(job, withheld=job.pk in read.withheld))
+        job_node = job_names[edge.job_id]
         # Unconfirmed: reported by someone who may not write the target; audits do not follow it.
         # The version an edge read or wrote is as much the dataset's identity as its id.
         source_version = None if edge.source_id in hidden else _str(edge.source_version_id)
         target_version = None if edge.target_id in hidden else _str(edge.target_version_id)
         graph.edge(source, job_node, run_id=run_id, version_id=source_version, status=edge.status)
         graph.edge(job_node, target, run_id=run_id, version_id=target_version, status=edge.status)
-    return graph.render()
+    # What a job that only reads (or only writes) touched: no edge joins those datasets to it.
+    for job_id, touched in read.io.items():
+        for pk, direction in touched:
+            if direction == Direction.INPUT:
+                graph.edge(names[pk], job_names[job_id])
+            else:
+                graph.edge(job_names[job_id], names[pk])
+    rendered = graph.render()
+    if marquez:
+        for node in rendered["graph"]:
+            if node["type"] == "JOB" and not node["data"].get("restricted"):
+                node["data"]["inputs"] = [identities[edge["origin"]] for edge in node["inEdges"]]
+                node["data"]["outputs"] = [identities[edge["destination"]] for edge in node["outEdges"]]
+    return rendered
 
 
 def _str(value: UUID | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str, Any]:
-    """The graph of a column-lineage walk: one node per dataset field, edges from input to output field."""
+def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser, *, marquez: bool = False) -> dict[str, Any]:
+    """The graph of a column-lineage walk: one node per dataset field, edges from input to output field.
+    With `marquez`, node data in Marquez's shape (`fieldType`, `inputFields`, ...) and a field's
+    inEdges from it to each of its inputs, as Marquez sends them."""
     read = column_walk_graph_read(walk, user)
     datasets, hidden, rows, profiled = read.datasets, read.hidden, read.rows, read.profiled
     # One placeholder per field of a hidden dataset, numbered without its dataset's id or its name.
@@ -164,6 +205,8 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         dataset = datasets[dataset_id]
         return f"datasetField:{dataset.namespace}:{dataset.name}:{field}"
 
+    entry: dict[str, Any]
+
     # A field's type as a pipeline reported it, else as profiling found it in the latest version.
     def field_type(dataset: Dataset, field: str) -> str:
         report = getattr(dataset, "lineage_report", None)
@@ -175,15 +218,17 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         return profiled.get((dataset.latest_version_id, field), "")
 
     inputs: dict[tuple[UUID, str], list[dict[str, Any]]] = {}
-    graph = _Graph()
+    graph = _Graph(bare=marquez, reversed_in=marquez)
     for edge in walk.edges:
         row = rows[edge.id]
         source = node_id(edge.input_dataset_id, edge.input_field)
         target = node_id(edge.output_dataset_id, edge.output_field)
         graph.edge(source, target, status=edge.status)
-        if edge.input_dataset_id in hidden:
+        if marquez:
+            entry = _marquez_input(row, datasets, hidden)
+        elif edge.input_dataset_id in hidden:
             # Neither the field's name nor how it was transformed: both describe the hidden dataset.
-            entry: dict[str, Any] = {
+            entry = {
                 "namespace": "",
                 "name": "",
                 "field": "",
@@ -206,8 +251,25 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
         inputs.setdefault((edge.output_dataset_id, edge.output_field), []).append(entry)
     for (dataset_id, field), depth in walk.depths.items():
         dataset = datasets[dataset_id]
-        if dataset_id in hidden:
-            data: dict[str, Any] = {"type": "DATASET_FIELD", "restricted": True, "depth": depth}
+        data: dict[str, Any]
+        if marquez:
+            found = inputs.get((dataset_id, field), [])
+            first = next((entry for entry in found if not entry.get("restricted")), None)
+            data = {
+                "namespace": marquez_shapes.RESTRICTED_NAMESPACE if dataset_id in hidden else dataset.namespace,
+                "dataset": "" if dataset_id in hidden else dataset.name,
+                "datasetVersion": None,
+                "field": f"#{placeholders[(dataset_id, field)]}" if dataset_id in hidden else field,
+                "fieldType": None if dataset_id in hidden else field_type(dataset, field),
+                "transformationDescription": first["transformationDescription"] if first else None,
+                "transformationType": first["transformationType"] if first else None,
+                "inputFields": found,
+            }
+            if dataset_id in hidden:
+                data = {**data, "inputFields": [], "transformationDescription": None, "transformationType": None}
+                data["restricted"] = True
+        elif dataset_id in hidden:
+            data = {"type": "DATASET_FIELD", "restricted": True, "depth": depth}
         else:
             data = {
                 "type": "DATASET_FIELD",
@@ -221,3 +283,27 @@ def render_column_walk(walk: ColumnWalk, user: User | AnonymousUser) -> dict[str
             }
         graph.node(node_id(dataset_id, field), "DATASET_FIELD", data)
     return graph.render()
+
+
+def _marquez_input(row: ColumnLineage, datasets: dict[UUID, Dataset], hidden: set[UUID]) -> dict[str, Any]:
+    """An input field as Marquez's `inputFields` lists it; of a hidden dataset, nothing of it."""
+    if row.input_dataset_id in hidden:
+        return {
+            "namespace": marquez_shapes.RESTRICTED_NAMESPACE,
+            "dataset": "",
+            "datasetVersion": None,
+            "field": "",
+            "transformationDescription": None,
+            "transformationType": None,
+            "restricted": True,
+        }
+    dataset = datasets[row.input_dataset_id]
+    first = next((item for item in row.transformations if isinstance(item, dict)), {})
+    return {
+        "namespace": dataset.namespace,
+        "dataset": dataset.name,
+        "datasetVersion": None,
+        "field": row.input_field,
+        "transformationDescription": row.transformation_description or first.get("description") or None,
+        "transformationType": row.transformation_type or first.get("type") or None,
+    }

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from lineage.api import views
+from lineage.api import marquez_views, views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("lineage/edges", views.LineageEdgeViewSet, basename="lineage-edge")
@@ -17,5 +17,21 @@ urlpatterns = [
         views.TrustedProducersView.as_view(),
         name="dataset-trusted-producers",
     ),
+    # Marquez's read API, for its web UI and clients (/api/v1/namespaces is the catalog's storage namespaces).
+    path("marquez/lineage", marquez_views.MarquezLineageView.as_view(), name="marquez-lineage"),
+    path("marquez/column-lineage", marquez_views.MarquezColumnLineageView.as_view(), name="marquez-column-lineage"),
+    path("marquez/namespaces", marquez_views.MarquezNamespacesView.as_view(), name="marquez-namespaces"),
+    path(
+        "marquez/namespaces/<path:namespace>/datasets",
+        marquez_views.MarquezDatasetsView.as_view(),
+        name="marquez-namespace-datasets",
+    ),
+    path(
+        "marquez/namespaces/<path:namespace>/jobs",
+        marquez_views.MarquezJobsView.as_view(),
+        name="marquez-namespace-jobs",
+    ),
+    path("marquez/search", marquez_views.MarquezSearchView.as_view(), name="marquez-search"),
+    path("marquez/events/lineage", marquez_views.MarquezEventsView.as_view(), name="marquez-events"),
     *router.urls,
 ]

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, views
+from rest_framework import exceptions, mixins, renderers, status, views
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services
 from lineage.api.filters import EdgeFilter, JobFilter, RunFilter
 from lineage.api.graph import render_column_walk, render_walk
+from lineage.api.marquez import MarquezRenderer
 from lineage.api.parsers import OpenLineageBatchParser, OpenLineageParser
 from lineage.api.permissions import AnswersForEdgeTarget, ChoosesTrustedProducers
 from lineage.api.serializers import (
@@ -39,7 +40,10 @@ NODE_ID = OpenApiParameter(
     "nodeId",
     str,
     required=True,
-    description="`dataset:{namespace}:{name}`, for instance `dataset:s3://bucket:raw/clicks.parquet`.",
+    description=(
+        "`dataset:{namespace}:{name}`, for instance `dataset:s3://bucket:raw/clicks.parquet`, or "
+        "`job:{namespace}:{name}`: a job starts the walk upstream from what it read and downstream from what it wrote."
+    ),
 )
 DEPTH = OpenApiParameter("depth", int, description=f"How many edges away to walk (default {DEFAULT_DEPTH}).")
 DIRECTION = OpenApiParameter(
@@ -67,8 +71,34 @@ def _direction(request: Request, default: str) -> str:
     return direction
 
 
+def _marquez(request: Request) -> bool:
+    return getattr(request.accepted_renderer, "format", "") == MarquezRenderer.format
+
+
+# The default renderers first (an Accept of application/json picks plain JSON), then `?format=marquez`.
+GRAPH_RENDERERS = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, MarquezRenderer]
+
+
+FORMAT = OpenApiParameter(
+    "format",
+    str,
+    enum=["marquez"],
+    description=(
+        "`marquez`: node data in Marquez's own shapes (camelCase, `DB_TABLE` datasets, `BATCH` jobs, Marquez run "
+        "states, `latestRun`; for column lineage `inputFields`, `fieldType`, and a field's `inEdges` from it to "
+        "its inputs, as Marquez sends them) and edges as bare `{origin, destination}`."
+    ),
+)
+
+
 class LineageView(ProjectViewMixin, views.APIView):
     query_parameters = {"get": ("nodeId", "depth", "direction")}
+    renderer_classes = GRAPH_RENDERERS
+
+    def marquez_shape(self, request: Request) -> bool:
+        """Whether to answer in Marquez's shapes: `?format=marquez` here."""
+        return _marquez(request)
+
     parser_classes = [OpenLineageParser]
 
     @extend_schema(
@@ -152,8 +182,12 @@ class LineageView(ProjectViewMixin, views.APIView):
             "recursive query; the answer is in Marquez's graph format. Datasets are linked through the job "
             "nodes that moved the data (declared edges link datasets directly)."
         ),
-        parameters=[NODE_ID, DEPTH, DIRECTION],
-        responses=GraphSerializer,
+        parameters=[NODE_ID, DEPTH, DIRECTION, FORMAT],
+        responses={
+            200: GraphSerializer,
+            400: OpenApiResponse(ProblemSerializer, description="A malformed nodeId, depth, direction or format."),
+            404: OpenApiResponse(ProblemSerializer, description="No dataset or job you may read has that id."),
+        },
     )
     def get(self, request: Request) -> Response:
         node_id = request.query_params.get("nodeId", "")
@@ -162,9 +196,15 @@ class LineageView(ProjectViewMixin, views.APIView):
                 {"nodeId": ["Give the node to start from: nodeId=dataset:{namespace}:{name}."]}
             )
         depth, direction = _depth(request), _direction(request, selectors.BOTH)
-        dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
-        walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
-        return Response(render_walk(walk, request.user))
+        if node_id.startswith("job:"):
+            job, inputs, outputs = selectors.job_io_read(request.user, node_id)
+            walk = selectors.lineage_walk_from_job(
+                job.pk, inputs=inputs, outputs=outputs, depth=depth, direction=direction
+            )
+        else:
+            dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
+            walk = selectors.lineage_walk(dataset.pk, depth=depth, direction=direction)
+        return Response(render_walk(walk, request.user, marquez=self.marquez_shape(request)))
 
 
 class LineageBatchView(ProjectViewMixin, views.APIView):
@@ -210,7 +250,12 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
 
 
 class ColumnLineageView(ProjectViewMixin, views.APIView):
-    query_parameters = ("nodeId", "depth", "direction")
+    query_parameters = ("nodeId", "depth", "direction", "withDownstream")
+    renderer_classes = GRAPH_RENDERERS
+
+    def marquez_shape(self, request: Request) -> bool:
+        """Whether to answer in Marquez's shapes: `?format=marquez` here."""
+        return _marquez(request)
 
     @extend_schema(
         summary="Read the column lineage of a field",
@@ -222,11 +267,27 @@ class ColumnLineageView(ProjectViewMixin, views.APIView):
             "dependency between the same two fields, both kinds are listed in that input's `transformations`."
         ),
         parameters=[
-            OpenApiParameter("nodeId", str, required=True, description="`datasetField:{namespace}:{name}:{field}`."),
+            OpenApiParameter(
+                "nodeId",
+                str,
+                required=True,
+                description=(
+                    "`datasetField:{namespace}:{name}:{field}`, or `dataset:{namespace}:{name}`: every field of the "
+                    "dataset that column lineage names."
+                ),
+            ),
             DEPTH,
             OpenApiParameter("direction", str, enum=list(selectors.DIRECTIONS), description="Default upstream."),
+            OpenApiParameter(
+                "withDownstream", bool, description="As Marquez: `true` walks both ways (default `false`: upstream)."
+            ),
+            FORMAT,
         ],
-        responses=GraphSerializer,
+        responses={
+            200: GraphSerializer,
+            400: OpenApiResponse(ProblemSerializer, description="A malformed nodeId, depth, direction or format."),
+            404: OpenApiResponse(ProblemSerializer, description="No dataset you may read has that id."),
+        },
     )
     def get(self, request: Request) -> Response:
         node_id = request.query_params.get("nodeId", "")
@@ -235,9 +296,19 @@ class ColumnLineageView(ProjectViewMixin, views.APIView):
                 {"nodeId": ["Give the field: nodeId=datasetField:{namespace}:{name}:{field}."]}
             )
         depth, direction = _depth(request), _direction(request, selectors.UPSTREAM)
-        dataset, reading = selectors.node_id_resolve(request.user, node_id, prefix="datasetField", parts=3)
-        walk = selectors.column_lineage_walk(dataset.pk, reading[2], depth=depth, direction=direction)
-        return Response(render_column_walk(walk, request.user))
+        with_downstream = request.query_params.get("withDownstream", "false")
+        if with_downstream not in ("true", "false"):
+            raise exceptions.ValidationError({"withDownstream": ["withDownstream must be true or false."]})
+        if with_downstream == "true":
+            direction = selectors.BOTH
+        if node_id.startswith("dataset:"):
+            dataset, _ = selectors.node_id_resolve(request.user, node_id, prefix="dataset", parts=2)
+            field = None
+        else:
+            dataset, reading = selectors.node_id_resolve(request.user, node_id, prefix="datasetField", parts=3)
+            field = reading[2]
+        walk = selectors.column_lineage_walk(dataset.pk, field, depth=depth, direction=direction)
+        return Response(render_column_walk(walk, request.user, marquez=self.marquez_shape(request)))
 
 
 @extend_schema_view(

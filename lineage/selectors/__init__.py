@@ -1,7 +1,13 @@
 """Reads of the lineage graph: what identities and node ids name, what a user may see, the walks, and
 what a graph of a walk shows. Callers import from here (`from lineage import selectors`)."""
 
-from lineage.selectors.graphs import ColumnWalkGraph, WalkGraph, column_walk_graph_read, walk_graph_read
+from lineage.selectors.graphs import (
+    ColumnWalkGraph,
+    WalkGraph,
+    column_walk_graph_read,
+    job_io_read,
+    walk_graph_read,
+)
 from lineage.selectors.identities import (
     MAX_NODE_ID_COLONS,
     MAX_NODE_ID_LENGTH,
@@ -11,6 +17,14 @@ from lineage.selectors.identities import (
     location_uris,
     node_id_candidates,
     node_id_resolve,
+)
+from lineage.selectors.marquez import (
+    NamespaceSummary,
+    events_visible_to,
+    job_datasets_read,
+    marquez_datasets_search,
+    marquez_jobs_search,
+    marquez_namespaces_read,
 )
 from lineage.selectors.visibility import (
     datasets_hidden_from,
@@ -32,6 +46,7 @@ from lineage.selectors.walks import (
     column_lineage_walk,
     lineage_upstream,
     lineage_walk,
+    lineage_walk_from_job,
     walk_sql,
 )
 
@@ -47,6 +62,7 @@ __all__ = [
     "ColumnWalkGraph",
     "Edge",
     "Identity",
+    "NamespaceSummary",
     "NodeIdInvalid",
     "Walk",
     "WalkGraph",
@@ -54,12 +70,19 @@ __all__ = [
     "column_walk_graph_read",
     "datasets_hidden_from",
     "datasets_resolve",
+    "events_visible_to",
+    "job_datasets_read",
+    "job_io_read",
     "jobs_hidden_from",
     "jobs_touching_hidden",
     "jobs_visible_to",
     "lineage_upstream",
     "lineage_walk",
+    "lineage_walk_from_job",
     "location_uris",
+    "marquez_datasets_search",
+    "marquez_jobs_search",
+    "marquez_namespaces_read",
     "node_id_candidates",
     "node_id_resolve",
     "runs_hidden_from",

@@ -90,6 +90,8 @@ def node_id_candidates(text: str, *, parts: int) -> list[tuple[str, ...]]:
     than MAX_NODE_ID_COLONS colons, raises NodeIdInvalid."""
     if len(text) > MAX_NODE_ID_LENGTH:
         raise NodeIdInvalid(f"The node id is longer than {MAX_NODE_ID_LENGTH} characters; no dataset has such a name.")
+    if "\x00" in text:
+        raise NodeIdInvalid("The node id holds a NUL character; no dataset has such a name.")
     colons: list[int] = []
     at = text.find(":")
     while at != -1:

@@ -44,6 +44,14 @@ class Walk:
     start: UUID
     depths: dict[UUID, int] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+    # The datasets each way of the walk reached (upstream, downstream): which jobs beside them belong
+    # to the graph (those that wrote what was reached upstream, those that read what was reached
+    # downstream).
+    reached: dict[str, set[UUID]] = field(default_factory=dict)
+    # A walk from a job: the job, at depth 0, and its datasets at depth 1.
+    start_job: UUID | None = None
+    # The depth cap the walk was made with: nothing is joined to a dataset at the cap.
+    cap: int | None = None
 
     def paths(self) -> dict[UUID, list[UUID]]:
         """The shortest path of datasets from the start to each dataset reached (upstream walks read
@@ -190,21 +198,63 @@ def walk_sql(direction: str) -> str:
     )
 
 
+def _walk_from_sql(direction: str, starts: int, start_depth: int) -> str:
+    """`walk_sql` from several datasets at once, each at `start_depth`. Parameters: the starts, the
+    depth, the depth again."""
+    near, far = ("target_id", "source_id") if direction == UPSTREAM else ("source_id", "target_id")
+    datasets = connection.ops.quote_name(Dataset._meta.db_table)
+    seeds = ", ".join(["%s"] * starts)
+    return _walk_sql(
+        LineageEdge,
+        near=[near],
+        far=[far],
+        # An int of ours, never a value from a request.
+        start=f"SELECT d.id, {int(start_depth)} FROM {datasets} d WHERE d.id IN ({seeds})",
+        returned=["id", far, "job_id", "run_id", "source_version_id", "target_version_id", "status"],
+    )
+
+
 def lineage_walk(dataset_id: UUID, *, depth: int, direction: str = UPSTREAM) -> Walk:
     """Walk the dataset graph from one dataset, upstream (where it came from), downstream (what was
     made from it) or both, at most `depth` edges away. One SQL query per direction."""
-    ways = _ways(direction)
-    walk = Walk(start=dataset_id, depths={dataset_id: 0})
+    walk = Walk(start=dataset_id, depths={dataset_id: 0}, cap=depth)
+    _walk_into(walk, {way: [dataset_id] for way in _ways(direction)}, start_depth=0, depth=depth)
+    return walk
+
+
+def lineage_walk_from_job(
+    job_id: UUID, *, inputs: Iterable[UUID], outputs: Iterable[UUID], depth: int, direction: str = BOTH
+) -> Walk:
+    """Walk the dataset graph from a job: upstream from what it read, downstream from what it
+    wrote (or both), its datasets one edge away from it. One SQL query per direction."""
+    starts = {UPSTREAM: sorted(set(inputs)), DOWNSTREAM: sorted(set(outputs))}
+    walk = Walk(start=job_id, start_job=job_id, cap=depth)
+    for dataset_id in {*starts[UPSTREAM], *starts[DOWNSTREAM]}:
+        walk.depths[dataset_id] = 1
+    if depth >= 1:
+        wanted = {way: starts[way] for way in _ways(direction) if starts[way]}
+        _walk_into(walk, wanted, start_depth=1, depth=depth)
+    return walk
+
+
+def _walk_into(walk: Walk, starts: dict[str, list[UUID]], *, start_depth: int, depth: int) -> None:
     depths = walk.depths
     # PostgreSQL answers UUIDs; SQLite the hex text Django stores, converted here.
     as_uuid = _uuid if connection.vendor != "postgresql" else _same
     maybe = _maybe_uuid if connection.vendor != "postgresql" else _same
     edges: dict[int, Edge] = {}
-    for way in ways:
-        rows = _walk_rows(walk_sql(way), [_db_uuid(dataset_id), depth, depth])
+    for way, seeds in starts.items():
+        reached = walk.reached.setdefault(way, set(seeds))
+        if len(seeds) == 1 and start_depth == 0:
+            sql, parameters = walk_sql(way), [_db_uuid(seeds[0]), depth, depth]
+        else:
+            sql = _walk_from_sql(way, len(seeds), start_depth)
+            parameters = [*(_db_uuid(seed) for seed in seeds), depth, depth]
+        rows = _walk_rows(sql, parameters)
         upstream = way == UPSTREAM
         for node, node_depth, edge_id, far, job, run, source_version, target_version, status in rows:
             near = as_uuid(node)
+            reached.add(near)
             if node_depth < depths.get(near, node_depth + 1):
                 depths[near] = node_depth
             if edge_id is None or edge_id in edges:
@@ -215,7 +265,6 @@ def lineage_walk(dataset_id: UUID, *, depth: int, direction: str = UPSTREAM) -> 
                 edge_id, source, target, maybe(job), maybe(run), maybe(source_version), maybe(target_version), status
             )
     walk.edges = sorted(edges.values())
-    return walk
 
 
 def _upstream_many_sql(roots: int) -> str:
@@ -281,15 +330,41 @@ def _column_walk_sql(direction: str) -> str:
     )
 
 
-def column_lineage_walk(dataset_id: UUID, field_name: str, *, depth: int, direction: str = UPSTREAM) -> ColumnWalk:
-    """Walk column lineage from one field of a dataset: the fields it was computed from (upstream)
-    or the fields computed from it (downstream). One SQL query per direction."""
+def _dataset_column_walk_sql(direction: str) -> str:
+    """`_column_walk_sql` from every field of a dataset that column lineage names, as an output or an
+    input. Parameters: the dataset twice, the depth, the depth again."""
+    table = connection.ops.quote_name(ColumnLineage._meta.db_table)
+    outputs, inputs = ("output_dataset_id", "output_field"), ("input_dataset_id", "input_field")
+    near, far = (outputs, inputs) if direction == UPSTREAM else (inputs, outputs)
+    return _walk_sql(
+        ColumnLineage,
+        near=near,
+        far=far,
+        start=(
+            "SELECT s.node, s.field, 0 FROM ("
+            f"SELECT output_dataset_id AS node, output_field AS field FROM {table} WHERE output_dataset_id = %s "
+            f"UNION SELECT input_dataset_id, input_field FROM {table} WHERE input_dataset_id = %s) s"
+        ),
+        returned=["id", "input_dataset_id", "input_field", "output_dataset_id", "output_field", "status"],
+    )
+
+
+def column_lineage_walk(
+    dataset_id: UUID, field_name: str | None, *, depth: int, direction: str = UPSTREAM
+) -> ColumnWalk:
+    """Walk column lineage from one field of a dataset (or, without a field, from every field of it
+    that column lineage names): the fields it was computed from (upstream) or the fields computed
+    from it (downstream). One SQL query per direction."""
     ways = _ways(direction)
-    start = (dataset_id, field_name)
-    walk = ColumnWalk(start=start, depths={start: 0})
+    start = (dataset_id, field_name or "")
+    walk = ColumnWalk(start=start, depths={start: 0} if field_name is not None else {})
     seen: set[int] = set()
     for way in ways:
-        rows = _walk_rows(_column_walk_sql(way), [_db_uuid(dataset_id), field_name, depth, depth])
+        if field_name is None:
+            sql, parameters = _dataset_column_walk_sql(way), [_db_uuid(dataset_id), _db_uuid(dataset_id), depth, depth]
+        else:
+            sql, parameters = _column_walk_sql(way), [_db_uuid(dataset_id), field_name, depth, depth]
+        rows = _walk_rows(sql, parameters)
         for ds, fld, node_depth, edge_id, in_ds, in_f, out_ds, out_f, status in rows:
             key = (_uuid(ds), fld)
             walk.depths[key] = min(node_depth, walk.depths.get(key, node_depth))

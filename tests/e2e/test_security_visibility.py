@@ -247,6 +247,8 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("storage-locations", "id"): [str(uuid.uuid4())],
         # The stranger is in no group: another's group answers as a missing one, by name or id.
         ("groups", "ref"): ["vision-team", "1"],
+        # Marquez's read API names a namespace by its name.
+        ("namespaces", "namespace"): [mine["namespace"]],
     }
     probes = {
         "dataset_id": [secret["id"]],
@@ -272,6 +274,7 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         "feature": scene["pii_column"],
         "name": scene["hidden_job"],
         "job_name": scene["hidden_job"],
+        "q": secret["name"],
     }
 
     schema = other.get("/api/v1/schema/", format="json")
@@ -294,11 +297,15 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
             return None
 
         base: dict = {"limit": "500"} if "limit" in query else {}
-        if template == "/api/v1/lineage":
-            queries = [{"nodeId": f"dataset:{mine_node}", "direction": "both", "depth": "20"}]
+        if template in ("/api/v1/lineage", "/api/v1/marquez/lineage"):
+            queries = [
+                {"nodeId": f"dataset:{mine_node}", "direction": "both", "depth": "20"},
+                {"nodeId": f"dataset:{mine_node}", "direction": "both", "format": "marquez"},
+            ][: 2 if template == "/api/v1/lineage" else 1]
             probe_queries = [{"nodeId": f"dataset:{secret_node}"}]
-        elif template == "/api/v1/column-lineage":
+        elif template in ("/api/v1/column-lineage", "/api/v1/marquez/column-lineage"):
             queries = [{"nodeId": f"datasetField:{mine_node}:score", "direction": d} for d in ("upstream", "both")]
+            queries.append({"nodeId": f"dataset:{mine_node}", "withDownstream": "true"})
             probe_queries = [{"nodeId": f"datasetField:{secret_node}:{scene['pii_column']}"}]
         else:
             queries, probe_queries = [base], []

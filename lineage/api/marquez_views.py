@@ -1,0 +1,302 @@
+"""Marquez's read API under `/api/v1/marquez/`, for Marquez's web UI (served with its `/api/v1` sent
+here) and Marquez clients: the graph and column lineage in Marquez's shapes, namespaces, a
+namespace's datasets and jobs, search, and the raw events. `/api/v1/namespaces` is the catalog's
+storage namespaces, so Marquez's paths live under their own prefix. Same authentication and read
+rules as the rest of the API: what a reader may not read is absent, or a numbered placeholder in a graph."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, renderers, views
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog.models import Dataset
+from catalog.selectors import datasets_visible_to
+from config.api.schema import ProblemSerializer
+from config.api.views import ProjectViewMixin
+from lineage import selectors
+from lineage.api import marquez as shapes
+from lineage.api.views import ColumnLineageView, LineageView
+from lineage.models import Job
+
+MAX_LIMIT = 1000
+LIMIT = OpenApiParameter("limit", int, description=f"At most this many (default 100, at most {MAX_LIMIT}).")
+OFFSET = OpenApiParameter("offset", int, description="Skip this many (default 0).")
+BAD_REQUEST = OpenApiResponse(ProblemSerializer, description="A malformed query parameter.")
+MARQUEZ_JSON = OpenApiResponse(OpenApiTypes.OBJECT, description="In Marquez's shape (its openapi.yml).")
+
+
+def _whole(request: Request, name: str, default: int, *, least: int, most: int) -> int:
+    text = request.query_params.get(name, str(default))
+    if not text.isdigit() or not least <= int(text) <= most:
+        raise exceptions.ValidationError({name: [f"{name} must be a whole number from {least} to {most}."]})
+    return int(text)
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return parse_datetime(text) if len(text) <= 64 and "\x00" not in text else None
+    except ValueError:  # well formed, not a date: 2026-13-45
+        return None
+
+
+def _day(text: str) -> date | None:
+    try:
+        return parse_date(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _page(request: Request, default: int = 100) -> tuple[int, int]:
+    limit = _whole(request, "limit", default, least=1, most=MAX_LIMIT)
+    offset = _whole(request, "offset", 0, least=0, most=10**9)
+    return limit, offset
+
+
+class MarquezLineageView(LineageView):
+    """`GET /api/v1/lineage` in Marquez's shapes whatever the format asked."""
+
+    http_method_names = ["get", "head", "options"]
+    renderer_classes = [renderers.JSONRenderer]
+
+    def marquez_shape(self, request: Request) -> bool:
+        return True
+
+
+class MarquezColumnLineageView(ColumnLineageView):
+    renderer_classes = [renderers.JSONRenderer]
+
+    def marquez_shape(self, request: Request) -> bool:
+        return True
+
+
+class MarquezNamespacesView(ProjectViewMixin, views.APIView):
+    query_parameters = ("limit", "offset")
+
+    @extend_schema(
+        summary="List namespaces, as Marquez does",
+        description=(
+            "`{namespaces: [{name, createdAt, updatedAt, ownerName, description, isHidden}]}`: every namespace "
+            "of a dataset or job you may read."
+        ),
+        parameters=[LIMIT, OFFSET],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        limit, offset = _page(request)
+        found = selectors.marquez_namespaces_read(request.user)[offset : offset + limit]
+        namespaces = [
+            {
+                "name": item.name,
+                "createdAt": shapes.time_text(item.created_at),
+                "updatedAt": shapes.time_text(item.updated_at),
+                "ownerName": None,
+                "description": None,
+                "isHidden": False,
+            }
+            for item in found
+        ]
+        return Response({"namespaces": namespaces})
+
+
+class MarquezDatasetsView(ProjectViewMixin, views.APIView):
+    query_parameters = ("limit", "offset")
+
+    @extend_schema(
+        summary="List a namespace's datasets, as Marquez does",
+        description="`{datasets: [Dataset], totalCount}`: the namespace's datasets you may read.",
+        parameters=[LIMIT, OFFSET],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request, namespace: str) -> Response:
+        limit, offset = _page(request)
+        visible = datasets_visible_to(request.user).filter(namespace=namespace)
+        page = list(visible.select_related("lineage_report").order_by("name")[offset : offset + limit])
+        return Response({"datasets": [shapes.dataset_full(dataset) for dataset in page], "totalCount": visible.count()})
+
+
+class MarquezJobsView(ProjectViewMixin, views.APIView):
+    query_parameters = ("limit", "offset")
+
+    @extend_schema(
+        summary="List a namespace's jobs, as Marquez does",
+        description=(
+            "`{jobs: [Job], totalCount}`: the namespace's jobs you may list, each with all it read and wrote; "
+            "a dataset you may not read is a numbered placeholder, and a job that ran on one has its description, "
+            "facets and latest run withheld."
+        ),
+        parameters=[LIMIT, OFFSET],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request, namespace: str) -> Response:
+        limit, offset = _page(request)
+        visible = selectors.jobs_visible_to(request.user).filter(namespace=namespace)
+        page = list(visible.select_related("latest_run").order_by("name")[offset : offset + limit])
+        return Response({"jobs": _jobs(request, page), "totalCount": visible.count()})
+
+
+def _jobs(request: Request, jobs: list[Job]) -> list[dict[str, Any]]:
+    """Jobs in Marquez's shape, in a fixed number of queries for the page."""
+    io = selectors.job_datasets_read(job.pk for job in jobs)
+    dataset_ids = {pk for found in io.values() for ids in found.values() for pk in ids}
+    datasets = Dataset.objects.in_bulk(dataset_ids) if dataset_ids else {}
+    hidden = selectors.datasets_hidden_from(request.user, dataset_ids)
+    withheld = selectors.jobs_touching_hidden(request.user, (job.pk for job in jobs))
+    runs = [job.latest_run_id for job in jobs if job.latest_run_id is not None]
+    hidden_runs = selectors.runs_hidden_from(request.user, runs)
+    placeholders = {pk: f"#{index}" for index, pk in enumerate(sorted(hidden, key=str), 1)}
+
+    def identity(pk: Any) -> dict[str, str]:
+        if pk in hidden:
+            return {"namespace": shapes.RESTRICTED_NAMESPACE, "name": placeholders[pk]}
+        return {"namespace": datasets[pk].namespace, "name": datasets[pk].name}
+
+    answer = []
+    for job in jobs:
+        found = io.get(job.pk, {})
+        inputs = sorted(
+            (identity(pk) for pk in found.get("input", ())), key=lambda item: (item["namespace"], item["name"])
+        )
+        outputs = sorted(
+            (identity(pk) for pk in found.get("output", ())), key=lambda item: (item["namespace"], item["name"])
+        )
+        kept = job.pk not in withheld
+        run = job.latest_run if job.latest_run_id not in hidden_runs else None
+        data = shapes.job_data(job, inputs=inputs, outputs=outputs, withheld=not kept, latest_run=run)
+        latest = [data["latestRun"]] if data["latestRun"] is not None else []
+        answer.append(
+            {
+                **data,
+                "latestRuns": latest,
+                "facets": job.facets if kept else {},
+                "currentVersion": None,
+                "labels": [],
+                "tags": [],
+            }
+        )
+    return answer
+
+
+SEARCH_FILTERS = {"DATASET", "JOB"}
+SEARCH_SORTS = {"NAME", "UPDATE_AT", "UPDATED_AT"}
+
+
+class MarquezSearchView(ProjectViewMixin, views.APIView):
+    query_parameters = ("q", "filter", "sort", "limit", "namespace", "before", "after")
+
+    @extend_schema(
+        summary="Search datasets and jobs by name, as Marquez does",
+        description=(
+            "`q` is a SQL LIKE pattern (`%` any text, `_` one character) matched anywhere in the name, case "
+            "ignored; `filter` DATASET or JOB; `sort` NAME (default) or UPDATE_AT (newest first); `limit` default "
+            "10; `namespace`; `before` and `after` (`YYYY-MM-DD`, on the last change). Only what you may read. "
+            "`{totalCount, results: [{type, name, updatedAt, namespace, nodeId}]}`."
+        ),
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("filter", str, enum=sorted(SEARCH_FILTERS)),
+            OpenApiParameter("sort", str, enum=sorted(SEARCH_SORTS)),
+            OpenApiParameter("limit", int, description=f"Default 10, at most {MAX_LIMIT}."),
+            OpenApiParameter("namespace", str),
+            OpenApiParameter("before", OpenApiTypes.DATE),
+            OpenApiParameter("after", OpenApiTypes.DATE),
+        ],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        query = params.get("q", "")
+        if not query or len(query) > 1024 or "\x00" in query:
+            raise exceptions.ValidationError({"q": ["Give a name pattern of 1 to 1024 characters."]})
+        kind = params.get("filter", "").upper()
+        if kind and kind not in SEARCH_FILTERS:
+            raise exceptions.ValidationError({"filter": ["filter must be DATASET or JOB."]})
+        sort = params.get("sort", "NAME").upper()
+        if sort not in SEARCH_SORTS:
+            raise exceptions.ValidationError({"sort": ["sort must be NAME or UPDATE_AT."]})
+        limit = _whole(request, "limit", 10, least=1, most=MAX_LIMIT)
+        bounds = {}
+        for name in ("before", "after"):
+            if name in params:
+                day = _day(params[name])
+                if day is None:
+                    raise exceptions.ValidationError({name: [f"{name} must be a date, YYYY-MM-DD."]})
+                bounds[name] = day
+        results: list[dict[str, Any]] = []
+        sources: list[tuple[str, str, QuerySet[Any]]] = []
+        if kind in ("", "DATASET"):
+            sources.append(("DATASET", "dataset", selectors.marquez_datasets_search(request.user, query)))
+        if kind in ("", "JOB"):
+            sources.append(("JOB", "job", selectors.marquez_jobs_search(request.user, query)))
+        for label, prefix, queryset in sources:
+            if "namespace" in params:
+                queryset = queryset.filter(namespace=params["namespace"])
+            if "before" in bounds:
+                queryset = queryset.filter(updated_at__date__lt=bounds["before"])
+            if "after" in bounds:
+                queryset = queryset.filter(updated_at__date__gt=bounds["after"])
+            order = "name" if sort == "NAME" else "-updated_at"
+            for namespace, name, updated in queryset.order_by(order).values_list("namespace", "name", "updated_at")[
+                :limit
+            ]:
+                results.append(
+                    {
+                        "type": label,
+                        "name": name,
+                        "updatedAt": shapes.time_text(updated),
+                        "namespace": namespace,
+                        "nodeId": f"{prefix}:{namespace}:{name}",
+                        "_updated": updated,
+                    }
+                )
+        if sort == "NAME":
+            results.sort(key=lambda item: (item["name"], item["type"]))
+        else:
+            results.sort(key=lambda item: item["_updated"], reverse=True)
+        results = [{key: value for key, value in item.items() if key != "_updated"} for item in results[:limit]]
+        return Response({"totalCount": len(results), "results": results})
+
+
+class MarquezEventsView(ProjectViewMixin, views.APIView):
+    query_parameters = ("before", "after", "sortDirection", "limit", "offset")
+
+    @extend_schema(
+        summary="List the OpenLineage events received, as Marquez does",
+        description=(
+            "`{events: [the event as received], totalCount}`, by event time, newest first (`sortDirection=asc` "
+            "for oldest first), between `after` and `before` (date-times). Staff read every event; others the "
+            "run events of runs that read and wrote only datasets they may read."
+        ),
+        parameters=[
+            OpenApiParameter("before", OpenApiTypes.DATETIME),
+            OpenApiParameter("after", OpenApiTypes.DATETIME),
+            OpenApiParameter("sortDirection", str, enum=["asc", "desc"]),
+            LIMIT,
+            OFFSET,
+        ],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit, offset = _page(request)
+        direction = params.get("sortDirection", "desc")
+        if direction not in ("asc", "desc"):
+            raise exceptions.ValidationError({"sortDirection": ["sortDirection must be asc or desc."]})
+        events = selectors.events_visible_to(request.user)
+        for name, lookup in (("before", "event_time__lt"), ("after", "event_time__gt")):
+            if name in params:
+                text = params[name]
+                moment = _moment(text)
+                if moment is None or moment.tzinfo is None:
+                    raise exceptions.ValidationError({name: [f"{name} must be a date-time with its offset."]})
+                events = events.filter(**{lookup: moment})
+        order = ["event_time", "id"] if direction == "asc" else ["-event_time", "-id"]
+        page = list(events.order_by(*order).values_list("payload", flat=True)[offset : offset + limit])
+        return Response({"events": page, "totalCount": events.count()})

@@ -1,0 +1,85 @@
+"""What Marquez's web UI lists beside the graph (namespaces, a namespace's datasets and jobs, a search,
+the raw events), read under the catalog's rules of who may read what: nothing of a dataset the reader
+may not read, and no job, run or event about only such datasets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Exists, Max, Min, OuterRef, QuerySet
+
+from catalog.models import Dataset
+from catalog.selectors import datasets_visible_to
+from lineage.choices import Direction
+from lineage.models import Job, LineageEvent, Run, RunDataset
+from lineage.openlineage import EventKind
+from lineage.selectors.visibility import _readable_by, jobs_visible_to
+
+
+@dataclass(frozen=True)
+class NamespaceSummary:
+    name: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+def marquez_namespaces_read(user: User | AnonymousUser) -> list[NamespaceSummary]:
+    """Every namespace of a dataset or job the user may read, with the first creation and last
+    change of what it holds: two grouped queries."""
+    found: dict[str, NamespaceSummary] = {}
+    for queryset in (datasets_visible_to(user), jobs_visible_to(user)):
+        grouped = queryset.order_by().values("namespace").annotate(first=Min("created_at"), last=Max("updated_at"))
+        for row in grouped:
+            current = found.get(row["namespace"])
+            first, last = row["first"], row["last"]
+            if current is not None:
+                first = min(value for value in (first, current.created_at) if value is not None)
+                last = max(value for value in (last, current.updated_at) if value is not None)
+            found[row["namespace"]] = NamespaceSummary(row["namespace"], first, last)
+    return [found[name] for name in sorted(found)]
+
+
+def _like(pattern: str) -> str:
+    """A SQL LIKE pattern (`%` any text, `_` one character) read anywhere in a name, as a regex."""
+    return ".*".join(".".join(re.escape(part) for part in piece.split("_")) for piece in pattern.split("%"))
+
+
+def marquez_datasets_search(user: User | AnonymousUser, pattern: str) -> QuerySet[Dataset]:
+    return datasets_visible_to(user).filter(name__iregex=_like(pattern))
+
+
+def marquez_jobs_search(user: User | AnonymousUser, pattern: str) -> QuerySet[Job]:
+    return jobs_visible_to(user).filter(name__iregex=_like(pattern))
+
+
+def job_datasets_read(job_ids: Iterable[UUID]) -> dict[UUID, dict[str, set[UUID]]]:
+    """What each job read and wrote over all its runs: {job: {"input": {...}, "output": {...}}}, one query."""
+    found: dict[UUID, dict[str, set[UUID]]] = {}
+    wanted = set(job_ids)
+    if not wanted:
+        return found
+    rows = RunDataset.objects.filter(run__job_id__in=wanted).values_list("run__job_id", "dataset_id", "direction")
+    for job_id, dataset_id, direction in rows.distinct():
+        io = found.setdefault(job_id, {Direction.INPUT.value: set(), Direction.OUTPUT.value: set()})
+        io[direction].add(dataset_id)
+    return found
+
+
+def events_visible_to(user: User | AnonymousUser) -> QuerySet[LineageEvent]:
+    """The raw events a user may read: staff all of them; others the run events of runs that read
+    and wrote only datasets they may read (an event names every dataset it reports, so one naming a
+    dataset hidden from them is not theirs to read). Dataset and job events, which no run ties to
+    what they name, are staff's only."""
+    events = LineageEvent.objects.all()
+    if not user.is_authenticated:
+        return events.none()
+    if user.is_staff:
+        return events
+    hidden = RunDataset.objects.filter(run_id=OuterRef("pk")).exclude(_readable_by(user))
+    clean_runs = Run.objects.filter(~Exists(hidden)).values("pk")
+    return events.filter(kind=EventKind.RUN.value, run_id__in=clean_runs)
