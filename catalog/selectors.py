@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle, VersionStatus
 from catalog.models import CARD_SECTIONS, DATASET_FIELDS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.objects import is_object_url, object_path, object_stores
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from config.identities import identity_normalised
 from governance.choices import Sensitivity
@@ -204,6 +205,8 @@ def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
         return False
     if user.is_staff:
         return True
+    if is_object_url(path):
+        return _object_may_register(user=user, uri=path)
     pattern = is_glob(path)
     anchor = glob_base(path) if pattern else Path(path)
     grants: dict[Path, bool] = {root: True for root in storage_roots()}
@@ -212,6 +215,34 @@ def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
     )
     for pk, uri in StorageLocation.objects.filter(uri__startswith="file://").values_list("pk", "uri"):
         grants[Path(uri.removeprefix("file://"))] = pk in granted
+    covering = [location for location in grants if _covers(location, anchor)]
+    if not covering or not grants[max(covering, key=lambda location: len(location.parts))]:
+        return False
+    return not any(
+        location != anchor
+        and location.is_relative_to(anchor)
+        and not allowed
+        and (not pattern or pattern_reaches(path, location))
+        for location, allowed in grants.items()
+    )
+
+
+def _object_may_register(*, user: User, uri: str) -> bool:
+    """`storage_may_register` for an object URL, read as the path `/scheme/bucket/key…` so that the rules
+    of local paths apply as they are: each CATALOG_OBJECT_STORES prefix is a location open to every
+    authenticated user unless staff made one for it, the most specific location covering the URL (or
+    the folder its pattern starts from) decides, and a prefix or pattern may not take in a narrower
+    location that does not grant the user."""
+    grants: dict[Path, bool] = {object_path(store): True for store in object_stores()}
+    granted = set(
+        StorageLocation.objects.filter(Q(users=user) | Q(groups__user=user)).values_list("pk", flat=True).distinct()
+    )
+    for pk, location in StorageLocation.objects.exclude(uri__startswith="file://").values_list("pk", "uri"):
+        if is_object_url(location):
+            grants[object_path(location)] = pk in granted
+    path = str(object_path(uri))
+    pattern = is_glob(path)
+    anchor = glob_base(path) if pattern else Path(path)
     covering = [location for location in grants if _covers(location, anchor)]
     if not covering or not grants[max(covering, key=lambda location: len(location.parts))]:
         return False

@@ -95,6 +95,9 @@ class SourceFile:
     root: Path | None = None
     identity: FileIdentity | None = None
     hard_links_allowed: bool = True
+    # An object of an object store, downloaded: its ETag and, in a versioned bucket, its version id.
+    etag: str | None = None
+    version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,12 @@ class ManifestEntry:
     path: str
     size: int
     sha256: str
+    # Objects only (absent from a local file's entry, and never part of the fingerprint).
+    etag: str | None = None
+    version_id: str | None = None
 
     def as_dict(self) -> dict[str, str | int]:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 def is_glob(pattern: str) -> bool:
@@ -351,7 +357,9 @@ def build_manifest(files: Sequence[SourceFile]) -> list[ManifestEntry]:
             size, sha256 = hash_file(file)
         except OSError as exc:
             raise SourceError(f"{file.relative_path} cannot be read: {exc.strerror or exc}.") from exc
-        entries.append(ManifestEntry(path=file.relative_path, size=size, sha256=sha256))
+        entries.append(
+            ManifestEntry(path=file.relative_path, size=size, sha256=sha256, etag=file.etag, version_id=file.version_id)
+        )
     return sorted(entries, key=lambda entry: entry.path)
 
 
