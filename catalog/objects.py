@@ -22,7 +22,6 @@ version verifiable.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import shutil
 import tempfile
@@ -33,7 +32,8 @@ from typing import Any
 
 from django.conf import settings
 
-from profiler.files import GLOB_MAGIC, SourceError, SourceFile, identify
+from profiler.files import GLOB_MAGIC, SourceError, SourceFile, format_from_name, identify
+from profiler.objects import RemoteObject, filesystem, store_faults
 
 # The URL schemes of object stores and the fsspec protocol that reads each.
 SCHEMES = {"s3": "s3", "gs": "gcs", "az": "abfs", "abfs": "abfs"}
@@ -169,68 +169,11 @@ class ListedObject:
 
 
 def _filesystem(protocol: str) -> Any:
-    try:
-        import fsspec
-    except ImportError as exc:  # pragma: no cover - a runtime dependency
-        raise SourceError("Object-store sources need fsspec; install the catalog's dependencies.") from exc
-    options: dict[str, Any] = {"skip_instance_cache": True}
-    if protocol == "s3":
-        options.update(
-            version_aware=True,
-            # Transient faults (throttling, a dropped connection, a 5xx) are retried by the client with
-            # exponential backoff and jitter.
-            config_kwargs={"retries": {"max_attempts": settings.CATALOG_OBJECT_RETRY_ATTEMPTS, "mode": "standard"}},
-        )
-    try:
-        return fsspec.filesystem(protocol, **options)
-    except ImportError as exc:
-        raise SourceError(
-            f"Reading {protocol}:// sources needs the package {_PACKAGES.get(protocol, protocol)} on the worker."
-        ) from exc
+    return filesystem(protocol, retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS)
 
 
-def _explained(exc: BaseException, where: str) -> SourceError:
-    """A fault of the store as a message a person can act on."""
-    text = str(exc) or exc.__class__.__name__
-    name = exc.__class__.__name__
-    if isinstance(exc, FileNotFoundError):
-        return SourceError(f"{where} does not exist in the object store (no such bucket or key): {text}")
-    if (
-        isinstance(exc, PermissionError)
-        or "AccessDenied" in text
-        or "InvalidAccessKeyId" in text
-        or "Forbidden" in text
-    ):
-        return SourceError(
-            f"{where}: the object store refused access ({text}). Check the credentials in the workers' "
-            "environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the provider's own) and that they may "
-            "read this bucket."
-        )
-    if "NoCredentials" in name or "Unable to locate credentials" in text:
-        return SourceError(
-            f"{where}: the workers have no credentials for the object store. Set them in the workers' environment."
-        )
-    if "EndpointConnection" in name or "Could not connect" in text or "ConnectTimeout" in name:
-        return SourceError(
-            f"{where}: the object store's endpoint cannot be reached ({text}). Check AWS_ENDPOINT_URL "
-            "(or the provider's endpoint setting) in the workers' environment, and the network."
-        )
-    if "SlowDown" in text or "Throttl" in text or "TooManyRequests" in text or "503" in text:
-        return SourceError(
-            f"{where}: the object store kept throttling the reads after {settings.CATALOG_OBJECT_RETRY_ATTEMPTS} attempts ({text}); "
-            "profile the version again later."
-        )
-    return SourceError(f"{where} cannot be read from the object store: {text}")
-
-
-@contextlib.contextmanager
-def _store_faults(where: str) -> Iterator[None]:
-    try:
-        yield
-    except SourceError:
-        raise
-    except Exception as exc:  # every fault of the client becomes the version's error, never a crash
-        raise _explained(exc, where) from exc
+def _store_faults(where: str) -> contextlib.AbstractContextManager[None]:
+    return store_faults(where, retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS)
 
 
 def _object(relative_path: str, key: str, info: Mapping[str, Any]) -> ListedObject:
@@ -350,15 +293,36 @@ def objects_opened(
         )
     fs = _filesystem(url.protocol)
     listed = _pinned(url, manifest or []) or objects_list(fs, url)
-    total = sum(item.size for item in listed)
+    total = sum(item.size for item in listed if format_from_name(item.relative_path) != "parquet")
     if total > settings.CATALOG_MAX_DOWNLOAD_BYTES:
         raise SourceError(
-            f"{uri} holds {total} bytes, more than CATALOG_MAX_DOWNLOAD_BYTES ({settings.CATALOG_MAX_DOWNLOAD_BYTES})."
+            f"{uri} holds {total} bytes to download, more than CATALOG_MAX_DOWNLOAD_BYTES "
+            f"({settings.CATALOG_MAX_DOWNLOAD_BYTES})."
         )
     with tempfile.TemporaryDirectory(prefix="catalog-objects-", dir=download_dir) as workdir:
         root = Path(workdir).resolve()
         files = []
         for item in listed:
+            if format_from_name(item.relative_path) == "parquet":
+                # Read where it is, by range requests (profiler.objects): never written to local disk.
+                remote = RemoteObject(
+                    protocol=url.protocol,
+                    key=item.key,
+                    size=item.size,
+                    etag=item.etag,
+                    version_id=item.version_id,
+                    retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS,
+                )
+                files.append(
+                    SourceFile(
+                        item.relative_path,
+                        Path(f"{url.scheme}://{item.key}"),
+                        etag=item.etag,
+                        version_id=item.version_id,
+                        remote=remote,
+                    )
+                )
+                continue
             destination = root.joinpath(*item.relative_path.split("/"))
             _download(fs, item, destination)
             _still_the_same(fs, item)
@@ -377,16 +341,3 @@ def objects_opened(
             yield files
         finally:
             shutil.rmtree(root, ignore_errors=True)
-
-
-def sha256_of_object(fs: Any, key: str, *, version_id: str | None = None) -> tuple[int, str]:
-    """(size, sha256) of an object's bytes, streamed (the benchmark and the tests compare it with a
-    local file's)."""
-    digest = hashlib.sha256()
-    size = 0
-    options = {"version_id": version_id} if version_id else {}
-    with fs.open(key, "rb", block_size=_CHUNK, **options) as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from profiler.files import SourceError, SourceFile
+from profiler.objects import remote_opened
 from profiler.readers.partition import Partition, _size, opened
 
 
@@ -36,6 +37,20 @@ def _parquet_partitions(path: str, relative_path: str, target_rows: int, file: S
 @contextlib.contextmanager
 def _parquet_file(partition: Partition) -> Iterator[pq.ParquetFile]:
     relative_path = partition.relative_path
+    remote = partition.source.remote
+    if remote is not None:
+        # An object read where it is: the footer, then the column chunks of the row groups asked for,
+        # each by a range request; nothing of it is written to local disk.
+        if remote.size == 0:
+            raise SourceError(f"{relative_path} is empty.")
+        with remote_opened(remote, relative_path) as handle:
+            try:
+                parquet = pq.ParquetFile(handle, pre_buffer=True)
+            except (OSError, pa.ArrowException) as exc:
+                raise SourceError(f"{relative_path} is not a readable Parquet file ({exc}).") from exc
+            with parquet:
+                yield parquet
+        return
     with opened(partition) as readable:
         if _size(readable.path, relative_path) == 0:
             raise SourceError(f"{relative_path} is empty.")

@@ -4,6 +4,7 @@ faults of a store ending in `failed` with a message to act on."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 
@@ -348,3 +349,60 @@ def test_it_reads_object_keys_as_segments_never_leaving_its_folder(stores, owner
 
     assert version.status == "failed"
     assert "'..'" in version.error
+
+
+# --- Parquet read where it is ------------------------------------------------------------------------
+
+
+def test_it_reads_parquet_objects_by_range_requests_writing_nothing_to_local_disk(stores, settings, tmp_path):
+    from catalog.sources import source_opened
+    from profiler.files import build_manifest
+
+    settings.CATALOG_DOWNLOAD_DIR = str(tmp_path)
+    data = _parquet_bytes(pa.Table.from_pandas(penguins(), preserve_index=False))
+    stores.put(VERSIONED, "ranges/penguins.parquet", data)
+
+    with source_opened(f"s3://{VERSIONED}/ranges/penguins.parquet") as files:
+        manifest = build_manifest(files)
+        held = [path for path in tmp_path.rglob("*") if path.is_file()]
+
+    assert [file.remote is not None for file in files] == [True]
+    assert held == []
+    assert manifest[0].size == len(data)
+    assert manifest[0].sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_it_fails_an_unversioned_parquet_object_overwritten_while_it_is_read(stores):
+    from catalog.sources import source_opened
+    from profiler.files import SourceError, build_manifest
+
+    stores.put(UNVERSIONED, "racing/penguins.parquet", _parquet_bytes(pa.Table.from_pandas(penguins())))
+
+    with source_opened(f"s3://{UNVERSIONED}/racing/penguins.parquet") as files:
+        stores.put(UNVERSIONED, "racing/penguins.parquet", _parquet_bytes(pa.Table.from_pandas(penguins().head(5))))
+        with pytest.raises(SourceError, match="overwritten"):
+            build_manifest(files)
+
+
+def test_it_reads_the_listed_version_of_a_versioned_parquet_object_overwritten_meanwhile(stores):
+    from catalog.sources import source_opened
+    from profiler.files import build_manifest
+
+    data = _parquet_bytes(pa.Table.from_pandas(penguins(), preserve_index=False))
+    stores.put(VERSIONED, "pinned/penguins.parquet", data)
+
+    with source_opened(f"s3://{VERSIONED}/pinned/penguins.parquet") as files:
+        stores.put(VERSIONED, "pinned/penguins.parquet", b"not parquet at all")
+        manifest = build_manifest(files)
+
+    assert manifest[0].sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_it_answers_a_file_of_an_object_source_with_where_to_read_it_never_a_500(stores, owner, owner_client, dataset):
+    stores.put(UNVERSIONED, "served/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    version = _profiled(owner, dataset, f"s3://{UNVERSIONED}/served/penguins.csv")
+
+    response = owner_client.get(f"/api/v1/versions/{version.pk}/files/penguins.csv")
+
+    assert 400 <= response.status_code < 500
+    assert f"s3://{UNVERSIONED}/served/penguins.csv" in response.json()["detail"]
