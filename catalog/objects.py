@@ -11,12 +11,13 @@ Credentials come from the worker's environment in each provider's standard way (
 chain and `AWS_ENDPOINT_URL` for S3-compatible stores, Google application default credentials,
 Azure's environment variables); they never pass through the API or the database.
 
-A worker lists the objects once, each with its size, ETag and (in a versioned bucket) version id, and
-downloads each exact version into a temporary folder of its own; the files are then read as local
-files are, so every format, splits, manifests and the fingerprint behave the same (the same bytes
-under the same names give the same fingerprint wherever they live). Verification of a version whose
-objects all have version ids reads those exact versions again: an overwritten key leaves the old
-version verifiable.
+A worker lists the objects once, each with its size, ETag and (in a versioned bucket) version id.
+A Parquet object is then read where it is (profiler.objects: hashed as a stream, profiled by range
+requests, nothing on local disk); any other object is downloaded, its exact version, into a temporary
+folder of the worker's own and read as a local file is. So every format, splits, manifests and the
+fingerprint behave the same (the same bytes under the same names give the same fingerprint wherever
+they live). Verification of a version whose objects all have version ids reads those exact versions
+again: an overwritten key leaves the old version verifiable.
 """
 
 from __future__ import annotations
@@ -279,8 +280,9 @@ def _pinned(url: ObjectURL, manifest: Sequence[Mapping[str, Any]]) -> list[Liste
 def objects_opened(
     uri: str, *, manifest: Sequence[Mapping[str, Any]] | None = None, download_dir: str | None = None
 ) -> Iterator[list[SourceFile]]:
-    """The objects of a source, each downloaded (its exact version) into a temporary folder of this
-    process's own and identified there, while the context lasts. With `manifest` (a version's
+    """The objects of a source, while the context lasts: Parquet objects as remote objects read by range
+    requests, the others each downloaded (its exact version) into a temporary folder of this process's
+    own and identified there. With `manifest` (a version's
     recorded entries) whose objects all have version ids, those exact versions are read instead of
     listing the source again."""
     try:
