@@ -406,3 +406,28 @@ def test_it_answers_a_file_of_an_object_source_with_where_to_read_it_never_a_500
 
     assert 400 <= response.status_code < 500
     assert f"s3://{UNVERSIONED}/served/penguins.csv" in response.json()["detail"]
+
+
+def test_it_refuses_a_stranger_the_objects_a_restricted_dataset_registered(
+    stores, owner, owner_client, stranger_client, settings
+):
+    settings.CATALOG_OBJECT_STORES = [f"s3://{UNVERSIONED}"]
+    registered = owner_client.post(
+        DATASETS,
+        {
+            "namespace": "objects",
+            "name": "secret",
+            "sensitivity": "restricted",
+            "source": {"uri": f"s3://{UNVERSIONED}/shared/penguins.csv"},
+        },
+        format="json",
+    )
+    assert registered.status_code == 201, registered.content
+
+    same = _register(stranger_client, "same", f"s3://{UNVERSIONED}/shared/penguins.csv")
+    prefix = _register(stranger_client, "prefix", f"s3://{UNVERSIONED}/shared/", format="csv")
+    pattern = _register(stranger_client, "pattern", f"s3://{UNVERSIONED}/*/penguins.csv")
+
+    assert same.status_code == prefix.status_code == pattern.status_code == 403
+    assert "already registered by a dataset you may not read" in same.json()["detail"]
+    assert _register(stranger_client, "beside", f"s3://{UNVERSIONED}/sharedx/penguins.csv").status_code == 201
