@@ -431,3 +431,26 @@ def test_it_refuses_a_stranger_the_objects_a_restricted_dataset_registered(
     assert same.status_code == prefix.status_code == pattern.status_code == 403
     assert "already registered by a dataset you may not read" in same.json()["detail"]
     assert _register(stranger_client, "beside", f"s3://{UNVERSIONED}/sharedx/penguins.csv").status_code == 201
+
+
+def test_it_refuses_to_reprofile_an_object_prefix_now_narrowed_to_others(
+    stores, staff_client, stranger_client, settings, django_capture_on_commit_callbacks
+):
+    settings.CATALOG_OBJECT_STORES = [f"s3://{UNVERSIONED}"]
+    stores.put(UNVERSIONED, "narrowed/open/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        registered = _register(stranger_client, "narrowed", f"s3://{UNVERSIONED}/narrowed/", format="csv")
+    assert registered.status_code == 201, registered.content
+    version_id = registered.json()["latest_version"]["id"]
+    assert stranger_client.get(f"/api/v1/versions/{version_id}/").json()["status"] == "ready"
+    # Later, staff narrow a prefix below it.
+    location = staff_client.post(
+        "/api/v1/storage-locations/", {"uri": f"s3://{UNVERSIONED}/narrowed/team", "users": []}, format="json"
+    )
+    assert location.status_code == 201, location.content
+
+    refused = stranger_client.post(f"/api/v1/versions/{version_id}/reprofile/")
+
+    assert refused.status_code == 403, refused.content
+    assert "storage location" in refused.json()["detail"]
+    assert staff_client.post(f"/api/v1/versions/{version_id}/reprofile/").status_code == 202
