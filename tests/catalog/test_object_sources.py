@@ -454,3 +454,59 @@ def test_it_refuses_to_reprofile_an_object_prefix_now_narrowed_to_others(
     assert refused.status_code == 403, refused.content
     assert "storage location" in refused.json()["detail"]
     assert staff_client.post(f"/api/v1/versions/{version_id}/reprofile/").status_code == 202
+
+
+# --- Hive-style partitions ---------------------------------------------------------------------------
+
+
+def _hive_folder(folder, stores, prefix: str) -> None:
+    frame = penguins()
+    for (year, island), rows in frame.groupby(["year", "island"]):
+        key = f"year={year}/island={island}/part-0.parquet"
+        data = _parquet_bytes(pa.Table.from_pandas(rows.drop(columns=["year", "island"]), preserve_index=False))
+        (folder / key).parent.mkdir(parents=True, exist_ok=True)
+        (folder / key).write_bytes(data)
+        stores.put(UNVERSIONED, prefix + key, data)
+
+
+def test_it_makes_hive_partition_keys_typed_features_locally_and_in_object_storage(
+    stores, owner, dataset, storage_root
+):
+    _hive_folder(storage_root / "hive", stores, "hive/penguins/")
+    splits = {"train": "year=2007/**", "validation": "year=2008/**", "test": "year=2009/**"}
+
+    version_create = services.version_create
+    local = version_create(
+        actor=owner, dataset=dataset, uri=str(storage_root / "hive"), format="parquet", splits=splits
+    )
+    remote = version_create(
+        actor=owner, dataset=dataset, uri=f"s3://{UNVERSIONED}/hive/penguins/", format="parquet", splits=splits
+    )
+    for version in (local, remote):
+        pipeline.version_profile(version_id=version.pk)
+        version.refresh_from_db()
+        assert version.status == "ready", version.error
+
+    features = {feature.name: feature for feature in remote.features.all()}
+    assert features["year"].dtype == "int64"
+    assert features["island"].dtype == "string"
+    assert features["island"].statistics["null_count"] == 0
+    assert features["year"].statistics["min"] == 2007
+    assert features["year"].statistics["max"] == 2009
+    assert remote.row_count == local.row_count == 344
+    assert remote.fingerprint == local.fingerprint
+    assert _statistics(remote) == _statistics(local)
+    assert set(remote.profile["splits"]) == {"train", "validation", "test"}
+
+
+def test_it_reads_hive_values_from_folders_only_and_types_them():
+    from profiler.readers.parquet import hive_values
+
+    values = {
+        key: (value.as_py(), str(value.type))
+        for key, value in hive_values("year=2026/month=01/day=x/p=1.5/a=b.parquet")
+    }
+
+    assert values == {"year": (2026, "int64"), "month": (1, "int64"), "day": ("x", "string"), "p": (1.5, "double")}
+    assert hive_values("plain/folder/part-0.parquet") == []
+    assert [key for key, _ in hive_values("k=1/k=2/part.parquet")] == ["k"]
