@@ -1,6 +1,6 @@
 """Training data in object storage over HTTP, with gunicorn, real Celery workers and a local S3 server
 (moto's, tests/object_store.py): a CSV object, a Parquet prefix of several objects, a hive-partitioned
-Parquet dataset and an image folder under a prefix are profiled `ready` with the statistics and the
+Parquet dataset (its partition key a feature) and an image folder under a prefix are profiled `ready` with the statistics and the
 fingerprints of the same files registered from local disk; an object outside CATALOG_OBJECT_STORES is
 a 400; a missing key fails with a clear error; an overwritten key leaves the old version verifiable
 and reproducible in a versioned bucket, and marks the version `source_changed` in an unversioned one.
@@ -96,6 +96,8 @@ def test_object_sources_profile_as_their_local_copies(people, e2e_storage_root, 
     remote = _ready(owner, f"hive-s3-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/hive/", "format": "parquet"})
     _same_as_local(local, remote)
     assert remote["row_count"] == 344
+    island = next(feature for feature in remote["features"] if feature["name"] == "island")
+    assert island["dtype"] == "string"  # the partition key, a feature of every row
 
     # An image folder under a prefix.
     pets = image_folder(local_root / "pets")
