@@ -26,6 +26,7 @@ from django.conf import settings
 
 from catalog.choices import DELIMITED_FORMATS
 from catalog.models import DatasetVersion
+from catalog.objects import is_object_url
 from catalog.sources import local_path, storage_roots
 from config import errors
 from profiler.files import (
@@ -106,7 +107,8 @@ def is_table(path: str, format: str) -> bool:
 
 def manifest_entry(version: DatasetVersion, path: str) -> dict[str, Any]:
     """The manifest entry of a local source's file, or FileUnavailable."""
-    if version.uri[:8].lower() == "https://":
+    if version.uri[:8].lower() == "https://" or is_object_url(version.uri):
+        # An object source's files are read by workers with credentials the web process does not hold.
         raise FileUnavailable(f"Version {version.number} is read from {version.uri}; download its files from there.")
     entry = next((entry for entry in version.manifest or [] if entry["path"] == path), None)
     if entry is None:

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, Left
 
 from catalog.choices import Lifecycle, VersionStatus
 from catalog.models import CARD_SECTIONS, DATASET_FIELDS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.objects import ObjectURLInvalid, is_object_url, object_path, object_stores, object_url_parse
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from config.identities import identity_normalised
 from governance.choices import Sensitivity
@@ -204,6 +205,8 @@ def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
         return False
     if user.is_staff:
         return True
+    if is_object_url(path):
+        return _object_may_register(user=user, uri=path)
     pattern = is_glob(path)
     anchor = glob_base(path) if pattern else Path(path)
     grants: dict[Path, bool] = {root: True for root in storage_roots()}
@@ -212,6 +215,34 @@ def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
     )
     for pk, uri in StorageLocation.objects.filter(uri__startswith="file://").values_list("pk", "uri"):
         grants[Path(uri.removeprefix("file://"))] = pk in granted
+    covering = [location for location in grants if _covers(location, anchor)]
+    if not covering or not grants[max(covering, key=lambda location: len(location.parts))]:
+        return False
+    return not any(
+        location != anchor
+        and location.is_relative_to(anchor)
+        and not allowed
+        and (not pattern or pattern_reaches(path, location))
+        for location, allowed in grants.items()
+    )
+
+
+def _object_may_register(*, user: User, uri: str) -> bool:
+    """`storage_may_register` for an object URL, read as the path `/scheme/bucket/key…` so that the rules
+    of local paths apply as they are: each CATALOG_OBJECT_STORES prefix is a location open to every
+    authenticated user unless staff made one for it, the most specific location covering the URL (or
+    the folder its pattern starts from) decides, and a prefix or pattern may not take in a narrower
+    location that does not grant the user."""
+    grants: dict[Path, bool] = {object_path(store): True for store in object_stores()}
+    granted = set(
+        StorageLocation.objects.filter(Q(users=user) | Q(groups__user=user)).values_list("pk", flat=True).distinct()
+    )
+    for pk, location in StorageLocation.objects.exclude(uri__startswith="file://").values_list("pk", "uri"):
+        if is_object_url(location):
+            grants[object_path(location)] = pk in granted
+    path = str(object_path(uri))
+    pattern = is_glob(path)
+    anchor = glob_base(path) if pattern else Path(path)
     covering = [location for location in grants if _covers(location, anchor)]
     if not covering or not grants[max(covering, key=lambda location: len(location.parts))]:
         return False
@@ -245,6 +276,8 @@ def datasets_sharing_source(uri: str, *, registered_before: datetime | None = No
     """The datasets with a version registered on bytes a canonical local source URI takes in: the
     same path, a folder or pattern containing it, or a path or pattern inside it (with
     `registered_before`, only versions registered before then count)."""
+    if is_object_url(uri):
+        return _datasets_sharing_objects(uri, registered_before=registered_before)
     if uri[:7].lower() != "file://":
         return Dataset.objects.none()
     path = local_path(uri)
@@ -272,6 +305,28 @@ def datasets_sharing_source(uri: str, *, registered_before: datetime | None = No
     return Dataset.objects.filter(pk__in=sharing)
 
 
+def _datasets_sharing_objects(uri: str, *, registered_before: datetime | None) -> QuerySet[Dataset]:
+    """`datasets_sharing_source` for an object URL: the versions registered in the same bucket whose
+    keys, prefixes or patterns may take in an object in common (compared as `/scheme/bucket/key` paths)."""
+    try:
+        path = str(object_path(uri))
+        url = object_url_parse(uri)
+    except ObjectURLInvalid:
+        return Dataset.objects.none()
+    versions = DatasetVersion.objects.filter(uri__startswith=f"{url.scheme}://{url.bucket}/")
+    if registered_before is not None:
+        versions = versions.filter(created_at__lt=registered_before)
+    candidates = versions.order_by().values_list("dataset_id", "uri").distinct()
+    sharing = set()
+    for dataset_id, other in candidates:
+        try:
+            if _sources_overlap(path, str(object_path(other))):
+                sharing.add(dataset_id)
+        except ObjectURLInvalid:
+            continue
+    return Dataset.objects.filter(pk__in=sharing)
+
+
 def personal_data_visible_to(*, user: User | AnonymousUser, dataset_id: UUID) -> bool:
     """Whether the user sees the values of a dataset's personal-data features: as one who answers
     for it, and for every other dataset that registered the bytes its versions take in before
@@ -279,7 +334,9 @@ def personal_data_visible_to(*, user: User | AnonymousUser, dataset_id: UUID) ->
     than that dataset's masking allows; the first dataset's owners keep seeing their own data."""
     if not user_sees_personal_data(user, dataset_id):
         return False
-    versions = DatasetVersion.objects.filter(dataset_id=dataset_id, uri__startswith="file://")
+    versions = DatasetVersion.objects.filter(dataset_id=dataset_id).filter(
+        Q(uri__startswith="file://") | Q(uri__regex=r"^(s3|gs|az|abfs)://")
+    )
     others: set[UUID] = set()
     for uri, created_at in versions.values_list("uri", "created_at"):
         earlier = datasets_sharing_source(uri, registered_before=created_at).exclude(pk=dataset_id)

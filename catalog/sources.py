@@ -11,15 +11,24 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from django.conf import settings
 
 from catalog.choices import SOURCE_FORMATS
+from catalog.objects import (
+    ObjectURLInvalid,
+    is_object_url,
+    object_store_allowed,
+    object_stores,
+    object_url_parse,
+    objects_opened,
+)
 from catalog.remote import fetch_url, is_public_address
 from config import errors
 from profiler.files import (
@@ -83,6 +92,8 @@ def source_resolve(uri: str, *, format: str | None = None, permit: Permit | None
         raise SourceRejected("The source URI is empty.")
     if "\x00" in uri:
         raise SourceRejected("The source URI contains a NUL character.")
+    if is_object_url(uri):
+        return _resolve_object(uri, format, permit)
     scheme = urlsplit(uri).scheme.lower()
     if scheme == "https":
         return _resolve_url(uri, format)
@@ -92,8 +103,33 @@ def source_resolve(uri: str, *, format: str | None = None, permit: Permit | None
         raise SourceRejected("Plain http:// sources are not accepted; use https://.")
     raise SourceRejected(
         f"Sources with the scheme {scheme!r} are not supported: give a path under a storage root, "
-        "a file:// URI or an https:// URL."
+        "a file:// URI, an https:// URL or an object-store URL (s3://, gs://, az://)."
     )
+
+
+def _resolve_object(uri: str, format: str | None, permit: Permit | None) -> ResolvedSource:
+    """An object-store URL, checked without contacting the store (the web process holds no
+    credentials): allowed by CATALOG_OBJECT_STORES on whole segments, granted by the storage
+    locations, its format given or told by its name. Whether the objects exist is the worker's to find."""
+    try:
+        url = object_url_parse(uri)
+    except ObjectURLInvalid as exc:
+        raise SourceRejected(str(exc)) from None
+    canonical = str(url)
+    if not object_store_allowed(canonical):
+        stores = ", ".join(object_stores()) or "none are configured"
+        raise SourceRejected(
+            f"{canonical} is outside the object stores sources may come from (CATALOG_OBJECT_STORES: {stores})."
+        )
+    if permit is not None and not permit(canonical):
+        raise _forbidden(canonical)
+    detected = format or format_from_name(url.key.rstrip("/").rpartition("/")[2])
+    if detected is None:
+        raise SourceRejected(
+            f"The format of {canonical} cannot be told from its name (the objects are not listed at registration); "
+            "give source.format (csv, tsv, parquet, jsonl, images or text)."
+        )
+    return ResolvedSource(uri=canonical, format=detected)
 
 
 def local_path(uri: str) -> str:
@@ -361,13 +397,19 @@ def check_public_host(hostname: str, port: int) -> list[str]:
 
 
 @contextmanager
-def source_opened(uri: str) -> Iterator[list[SourceFile]]:
+def source_opened(uri: str, *, manifest: Sequence[Mapping[str, Any]] | None = None) -> Iterator[list[SourceFile]]:
     """The files of a registered source, readable locally while the context lasts.
 
     A local source is confined again to the storage roots, each of its files identified and later
     opened from its root without following links (see profiler.files); an https:// source is
-    downloaded (under the size and time limits, to a vetted public address) into a temporary directory.
+    downloaded (under the size and time limits, to a vetted public address) into a temporary directory;
+    an object source is confined again to CATALOG_OBJECT_STORES and its objects downloaded, each its
+    exact version (those `manifest` records, where they all have version ids; see catalog.objects).
     """
+    if is_object_url(uri):
+        with objects_opened(uri, manifest=manifest, download_dir=settings.CATALOG_DOWNLOAD_DIR) as files:
+            yield files
+        return
     if uri[:8].lower() != "https://":
         try:
             yield expand(

@@ -308,6 +308,15 @@ CATALOG_STORAGE_ROOTS = [
     if root
 ]
 CATALOG_ALLOW_PRIVATE_URLS = env.bool("CATALOG_ALLOW_PRIVATE_URLS", default=False)
+# Object-store prefixes sources may be registered from, comma-separated (`s3://training-data,
+# s3://shared/vision/`), matched on whole path segments; unset: none. Workers read them with the
+# credentials of their own environment (catalog/objects.py).
+CATALOG_OBJECT_STORES = [
+    prefix.strip().rstrip("/") for prefix in env.str("CATALOG_OBJECT_STORES", default="").split(",") if prefix.strip()
+]
+# Attempts of each request to an object store (throttling, dropped connections and 5xx answers are
+# retried with exponential backoff and jitter) before the version fails with the store's answer.
+CATALOG_OBJECT_RETRY_ATTEMPTS = env.int("CATALOG_OBJECT_RETRY_ATTEMPTS", default=6)
 # The base of the element ids (spdxId) of SPDX exports, e.g. https://catalog.example.org/spdx/; empty: the
 # host each request names, under /spdx/. Set it when the service answers under several host names.
 CATALOG_SPDX_NAMESPACE = env.str("CATALOG_SPDX_NAMESPACE", default="")

@@ -31,6 +31,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 
+# Where every reader of sources finds it; defined apart so that profiler.objects raises it too.
+from profiler.faults import SourceError as SourceError
+from profiler.objects import RemoteObject, remote_hash
+
 GLOB_MAGIC = frozenset("*?[")
 
 _FORMAT_BY_SUFFIX = {
@@ -51,10 +55,6 @@ _FORMAT_BY_SUFFIX = {
     ".tif": "images",
     ".tiff": "images",
 }
-
-
-class SourceError(Exception):
-    """A source that cannot be read; the message says what to do about it."""
 
 
 class LabelColumnMissing(SourceError):
@@ -95,6 +95,11 @@ class SourceFile:
     root: Path | None = None
     identity: FileIdentity | None = None
     hard_links_allowed: bool = True
+    # An object of an object store: its ETag and, in a versioned bucket, its version id; `remote` when
+    # it is read where it is (see profiler.objects) rather than from `path`, a local copy.
+    etag: str | None = None
+    version_id: str | None = None
+    remote: RemoteObject | None = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,12 @@ class ManifestEntry:
     path: str
     size: int
     sha256: str
+    # Objects only (absent from a local file's entry, and never part of the fingerprint).
+    etag: str | None = None
+    version_id: str | None = None
 
     def as_dict(self) -> dict[str, str | int]:
-        return asdict(self)
+        return {key: value for key, value in asdict(self).items() if value is not None}
 
 
 def is_glob(pattern: str) -> bool:
@@ -209,7 +217,10 @@ def _root_of(path: Path, roots: Sequence[Path]) -> Path | None:
 
 
 def identify(file: SourceFile) -> SourceFile:
-    """The file with its identity recorded, from one safe opening (see `open_file`)."""
+    """The file with its identity recorded, from one safe opening (see `open_file`). An object read
+    where it is keeps the identity its listing gave it (its ETag and version id)."""
+    if file.remote is not None:
+        return file
     descriptor = open_file(file)
     try:
         return replace(file, identity=FileIdentity.of(os.fstat(descriptor)))
@@ -225,6 +236,8 @@ def open_file(file: SourceFile) -> int:
     """A read-only descriptor of the file, opened without following any link below its root, checked to
     be a regular file with no other hard link (unless allowed) and, once identified, still the same file.
     The caller closes it."""
+    if file.remote is not None:
+        raise SourceError(f"{file.relative_path} is an object of an object store, read by range requests, not a file.")
     descriptor = _open_beneath(file)
     try:
         status = os.fstat(descriptor)
@@ -335,6 +348,8 @@ def hash_file(file: SourceFile | Path) -> tuple[int, str]:
     """(size, sha256 hex) of a file's bytes, read in bounded memory from a safely opened descriptor."""
     if isinstance(file, Path):
         file = SourceFile(file.name, file)
+    if file.remote is not None:
+        return remote_hash(file.remote, file.relative_path)
     with os.fdopen(open_file(file), "rb") as handle:
         digest = hashlib.file_digest(handle, "sha256")
         size = handle.tell()
@@ -351,7 +366,9 @@ def build_manifest(files: Sequence[SourceFile]) -> list[ManifestEntry]:
             size, sha256 = hash_file(file)
         except OSError as exc:
             raise SourceError(f"{file.relative_path} cannot be read: {exc.strerror or exc}.") from exc
-        entries.append(ManifestEntry(path=file.relative_path, size=size, sha256=sha256))
+        entries.append(
+            ManifestEntry(path=file.relative_path, size=size, sha256=sha256, etag=file.etag, version_id=file.version_id)
+        )
     return sorted(entries, key=lambda entry: entry.path)
 
 

@@ -261,6 +261,17 @@ def reproduce_markdown(recipe: dict[str, Any]) -> str:
                 lines.append(
                     f"The first {REPORT_FILES} files are listed; the JSON answer of this endpoint lists all {len(manifest)}."
                 )
+            versioned = [entry for entry in manifest[:REPORT_FILES] if entry.get("version_id")]
+            if versioned:
+                lines += [
+                    "",
+                    "The objects are in a versioned bucket: read these exact object versions "
+                    "(for S3, `aws s3api get-object --version-id`), whatever the keys hold now:",
+                    "",
+                    "```text",
+                    *(f"{entry['version_id']}  {entry['path']}" for entry in versioned),
+                    "```",
+                ]
         lines.append("")
     lines += ["## 4. Hyperparameters", ""]
     lines += _block(recipe["hyperparameters"]) if recipe["hyperparameters"] else ["The run recorded none."]

@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlparse
 
 from catalog.cards.provenance import Provenance
 from catalog.downloads import Tables, is_table
+from catalog.objects import is_object_url, object_key_of
 from profiler.files import format_from_name
 from profiler.formats import DELIMITED_FORMATS, MEDIA_FORMATS, TABULAR_FORMATS
 from profiler.layout import IMAGE_SUFFIXES, JSONL_SUFFIXES, MANIFEST_NAMES, SPLIT_FOLDERS, TEXT_SUFFIXES
@@ -234,10 +235,13 @@ def card_croissant(
     document["version"] = f"{version['number']}.0.0"
     document["sha256"] = version["fingerprint"].removeprefix("sha256:") if version["fingerprint"] else None
     remote = version["uri"][:8].lower() == "https://"
+    stored = is_object_url(str(version["uri"]))
 
     def location(path: str, rendition: bool = False) -> str:
         if remote and not rendition:
             return str(version["uri"])
+        if stored and not rendition:  # an object of an object store: its own URL
+            return object_key_of(str(version["uri"]), path)
         return file_url(path, rendition) if file_url is not None else _location(version["uri"], path)
 
     tables = tables or Tables()

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import DatasetVersion, ProfilePart
+from catalog.objects import is_object_url
 from catalog.pipeline.store import LabelMissing, _finish, _manifest_fields, _settled, _store_profile
 from catalog.sources import source_opened
 from profiler import api
@@ -129,8 +130,8 @@ def _plan(version: DatasetVersion, files: Sequence[SourceFile]) -> tuple[Plan, L
 
 def _spread_over_workers(uri: str) -> bool:
     # Parts run on other workers, which read local sources from the shared storage roots; a
-    # downloaded source exists only where it was downloaded.
-    return not uri.lower().startswith("https://")
+    # downloaded source (https://, or objects of an object store) exists only where it was downloaded.
+    return not uri.lower().startswith("https://") and not is_object_url(uri)
 
 
 def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:

@@ -29,7 +29,8 @@ def version_verify(*, version_id: UUID) -> dict[str, Any]:
     now = timezone.now()
     outcome: dict[str, Any] = {"checked_at": now.isoformat()}
     try:
-        with source_opened(version.uri) as files:
+        # An object source whose objects all have version ids is read at those exact versions.
+        with source_opened(version.uri, manifest=version.manifest) as files:
             current_entries = {entry.path: entry for entry in build_manifest(files)}
             current = {path: entry.as_dict() for path, entry in current_entries.items()}
     except SourceError as exc:

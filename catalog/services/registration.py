@@ -18,6 +18,7 @@ from django.utils import timezone
 from catalog import tasks
 from catalog.choices import DELIMITED_FORMATS, VersionStatus
 from catalog.models import Dataset, DatasetVersion
+from catalog.objects import is_object_url
 from catalog.selectors import datasets_sharing_source, datasets_visible_to, storage_may_register
 from catalog.services.datasets import _tags_for, dataset_values
 from catalog.services.errors import DatasetAlreadyExists, NamespaceClosed, ReadOptionsInapplicable, VersionBusy
@@ -382,12 +383,16 @@ def _reprofile_source_check(*, actor: User, version: DatasetVersion) -> str | No
     registered on its bytes (None: none). Only rules are asked here, never the file system: a path
     outside the roots, missing or replaced by a link is the worker's to refuse, failing the version
     with the file's name."""
-    if version.uri[:7].lower() != "file://":
+    if is_object_url(version.uri):
+        # An object source: the locations over its prefix and the datasets on its objects, as today.
+        path = version.uri
+    elif version.uri[:7].lower() != "file://":
         return None
-    path = local_path(version.uri)
-    anchor = glob_base(path) if is_glob(path) else Path(path)
-    if not any(anchor == root or anchor.is_relative_to(root) for root in storage_roots()):
-        return None
+    else:
+        path = local_path(version.uri)
+        anchor = glob_base(path) if is_glob(path) else Path(path)
+        if not any(anchor == root or anchor.is_relative_to(root) for root in storage_roots()):
+            return None
     if not storage_may_register(user=actor, path=path):
         raise SourceForbidden(
             "This version's source may no longer be registered by you: a storage location now covering it "

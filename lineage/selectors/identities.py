@@ -25,7 +25,11 @@ def location_uris(identity: Identity) -> list[str]:
     if lowered in ("file", "file:", "file://localhost", "file:/"):
         path = "/" + name.strip("/")
         return ["file://" + quote(path)]
-    if lowered.startswith(("s3://", "s3a://", "gs://", "https://", "http://")):
+    if lowered.startswith(("s3://", "s3a://", "gs://", "az://", "abfs://")):
+        # An object store's dataset named by a key: the object itself, or the prefix of that name.
+        location = namespace.rstrip("/") + "/" + name.strip("/")
+        return [location, location + "/"]
+    if lowered.startswith(("https://", "http://")):
         return [namespace.rstrip("/") + "/" + name.strip("/")]
     return []
 

@@ -67,7 +67,7 @@ from profiler.readers.options import (
     ReadOptions,
     read_options_parse,
 )
-from profiler.readers.parquet import _parquet_batches, _parquet_file, _parquet_partitions, row_ranges
+from profiler.readers.parquet import _parquet_batches, _parquet_file, _parquet_partitions, row_ranges, with_hive_schema
 from profiler.readers.partition import Partition, opened
 from profiler.readers.text import NULL_TOKENS, _duckdb, _duckdb_batches, _TextScan
 
@@ -158,7 +158,7 @@ def read_schema(partition: Partition) -> pa.Schema:
     """
     if partition.format == "parquet":
         with _parquet_file(partition) as parquet:
-            return parquet.schema_arrow
+            return with_hive_schema(parquet.schema_arrow, partition.relative_path)
     return read_layout(partition)[0]
 
 

@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from profiler.files import SourceError, SourceFile
+from profiler.objects import remote_opened
 from profiler.readers.partition import Partition, _size, opened
+
+# A folder named `key=value` (hive-style partitioning: `year=2026/month=01/part-0.parquet`) gives
+# every row of the files below it the column `key`, typed from its value: whole numbers as int64,
+# other numbers as float64, anything else as text. A column of the file itself wins over a folder's.
+_HIVE_FOLDER = re.compile(r"^([^=/]+)=([^/]*)$")
+
+
+def hive_values(relative_path: str) -> list[tuple[str, pa.Scalar]]:
+    """The partition keys of a file from the `key=value` folders of its relative path, in order."""
+    values: list[tuple[str, pa.Scalar]] = []
+    for folder in relative_path.split("/")[:-1]:
+        match = _HIVE_FOLDER.match(folder)
+        if match is None or match.group(1) in {key for key, _ in values}:
+            continue
+        key, text = match.group(1), match.group(2)
+        if re.fullmatch(r"-?\d{1,18}", text):
+            values.append((key, pa.scalar(int(text), pa.int64())))
+        elif re.fullmatch(r"-?\d+\.\d+", text):
+            values.append((key, pa.scalar(float(text), pa.float64())))
+        else:
+            values.append((key, pa.scalar(text, pa.string())))
+    return values
+
+
+def with_hive_schema(schema: pa.Schema, relative_path: str) -> pa.Schema:
+    for key, value in hive_values(relative_path):
+        if schema.get_field_index(key) < 0:
+            schema = schema.append(pa.field(key, value.type))
+    return schema
+
+
+def _with_hive_columns(batch: pa.RecordBatch, values: list[tuple[str, pa.Scalar]]) -> pa.RecordBatch:
+    for key, value in values:
+        if batch.schema.get_field_index(key) < 0:
+            batch = batch.append_column(key, pa.array([value.as_py()] * batch.num_rows, type=value.type))
+    return batch
 
 
 def _parquet_partitions(path: str, relative_path: str, target_rows: int, file: SourceFile) -> list[Partition]:
@@ -36,6 +74,20 @@ def _parquet_partitions(path: str, relative_path: str, target_rows: int, file: S
 @contextlib.contextmanager
 def _parquet_file(partition: Partition) -> Iterator[pq.ParquetFile]:
     relative_path = partition.relative_path
+    remote = partition.source.remote
+    if remote is not None:
+        # An object read where it is: the footer, then the column chunks of the row groups asked for,
+        # each by a range request; nothing of it is written to local disk.
+        if remote.size == 0:
+            raise SourceError(f"{relative_path} is empty.")
+        with remote_opened(remote, relative_path) as handle:
+            try:
+                parquet = pq.ParquetFile(handle, pre_buffer=True)
+            except (OSError, pa.ArrowException) as exc:
+                raise SourceError(f"{relative_path} is not a readable Parquet file ({exc}).") from exc
+            with parquet:
+                yield parquet
+        return
     with opened(partition) as readable:
         if _size(readable.path, relative_path) == 0:
             raise SourceError(f"{relative_path} is empty.")
@@ -48,6 +100,16 @@ def _parquet_file(partition: Partition) -> Iterator[pq.ParquetFile]:
 
 
 def _parquet_batches(partition: Partition, batch_rows: int, threads: int | None) -> Iterator[pa.RecordBatch]:
+    values = hive_values(partition.relative_path)
+    batches = _parquet_file_batches(partition, batch_rows, threads)
+    if not values:
+        yield from batches
+        return
+    for batch in batches:
+        yield _with_hive_columns(batch, values)
+
+
+def _parquet_file_batches(partition: Partition, batch_rows: int, threads: int | None) -> Iterator[pa.RecordBatch]:
     row_groups = None if partition.row_groups is None else list(partition.row_groups)
     with _parquet_file(partition) as parquet:
         try:

@@ -1,6 +1,7 @@
 """A real Celery worker, in its own process, consuming from the configured broker and working on
 the test database. Tests using it are marked `e2e` and commit their data (transactional_db)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -136,15 +137,24 @@ E2E_LIMITS = {
 }
 
 
+# The buckets of the local S3 server (tests/object_store.py) the processes may read sources from.
+E2E_OBJECT_STORES = "s3://versioned,s3://unversioned"
+
+
 @pytest.fixture(scope="session")
-def e2e_env(django_db_setup, e2e_storage_root) -> dict[str, str]:
-    """The environment of the processes the e2e tests start: the test database and storage root."""
+def e2e_env(django_db_setup, e2e_storage_root, request) -> dict[str, str]:
+    """The environment of the processes the e2e tests start: the test database and storage root, and
+    the local S3 server with its credentials (in the environment, as workers take them), where moto
+    is installed."""
     _require_real_services()
+    with contextlib.suppress(pytest.skip.Exception):  # no moto: the object-store tests skip
+        request.getfixturevalue("object_store")  # sets AWS_ENDPOINT_URL and the credentials
     return {
         **os.environ,
         **E2E_LIMITS,
         "DATABASE_URL": e2e_database_url(),
         "CATALOG_STORAGE_ROOTS": str(e2e_storage_root),
+        "CATALOG_OBJECT_STORES": E2E_OBJECT_STORES,
         "CONN_MAX_AGE": "0",
     }
 

@@ -33,6 +33,10 @@ class ManifestEntrySerializer(serializers.Serializer):
     path = serializers.CharField()
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
+    etag = serializers.CharField(required=False, help_text="Objects of an object store only: the object's ETag.")
+    version_id = serializers.CharField(
+        required=False, help_text="Objects of a versioned bucket only: the exact object version read."
+    )
 
 
 class ReproduceInputSerializer(serializers.Serializer):

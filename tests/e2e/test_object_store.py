@@ -1,0 +1,197 @@
+"""Training data in object storage over HTTP, with gunicorn, real Celery workers and a local S3 server
+(moto's, tests/object_store.py): a CSV object, a Parquet prefix of several objects, a hive-partitioned
+Parquet dataset (its partition key a feature) and an image folder under a prefix are profiled `ready` with the statistics and the
+fingerprints of the same files registered from local disk; an object outside CATALOG_OBJECT_STORES is
+a 400; a missing key fails with a clear error; an overwritten key leaves the old version verifiable
+and reproducible in a versioned bucket, and marks the version `source_changed` in an unversioned one.
+
+Wrong credentials are tested in-process against a second server that checks them
+(tests/catalog/test_object_sources.py): the workers of a session share one environment."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+import uuid
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.object_store import UNVERSIONED, VERSIONED
+from tests.profiling.media_folders import image_folder
+from tests.realdata_sources import penguins, penguins_file
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _register(caller, name: str, source: dict) -> dict:
+    response = caller.post("/api/v1/datasets/", {"namespace": "objects-e2e", "name": name, "source": source})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _ready(caller, name: str, source: dict) -> dict:
+    version = caller.wait(_register(caller, name, source)["latest_version"]["id"], timeout=120)
+    assert version["status"] == "ready", version["error"]
+    return version
+
+
+def _statistics(version: dict) -> list[tuple]:
+    return [(feature["name"], feature["dtype"], feature["statistics"]) for feature in version["features"]]
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, row_group_size=50)
+    return sink.getvalue()
+
+
+def _same_as_local(local: dict, remote: dict) -> None:
+    assert remote["fingerprint"] == local["fingerprint"]
+    assert remote["row_count"] == local["row_count"]
+    assert _statistics(remote) == _statistics(local)
+
+
+def test_object_sources_profile_as_their_local_copies(people, e2e_storage_root, object_store):
+    owner = people.owner
+    run = uuid.uuid4().hex[:8]
+    local_root = e2e_storage_root / f"objects-{run}"
+
+    # A CSV object.
+    data = penguins_file("penguins.csv").read_bytes()
+    (local_root / "csv").mkdir(parents=True)
+    (local_root / "csv" / "penguins.csv").write_bytes(data)
+    object_store.put(UNVERSIONED, f"{run}/csv/penguins.csv", data)
+    local = _ready(owner, f"csv-local-{run}", {"uri": f"{local_root.name}/csv/penguins.csv"})
+    remote = _ready(owner, f"csv-s3-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/csv/penguins.csv"})
+    _same_as_local(local, remote)
+    assert remote["row_count"] == 344
+
+    # A Parquet prefix of several objects.
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    parts = local_root / "parquet"
+    parts.mkdir()
+    for index, start in enumerate(range(0, table.num_rows, 100)):
+        part = _parquet(table.slice(start, 100))
+        (parts / f"part-{index}.parquet").write_bytes(part)
+        object_store.put(VERSIONED, f"{run}/parquet/part-{index}.parquet", part)
+    local = _ready(owner, f"parquet-local-{run}", {"uri": f"{local_root.name}/parquet"})
+    remote = _ready(owner, f"parquet-s3-{run}", {"uri": f"s3://{VERSIONED}/{run}/parquet/", "format": "parquet"})
+    _same_as_local(local, remote)
+    assert len(remote["manifest"]) == 4
+    assert all(entry["version_id"] for entry in remote["manifest"])
+
+    # A hive-partitioned Parquet dataset.
+    frame = penguins()
+    hive = local_root / "hive"
+    for island, rows in frame.groupby("island"):
+        key = f"island={island}/part-0.parquet"
+        part = _parquet(pa.Table.from_pandas(rows.drop(columns="island"), preserve_index=False))
+        (hive / key).parent.mkdir(parents=True)
+        (hive / key).write_bytes(part)
+        object_store.put(UNVERSIONED, f"{run}/hive/{key}", part)
+    local = _ready(owner, f"hive-local-{run}", {"uri": f"{local_root.name}/hive"})
+    remote = _ready(owner, f"hive-s3-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/hive/", "format": "parquet"})
+    _same_as_local(local, remote)
+    assert remote["row_count"] == 344
+    island = next(feature for feature in remote["features"] if feature["name"] == "island")
+    assert island["dtype"] == "string"  # the partition key, a feature of every row
+
+    # An image folder under a prefix.
+    pets = image_folder(local_root / "pets")
+    object_store.upload_folder(pets, UNVERSIONED, f"{run}/pets/")
+    local = _ready(owner, f"pets-local-{run}", {"uri": f"{local_root.name}/pets", "format": "images"})
+    remote = _ready(owner, f"pets-s3-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/pets/", "format": "images"})
+    assert remote["fingerprint"] == local["fingerprint"]
+    assert _statistics(remote) == _statistics(local)
+    shutil.rmtree(local_root)
+
+
+def test_object_sources_are_confined_and_fail_clearly(people, object_store):
+    owner = people.owner
+    run = uuid.uuid4().hex[:8]
+
+    outside = owner.post(
+        "/api/v1/datasets/",
+        {"namespace": "objects-e2e", "name": f"outside-{run}", "source": {"uri": "s3://versioned-evil/a.csv"}},
+    )
+    assert outside.status_code == 400
+    assert "CATALOG_OBJECT_STORES" in outside.text
+
+    missing = _register(owner, f"missing-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/nowhere.csv"})
+    version = owner.wait(missing["latest_version"]["id"], timeout=120)
+    assert version["status"] == "failed"
+    assert "does not exist in the object store" in version["error"]
+
+    object_store.put(UNVERSIONED, f"{run}/secret.csv", penguins_file("penguins.csv").read_bytes())
+    secret = owner.post(
+        "/api/v1/datasets/",
+        {
+            "namespace": "objects-e2e",
+            "name": f"secret-{run}",
+            "sensitivity": "restricted",
+            "source": {"uri": f"s3://{UNVERSIONED}/{run}/secret.csv"},
+        },
+    ).json()
+    assert owner.wait(secret["latest_version"]["id"], timeout=120)["status"] == "ready"
+    assert people.other.get(f"/api/v1/datasets/{secret['id']}/").status_code == 404
+    assert people.other.get(f"/api/v1/versions/{secret['latest_version']['id']}/").status_code == 404
+
+
+def _verified(caller, run_id: str) -> dict:
+    assert caller.post(f"/api/v1/training-runs/{run_id}/verify/").status_code == 202
+    deadline = time.monotonic() + 90
+    verification: dict = {}
+    while time.monotonic() < deadline:
+        verification = caller.get(f"/api/v1/training-runs/{run_id}/").json()["verification"] or {}
+        if verification.get("status") not in (None, "pending"):
+            return verification
+        time.sleep(0.3)
+    raise AssertionError(f"the run's verification is still {verification}")
+
+
+def _trained_on(caller, version_id: str, name: str) -> dict:
+    recorded = caller.post(
+        "/api/v1/training-runs/",
+        {
+            "model": {"namespace": "objects-e2e", "name": name},
+            "model_version": "1.0.0",
+            "status": "completed",
+            "code": {"repository": "https://git.example.com/e2e.git", "commit": "abc123", "entrypoint": "train.py"},
+            "inputs": [{"version": version_id, "role": "train"}],
+        },
+    )
+    assert recorded.status_code == 201, recorded.text
+    return recorded.json()
+
+
+def test_an_overwritten_key_keeps_its_versioned_bytes_and_marks_unversioned_ones(people, object_store):
+    owner = people.owner
+    run = uuid.uuid4().hex[:8]
+    data = penguins_file("penguins.csv").read_bytes()
+    first = object_store.put(VERSIONED, f"{run}/penguins.csv", data)
+    object_store.put(UNVERSIONED, f"{run}/penguins.csv", data)
+    kept = _ready(owner, f"kept-{run}", {"uri": f"s3://{VERSIONED}/{run}/penguins.csv"})
+    lost = _ready(owner, f"lost-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/penguins.csv"})
+    assert kept["manifest"][0]["version_id"] == first
+    kept_run = _trained_on(owner, kept["id"], f"kept-model-{run}")
+    lost_run = _trained_on(owner, lost["id"], f"lost-model-{run}")
+
+    overwritten = b"species,island\nAdelie,Torgersen\n"
+    object_store.put(VERSIONED, f"{run}/penguins.csv", overwritten)
+    object_store.put(UNVERSIONED, f"{run}/penguins.csv", overwritten)
+
+    assert _verified(owner, kept_run["id"])["status"] == "reproducible"
+    recipe = owner.get(f"/api/v1/training-runs/{kept_run['id']}/reproduce").json()
+    assert recipe["inputs"][0]["manifest"][0]["version_id"] == first
+    assert recipe["inputs"][0]["uri"] == f"s3://{VERSIONED}/{run}/penguins.csv"
+    report = owner.get(f"/api/v1/training-runs/{kept_run['id']}/reproduce", format="markdown")
+    assert first in report.text
+    assert owner.get(f"/api/v1/versions/{kept['id']}/").json()["source_changed_at"] is None
+
+    verification = _verified(owner, lost_run["id"])
+    assert verification["status"] == "changed"
+    assert verification["changed"][0]["paths"] == ["penguins.csv"]
+    assert owner.get(f"/api/v1/versions/{lost['id']}/").json()["source_changed_at"] is not None

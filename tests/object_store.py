@@ -1,0 +1,143 @@
+"""A real S3 API for the tests: moto's standalone server (`moto_server`), started as a process on a
+loopback port once per session; the catalog reaches it over HTTP, as it reaches any S3-compatible
+store, through the standard AWS environment (`AWS_ENDPOINT_URL` and the credential variables), which
+the fixture sets for the test process and which the e2e workers inherit (tests/e2e/conftest.py).
+
+`object_store` yields an `ObjectStore` with a boto3 client for making buckets and writing objects:
+`versioned` and `unversioned` buckets exist from the start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.processes import free_port
+
+SERVER = Path(sys.executable).with_name("moto_server")
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "catalog-test-key",
+    "AWS_SECRET_ACCESS_KEY": "catalog-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+# Other AWS settings of the machine running the tests must not reach the server.
+CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL_S3")
+VERSIONED = "versioned"
+UNVERSIONED = "unversioned"
+
+
+@dataclass
+class ObjectStore:
+    url: str
+    client: Any
+
+    def bucket(self, name: str, *, versioned: bool = False) -> str:
+        self.client.create_bucket(Bucket=name)
+        if versioned:
+            self.client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        return name
+
+    def put(self, bucket: str, key: str, data: bytes) -> str | None:
+        """Write an object; its version id in a versioned bucket, else None."""
+        answer = self.client.put_object(Bucket=bucket, Key=key, Body=data)
+        version = answer.get("VersionId")
+        return version if version and version != "null" else None
+
+    def upload_folder(self, folder: Path, bucket: str, prefix: str) -> list[str]:
+        """Every file below `folder` under `prefix` (keys with POSIX separators), in order."""
+        keys = []
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                key = prefix + path.relative_to(folder).as_posix()
+                self.put(bucket, key, path.read_bytes())
+                keys.append(key)
+        return keys
+
+
+def _start(workdir: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
+    if not os.access(SERVER, os.X_OK):
+        pytest.skip(f"no moto_server at {SERVER}: run `make install` (moto[server] is a dev dependency)")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / f"moto-{port}.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(extra_env or {})},
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/moto-api/", timeout=2).status_code < 500:
+                return server, url, log_path
+        except requests.RequestException:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            _stop(server)
+            pytest.fail(f"moto_server did not answer:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def _client(url: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory) -> Iterator[ObjectStore]:
+    """A local S3 server for the session, the environment pointing at it. Stopped at the end."""
+    server, url, _log = _start(tmp_path_factory.mktemp("moto"))
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in CLEARED:
+                patch.delenv(name, raising=False)
+            for name, value in CREDENTIALS.items():
+                patch.setenv(name, value)
+            patch.setenv("AWS_ENDPOINT_URL", url)
+            store = ObjectStore(url=url, client=_client(url))
+            store.bucket(VERSIONED, versioned=True)
+            store.bucket(UNVERSIONED)
+            yield store
+    finally:
+        _stop(server)
+
+
+@pytest.fixture
+def strict_object_store(tmp_path) -> Iterator[str]:
+    """A second local S3 server that checks credentials (moto's IAM enforcement from the first request):
+    the session's test credentials are unknown to it, so every request is refused as a real store
+    refuses a wrong key. Its URL."""
+    server, url, _log = _start(tmp_path, {"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    try:
+        yield url
+    finally:
+        _stop(server)
