@@ -29,7 +29,7 @@ from lineage.models import Job
 MAX_LIMIT = 1000
 LIMIT = OpenApiParameter("limit", int, description=f"At most this many (default 100, at most {MAX_LIMIT}).")
 OFFSET = OpenApiParameter("offset", int, description="Skip this many (default 0).")
-BAD_REQUEST = OpenApiResponse(ProblemSerializer, description="A malformed query parameter.")
+BAD_REQUEST = OpenApiResponse(ProblemSerializer, description="A malformed or unknown query parameter.")
 MARQUEZ_JSON = OpenApiResponse(OpenApiTypes.OBJECT, description="In Marquez's shape (its openapi.yml).")
 
 
