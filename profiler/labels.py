@@ -27,13 +27,15 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from profiler.findings import finding, share_of
 from profiler.result import Finding
+
+if TYPE_CHECKING:  # pandas is imported where it is used: the API process imports this module for `masked`.
+    import pandas as pd
 
 # Logical types a model learns from; identifiers, constants and free text inside a table do not help.
 NUMERIC_TYPES = frozenset({"numeric", "boolean", "datetime"})
@@ -72,6 +74,9 @@ class LabelOptions:
     error_share: float = 0.10
     # Which models are tried; the benchmark measures each alone.
     models: tuple[str, ...] = ("hist_gradient_boosting", "logistic_regression")
+    # Threads the models use. One: on a shared machine OpenMP's waiting threads made the gradient
+    # boosting of iris 7x slower with two threads than with one (20 s against 3 s, measured).
+    threads: int = 1
 
 
 @dataclass
@@ -89,6 +94,7 @@ def prepare(frame: pd.DataFrame, features: Mapping[str, str]) -> Prepared:
     """The columns of `frame` named in `features` (name -> logical type) as a float matrix: numeric,
     boolean and datetime columns as numbers, categorical ones as codes of their most frequent values.
     A table whose only usable column is text is read as a text corpus."""
+
     numeric = [name for name, kind in features.items() if kind in NUMERIC_TYPES and name in frame]
     categorical = [name for name, kind in features.items() if kind in CATEGORICAL_TYPES and name in frame]
     texts = [name for name, kind in features.items() if kind in TEXT_TYPES and name in frame]
@@ -104,6 +110,8 @@ def prepare(frame: pd.DataFrame, features: Mapping[str, str]) -> Prepared:
 
 
 def _as_number(column: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         values = column.astype("datetime64[ns]")
         result = values.astype("int64").to_numpy(dtype=float) / 1e9
@@ -212,11 +220,14 @@ def best_probabilities(
 ) -> tuple[str, np.ndarray, dict[str, float]]:
     """The out-of-fold probabilities of the candidate model with the lowest out-of-fold log loss:
     its name, the probabilities, and each candidate's log loss."""
+    from threadpoolctl import threadpool_limits
+
     candidates = ("tfidf_logistic_regression",) if prepared.text is not None else options.models
     losses: dict[str, float] = {}
     best: tuple[str, np.ndarray] | None = None
     for name in candidates:
-        probabilities = out_of_fold(name, prepared, labels, folds=options.folds, seed=options.seed)
+        with threadpool_limits(limits=options.threads):
+            probabilities = out_of_fold(name, prepared, labels, folds=options.folds, seed=options.seed)
         losses[name] = round(_log_loss(probabilities, labels), 6)
         if best is None or losses[name] < losses[best[0]]:
             best = (name, probabilities)
@@ -530,3 +541,110 @@ def group_findings(groups: Mapping[str, Sequence[Mapping[str, Any]]], options: L
 
 def _ratio(value: float) -> str:
     return "0" if value == 0 or not math.isfinite(value) else f"{value:.2f}"
+
+
+# --- Reading a table source ----------------------------------------------------------------------
+
+
+def read_table(
+    partitions: Sequence[Any], columns: Sequence[str], *, keep_share: float = 1.0, seed: int = 0
+) -> tuple[pd.DataFrame, list[str]]:
+    """The `columns` of the rows of `partitions` (the table partitions of a profiler plan) as one
+    frame, with each row's name (`file:row`, 1-based data rows, as the profile names rows). With a
+    `keep_share` below 1 each row is kept with that probability (seeded), so that a source far larger
+    than the analysis reads is held in memory only as its sample."""
+    import pandas as pd
+
+    from profiler.readers import first_row, read_partition
+    from profiler.readers.partition import Partition, opened
+
+    rng = np.random.default_rng(seed)
+    frames: list[pd.DataFrame] = []
+    names: list[str] = []
+    for partition in partitions:
+        if not isinstance(partition, Partition):
+            raise LabelAnalysisError("Label quality reads tables (csv, tsv, parquet, jsonl); this source is media.")
+        with opened(partition) as readable:
+            start = first_row(readable)
+            for batch in read_partition(readable, batch_rows=200_000):
+                present = [name for name in columns if name in batch.schema.names]
+                rows = np.arange(start, start + batch.num_rows)
+                start += batch.num_rows
+                frame = batch.select(present).to_pandas()
+                if keep_share < 1.0:
+                    kept = rng.random(len(frame)) < keep_share
+                    frame, rows = frame[kept], rows[kept]
+                frames.append(frame.reset_index(drop=True))
+                names.extend(f"{partition.relative_path}:{row + 1}" for row in rows.tolist())
+    if not frames:
+        raise LabelAnalysisError("The source has no rows.")
+    return pd.concat(frames, ignore_index=True), names
+
+
+def masked(
+    label_quality: Mapping[str, Any], pii: Mapping[str, Sequence[str]], label: str | None, aliases: Mapping[str, str]
+) -> dict[str, Any]:
+    """`quality`'s label-quality parts as a reader who may not see personal data gets them: the
+    classes of a personal-data label under their `aliases` (as class counts are), the values of
+    personal-data group features masked."""
+    from profiler.pii import aliased_counts, masked_value
+
+    result = dict(label_quality)
+    if label is not None and label in pii:
+        issues = result.get("label_issues")
+        if isinstance(issues, dict):
+            result["label_issues"] = {
+                **issues,
+                "by_class": aliased_counts(issues.get("by_class") or {}, aliases),
+                "examples": [
+                    {
+                        **example,
+                        "given": aliases.get(str(example.get("given")), "class ?"),
+                        "suggested": aliases.get(str(example.get("suggested")), "class ?"),
+                    }
+                    for example in issues.get("examples") or []
+                ],
+            }
+        near = result.get("near_conflicts")
+        if isinstance(near, dict):
+            result["near_conflicts"] = {
+                **near,
+                "examples": [
+                    {**example, "labels": [aliases.get(str(value), "class ?") for value in example.get("labels") or []]}
+                    for example in near.get("examples") or []
+                ],
+            }
+    groups = result.get("groups")
+    if isinstance(groups, dict):
+        shown: dict[str, Any] = {}
+        for name, entries in groups.items():
+            hidden = name in pii
+            shown[name] = [
+                {
+                    **entry,
+                    "value": masked_value(entry.get("value"), pii[name]) if hidden else entry.get("value"),
+                    "class_shares": {
+                        aliases.get(str(cls), "class ?") if label in pii else cls: share
+                        for cls, share in (entry.get("class_shares") or {}).items()
+                    },
+                }
+                for entry in entries
+            ]
+        result["groups"] = shown
+    findings = []
+    for item in result.get("findings") or []:
+        code, about = item.get("code"), item.get("feature")
+        if code in GROUP_CODES and (about in pii or (label in pii and code == "group_label_disparity")):
+            item = {**item, "message": GROUP_MESSAGES_MASKED[code].format(feature=about)}
+        findings.append(item)
+    if "findings" in result:
+        result["findings"] = findings
+    return result
+
+
+GROUP_MESSAGES_MASKED = {
+    "group_underrepresented": "A group of {feature} is under-represented (personal data: its value is not shown).",
+    "group_label_disparity": "The label distribution differs across the groups of {feature} (personal data: the "
+    "values are not shown).",
+}
+GROUP_CODES = frozenset(GROUP_MESSAGES_MASKED)

@@ -15,9 +15,11 @@ from catalog.models import DatasetVersion, Feature
 from catalog.selectors import version_profile_stored, version_quality
 from config.api.fields import StrictCharField
 from config.api.serializers import StrictSerializer, renamed_fields
+from profiler.labels import masked as label_quality_masked
 from profiler.pii import (
     aliased_paths,
     class_aliases,
+    detected_kinds,
     label_aliases,
     masked_quality,
     masked_split_statistics,
@@ -198,8 +200,11 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "splits",
             "read_options",
             "task_type",
+            "group_features",
             "status",
             "error",
+            "label_quality_status",
+            "label_quality_error",
             "fingerprint",
             "unchanged_from",
             "size_bytes",
@@ -257,7 +262,8 @@ class VersionSerializer(VersionSummarySerializer):
 
     @extend_schema_field(
         serializers.DictField(
-            help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift. "
+            help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift; "
+            "once label quality is ready (label_quality_status), label_issues, near_conflicts and groups. "
             "When the label is personal data, readers other than the dataset's owners and stewards get its "
             "classes as `class 1`, `class 2`... (the most frequent first, counts kept), and neither the drift "
             "nor the drift findings of personal-data features."
@@ -272,7 +278,16 @@ class VersionSerializer(VersionSummarySerializer):
 
     def get_quality(self, version: DatasetVersion) -> dict:
         pii = self._personal_features(version)
-        return masked_quality(version.quality, pii) if pii else (version.quality or {})
+        if not pii:
+            return version.quality or {}
+        kinds = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
+        # Label quality's examples and groups quote classes and group values: masked as the sample is.
+        return label_quality_masked(
+            masked_quality(version.quality, pii),
+            kinds,
+            (version.quality or {}).get("label_column"),
+            label_aliases(version.quality, pii),
+        )
 
     @extend_schema_field(
         serializers.DictField(
@@ -367,6 +382,13 @@ class VersionCreateSerializer(SourceSerializer):
         allow_null=True,
         help_text="What the label is; inferred from its values when not known."
         + _INHERITED.format(when=" when the label column is the same"),
+    )
+    group_features = serializers.ListField(
+        child=StrictCharField(max_length=1024),
+        required=False,
+        allow_null=True,
+        max_length=20,
+        help_text="Features whose groups label quality examines." + _INHERITED.format(when=""),
     )
 
     representation = VersionSerializer
