@@ -20,7 +20,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["api", "drift", "lineage", "audit", "load", "media", "tables"],
+        choices=["api", "drift", "lineage", "audit", "load", "media", "tables", "label-quality"],
         help="run only these",
     )
     args = parser.parse_args()
@@ -40,7 +40,7 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, audit, drift, lineage, load, media, tables
+        from benchmarks import api, audit, drift, labels, lineage, load, media, tables
 
         suites = {
             "api": api,
@@ -50,6 +50,7 @@ def main() -> int:
             "load": load,
             "media": media,
             "tables": tables,
+            "label-quality": labels,
         }
         results = [
             result
