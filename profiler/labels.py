@@ -76,6 +76,8 @@ class LabelOptions:
     # Label-issue shares from which the `label_issues` finding is a warning, and an error.
     warning_share: float = 0.02
     error_share: float = 0.10
+    # More classes than this are refused: a model per class and fold would not end in reasonable time.
+    max_classes: int = 100
     # Which models are tried; the benchmark measures each alone.
     models: tuple[str, ...] = ("hist_gradient_boosting", "logistic_regression")
     # Threads the models use. One: on a shared machine OpenMP's waiting threads made the gradient
@@ -284,6 +286,11 @@ def analyse(
         raise LabelAnalysisError(
             f"Label quality needs at least two classes with {options.folds} rows or more each; "
             f"{label!r} has {len(usable_classes)}."
+        )
+    if len(usable_classes) > options.max_classes:
+        raise LabelAnalysisError(
+            f"Label quality examines labels of at most {options.max_classes} classes; {label!r} has "
+            f"{len(usable_classes):,} with {options.folds} rows or more."
         )
     as_text = given_all.astype(str).to_numpy()
     kept = labelled & np.isin(as_text, usable_classes.index.to_numpy())

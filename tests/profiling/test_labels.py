@@ -198,3 +198,10 @@ def test_it_rejects_a_table_without_features() -> None:
 
     with pytest.raises(LabelAnalysisError, match="needs a feature"):
         analyse(frame, label="species", features={"index": "identifier"})
+
+
+def test_it_rejects_a_label_with_too_many_classes() -> None:
+    frame = sklearn_frame("load_digits", "digit")()
+
+    with pytest.raises(LabelAnalysisError, match="at most 5 classes"):
+        analyse(frame, label="digit", features=numeric_types(frame, "digit"), options=LabelOptions(max_classes=5))
