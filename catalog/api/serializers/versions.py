@@ -15,11 +15,9 @@ from catalog.models import DatasetVersion, Feature
 from catalog.selectors import version_profile_stored, version_quality
 from config.api.fields import StrictCharField
 from config.api.serializers import StrictSerializer, renamed_fields
-from profiler.labels import masked as label_quality_masked
 from profiler.pii import (
     aliased_paths,
     class_aliases,
-    detected_kinds,
     label_aliases,
     masked_quality,
     masked_split_statistics,
@@ -278,16 +276,7 @@ class VersionSerializer(VersionSummarySerializer):
 
     def get_quality(self, version: DatasetVersion) -> dict:
         pii = self._personal_features(version)
-        if not pii:
-            return version.quality or {}
-        kinds = {feature.name: detected_kinds(feature.statistics) for feature in version.features.all() if feature.pii}
-        # Label quality's examples and groups quote classes and group values: masked as the sample is.
-        return label_quality_masked(
-            masked_quality(version.quality, pii),
-            kinds,
-            (version.quality or {}).get("label_column"),
-            label_aliases(version.quality, pii),
-        )
+        return masked_quality(version.quality, pii) if pii else (version.quality or {})
 
     @extend_schema_field(
         serializers.DictField(
