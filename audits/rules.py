@@ -43,6 +43,7 @@ RULES: dict[str, tuple[str, str]] = {
     "class_imbalance": (WARNING, "Severe class imbalance."),
     "contract_failed": (BLOCKER, "The version fails its dataset's blocking contract."),
     "contract_warning": (WARNING, "The version fails its dataset's contract (enforcement warn)."),
+    "label_issues_unreviewed": (WARNING, "Many rows are likely mislabelled, and most of them are not reviewed."),
     # Its severity is that of the hidden findings it stands for (see `restricted_findings`).
     "restricted_upstream": (
         BLOCKER,
@@ -56,8 +57,14 @@ RESTRICTED_LABEL = "a restricted upstream dataset you may not read"
 # Quality findings of profiling that an audit passes on as warnings.
 QUALITY_RULES = ("label_conflicts", "split_leakage", "label_leakage", "class_imbalance")
 
+# Label quality's estimated share of mislabelled rows above which an audit warns, while less than
+# half of the flagged rows are reviewed.
+LABEL_ISSUE_SHARE_LIMIT = 0.02
+LABEL_ISSUES_REVIEWED_ENOUGH = 0.5
+
 # The findings about a version rather than its dataset: what a second version of one dataset adds.
 VERSION_RULES = (
+    "label_issues_unreviewed",
     "personal_data",
     "version_deprecated",
     "source_changed",
@@ -145,6 +152,10 @@ class Subject:
     contract_status: str = "none"
     contract_enforcement: str = ""
     contract_version: int | None = None
+    # Label quality: the estimated share of mislabelled rows (None: not analysed), and the share of
+    # flagged rows people have reviewed.
+    label_issue_share: float | None = None
+    label_issues_reviewed: float = 0.0
 
 
 @dataclass
@@ -374,6 +385,21 @@ def evaluate(subject: Subject, terms: dict[str, Terms], purpose: Purpose) -> Out
         for code in QUALITY_RULES:
             if code in subject.quality_codes:
                 findings.append(_finding(subject, code, f"profiling of {version} found: {RULES[code][1].lower()}"))
+        share = subject.label_issue_share
+        if (
+            share is not None
+            and share > LABEL_ISSUE_SHARE_LIMIT
+            and subject.label_issues_reviewed < LABEL_ISSUES_REVIEWED_ENOUGH
+        ):
+            findings.append(
+                _finding(
+                    subject,
+                    "label_issues_unreviewed",
+                    f"label quality estimates {share:.1%} of the rows of {version} mislabelled (above "
+                    f"{LABEL_ISSUE_SHARE_LIMIT:.0%}), and {subject.label_issues_reviewed:.0%} of the flagged rows "
+                    "are reviewed.",
+                )
+            )
     return outcome
 
 

@@ -359,6 +359,7 @@ def _audit(
             version_deprecated=bool(version and version.deprecated_at),
             source_changed=bool(version and version.source_changed_at),
             quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
+            label_issue_share=_label_issue_share(quality),
             personal_features=tuple(sorted(personal.get(version.pk, []))) if version else (),
             path=tuple(steps[step] for step in paths_of[node]),
             beyond_reach=node in beyond,
@@ -480,6 +481,7 @@ def _version_findings(
         version_deprecated=bool(version.deprecated_at),
         source_changed=bool(version.source_changed_at),
         quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
+        label_issue_share=_label_issue_share(quality),
         personal_features=tuple(sorted(personal.get(version.pk, []))),
         **_contract_facts(version),
     )
@@ -536,3 +538,9 @@ def audit_compare(*, audit: Audit, earlier: Audit) -> dict[str, Any]:
         "findings_added": as_dicts(after - before),
         "findings_removed": as_dicts(before - after),
     }
+
+
+def _label_issue_share(quality: dict[str, Any]) -> float | None:
+    """Label quality's estimated share of mislabelled rows of a version, None when not analysed."""
+    share = (quality.get("label_issues") or {}).get("share")
+    return float(share) if isinstance(share, int | float) and not isinstance(share, bool) else None

@@ -20,7 +20,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["api", "drift", "lineage", "audit", "load", "media", "tables", "object-store"],
+        choices=["api", "drift", "lineage", "audit", "load", "media", "tables", "object-store", "label-quality"],
         help="run only these",
     )
     args = parser.parse_args()
@@ -40,7 +40,7 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, audit, drift, lineage, load, media, object_store, tables
+        from benchmarks import api, audit, drift, labels, lineage, load, media, object_store, tables
 
         suites = {
             "api": api,
@@ -51,6 +51,7 @@ def main() -> int:
             "media": media,
             "tables": tables,
             "object-store": object_store,
+            "label-quality": labels,
         }
         results = [
             result

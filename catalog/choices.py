@@ -18,6 +18,14 @@ class VersionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class LabelQualityStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
 # The formats a source is profiled as are named once by the engine (profiler.formats): tables, then
 # folders of media; delimited text is what read options apply to and a download re-writes as CSV.
 __all__ = ["DELIMITED_FORMATS", "SOURCE_FORMATS"]

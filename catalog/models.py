@@ -6,7 +6,15 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Left
 
-from catalog.choices import FeatureRole, Lifecycle, LogicalType, SourceFormat, TaskType, VersionStatus
+from catalog.choices import (
+    FeatureRole,
+    LabelQualityStatus,
+    Lifecycle,
+    LogicalType,
+    SourceFormat,
+    TaskType,
+    VersionStatus,
+)
 from governance.choices import Origin, Sensitivity
 
 # Source URIs are indexed by their start: a whole 2048-character URI may not fit in an index entry.
@@ -150,6 +158,15 @@ class DatasetVersion(models.Model):
     contract_check = models.JSONField(
         default=contract_check_none, blank=True, help_text="The last check against the dataset's contract."
     )
+    # Label quality runs on a worker once the version is profiled (catalog/pipeline/labels.py).
+    group_features = models.JSONField(
+        default=list, blank=True, help_text="Features whose groups are examined for representation and bias."
+    )
+    label_quality_status = models.CharField(
+        max_length=16, choices=LabelQualityStatus.choices, default=LabelQualityStatus.PENDING
+    )
+    label_quality_error = models.TextField(blank=True)
+    label_quality_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["dataset", "-number"]

@@ -16,8 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog import pipeline
-from catalog.choices import VersionStatus
+from catalog.choices import LabelQualityStatus, VersionStatus
 from catalog.models import DatasetVersion
+from catalog.pipeline import labels as label_quality
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,23 @@ def version_merge_parts_task(self, results: list[bool], version_id: str, claim: 
 
 @shared_task(name="catalog.tasks.versions_requeue_stuck")
 def versions_requeue_stuck_task() -> int:
-    return len(versions_requeue_stuck())
+    return len(versions_requeue_stuck()) + len(versions_label_quality_requeue())
+
+
+@shared_task(name="catalog.tasks.version_label_quality", autoretry_for=TRANSIENT, retry_backoff=5, max_retries=5)
+def version_label_quality_task(version_id: str) -> str | None:
+    try:
+        return label_quality.version_label_quality(version_id=UUID(version_id))
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            error = f"Label quality took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s limit."
+        else:
+            logger.exception("Label quality of version %s failed unexpectedly", version_id)
+            error = f"The analysis failed unexpectedly ({type(exc).__name__}); the fault is logged for the operators."
+        label_quality.version_label_quality_fail(version_id=UUID(version_id), error=error)
+        return LabelQualityStatus.FAILED
 
 
 @shared_task(name="catalog.tasks.version_verify", autoretry_for=TRANSIENT, retry_backoff=5, max_retries=5)
@@ -157,6 +174,22 @@ def version_verify_dispatch(*, version_id: UUID) -> None:
         logger.exception("Could not queue version %s for verification; the schedule will retry it", version_id)
 
 
+def version_label_quality_on_settled(*, version_id: UUID, status: str, **kwargs: object) -> None:
+    """Receiver of `version_settled`: a version profiled (again) has its labels examined anew, on a
+    worker of its own so that profiling never waits for it."""
+    if status != VersionStatus.READY:
+        return
+    if label_quality.version_label_quality_reset(version_id=version_id):
+        version_label_quality_dispatch(version_id=version_id)
+
+
+def version_label_quality_dispatch(*, version_id: UUID) -> None:
+    try:
+        version_label_quality_task.delay(str(version_id))
+    except Exception:
+        logger.exception("Could not queue the label quality of version %s; the sweep will re-queue it", version_id)
+
+
 # --- Sweeps -----------------------------------------------------------------------------------------
 
 
@@ -199,6 +232,36 @@ def versions_requeue_stuck() -> list[UUID]:
     if stuck:
         logger.warning("Re-queued %d version(s) stuck in pending or profiling", len(stuck))
     return stuck
+
+
+def versions_label_quality_requeue() -> list[UUID]:
+    """Queue again the label quality of versions whose analysis was lost: running past
+    CATALOG_PROFILING_STUCK_AFTER (a worker killed mid-analysis) or waiting past
+    CATALOG_PENDING_REQUEUE_AFTER (a broker that was down). Each is sent at most once per period."""
+    now = timezone.now()
+    with transaction.atomic():
+        lost = list(
+            DatasetVersion.objects.filter(
+                Q(
+                    label_quality_status=LabelQualityStatus.RUNNING,
+                    label_quality_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
+                )
+                | Q(
+                    label_quality_status=LabelQualityStatus.PENDING,
+                    label_quality_changed_at__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
+                ),
+                status=VersionStatus.READY,
+            )
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        DatasetVersion.objects.filter(pk__in=lost).update(
+            label_quality_status=LabelQualityStatus.PENDING, label_quality_changed_at=now
+        )
+        for version_id in lost:
+            transaction.on_commit(partial(version_label_quality_dispatch, version_id=version_id))
+    return lost
 
 
 def versions_verify_due() -> list[UUID]:

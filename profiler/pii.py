@@ -430,7 +430,8 @@ def masked_quality(quality: Mapping[str, Any] | None, pii: Collection[str]) -> d
             "drifted_features": [name for name in summary.get("drifted_features") or [] if name not in pii],
             "label_drifted": bool(summary.get("label_drifted")) and not label_hidden,
         }
-    return quality
+    # Label quality's examples, near conflicts and groups quote classes and group values.
+    return masked_label_quality(quality, {name: [] for name in pii}, label or None, aliases)
 
 
 def _reworded(message: str, aliases: Mapping[str, str]) -> str:
@@ -484,3 +485,70 @@ def masked_drift(result: dict[str, Any], withheld: Collection[str]) -> dict[str,
         "label": None if hidden_label else label,
         "masked_features": sorted(withheld),
     }
+
+
+def masked_label_quality(
+    label_quality: Mapping[str, Any], pii: Mapping[str, Sequence[str]], label: str | None, aliases: Mapping[str, str]
+) -> dict[str, Any]:
+    """`quality`'s label-quality parts as a reader who may not see personal data gets them: the
+    classes of a personal-data label under their `aliases` (as class counts are), the values of
+    personal-data group features masked."""
+    result = dict(label_quality)
+    if label is not None and label in pii:
+        issues = result.get("label_issues")
+        if isinstance(issues, dict):
+            result["label_issues"] = {
+                **issues,
+                "by_class": aliased_counts(issues.get("by_class") or {}, aliases),
+                "examples": [
+                    {
+                        **example,
+                        "given": aliases.get(str(example.get("given")), "class ?"),
+                        "suggested": aliases.get(str(example.get("suggested")), "class ?"),
+                    }
+                    for example in issues.get("examples") or []
+                ],
+            }
+        near = result.get("near_conflicts")
+        if isinstance(near, dict):
+            result["near_conflicts"] = {
+                **near,
+                "examples": [
+                    {**example, "labels": [aliases.get(str(value), "class ?") for value in example.get("labels") or []]}
+                    for example in near.get("examples") or []
+                ],
+            }
+    groups = result.get("groups")
+    if isinstance(groups, dict):
+        shown: dict[str, Any] = {}
+        for name, entries in groups.items():
+            hidden = name in pii
+            shown[name] = [
+                {
+                    **entry,
+                    "value": masked_value(entry.get("value"), pii[name]) if hidden else entry.get("value"),
+                    "class_shares": {
+                        aliases.get(str(cls), "class ?") if label in pii else cls: share
+                        for cls, share in (entry.get("class_shares") or {}).items()
+                    },
+                }
+                for entry in entries
+            ]
+        result["groups"] = shown
+    findings = []
+    for item in result.get("findings") or []:
+        code, about = item.get("code"), item.get("feature")
+        if code in GROUP_CODES and (about in pii or (label in pii and code == "group_label_disparity")):
+            item = {**item, "message": GROUP_MESSAGES_MASKED[code].format(feature=about)}
+        findings.append(item)
+    if "findings" in result:
+        result["findings"] = findings
+    return result
+
+
+GROUP_MESSAGES_MASKED = {
+    "group_underrepresented": "A group of {feature} is under-represented (personal data: its value is not shown).",
+    "group_label_disparity": "The label distribution differs across the groups of {feature} (personal data: the "
+    "values are not shown).",
+}
+GROUP_CODES = frozenset(GROUP_MESSAGES_MASKED)

@@ -49,6 +49,8 @@ class SourceSpec:
     # As validated by readers.read_options_parse, in the API's spelling (ReadOptions.as_dict).
     read_options: dict[str, Any] | None = None
     task_type: str = ""
+    # Features whose groups label quality examines (validated against the profiled columns then).
+    group_features: list[str] | None = None
 
 
 # Why a dataset's sensitivity is higher than the one asked for; the change log says so.
@@ -185,6 +187,7 @@ def dataset_register(
                 splits=source.splits or {},
                 read_options=source.read_options or {},
                 task_type=source.task_type,
+                group_features=source.group_features or [],
             )
     return dataset
 
@@ -199,6 +202,7 @@ def version_create(
     splits: dict[str, str] | Inherit | None = INHERIT,
     read_options: dict[str, Any] | Inherit | None = INHERIT,
     task_type: str | Inherit | None = INHERIT,
+    group_features: list[str] | Inherit | None = INHERIT,
 ) -> DatasetVersion:
     """Register a new version of a dataset from a source; it is profiled by a worker once committed.
 
@@ -224,6 +228,7 @@ def version_create(
             splits=splits,
             read_options=read_options,
             task_type=task_type,
+            group_features=group_features,
         )
 
 
@@ -235,6 +240,7 @@ class _Declared:
     splits: dict[str, str]
     read_options: dict[str, Any]
     task_type: str
+    group_features: list[str]
     inherited: tuple[str, ...] = ()
 
 
@@ -246,6 +252,7 @@ def _carried_over(
     splits: dict[str, str] | Inherit | None,
     read_options: dict[str, Any] | Inherit | None,
     task_type: str | Inherit | None,
+    group_features: list[str] | Inherit | None = INHERIT,
 ) -> _Declared:
     """A new version keeps what the version before it was registered with, unless told otherwise:
     its label column and splits; its read options when the source is of the same format (they say
@@ -277,6 +284,7 @@ def _carried_over(
             previous.task_type if previous is not None and previous.label_column == label else "",
             "",
         ),
+        group_features=settle("group_features", group_features, previous.group_features if previous else [], []),
     )
     return dataclasses.replace(declared, inherited=tuple(inherited))
 
@@ -314,13 +322,14 @@ def _version_insert(
     splits: dict[str, str] | Inherit | None,
     read_options: dict[str, Any] | Inherit | None,
     task_type: str | Inherit | None,
+    group_features: list[str] | Inherit | None = INHERIT,
 ) -> DatasetVersion:
     # The dataset row lock serialises version numbering: two registrations never get the same number,
     # and each inherits from the version registered just before it.
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
     previous = (
         locked.versions.order_by("-number")
-        .only("number", "format", "label_column", "splits", "read_options", "task_type")
+        .only("number", "format", "label_column", "splits", "read_options", "task_type", "group_features")
         .first()
     )
     number = (previous.number if previous is not None else 0) + 1
@@ -332,6 +341,7 @@ def _version_insert(
         splits=splits,
         read_options=read_options,
         task_type=task_type,
+        group_features=group_features,
     )
     version = DatasetVersion.objects.create(
         dataset=locked,
@@ -342,6 +352,7 @@ def _version_insert(
         splits=declared.splits,
         read_options=declared.read_options,
         task_type=declared.task_type,
+        group_features=declared.group_features,
         status=VersionStatus.PENDING,
         status_changed_at=now,
         queued_at=tasks.queued_at(now),
@@ -363,6 +374,7 @@ def _version_insert(
             "splits": declared.splits,
             **({"read_options": declared.read_options} if declared.read_options else {}),
             **({"task_type": declared.task_type} if declared.task_type else {}),
+            **({"group_features": declared.group_features} if declared.group_features else {}),
             **(
                 {"inherited": list(declared.inherited), "inherited_from": previous.number}
                 if declared.inherited and previous is not None

@@ -163,6 +163,13 @@ class SourceSerializer(StrictSerializer):
         required=False,
         help_text="What the label is; inferred from its values when omitted.",
     )
+    group_features = serializers.ListField(
+        child=StrictCharField(max_length=1024, validators=[_single_line]),
+        required=False,
+        max_length=20,
+        help_text="Features whose groups (such as region, or a demographic column) label quality examines for "
+        "representation and disparate label distributions; checked against the profiled columns.",
+    )
 
 
 class _DatasetFieldsSerializer(StrictSerializer):

@@ -226,8 +226,11 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "splits",
             "read_options",
             "task_type",
+            "group_features",
             "status",
             "error",
+            "label_quality_status",
+            "label_quality_error",
             "fingerprint",
             "unchanged_from",
             "size_bytes",
@@ -287,7 +290,8 @@ class VersionSerializer(VersionSummarySerializer):
 
     @extend_schema_field(
         serializers.DictField(
-            help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift. "
+            help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift; "
+            "once label quality is ready (label_quality_status), label_issues, near_conflicts and groups. "
             "When the label is personal data, readers other than the dataset's owners and stewards get its "
             "classes as `class 1`, `class 2`... (the most frequent first, counts kept), and neither the drift "
             "nor the drift findings of personal-data features."
@@ -411,6 +415,13 @@ class VersionCreateSerializer(SourceSerializer):
         allow_null=True,
         help_text="What the label is; inferred from its values when not known."
         + _INHERITED.format(when=" when the label column is the same"),
+    )
+    group_features = serializers.ListField(
+        child=StrictCharField(max_length=1024),
+        required=False,
+        allow_null=True,
+        max_length=20,
+        help_text="Features whose groups label quality examines." + _INHERITED.format(when=""),
     )
 
     representation = VersionSerializer

@@ -1,0 +1,164 @@
+"""Label quality of a profiled version on a worker: its source read again, the analysis of
+`profiler.labels`, and the result stored beside the profile (`quality.label_issues`,
+`quality.near_conflicts`, `quality.groups` and their findings) without overwriting a profile stored
+meanwhile."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.choices import FeatureRole, LabelQualityStatus, VersionStatus
+from catalog.models import DatasetVersion, Feature
+from catalog.pipeline.profiling import _plan
+from catalog.pipeline.store import json_safe
+from catalog.sources import source_opened
+from profiler import labels
+from profiler.api import SourceError
+from profiler.findings import sort_findings
+
+logger = logging.getLogger(__name__)
+
+# The keys of `quality` this analysis owns; a profile stored again drops them (it rewrites quality).
+QUALITY_KEYS = ("label_issues", "near_conflicts", "groups")
+FINDING_CODES = frozenset(
+    {"label_issues", "near_conflicts", "group_underrepresented", "group_label_disparity", "group_feature_missing"}
+)
+# Above this multiple of the analysed rows, rows are thinned while the source is read.
+READ_MARGIN = 4
+
+
+def version_label_quality_reset(*, version_id: UUID) -> bool:
+    """Make a freshly profiled version wait for its label quality (or say it has none to examine:
+    no classification label). Returns whether the analysis should be queued."""
+    version = DatasetVersion.objects.filter(pk=version_id, status=VersionStatus.READY).first()
+    if version is None:
+        return False
+    applicable = _classification_label(version) is not None
+    status = LabelQualityStatus.PENDING if applicable else LabelQualityStatus.NOT_APPLICABLE
+    DatasetVersion.objects.filter(pk=version_id).update(
+        label_quality_status=status, label_quality_error="", label_quality_changed_at=timezone.now()
+    )
+    return applicable
+
+
+def _classification_label(version: DatasetVersion) -> str | None:
+    quality = version.quality or {}
+    label = quality.get("label_column")
+    if not label or quality.get("task_type") != "classification":
+        return None
+    if version.format not in ("csv", "tsv", "parquet", "jsonl"):
+        return None
+    return str(label)
+
+
+def version_label_quality(*, version_id: UUID, options: labels.LabelOptions | None = None) -> str | None:
+    """Analyse the labels of a ready version and store the result; returns the label-quality status
+    reached, or None when the version was not waiting for it (another worker has it, or it changed)."""
+    now = timezone.now()
+    claimed = DatasetVersion.objects.filter(
+        pk=version_id, status=VersionStatus.READY, label_quality_status=LabelQualityStatus.PENDING
+    ).update(label_quality_status=LabelQualityStatus.RUNNING, label_quality_changed_at=now)
+    if not claimed:
+        return None
+    version = DatasetVersion.objects.get(pk=version_id)
+    # The profile this analysis is about: a profile stored after it makes the result stale.
+    profiled_at = version.profiled_at
+    label = _classification_label(version)
+    if label is None:
+        return _end(version_id, profiled_at, status=LabelQualityStatus.NOT_APPLICABLE)
+    options = options or labels.LabelOptions()
+    try:
+        result = _analyse(version, label, options)
+    except (SourceError, labels.LabelAnalysisError) as exc:
+        return _end(version_id, profiled_at, status=LabelQualityStatus.FAILED, error=str(exc))
+    return _store(version_id, profiled_at, result)
+
+
+def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) -> dict[str, Any]:
+    features = list(Feature.objects.filter(version=version).order_by("position"))
+    names = {feature.name for feature in features}
+    learn_from = {
+        feature.name: feature.logical_type
+        for feature in features
+        if feature.name != label and feature.role not in (FeatureRole.ID, FeatureRole.TIMESTAMP, FeatureRole.WEIGHT)
+    }
+    learn_from = {name: kind for name, kind in learn_from.items() if name not in version.group_features}
+    groups = [name for name in version.group_features if name in names]
+    rows = version.row_count or 0
+    keep = min(1.0, READ_MARGIN * options.max_rows / rows) if rows else 1.0
+    with source_opened(version.uri) as files:
+        planned, _ = _plan(version, files)
+        frame, row_names = labels.read_table(
+            planned.partitions, [label, *learn_from, *groups], keep_share=keep, seed=options.seed
+        )
+    result = labels.analyse(
+        frame, label=label, features=learn_from, row_names=row_names, group_features=groups, options=options
+    )
+    if keep < 1.0:
+        result["label_issues"]["sampled"] = True
+    missing = [name for name in version.group_features if name not in names]
+    result["findings"].extend(
+        {
+            "severity": "warning",
+            "code": "group_feature_missing",
+            "feature": name,
+            "message": f"The group feature {name!r} is not a column of this version; its groups are not examined.",
+        }
+        for name in missing
+    )
+    return result
+
+
+def _store(version_id: UUID, profiled_at: Any, result: dict[str, Any]) -> str | None:
+    with transaction.atomic():
+        # The row lock orders this write after a profile being stored, and the check below drops
+        # the result if that profile is newer than the one analysed.
+        locked = (
+            DatasetVersion.objects.select_for_update()
+            .filter(pk=version_id, status=VersionStatus.READY, label_quality_status=LabelQualityStatus.RUNNING)
+            .first()
+        )
+        if locked is None or locked.profiled_at != profiled_at:
+            return None
+        quality = {key: value for key, value in (locked.quality or {}).items() if key not in QUALITY_KEYS}
+        kept = [item for item in quality.get("findings") or [] if item.get("code") not in FINDING_CODES]
+        quality.update(json_safe({key: result[key] for key in QUALITY_KEYS}))
+        quality["findings"] = sort_findings([*kept, *json_safe(result["findings"])])
+        locked.quality = quality
+        locked.label_quality_status = LabelQualityStatus.READY
+        locked.label_quality_error = ""
+        locked.label_quality_changed_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "quality",
+                "label_quality_status",
+                "label_quality_error",
+                "label_quality_changed_at",
+                "updated_at",
+            ]
+        )
+    logger.info("Label quality of version %s: %s rows flagged", version_id, result["label_issues"]["count"])
+    return LabelQualityStatus.READY
+
+
+def _end(version_id: UUID, profiled_at: Any, *, status: str, error: str = "") -> str | None:
+    ended = DatasetVersion.objects.filter(
+        pk=version_id, label_quality_status=LabelQualityStatus.RUNNING, profiled_at=profiled_at
+    ).update(label_quality_status=status, label_quality_error=error, label_quality_changed_at=timezone.now())
+    if ended and error:
+        logger.info("Label quality of version %s failed: %s", version_id, error)
+    return status if ended else None
+
+
+def version_label_quality_fail(*, version_id: UUID, error: str) -> None:
+    """Record an unexpected fault of the analysis on the version (never left running)."""
+    DatasetVersion.objects.filter(pk=version_id, label_quality_status=LabelQualityStatus.RUNNING).update(
+        label_quality_status=LabelQualityStatus.FAILED,
+        label_quality_error=error,
+        label_quality_changed_at=timezone.now(),
+    )
