@@ -185,7 +185,10 @@ class LineageView(ProjectViewMixin, views.APIView):
         parameters=[NODE_ID, DEPTH, DIRECTION, FORMAT],
         responses={
             200: GraphSerializer,
-            400: OpenApiResponse(ProblemSerializer, description="A malformed nodeId, depth, direction or format, or an unknown query parameter."),
+            400: OpenApiResponse(
+                ProblemSerializer,
+                description="A malformed nodeId, depth, direction or format, or an unknown query parameter.",
+            ),
             404: OpenApiResponse(ProblemSerializer, description="No dataset or job you may read has that id."),
         },
     )
@@ -285,7 +288,10 @@ class ColumnLineageView(ProjectViewMixin, views.APIView):
         ],
         responses={
             200: GraphSerializer,
-            400: OpenApiResponse(ProblemSerializer, description="A malformed nodeId, depth, direction or format, or an unknown query parameter."),
+            400: OpenApiResponse(
+                ProblemSerializer,
+                description="A malformed nodeId, depth, direction or format, or an unknown query parameter.",
+            ),
             404: OpenApiResponse(ProblemSerializer, description="No dataset you may read has that id."),
         },
     )
