@@ -138,6 +138,21 @@ def scene(people, e2e_storage_root):
         )
         models[name] = (run["model"]["id"], run["id"])
 
+    # Each checks serving data against a contract of their own dataset: the owner's check, of the
+    # restricted dataset, must answer the stranger as a missing one.
+    checks = {}
+    for caller, target, uri in (
+        (people.owner, secret, f"{vault.name}/patients.csv"),
+        (people.other, mine, f"{mine_folder.name}/scores.csv"),
+    ):
+        draft = caller.post(f"/api/v1/datasets/{target['id']}/contract/infer", {})
+        assert draft.status_code == 200, draft.text
+        saved = caller.request("PUT", f"/api/v1/datasets/{target['id']}/contract/", json=draft.json())
+        assert saved.status_code == 200, saved.text
+        check = caller.post(f"/api/v1/datasets/{target['id']}/contract/validate", {"source": {"uri": uri}})
+        assert check.status_code == 202, check.text
+        checks[target["id"]] = check.json()["id"]
+
     forbidden = {
         secret["id"],
         uuid.UUID(secret["id"]).hex,
@@ -168,6 +183,8 @@ def scene(people, e2e_storage_root):
         "forbidden": forbidden,
         "models": [model for model, _ in models.values()],
         "training_runs": [run for _, run in models.values()],
+        "my_check": checks[mine["id"]],
+        "secret_check": checks[secret["id"]],
     }
 
 
@@ -240,11 +257,13 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("models", "id"): scene["models"],
         "model_id": scene["models"],
         ("training-runs", "id"): scene["training_runs"],
+        "check_id": [scene["my_check"]],
         ("licenses", "spdx_id"): ["CC0-1.0", scene["secret_license"]],
         ("files", "path"): [entry["path"] for entry in scene["mine_version"]["manifest"]][:1],
         # Staff-only collections: the stranger is refused whatever the id.
         ("namespaces", "id"): ["1"],
         ("storage-locations", "id"): [str(uuid.uuid4())],
+        ("webhooks", "id"): [str(uuid.uuid4())],
         # The stranger is in no group: another's group answers as a missing one, by name or id.
         ("groups", "ref"): ["vision-team", "1"],
         # Marquez's read API names a namespace by its name.
@@ -260,6 +279,7 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("runs", "id"): [scene["hidden_run"]],
         ("edges", "id"): secret_edges,
         ("owners", "id"): [secret_owner],
+        "check_id": [scene["secret_check"]],
     }
     query_probes = {
         "dataset": secret["id"],
