@@ -9,7 +9,10 @@ handler (`config.api.exceptions`) answers them as problem documents, so views do
 from typing import Any
 
 from django.contrib.auth.models import User
-from rest_framework import generics, permissions, viewsets
+from django.http import Http404
+from rest_framework import exceptions, generics, permissions, viewsets
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
 from config.api.filters import QueryParametersChecked
 from config.api.permissions import actor_of
@@ -30,6 +33,21 @@ class ProjectViewMixin(QueryParametersChecked):
     @property
     def actor(self) -> User:
         return actor_of(self.request)
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # DRF answers a `?format=` no renderer of the view has with a 404, as if the resource were
+        # missing; it is a query parameter the request got wrong, so it is a 400 that names it.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            name = api_settings.URL_FORMAT_OVERRIDE
+            asked = request.query_params.get(name) if name else None
+            if asked is None:
+                raise
+            formats = sorted({renderer.format for renderer in self.get_renderers()})
+            raise exceptions.ValidationError(
+                {name: [f"No format {asked[:40]!r} here: it answers {', '.join(formats)}."]}
+            ) from None
 
 
 class ProjectAPIView(ProjectViewMixin, generics.GenericAPIView):

@@ -4,7 +4,7 @@ from a version's profile."""
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from catalog.api.scoped import DatasetScoped
 from catalog.models import Dataset
 from config.api.conditional import ConditionalMixin, etag_of
+from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView
 from config.errors import Invalid, NotFound
 from contracts import services
@@ -108,7 +109,10 @@ class ContractInferView(_ContractBase):
         "against that version. Nothing is saved: PUT the draft (edited) to put it in force. Owners, stewards "
         "and staff only.",
         request=ContractInferSerializer,
-        responses=ContractWriteSerializer,
+        responses={
+            200: ContractWriteSerializer,
+            409: OpenApiResponse(ProblemSerializer, description="The dataset has no ready version to infer from."),
+        },
     )
     def post(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
@@ -134,7 +138,10 @@ class ContractValidateView(_ContractBase):
         "is never registered as a version. Answers 202 with the check's id: GET /api/v1/contract-checks/{id}/. "
         "Owners, stewards and staff only.",
         request=ContractValidateSerializer,
-        responses={202: ContractCheckAcceptedSerializer},
+        responses={
+            202: ContractCheckAcceptedSerializer,
+            409: OpenApiResponse(ProblemSerializer, description="The dataset has no contract to check data against."),
+        },
     )
     def post(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()
@@ -187,7 +194,7 @@ class ContractOdcsView(ConditionalMixin[Dataset], _ContractBase):
         "row counts as rowCount, and the ML checks (drift, classes, duplicates, label conflicts, split leakage) "
         f"as quality rules of type custom, engine `{'training-data-catalog'}`. Read back by PUT, it is the same "
         "contract.",
-        responses={(200, "application/yaml"): OpenApiTypes.STR},
+        responses={(200, "application/yaml"): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, dataset_id) -> Response:
         text = self.representation(self.get_dataset())
@@ -201,7 +208,7 @@ class ContractOdcsView(ConditionalMixin[Dataset], _ContractBase):
         description="A new version of the contract, from ODCS YAML (at most 1 MiB, no anchors or aliases, "
         "nesting at most 32 deep). Rules of other engines are kept out; the catalog's are read back exactly.",
         request={"application/yaml": OpenApiTypes.STR},
-        responses={(200, "application/yaml"): OpenApiTypes.STR},
+        responses={(200, "application/yaml"): OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, dataset_id) -> Response:
         dataset = self.get_dataset()

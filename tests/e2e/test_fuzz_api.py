@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from tests.e2e.conftest import ARTIFACTS
 from tests.factories import token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
@@ -56,7 +57,12 @@ def test_the_api_answers_every_generated_request_as_documented(live_server, stor
         cwd=tmp_path,
     )
 
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    # The whole report is kept: the failures come before the warnings, which alone can fill the tail.
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "fuzz-report.txt").write_text(result.stdout + result.stderr)
+    failures = result.stdout.find("FAILURES")
+    shown = result.stdout[failures : failures + 8000] if failures >= 0 else result.stdout[-6000:]
+    assert result.returncode == 0, shown + result.stderr[-2000:]
     assert "Tested: " in result.stdout
 
 

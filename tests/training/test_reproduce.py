@@ -172,7 +172,7 @@ def test_no_one_signed_out_reads_or_verifies_a_run(anonymous_client, run):
 
 def test_an_unknown_run_is_a_404_and_hostile_input_a_4xx(owner_client, run):
     assert owner_client.get("/api/v1/training-runs/00000000-0000-0000-0000-000000000000/reproduce").status_code == 404
-    assert owner_client.get(url(run, "reproduce"), {"format": "xml"}).status_code == 404
+    assert owner_client.get(url(run, "reproduce"), {"format": "xml"}).status_code == 400
     assert owner_client.get(url(run, "reproduce"), {"depth": "\x00"}).status_code == 400
     # The check takes no body: one is not read, however deep.
     hostile = owner_client.generic("POST", url(run, "verify/"), deep(100_000), content_type="application/json")
