@@ -337,6 +337,9 @@ CATALOG_URL_CA_BUNDLE = env.str("CATALOG_URL_CA_BUNDLE", default="") or None
 # Beat re-queues a version still pending this long after registration (a lost message, a broker
 # that was down), and one still profiling this long after it was claimed (a killed worker).
 CATALOG_PENDING_REQUEUE_AFTER = timedelta(seconds=env.int("CATALOG_PENDING_REQUEUE_AFTER", default=300))
+# Whether a classification label is examined for likely mislabelled rows after profiling (a task of its own
+# that trains models on the data: a deployment that cannot spare the workers turns it off).
+CATALOG_LABEL_QUALITY = env.bool("CATALOG_LABEL_QUALITY", default=True)
 CATALOG_PROFILING_STUCK_AFTER = timedelta(
     seconds=env.int("CATALOG_PROFILING_STUCK_AFTER", default=CELERY_TASK_TIME_LIMIT + 300)
 )

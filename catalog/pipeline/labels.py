@@ -9,6 +9,7 @@ import logging
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -39,9 +40,12 @@ def version_label_quality_reset(*, version_id: UUID) -> bool:
     if version is None:
         return False
     applicable = _classification_label(version) is not None
+    error = ""
+    if applicable and not settings.CATALOG_LABEL_QUALITY:
+        applicable, error = False, "Label quality is turned off here (CATALOG_LABEL_QUALITY=0)."
     status = LabelQualityStatus.PENDING if applicable else LabelQualityStatus.NOT_APPLICABLE
     DatasetVersion.objects.filter(pk=version_id).update(
-        label_quality_status=status, label_quality_error="", label_quality_changed_at=timezone.now()
+        label_quality_status=status, label_quality_error=error, label_quality_changed_at=timezone.now()
     )
     return applicable
 

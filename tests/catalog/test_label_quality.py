@@ -85,6 +85,19 @@ def test_it_marks_a_version_without_a_classification_label_not_applicable(owner_
     assert "label_issues" not in body["quality"]
 
 
+def test_it_says_so_when_label_quality_is_turned_off(owner_client, dataset, storage_root, settings):
+    settings.CATALOG_LABEL_QUALITY = False
+    path = storage_root / "penguins" / "penguins.csv"
+    write_penguins(path)
+
+    body = owner_client.get(f"/api/v1/versions/{register(owner_client, dataset, path)}/").json()
+
+    assert body["status"] == "ready"
+    assert body["label_quality_status"] == "not_applicable"
+    assert "CATALOG_LABEL_QUALITY" in body["label_quality_error"]
+    assert "label_issues" not in body["quality"]
+
+
 def test_it_fails_with_a_reason_on_a_single_class(owner_client, dataset, storage_root):
     path = storage_root / "penguins" / "penguins.csv"
     write_penguins(path, species="Adelie")
