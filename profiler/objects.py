@@ -76,7 +76,13 @@ def _etag(details: dict[str, Any]) -> str | None:
 # HEAD has no body), for credentials it does not know, and for credentials that may not do what they asked.
 THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests", "TooManyRequestsException",
              "RequestLimitExceeded", "ServiceUnavailable", "503", "429"}  # fmt: skip
-UNKNOWN_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "TokenRefreshRequired"}
+UNKNOWN_CREDENTIALS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+}
 DENIED = {"AccessDenied", "AllAccessDisabled", "AccountProblem"}
 
 
@@ -120,7 +126,8 @@ def explained(exc: BaseException, where: str, *, retry_attempts: int = 6) -> Sou
         )
     if codes & UNKNOWN_CREDENTIALS:
         return SourceError(
-            f"{where}: the object store does not accept the workers' credentials ({', '.join(sorted(codes))}: "
+            f"{where}: the object store does not accept the workers' credentials "
+            f"({', '.join(sorted(codes & UNKNOWN_CREDENTIALS))}: "
             f"{text}). Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the provider's own) in the workers' "
             "environment, and that they belong to this store (AWS_ENDPOINT_URL)."
         )

@@ -1,7 +1,8 @@
 """A throttling S3 endpoint for the tests: a real HTTP server on a loopback port, placed in front of
 the local S3 server (tests/object_store.py), that answers the first `throttled` requests as S3 does
 when a prefix is read too fast, `503 SlowDown` with S3's XML error body (none for a HEAD, whose
-answers have no body), and forwards every later request unchanged. `throttled=None` throttles for
+answers have no body), and forwards the later ones unchanged, but for every `every`-th one, throttled
+too (the reads of a busy store, throttled now and then all along). `throttled=None` throttles for
 ever: a store that never lets the reads through.
 
 A worker reaches it as it reaches any S3-compatible store, through `AWS_ENDPOINT_URL`; the proxy counts
@@ -27,12 +28,15 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding
 
 
 class ThrottlingProxy:
-    def __init__(self, upstream: str, *, throttled: int | None) -> None:
+    def __init__(self, upstream: str, *, throttled: int | None, every: int | None = None) -> None:
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
-        self.throttled = throttled
         self.lock = threading.Lock()
+        self.requests = 0
+        self.throttled: int | None = None
+        self.every: int | None = None
+        self.throttle(first=throttled, every=every)
         # What was answered: (time, method, path, status), in order.
         self.answered: list[tuple[float, str, str, int]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -51,9 +55,22 @@ class ThrottlingProxy:
             return sum(status != 503 for _at, _method, _path, status in self.answered)
 
     def _throttles(self) -> bool:
+        """Whether the request that just came is answered SlowDown (decided, and counted, at once)."""
         with self.lock:
-            seen = len(self.answered)
-        return self.throttled is None or seen < self.throttled
+            index = self.requests
+            self.requests += 1
+            throttled, every = self.throttled, self.every
+        if throttled is None or index < throttled:
+            return True
+        return every is not None and (index - throttled) % every == every - 1
+
+    def throttle(self, *, first: int | None, every: int | None = None) -> None:
+        """From the next request on: answer the `first` ones (all, with None) SlowDown, then every
+        `every`-th one (none, with None)."""
+        assert every is None or every >= 2
+        with self.lock:
+            self.throttled = self.requests + first if first is not None else None
+            self.every = every
 
     def _record(self, method: str, path: str, status: int) -> None:
         with self.lock:
@@ -81,12 +98,15 @@ class ThrottlingProxy:
                     answer = upstream.getresponse()
                     payload = answer.read()
                     self.send_response(answer.status, answer.reason)
+                    # A HEAD's Content-Length is the object's size, its answer bodiless: kept as it is.
+                    head = self.command == "HEAD"
                     for name, value in answer.getheaders():
-                        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                        if name.lower() not in HOP_BY_HOP and (head or name.lower() != "content-length"):
                             self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(payload)))
+                    if not head:
+                        self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    if self.command != "HEAD":
+                    if not head:
                         self.wfile.write(payload)
                     proxy._record(self.command, self.path, answer.status)
                 finally:
