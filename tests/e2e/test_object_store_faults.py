@@ -1,6 +1,6 @@
 """Faults of an object store, over HTTP with gunicorn and real Celery workers: wrong credentials, a
-denied permission (a local S3 server that checks both, moto's IAM enforcement), an endpoint nothing
-listens on, and a store that throttles (a real loopback proxy answering S3's `503 SlowDown` in front
+denied permission (a local S3 server that checks both, moto's IAM enforcement), no credentials at
+all, an endpoint nothing listens on, and a store that throttles (a real loopback proxy answering S3's `503 SlowDown` in front
 of the local S3 server) each end the version `failed` with an error that says what to fix, never a
 500 nor a version left `profiling`; a read throttled for a while is retried with backoff and ends
 `ready`. Hostile object URLs are a 400 at registration.
@@ -41,10 +41,12 @@ class FaultStack:
         self.started = 0
 
     @contextlib.contextmanager
-    def worker(self, **changes: str) -> Iterator[None]:
+    def worker(self, **changes: str | None) -> Iterator[None]:
+        """A worker whose environment has `changes` (a variable given None is left out)."""
         self.started += 1
         name = f"objfaults-{self.started}-{uuid.uuid4().hex[:6]}"
-        consumer = worker({**self.env, **changes}, ARTIFACTS / f"e2e-objfaults-worker-{self.started}.log", name)
+        env = {key: value for key, value in {**self.env, **changes}.items() if value is not None}
+        consumer = worker(env, ARTIFACTS / f"e2e-objfaults-worker-{self.started}.log", name)
         consumer.start()
         try:
             yield
@@ -135,6 +137,24 @@ def test_an_endpoint_nothing_listens_on_fails_naming_the_setting(fault_stack, ca
 
     assert "endpoint cannot be reached" in error
     assert "AWS_ENDPOINT_URL" in error
+
+
+def test_a_worker_without_credentials_fails_saying_where_to_set_them(fault_stack, callers, object_store):
+    owner, other = callers
+    run = uuid.uuid4().hex[:8]
+    object_store.put(UNVERSIONED, f"{run}/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    # No key in the environment, no credentials file, no instance metadata to ask.
+    nothing = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None, "AWS_PROFILE": None}
+
+    with fault_stack.worker(
+        **nothing,
+        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/credentials",
+        AWS_CONFIG_FILE="/nonexistent/config",
+        AWS_EC2_METADATA_DISABLED="true",
+    ):
+        error = _failed(owner, other, f"keyless-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/penguins.csv"})
+
+    assert "the workers have no credentials" in error
 
 
 def test_a_throttled_read_is_retried_with_backoff_and_endless_throttling_fails_naming_it(
