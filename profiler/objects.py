@@ -138,7 +138,17 @@ def explained(exc: BaseException, where: str, *, retry_attempts: int = 6) -> Sou
             "them s3:ListBucket and s3:GetObject (s3:GetObjectVersion in a versioned bucket) on it."
         )
     if isinstance(exc, FileNotFoundError):
-        return SourceError(f"{where} does not exist in the object store (no such bucket, key or version): {text}")
+        # A store's own answer names what is missing; a bare 404 (a HEAD's, or a server that is not
+        # an object store at all) may also come from the wrong endpoint.
+        hint = (
+            ""
+            if codes & {"NoSuchKey", "NoSuchBucket", "NoSuchVersion"}
+            else " If it does exist, check that AWS_ENDPOINT_URL (or the provider's endpoint setting) in the "
+            "workers' environment names the store that holds it."
+        )
+        return SourceError(
+            f"{where} does not exist in the object store (no such bucket, key or version): {text}.{hint}"
+        )
     if isinstance(exc, PermissionError) or any(
         marker in texts for marker in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden")
     ):

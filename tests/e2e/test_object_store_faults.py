@@ -1,9 +1,10 @@
 """Faults of an object store, over HTTP with gunicorn and real Celery workers: wrong credentials, a
 denied permission (a local S3 server that checks both, moto's IAM enforcement), no credentials at
-all, an endpoint nothing listens on, and a store that throttles (a real loopback proxy answering S3's `503 SlowDown` in front
-of the local S3 server) each end the version `failed` with an error that says what to fix, never a
-500 nor a version left `profiling`; a read throttled for a while is retried with backoff and ends
-`ready`. Hostile object URLs are a 400 at registration.
+all, an endpoint nothing listens on (or a web server that is no object store), and a store that
+throttles (a real loopback proxy answering S3's `503 SlowDown` in front of the local S3 server) each
+end the version `failed` with an error that says what to fix, never a 500 nor a version left
+`profiling`; a read throttled for a while is retried with backoff and ends `ready`. Hostile object
+URLs are a 400 at registration.
 
 Workers take the store's credentials and endpoint from their environment: each fault here has a
 worker of its own started with it, consuming a queue of this module's gunicorn, so the session's
@@ -12,10 +13,13 @@ shared workers keep theirs."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -127,15 +131,34 @@ def test_wrong_credentials_and_a_denied_permission_fail_with_what_to_fix(fault_s
         assert secret not in error
 
 
-def test_an_endpoint_nothing_listens_on_fails_naming_the_setting(fault_stack, callers, object_store):
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_a_wrong_endpoint_fails_naming_the_setting(fault_stack, callers, object_store, tmp_path):
     owner, other = callers
     run = uuid.uuid4().hex[:8]
     object_store.put(UNVERSIONED, f"{run}/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    source = {"uri": f"s3://{UNVERSIONED}/{run}/penguins.csv"}
 
+    # Nothing listens there.
     with fault_stack.worker(AWS_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}", CATALOG_OBJECT_RETRY_ATTEMPTS="2"):
-        error = _failed(owner, other, f"nowhere-{run}", {"uri": f"s3://{UNVERSIONED}/{run}/penguins.csv"})
-
+        error = _failed(owner, other, f"nowhere-{run}", source)
     assert "endpoint cannot be reached" in error
+    assert "AWS_ENDPOINT_URL" in error
+
+    # A web server answers there, but it is no object store: every key is Not Found.
+    handler = functools.partial(_QuietFiles, directory=str(tmp_path))
+    web = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        with fault_stack.worker(AWS_ENDPOINT_URL=f"http://127.0.0.1:{web.server_address[1]}"):
+            error = _failed(owner, other, f"elsewhere-{run}", source)
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert "does not exist in the object store" in error
     assert "AWS_ENDPOINT_URL" in error
 
 
