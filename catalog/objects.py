@@ -26,6 +26,7 @@ import contextlib
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,10 @@ SCHEMES = {"s3": "s3", "gs": "gcs", "az": "abfs", "abfs": "abfs"}
 _PACKAGES = {"s3": "s3fs", "gcs": "gcsfs", "abfs": "adlfs"}
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$")
 _CHUNK = 8 * 1024 * 1024
+# The longest key S3, GCS and Azure accept, in bytes of UTF-8.
+MAX_KEY_BYTES = 1024
+# Characters that reorder the text around them when shown (a key that reads other than it is).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class ObjectURLInvalid(ValueError):
@@ -99,19 +104,27 @@ def object_url_parse(uri: str) -> ObjectURL:
     scheme = scheme.lower()
     if scheme not in SCHEMES:
         raise ObjectURLInvalid(f"{scheme!r} is not an object-store scheme ({', '.join(SCHEMES)}).")
-    if any(ord(char) < 32 or ord(char) == 127 for char in uri):
-        raise ObjectURLInvalid("The URL contains a control character.")
+    control = next((char for char in uri if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS), None)
+    if control is not None:
+        raise ObjectURLInvalid(f"The URL contains a control character (U+{ord(control):04X}); object keys may not.")
     bucket, _slash, key = rest.partition("/")
+    if "@" in bucket and scheme in ("s3", "gs"):
+        raise ObjectURLInvalid(
+            "URLs with credentials in them are not accepted: the workers take theirs from their environment."
+        )
     if not bucket or not _BUCKET.match(bucket):
         raise ObjectURLInvalid(
             f"{uri} does not name a bucket: give {scheme}://bucket/key or {scheme}://bucket/prefix/."
         )
-    if "@" in bucket and scheme in ("s3", "gs"):
-        raise ObjectURLInvalid("URLs with credentials in them are not accepted.")
     segments = key.split("/")
     inner = segments[:-1] if key.endswith("/") else segments
     if key and any(segment in ("", ".", "..") for segment in inner):
         raise ObjectURLInvalid("Object keys may not have empty, '.' or '..' segments.")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise ObjectURLInvalid(
+            f"The object key is {len(key.encode())} bytes long; object stores allow at most {MAX_KEY_BYTES} "
+            "(UTF-8) bytes."
+        )
     if sum(segment == "**" for segment in segments) > 2:
         raise ObjectURLInvalid("The pattern is too broad: at most 2 '**' parts are accepted.")
     return ObjectURL(scheme, bucket, key)

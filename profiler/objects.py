@@ -21,6 +21,8 @@ from profiler.faults import SourceError
 BLOCK_SIZE = 8 * 1024 * 1024
 # Bytes a hashing read asks for at once (held in memory one chunk at a time).
 HASH_CHUNK = 32 * 1024 * 1024
+# Times s3fs makes a call whose tries botocore gave up on, or whose answer broke off while read.
+S3_CALLS = 2
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,26 @@ def filesystem(protocol: str, *, retry_attempts: int) -> Any:
 
     options: dict[str, Any] = {"skip_instance_cache": True}
     if protocol == "s3":
+        # botocore's `max_attempts` counts the retries after the first try; `total_max_attempts` counts
+        # every try, as CATALOG_OBJECT_RETRY_ATTEMPTS does. The standard mode retries throttling
+        # (SlowDown, 503), 5xx answers and dropped connections, with `rand(0, 1) * 2**try` s of backoff.
         options.update(
             version_aware=True,
-            config_kwargs={"retries": {"max_attempts": retry_attempts, "mode": "standard"}},
+            config_kwargs={"retries": {"total_max_attempts": retry_attempts, "mode": "standard"}},
         )
     packages = {"s3": "s3fs", "gcs": "gcsfs", "abfs": "adlfs"}
     try:
-        return fsspec.filesystem(protocol, **options)
+        fs = fsspec.filesystem(protocol, **options)
     except ImportError as exc:
         raise SourceError(
             f"Reading {protocol}:// sources needs the package {packages.get(protocol, protocol)}."
         ) from exc
+    if protocol == "s3":
+        # s3fs makes each call up to `retries` times (5 by default) around botocore's own tries: five
+        # times the attempts a throttling store was meant to get. Once more is kept, for an answer
+        # whose body broke off while it was read (which botocore does not retry).
+        fs.retries = S3_CALLS
+    return fs
 
 
 def _etag(details: dict[str, Any]) -> str | None:
@@ -61,33 +72,101 @@ def _etag(details: dict[str, Any]) -> str | None:
     return str(etag).strip('"') if etag else None
 
 
+# The store's error codes for a client asked to slow down (and the bare HTTP statuses: the answer to a
+# HEAD has no body), for credentials it does not know, and for credentials that may not do what they asked.
+THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests", "TooManyRequestsException",
+             "RequestLimitExceeded", "ServiceUnavailable", "503", "429"}  # fmt: skip
+UNKNOWN_CREDENTIALS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidToken",
+    "ExpiredToken",
+    "TokenRefreshRequired",
+}
+DENIED = {"AccessDenied", "AllAccessDisabled", "AccountProblem"}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from (s3fs turns the store's answer into an OSError
+    whose cause holds the error code)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _codes(chain: list[BaseException]) -> set[str]:
+    codes = set()
+    for fault in chain:
+        response = getattr(fault, "response", None)
+        if isinstance(response, dict):
+            error = response.get("Error") or {}
+            if error.get("Code"):
+                codes.add(str(error["Code"]))
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+            if status:
+                codes.add(str(status))
+    return codes
+
+
 def explained(exc: BaseException, where: str, *, retry_attempts: int = 6) -> SourceError:
     """A fault of the store as a message a person can act on."""
+    chain = _chain(exc)
+    codes = _codes(chain)
     text = str(exc) or exc.__class__.__name__
-    name = exc.__class__.__name__
+    names = " ".join(fault.__class__.__name__ for fault in chain)
+    texts = " ".join(str(fault) for fault in chain)
+    if codes & THROTTLED or any(marker in texts for marker in ("SlowDown", "Throttl", "TooManyRequests")):
+        return SourceError(
+            f"{where}: the object store kept throttling the reads (it answered 'slow down', HTTP 503 or 429, "
+            f"to {retry_attempts} attempts in a row, retried with backoff: {text}). Profile the version again "
+            "later, when the store is less busy, or raise CATALOG_OBJECT_RETRY_ATTEMPTS."
+        )
+    if codes & UNKNOWN_CREDENTIALS:
+        return SourceError(
+            f"{where}: the object store does not accept the workers' credentials "
+            f"({', '.join(sorted(codes & UNKNOWN_CREDENTIALS))}: "
+            f"{text}). Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the provider's own) in the workers' "
+            "environment, and that they belong to this store (AWS_ENDPOINT_URL)."
+        )
+    if codes & DENIED:
+        return SourceError(
+            f"{where}: the object store refused access ({text}). The workers' credentials "
+            "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the provider's own) may not list or read it: grant "
+            "them s3:ListBucket and s3:GetObject (s3:GetObjectVersion in a versioned bucket) on it."
+        )
     if isinstance(exc, FileNotFoundError):
-        return SourceError(f"{where} does not exist in the object store (no such bucket, key or version): {text}")
+        # A store's own answer names what is missing; a bare 404 (a HEAD's, or a server that is not
+        # an object store at all) may also come from the wrong endpoint.
+        hint = (
+            ""
+            if codes & {"NoSuchKey", "NoSuchBucket", "NoSuchVersion"}
+            else " If it does exist, check that AWS_ENDPOINT_URL (or the provider's endpoint setting) in the "
+            "workers' environment names the store that holds it."
+        )
+        return SourceError(
+            f"{where} does not exist in the object store (no such bucket, key or version): {text}.{hint}"
+        )
     if isinstance(exc, PermissionError) or any(
-        marker in text for marker in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden")
+        marker in texts for marker in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden")
     ):
         return SourceError(
             f"{where}: the object store refused access ({text}). Check the credentials in the workers' "
             "environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the provider's own) and that they may "
             "read this bucket."
         )
-    if "NoCredentials" in name or "Unable to locate credentials" in text:
+    if "NoCredentials" in names or "Unable to locate credentials" in texts:
         return SourceError(
             f"{where}: the workers have no credentials for the object store. Set them in the workers' environment."
         )
-    if "EndpointConnection" in name or "Could not connect" in text or "ConnectTimeout" in name:
+    if any(marker in names for marker in ("EndpointConnection", "ConnectTimeout", "ConnectionRefused")) or any(
+        marker in texts for marker in ("Could not connect", "Cannot connect")
+    ):
         return SourceError(
             f"{where}: the object store's endpoint cannot be reached ({text}). Check AWS_ENDPOINT_URL "
             "(or the provider's endpoint setting) in the workers' environment, and the network."
-        )
-    if any(marker in text for marker in ("SlowDown", "Throttl", "TooManyRequests", "RequestLimitExceeded")):
-        return SourceError(
-            f"{where}: the object store kept throttling the reads after {retry_attempts} attempts ({text}); "
-            "profile the version again later."
         )
     return SourceError(f"{where} cannot be read from the object store: {text}")
 

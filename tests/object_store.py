@@ -8,6 +8,7 @@ the fixture sets for the test process and which the e2e workers inherit (tests/e
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -139,5 +140,55 @@ def strict_object_store(tmp_path) -> Iterator[str]:
     server, url, _log = _start(tmp_path, {"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
     try:
         yield url
+    finally:
+        _stop(server)
+
+
+GUARDED = "guarded"
+# The object the guarded bucket holds: palmerpenguins' CSV.
+GUARDED_KEY = "penguins/penguins.csv"
+
+
+@dataclass
+class GuardedStore:
+    """A local S3 server that checks every request's credentials and permissions (moto's IAM
+    enforcement), holding the bucket `guarded`: `writer` is an access key (id, secret) of a user who
+    may only write objects, so a read with it is denied as a real store denies a key without the
+    permission; any other key is unknown to it."""
+
+    url: str
+    writer: tuple[str, str]
+
+
+@pytest.fixture(scope="module")
+def guarded_object_store(tmp_path_factory) -> Iterator[GuardedStore]:
+    """Made while the server still lets every request through (moto counts none until told to), then
+    locked: from then on each request is authenticated and authorised as AWS does."""
+    import boto3
+
+    from tests.realdata_sources import penguins_file
+
+    server, url, _log = _start(tmp_path_factory.mktemp("moto-guarded"))
+    try:
+        client = _client(url)
+        iam = boto3.client(
+            "iam",
+            endpoint_url=url,
+            region_name=CREDENTIALS["AWS_DEFAULT_REGION"],
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        client.create_bucket(Bucket=GUARDED)
+        iam.create_user(UserName="uploader")
+        write_only = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": [f"arn:aws:s3:::{GUARDED}/*"]}],
+        }
+        iam.put_user_policy(UserName="uploader", PolicyName="write-only", PolicyDocument=json.dumps(write_only))
+        key = iam.create_access_key(UserName="uploader")["AccessKey"]
+        client.put_object(Bucket=GUARDED, Key=GUARDED_KEY, Body=penguins_file("penguins.csv").read_bytes())
+        locked = requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10)
+        assert locked.status_code == 200, locked.text
+        yield GuardedStore(url=url, writer=(key["AccessKeyId"], key["SecretAccessKey"]))
     finally:
         _stop(server)

@@ -2,11 +2,12 @@
 (moto's, tests/object_store.py): a CSV object, a Parquet prefix of several objects, a hive-partitioned
 Parquet dataset (its partition key a feature) and an image folder under a prefix are profiled `ready` with the statistics and the
 fingerprints of the same files registered from local disk; an object outside CATALOG_OBJECT_STORES is
-a 400; a missing key fails with a clear error; an overwritten key leaves the old version verifiable
-and reproducible in a versioned bucket, and marks the version `source_changed` in an unversioned one.
+a 400; a missing key fails with a clear error; an overwritten key (a CSV object, downloaded; Parquet
+parts, read where they are, one overwritten and one deleted) leaves the old version verifiable and
+reproducible in a versioned bucket, and marks the version `source_changed` in an unversioned one.
 
-Wrong credentials are tested in-process against a second server that checks them
-(tests/catalog/test_object_sources.py): the workers of a session share one environment."""
+Wrong credentials, a denied permission, an unreachable endpoint and throttling need workers with an
+environment of their own: tests/e2e/test_object_store_faults.py."""
 
 from __future__ import annotations
 
@@ -194,4 +195,42 @@ def test_an_overwritten_key_keeps_its_versioned_bytes_and_marks_unversioned_ones
     verification = _verified(owner, lost_run["id"])
     assert verification["status"] == "changed"
     assert verification["changed"][0]["paths"] == ["penguins.csv"]
+    assert owner.get(f"/api/v1/versions/{lost['id']}/").json()["source_changed_at"] is not None
+
+
+def test_a_parquet_prefix_overwritten_and_thinned_stays_reproducible_only_where_versioned(people, object_store):
+    """Parquet objects are read where they are (by range requests), not downloaded: verification reads
+    the recorded version of each again in a versioned bucket, so an overwritten part and a deleted one
+    (a delete marker on top of it) leave the version reproducible; in an unversioned bucket the same
+    changes mark it `source_changed`, naming the parts."""
+    owner = people.owner
+    run = uuid.uuid4().hex[:8]
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    parts = [_parquet(table.slice(start, 100)) for start in range(0, table.num_rows, 100)]
+    for bucket in (VERSIONED, UNVERSIONED):
+        for index, part in enumerate(parts):
+            object_store.put(bucket, f"{run}/parts/part-{index}.parquet", part)
+    source = {"format": "parquet"}
+    kept = _ready(owner, f"kept-parts-{run}", {**source, "uri": f"s3://{VERSIONED}/{run}/parts/"})
+    lost = _ready(owner, f"lost-parts-{run}", {**source, "uri": f"s3://{UNVERSIONED}/{run}/parts/"})
+    assert kept["fingerprint"] == lost["fingerprint"]
+    kept_run = _trained_on(owner, kept["id"], f"kept-parts-model-{run}")
+    lost_run = _trained_on(owner, lost["id"], f"lost-parts-model-{run}")
+
+    other_rows = _parquet(table.slice(0, 10))
+    for bucket in (VERSIONED, UNVERSIONED):
+        object_store.put(bucket, f"{run}/parts/part-1.parquet", other_rows)
+        object_store.client.delete_object(Bucket=bucket, Key=f"{run}/parts/part-3.parquet")
+
+    assert _verified(owner, kept_run["id"])["status"] == "reproducible"
+    recipe = owner.get(f"/api/v1/training-runs/{kept_run['id']}/reproduce").json()
+    assert [entry["version_id"] for entry in recipe["inputs"][0]["manifest"]] == [
+        entry["version_id"] for entry in kept["manifest"]
+    ]
+    assert owner.get(f"/api/v1/versions/{kept['id']}/").json()["source_changed_at"] is None
+
+    verification = _verified(owner, lost_run["id"])
+    assert verification["status"] == "changed"
+    changed = {path for change in verification["changed"] for path in change["paths"]}
+    assert "part-1.parquet" in changed
     assert owner.get(f"/api/v1/versions/{lost['id']}/").json()["source_changed_at"] is not None
