@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
         "InputRoleEnum": "training.choices.InputRole",
         "WebhookEventEnum": "webhooks.choices.Event",
         "WebhookDeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
+        # A version's check against its contract (whole, and in brief in the version list).
+        "ContractCheckStatusEnum": [("passed", "passed"), ("failed", "failed"), ("none", "none")],
+        "ServingCheckStatusEnum": "contracts.models.ContractCheck.Status",
     },
 }
 
