@@ -20,7 +20,18 @@ def main() -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["api", "drift", "lineage", "audit", "load", "media", "tables", "object-store", "label-quality"],
+        choices=[
+            "api",
+            "drift",
+            "lineage",
+            "audit",
+            "load",
+            "media",
+            "tables",
+            "object-store",
+            "label-quality",
+            "patterns",
+        ],
         help="run only these",
     )
     args = parser.parse_args()
@@ -40,7 +51,7 @@ def main() -> int:
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        from benchmarks import api, audit, drift, labels, lineage, load, media, object_store, tables
+        from benchmarks import api, audit, drift, labels, lineage, load, media, object_store, patterns, tables
 
         suites = {
             "api": api,
@@ -52,6 +63,7 @@ def main() -> int:
             "tables": tables,
             "object-store": object_store,
             "label-quality": labels,
+            "patterns": patterns,
         }
         results = [
             result

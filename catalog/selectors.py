@@ -14,8 +14,21 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Coalesce, Left
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Left
 
 from catalog.choices import Lifecycle, VersionStatus
 from catalog.models import CARD_SECTIONS, DATASET_FIELDS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
@@ -159,6 +172,24 @@ def version_detail_queryset(user: User | AnonymousUser) -> QuerySet[DatasetVersi
         .select_related("dataset")
         .prefetch_related(
             Prefetch("features", queryset=Feature.objects.select_related("curated_by").order_by("position"))
+        )
+    )
+
+
+def version_list_queryset(dataset: Dataset) -> QuerySet[DatasetVersion]:
+    """A dataset's versions as their list shows them, the latest first: without their stored profile,
+    quality, manifest and contract check, of which the list shows only the check's summary (the
+    contract version, the status and the number of anomalies), computed by the database."""
+    return (
+        DatasetVersion.objects.filter(dataset=dataset)
+        .order_by("-number")
+        .defer("manifest", "quality", "profile", "contract_check")
+        .annotate(
+            contract_summary_version=Cast(KT("contract_check__version"), IntegerField()),
+            contract_summary_status=KT("contract_check__status"),
+            contract_summary_anomalies=Func(
+                F("contract_check__anomalies"), function="jsonb_array_length", output_field=IntegerField()
+            ),
         )
     )
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from django.db import transaction
@@ -29,3 +30,23 @@ def version_settled_send(*, version_id: UUID, dataset_id: UUID, status: str) -> 
                 logger.error("Version %s settled %s: %r failed", version_id, status, receiver, exc_info=answer)
 
     transaction.on_commit(send)
+
+
+# Sent with `dataset_id` before a version of the dataset is profiled; each receiver answers a mapping
+# of column name to a regular expression every value of the column is to be checked with (contracts
+# answers its features' patterns), or None. The profiler counts the values that do not match.
+profiling_patterns_requested = Signal()
+
+
+def profiling_patterns(*, dataset_id: UUID) -> dict[str, str]:
+    """Every answer to `profiling_patterns_requested` for the dataset, joined (a column named twice keeps
+    the first answer's expression). A receiver's fault is logged: the version is profiled without it."""
+    joined: dict[str, str] = {}
+    answers: list[tuple[Any, Any]] = profiling_patterns_requested.send_robust(sender=None, dataset_id=dataset_id)
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            logger.error("Patterns for %s: %r failed", dataset_id, receiver, exc_info=answer)
+            continue
+        for column, regex in (answer or {}).items():
+            joined.setdefault(str(column), str(regex))
+    return joined

@@ -239,6 +239,9 @@ SPECTACULAR_SETTINGS = {
         "InputRoleEnum": "training.choices.InputRole",
         "WebhookEventEnum": "webhooks.choices.Event",
         "WebhookDeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
+        # A version's check against its contract (whole, and in brief in the version list).
+        "ContractCheckStatusEnum": [("passed", "passed"), ("failed", "failed"), ("none", "none")],
+        "ServingCheckStatusEnum": "contracts.models.ContractCheck.Status",
     },
 }
 
@@ -285,6 +288,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-versions": {
         "task": "catalog.tasks.versions_requeue_stuck",
+        "schedule": timedelta(seconds=env.int("CATALOG_REQUEUE_INTERVAL", default=300)),
+    },
+    "requeue-stuck-contract-checks": {
+        "task": "contracts.tasks.contract_checks_requeue_stuck",
         "schedule": timedelta(seconds=env.int("CATALOG_REQUEUE_INTERVAL", default=300)),
     },
     "verify-version-sources": {
@@ -344,6 +351,10 @@ CATALOG_PROFILING_STUCK_AFTER = timedelta(
     seconds=env.int("CATALOG_PROFILING_STUCK_AFTER", default=CELERY_TASK_TIME_LIMIT + 300)
 )
 CATALOG_MAX_PROFILE_ATTEMPTS = env.int("CATALOG_MAX_PROFILE_ATTEMPTS", default=3)
+# The same sweep sends again a check of serving data against a contract that is lost (pending past
+# CATALOG_PENDING_REQUEUE_AFTER, running past CATALOG_PROFILING_STUCK_AFTER), and gives it up (error)
+# once workers took it up this many times.
+CATALOG_CONTRACT_CHECK_MAX_ATTEMPTS = env.int("CATALOG_CONTRACT_CHECK_MAX_ATTEMPTS", default=3)
 # Every profiled version's source is re-hashed when its last check is older than this (0: never);
 # the schedule looks every CATALOG_VERIFY_INTERVAL seconds and queues at most CATALOG_VERIFY_BATCH.
 CATALOG_VERIFY_EVERY = timedelta(seconds=env.int("CATALOG_VERIFY_EVERY", default=7 * 24 * 3600))

@@ -36,6 +36,7 @@ class ContractCheck(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
         PASSED = "passed", "Passed"
         FAILED = "failed", "Failed"
         ERROR = "error", "Error"
@@ -48,6 +49,11 @@ class ContractCheck(models.Model):
     label_column = models.CharField(max_length=1024, blank=True)
     read_options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    # When the check was last handed to the broker (null: never, or queueing failed), and how many
+    # times a worker took it up: the sweep (contracts.tasks.contract_checks_requeue_stuck) reads both.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     row_count = models.BigIntegerField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text="The check, as a version's `contract` shows it.")
@@ -59,7 +65,14 @@ class ContractCheck(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["dataset", "created_at"], name="contract_check_dataset_idx")]
+        indexes = [
+            models.Index(fields=["dataset", "created_at"], name="contract_check_dataset_idx"),
+            models.Index(
+                fields=["status", "status_changed_at"],
+                name="contract_check_unsettled_idx",
+                condition=Q(status__in=["pending", "running"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"check {self.id} of {self.dataset_id}"

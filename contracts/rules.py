@@ -19,8 +19,11 @@ Anomaly codes (DESIGN §10), after TFDV's anomaly list:
     unexpected_values  the share of values outside the allowed ones is above max_outside_share
     null_fraction      more missing values than max_null_fraction (or any, for a required feature)
     length             a string shorter than min_length or longer than max_length
-    pattern            values that do not match the regular expression (checked on the row sample:
-                       the profile does not keep every value)
+    pattern            values that do not match the regular expression (whole, as re.fullmatch):
+                       every value, counted while the version was profiled (the catalog hands the
+                       contract's patterns to the profiler); a version profiled without the pattern
+                       is checked on its stored row sample, and the anomaly says so. Values longer
+                       than PATTERN_VALUE_LENGTH are not matched: counted unchecked (a warning)
     row_count          fewer rows than min_rows or more than max_rows
     duplicate_share    the share of duplicate rows is above max_duplicate_share
     unexpected_classes label classes the contract does not list
@@ -37,10 +40,9 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-from profiler import drift
+from profiler import drift, patterns
 
 ENFORCEMENTS = ("warn", "block")
 LOGICAL_TYPES = ("numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant")
@@ -50,9 +52,9 @@ MAX_ALLOWED_VALUES = 1_000
 MAX_CLASSES = 1_000
 MAX_NAME_LENGTH = 1_024
 MAX_VALUE_LENGTH = 1_024
-MAX_PATTERN_LENGTH = 256
-# Values longer than this are matched on their first characters only.
-PATTERN_VALUE_LENGTH = 4_096
+MAX_PATTERN_LENGTH = patterns.MAX_PATTERN_LENGTH
+# Values longer than this are not matched: they are counted unchecked.
+PATTERN_VALUE_LENGTH = patterns.MAX_VALUE_LENGTH
 
 FEATURE_KEYS = (
     "name",
@@ -199,51 +201,10 @@ def _pattern(value: Any, where: str) -> str | None:
     if value is None:
         return None
     text = _text(value, where, limit=MAX_PATTERN_LENGTH)
-    try:
-        parsed = sre_parse.parse(text)
-        re.compile(text)
-    except (re.error, RecursionError, OverflowError) as error:
-        raise ContractInvalid(f"Not a regular expression: {error}.", field=where) from None
-    problem = _pattern_risk(parsed)
+    problem = patterns.pattern_problem(text)
     if problem:
         raise ContractInvalid(problem, field=where)
     return text
-
-
-_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-
-
-def _pattern_risk(parsed: Any, inside_repeat: bool = False) -> str | None:
-    """Why a pattern could take exponential time to match (a repeat inside an unbounded repeat, an
-    alternative inside one, a back-reference), or None. Patterns run on the data's values, so they
-    are held to what a backtracking matcher does in time linear in the value, or nearly so."""
-    for op, argument in parsed:
-        name = str(op)
-        if name in ("GROUPREF", "GROUPREF_EXISTS"):
-            return "Back-references are not allowed in a contract's pattern."
-        children: list[Any] = []
-        repeats = False  # whether this node repeats what is inside it
-        if name in _REPEATS:
-            _low, high, child = argument
-            repeats = high > 1
-            if inside_repeat and repeats:
-                return "A repeat inside a repeat can take exponential time; write the pattern without nesting."
-            children = [child]
-        elif name == "SUBPATTERN":
-            children = [argument[-1]]
-        elif name == "BRANCH":
-            if inside_repeat:
-                return "Alternatives inside a repeat can take exponential time; use a character class instead."
-            children = list(argument[1])
-        elif name in ("ASSERT", "ASSERT_NOT"):
-            children = [argument[1]]
-        elif name == "ATOMIC_GROUP":
-            children = [argument]
-        for child in children:
-            problem = _pattern_risk(child, inside_repeat or repeats)
-            if problem:
-                return problem
-    return None
 
 
 def _max_drift(value: Any, where: str) -> dict[str, float]:
@@ -356,22 +317,9 @@ def contract_parsed(document: Any) -> dict[str, Any]:
 # --- Facts a profile holds ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FeatureFacts:
-    name: str
-    dtype: str
-    logical_type: str
-    statistics: Mapping[str, Any] = field(default_factory=dict)
-    distribution: Mapping[str, Any] = field(default_factory=dict)
-
-    def view(self) -> drift.FeatureView:
-        return drift.FeatureView(
-            name=self.name,
-            dtype=self.dtype,
-            logical_type=self.logical_type,
-            statistics=dict(self.statistics),
-            distribution=dict(self.distribution),
-        )
+# A feature as its stored profile describes it: drift's view of it (name, dtype, logical type,
+# statistics and stored distribution), so the contract and drift read a profile one way.
+FeatureFacts = drift.FeatureView
 
 
 @dataclass(frozen=True)
@@ -380,6 +328,17 @@ class ProfileFacts:
     features: Sequence[FeatureFacts]
     quality: Mapping[str, Any] = field(default_factory=dict)
     sample_rows: Sequence[Mapping[str, Any]] = ()
+
+
+def facts_of(view: drift.ProfileView, *, quality: Mapping[str, Any], sample: Mapping[str, Any] | None) -> ProfileFacts:
+    """The facts a contract is checked on: drift's view of a profile (`profiler.drift.profile_view`),
+    its quality block and its stored row sample (`{"rows": [{"values": {...}}, ...]}`)."""
+    return ProfileFacts(
+        row_count=view.row_count,
+        features=view.features,
+        quality=quality,
+        sample_rows=[row.get("values") or {} for row in (sample or {}).get("rows") or []],
+    )
 
 
 def value_key(value: Any) -> str:
@@ -502,7 +461,7 @@ def _feature_anomalies(rule: Mapping[str, Any], facts: FeatureFacts, row_count: 
             )
         )
     if rule["pattern"] is not None:
-        found += _pattern_anomalies(rule, sample)
+        found += _pattern_anomalies(rule, facts, sample)
     return found
 
 
@@ -510,7 +469,7 @@ def _domain_anomalies(rule: Mapping[str, Any], facts: FeatureFacts) -> list[dict
     name = rule["name"]
     allowed = {value_key(value) for value in rule["allowed_values"]}
     limit = rule["max_outside_share"] or 0.0
-    shares = facts.view().shares()
+    shares = facts.shares()
     if shares is None:
         return [
             anomaly(
@@ -542,23 +501,83 @@ def _domain_anomalies(rule: Mapping[str, Any], facts: FeatureFacts) -> list[dict
     ]
 
 
-def _pattern_anomalies(rule: Mapping[str, Any], sample: Sequence[Mapping[str, Any]]) -> list[dict]:
+def contract_patterns(contract: Mapping[str, Any]) -> dict[str, str]:
+    """The regular expression of each feature of a contract (in normal form) that has one: what the
+    profiler checks every value with (`profiler.plan.Options.patterns`)."""
+    return {rule["name"]: rule["pattern"] for rule in contract.get("features") or [] if rule.get("pattern")}
+
+
+def _pattern_anomalies(rule: Mapping[str, Any], facts: FeatureFacts, sample: Sequence[Mapping[str, Any]]) -> list[dict]:
+    """The pattern checked on every value when the profile counted them with this very expression,
+    else on the stored row sample."""
+    counted = facts.statistics.get("pattern")
+    if isinstance(counted, Mapping) and counted.get("regex") == rule["pattern"] and not counted.get("error"):
+        return _counted_pattern_anomalies(rule, counted)
+    return _sampled_pattern_anomalies(rule, sample)
+
+
+def _counted_pattern_anomalies(rule: Mapping[str, Any], counted: Mapping[str, Any]) -> list[dict]:
+    name = rule["name"]
+    checked, failing = int(counted.get("checked") or 0), int(counted.get("mismatched") or 0)
+    unchecked = int(counted.get("unchecked") or 0)
+    actual = {
+        "scope": "every_value",
+        "checked": checked,
+        "not_matching": failing,
+        "unchecked": unchecked,
+        "examples": list(counted.get("examples") or []),
+    }
+    found: list[dict] = []
+    if failing:
+        found.append(
+            anomaly(
+                "pattern",
+                name,
+                f"{failing:,} of the {checked:,} values of {name!r} do not match {rule['pattern']!r} "
+                "(every value was checked when the version was profiled).",
+                rule["pattern"],
+                actual,
+            )
+        )
+    if unchecked:
+        found.append(
+            anomaly(
+                "pattern",
+                name,
+                f"{unchecked:,} values of {name!r} are longer than {PATTERN_VALUE_LENGTH:,} characters and were "
+                f"not matched against {rule['pattern']!r}.",
+                rule["pattern"],
+                actual,
+                severity=WARNING,
+            )
+        )
+    return found
+
+
+def _sampled_pattern_anomalies(rule: Mapping[str, Any], sample: Sequence[Mapping[str, Any]]) -> list[dict]:
     name = rule["name"]
     matcher = re.compile(rule["pattern"])
-    values = [row.get(name) for row in sample if isinstance(row, Mapping)]
-    present = [value for value in values if value is not None]
-    failing = [value for value in present if not matcher.fullmatch(str(value)[:PATTERN_VALUE_LENGTH])]
+    texts = [patterns.value_text(row.get(name)) for row in sample if isinstance(row, Mapping)]
+    present = [text for text in texts if text is not None]
+    checked = [text for text in present if len(text) <= PATTERN_VALUE_LENGTH]
+    failing = [text for text in checked if not matcher.fullmatch(text)]
     if not failing:
         return []
     return [
         anomaly(
             "pattern",
             name,
-            f"{len(failing):,} of the {len(present):,} values of {name!r} in the row sample do not match "
-            f"{rule['pattern']!r}. The pattern is checked on the version's stored row sample, not on every "
-            "value: the profile keeps no other values.",
+            f"{len(failing):,} of the {len(checked):,} values of {name!r} in the row sample do not match "
+            f"{rule['pattern']!r}. Only the stored row sample was checked: the data was profiled without this "
+            "pattern (before the contract gave it), so its other values were not.",
             rule["pattern"],
-            {"sampled": len(present), "not_matching": len(failing), "examples": [str(v)[:80] for v in failing[:5]]},
+            {
+                "scope": "row_sample",
+                "checked": len(checked),
+                "not_matching": len(failing),
+                "unchecked": len(present) - len(checked),
+                "examples": sorted({text[: patterns.EXAMPLE_LENGTH] for text in failing})[: patterns.EXAMPLES_KEPT],
+            },
         )
     ]
 
@@ -801,7 +820,7 @@ def _inferred_feature(feature: FeatureFacts, label: str | None) -> dict[str, Any
         integer = "int" in feature.dtype.lower()
         rule["min"], rule["max"] = _widened(float(low), float(high), integer)
         rule["max_drift"] = {NUMERIC_DRIFT_METRIC: _drift_limit(NUMERIC_DRIFT_METRIC, count, 2)}
-    shares = feature.view().shares()
+    shares = feature.shares()
     if (
         feature.logical_type in ("categorical", "boolean", "constant")
         and shares is not None

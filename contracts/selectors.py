@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -10,11 +9,12 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from catalog.choices import VersionStatus
-from catalog.models import DatasetVersion, Feature
-from catalog.selectors import version_profile_stored, version_quality
+from catalog.models import DatasetVersion
+from catalog.selectors import drift_view, version_profile_stored, version_quality
 from contracts.models import ContractCheck, ContractVersion
-from contracts.rules import FeatureFacts, ProfileFacts
+from contracts.rules import ProfileFacts, contract_patterns, facts_of
 from governance.permissions import user_can_write_dataset
+from profiler import drift
 
 
 def contract_current(*, dataset_id: UUID) -> ContractVersion | None:
@@ -22,6 +22,18 @@ def contract_current(*, dataset_id: UUID) -> ContractVersion | None:
     return (
         ContractVersion.objects.select_related("created_by").filter(dataset_id=dataset_id).order_by("-number").first()
     )
+
+
+def contract_patterns_answer(sender: Any, *, dataset_id: UUID, **kwargs: Any) -> dict[str, str]:
+    """The answer to `catalog.signals.profiling_patterns_requested`: the patterns of the contract in
+    force, by feature (none without a contract)."""
+    document = (
+        ContractVersion.objects.filter(dataset_id=dataset_id)
+        .order_by("-number")
+        .values_list("document", flat=True)
+        .first()
+    )
+    return contract_patterns(document) if document else {}
 
 
 def contract_versions(*, dataset_id: UUID) -> QuerySet[ContractVersion]:
@@ -43,38 +55,13 @@ def version_latest_ready(*, dataset_id: UUID) -> DatasetVersion | None:
     return DatasetVersion.objects.filter(dataset_id=dataset_id, status=VersionStatus.READY).order_by("-number").first()
 
 
-def profile_facts(
-    *, row_count: int, features: Sequence[Mapping[str, Any]], profile: Mapping[str, Any], quality: Mapping[str, Any]
-) -> ProfileFacts:
-    """Facts from a profile's parts: features as the engine reports them (name, dtype, logical_type,
-    statistics), the stored profile (distributions, sample) and the quality block."""
-    distributions = profile.get("distributions") or {}
-    sample = profile.get("sample") or {}
-    return ProfileFacts(
-        row_count=int(row_count or 0),
-        features=[
-            FeatureFacts(
-                name=feature["name"],
-                dtype=feature["dtype"],
-                logical_type=feature["logical_type"],
-                statistics=feature.get("statistics") or {},
-                distribution=distributions.get(feature["name"]) or {},
-            )
-            for feature in features
-        ],
-        quality=quality,
-        sample_rows=[row.get("values") or {} for row in sample.get("rows") or []],
-    )
-
-
-def version_facts(version: DatasetVersion) -> ProfileFacts:
-    """What a version's stored profile says, read from the database: never the data itself."""
-    features = list(Feature.objects.filter(version_id=version.pk).values("name", "dtype", "logical_type", "statistics"))
-    return profile_facts(
-        row_count=version.row_count or 0,
-        features=features,
-        profile=dict(version_profile_stored(version)),
+def version_facts(version: DatasetVersion, *, view: drift.ProfileView | None = None) -> ProfileFacts:
+    """What a version's stored profile says, read from the database: never the data itself. `view` is
+    the version as drift reads it (`catalog.selectors.drift_view`), when the caller has it already."""
+    return facts_of(
+        view if view is not None else drift_view(version),
         quality=dict(version_quality(version)),
+        sample=version_profile_stored(version).get("sample"),
     )
 
 
@@ -102,6 +89,7 @@ def contract_check_body(check: ContractCheck) -> dict[str, Any]:
         "enforcement": check.contract.enforcement,
         "reference_version": check.contract.document.get("reference_version"),
         "anomalies": result.get("anomalies", []),
+        "attempts": check.attempts,
         "created_at": check.created_at,
         "checked_at": check.checked_at,
     }

@@ -95,7 +95,8 @@ def contract_check_version(*, version_id: UUID, contract: ContractVersion | None
         contract = contract or contract_current(dataset_id=version.dataset_id)
         if contract is None:
             return None
-        result = contract_result(contract=contract, facts=version_facts(version), current=drift_view(version))
+        view = drift_view(version)
+        result = contract_result(contract=contract, facts=version_facts(version, view=view), current=view)
         quality = dict(version.quality or {})
         findings = [item for item in quality.get("findings") or [] if item.get("code") != FINDING_CODE]
         if result["status"] == "failed":

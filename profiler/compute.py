@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from profiler import across, hll
+from profiler import across, hll, patterns
 from profiler.columns import (
     counted_values,
     float_bits,
@@ -92,8 +92,11 @@ class BatchProfiler:
         memory_limit: str = "1GB",
         seed: int | None = None,
         languages: bool = True,
+        patterns: Mapping[str, str] | None = None,
     ) -> None:
         self.profile = profile
+        # Column name -> the regular expression every value of it is checked with.
+        self.patterns = dict(patterns or {})
         # Whether string columns keep values to identify the language of (not the implicit table of a
         # corpus, whose documents each have theirs).
         self.languages = languages
@@ -140,6 +143,7 @@ class BatchProfiler:
             across.row_sample(self)
             across.pii_matches(self)
             across.language_sample(self)
+            self._patterns()
         finally:
             self._reset()
         self.profile.rows += batch.num_rows
@@ -493,6 +497,24 @@ class BatchProfiler:
             self.sorted[index] = values
         return values
 
+    def _patterns(self) -> None:
+        """Check the values of each column the caller gave an expression for: each distinct value of
+        the batch once (through the column's dictionary when it has one)."""
+        for index, state in self.states:
+            regex = self.patterns.get(state.name)
+            if regex is None:
+                continue
+            if state.pattern is None:
+                state.pattern = patterns.pattern_count(regex)
+            if state.pattern.error is not None:
+                continue
+            encoded = self.encoded.get(index)
+            if encoded is not None:
+                values, counts = encoded.dictionary.to_pylist(), encoded.counts.tolist()
+            else:
+                values, counts = patterns.distinct_counts(self.column_of(index))
+            state.pattern.add(values, counts)
+
     def _sketches(self) -> None:
         for index, state in self.states:
             if state.kind == "numeric":
@@ -520,6 +542,7 @@ def profile_batches(
     threads: int | None = None,
     seed: int | None = None,
     languages: bool = True,
+    patterns: Mapping[str, str] | None = None,
 ) -> PartialProfile:
     profile = new_profile(schema, label_column, declared=declared)
     profiler = BatchProfiler(
@@ -530,6 +553,7 @@ def profile_batches(
         threads=threads,
         seed=seed,
         languages=languages,
+        patterns=patterns,
     )
     try:
         for batch in batches:

@@ -87,6 +87,7 @@ def profile_partition(
         + file_index * 1_000_003
         + (min(partition.row_groups) if partition.row_groups else 0) * 1_009
         + (partition.rows[0] if partition.rows else 0),
+        patterns=options.patterns,
     )
     return _with_finding_inputs(profile, partition.relative_path, file_index, options)
 

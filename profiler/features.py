@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from datasketches import frequent_items_error_type
@@ -11,6 +11,7 @@ from datasketches import frequent_items_error_type
 from profiler import hll
 from profiler.result import (
     FeatureProfile,
+    PatternStatistics,
     Statistics,
     StoredDistribution,
 )
@@ -49,6 +50,8 @@ def feature_profile(column: ColumnState, profile: PartialProfile) -> FeatureProf
         statistics["date_code"] = date_code(column)
     if logical_type == "text" and column.languages is not None and profile.media is None:
         statistics["languages"] = column.languages.summary()
+    if column.pattern is not None:
+        statistics["pattern"] = cast(PatternStatistics, column.pattern.as_data())
     return {
         "name": column.name,
         "position": column.position,

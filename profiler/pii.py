@@ -313,6 +313,13 @@ def masked_statistics(statistics: dict[str, Any]) -> dict[str, Any]:
             masked["histogram"] = {**histogram, "edges": [_coarse(edge, step) for edge in edges]}
         else:  # dates (or edges without a step to round them to): the counts alone would mislead
             masked["histogram"] = None
+    pattern = statistics.get("pattern")
+    if isinstance(pattern, dict):
+        # The values that broke a contract's expression are values of the feature like any other.
+        masked["pattern"] = {
+            **pattern,
+            "examples": [masked_value(example, kinds) for example in pattern.get("examples") or []],
+        }
     return masked
 
 

@@ -36,6 +36,9 @@ class Options:
     read_options: ReadOptions | None = None
     # "classification" or "regression"; None: inferred from the label's values (see report.task_type).
     task_type: str | None = None
+    # Column name -> a regular expression every value of the column is checked with (`patterns`);
+    # the counts are in the column's statistics as `pattern`.
+    patterns: Mapping[str, str] | None = None
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -47,6 +50,7 @@ class Options:
             "splits": dict(self.splits) if self.splits is not None else None,
             "read_options": _read_options_data(self.read_options),
             "task_type": self.task_type,
+            "patterns": dict(self.patterns) if self.patterns is not None else None,
         }
 
     @classmethod
@@ -60,6 +64,7 @@ class Options:
             splits=data["splits"],
             read_options=_read_options(data["read_options"]),
             task_type=data["task_type"],
+            patterns=data.get("patterns"),
         )
 
 

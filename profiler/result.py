@@ -60,6 +60,17 @@ class Languages(TypedDict):
     undetermined: int  # the identifier was not sure enough
 
 
+class PatternStatistics(TypedDict):
+    """Every value of a column checked against the expression the caller gave (Options.patterns)."""
+
+    regex: str
+    checked: int  # values matched against it
+    mismatched: int  # of those, the values that do not match it whole
+    unchecked: int  # values longer than patterns.MAX_VALUE_LENGTH characters, not matched
+    examples: list[str]  # the smallest of the values not matching (patterns.EXAMPLES_KEPT), cut short
+    error: NotRequired[str]  # why the expression was not checked at all
+
+
 class Statistics(TypedDict):
     count: int
     null_count: int
@@ -96,6 +107,8 @@ class Statistics(TypedDict):
     true_count: NotRequired[int]
     # Integer columns whose values are all dates written as yyyymmdd or yyyymm.
     date_code: NotRequired[str | None]
+    # Columns the caller gave a regular expression for.
+    pattern: NotRequired[PatternStatistics]
 
 
 class FeatureProfile(TypedDict):

@@ -21,6 +21,7 @@ import pyarrow as pa
 from profiler import hll
 from profiler.hashes import HASH_BUCKETS, HashStore
 from profiler.languages import LanguageSample
+from profiler.patterns import PatternCount
 from profiler.rowsample import RowSample
 from profiler.sketches import (
     KLL_K,
@@ -73,6 +74,8 @@ class ColumnState:
     languages: LanguageSample | None = None
     # Per label value: Moments of this (numeric) column, or value counts of this (categorical) one.
     by_label: dict[Any, Any] = field(default_factory=dict)
+    # The values checked against the expression the caller gave for this column (Options.patterns).
+    pattern: PatternCount | None = None
 
     def __post_init__(self) -> None:
         if self.kll is None and self.kind in ("numeric", "temporal"):
@@ -165,6 +168,10 @@ class ColumnState:
             self.languages = other.languages
         elif other.languages is not None:
             self.languages.merge(other.languages)
+        if self.pattern is None:
+            self.pattern = other.pattern
+        elif other.pattern is not None:
+            self.pattern.merge(other.pattern)
         for label, part in other.by_label.items():
             mine = self.by_label.get(label)
             if isinstance(part, Moments):
@@ -483,6 +490,7 @@ def _column_header(column: ColumnState) -> dict[str, Any]:
         "languages": None
         if column.languages is None
         else {"capacity": column.languages.capacity, "sample": column.languages.as_data()},
+        "pattern": None if column.pattern is None else column.pattern.as_data(),
         "by_label": [
             [jsonable(label), "moments", part.as_list()]
             if isinstance(part, Moments)
@@ -519,6 +527,8 @@ def _column_from_header(spec: dict[str, Any]) -> ColumnState:
         pii_matches=spec["pii_matches"],
         pii_examples=spec["pii_examples"],
     )
+    if spec.get("pattern") is not None:
+        column.pattern = PatternCount.from_data(spec["pattern"])
     languages = spec.get("languages")
     if languages is not None:
         column.languages = LanguageSample.from_data(languages["sample"], capacity=languages["capacity"])

@@ -24,6 +24,7 @@ from catalog.choices import VersionStatus
 from catalog.models import DatasetVersion, ProfilePart
 from catalog.objects import is_object_url
 from catalog.pipeline.store import LabelMissing, _finish, _manifest_fields, _settled, _store_profile
+from catalog.signals import profiling_patterns
 from catalog.sources import source_opened
 from profiler import api
 from profiler.api import LabelColumnMissing, Options, Plan, SourceError
@@ -103,6 +104,8 @@ def _engine_options(version: DatasetVersion) -> Options:
         read_options=read_options,
         # The engine classifies the label itself unless told.
         task_type=version.task_type or None,
+        # What the apps above ask every value to be checked with (a contract's patterns).
+        patterns=profiling_patterns(dataset_id=version.dataset_id) or None,
     )
 
 

@@ -88,7 +88,9 @@ class ContractSourceCheckSerializer(serializers.Serializer):
     dataset = serializers.UUIDField()
     uri = serializers.CharField()
     status = serializers.ChoiceField(
-        choices=["pending", "passed", "failed", "error"], help_text="error: the source could not be read (see error)."
+        choices=["pending", "running", "passed", "failed", "error"],
+        help_text="running: a worker is profiling the source. error: the source could not be read, or workers "
+        "took the check up too many times without finishing (see error).",
     )
     error = serializers.CharField(allow_blank=True)
     row_count = serializers.IntegerField(allow_null=True)
@@ -96,6 +98,7 @@ class ContractSourceCheckSerializer(serializers.Serializer):
     enforcement = serializers.CharField()
     reference_version = serializers.IntegerField(allow_null=True)
     anomalies = ContractAnomalySerializer(many=True)
+    attempts = serializers.IntegerField(help_text="How many times a worker took the check up.")
     created_at = serializers.DateTimeField()
     checked_at = serializers.DateTimeField(allow_null=True)
 

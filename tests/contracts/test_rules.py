@@ -14,6 +14,7 @@ from contracts.rules import (
     contract_anomalies,
     contract_inferred,
     contract_parsed,
+    contract_patterns,
     contract_status,
 )
 from profiler import drift
@@ -323,8 +324,8 @@ def test_it_infers_a_contract_its_own_profile_passes():
     assert age["max_drift"] == {"ks": pytest.approx(age["max_drift"]["ks"])}
     assert age["max_drift"]["ks"] >= 0.1
     same = drift.compare(
-        drift.ProfileView(100, [f.view() for f in profile.features]),
-        drift.ProfileView(100, [f.view() for f in profile.features]),
+        drift.ProfileView(100, list(profile.features)),
+        drift.ProfileView(100, list(profile.features)),
     )
     assert contract_anomalies(draft, profile, drift_result=same) == []
 
@@ -354,3 +355,74 @@ def test_it_infers_a_range_that_holds_what_it_saw(low, width, integer):
     assert rule["min"] <= low
     assert rule["max"] >= high
     assert contract_anomalies(draft, facts(feature)) == []
+
+
+def coded(counted=None):
+    statistics = {"count": 1000, "null_count": 0}
+    if counted is not None:
+        statistics["pattern"] = counted
+    return FeatureFacts("code", "string", "text", statistics)
+
+
+def test_it_reads_the_pattern_counted_on_every_value_when_the_profile_has_it():
+    contract = contract_parsed({"features": [{"name": "code", "pattern": "[A-Z]{2}"}]})
+    counted = {"regex": "[A-Z]{2}", "checked": 998, "mismatched": 3, "unchecked": 2, "examples": ["a1", "zz"]}
+
+    # The sample matches: only the full count knows of the three values that do not.
+    anomalies = contract_anomalies(contract, facts(coded(counted), sample=[{"code": "AB"}]))
+
+    assert [(item["code"], item["severity"]) for item in anomalies] == [("pattern", "error"), ("pattern", "warning")]
+    error, warning = anomalies
+    assert error["actual"] == {
+        "scope": "every_value",
+        "checked": 998,
+        "not_matching": 3,
+        "unchecked": 2,
+        "examples": ["a1", "zz"],
+    }
+    assert "3 of the 998 values" in error["message"]
+    assert "every value" in error["message"]
+    assert "2 values" in warning["message"]
+    assert "longer than 4,096" in warning["message"]
+    assert contract_status(anomalies) == "failed"
+
+
+def test_it_passes_a_pattern_every_value_matches_even_if_the_sample_would_not_say():
+    contract = contract_parsed({"features": [{"name": "code", "pattern": "[A-Z]{2}"}]})
+    counted = {"regex": "[A-Z]{2}", "checked": 1000, "mismatched": 0, "unchecked": 0, "examples": []}
+
+    assert contract_anomalies(contract, facts(coded(counted), sample=[{"code": "AB"}])) == []
+
+
+@pytest.mark.parametrize(
+    "counted",
+    [
+        None,  # profiled before any contract gave a pattern
+        {"regex": "[a-z]+", "checked": 1000, "mismatched": 0, "unchecked": 0, "examples": []},  # another pattern
+        {"regex": "[A-Z]{2}", "checked": 0, "mismatched": 0, "unchecked": 0, "examples": [], "error": "refused"},
+    ],
+)
+def test_it_falls_back_to_the_row_sample_and_says_so(counted):
+    contract = contract_parsed({"features": [{"name": "code", "pattern": "[A-Z]{2}"}]})
+
+    anomalies = contract_anomalies(
+        contract, facts(coded(counted), sample=[{"code": "AB"}, {"code": "abc"}, {"code": None}, {"code": 12}])
+    )
+
+    assert codes(anomalies) == ["pattern"]
+    assert anomalies[0]["actual"] == {
+        "scope": "row_sample",
+        "checked": 3,
+        "not_matching": 2,
+        "unchecked": 0,
+        "examples": ["12", "abc"],
+    }
+    assert "Only the stored row sample was checked" in anomalies[0]["message"]
+
+
+def test_it_hands_the_profiler_each_featured_pattern():
+    contract = contract_parsed(
+        {"features": [{"name": "code", "pattern": "[A-Z]{2}"}, {"name": "x"}, {"name": "id", "pattern": r"\d+"}]}
+    )
+
+    assert contract_patterns(contract) == {"code": "[A-Z]{2}", "id": r"\d+"}

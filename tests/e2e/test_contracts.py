@@ -3,7 +3,9 @@ contract inferred from version 1 and saved; a version 2 with a new island, a bod
 year column gone and shifted flipper lengths gets exactly those anomalies and fails; a clean version 3
 passes; a serving sample with skew is checked without becoming a version; the ODCS export round-trips,
 parses with open-data-contract-standard and passes `datacontract lint`; the blocking contract's failure
-makes the audit of version 2 fail."""
+makes the audit of version 2 fail. Then a pattern: the contract gives the island a regular expression, and
+a version 4 whose one misspelt island is in a row the stored sample does not hold is flagged, every value
+having been checked while it was profiled; the version list shows each version's check in brief."""
 
 import subprocess
 import sys
@@ -37,10 +39,10 @@ def _check_done(caller, check_id: str, timeout: float = 90) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = caller.get(f"/api/v1/contract-checks/{check_id}/").json()
-        if body["status"] != "pending":
+        if body["status"] not in ("pending", "running"):
             return body
         time.sleep(0.3)
-    raise AssertionError(f"contract check {check_id} still pending after {timeout} s")
+    raise AssertionError(f"contract check {check_id} still pending or running after {timeout} s")
 
 
 def test_a_contract_inferred_enforced_on_versions_and_serving_data_exported_and_audited(
@@ -128,3 +130,40 @@ def test_a_contract_inferred_enforced_on_versions_and_serving_data_exported_and_
     assert audit.status_code == 201, audit.text
     assert audit.json()["verdict"] == "fail"
     assert "contract_failed" in [item["code"] for item in audit.json()["findings"] if item["severity"] == "blocker"]
+
+    # A regular expression on the island, checked on every value while a version is profiled.
+    current = owner.get(contract_url)
+    document = {key: current.json()[key] for key in ("enforcement", "reference_version", "features", "dataset")}
+    for feature in document["features"]:
+        if feature["name"] == "island":
+            feature["pattern"] = "[A-Z][a-z]+"
+    patterned = owner.request("PUT", contract_url, json=document, headers={"If-Match": current.headers["ETag"]})
+    assert patterned.status_code == 200, patterned.text
+    misspelt = clean_penguins()
+    misspelt.loc[misspelt.index[-1], "island"] = "dream"
+    fourth = owner.post(f"/api/v1/datasets/{dataset}/versions/", {"uri": str(write_csv(misspelt, folder / "v4.csv"))})
+    assert fourth.status_code == 201, fourth.text
+    flagged = _checked(owner, fourth.json()["id"])
+    sample = owner.get(f"/api/v1/versions/{fourth.json()['id']}/sample/").json()
+    assert len(sample["rows"]) == 20
+    assert "dream" not in {row["values"]["island"] for row in sample["rows"]}  # not in the stored sample
+    assert flagged["contract"]["status"] == "failed"
+    assert [(item["code"], item["feature"]) for item in flagged["contract"]["anomalies"]] == [("pattern", "island")]
+    assert flagged["contract"]["anomalies"][0]["actual"] == {
+        "scope": "every_value",
+        "checked": 344,
+        "not_matching": 1,
+        "unchecked": 0,
+        "examples": ["dream"],
+    }
+    island = next(feature for feature in flagged["features"] if feature["name"] == "island")
+    assert island["statistics"]["pattern"]["mismatched"] == 1
+    listed = {
+        item["number"]: item["contract"]
+        for item in owner.get(f"/api/v1/datasets/{dataset}/versions/").json()["results"]
+    }
+    assert listed[4] == {"version": 3, "status": "failed", "anomaly_count": 1}
+    # Saving a contract checks the latest ready version again: version 3, profiled before the pattern,
+    # on its stored sample.
+    assert listed[3] == {"version": 3, "status": "passed", "anomaly_count": 0}
+    assert listed[2] == {"version": 1, "status": "failed", "anomaly_count": 4}

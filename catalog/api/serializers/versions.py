@@ -197,6 +197,12 @@ class ContractCheckSerializer(serializers.Serializer):
     anomalies = ContractAnomalySerializer(many=True, required=False)
 
 
+class ContractSummarySerializer(serializers.Serializer):
+    version = serializers.IntegerField(allow_null=True, help_text="The contract version checked against.")
+    status = serializers.ChoiceField(choices=["passed", "failed", "none"])
+    anomaly_count = serializers.IntegerField(help_text="Errors and warnings; the version itself lists them.")
+
+
 class VersionSummarySerializer(serializers.ModelSerializer):
     dataset = serializers.UUIDField(source="dataset_id", read_only=True)
     unchanged_from = serializers.UUIDField(
@@ -213,6 +219,9 @@ class VersionSummarySerializer(serializers.ModelSerializer):
     )
     deprecated = serializers.SerializerMethodField()
     source_changed = serializers.SerializerMethodField()
+    contract = serializers.SerializerMethodField(
+        help_text="The last check against the dataset's contract, in brief (status none: never checked)."
+    )
 
     class Meta:
         model = DatasetVersion
@@ -246,8 +255,24 @@ class VersionSummarySerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "profiled_at",
+            "contract",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ContractSummarySerializer)
+    def get_contract(self, version: DatasetVersion) -> dict:
+        if hasattr(version, "contract_summary_status"):  # annotated by the list (selectors.version_list_queryset)
+            return {
+                "version": getattr(version, "contract_summary_version", None),
+                "status": version.contract_summary_status or "none",
+                "anomaly_count": getattr(version, "contract_summary_anomalies", None) or 0,
+            }
+        check = version.contract_check or {}
+        return {
+            "version": check.get("version"),
+            "status": check.get("status") or "none",
+            "anomaly_count": len(check.get("anomalies") or []),
+        }
 
     def get_deprecated(self, version: DatasetVersion) -> bool:
         return version.deprecated_at is not None
@@ -278,7 +303,6 @@ class VersionSerializer(VersionSummarySerializer):
             "features",
             "quality",
             "split_statistics",
-            "contract",
         ]
         read_only_fields = fields
 

@@ -87,7 +87,7 @@ class DatasetVersionsView(DatasetScoped, generics.ListCreateAPIView):
     query_parameters = ("as_of",)
 
     def get_queryset(self):
-        versions = DatasetVersion.objects.filter(dataset=self.get_dataset()).order_by("-number")
+        versions = selectors.version_list_queryset(self.get_dataset())
         as_of = self.request.query_params.get("as_of")
         if as_of is not None and self.request.method == "GET":
             moment = _parse_moment(as_of)
