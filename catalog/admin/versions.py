@@ -266,7 +266,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
                 )
             else:
                 verb = "confirmed" if item["decision"] == LabelIssueDecision.CONFIRMED else "dismissed"
-                self.message_user(request, f"{', '.join(issue.row for issue in issues)}: {verb}.", messages.SUCCESS)
+                self.message_user(request, f"Row {', '.join(issue.row for issue in issues)} {verb}.", messages.SUCCESS)
             query = request.POST.get("return_query", "")
             return HttpResponseRedirect(here + (f"?{query}" if query.isascii() and "\n" not in query else ""))
         listed = LabelIssue.objects.filter(version=version).order_by("-confidence", "rank")
@@ -275,7 +275,9 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         page = Paginator(listed, self.REVIEW_PAGE_ROWS).get_page(request.GET.get("page"))
         shows = bool(getattr(version, "reader_sees_personal_data", False))
         rows = label_issues_shown(version, page.object_list, shows_personal=shows)
-        columns = list(rows[0]["values"]) if rows else []
+        # The label's value is the given one, shown beside the suggestion; the other columns follow.
+        label = (version.quality or {}).get("label_column") or version.label_column
+        columns = [name for name in (rows[0]["values"] if rows else {}) if name != label]
         for row in rows:
             row["cells"] = [row["values"].get(name) for name in columns]
         counts = dict(LabelIssue.objects.filter(version=version).values_list("decision").annotate(count=Count("id")))
