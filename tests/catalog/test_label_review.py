@@ -220,7 +220,9 @@ def test_an_unknown_decision_filter_is_a_400_naming_it(owner_client, noisy):
 
 
 def test_decisions_are_carried_to_the_next_version_by_row_content(owner_client, dataset, noisy, storage_root):
-    rows = flagged(owner_client, noisy["version_id"])
+    # Rows with every value present: rows missing most of theirs are flagged or not depending on the
+    # order of the rows (the folds), and the next version reorders them.
+    rows = [row for row in flagged(owner_client, noisy["version_id"]) if None not in row["values"].values()]
     confirm, dismiss = rows[0], rows[1]
     assert (
         decide(
