@@ -317,7 +317,13 @@ def _audit(
         )
     }
     # The share of each version's flagged rows its owners and stewards reviewed (confirmed or dismissed).
-    reviewed = label_issues_reviewed_shares(version_ids)
+    # Asked only about versions noisy enough for the rule to look at it: other audits cost no query more.
+    noisy = {
+        pk
+        for pk, version in versions.items()
+        if (_label_issue_share(version.quality or {}) or 0.0) > rules.LABEL_ISSUE_SHARE_LIMIT
+    }
+    reviewed = label_issues_reviewed_shares(noisy) if noisy else {}
     personal: dict[UUID, list[str]] = defaultdict(list)
     for version_id, name, curated in Feature.objects.filter(version_id__in=version_ids, pii=True).values_list(
         "version_id", "name", "curated"
