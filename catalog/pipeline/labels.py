@@ -107,7 +107,7 @@ def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) 
     if keep < 1.0:
         result["label_issues"]["sampled"] = True
     # Every flagged row (up to label_rows.MAX_STORED) is kept for review, not only the examples.
-    result["review_rows"] = label_rows.flagged_rows(frame, result["flagged"])
+    result["review_rows"] = label_rows.flagged_rows(frame, result["flagged"], limit=label_rows.MAX_STORED)
     missing = [name for name in version.group_features if name not in names]
     result["findings"].extend(
         {

@@ -308,3 +308,21 @@ def test_the_audit_stops_warning_once_most_flagged_rows_are_reviewed(owner_clien
     decide(owner_client, noisy["version_id"], [{"row_hash": value, "decision": "dismissed"} for value in rest])
 
     assert "label_issues_unreviewed" not in audit_codes(owner_client, dataset)
+
+
+def test_it_keeps_at_most_the_cap_of_flagged_rows_and_says_so(owner_client, dataset, storage_root, monkeypatch):
+    from profiler import label_rows
+
+    monkeypatch.setattr(label_rows, "MAX_STORED", 5)
+    path = storage_root / "penguins" / "penguins.csv"
+    write_penguins(path, flip_share=0.08)
+
+    version_id = register(owner_client, dataset, path)
+
+    issues = DatasetVersion.objects.get(pk=version_id).quality["label_issues"]
+    rows = flagged(owner_client, version_id)
+    assert issues["count"] > 5
+    assert issues["review"] == {"stored": 5, "carried": 0, "limit": 5, "capped": True}
+    # The five most likely mislabelled: the first of the examples, which stay as many as before.
+    assert {row["row"] for row in rows} == {example["row"] for example in issues["examples"][:5]}
+    assert len(issues["examples"]) == min(issues["count"], 50)
