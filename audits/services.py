@@ -33,6 +33,7 @@ from catalog.selectors import (
     ReferencesUnknown,
     datasets_resolve,
     datasets_visible_to,
+    label_issues_reviewed_shares,
 )
 from config import errors
 from config.request_ids import current_request_id
@@ -315,6 +316,14 @@ def _audit(
             "contract_check",
         )
     }
+    # The share of each version's flagged rows its owners and stewards reviewed (confirmed or dismissed).
+    # Asked only about versions noisy enough for the rule to look at it: other audits cost no query more.
+    noisy = {
+        pk
+        for pk, version in versions.items()
+        if (_label_issue_share(version.quality or {}) or 0.0) > rules.LABEL_ISSUE_SHARE_LIMIT
+    }
+    reviewed = label_issues_reviewed_shares(noisy) if noisy else {}
     personal: dict[UUID, list[str]] = defaultdict(list)
     for version_id, name, curated in Feature.objects.filter(version_id__in=version_ids, pii=True).values_list(
         "version_id", "name", "curated"
@@ -360,6 +369,7 @@ def _audit(
             source_changed=bool(version and version.source_changed_at),
             quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
             label_issue_share=_label_issue_share(quality),
+            label_issues_reviewed=reviewed.get(version.pk, 0.0) if version else 0.0,
             personal_features=tuple(sorted(personal.get(version.pk, []))) if version else (),
             path=tuple(steps[step] for step in paths_of[node]),
             beyond_reach=node in beyond,
@@ -411,7 +421,9 @@ def _audit(
         attributions += outcome.attributions
         obligations += outcome.obligations
         for other in filter(None, (versions.get(version_id) for version_id in also.get(node, ()))):
-            findings += _version_findings(subject, other, personal, terms, purpose, hidden=node in hidden, seen=outcome)
+            findings += _version_findings(
+                subject, other, personal, terms, purpose, hidden=node in hidden, seen=outcome, reviewed=reviewed
+            )
             if node not in hidden:
                 checked.append(
                     {
@@ -468,6 +480,7 @@ def _version_findings(
     *,
     hidden: bool,
     seen: rules.Outcome,
+    reviewed: dict[UUID, float],
 ) -> list[dict[str, Any]]:
     """What another version of an audited dataset adds: the findings of a version (its dataset's are
     reported once already); of a dataset the actor may not read, a placeholder of a severity not
@@ -482,6 +495,7 @@ def _version_findings(
         source_changed=bool(version.source_changed_at),
         quality_codes=tuple(sorted({finding.get("code", "") for finding in quality.get("findings", [])})),
         label_issue_share=_label_issue_share(quality),
+        label_issues_reviewed=reviewed.get(version.pk, 0.0),
         personal_features=tuple(sorted(personal.get(version.pk, []))),
         **_contract_facts(version),
     )

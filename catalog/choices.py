@@ -26,6 +26,14 @@ class LabelQualityStatus(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", "Not applicable"
 
 
+class LabelIssueDecision(models.TextChoices):
+    """What an owner or steward decided about a row label quality flagged."""
+
+    UNREVIEWED = "unreviewed", "Unreviewed"
+    CONFIRMED = "confirmed", "Confirmed (mislabelled)"
+    DISMISSED = "dismissed", "Dismissed (the label is right)"
+
+
 # The formats a source is profiled as are named once by the engine (profiler.formats): tables, then
 # folders of media; delimited text is what read options apply to and a download re-writes as CSV.
 __all__ = ["DELIMITED_FORMATS", "SOURCE_FORMATS"]

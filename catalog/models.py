@@ -8,6 +8,7 @@ from django.db.models.functions import Left
 
 from catalog.choices import (
     FeatureRole,
+    LabelIssueDecision,
     LabelQualityStatus,
     Lifecycle,
     LogicalType,
@@ -181,6 +182,46 @@ class DatasetVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} v{self.number}"
+
+
+class LabelIssue(models.Model):
+    """A row of a version that label quality flagged as likely mislabelled, and what its owners and
+    stewards decided about it. Stored by the analysis (catalog/pipeline/label_review.py), at most
+    `LABEL_ISSUES_STORED` per version, most likely mislabelled first; a decision made on an earlier
+    version of the dataset about a row of the same content is carried (`carried_from`)."""
+
+    id = models.BigAutoField(primary_key=True)
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="label_issues")
+    rank = models.PositiveIntegerField(help_text="0 for the row most likely mislabelled.")
+    row_hash = models.CharField(max_length=64, help_text="sha256 of the row's values (label and features).")
+    row = models.CharField(max_length=2048, help_text="Where the row is: file:row, data rows from 1.")
+    given = models.TextField(help_text="The label the row has.")
+    suggested = models.TextField(help_text="The label the model finds most likely.")
+    confidence = models.FloatField(help_text="The model's probability of the suggested label.")
+    values = models.JSONField(default=dict, help_text="The row's values of the columns analysed.")
+    decision = models.CharField(
+        max_length=16, choices=LabelIssueDecision.choices, default=LabelIssueDecision.UNREVIEWED
+    )
+    label = models.TextField(blank=True, help_text="The corrected label of a confirmed row.")
+    note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150, blank=True, help_text="The username at the time.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # The version whose review decided this row, when the decision was carried from there.
+    carried_from = models.ForeignKey(DatasetVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["version", "rank"]
+        constraints = [models.UniqueConstraint(fields=["version", "rank"], name="label_issue_unique_rank")]
+        indexes = [
+            models.Index(fields=["version", "row_hash"], name="label_issue_hash_idx"),
+            models.Index(fields=["version", "decision"], name="label_issue_decision_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.row} ({self.given} -> {self.suggested})"
 
 
 # What people decide about a feature: profiling never overrides it, and it carries over to later

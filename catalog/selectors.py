@@ -15,6 +15,7 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import (
+    Count,
     Exists,
     F,
     Func,
@@ -30,8 +31,16 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Left
 
-from catalog.choices import Lifecycle, VersionStatus
-from catalog.models import CARD_SECTIONS, DATASET_FIELDS, URI_PREFIX_LENGTH, Dataset, DatasetVersion, Feature
+from catalog.choices import LabelIssueDecision, Lifecycle, VersionStatus
+from catalog.models import (
+    CARD_SECTIONS,
+    DATASET_FIELDS,
+    URI_PREFIX_LENGTH,
+    Dataset,
+    DatasetVersion,
+    Feature,
+    LabelIssue,
+)
 from catalog.objects import ObjectURLInvalid, is_object_url, object_path, object_stores, object_url_parse
 from catalog.sources import local_path, pattern_reaches, storage_roots
 from config.identities import identity_normalised
@@ -40,6 +49,7 @@ from governance.models import License, Ownership, StorageLocation
 from governance.permissions import may_read_restricted, user_sees_personal_data
 from profiler import drift
 from profiler.files import glob_base, is_glob
+from profiler.pii import aliased_paths, detected_kinds, label_aliases, masked_value
 from profiler.result import Association, Correlations, Media, Quality, Sample, SplitSummary, StoredDistribution
 
 
@@ -588,3 +598,67 @@ def dataset_owners(dataset: Dataset) -> list[dict[str, str]]:
         {"type": ownership.principal_type, "name": ownership.principal_name, "role": ownership.role}
         for ownership in Ownership.objects.filter(dataset=dataset).select_related("user", "group")
     ]
+
+
+# --- The review of flagged rows -------------------------------------------------------------------
+
+
+def label_issues_shown(version: DatasetVersion, issues: Iterable[LabelIssue], *, shows_personal: bool) -> list[dict]:
+    """Flagged rows as a reader of the version gets them: for one who may not see its personal data,
+    the values of personal-data features masked as the sample masks them, and a personal-data label's
+    classes under their aliases (in the given, suggested and corrected labels alike)."""
+    pii: dict[str, list[str]] = {}
+    aliases: dict[str, str] = {}
+    if not shows_personal:
+        pii = {
+            feature.name: detected_kinds(feature.statistics)
+            for feature in Feature.objects.filter(version=version, pii=True).only("name", "statistics")
+        }
+        aliases = label_aliases(version.quality, pii)
+    label = (version.quality or {}).get("label_column") or version.label_column
+
+    def named(value: str) -> str:
+        return aliases.get(value, "class ?") if aliases and value else value
+
+    shown = []
+    for issue in issues:
+        values = dict(issue.values or {})
+        if pii:
+            values = {
+                name: (
+                    named(str(value))
+                    if name == label and aliases and value is not None
+                    else masked_value(value, pii[name])
+                    if name in pii
+                    else value
+                )
+                for name, value in values.items()
+            }
+        shown.append(
+            {
+                "row_hash": issue.row_hash,
+                "row": aliased_paths(issue.row, aliases) if aliases else issue.row,
+                "rank": issue.rank,
+                "given": named(issue.given),
+                "suggested": named(issue.suggested),
+                "confidence": issue.confidence,
+                "values": values,
+                "decision": issue.decision,
+                "label": named(issue.label),
+                "note": issue.note,
+                "decided_by": issue.decided_by_name or None,
+                "decided_at": issue.decided_at,
+                "carried_from": issue.carried_from_id,
+            }
+        )
+    return shown
+
+
+def label_issues_reviewed_shares(version_ids: Collection[UUID]) -> dict[UUID, float]:
+    """For each version with stored flagged rows, the share of them confirmed or dismissed."""
+    counts = (
+        LabelIssue.objects.filter(version_id__in=list(version_ids))
+        .values("version_id")
+        .annotate(total=Count("id"), reviewed=Count("id", filter=~Q(decision=LabelIssueDecision.UNREVIEWED)))
+    )
+    return {row["version_id"]: row["reviewed"] / row["total"] for row in counts if row["total"]}

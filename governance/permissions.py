@@ -48,6 +48,14 @@ def user_sees_personal_data(user: User | AnonymousUser, dataset_id: UUID) -> boo
     return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()
 
 
+def user_reviews_dataset(user: User | AnonymousUser, dataset_id: UUID) -> bool:
+    """Owners and stewards (themselves or through a group) judge a dataset's rows, such as the labels
+    label quality flagged: a judgement on values staff as such may not even see unmasked."""
+    if not user.is_authenticated:
+        return False
+    return _ownerships_of(user).filter(dataset_id=dataset_id, role__in=WRITING_ROLES).exists()
+
+
 def answers_for_dataset(user: User, dataset_ref: str = "pk") -> Exists:
     """An `Exists` to annotate or filter a dataset queryset: the user (or a group of theirs) owns it."""
     return Exists(_ownerships_of(user).filter(dataset_id=OuterRef(dataset_ref)))

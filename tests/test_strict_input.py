@@ -341,7 +341,9 @@ def test_every_list_takes_the_query_parameters_it_documents_and_no_other(staff_c
     for path, documented in lists:
         # {id}: a version's, but under /webhooks/ a webhook's.
         member = world["webhook"] if path.startswith("/api/v1/webhooks/") else world["version"]
-        url = path.format(dataset_id=world["dataset"].pk, id=member.pk, model_id=world["model"].pk)
+        url = path.format(
+            dataset_id=world["dataset"].pk, id=member.pk, version_id=world["version"].pk, model_id=world["model"].pk
+        )
         taken = staff_client.get(url, {name: "1" for name in documented})
         if taken.status_code == 400:
             messages = [message for found in errors(taken).values() for message in found]
@@ -473,6 +475,8 @@ def test_every_request_body_and_every_object_in_it_is_strict():
             body = body()
         if not isinstance(body, serializers.BaseSerializer):
             continue  # free-form (an OpenLineage event) or none
+        if isinstance(body, serializers.ListSerializer):  # a list of objects (decisions): each is checked
+            body = body.child
         for where, serializer in _nested_serializers(body, f"{method} {path}"):
             assert isinstance(serializer, StrictInputMixin), where
             checked += 1

@@ -4,17 +4,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from catalog import services
-from catalog.models import CURATED_FIELDS, DatasetVersion, DriftReport, Feature, Tag
-from catalog.selectors import personal_data_visible_to
+from catalog.choices import LabelIssueDecision
+from catalog.models import CURATED_FIELDS, DatasetVersion, DriftReport, Feature, LabelIssue, Tag
+from catalog.selectors import label_issues_shown, personal_data_visible_to
 from catalog.templatetags.catalog_admin import json_block, shortened, wrapped
+from governance.permissions import user_reviews_dataset
 from profiler.pii import (
     aliased_paths,
     detected_kinds,
@@ -61,6 +66,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
             {
                 "fields": (
                     "quality_shown",
+                    "label_review",
                     "profile_shown",
                     "unchanged_from",
                     "profiled_at",
@@ -93,6 +99,7 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         "row_count",
         "manifest_shown",
         "quality_shown",
+        "label_review",
         "profile_shown",
         "unchanged_from",
         "profiled_at",
@@ -200,6 +207,102 @@ class DatasetVersionAdmin(admin.ModelAdmin):
         if not quality:
             return "not profiled yet"
         return json_block(quality, summary=f"{len(quality.get('findings') or [])} finding(s); the whole document")
+
+    @admin.display(description="Flagged labels")
+    def label_review(self, version: DatasetVersion) -> SafeString | str:
+        counts = LabelIssue.objects.filter(version=version).aggregate(
+            total=Count("id"), reviewed=Count("id", filter=~Q(decision=LabelIssueDecision.UNREVIEWED))
+        )
+        if not counts["total"]:
+            return f"no flagged rows (label quality: {version.get_label_quality_status_display().lower()})"
+        return format_html(
+            '<a href="{}">Review the {} flagged row(s)</a> ({} reviewed)',
+            reverse("admin:catalog_datasetversion_label_issues", args=[version.pk]),
+            counts["total"],
+            counts["reviewed"],
+        )
+
+    # --- The review of flagged rows: a page of its own, listing each row with its values, where the
+    # dataset's owners and stewards confirm a row (choosing the corrected label) or dismiss it.
+
+    REVIEW_PAGE_ROWS = 100
+
+    def get_urls(self) -> list[URLPattern]:
+        review = path(
+            "<path:object_id>/label-issues/",
+            self.admin_site.admin_view(self.label_issues_view),
+            name="catalog_datasetversion_label_issues",
+        )
+        return [review, *super().get_urls()]
+
+    def label_issues_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        version = self.get_object(request, object_id)
+        if version is None:
+            raise Http404("No such version.")
+        if not self.has_view_permission(request, version):
+            raise PermissionDenied
+        reviews = user_reviews_dataset(request.user, version.dataset_id)
+        here = reverse("admin:catalog_datasetversion_label_issues", args=[version.pk])
+        decision = request.GET.get("decision") or ""
+        if decision not in LabelIssueDecision.values:
+            decision = ""
+        if request.method == "POST":
+            if not reviews:
+                raise PermissionDenied
+            item = {
+                "row_hash": request.POST.get("row_hash", ""),
+                "decision": request.POST.get("decision", ""),
+                "note": request.POST.get("note", ""),
+            }
+            if item["decision"] == LabelIssueDecision.CONFIRMED:
+                item["label"] = request.POST.get("label", "")
+            try:
+                issues = services.label_issues_decide(actor=request.user, version=version, decisions=[item])  # type: ignore[arg-type]
+            except services.LabelDecisionsInvalid as exc:
+                self.message_user(
+                    request,
+                    " ".join(message for messages_ in exc.problems.values() for message in messages_),
+                    level=messages.ERROR,
+                )
+            else:
+                verb = "confirmed" if item["decision"] == LabelIssueDecision.CONFIRMED else "dismissed"
+                self.message_user(request, f"Row {', '.join(issue.row for issue in issues)} {verb}.", messages.SUCCESS)
+            query = request.POST.get("return_query", "")
+            return HttpResponseRedirect(here + (f"?{query}" if query.isascii() and "\n" not in query else ""))
+        listed = LabelIssue.objects.filter(version=version).order_by("-confidence", "rank")
+        if decision:
+            listed = listed.filter(decision=decision)
+        page = Paginator(listed, self.REVIEW_PAGE_ROWS).get_page(request.GET.get("page"))
+        shows = bool(getattr(version, "reader_sees_personal_data", False))
+        rows = label_issues_shown(version, page.object_list, shows_personal=shows)
+        # The label's value is the given one, shown beside the suggestion; the other columns follow.
+        label = (version.quality or {}).get("label_column") or version.label_column
+        columns = [name for name in (rows[0]["values"] if rows else {}) if name != label]
+        for row in rows:
+            row["cells"] = [row["values"].get(name) for name in columns]
+        counts = dict(LabelIssue.objects.filter(version=version).values_list("decision").annotate(count=Count("id")))
+        return TemplateResponse(
+            request,
+            "admin/catalog/datasetversion/label_issues.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": f"Flagged labels of {version}",
+                "opts": self.opts,
+                "version": version,
+                "rows": rows,
+                "columns": columns,
+                "page": page,
+                "decision": decision,
+                "decisions": [("", "all", sum(counts.values()))]
+                + [(value, label.lower(), counts.get(value, 0)) for value, label in LabelIssueDecision.choices],
+                "classes": services.label_classes(version),
+                "reviews": reviews,
+                "summary": (version.quality or {}).get("label_issues") or {},
+                "corrections_url": reverse("version-label-corrections", kwargs={"version_id": version.pk}),
+                "change_url": reverse("admin:catalog_datasetversion_change", args=[version.pk]),
+                "return_query": request.GET.urlencode(),
+            },
+        )
 
     @admin.display(description="Profile")
     def profile_shown(self, version: DatasetVersion) -> SafeString | str:

@@ -26,6 +26,16 @@ urlpatterns = [
         views.VersionFeatureView.as_view(),
         name="version-feature",
     ),
+    path(
+        "versions/<uuid:version_id>/label-issues/",
+        views.VersionLabelIssuesView.as_view(),
+        name="version-label-issues",
+    ),
+    path(
+        "versions/<uuid:version_id>/label-issues/corrections.csv",
+        views.VersionLabelCorrectionsView.as_view(),
+        name="version-label-corrections",
+    ),
     path("versions/<uuid:version_id>/spdx", views.VersionSpdxView.as_view(), name="version-spdx"),
     path("versions/<uuid:version_id>/files/<path:path>", views.VersionFileView.as_view(), name="version-file"),
     *router.urls,

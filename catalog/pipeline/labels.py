@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from catalog.choices import FeatureRole, LabelQualityStatus, VersionStatus
 from catalog.models import DatasetVersion, Feature
+from catalog.pipeline.label_review import label_issues_store
 from catalog.pipeline.profiling import _plan
 from catalog.pipeline.store import json_safe
 from catalog.sources import source_opened
-from profiler import labels
+from profiler import label_rows, labels
 from profiler.api import SourceError
 from profiler.findings import sort_findings
 
@@ -105,6 +106,8 @@ def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) 
     )
     if keep < 1.0:
         result["label_issues"]["sampled"] = True
+    # Every flagged row (up to label_rows.MAX_STORED) is kept for review, not only the examples.
+    result["review_rows"] = label_rows.flagged_rows(frame, result["flagged"], limit=label_rows.MAX_STORED)
     missing = [name for name in version.group_features if name not in names]
     result["findings"].extend(
         {
@@ -131,6 +134,12 @@ def _store(version_id: UUID, profiled_at: Any, result: dict[str, Any]) -> str | 
             return None
         quality = {key: value for key, value in (locked.quality or {}).items() if key not in QUALITY_KEYS}
         kept = [item for item in quality.get("findings") or [] if item.get("code") not in FINDING_CODES]
+        review = label_issues_store(locked, result.get("review_rows") or [])
+        result["label_issues"]["review"] = {
+            **review,
+            "limit": label_rows.MAX_STORED,
+            "capped": review["stored"] < int(result["label_issues"]["count"]),
+        }
         quality.update(json_safe({key: result[key] for key in QUALITY_KEYS}))
         quality["findings"] = sort_findings([*kept, *json_safe(result["findings"])])
         locked.quality = quality

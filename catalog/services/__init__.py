@@ -23,6 +23,13 @@ from catalog.services.errors import (
     VersionNotProfiled,
     VersionNotVerifiable,
 )
+from catalog.services.label_review import (
+    LabelDecisionsInvalid,
+    LabelReviewForbidden,
+    decision_problems,
+    label_classes,
+    label_issues_decide,
+)
 from catalog.services.registration import (
     INHERIT,
     SENSITIVITY_FROM_SHARED_BYTES,
@@ -42,6 +49,8 @@ __all__ = [
     "DatasetAlreadyExists",
     "DatasetNotPurgeable",
     "Inherit",
+    "LabelDecisionsInvalid",
+    "LabelReviewForbidden",
     "NamespaceClosed",
     "ReadOptionsInapplicable",
     "SourceSpec",
@@ -58,7 +67,10 @@ __all__ = [
     "dataset_update",
     "dataset_values",
     "datasets_discover",
+    "decision_problems",
     "feature_curate",
+    "label_classes",
+    "label_issues_decide",
     "source_confined",
     "users_answering_for",
     "version_create",

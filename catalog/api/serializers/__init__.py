@@ -22,6 +22,7 @@ from catalog.api.serializers.drift import (
     SchemaDiffSerializer,
     SchemaFeatureSerializer,
 )
+from catalog.api.serializers.label_issues import LabelIssueDecisionSerializer, LabelIssueSerializer
 from catalog.api.serializers.versions import (
     FeatureSerializer,
     FeatureStatisticsSerializer,
@@ -52,6 +53,8 @@ __all__ = [
     "FeatureStatisticsSerializer",
     "FeatureUpdateSerializer",
     "LabelDriftSerializer",
+    "LabelIssueDecisionSerializer",
+    "LabelIssueSerializer",
     "ManifestEntrySerializer",
     "MetricSerializer",
     "OwnerSerializer",

@@ -8,6 +8,7 @@ from catalog.api.views.cards import (
 )
 from catalog.api.views.datasets import DatasetViewSet
 from catalog.api.views.files import TokenAsBasicPassword, VersionFileView
+from catalog.api.views.label_issues import VersionLabelCorrectionsView, VersionLabelIssuesView
 from catalog.api.views.spdx import VersionSpdxView
 from catalog.api.views.versions import DatasetVersionsView, VersionFeatureView, VersionViewSet
 
@@ -21,6 +22,8 @@ __all__ = [
     "TokenAsBasicPassword",
     "VersionFeatureView",
     "VersionFileView",
+    "VersionLabelCorrectionsView",
+    "VersionLabelIssuesView",
     "VersionSpdxView",
     "VersionViewSet",
 ]
