@@ -23,6 +23,7 @@ from lineage.selectors.marquez import (
     events_visible_to,
     job_datasets_read,
     marquez_datasets_search,
+    marquez_jobs_by_last_run_state,
     marquez_jobs_search,
     marquez_namespaces_read,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "lineage_walk_from_job",
     "location_uris",
     "marquez_datasets_search",
+    "marquez_jobs_by_last_run_state",
     "marquez_jobs_search",
     "marquez_namespaces_read",
     "node_id_candidates",

@@ -57,6 +57,17 @@ def marquez_jobs_search(user: User | AnonymousUser, pattern: str) -> QuerySet[Jo
     return jobs_visible_to(user).filter(name__iregex=_like(pattern))
 
 
+def marquez_jobs_by_last_run_state(user: User | AnonymousUser, event_types: Iterable[str]) -> QuerySet[Job]:
+    """The jobs the user may list whose latest run ended in one of these states (OpenLineage event types),
+    among those whose latest run the user may see: a job that ran on a dataset hidden from the user has its
+    latest run withheld, so its state does not select it either."""
+    jobs = jobs_visible_to(user).filter(latest_run__state__in=list(event_types))
+    if user.is_authenticated and user.is_staff:
+        return jobs
+    unreadable = RunDataset.objects.filter(run__job_id=OuterRef("pk")).exclude(_readable_by(user))
+    return jobs.filter(~Exists(unreadable))
+
+
 def job_datasets_read(job_ids: Iterable[UUID]) -> dict[UUID, dict[str, set[UUID]]]:
     """What each job read and wrote over all its runs: {job: {"input": {...}, "output": {...}}}, one query."""
     found: dict[UUID, dict[str, set[UUID]]] = {}
