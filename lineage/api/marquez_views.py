@@ -153,6 +153,7 @@ class MarquezDatasetView(ProjectViewMixin, views.APIView):
     query_parameters = ()
 
     @extend_schema(
+        operation_id="marquez_namespaces_dataset_retrieve",
         summary="Read a dataset, as Marquez does",
         description=(
             "One `Dataset` in Marquez's shape (its graph data, `facets` left empty as in its lists, `currentVersion`, "
@@ -179,6 +180,7 @@ class MarquezJobView(ProjectViewMixin, views.APIView):
     query_parameters = ()
 
     @extend_schema(
+        operation_id="marquez_namespaces_job_retrieve",
         summary="Read a job, as Marquez does",
         description=(
             "One `Job` in Marquez's shape, with all it read and wrote: a job you may list, by its namespace and "
