@@ -6,10 +6,12 @@ rules as the rest of the API: what a reader may not read is absent, or a numbere
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -421,3 +423,68 @@ class MarquezEventsView(ProjectViewMixin, views.APIView):
         order = ["event_time", "id"] if direction == "asc" else ["-event_time", "-id"]
         page = list(events.order_by(*order).values_list("payload", flat=True)[offset : offset + limit])
         return Response({"events": page, "totalCount": events.count()})
+
+
+# --- Marquez's dashboard figures -------------------------------------------------------------------------
+
+STAT_KINDS = ("lineage-events", "jobs", "datasets")
+
+
+def _zone(request: Request, period: str) -> ZoneInfo:
+    """The reader's time zone: a WEEK is counted in calendar days there, so Marquez asks for it; DAY is UTC hours."""
+    name = request.query_params.get("timezone")
+    if period == "DAY":
+        return ZoneInfo("UTC")
+    if not name:
+        raise exceptions.ValidationError({"timezone": ["Give a time zone (IANA, e.g. Europe/Paris) for period WEEK."]})
+    try:
+        if len(name) > 64 or "\x00" in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise exceptions.ValidationError(
+            {"timezone": [f"Unknown time zone {name[:64]!r}: give an IANA name such as Europe/Paris."]}
+        ) from None
+
+
+def _utc(moment: datetime) -> str | None:
+    return shapes.time_text(moment.astimezone(UTC))
+
+
+class MarquezStatsView(ProjectViewMixin, views.APIView):
+    """One of Marquez's dashboard figures, named by the URL (`kind`)."""
+
+    query_parameters = ("period", "timezone")
+    kind = "jobs"
+
+    @extend_schema(
+        summary="Counts over the last day or week, as Marquez's dashboard reads them",
+        description=(
+            "`period` DAY (24 hourly intervals in UTC, the current hour last) or WEEK (7 calendar days in "
+            "`timezone`, an IANA name, today last). `/stats/lineage-events`: `[{startInterval, endInterval, fail, "
+            "start, complete, abort}]`, the events you may read by event time and type; `/stats/jobs` and "
+            "`/stats/datasets`: `[{startInterval, endInterval, count}]`, how many jobs or datasets you may read "
+            "existed at each interval's end."
+        ),
+        parameters=[
+            OpenApiParameter("period", str, required=True, enum=["DAY", "WEEK"]),
+            OpenApiParameter("timezone", str, description="An IANA time zone; needed for WEEK."),
+        ],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        period = request.query_params.get("period", "").upper()
+        if period not in selectors.STAT_PERIODS:
+            raise exceptions.ValidationError({"period": ["period must be DAY or WEEK."]})
+        zone = _zone(request, period)
+        unit = selectors.STAT_PERIODS[period][2]
+        intervals = selectors.stats_intervals(period, zone, timezone.now())
+        bounds = [{"startInterval": _utc(item.start), "endInterval": _utc(item.end)} for item in intervals]
+        if self.kind == "lineage-events":
+            counts = selectors.marquez_lineage_event_stats(request.user, intervals, zone, unit)
+            return Response([{**bound, **count} for bound, count in zip(bounds, counts, strict=True)])
+        rows: QuerySet[Any] = (
+            selectors.jobs_visible_to(request.user) if self.kind == "jobs" else datasets_visible_to(request.user)
+        )
+        totals = selectors.marquez_created_stats(rows, intervals, zone, unit)
+        return Response([{**bound, "count": total} for bound, total in zip(bounds, totals, strict=True)])

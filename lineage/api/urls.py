@@ -43,6 +43,10 @@ urlpatterns = [
         name="marquez-namespace-job",
     ),
     path("marquez/jobs", marquez_views.MarquezAllJobsView.as_view(), name="marquez-jobs"),
+    *(
+        path(f"marquez/stats/{kind}", marquez_views.MarquezStatsView.as_view(kind=kind), name=f"marquez-stats-{kind}")
+        for kind in marquez_views.STAT_KINDS
+    ),
     path("marquez/search", marquez_views.MarquezSearchView.as_view(), name="marquez-search"),
     path("marquez/events/lineage", marquez_views.MarquezEventsView.as_view(), name="marquez-events"),
     *router.urls,

@@ -2,6 +2,8 @@
 openapi.yml, each read by a stranger who must learn nothing of a restricted dataset, and hostile
 query parameters answered 400."""
 
+import itertools
+
 import pytest
 
 from governance.choices import Sensitivity
@@ -334,10 +336,91 @@ def test_a_stranger_cannot_read_a_restricted_dataset_or_a_job_only_on_it(client_
 
 
 def test_one_dataset_or_job_refuses_an_anonymous_reader_and_hostile_paths(client, owner_client, pipeline):
-    for path in ("/namespaces/w/datasets/raw", "/namespaces/p/jobs/clean", "/jobs"):
+    for path in ("/namespaces/w/datasets/raw", "/namespaces/p/jobs/clean", "/jobs", "/stats/jobs?period=DAY"):
         assert client.get(BASE + path).status_code in (401, 403)
     assert owner_client.get(BASE + "/namespaces/w/datasets/" + "a" * 5000).status_code == 404
     assert owner_client.get(BASE + "/namespaces/w/datasets/raw%00").status_code in (400, 404)
     assert owner_client.get(BASE + "/namespaces/w/datasets/raw", {"unknown": "1"}).status_code == 400
     assert owner_client.get(BASE + "/jobs", {"lastRunStates": "SLEEPING"}).status_code == 400
     assert owner_client.get(BASE + "/jobs", {"lastRunStates": "\x00"}).status_code == 400
+
+
+# --- Marquez's dashboard figures -----------------------------------------------------------------------
+
+
+def _now_event(job, event_type, inputs=(), outputs=()):
+    from django.utils import timezone
+
+    event = run_event(inputs=list(inputs), outputs=list(outputs), job=job, event_type=event_type)
+    event["eventTime"] = timezone.now().isoformat().replace("+00:00", "Z")
+    return event
+
+
+def test_the_dashboard_counts_the_day_s_events_jobs_and_datasets(owner_client, send):
+    send(
+        _now_event(("p", "a"), "START", outputs=[dataset("w", "x")]),
+        _now_event(("p", "a"), "COMPLETE", outputs=[dataset("w", "x")]),
+        _now_event(("p", "b"), "FAIL", inputs=[dataset("w", "x")]),
+    )
+
+    events = get(owner_client, "/stats/lineage-events", period="DAY")
+    jobs = get(owner_client, "/stats/jobs", period="DAY")
+    datasets = get(owner_client, "/stats/datasets", period="DAY")
+    week = get(owner_client, "/stats/jobs", period="WEEK", timezone="Pacific/Auckland")
+
+    assert len(events) == len(jobs) == len(datasets) == 24
+    for item in events:
+        assert set(item) == {"startInterval", "endInterval", "fail", "start", "complete", "abort"}
+    assert events[-1] | {"startInterval": None, "endInterval": None} == {
+        "startInterval": None,
+        "endInterval": None,
+        "fail": 1,
+        "start": 1,
+        "complete": 1,
+        "abort": 0,
+    }
+    assert sum(item["start"] for item in events[:-1]) == 0
+    assert [item["count"] for item in jobs][-1] == 2
+    assert [item["count"] for item in datasets][-1] == 1
+    assert len(week) == 7
+    assert week[-1]["count"] == 2
+    # Each interval ends where the next begins, in UTC.
+    assert all(a["endInterval"] == b["startInterval"] for a, b in itertools.pairwise(jobs))
+    assert jobs[-1]["endInterval"].endswith(":00:00Z")
+
+
+def test_a_stranger_s_dashboard_counts_nothing_of_a_restricted_dataset(client_for, stranger, send):
+    from catalog.models import Dataset
+
+    send(_now_event(("p", "zebra-job"), "COMPLETE", outputs=[dataset("w", "zebra")]))
+    Dataset.objects.filter(name="zebra").update(sensitivity=Sensitivity.RESTRICTED)
+    client = client_for(stranger)
+
+    events = client.get(BASE + "/stats/lineage-events", {"period": "DAY"}).json()
+    jobs = client.get(BASE + "/stats/jobs", {"period": "DAY"}).json()
+    datasets = client.get(BASE + "/stats/datasets", {"period": "WEEK", "timezone": "UTC"}).json()
+
+    assert sum(item["complete"] for item in events) == 0
+    assert jobs[-1]["count"] == 0
+    assert datasets[-1]["count"] == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"period": "MONTH"},
+        {"period": "WEEK"},
+        {"period": "WEEK", "timezone": "Mars/Olympus"},
+        {"period": "WEEK", "timezone": "../../etc/passwd"},
+        {"period": "WEEK", "timezone": "UTC\x00"},
+        {"period": "WEEK", "timezone": "x" * 5000},
+        {"period": "DAY", "unknown": "1"},
+    ],
+)
+def test_the_dashboard_refuses_a_period_or_time_zone_it_cannot_read(owner_client, params):
+    for kind in ("lineage-events", "jobs", "datasets"):
+        response = owner_client.get(f"{BASE}/stats/{kind}", params)
+
+        assert response.status_code == 400, (kind, params, response.content)
+        assert response["Content-Type"].startswith("application/problem+json")
