@@ -428,6 +428,27 @@ class MarquezEventsView(ProjectViewMixin, views.APIView):
 # --- Marquez's dashboard figures -------------------------------------------------------------------------
 
 STAT_KINDS = ("lineage-events", "jobs", "datasets")
+_COUNT = {"type": "integer", "minimum": 0}
+# Marquez's IntervalMetric (jobs, datasets) and LineageMetric (lineage-events), as its StatsResource sends them.
+MARQUEZ_INTERVALS = OpenApiResponse(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["startInterval", "endInterval"],
+            "properties": {
+                "startInterval": {"type": "string", "format": "date-time"},
+                "endInterval": {"type": "string", "format": "date-time"},
+                "count": _COUNT,
+                "fail": _COUNT,
+                "start": _COUNT,
+                "complete": _COUNT,
+                "abort": _COUNT,
+            },
+        },
+    },
+    description="In Marquez's shape: one entry per interval, oldest first.",
+)
 
 
 def _zone(request: Request, period: str) -> ZoneInfo:
@@ -470,7 +491,7 @@ class MarquezStatsView(ProjectViewMixin, views.APIView):
             OpenApiParameter("period", str, required=True, enum=["DAY", "WEEK"]),
             OpenApiParameter("timezone", str, description="An IANA time zone; needed for WEEK."),
         ],
-        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+        responses={200: MARQUEZ_INTERVALS, 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
         period = request.query_params.get("period", "").upper()
