@@ -50,3 +50,27 @@ def profiling_patterns(*, dataset_id: UUID) -> dict[str, str]:
         for column, regex in (answer or {}).items():
             joined.setdefault(str(column), str(regex))
     return joined
+
+
+# Sent once the transaction that changed a dataset's standing commits, when what learned from it may no
+# longer rely on it: `dataset_id`, `version_id` (the version deprecated; None when the change is about the
+# whole dataset) and `reason`: "license_changed", "deprecated" or "retired". Sent by the catalog's services
+# whoever made the change (the API, the admin, an OpenLineage `DROP`). A receiver's fault is logged, and
+# the change stays made.
+dataset_changed = Signal()
+
+# The reasons `dataset_changed` sends.
+LICENSE_CHANGED, DEPRECATED, RETIRED = "license_changed", "deprecated", "retired"
+
+
+def dataset_changed_send(*, dataset_id: UUID, version_id: UUID | None = None, reason: str) -> None:
+    """Send `dataset_changed` after the current transaction commits (at once outside one)."""
+
+    def send() -> None:
+        for receiver, answer in dataset_changed.send_robust(
+            sender=None, dataset_id=dataset_id, version_id=version_id, reason=reason
+        ):
+            if isinstance(answer, Exception):
+                logger.error("Dataset %s changed (%s): %r failed", dataset_id, reason, receiver, exc_info=answer)
+
+    transaction.on_commit(send)

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Value
 
 from audits import rules
 from audits.services import license_terms
@@ -270,12 +270,13 @@ def _licenses_then(run: TrainingRun, inputs: list[TrainingInput], dataset_ids: I
     return then
 
 
-def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str, Any]]:
+def model_findings(model: Model, reader: User | AnonymousUser | None) -> list[dict[str, Any]]:
     """What has gone wrong since with the data the model's latest confirmed run learned from: its input
     datasets and everything upstream of them through confirmed lineage, as they are now.
 
     A dataset the reader may not read is named by a placeholder, with no id, version or license; its
-    finding's code stays, so the model's owners know what to ask the dataset's owners about.
+    finding's code stays, so the model's owners know what to ask the dataset's owners about. Without a
+    reader (the catalog itself, for its own notices: never an answer to a person), every dataset is named.
     Queries: the run, its inputs, the upstream walk, the datasets, their versions, the license
     changes logged, the licenses' terms (and the license parser's check of its table)."""
     run = model_latest_confirmed_run(model)
@@ -297,11 +298,11 @@ def model_findings(model: Model, reader: User | AnonymousUser) -> list[dict[str,
                 paths[node] = path
                 if chain and node not in roots:
                     recorded_version[node] = chain[-1].source_version_id
-    readable = datasets_visible_to(reader).filter(pk=OuterRef("pk"))
+    readable = Value(True) if reader is None else Exists(datasets_visible_to(reader).filter(pk=OuterRef("pk")))
     datasets = {
         dataset.pk: dataset
         for dataset in Dataset.objects.filter(pk__in=paths)
-        .annotate(readable=Exists(readable))
+        .annotate(readable=readable)
         .only("id", "namespace", "name", "license", "origin", "sensitivity", "lifecycle", "latest_version")
     }
     checked = {pk: recorded_version.get(pk) or dataset.latest_version_id for pk, dataset in datasets.items()}

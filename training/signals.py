@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 # Sent once the transaction that changed the data commits, when a model gains a finding because data
 # it learned from (a version it read, or one upstream of it) changed: `model_id`, `finding_codes` (the
 # model's finding codes now, e.g. "upstream_source_changed"), `dataset_id`, `version_id` (None when the
-# change is about a whole dataset) and `reason` ("source_changed"). A receiver's fault is logged.
+# change is about a whole dataset) and `reason`: "source_changed" (a version's bytes), "license_changed",
+# "deprecated" or "retired" (catalog.signals.dataset_changed). A receiver's fault is logged.
 model_affected = Signal()
 
 

@@ -14,6 +14,7 @@ from training.choices import Reproducibility
 from training.mlflow import TrackingServerError
 from training.models import TrainingRun
 from training.services.mlflow import mlflow_import_scheduled
+from training.services.notices import models_affected_by_dataset_change
 from training.services.verify import training_run_verify
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,34 @@ def _verify_dispatch(*, run_id: UUID) -> None:
     except Exception:
         # The request is answered; the run stays pending until it is asked again.
         logger.exception("Could not queue training run %s for verification", run_id)
+
+
+# --- Telling which models a dataset's change affects ----------------------------------------------------
+
+
+@shared_task(
+    name="training.tasks.models_affected_by_dataset_change",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    max_retries=5,
+)
+def models_affected_by_dataset_change_task(dataset_id: str, version_id: str | None, reason: str) -> list[str]:
+    told = models_affected_by_dataset_change(
+        dataset_id=UUID(dataset_id), version_id=UUID(version_id) if version_id else None, reason=reason
+    )
+    return [str(pk) for pk in told]
+
+
+def dataset_changed_received(
+    sender: Any, *, dataset_id: UUID, version_id: UUID | None, reason: str, **kwargs: Any
+) -> None:
+    """`catalog.signals.dataset_changed`'s receiver (sent after the change commits): the models that learned
+    from the dataset are found and told on a worker, so a change in a request never waits for the walk of
+    every model downstream. A broker that cannot be reached is logged; the change stays made."""
+    try:
+        models_affected_by_dataset_change_task.delay(str(dataset_id), str(version_id) if version_id else None, reason)
+    except Exception:
+        logger.exception("Could not queue the models affected by dataset %s (%s)", dataset_id, reason)
 
 
 # --- Importing runs from MLflow ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """POST a delivery to a receiver's URL without trusting the URL, its DNS or the receiver.
 
-The URL is vetted as download URLs are (`catalog.remote`): https only (http too where private
+The URL is vetted as download URLs are, and the POST is `catalog.remote`'s pinned request: https only (http too where private
 receivers are allowed, for tests and closed networks), no credentials in it, and every address its
 host resolves to must be public unless private ones are allowed. The connection then goes to a vetted
 address, with TLS still verifying the certificate for the real host name, so a DNS answer that
@@ -13,22 +13,21 @@ This module takes its settings as arguments and imports nothing of Django.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError, SSLError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from catalog.remote import is_public_address
+from catalog.remote import (
+    PinnedTarget,
+    Unconnected,
+    host_resolve,
+    is_public_address,
+    pinned_request,
+    pinned_target,
+    url_shown,
+)
 
 MAX_URL_LENGTH = 2048
 USER_AGENT = "training-data-catalog-webhooks"
@@ -42,27 +41,16 @@ class DeliveryError(Exception):
     """An attempt that reached no answer: a name that does not resolve, a connection refused, a timeout."""
 
 
-@dataclass(frozen=True)
-class Target:
-    shown: str
-    scheme: str
-    hostname: str
-    port: int
-    host_header: str
-    request_path: str
-    addresses: tuple[str, ...]
+# Where a delivery goes: the vetted addresses of the receiver's host, its name kept for TLS and Host.
+Target = PinnedTarget
+# The URL as messages and the change log show it: without credentials, query or fragment.
+shown = url_shown
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int
     excerpt: bytes
-
-
-def shown(url: str) -> str:
-    """The URL as messages show it: without credentials, query or fragment, which may hold secrets."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def url_checked(url: str, *, allow_private: bool) -> tuple[str, str, int]:
@@ -95,11 +83,7 @@ def url_vet(url: str, *, allow_private: bool) -> Target:
     """The URL's target with the vetted addresses its host resolves to now; UrlRefused when the URL or any
     address is refused, DeliveryError when the host does not resolve (which may pass)."""
     scheme, hostname, port = url_checked(url, allow_private=allow_private)
-    try:
-        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, OSError):
-        raise DeliveryError(f"The host {hostname!r} cannot be resolved.") from None
-    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+    addresses = host_resolve(hostname, port)
     if not addresses:
         raise DeliveryError(f"The host {hostname!r} cannot be resolved.")
     if not allow_private and not all(is_public_address(address) for address in addresses):
@@ -108,18 +92,7 @@ def url_vet(url: str, *, allow_private: bool) -> Target:
             f"The host {hostname!r} resolves to a private, loopback or reserved address; such receivers are "
             "refused unless CATALOG_WEBHOOK_ALLOW_PRIVATE_URLS is set."
         )
-    parts = urlsplit(url)
-    host = f"[{hostname}]" if ":" in hostname else hostname
-    default_port = 443 if scheme == "https" else 80
-    return Target(
-        shown=shown(url),
-        scheme=scheme,
-        hostname=hostname,
-        port=port,
-        host_header=host if port == default_port else f"{host}:{port}",
-        request_path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-        addresses=addresses,
-    )
+    return pinned_target(url, scheme=scheme, hostname=hostname, port=port, addresses=addresses)
 
 
 def post(
@@ -134,64 +107,33 @@ def post(
 ) -> Answer:
     """POST the body to the target's first address that takes a connection; the answer's status and at
     most `max_response_bytes` of its body. DeliveryError when no answer came."""
-    sent = {
-        **headers,
-        "Host": target.host_header,
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "Accept-Encoding": "identity",
-    }
-    failure: Exception | None = None
-    for address in target.addresses:
-        pool: urllib3.HTTPConnectionPool
-        timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        if target.scheme == "https":
-            pool = urllib3.HTTPSConnectionPool(
-                host=address,
-                port=target.port,
-                server_hostname=target.hostname,
-                assert_hostname=target.hostname,
-                cert_reqs="CERT_REQUIRED",
-                ca_certs=ca_certs,
-                timeout=timeout,
-                retries=False,
-                maxsize=1,
-            )
-        else:
-            pool = urllib3.HTTPConnectionPool(host=address, port=target.port, timeout=timeout, retries=False, maxsize=1)
-        try:
-            response = pool.urlopen(
-                "POST",
-                target.request_path,
-                body=body,
-                headers=sent,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-                decode_content=False,
-            )
+    sent = {**headers, "Content-Type": "application/json", "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    try:
+        with pinned_request(
+            target,
+            "POST",
+            headers=sent,
+            body=body,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            ca_certs=ca_certs,
+        ) as response:
             try:
                 excerpt = response.read(max_response_bytes) if max_response_bytes > 0 else b""
                 return Answer(status=response.status, excerpt=excerpt or b"")
             except (ReadTimeoutError, ProtocolError, HTTPError):
                 # The status came; a body cut short or too slow does not change what it said.
                 return Answer(status=response.status, excerpt=b"")
-            finally:
-                response.release_conn()
-                response.close()
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            failure = exc  # Try the host's next vetted address.
-        except SSLError as exc:
-            raise DeliveryError(
-                f"The TLS connection to {target.hostname!r} failed ({exc}); the receiver must present a valid "
-                "certificate for its host name."
-            ) from None
-        except (Urllib3Timeout, ReadTimeoutError):
-            raise DeliveryError(
-                f"{target.shown} did not answer within {connect_timeout + read_timeout:g} seconds."
-            ) from None
-        except HTTPError as exc:
-            raise DeliveryError(f"{target.shown} could not be reached: {exc}") from None
-        finally:
-            pool.close()
-    raise DeliveryError(f"Could not connect to {target.hostname!r} for {target.shown}: {failure}")
+    except Unconnected as exc:
+        raise DeliveryError(f"Could not connect to {target.hostname!r} for {target.shown}: {exc.failure}") from None
+    except SSLError as exc:
+        raise DeliveryError(
+            f"The TLS connection to {target.hostname!r} failed ({exc}); the receiver must present a valid "
+            "certificate for its host name."
+        ) from None
+    except (Urllib3Timeout, ReadTimeoutError):
+        raise DeliveryError(
+            f"{target.shown} did not answer within {connect_timeout + read_timeout:g} seconds."
+        ) from None
+    except HTTPError as exc:
+        raise DeliveryError(f"{target.shown} could not be reached: {exc}") from None

@@ -15,6 +15,7 @@ from django.utils import timezone
 from catalog.choices import Lifecycle
 from catalog.models import DATASET_FIELDS, Dataset, Tag
 from catalog.services.errors import DatasetNotPurgeable, DeprecationUnexplained
+from catalog.signals import DEPRECATED, LICENSE_CHANGED, RETIRED, dataset_changed_send
 from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.models import AuditSubject, Namespace, Ownership
@@ -99,6 +100,11 @@ def dataset_update(*, actor: User, dataset: Dataset, **changes: Any) -> Dataset:
                 after=new,
                 object_repr=str(locked),
             )
+            # What learned from the dataset is told once this commits (training puts findings on models).
+            if "license" in new:
+                dataset_changed_send(dataset_id=locked.pk, reason=LICENSE_CHANGED)
+            if new.get("lifecycle") == Lifecycle.DEPRECATED:
+                dataset_changed_send(dataset_id=locked.pk, reason=DEPRECATED)
     return locked
 
 
@@ -121,6 +127,7 @@ def dataset_retire(*, actor: User, dataset: Dataset) -> Dataset:
                 after={"lifecycle": Lifecycle.RETIRED},
                 object_repr=str(locked),
             )
+            dataset_changed_send(dataset_id=locked.pk, reason=RETIRED)
     return locked
 
 

@@ -13,6 +13,7 @@ from catalog.choices import VersionStatus
 from catalog.models import CURATED_FIELDS, DatasetVersion, Feature
 from catalog.selectors import drift_view, personal_data_visible_to
 from catalog.services.errors import DeprecationUnexplained, VersionNotProfiled, VersionNotVerifiable
+from catalog.signals import DEPRECATED, dataset_changed_send
 from config import errors
 from governance.choices import ChangeAction, ObjectType
 from governance.services import change_record, changed_values
@@ -75,6 +76,8 @@ def version_update(*, actor: User, version: DatasetVersion, **changes: Any) -> D
                 after=new,
                 object_repr=str(locked),
             )
+            if new.get("deprecated") is True:
+                dataset_changed_send(dataset_id=locked.dataset_id, version_id=locked.pk, reason=DEPRECATED)
     return locked
 
 

@@ -6,10 +6,12 @@ rules as the rest of the API: what a reader may not read is absent, or a numbere
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -31,6 +33,33 @@ LIMIT = OpenApiParameter("limit", int, description=f"At most this many (default 
 OFFSET = OpenApiParameter("offset", int, description="Skip this many (default 0).")
 BAD_REQUEST = OpenApiResponse(ProblemSerializer, description="A malformed or unknown query parameter.")
 MARQUEZ_JSON = OpenApiResponse(OpenApiTypes.OBJECT, description="In Marquez's shape (its openapi.yml).")
+NOT_FOUND = OpenApiResponse(ProblemSerializer, description="Nothing you may read has that namespace and name.")
+# The longest name a dataset or job may have, namespace included: a longer path names nothing.
+MAX_IDENTITY = 4096
+
+
+def _identities(namespace: str, name: str, collection: str) -> list[tuple[str, str]]:
+    """Every (namespace, name) the path `{namespace}/{collection}/{name}` may mean: a namespace or a name may
+    hold `/{collection}/` itself (a dataset named `/data/datasets/x`), so each place it occurs is a reading;
+    the caller keeps the one that names something. A path too long, or with a NUL, names nothing."""
+    whole = f"{namespace}/{collection}/{name}"
+    if len(whole) > MAX_IDENTITY or "\x00" in whole:
+        return []
+    marker = f"/{collection}/"
+    readings: list[tuple[str, str]] = []
+    at = whole.find(marker)
+    while at != -1 and len(readings) < 64:
+        if at > 0 and at + len(marker) < len(whole):
+            readings.append((whole[:at], whole[at + len(marker) :]))
+        at = whole.find(marker, at + 1)
+    return readings
+
+
+def _named(readings: list[tuple[str, str]]) -> Q:
+    query = Q(pk__in=[])
+    for namespace, name in readings:
+        query |= Q(namespace=namespace, name=name)
+    return query
 
 
 def _whole(request: Request, name: str, default: int, *, least: int, most: int) -> int:
@@ -120,6 +149,100 @@ class MarquezDatasetsView(ProjectViewMixin, views.APIView):
         visible = datasets_visible_to(request.user).filter(namespace=namespace)
         page = list(visible.select_related("lineage_report").order_by("name")[offset : offset + limit])
         return Response({"datasets": [shapes.dataset_full(dataset) for dataset in page], "totalCount": visible.count()})
+
+
+class MarquezDatasetView(ProjectViewMixin, views.APIView):
+    query_parameters = ()
+
+    @extend_schema(
+        operation_id="marquez_namespaces_dataset_retrieve",
+        summary="Read a dataset, as Marquez does",
+        description=(
+            "One `Dataset` in Marquez's shape (its graph data, `facets` left empty as in its lists, `currentVersion`, "
+            "`deleted`): a dataset you may read, by its namespace and name (a name may hold `/`). A dataset you may "
+            "not read answers 404, as one that does not exist."
+        ),
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, namespace: str, dataset: str) -> Response:
+        readings = _identities(namespace, dataset, "datasets")
+        found = list(
+            datasets_visible_to(request.user).filter(_named(readings)).select_related("lineage_report")
+            if readings
+            else []
+        )
+        if not found:
+            raise exceptions.NotFound("No dataset you may read has that namespace and name.")
+        # Two readings that both name a dataset: the longer namespace, as node ids are read.
+        chosen = max(found, key=lambda item: len(item.namespace))
+        return Response(shapes.dataset_full(chosen))
+
+
+class MarquezJobView(ProjectViewMixin, views.APIView):
+    query_parameters = ()
+
+    @extend_schema(
+        operation_id="marquez_namespaces_job_retrieve",
+        summary="Read a job, as Marquez does",
+        description=(
+            "One `Job` in Marquez's shape, with all it read and wrote: a job you may list, by its namespace and "
+            "name. A dataset you may not read is a numbered placeholder, and a job that ran on one has its "
+            "description, facets and latest run withheld; a job you may not list answers 404."
+        ),
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST, 404: NOT_FOUND},
+    )
+    def get(self, request: Request, namespace: str, job: str) -> Response:
+        readings = _identities(namespace, job, "jobs")
+        found = list(
+            selectors.jobs_visible_to(request.user).filter(_named(readings)).select_related("latest_run")
+            if readings
+            else []
+        )
+        if not found:
+            raise exceptions.NotFound("No job you may read has that namespace and name.")
+        chosen = max(found, key=lambda item: len(item.namespace))
+        return Response(_jobs(request, [chosen])[0])
+
+
+# Marquez's run states, as the OpenLineage event types whose latest run has them (RUN_STATES read backwards).
+# NEW (a run created before it started) is not a state a reported run has here: it matches no job.
+RUN_STATE_NAMES = ("NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED", "OTHER")
+
+
+def _event_types(states: list[str]) -> list[str]:
+    return [event for event, state in shapes.RUN_STATES.items() if state in states]
+
+
+class MarquezAllJobsView(ProjectViewMixin, views.APIView):
+    query_parameters = ("limit", "offset", "lastRunStates")
+
+    @extend_schema(
+        summary="List the jobs of every namespace, as Marquez's dashboard does",
+        description=(
+            "`{jobs: [Job], totalCount}`, by namespace and name: every job you may list, as "
+            "`/namespaces/{namespace}/jobs` shows them; `lastRunStates` (repeatable: NEW, RUNNING, COMPLETED, "
+            "FAILED, ABORTED, OTHER) keeps the jobs whose latest run is in one of those states."
+        ),
+        parameters=[
+            LIMIT,
+            OFFSET,
+            OpenApiParameter("lastRunStates", str, many=True, enum=list(RUN_STATE_NAMES), explode=True),
+        ],
+        responses={200: MARQUEZ_JSON, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        limit, offset = _page(request)
+        visible = selectors.jobs_visible_to(request.user)
+        states = [text.upper() for text in request.query_params.getlist("lastRunStates")]
+        if states:
+            unknown = sorted({text[:40] for text in states} - set(RUN_STATE_NAMES))
+            if unknown:
+                raise exceptions.ValidationError(
+                    {"lastRunStates": [f"Unknown run state {unknown[0]!r}: one of {', '.join(RUN_STATE_NAMES)}."]}
+                )
+            visible = selectors.marquez_jobs_by_last_run_state(request.user, _event_types(states))
+        page = list(visible.select_related("latest_run").order_by("namespace", "name")[offset : offset + limit])
+        return Response({"jobs": _jobs(request, page), "totalCount": visible.count()})
 
 
 class MarquezJobsView(ProjectViewMixin, views.APIView):
@@ -300,3 +423,89 @@ class MarquezEventsView(ProjectViewMixin, views.APIView):
         order = ["event_time", "id"] if direction == "asc" else ["-event_time", "-id"]
         page = list(events.order_by(*order).values_list("payload", flat=True)[offset : offset + limit])
         return Response({"events": page, "totalCount": events.count()})
+
+
+# --- Marquez's dashboard figures -------------------------------------------------------------------------
+
+STAT_KINDS = ("lineage-events", "jobs", "datasets")
+_COUNT = {"type": "integer", "minimum": 0}
+# Marquez's IntervalMetric (jobs, datasets) and LineageMetric (lineage-events), as its StatsResource sends them.
+MARQUEZ_INTERVALS = OpenApiResponse(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["startInterval", "endInterval"],
+            "properties": {
+                "startInterval": {"type": "string", "format": "date-time"},
+                "endInterval": {"type": "string", "format": "date-time"},
+                "count": _COUNT,
+                "fail": _COUNT,
+                "start": _COUNT,
+                "complete": _COUNT,
+                "abort": _COUNT,
+            },
+        },
+    },
+    description="In Marquez's shape: one entry per interval, oldest first.",
+)
+
+
+def _zone(request: Request, period: str) -> ZoneInfo:
+    """The reader's time zone: a WEEK is counted in calendar days there, so Marquez asks for it; DAY is UTC hours."""
+    name = request.query_params.get("timezone")
+    if period == "DAY":
+        return ZoneInfo("UTC")
+    if not name:
+        raise exceptions.ValidationError({"timezone": ["Give a time zone (IANA, e.g. Europe/Paris) for period WEEK."]})
+    try:
+        if len(name) > 64 or "\x00" in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise exceptions.ValidationError(
+            {"timezone": [f"Unknown time zone {name[:64]!r}: give an IANA name such as Europe/Paris."]}
+        ) from None
+
+
+def _utc(moment: datetime) -> str | None:
+    return shapes.time_text(moment.astimezone(UTC))
+
+
+class MarquezStatsView(ProjectViewMixin, views.APIView):
+    """One of Marquez's dashboard figures, named by the URL (`kind`)."""
+
+    query_parameters = ("period", "timezone")
+    kind = "jobs"
+
+    @extend_schema(
+        summary="Counts over the last day or week, as Marquez's dashboard reads them",
+        description=(
+            "`period` DAY (24 hourly intervals in UTC, the current hour last) or WEEK (7 calendar days in "
+            "`timezone`, an IANA name, today last). `/stats/lineage-events`: `[{startInterval, endInterval, fail, "
+            "start, complete, abort}]`, the events you may read by event time and type; `/stats/jobs` and "
+            "`/stats/datasets`: `[{startInterval, endInterval, count}]`, how many jobs or datasets you may read "
+            "existed at each interval's end."
+        ),
+        parameters=[
+            OpenApiParameter("period", str, required=True, enum=["DAY", "WEEK"]),
+            OpenApiParameter("timezone", str, description="An IANA time zone; needed for WEEK."),
+        ],
+        responses={200: MARQUEZ_INTERVALS, 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        period = request.query_params.get("period", "").upper()
+        if period not in selectors.STAT_PERIODS:
+            raise exceptions.ValidationError({"period": ["period must be DAY or WEEK."]})
+        zone = _zone(request, period)
+        unit = selectors.STAT_PERIODS[period][2]
+        intervals = selectors.stats_intervals(period, zone, timezone.now())
+        bounds = [{"startInterval": _utc(item.start), "endInterval": _utc(item.end)} for item in intervals]
+        if self.kind == "lineage-events":
+            counts = selectors.marquez_lineage_event_stats(request.user, intervals, zone, unit)
+            return Response([{**bound, **count} for bound, count in zip(bounds, counts, strict=True)])
+        rows: QuerySet[Any] = (
+            selectors.jobs_visible_to(request.user) if self.kind == "jobs" else datasets_visible_to(request.user)
+        )
+        totals = selectors.marquez_created_stats(rows, intervals, zone, unit)
+        return Response([{**bound, "count": total} for bound, total in zip(bounds, totals, strict=True)])

@@ -31,6 +31,22 @@ urlpatterns = [
         marquez_views.MarquezJobsView.as_view(),
         name="marquez-namespace-jobs",
     ),
+    # A dataset or job by namespace and name (either may hold `/`: the view reads every split).
+    path(
+        "marquez/namespaces/<path:namespace>/datasets/<path:dataset>",
+        marquez_views.MarquezDatasetView.as_view(),
+        name="marquez-namespace-dataset",
+    ),
+    path(
+        "marquez/namespaces/<path:namespace>/jobs/<path:job>",
+        marquez_views.MarquezJobView.as_view(),
+        name="marquez-namespace-job",
+    ),
+    path("marquez/jobs", marquez_views.MarquezAllJobsView.as_view(), name="marquez-jobs"),
+    *(
+        path(f"marquez/stats/{kind}", marquez_views.MarquezStatsView.as_view(kind=kind), name=f"marquez-stats-{kind}")
+        for kind in marquez_views.STAT_KINDS
+    ),
     path("marquez/search", marquez_views.MarquezSearchView.as_view(), name="marquez-search"),
     path("marquez/events/lineage", marquez_views.MarquezEventsView.as_view(), name="marquez-events"),
     *router.urls,

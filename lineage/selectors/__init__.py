@@ -19,12 +19,17 @@ from lineage.selectors.identities import (
     node_id_resolve,
 )
 from lineage.selectors.marquez import (
+    STAT_PERIODS,
     NamespaceSummary,
     events_visible_to,
     job_datasets_read,
+    marquez_created_stats,
     marquez_datasets_search,
+    marquez_jobs_by_last_run_state,
     marquez_jobs_search,
+    marquez_lineage_event_stats,
     marquez_namespaces_read,
+    stats_intervals,
 )
 from lineage.selectors.visibility import (
     datasets_hidden_from,
@@ -56,6 +61,7 @@ __all__ = [
     "DOWNSTREAM",
     "MAX_NODE_ID_COLONS",
     "MAX_NODE_ID_LENGTH",
+    "STAT_PERIODS",
     "UPSTREAM",
     "ColumnEdge",
     "ColumnWalk",
@@ -80,13 +86,17 @@ __all__ = [
     "lineage_walk",
     "lineage_walk_from_job",
     "location_uris",
+    "marquez_created_stats",
     "marquez_datasets_search",
+    "marquez_jobs_by_last_run_state",
     "marquez_jobs_search",
+    "marquez_lineage_event_stats",
     "marquez_namespaces_read",
     "node_id_candidates",
     "node_id_resolve",
     "runs_hidden_from",
     "runs_visible_to",
+    "stats_intervals",
     "walk_graph_read",
     "walk_sql",
 ]

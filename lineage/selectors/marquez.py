@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, Max, Min, OuterRef, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, QuerySet
+from django.db.models.functions import Trunc
 
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
@@ -57,6 +59,17 @@ def marquez_jobs_search(user: User | AnonymousUser, pattern: str) -> QuerySet[Jo
     return jobs_visible_to(user).filter(name__iregex=_like(pattern))
 
 
+def marquez_jobs_by_last_run_state(user: User | AnonymousUser, event_types: Iterable[str]) -> QuerySet[Job]:
+    """The jobs the user may list whose latest run ended in one of these states (OpenLineage event types),
+    among those whose latest run the user may see: a job that ran on a dataset hidden from the user has its
+    latest run withheld, so its state does not select it either."""
+    jobs = jobs_visible_to(user).filter(latest_run__state__in=list(event_types))
+    if user.is_authenticated and user.is_staff:
+        return jobs
+    unreadable = RunDataset.objects.filter(run__job_id=OuterRef("pk")).exclude(_readable_by(user))
+    return jobs.filter(~Exists(unreadable))
+
+
 def job_datasets_read(job_ids: Iterable[UUID]) -> dict[UUID, dict[str, set[UUID]]]:
     """What each job read and wrote over all its runs: {job: {"input": {...}, "output": {...}}}, one query."""
     found: dict[UUID, dict[str, set[UUID]]] = {}
@@ -83,3 +96,78 @@ def events_visible_to(user: User | AnonymousUser) -> QuerySet[LineageEvent]:
     hidden = RunDataset.objects.filter(run_id=OuterRef("pk")).exclude(_readable_by(user))
     clean_runs = Run.objects.filter(~Exists(hidden)).values("pk")
     return events.filter(kind=EventKind.RUN.value, run_id__in=clean_runs)
+
+
+# --- Marquez's dashboard figures (its /stats endpoints) ---------------------------------------------------
+
+# A period: how many intervals, each how long, truncated to what (Marquez's StatsDao).
+STAT_PERIODS: dict[str, tuple[int, timedelta, str]] = {
+    "DAY": (24, timedelta(hours=1), "hour"),
+    "WEEK": (7, timedelta(days=1), "day"),
+}
+# The event types Marquez counts, by its metric's names.
+COUNTED_EVENTS = {"FAIL": "fail", "START": "start", "COMPLETE": "complete", "ABORT": "abort"}
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: datetime
+    end: datetime
+
+
+def stats_intervals(period: str, zone: tzinfo, now: datetime) -> list[Interval]:
+    """The intervals of a period ending with the current one, as Marquez's dashboard reads them: DAY the last
+    24 hours (the current one last), WEEK the last 7 calendar days in `zone` (today last; aware arithmetic
+    on the zone's wall clock, so a day across a clock change is 23 or 25 hours long)."""
+    count, step, unit = STAT_PERIODS[period]
+    current = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+    if unit == "day":
+        current = current.replace(hour=0)
+    starts = [current - step * back for back in range(count - 1, -1, -1)]
+    return [Interval(start, start + step) for start in starts]
+
+
+def marquez_lineage_event_stats(
+    user: User | AnonymousUser, intervals: list[Interval], zone: tzinfo, unit: str
+) -> list[dict[str, int]]:
+    """For each interval, the events of each counted type among those the user may read (by event time):
+    one grouped query."""
+    counts = [dict.fromkeys(COUNTED_EVENTS.values(), 0) for _ in intervals]
+    starts = {interval.start: index for index, interval in enumerate(intervals)}
+    rows = (
+        events_visible_to(user)
+        .filter(event_time__gte=intervals[0].start, event_time__lt=intervals[-1].end, event_type__in=COUNTED_EVENTS)
+        .annotate(bucket=Trunc("event_time", unit, tzinfo=zone))
+        .values("bucket", "event_type")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        index = starts.get(row["bucket"])
+        if index is not None:
+            counts[index][COUNTED_EVENTS[row["event_type"]]] += row["count"]
+    return counts
+
+
+def marquez_created_stats(queryset: QuerySet[Any], intervals: list[Interval], zone: tzinfo, unit: str) -> list[int]:
+    """How many of the queryset's rows existed at the end of each interval (Marquez's cumulative counts):
+    those created before the first, then those created in each. Two queries."""
+    before = queryset.filter(created_at__lt=intervals[0].start).count()
+    starts = {interval.start: index for index, interval in enumerate(intervals)}
+    added = [0] * len(intervals)
+    rows = (
+        queryset.filter(created_at__gte=intervals[0].start, created_at__lt=intervals[-1].end)
+        .annotate(bucket=Trunc("created_at", unit, tzinfo=zone))
+        .values("bucket")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        index = starts.get(row["bucket"])
+        if index is not None:
+            added[index] += row["count"]
+    totals, running = [], before
+    for count in added:
+        running += count
+        totals.append(running)
+    return totals

@@ -266,8 +266,10 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("webhooks", "id"): [str(uuid.uuid4())],
         # The stranger is in no group: another's group answers as a missing one, by name or id.
         ("groups", "ref"): ["vision-team", "1"],
-        # Marquez's read API names a namespace by its name.
+        # Marquez's read API names a namespace, a dataset and a job by their names.
         ("namespaces", "namespace"): [mine["namespace"]],
+        ("datasets", "dataset"): [mine["name"]],
+        ("jobs", "job"): [f"train-{scene['suffix']}"],
     }
     probes = {
         "dataset_id": [secret["id"]],
@@ -280,6 +282,8 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("edges", "id"): secret_edges,
         ("owners", "id"): [secret_owner],
         "check_id": [scene["secret_check"]],
+        ("datasets", "dataset"): [secret["name"]],
+        ("jobs", "job"): [scene["hidden_job"]],
     }
     query_probes = {
         "dataset": secret["id"],

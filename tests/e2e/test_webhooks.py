@@ -126,3 +126,68 @@ def test_a_receiver_gets_signed_deliveries_and_a_failing_one_gets_retries(hooked
     assert recorded["event_id"] == attempts[0].json["id"]
     [succeeded] = _deliveries(staff, listening.json()["id"], count=2)[-1:]
     assert (succeeded["status"], succeeded["response_code"]) == ("succeeded", 200)
+
+
+def test_a_model_is_told_when_its_training_data_is_relicensed_deprecated_and_retired(hooked_catalog, e2e_storage_root):
+    suffix = uuid.uuid4().hex[:6]
+    staff = Caller(hooked_catalog.url, UserFactory(username=f"affected-staff-{suffix}", is_staff=True))
+    owner = Caller(hooked_catalog.url, UserFactory(username=f"affected-owner-{suffix}"))
+    source = e2e_storage_root / f"penguins-affected-{suffix}.csv"
+    shutil.copyfile(penguins_file("penguins.csv"), source)
+
+    with Receiver(secret=SECRET) as receiver:
+        hook = staff.post("/api/v1/webhooks/", {"url": receiver.url, "events": ["model.affected"], "secret": SECRET})
+        assert hook.status_code == 201, hook.text
+        created = owner.post(
+            "/api/v1/datasets/",
+            {
+                "namespace": "e2e-affected",
+                "name": f"penguins-{suffix}",
+                "license": "CC-BY-4.0",
+                "source": {"uri": str(source)},
+            },
+        )
+        assert created.status_code == 201, created.text
+        dataset_id = created.json()["id"]
+        version = owner.wait(created.json()["latest_version"]["id"])
+        assert version["status"] == "ready", version
+        run = owner.post(
+            "/api/v1/training-runs/",
+            {
+                "model": {"namespace": "e2e-affected", "name": f"species-{suffix}"},
+                "model_version": "1.0.0",
+                "status": "completed",
+                "inputs": [{"version": version["id"], "role": "train"}],
+                "purpose": {"commercial": True},
+            },
+        )
+        assert run.status_code == 201, run.text
+
+        # The license now forbids commercial use: the model is told, on a worker, with the reason.
+        relicensed = owner.patch(f"/api/v1/datasets/{dataset_id}/", {"license": "CC-BY-NC-4.0"})
+        assert relicensed.status_code == 200, relicensed.text
+        [license_changed] = receiver.wait_for(1, event="model.affected", timeout=60)
+        deprecated = owner.patch(
+            f"/api/v1/datasets/{dataset_id}/", {"lifecycle": "deprecated", "deprecation_reason": "Use v2."}
+        )
+        assert deprecated.status_code == 200, deprecated.text
+        assert len(receiver.wait_for(2, event="model.affected", timeout=60)) == 2
+        assert owner.delete(f"/api/v1/datasets/{dataset_id}/").status_code == 204
+        affected = receiver.wait_for(3, event="model.affected", timeout=60)
+
+    assert all(item.verified for item in affected)
+    reasons = [item.json["data"]["reason"] for item in affected]
+    assert reasons == ["license_changed", "deprecated", "retired"]
+    data = license_changed.json["data"]
+    assert (
+        data["model"]
+        == run.json()["model"]
+        == {
+            "id": data["model"]["id"],
+            "namespace": "e2e-affected",
+            "name": f"species-{suffix}",
+        }
+    )
+    assert data["dataset"] == {"id": dataset_id}
+    assert data["finding_codes"] == ["upstream_license_changed"]
+    assert "upstream_retired" in affected[2].json["data"]["finding_codes"]

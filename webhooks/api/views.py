@@ -1,16 +1,16 @@
 """Webhooks (staff): receivers of signed events, and the record of each delivery to them."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.conditional import ConditionalMixin
 from config.api.pagination import LimitOffsetPagination
-from config.api.permissions import IsStaff
-from config.api.views import ProjectViewSet
+from config.api.staff import StaffCollectionViewSet
 from webhooks import services
 from webhooks.api.serializers import (
     WebhookDeliveryPageSerializer,
@@ -43,42 +43,26 @@ SIGNATURE = (
         request=WebhookWriteSerializer,
         responses={200: WebhookSerializer},
     ),
-    destroy=extend_schema(summary="Remove a webhook and the record of its deliveries (staff)"),
+    destroy=extend_schema(
+        summary="Remove a webhook and the record of its deliveries (staff)",
+        description="Nothing more is sent to it; a delivery under way finds it gone and stops.",
+    ),
 )
-class WebhookViewSet(
-    ConditionalMixin[Webhook],
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ProjectViewSet,
-):
+class WebhookViewSet(StaffCollectionViewSet[Webhook]):
     queryset = Webhook.objects.select_related("created_by")
     serializer_class = WebhookSerializer
-    permission_classes = [IsStaff]
+    write_serializer_class = WebhookWriteSerializer
+    location = "/api/v1/webhooks/"
     pagination_class = LimitOffsetPagination
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        payload = WebhookWriteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        webhook = services.webhook_create(actor=self.actor, **payload.validated_data)
-        headers = {"Location": request.build_absolute_uri(f"/api/v1/webhooks/{webhook.pk}/")}
-        body = self.get_serializer(self.get_queryset().get(pk=webhook.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
+    def created(self, actor: User, **fields: Any) -> Webhook:
+        return services.webhook_create(actor=actor, **fields)
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:
-        webhook = self.get_object()
-        payload = WebhookWriteSerializer(data=request.data, partial=True)
-        payload.is_valid(raise_exception=True)
-        with self.conditional_write(webhook):
-            services.webhook_update(actor=self.actor, webhook=webhook, **payload.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=webhook.pk)).data)
+    def changed(self, actor: User, instance: Webhook, **fields: Any) -> None:
+        services.webhook_update(actor=actor, webhook=instance, **fields)
 
-    def perform_destroy(self, instance: Webhook) -> None:
-        services.webhook_delete(actor=self.actor, webhook=instance)
+    def removed(self, actor: User, instance: Webhook) -> None:
+        services.webhook_delete(actor=actor, webhook=instance)
 
     @extend_schema(
         summary="List a webhook's deliveries (staff)",

@@ -1,15 +1,15 @@
 """Storage locations and namespaces: where sources may be registered and datasets created, by whom."""
 
+from typing import Any
+
+from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import mixins
 from rest_framework.permissions import IsAdminUser
-from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from config.api.conditional import ConditionalMixin
-from config.api.permissions import IsStaff
 from config.api.schema import ConflictProblemSerializer
+from config.api.staff import StaffCollectionViewSet
 from config.api.views import ProjectViewSet
 from governance import services
 from governance.api.serializers import NamespaceSerializer, StorageLocationSerializer, StorageLocationWriteSerializer
@@ -22,7 +22,10 @@ from governance.models import Namespace, StorageLocation
         description="The prefixes staff narrowed registration under. A storage root without a location here is "
         "open to every authenticated user; the most specific location covering a path decides who may register it.",
     ),
-    retrieve=extend_schema(summary="Read a storage location (staff)"),
+    retrieve=extend_schema(
+        summary="Read a storage location (staff)",
+        description="Its prefix, and the users and groups who may register sources under it.",
+    ),
     create=extend_schema(
         summary="Add a storage location (staff)",
         description="From then on only its users, the members of its groups and staff may register sources under it "
@@ -41,39 +44,20 @@ from governance.models import Namespace, StorageLocation
         description="Its paths fall back to the next location covering them, in the end the open storage root.",
     ),
 )
-class StorageLocationViewSet(
-    ConditionalMixin[StorageLocation],
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    ProjectViewSet,
-):
+class StorageLocationViewSet(StaffCollectionViewSet[StorageLocation]):
     queryset = StorageLocation.objects.select_related("created_by").prefetch_related("users", "groups")
     serializer_class = StorageLocationSerializer
-    permission_classes = [IsStaff]
-    lookup_value_converter = "uuid"
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    write_serializer_class = StorageLocationWriteSerializer
+    location = "/api/v1/storage-locations/"
 
-    def create(self, request: Request, *args, **kwargs) -> Response:
-        payload = StorageLocationWriteSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        location = services.storage_location_create(actor=self.actor, **payload.validated_data)
-        headers = {"Location": request.build_absolute_uri(f"/api/v1/storage-locations/{location.pk}/")}
-        body = self.get_serializer(self.get_queryset().get(pk=location.pk)).data
-        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
+    def created(self, actor: User, **fields: Any) -> StorageLocation:
+        return services.storage_location_create(actor=actor, **fields)
 
-    def partial_update(self, request: Request, *args, **kwargs) -> Response:
-        location = self.get_object()
-        payload = StorageLocationWriteSerializer(data=request.data, partial=True)
-        payload.is_valid(raise_exception=True)
-        with self.conditional_write(location):
-            services.storage_location_update(actor=self.actor, location=location, **payload.validated_data)
-        return Response(self.get_serializer(self.get_queryset().get(pk=location.pk)).data)
+    def changed(self, actor: User, instance: StorageLocation, **fields: Any) -> None:
+        services.storage_location_update(actor=actor, location=instance, **fields)
 
-    def perform_destroy(self, instance: StorageLocation) -> None:
-        services.storage_location_delete(actor=self.actor, location=instance)
+    def removed(self, actor: User, instance: StorageLocation) -> None:
+        services.storage_location_delete(actor=actor, location=instance)
 
 
 # --- Namespaces with owners ------------------------------------------------------------------------
