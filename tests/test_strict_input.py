@@ -362,15 +362,12 @@ def _offered(documented: set[str]) -> str:
 # --- Hostile input ----------------------------------------------------------------------------------
 
 
-def test_it_refuses_a_body_of_many_unknown_fields_quickly_naming_a_few(owner_client):
+def test_it_refuses_a_body_of_many_unknown_fields_naming_a_few(owner_client):
     body = {"namespace": "team", "name": "many", **{f"field{index}": index for index in range(100_000)}}
 
-    started = time.monotonic()
     response = owner_client.post(DATASETS, body, format="json")
-    elapsed = time.monotonic() - started
 
     found = errors(response)
-    assert elapsed < 2
     assert len(found) == 21
     assert found["non_field_errors"] == ["99980 more fields that are not taken here are not named."]
     assert len(response.content) < 10_000
