@@ -620,3 +620,112 @@ def read_table(
     if not frames:
         raise LabelAnalysisError("The source has no rows.")
     return pd.concat(frames, ignore_index=True), names
+
+
+# --- Text corpora ------------------------------------------------------------------------------------
+
+# The label and text columns of the frame `read_documents` returns.
+TEXT_LABEL = "label"
+TEXT_COLUMN = "text"
+# The characters of each document the model reads: a TF-IDF of the first 20,000 characters (a few
+# thousand words) holds the words that tell the topic, and memory stays bounded on long documents.
+TEXT_CHARACTERS = 20_000
+NEAR_NOT_APPLICABLE_TEXT = (
+    "Near-identical conflicts compare numeric features within a distance; documents have none. Documents "
+    "that are the same or nearly the same (MinHash) under two labels are the profile's label_conflicts."
+)
+IMAGES_NOT_APPLICABLE = (
+    "Label quality of images needs a model that sees them (embeddings of a pretrained vision model, "
+    "then a linear model out-of-fold); none is run here, so the labels of an image folder are not "
+    "examined. Identical and near-identical images under two labels are the profile's label_conflicts."
+)
+
+
+def read_documents(
+    partitions: Sequence[Any], group_features: Sequence[str] = (), *, keep_share: float = 1.0, seed: int = 0
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The documents of `partitions` (the partitions of a text corpus's profiler plan) as a frame of
+    `label`, `text` (its first TEXT_CHARACTERS; None when empty) and one column per group feature
+    found: `split`, `language` (detected as the profile does) or a field of a JSON Lines record.
+    Returns the frame, each row's name (the document's path, `file:line` in a JSON Lines corpus, as
+    the profile names them) and the group features found in no document. Unreadable documents are
+    left out (the profile lists them). With a `keep_share` below 1 each document is kept with that
+    probability (seeded)."""
+    import pandas as pd
+
+    from profiler.languages import language_of
+    from profiler.media.documents import documents_of
+    from profiler.media.partition import MediaPartition
+
+    rng = np.random.default_rng(seed)
+    rows: dict[str, list[Any]] = {TEXT_LABEL: [], TEXT_COLUMN: [], **{name: [] for name in group_features}}
+    names: list[str] = []
+    found: set[str] = set()
+    for partition in partitions:
+        if not isinstance(partition, MediaPartition) or partition.format != "text":
+            raise LabelAnalysisError("Label quality of documents reads a text corpus; this source is not one.")
+        for document in documents_of(partition):
+            if document.error is not None or (keep_share < 1.0 and rng.random() >= keep_share):
+                continue
+            text = (document.text or "")[:TEXT_CHARACTERS]
+            rows[TEXT_LABEL].append(document.label)
+            rows[TEXT_COLUMN].append(text or None)
+            for name in group_features:
+                value = _document_group(name, document, text, language_of)
+                if value is not None:
+                    found.add(name)
+                rows[name].append(value)
+            names.append(document.path)
+    if not names:
+        raise LabelAnalysisError("The corpus has no readable documents.")
+    frame = pd.DataFrame(
+        {name: values for name, values in rows.items() if name in found or name in (TEXT_LABEL, TEXT_COLUMN)}
+    )
+    return frame, names, [name for name in group_features if name not in found]
+
+
+def _document_group(name: str, document: Any, text: str, language_of: Any) -> Any:
+    if document.fields is not None and name in document.fields:
+        value = document.fields[name]
+        if isinstance(value, dict | list):
+            import json
+
+            return json.dumps(value, sort_keys=True)[:200]
+        return value
+    if name == "split":
+        return document.split
+    if name == "language":
+        return language_of(text)
+    return None
+
+
+def analyse_text(
+    frame: pd.DataFrame,
+    *,
+    row_names: Sequence[str] | None = None,
+    group_features: Sequence[str] = (),
+    options: LabelOptions | None = None,
+) -> dict[str, Any]:
+    """Label issues and group representation of a corpus of documents (the frame of `read_documents`):
+    out-of-fold probabilities of a TF-IDF of words and word pairs with a logistic regression, then
+    Cleanlab's `find_label_issues`, as `analyse` does for a table. Near-identical conflicts are not
+    applicable to documents and the result says so."""
+    if not frame[TEXT_COLUMN].notna().any():
+        raise LabelAnalysisError("Every document of the corpus is empty; there is no text to learn the label from.")
+    try:
+        result = analyse(
+            frame,
+            label=TEXT_LABEL,
+            features={TEXT_COLUMN: "text"},
+            row_names=row_names,
+            group_features=group_features,
+            options=options,
+        )
+    except ValueError as exc:
+        if "empty vocabulary" not in str(exc) or isinstance(exc, LabelAnalysisError):
+            raise
+        raise LabelAnalysisError(
+            "The documents share too few words to learn the label from (no word is in two documents or more)."
+        ) from exc
+    result["near_conflicts"] = {**result["near_conflicts"], "not_applicable": NEAR_NOT_APPLICABLE_TEXT}
+    return result
