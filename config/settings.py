@@ -287,6 +287,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "catalog.tasks.versions_requeue_stuck",
         "schedule": timedelta(seconds=env.int("CATALOG_REQUEUE_INTERVAL", default=300)),
     },
+    "requeue-label-quality": {
+        "task": "catalog.tasks.versions_label_quality_requeue",
+        "schedule": timedelta(seconds=env.int("CATALOG_LABEL_QUALITY_SWEEP_INTERVAL", default=300)),
+    },
     "verify-version-sources": {
         "task": "catalog.tasks.versions_verify_due",
         "schedule": timedelta(seconds=env.int("CATALOG_VERIFY_INTERVAL", default=3600)),
@@ -343,6 +347,13 @@ CATALOG_LABEL_QUALITY = env.bool("CATALOG_LABEL_QUALITY", default=True)
 CATALOG_PROFILING_STUCK_AFTER = timedelta(
     seconds=env.int("CATALOG_PROFILING_STUCK_AFTER", default=CELERY_TASK_TIME_LIMIT + 300)
 )
+# Beat's label-quality sweep (every CATALOG_LABEL_QUALITY_SWEEP_INTERVAL seconds) queues again an analysis
+# waiting longer than CATALOG_PENDING_REQUEUE_AFTER (a lost message; a version profiled before the analysis
+# existed, which waits since it was profiled) and one running longer than CATALOG_PROFILING_STUCK_AFTER (a
+# killed worker), at most CATALOG_LABEL_QUALITY_SWEEP_BATCH at a time, and fails one that was started
+# CATALOG_MAX_LABEL_QUALITY_ATTEMPTS times without finishing.
+CATALOG_LABEL_QUALITY_SWEEP_BATCH = env.int("CATALOG_LABEL_QUALITY_SWEEP_BATCH", default=200)
+CATALOG_MAX_LABEL_QUALITY_ATTEMPTS = env.int("CATALOG_MAX_LABEL_QUALITY_ATTEMPTS", default=3)
 CATALOG_MAX_PROFILE_ATTEMPTS = env.int("CATALOG_MAX_PROFILE_ATTEMPTS", default=3)
 # Every profiled version's source is re-hashed when its last check is older than this (0: never);
 # the schedule looks every CATALOG_VERIFY_INTERVAL seconds and queues at most CATALOG_VERIFY_BATCH.
