@@ -361,4 +361,16 @@ def run(*, smoke: bool) -> list[dict]:
             "ok": seconds < 60.0 or smoke,
         }
     )
+    # The wall time above counts the other work of a shared machine; the analysis runs its models on
+    # one thread, so on a machine of its own its wall time is about its CPU time.
+    results.append(
+        {
+            "name": f"label quality: {rows:,} rows x {columns} features, CPU time of the analysis (one thread)",
+            "measured": f"{cpu:.1f} s CPU",
+            "reference": "60 s",
+            "ratio": 60.0 / cpu if cpu else float("inf"),
+            "target": "reported",
+            "ok": True,
+        }
+    )
     return results

@@ -632,6 +632,8 @@ TEXT_COLUMN = "text"
 # The characters of each document the model reads: a TF-IDF of the first 20,000 characters (a few
 # thousand words) holds the words that tell the topic, and memory stays bounded on long documents.
 TEXT_CHARACTERS = 20_000
+# A group value taken from a document's record is cut to this many characters (an object: its JSON).
+GROUP_VALUE_CHARACTERS = 200
 NEAR_NOT_APPLICABLE_TEXT = (
     "Near-identical conflicts compare numeric features within a distance; documents have none. Documents "
     "that are the same or nearly the same (MinHash) under two labels are the profile's label_conflicts."
@@ -692,8 +694,8 @@ def _document_group(name: str, document: Any, text: str, language_of: Any) -> An
         if isinstance(value, dict | list):
             import json
 
-            return json.dumps(value, sort_keys=True)[:200]
-        return value
+            return json.dumps(value, sort_keys=True)[:GROUP_VALUE_CHARACTERS]
+        return value[:GROUP_VALUE_CHARACTERS] if isinstance(value, str) else value
     if name == "split":
         return document.split
     if name == "language":
@@ -730,4 +732,30 @@ def analyse_text(
             "The documents share too few words to learn the label from (no word is in two documents or more)."
         ) from exc
     result["near_conflicts"] = {**result["near_conflicts"], "not_applicable": NEAR_NOT_APPLICABLE_TEXT}
+    _mask_personal_groups(result)
     return result
+
+
+def _mask_personal_groups(result: dict[str, Any]) -> None:
+    """Mask, for every reader, the values of a group feature that is a field of the documents'
+    records (the profile has no feature of it to flag as personal data, so readers who may not see
+    personal data could not be told apart) when some of its values look like personal data; the
+    findings about its groups then name no value."""
+    from profiler import pii
+
+    masked: set[str] = set()
+    for name, entries in result["groups"].items():
+        if name in ("split", "language"):
+            continue
+        scan = pii.scan_values([str(entry["value"]) for entry in entries if entry["value"] is not None])
+        kinds = [kind for kind, count in scan.matches.items() if count]
+        if not kinds:
+            continue
+        masked.add(name)
+        for entry in entries:
+            if entry["value"] not in (None, OTHER_GROUP):
+                entry["value"] = pii.masked_value(entry["value"], kinds)
+            entry["personal_data"] = kinds
+    for item in result["findings"]:
+        if item["feature"] in masked and item["code"] in pii.GROUP_MESSAGES_MASKED:
+            item["message"] = pii.GROUP_MESSAGES_MASKED[item["code"]].format(feature=item["feature"])

@@ -131,3 +131,31 @@ def test_an_image_folder_is_not_applicable_and_says_why(owner_client, dataset, s
     assert body["quality"]["task_type"] == "classification"
     assert body["label_quality_status"] == "not_applicable"
     assert "embeddings" in body["label_quality_error"]
+
+
+def test_a_record_field_holding_personal_data_is_masked_for_every_reader(
+    owner_client, stranger_client, dataset, storage_root
+):
+    frame, _ = flipped_documents()
+    path = storage_root / "curated.jsonl"
+    curators = [f"curator{index % 3}@example.org" for index in range(len(frame))]
+    curators[0] = "lonely.curator@example.org"  # a group of one row: under-represented, named in a finding
+    with path.open("w") as handle:
+        for index, row in frame.iterrows():
+            handle.write(json.dumps({"text": row["text"], "label": row["given"], "curator": curators[index]}) + "\n")
+
+    version_id = register(owner_client, dataset, path, format="text", group_features=["curator"])
+
+    # The owner, and another user who may read the (internal) dataset but not its personal data.
+    for client in (owner_client, stranger_client):
+        response = client.get(f"/api/v1/versions/{version_id}/")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["label_quality_status"] == "ready", body["label_quality_error"]
+        text = json.dumps(body["quality"])
+        assert "example.org" not in text
+        groups = body["quality"]["groups"]["curator"]
+        assert all(entry["personal_data"] == ["email"] for entry in groups)
+        assert ("group_underrepresented", "curator") in {
+            (finding["code"], finding["feature"]) for finding in body["quality"]["findings"]
+        }
