@@ -629,9 +629,12 @@ def read_table(
 # The label and text columns of the frame `read_documents` returns.
 TEXT_LABEL = "label"
 TEXT_COLUMN = "text"
-# The characters of each document the model reads: a TF-IDF of the first 20,000 characters (a few
-# thousand words) holds the words that tell the topic, and memory stays bounded on long documents.
-TEXT_CHARACTERS = 20_000
+# The characters of each document the model reads: a TF-IDF of the first 10,000 characters (a couple
+# of thousand words) holds the words that tell the topic, and memory stays bounded on long documents.
+TEXT_CHARACTERS = 10_000
+# Above this many documents a stratified sample of them is analysed (LabelOptions.max_rows is for
+# rows of a table): at most about 500 MB of text held, and a TF-IDF of word pairs fitted in minutes.
+TEXT_MAX_DOCUMENTS = 50_000
 # A group value taken from a document's record is cut to this many characters (an object: its JSON).
 GROUP_VALUE_CHARACTERS = 200
 NEAR_NOT_APPLICABLE_TEXT = (
@@ -726,7 +729,7 @@ def analyse_text(
             options=options,
         )
     except ValueError as exc:
-        if "empty vocabulary" not in str(exc) or isinstance(exc, LabelAnalysisError):
+        if isinstance(exc, LabelAnalysisError) or not ("empty vocabulary" in str(exc) or "no terms remain" in str(exc)):
             raise
         raise LabelAnalysisError(
             "The documents share too few words to learn the label from (no word is in two documents or more)."

@@ -5,6 +5,7 @@ meanwhile."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 from uuid import UUID
@@ -32,6 +33,7 @@ FINDING_CODES = frozenset(
 )
 # Above this multiple of the analysed rows, rows are thinned while the source is read.
 READ_MARGIN = 4
+TEXT_READ_MARGIN = 1.2
 
 
 def version_label_quality_reset(*, version_id: UUID) -> bool:
@@ -139,8 +141,10 @@ def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) 
 def _analyse_text(version: DatasetVersion, options: labels.LabelOptions) -> dict[str, Any]:
     """The documents of a text corpus read again (their labels, texts and group features: `split`,
     `language` or fields of their JSON Lines records) and analysed with TF-IDF and a linear model."""
+    options = dataclasses.replace(options, max_rows=min(options.max_rows, labels.TEXT_MAX_DOCUMENTS))
     rows = version.row_count or 0
-    keep = min(1.0, READ_MARGIN * options.max_rows / rows) if rows else 1.0
+    # Documents are larger than rows: a smaller margin over the sample keeps memory bounded.
+    keep = min(1.0, TEXT_READ_MARGIN * options.max_rows / rows) if rows else 1.0
     with source_opened(version.uri) as files:
         planned, _ = _plan(version, files)
         frame, row_names, missing = labels.read_documents(
