@@ -7,11 +7,17 @@ flipped ones (precision, recall, F1). The reference is Cleanlab's recipe: `cross
 logistic regression (5 folds, `predict_proba`; nulls imputed and numbers scaled so that it converges,
 categories one-hot), then `cleanlab.filter.find_label_issues`. Target: F1 at least the reference's
 on 4 of the 5 datasets or more. The time is the whole analysis (both candidate models, confident
-learning, near-identical conflicts) of a 100,000 x 20 table: under 60 s.
+learning, near-identical conflicts) of a 100,000 x 20 table: under 60 s, printed with the CPU time
+of the process and the machine's load, since on a shared machine the wall time measures the others too.
+
+Text corpora: on two real labelled corpora (see TEXT_DATASETS) the analysis's TF-IDF with a logistic
+regression is measured beside the other linear text models (naive Bayes, a calibrated linear SVM, the
+logistic regression at C=10), each out-of-fold on the same folds then `find_label_issues`.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -168,6 +174,144 @@ def timed_large(rows: int, columns: int, *, seed: int = 0) -> tuple[float, float
     return seconds, cpu, scores({item["index"] for item in result["flagged"]}, planted)
 
 
+# --- Text corpora -------------------------------------------------------------------------------------
+
+# Two real labelled corpora the installed packages ship (20 Newsgroups and its kin are downloads, and
+# nothing here reaches them): the documentation pages of R datasets that pydataset ships, labelled by the
+# R package that documents them, and the first paragraph of the docstrings of five Python libraries,
+# labelled by the library (parsed from their source, so the lock file fixes the corpus).
+RDOC_PACKAGES = ("Ecdat", "MASS", "datasets", "boot", "car")
+DOCSTRING_PACKAGES = ("django", "sklearn", "scipy", "pandas", "celery")
+DOCSTRINGS_PER_PACKAGE = 600
+
+
+def _package_dir(name: str):  # type: ignore[no-untyped-def]
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"The package {name!r} is not installed; install the project's dev extras.")
+    return Path(spec.origin).parent
+
+
+def rdoc_corpus() -> pd.DataFrame:
+    """`text` and `label` (the R package) of each R dataset's documentation page, as plain text."""
+    import html
+    import re
+    import tarfile
+
+    rows = []
+    with tarfile.open(_package_dir("pydataset") / "resources.tar.gz") as archive:
+        for member in archive.getmembers():
+            parts = member.name.split("/")
+            if not member.isfile() or len(parts) != 5 or parts[2] != "doc" or parts[3] not in RDOC_PACKAGES:
+                continue
+            source = archive.extractfile(member)
+            if parts[4].startswith("._") or source is None:
+                continue
+            page = source.read().decode("utf-8", "replace")
+            text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split()).replace(" R Documentation", "")
+            rows.append({"name": parts[4], "label": parts[3], "text": text})
+    return pd.DataFrame(rows).sort_values(["label", "name"]).reset_index(drop=True)[["text", "label"]]
+
+
+def docstring_corpus(*, seed: int = 0) -> pd.DataFrame:
+    """`text` and `label` (the library) of a seeded sample of DOCSTRINGS_PER_PACKAGE docstrings' first
+    paragraphs (40 characters or more) of each of DOCSTRING_PACKAGES, tests left out."""
+    import ast
+
+    rows = []
+    for package in DOCSTRING_PACKAGES:
+        root = _package_dir(package)
+        found = []
+        for path in sorted(root.rglob("*.py")):
+            relative = path.relative_to(root).as_posix()
+            if any(part.startswith("test") for part in relative.split("/")):
+                continue
+            try:
+                tree = ast.parse(path.read_bytes())
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    doc = ast.get_docstring(node)
+                    text = " ".join(doc.split("\n\n")[0].split()) if doc else ""
+                    if len(text) >= 40:
+                        found.append(text)
+        rng = np.random.default_rng(seed)
+        chosen = sorted(rng.choice(len(found), size=min(DOCSTRINGS_PER_PACKAGE, len(found)), replace=False))
+        rows += [{"text": found[index], "label": package} for index in chosen]
+    return pd.DataFrame(rows)
+
+
+TEXT_DATASETS: dict[str, Callable[[], pd.DataFrame]] = {"r_documentation": rdoc_corpus, "docstrings": docstring_corpus}
+
+
+def _text_alternatives() -> dict[str, Callable[[], object]]:
+    """The linear text models the choice was measured against, on the same TF-IDF as the analysis."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB, MultinomialNB
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    def tfidf() -> TfidfVectorizer:
+        return TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=100_000, sublinear_tf=True)
+
+    return {
+        "tfidf_logistic_regression_C10": lambda: make_pipeline(tfidf(), LogisticRegression(max_iter=1000, C=10.0)),
+        "tfidf_multinomial_nb": lambda: make_pipeline(tfidf(), MultinomialNB(alpha=0.1)),
+        "tfidf_complement_nb": lambda: make_pipeline(tfidf(), ComplementNB()),
+        "tfidf_linear_svm_calibrated": lambda: make_pipeline(tfidf(), CalibratedClassifierCV(LinearSVC(), cv=3)),
+    }
+
+
+def text_table(*, seed: int = 0) -> list[dict]:
+    """On each real corpus, 5% of the labels flipped: the analysis (`analyse_text`, TF-IDF with a
+    logistic regression) beside the other linear text models, each out-of-fold on the same folds,
+    then `find_label_issues`."""
+    from cleanlab.filter import find_label_issues
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
+
+    from profiler.labels import analyse_text
+
+    rows = []
+    for name, load in TEXT_DATASETS.items():
+        frame = load()
+        noisy, planted = flip(frame["label"].astype(str).to_numpy(), FLIP_SHARE, seed)
+        frame["label"] = noisy
+        started, cpu = time.perf_counter(), time.process_time()
+        result = analyse_text(frame, options=LabelOptions(seed=seed))
+        measured = {
+            "tfidf_logistic_regression (the analysis)": (
+                scores({item["index"] for item in result["flagged"]}, planted),
+                time.perf_counter() - started,
+                time.process_time() - cpu,
+            )
+        }
+        _, labels = np.unique(noisy.astype(str), return_inverse=True)
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+        for model_name, make in _text_alternatives().items():
+            started, cpu = time.perf_counter(), time.process_time()
+            with threadpool_limits(limits=1):  # as the analysis runs its models
+                probabilities = cross_val_predict(
+                    make(), frame["text"].tolist(), labels, cv=folds, method="predict_proba"
+                )
+            found = {int(index) for index in np.flatnonzero(find_label_issues(labels, probabilities, n_jobs=1))}
+            measured[model_name] = (scores(found, planted), time.perf_counter() - started, time.process_time() - cpu)
+        for model_name, ((precision, recall, f1), seconds, cpu_seconds) in measured.items():
+            print(
+                f"label-quality text: {name:<16} {len(frame):>5} docs  {model_name:<42} "
+                f"P/R/F1 {precision:.2f}/{recall:.2f}/{f1:.2f} in {seconds:.1f} s ({cpu_seconds:.1f} s CPU)",
+                flush=True,
+            )
+        rows.append({"dataset": name, "rows": len(frame), "measured": measured})
+    return rows
+
+
 def run(*, smoke: bool) -> list[dict]:
     results = []
     table = quality_table()
@@ -184,20 +328,49 @@ def run(*, smoke: bool) -> list[dict]:
                     "ok": wins >= 4,
                 }
             )
+    for row in text_table():
+        ours = row["measured"]["tfidf_logistic_regression (the analysis)"]
+        best = max(row["measured"].items(), key=lambda item: item[1][0][2])
+        results.append(
+            {
+                "name": f"label quality of text: {row['dataset']} ({row['rows']} documents), F1 of TF-IDF + "
+                "logistic regression",
+                "measured": f"P {ours[0][0]:.2f} R {ours[0][1]:.2f} F1 {ours[0][2]:.2f} in {ours[1]:.1f} s",
+                "reference": f"best of the linear text models: {best[0]} F1 {best[1][0][2]:.2f} in {best[1][1]:.1f} s",
+                "ratio": ours[0][2] / best[1][0][2] if best[1][0][2] else float("inf"),
+                "target": "reported",
+                "ok": True,
+            }
+        )
     rows, columns = (10_000, 20) if smoke else (100_000, 20)
+    load = os.getloadavg()[0]
     seconds, cpu, (precision, recall, f1) = timed_large(rows, columns)
     print(
-        f"label-quality: {rows:,} x {columns}: {seconds:.1f} s ({cpu:.1f} s CPU), "
-        f"P/R/F1 {precision:.2f}/{recall:.2f}/{f1:.2f}"
+        f"label-quality TARGET: {rows:,} rows x {columns} features analysed in {seconds:.1f} s wall "
+        f"(target < 60 s), {cpu:.1f} s CPU of this process (one thread); load average {load:.1f} on "
+        f"{os.cpu_count()} cores at the start; P/R/F1 {precision:.2f}/{recall:.2f}/{f1:.2f}",
+        flush=True,
     )
     results.append(
         {
             "name": f"label quality: {rows:,} rows x {columns} features analysed",
-            "measured": f"{seconds:.1f} s ({cpu:.1f} s CPU), F1 {f1:.2f}",
+            "measured": f"{seconds:.1f} s ({cpu:.1f} s CPU, load {load:.1f}), F1 {f1:.2f}",
             "reference": "60 s",
             "ratio": 60.0 / seconds,
             "target": "< 60 s",
             "ok": seconds < 60.0 or smoke,
+        }
+    )
+    # The wall time above counts the other work of a shared machine; the analysis runs its models on
+    # one thread, so on a machine of its own its wall time is about its CPU time.
+    results.append(
+        {
+            "name": f"label quality: {rows:,} rows x {columns} features, CPU time of the analysis (one thread)",
+            "measured": f"{cpu:.1f} s CPU",
+            "reference": "60 s",
+            "ratio": 60.0 / cpu if cpu else float("inf"),
+            "target": "reported",
+            "ok": True,
         }
     )
     return results

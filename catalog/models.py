@@ -168,6 +168,9 @@ class DatasetVersion(models.Model):
     )
     label_quality_error = models.TextField(blank=True)
     label_quality_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Analyses started since the version was last profiled: the sweep gives up on a version whose
+    # analysis keeps dying (catalog.tasks.versions_label_quality_requeue).
+    label_quality_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["dataset", "-number"]

@@ -13,6 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog import pipeline
@@ -100,7 +101,12 @@ def version_merge_parts_task(self, results: list[bool], version_id: str, claim: 
 
 @shared_task(name="catalog.tasks.versions_requeue_stuck")
 def versions_requeue_stuck_task() -> int:
-    return len(versions_requeue_stuck()) + len(versions_label_quality_requeue())
+    return len(versions_requeue_stuck())
+
+
+@shared_task(name="catalog.tasks.versions_label_quality_requeue")
+def versions_label_quality_requeue_task() -> int:
+    return len(versions_label_quality_requeue())
 
 
 @shared_task(name="catalog.tasks.version_label_quality", autoretry_for=TRANSIENT, retry_backoff=5, max_retries=5)
@@ -235,33 +241,68 @@ def versions_requeue_stuck() -> list[UUID]:
 
 
 def versions_label_quality_requeue() -> list[UUID]:
-    """Queue again the label quality of versions whose analysis was lost: running past
-    CATALOG_PROFILING_STUCK_AFTER (a worker killed mid-analysis) or waiting past
-    CATALOG_PENDING_REQUEUE_AFTER (a broker that was down). Each is sent at most once per period."""
+    """Queue again (and return) the label quality of ready versions whose analysis was lost: waiting longer than
+    CATALOG_PENDING_REQUEUE_AFTER (a message lost with a broker that was down; a version profiled
+    before the analysis existed, which waits since it was profiled), or running longer than
+    CATALOG_PROFILING_STUCK_AFTER (a worker killed mid-analysis). An analysis started
+    CATALOG_MAX_LABEL_QUALITY_ATTEMPTS times without finishing fails with the reason instead.
+
+    At most CATALOG_LABEL_QUALITY_SWEEP_BATCH are sent per sweep, the longest waiting first, and each
+    at most once per period; a version profiled only in the process that registered it (factories,
+    tests without a broker: never profiled_at) is not a lost analysis."""
     now = timezone.now()
+    stuck_before = now - settings.CATALOG_PROFILING_STUCK_AFTER
+    attempts = settings.CATALOG_MAX_LABEL_QUALITY_ATTEMPTS
+    running_stuck = Q(label_quality_status=LabelQualityStatus.RUNNING, label_quality_changed_at__lt=stuck_before)
+    DatasetVersion.objects.filter(running_stuck, label_quality_attempts__gte=attempts).update(
+        label_quality_status=LabelQualityStatus.FAILED,
+        label_quality_error=f"The analysis was started {attempts} times without finishing (a worker died or the "
+        "time limit passed each time); the source may be too large for the workers. Profile the version again "
+        "to try anew.",
+        label_quality_changed_at=now,
+    )
+    waiting = Coalesce("label_quality_changed_at", "profiled_at")
     with transaction.atomic():
         lost = list(
-            DatasetVersion.objects.filter(
-                Q(
-                    label_quality_status=LabelQualityStatus.RUNNING,
-                    label_quality_changed_at__lt=now - settings.CATALOG_PROFILING_STUCK_AFTER,
-                )
+            DatasetVersion.objects.alias(waiting_since=waiting)
+            .filter(
+                running_stuck
                 | Q(
                     label_quality_status=LabelQualityStatus.PENDING,
-                    label_quality_changed_at__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
+                    waiting_since__lt=now - settings.CATALOG_PENDING_REQUEUE_AFTER,
                 ),
                 status=VersionStatus.READY,
             )
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)
+            .order_by("waiting_since", "pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("pk", "label_quality_status", "label_quality_changed_at")[
+                : settings.CATALOG_LABEL_QUALITY_SWEEP_BATCH
+            ]
         )
-        DatasetVersion.objects.filter(pk__in=lost).update(
-            label_quality_status=LabelQualityStatus.PENDING, label_quality_changed_at=now
-        )
-        for version_id in lost:
+        queued: list[UUID] = []
+        for version_id, status, changed_at in lost:
+            if changed_at is None:
+                # Profiled before the analysis existed: whether it has a label to examine is decided
+                # now, as it is for a version just profiled.
+                if label_quality.version_label_quality_reset(version_id=version_id):
+                    queued.append(version_id)
+                    transaction.on_commit(partial(version_label_quality_dispatch, version_id=version_id))
+                continue
+            interrupted = status == LabelQualityStatus.RUNNING
+            DatasetVersion.objects.filter(pk=version_id).update(
+                label_quality_status=LabelQualityStatus.PENDING,
+                label_quality_changed_at=now,
+                **(
+                    {"label_quality_error": "An analysis did not finish (its worker stopped); it was queued again."}
+                    if interrupted
+                    else {}
+                ),
+            )
+            queued.append(version_id)
             transaction.on_commit(partial(version_label_quality_dispatch, version_id=version_id))
-    return lost
+    if queued:
+        logger.warning("Queued the label quality of %d version(s) again", len(queued))
+    return queued
 
 
 def versions_verify_due() -> list[UUID]:

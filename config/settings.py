@@ -294,6 +294,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contracts.tasks.contract_checks_requeue_stuck",
         "schedule": timedelta(seconds=env.int("CATALOG_REQUEUE_INTERVAL", default=300)),
     },
+    "requeue-label-quality": {
+        "task": "catalog.tasks.versions_label_quality_requeue",
+        "schedule": timedelta(seconds=env.int("CATALOG_LABEL_QUALITY_SWEEP_INTERVAL", default=300)),
+    },
     "verify-version-sources": {
         "task": "catalog.tasks.versions_verify_due",
         "schedule": timedelta(seconds=env.int("CATALOG_VERIFY_INTERVAL", default=3600)),
@@ -350,6 +354,13 @@ CATALOG_LABEL_QUALITY = env.bool("CATALOG_LABEL_QUALITY", default=True)
 CATALOG_PROFILING_STUCK_AFTER = timedelta(
     seconds=env.int("CATALOG_PROFILING_STUCK_AFTER", default=CELERY_TASK_TIME_LIMIT + 300)
 )
+# Beat's label-quality sweep (every CATALOG_LABEL_QUALITY_SWEEP_INTERVAL seconds) queues again an analysis
+# waiting longer than CATALOG_PENDING_REQUEUE_AFTER (a lost message; a version profiled before the analysis
+# existed, which waits since it was profiled) and one running longer than CATALOG_PROFILING_STUCK_AFTER (a
+# killed worker), at most CATALOG_LABEL_QUALITY_SWEEP_BATCH at a time, and fails one that was started
+# CATALOG_MAX_LABEL_QUALITY_ATTEMPTS times without finishing.
+CATALOG_LABEL_QUALITY_SWEEP_BATCH = env.int("CATALOG_LABEL_QUALITY_SWEEP_BATCH", default=200)
+CATALOG_MAX_LABEL_QUALITY_ATTEMPTS = env.int("CATALOG_MAX_LABEL_QUALITY_ATTEMPTS", default=3)
 CATALOG_MAX_PROFILE_ATTEMPTS = env.int("CATALOG_MAX_PROFILE_ATTEMPTS", default=3)
 # The same sweep sends again a check of serving data against a contract that is lost (pending past
 # CATALOG_PENDING_REQUEUE_AFTER, running past CATALOG_PROFILING_STUCK_AFTER), and gives it up (error)

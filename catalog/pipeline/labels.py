@@ -5,12 +5,14 @@ meanwhile."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.choices import FeatureRole, LabelQualityStatus, VersionStatus
@@ -32,6 +34,7 @@ FINDING_CODES = frozenset(
 )
 # Above this multiple of the analysed rows, rows are thinned while the source is read.
 READ_MARGIN = 4
+TEXT_READ_MARGIN = 1.2
 
 
 def version_label_quality_reset(*, version_id: UUID) -> bool:
@@ -44,21 +47,32 @@ def version_label_quality_reset(*, version_id: UUID) -> bool:
     error = ""
     if applicable and not settings.CATALOG_LABEL_QUALITY:
         applicable, error = False, "Label quality is turned off here (CATALOG_LABEL_QUALITY=0)."
+    elif not applicable and version.format == "images" and _labelled_for_classification(version):
+        error = labels.IMAGES_NOT_APPLICABLE
     status = LabelQualityStatus.PENDING if applicable else LabelQualityStatus.NOT_APPLICABLE
     DatasetVersion.objects.filter(pk=version_id).update(
-        label_quality_status=status, label_quality_error=error, label_quality_changed_at=timezone.now()
+        label_quality_status=status,
+        label_quality_error=error,
+        label_quality_changed_at=timezone.now(),
+        label_quality_attempts=0,
     )
     return applicable
 
 
-def _classification_label(version: DatasetVersion) -> str | None:
+def _labelled_for_classification(version: DatasetVersion) -> bool:
     quality = version.quality or {}
-    label = quality.get("label_column")
-    if not label or quality.get("task_type") != "classification":
+    return bool(quality.get("label_column")) and quality.get("task_type") == "classification"
+
+
+def _classification_label(version: DatasetVersion) -> str | None:
+    """The label column whose labels are examined: a classification label of a table or of a text
+    corpus (its class folders or its records' label field). Images are not examined (see
+    `labels.IMAGES_NOT_APPLICABLE`)."""
+    if not _labelled_for_classification(version):
         return None
-    if version.format not in ("csv", "tsv", "parquet", "jsonl"):
+    if version.format not in ("csv", "tsv", "parquet", "jsonl", "text"):
         return None
-    return str(label)
+    return str(version.quality["label_column"])
 
 
 def version_label_quality(*, version_id: UUID, options: labels.LabelOptions | None = None) -> str | None:
@@ -67,7 +81,11 @@ def version_label_quality(*, version_id: UUID, options: labels.LabelOptions | No
     now = timezone.now()
     claimed = DatasetVersion.objects.filter(
         pk=version_id, status=VersionStatus.READY, label_quality_status=LabelQualityStatus.PENDING
-    ).update(label_quality_status=LabelQualityStatus.RUNNING, label_quality_changed_at=now)
+    ).update(
+        label_quality_status=LabelQualityStatus.RUNNING,
+        label_quality_changed_at=now,
+        label_quality_attempts=F("label_quality_attempts") + 1,
+    )
     if not claimed:
         return None
     version = DatasetVersion.objects.get(pk=version_id)
@@ -85,6 +103,8 @@ def version_label_quality(*, version_id: UUID, options: labels.LabelOptions | No
 
 
 def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) -> dict[str, Any]:
+    if version.format == "text":
+        return _analyse_text(version, options)
     features = list(Feature.objects.filter(version=version).order_by("position"))
     names = {feature.name for feature in features}
     learn_from = {
@@ -115,6 +135,35 @@ def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) 
             "code": "group_feature_missing",
             "feature": name,
             "message": f"The group feature {name!r} is not a column of this version; its groups are not examined.",
+        }
+        for name in missing
+    )
+    return result
+
+
+def _analyse_text(version: DatasetVersion, options: labels.LabelOptions) -> dict[str, Any]:
+    """The documents of a text corpus read again (their labels, texts and group features: `split`,
+    `language` or fields of their JSON Lines records) and analysed with TF-IDF and a linear model."""
+    options = dataclasses.replace(options, max_rows=min(options.max_rows, labels.TEXT_MAX_DOCUMENTS))
+    rows = version.row_count or 0
+    # Documents are larger than rows: a smaller margin over the sample keeps memory bounded.
+    keep = min(1.0, TEXT_READ_MARGIN * options.max_rows / rows) if rows else 1.0
+    with source_opened(version.uri) as files:
+        planned, _ = _plan(version, files)
+        frame, row_names, missing = labels.read_documents(
+            planned.partitions, list(version.group_features), keep_share=keep, seed=options.seed
+        )
+    groups = [name for name in version.group_features if name not in missing]
+    result = labels.analyse_text(frame, row_names=row_names, group_features=groups, options=options)
+    if keep < 1.0:
+        result["label_issues"]["sampled"] = True
+    result["findings"].extend(
+        {
+            "severity": "warning",
+            "code": "group_feature_missing",
+            "feature": name,
+            "message": f"No document of this version has the group feature {name!r} (a field of its records, "
+            "split or language); its groups are not examined.",
         }
         for name in missing
     )

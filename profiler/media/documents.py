@@ -70,6 +70,8 @@ class _Document:
     split: str | None
     text: str | None = None
     error: str | None = None
+    # The whole record of a document of a JSON Lines corpus (its other fields name its groups).
+    fields: dict[str, Any] | None = None
 
 
 def profile_text(partition: MediaPartition, file_index: int, seed: int) -> PartialProfile:
@@ -143,6 +145,12 @@ def _signature(words: list[str]) -> bytes:
     return np.asarray(minhash.hashvalues, dtype=np.uint32).tobytes()
 
 
+def documents_of(partition: MediaPartition) -> Iterator[_Document]:
+    """Every document of a partition in order: `path` (`file:line` in a JSON Lines corpus), `label`,
+    `split`, `text` (None and an `error` when unreadable) and, from a JSON Lines corpus, its record."""
+    return _documents(partition)
+
+
 def _documents(partition: MediaPartition) -> Iterator[_Document]:
     for item in partition.items:
         if PurePosixPath(item.relative_path).suffix.lower() in JSONL_SUFFIXES:
@@ -211,6 +219,7 @@ def _jsonl_documents(item: Item, label_field: str | None) -> Iterator[_Document]
                 label if label is not None else item.label,
                 item.split,
                 text=value if isinstance(value, str) else ("" if value is None else json.dumps(value)),
+                fields=row,
             )
 
 

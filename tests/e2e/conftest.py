@@ -134,6 +134,7 @@ E2E_LIMITS = {
     # looking every few seconds: beat runs beside the workers, as in production.
     "CATALOG_PENDING_REQUEUE_AFTER": "2",
     "CATALOG_REQUEUE_INTERVAL": "2",
+    "CATALOG_LABEL_QUALITY_SWEEP_INTERVAL": "2",
 }
 
 

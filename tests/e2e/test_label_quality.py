@@ -77,3 +77,65 @@ def test_planted_flips_near_conflict_and_groups_are_found_over_http(people, e2e_
     restricted = people.owner.patch(f"/api/v1/datasets/{body['dataset']}/", {"sensitivity": "restricted"})
     assert restricted.status_code == 200, restricted.text
     assert people.other.get(f"/api/v1/versions/{version_id}/").status_code == 404
+
+
+def _label_quality(caller, version_id: str, *, until: tuple[str, ...], seconds: float = 180) -> dict:
+    deadline = time.monotonic() + seconds
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = caller.get(f"/api/v1/versions/{version_id}/").json()
+        if body["label_quality_status"] in until:
+            break
+        time.sleep(0.5)
+    return body
+
+
+def test_beats_sweep_examines_a_version_profiled_before_the_analysis_and_one_whose_worker_died(
+    people, e2e_storage_root
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.models import DatasetVersion
+
+    path = e2e_storage_root / f"penguins-sweep-{uuid.uuid4().hex[:6]}.csv"
+    flipped, _ = _planted(path)
+    created = people.owner.post(
+        "/api/v1/datasets/",
+        {
+            "namespace": "zoo",
+            "name": f"sweep-{uuid.uuid4().hex[:6]}",
+            "source": {"uri": str(path), "label_column": "species"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    version_id = created.json()["latest_version"]["id"]
+    assert people.owner.wait(version_id)["status"] == "ready"
+    assert _label_quality(people.owner, version_id, until=("ready", "failed"))["label_quality_status"] == "ready"
+
+    # As if profiled a month ago, before label quality existed: waiting, its result never stored.
+    version = DatasetVersion.objects.get(pk=version_id)
+    quality = {key: value for key, value in version.quality.items() if key not in ("label_issues", "groups")}
+    DatasetVersion.objects.filter(pk=version_id).update(
+        quality=quality,
+        label_quality_status="pending",
+        label_quality_changed_at=None,
+        profiled_at=timezone.now() - timedelta(days=30),
+    )
+    body = _label_quality(people.owner, version_id, until=("ready", "failed"))
+    assert body["label_quality_status"] == "ready", body["label_quality_error"]
+    found = {int(example["row"].rsplit(":", 1)[1]) for example in body["quality"]["label_issues"]["examples"]}
+    assert len(found & flipped) / len(flipped) >= 0.9
+
+    # A worker that died mid-analysis an hour ago: queued again and finished by a live one.
+    DatasetVersion.objects.filter(pk=version_id).update(
+        label_quality_status="running", label_quality_changed_at=timezone.now() - timedelta(hours=1)
+    )
+    body = _label_quality(people.owner, version_id, until=("ready", "failed"))
+    assert body["label_quality_status"] == "ready", body["label_quality_error"]
+    assert DatasetVersion.objects.get(pk=version_id).label_quality_attempts == 2
+    # Another user still cannot read it once the dataset is restricted.
+    restricted = people.owner.patch(f"/api/v1/datasets/{body['dataset']}/", {"sensitivity": "restricted"})
+    assert restricted.status_code == 200, restricted.text
+    assert people.other.get(f"/api/v1/versions/{version_id}/").status_code == 404

@@ -315,7 +315,8 @@ class VersionSerializer(VersionSummarySerializer):
     @extend_schema_field(
         serializers.DictField(
             help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift; "
-            "once label quality is ready (label_quality_status), label_issues, near_conflicts and groups. "
+            "once label quality is ready (label_quality_status), label_issues, near_conflicts (with "
+            "`not_applicable` and the reason for a text corpus) and groups. "
             "When the label is personal data, readers other than the dataset's owners and stewards get its "
             "classes as `class 1`, `class 2`... (the most frequent first, counts kept), and neither the drift "
             "nor the drift findings of personal-data features."
