@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0013_version_label_quality'),
+        ('catalog', '0014_label_issues_for_review'),
     ]
 
     operations = [
