@@ -157,6 +157,12 @@ def _analyse_text(version: DatasetVersion, options: labels.LabelOptions) -> dict
     result = labels.analyse_text(frame, row_names=row_names, group_features=groups, options=options)
     if keep < 1.0:
         result["label_issues"]["sampled"] = True
+    # Kept for review with the document's label and text (its first characters the analysis read), and
+    # hashed on them; fields of its record examined as groups stay out (they may be personal data
+    # that no feature of the profile marks).
+    result["review_rows"] = label_rows.flagged_rows(
+        frame[[labels.TEXT_LABEL, labels.TEXT_COLUMN]], result["flagged"], limit=label_rows.MAX_STORED
+    )
     result["findings"].extend(
         {
             "severity": "warning",

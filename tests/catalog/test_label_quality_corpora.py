@@ -75,6 +75,16 @@ def test_a_text_corpus_in_class_folders_gets_its_flipped_documents_flagged(owner
     findings = {(finding["code"], finding["feature"]) for finding in body["quality"]["findings"]}
     assert ("label_issues", "label") in findings
     assert ("group_feature_missing", "publisher") in findings
+    # Every flagged document is kept for review with its label and text, none capped.
+    assert issues["review"]["stored"] == issues["count"]
+    assert not issues["review"]["capped"]
+    review = owner_client.get(f"/api/v1/versions/{version_id}/label-issues/").json()
+    reviewed = {item["row"]: item for item in review["results"]}
+    assert set(reviewed) == flagged
+    some = reviewed[min(flagged)]
+    assert set(some["values"]) == {"label", "text"}
+    assert some["values"]["label"] == some["given"]
+    assert some["decision"] == "unreviewed"
 
 
 def test_a_json_lines_corpus_is_grouped_by_its_records_fields(owner_client, dataset, storage_root):
