@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 
 from profiler.files import GLOB_MAGIC, SourceError, SourceFile, format_from_name, identify
-from profiler.objects import RemoteObject, filesystem, store_faults
+from profiler.objects import RemoteObject, filesystem, shared_reads, store_faults
 
 # The URL schemes of object stores and the fsspec protocol that reads each.
 SCHEMES = {"s3": "s3", "gs": "gcs", "az": "abfs", "abfs": "abfs"}
@@ -340,6 +340,8 @@ def objects_opened(
                 )
             )
         try:
-            yield files
+            # Every opening of an object shares one reader, which hashes what the profile reads.
+            with shared_reads(hashing=True):
+                yield files
         finally:
             shutil.rmtree(root, ignore_errors=True)

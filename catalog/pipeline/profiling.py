@@ -75,14 +75,20 @@ def version_profile(
     version = DatasetVersion.objects.get(pk=version_id)
     try:
         with source_opened(version.uri) as files:
-            manifest = build_manifest(files)
+            # The objects of an object store are hashed from the reads their profile makes (one read of
+            # each); local files before they are profiled.
+            objects = is_object_url(version.uri)
+            manifest = [] if objects else build_manifest(files)
             planned, label_missing = _plan(version, files)
             parts = len(planned.partitions)
             if parts > 1 and dispatch_parts is not None and _spread_over_workers(version.uri):
+                manifest = manifest or build_manifest(files)
                 _store_plan(version_id, claim, manifest, planned, label_missing=label_missing)
                 dispatch_parts(version_id=version_id, claim=claim, parts=parts)
                 return VersionStatus.PROFILING
             profile = api.profile_plan(planned, workers=1)
+            if objects:
+                manifest = build_manifest(files)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
