@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import uuid
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -510,3 +511,82 @@ def test_it_reads_hive_values_from_folders_only_and_types_them():
     assert values == {"year": (2026, "int64"), "month": (1, "int64"), "day": ("x", "string"), "p": (1.5, "double")}
     assert hive_values("plain/folder/part-0.parquet") == []
     assert [key for key, _ in hive_values("k=1/k=2/part.parquet")] == ["k"]
+
+
+# --- Spread over workers ---------------------------------------------------------------------------
+
+
+def _chord(owner, dataset, settings, uri: str, format: str | None = None) -> tuple[DatasetVersion, uuid.UUID, int]:
+    """A version planned and hashed as the first worker of a chord does: its parts handed out."""
+    version = services.version_create(actor=owner, dataset=dataset, uri=uri, format=format)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dispatched: list[dict] = []
+    claim = uuid.uuid4()
+    status = pipeline.version_profile(
+        version_id=version.pk, claim=claim, dispatch_parts=lambda **kwargs: dispatched.append(kwargs)
+    )
+    assert status == "profiling", DatasetVersion.objects.get(pk=version.pk).error
+    return version, claim, dispatched[0]["parts"]
+
+
+def test_the_parts_of_an_object_source_read_their_objects_themselves_and_merge_into_one_profile(
+    stores, owner, dataset, settings, monkeypatch
+):
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    for index, start in enumerate(range(0, table.num_rows, 120)):
+        stores.put(VERSIONED, f"chord/penguins/part-{index}.parquet", _parquet_bytes(table.slice(start, 120)))
+    uri = f"s3://{VERSIONED}/chord/penguins/"
+    whole = _profiled(owner, dataset, uri, format="parquet")
+    version, claim, parts = _chord(owner, dataset, settings, uri, format="parquet")
+    assert parts == 3
+
+    # A part neither lists the source nor downloads anything: it reads the objects the plan recorded.
+    import catalog.objects
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError("a part listed the source again")
+
+    monkeypatch.setattr(catalog.objects, "objects_list", no_listing)
+    for index in range(parts):
+        assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=parts) == "ready"
+
+    version.refresh_from_db()
+    assert version.fingerprint == whole.fingerprint
+    assert version.row_count == whole.row_count == 344
+    assert [(entry["path"], entry["version_id"]) for entry in version.manifest] == [
+        (entry["path"], entry["version_id"]) for entry in whole.manifest
+    ]
+    assert _statistics(version) == _statistics(whole)
+
+
+def test_a_part_reads_the_versioned_object_it_was_planned_on_after_the_key_is_overwritten(
+    stores, owner, dataset, settings
+):
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    for index, start in enumerate(range(0, table.num_rows, 200)):
+        stores.put(VERSIONED, f"pinned-chord/part-{index}.parquet", _parquet_bytes(table.slice(start, 200)))
+    version, claim, parts = _chord(owner, dataset, settings, f"s3://{VERSIONED}/pinned-chord/", format="parquet")
+    stores.put(VERSIONED, "pinned-chord/part-1.parquet", b"not parquet at all")
+
+    for index in range(parts):
+        assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=parts) == "ready"
+    version.refresh_from_db()
+    assert version.row_count == 344
+
+
+def test_a_part_fails_clearly_when_its_unversioned_object_was_overwritten_after_planning(
+    stores, owner, dataset, settings
+):
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    for index, start in enumerate(range(0, table.num_rows, 200)):
+        stores.put(UNVERSIONED, f"racing-chord/part-{index}.parquet", _parquet_bytes(table.slice(start, 200)))
+    version, claim, _parts = _chord(owner, dataset, settings, f"s3://{UNVERSIONED}/racing-chord/", format="parquet")
+    stores.put(UNVERSIONED, "racing-chord/part-1.parquet", _parquet_bytes(table.slice(0, 5)))
+
+    assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
+
+    version.refresh_from_db()
+    assert version.status == "failed"
+    assert "part-1.parquet was overwritten since it was listed" in version.error
