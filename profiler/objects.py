@@ -17,6 +17,8 @@ import contextlib
 import contextvars
 import hashlib
 import io
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -294,6 +296,10 @@ class ObjectReader:
 
     # --- reading ----------------------------------------------------------------------------------
 
+    @property
+    def hashing(self) -> bool:
+        return self._digest is not None
+
     def read_at(self, start: int, length: int) -> bytes:
         end = min(start + max(length, 0), self.size)
         if start >= end:
@@ -380,36 +386,103 @@ class ObjectFile(io.RawIOBase):
         return len(data)
 
 
-# The readers of the objects of a source while it is being read (see `shared_reads`).
-_SHARED: contextvars.ContextVar[dict[RemoteObject, ObjectReader] | None] = contextvars.ContextVar(
-    "shared_object_readers", default=None
-)
-_SHARED_HASHING: contextvars.ContextVar[bool] = contextvars.ContextVar("shared_object_hashing", default=False)
+class _Shared:
+    """The readers of the objects of a source while it is being read (see `shared_reads`), and the
+    one local copy of an object it holds at a time."""
+
+    def __init__(self, *, hashing: bool, download_dir: str | None) -> None:
+        self.hashing = hashing
+        self.download_dir = download_dir
+        self.readers: dict[RemoteObject, ObjectReader] = {}
+        self.copy: tuple[RemoteObject, str] | None = None
+
+    def reader(self, remote: RemoteObject, relative_path: str) -> ObjectReader:
+        if remote not in self.readers:
+            self.readers[remote] = ObjectReader(remote, relative_path, hashing=self.hashing)
+        return self.readers[remote]
+
+    def drop_copy(self) -> None:
+        if self.copy is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.copy[1])
+            self.copy = None
+
+
+_SHARED: contextvars.ContextVar[_Shared | None] = contextvars.ContextVar("shared_object_readers", default=None)
 
 
 @contextlib.contextmanager
-def shared_reads(*, hashing: bool) -> Iterator[None]:
+def shared_reads(*, hashing: bool, download_dir: str | None = None) -> Iterator[None]:
     """While the context lasts, every opening of one object shares one reader (one stream, its kept
     bytes and tail): planning a Parquet file and profiling it read its bytes once. With `hashing`,
-    the readers hash as they go, and `remote_hash` takes what they read instead of reading again."""
-    readers: dict[RemoteObject, ObjectReader] = {}
-    token, token_hashing = _SHARED.set(readers), _SHARED_HASHING.set(hashing)
+    the readers hash as they go, and `remote_hash` takes what they read instead of reading again.
+
+    An object a reader needs as a local file (delimited text, JSON lines, documents) is copied into
+    `download_dir` (the system's temporary folder when None), and only one such copy is kept at a
+    time: the next object copied replaces it, so local disk holds at most one object of the source."""
+    shared = _Shared(hashing=hashing, download_dir=download_dir)
+    token = _SHARED.set(shared)
     try:
         yield
     finally:
         _SHARED.reset(token)
-        _SHARED_HASHING.reset(token_hashing)
-        for reader in readers.values():
+        shared.drop_copy()
+        for reader in shared.readers.values():
             reader.close()
 
 
 def _shared_reader(remote: RemoteObject, relative_path: str) -> ObjectReader | None:
-    readers = _SHARED.get()
-    if readers is None:
-        return None
-    if remote not in readers:
-        readers[remote] = ObjectReader(remote, relative_path, hashing=_SHARED_HASHING.get())
-    return readers[remote]
+    shared = _SHARED.get()
+    return None if shared is None else shared.reader(remote, relative_path)
+
+
+def _copy(reader: ObjectReader, folder: str | None) -> str:
+    """A local copy of the object, streamed into a new temporary file of `folder`; its path."""
+    descriptor, path = tempfile.mkstemp(prefix="catalog-object-", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as copy:
+            position = 0
+            while position < reader.size:
+                data = reader.read_at(position, BLOCK_SIZE)
+                copy.write(data)
+                position += len(data)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return path
+
+
+def remote_descriptor(remote: RemoteObject, relative_path: str) -> int:
+    """A read-only descriptor of a local copy of the object (for readers that read files by path).
+    Within `shared_reads` the copy is the source's one copy (kept while no other object is copied);
+    otherwise it is removed as soon as it is open, and its bytes go when the descriptor is closed."""
+    shared = _SHARED.get()
+    if shared is None:
+        reader = ObjectReader(remote, relative_path, hashing=False, window=0)
+        try:
+            path = _copy(reader, None)
+        finally:
+            reader.close()
+        try:
+            return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        finally:
+            os.unlink(path)
+    if shared.copy is None or shared.copy[0] != remote:
+        shared.drop_copy()
+        shared.copy = (remote, _copy(shared.reader(remote, relative_path), shared.download_dir))
+    return os.open(shared.copy[1], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+
+def remote_head(remote: RemoteObject, relative_path: str, limit: int) -> bytes:
+    """At most `limit` bytes from the start of the object, read into memory (nothing on disk)."""
+    shared = _shared_reader(remote, relative_path)
+    reader = shared or ObjectReader(remote, relative_path, hashing=False, window=0)
+    try:
+        return reader.read_at(0, limit)
+    finally:
+        if shared is None:
+            reader.close()
 
 
 @contextlib.contextmanager
@@ -431,7 +504,7 @@ def remote_hash(remote: RemoteObject, relative_path: str) -> tuple[int, str]:
     """(size, sha256 hex) of the object's bytes, streamed in bounded memory, nothing written to disk:
     by one request, or from the reads a profile made of it already (see `shared_reads`)."""
     shared = _shared_reader(remote, relative_path)
-    if shared is not None and shared._digest is not None:
+    if shared is not None and shared.hashing:
         size, digest = shared.digest()
     else:
         reader = ObjectReader(remote, relative_path, hashing=True, window=0)

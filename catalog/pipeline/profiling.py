@@ -137,8 +137,9 @@ def _plan(version: DatasetVersion, files: Sequence[SourceFile]) -> tuple[Plan, L
 
 def _spread_over_workers(uri: str, files: Sequence[SourceFile]) -> bool:
     # Parts run on other workers, which read local sources from the shared storage roots and objects
-    # from their store (each part reads the exact versions listed here); a downloaded source (https://,
-    # or an object downloaded here) exists only where it was downloaded.
+    # from their store (each part reads the exact versions listed here, copying locally only the one
+    # object it reads when its reader needs a file); a downloaded source (https://) exists only where
+    # it was downloaded.
     if is_object_url(uri):
         return all(file.remote is not None for file in files)
     return not uri.lower().startswith("https://")
@@ -180,7 +181,7 @@ def _object_part(version: DatasetVersion, claim: UUID, index: int) -> bytes:
     planned = _plan_of(_plan_record(version.pk, claim))
     if any(file.remote is None for file in planned.files):
         raise SourceError("The objects of the source were not recorded when it was listed; profile it again.")
-    with shared_reads(hashing=False):
+    with shared_reads(hashing=False, download_dir=settings.CATALOG_DOWNLOAD_DIR):
         return api.profile_part(planned, index)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
 import uuid
 
@@ -590,3 +591,49 @@ def test_a_part_fails_clearly_when_its_unversioned_object_was_overwritten_after_
     version.refresh_from_db()
     assert version.status == "failed"
     assert "part-1.parquet was overwritten since it was listed" in version.error
+
+
+def test_objects_read_as_files_are_copied_one_at_a_time_and_hashed_from_that_read(stores, tmp_path, settings):
+    """Local disk holds at most one object of a source: the copy a reader of files needs replaces the
+    one before it, and goes when the source is closed; its hash comes from the same read."""
+    from catalog.sources import source_opened
+    from profiler.files import build_manifest, hash_file, open_file
+
+    contents = {f"part-{index}.csv": f"a,b\n{index},{index * 2}\n".encode() * (index + 1) for index in range(3)}
+    for name, data in contents.items():
+        stores.put(UNVERSIONED, f"one-at-a-time/{name}", data)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    settings.CATALOG_DOWNLOAD_DIR = str(downloads)
+    with source_opened(f"s3://{UNVERSIONED}/one-at-a-time/") as files:
+        assert list(downloads.iterdir()) == []  # nothing copied before a reader asks for a file
+        for file in files:
+            with os.fdopen(open_file(file), "rb") as handle:
+                assert handle.read() == contents[file.relative_path]
+            assert len(list(downloads.iterdir())) == 1  # this object's copy only
+            assert hash_file(file) == (
+                len(contents[file.relative_path]),
+                hashlib.sha256(contents[file.relative_path]).hexdigest(),
+            )
+        manifest = build_manifest(files)
+    assert list(downloads.iterdir()) == []
+    assert [entry.path for entry in manifest] == sorted(contents)
+
+
+def test_a_prefix_of_csv_objects_is_spread_over_parts_that_each_copy_only_their_own_object(
+    stores, owner, dataset, settings
+):
+    for index in range(3):
+        rows = "".join(f"{index * 100 + row},{row % 7},{'spam' if row % 3 else 'ham'}\n" for row in range(100))
+        stores.put(UNVERSIONED, f"csv-chord/part-{index}.csv", ("id,score,label\n" + rows).encode())
+    uri = f"s3://{UNVERSIONED}/csv-chord/"
+    whole = _profiled(owner, dataset, uri, format="csv")
+    version, claim, parts = _chord(owner, dataset, settings, uri, format="csv")
+    assert parts == 3
+    for index in range(parts):
+        assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=parts) == "ready"
+    version.refresh_from_db()
+    assert version.fingerprint == whole.fingerprint
+    assert version.row_count == whole.row_count == 300
+    assert _statistics(version) == _statistics(whole)
