@@ -239,7 +239,13 @@ class ObjectReader:
         if self.remote.protocol == "s3":
             body = self._get(start, end)
             try:
-                data = self._body_read(body, end - start)
+                # A read gives what has arrived, up to the size asked for: read until the range is whole.
+                pieces = []
+                wanted = end - start
+                while wanted > 0 and (piece := self._body_read(body, min(wanted, PIECE))):
+                    pieces.append(piece)
+                    wanted -= len(piece)
+                data = b"".join(pieces)
             finally:
                 with contextlib.suppress(Exception):
                     body.close()

@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -637,3 +638,30 @@ def test_a_prefix_of_csv_objects_is_spread_over_parts_that_each_copy_only_their_
     assert version.fingerprint == whole.fingerprint
     assert version.row_count == whole.row_count == 300
     assert _statistics(version) == _statistics(whole)
+
+
+def test_an_object_read_at_any_offset_gives_its_bytes_by_few_requests(stores):
+    """The reads a Parquet reader makes (the tail first, then forwards, now and then a step back or
+    a jump ahead) give the object's bytes exactly, whatever share of a range each response piece
+    holds; a hashing reader hashes the whole object from one stream."""
+    from catalog.sources import source_opened
+    from profiler.objects import SKIP, ObjectReader
+
+    data = np.random.default_rng(5).bytes(3 * SKIP + 12345)
+    stores.put(UNVERSIONED, "blobs/data.bin", data)
+    with source_opened(f"s3://{UNVERSIONED}/blobs/data.bin") as files:
+        remote = files[0].remote
+    reads = [(len(data) - 65536, 65536), (10, 1000), (5000, 3_000_000), (4000, 2000), (2 * SKIP + 17, 10**6)]
+    for hashing in (False, True):
+        reader = ObjectReader(remote, "data.bin", hashing=hashing)
+        try:
+            for start, length in reads:
+                assert reader.read_at(start, length) == data[start : start + length]
+            if hashing:
+                assert reader.digest() == (len(data), hashlib.sha256(data).hexdigest())
+                # The tail, one stream from the first byte, and the jump ahead a range of its own.
+                assert reader.requests == 3
+            else:
+                assert reader.requests == 3  # the tail, a stream, and the stream again after the jump
+        finally:
+            reader.close()
