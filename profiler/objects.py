@@ -317,10 +317,10 @@ class ObjectReader:
             if found is not None:
                 return found
             hashing = self._digest is not None
-            if self._body is None and hashing:
-                self._open_stream(0)
-            ahead = self._body is not None and (self._kept[0][0] if self._kept else self._position) <= start
-            near = ahead and start - self._position <= SKIP
+            kept_from = self._kept[0][0] if self._kept else self._position
+            # A hashing stream goes on from where it stopped (opened again there after a `release`);
+            # any other is read on only while it is open.
+            near = (hashing or self._body is not None) and kept_from <= start and start - self._position <= SKIP
             if not near and (hashing or self.size - end <= TAIL):
                 # Not the stream's to read: the tail (kept) or a range out of its way.
                 data = self._range(start, end)
@@ -329,6 +329,8 @@ class ObjectReader:
                 return data
             if not near:
                 self._open_stream(start)
+            elif self._body is None:
+                self._open_stream(self._position)
             self._advance(end)
             streamed = self._from_kept(start, end)
             assert streamed is not None
@@ -340,13 +342,26 @@ class ObjectReader:
         if self._digest is None:
             raise ValueError("This reader does not hash what it reads.")
         with self._lock:
-            if self._body is None:
-                self._open_stream(0)
-            self._advance(self.size)
-            self._trim(self.size)
-            if self.remote.protocol == "s3" and self._body_read(self._body, 1):
+            if self._position < self.size:
+                if self._body is None:
+                    self._open_stream(self._position)
+                self._advance(self.size)
+                self._trim(self.size)
+            if self.remote.protocol == "s3" and self._body is not None and self._body_read(self._body, 1):
                 raise SourceError(f"{self.relative_path} changed while it was being read; profile the version again.")
             return self._position, self._digest.hexdigest()
+
+    def release(self) -> None:
+        """Let go of what the reader holds (its stream and the bytes it keeps) while another object is
+        read; a hashing reader close to the end of its object reads it now, else goes on from where it
+        stopped when it is read again. Memory then holds the bytes of one object of a source at a time."""
+        with self._lock:
+            if self._digest is not None and self._body is not None and self.size - self._position <= SKIP:
+                self._advance(self.size)
+            self._close_stream()
+            self._kept.clear()
+            self._kept_bytes = 0
+            self._tail.clear()
 
     def close(self) -> None:
         with self._lock:
@@ -401,8 +416,13 @@ class _Shared:
         self.download_dir = download_dir
         self.readers: dict[RemoteObject, ObjectReader] = {}
         self.copy: tuple[RemoteObject, str] | None = None
+        # The object read last: the only one whose reader holds a stream and kept bytes.
+        self.current: RemoteObject | None = None
 
     def reader(self, remote: RemoteObject, relative_path: str) -> ObjectReader:
+        if self.current is not None and self.current != remote:
+            self.readers[self.current].release()
+        self.current = remote
         if remote not in self.readers:
             self.readers[remote] = ObjectReader(remote, relative_path, hashing=self.hashing)
         return self.readers[remote]

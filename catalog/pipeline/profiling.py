@@ -163,6 +163,7 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
                 part = api.profile_part(planned, index)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
+        logger.info("Version %s: part %d failed: %s", version_id, index, exc)
         return False
     _part_store(version_id, claim, index, part)
     logger.info("Version %s: part %d profiled on %s", version_id, index, socket.gethostname())

@@ -665,3 +665,28 @@ def test_an_object_read_at_any_offset_gives_its_bytes_by_few_requests(stores):
                 assert reader.requests == 3  # the tail, a stream, and the stream again after the jump
         finally:
             reader.close()
+
+
+def test_a_source_s_readers_hold_the_bytes_of_one_object_at_a_time_and_hash_each_whole(stores):
+    """Reading another object lets go of the stream and the kept bytes of the one before; its hash
+    goes on from where its stream stopped when it is asked for."""
+    from catalog.sources import source_opened
+    from profiler.files import hash_file, read_bytes
+    from profiler.objects import _SHARED, SKIP
+
+    rng = np.random.default_rng(6)
+    contents = {f"blob-{index}.bin": rng.bytes(3 * SKIP + index) for index in range(2)}
+    for name, data in contents.items():
+        stores.put(UNVERSIONED, f"released/{name}", data)
+    with source_opened(f"s3://{UNVERSIONED}/released/") as files:
+        first, second = files
+        assert read_bytes(first, 1_000_000) == contents[first.relative_path][:1_000_000]
+        assert read_bytes(second, 1_000_000) == contents[second.relative_path][:1_000_000]
+        shared = _SHARED.get()
+        assert shared is not None
+        held = {remote.key.rpartition("/")[2]: reader._kept_bytes for remote, reader in shared.readers.items()}
+        assert held["blob-0.bin"] == 0  # let go of when the second object was read
+        assert 1_000_000 <= held["blob-1.bin"] < SKIP
+        for file in files:
+            data = contents[file.relative_path]
+            assert hash_file(file) == (len(data), hashlib.sha256(data).hexdigest())
