@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.models import Dataset
+from governance.models import Ownership
 from lineage import services
 from lineage.models import ColumnLineage, LineageEdge, Run
 from tests.lineage.realistic import realistic_event
@@ -106,3 +108,23 @@ def test_a_batch_stays_within_a_fixed_number_of_queries(owner, django_assert_max
 
     assert [item.status for item in results] == ["created"] * len(events)
     assert Run.objects.count() == 30 + runs
+
+
+def test_a_batch_discovering_datasets_costs_the_same_queries_whatever_their_number(owner):
+    def fresh(count: int, base: int) -> list[dict]:
+        # Every event names three datasets nobody has seen, each then owned by the sender.
+        return [
+            realistic_event(
+                inputs=(base + 3 * index, base + 3 * index + 1), outputs=(base + 3 * index + 2,), seed=index
+            )
+            for index in range(count)
+        ]
+
+    services.lineage_events_ingest(actor=owner, payloads=fresh(2, 5000))
+    small = _projection_queries(owner, fresh(3, 6000))
+    large = _projection_queries(owner, fresh(40, 7000))
+
+    assert len(large) == len(small), [sql[:80] for sql in large]
+    discovered = Dataset.objects.filter(name__startswith="zone-", created_by=owner)
+    assert discovered.count() == 3 * (2 + 3 + 40)
+    assert Ownership.objects.filter(dataset__in=discovered, user=owner, role="owner").count() == discovered.count()
