@@ -28,7 +28,7 @@ PASSWORD = "a long and good password"
 
 
 @pytest.fixture
-def flagged_version(storage_root):
+def flagged_version(e2e_storage_root, settings):
     """A noisy penguins version analysed in this process (as a worker does), stewarded by `stew`
     (staff, so the admin lets them in) and read by `stella` (staff, no role on the dataset). What the
     test needs of the database is read here, before Playwright runs."""
@@ -36,13 +36,16 @@ def flagged_version(storage_root):
     owner = users.create_user("olivia", password=PASSWORD)
     steward = users.create_user("stew", password=PASSWORD, is_staff=True, is_superuser=True)
     users.create_user("stella", password=PASSWORD, is_staff=True, is_superuser=True)
-    path = storage_root / "penguins" / "penguins.csv"
+    # Under the storage root the session's workers read too: whichever takes the version first (this
+    # process or a worker a module before this one started) profiles and analyses it alike.
+    settings.CATALOG_STORAGE_ROOTS = [e2e_storage_root]
+    path = e2e_storage_root / "review" / "penguins.csv"
     write_penguins(path, flip_share=0.08)
     dataset = services.dataset_register(
         actor=owner,
         namespace="zoo",
         name="penguins",
-        source=services.SourceSpec(uri="penguins/penguins.csv", label_column="species"),
+        source=services.SourceSpec(uri="review/penguins.csv", label_column="species"),
     )
     OwnershipFactory(dataset=dataset, user=steward, role=OwnershipRole.STEWARD)
     version_id = dataset.latest_version.pk
