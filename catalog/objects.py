@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,15 +32,14 @@ from typing import Any
 
 from django.conf import settings
 
-from profiler.files import GLOB_MAGIC, SourceError, SourceFile, format_from_name, identify
-from profiler.objects import RemoteObject, filesystem, store_faults
+from profiler.files import GLOB_MAGIC, SourceError, SourceFile, format_from_name
+from profiler.objects import RemoteObject, filesystem, shared_reads, store_faults
 
 # The URL schemes of object stores and the fsspec protocol that reads each.
 SCHEMES = {"s3": "s3", "gs": "gcs", "az": "abfs", "abfs": "abfs"}
 # What the provider's package is called, for the message when it is not installed.
 _PACKAGES = {"s3": "s3fs", "gcs": "gcsfs", "abfs": "adlfs"}
 _BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$")
-_CHUNK = 8 * 1024 * 1024
 # The longest key S3, GCS and Azure accept, in bytes of UTF-8.
 MAX_KEY_BYTES = 1024
 # Characters that reorder the text around them when shown (a key that reads other than it is).
@@ -240,35 +237,6 @@ def objects_list(fs: Any, url: ObjectURL) -> list[ListedObject]:
     return listed
 
 
-def _download(fs: Any, listed: ListedObject, destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    where = f"{listed.key}" + (f" (version {listed.version_id})" if listed.version_id else "")
-    options = {"version_id": listed.version_id} if listed.version_id else {}
-    written = 0
-    with (
-        _store_faults(where),
-        fs.open(listed.key, "rb", block_size=_CHUNK, **options) as source,
-        destination.open("xb") as target,
-    ):
-        while chunk := source.read(_CHUNK):
-            target.write(chunk)
-            written += len(chunk)
-            if written > listed.size:
-                break
-    if written != listed.size:
-        raise SourceError(f"{listed.relative_path} changed while it was being read; profile the version again.")
-
-
-def _still_the_same(fs: Any, listed: ListedObject) -> None:
-    """An unversioned object overwritten between its listing and its reading is caught by its ETag."""
-    if listed.version_id is not None or listed.etag is None:
-        return
-    with _store_faults(listed.key):
-        now = _object(listed.relative_path, listed.key, fs.info(listed.key, refresh=True))
-    if now.etag != listed.etag:
-        raise SourceError(f"{listed.relative_path} was overwritten while it was being read; profile the version again.")
-
-
 def _pinned(url: ObjectURL, manifest: Sequence[Mapping[str, Any]]) -> list[ListedObject] | None:
     """The objects of a recorded manifest, when each one names its exact version."""
     if not manifest or any(not entry.get("version_id") for entry in manifest):
@@ -293,11 +261,11 @@ def _pinned(url: ObjectURL, manifest: Sequence[Mapping[str, Any]]) -> list[Liste
 def objects_opened(
     uri: str, *, manifest: Sequence[Mapping[str, Any]] | None = None, download_dir: str | None = None
 ) -> Iterator[list[SourceFile]]:
-    """The objects of a source, while the context lasts: Parquet objects as remote objects read by range
-    requests, the others each downloaded (its exact version) into a temporary folder of this process's
-    own and identified there. With `manifest` (a version's
-    recorded entries) whose objects all have version ids, those exact versions are read instead of
-    listing the source again."""
+    """The objects of a source, while the context lasts, each read where it is at its listed version
+    (profiler.objects): Parquet objects by the ranges their reader asks for, the others copied into
+    `download_dir` one at a time when a reader needs a file. With `manifest` (a version's recorded
+    entries) whose objects all have version ids, those exact versions are read instead of listing
+    the source again."""
     try:
         url = object_url_parse(uri)
     except ObjectURLInvalid as exc:
@@ -314,45 +282,24 @@ def objects_opened(
             f"{uri} holds {total} bytes to download, more than CATALOG_MAX_DOWNLOAD_BYTES "
             f"({settings.CATALOG_MAX_DOWNLOAD_BYTES})."
         )
-    with tempfile.TemporaryDirectory(prefix="catalog-objects-", dir=download_dir) as workdir:
-        root = Path(workdir).resolve()
-        files = []
-        for item in listed:
-            if format_from_name(item.relative_path) == "parquet":
-                # Read where it is, by range requests (profiler.objects): never written to local disk.
-                remote = RemoteObject(
-                    protocol=url.protocol,
-                    key=item.key,
-                    size=item.size,
-                    etag=item.etag,
-                    version_id=item.version_id,
-                    retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS,
-                )
-                files.append(
-                    SourceFile(
-                        item.relative_path,
-                        Path(f"{url.scheme}://{item.key}"),
-                        etag=item.etag,
-                        version_id=item.version_id,
-                        remote=remote,
-                    )
-                )
-                continue
-            destination = root.joinpath(*item.relative_path.split("/"))
-            _download(fs, item, destination)
-            _still_the_same(fs, item)
-            files.append(
-                identify(
-                    SourceFile(
-                        item.relative_path,
-                        destination,
-                        root=root,
-                        etag=item.etag,
-                        version_id=item.version_id,
-                    )
-                )
-            )
-        try:
-            yield files
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+    files = [
+        SourceFile(
+            item.relative_path,
+            Path(f"{url.scheme}://{item.key}"),
+            etag=item.etag,
+            version_id=item.version_id,
+            remote=RemoteObject(
+                protocol=url.protocol,
+                key=item.key,
+                size=item.size,
+                etag=item.etag,
+                version_id=item.version_id,
+                retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS,
+            ),
+        )
+        for item in listed
+    ]
+    # Every opening of an object shares one reader, which hashes what the profile reads; a reader that
+    # reads files gets a local copy of one object at a time, in `download_dir`.
+    with shared_reads(hashing=True, download_dir=download_dir):
+        yield files

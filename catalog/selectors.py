@@ -235,7 +235,9 @@ def _covers(location: Path, path: Path) -> bool:
 
 
 def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
-    """Whether the user may register the local path or glob pattern `path` (absolute, inside the roots).
+    """Whether the user may register the local path or glob pattern `path` (absolute, inside the roots),
+    or the object URL `path` (read as the path `/scheme/bucket/key…`, so the same rules apply to it,
+    each CATALOG_OBJECT_STORES prefix being a root).
 
     The most specific location covering the path (or the folder a pattern starts from) decides;
     each storage root is a location open to every authenticated user unless staff made one for it.
@@ -246,42 +248,20 @@ def storage_may_register(*, user: User | AnonymousUser, path: str) -> bool:
         return False
     if user.is_staff:
         return True
+    granted = set(
+        StorageLocation.objects.filter(Q(users=user) | Q(groups__user=user)).values_list("pk", flat=True).distinct()
+    )
+    grants: dict[Path, bool]
     if is_object_url(path):
-        return _object_may_register(user=user, uri=path)
-    pattern = is_glob(path)
-    anchor = glob_base(path) if pattern else Path(path)
-    grants: dict[Path, bool] = {root: True for root in storage_roots()}
-    granted = set(
-        StorageLocation.objects.filter(Q(users=user) | Q(groups__user=user)).values_list("pk", flat=True).distinct()
-    )
-    for pk, uri in StorageLocation.objects.filter(uri__startswith="file://").values_list("pk", "uri"):
-        grants[Path(uri.removeprefix("file://"))] = pk in granted
-    covering = [location for location in grants if _covers(location, anchor)]
-    if not covering or not grants[max(covering, key=lambda location: len(location.parts))]:
-        return False
-    return not any(
-        location != anchor
-        and location.is_relative_to(anchor)
-        and not allowed
-        and (not pattern or pattern_reaches(path, location))
-        for location, allowed in grants.items()
-    )
-
-
-def _object_may_register(*, user: User, uri: str) -> bool:
-    """`storage_may_register` for an object URL, read as the path `/scheme/bucket/key…` so that the rules
-    of local paths apply as they are: each CATALOG_OBJECT_STORES prefix is a location open to every
-    authenticated user unless staff made one for it, the most specific location covering the URL (or
-    the folder its pattern starts from) decides, and a prefix or pattern may not take in a narrower
-    location that does not grant the user."""
-    grants: dict[Path, bool] = {object_path(store): True for store in object_stores()}
-    granted = set(
-        StorageLocation.objects.filter(Q(users=user) | Q(groups__user=user)).values_list("pk", flat=True).distinct()
-    )
-    for pk, location in StorageLocation.objects.exclude(uri__startswith="file://").values_list("pk", "uri"):
-        if is_object_url(location):
-            grants[object_path(location)] = pk in granted
-    path = str(object_path(uri))
+        grants = {object_path(store): True for store in object_stores()}
+        for pk, location in StorageLocation.objects.exclude(uri__startswith="file://").values_list("pk", "uri"):
+            if is_object_url(location):
+                grants[object_path(location)] = pk in granted
+        path = str(object_path(path))
+    else:
+        grants = {root: True for root in storage_roots()}
+        for pk, uri in StorageLocation.objects.filter(uri__startswith="file://").values_list("pk", "uri"):
+            grants[Path(uri.removeprefix("file://"))] = pk in granted
     pattern = is_glob(path)
     anchor = glob_base(path) if pattern else Path(path)
     covering = [location for location in grants if _covers(location, anchor)]

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 # Where every reader of sources finds it; defined apart so that profiler.objects raises it too.
 from profiler.faults import SourceError as SourceError
-from profiler.objects import RemoteObject, remote_hash
+from profiler.objects import RemoteObject, remote_descriptor, remote_hash, remote_head
 
 GLOB_MAGIC = frozenset("*?[")
 
@@ -237,7 +237,8 @@ def open_file(file: SourceFile) -> int:
     be a regular file with no other hard link (unless allowed) and, once identified, still the same file.
     The caller closes it."""
     if file.remote is not None:
-        raise SourceError(f"{file.relative_path} is an object of an object store, read by range requests, not a file.")
+        # An object of an object store, for a reader that reads files: a local copy of it, one at a time.
+        return remote_descriptor(file.remote, file.relative_path)
     descriptor = _open_beneath(file)
     try:
         status = os.fstat(descriptor)
@@ -339,7 +340,9 @@ def opened_path(file: SourceFile) -> Iterator[str]:
 
 
 def read_bytes(file: SourceFile, limit: int) -> bytes:
-    """At most `limit` bytes from the start of the file, opened safely."""
+    """At most `limit` bytes from the start of the file, opened safely (an object's, from the store)."""
+    if file.remote is not None:
+        return remote_head(file.remote, file.relative_path, limit)
     with os.fdopen(open_file(file), "rb") as handle:
         return handle.read(limit)
 

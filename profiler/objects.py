@@ -1,26 +1,33 @@
 """Objects of an object store read where they are, through fsspec (s3fs for s3://; gcsfs and adlfs
-where installed): hashed as a stream and, for Parquet, read by range requests (the footer, then the
+where installed): hashed as a stream and, for Parquet, read as the reader asks (the footer, then the
 column chunks of the row groups a partition needs), so that nothing of them is written to local disk.
 
+An object is read as a stream (ObjectReader): one request from a position onwards, read forwards,
+rather than a request for each range; while a source is profiled its openings share one reader, which
+hashes what the profile reads, so a Parquet object is read once for both (see `shared_reads`).
+
 Each object is read at the exact version recorded when the source was listed: its version id in a
-versioned bucket; elsewhere its ETag is checked when it is opened and again once it has been hashed,
-so bytes overwritten in between fail the read with the object's name instead of being profiled."""
+versioned bucket; elsewhere every request is conditional on its ETag (`If-Match`), so bytes
+overwritten since fail the read with the object's name instead of being profiled."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import contextvars
 import hashlib
+import io
+import os
+import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from profiler.faults import SourceError
 
-# Bytes a read asks the store for at once: the hashing's chunks, and the read-ahead of a Parquet file
-# (pyarrow asks for a column chunk at a time; a smaller block would cost a request per page).
+# Bytes a request of a store without streamed reads (gcs, abfs) asks for at once.
 BLOCK_SIZE = 8 * 1024 * 1024
-# Bytes a hashing read asks for at once (held in memory one chunk at a time).
-HASH_CHUNK = 32 * 1024 * 1024
 # Times s3fs makes a call whose tries botocore gave up on, or whose answer broke off while read.
 S3_CALLS = 2
 
@@ -186,44 +193,430 @@ def _where(remote: RemoteObject) -> str:
     return f"{remote.protocol}://{remote.key}" + (f" (version {remote.version_id})" if remote.version_id else "")
 
 
+# Bytes asked of a response's body at once: larger reads are slower through the S3 client's HTTP
+# library (a 32 MiB read runs at a third of the speed of 1 MiB ones).
+PIECE = 1024 * 1024
+# Bytes of a stream kept behind its position, for reads that come back a little way (pyarrow reads
+# the column chunks of a row group from several threads, in any order).
+WINDOW = 64 * 1024 * 1024
+# A read starting further ahead of a stream than this is not read through to: it is a range request
+# of its own (a hashing stream) or the stream starts again there (any other).
+SKIP = 4 * 1024 * 1024
+# Reads ending at most this far from the end of an object are kept (a Parquet file's footer, read at
+# every opening), up to this many bytes of them.
+TAIL = 1024 * 1024
+TAIL_KEPT = 8 * 1024 * 1024
+
+
+class ObjectReader:
+    """One object, at its recorded version, read as a stream: one request from a position onwards,
+    read forwards in pieces, instead of a request for every range a reader asks for (a request costs
+    a round trip and, on some S3-compatible servers, a copy of the whole object). Ranges a little
+    behind the stream come from the bytes it keeps; the object's tail is asked for once and kept.
+
+    A hashing reader streams from the first byte and never skips one, so that the sha256 of the whole
+    object comes with the reads a profile makes: `digest` then reads only what the profile left.
+
+    Every request names the recorded version: its version id, or else `If-Match` its ETag, so bytes
+    overwritten since the listing fail the read with the object's name instead of being read."""
+
+    def __init__(self, remote: RemoteObject, relative_path: str, *, hashing: bool, window: int = WINDOW) -> None:
+        self.remote = remote
+        self.relative_path = relative_path
+        self.size = remote.size
+        self._where = _where(remote)
+        self._fs = filesystem(remote.protocol, retry_attempts=remote.retry_attempts)
+        self._lock = threading.Lock()
+        self._window = window
+        self._body: Any = None
+        self._position = 0  # the next byte the stream gives
+        self._kept: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._kept_bytes = 0
+        self._tail: dict[int, bytes] = {}
+        self._digest = hashlib.sha256() if hashing else None
+        self.requests = 0
+
+    # --- the store ---------------------------------------------------------------------------------
+
+    def _faults(self) -> contextlib.AbstractContextManager[None]:
+        return store_faults(self._where, retry_attempts=self.remote.retry_attempts)
+
+    def _overwritten(self, exc: BaseException) -> SourceError | None:
+        text = f"{exc.__class__.__name__} {exc}"
+        if any(marker in text for marker in ("PreconditionFailed", "pre-conditions", " 412")):
+            return SourceError(f"{self.relative_path} was overwritten since it was listed; profile the version again.")
+        return None
+
+    def _get(self, start: int, end: int | None) -> Any:
+        """The S3 response to a GET of bytes [start, end) (to the end when `end` is None)."""
+        from fsspec.asyn import sync
+
+        bucket, key, _version = self._fs.split_path(self.remote.key)
+        options: dict[str, Any] = {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+        if self.remote.version_id:
+            options["VersionId"] = self.remote.version_id
+        elif self.remote.etag:
+            options["IfMatch"] = f'"{self.remote.etag}"'
+        self.requests += 1
+        try:
+            with self._faults():
+                response = sync(self._fs.loop, self._fs._call_s3, "get_object", Bucket=bucket, Key=key, **options)
+        except SourceError as exc:
+            overwritten = self._overwritten(exc.__cause__ or exc)
+            if overwritten is None:
+                raise
+            raise overwritten from exc
+        total = str(response.get("ContentRange", "")).rpartition("/")[2]
+        if total.isdigit() and int(total) != self.size:
+            response["Body"].close()
+            raise SourceError(f"{self.relative_path} changed size since it was listed; profile the version again.")
+        return response["Body"]
+
+    def _body_read(self, body: Any, size: int) -> bytes:
+        from fsspec.asyn import sync
+
+        with self._faults():
+            data: bytes = sync(self._fs.loop, body.read, size)
+        return data
+
+    def _open_stream(self, start: int) -> None:
+        self._close_stream()
+        if self.remote.protocol == "s3":
+            self._body = self._get(start, None)
+        else:  # gcs, abfs: their filesystems' own reads, a block a request
+            options = {"version_id": self.remote.version_id} if self.remote.version_id else {}
+            with self._faults():
+                self._body = self._fs.open(
+                    self.remote.key, "rb", block_size=BLOCK_SIZE, cache_type="readahead", **options
+                )
+                self._body.seek(start)
+            details = getattr(self._body, "details", {}) or {}
+            if (
+                self.remote.version_id is None
+                and self.remote.etag is not None
+                and _etag(details)
+                not in (
+                    None,
+                    self.remote.etag,
+                )
+            ):
+                raise SourceError(
+                    f"{self.relative_path} was overwritten since it was listed; profile the version again."
+                )
+        self._position = start
+        self._kept.clear()
+        self._kept_bytes = 0
+
+    def _close_stream(self) -> None:
+        if self._body is not None:
+            with contextlib.suppress(Exception):
+                self._body.close()
+            self._body = None
+
+    def _range(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) by a request of their own."""
+        if self.remote.protocol == "s3":
+            body = self._get(start, end)
+            try:
+                # A read gives what has arrived, up to the size asked for: read until the range is whole.
+                pieces = []
+                wanted = end - start
+                while wanted > 0 and (piece := self._body_read(body, min(wanted, PIECE))):
+                    pieces.append(piece)
+                    wanted -= len(piece)
+                data = b"".join(pieces)
+            finally:
+                with contextlib.suppress(Exception):
+                    body.close()
+        else:
+            options = {"version_id": self.remote.version_id} if self.remote.version_id else {}
+            with self._faults():
+                data = self._fs.cat_file(self.remote.key, start=start, end=end, **options)
+        if len(data) != end - start:
+            raise SourceError(f"{self.relative_path} changed while it was being read; profile the version again.")
+        return bytes(data)
+
+    def _advance(self, end: int) -> None:
+        """Read the stream on up to `end`, keeping (and hashing) what it gives."""
+        while self._position < end:
+            assert self._body is not None
+            if self.remote.protocol == "s3":
+                piece = self._body_read(self._body, PIECE)
+            else:
+                with self._faults():
+                    piece = self._body.read(PIECE)
+            if not piece:
+                raise SourceError(f"{self.relative_path} changed while it was being read; profile the version again.")
+            if self._digest is not None:
+                self._digest.update(piece)
+            self._kept.append((self._position, piece))
+            self._kept_bytes += len(piece)
+            self._position += len(piece)
+
+    def _trim(self, keep_from: int) -> None:
+        while self._kept and self._kept_bytes > self._window:
+            start, piece = self._kept[0]
+            if start + len(piece) > keep_from:
+                break
+            self._kept.popleft()
+            self._kept_bytes -= len(piece)
+
+    def _from_kept(self, start: int, end: int) -> bytes | None:
+        if not self._kept or start < self._kept[0][0] or end > self._position:
+            return None
+        parts = []
+        for offset, piece in self._kept:
+            if offset + len(piece) <= start:
+                continue
+            if offset >= end:
+                break
+            parts.append(piece[max(start - offset, 0) : end - offset])
+        return b"".join(parts)
+
+    def _from_tail(self, start: int, end: int) -> bytes | None:
+        for offset, data in self._tail.items():
+            if offset <= start and end <= offset + len(data):
+                return data[start - offset : end - offset]
+        return None
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    @property
+    def hashing(self) -> bool:
+        return self._digest is not None
+
+    def read_at(self, start: int, length: int) -> bytes:
+        end = min(start + max(length, 0), self.size)
+        if start >= end:
+            return b""
+        with self._lock:
+            found = self._from_kept(start, end)
+            if found is None:
+                found = self._from_tail(start, end)
+            if found is not None:
+                return found
+            hashing = self._digest is not None
+            kept_from = self._kept[0][0] if self._kept else self._position
+            # A hashing stream goes on from where it stopped (opened again there after a `release`);
+            # any other is read on only while it is open.
+            near = (hashing or self._body is not None) and kept_from <= start and start - self._position <= SKIP
+            if not near and (hashing or self.size - end <= TAIL):
+                # Not the stream's to read: the tail (kept) or a range out of its way.
+                data = self._range(start, end)
+                if self.size - end <= TAIL and sum(map(len, self._tail.values())) + len(data) <= TAIL_KEPT:
+                    self._tail[start] = data
+                return data
+            if not near:
+                self._open_stream(start)
+            elif self._body is None:
+                self._open_stream(self._position)
+            self._advance(end)
+            streamed = self._from_kept(start, end)
+            assert streamed is not None
+            self._trim(start)
+            return streamed
+
+    def digest(self) -> tuple[int, str]:
+        """(size, sha256 hex) of the object: the stream read on to its end (a hashing reader)."""
+        if self._digest is None:
+            raise ValueError("This reader does not hash what it reads.")
+        with self._lock:
+            if self._position < self.size:
+                if self._body is None:
+                    self._open_stream(self._position)
+                self._advance(self.size)
+                self._trim(self.size)
+            if self.remote.protocol == "s3" and self._body is not None and self._body_read(self._body, 1):
+                raise SourceError(f"{self.relative_path} changed while it was being read; profile the version again.")
+            return self._position, self._digest.hexdigest()
+
+    def release(self) -> None:
+        """Let go of what the reader holds (its stream and the bytes it keeps) while another object is
+        read; a hashing reader close to the end of its object reads it now, else goes on from where it
+        stopped when it is read again. Memory then holds the bytes of one object of a source at a time."""
+        with self._lock:
+            if self._digest is not None and self._body is not None and self.size - self._position <= SKIP:
+                self._advance(self.size)
+            self._close_stream()
+            self._kept.clear()
+            self._kept_bytes = 0
+            self._tail.clear()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_stream()
+            self._kept.clear()
+            self._tail.clear()
+
+
+class ObjectFile(io.RawIOBase):
+    """A file opened on an ObjectReader: its own position, the reader's bytes."""
+
+    def __init__(self, reader: ObjectReader) -> None:
+        super().__init__()
+        self._reader = reader
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._offset
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._offset, io.SEEK_END: self._reader.size}[whence]
+        self._offset = max(base + offset, 0)
+        return self._offset
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = self._reader.size - self._offset if size is None or size < 0 else size
+        data = self._reader.read_at(self._offset, wanted)
+        self._offset += len(data)
+        return data
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+
+class _Shared:
+    """The readers of the objects of a source while it is being read (see `shared_reads`), and the
+    one local copy of an object it holds at a time."""
+
+    def __init__(self, *, hashing: bool, download_dir: str | None) -> None:
+        self.hashing = hashing
+        self.download_dir = download_dir
+        self.readers: dict[RemoteObject, ObjectReader] = {}
+        self.copy: tuple[RemoteObject, str] | None = None
+        # The object read last: the only one whose reader holds a stream and kept bytes.
+        self.current: RemoteObject | None = None
+
+    def reader(self, remote: RemoteObject, relative_path: str) -> ObjectReader:
+        if self.current is not None and self.current != remote:
+            self.readers[self.current].release()
+        self.current = remote
+        if remote not in self.readers:
+            self.readers[remote] = ObjectReader(remote, relative_path, hashing=self.hashing)
+        return self.readers[remote]
+
+    def drop_copy(self) -> None:
+        if self.copy is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.copy[1])
+            self.copy = None
+
+
+_SHARED: contextvars.ContextVar[_Shared | None] = contextvars.ContextVar("shared_object_readers", default=None)
+
+
 @contextlib.contextmanager
-def remote_opened(
-    remote: RemoteObject, relative_path: str, *, block_size: int = BLOCK_SIZE, cache_type: str = "readahead"
-) -> Iterator[IO[bytes]]:
-    """The object open for reading (random access by range requests), at its recorded version."""
-    where = _where(remote)
-    fs = filesystem(remote.protocol, retry_attempts=remote.retry_attempts)
-    options = {"version_id": remote.version_id} if remote.version_id else {}
-    with store_faults(where, retry_attempts=remote.retry_attempts):
-        handle = fs.open(remote.key, "rb", block_size=block_size, cache_type=cache_type, **options)
+def shared_reads(*, hashing: bool, download_dir: str | None = None) -> Iterator[None]:
+    """While the context lasts, every opening of one object shares one reader (one stream, its kept
+    bytes and tail): planning a Parquet file and profiling it read its bytes once. With `hashing`,
+    the readers hash as they go, and `remote_hash` takes what they read instead of reading again.
+
+    An object a reader needs as a local file (delimited text, JSON lines, documents) is copied into
+    `download_dir` (the system's temporary folder when None), and only one such copy is kept at a
+    time: the next object copied replaces it, so local disk holds at most one object of the source."""
+    shared = _Shared(hashing=hashing, download_dir=download_dir)
+    token = _SHARED.set(shared)
     try:
-        details = getattr(handle, "details", {}) or {}
-        if remote.version_id is None and remote.etag is not None and _etag(details) not in (None, remote.etag):
-            raise SourceError(f"{relative_path} was overwritten since it was listed; profile the version again.")
-        if int(details.get("size", remote.size)) != remote.size:
-            raise SourceError(f"{relative_path} changed size since it was listed; profile the version again.")
-        with store_faults(where, retry_attempts=remote.retry_attempts):
-            yield handle
+        yield
     finally:
-        with contextlib.suppress(Exception):
-            handle.close()
+        _SHARED.reset(token)
+        shared.drop_copy()
+        for reader in shared.readers.values():
+            reader.close()
+
+
+def _shared_reader(remote: RemoteObject, relative_path: str) -> ObjectReader | None:
+    shared = _SHARED.get()
+    return None if shared is None else shared.reader(remote, relative_path)
+
+
+def _copy(reader: ObjectReader, folder: str | None) -> str:
+    """A local copy of the object, streamed into a new temporary file of `folder`; its path."""
+    descriptor, path = tempfile.mkstemp(prefix="catalog-object-", dir=folder)
+    try:
+        with os.fdopen(descriptor, "wb") as copy:
+            position = 0
+            while position < reader.size:
+                data = reader.read_at(position, BLOCK_SIZE)
+                copy.write(data)
+                position += len(data)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return path
+
+
+def remote_descriptor(remote: RemoteObject, relative_path: str) -> int:
+    """A read-only descriptor of a local copy of the object (for readers that read files by path).
+    Within `shared_reads` the copy is the source's one copy (kept while no other object is copied);
+    otherwise it is removed as soon as it is open, and its bytes go when the descriptor is closed."""
+    shared = _SHARED.get()
+    if shared is None:
+        reader = ObjectReader(remote, relative_path, hashing=False, window=0)
+        try:
+            path = _copy(reader, None)
+        finally:
+            reader.close()
+        try:
+            return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        finally:
+            os.unlink(path)
+    if shared.copy is None or shared.copy[0] != remote:
+        shared.drop_copy()
+        shared.copy = (remote, _copy(shared.reader(remote, relative_path), shared.download_dir))
+    return os.open(shared.copy[1], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+
+def remote_head(remote: RemoteObject, relative_path: str, limit: int) -> bytes:
+    """At most `limit` bytes from the start of the object, read into memory (nothing on disk)."""
+    shared = _shared_reader(remote, relative_path)
+    reader = shared or ObjectReader(remote, relative_path, hashing=False, window=0)
+    try:
+        return reader.read_at(0, limit)
+    finally:
+        if shared is None:
+            reader.close()
+
+
+@contextlib.contextmanager
+def remote_opened(remote: RemoteObject, relative_path: str) -> Iterator[IO[bytes]]:
+    """The object open for reading (random access), at its recorded version."""
+    shared = _shared_reader(remote, relative_path)
+    reader = shared or ObjectReader(remote, relative_path, hashing=False)
+    handle = ObjectFile(reader)
+    try:
+        with store_faults(reader._where, retry_attempts=remote.retry_attempts):
+            yield handle  # type: ignore[misc]
+    finally:
+        handle.close()
+        if shared is None:
+            reader.close()
 
 
 def remote_hash(remote: RemoteObject, relative_path: str) -> tuple[int, str]:
-    """(size, sha256 hex) of the object's bytes, streamed in bounded memory, nothing written to disk."""
-    digest = hashlib.sha256()
-    size = 0
-    # Read straight through, without a cache in between: a third faster than through the read-ahead.
-    with remote_opened(remote, relative_path, block_size=HASH_CHUNK, cache_type="none") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+    """(size, sha256 hex) of the object's bytes, streamed in bounded memory, nothing written to disk:
+    by one request, or from the reads a profile made of it already (see `shared_reads`)."""
+    shared = _shared_reader(remote, relative_path)
+    if shared is not None and shared.hashing:
+        size, digest = shared.digest()
+    else:
+        reader = ObjectReader(remote, relative_path, hashing=True, window=0)
+        try:
+            size, digest = reader.digest()
+        finally:
+            reader.close()
     if size != remote.size:
         raise SourceError(f"{relative_path} changed while it was being read; profile the version again.")
-    if remote.version_id is None and remote.etag is not None:
-        fs = filesystem(remote.protocol, retry_attempts=remote.retry_attempts)
-        with store_faults(_where(remote), retry_attempts=remote.retry_attempts):
-            now = _etag(fs.info(remote.key, refresh=True))
-        if now != remote.etag:
-            raise SourceError(f"{relative_path} was overwritten while it was being read; profile the version again.")
-    return size, digest.hexdigest()
+    return size, digest

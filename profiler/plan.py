@@ -16,6 +16,7 @@ from typing import Any
 
 from profiler.files import FileIdentity, SourceError, SourceFile
 from profiler.media.partition import Item, MediaPartition
+from profiler.objects import RemoteObject
 from profiler.readers import Partition, ReadOptions
 
 # The version of `Plan.as_data`'s layout: a plan written by another version of the engine is refused.
@@ -103,7 +104,11 @@ class Plan:
         data = self.as_data()
         data["files"] = [_file_data(given[file.relative_path]) for file in self.files]
         for partition in data["partitions"]:
-            if partition["kind"] == "table" and partition["file"] is not None:
+            if (
+                partition["kind"] == "table"
+                and partition["file"] is not None
+                and given[partition["file"]].remote is None
+            ):
                 partition["path"] = str(Path(given[partition["file"]].path).absolute())
         return Plan.from_data(data)
 
@@ -137,22 +142,38 @@ class Plan:
 
 
 def _file_data(file: SourceFile) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "relative_path": file.relative_path,
         "path": str(file.path),
         "root": str(file.root) if file.root is not None else None,
         "identity": file.identity.as_list() if file.identity is not None else None,
         "hard_links_allowed": file.hard_links_allowed,
     }
+    if file.remote is not None:
+        # An object read where it is: the exact bytes every part reads (its version id, or its ETag).
+        remote = file.remote
+        data["remote"] = {
+            "protocol": remote.protocol,
+            "key": remote.key,
+            "size": remote.size,
+            "etag": remote.etag,
+            "version_id": remote.version_id,
+            "retry_attempts": remote.retry_attempts,
+        }
+    return data
 
 
 def _file(data: Mapping[str, Any]) -> SourceFile:
+    remote = RemoteObject(**data["remote"]) if data.get("remote") is not None else None
     return SourceFile(
         relative_path=data["relative_path"],
         path=Path(data["path"]),
         root=Path(data["root"]) if data["root"] is not None else None,
         identity=FileIdentity(*data["identity"]) if data["identity"] is not None else None,
         hard_links_allowed=data["hard_links_allowed"],
+        etag=remote.etag if remote is not None else None,
+        version_id=remote.version_id if remote is not None else None,
+        remote=remote,
     )
 
 

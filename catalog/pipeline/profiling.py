@@ -22,13 +22,14 @@ from django.utils import timezone
 
 from catalog.choices import VersionStatus
 from catalog.models import DatasetVersion, ProfilePart
-from catalog.objects import is_object_url
+from catalog.objects import is_object_url, object_store_allowed
 from catalog.pipeline.store import LabelMissing, _finish, _manifest_fields, _settled, _store_profile
 from catalog.signals import profiling_patterns
 from catalog.sources import source_opened
 from profiler import api
 from profiler.api import LabelColumnMissing, Options, Plan, SourceError
 from profiler.files import ManifestEntry, SourceFile, build_manifest, check_identities
+from profiler.objects import shared_reads
 from profiler.readers import read_options_parse
 
 logger = logging.getLogger(__name__)
@@ -76,14 +77,20 @@ def version_profile(
     version = DatasetVersion.objects.get(pk=version_id)
     try:
         with source_opened(version.uri) as files:
-            manifest = build_manifest(files)
+            # The objects of an object store are hashed from the reads their profile makes (one read of
+            # each); local files before they are profiled.
+            objects = is_object_url(version.uri)
+            manifest = [] if objects else build_manifest(files)
             planned, label_missing = _plan(version, files)
             parts = len(planned.partitions)
-            if parts > 1 and dispatch_parts is not None and _spread_over_workers(version.uri):
+            if parts > 1 and dispatch_parts is not None and _spread_over_workers(version.uri, files):
+                manifest = manifest or build_manifest(files)
                 _store_plan(version_id, claim, manifest, planned, label_missing=label_missing)
                 dispatch_parts(version_id=version_id, claim=claim, parts=parts)
                 return VersionStatus.PROFILING
             profile = api.profile_plan(planned, workers=1)
+            if objects:
+                manifest = build_manifest(files)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
         logger.info("Version %s failed: %s", version_id, exc)
@@ -131,10 +138,14 @@ def _plan(version: DatasetVersion, files: Sequence[SourceFile]) -> tuple[Plan, L
     return api.plan(files, version.format, unlabelled), {"column": version.label_column, "version": previous[0]}
 
 
-def _spread_over_workers(uri: str) -> bool:
-    # Parts run on other workers, which read local sources from the shared storage roots; a
-    # downloaded source (https://, or objects of an object store) exists only where it was downloaded.
-    return not uri.lower().startswith("https://") and not is_object_url(uri)
+def _spread_over_workers(uri: str, files: Sequence[SourceFile]) -> bool:
+    # Parts run on other workers, which read local sources from the shared storage roots and objects
+    # from their store (each part reads the exact versions listed here, copying locally only the one
+    # object it reads when its reader needs a file); a downloaded source (https://) exists only where
+    # it was downloaded.
+    if is_object_url(uri):
+        return all(file.remote is not None for file in files)
+    return not uri.lower().startswith("https://")
 
 
 def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
@@ -145,16 +156,37 @@ def version_profile_part(*, version_id: UUID, claim: UUID, index: int) -> bool:
     if version is None:
         return False  # superseded, or failed by another part
     try:
-        with source_opened(version.uri) as opened:
-            # The plan made where the source was hashed, reading the files opened here: every one of
-            # them must be the one hashed for the manifest, by whichever worker did it.
-            planned = _recorded_plan(version_id, claim, opened)
-            part = api.profile_part(planned, index)
+        if is_object_url(version.uri):
+            part = _object_part(version, claim, index)
+        else:
+            with source_opened(version.uri) as opened:
+                # The plan made where the source was hashed, reading the files opened here: every one of
+                # them must be the one hashed for the manifest, by whichever worker did it.
+                planned = _recorded_plan(version_id, claim, opened)
+                part = api.profile_part(planned, index)
     except SourceError as exc:
         _finish(version_id, claim, status=VersionStatus.FAILED, error=str(exc), profiled_at=timezone.now())
+        logger.info("Version %s: part %d failed: %s", version_id, index, exc)
         return False
     _part_store(version_id, claim, index, part)
+    logger.info("Version %s: part %d profiled on %s", version_id, index, socket.gethostname())
     return True
+
+
+def _object_part(version: DatasetVersion, claim: UUID, index: int) -> bytes:
+    """One part of an object source: its objects read where they are, each at the version the plan
+    recorded when the source was listed and hashed (its version id, or its ETag, which every request
+    is conditional on), so that an object overwritten since fails the part by its name. The source is
+    neither listed nor downloaded again."""
+    if not object_store_allowed(version.uri):
+        raise SourceError(
+            f"{version.uri} is not under an object store the catalog may read (CATALOG_OBJECT_STORES); ask the operator."
+        )
+    planned = _plan_of(_plan_record(version.pk, claim))
+    if any(file.remote is None for file in planned.files):
+        raise SourceError("The objects of the source were not recorded when it was listed; profile it again.")
+    with shared_reads(hashing=False, download_dir=settings.CATALOG_DOWNLOAD_DIR):
+        return api.profile_part(planned, index)
 
 
 # A chord's plan (the files it reads, with their identities when the manifest was made, and its

@@ -16,7 +16,7 @@ from catalog.choices import Lifecycle
 from catalog.models import DATASET_FIELDS, Dataset, Tag
 from catalog.services.errors import DatasetNotPurgeable, DeprecationUnexplained
 from catalog.signals import DEPRECATED, LICENSE_CHANGED, RETIRED, dataset_changed_send
-from governance.choices import ChangeAction, ObjectType, OwnershipRole, Sensitivity
+from governance.choices import ChangeAction, ObjectType, Sensitivity
 from governance.licensing import license_expression_parse
 from governance.models import AuditSubject, Namespace, Ownership
 from governance.services import (
@@ -26,7 +26,7 @@ from governance.services import (
     change_record,
     change_record_many,
     changed_values,
-    ownership_add,
+    new_datasets_owned,
 )
 
 
@@ -249,8 +249,7 @@ def datasets_discover(*, actor: User, identities: Iterable[tuple[str, str]]) -> 
             for dataset in created
         ],
     )
-    for dataset in created:
-        ownership_add(dataset_id=dataset.pk, user=actor, role=OwnershipRole.OWNER, actor=actor)
+    new_datasets_owned(dataset_ids=[dataset.pk for dataset in created], user=actor, actor=actor)
     return found
 
 

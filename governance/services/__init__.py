@@ -37,6 +37,7 @@ from governance.services.owners import (
     actor_owns_model,
     model_ownership_add,
     model_ownership_remove,
+    new_datasets_owned,
     ownership_add,
     ownership_remove,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "namespace_create",
     "namespace_delete",
     "namespace_update",
+    "new_datasets_owned",
     "ownership_add",
     "ownership_remove",
     "storage_location_create",

@@ -6,6 +6,7 @@ where each kind keeps its ownerships and how the change log names them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,7 @@ from django.db.models import Q, QuerySet
 from config import errors
 from governance.choices import ChangeAction, ObjectType, OwnershipRole
 from governance.models import AnswersFor, ModelOwnership, Ownership
-from governance.services.changes import change_record
+from governance.services.changes import ChangeSpec, change_record, change_record_many
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,30 @@ def ownership_add(
 ) -> tuple[Ownership, bool]:
     """Make a user or a group answer for a dataset in a role (`owner_add`)."""
     return owner_add(DATASETS, object_id=dataset_id, user=user, group=group, role=role, actor=actor)
+
+
+def new_datasets_owned(*, dataset_ids: Iterable[UUID], user: User, actor: User | None = None) -> list[Ownership]:
+    """Make a user the owner of datasets just created, which have no owners yet (so nobody's consent is
+    needed): their ownerships inserted in one statement and recorded in the change log in another,
+    whatever their number, as `ownership_add` would record each."""
+    rows = Ownership.objects.bulk_create(
+        [Ownership(dataset_id=pk, user=user, role=OwnershipRole.OWNER) for pk in dataset_ids]
+    )
+    change_record_many(
+        actor=actor,
+        changes=[
+            ChangeSpec(
+                action=ChangeAction.CREATE,
+                object_type=DATASETS.object_type,
+                object_id=row.pk,
+                dataset_id=row.dataset_id,
+                after=row.entry,
+                object_repr=str(row),
+            )
+            for row in rows
+        ],
+    )
+    return rows
 
 
 def ownership_remove(*, actor: User, ownership: Ownership) -> None:

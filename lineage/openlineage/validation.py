@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypedDict, cast
 
@@ -198,10 +198,20 @@ def _identity_problems(event: object) -> Iterator[Found]:
             value = identity.get(key)
             if not isinstance(value, str):
                 continue  # the schema says what is wrong with it
-            if value != identity_normalised(value):
-                yield (*path, key), "The name is not in Unicode normalisation form C (NFC); send it composed."
-            elif problem := identity_problem(value):
-                yield (*path, key), f"The name {problem}."
+            if problem := _name_problem(value):
+                yield (*path, key), problem
+
+
+@lru_cache(maxsize=8192)
+def _name_problem(value: str) -> str | None:
+    """Why a namespace or name cannot identify anything, or None. An event names the same few datasets
+    over and over (each column-lineage input names its dataset), and pipelines send the same names in
+    event after event: each distinct name is examined once."""
+    if value != identity_normalised(value):
+        return "The name is not in Unicode normalisation form C (NFC); send it composed."
+    if problem := identity_problem(value):
+        return f"The name {problem}."
+    return None
 
 
 def known_facets(level: FacetLevel) -> frozenset[str]:

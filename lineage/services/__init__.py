@@ -1,9 +1,11 @@
 """Writes to the lineage graph: OpenLineage events projected into jobs, runs and edges, and declared edges.
 
 Callers import from here (`from lineage import services`); the modules hold one concern each:
-`ingest` (an event, in one transaction, and the `lineage_run_reported` signal), `events` (reading an event and its limits), `trust` (who an
-event may change), `datasets` (identities and facets), `runs` (jobs and runs), `edges` (reported,
-declared, confirmed and rejected lineage), `release` (a dataset about to be purged).
+`ingest` (an event or a batch, in transactions, and the `lineage_run_reported` signal), `projection`
+(a list of events projected in a constant number of queries; one event is the list of one), `events`
+(reading an event and its limits), `trust` (who an event may change), `datasets` (facets and owners),
+`runs` (how a run's state and facets merge), `edges` (change-log entries of edges; declared, confirmed
+and rejected lineage), `release` (a dataset about to be purged).
 """
 
 from lineage.services.datasets import OWNERSHIP_ROLES

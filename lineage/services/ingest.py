@@ -1,4 +1,5 @@
-"""Ingesting an OpenLineage event: validated, kept whole, and projected in one transaction."""
+"""Ingesting OpenLineage events, one or a batch: validated, kept whole, and projected in transactions
+(lineage.services.projection: a list of events in a constant number of queries)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
@@ -16,28 +15,24 @@ from django.dispatch import Signal
 
 from catalog.models import Dataset
 from config import errors
-from lineage.models import LineageEvent, Run
+from lineage.models import LineageEvent
 from lineage.openlineage import EventKind, InvalidEvent, validate_event
 from lineage.selectors import Identity
-from lineage.services.datasets import _project_datasets_facets, _resolve_event_datasets
-from lineage.services.edges import _column_lineage_record, _edges_record
 from lineage.services.events import (
     _canonical,
     _check_bounds,
     _check_sizes,
     _column_lineage_identities,
     _event_time,
-    _EventDataset,
     _parse_datasets,
 )
-from lineage.services.runs import _job_project, _run_datasets_record, _run_project, _versions_reported
-from lineage.services.trust import _may_change
+from lineage.services.projection import Prepared, ProjectionMoved, events_project
 
 logger = logging.getLogger(__name__)
 
-# The most events one batch may carry, and how many of them share a transaction (each in a savepoint
-# of its own): one commit per group instead of one per event, while a group's row locks are held
-# only as long as its events take.
+# The most events one batch may carry, and how many of them are projected together, in one transaction
+# and a constant number of queries: one commit per group instead of one per event, while a group's row
+# locks are held only as long as its events take.
 MAX_BATCH_EVENTS = 1000
 BATCH_GROUP = 100
 
@@ -82,17 +77,7 @@ def _event_read(payload: Any) -> tuple[EventKind, str]:
     return kind, hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
 
-@dataclass
-class _Prepared:
-    kind: EventKind
-    payload: Any
-    digest: str
-    moment: datetime
-    datasets: list[_EventDataset]
-    extra: set[Identity]
-
-
-def _event_prepare(kind: EventKind, payload: Any, digest: str) -> _Prepared:
+def _event_prepare(kind: EventKind, payload: Any, digest: str) -> Prepared:
     """What the projection reads of a new event, its sizes and bounds checked (InvalidEvent,
     EventTooLarge) before anything is written."""
     moment = _event_time(payload["eventTime"])
@@ -100,91 +85,36 @@ def _event_prepare(kind: EventKind, payload: Any, digest: str) -> _Prepared:
     extra = _column_lineage_identities(datasets)
     _check_sizes(payload, datasets, extra)
     _check_bounds(datasets)
-    return _Prepared(kind, payload, digest, moment, datasets, extra)
+    return Prepared(kind, payload, digest, moment, datasets, extra)
 
 
-def _event_project(actor: User, prepared: _Prepared, *, savepoint: bool = True) -> IngestResult:
-    """Record a prepared event and project it, in a transaction (a savepoint inside another). Without
-    a savepoint, a failure leaves the enclosing transaction to be rolled back whole."""
-    kind, payload, digest, moment = prepared.kind, prepared.payload, prepared.digest, prepared.moment
-    datasets, extra = prepared.datasets, prepared.extra
-    job_spec = payload.get("job") if kind != EventKind.DATASET else None
-    run_spec = payload.get("run") if kind == EventKind.RUN else None
-
-    try:
-        with transaction.atomic(savepoint=savepoint):
-            event = LineageEvent.objects.create(
-                digest=digest,
-                kind=kind,
-                event_type=str(payload.get("eventType") or "")[:16],
-                event_time=moment,
-                run_id=UUID(run_spec["runId"]) if run_spec else None,
-                job_namespace=job_spec["namespace"] if job_spec else "",
-                job_name=job_spec["name"] if job_spec else "",
-                producer=str(payload.get("producer", ""))[:2048],
-                payload=payload,
-                received_by=actor,
+def _event_project(actor: User, prepared: Prepared) -> IngestResult:
+    """Record a prepared event and project it (the list of one), in a transaction of its own or a
+    savepoint inside another. Should a concurrent writer have inserted a row it meant to insert, the
+    event is taken again once, seeing that row; the same event recorded at the same moment by another
+    delivery makes this one a duplicate."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                (projected,) = events_project(actor, [prepared], signal=lineage_run_reported)
+        except IntegrityError:
+            # The same event, delivered twice at once: the other delivery recorded it.
+            existing = LineageEvent.objects.filter(digest=prepared.digest).first()
+            if existing is not None:
+                return IngestResult(event=existing, created=False)
+            if attempt == 2:
+                raise
+        except ProjectionMoved:
+            if attempt == 2:
+                raise
+        else:
+            return IngestResult(
+                event=projected.event,
+                created=True,
+                datasets=projected.datasets,
+                unconfirmed=projected.unconfirmed,
             )
-            resolved, writable, governed = _resolve_event_datasets(actor, datasets, extra)
-            # Identities in namespaces closed to the sender name nothing: the raw event keeps them.
-            datasets = [item for item in datasets if item.identity in resolved]
-            named = {resolved[item.identity].pk for item in datasets}
-            writable &= named
-            _project_datasets_facets(
-                actor=actor,
-                reports=[
-                    (resolved[item.identity], item.facets)
-                    for item in datasets
-                    if resolved[item.identity].pk in writable
-                ],
-                moment=moment,
-                governed=governed & writable,
-            )
-            job = _job_project(actor, payload, moment) if job_spec else None
-            # Runs of another sender's job are theirs to report.
-            run, fresh = None, False
-            if run_spec and job is not None and _may_change(actor, job.owner_id):
-                run, fresh = _run_project(actor, payload, job, moment)
-            versions = _versions_reported(datasets, resolved)
-            if run is not None:
-                _run_datasets_record(run, datasets, resolved, versions, fresh=fresh)
-                lineage_run_reported.send(
-                    sender=Run,
-                    actor=actor,
-                    event=payload,
-                    job=job,
-                    run=run,
-                    datasets={item.identity: resolved[item.identity] for item in datasets},
-                    versions=versions,
-                )
-            if job is not None:
-                _edges_record(
-                    actor=actor,
-                    job=job,
-                    run=run,
-                    moment=moment,
-                    datasets=datasets,
-                    resolved=resolved,
-                    versions=versions,
-                    writable=writable,
-                )
-            _column_lineage_record(
-                actor=actor, job=job, run=run, moment=moment, datasets=datasets, resolved=resolved, writable=writable
-            )
-    except IntegrityError:
-        if not savepoint:
-            raise
-        # The same event, delivered twice at once: the other delivery recorded it.
-        existing = LineageEvent.objects.filter(digest=digest).first()
-        if existing is None:
-            raise
-        return IngestResult(event=existing, created=False)
-    return IngestResult(
-        event=event,
-        created=True,
-        datasets={item.identity: resolved[item.identity] for item in datasets},
-        unconfirmed={item.identity for item in datasets if resolved[item.identity].pk not in writable},
-    )
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -209,9 +139,10 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[Batch
     by one (the same trust rules per event, the same digest deduplication, in the batch's order).
 
     The events are validated first, and those already recorded found in one query. The others are
-    projected by groups, each group in one transaction: first without a savepoint per event; should
-    any of them fail once writing, the group is rolled back and taken again with a savepoint per
-    event, so that the failed one fails alone. Should two batches deadlock on the rows their groups
+    projected by groups, each group as one list in one transaction (lineage.services.projection: the
+    same graph as its events one by one, in a constant number of queries); should any of them fail
+    once writing, the group is rolled back and taken again event by event, each in a savepoint of its
+    own, so that the failed one fails alone. Should two batches deadlock on the rows their groups
     lock, the group that lost is taken again event by event, each committed alone."""
     if len(payloads) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(
@@ -232,7 +163,7 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[Batch
     known = dict(LineageEvent.objects.filter(digest__in={digest for _, _, digest in read}).values_list("digest", "id"))
     first: dict[str, int] = {}
     repeats: dict[int, int] = {}
-    pending: list[tuple[int, _Prepared]] = []
+    pending: list[tuple[int, Prepared]] = []
     for index, kind, digest in read:
         if digest in known:
             results[index] = BatchItem(index=index, status="duplicate", event_id=known[digest])
@@ -258,15 +189,14 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[Batch
     return [results[index] for index in range(len(payloads))]
 
 
-def _group_ingest(actor: User, payloads: Sequence[Any], group: list[tuple[int, _Prepared]]) -> list[BatchItem]:
+def _group_ingest(actor: User, payloads: Sequence[Any], group: list[tuple[int, Prepared]]) -> list[BatchItem]:
     try:
         with transaction.atomic():
-            return [
-                BatchItem(
-                    index=index, status="created", event_id=_event_project(actor, prepared, savepoint=False).event.pk
-                )
-                for index, prepared in group
-            ]
+            projected = events_project(actor, [prepared for _, prepared in group], signal=lineage_run_reported)
+        return [
+            BatchItem(index=index, status="created", event_id=item.event.pk)
+            for (index, _), item in zip(group, projected, strict=True)
+        ]
     except (DatabaseError, InvalidEvent, errors.DomainError):
         pass
     try:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import shutil
+import uuid
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -513,3 +516,180 @@ def test_it_reads_hive_values_from_folders_only_and_types_them():
     assert values == {"year": (2026, "int64"), "month": (1, "int64"), "day": ("x", "string"), "p": (1.5, "double")}
     assert hive_values("plain/folder/part-0.parquet") == []
     assert [key for key, _ in hive_values("k=1/k=2/part.parquet")] == ["k"]
+
+
+# --- Spread over workers ---------------------------------------------------------------------------
+
+
+def _chord(owner, dataset, settings, uri: str, format: str | None = None) -> tuple[DatasetVersion, uuid.UUID, int]:
+    """A version planned and hashed as the first worker of a chord does: its parts handed out."""
+    version = services.version_create(actor=owner, dataset=dataset, uri=uri, format=format)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    dispatched: list[dict] = []
+    claim = uuid.uuid4()
+    status = pipeline.version_profile(
+        version_id=version.pk, claim=claim, dispatch_parts=lambda **kwargs: dispatched.append(kwargs)
+    )
+    assert status == "profiling", DatasetVersion.objects.get(pk=version.pk).error
+    return version, claim, dispatched[0]["parts"]
+
+
+def test_the_parts_of_an_object_source_read_their_objects_themselves_and_merge_into_one_profile(
+    stores, owner, dataset, settings, monkeypatch
+):
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    for index, start in enumerate(range(0, table.num_rows, 120)):
+        stores.put(VERSIONED, f"chord/penguins/part-{index}.parquet", _parquet_bytes(table.slice(start, 120)))
+    uri = f"s3://{VERSIONED}/chord/penguins/"
+    whole = _profiled(owner, dataset, uri, format="parquet")
+    version, claim, parts = _chord(owner, dataset, settings, uri, format="parquet")
+    assert parts == 3
+
+    # A part neither lists the source nor downloads anything: it reads the objects the plan recorded.
+    import catalog.objects
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError("a part listed the source again")
+
+    monkeypatch.setattr(catalog.objects, "objects_list", no_listing)
+    for index in range(parts):
+        assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=parts) == "ready"
+
+    version.refresh_from_db()
+    assert version.fingerprint == whole.fingerprint
+    assert version.row_count == whole.row_count == 344
+    assert [(entry["path"], entry["version_id"]) for entry in version.manifest] == [
+        (entry["path"], entry["version_id"]) for entry in whole.manifest
+    ]
+    assert _statistics(version) == _statistics(whole)
+
+
+def test_a_part_reads_the_versioned_object_it_was_planned_on_after_the_key_is_overwritten(
+    stores, owner, dataset, settings
+):
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    for index, start in enumerate(range(0, table.num_rows, 200)):
+        stores.put(VERSIONED, f"pinned-chord/part-{index}.parquet", _parquet_bytes(table.slice(start, 200)))
+    version, claim, parts = _chord(owner, dataset, settings, f"s3://{VERSIONED}/pinned-chord/", format="parquet")
+    stores.put(VERSIONED, "pinned-chord/part-1.parquet", b"not parquet at all")
+
+    for index in range(parts):
+        assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=parts) == "ready"
+    version.refresh_from_db()
+    assert version.row_count == 344
+
+
+def test_a_part_fails_clearly_when_its_unversioned_object_was_overwritten_after_planning(
+    stores, owner, dataset, settings
+):
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    for index, start in enumerate(range(0, table.num_rows, 200)):
+        stores.put(UNVERSIONED, f"racing-chord/part-{index}.parquet", _parquet_bytes(table.slice(start, 200)))
+    version, claim, _parts = _chord(owner, dataset, settings, f"s3://{UNVERSIONED}/racing-chord/", format="parquet")
+    stores.put(UNVERSIONED, "racing-chord/part-1.parquet", _parquet_bytes(table.slice(0, 5)))
+
+    assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=1) is False
+
+    version.refresh_from_db()
+    assert version.status == "failed"
+    assert "part-1.parquet was overwritten since it was listed" in version.error
+
+
+def test_objects_read_as_files_are_copied_one_at_a_time_and_hashed_from_that_read(stores, tmp_path, settings):
+    """Local disk holds at most one object of a source: the copy a reader of files needs replaces the
+    one before it, and goes when the source is closed; its hash comes from the same read."""
+    from catalog.sources import source_opened
+    from profiler.files import build_manifest, hash_file, open_file
+
+    contents = {f"part-{index}.csv": f"a,b\n{index},{index * 2}\n".encode() * (index + 1) for index in range(3)}
+    for name, data in contents.items():
+        stores.put(UNVERSIONED, f"one-at-a-time/{name}", data)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    settings.CATALOG_DOWNLOAD_DIR = str(downloads)
+    with source_opened(f"s3://{UNVERSIONED}/one-at-a-time/") as files:
+        assert list(downloads.iterdir()) == []  # nothing copied before a reader asks for a file
+        for file in files:
+            with os.fdopen(open_file(file), "rb") as handle:
+                assert handle.read() == contents[file.relative_path]
+            assert len(list(downloads.iterdir())) == 1  # this object's copy only
+            assert hash_file(file) == (
+                len(contents[file.relative_path]),
+                hashlib.sha256(contents[file.relative_path]).hexdigest(),
+            )
+        manifest = build_manifest(files)
+    assert list(downloads.iterdir()) == []
+    assert [entry.path for entry in manifest] == sorted(contents)
+
+
+def test_a_prefix_of_csv_objects_is_spread_over_parts_that_each_copy_only_their_own_object(
+    stores, owner, dataset, settings
+):
+    for index in range(3):
+        rows = "".join(f"{index * 100 + row},{row % 7},{'spam' if row % 3 else 'ham'}\n" for row in range(100))
+        stores.put(UNVERSIONED, f"csv-chord/part-{index}.csv", ("id,score,label\n" + rows).encode())
+    uri = f"s3://{UNVERSIONED}/csv-chord/"
+    whole = _profiled(owner, dataset, uri, format="csv")
+    version, claim, parts = _chord(owner, dataset, settings, uri, format="csv")
+    assert parts == 3
+    for index in range(parts):
+        assert pipeline.version_profile_part(version_id=version.pk, claim=claim, index=index)
+    assert pipeline.version_merge_parts(version_id=version.pk, claim=claim, parts=parts) == "ready"
+    version.refresh_from_db()
+    assert version.fingerprint == whole.fingerprint
+    assert version.row_count == whole.row_count == 300
+    assert _statistics(version) == _statistics(whole)
+
+
+def test_an_object_read_at_any_offset_gives_its_bytes_by_few_requests(stores):
+    """The reads a Parquet reader makes (the tail first, then forwards, now and then a step back or
+    a jump ahead) give the object's bytes exactly, whatever share of a range each response piece
+    holds; a hashing reader hashes the whole object from one stream."""
+    from catalog.sources import source_opened
+    from profiler.objects import SKIP, ObjectReader
+
+    data = np.random.default_rng(5).bytes(3 * SKIP + 12345)
+    stores.put(UNVERSIONED, "blobs/data.bin", data)
+    with source_opened(f"s3://{UNVERSIONED}/blobs/data.bin") as files:
+        remote = files[0].remote
+    reads = [(len(data) - 65536, 65536), (10, 1000), (5000, 3_000_000), (4000, 2000), (2 * SKIP + 17, 10**6)]
+    for hashing in (False, True):
+        reader = ObjectReader(remote, "data.bin", hashing=hashing)
+        try:
+            for start, length in reads:
+                assert reader.read_at(start, length) == data[start : start + length]
+            if hashing:
+                assert reader.digest() == (len(data), hashlib.sha256(data).hexdigest())
+                # The tail, one stream from the first byte, and the jump ahead a range of its own.
+                assert reader.requests == 3
+            else:
+                assert reader.requests == 3  # the tail, a stream, and the stream again after the jump
+        finally:
+            reader.close()
+
+
+def test_a_source_s_readers_hold_the_bytes_of_one_object_at_a_time_and_hash_each_whole(stores):
+    """Reading another object lets go of the stream and the kept bytes of the one before; its hash
+    goes on from where its stream stopped when it is asked for."""
+    from catalog.sources import source_opened
+    from profiler.files import hash_file, read_bytes
+    from profiler.objects import _SHARED, SKIP
+
+    rng = np.random.default_rng(6)
+    contents = {f"blob-{index}.bin": rng.bytes(3 * SKIP + index) for index in range(2)}
+    for name, data in contents.items():
+        stores.put(UNVERSIONED, f"released/{name}", data)
+    with source_opened(f"s3://{UNVERSIONED}/released/") as files:
+        first, second = files
+        assert read_bytes(first, 1_000_000) == contents[first.relative_path][:1_000_000]
+        assert read_bytes(second, 1_000_000) == contents[second.relative_path][:1_000_000]
+        shared = _SHARED.get()
+        assert shared is not None
+        held = {remote.key.rpartition("/")[2]: reader._kept_bytes for remote, reader in shared.readers.items()}
+        assert held["blob-0.bin"] == 0  # let go of when the second object was read
+        assert 1_000_000 <= held["blob-1.bin"] < SKIP
+        for file in files:
+            data = contents[file.relative_path]
+            assert hash_file(file) == (len(data), hashlib.sha256(data).hexdigest())

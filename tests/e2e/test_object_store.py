@@ -16,6 +16,7 @@ import shutil
 import time
 import uuid
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -234,3 +235,48 @@ def test_a_parquet_prefix_overwritten_and_thinned_stays_reproducible_only_where_
     changed = {path for change in verification["changed"] for path in change["paths"]}
     assert "part-1.parquet" in changed
     assert owner.get(f"/api/v1/versions/{lost['id']}/").json()["source_changed_at"] is not None
+
+
+def test_an_object_source_is_spread_over_both_workers_each_part_reading_its_objects(
+    people, e2e_storage_root, object_store, celery_workers
+):
+    """No shared disk: each part of the chord reads its objects from the store itself (at the
+    versions the plan recorded), on whichever worker takes it, and the parts of one dataset ran on
+    both workers; the profile is the one the same files give from local disk."""
+    owner = people.owner
+    run = uuid.uuid4().hex[:8]
+    local_root = e2e_storage_root / f"spread-{run}"
+    local_root.mkdir()
+    rng = np.random.default_rng(23)
+    for index in range(8):
+        rows = 20_000
+        table = pa.table(
+            {
+                "x": rng.normal(size=rows),
+                "k": rng.integers(0, 500, rows),
+                "s": rng.choice(list("abcdefgh"), rows),
+                "label": rng.choice(["p", "q"], rows),
+            }
+        )
+        sink = io.BytesIO()
+        pq.write_table(table, sink, row_group_size=5_000)
+        (local_root / f"part-{index}.parquet").write_bytes(sink.getvalue())
+        object_store.put(VERSIONED, f"{run}/spread/part-{index}.parquet", sink.getvalue())
+
+    local = _ready(owner, f"spread-local-{run}", {"uri": local_root.name, "label_column": "label"})
+    remote = _ready(
+        owner,
+        f"spread-s3-{run}",
+        {"uri": f"s3://{VERSIONED}/{run}/spread/", "format": "parquet", "label_column": "label"},
+    )
+
+    ran_on = [log for log in celery_workers.logs if f"Version {remote['id']}: part" in log.read_text()]
+    assert len(ran_on) == 2, "the parts of the object source did not run on both workers"
+    assert remote["fingerprint"] == local["fingerprint"]
+    assert remote["row_count"] == local["row_count"] == 160_000
+    assert all(entry["version_id"] for entry in remote["manifest"])
+    for mine, theirs in zip(remote["features"], local["features"], strict=True):
+        assert mine["name"] == theirs["name"]
+        for key in ("count", "null_count", "distinct_count", "min", "max"):
+            assert mine["statistics"][key] == theirs["statistics"][key], (mine["name"], key)
+    shutil.rmtree(local_root)

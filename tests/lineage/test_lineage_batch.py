@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from catalog.models import Dataset
+from governance.models import Ownership
 from lineage import services
 from lineage.models import (
     ColumnLineage,
@@ -19,6 +20,7 @@ from lineage.models import (
     RunDataset,
 )
 from tests.lineage.events import column_lineage, dataset, facet, run_event, schema
+from tests.lineage.fixtures import fixture_event
 from tests.lineage.realistic import realistic_event
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +167,51 @@ def _events() -> list[dict]:
             minutes=20,
         )
     )
-    events.extend(realistic_event(seed=seed, seconds=3600 + seed, job=f"etl.step-{seed % 2}") for seed in range(6))
+    # A name first seen alone (so created as a dataset of its own), then as the symlink of another:
+    # the later dataset lands on the earlier one, as it would one by one.
+    events.append(
+        run_event(
+            inputs=[dataset("hive", "lake.clicks")],
+            outputs=[dataset("warehouse", "clicks_daily")],
+            job=("pipelines", "clicks"),
+            run_id=run_ids[3],
+            event_type="START",
+            minutes=30,
+        )
+    )
+    events.append(
+        run_event(
+            inputs=[
+                dataset(
+                    "s3://lake",
+                    "raw/clicks",
+                    symlinks=facet(identifiers=[{"namespace": "hive", "name": "lake.clicks", "type": "TABLE"}]),
+                )
+            ],
+            outputs=[dataset("warehouse", "clicks_daily", documentation=facet(description="Clicks per day"))],
+            job=("pipelines", "clicks"),
+            run_id=run_ids[3],
+            minutes=35,
+        )
+    )
+    # The benchmark's realistic events: runs of two jobs over shared datasets, a START and a COMPLETE
+    # of the same run (the COMPLETE first), the same column lineage rewritten by later events.
+    for seed in range(8):
+        event = realistic_event(seed=seed, seconds=3600 + seed, job=f"etl.step-{seed % 2}")
+        if seed % 3 == 0:
+            events.append(event)
+            events.append({**event, "eventType": "START", "eventTime": event["eventTime"].replace("T13:", "T12:")})
+        else:
+            events.append(event)
+    # A run that started before the others of its job, reported after them: it does not become the
+    # job's latest run.
+    events.append(realistic_event(seed=20, seconds=3000, job="etl.step-0"))
+    # The OpenLineage project's own integration events: Hive column lineage (dataset-wide dependencies
+    # included), a Spark table truncated, then dropped.
+    events.append(fixture_event("cllSimpleQueryIndirect", event_time="2026-11-02T09:30:00Z"))
+    events.append(fixture_event("cllMultiInsertsComplete", event_time="2026-11-02T09:31:00Z"))
+    events.append(fixture_event("pysparkTruncateTableCompleteEvent", event_time="2026-11-02T09:32:00Z"))
+    events.append(fixture_event("pysparkV2DropTableCompleteEvent", event_time="2026-11-02T09:33:00Z"))
     return events
 
 
@@ -177,7 +223,8 @@ def _graph() -> dict:
         )
 
     return {
-        "datasets": rows(Dataset.objects, "namespace", "name", "description"),
+        "datasets": rows(Dataset.objects, "namespace", "name", "description", "lifecycle", "created_by__username"),
+        "owners": rows(Ownership.objects, "dataset__name", "user__username", "role"),
         "aliases": rows(DatasetAlias.objects, "namespace", "name", "kind", "alias_type", "dataset__name"),
         "jobs": rows(
             Job.objects,
@@ -190,6 +237,7 @@ def _graph() -> dict:
             "facets",
             "facet_times",
             "latest_run_id",
+            "owner__username",
         ),
         "runs": rows(
             Run.objects,
@@ -201,6 +249,9 @@ def _graph() -> dict:
             "ended_at",
             "facets",
             "facet_times",
+            "nominal_start_time",
+            "parent_run_id",
+            "owner__username",
         ),
         "run_datasets": rows(RunDataset.objects, "run_id", "dataset__name", "direction", "reported_version", "facets"),
         "edges": rows(
@@ -212,6 +263,8 @@ def _graph() -> dict:
             "status",
             "run_id",
             "run_event_time",
+            "source_version_id",
+            "target_version_id",
         ),
         "column_lineage": rows(
             ColumnLineage.objects,
@@ -226,7 +279,18 @@ def _graph() -> dict:
             "event_time",
             "status",
         ),
-        "reports": rows(ReportedDataset.objects, "dataset__name", "facets", "facet_times", "fields", "dataset_type"),
+        "reports": rows(
+            ReportedDataset.objects,
+            "dataset__name",
+            "facets",
+            "facet_times",
+            "fields",
+            "dataset_type",
+            "source_name",
+            "source_uri",
+            "storage_layer",
+            "file_format",
+        ),
     }
 
 
@@ -243,7 +307,10 @@ def _wipe() -> None:
     Dataset.objects.all().delete()
 
 
-def test_a_batch_builds_the_same_graph_as_its_events_sent_one_by_one(owner_client, send):
+@pytest.mark.parametrize("group", [100, 4], ids=["one-group", "groups-of-4"])
+def test_a_batch_builds_the_same_graph_as_its_events_sent_one_by_one(owner_client, send, monkeypatch, group):
+    # Groups of 4 split runs, datasets and column lineage across the transactions of one batch.
+    monkeypatch.setattr("lineage.services.ingest.BATCH_GROUP", group)
     events = _events()
     for event in events:
         send(event)
@@ -262,6 +329,12 @@ def test_a_batch_builds_the_same_graph_as_its_events_sent_one_by_one(owner_clien
     assert len(batched["edges"]) > 5
     assert len(batched["column_lineage"]) > 50
     assert batched["aliases"]
+    # What the comparison covers is there: a dropped table, an indirect dependency, a described dataset,
+    # a run whose START came after its COMPLETE.
+    assert any('"deprecated"' in row for row in batched["datasets"])
+    assert any("INDIRECT" in row[4] for row in batched["column_lineage"])
+    assert Dataset.objects.filter(description="Clicks per day").exists()
+    assert DatasetAlias.objects.filter(namespace="s3://lake", name="raw/clicks").exists()
 
 
 # --- Who may change what, and hostile bodies --------------------------------------------------------

@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalog.models import Dataset
+from governance.models import Ownership
 from lineage import services
 from lineage.models import ColumnLineage, LineageEdge, Run
 from tests.lineage.realistic import realistic_event
@@ -13,15 +15,14 @@ pytestmark = pytest.mark.django_db
 # The realistic event (the benchmark's) of a new run, its datasets and job known, in a transaction:
 #   1 the digest looked up                     2 savepoint      3 the raw event inserted
 #   4 the datasets by identity                 5 those the sender governs (owns, stewards)
-#   6 their reports, locked                    7 the reports' facets updated
-#   8 the job, locked                          9 the run, locked (absent)   10 the run inserted
-#  11 the run, locked                         12 the job's latest run set (if it started last)
-#  13 the run's datasets inserted (a new run: nothing to merge them with)
-#  14 the training app's look-up
-#  15 the edges between its datasets, locked  16 their runs updated
-#  17 column lineage known, locked            18 column lineage upserted
-#  19 release savepoint
-REALISTIC_EVENT_QUERIES = 19
+#   6 their reports, locked                    7 the job, locked (with its latest run's start)
+#   8 the run, locked (absent)                 9 the edges between its datasets, locked
+#  10 column lineage known, locked            11 the reports' facets updated
+#  12 the run inserted                        13 the job's latest run set (it started last)
+#  14 the run's datasets inserted             15 the training app's look-up
+#  16 the edges moved to the run              17 column lineage upserted
+#  18 release savepoint
+REALISTIC_EVENT_QUERIES = 18
 
 
 @pytest.mark.parametrize(
@@ -53,3 +54,77 @@ def test_it_keeps_the_query_count_of_a_duplicate_to_one(owner):
 
     assert not result.created
     assert len(captured.captured_queries) == 1
+
+
+def _batch(count: int, *, offset: int) -> list[dict]:
+    """Distinct runs of a few jobs over a pool of datasets, known and new, some runs reported twice (a
+    START then a COMPLETE): what a pipeline sends in one batch."""
+    events = []
+    for index in range(count):
+        seed = offset + index
+        event = realistic_event(
+            inputs=(seed % 7, 7 + seed % 5),
+            outputs=(12 + seed % 9,),
+            job=f"etl.step-{seed % 3}",
+            seconds=seed,
+            seed=seed,
+        )
+        if index % 4 == 0:
+            events.append({**event, "eventType": "START"})
+        events.append(event)
+    return events
+
+
+def _projection_queries(owner, events: list[dict]) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        results = services.lineage_events_ingest(actor=owner, payloads=events)
+    assert {item.status for item in results} == {"created"}, results
+    # The training app's receiver of lineage_run_reported looks its run up once per run event: the
+    # lineage's own share is what must not grow.
+    return [query["sql"] for query in captured.captured_queries if '"training_' not in query["sql"]]
+
+
+def test_a_batch_projects_in_the_same_queries_whatever_its_size(owner):
+    # Every dataset and job of the pool known, as in a pipeline's steady state.
+    services.lineage_events_ingest(actor=owner, payloads=_batch(30, offset=0))
+
+    small = _projection_queries(owner, _batch(4, offset=100))
+    large = _projection_queries(owner, _batch(60, offset=200))
+
+    assert len(large) == len(small), [sql[:80] for sql in large]
+    assert Run.objects.count() == 30 + 4 + 60
+    assert LineageEdge.objects.filter(run__isnull=False).exists()
+
+
+def test_a_batch_stays_within_a_fixed_number_of_queries(owner, django_assert_max_num_queries):
+    services.lineage_events_ingest(actor=owner, payloads=_batch(30, offset=0))
+    events = _batch(80, offset=300)
+    runs = len({event["run"]["runId"] for event in events})
+
+    # 1 the digests looked up, 1 the transaction's savepoint pair, at most 20 for the projection of
+    # the whole group, and the training app's one look-up per run event.
+    with django_assert_max_num_queries(2 + 2 + 20 + len(events)):
+        results = services.lineage_events_ingest(actor=owner, payloads=events)
+
+    assert [item.status for item in results] == ["created"] * len(events)
+    assert Run.objects.count() == 30 + runs
+
+
+def test_a_batch_discovering_datasets_costs_the_same_queries_whatever_their_number(owner):
+    def fresh(count: int, base: int) -> list[dict]:
+        # Every event names three datasets nobody has seen, each then owned by the sender.
+        return [
+            realistic_event(
+                inputs=(base + 3 * index, base + 3 * index + 1), outputs=(base + 3 * index + 2,), seed=index
+            )
+            for index in range(count)
+        ]
+
+    services.lineage_events_ingest(actor=owner, payloads=fresh(2, 5000))
+    small = _projection_queries(owner, fresh(3, 6000))
+    large = _projection_queries(owner, fresh(40, 7000))
+
+    assert len(large) == len(small), [sql[:80] for sql in large]
+    discovered = Dataset.objects.filter(name__startswith="zone-", created_by=owner)
+    assert discovered.count() == 3 * (2 + 3 + 40)
+    assert Ownership.objects.filter(dataset__in=discovered, user=owner, role="owner").count() == discovered.count()
