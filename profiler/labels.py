@@ -453,13 +453,13 @@ def group_representation(
     frame: pd.DataFrame,
     label: str,
     group_features: Sequence[str],
-    flagged: np.ndarray,
+    flagged: np.ndarray | None,
     features: Mapping[str, str],
     options: LabelOptions,
 ) -> dict[str, list[dict[str, Any]]]:
     """Per group feature, per value (the MAX_GROUPS most frequent, then "(other)"; nulls as None):
-    its rows and share, its label distribution, its share of flagged rows and of missing values in
-    the other features."""
+    its rows and share, its label distribution, its share of flagged rows (None when `flagged` is:
+    no row was examined for label issues) and of missing values in the other features."""
     result: dict[str, list[dict[str, Any]]] = {}
     labels = frame[label].astype(str).to_numpy()
     classes = sorted(set(labels.tolist()))
@@ -487,7 +487,7 @@ def group_representation(
                     "rows": rows,
                     "share": round(rows / total, 6),
                     "class_shares": {str(cls): round(float(np.mean(in_group == cls)), 6) for cls in classes},
-                    "label_issue_share": round(float(flagged[members].mean()), 6),
+                    "label_issue_share": None if flagged is None else round(float(flagged[members].mean()), 6),
                     "null_fraction": round(float(nulls[members].mean()), 6),
                 }
             )
@@ -646,6 +646,15 @@ IMAGES_NOT_APPLICABLE = (
     "then a linear model out-of-fold); none is run here, so the labels of an image folder are not "
     "examined. Identical and near-identical images under two labels are the profile's label_conflicts."
 )
+IMAGES_NO_GROUPS = (
+    " Name group_features (split, or columns of its manifest) to have the representation of its groups examined."
+)
+NEAR_NOT_APPLICABLE_IMAGES = (
+    "Near-identical conflicts compare numeric features within a distance; images have none here. Identical and "
+    "near-identical images (a perceptual hash) under two labels are the profile's label_conflicts."
+)
+# The label column of the frame `read_images` returns.
+IMAGE_LABEL = "label"
 
 
 def read_documents(
@@ -762,3 +771,115 @@ def _mask_personal_groups(result: dict[str, Any]) -> None:
     for item in result["findings"]:
         if item["feature"] in masked and item["code"] in pii.GROUP_MESSAGES_MASKED:
             item["message"] = pii.GROUP_MESSAGES_MASKED[item["code"]].format(feature=item["feature"])
+
+
+# --- Image folders -----------------------------------------------------------------------------------
+
+
+def read_images(
+    partitions: Sequence[Any],
+    files: Sequence[Any],
+    group_features: Sequence[str] = (),
+    *,
+    label_column: str | None = None,
+) -> tuple[pd.DataFrame, list[str], list[str], list[str]]:
+    """The labelled images of `partitions` (the partitions of an image folder's profiler plan, over
+    `files`) as a frame of `label` and one column per group feature found (`split`, or a column of the
+    manifest), plus the manifest's other columns (but `label_column`), in which missing values are
+    counted. The images themselves are not decoded: a group is what the layout and the manifest say.
+    Returns the frame, each row's name (the image's path, as the profile names it), the group
+    features found for no image and the other manifest columns."""
+    import pandas as pd
+
+    from profiler.media.items import manifest_attributes
+    from profiler.media.partition import MediaPartition
+
+    manifest_path = next((partition.manifest for partition in partitions if getattr(partition, "manifest", None)), None)
+    manifest = next((file for file in files if file.relative_path == manifest_path), None)
+    attributes = manifest_attributes(manifest) if manifest is not None else {}
+    columns = sorted({name for row in attributes.values() for name in row})
+    others = [name for name in columns if name not in group_features and name != label_column and name != IMAGE_LABEL]
+    rows: dict[str, list[Any]] = {IMAGE_LABEL: [], **{name: [] for name in [*group_features, *others]}}
+    names: list[str] = []
+    found: set[str] = set()
+    for partition in partitions:
+        if not isinstance(partition, MediaPartition) or partition.format != "images":
+            raise LabelAnalysisError("Label quality of images reads an image folder; this source is not one.")
+        for item in partition.items:
+            if item.label is None:
+                continue
+            row = attributes.get(item.relative_path, {})
+            rows[IMAGE_LABEL].append(item.label)
+            for name in group_features:
+                value = _image_group(name, item, row)
+                if value is not None:
+                    found.add(name)
+                rows[name].append(value)
+            for name in others:
+                rows[name].append(row.get(name))
+            names.append(item.relative_path)
+    if not names:
+        raise LabelAnalysisError("No image of the folder has a label.")
+    kept = [IMAGE_LABEL, *[name for name in group_features if name in found], *others]
+    frame = pd.DataFrame({name: rows[name] for name in kept})
+    return frame, names, [name for name in group_features if name not in found], others
+
+
+def _image_group(name: str, item: Any, row: Mapping[str, Any]) -> Any:
+    if name in row:
+        value = row[name]
+        if isinstance(value, dict | list):
+            import json
+
+            return json.dumps(value, sort_keys=True)[:GROUP_VALUE_CHARACTERS]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None if math.isnan(value) else str(value)  # JSON Lines allows Infinity; jsonb does not
+        return value[:GROUP_VALUE_CHARACTERS] if isinstance(value, str) else value
+    if name == "split":
+        return item.split
+    return None
+
+
+def analyse_images(
+    frame: pd.DataFrame,
+    *,
+    group_features: Sequence[str] = (),
+    others: Sequence[str] = (),
+    options: LabelOptions | None = None,
+) -> dict[str, Any]:
+    """The representation of the groups of an image folder (the frame of `read_images`): per group its
+    share of images, its label distribution and its share of missing values in the manifest's `others`
+    columns, with the findings of `group_findings`. Labels are not examined (`IMAGES_NOT_APPLICABLE`):
+    `label_issues` says so, with no count or share, and no group has a label-issue share."""
+    options = options or LabelOptions()
+    started = time.perf_counter()
+    groups = group_representation(
+        frame, IMAGE_LABEL, group_features, None, {name: "categorical" for name in others}, options
+    )
+    label_issues: dict[str, Any] = {
+        "method": None,
+        "not_applicable": IMAGES_NOT_APPLICABLE,
+        "rows_checked": 0,
+        "sampled": False,
+        "count": None,
+        "share": None,
+        "by_class": {},
+        "examples": [],
+    }
+    near: dict[str, Any] = {
+        "groups": 0,
+        "rows": 0,
+        "distance": None,
+        "examples": [],
+        "not_applicable": NEAR_NOT_APPLICABLE_IMAGES,
+    }
+    result = {
+        "label_issues": label_issues,
+        "near_conflicts": near,
+        "groups": groups,
+        "findings": group_findings(groups, options),
+        "flagged": [],
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    _mask_personal_groups(result)
+    return result

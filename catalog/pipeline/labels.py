@@ -48,7 +48,7 @@ def version_label_quality_reset(*, version_id: UUID) -> bool:
     if applicable and not settings.CATALOG_LABEL_QUALITY:
         applicable, error = False, "Label quality is turned off here (CATALOG_LABEL_QUALITY=0)."
     elif not applicable and version.format == "images" and _labelled_for_classification(version):
-        error = labels.IMAGES_NOT_APPLICABLE
+        error = labels.IMAGES_NOT_APPLICABLE + labels.IMAGES_NO_GROUPS
     status = LabelQualityStatus.PENDING if applicable else LabelQualityStatus.NOT_APPLICABLE
     DatasetVersion.objects.filter(pk=version_id).update(
         label_quality_status=status,
@@ -66,10 +66,12 @@ def _labelled_for_classification(version: DatasetVersion) -> bool:
 
 def _classification_label(version: DatasetVersion) -> str | None:
     """The label column whose labels are examined: a classification label of a table or of a text
-    corpus (its class folders or its records' label field). Images are not examined (see
-    `labels.IMAGES_NOT_APPLICABLE`)."""
+    corpus (its class folders or its records' label field), or of an image folder with group features
+    named (only the representation of its groups is examined: `labels.IMAGES_NOT_APPLICABLE`)."""
     if not _labelled_for_classification(version):
         return None
+    if version.format == "images" and version.group_features:
+        return str(version.quality["label_column"])
     if version.format not in ("csv", "tsv", "parquet", "jsonl", "text"):
         return None
     return str(version.quality["label_column"])
@@ -105,6 +107,8 @@ def version_label_quality(*, version_id: UUID, options: labels.LabelOptions | No
 def _analyse(version: DatasetVersion, label: str, options: labels.LabelOptions) -> dict[str, Any]:
     if version.format == "text":
         return _analyse_text(version, options)
+    if version.format == "images":
+        return _analyse_images(version, label, options)
     features = list(Feature.objects.filter(version=version).order_by("position"))
     names = {feature.name for feature in features}
     learn_from = {
@@ -176,6 +180,30 @@ def _analyse_text(version: DatasetVersion, options: labels.LabelOptions) -> dict
     return result
 
 
+def _analyse_images(version: DatasetVersion, label: str, options: labels.LabelOptions) -> dict[str, Any]:
+    """The images of a folder listed again (their labels, splits and manifest columns, not their
+    pixels) and the representation of their groups examined; their labels are not (no vision model)."""
+    with source_opened(version.uri) as files:
+        planned, _ = _plan(version, files)
+        frame, _names, missing, others = labels.read_images(
+            planned.partitions, files, list(version.group_features), label_column=label
+        )
+    groups = [name for name in version.group_features if name not in missing]
+    result = labels.analyse_images(frame, group_features=groups, others=others, options=options)
+    result["review_rows"] = []
+    result["findings"].extend(
+        {
+            "severity": "warning",
+            "code": "group_feature_missing",
+            "feature": name,
+            "message": f"No image of this version has the group feature {name!r} (split, or a column of its "
+            "manifest); its groups are not examined.",
+        }
+        for name in missing
+    )
+    return result
+
+
 def _store(version_id: UUID, profiled_at: Any, result: dict[str, Any]) -> str | None:
     with transaction.atomic():
         # The row lock orders this write after a profile being stored, and the check below drops
@@ -193,7 +221,8 @@ def _store(version_id: UUID, profiled_at: Any, result: dict[str, Any]) -> str | 
         result["label_issues"]["review"] = {
             **review,
             "limit": label_rows.MAX_STORED,
-            "capped": review["stored"] < int(result["label_issues"]["count"]),
+            # No count when labels were not examined (images): nothing flagged, nothing cut.
+            "capped": review["stored"] < int(result["label_issues"]["count"] or 0),
         }
         quality.update(json_safe({key: result[key] for key in QUALITY_KEYS}))
         quality["findings"] = sort_findings([*kept, *json_safe(result["findings"])])

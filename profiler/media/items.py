@@ -123,15 +123,7 @@ def _image_items(
 def _manifest_labels(manifest: SourceFile, label_column: str | None) -> tuple[dict[str, str | None], bool]:
     """Path (relative to the source) -> label, from a CSV or JSON Lines manifest."""
     rows = list(_manifest_rows(manifest))
-    if not rows:
-        raise SourceError(f"The manifest {manifest.relative_path} has no rows.")
-    names = list(rows[0])
-    path_field = next((name for name in names if name.strip().lower() in PATH_FIELDS), None)
-    if path_field is None:
-        raise SourceError(
-            f"The manifest {manifest.relative_path} has no path column: name one of {', '.join(PATH_FIELDS)} "
-            f"(its columns are {', '.join(names[:20])})."
-        )
+    names, path_field = _manifest_columns(manifest, rows)
     if label_column and label_column not in names:
         raise LabelColumnMissing(
             f"The label column {label_column!r} is not a column of {manifest.relative_path}: {', '.join(names[:20])}.",
@@ -141,14 +133,52 @@ def _manifest_labels(manifest: SourceFile, label_column: str | None) -> tuple[di
     base = PurePosixPath(manifest.relative_path).parent
     labels: dict[str, str | None] = {}
     for row in rows:
-        path = str(row.get(path_field) or "").strip().removeprefix("./")
-        if not path:
+        path = _manifest_path(base, row.get(path_field))
+        if path is None:
             continue
         label = row.get(label_field) if label_field else None
-        labels[(base / path).as_posix() if str(base) != "." else path] = (
-            None if label is None or str(label).strip() == "" else str(label)
-        )
+        labels[path] = None if label is None or str(label).strip() == "" else str(label)
     return labels, bool(label_column)
+
+
+def _manifest_columns(manifest: SourceFile, rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], str]:
+    """The manifest's column names (those of its first row) and its path column."""
+    if not rows:
+        raise SourceError(f"The manifest {manifest.relative_path} has no rows.")
+    names = list(rows[0])
+    path_field = next((name for name in names if name.strip().lower() in PATH_FIELDS), None)
+    if path_field is None:
+        raise SourceError(
+            f"The manifest {manifest.relative_path} has no path column: name one of {', '.join(PATH_FIELDS)} "
+            f"(its columns are {', '.join(names[:20])})."
+        )
+    return names, path_field
+
+
+def _manifest_path(base: PurePosixPath, value: Any) -> str | None:
+    path = str(value or "").strip().removeprefix("./")
+    if not path:
+        return None
+    return (base / path).as_posix() if str(base) != "." else path
+
+
+def manifest_attributes(manifest: SourceFile) -> dict[str, dict[str, Any]]:
+    """Path (relative to the source) -> the other fields of its manifest row (the label's among them),
+    read as `plan` reads the manifest; empty values (an empty CSV cell, a JSON null) are None."""
+    rows = list(_manifest_rows(manifest))
+    _, path_field = _manifest_columns(manifest, rows)
+    base = PurePosixPath(manifest.relative_path).parent
+    attributes: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        path = _manifest_path(base, row.get(path_field))
+        if path is None:
+            continue
+        attributes[path] = {
+            str(name): None if value is None or (isinstance(value, str) and not value.strip()) else value
+            for name, value in row.items()
+            if name != path_field and name is not None
+        }
+    return attributes
 
 
 def _manifest_rows(manifest: SourceFile) -> Iterator[dict[str, Any]]:

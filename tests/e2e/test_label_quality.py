@@ -139,3 +139,44 @@ def test_beats_sweep_examines_a_version_profiled_before_the_analysis_and_one_who
     restricted = people.owner.patch(f"/api/v1/datasets/{body['dataset']}/", {"sensitivity": "restricted"})
     assert restricted.status_code == 200, restricted.text
     assert people.other.get(f"/api/v1/versions/{version_id}/").status_code == 404
+
+
+def test_an_image_folder_has_its_groups_examined_on_a_worker(people, e2e_storage_root):
+    from tests.catalog.test_label_quality_images import manifest_folder
+
+    root = e2e_storage_root / f"pets-{uuid.uuid4().hex[:6]}"
+    expected = manifest_folder(root)
+
+    created = people.owner.post(
+        "/api/v1/datasets/",
+        {
+            "namespace": "zoo",
+            "name": f"pets-{uuid.uuid4().hex[:6]}",
+            "source": {"uri": str(root), "group_features": ["camera", "split"]},
+        },
+    )
+    assert created.status_code == 201, created.text
+    version_id = created.json()["latest_version"]["id"]
+    assert people.owner.wait(version_id)["status"] == "ready"
+    deadline = time.monotonic() + 180
+    body: dict = {}
+    while time.monotonic() < deadline:
+        body = people.owner.get(f"/api/v1/versions/{version_id}/").json()
+        if body["label_quality_status"] in ("ready", "failed"):
+            break
+        time.sleep(0.5)
+    assert body["label_quality_status"] == "ready", body.get("label_quality_error")
+
+    quality = body["quality"]
+    cameras = {entry["value"]: entry["rows"] for entry in quality["groups"]["camera"]}
+    assert cameras == expected["camera"].value_counts().to_dict()
+    assert quality["label_issues"]["share"] is None
+    findings = {(finding["code"], finding["feature"]) for finding in quality["findings"]}
+    assert ("group_underrepresented", "camera") in findings
+    assert ("group_label_disparity", "camera") in findings
+    # Nothing flagged to review; another user may not hide the folder's results by deciding.
+    assert people.owner.get(f"/api/v1/versions/{version_id}/label-issues/").json()["results"] == []
+    refused = people.other.post(
+        f"/api/v1/versions/{version_id}/label-issues/", [{"row_hash": "0" * 64, "decision": "dismissed"}]
+    )
+    assert refused.status_code == 403

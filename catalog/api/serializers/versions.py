@@ -316,7 +316,9 @@ class VersionSerializer(VersionSummarySerializer):
         serializers.DictField(
             help_text="duplicate_rows, label_column, class_counts, imbalance_ratio, label_conflicts, findings, drift; "
             "once label quality is ready (label_quality_status), label_issues, near_conflicts (with "
-            "`not_applicable` and the reason for a text corpus) and groups. "
+            "`not_applicable` and the reason for a text corpus) and groups. For an image folder with group_features "
+            "only its groups are examined (by split and manifest columns): label_issues and near_conflicts carry "
+            "`not_applicable` and the reason, with no count or share, and no group has a label_issue_share. "
             "When the label is personal data, readers other than the dataset's owners and stewards get its "
             "classes as `class 1`, `class 2`... (the most frequent first, counts kept), and neither the drift "
             "nor the drift findings of personal-data features."
