@@ -700,14 +700,22 @@ def read_documents(
     return frame, names, [name for name in group_features if name not in found]
 
 
+def record_group_value(value: Any) -> Any:
+    """A field of a record (a JSON Lines document's, a manifest row's) as a group's value: nested
+    values as their canonical JSON, text cut to GROUP_VALUE_CHARACTERS, NaN missing, and an infinite
+    number as its text (JSON Lines allows Infinity; jsonb does not)."""
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, sort_keys=True)[:GROUP_VALUE_CHARACTERS]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    return value[:GROUP_VALUE_CHARACTERS] if isinstance(value, str) else value
+
+
 def _document_group(name: str, document: Any, text: str, language_of: Any) -> Any:
     if document.fields is not None and name in document.fields:
-        value = document.fields[name]
-        if isinstance(value, dict | list):
-            import json
-
-            return json.dumps(value, sort_keys=True)[:GROUP_VALUE_CHARACTERS]
-        return value[:GROUP_VALUE_CHARACTERS] if isinstance(value, str) else value
+        return record_group_value(document.fields[name])
     if name == "split":
         return document.split
     if name == "language":
@@ -827,14 +835,7 @@ def read_images(
 
 def _image_group(name: str, item: Any, row: Mapping[str, Any]) -> Any:
     if name in row:
-        value = row[name]
-        if isinstance(value, dict | list):
-            import json
-
-            return json.dumps(value, sort_keys=True)[:GROUP_VALUE_CHARACTERS]
-        if isinstance(value, float) and not math.isfinite(value):
-            return None if math.isnan(value) else str(value)  # JSON Lines allows Infinity; jsonb does not
-        return value[:GROUP_VALUE_CHARACTERS] if isinstance(value, str) else value
+        return record_group_value(row[name])
     if name == "split":
         return item.split
     return None

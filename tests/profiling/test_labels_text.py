@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from profiler import labels
 from profiler.api import Options, plan
 from profiler.files import expand
 from profiler.labels import (
@@ -88,3 +89,19 @@ def test_it_refuses_a_corpus_of_empty_documents() -> None:
 
     with pytest.raises(LabelAnalysisError, match="empty"):
         analyse_text(frame)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (float("inf"), "inf"),
+        (float("-inf"), "-inf"),
+        (float("nan"), None),
+        ({"b": 1, "a": [2]}, '{"a": [2], "b": 1}'),
+        ("x" * 5_000, "x" * labels.GROUP_VALUE_CHARACTERS),
+        (3, 3),
+        (None, None),
+    ],
+)
+def test_a_record_field_becomes_a_group_value_jsonb_takes(value, expected):
+    assert labels.record_group_value(value) == expected
