@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -277,5 +278,81 @@ def gcs_store(tmp_path_factory) -> Iterator[GCSStore]:
             store = GCSStore(url=url)
             store.bucket(GCS_BUCKET)
             yield store
+    finally:
+        _stop(server)
+
+
+# --- Azure Blob Storage ----------------------------------------------------------------------------
+#
+# A real Azure Blob API for the tests: Azurite (npm's `azurite`, its `azurite-blob` on PATH; .ci/run
+# installs it), started as a process on a loopback port once per session. adlfs reaches it as it
+# reaches any account, through `AZURE_STORAGE_CONNECTION_STRING`, which the fixture sets for the test
+# process and which the e2e workers inherit. The account is Azurite's well-known development account.
+
+AZURE_CONTAINER = "az-data"
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# Other Azure settings of the machine running the tests must not reach the server.
+AZURE_CLEARED = ("AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN",
+                 "AZURE_STORAGE_CLIENT_ID", "AZURE_STORAGE_CLIENT_SECRET", "AZURE_STORAGE_TENANT_ID",
+                 "AZURE_STORAGE_ANON")  # fmt: skip
+
+
+@dataclass
+class AzureStore:
+    """The local Azure Blob server; objects are written with Azure's own client."""
+
+    connection_string: str
+
+    def put(self, container: str, key: str, data: bytes) -> str:
+        """Write a blob; its ETag."""
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient.from_connection_string(self.connection_string)
+        answer = service.get_blob_client(container, key).upload_blob(data, overwrite=True)
+        return str(answer["etag"]).strip('"')
+
+
+@pytest.fixture(scope="session")
+def azure_store(tmp_path_factory) -> Iterator[AzureStore]:
+    """A local Azure Blob server for the session, `AZURE_STORAGE_CONNECTION_STRING` naming it."""
+    binary = shutil.which("azurite-blob")
+    if binary is None:
+        if os.environ.get("CATALOG_REQUIRE_OBJECT_STORES"):
+            pytest.fail("Azurite is not installed: `npm install -g azurite` (bash .ci/run does).")
+        pytest.skip("Azurite is not installed (`npm install -g azurite`; .ci/run installs it)")
+    workdir = tmp_path_factory.mktemp("azurite")
+    port = free_port()
+    log_path = workdir / "azurite.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+             "--skipApiVersionCheck"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    connection_string = (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+    try:
+        from azure.storage.blob import BlobServiceClient
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}?comp=list", timeout=2)
+                break
+            except requests.RequestException:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Azurite did not answer:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.1)
+        BlobServiceClient.from_connection_string(connection_string).create_container(AZURE_CONTAINER)
+        with pytest.MonkeyPatch.context() as patch:
+            for name in AZURE_CLEARED:
+                patch.delenv(name, raising=False)
+            patch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection_string)
+            yield AzureStore(connection_string=connection_string)
     finally:
         _stop(server)

@@ -138,8 +138,8 @@ E2E_LIMITS = {
 }
 
 
-# The buckets of the local S3 and GCS servers (tests/object_store.py) the processes may read sources from.
-E2E_OBJECT_STORES = "s3://versioned,s3://unversioned,gs://gcs-data"
+# The buckets of the local S3, GCS and Azure servers (tests/object_store.py) the processes may read sources from.
+E2E_OBJECT_STORES = "s3://versioned,s3://unversioned,gs://gcs-data,az://az-data"
 
 
 @pytest.fixture(scope="session")
@@ -152,6 +152,8 @@ def e2e_env(django_db_setup, e2e_storage_root, request) -> dict[str, str]:
         request.getfixturevalue("object_store")  # sets AWS_ENDPOINT_URL and the credentials
     with contextlib.suppress(pytest.skip.Exception):  # no fake-gcs-server: the gs:// tests skip
         request.getfixturevalue("gcs_store")  # sets STORAGE_EMULATOR_HOST
+    with contextlib.suppress(pytest.skip.Exception):  # no Azurite: the az:// tests skip
+        request.getfixturevalue("azure_store")  # sets AZURE_STORAGE_CONNECTION_STRING
     return {
         **os.environ,
         **E2E_LIMITS,
