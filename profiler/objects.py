@@ -1,5 +1,5 @@
-"""Objects of an object store read where they are, through fsspec (s3fs for s3://; gcsfs and adlfs
-where installed): hashed as a stream and, for Parquet, read as the reader asks (the footer, then the
+"""Objects of an object store read where they are, through fsspec (s3fs for s3://, gcsfs for gs://,
+adlfs for az:// and abfs://): hashed as a stream and, for Parquet, read as the reader asks (the footer, then the
 column chunks of the row groups a partition needs), so that nothing of them is written to local disk.
 
 An object is read as a stream (ObjectReader): one request from a position onwards, read forwards,
