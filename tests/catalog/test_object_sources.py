@@ -720,49 +720,6 @@ def test_it_profiles_a_csv_object_in_gcs_exactly_as_the_same_file_on_local_disk(
     assert remote.manifest[0]["etag"]
 
 
-def test_it_profiles_a_prefix_of_parquet_objects_in_gcs_and_a_glob_as_the_same_folder(
-    gcs, owner, dataset, storage_root
-):
-    frame = penguins()
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    folder = storage_root / "parquet"
-    folder.mkdir()
-    for index, start in enumerate(range(0, len(frame), 120)):
-        data = _parquet_bytes(table.slice(start, 120))
-        (folder / f"part-{index}.parquet").write_bytes(data)
-        gcs.put(GCS_BUCKET, f"tables/penguins/part-{index}.parquet", data)
-
-    local = _profiled(owner, dataset, str(folder))
-    prefix = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/tables/penguins/", format="parquet")
-    pattern = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/tables/penguins/*.parquet")
-
-    assert local.status == prefix.status == pattern.status == "ready", (prefix.error, pattern.error)
-    assert prefix.fingerprint == pattern.fingerprint == local.fingerprint
-    assert prefix.row_count == 344
-    assert _statistics(prefix) == _statistics(local) == _statistics(pattern)
-    assert [entry["path"] for entry in prefix.manifest] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
-
-
-def test_it_fails_a_missing_gcs_key_with_a_clear_error(gcs, owner, dataset):
-    version = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/nowhere/penguins.csv")
-
-    assert version.status == "failed"
-    assert "does not exist in the object store" in version.error
-    assert "nowhere/penguins.csv" in version.error
-
-
-def test_it_marks_an_overwritten_gcs_object_source_changed(gcs, owner, dataset):
-    gcs.put(GCS_BUCKET, "changed/penguins.csv", penguins_file("penguins.csv").read_bytes())
-    version = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/changed/penguins.csv")
-    assert version.status == "ready", version.error
-
-    gcs.put(GCS_BUCKET, "changed/penguins.csv", b"species,island\nAdelie,Torgersen\n")
-    outcome = pipeline.version_verify(version_id=version.pk)
-
-    assert outcome["status"] == "changed", outcome
-    assert outcome["changed"] == ["penguins.csv"]
-
-
 # --- Azure Blob Storage (a real Azure Blob API: Azurite, tests/object_store.py) -----------------------
 
 
@@ -788,7 +745,25 @@ def test_it_profiles_a_csv_blob_exactly_as_the_same_file_on_local_disk(azure, ow
     assert remote.manifest[0]["etag"]
 
 
-def test_it_profiles_a_prefix_of_parquet_blobs_and_a_glob_as_the_same_folder(azure, owner, dataset, storage_root):
+# --- Both: GCS and Azure read the same way -------------------------------------------------------------
+
+
+@pytest.fixture(params=["gs", "az"])
+def provider(request):
+    """(the store, the URL of its bucket or container) of each provider the fsspec code reads besides S3."""
+    if request.param == "gs":
+        return request.getfixturevalue("gcs"), f"gs://{GCS_BUCKET}"
+    return request.getfixturevalue("azure"), f"az://{AZURE_CONTAINER}"
+
+
+def _put(store, base: str, key: str, data: bytes) -> None:
+    store.put(base.partition("://")[2], key, data)
+
+
+def test_it_profiles_a_gcs_or_azure_parquet_prefix_and_a_glob_as_the_same_folder(
+    provider, owner, dataset, storage_root
+):
+    store, base = provider
     frame = penguins()
     table = pa.Table.from_pandas(frame, preserve_index=False)
     folder = storage_root / "parquet"
@@ -796,11 +771,11 @@ def test_it_profiles_a_prefix_of_parquet_blobs_and_a_glob_as_the_same_folder(azu
     for index, start in enumerate(range(0, len(frame), 120)):
         data = _parquet_bytes(table.slice(start, 120))
         (folder / f"part-{index}.parquet").write_bytes(data)
-        azure.put(AZURE_CONTAINER, f"tables/penguins/part-{index}.parquet", data)
+        _put(store, base, f"tables/penguins/part-{index}.parquet", data)
 
     local = _profiled(owner, dataset, str(folder))
-    prefix = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/tables/penguins/", format="parquet")
-    pattern = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/tables/penguins/*.parquet")
+    prefix = _profiled(owner, dataset, f"{base}/tables/penguins/", format="parquet")
+    pattern = _profiled(owner, dataset, f"{base}/tables/penguins/*.parquet")
 
     assert local.status == prefix.status == pattern.status == "ready", (prefix.error, pattern.error)
     assert prefix.fingerprint == pattern.fingerprint == local.fingerprint
@@ -809,20 +784,22 @@ def test_it_profiles_a_prefix_of_parquet_blobs_and_a_glob_as_the_same_folder(azu
     assert [entry["path"] for entry in prefix.manifest] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
 
 
-def test_it_fails_a_missing_blob_with_a_clear_error(azure, owner, dataset):
-    version = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/nowhere/penguins.csv")
+def test_it_fails_a_missing_gcs_or_azure_key_with_a_clear_error(provider, owner, dataset):
+    _store, base = provider
+    version = _profiled(owner, dataset, f"{base}/nowhere/penguins.csv")
 
     assert version.status == "failed"
     assert "does not exist in the object store" in version.error
     assert "nowhere/penguins.csv" in version.error
 
 
-def test_it_marks_an_overwritten_blob_source_changed(azure, owner, dataset):
-    azure.put(AZURE_CONTAINER, "changed/penguins.csv", penguins_file("penguins.csv").read_bytes())
-    version = _profiled(owner, dataset, f"az://{AZURE_CONTAINER}/changed/penguins.csv")
+def test_it_marks_an_overwritten_gcs_or_azure_object_source_changed(provider, owner, dataset):
+    store, base = provider
+    _put(store, base, "changed/penguins.csv", penguins_file("penguins.csv").read_bytes())
+    version = _profiled(owner, dataset, f"{base}/changed/penguins.csv")
     assert version.status == "ready", version.error
 
-    azure.put(AZURE_CONTAINER, "changed/penguins.csv", b"species,island\nAdelie,Torgersen\n")
+    _put(store, base, "changed/penguins.csv", b"species,island\nAdelie,Torgersen\n")
     outcome = pipeline.version_verify(version_id=version.pk)
 
     assert outcome["status"] == "changed", outcome
