@@ -306,6 +306,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.webhook_deliveries_due",
         "schedule": timedelta(seconds=env.int("CATALOG_WEBHOOK_SWEEP_INTERVAL", default=60)),
     },
+    "project-pending-lineage": {
+        "task": "lineage.tasks.lineage_pending_project",
+        "schedule": timedelta(seconds=env.int("CATALOG_LINEAGE_PROJECT_INTERVAL", default=60)),
+    },
     "purge-idempotency-records": {
         "task": "governance.tasks.idempotency_records_purge",
         "schedule": timedelta(hours=1),

@@ -32,6 +32,15 @@ FINISHED_STATES = (RunState.COMPLETE, RunState.ABORT, RunState.FAIL)
 EVENT_KIND_CHOICES = [(kind.value, kind.value.removesuffix("Event") + " event") for kind in EventKind]
 
 
+class ProjectionState(models.TextChoices):
+    """Where an accepted event stands: recorded and waiting for the projector, in the graph, or refused by
+    the projection (the event's `outcome` says why; it changed nothing)."""
+
+    PENDING = "pending", "Waiting to be projected"
+    PROJECTED = "projected", "Projected into the graph"
+    REFUSED = "refused", "Refused by the projection"
+
+
 class AliasKind(models.TextChoices):
     SYMLINK = "symlink", "Symlinks facet"
     LOCATION = "location", "The location of a registered source"

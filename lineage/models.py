@@ -4,7 +4,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lineage.choices import EVENT_KIND_CHOICES, AliasKind, Direction, EdgeOrigin, EdgeStatus, RunState
+from lineage.choices import (
+    EVENT_KIND_CHOICES,
+    AliasKind,
+    Direction,
+    EdgeOrigin,
+    EdgeStatus,
+    ProjectionState,
+    RunState,
+)
 
 
 class Job(models.Model):
@@ -75,7 +83,11 @@ class Run(models.Model):
 
 
 class LineageEvent(models.Model):
-    """An OpenLineage event exactly as received. Append-only: nothing updates or deletes these rows."""
+    """An OpenLineage event exactly as received, and where its projection into the graph stands.
+
+    What was received is append-only: nothing changes or deletes it. The projector alone moves `state`
+    from pending to projected or refused, once, with `projected_at` and `outcome` (the datasets the event
+    landed on, or why it was refused)."""
 
     id = models.BigAutoField(primary_key=True)
     digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the event's canonical JSON.")
@@ -91,9 +103,22 @@ class LineageEvent(models.Model):
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    state = models.CharField(max_length=16, choices=ProjectionState.choices, default=ProjectionState.PROJECTED)
+    projected_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Once projected, {'datasets': [[namespace, name, dataset id, status], ...]}; once refused, {'error': why}."
+        ),
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The projector's queue: the pending events, oldest first.
+            models.Index(fields=["id"], condition=Q(state="pending"), name="lineage_event_pending")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.event_type} {self.event_time:%Y-%m-%dT%H:%M:%SZ}"

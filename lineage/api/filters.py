@@ -5,8 +5,8 @@ from django_filters import rest_framework as filters
 
 from catalog.selectors import datasets_visible_to
 from config.api.filters import UTCDateTimeFilter
-from lineage.choices import EdgeOrigin, EdgeStatus, RunState
-from lineage.models import Job, LineageEdge, Run
+from lineage.choices import EdgeOrigin, EdgeStatus, ProjectionState, RunState
+from lineage.models import Job, LineageEdge, LineageEvent, Run
 
 
 class EdgeFilter(filters.FilterSet):
@@ -23,6 +23,15 @@ class EdgeFilter(filters.FilterSet):
 
     def filter_dataset(self, queryset, name, value):
         return queryset.filter(Q(source_id=value) | Q(target_id=value))
+
+
+class EventFilter(filters.FilterSet):
+    state = filters.ChoiceFilter(choices=ProjectionState.choices)
+    kind = filters.CharFilter()
+
+    class Meta:
+        model = LineageEvent
+        fields = ["state", "kind"]
 
 
 class JobFilter(filters.FilterSet):

@@ -6,8 +6,8 @@ from rest_framework import serializers
 
 from catalog.api.references import DatasetReferenceField
 from config.api.serializers import StrictSerializer, renamed_fields
-from lineage.choices import EdgeStatus
-from lineage.models import Job, LineageEdge, Run, RunDataset
+from lineage.choices import EdgeStatus, ProjectionState
+from lineage.models import Job, LineageEdge, LineageEvent, Run, RunDataset
 from lineage.selectors import datasets_hidden_from, jobs_touching_hidden, runs_hidden_from
 
 
@@ -32,7 +32,15 @@ class IngestResultSerializer(serializers.Serializer):
     event_id = serializers.IntegerField(help_text="The id of the stored raw event.")
     kind = serializers.CharField(help_text="RunEvent, DatasetEvent or JobEvent.")
     duplicate = serializers.BooleanField(help_text="True when this exact event had been received before.")
-    datasets = IngestDatasetSerializer(many=True, help_text="Each dataset the event names, and where it landed.")
+    state = serializers.ChoiceField(
+        choices=ProjectionState.choices,
+        help_text="pending (recorded, not yet in the graph), projected, or refused (`error` says why).",
+    )
+    url = serializers.CharField(help_text="Where the event's projection can be followed.")
+    datasets = IngestDatasetSerializer(
+        many=True, help_text="Once projected, each dataset the event names and where it landed; empty until then."
+    )
+    error = serializers.CharField(required=False, help_text="Refused: why the projection refused the event.")
 
 
 @renamed_fields(errors_field="errors")
@@ -40,9 +48,10 @@ class BatchItemSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="The event's position in the array, from 0.")
     status = serializers.ChoiceField(
         choices=["created", "duplicate", "invalid", "refused"],
-        help_text="created; duplicate (this exact event had been received before); invalid (the OpenLineage schema "
-        "refused it); refused (more lineage than one event may report, or otherwise refused). Nothing of an invalid "
-        "or refused event is kept.",
+        help_text="created (recorded, to be projected: follow it at /api/v1/lineage/events/{event_id}); duplicate "
+        "(this exact event had been received before); invalid (the OpenLineage schema refused it: nothing is kept); "
+        "refused (more lineage than one event may report, nothing kept; or already projected and refused by the "
+        "projection, such as a run id of another job: kept as refused, and taken again if sent again).",
     )
     event_id = serializers.IntegerField(required=False, help_text="The stored raw event (created or duplicate).")
     errors_field = serializers.DictField(
@@ -297,3 +306,38 @@ class TrustedProducersSerializer(StrictSerializer):
         max_length=100,
         help_text="Names of the groups whose members' lineage events the dataset accepts as its writers' own.",
     )
+
+
+def event_datasets(event: LineageEvent, hidden: set[UUID]) -> list[dict[str, Any]]:
+    """The datasets a projected event landed on, as its answer shows them: a dataset the reader may not
+    read without its id."""
+    return [
+        {"namespace": namespace, "name": name, "id": None if UUID(pk) in hidden else pk, "status": status}
+        for namespace, name, pk, status in (event.outcome or {}).get("datasets", [])
+    ]
+
+
+def event_hidden(user: Any, events: list[LineageEvent]) -> set[UUID]:
+    """Of the datasets these events landed on, those the reader may not read: one query."""
+    ids = {UUID(item[2]) for event in events for item in (event.outcome or {}).get("datasets", [])}
+    return datasets_hidden_from(user, ids) if ids else set()
+
+
+class LineageEventSerializer(serializers.ModelSerializer):
+    datasets = serializers.SerializerMethodField(
+        help_text="Once projected, each dataset the event names and where it landed (no id where you may not read it)."
+    )
+    error = serializers.SerializerMethodField(help_text="Refused: why.")
+
+    class Meta:
+        model = LineageEvent
+        fields = ["id", "kind", "event_type", "event_time", "run_id", "job_namespace", "job_name", "producer",
+                  "received_at", "state", "projected_at", "datasets", "error"]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(IngestDatasetSerializer(many=True))
+    def get_datasets(self, event: LineageEvent) -> list[dict[str, Any]]:
+        return event_datasets(event, self.context.get("hidden", set()))
+
+    def get_error(self, event: LineageEvent) -> str | None:
+        return (event.outcome or {}).get("error")

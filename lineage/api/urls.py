@@ -5,6 +5,7 @@ from lineage.api import marquez_views, views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("lineage/edges", views.LineageEdgeViewSet, basename="lineage-edge")
+router.register("lineage/events", views.LineageEventViewSet, basename="lineage-event")
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("runs", views.RunViewSet, basename="run")
 

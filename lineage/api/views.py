@@ -8,14 +8,15 @@ from rest_framework import exceptions, mixins, renderers, status, views
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
-from lineage import selectors, services
-from lineage.api.filters import EdgeFilter, JobFilter, RunFilter
+from lineage import selectors, services, tasks
+from lineage.api.filters import EdgeFilter, EventFilter, JobFilter, RunFilter
 from lineage.api.graph import render_column_walk, render_walk
 from lineage.api.marquez import MarquezRenderer
 from lineage.api.parsers import OpenLineageBatchParser, OpenLineageParser
@@ -27,11 +28,14 @@ from lineage.api.serializers import (
     GraphSerializer,
     IngestResultSerializer,
     JobSerializer,
+    LineageEventSerializer,
     RunSerializer,
     TrustedProducersSerializer,
+    event_datasets,
+    event_hidden,
 )
-from lineage.choices import EdgeStatus
-from lineage.models import Job, LineageEdge, Run, TrustedProducer
+from lineage.choices import ProjectionState
+from lineage.models import Job, LineageEdge, LineageEvent, Run, TrustedProducer
 from lineage.openlineage import InvalidEvent
 
 DEFAULT_DEPTH = 20
@@ -154,26 +158,29 @@ class LineageView(ProjectViewMixin, views.APIView):
             for error in exc.errors:
                 errors.setdefault(error["path"] or "event", []).append(error["message"])
             raise exceptions.ValidationError(errors) from None
-        # The sender named these identities; where one landed on a dataset they may not read, its id
-        # is not theirs to learn.
-        hidden = selectors.datasets_hidden_from(request.user, (d.pk for d in result.datasets.values()))
+        event = result.event
+        if event.state == ProjectionState.PENDING:
+            tasks.lineage_projection_request()
+            event.refresh_from_db(fields=["state", "projected_at", "outcome"])
+        if event.state == ProjectionState.REFUSED:
+            raise exceptions.ValidationError(event.outcome["errors"])
         body = {
-            "event_id": result.event.pk,
-            "kind": result.event.kind,
+            "event_id": event.pk,
+            "kind": event.kind,
             "duplicate": not result.created,
-            "datasets": [
-                {
-                    "namespace": namespace,
-                    "name": name,
-                    "id": None if dataset.pk in hidden else dataset.pk,
-                    "status": EdgeStatus.UNCONFIRMED
-                    if (namespace, name) in result.unconfirmed
-                    else EdgeStatus.CONFIRMED,
-                }
-                for (namespace, name), dataset in result.datasets.items()
-            ],
+            "state": event.state,
+            "url": reverse("lineage-event-detail", kwargs={"pk": event.pk}),
+            # The sender named these identities; where one landed on a dataset they may not read, its id
+            # is not theirs to learn.
+            "datasets": event_datasets(event, event_hidden(request.user, [event])),
         }
-        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        if not result.created:
+            answer = status.HTTP_200_OK
+        elif event.state == ProjectionState.PENDING:
+            answer = status.HTTP_202_ACCEPTED
+        else:
+            answer = status.HTTP_201_CREATED
+        return Response(body, status=answer)
 
     @extend_schema(
         summary="Read the lineage graph around a dataset",
@@ -242,6 +249,19 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
         if not isinstance(events, list):
             raise exceptions.ValidationError({"events": ["Send a JSON array of OpenLineage events."]})
         results = services.lineage_events_ingest(actor=self.actor, payloads=events)
+        recorded = [item.event_id for item in results if item.event_id is not None]
+        if recorded:
+            tasks.lineage_projection_request()
+            # Projected already (tasks in-process), or by an earlier delivery: those refused say why.
+            refused = dict(
+                LineageEvent.objects.filter(pk__in=recorded, state=ProjectionState.REFUSED).values_list("pk", "outcome")
+            )
+            results = [
+                services.BatchItem(index=item.index, status="refused", errors=refused[item.event_id]["errors"])
+                if item.event_id in refused
+                else item
+                for item in results
+            ]
         body = {
             "results": [
                 {"index": item.index, "status": item.status}
@@ -411,6 +431,34 @@ class LineageEdgeViewSet(
     ),
     retrieve=extend_schema(summary="Read a job"),
 )
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the OpenLineage events you sent",
+        description="Newest first, each with where its projection into the graph stands (`state`: pending, "
+        "projected, refused). Staff see everyone's. `?state=pending` lists those not yet in the graph.",
+    ),
+    retrieve=extend_schema(
+        summary="Read an OpenLineage event you sent",
+        description="Where its projection stands, and once projected the datasets it landed on; once refused, why.",
+    ),
+)
+class LineageEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectViewSet):
+    serializer_class = LineageEventSerializer
+    filterset_class = EventFilter
+    queryset = LineageEvent.objects.none()  # for the schema; requests use get_queryset()
+
+    def get_queryset(self):
+        events = LineageEvent.objects.defer("payload").order_by("-id")
+        return events if self.request.user.is_staff else events.filter(received_by=self.request.user)
+
+    def get_serializer(self, *args, **kwargs):
+        if args:
+            events = list(args[0]) if kwargs.get("many") else [args[0]]
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["hidden"] = event_hidden(self.request.user, events)
+        return super().get_serializer(*args, **kwargs)
+
+
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectViewSet):
     serializer_class = JobSerializer
     filterset_class = JobFilter

@@ -25,6 +25,7 @@ from lineage.services.ingest import (
     IngestResult,
     lineage_event_ingest,
     lineage_events_ingest,
+    lineage_pending_project,
     lineage_run_reported,
 )
 from lineage.services.release import lineage_release
@@ -49,6 +50,7 @@ __all__ = [
     "edge_remove",
     "lineage_event_ingest",
     "lineage_events_ingest",
+    "lineage_pending_project",
     "lineage_release",
     "lineage_run_reported",
     "trusted_producers_set",

@@ -1,23 +1,31 @@
-"""Ingesting OpenLineage events, one or a batch: validated, kept whole, and projected in transactions
-(lineage.services.projection: a list of events in a constant number of queries)."""
+"""Ingesting OpenLineage events, one or a batch: validated and recorded as they arrive, then projected
+into the graph by the projector, oldest first, a list at a time (lineage.services.projection: a list of
+events in a constant number of queries).
+
+Recording is what a sender waits for: the event is validated, its sizes checked, and one row written.
+Projection follows on a worker (lineage.tasks), one projector at a time, so the graph ends as the events
+sent one by one in the order received would leave it; until then an event is `pending`. Without a broker
+(tasks in-process) the request projects before it answers."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.dispatch import Signal
+from django.utils import timezone
 
-from catalog.models import Dataset
 from config import errors
+from lineage.choices import EdgeStatus, ProjectionState
 from lineage.models import LineageEvent
 from lineage.openlineage import EventKind, InvalidEvent, validate_event
-from lineage.selectors import Identity
 from lineage.services.events import (
     _canonical,
     _check_bounds,
@@ -26,15 +34,17 @@ from lineage.services.events import (
     _event_time,
     _parse_datasets,
 )
-from lineage.services.projection import Prepared, ProjectionMoved, events_project
+from lineage.services.projection import Prepared, Projected, ProjectionMoved, events_project
 
 logger = logging.getLogger(__name__)
 
-# The most events one batch may carry, and how many of them are projected together, in one transaction
-# and a constant number of queries: one commit per group instead of one per event, while a group's row
-# locks are held only as long as its events take.
+# The most events one batch may carry, and how many pending events are projected together, in one
+# transaction and a constant number of queries: one commit per group instead of one per event, while a
+# group's row locks are held only as long as its events take.
 MAX_BATCH_EVENTS = 1000
 BATCH_GROUP = 100
+# One projector at a time, across every process: the key of its PostgreSQL advisory lock.
+PROJECTOR_LOCK = 0x6C696E6561676501
 
 # Sent inside an event's transaction once its run is projected, with `actor` (the sender), `event` (the
 # validated RunEvent), `job` and `run` (the lineage Job and Run, their state, times and facets merged over
@@ -46,19 +56,20 @@ lineage_run_reported = Signal()
 
 @dataclass(frozen=True)
 class IngestResult:
+    """An event recorded (`created`) or found already recorded by its digest; its `state` says whether
+    it is projected yet."""
+
     event: LineageEvent
     created: bool
-    datasets: dict[Identity, Dataset] = field(default_factory=dict)
-    # The identities whose dataset the sender may not write: what the event said of them waits.
-    unconfirmed: set[Identity] = field(default_factory=set)
 
 
 def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
-    """Record an OpenLineage event and project it into the catalog, in one transaction.
+    """Record an OpenLineage event for projection.
 
     Raises InvalidEvent (nothing written) for an event the OpenLineage schema refuses, EventTooLarge
     for one that would write more edges than one event may. The same event delivered again is
-    recognised by its digest and changes nothing.
+    recognised by its digest and recorded once; one the projection refused is queued again, since
+    what refused it (a permission, a run of another job) may have changed.
 
     The raw event is always kept; its projection changes only what the sender may write: facets of
     datasets they own, steward or produce for (as a trusted group), jobs and runs they first
@@ -67,8 +78,45 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
     kind, digest = _event_read(payload)
     existing = LineageEvent.objects.filter(digest=digest).first()
     if existing is not None:
+        return IngestResult(event=_requeued(existing), created=False)
+    row = _event_row(actor, _event_prepare(kind, payload, digest))
+    try:
+        with transaction.atomic():
+            row.save(force_insert=True)
+    except IntegrityError:
+        # The same event, delivered twice at once: the other delivery recorded it.
+        existing = LineageEvent.objects.filter(digest=digest).first()
+        if existing is None:
+            raise
         return IngestResult(event=existing, created=False)
-    return _event_project(actor, _event_prepare(kind, payload, digest))
+    return IngestResult(event=row, created=True)
+
+
+def _requeued(event: LineageEvent) -> LineageEvent:
+    if event.state == ProjectionState.REFUSED and LineageEvent.objects.filter(
+        pk=event.pk, state=ProjectionState.REFUSED
+    ).update(state=ProjectionState.PENDING, projected_at=None, outcome=None):
+        event.state, event.projected_at, event.outcome = ProjectionState.PENDING, None, None
+    return event
+
+
+def _event_row(actor: User, prepared: Prepared) -> LineageEvent:
+    payload, kind = prepared.payload, prepared.kind
+    job_spec = payload.get("job") if kind != EventKind.DATASET else None
+    run_spec = payload.get("run") if kind == EventKind.RUN else None
+    return LineageEvent(
+        digest=prepared.digest,
+        kind=kind,
+        event_type=str(payload.get("eventType") or "")[:16],
+        event_time=prepared.moment,
+        run_id=run_spec["runId"] if run_spec else None,
+        job_namespace=job_spec["namespace"] if job_spec else "",
+        job_name=job_spec["name"] if job_spec else "",
+        producer=str(payload.get("producer", ""))[:2048],
+        payload=payload,
+        received_by=actor,
+        state=ProjectionState.PENDING,
+    )
 
 
 def _event_read(payload: Any) -> tuple[EventKind, str]:
@@ -88,40 +136,11 @@ def _event_prepare(kind: EventKind, payload: Any, digest: str) -> Prepared:
     return Prepared(kind, payload, digest, moment, datasets, extra)
 
 
-def _event_project(actor: User, prepared: Prepared) -> IngestResult:
-    """Record a prepared event and project it (the list of one), in a transaction of its own or a
-    savepoint inside another. Should a concurrent writer have inserted a row it meant to insert, the
-    event is taken again once, seeing that row; the same event recorded at the same moment by another
-    delivery makes this one a duplicate."""
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                (projected,) = events_project(actor, [prepared], signal=lineage_run_reported)
-        except IntegrityError:
-            # The same event, delivered twice at once: the other delivery recorded it.
-            existing = LineageEvent.objects.filter(digest=prepared.digest).first()
-            if existing is not None:
-                return IngestResult(event=existing, created=False)
-            if attempt == 2:
-                raise
-        except ProjectionMoved:
-            if attempt == 2:
-                raise
-        else:
-            return IngestResult(
-                event=projected.event,
-                created=True,
-                datasets=projected.datasets,
-                unconfirmed=projected.unconfirmed,
-            )
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 @dataclass(frozen=True)
 class BatchItem:
-    """What became of one event of a batch: `created`, `duplicate` (its digest was known), `invalid`
-    (the OpenLineage schema refused it, `errors` by path) or `refused` (it would write more than one
-    event may, or the catalog refused it: `errors` says why)."""
+    """What became of one event of a batch: `created` (recorded, to be projected), `duplicate` (its
+    digest was known), `invalid` (the OpenLineage schema refused it, `errors` by path) or `refused` (it
+    would write more than one event may: `errors` says why)."""
 
     index: int
     status: str
@@ -134,16 +153,13 @@ class BatchTooLarge(errors.Invalid):
 
 
 def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[BatchItem]:
-    """Record a batch of OpenLineage events, each validated and projected on its own: an event that is
-    invalid or refused fails alone and leaves nothing behind, the others are recorded as if sent one
-    by one (the same trust rules per event, the same digest deduplication, in the batch's order).
+    """Record a batch of OpenLineage events, each validated on its own: an event that is invalid or
+    refused fails alone and is not recorded, the others are recorded in the batch's order, as if sent
+    one by one (the same digest deduplication), in one statement.
 
-    The events are validated first, and those already recorded found in one query. The others are
-    projected by groups, each group as one list in one transaction (lineage.services.projection: the
-    same graph as its events one by one, in a constant number of queries); should any of them fail
-    once writing, the group is rolled back and taken again event by event, each in a savepoint of its
-    own, so that the failed one fails alone. Should two batches deadlock on the rows their groups
-    lock, the group that lost is taken again event by event, each committed alone."""
+    The events are validated first, and those already recorded found in one query. Should a concurrent
+    delivery record one of the others first, the batch's events are recorded one by one, that one then a
+    duplicate."""
     if len(payloads) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(
             f"The batch holds {len(payloads)} events; one batch may hold at most {MAX_BATCH_EVENTS}. "
@@ -160,25 +176,34 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[Batch
             results[index] = _refusal(index, exc)
             continue
         read.append((index, kind, digest))
-    known = dict(LineageEvent.objects.filter(digest__in={digest for _, _, digest in read}).values_list("digest", "id"))
+    known = {
+        event.digest: event
+        for event in LineageEvent.objects.filter(digest__in={digest for _, _, digest in read}).only(
+            "id", "digest", "state"
+        )
+    }
     first: dict[str, int] = {}
     repeats: dict[int, int] = {}
-    pending: list[tuple[int, Prepared]] = []
+    pending: list[tuple[int, LineageEvent]] = []
     for index, kind, digest in read:
         if digest in known:
-            results[index] = BatchItem(index=index, status="duplicate", event_id=known[digest])
+            results[index] = BatchItem(index=index, status="duplicate", event_id=_requeued(known[digest]).pk)
         elif digest in first:
             repeats[index] = first[digest]
         else:
             first[digest] = index
             try:
-                pending.append((index, _event_prepare(kind, payloads[index], digest)))
+                pending.append((index, _event_row(actor, _event_prepare(kind, payloads[index], digest))))
             except (InvalidEvent, errors.DomainError) as exc:
                 results[index] = _refusal(index, exc)
-    for start in range(0, len(pending), BATCH_GROUP):
-        group = pending[start : start + BATCH_GROUP]
-        for item in _group_ingest(actor, payloads, group):
-            results[item.index] = item
+    try:
+        with transaction.atomic():
+            LineageEvent.objects.bulk_create([row for _, row in pending])
+        for index, row in pending:
+            results[index] = BatchItem(index=index, status="created", event_id=row.pk)
+    except IntegrityError:
+        for index, row in pending:
+            results[index] = _row_record(index, row)
     # The same event twice in one batch: the later is a duplicate of the earlier (or fails as it did).
     for index, earlier in repeats.items():
         found = results[earlier]
@@ -189,23 +214,17 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[Batch
     return [results[index] for index in range(len(payloads))]
 
 
-def _group_ingest(actor: User, payloads: Sequence[Any], group: list[tuple[int, Prepared]]) -> list[BatchItem]:
+def _row_record(index: int, row: LineageEvent) -> BatchItem:
+    row.pk = None
     try:
         with transaction.atomic():
-            projected = events_project(actor, [prepared for _, prepared in group], signal=lineage_run_reported)
-        return [
-            BatchItem(index=index, status="created", event_id=item.event.pk)
-            for (index, _), item in zip(group, projected, strict=True)
-        ]
-    except (DatabaseError, InvalidEvent, errors.DomainError):
-        pass
-    try:
-        with transaction.atomic():
-            return [_batch_item(actor, index, payloads[index]) for index, _ in group]
-    except OperationalError:
-        # A deadlock with a concurrent batch (or a lost connection, which this raises again).
-        logger.warning("A lineage batch group met a concurrent writer; taking its events one by one")
-        return [_batch_item(actor, index, payloads[index]) for index, _ in group]
+            row.save(force_insert=True)
+    except IntegrityError:
+        existing = LineageEvent.objects.filter(digest=row.digest).first()
+        if existing is None:
+            raise
+        return BatchItem(index=index, status="duplicate", event_id=existing.pk)
+    return BatchItem(index=index, status="created", event_id=row.pk)
 
 
 def _refusal(index: int, exc: Exception) -> BatchItem:
@@ -217,9 +236,134 @@ def _refusal(index: int, exc: Exception) -> BatchItem:
     return BatchItem(index=index, status="refused", errors={"event": [str(exc)]})
 
 
-def _batch_item(actor: User, index: int, payload: Any) -> BatchItem:
+# --- The projector ----------------------------------------------------------------------------------
+
+
+def lineage_pending_project() -> int:
+    """Project the pending events, oldest first, until none is left; the number projected or refused.
+
+    One projector runs at a time (a PostgreSQL advisory lock): a call that finds another at work returns
+    at once, and the one at work looks again for events recorded meanwhile once it lets the lock go, so
+    no event is left waiting for the next call. Events are taken in groups of BATCH_GROUP, the
+    consecutive events of one sender projected as one list in one transaction; should the list fail, its
+    events are taken again one by one, and one that fails alone is `refused` with the reason, the others
+    projected. A lost database connection stops the projector with the events still pending."""
+    done = 0
+    while True:
+        with _projector() as held:
+            if not held:
+                return done
+            while batch := list(
+                LineageEvent.objects.filter(state=ProjectionState.PENDING)
+                .select_related("received_by")
+                .order_by("id")[:BATCH_GROUP]
+            ):
+                for _, rows in itertools.groupby(batch, key=lambda row: row.received_by_id):
+                    _rows_project(list(rows))
+                done += len(batch)
+        if not LineageEvent.objects.filter(state=ProjectionState.PENDING).exists():
+            return done
+
+
+@contextmanager
+def _projector() -> Iterator[bool]:
+    """Whether this process is the projector, for the block's length."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [PROJECTOR_LOCK])
+        held = bool(cursor.fetchone()[0])
     try:
-        result = lineage_event_ingest(actor=actor, payload=payload)
-    except (InvalidEvent, errors.DomainError) as exc:
-        return _refusal(index, exc)
-    return BatchItem(index=index, status="created" if result.created else "duplicate", event_id=result.event.pk)
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [PROJECTOR_LOCK])
+
+
+def _rows_project(rows: list[LineageEvent]) -> None:
+    actor = rows[0].received_by
+    if actor is None or not actor.is_active:
+        for row in rows:
+            _refuse(row, "The sender's account was removed or deactivated before the event was projected.")
+        return
+    ready: list[tuple[LineageEvent, Prepared]] = []
+    for row in rows:
+        try:
+            ready.append((row, _event_prepare(EventKind(row.kind), row.payload, row.digest)))
+        except (InvalidEvent, errors.DomainError) as exc:
+            _refuse(row, exc)
+    if not ready:
+        return
+    try:
+        with transaction.atomic():
+            _projected_mark(
+                events_project(
+                    actor, [row for row, _ in ready], [item for _, item in ready], signal=lineage_run_reported
+                )
+            )
+        return
+    except (OperationalError, InterfaceError):
+        raise
+    except (DatabaseError, InvalidEvent, errors.DomainError):
+        pass
+    for row, prepared in ready:
+        _row_project(actor, row, prepared)
+
+
+def _row_project(actor: User, row: LineageEvent, prepared: Prepared) -> None:
+    """One event alone; taken once more should a concurrent writer have inserted a row it meant to."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                _projected_mark(events_project(actor, [row], [prepared], signal=lineage_run_reported))
+            return
+        except (IntegrityError, ProjectionMoved) as exc:
+            if attempt == 2:
+                logger.warning("Lineage event %s met concurrent writers twice: %s", row.pk, exc)
+                _refuse(row, "The event met concurrent changes to the same datasets twice; send it again.")
+        except (InvalidEvent, errors.DomainError) as exc:
+            _refuse(row, exc)
+            return
+        except (OperationalError, InterfaceError):
+            raise
+        except DatabaseError:
+            # A fault of this event's own (a value the database refuses): it must not hold up the others.
+            logger.exception("Lineage event %s could not be projected", row.pk)
+            _refuse(row, "The database refused what this event would write.")
+            return
+
+
+def _projected_mark(projected: list[Projected]) -> None:
+    now = timezone.now()
+    for item in projected:
+        item.event.state = ProjectionState.PROJECTED
+        item.event.projected_at = now
+        item.event.outcome = {
+            "datasets": [
+                [
+                    namespace,
+                    name,
+                    str(dataset.pk),
+                    EdgeStatus.UNCONFIRMED if (namespace, name) in item.unconfirmed else EdgeStatus.CONFIRMED,
+                ]
+                for (namespace, name), dataset in item.datasets.items()
+            ]
+        }
+    LineageEvent.objects.bulk_update(
+        [item.event for item in projected], ["state", "projected_at", "outcome"], batch_size=BATCH_GROUP
+    )
+
+
+def _refuse(row: LineageEvent, reason: Exception | str) -> None:
+    """Record why the projection refused the event: `error` in words, `errors` by the path in the event."""
+    if isinstance(reason, InvalidEvent):
+        by_path = _refusal(0, reason).errors or {}
+        text = "; ".join(f"{path}: {message}" for path, messages in by_path.items() for message in messages)
+    else:
+        text = str(reason)
+        by_path = {"event": [text]}
+    row.state, row.projected_at = ProjectionState.REFUSED, timezone.now()
+    row.outcome = {"error": text, "errors": by_path}
+    LineageEvent.objects.filter(pk=row.pk).update(state=row.state, projected_at=row.projected_at, outcome=row.outcome)

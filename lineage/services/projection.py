@@ -83,16 +83,20 @@ class _New:
     identity: Identity
 
 
-def events_project(actor: User, prepared: Sequence[Prepared], *, signal: Any) -> list[Projected]:
-    """Record the prepared events and project them, in the caller's transaction, in the list's order.
-    `signal` (lineage_run_reported) is sent for each event that changed a run, once the runs and what
-    they read and wrote are written, with the run and job as that event left them."""
-    return _Projection(actor, prepared, signal).run()
+def events_project(
+    actor: User, events: Sequence[LineageEvent], prepared: Sequence[Prepared], *, signal: Any
+) -> list[Projected]:
+    """Project recorded events (`events`, as `prepared` reads them, in the same order) in the caller's
+    transaction, in the list's order. `signal` (lineage_run_reported) is sent for each event that changed
+    a run, once the runs and what they read and wrote are written, with the run and job as that event
+    left them."""
+    return _Projection(actor, events, prepared, signal).run()
 
 
 class _Projection:
-    def __init__(self, actor: User, prepared: Sequence[Prepared], signal: Any) -> None:
+    def __init__(self, actor: User, events: Sequence[LineageEvent], prepared: Sequence[Prepared], signal: Any) -> None:
         self.actor = actor
+        self.events = list(events)
         self.prepared = list(prepared)
         self.signal = signal
         self.now = timezone.now()
@@ -122,7 +126,7 @@ class _Projection:
     # --- The whole list ---------------------------------------------------------------------------
 
     def run(self) -> list[Projected]:
-        events = self._events_insert()
+        events = self.events
         resolved, writable, governed = self._datasets_resolve()
         per_event = []
         for prepared in self.prepared:
@@ -193,30 +197,6 @@ class _Projection:
         if job is not None:
             self._edges_apply(job, run, moment, datasets, resolved, found, writable)
         self._columns_apply(job, run, moment, datasets, resolved, writable)
-
-    # --- The events ---------------------------------------------------------------------------------
-
-    def _events_insert(self) -> list[LineageEvent]:
-        rows = []
-        for prepared in self.prepared:
-            payload, kind = prepared.payload, prepared.kind
-            job_spec = payload.get("job") if kind != EventKind.DATASET else None
-            run_spec = payload.get("run") if kind == EventKind.RUN else None
-            rows.append(
-                LineageEvent(
-                    digest=prepared.digest,
-                    kind=kind,
-                    event_type=str(payload.get("eventType") or "")[:16],
-                    event_time=prepared.moment,
-                    run_id=UUID(run_spec["runId"]) if run_spec else None,
-                    job_namespace=job_spec["namespace"] if job_spec else "",
-                    job_name=job_spec["name"] if job_spec else "",
-                    producer=str(payload.get("producer", ""))[:2048],
-                    payload=payload,
-                    received_by=self.actor,
-                )
-            )
-        return LineageEvent.objects.bulk_create(rows)
 
     # --- Datasets -----------------------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ def test_an_event_refused_once_writing_fails_alone_and_its_group_is_kept(owner_c
 
     results = _batch(owner_client, events).json()["results"]
 
-    assert [item["status"] for item in results] == ["created", "created", "invalid", "created"]
+    assert [item["status"] for item in results] == ["created", "created", "refused", "created"]
     assert "run/runId" in results[2]["errors"]
     assert not Job.objects.filter(name="other").exists()
     assert not Dataset.objects.filter(name="d").exists()
@@ -91,7 +91,12 @@ def test_an_event_refused_once_writing_fails_alone_and_its_group_is_kept(owner_c
         ("b", "c"),
         ("c", "e"),
     ]
-    assert LineageEvent.objects.count() == 3
+    assert list(LineageEvent.objects.order_by("id").values_list("state", flat=True)) == [
+        "projected",
+        "projected",
+        "refused",
+        "projected",
+    ]
 
 
 def test_it_accepts_a_gzip_compressed_batch(owner_client):

@@ -300,7 +300,9 @@ def test_a_run_id_cannot_move_to_another_job(send, owner_client):
 
     assert response.status_code == 400
     assert "run/runId" in response.json()["errors"]
-    assert LineageEvent.objects.count() == 1
+    # Kept, refused: the graph is as the first event left it.
+    assert list(LineageEvent.objects.order_by("id").values_list("state", flat=True)) == ["projected", "refused"]
+    assert list(Job.objects.values_list("name", flat=True)) == ["one"]
 
 
 def test_it_refuses_names_longer_than_the_catalog_stores(owner_client):

@@ -7,7 +7,7 @@ from catalog import pipeline
 from catalog import services as catalog_services
 from catalog.models import Dataset
 from governance.choices import OwnershipRole
-from lineage.services import edge_declare, lineage_event_ingest
+from lineage.services import edge_declare, lineage_event_ingest, lineage_pending_project
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 from tests.lineage.fixtures import fixture_event
 from tests.training.recorded import record, register, write_rows
@@ -272,6 +272,7 @@ def test_an_openlineage_drop_of_a_dataset_a_model_learned_from_tells_the_model(
 
     with django_capture_on_commit_callbacks(execute=True):
         lineage_event_ingest(actor=owner, payload=event)
+        lineage_pending_project()
 
     assert Dataset.objects.get(pk=dropped.pk).lifecycle == "deprecated"
     affected = _affected(receiver, 1)

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.models import Dataset
-from lineage.services import lineage_event_ingest
+from lineage.services import lineage_event_ingest, lineage_pending_project
 
 PRODUCER = "https://example.com/catalog-demo"
 FACET = {"_producer": PRODUCER, "_schemaURL": "https://openlineage.io/spec/facets/1-0-0/Facet.json"}
@@ -89,6 +89,8 @@ class Command(BaseCommand):
                     hyperparameters={"max_depth": 8, "learning_rate": 0.1},
                 ),
             )
+        # The demo is read right after: its events are projected here, whether or not a worker runs.
+        lineage_pending_project()
         self.stdout.write(
             "Demo lineage: s3://plant-telemetry/vibration/2026-06 -> demo/sensor-faults -> models/fault-detector "
             "(GET /api/v1/lineage?nodeId=dataset:models:fault-detector&direction=upstream)"
