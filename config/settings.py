@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "DatasetOriginEnum": "governance.choices.Origin",
         "EdgeOriginEnum": "lineage.choices.EdgeOrigin",
         "EdgeStatusEnum": "lineage.choices.EdgeStatus",
+        "ProjectionStateEnum": "lineage.choices.ProjectionState",
+        "RunStateEnum": "lineage.choices.RunState",
         "FeatureRoleEnum": "catalog.choices.FeatureRole",
         "ChangeActionEnum": "governance.choices.ChangeAction",
         "ObjectTypeEnum": "governance.choices.ObjectType",

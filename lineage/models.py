@@ -15,6 +15,18 @@ from lineage.choices import (
 )
 
 
+class DocumentField(models.JSONField):
+    """A JSON document that bulk inserts write as rows of VALUES, not as Django's UNNEST arrays.
+
+    Django inserts many rows on PostgreSQL as one array parameter per column, and psycopg quotes each
+    element of a text array in Python, one regular-expression replacement per quote character: about
+    5 ms for a realistic 8 KB event, where libpq quotes the same document as a VALUES parameter in
+    microseconds (a field with a placeholder of its own opts its rows out of UNNEST)."""
+
+    def get_placeholder(self, value: object, compiler: object, connection: object) -> str:
+        return "%s"
+
+
 class Job(models.Model):
     """A process that reads and writes datasets: an Airflow task, a Spark application, a training script."""
 
@@ -25,8 +37,8 @@ class Job(models.Model):
     job_type = models.CharField(max_length=64, blank=True, help_text="The jobType facet's jobType (QUERY, DAG, ...).")
     integration = models.CharField(max_length=64, blank=True, help_text="The jobType facet's integration.")
     processing_type = models.CharField(max_length=16, blank=True, help_text="BATCH or STREAMING.")
-    facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each job facet.")
-    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    facets = DocumentField(default=dict, blank=True, help_text="The latest value of each job facet.")
+    facet_times = DocumentField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     latest_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -59,10 +71,10 @@ class Run(models.Model):
     nominal_start_time = models.DateTimeField(null=True, blank=True)
     nominal_end_time = models.DateTimeField(null=True, blank=True)
     parent_run_id = models.UUIDField(null=True, blank=True, help_text="The parent facet's run, when reported.")
-    facets = models.JSONField(
+    facets = DocumentField(
         default=dict, blank=True, help_text="The latest value of each run facet: parameters, engine, errors."
     )
-    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    facet_times = DocumentField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -98,14 +110,14 @@ class LineageEvent(models.Model):
     job_namespace = models.CharField(max_length=255, blank=True)
     job_name = models.CharField(max_length=512, blank=True)
     producer = models.CharField(max_length=2048, blank=True)
-    payload = models.JSONField()
+    payload = DocumentField()
     received_at = models.DateTimeField(auto_now_add=True)
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     state = models.CharField(max_length=16, choices=ProjectionState.choices, default=ProjectionState.PROJECTED)
     projected_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.JSONField(
+    outcome = DocumentField(
         null=True,
         blank=True,
         help_text=(
@@ -150,9 +162,9 @@ class ReportedDataset(models.Model):
     dataset = models.OneToOneField(
         "catalog.Dataset", primary_key=True, on_delete=models.CASCADE, related_name="lineage_report"
     )
-    facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each dataset facet.")
-    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
-    fields = models.JSONField(
+    facets = DocumentField(default=dict, blank=True, help_text="The latest value of each dataset facet.")
+    facet_times = DocumentField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    fields = DocumentField(
         default=list, blank=True, help_text="The schema facet's fields: name, type, description, position."
     )
     dataset_type = models.CharField(max_length=64, blank=True)
@@ -182,7 +194,7 @@ class RunDataset(models.Model):
         "catalog.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="lineage_runs"
     )
     reported_version = models.CharField(max_length=255, blank=True)
-    facets = models.JSONField(default=dict, blank=True, help_text="The input or output facets of this run.")
+    facets = DocumentField(default=dict, blank=True, help_text="The input or output facets of this run.")
 
     class Meta:
         ordering = ["run", "direction", "id"]
@@ -260,7 +272,7 @@ class ColumnLineage(models.Model):
         "catalog.Dataset", on_delete=models.PROTECT, related_name="column_lineage_out", db_index=False
     )
     input_field = models.CharField(max_length=1024)
-    transformations = models.JSONField(
+    transformations = DocumentField(
         default=list, blank=True, help_text="Each transformation: type (DIRECT, INDIRECT), subtype, description."
     )
     transformation_type = models.CharField(max_length=32, blank=True, help_text="The field's deprecated summary type.")

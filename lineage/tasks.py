@@ -35,14 +35,15 @@ def lineage_pending_project_task() -> int:
     return services.lineage_pending_project()
 
 
-def lineage_projection_request() -> None:
+def lineage_projection_request() -> bool:
     """Have the pending events projected: at once, in this process, when tasks run in-process (no
-    broker), so the caller reads its events in the graph; otherwise by a worker, once the current
-    transaction commits."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    broker), so the caller reads its events in the graph (True: they are projected); otherwise by a
+    worker, once the current transaction commits (False)."""
+    if lineage_pending_project_task.app.conf.task_always_eager:
         services.lineage_pending_project()
-        return
+        return True
     transaction.on_commit(_dispatch)
+    return False
 
 
 def _dispatch() -> None:

@@ -10,10 +10,12 @@ import time
 
 import pytest
 from django import db
+from rest_framework import exceptions
 
 from catalog import services
 from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
+from config.api.parsers import check_document
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 from tests.hostile import ALIAS_BOMB, deep
@@ -79,6 +81,35 @@ def test_it_refuses_json_nested_too_deeply_on_every_endpoint(owner_client, anony
         response = client.generic("POST", path, body, content_type="application/json")
         assert response.status_code == 400, (path, response.content[:300])
         assert "more than 100 levels deep" in response.json()["detail"], path
+
+
+@pytest.mark.parametrize(
+    ("text", "fine"),
+    [
+        ("[" * 100 + "]" * 100, True),
+        ("[" * 101 + "]" * 101, False),
+        ('{"a": "' + "[{" * 300 + '"}', True),  # brackets inside a string nest nothing
+        ('{"a": "\\ud83d\\ude00"}', True),  # a pair of surrogate escapes is one character
+        ('{"a": "\\\\u0000"}', True),  # a backslash, then the letters u0000
+        ('{"a": "\\u0000"}', False),
+        ('{"a": "\\udc00"}', False),
+        ('{"\\uD800": 1}', False),
+    ],
+)
+def test_the_first_look_at_the_text_and_the_walk_agree(text, fine):
+    data = json.loads(text)
+    try:
+        check_document(data)
+        walked = True
+    except (exceptions.ParseError, exceptions.ValidationError):
+        walked = False
+    try:
+        check_document(data, text=text)
+        looked = True
+    except (exceptions.ParseError, exceptions.ValidationError):
+        looked = False
+
+    assert walked == looked == fine
 
 
 def test_it_refuses_a_gzipped_event_nested_too_deeply(owner_client):

@@ -7,6 +7,7 @@ were found. Nesting is bounded for the same reason: the JSON decoder, the serial
 and the JSON encoder all recurse, and a body nested a thousand levels deep is a few kilobytes.
 """
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
+from rest_framework.utils.json import strict_constant
 
 # Containers (objects and arrays) nested deeper than this are refused: the OpenLineage validator's own
 # limit (events hold schema facets of nested structs), and far above anything else the API takes.
@@ -53,10 +55,16 @@ class _Place:
         return ".".join(ascii(key)[1:-1] if unstorable_text(key) else key for key in reversed(keys))
 
 
-def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | None = None) -> None:
     """Refuse a parsed JSON document nested deeper than `max_depth` (ParseError) or holding unstorable text in
     any key or string (ValidationError, under the value's path). Iterative, so a deep document cannot exhaust
-    the stack here."""
+    the stack here.
+
+    Given the JSON `text` it was parsed from, a first look at the text settles nearly every document: one
+    with no escape that could stand for NUL or a lone surrogate, and nested no deeper than the limit,
+    holds nothing to refuse. Otherwise the document is walked, to find the first offence and its path."""
+    if text is not None and _text_fine(data, text, max_depth):
+        return
     pending: list[tuple[Any, int, _Place | None]] = [(data, 1, None)]
     while pending:
         node, depth, place = pending.pop()
@@ -85,6 +93,30 @@ def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
             )
 
 
+# In JSON text, NUL and lone surrogates can only come as escapes (the decoder refuses raw control characters,
+# and decoding refuses invalid UTF-8): `\u0000` and `\uD800` to `\uDFFF`. A pair of surrogate escapes (an
+# emoji) matches too, and is then found fine by the walk.
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _text_fine(data: Any, text: str, max_depth: int) -> bool:
+    """Whether a document parsed from `text` holds no escape of unstorable text and nests at most
+    `max_depth` deep (its containers taken level by level, by exact type, so fast)."""
+    if _UNSTORABLE_ESCAPE.search(text):
+        return False
+    level = [data] if type(data) is dict or type(data) is list else []
+    for _ in range(max_depth):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if type(node) is dict else node)
+            if type(child) is dict or type(child) is list
+        ]
+        if not level:
+            return True
+    return False
+
+
 def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationError:
     # Said as a field error, like any other invalid value, under the path of the value in the body.
     return exceptions.ValidationError({place.path() if place is not None else "body": [message]})
@@ -94,14 +126,19 @@ class BoundedJSONParser(JSONParser):
     """DRF's JSON parser (strict: no NaN or Infinity), with a depth limit and unstorable text refused."""
 
     def parse(self, stream, media_type=None, parser_context=None):
+        # DRF's JSONParser.parse, keeping the text for check_document's first look.
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            data = super().parse(stream, media_type, parser_context)
+            text = stream.read().decode(encoding)
+            data = json.loads(text, parse_constant=strict_constant if self.strict else None)
         except RecursionError:
             # The decoder itself gives up about a thousand levels down; the limit below is far shallower.
             raise exceptions.ParseError(
                 f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; flatten it."
             ) from None
-        check_document(data)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError among them
+            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+        check_document(data, text=text)
         return data
 
 

@@ -110,7 +110,12 @@ class LineageView(ProjectViewMixin, views.APIView):
         description=(
             "Accepts an OpenLineage 2-0-2 `RunEvent`, `DatasetEvent` or `JobEvent` as the official clients send it "
             "(JSON, optionally `Content-Encoding: gzip`; `Authorization: Bearer <token>`), validated against the "
-            "OpenLineage JSON schemas and projected into the catalog before the answer: jobs, runs, dataset edges, "
+            "OpenLineage JSON schemas and recorded (202, `state: pending`); a worker then projects recorded events "
+            "into the catalog in the order received, one projector at a time, so the graph ends as the events sent "
+            "one by one would leave it. Follow an event at its `url` (`GET /api/v1/lineage/events/{id}/`): "
+            "`projected`, with the datasets it landed on, or `refused`, with why (a run id of another job, say; "
+            "sent again, a refused event is taken again). Without a broker (tasks in-process) the request projects "
+            "before it answers: 201, or 400 for a refusal. The projection writes jobs, runs, dataset edges, "
             "column lineage, and the facets `schema`, `documentation`, `ownership`, `symlinks`, `version`, "
             "`storage`, `dataSource`, `datasetType`, `lifecycleStateChange` (a `DROP` deprecates the dataset; other "
             "changes stay on its reported facets). A `columnLineage` facet's `dataset` entries (input fields that "
@@ -127,8 +132,9 @@ class LineageView(ProjectViewMixin, views.APIView):
         ),
         request={"application/json": OpenApiTypes.OBJECT},
         responses={
-            201: IngestResultSerializer,
-            200: IngestResultSerializer,
+            202: OpenApiResponse(IngestResultSerializer, description="Recorded, to be projected (`state: pending`)."),
+            201: OpenApiResponse(IngestResultSerializer, description="Recorded and projected (tasks in-process)."),
+            200: OpenApiResponse(IngestResultSerializer, description="This exact event was received before."),
             413: OpenApiResponse(ProblemSerializer, description="More edges than one event may report."),
         },
         examples=[
@@ -152,15 +158,16 @@ class LineageView(ProjectViewMixin, views.APIView):
         # The one refusal the exception handler cannot answer by kind: an invalid event names each of
         # its errors by path (validation knows nothing of the project, so not its kinds either).
         try:
-            result = services.lineage_event_ingest(actor=self.actor, payload=request.data)
+            # The OpenLineage parser bounded the body's depth and refused unstorable text already.
+            result = services.lineage_event_ingest(actor=self.actor, payload=request.data, document_checked=True)
         except InvalidEvent as exc:
             errors: dict[str, list[str]] = {}
             for error in exc.errors:
                 errors.setdefault(error["path"] or "event", []).append(error["message"])
             raise exceptions.ValidationError(errors) from None
         event = result.event
-        if event.state == ProjectionState.PENDING:
-            tasks.lineage_projection_request()
+        if event.state == ProjectionState.PENDING and tasks.lineage_projection_request():
+            # Projected in this process already.
             event.refresh_from_db(fields=["state", "projected_at", "outcome"])
         if event.state == ProjectionState.REFUSED:
             raise exceptions.ValidationError(event.outcome["errors"])
@@ -175,12 +182,10 @@ class LineageView(ProjectViewMixin, views.APIView):
             "datasets": event_datasets(event, event_hidden(request.user, [event])),
         }
         if not result.created:
-            answer = status.HTTP_200_OK
-        elif event.state == ProjectionState.PENDING:
-            answer = status.HTTP_202_ACCEPTED
-        else:
-            answer = status.HTTP_201_CREATED
-        return Response(body, status=answer)
+            return Response(body, status=status.HTTP_200_OK)
+        if event.state == ProjectionState.PENDING:
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Read the lineage graph around a dataset",
@@ -225,10 +230,10 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
         description=(
             f"A JSON array of at most {services.MAX_BATCH_EVENTS} OpenLineage events (as `POST /api/v1/lineage` takes "
             "them; `Content-Encoding: gzip` allowed, decompressed at most `CATALOG_LINEAGE_MAX_BATCH_BYTES`; sent plain, "
-            "the body is bounded like any request). Each event is validated and projected on its own, in the array's "
-            "order, under the same rules as one sent alone (trust, unconfirmed edges, deduplication by digest): an "
-            "invalid or refused event fails alone, without rolling back the others. The answer (200 once the array "
-            "was read) gives each event's `index`, `status` and `event_id` or `errors`. A body that is not an array, "
+            "the body is bounded like any request). Each event is validated on its own and recorded in the array's "
+            "order, then projected as if sent alone (trust, unconfirmed edges, deduplication by digest): an invalid "
+            "or refused event fails alone. The answer (200 once the array was read) gives each event's `index`, "
+            "`status` and `event_id` (follow it at `/api/v1/lineage/events/{id}/`) or `errors`. A body that is not an array, "
             "or holds too many events, is refused whole (400); one too large, 413."
         ),
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
@@ -248,7 +253,7 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
         events = request.data
         if not isinstance(events, list):
             raise exceptions.ValidationError({"events": ["Send a JSON array of OpenLineage events."]})
-        results = services.lineage_events_ingest(actor=self.actor, payloads=events)
+        results = services.lineage_events_ingest(actor=self.actor, payloads=events, document_checked=True)
         recorded = [item.event_id for item in results if item.event_id is not None]
         if recorded:
             tasks.lineage_projection_request()
@@ -257,7 +262,7 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
                 LineageEvent.objects.filter(pk__in=recorded, state=ProjectionState.REFUSED).values_list("pk", "outcome")
             )
             results = [
-                services.BatchItem(index=item.index, status="refused", errors=refused[item.event_id]["errors"])
+                services.BatchItem(index=item.index, status="refused", errors=(refused[item.event_id] or {})["errors"])
                 if item.event_id in refused
                 else item
                 for item in results
@@ -449,7 +454,8 @@ class LineageEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Proj
 
     def get_queryset(self):
         events = LineageEvent.objects.defer("payload").order_by("-id")
-        return events if self.request.user.is_staff else events.filter(received_by=self.request.user)
+        user = self.request.user
+        return events if user.is_staff else events.filter(received_by_id=user.pk)
 
     def get_serializer(self, *args, **kwargs):
         if args:

@@ -100,21 +100,25 @@ def event_kind(payload: object) -> EventKind:
     raise _invalid([((), message)])
 
 
-def validate_event(payload: object) -> EventKind:
+def validate_event(payload: object, *, document_checked: bool = False) -> EventKind:
     """Validate an event against the 2-0-2 schema of its kind and each known facet against its own schema.
 
     Facets with a key no shipped facet schema defines at that place are custom facets: only the base facet
     schema applies to them. A dataset or job facet whose `_deleted` is true deletes that facet, and its other
-    members are ignored. Before the schemas, text that cannot be stored (NUL, lone surrogates) anywhere, and
-    job and dataset names that could pass for others or are not in NFC (`identities_normalised` makes them so),
-    are refused. Raises InvalidEvent.
+    members are ignored. Before the schemas, an event nested deeper than MAX_DEPTH, text that cannot be stored
+    (NUL, lone surrogates) anywhere, and job and dataset names that could pass for others or are not in NFC
+    (`identities_normalised` makes them so), are refused; `document_checked` says the caller refused the first
+    two already (the API's JSON parser does, with the same limit). Raises InvalidEvent.
     """
     kind = event_kind(payload)
     event = cast(dict[str, Any], payload)  # event_kind refuses anything but an object
-    if _deeper_than(event, MAX_DEPTH):
-        raise _invalid([((), "The event is nested too deeply to validate.")])
-    if unstorable := list(_unstorable_text(event)):
-        raise _invalid(unstorable)
+    if not document_checked:
+        deep, texts = _depth_and_texts(event, MAX_DEPTH)
+        if deep:
+            raise _invalid([((), "The event is nested too deeply to validate.")])
+        # One search over every key and string at once; the walk that says where only when it finds something.
+        if _UNSTORABLE.search("\n".join(texts)) and (unstorable := list(_unstorable_text(event))):
+            raise _invalid(unstorable)
     if unusable := list(_identity_problems(event)):
         raise _invalid(unusable)
     found = _check(event, kind)
@@ -221,17 +225,34 @@ def known_facets(level: FacetLevel) -> frozenset[str]:
 
 def _deeper_than(value: object, limit: int) -> bool:
     """Whether objects and arrays nest more than `limit` deep; level by level, so without recursion of its own."""
+    return _depth_and_texts(value, limit)[0]
+
+
+def _depth_and_texts(value: object, limit: int) -> tuple[bool, list[str]]:
+    """Whether objects and arrays nest more than `limit` deep, and (when not) every key and string of the
+    value; level by level, so without recursion of its own."""
+    texts: list[str] = [value] if isinstance(value, str) else []
     level = [value]
     for _ in range(limit):
-        level = [
-            child
-            for node in level
-            for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list | tuple) else ())
-            if type(child) not in _SCALARS  # by exact type, so fast; containers' subclasses are still walked
-        ]
-        if not level:
-            return False
-    return True
+        next_level = []
+        for node in level:
+            if isinstance(node, dict):
+                texts.extend(key for key in node if isinstance(key, str))
+                children: Iterable[object] = node.values()
+            elif isinstance(node, list | tuple):
+                children = node
+            else:
+                continue
+            for child in children:
+                kind = type(child)
+                if kind is str:
+                    texts.append(child)  # type: ignore[arg-type]
+                elif kind not in _SCALARS:  # by exact type, so fast; containers' subclasses are still walked
+                    next_level.append(child)
+        if not next_level:
+            return False, texts
+        level = next_level
+    return True, texts
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -63,7 +63,7 @@ class IngestResult:
     created: bool
 
 
-def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
+def lineage_event_ingest(*, actor: User, payload: Any, document_checked: bool = False) -> IngestResult:
     """Record an OpenLineage event for projection.
 
     Raises InvalidEvent (nothing written) for an event the OpenLineage schema refuses, EventTooLarge
@@ -74,21 +74,20 @@ def lineage_event_ingest(*, actor: User, payload: Any) -> IngestResult:
     The raw event is always kept; its projection changes only what the sender may write: facets of
     datasets they own, steward or produce for (as a trusted group), jobs and runs they first
     reported. Edges into other datasets are held unconfirmed for those datasets' owners.
+
+    `document_checked`: the payload's depth and text were checked as the API's JSON parser checks them.
     """
-    kind, digest = _event_read(payload)
-    existing = LineageEvent.objects.filter(digest=digest).first()
-    if existing is not None:
-        return IngestResult(event=_requeued(existing), created=False)
+    kind, digest = _event_read(payload, document_checked=document_checked)
     row = _event_row(actor, _event_prepare(kind, payload, digest))
     try:
         with transaction.atomic():
             row.save(force_insert=True)
     except IntegrityError:
-        # The same event, delivered twice at once: the other delivery recorded it.
-        existing = LineageEvent.objects.filter(digest=digest).first()
+        # Delivered before (or at this moment, by another delivery): its digest is taken.
+        existing = LineageEvent.objects.filter(digest=digest).order_by().first()
         if existing is None:
             raise
-        return IngestResult(event=existing, created=False)
+        return IngestResult(event=_requeued(existing), created=False)
     return IngestResult(event=row, created=True)
 
 
@@ -119,9 +118,9 @@ def _event_row(actor: User, prepared: Prepared) -> LineageEvent:
     )
 
 
-def _event_read(payload: Any) -> tuple[EventKind, str]:
+def _event_read(payload: Any, *, document_checked: bool = False) -> tuple[EventKind, str]:
     """The event validated (InvalidEvent), and its digest."""
-    kind = validate_event(payload)
+    kind = validate_event(payload, document_checked=document_checked)
     return kind, hashlib.sha256(_canonical(payload).encode()).hexdigest()
 
 
@@ -152,7 +151,7 @@ class BatchTooLarge(errors.Invalid):
     code = "too_many_events"
 
 
-def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[BatchItem]:
+def lineage_events_ingest(*, actor: User, payloads: Sequence[Any], document_checked: bool = False) -> list[BatchItem]:
     """Record a batch of OpenLineage events, each validated on its own: an event that is invalid or
     refused fails alone and is not recorded, the others are recorded in the batch's order, as if sent
     one by one (the same digest deduplication), in one statement.
@@ -171,7 +170,7 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any]) -> list[Batch
     read: list[tuple[int, EventKind, str]] = []
     for index, payload in enumerate(payloads):
         try:
-            kind, digest = _event_read(payload)
+            kind, digest = _event_read(payload, document_checked=document_checked)
         except InvalidEvent as exc:
             results[index] = _refusal(index, exc)
             continue
