@@ -23,6 +23,7 @@ from tests.e2e.test_object_store import (
     _register,
     _same_as_local,
     _still_reproducible,
+    _verified,
 )
 from tests.object_store import AZURE_CONTAINER, GCS_BUCKET, GCS_VERSIONED
 from tests.realdata_sources import penguins, penguins_file
@@ -89,6 +90,24 @@ def test_an_overwritten_gcs_key_stays_reproducible_at_its_generation_only_in_a_v
     report = _still_reproducible(owner, kept, kept_run, first)
     assert "gcloud storage cp" in report
     _marked_changed(owner, lost, lost_run)
+
+    # Its dataset restricted, a second user reads neither the version nor, from the run's recipe or
+    # a verification it asks for, its key or generation.
+    restricted = owner.patch(f"/api/v1/datasets/{kept['dataset']}/", {"sensitivity": "restricted"})
+    assert restricted.status_code == 200, restricted.text
+    other = people.other
+    assert other.get(f"/api/v1/versions/{kept['id']}/").status_code == 404
+    for recipe in (
+        other.get(f"/api/v1/training-runs/{kept_run['id']}/reproduce"),
+        other.get(f"/api/v1/training-runs/{kept_run['id']}/reproduce", format="markdown"),
+    ):
+        assert recipe.status_code == 200, recipe.text
+        assert first not in recipe.text
+        assert f"{run}/penguins.csv" not in recipe.text
+    verification = _verified(other, kept_run["id"])
+    assert verification["status"] == "reproducible"
+    assert first not in str(verification)
+    assert f"{run}/penguins.csv" not in str(verification)
 
 
 def test_an_overwritten_azure_blob_marks_its_version_source_changed(people, azure_store):
