@@ -144,7 +144,7 @@ PROVIDER_SETTINGS = {
         "AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CLIENT_ID / "
         "AZURE_STORAGE_CLIENT_SECRET / AZURE_STORAGE_TENANT_ID",
         endpoint="the BlobEndpoint of AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT_NAME)",
-        grant="the Storage Blob Data Reader role (blobs/read) on the container",
+        grant="the Storage Blob Data Reader role (blobs/read)",
     ),
 }
 
