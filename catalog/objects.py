@@ -11,7 +11,8 @@ Credentials come from the worker's environment in each provider's standard way (
 chain and `AWS_ENDPOINT_URL` for S3-compatible stores, Google application default credentials,
 Azure's environment variables); they never pass through the API or the database.
 
-A worker lists the objects once, each with its size, ETag and (in a versioned bucket) version id.
+A worker lists the objects once, each with its size, ETag and (in a versioned bucket) version id: S3's
+version id, GCS's generation, Azure's version id (where the storage account keeps blob versions).
 A Parquet object is then read where it is (profiler.objects: hashed as a stream, profiled by range
 requests, nothing on local disk); any other object is downloaded, its exact version, into a temporary
 folder of the worker's own and read as a local file is. So every format, splits, manifests and the
@@ -183,13 +184,33 @@ def _filesystem(protocol: str) -> Any:
     return filesystem(protocol, retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS)
 
 
-def _store_faults(where: str) -> contextlib.AbstractContextManager[None]:
-    return store_faults(where, retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS)
+def _store_faults(where: str, protocol: str) -> contextlib.AbstractContextManager[None]:
+    return store_faults(where, protocol=protocol, retry_attempts=settings.CATALOG_OBJECT_RETRY_ATTEMPTS)
 
 
-def _object(relative_path: str, key: str, info: Mapping[str, Any]) -> ListedObject:
+def gcs_bucket_versioned(fs: Any, url: ObjectURL) -> bool:
+    """Whether a GCS bucket keeps the generations its keys are overwritten with (Object Versioning).
+
+    Every GCS object has a generation, versioned bucket or not; in an unversioned one an overwrite
+    destroys the old generation (at most a soft-deleted copy that no read reaches), so a recorded
+    generation would only turn a changed source into a missing one. The bucket's own setting says
+    which, read once per listing, before any key is overwritten (trying to read an old generation
+    cannot tell: at listing time there is none). Credentials that may read objects but not the
+    bucket's metadata (storage.buckets.get) leave it unversioned: overwrites are then detected by
+    the ETag, as in any unversioned bucket."""
+    with _store_faults(f"{url.scheme}://{url.bucket}", url.protocol):
+        try:
+            bucket = fs.call("GET", "b/{}", url.bucket, json_out=True, fields="versioning")
+        except OSError as exc:
+            if not str(exc).startswith("Forbidden"):  # gcsfs's answer to a 403
+                raise
+            return False
+    return bool((bucket.get("versioning") or {}).get("enabled"))
+
+
+def _object(relative_path: str, key: str, info: Mapping[str, Any], *, generations: bool = False) -> ListedObject:
     etag = info.get("ETag") or info.get("etag")
-    version_id = info.get("VersionId") or info.get("version_id")
+    version_id = info.get("VersionId") or info.get("version_id") or (info.get("generation") if generations else None)
     return ListedObject(
         relative_path=relative_path,
         key=key,
@@ -209,7 +230,7 @@ def objects_list(fs: Any, url: ObjectURL) -> list[ListedObject]:
     """The objects a source names, in order of their relative path."""
     where = str(url)
     root = f"{url.bucket}/{url.base}"
-    with _store_faults(where):
+    with _store_faults(where, url.protocol):
         if url.is_glob:
             found = fs.glob(f"{url.bucket}/{url.key}", detail=True)
         elif url.is_prefix:
@@ -221,7 +242,7 @@ def objects_list(fs: Any, url: ObjectURL) -> list[ListedObject]:
                 url = ObjectURL(url.scheme, url.bucket, url.key + "/")
                 return objects_list(fs, url)
             found = {f"{url.bucket}/{url.key}": info}
-    listed = []
+    listed: list[tuple[str, str, Mapping[str, Any]]] = []
     for name, info in sorted(found.items()):
         if info.get("type") == "directory" or name.endswith("/"):
             continue
@@ -231,10 +252,11 @@ def objects_list(fs: Any, url: ObjectURL) -> list[ListedObject]:
                 f"The object {name} has a key with empty, '.' or '..' segments, which cannot name a file; "
                 "rename it or leave it out of the source."
             )
-        listed.append(_object(relative, name, info))
+        listed.append((relative, name, info))
     if not listed:
         raise SourceError(f"{where} contains no objects (check the bucket, the prefix and the pattern).")
-    return listed
+    generations = url.protocol == "gcs" and gcs_bucket_versioned(fs, url)
+    return [_object(relative, name, info, generations=generations) for relative, name, info in listed]
 
 
 def _pinned(url: ObjectURL, manifest: Sequence[Mapping[str, Any]]) -> list[ListedObject] | None:

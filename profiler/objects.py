@@ -7,8 +7,9 @@ rather than a request for each range; while a source is profiled its openings sh
 hashes what the profile reads, so a Parquet object is read once for both (see `shared_reads`).
 
 Each object is read at the exact version recorded when the source was listed: its version id in a
-versioned bucket; elsewhere every request is conditional on its ETag (`If-Match`), so bytes
-overwritten since fail the read with the object's name instead of being profiled."""
+versioned bucket (S3's version id, GCS's generation, Azure's version id); elsewhere every request is
+conditional on its ETag (S3's `If-Match`; GCS and Azure: the ETag is checked when a stream opens), so
+bytes overwritten since fail the read with the object's name instead of being profiled."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ import io
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from profiler.faults import SourceError
 
-# Bytes a request of a store without streamed reads (gcs, abfs) asks for at once.
+# Bytes a request of a store without streamed reads (gcs, abfs) asks for at once (`_BlockStream`).
 BLOCK_SIZE = 8 * 1024 * 1024
 # Times s3fs makes a call whose tries botocore gave up on, or whose answer broke off while read.
 S3_CALLS = 2
@@ -51,6 +52,12 @@ def filesystem(protocol: str, *, retry_attempts: int) -> Any:
     import fsspec
 
     options: dict[str, Any] = {"skip_instance_cache": True}
+    if protocol == "abfs":
+        # Version-aware, adlfs lists each blob's version id (where the account keeps versions) and reads
+        # the version a path names (`key?versionid=…`); otherwise it drops every version id it is given.
+        # gcsfs stays as it is: version-aware, it would read a key ending in `#123` or holding
+        # `?generation=` as a generation; a generation is given to its reads by keyword (`_located`).
+        options["version_aware"] = True
     if protocol == "s3":
         # botocore's `max_attempts` counts the retries after the first try; `total_max_attempts` counts
         # every try, as CATALOG_OBJECT_RETRY_ATTEMPTS does. The standard mode retries throttling
@@ -90,15 +97,56 @@ def _etag(details: dict[str, Any]) -> str | None:
 # The store's error codes for a client asked to slow down (and the bare HTTP statuses: the answer to a
 # HEAD has no body), for credentials it does not know, and for credentials that may not do what they asked.
 THROTTLED = {"SlowDown", "Throttling", "ThrottlingException", "TooManyRequests", "TooManyRequestsException",
-             "RequestLimitExceeded", "ServiceUnavailable", "503", "429"}  # fmt: skip
+             "RequestLimitExceeded", "ServiceUnavailable", "ServerBusy", "503", "429"}  # fmt: skip
 UNKNOWN_CREDENTIALS = {
     "InvalidAccessKeyId",
     "SignatureDoesNotMatch",
     "InvalidToken",
     "ExpiredToken",
     "TokenRefreshRequired",
+    # Azure's; GCS answers 401 to a token it does not know.
+    "AuthenticationFailed",
+    "InvalidAuthenticationInfo",
+    "401",
 }
-DENIED = {"AccessDenied", "AllAccessDisabled", "AccountProblem"}
+# Azure's AuthorizationFailure also answers a key that is not the account's (Azurite's answer to one).
+DENIED = {"AccessDenied", "AllAccessDisabled", "AccountProblem", "AuthorizationFailure",
+          "AuthorizationPermissionMismatch", "InsufficientAccountPermissions"}  # fmt: skip
+# A store's own answer that a bucket, key or version does not exist (not a bare 404).
+MISSING = {"NoSuchKey", "NoSuchBucket", "NoSuchVersion", "BlobNotFound", "ContainerNotFound"}
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """What an operator sets for the workers to reach and read a provider's store: each fault's message
+    names the settings of the store that failed."""
+
+    credentials: str
+    endpoint: str
+    grant: str
+
+
+PROVIDER_SETTINGS = {
+    "s3": ProviderSettings(
+        credentials="AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+        endpoint="AWS_ENDPOINT_URL",
+        grant="s3:ListBucket and s3:GetObject (s3:GetObjectVersion in a versioned bucket)",
+    ),
+    "gcs": ProviderSettings(
+        credentials="GOOGLE_APPLICATION_CREDENTIALS (a service account's key file; unset, the workers' "
+        "application default credentials)",
+        endpoint="STORAGE_EMULATOR_HOST (set only for a GCS emulator; unset, Google's own endpoint is used)",
+        grant="storage.objects.list and storage.objects.get (the Storage Object Viewer role), and "
+        "storage.buckets.get for a versioned bucket's generations to be recorded",
+    ),
+    "abfs": ProviderSettings(
+        credentials="AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT_NAME with "
+        "AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CLIENT_ID / "
+        "AZURE_STORAGE_CLIENT_SECRET / AZURE_STORAGE_TENANT_ID",
+        endpoint="the BlobEndpoint of AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT_NAME)",
+        grant="the Storage Blob Data Reader role (blobs/read)",
+    ),
+}
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -116,20 +164,28 @@ def _codes(chain: list[BaseException]) -> set[str]:
     codes = set()
     for fault in chain:
         response = getattr(fault, "response", None)
-        if isinstance(response, dict):
+        if isinstance(response, dict):  # botocore's
             error = response.get("Error") or {}
             if error.get("Code"):
                 codes.add(str(error["Code"]))
             status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
             if status:
                 codes.add(str(status))
+        code = getattr(fault, "error_code", None)  # azure-core's (a StorageErrorCode, or text)
+        if code:
+            codes.add(str(getattr(code, "value", code)))
+        for name in ("status_code", "code"):  # azure-core's status, gcsfs's HttpError
+            status = getattr(fault, name, None)
+            if isinstance(status, int) and not isinstance(status, bool):
+                codes.add(str(status))
     return codes
 
 
-def explained(exc: BaseException, where: str, *, retry_attempts: int = 6) -> SourceError:
-    """A fault of the store as a message a person can act on."""
+def explained(exc: BaseException, where: str, *, protocol: str, retry_attempts: int = 6) -> SourceError:
+    """A fault of the store as a message a person can act on, naming the settings of its provider."""
     chain = _chain(exc)
     codes = _codes(chain)
+    settings = PROVIDER_SETTINGS.get(protocol, PROVIDER_SETTINGS["s3"])
     text = str(exc) or exc.__class__.__name__
     names = " ".join(fault.__class__.__name__ for fault in chain)
     texts = " ".join(str(fault) for fault in chain)
@@ -142,24 +198,22 @@ def explained(exc: BaseException, where: str, *, retry_attempts: int = 6) -> Sou
     if codes & UNKNOWN_CREDENTIALS:
         return SourceError(
             f"{where}: the object store does not accept the workers' credentials "
-            f"({', '.join(sorted(codes & UNKNOWN_CREDENTIALS))}: "
-            f"{text}). Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the provider's own) in the workers' "
-            "environment, and that they belong to this store (AWS_ENDPOINT_URL)."
+            f"({', '.join(sorted(codes & UNKNOWN_CREDENTIALS))}: {text}). Check {settings.credentials} in the "
+            f"workers' environment, and that they belong to this store ({settings.endpoint})."
         )
     if codes & DENIED:
         return SourceError(
             f"{where}: the object store refused access ({text}). The workers' credentials "
-            "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the provider's own) may not list or read it: grant "
-            "them s3:ListBucket and s3:GetObject (s3:GetObjectVersion in a versioned bucket) on it."
+            f"({settings.credentials}) may not list or read it: grant them {settings.grant} on it."
         )
     if isinstance(exc, FileNotFoundError):
         # A store's own answer names what is missing; a bare 404 (a HEAD's, or a server that is not
         # an object store at all) may also come from the wrong endpoint.
         hint = (
             ""
-            if codes & {"NoSuchKey", "NoSuchBucket", "NoSuchVersion"}
-            else " If it does exist, check that AWS_ENDPOINT_URL (or the provider's endpoint setting) in the "
-            "workers' environment names the store that holds it."
+            if codes & MISSING
+            else f" If it does exist, check that {settings.endpoint} in the workers' environment names the "
+            "store that holds it."
         )
         return SourceError(
             f"{where} does not exist in the object store (no such bucket, key or version): {text}.{hint}"
@@ -169,36 +223,68 @@ def explained(exc: BaseException, where: str, *, retry_attempts: int = 6) -> Sou
     ):
         return SourceError(
             f"{where}: the object store refused access ({text}). Check the credentials in the workers' "
-            "environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the provider's own) and that they may "
-            "read this bucket."
+            f"environment ({settings.credentials}) and that they may read this bucket."
         )
-    if "NoCredentials" in names or "Unable to locate credentials" in texts:
-        return SourceError(
-            f"{where}: the workers have no credentials for the object store. Set them in the workers' environment."
-        )
-    if any(marker in names for marker in ("EndpointConnection", "ConnectTimeout", "ConnectionRefused")) or any(
-        marker in texts for marker in ("Could not connect", "Cannot connect")
+    if any(marker in names for marker in ("NoCredentials", "DefaultCredentialsError", "ClientAuthenticationError")) or (
+        "Unable to locate credentials" in texts
     ):
         return SourceError(
-            f"{where}: the object store's endpoint cannot be reached ({text}). Check AWS_ENDPOINT_URL "
-            "(or the provider's endpoint setting) in the workers' environment, and the network."
+            f"{where}: the workers have no credentials for the object store. Set {settings.credentials} in the "
+            "workers' environment."
+        )
+    if any(
+        marker in names
+        for marker in ("EndpointConnection", "ConnectTimeout", "ConnectionRefused", "ClientConnector", "ServiceRequest")
+    ) or any(marker in texts for marker in ("Could not connect", "Cannot connect")):
+        return SourceError(
+            f"{where}: the object store's endpoint cannot be reached ({text}). Check {settings.endpoint} in the "
+            "workers' environment, and the network."
         )
     return SourceError(f"{where} cannot be read from the object store: {text}")
 
 
 @contextlib.contextmanager
-def store_faults(where: str, *, retry_attempts: int = 6) -> Iterator[None]:
+def store_faults(where: str, *, protocol: str, retry_attempts: int = 6) -> Iterator[None]:
     """Every fault of the store's client inside as a SourceError (never a crash of the task)."""
     try:
         yield
     except SourceError:
         raise
     except Exception as exc:
-        raise explained(exc, where, retry_attempts=retry_attempts) from exc
+        raise explained(exc, where, protocol=protocol, retry_attempts=retry_attempts) from exc
 
 
 def _where(remote: RemoteObject) -> str:
-    return f"{remote.protocol}://{remote.key}" + (f" (version {remote.version_id})" if remote.version_id else "")
+    if not remote.version_id:
+        return f"{remote.protocol}://{remote.key}"
+    label = "generation" if remote.protocol == "gcs" else "version"
+    return f"{remote.protocol}://{remote.key} ({label} {remote.version_id})"
+
+
+class _BlockStream:
+    """A stream of an object of a store whose client reads no response bodies as streams (gcs, abfs):
+    a request a block from a position onwards, each by `fetch(start, end)`."""
+
+    def __init__(self, fetch: Callable[[int, int], bytes], start: int, size: int) -> None:
+        self._fetch = fetch
+        self._next = start  # the first byte of the next block asked for
+        self._size = size
+        self._block = b""
+        self._offset = 0
+
+    def read(self, length: int) -> bytes:
+        if self._offset >= len(self._block):
+            if self._next >= self._size:
+                return b""
+            self._block = self._fetch(self._next, min(self._next + BLOCK_SIZE, self._size))
+            self._offset = 0
+            self._next += len(self._block)
+        piece = self._block[self._offset : self._offset + length]
+        self._offset += len(piece)
+        return piece
+
+    def close(self) -> None:
+        self._block = b""
 
 
 # Bytes asked of a response's body at once: larger reads are slower through the S3 client's HTTP
@@ -225,8 +311,9 @@ class ObjectReader:
     A hashing reader streams from the first byte and never skips one, so that the sha256 of the whole
     object comes with the reads a profile makes: `digest` then reads only what the profile left.
 
-    Every request names the recorded version: its version id, or else `If-Match` its ETag, so bytes
-    overwritten since the listing fail the read with the object's name instead of being read."""
+    Every request names the recorded version: its version id (a GCS generation), or else `If-Match`
+    its ETag (S3; GCS and Azure streams check the ETag when they open), so bytes overwritten since the
+    listing fail the read with the object's name instead of being read."""
 
     def __init__(self, remote: RemoteObject, relative_path: str, *, hashing: bool, window: int = WINDOW) -> None:
         self.remote = remote
@@ -247,7 +334,34 @@ class ObjectReader:
     # --- the store ---------------------------------------------------------------------------------
 
     def _faults(self) -> contextlib.AbstractContextManager[None]:
-        return store_faults(self._where, retry_attempts=self.remote.retry_attempts)
+        return store_faults(self._where, protocol=self.remote.protocol, retry_attempts=self.remote.retry_attempts)
+
+    def _located(self) -> tuple[str, dict[str, Any]]:
+        """The path and keywords that name the recorded version to the filesystem's reads (gcs, abfs)."""
+        version = self.remote.version_id
+        if version is None:
+            return self.remote.key, {}
+        if self.remote.protocol == "gcs":
+            # gcsfs puts a `generation` given to `cat_file` on the URL of its request; its files (`open`)
+            # take one for their metadata only, and read whatever the key holds now.
+            return self.remote.key, {"generation": version}
+        # adlfs's `cat_file` takes a version in the path only (of a version-aware filesystem).
+        return f"{self.remote.key}?versionid={version}", {}
+
+    def _fetch(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the recorded version by one request (gcs, abfs)."""
+        path, options = self._located()
+        self.requests += 1
+        with self._faults():
+            return bytes(self._fs.cat_file(path, start=start, end=end, **options))
+
+    def _check_etag(self) -> None:
+        """An object without a version id whose ETag is no longer the listed one was overwritten (gcs,
+        abfs: their reads take no `If-Match`, so the ETag is asked for when a stream opens)."""
+        with self._faults():
+            details = self._fs.info(self.remote.key)
+        if _etag(details) not in (None, self.remote.etag):
+            raise SourceError(f"{self.relative_path} was overwritten since it was listed; profile the version again.")
 
     def _overwritten(self, exc: BaseException) -> SourceError | None:
         text = f"{exc.__class__.__name__} {exc}"
@@ -291,26 +405,10 @@ class ObjectReader:
         self._close_stream()
         if self.remote.protocol == "s3":
             self._body = self._get(start, None)
-        else:  # gcs, abfs: their filesystems' own reads, a block a request
-            options = {"version_id": self.remote.version_id} if self.remote.version_id else {}
-            with self._faults():
-                self._body = self._fs.open(
-                    self.remote.key, "rb", block_size=BLOCK_SIZE, cache_type="readahead", **options
-                )
-                self._body.seek(start)
-            details = getattr(self._body, "details", {}) or {}
-            if (
-                self.remote.version_id is None
-                and self.remote.etag is not None
-                and _etag(details)
-                not in (
-                    None,
-                    self.remote.etag,
-                )
-            ):
-                raise SourceError(
-                    f"{self.relative_path} was overwritten since it was listed; profile the version again."
-                )
+        else:  # gcs, abfs: a block a request
+            if self.remote.version_id is None and self.remote.etag is not None:
+                self._check_etag()
+            self._body = _BlockStream(self._fetch, start, self.size)
         self._position = start
         self._kept.clear()
         self._kept_bytes = 0
@@ -337,9 +435,7 @@ class ObjectReader:
                 with contextlib.suppress(Exception):
                     body.close()
         else:
-            options = {"version_id": self.remote.version_id} if self.remote.version_id else {}
-            with self._faults():
-                data = self._fs.cat_file(self.remote.key, start=start, end=end, **options)
+            data = self._fetch(start, end)
         if len(data) != end - start:
             raise SourceError(f"{self.relative_path} changed while it was being read; profile the version again.")
         return bytes(data)
@@ -348,11 +444,7 @@ class ObjectReader:
         """Read the stream on up to `end`, keeping (and hashing) what it gives."""
         while self._position < end:
             assert self._body is not None
-            if self.remote.protocol == "s3":
-                piece = self._body_read(self._body, PIECE)
-            else:
-                with self._faults():
-                    piece = self._body.read(PIECE)
+            piece = self._body_read(self._body, PIECE) if self.remote.protocol == "s3" else self._body.read(PIECE)
             if not piece:
                 raise SourceError(f"{self.relative_path} changed while it was being read; profile the version again.")
             if self._digest is not None:
@@ -605,7 +697,7 @@ def remote_opened(remote: RemoteObject, relative_path: str) -> Iterator[IO[bytes
     reader = shared or ObjectReader(remote, relative_path, hashing=False)
     handle = ObjectFile(reader)
     try:
-        with store_faults(reader._where, retry_attempts=remote.retry_attempts):
+        with store_faults(reader._where, protocol=remote.protocol, retry_attempts=remote.retry_attempts):
             yield handle  # type: ignore[misc]
     finally:
         handle.close()

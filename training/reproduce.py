@@ -20,6 +20,13 @@ RESTRICTED_NOTE = (
     "You may not read this input's dataset: its name, location and files are not shown. Its owners can "
     "grant you read access."
 )
+# How each provider's own client reads an object's recorded version.
+VERSION_READS = {
+    "s3": "for S3, `aws s3api get-object --version-id`",
+    "gs": "for GCS, the generation: `gcloud storage cp gs://BUCKET/KEY#GENERATION`",
+    "az": "for Azure, `az storage blob download --version-id`",
+    "abfs": "for Azure, `az storage blob download --version-id`",
+}
 PURGED_NOTE = (
     "The dataset version was purged from the catalog after the run: it is listed as the run recorded it "
     "(name, number, URI, fingerprint), and its files are no longer known."
@@ -263,10 +270,11 @@ def reproduce_markdown(recipe: dict[str, Any]) -> str:
                 )
             versioned = [entry for entry in manifest[:REPORT_FILES] if entry.get("version_id")]
             if versioned:
+                scheme = str(item["uri"] or "").partition("://")[0].lower()
                 lines += [
                     "",
                     "The objects are in a versioned bucket: read these exact object versions "
-                    "(for S3, `aws s3api get-object --version-id`), whatever the keys hold now:",
+                    f"({VERSION_READS.get(scheme, VERSION_READS['s3'])}), whatever the keys hold now:",
                     "",
                     "```text",
                     *(f"{entry['version_id']}  {entry['path']}" for entry in versioned),

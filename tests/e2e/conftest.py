@@ -139,7 +139,7 @@ E2E_LIMITS = {
 
 
 # The buckets of the local S3, GCS and Azure servers (tests/object_store.py) the processes may read sources from.
-E2E_OBJECT_STORES = "s3://versioned,s3://unversioned,gs://gcs-data,az://az-data"
+E2E_OBJECT_STORES = "s3://versioned,s3://unversioned,gs://gcs-data,gs://gcs-versioned,az://az-data"
 
 
 @pytest.fixture(scope="session")

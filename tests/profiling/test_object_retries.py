@@ -30,10 +30,10 @@ def test_a_request_throttled_for_ever_is_tried_the_attempts_it_is_given_then_nam
     with ThrottlingProxy(object_store.url, throttled=None) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         fs = filesystem("s3", retry_attempts=attempts)
-        with pytest.raises(SourceError) as listed, store_faults(f"s3://{key}", retry_attempts=attempts):
+        with pytest.raises(SourceError) as listed, store_faults(f"s3://{key}", protocol="s3", retry_attempts=attempts):
             fs.find(key.rpartition("/")[0], detail=True)
         listing = proxy.slowed_down
-        with pytest.raises(SourceError) as asked, store_faults(f"s3://{key}", retry_attempts=attempts):
+        with pytest.raises(SourceError) as asked, store_faults(f"s3://{key}", protocol="s3", retry_attempts=attempts):
             fs.info(key)
 
     # A listing is a call s3fs makes again once botocore gave up on it; a HEAD is not.

@@ -166,7 +166,9 @@ class ManifestEntrySerializer(serializers.Serializer):
     sha256 = serializers.CharField()
     etag = serializers.CharField(required=False, help_text="Objects of an object store only: the object's ETag.")
     version_id = serializers.CharField(
-        required=False, help_text="Objects of a versioned bucket only: the exact object version read."
+        required=False,
+        help_text="Objects of a versioned bucket only: the exact object version read (an S3 version id, a GCS "
+        "generation, an Azure version id).",
     )
 
 
