@@ -16,12 +16,14 @@ from lineage.choices import (
 
 
 class DocumentField(models.JSONField):
-    """A JSON document that bulk inserts write as rows of VALUES, not as Django's UNNEST arrays.
+    """A large JSON document that bulk inserts write as rows of VALUES, not as Django's UNNEST arrays.
 
     Django inserts many rows on PostgreSQL as one array parameter per column, and psycopg quotes each
     element of a text array in Python, one regular-expression replacement per quote character: about
     5 ms for a realistic 8 KB event, where libpq quotes the same document as a VALUES parameter in
-    microseconds (a field with a placeholder of its own opts its rows out of UNNEST)."""
+    microseconds (a field with a placeholder of its own opts its rows out of UNNEST). Small documents
+    stay plain JSONFields: for them UNNEST's few placeholders cost less than VALUES' one per value
+    (measured on the projection's column lineage: 8.4 against 15.4 ms of CPU per event)."""
 
     def get_placeholder(self, value: object, compiler: object, connection: object) -> str:
         return "%s"
@@ -37,8 +39,8 @@ class Job(models.Model):
     job_type = models.CharField(max_length=64, blank=True, help_text="The jobType facet's jobType (QUERY, DAG, ...).")
     integration = models.CharField(max_length=64, blank=True, help_text="The jobType facet's integration.")
     processing_type = models.CharField(max_length=16, blank=True, help_text="BATCH or STREAMING.")
-    facets = DocumentField(default=dict, blank=True, help_text="The latest value of each job facet.")
-    facet_times = DocumentField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each job facet.")
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     latest_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -71,10 +73,10 @@ class Run(models.Model):
     nominal_start_time = models.DateTimeField(null=True, blank=True)
     nominal_end_time = models.DateTimeField(null=True, blank=True)
     parent_run_id = models.UUIDField(null=True, blank=True, help_text="The parent facet's run, when reported.")
-    facets = DocumentField(
+    facets = models.JSONField(
         default=dict, blank=True, help_text="The latest value of each run facet: parameters, engine, errors."
     )
-    facet_times = DocumentField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -162,9 +164,9 @@ class ReportedDataset(models.Model):
     dataset = models.OneToOneField(
         "catalog.Dataset", primary_key=True, on_delete=models.CASCADE, related_name="lineage_report"
     )
-    facets = DocumentField(default=dict, blank=True, help_text="The latest value of each dataset facet.")
-    facet_times = DocumentField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
-    fields = DocumentField(
+    facets = models.JSONField(default=dict, blank=True, help_text="The latest value of each dataset facet.")
+    facet_times = models.JSONField(default=dict, blank=True, help_text="Facet -> the event time its value is from.")
+    fields = models.JSONField(
         default=list, blank=True, help_text="The schema facet's fields: name, type, description, position."
     )
     dataset_type = models.CharField(max_length=64, blank=True)
@@ -194,7 +196,7 @@ class RunDataset(models.Model):
         "catalog.DatasetVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="lineage_runs"
     )
     reported_version = models.CharField(max_length=255, blank=True)
-    facets = DocumentField(default=dict, blank=True, help_text="The input or output facets of this run.")
+    facets = models.JSONField(default=dict, blank=True, help_text="The input or output facets of this run.")
 
     class Meta:
         ordering = ["run", "direction", "id"]
@@ -272,7 +274,7 @@ class ColumnLineage(models.Model):
         "catalog.Dataset", on_delete=models.PROTECT, related_name="column_lineage_out", db_index=False
     )
     input_field = models.CharField(max_length=1024)
-    transformations = DocumentField(
+    transformations = models.JSONField(
         default=list, blank=True, help_text="Each transformation: type (DIRECT, INDIRECT), subtype, description."
     )
     transformation_type = models.CharField(max_length=32, blank=True, help_text="The field's deprecated summary type.")
