@@ -53,6 +53,46 @@ def flush_outlasts_a_deadlock():
     flush.Command.handle = original
 
 
+class LineageSender:
+    """What both clients share for OpenLineage events, which a worker projects after the answer: waiting
+    until the projection has taken them, before reading what it writes."""
+
+    def lineage_settled(self, timeout: float = 60) -> None:
+        """Wait until none of this caller's lineage events is pending."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.get("/api/v1/lineage/events/", state="pending", limit=100)
+            assert response.status_code == 200, response.text
+            pending = [event["id"] for event in response.json()["results"]]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"lineage events {pending} still pending after {timeout} s")
+            time.sleep(0.2)
+
+    def lineage(self, event, timeout: float = 60) -> dict:
+        """POST one event (answered 202, or 200 for a duplicate) and return its resource once the
+        projection has taken it (projected or refused)."""
+        response = self.post("/api/v1/lineage", event)
+        assert response.status_code in (200, 202), response.text
+        answer = response.json()
+        assert answer["duplicate"] is (response.status_code == 200), answer
+        return self.lineage_event(answer["url"], timeout)
+
+    def lineage_event(self, url: str, timeout: float = 60) -> dict:
+        """The event resource at `url` once it is no longer pending."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.get(url)
+            assert response.status_code == 200, response.text
+            event = response.json()
+            if event["state"] != "pending":
+                return event
+            if time.monotonic() > deadline:
+                raise AssertionError(f"lineage event {url} still pending after {timeout} s")
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def e2e_storage_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e-storage").resolve()
@@ -135,6 +175,8 @@ E2E_LIMITS = {
     "CATALOG_PENDING_REQUEUE_AFTER": "2",
     "CATALOG_REQUEUE_INTERVAL": "2",
     "CATALOG_LABEL_QUALITY_SWEEP_INTERVAL": "2",
+    # Beat's sweep projects the lineage events a lost message or a killed worker left pending.
+    "CATALOG_LINEAGE_PROJECT_INTERVAL": "2",
 }
 
 
@@ -199,7 +241,7 @@ def api(live_catalog):
 
     tokens: dict[int, str] = {}
 
-    class Api:
+    class Api(LineageSender):
         url = live_catalog.url
 
         def headers(self, user=owner):
@@ -253,7 +295,7 @@ def gunicorn_catalog(e2e_env, celery_workers):
     server.stop()
 
 
-class Caller:
+class Caller(LineageSender):
     """One person calling the service over HTTP with their own token."""
 
     def __init__(self, url: str, user) -> None:

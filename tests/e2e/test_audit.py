@@ -42,8 +42,12 @@ def test_a_commercial_audit_fails_on_a_non_commercial_source_two_hops_up(api, e2
         ("clean", "forum-posts", "posts-cleaned"),
         ("split", "posts-cleaned", "sentiment-train"),
     ):
-        response = api.post("/api/v1/lineage", _event(job, [identity(source)], [identity(target)]))
-        assert response.status_code == 201, response.text
+        event = api.lineage(_event(job, [identity(source)], [identity(target)]))
+        assert event["state"] == "projected", event
+        assert {(item["name"], item["id"], item["status"]) for item in event["datasets"]} == {
+            (source, datasets[source]["id"], "confirmed"),
+            (target, datasets[target]["id"], "confirmed"),
+        }
 
     training = datasets["sentiment-train"]["id"]
     commercial = api.post(

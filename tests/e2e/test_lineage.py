@@ -102,6 +102,10 @@ def test_the_official_clients_events_come_back_as_a_directed_graph(api, e2e_stor
     plain.emit(
         _event(RunState.COMPLETE, ("training", "fraud.fit"), training_run, [training_input], [model], 30, job_facets)
     )
+    # The answers came before the projection: a worker takes the events, oldest first.
+    api.lineage_settled()
+    events = api.get("/api/v1/lineage/events/", limit=10).json()["results"]
+    assert [event["state"] for event in events] == ["projected"] * 4
 
     response = api.get("/api/v1/lineage", nodeId=f"dataset:models:fraud-scorer-{path.stem}", direction="upstream")
     assert response.status_code == 200, response.text

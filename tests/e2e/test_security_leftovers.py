@@ -26,9 +26,10 @@ def _event(job, inputs, outputs, *, time="2026-11-30T10:00:00Z"):
 
 
 def _send(caller, event):
-    response = caller.post("/api/v1/lineage", event)
-    assert response.status_code == 201, response.text
-    return response.json()
+    """The event sent, once a worker has projected it."""
+    sent = caller.lineage(event)
+    assert sent["state"] == "projected", sent
+    return sent
 
 
 def _dataset(caller, namespace, name, **fields):

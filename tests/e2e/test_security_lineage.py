@@ -84,9 +84,11 @@ def _in_edge_statuses(world) -> list[str]:
 def test_it_keeps_another_user_s_lineage_out_of_the_owner_s_audit_until_the_owner_confirms_it(world):
     assert world.audit() == "pass"
 
-    sent = world.other.post("/api/v1/lineage", _event(("etl", "launder"), [world.scraped_ref], [world.training_ref]))
+    sent = world.other.lineage(_event(("etl", "launder"), [world.scraped_ref], [world.training_ref]))
 
-    assert sent.status_code == 201, sent.text
+    assert sent["state"] == "projected", sent
+    landed = {(item["name"], item["status"]) for item in sent["datasets"]}
+    assert landed == {("scraped", "confirmed"), ("training", "unconfirmed")}
     assert world.audit() == "pass"
     assert _in_edge_statuses(world) == ["unconfirmed"]
     edge = world.edge()
@@ -101,14 +103,14 @@ def test_it_keeps_another_user_s_lineage_out_of_the_owner_s_audit_until_the_owne
 
 
 def test_it_lets_the_owner_reject_or_remove_reported_lineage_with_a_trace(world):
-    world.other.post("/api/v1/lineage", _event(("etl", "launder"), [world.scraped_ref], [world.training_ref]))
+    world.other.lineage(_event(("etl", "launder"), [world.scraped_ref], [world.training_ref]))
     rejected = world.edge()
     assert world.owner.post(f"/api/v1/lineage/edges/{rejected['id']}/reject/").status_code == 204
     assert world.owner.get("/api/v1/lineage/edges/", target=world.training_id).json()["results"] == []
     assert world.audit() == "pass"
 
     # Edges the owner's own pipeline reported (confirmed) are removed by the owner as well.
-    world.owner.post("/api/v1/lineage", _event(("etl", "mine"), [world.scraped_ref], [world.training_ref]))
+    world.owner.lineage(_event(("etl", "mine"), [world.scraped_ref], [world.training_ref]))
     reported = world.edge()
     assert (reported["origin"], reported["status"]) == ("openlineage", "confirmed")
     assert world.other.delete(f"/api/v1/lineage/edges/{reported['id']}/").status_code == 403
@@ -127,7 +129,7 @@ def test_another_user_s_events_change_neither_the_owner_s_facets_nor_run_job_and
     own = dict(world.training_ref, facets={"schema": _facet(fields=[{"name": "length", "type": "INT"}])})
     scraped = dict(world.scraped_ref, facets={"version": _facet(datasetVersion="1")})
     first = _event(("etl", "own-build"), [scraped], [own], run_id=run_id, event_type="START", job_facets=documented)
-    assert world.owner.post("/api/v1/lineage", first).status_code == 201
+    assert world.owner.lineage(first)["state"] == "projected"
 
     forged_output = dict(
         world.training_ref,
@@ -144,7 +146,7 @@ def test_another_user_s_events_change_neither_the_owner_s_facets_nor_run_job_and
         time="2026-11-30T11:00:00Z",
         job_facets={"documentation": _facet(description="Rewritten.")},
     )
-    assert world.other.post("/api/v1/lineage", forged).status_code == 201
+    assert world.other.lineage(forged)["state"] == "projected"
 
     graph = world.owner.get("/api/v1/lineage", nodeId=world.node, direction="upstream").json()["graph"]
     nodes = {item["id"]: item for item in graph}
@@ -173,9 +175,9 @@ def test_it_refuses_claims_through_ownership_and_symlinks_facets(world):
     # A dataset the owner's pipeline first reported is the owner's; the ownership facet of another's
     # event no longer takes it over (and hides it from its producer).
     made = {"namespace": world.namespace, "name": "made-by-pipeline"}
-    assert world.owner.post("/api/v1/lineage", _event(("etl", "make"), [], [made])).status_code == 201
+    assert world.owner.lineage(_event(("etl", "make"), [], [made]))["state"] == "projected"
     claim = {"ownership": _facet(owners=[{"name": f"user:{world.other.user.username}", "type": "OWNER"}])}
-    world.other.post("/api/v1/lineage", _event(("etl", "claim"), [], [dict(made, facets=claim)]))
+    world.other.lineage(_event(("etl", "claim"), [], [dict(made, facets=claim)]))
     (listed,) = world.owner.get("/api/v1/datasets/", namespace=world.namespace, search="made-by-pipeline").json()[
         "results"
     ]
@@ -191,7 +193,7 @@ def test_it_refuses_claims_through_ownership_and_symlinks_facets(world):
         "name": "copy",
         "facets": {"symlinks": _facet(identifiers=[{"namespace": "file", "name": str(later), "type": "FILE"}])},
     }
-    assert world.other.post("/api/v1/lineage", _event(("etl", "squat"), [], [squat])).status_code == 201
+    assert world.other.lineage(_event(("etl", "squat"), [], [squat]))["state"] == "projected"
     registered = world.owner.post(
         "/api/v1/datasets/",
         {"namespace": world.namespace, "name": "later", "source": {"uri": f"{world.folder_path.name}/later.csv"}},

@@ -102,10 +102,11 @@ def scene(people, e2e_storage_root):
             ),
         ),
     ]
+    # Each event as its sender reads it once a worker has projected it.
     answers = []
     for caller, event in events:
-        answer = caller.post("/api/v1/lineage", event)
-        assert answer.status_code in (200, 201), answer.text
+        answer = caller.lineage(event)
+        assert answer["state"] == "projected", answer
         answers.append(answer)
     hidden_run = events[2][1]["run"]["runId"]
 
@@ -225,6 +226,10 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
 
     my_runs, my_jobs, my_edges = ids("/api/v1/runs/"), ids("/api/v1/jobs/"), ids("/api/v1/lineage/edges/")
     my_changes = ids("/api/v1/changes/")
+    my_events = ids("/api/v1/lineage/events/")
+    secret_events = [event["id"] for event in scene["answers"] if event["id"] not in my_events]
+    assert len(my_events) == 1
+    assert len(secret_events) == 2
     my_owner = other.get(f"/api/v1/datasets/{mine['id']}/owners/").json()[0]["id"]
     # And what only the owner knows, which the stranger may try by guessing: each must answer 404.
     secret_owner = owner.get(f"/api/v1/datasets/{secret['id']}/owners/").json()[0]["id"]
@@ -254,6 +259,7 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("runs", "id"): my_runs,
         ("edges", "id"): my_edges,
         ("owners", "id"): [my_owner],
+        ("events", "id"): my_events,
         ("models", "id"): scene["models"],
         "model_id": scene["models"],
         ("training-runs", "id"): scene["training_runs"],
@@ -281,6 +287,7 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         ("runs", "id"): [scene["hidden_run"]],
         ("edges", "id"): secret_edges,
         ("owners", "id"): [secret_owner],
+        ("events", "id"): secret_events,
         "check_id": [scene["secret_check"]],
         ("datasets", "dataset"): [secret["name"]],
         ("jobs", "job"): [scene["hidden_job"]],
@@ -338,10 +345,13 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
         filled = [{}]
         for name in names:
             filled = [{**f, name: value} for f in filled for value in fill(own, name)]
+        # The stranger's own event names the restricted dataset by the identity they sent: that, and
+        # nothing more of it (no id), comes back to them.
+        echoed = {secret["namespace"], secret["name"]} if template.startswith("/api/v1/lineage/events/") else set()
         for values in filled:
             path = template.format(**values)
             for params in queries:
-                calls.append((path, params, False, set()))
+                calls.append((path, params, False, echoed))
             for name, value in query_probes.items():
                 if name in query:
                     calls.append((path, {**base, name: value}, False, {value}))
@@ -375,8 +385,13 @@ def test_it_leaks_nothing_of_a_restricted_dataset_on_any_read_endpoint(people, s
     placeholders = [finding for finding in audit["findings"] if finding["code"] == "restricted_upstream"]
     assert "blocker" in {finding["severity"] for finding in placeholders}
     assert audit["verdict"] == "fail"
-    # The OpenLineage answers to the stranger named no id of the restricted dataset either.
-    assert _leaks(scene["answers"][1].text, {secret["id"], uuid.UUID(secret["id"]).hex}) == []
+    # The stranger's event, as they read it, names no id of the restricted dataset either; the
+    # owner's, as the owner reads it, does.
+    theirs = other.get(f"/api/v1/lineage/events/{my_events[0]}/").json()
+    assert _leaks(json.dumps(theirs), {secret["id"], uuid.UUID(secret["id"]).hex}) == []
+    landed = {(item["namespace"], item["name"]): item["id"] for item in theirs["datasets"]}
+    assert landed == {(secret["namespace"], secret["name"]): None, (mine["namespace"], mine["name"]): mine["id"]}
+    assert secret["id"] in {item["id"] for item in scene["answers"][0]["datasets"]}
     # And the owner, who may read it, still sees it where it is.
     assert secret["id"] in owner.get("/api/v1/runs/", dataset=secret["id"]).text
 

@@ -62,6 +62,8 @@ def _derived(caller, *, job: str, source: tuple[str, str], target: tuple[str, st
                 outputs=[OutputDataset(namespace=target[0], name=target[1])],
             )
         )
+    # The events are answered once recorded: the edge is there once a worker has projected them.
+    caller.lineage_settled()
 
 
 def test_a_model_on_three_origins_is_described_in_spdx_the_eu_summary_and_croissant(

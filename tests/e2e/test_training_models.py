@@ -91,6 +91,8 @@ def _openlineage_run(caller, *, job: str, table: dict, model_name: str) -> None:
                 outputs=outputs,
             )
         )
+    # The training run is recorded as a worker projects the events, after the answers.
+    caller.lineage_settled()
 
 
 def _mlflow_run(tracking_uri: str, *, table: dict, experiment: str, model_name: str) -> None:

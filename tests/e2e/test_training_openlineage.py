@@ -90,6 +90,8 @@ def test_the_official_client_reports_a_training_run(people, e2e_storage_root):
                 outputs=outputs,
             )
         )
+    # The run is recorded as its events are projected, by a worker, after the answers.
+    people.owner.lineage_settled()
 
     response = people.owner.get("/api/v1/training-runs/")
     assert response.status_code == 200, response.text
