@@ -1,7 +1,9 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.backends.postgresql.psycopg_any import Jsonb
 from django.db.models import Q
 
 from lineage.choices import (
@@ -27,6 +29,22 @@ class DocumentField(models.JSONField):
 
     def get_placeholder(self, value: object, compiler: object, connection: object) -> str:
         return "%s"
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if isinstance(value, SerializedDocument) and connection.vendor == "postgresql":
+            text = value.text
+            return Jsonb(value, dumps=lambda _: text)
+        return super().get_db_prep_value(value, connection, prepared)
+
+
+class SerializedDocument(dict):
+    """A document whose JSON text is written already (an event's canonical text, read for its digest):
+    a DocumentField stores that text rather than serialising the document again. PostgreSQL's jsonb
+    keeps no key order or spacing, so the text stored is the document's own."""
+
+    def __init__(self, value: dict[str, Any], text: str) -> None:
+        super().__init__(value)
+        self.text = text
 
 
 class Job(models.Model):

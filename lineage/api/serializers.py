@@ -50,7 +50,7 @@ class BatchItemSerializer(serializers.Serializer):
         choices=["created", "duplicate", "invalid", "refused"],
         help_text="created (recorded, to be projected: follow it at /api/v1/lineage/events/{event_id}); duplicate "
         "(this exact event had been received before); invalid (the OpenLineage schema refused it: nothing is kept); "
-        "refused (more lineage than one event may report, nothing kept; or already projected and refused by the "
+        "refused (more lineage than one event may report, nothing kept; or, with tasks in-process, refused by the "
         "projection, such as a run id of another job: kept as refused, and taken again if sent again).",
     )
     event_id = serializers.IntegerField(required=False, help_text="The stored raw event (created or duplicate).")

@@ -255,9 +255,8 @@ class LineageBatchView(ProjectViewMixin, views.APIView):
             raise exceptions.ValidationError({"events": ["Send a JSON array of OpenLineage events."]})
         results = services.lineage_events_ingest(actor=self.actor, payloads=events, document_checked=True)
         recorded = [item.event_id for item in results if item.event_id is not None]
-        if recorded:
-            tasks.lineage_projection_request()
-            # Projected already (tasks in-process), or by an earlier delivery: those refused say why.
+        if recorded and tasks.lineage_projection_request():
+            # Projected in this process already: those refused say why.
             refused = dict(
                 LineageEvent.objects.filter(pk__in=recorded, state=ProjectionState.REFUSED).values_list("pk", "outcome")
             )

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from config import errors
 from lineage.choices import EdgeStatus, ProjectionState
-from lineage.models import LineageEvent
+from lineage.models import LineageEvent, SerializedDocument
 from lineage.openlineage import EventKind, InvalidEvent, validate_event
 from lineage.services.events import (
     _canonical,
@@ -77,8 +77,8 @@ def lineage_event_ingest(*, actor: User, payload: Any, document_checked: bool = 
 
     `document_checked`: the payload's depth and text were checked as the API's JSON parser checks them.
     """
-    kind, digest = _event_read(payload, document_checked=document_checked)
-    row = _event_row(actor, _event_prepare(kind, payload, digest))
+    kind, digest, document = _event_read(payload, document_checked=document_checked)
+    row = _event_row(actor, _event_prepare(kind, document, digest))
     try:
         with transaction.atomic():
             row.save(force_insert=True)
@@ -118,10 +118,12 @@ def _event_row(actor: User, prepared: Prepared) -> LineageEvent:
     )
 
 
-def _event_read(payload: Any, *, document_checked: bool = False) -> tuple[EventKind, str]:
-    """The event validated (InvalidEvent), and its digest."""
+def _event_read(payload: Any, *, document_checked: bool = False) -> tuple[EventKind, str, SerializedDocument]:
+    """The event validated (InvalidEvent), its digest, and the event with its canonical JSON text, which
+    is stored as it is."""
     kind = validate_event(payload, document_checked=document_checked)
-    return kind, hashlib.sha256(_canonical(payload).encode()).hexdigest()
+    text = _canonical(payload)
+    return kind, hashlib.sha256(text.encode()).hexdigest(), SerializedDocument(payload, text)
 
 
 def _event_prepare(kind: EventKind, payload: Any, digest: str) -> Prepared:
@@ -167,24 +169,24 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any], document_chec
             limit=MAX_BATCH_EVENTS,
         )
     results: dict[int, BatchItem] = {}
-    read: list[tuple[int, EventKind, str]] = []
+    read: list[tuple[int, EventKind, str, SerializedDocument]] = []
     for index, payload in enumerate(payloads):
         try:
-            kind, digest = _event_read(payload, document_checked=document_checked)
+            kind, digest, document = _event_read(payload, document_checked=document_checked)
         except InvalidEvent as exc:
             results[index] = _refusal(index, exc)
             continue
-        read.append((index, kind, digest))
+        read.append((index, kind, digest, document))
     known = {
         event.digest: event
-        for event in LineageEvent.objects.filter(digest__in={digest for _, _, digest in read}).only(
+        for event in LineageEvent.objects.filter(digest__in={digest for _, _, digest, _ in read}).only(
             "id", "digest", "state"
         )
     }
     first: dict[str, int] = {}
     repeats: dict[int, int] = {}
     pending: list[tuple[int, LineageEvent]] = []
-    for index, kind, digest in read:
+    for index, kind, digest, document in read:
         if digest in known:
             results[index] = BatchItem(index=index, status="duplicate", event_id=_requeued(known[digest]).pk)
         elif digest in first:
@@ -192,7 +194,7 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any], document_chec
         else:
             first[digest] = index
             try:
-                pending.append((index, _event_row(actor, _event_prepare(kind, payloads[index], digest))))
+                pending.append((index, _event_row(actor, _event_prepare(kind, document, digest))))
             except (InvalidEvent, errors.DomainError) as exc:
                 results[index] = _refusal(index, exc)
     try:

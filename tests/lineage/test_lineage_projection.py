@@ -1,5 +1,6 @@
 """Events are recorded by the request and projected by the projector, oldest first, one projector at a time."""
 
+import hashlib
 import uuid
 
 import psycopg
@@ -13,9 +14,10 @@ from governance.choices import Sensitivity
 from lineage import tasks
 from lineage.models import Job, LineageEdge, LineageEvent, Run
 from lineage.services import lineage_pending_project
+from lineage.services.events import _canonical
 from lineage.services.ingest import PROJECTOR_LOCK
 from tests.factories import OwnershipFactory
-from tests.lineage.events import dataset, run_event
+from tests.lineage.events import dataset, facet, run_event
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +199,15 @@ def test_without_a_redis_broker_every_request_asks(settings):
         assert tasks._requested() is False
     finally:
         tasks._broker_redis.cache_clear()
+
+
+def test_the_event_is_stored_as_sent_from_the_text_its_digest_was_read_from(owner_client):
+    event = run_event(
+        outputs=[dataset("o", "données-ü", documentation=facet(description='naïve \u2028 "quoted" \\ z', b=1.5e-07))]
+    )
+
+    answer = owner_client.post("/api/v1/lineage", event, format="json")
+
+    stored = LineageEvent.objects.get(pk=answer.json()["event_id"])
+    assert stored.payload == event
+    assert stored.digest == hashlib.sha256(_canonical(event).encode()).hexdigest()
