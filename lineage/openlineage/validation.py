@@ -223,11 +223,6 @@ def known_facets(level: FacetLevel) -> frozenset[str]:
     return frozenset(_spec().facets[level])
 
 
-def _deeper_than(value: object, limit: int) -> bool:
-    """Whether objects and arrays nest more than `limit` deep; level by level, so without recursion of its own."""
-    return _depth_and_texts(value, limit)[0]
-
-
 def _depth_and_texts(value: object, limit: int) -> tuple[bool, list[str]]:
     """Whether objects and arrays nest more than `limit` deep, and (when not) every key and string of the
     value; level by level, so without recursion of its own."""
