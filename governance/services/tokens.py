@@ -7,10 +7,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils import timezone
 
 from governance.models import AccessToken
@@ -61,7 +63,7 @@ def access_token_authenticate(*, key: str) -> AccessToken | None:
     digest = _sha256(key)
     now = timezone.now()
     found = None
-    for candidate in AccessToken.objects.select_related("user").filter(prefix=key[: AccessToken.PREFIX_LENGTH]):
+    for candidate in _candidates(key[: AccessToken.PREFIX_LENGTH]):
         # Every candidate is compared, in constant time, so the time taken says nothing about the key.
         if hmac.compare_digest(candidate.digest, digest):
             found = candidate
@@ -75,6 +77,60 @@ def access_token_authenticate(*, key: str) -> AccessToken | None:
         AccessToken.objects.filter(pk=found.pk).update(last_used_at=now)
         found.last_used_at = now
     return found
+
+
+def _candidates(prefix: str) -> list[AccessToken]:
+    """The tokens whose key starts with `prefix`, each with its user: what
+    `AccessToken.objects.select_related("user").filter(prefix=prefix)` reads, in one statement written
+    once per process. Every API request runs it: through the ORM it cost 1.0 ms of CPU, of which 0.2 ms
+    was the statement itself."""
+    sql, converters = _candidates_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix])
+        rows = cursor.fetchall()
+    user_model = AccessToken._meta.get_field("user").related_model
+    token_fields = [field.attname for field in AccessToken._meta.concrete_fields]
+    user_fields = [field.attname for field in user_model._meta.concrete_fields]
+    found = []
+    for row in rows:
+        values = list(row)
+        # As the ORM reads them: SQLite, for one, returns times as text.
+        for index, expression, functions in converters:
+            for function in functions:
+                values[index] = function(values[index], expression, connection)
+        token = AccessToken.from_db(connection.alias, token_fields, values[: len(token_fields)])
+        token.user = cast(User, user_model.from_db(connection.alias, user_fields, values[len(token_fields) :]))
+        found.append(token)
+    return found
+
+
+@cache
+def _candidates_sql() -> tuple[str, list[tuple[int, Any, list[Any]]]]:
+    """The statement, and the converters of each column that has any."""
+    quote = connection.ops.quote_name
+    user_model = AccessToken._meta.get_field("user").related_model
+    token_table, user_table = AccessToken._meta.db_table, user_model._meta.db_table
+    columns = [(token_table, field) for field in AccessToken._meta.concrete_fields]
+    columns += [(user_table, field) for field in user_model._meta.concrete_fields]
+
+    def name(table: str, field: Any) -> str:
+        return f"{quote(table)}.{quote(field.column)}"
+
+    select = ", ".join(name(table, field) for table, field in columns)
+    joined = (
+        f"{quote(token_table)} JOIN {quote(user_table)} ON {name(user_table, user_model._meta.pk)} "
+        f"= {name(token_table, AccessToken._meta.get_field('user'))}"
+    )
+    prefix = name(token_table, AccessToken._meta.get_field("prefix"))
+    # Names of the models' own tables and columns, quoted; the prefix is the one parameter.
+    sql = f"SELECT {select} FROM {joined} WHERE {prefix} = %s"  # noqa: S608
+    converters = []
+    for index, (table, field) in enumerate(columns):
+        expression = field.get_col(table)
+        functions = [*connection.ops.get_db_converters(expression), *expression.get_db_converters(connection)]
+        if functions:
+            converters.append((index, expression, functions))
+    return sql, converters
 
 
 def access_tokens_revoke(*, user: User) -> int:
