@@ -2,9 +2,12 @@
 
 import gzip
 import json
+import threading
+import time
 import uuid
 
 import pytest
+from django.db import connection, connections, transaction
 
 from catalog.models import Dataset
 from governance.models import Ownership
@@ -431,3 +434,48 @@ def test_it_refuses_a_plain_body_over_the_request_limit(owner_client, settings):
 
     assert response.status_code == 413
     assert not LineageEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_another_delivery_records_meanwhile_is_a_duplicate_of_it(owner):
+    """A delivery of the same event commits between the batch's look-up of known events and its insert:
+    the insert waits for it on the digest's unique index, then skips the event, which answers as a
+    duplicate of that delivery's; the batch's other events are recorded."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs a second connection to a server")
+    raced, other = realistic_event(seed=31), realistic_event(seed=32)
+    held, done = threading.Event(), threading.Event()
+    found: dict[str, object] = {}
+
+    def deliver() -> None:
+        try:
+            with transaction.atomic():
+                found["other"] = services.lineage_event_ingest(actor=owner, payload=raced).event.pk
+                held.set()
+                # Committed only once the batch's insert waits on this transaction's row.
+                deadline = time.monotonic() + 60
+                while not _waiting_on_a_lock() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        finally:
+            held.set()
+            connections.close_all()
+            done.set()
+
+    thread = threading.Thread(target=deliver)
+    thread.start()
+    assert held.wait(60)
+    results = services.lineage_events_ingest(actor=owner, payloads=[other, raced])
+    assert done.wait(60)
+    thread.join()
+
+    assert [item.status for item in results] == ["created", "duplicate"]
+    assert results[1].event_id == found["other"]
+    assert LineageEvent.objects.count() == 2
+
+
+def _waiting_on_a_lock() -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
