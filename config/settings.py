@@ -247,6 +247,15 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# The cyclic garbage collector's thresholds in the web and worker processes (config/collector.py says
+# why they are higher than Python's 700 / 10 / 10): three integers, generation 0 to 2.
+try:
+    CATALOG_GC_THRESHOLDS = [int(part) for part in env.str("CATALOG_GC_THRESHOLDS", default="50000,50,100").split(",")]
+except ValueError:
+    CATALOG_GC_THRESHOLDS = []
+if len(CATALOG_GC_THRESHOLDS) != 3 or min(CATALOG_GC_THRESHOLDS) < 1:
+    raise ImproperlyConfigured("CATALOG_GC_THRESHOLDS takes three positive integers, e.g. 50000,50,100.")
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Without a broker the tasks run in-process, so the quick start needs no server at all.

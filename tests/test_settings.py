@@ -117,3 +117,38 @@ def test_the_deploy_checks_pass_with_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _probe(code: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**keep, "PYTHONPATH": str(ROOT), "CATALOG_ENV_FILE": str(tmp_path / "no.env"), "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_web_application_and_a_worker_run_with_the_collector_thresholds(tmp_path):
+    web = _probe("import gc, config.wsgi; print(*gc.get_threshold())", {}, tmp_path)
+    worker = _probe(
+        "import gc, django; django.setup(); from config.celery_app import app; from celery import signals; "
+        "signals.worker_init.send(sender=None); print(*gc.get_threshold())",
+        {"CATALOG_GC_THRESHOLDS": "20000,30,40", "DJANGO_SETTINGS_MODULE": "config.settings"},
+        tmp_path,
+    )
+
+    assert web.returncode == 0, web.stderr
+    assert web.stdout.split() == ["50000", "50", "100"]
+    assert worker.returncode == 0, worker.stderr
+    assert worker.stdout.split() == ["20000", "30", "40"]
+
+
+def test_it_refuses_collector_thresholds_that_are_not_three_positive_integers(tmp_path):
+    for value in ("1000,10", "0,10,10", "many,10,10"):
+        result = run_settings({"DEBUG": "1", "CATALOG_GC_THRESHOLDS": value}, tmp_path)
+
+        assert result.returncode != 0, value
+        assert "CATALOG_GC_THRESHOLDS takes three positive integers" in result.stderr, result.stderr
