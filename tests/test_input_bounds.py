@@ -3,6 +3,7 @@ deep nesting, JSON nested too deep, NUL and lone surrogates in bodies, queries a
 node ids with many colons."""
 
 import gzip
+import io
 import json
 import re
 import socket
@@ -15,7 +16,7 @@ from rest_framework import exceptions
 from catalog import services
 from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
-from config.api.parsers import check_document
+from config.api.parsers import BoundedJSONParser, check_document
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 from tests.hostile import ALIAS_BOMB, deep
@@ -94,6 +95,12 @@ def test_it_refuses_json_nested_too_deeply_on_every_endpoint(owner_client, anony
         ('{"a": "\\u0000"}', False),
         ('{"a": "\\udc00"}', False),
         ('{"\\uD800": 1}', False),
+        ('{"a": [1e308, 1.7976931348623157e308, -1e308, 1e-400, 123e100]}', True),  # doubles, if barely
+        ('{"a": "1e400"}', True),  # a text that reads like a number
+        ('{"a": {"b": [1e400]}}', False),
+        ('{"a": -1E+309}', False),
+        ('{"a": ' + "9" * 400 + "}", True),  # an integer: Python keeps every digit
+        ('{"a": ' + "9" * 400 + ".5}", False),
     ],
 )
 def test_the_first_look_at_the_text_and_the_walk_agree(text, fine):
@@ -104,7 +111,7 @@ def test_the_first_look_at_the_text_and_the_walk_agree(text, fine):
     except (exceptions.ParseError, exceptions.ValidationError):
         walked = False
     try:
-        check_document(data, text=text)
+        BoundedJSONParser().parse(io.BytesIO(text.encode()))
         looked = True
     except (exceptions.ParseError, exceptions.ValidationError):
         looked = False
@@ -422,3 +429,15 @@ def test_it_answers_400_when_the_database_refuses_a_value(owner_client, dataset,
     assert response.status_code == 400, response.content[:300]
     assert "cannot be stored" in response.json()["errors"]["non_field_errors"][0]
     assert "secret_column" not in response.content.decode()
+
+
+def test_it_refuses_a_number_too_large_for_a_double_by_its_path(owner_client):
+    body = '{"eventType": "COMPLETE", "run": {"facets": {"stats": {"rows": [1, 2E+400]}}}}'
+
+    for path in ("/api/v1/lineage", "/api/v1/datasets/"):
+        response = owner_client.generic("POST", path, body, content_type="application/json")
+
+        assert response.status_code == 400, (path, response.content[:300])
+        assert response.json()["errors"] == {
+            "run.facets.stats.rows.1": ["This number is too large: it must fit a double (at most about 1.8e308)."]
+        }, path

@@ -8,6 +8,7 @@ and the JSON encoder all recurse, and a body nested a thousand levels deep is a 
 """
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -55,15 +56,21 @@ class _Place:
         return ".".join(ascii(key)[1:-1] if unstorable_text(key) else key for key in reversed(keys))
 
 
-def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | None = None) -> None:
+def check_document(
+    data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | None = None, finite: bool = False
+) -> None:
     """Refuse a parsed JSON document nested deeper than `max_depth` (ParseError) or holding unstorable text in
     any key or string (ValidationError, under the value's path). Iterative, so a deep document cannot exhaust
     the stack here.
 
-    Given the JSON `text` it was parsed from, a first look at the text settles nearly every document: one
-    with no escape that could stand for NUL or a lone surrogate, and nested no deeper than the limit,
-    holds nothing to refuse. Otherwise the document is walked, to find the first offence and its path."""
-    if text is not None and _text_fine(data, text, max_depth):
+    A number too large for a double (`1e400`) is refused too (ValidationError): Python reads it as
+    infinity, which neither JSON nor PostgreSQL can hold.
+
+    Given the JSON `text` it was parsed from, and `finite` (the decoder read every number as a double
+    that fits), a first look at the text settles nearly every document: one with no escape that could
+    stand for NUL or a lone surrogate, and nested no deeper than the limit, holds nothing to refuse.
+    Otherwise the document is walked, to find the first offence and its path."""
+    if text is not None and finite and _text_fine(data, text, max_depth):
         return
     pending: list[tuple[Any, int, _Place | None]] = [(data, 1, None)]
     while pending:
@@ -72,24 +79,28 @@ def check_document(data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | No
             if problem_found := unstorable_text(node):
                 raise _unstorable(place, f"This text has {problem_found}.")
             continue
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise _unstorable(place, "This number is too large: it must fit a double (at most about 1.8e308).")
+            continue
         if not isinstance(node, dict | list):
             continue
         if depth > max_depth:
             raise exceptions.ParseError(
                 f"The body nests objects and arrays more than {max_depth} levels deep; flatten it."
             )
-        # Numbers, booleans and nulls have nothing to check: not queued, as a body of many is cheap to send.
+        # Integers, booleans and nulls have nothing to check: not queued, as a body of many is cheap to send.
         if isinstance(node, dict):
             for key, value in node.items():
                 if problem_found := unstorable_text(key):
                     raise _unstorable(_Place(place, key), f"This key has {problem_found}.")
-                if isinstance(value, str | dict | list):
+                if isinstance(value, str | dict | list | float):
                     pending.append((value, depth + 1, _Place(place, key)))
         else:
             pending.extend(
                 (value, depth + 1, _Place(place, index))
                 for index, value in enumerate(node)
-                if isinstance(value, str | dict | list)
+                if isinstance(value, str | dict | list | float)
             )
 
 
@@ -130,7 +141,8 @@ class BoundedJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = stream.read().decode(encoding)
-            data = json.loads(text, parse_constant=strict_constant if self.strict else None)
+            numbers = _Numbers()
+            data = json.loads(text, parse_constant=strict_constant if self.strict else None, parse_float=numbers.read)
         except RecursionError:
             # The decoder itself gives up about a thousand levels down; the limit below is far shallower.
             raise exceptions.ParseError(
@@ -138,8 +150,24 @@ class BoundedJSONParser(JSONParser):
             ) from None
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError among them
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-        check_document(data, text=text)
+        check_document(data, text=text, finite=numbers.finite)
         return data
+
+
+class _Numbers:
+    """The decoder's reader of numbers with a fraction or an exponent, noting whether one overflowed (to
+    infinity) so that the body is walked for it. Only such numbers pass here: integers and text do not."""
+
+    __slots__ = ("finite",)
+
+    def __init__(self) -> None:
+        self.finite = True
+
+    def read(self, text: str) -> float:
+        value = float(text)
+        if self.finite and not math.isfinite(value):
+            self.finite = False
+        return value
 
 
 class UnstorableTextMiddleware:
