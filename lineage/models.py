@@ -38,11 +38,11 @@ class DocumentField(models.JSONField):
 
 
 class SerializedDocument(dict):
-    """A document whose JSON text is written already (an event's canonical text, read for its digest):
+    """A document whose JSON is written already (an event's canonical JSON, UTF-8, read for its digest):
     a DocumentField stores that text rather than serialising the document again. PostgreSQL's jsonb
     keeps no key order or spacing, so the text stored is the document's own."""
 
-    def __init__(self, value: dict[str, Any], text: str) -> None:
+    def __init__(self, value: dict[str, Any], text: bytes) -> None:
         super().__init__(value)
         self.text = text
 

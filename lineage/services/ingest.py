@@ -150,11 +150,11 @@ def _event_row(actor: User, prepared: Prepared) -> LineageEvent:
 
 
 def _event_read(payload: Any, *, document_checked: bool = False) -> tuple[EventKind, str, SerializedDocument]:
-    """The event validated (InvalidEvent), its digest, and the event with its canonical JSON text, which
-    is stored as it is."""
+    """The event validated (InvalidEvent), its digest, and the event with its canonical JSON, which is
+    stored as it is."""
     kind = validate_event(payload, document_checked=document_checked)
     text = _canonical(payload)
-    return kind, hashlib.sha256(text.encode()).hexdigest(), SerializedDocument(payload, text)
+    return kind, hashlib.sha256(text).hexdigest(), SerializedDocument(payload, text)
 
 
 def _event_prepare(kind: EventKind, payload: Any, digest: str) -> Prepared:

@@ -210,4 +210,4 @@ def test_the_event_is_stored_as_sent_from_the_text_its_digest_was_read_from(owne
 
     stored = LineageEvent.objects.get(pk=answer.json()["event_id"])
     assert stored.payload == event
-    assert stored.digest == hashlib.sha256(_canonical(event).encode()).hexdigest()
+    assert stored.digest == hashlib.sha256(_canonical(event)).hexdigest()
