@@ -12,10 +12,10 @@ PROBE = (
 )
 
 
-def run_settings(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+def run_settings(env: dict[str, str], tmp_path, probe: str = PROBE) -> subprocess.CompletedProcess:
     keep = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
     return subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         cwd=tmp_path,
         env={
             **keep,
@@ -117,3 +117,20 @@ def test_the_deploy_checks_pass_with_production_settings(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_workers_look_for_a_dead_workers_messages_at_the_restore_interval_where_it_is_set(tmp_path):
+    probe = (
+        "import django; django.setup(); from config.celery_app import app; "
+        "options = app.conf.broker_transport_options; "
+        "print(options.get('unacked_restore_interval'), options.get('unacked_restore_throttle'))"
+    )
+    broker = {"DEBUG": "1", "CELERY_BROKER_URL": "redis://broker.internal:6379/0"}
+
+    chosen = run_settings({**broker, "CELERY_BROKER_RESTORE_INTERVAL": "2"}, tmp_path, probe)
+    kombus_own = run_settings(broker, tmp_path, probe)
+
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.split() == ["2", "1"]
+    assert kombus_own.returncode == 0, kombus_own.stderr
+    assert kombus_own.stdout.split() == ["None", "None"]
