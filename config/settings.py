@@ -290,6 +290,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
     "socket_connect_timeout": CELERY_BROKER_SOCKET_TIMEOUT,
 }
+# Workers look for the unacknowledged messages of a worker that died, to hand them out again once their
+# visibility timeout has passed, every CELERY_BROKER_RESTORE_INTERVAL seconds where it is set. Unset, kombu's
+# own pace: a look every 10 s that scans the broker one time in ten, so up to 100 s past the timeout.
+CELERY_BROKER_RESTORE_INTERVAL = env.int("CELERY_BROKER_RESTORE_INTERVAL", default=0)
+if CELERY_BROKER_RESTORE_INTERVAL > 0:
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "unacked_restore_interval": CELERY_BROKER_RESTORE_INTERVAL,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # Publishing happens after the registration committed; a broker that is down must not hold

@@ -21,6 +21,7 @@ import io
 import os
 import tempfile
 import threading
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -75,17 +76,34 @@ def filesystem(protocol: str, *, retry_attempts: int) -> Any:
             # timeout against an emulator). Elsewhere gcsfs finds Google's application default credentials.
             from gcsfs.core import GCSFileSystem
 
-            return GCSFileSystem(token="anon", **options)  # noqa: S106 (anonymous access, no secret)
+            fs = GCSFileSystem(token="anon", **options)  # noqa: S106 (anonymous access, no secret)
+            return _gcs_tries(fs, retry_attempts)
         fs = fsspec.filesystem(protocol, **options)
     except ImportError as exc:
         raise SourceError(
             f"Reading {protocol}:// sources needs the package {packages.get(protocol, protocol)}."
         ) from exc
+    if protocol == "gcs":
+        return _gcs_tries(fs, retry_attempts)
     if protocol == "s3":
         # s3fs makes each call up to `retries` times (5 by default) around botocore's own tries: five
         # times the attempts a throttling store was meant to get. Once more is kept, for an answer
         # whose body broke off while it was read (which botocore does not retry).
         fs.retries = S3_CALLS
+    return fs
+
+
+def _gcs_tries(fs: Any, retry_attempts: int) -> Any:
+    """The filesystem with each of its requests tried `retry_attempts` times. gcsfs tries each six times
+    whatever it is told (its retry decorator is bound when its class is made, and sleeps 1, 2, 4, 8 and
+    16 s between the tries): its own request, under the same retry decorator with the attempts asked for,
+    keeps gcsfs's choice of what to retry and its backoff."""
+    from gcsfs.core import GCSFileSystem
+    from gcsfs.retry import retry_request
+
+    request = getattr(GCSFileSystem._request, "__wrapped__", None)
+    if isinstance(fs, GCSFileSystem) and request is not None:
+        fs._request = types.MethodType(retry_request(retries=retry_attempts)(request), fs)
     return fs
 
 

@@ -12,17 +12,26 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 import pytest
 
 SPEC_DIR = Path(__file__).parent / "standards" / "spdx-3.0.1"
 
 
 def schema_errors(document: dict[str, Any]) -> list[str]:
-    """What the JSON schema of SPDX 3.0.1 finds wrong with the document."""
-    schema = json.loads((SPEC_DIR / "spdx-json-schema.json").read_text())
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    return [f"{error.json_path}: {error.message[:300]}" for error in validator.iter_errors(document)]
+    """What the JSON schema of SPDX 3.0.1 (draft 2020-12) finds wrong with the document. jsonschema-rs, as
+    the lineage's own validation: the schema's unevaluatedProperties under a oneOf of every class cost the
+    pure-Python jsonschema about a tenth of a second per element, half a minute for a folder of images."""
+    if "validator" not in _SCHEMA:
+        schema = json.loads((SPEC_DIR / "spdx-json-schema.json").read_text())
+        _SCHEMA["validator"] = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    return [
+        f"$.{'.'.join(str(part) for part in error.instance_path)}: {error.message[:300]}"
+        for error in _SCHEMA["validator"].iter_errors(document)
+    ]
+
+
+_SCHEMA: dict[str, Any] = {}
 
 
 def bindings_load(document: dict[str, Any]) -> list[Any]:

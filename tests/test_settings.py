@@ -12,10 +12,10 @@ PROBE = (
 )
 
 
-def run_settings(env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+def run_settings(env: dict[str, str], tmp_path, probe: str = PROBE) -> subprocess.CompletedProcess:
     keep = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
     return subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", probe],
         cwd=tmp_path,
         env={
             **keep,
@@ -119,25 +119,30 @@ def test_the_deploy_checks_pass_with_production_settings(tmp_path):
     assert "no issues" in result.stdout
 
 
-def _probe(code: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
-    keep = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={**keep, "PYTHONPATH": str(ROOT), "CATALOG_ENV_FILE": str(tmp_path / "no.env"), "DEBUG": "1", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+def test_workers_look_for_a_dead_workers_messages_at_the_restore_interval_where_it_is_set(tmp_path):
+    probe = (
+        "import django; django.setup(); from config.celery_app import app; "
+        "options = app.conf.broker_transport_options; "
+        "print(options.get('unacked_restore_interval'), options.get('unacked_restore_throttle'))"
     )
+    broker = {"DEBUG": "1", "CELERY_BROKER_URL": "redis://broker.internal:6379/0"}
+
+    chosen = run_settings({**broker, "CELERY_BROKER_RESTORE_INTERVAL": "2"}, tmp_path, probe)
+    kombus_own = run_settings(broker, tmp_path, probe)
+
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.split() == ["2", "1"]
+    assert kombus_own.returncode == 0, kombus_own.stderr
+    assert kombus_own.stdout.split() == ["None", "None"]
 
 
 def test_the_web_application_and_a_worker_run_with_the_collector_thresholds(tmp_path):
-    web = _probe("import gc, config.wsgi; print(*gc.get_threshold())", {}, tmp_path)
-    worker = _probe(
+    web = run_settings({"DEBUG": "1"}, tmp_path, "import gc, config.wsgi; print(*gc.get_threshold())")
+    worker = run_settings(
+        {"DEBUG": "1", "CATALOG_GC_THRESHOLDS": "20000,30,40"},
+        tmp_path,
         "import gc, django; django.setup(); from config.celery_app import app; from celery import signals; "
         "signals.worker_init.send(sender=None); print(*gc.get_threshold())",
-        {"CATALOG_GC_THRESHOLDS": "20000,30,40", "DJANGO_SETTINGS_MODULE": "config.settings"},
-        tmp_path,
     )
 
     assert web.returncode == 0, web.stderr

@@ -60,7 +60,9 @@ def register(client: APIClient, server: LiveServer, case: Case, target: Path) ->
 def exports(request, django_db_setup, django_db_blocker, realdata_dir, tmp_path_factory):
     """Every corpus file the run tests registered by one owner, committed for a live server to serve, and the
     database emptied once at the end (as a transactional test empties it after each: 84 such flushes took
-    longer than the exports themselves)."""
+    longer than the exports themselves). The labels are not examined for mislabelled rows: nothing of that
+    analysis is in an export, and it took two thirds of the time (tests/profiling/test_labels.py examines the
+    labels of the same real tables)."""
     chosen = {
         item.callspec.params["case"].name
         for item in request.session.items
@@ -71,7 +73,7 @@ def exports(request, django_db_setup, django_db_blocker, realdata_dir, tmp_path_
     celery_app.conf.task_always_eager = True
     with (
         django_db_blocker.unblock(),
-        override_settings(CATALOG_STORAGE_ROOTS=[storage]),
+        override_settings(CATALOG_STORAGE_ROOTS=[storage], CATALOG_LABEL_QUALITY=False),
         modify_settings(ALLOWED_HOSTS={"append": "localhost"}),
     ):
         server = LiveServer("localhost")

@@ -171,9 +171,10 @@ def test_it_fails_a_missing_gcs_key_naming_the_gcs_endpoint_setting(gcs_versions
     assert "AWS_" not in version.error
 
 
-def test_it_fails_an_unreachable_gcs_endpoint_naming_its_setting(gcs_versions, owner, dataset, monkeypatch):
+def test_it_fails_an_unreachable_gcs_endpoint_naming_its_setting(gcs_versions, owner, dataset, monkeypatch, settings):
     from tests.e2e.processes import free_port
 
+    settings.CATALOG_OBJECT_RETRY_ATTEMPTS = 1
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{free_port()}")
 
     version = _profiled(owner, dataset, f"gs://{GCS_BUCKET}/penguins/penguins.csv")

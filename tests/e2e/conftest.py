@@ -170,6 +170,8 @@ E2E_LIMITS = {
     "CELERY_TASK_SOFT_TIME_LIMIT": "40",
     "CELERY_TASK_TIME_LIMIT": "45",
     "CELERY_BROKER_VISIBILITY_TIMEOUT": "50",
+    # ... and the workers look for such messages every 2 s (kombu's own pace scans every 100 s).
+    "CELERY_BROKER_RESTORE_INTERVAL": "2",
     # The sweeper re-queues a version left pending this long (a lost message, a broker that was down),
     # looking every few seconds: beat runs beside the workers, as in production.
     "CATALOG_PENDING_REQUEUE_AFTER": "2",

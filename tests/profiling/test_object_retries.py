@@ -5,11 +5,13 @@ throttled) at most once; then a SourceError naming the throttling."""
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 
 from profiler.faults import SourceError
 from profiler.objects import S3_CALLS, RemoteObject, filesystem, remote_hash, store_faults
-from tests.object_store import UNVERSIONED
+from tests.object_store import GCS_BUCKET, UNVERSIONED
 from tests.throttling_proxy import ThrottlingProxy
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +45,27 @@ def test_a_request_throttled_for_ever_is_tried_the_attempts_it_is_given_then_nam
         assert "kept throttling" in str(fault)
         assert f"{attempts} attempts" in str(fault)
         assert "CATALOG_OBJECT_RETRY_ATTEMPTS" in str(fault)
+
+
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_a_gcs_request_throttled_for_ever_is_tried_the_attempts_it_is_given(gcs_store, monkeypatch, attempts):
+    """gcsfs's own retries are six whatever it is told; the catalog's filesystem tries as often as it is asked."""
+    gcs_store.put(GCS_BUCKET, "retries/penguins.csv", DATA)
+    with ThrottlingProxy(gcs_store.url, throttled=None) as proxy:
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", proxy.url)
+        fs = filesystem("gcs", retry_attempts=attempts)
+        with (
+            pytest.raises(SourceError) as asked,
+            store_faults(f"gs://{GCS_BUCKET}", protocol="gcs", retry_attempts=attempts),
+        ):
+            fs.info(f"{GCS_BUCKET}/retries/penguins.csv")
+
+    # gcsfs asks for the object and lists its folder: each request tried `attempts` times, no more.
+    tries = collections.Counter((method, path) for _at, method, path, _status in proxy.answered)
+    assert tries
+    assert set(tries.values()) == {attempts}, tries
+    assert proxy.slowed_down == len(proxy.answered)
+    assert "CATALOG_OBJECT_RETRY_ATTEMPTS" in str(asked.value)
 
 
 def test_a_read_throttled_for_a_while_goes_through_after_backoff(object_store, key, monkeypatch):
