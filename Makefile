@@ -54,10 +54,12 @@ TEST_ENV = SECRET_KEY=test-only-not-a-secret DATABASE_URL=$(TEST_DATABASE_URL) C
 NO_TESTS = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; fi; exit $$status
 
 # Every test but the fuzzing: in-process, end-to-end (gunicorn, Celery workers and beat), the browser,
-# the fault stack and the real-data corpus.
+# the fault stack and the real-data corpus; the in-process ones over TEST_PROCESSES processes, then the
+# others one at a time (scripts/test-runs).
+TEST_PROCESSES ?= 2
 test: install
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) scripts/ensure-services
-	$(TEST_ENV) $(BIN)/python -m pytest -m "not fuzz" $(PYTEST_ARGS); $(NO_TESTS)
+	$(TEST_ENV) TEST_PROCESSES=$(TEST_PROCESSES) scripts/test-runs $(BIN)/python $(PYTEST_ARGS)
 
 # Schemathesis against the live schema (tests/e2e/test_fuzz_api.py): a step of its own in CI.
 test-fuzz: install
