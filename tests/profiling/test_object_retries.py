@@ -60,10 +60,11 @@ def test_a_gcs_request_throttled_for_ever_is_tried_the_attempts_it_is_given(gcs_
         ):
             fs.info(f"{GCS_BUCKET}/retries/penguins.csv")
 
-    # gcsfs asks for the object and lists its folder: each request tried `attempts` times, no more.
+    # gcsfs asks for the object and lists its folder, side by side: the request whose last try failed
+    # the call was tried `attempts` times, and neither more (the other may be cut short by that failure).
     tries = collections.Counter((method, path) for _at, method, path, _status in proxy.answered)
     assert tries
-    assert set(tries.values()) == {attempts}, tries
+    assert max(tries.values()) == attempts, tries
     assert proxy.slowed_down == len(proxy.answered)
     assert "CATALOG_OBJECT_RETRY_ATTEMPTS" in str(asked.value)
 
