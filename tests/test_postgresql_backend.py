@@ -1,0 +1,68 @@
+"""The database backend's health check: it tells a connection its server ended from a live one without a
+round trip, as Django's `SELECT 1` did with one."""
+
+import time
+
+import psycopg
+import pytest
+from django.db import connection, connections
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL backend's own check")
+
+
+@pytest.fixture
+def own_connection():
+    """A connection of its own, outside the test's transaction, that the test may break."""
+    wrapper = connections.create_connection("default")
+    wrapper.ensure_connection()
+    yield wrapper
+    wrapper.close()
+
+
+def _last_statement_started(wrapper) -> float:
+    """When the server last began a statement on this connection (pg_stat_activity's `query_start`)."""
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        return other.execute(
+            "SELECT extract(epoch FROM query_start) FROM pg_stat_activity WHERE pid = %s",
+            [wrapper.connection.info.backend_pid],
+        ).fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_a_live_connection_is_usable_and_checking_it_runs_no_statement(own_connection):
+    with own_connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    before = _last_statement_started(own_connection)
+
+    assert all(own_connection.is_usable() for _ in range(3))
+    assert _last_statement_started(own_connection) == before
+
+
+@pytest.mark.django_db
+def test_a_connection_whose_backend_was_terminated_is_replaced_before_the_next_query(own_connection):
+    pid = own_connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        # Waits (up to 10 s) for the backend to exit: its FATAL message and the end of the stream are sent.
+        assert other.execute("SELECT pg_terminate_backend(%s, 10000)", [pid]).fetchone()[0]
+    deadline = time.monotonic() + 5
+    while own_connection.is_usable() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert not own_connection.is_usable()
+    # As at the start of a request: the health check finds it dead and a new connection serves the query.
+    own_connection.health_check_done = False
+    with own_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
+
+
+@pytest.mark.django_db
+def test_a_connection_in_a_failed_transaction_is_not_usable(own_connection):
+    raw = own_connection.connection
+    raw.autocommit = False
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        raw.execute("SELECT 1 / 0")
+
+    assert not own_connection.is_usable()
+    raw.rollback()
+    assert own_connection.is_usable()
