@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 
 from config.api.throttling import client_address, login_failure_record, login_wait
 from config.request_ids import client_request_id_var, request_id_var
@@ -58,14 +57,31 @@ class RequestIdLogFilter(logging.Filter):
 class AdminLoginThrottleMiddleware:
     """Refuses admin logins (429) once the client address or the username failed too often lately,
     by the same counts as the API's token endpoint. Placed after the authentication middleware: a
-    login form answered again with the caller still anonymous is a failed attempt."""
+    login form answered again with the caller still anonymous is a failed attempt.
+
+    The login is told by the route the request resolved to, in `process_view`: every other request
+    passes by a comparison of names (reversing the login's path on each request cost more than the
+    rest of this middleware stack)."""
+
+    login_view = "admin:login"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "POST" or request.path_info != reverse("admin:login"):
-            return self.get_response(request)
+        response = self.get_response(request)
+        attempt = getattr(request, "admin_login_attempt", None)
+        # 200 is the form shown again (a wrong password); a success redirects, a CSRF failure is 403.
+        if attempt is not None and response.status_code == 200 and not request.user.is_authenticated:
+            login_failure_record(address=attempt[0], username=attempt[1])
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict
+    ) -> HttpResponse | None:
+        match = request.resolver_match
+        if request.method != "POST" or match is None or match.view_name != self.login_view:
+            return None
         address, username = client_address(request), request.POST.get("username", "")
         wait = login_wait(address=address, username=username)
         if wait is not None:
@@ -76,8 +92,5 @@ class AdminLoginThrottleMiddleware:
             )
             response["Retry-After"] = str(wait)
             return response
-        response = self.get_response(request)
-        # 200 is the form shown again (a wrong password); a success redirects, a CSRF failure is 403.
-        if response.status_code == 200 and not request.user.is_authenticated:
-            login_failure_record(address=address, username=username)
-        return response
+        request.admin_login_attempt = (address, username)  # type: ignore[attr-defined]
+        return None
