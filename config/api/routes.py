@@ -30,11 +30,14 @@ _MAX_SEGMENTS = 12
 class SlashOptionalRoute(RoutePattern):
     """A route that matches its path with or without the trailing slash. Reversed and shown as written."""
 
+    def __init__(self, route: str, name: str | None = None, is_endpoint: bool = False) -> None:
+        super().__init__(route, name=name, is_endpoint=is_endpoint)
+        # The other form, matched as Django matches any route (a string comparison when it takes no
+        # parameter). A path ending in `//` matches neither.
+        self._other = RoutePattern(route[:-1] if route.endswith("/") else route + "/", is_endpoint=is_endpoint)
+
     def match(self, path: str) -> tuple[str, tuple[Any, ...], dict[str, int | str]] | None:
-        found = super().match(path)
-        if found is None and path and not path.endswith("//"):
-            found = super().match(path[:-1] if path.endswith("/") else path + "/")
-        return found
+        return super().match(path) or self._other.match(path)
 
 
 def slash_optional(patterns: Sequence[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
