@@ -7,6 +7,7 @@ let it pick a fresh identity for every request.
 """
 
 import hashlib
+import math
 import time
 
 from django.conf import settings
@@ -26,12 +27,49 @@ def client_address(request: HttpRequest | Request) -> str:
     return addresses[-min(num_proxies, len(addresses))] or remote_addr
 
 
-class AnonRateThrottle(throttling.AnonRateThrottle):
+class _CellRate:
+    """A rate of N requests per period as the generic cell rate algorithm (GCRA) keeps it: N requests
+    may come at once, then one more each period/N. One number per client is kept in the cache, the
+    time its allowance is used up to (its "theoretical arrival time"); a request is refused while that
+    time lies more than a period ahead, and is told when it no longer will.
+
+    DRF's own throttle keeps the time of every request of the last period, read and written whole on
+    every request: at the default 6,000 requests a minute, a busy sender's list is thousands of
+    numbers long, pickled twice per request (and sent to Redis and back where CACHE_URL names it)."""
+
+    cache_format = "throttle-gcra_%(scope)s_%(ident)s"
+    rate: str | None
+    num_requests: int
+    duration: int
+    key: str | None
+
+    def allow_request(self, request: Request, view: object) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)  # type: ignore[attr-defined]
+        if self.key is None:
+            return True
+        now = self.timer()  # type: ignore[attr-defined]
+        interval = self.duration / self.num_requests
+        used_up_to = max(self.cache.get(self.key) or now, now)  # type: ignore[attr-defined]
+        ahead = used_up_to - now - (self.duration - interval)
+        if ahead > 0:
+            self.retry_in = ahead
+            return False
+        # Kept until the allowance is whole again; after that, an absent key means the same.
+        self.cache.set(self.key, used_up_to + interval, math.ceil(used_up_to + interval - now))  # type: ignore[attr-defined]
+        return True
+
+    def wait(self) -> float | None:
+        return getattr(self, "retry_in", None)
+
+
+class AnonRateThrottle(_CellRate, throttling.AnonRateThrottle):
     def get_ident(self, request: Request) -> str:
         return client_address(request)
 
 
-class UserRateThrottle(throttling.UserRateThrottle):
+class UserRateThrottle(_CellRate, throttling.UserRateThrottle):
     def get_ident(self, request: Request) -> str:
         return client_address(request)
 

@@ -6,11 +6,14 @@ rates are set on the throttle classes themselves (and in the settings, so that b
 """
 
 import re
+import time
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
+from config.api import throttling as config_throttling
 from tests.factories import UserFactory
 
 LIST = "/api/v1/datasets/"
@@ -55,6 +58,46 @@ def test_it_answers_the_fourth_request_of_a_user_in_a_minute_with_429(low_rates,
 
     assert [response.status_code for response in answers] == [200, 200, 200]
     assert_throttled(throttled)
+
+
+def test_a_user_at_the_limit_gets_one_more_request_each_period_over_the_rate(low_rates, owner_client, monkeypatch):
+    """3/min: three at once, then one every 20 seconds; a refusal says how long until the next."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(config_throttling.UserRateThrottle, "timer", lambda self: now[0])
+    burst = [owner_client.get(LIST).status_code for _ in range(3)]
+    refused = owner_client.get(LIST)
+
+    now[0] += 19.5
+    still_refused = owner_client.get(LIST)
+    now[0] += 0.5
+    next_one = owner_client.get(LIST)
+    after_it = owner_client.get(LIST)
+
+    assert burst == [200, 200, 200]
+    assert_throttled(refused)
+    assert int(refused["Retry-After"]) == 20
+    assert_throttled(still_refused)
+    assert int(still_refused["Retry-After"]) == 1
+    assert next_one.status_code == 200
+    assert_throttled(after_it)
+
+
+def test_a_busy_senders_throttle_state_is_one_number_whatever_its_rate(settings, owner_client, owner, monkeypatch):
+    """What each request reads and writes in the cache stays the same size however many requests the
+    rate allows (DRF's own throttle keeps every request's time of the last period)."""
+    rates = {"user": "100000/min", "anon": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(AnonRateThrottle, "THROTTLE_RATES", rates)
+    started = time.time()
+    answers = [owner_client.get(LIST).status_code for _ in range(50)]
+
+    kept = cache.get(f"throttle-gcra_user_{owner.pk}")
+
+    assert answers == [200] * 50
+    # The time the allowance is used up to: one interval (0.6 ms) past the last request.
+    assert isinstance(kept, float)
+    assert started < kept <= time.time() + 60 / 100_000
 
 
 def test_it_counts_a_users_requests_across_endpoints(low_rates, owner_client, dataset):
