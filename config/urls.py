@@ -17,10 +17,12 @@ def _routes(module: str) -> list[URLPattern | URLResolver]:
 
 
 api_patterns: list[URLPattern | URLResolver] = [
+    # First, as routes are tried in order: pipelines send the lineage an event per run or action, many
+    # more requests than any other route takes. No route of another app matches a path of the lineage's.
+    *_routes("lineage.api.urls"),
     *_routes("catalog.api.urls"),
     *_routes("governance.api.urls"),
     *_routes("contracts.api.urls"),
-    *_routes("lineage.api.urls"),
     *_routes("audits.api.urls"),
     *_routes("training.api.urls"),
     *_routes("webhooks.api.urls"),
