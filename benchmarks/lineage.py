@@ -201,7 +201,11 @@ def _post_batches(url: str, headers: dict[str, str], batches: list[bytes], threa
 
     def client(share: list[bytes]) -> None:
         with requests.Session() as session:
-            session.headers.update({**headers, "Content-Type": "application/json", "Content-Encoding": "gzip"})
+            # A connection per batch, as many senders would open them: a kept-alive connection stays with
+            # the web worker that accepted it, and a few of them may all land on one.
+            session.headers.update(
+                {**headers, "Content-Type": "application/json", "Content-Encoding": "gzip", "Connection": "close"}
+            )
             for body in share:
                 try:
                     response = session.post(url, data=body, timeout=600)
