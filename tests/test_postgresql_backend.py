@@ -1,7 +1,7 @@
 """The database backend's health check: it tells a connection its server ended from a live one without a
 round trip, as Django's `SELECT 1` did with one."""
 
-import time
+import select
 
 import psycopg
 import pytest
@@ -44,10 +44,12 @@ def test_a_connection_whose_backend_was_terminated_is_replaced_before_the_next_q
     with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
         # Waits (up to 10 s) for the backend to exit: its FATAL message and the end of the stream are sent.
         assert other.execute("SELECT pg_terminate_backend(%s, 10000)", [pid]).fetchone()[0]
-    deadline = time.monotonic() + 5
-    while own_connection.is_usable() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # The backend has exited; what it sent last (an error, then the end of the stream) is on its way.
+    poller = select.poll()
+    poller.register(own_connection.connection.pgconn.socket, select.POLLIN)
+    assert poller.poll(5000)
 
+    # One check, as a request makes one.
     assert not own_connection.is_usable()
     # As at the start of a request: the health check finds it dead and a new connection serves the query.
     own_connection.health_check_done = False
@@ -66,3 +68,20 @@ def test_a_connection_in_a_failed_transaction_is_not_usable(own_connection):
     assert not own_connection.is_usable()
     raw.rollback()
     assert own_connection.is_usable()
+
+
+@pytest.mark.django_db
+def test_a_connection_the_server_wrote_to_while_idle_is_checked_with_a_statement(own_connection):
+    """Something to read on an idle connection (here a notification) is not taken as the end of the
+    connection: the check then asks the server, as Django's did, and finds it live."""
+    with own_connection.cursor() as cursor:
+        cursor.execute("LISTEN catalog_health_check")
+    before = _last_statement_started(own_connection)
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("NOTIFY catalog_health_check")
+    poller = select.poll()
+    poller.register(own_connection.connection.pgconn.socket, select.POLLIN)
+    assert poller.poll(5000)
+
+    assert own_connection.is_usable()
+    assert _last_statement_started(own_connection) > before
