@@ -33,7 +33,8 @@ started, and once it is ready the projection is asked for: the time until no eve
 gives the projection's rate, reported beside the rate of recording. The same for the batch endpoint,
 with 2 client threads per web worker, on 1 web worker and then on 2 as the image runs the service
 (GUNICORN_WORKERS, default 2): the batch target is the service's, on 2; the events the 2-worker run
-records are not projected. No worker projects while the web worker records, so the web worker's figure is its own on this machine.
+records are not projected. No worker projects while the web worker records, so the web worker's
+figure is its own on this machine.
 
 The graph reads are in benchmarks/lineage_graph.py, the gunicorn server in benchmarks/server.py.
 """

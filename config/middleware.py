@@ -60,8 +60,8 @@ class AdminLoginThrottleMiddleware:
     login form answered again with the caller still anonymous is a failed attempt.
 
     The login is told by the route the request resolved to, in `process_view`: every other request
-    passes by a comparison of names (reversing the login's path on each request cost more than the
-    rest of this middleware stack)."""
+    passes by a comparison of names (reversing the login's path on every POST was about a tenth of a
+    lineage event's CPU in the profile)."""
 
     login_view = "admin:login"
 
