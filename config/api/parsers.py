@@ -7,17 +7,20 @@ were found. Nesting is bounded for the same reason: the JSON decoder, the serial
 and the JSON encoder all recurse, and a body nested a thousand levels deep is a few kilobytes.
 """
 
+import codecs
 import json
 import math
 import re
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
 from rest_framework.utils.json import strict_constant
 
 # Containers (objects and arrays) nested deeper than this are refused: the OpenLineage validator's own
@@ -57,7 +60,7 @@ class _Place:
 
 
 def check_document(
-    data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | None = None, finite: bool = False
+    data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | bytes | None = None, finite: bool = False
 ) -> None:
     """Refuse a parsed JSON document nested deeper than `max_depth` (ParseError) or holding unstorable text in
     any key or string (ValidationError, under the value's path). Iterative, so a deep document cannot exhaust
@@ -108,12 +111,14 @@ def check_document(
 # and decoding refuses invalid UTF-8): `\u0000` and `\uD800` to `\uDFFF`. A pair of surrogate escapes (an
 # emoji) matches too, and is then found fine by the walk.
 _UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_UNSTORABLE_ESCAPE_BYTES = re.compile(_UNSTORABLE_ESCAPE.pattern.encode())
 
 
-def _text_fine(data: Any, text: str, max_depth: int) -> bool:
-    """Whether a document parsed from `text` holds no escape of unstorable text and nests at most
-    `max_depth` deep (its containers taken level by level, by exact type, so fast)."""
-    if _UNSTORABLE_ESCAPE.search(text):
+def _text_fine(data: Any, text: str | bytes, max_depth: int) -> bool:
+    """Whether a document parsed from `text` (or its UTF-8 bytes) holds no escape of unstorable text and
+    nests at most `max_depth` deep (its containers taken level by level, by exact type, so fast)."""
+    found = _UNSTORABLE_ESCAPE_BYTES.search(text) if isinstance(text, bytes) else _UNSTORABLE_ESCAPE.search(text)
+    if found:
         return False
     level = [data] if type(data) is dict or type(data) is list else []
     for _ in range(max_depth):
@@ -133,14 +138,31 @@ def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationErro
     return exceptions.ValidationError({place.path() if place is not None else "body": [message]})
 
 
+# msgspec reads JSON in half the time the standard library's decoder takes (an 8.9 KB OpenLineage event:
+# 36 against 66 us, and more inside a request). It accepts nothing that decoder refuses, and reads what both
+# accept to the same values; it refuses more: a number beyond a double, a lone surrogate escape, NaN or
+# Infinity, which the standard decoder reads again to answer as it always has.
+_DECODER = msgspec.json.Decoder()
+
+
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser (strict: no NaN or Infinity), with a depth limit and unstorable text refused."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        # DRF's JSONParser.parse, keeping the text for check_document's first look.
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        body = stream.read()
+        if _is_utf8(encoding):
+            try:
+                data = _DECODER.decode(body)
+            except (msgspec.DecodeError, RecursionError):
+                pass  # read again below, for the standard decoder's answer
+            else:
+                # msgspec refuses a number a double cannot hold: every one it read is finite.
+                check_document(data, text=body, finite=True)
+                return data
+        # DRF's JSONParser.parse, keeping the text for check_document's first look.
         try:
-            text = stream.read().decode(encoding)
+            text = body.decode(encoding)
             numbers = _Numbers()
             data = json.loads(text, parse_constant=strict_constant if self.strict else None, parse_float=numbers.read)
         except RecursionError:
@@ -148,10 +170,29 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError(
                 f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; flatten it."
             ) from None
-        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError among them
+        except (ValueError, LookupError) as exc:  # UnicodeDecodeError and JSONDecodeError among them
             raise exceptions.ParseError(f"JSON parse error - {exc}") from None
         check_document(data, text=text, finite=numbers.finite)
         return data
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def parsed_body_release(request: Request) -> None:
+    """Let a request's parsed body go as soon as the view is done with it.
+
+    DRF's Request refers to itself (through its parser context) and the view to both, so every request is
+    a reference cycle, freed only by the garbage collector, and with it the body it parsed: an
+    OpenLineage event is some 140 dicts and lists, a batch a thousand times that. Each waited for a
+    collection that walked it; released here, it goes with its last reference. Measured on one event per
+    request: the collector's time per request fell from 171-227 to 57-79 us."""
+    # Where DRF keeps the parsed body (Request._load_data_and_files).
+    request._full_data = request._data = {}  # type: ignore[attr-defined]
 
 
 class _Numbers:
