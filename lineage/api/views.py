@@ -1,3 +1,4 @@
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from rest_framework.reverse import reverse
 from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
+from config.api.parsers import parsed_body_release
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services, tasks
@@ -95,7 +97,16 @@ FORMAT = OpenApiParameter(
 )
 
 
-class LineageView(ProjectViewMixin, views.APIView):
+class _ReleasesBody(views.APIView):
+    """An ingestion view: the events it read are let go once it has answered (parsed_body_release)."""
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        parsed_body_release(request)
+        return response
+
+
+class LineageView(ProjectViewMixin, _ReleasesBody):
     query_parameters = {"get": ("nodeId", "depth", "direction")}
     renderer_classes = GRAPH_RENDERERS
 
@@ -222,7 +233,7 @@ class LineageView(ProjectViewMixin, views.APIView):
         return Response(render_walk(walk, request.user, marquez=self.marquez_shape(request)))
 
 
-class LineageBatchView(ProjectViewMixin, views.APIView):
+class LineageBatchView(ProjectViewMixin, _ReleasesBody):
     parser_classes = [OpenLineageBatchParser]
 
     @extend_schema(
