@@ -113,6 +113,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+    # Parameters sent beside the statement (PostgreSQL's extended protocol) rather than quoted into its
+    # text by psycopg: a recorded OpenLineage event is an 8 KB document that client-side binding escaped
+    # in libpq and quoted in Python on every insert. Statements stay unnamed (Django prepares none), so a
+    # transaction-mode pooler works as before; DATABASE_SERVER_SIDE_BINDING=false goes back to quoting.
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "server_side_binding", env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

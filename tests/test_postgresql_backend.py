@@ -1,5 +1,5 @@
-"""The database backend's health check: it tells a connection its server ended from a live one without a
-round trip, as Django's `SELECT 1` did with one."""
+"""The database backend: its health check tells a connection its server ended from a live one without a
+round trip, as Django's `SELECT 1` did with one; its parameters are bound on the server."""
 
 import select
 
@@ -85,3 +85,22 @@ def test_a_connection_the_server_wrote_to_while_idle_is_checked_with_a_statement
 
     assert own_connection.is_usable()
     assert _last_statement_started(own_connection) > before
+
+
+@pytest.mark.django_db
+def test_parameters_are_bound_on_the_server_in_unnamed_statements(own_connection):
+    document = '{"text": "it\'s \\\\ quoted"}'
+    with own_connection.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute("SELECT %s::jsonb ->> 'text', %s::int + 1", [document, 41])
+            assert cursor.fetchone() == ("it's \\ quoted", 42)
+        # Sent as parameters, not spliced into the text the server received.
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            received = other.execute(
+                "SELECT query FROM pg_stat_activity WHERE pid = %s", [own_connection.connection.info.backend_pid]
+            ).fetchone()[0]
+        assert "$1" in received
+        assert "quoted" not in received
+        # None is kept on the server, so a transaction-mode pooler may hand the connection on.
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)

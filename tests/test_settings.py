@@ -53,6 +53,22 @@ def test_with_urls_it_uses_postgresql_and_the_broker(tmp_path):
     assert result.stdout.split() == ["config.postgresql", "False", "redis://broker.internal:6379/0"]
 
 
+BINDING = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.DATABASES['default']['OPTIONS'].get('server_side_binding'))"
+)
+
+
+def test_postgresql_binds_parameters_on_the_server_unless_turned_off(tmp_path):
+    url = {"DEBUG": "1", "DATABASE_URL": "postgres://catalog@db.internal:5432/catalog"}
+
+    assert run_settings(url, tmp_path, BINDING).stdout.split() == ["True"]
+    off = run_settings({**url, "DATABASE_SERVER_SIDE_BINDING": "false"}, tmp_path, BINDING)
+    assert off.stdout.split() == ["False"], off.stderr
+    # SQLite has no such option.
+    assert run_settings({"DEBUG": "1"}, tmp_path, BINDING).stdout.split() == ["None"]
+
+
 def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
     result = run_settings({"DEBUG": "0"}, tmp_path)
 
