@@ -3,11 +3,13 @@ import json
 import uuid
 
 import pytest
+from django.urls import reverse, set_script_prefix
 from rest_framework.test import APIClient
 
 from catalog.models import Dataset
 from governance.choices import OwnershipRole
 from governance.models import Ownership
+from lineage.api.views import event_url
 from lineage.models import ColumnLineage, DatasetAlias, Job, LineageEdge, LineageEvent, ReportedDataset, Run, RunDataset
 from tests.factories import DatasetFactory, OwnershipFactory, UserFactory, VersionFactory, token_for
 from tests.lineage.events import column_lineage, dataset, facet, run_event, schema
@@ -338,3 +340,13 @@ def test_it_stores_or_refuses_an_event_time_out_of_the_database_s_range(owner_cl
     response = owner_client.post("/api/v1/lineage", event, format="json")
 
     assert response.status_code in (201, 400), response.content
+
+
+@pytest.mark.parametrize("prefix", ["/", "/catalog/"])
+def test_an_answers_event_url_is_the_events_detail_route_under_the_script_prefix(prefix):
+    set_script_prefix(prefix)
+    try:
+        assert event_url(41) == reverse("lineage-event-detail", kwargs={"pk": 41})
+        assert event_url(41).startswith(prefix)
+    finally:
+        set_script_prefix("/")
