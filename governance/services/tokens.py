@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from governance.models import AccessToken
@@ -84,8 +84,10 @@ def _candidates(prefix: str) -> list[AccessToken]:
     `AccessToken.objects.select_related("user").filter(prefix=prefix)` reads, in one statement written
     once per process. Every API request runs it: through the ORM it cost 1.0 ms of CPU, of which 0.2 ms
     was the statement itself."""
+    # The connection itself, taken once: Django's `connection` proxy looks it up again on each read.
+    db = connections[DEFAULT_DB_ALIAS]
     sql, converters = _candidates_sql()
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, [prefix])
         rows = cursor.fetchall()
     user_model = AccessToken._meta.get_field("user").related_model
@@ -97,9 +99,9 @@ def _candidates(prefix: str) -> list[AccessToken]:
         # As the ORM reads them: SQLite, for one, returns times as text.
         for index, expression, functions in converters:
             for function in functions:
-                values[index] = function(values[index], expression, connection)
-        token = AccessToken.from_db(connection.alias, token_fields, values[: len(token_fields)])
-        token.user = cast(User, user_model.from_db(connection.alias, user_fields, values[len(token_fields) :]))
+                values[index] = function(values[index], expression, db)
+        token = AccessToken.from_db(db.alias, token_fields, values[: len(token_fields)])
+        token.user = cast(User, user_model.from_db(db.alias, user_fields, values[len(token_fields) :]))
         found.append(token)
     return found
 

@@ -15,10 +15,21 @@ import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
 
 from django.contrib.auth.models import User
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
+from django.db.models import Field
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -91,25 +102,20 @@ def _events_insert(rows: Sequence[LineageEvent]) -> list[LineageEvent]:
     with no error to recover from. The rows inserted, their primary keys set.
 
     Written here rather than by the ORM: compiling `save()` cost more CPU than the insert itself, on
-    the path every event takes."""
+    the path every event takes. The connection is taken once, not through Django's `connection` proxy,
+    which looks the connection up again (an asgiref context look-up) on every attribute read."""
     if not rows:
         return []
-    fields = [field for field in LineageEvent._meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
-    row_values = f"({', '.join(['%s'] * len(fields))})"
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, head, row_values = _insert_statement(db.alias)
     inserted: dict[str, int] = {}
-    size = max(1, connection.ops.bulk_batch_size(fields, rows))
-    with connection.cursor() as cursor:
+    size = max(1, db.ops.bulk_batch_size(fields, rows))
+    with db.cursor() as cursor:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
-            values = [
-                field.get_db_prep_save(field.pre_save(row, add=True), connection) for row in chunk for field in fields
-            ]
+            values = [field.get_db_prep_save(field.pre_save(row, add=True), db) for row in chunk for field in fields]
             cursor.execute(
-                # The model's own table and column names, quoted; every value is a parameter.
-                f"INSERT INTO {quote(LineageEvent._meta.db_table)} ({columns}) VALUES "  # noqa: S608
-                f"{', '.join([row_values] * len(chunk))} ON CONFLICT (digest) DO NOTHING RETURNING id, digest",
+                f"{head}{', '.join([row_values] * len(chunk))} ON CONFLICT (digest) DO NOTHING RETURNING id, digest",
                 values,
             )
             inserted.update((digest, pk) for pk, digest in cursor.fetchall())
@@ -117,9 +123,20 @@ def _events_insert(rows: Sequence[LineageEvent]) -> list[LineageEvent]:
     for row in rows:
         if row.digest in inserted:
             row.pk = inserted.pop(row.digest)
-            row._state.adding, row._state.db = False, connection.alias
+            row._state.adding, row._state.db = False, db.alias
             done.append(row)
     return done
+
+
+@cache
+def _insert_statement(alias: str) -> tuple[list[Field], str, str]:
+    """The event columns written, the statement's head up to VALUES, and one row's placeholders."""
+    fields = [field for field in LineageEvent._meta.concrete_fields if not field.primary_key]
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
+    # The model's own table and column names, quoted; every value is a parameter.
+    head = f"INSERT INTO {quote(LineageEvent._meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    return fields, head, f"({', '.join(['%s'] * len(fields))})"
 
 
 def _requeued(event: LineageEvent) -> LineageEvent:
