@@ -87,6 +87,26 @@ class Server:
             )
         raise RuntimeError(f"gunicorn did not answer in {timeout:.0f} s:\n{self.log.read_text()[-3000:]}")
 
+    def workers_cpu(self) -> float | None:
+        """CPU seconds (user and system) the web workers have used so far, read from /proc (None without
+        it): the processes gunicorn's master forked."""
+        proc = Path("/proc")
+        if not proc.is_dir():
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in proc.iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                # After the command's closing parenthesis: state, ppid, ..., utime and stime (fields 14, 15).
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # ended meanwhile
+            if int(fields[1]) == self.process.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)  # a graceful stop: the workers close their connections
