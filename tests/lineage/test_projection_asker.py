@@ -19,7 +19,8 @@ def _asks_after(asks: list[float], count: int, timeout: float = 5.0) -> list[flo
 
 def test_commits_close_together_are_asked_for_once_after_the_last_of_them():
     asks: list[float] = []
-    asker = ProjectionAsker(lambda: asks.append(time.monotonic()), gather_for=0.1)
+    # A long gathering, so that a stalled loop on a busy machine still wakes it within one.
+    asker = ProjectionAsker(lambda: asks.append(time.monotonic()), gather_for=0.5)
     woken = []
     for _ in range(50):
         woken.append(time.monotonic())
