@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 REQUESTED_KEY = "catalog:lineage:projection-requested"
 REQUESTED_FOR = 60  # seconds
 # How long the asker gathers commits into one ask. The ask (a Redis round trip) was a tenth of the CPU of
-# a request recording one event; gathered, a busy sender's events share it.
-GATHER_FOR = 0.01  # seconds
+# a request recording one event; gathered, a busy sender's events share it. At about 300 events a second
+# on one web process, 10 ms asked 485 times for 2,300 events and 50 ms 131 times, with 14% fewer context
+# switches a request; a projector run waits 40 ms more to be asked for, against seconds to project.
+GATHER_FOR = 0.05  # seconds
 
 
 @shared_task(

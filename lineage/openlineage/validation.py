@@ -153,8 +153,10 @@ def identities_normalised(payload: object) -> None:
     spelling (NFC), so that a name sent composed and the same name sent decomposed are one job or dataset."""
     for _, identity in _identities(payload):
         for key in ("namespace", "name"):
-            if isinstance(identity.get(key), str):
-                identity[key] = identity_normalised(identity[key])
+            value = identity.get(key)
+            # ASCII text is in NFC already: only other text is looked at.
+            if isinstance(value, str) and not value.isascii():
+                identity[key] = identity_normalised(value)
 
 
 def _identities(event: object) -> Iterator[tuple[InstancePath, dict[str, Any]]]:
