@@ -11,12 +11,14 @@ import time
 
 import pytest
 from django import db
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework import exceptions
 
 from catalog import services
 from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
-from config.api.parsers import BoundedJSONParser, check_document
+from config.api.parsers import BoundedJSONParser, _text_fine, check_document
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 from tests.hostile import ALIAS_BOMB, deep
@@ -117,6 +119,54 @@ def test_the_first_look_at_the_text_and_the_walk_agree(text, fine):
         looked = False
 
     assert walked == looked == fine
+
+
+# Text full of what the first look reads: quotes, backslashes, brackets, and escapes of NUL and surrogates.
+_tricky_text = st.text(
+    alphabet=st.one_of(st.sampled_from('"\\[]{}u0\x00\ud800\udfff\ud83d\ude00'), st.characters(codec="utf-8")),
+    max_size=12,
+)
+_documents = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _tricky_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_tricky_text, children, max_size=4),
+    max_leaves=40,
+)
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def _unstorable_inside(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value or any(0xD800 <= ord(char) <= 0xDFFF for char in value)
+    if isinstance(value, dict):
+        return any(_unstorable_inside(key) or _unstorable_inside(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(map(_unstorable_inside, value))
+    return False
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_documents, limit=st.integers(0, 6), ascii_only=st.booleans())
+def test_the_first_look_reads_the_depth_and_the_escapes_as_a_walk_would(document, limit, ascii_only):
+    # Lone surrogates can be sent only escaped: UTF-8 cannot carry them.
+    text = json.dumps(document, ensure_ascii=ascii_only or _unstorable_inside(document)).encode()
+    assert json.loads(text) == document
+
+    fine = _text_fine(text, limit)
+
+    nothing_to_refuse = _depth(document) <= limit and not _unstorable_inside(document)
+    # Never fine where the walk would refuse.
+    assert not fine or nothing_to_refuse
+    # Without an escape that might be NUL or a surrogate (a pair of them is left to the walk), the depth
+    # alone decides, exactly.
+    if not re.search(rb"\\u(?:0000|[dD][89a-fA-F])", text):
+        assert fine == nothing_to_refuse
 
 
 def test_it_refuses_a_gzipped_event_nested_too_deeply(owner_client):

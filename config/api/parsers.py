@@ -73,7 +73,7 @@ def check_document(
     that fits), a first look at the text settles nearly every document: one with no escape that could
     stand for NUL or a lone surrogate, and nested no deeper than the limit, holds nothing to refuse.
     Otherwise the document is walked, to find the first offence and its path."""
-    if text is not None and finite and _text_fine(data, text, max_depth):
+    if text is not None and finite and _text_fine(text, max_depth):
         return
     pending: list[tuple[Any, int, _Place | None]] = [(data, 1, None)]
     while pending:
@@ -110,27 +110,37 @@ def check_document(
 # In JSON text, NUL and lone surrogates can only come as escapes (the decoder refuses raw control characters,
 # and decoding refuses invalid UTF-8): `\u0000` and `\uD800` to `\uDFFF`. A pair of surrogate escapes (an
 # emoji) matches too, and is then found fine by the walk.
-_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
-_UNSTORABLE_ESCAPE_BYTES = re.compile(_UNSTORABLE_ESCAPE.pattern.encode())
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+# Of a JSON text, what tells its nesting: quotes and brackets, every bracket made square.
+_STRUCTURE = bytes.maketrans(b"{}", b"[]")
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 
 
-def _text_fine(data: Any, text: str | bytes, max_depth: int) -> bool:
-    """Whether a document parsed from `text` (or its UTF-8 bytes) holds no escape of unstorable text and
-    nests at most `max_depth` deep (its containers taken level by level, by exact type, so fast)."""
-    found = _UNSTORABLE_ESCAPE_BYTES.search(text) if isinstance(text, bytes) else _UNSTORABLE_ESCAPE.search(text)
-    if found:
+def _text_fine(text: str | bytes, max_depth: int) -> bool:
+    """Whether a JSON text the decoder accepted holds no escape of unstorable text and nests at most
+    `max_depth` deep, told from the text alone by byte operations: walking the parsed document took
+    150 ms for a batch of a thousand events.
+
+    Escapes are dropped (every backslash escapes the one character after it, so pairs read left to right
+    are exact), then every byte but quotes and brackets, then the strings, now quotes around brackets or
+    nothing. What is left are the containers, well nested since the decoder accepted the text: each pass
+    removes the innermost (`[]`, one level), so the passes until nothing is left are its depth."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if _UNSTORABLE_ESCAPE.search(data):
         return False
-    level = [data] if type(data) is dict or type(data) is list else []
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = data.translate(_STRUCTURE, _NOT_STRUCTURE)
+    # Most strings hold no bracket: `""` each. Removed pairwise from the left, they leave no quote only
+    # when every string was such a pair (the first quote can pair only with the second, and so on).
+    containers = marks.replace(b'""', b"")
+    if b'"' in containers:
+        containers = b"".join(marks.split(b'"')[::2])
     for _ in range(max_depth):
-        level = [
-            child
-            for node in level
-            for child in (node.values() if type(node) is dict else node)
-            if type(child) is dict or type(child) is list
-        ]
-        if not level:
+        if not containers:
             return True
-    return False
+        containers = containers.replace(b"[]", b"")
+    return not containers
 
 
 def _unstorable(place: _Place | None, message: str) -> exceptions.ValidationError:
