@@ -31,9 +31,11 @@ class DocumentField(models.JSONField):
         return "%s"
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
-        if isinstance(value, SerializedDocument) and connection.vendor == "postgresql":
+        if isinstance(value, SerializedDocument | DocumentText) and connection.vendor == "postgresql":
             text = value.text
             return Jsonb(value, dumps=lambda _: text)
+        if isinstance(value, DocumentText):
+            return value.text.decode()  # the JSON text, as the other databases keep it
         return super().get_db_prep_value(value, connection, prepared)
 
 
@@ -44,6 +46,16 @@ class SerializedDocument(dict):
 
     def __init__(self, value: dict[str, Any], text: bytes) -> None:
         super().__init__(value)
+        self.text = text
+
+
+class DocumentText:
+    """A document kept as its JSON text alone (UTF-8), for a row that is only written: the events of a
+    batch, which are not all held as objects at once. A DocumentField stores the text as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes) -> None:
         self.text = text
 
 

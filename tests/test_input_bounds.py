@@ -18,7 +18,7 @@ from rest_framework import exceptions
 from catalog import services
 from catalog.cards.html import markdown_html
 from catalog.models import DataCard, Dataset
-from config.api.parsers import BoundedJSONParser, _text_fine, check_document
+from config.api.parsers import BoundedJSONParser, Documents, _text_fine, check_document
 from lineage.models import LineageEdge
 from tests.factories import DatasetFactory, OwnershipFactory, VersionFactory
 from tests.hostile import ALIAS_BOMB, deep
@@ -167,6 +167,37 @@ def test_the_first_look_reads_the_depth_and_the_escapes_as_a_walk_would(document
     # alone decides, exactly.
     if not re.search(rb"\\u(?:0000|[dD][89a-fA-F])", text):
         assert fine == nothing_to_refuse
+
+
+def test_an_array_is_read_item_by_item_as_a_list_would_be():
+    items = [{"a": [1, 2.5, "x]"]}, [], "text", None, {"b": {"c": "\u00e9"}}]
+    read = BoundedJSONParser().array_parse(json.dumps(items).encode(), "utf-8", prepare=lambda item: [item])
+
+    assert isinstance(read, Documents)
+    assert len(read) == 5
+    assert read[0] == [items[0]]
+    assert read[-1] == [items[-1]]
+    assert read[1:4] == [[item] for item in items[1:4]]
+    assert list(read) == [[item] for item in items]
+    with pytest.raises(IndexError):
+        read[5]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ['{"a": 1}', "[1, NaN]", "[" * 101 + "]" * 101, '[{"a": "\\u0000"}]', '["\\ud83d\\ude00"]'],
+    ids=["object", "nan", "deep", "nul", "surrogate-pair"],
+)
+def test_an_array_the_first_look_cannot_settle_is_read_whole(body):
+    parser = BoundedJSONParser()
+    try:
+        read = parser.array_parse(body.encode(), "utf-8")
+    except (exceptions.ParseError, exceptions.ValidationError) as exc:
+        with pytest.raises(type(exc)):
+            parser.parse(io.BytesIO(body.encode()))
+    else:
+        assert not isinstance(read, Documents)
+        assert read == parser.parse(io.BytesIO(body.encode()))
 
 
 def test_it_refuses_a_gzipped_event_nested_too_deeply(owner_client):

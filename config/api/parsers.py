@@ -11,8 +11,8 @@ import codecs
 import json
 import math
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, overload
 
 import msgspec
 from django.conf import settings
@@ -60,7 +60,12 @@ class _Place:
 
 
 def check_document(
-    data: Any, *, max_depth: int = MAX_JSON_DEPTH, text: str | bytes | None = None, finite: bool = False
+    data: Any,
+    *,
+    max_depth: int = MAX_JSON_DEPTH,
+    text: str | bytes | None = None,
+    finite: bool = False,
+    at: int | None = None,
 ) -> None:
     """Refuse a parsed JSON document nested deeper than `max_depth` (ParseError) or holding unstorable text in
     any key or string (ValidationError, under the value's path). Iterative, so a deep document cannot exhaust
@@ -72,10 +77,11 @@ def check_document(
     Given the JSON `text` it was parsed from, and `finite` (the decoder read every number as a double
     that fits), a first look at the text settles nearly every document: one with no escape that could
     stand for NUL or a lone surrogate, and nested no deeper than the limit, holds nothing to refuse.
-    Otherwise the document is walked, to find the first offence and its path."""
+    Otherwise the document is walked, to find the first offence and its path: under `at`, for a document
+    that is the item of an array at that index."""
     if text is not None and finite and _text_fine(text, max_depth):
         return
-    pending: list[tuple[Any, int, _Place | None]] = [(data, 1, None)]
+    pending: list[tuple[Any, int, _Place | None]] = [(data, 1, _Place(None, at) if at is not None else None)]
     while pending:
         node, depth, place = pending.pop()
         if isinstance(node, str):
@@ -159,8 +165,9 @@ class BoundedJSONParser(JSONParser):
     """DRF's JSON parser (strict: no NaN or Infinity), with a depth limit and unstorable text refused."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        body = stream.read()
+        return self.body_parse(stream.read(), (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET))
+
+    def body_parse(self, body: bytes, encoding: str) -> Any:
         if _is_utf8(encoding):
             try:
                 data = _DECODER.decode(body)
@@ -170,20 +177,88 @@ class BoundedJSONParser(JSONParser):
                 # msgspec refuses a number a double cannot hold: every one it read is finite.
                 check_document(data, text=body, finite=True)
                 return data
-        # DRF's JSONParser.parse, keeping the text for check_document's first look.
-        try:
-            text = body.decode(encoding)
-            numbers = _Numbers()
-            data = json.loads(text, parse_constant=strict_constant if self.strict else None, parse_float=numbers.read)
-        except RecursionError:
-            # The decoder itself gives up about a thousand levels down; the limit below is far shallower.
-            raise exceptions.ParseError(
-                f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; flatten it."
-            ) from None
-        except (ValueError, LookupError) as exc:  # UnicodeDecodeError and JSONDecodeError among them
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
-        check_document(data, text=text, finite=numbers.finite)
+        return _read_again(body, encoding, strict=self.strict)
+
+    def array_parse(self, body: bytes, encoding: str, prepare: Callable[[Any], Any] | None = None) -> Any:
+        """A body meant to be a JSON array, as `Documents` when its text says it can be: UTF-8, nested
+        within the limit, with no escape of unstorable text; otherwise (or not an array) as `body_parse`
+        reads it. `prepare` is applied to each document as it is read."""
+        if _is_utf8(encoding) and _text_fine(body, MAX_JSON_DEPTH):
+            try:
+                texts = _ARRAY_DECODER.decode(body)
+            except msgspec.DecodeError:  # not an array either (msgspec's ValidationError is a DecodeError)
+                pass
+            else:
+                return Documents(texts, strict=self.strict, prepare=prepare)
+        data = self.body_parse(body, encoding)
+        if prepare is not None and isinstance(data, list):
+            data = [prepare(document) for document in data]
         return data
+
+
+# An array's items as their texts, checked to be JSON but not read: what `Documents` holds.
+_ARRAY_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class Documents(Sequence[Any]):
+    """The documents of a JSON array, each read from its own text when it is asked for, and not kept.
+
+    Read whole, a batch of a thousand OpenLineage events held 50 MB of objects: parsing and freeing them
+    took about 100 ms, the garbage collector walking them all the while. Read one at a time, a document
+    can go once it has been used, and the body's text is all that stays.
+
+    The array's text was found nested within the limit and free of escapes of unstorable text; what
+    msgspec still refuses in a document (a number beyond a double, invalid UTF-8) is read again as
+    `body_parse` would, and refused under the document's index, as the whole body would have been."""
+
+    def __init__(
+        self, texts: list[msgspec.Raw], *, strict: bool = True, prepare: Callable[[Any], Any] | None = None
+    ) -> None:
+        self._texts = texts
+        self._strict = strict
+        self._prepare = prepare
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[position] for position in range(len(self))[index]]
+        position = range(len(self))[index]  # IndexError beyond the end, as a list
+        try:
+            document = _DECODER.decode(self._texts[position])
+        except msgspec.DecodeError:
+            document = _read_again(bytes(self._texts[position]), "utf-8", strict=self._strict, at=position)
+        return self._prepare(document) if self._prepare is not None else document
+
+    def __iter__(self) -> Iterator[Any]:
+        for position in range(len(self)):
+            yield self[position]
+
+
+def _read_again(body: bytes, encoding: str, *, strict: bool, at: int | None = None) -> Any:
+    """DRF's JSONParser.parse, keeping the text for check_document's first look: the standard decoder's
+    answer for what msgspec refused. `at`: the body is the item of an array at that index."""
+    try:
+        text = body.decode(encoding)
+        numbers = _Numbers()
+        data = json.loads(text, parse_constant=strict_constant if strict else None, parse_float=numbers.read)
+    except RecursionError:
+        # The decoder itself gives up about a thousand levels down; the limit below is far shallower.
+        raise exceptions.ParseError(
+            f"The body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; flatten it."
+        ) from None
+    except (ValueError, LookupError) as exc:  # UnicodeDecodeError and JSONDecodeError among them
+        raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+    # An array's item sits one level down in the body.
+    check_document(data, text=text, finite=numbers.finite, at=at, max_depth=MAX_JSON_DEPTH - (at is not None))
+    return data
 
 
 def _is_utf8(encoding: str) -> bool:

@@ -1,6 +1,6 @@
 import gzip
 import zlib
-from io import BytesIO
+from typing import Any
 
 from django.conf import settings
 from rest_framework import exceptions
@@ -15,19 +15,23 @@ class OpenLineageParser(BoundedJSONParser):
     it is bounded like any other body (depth, unstorable text)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
-        event = self._parse(stream, media_type, parser_context)
+        event = self.body_parse(self._body(stream, media_type, parser_context), self._encoding(parser_context))
         # Names of jobs and datasets in their one spelling (NFC) before anything reads them.
         identities_normalised(event)
         return event
 
-    def _parse(self, stream, media_type, parser_context):
+    def _encoding(self, parser_context) -> str:
+        return (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+
+    def _body(self, stream, media_type, parser_context) -> bytes:
         request = (parser_context or {}).get("request")
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower() if request is not None else ""
         if encoding in ("", "identity"):
-            return super().parse(stream, media_type, parser_context)
+            return stream.read()
         if encoding not in ("gzip", "x-gzip"):
             raise exceptions.UnsupportedMediaType(
-                media_type, detail=f"Content-Encoding {encoding!r} is not supported; send JSON, gzip-compressed or not."
+                media_type,
+                detail=f"Content-Encoding {encoding!r} is not supported; send JSON, gzip-compressed or not.",
             )
         limit = self.decompressed_limit()
         try:
@@ -38,7 +42,7 @@ class OpenLineageParser(BoundedJSONParser):
             raise exceptions.ParseError(f"The body is not valid gzip: {exc}") from None
         if len(body) > limit:
             raise PayloadTooLarge(f"The decompressed {self.what} is larger than {limit} bytes.")
-        return super().parse(BytesIO(body), media_type, parser_context)
+        return body
 
     what = "event"
 
@@ -47,8 +51,9 @@ class OpenLineageParser(BoundedJSONParser):
 
 
 class OpenLineageBatchParser(OpenLineageParser):
-    """A JSON array of OpenLineage events, gzip-compressed or not; each event's names normalised as one
-    event's are. Compressed, a batch may inflate to CATALOG_LINEAGE_MAX_BATCH_BYTES."""
+    """A JSON array of OpenLineage events, gzip-compressed or not, read one event at a time as the view
+    asks for them (config.api.parsers.Documents); each event's names normalised as one event's are.
+    Compressed, a batch may inflate to CATALOG_LINEAGE_MAX_BATCH_BYTES."""
 
     what = "batch"
 
@@ -56,8 +61,13 @@ class OpenLineageBatchParser(OpenLineageParser):
         return settings.CATALOG_LINEAGE_MAX_BATCH_BYTES
 
     def parse(self, stream, media_type=None, parser_context=None):
-        events = self._parse(stream, media_type, parser_context)
-        if isinstance(events, list):
-            for event in events:
-                identities_normalised(event)
-        return events
+        return self.array_parse(
+            self._body(stream, media_type, parser_context),
+            self._encoding(parser_context),
+            prepare=_identities_normalised,
+        )
+
+
+def _identities_normalised(event: Any) -> Any:
+    identities_normalised(event)
+    return event

@@ -16,7 +16,7 @@ from rest_framework.reverse import reverse
 from catalog.api.references import references_resolve
 from catalog.models import Dataset
 from catalog.selectors import datasets_visible_to
-from config.api.parsers import parsed_body_release
+from config.api.parsers import Documents, parsed_body_release
 from config.api.schema import ProblemSerializer
 from config.api.views import ProjectAPIView, ProjectViewMixin, ProjectViewSet
 from lineage import selectors, services, tasks
@@ -275,7 +275,7 @@ class LineageBatchView(ProjectViewMixin, _ReleasesBody):
     )
     def post(self, request: Request) -> Response:
         events = request.data
-        if not isinstance(events, list):
+        if not isinstance(events, list | Documents):
             raise exceptions.ValidationError({"events": ["Send a JSON array of OpenLineage events."]})
         results = services.lineage_events_ingest(actor=self.actor, payloads=events, document_checked=True)
         recorded = [item.event_id for item in results if item.event_id is not None]

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from config import errors
 from lineage.choices import EdgeStatus, ProjectionState
-from lineage.models import LineageEvent, SerializedDocument
+from lineage.models import DocumentText, LineageEvent, SerializedDocument
 from lineage.openlineage import EventKind, InvalidEvent, validate_event
 from lineage.services.events import (
     _canonical,
@@ -216,34 +216,45 @@ def lineage_events_ingest(*, actor: User, payloads: Sequence[Any], document_chec
             limit=MAX_BATCH_EVENTS,
         )
     results: dict[int, BatchItem] = {}
-    read: list[tuple[int, EventKind, str, SerializedDocument]] = []
+    first: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    prepared: list[tuple[int, LineageEvent]] = []
+    failed: list[tuple[int, str, Exception]] = []
+    # One event at a time, read, checked and made a row that keeps only its text: the events of a batch are
+    # not all held as objects at once (payloads may read each from its text when asked, as the API does).
     for index, payload in enumerate(payloads):
         try:
             kind, digest, document = _event_read(payload, document_checked=document_checked)
         except InvalidEvent as exc:
             results[index] = _refusal(index, exc)
             continue
-        read.append((index, kind, digest, document))
+        if digest in first:
+            repeats[index] = first[digest]
+            continue
+        first[digest] = index
+        try:
+            row = _event_row(actor, _event_prepare(kind, document, digest))
+        except (InvalidEvent, errors.DomainError) as exc:
+            failed.append((index, digest, exc))
+            continue
+        row.payload = DocumentText(document.text)
+        prepared.append((index, row))
+    # Those recorded already are duplicates, whatever their checks would say now.
     known = {
         event.digest: event
-        for event in LineageEvent.objects.filter(digest__in={digest for _, _, digest, _ in read}).only(
-            "id", "digest", "state"
-        )
+        for event in LineageEvent.objects.filter(digest__in=first.keys()).only("id", "digest", "state")
     }
-    first: dict[str, int] = {}
-    repeats: dict[int, int] = {}
-    pending: list[tuple[int, LineageEvent]] = []
-    for index, kind, digest, document in read:
+    for index, digest, refusal in failed:
         if digest in known:
             results[index] = BatchItem(index=index, status="duplicate", event_id=_requeued(known[digest]).pk)
-        elif digest in first:
-            repeats[index] = first[digest]
         else:
-            first[digest] = index
-            try:
-                pending.append((index, _event_row(actor, _event_prepare(kind, document, digest))))
-            except (InvalidEvent, errors.DomainError) as exc:
-                results[index] = _refusal(index, exc)
+            results[index] = _refusal(index, refusal)
+    pending: list[tuple[int, LineageEvent]] = []
+    for index, row in prepared:
+        if row.digest in known:
+            results[index] = BatchItem(index=index, status="duplicate", event_id=_requeued(known[row.digest]).pk)
+        else:
+            pending.append((index, row))
     rows = [row for _, row in pending]
     inserted = {row.digest for row in _events_insert(rows)}
     # Recorded by a concurrent delivery since the look-up above: duplicates of that one.

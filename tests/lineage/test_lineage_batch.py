@@ -416,6 +416,51 @@ def test_it_rejects_events_of_the_wrong_types_one_by_one(owner_client):
     assert {item["status"] for item in response.json()["results"]} == {"invalid"}
 
 
+def test_a_number_beyond_a_double_in_one_event_refuses_the_batch_by_its_path(owner_client):
+    # msgspec reads the array's items lazily and refuses 1e400 only when it reads that event: the body
+    # is answered as a whole, with the path from the array down, and nothing is written.
+    good = json.dumps(run_event(outputs=[dataset("w", "a")]))
+    body = f'[{good}, {{"eventType": "COMPLETE", "run": {{"facets": {{"stats": {{"rows": [1, 2E+400]}}}}}}}}]'
+
+    response = owner_client.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"] == {
+        "1.run.facets.stats.rows.1": ["This number is too large: it must fit a double (at most about 1.8e308)."]
+    }
+    assert not LineageEvent.objects.exists()
+
+
+def test_invalid_utf8_in_one_event_refuses_the_batch(owner_client):
+    good = json.dumps(run_event(outputs=[dataset("w", "a")])).encode()
+    body = b"[" + good + b', {"eventType": "COMPLETE", "producer": "\xff"}]'
+
+    response = owner_client.generic("POST", URL, body, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    assert "JSON parse error" in response.json()["detail"]
+    assert not LineageEvent.objects.exists()
+
+
+def test_a_batch_read_event_by_event_records_what_a_batch_read_whole_does(owner_client, owner):
+    # An escaped surrogate pair (an emoji) anywhere has the whole body read at once, with the standard
+    # decoder: the same events are recorded, with the same digests, whichever way the body was read.
+    events = [realistic_event(seconds=index, seed=index) for index in range(4)]
+    lazily = _batch(owner_client, events[:2])
+    assert lazily.status_code == 200, lazily.content
+    whole_body = json.dumps([*events[2:], {"note": "\U0001f600"}])
+    wholly = owner_client.post(URL, whole_body, content_type="application/json")
+    assert wholly.status_code == 200, wholly.content
+    assert [item["status"] for item in wholly.json()["results"]] == ["created", "created", "invalid"]
+
+    again = _batch(owner_client, events)
+
+    assert [item["status"] for item in again.json()["results"]] == ["duplicate"] * 4
+    assert LineageEvent.objects.count() == 4
+    for event in LineageEvent.objects.all():
+        assert event.payload in events
+
+
 def test_it_refuses_a_gzip_bomb(owner_client, settings):
     settings.CATALOG_LINEAGE_MAX_BATCH_BYTES = 100_000
     bomb = gzip.compress(b"[" + b" " * 1_000_000 + b"]")
