@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 from django.db import connection, connections, transaction
 
@@ -524,3 +525,24 @@ def _waiting_on_a_lock() -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own placeholders")
+def test_a_batch_is_inserted_with_the_server_s_own_placeholders(owner):
+    # psycopg would split a statement written with `%s` to find its 14 placeholders an event; written with
+    # `$1`, it is sent as it is.
+    events = [realistic_event(seconds=index, seed=index) for index in range(3)]
+
+    results = services.lineage_events_ingest(actor=owner, payloads=events)
+
+    assert [item.status for item in results] == ["created"] * 3
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        received = other.execute(
+            "SELECT query FROM pg_stat_activity WHERE pid = %s", [connection.connection.info.backend_pid]
+        ).fetchone()[0]
+    assert received.startswith("INSERT INTO")
+    assert "$42)" in received
+    assert "%s" not in received
+    assert sorted(event.payload["eventTime"] for event in LineageEvent.objects.all()) == sorted(
+        event["eventTime"] for event in events
+    )
