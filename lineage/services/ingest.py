@@ -174,7 +174,7 @@ def _native_cursor(db: BaseDatabaseWrapper) -> CursorWrapper:
     db.validate_thread_sharing()
     with db.wrap_database_errors:
         cursor = psycopg.RawCursor(db.connection)
-    return db.make_cursor(cursor)
+    return CursorWrapper(cursor, db)
 
 
 def _requeued(event: LineageEvent) -> LineageEvent:
