@@ -257,7 +257,8 @@ def _read_again(body: bytes, encoding: str, *, strict: bool, at: int | None = No
     except (ValueError, LookupError) as exc:  # UnicodeDecodeError and JSONDecodeError among them
         raise exceptions.ParseError(f"JSON parse error - {exc}") from None
     # An array's item sits one level down in the body.
-    check_document(data, text=text, finite=numbers.finite, at=at, max_depth=MAX_JSON_DEPTH - (at is not None))
+    depth = MAX_JSON_DEPTH if at is None else MAX_JSON_DEPTH - 1
+    check_document(data, text=text, finite=numbers.finite, at=at, max_depth=depth)
     return data
 
 
