@@ -22,8 +22,8 @@ timings are taken, each the median of repeated runs per start, summed over the s
   Also reported: (b) against the smallest recursive CTE, the one that finds the datasets reached and
   their depth without the edges between them (what returning the graph costs beyond reachability).
 
-Ingestion. `gunicorn config.wsgi:application` is started on the benchmark database with 1 and then
-2 workers of 4 threads each (as the image runs them), its broker a Redis database of its own
+Ingestion. gunicorn is started as the image starts it (config/gunicorn.conf.py: gevent workers) on
+the benchmark database with 1 and then 2 workers, its broker a Redis database of its own
 (CATALOG_LINEAGE_BROKER), and 4 client threads, each over a kept-alive connection, POST realistic
 OpenLineage RunEvents to it: each a distinct run of one of ~50 jobs reading 2 datasets and writing 1,
 drawn from a pool of ~500 names (some new, most already known), the output carrying a 20-field schema
@@ -78,9 +78,6 @@ COLUMN_LINEAGE_FACET = (
 )
 FIELDS = 20
 CLIENT_THREADS = 4
-# Each web worker's threads, as the image runs them (Dockerfile: GUNICORN_THREADS): a request spends
-# about a third of its time waiting on PostgreSQL and Redis, which another thread's request fills.
-WEB_THREADS = 4
 # The batch endpoint's figures: batches of this many events, gzip-compressed as OpenLineage's HTTP
 # transport may send them, from this many client threads.
 BATCH_SIZE = 1000
@@ -246,9 +243,7 @@ def _batch_ingest(
     """The batches POSTed to a gunicorn of `workers` web workers, from BATCH_THREADS client threads per
     worker: events/second recorded."""
     _broker_reset()
-    server = Server(
-        workers, root / f"gunicorn-batch-{workers}.log", env={"CELERY_BROKER_URL": BROKER}, threads=WEB_THREADS
-    )
+    server = Server(workers, root / f"gunicorn-batch-{workers}.log", env={"CELERY_BROKER_URL": BROKER})
     threads = BATCH_THREADS * workers
     try:
         server.wait_ready(headers)
@@ -256,7 +251,7 @@ def _batch_ingest(
         _, failures = _post_batches(url, headers, warm_up, threads)
         assert not failures, failures[:3]
         print(
-            f"lineage: POSTing {count:,} events in batches of {BATCH_SIZE} to gunicorn -w {workers} --threads {WEB_THREADS} ...",
+            f"lineage: POSTing {count:,} events in batches of {BATCH_SIZE} to gunicorn -w {workers} ...",
             flush=True,
         )
         wall, failures = _post_batches(url, headers, batches, threads)
@@ -264,7 +259,7 @@ def _batch_ingest(
         server.stop()
     assert not failures, f"{len(failures)} events of the batches were not created: {failures[:3]}"
     print(
-        f"lineage: batch endpoint, gunicorn -w {workers} --threads {WEB_THREADS}: {count / wall:.1f} events/s recorded",
+        f"lineage: batch endpoint, gunicorn -w {workers}: {count / wall:.1f} events/s recorded",
         flush=True,
     )
     return count / wall
@@ -323,16 +318,14 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
             warm_up = _events(4 * CLIENT_THREADS, seed=100 + workers, pool=pool, jobs=jobs, prefix=f"{prefix}-warm")
             events = _events(count, seed=workers, pool=pool, jobs=jobs, prefix=prefix)
             _broker_reset()
-            server = Server(
-                workers, Path(root) / f"gunicorn-{workers}.log", env={"CELERY_BROKER_URL": BROKER}, threads=WEB_THREADS
-            )
+            server = Server(workers, Path(root) / f"gunicorn-{workers}.log", env={"CELERY_BROKER_URL": BROKER})
             try:
                 server.wait_ready(headers)
                 url = f"{server.url}/api/v1/lineage"
                 _, _, failures = _post_all(url, headers, warm_up)
                 assert not failures, failures[:3]
                 print(
-                    f"lineage: POSTing {count:,} OpenLineage events to gunicorn -w {workers} --threads {WEB_THREADS} ...",
+                    f"lineage: POSTing {count:,} OpenLineage events to gunicorn -w {workers} ...",
                     flush=True,
                 )
                 cpu_before = server.workers_cpu()
@@ -344,7 +337,7 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
             cpu = (cpu_after - cpu_before) / count if cpu_before is not None and cpu_after is not None else None
             figures[workers] = (count / wall, statistics.mean(latencies), statistics.median(latencies), cpu)
             print(
-                f"lineage: gunicorn -w {workers} --threads {WEB_THREADS}: {count / wall:.1f} events/s recorded, latency mean "
+                f"lineage: gunicorn -w {workers}: {count / wall:.1f} events/s recorded, latency mean "
                 f"{figures[workers][1] * 1000:.1f} ms, median {figures[workers][2] * 1000:.1f} ms"
                 + (f", web workers' CPU {cpu * 1000:.2f} ms per event" if cpu is not None else ""),
                 flush=True,
@@ -378,7 +371,7 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
     (single_count, single_time), (batch_projected, batch_time) = projected["single"], projected["batch"]
     return [
         {
-            "name": f"OpenLineage ingest, {count:,} events, gunicorn -w 1 --threads {WEB_THREADS}",
+            "name": f"OpenLineage ingest, {count:,} events, gunicorn -w 1",
             "measured": f"{one[0]:.1f} ev/s, {one[1] * 1000:.0f} ms" + _cpu(one[3]),
             "reference": f"{one[0]:.1f} ev/s",
             "ratio": 1.0,
@@ -386,7 +379,7 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
             "ok": one[0] >= SINGLE_TARGET,
         },
         {
-            "name": f"OpenLineage ingest, {count:,} events, gunicorn -w 2 --threads {WEB_THREADS}",
+            "name": f"OpenLineage ingest, {count:,} events, gunicorn -w 2",
             "measured": f"{two[0]:.1f} ev/s, {two[1] * 1000:.0f} ms" + _cpu(two[3]),
             "reference": f"-w 1 {one[0]:.1f} ev/s",
             "ratio": two[0] / one[0],
@@ -402,7 +395,7 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
             "ok": True,
         },
         {
-            "name": f"OpenLineage batch ingest, {batch_count:,} events, gunicorn -w 1 --threads {WEB_THREADS}",
+            "name": f"OpenLineage batch ingest, {batch_count:,} events, gunicorn -w 1",
             "measured": f"{batch_rates[1]:.1f} ev/s",
             "reference": f"single -w 1 {one[0]:.1f} ev/s",
             "ratio": batch_rates[1] / one[0],
@@ -410,7 +403,7 @@ def _ingestion(*, smoke: bool, token: str) -> list[dict]:
             "ok": True,
         },
         {
-            "name": f"OpenLineage batch ingest, {batch_count:,} events, gunicorn -w 2 --threads {WEB_THREADS}",
+            "name": f"OpenLineage batch ingest, {batch_count:,} events, gunicorn -w 2",
             "measured": f"{batch_rates[2]:.1f} ev/s",
             "reference": f"batch -w 1 {batch_rates[1]:.1f} ev/s",
             "ratio": batch_rates[2] / batch_rates[1],

@@ -34,7 +34,7 @@ def database_url() -> str:
 class Server:
     """`gunicorn config.wsgi:application` on the benchmark database, on a free local port."""
 
-    def __init__(self, workers: int, log: Path, env: dict[str, str] | None = None, threads: int = 1) -> None:
+    def __init__(self, workers: int, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -54,11 +54,11 @@ class Server:
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    "-c",
+                    "config/gunicorn.conf.py",
                     "config.wsgi:application",
                     "-w",
                     str(workers),
-                    "--threads",
-                    str(threads),
                     "-b",
                     f"127.0.0.1:{self.port}",
                     "--log-level",

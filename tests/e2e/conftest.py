@@ -287,11 +287,11 @@ def api(live_catalog):
 
 @pytest.fixture(scope="session")
 def gunicorn_catalog(e2e_env, celery_workers):
-    """The service as the image runs it (gunicorn, 2 workers, 2 threads) on the test database, with
+    """The service as the image runs it (gunicorn, 2 gevent workers) on the test database, with
     its tasks consumed by the session's real workers. Its settings are those of its environment:
     a test cannot change them with the `settings` fixture."""
     ARTIFACTS.mkdir(exist_ok=True)
-    server = Service(e2e_env, ARTIFACTS / "e2e-gunicorn.log", workers=2, threads=2)
+    server = Service(e2e_env, ARTIFACTS / "e2e-gunicorn.log", workers=2)
     server.start()
     yield server
     server.stop()

@@ -218,13 +218,13 @@ def manage(env: dict[str, str], *arguments: str) -> str:
 
 
 class Service:
-    """`gunicorn config.wsgi:application`, as the image runs it, on a free local port."""
+    """`gunicorn -c config/gunicorn.conf.py config.wsgi:application`, as the image runs it, on a free local
+    port."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, threads: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 2) -> None:
         self.env = {**env, "ALLOWED_HOSTS": "127.0.0.1"}
         self.log = log
         self.workers = workers
-        self.threads = threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -244,13 +244,13 @@ class Service:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "-c",
+                "config/gunicorn.conf.py",
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
-                "--threads",
-                str(self.threads),
                 "--log-level",
                 "warning",
             ],

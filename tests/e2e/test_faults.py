@@ -56,7 +56,7 @@ def stack_env(broker, e2e_storage_root) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def service(stack_env) -> Iterator[Service]:
-    server = Service(stack_env, ARTIFACTS / "faults-gunicorn.log", workers=3, threads=4)
+    server = Service(stack_env, ARTIFACTS / "faults-gunicorn.log", workers=3)
     server.start()
     yield server
     server.stop()

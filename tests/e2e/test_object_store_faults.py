@@ -66,7 +66,7 @@ def fault_stack(e2e_env, object_store) -> Iterator[FaultStack]:
         "CATALOG_OBJECT_STORES": f"{E2E_OBJECT_STORES},s3://{GUARDED}",
     }
     ARTIFACTS.mkdir(exist_ok=True)
-    server = Service(env, ARTIFACTS / "e2e-objfaults-gunicorn.log", workers=1, threads=2)
+    server = Service(env, ARTIFACTS / "e2e-objfaults-gunicorn.log", workers=1)
     server.start()
     try:
         yield FaultStack(env, server.url)

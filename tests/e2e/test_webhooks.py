@@ -38,7 +38,7 @@ def hooked_catalog(e2e_env):
     ARTIFACTS.mkdir(exist_ok=True)
     consumer = worker(env, ARTIFACTS / "e2e-webhooks-worker.log", f"webhooks-{uuid.uuid4().hex[:6]}")
     consumer.start()
-    server = Service(env, ARTIFACTS / "e2e-webhooks-gunicorn.log", workers=1, threads=2)
+    server = Service(env, ARTIFACTS / "e2e-webhooks-gunicorn.log", workers=1)
     try:
         server.start()
         yield server
