@@ -41,3 +41,7 @@ workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 # Client connections each worker serves at once, and so the database connections it may hold: with the
 # image's 2 workers, 64 of PostgreSQL's default 100, leaving the rest to the Celery workers and beat.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "32"))
+# Seconds a worker waits for a request's headers, the first as the next on a kept-alive connection: a
+# client that stalls before them holds one of those connections no longer (gunicorn's default, stated
+# here because the bound depends on it; tests/e2e/test_web_server.py).
+keepalive = 2

@@ -4,6 +4,7 @@ each hold a database connection of their own while they last and close it when t
 Here the service keeps its database connections (CONN_MAX_AGE as deployed, not the 0 of the session's
 shared server) and names them (PGAPPNAME), so PostgreSQL can say how many it holds."""
 
+import socket
 import threading
 import time
 import uuid
@@ -102,4 +103,28 @@ def test_concurrent_clients_are_served_at_once_within_the_bound(served):
     watcher.join()
     assert statuses == [200] * (20 * CONNECTIONS)
     assert 1 <= peak <= CONNECTIONS
+    assert _settles_at(name, 0) == 0
+
+
+def test_clients_that_stall_before_their_request_do_not_hold_the_worker(served):
+    """Twice as many connections as the worker serves at once, each sending half a request line and
+    nothing more: each is dropped once the worker has waited `keepalive` seconds for its headers, and a
+    client behind them is answered."""
+    server, name = served
+    caller = Caller(server.url, UserFactory(username=f"server-{uuid.uuid4().hex[:6]}"))
+    host, port = server.url.removeprefix("http://").split(":")
+    stalled = []
+    try:
+        for _ in range(2 * CONNECTIONS):
+            sock = socket.create_connection((host, int(port)), timeout=30)
+            sock.sendall(b"GET /api/v1/jo")
+            stalled.append(sock)
+        answer = caller.request("GET", "/api/v1/jobs/", timeout=60)
+        assert answer.status_code == 200, answer.text
+        # The stalled ones were closed by the server, with nothing written back.
+        for sock in stalled:
+            assert sock.recv(1024) == b""
+    finally:
+        for sock in stalled:
+            sock.close()
     assert _settles_at(name, 0) == 0
